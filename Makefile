@@ -1,0 +1,45 @@
+# callaudio: every target installs what it needs (a virtual environment in .venv).
+#   make demo    a demo through the simulated room (report in ./callaudio-demo/)
+#   make test    the whole test suite (lint, types, stubs, quality, session, real audio)
+#   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
+
+.PHONY: all demo test bench lint clean install
+
+all: test
+
+$(VENV)/.deps: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -U pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
+	$(PIP) install --no-build-isolation -e ".[test]"
+	touch $@
+
+# Rebuild the extension modules whenever csrc/ changes (editable install, in place).
+$(VENV)/.built: $(VENV)/.deps setup.py $(CSRC)
+	$(PY) setup.py -q build_ext --inplace
+	touch $@
+
+install: $(VENV)/.built
+
+demo: install
+	$(VENV)/bin/callaudio demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
+		--benchmark-sort=name
+
+lint: install
+	$(PY) -m ruff check src tests bench
+	$(PY) -m mypy
+
+clean:
+	rm -rf build dist .venv src/callaudio/_dsp/*.so csrc/callaudio/_dsp/*.c.tmp
+	find csrc -name '*.c' ! -name '*_impl.c' -delete

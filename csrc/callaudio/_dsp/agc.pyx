@@ -1,0 +1,579 @@
+# cython: language_level=3
+"""Automatic gain control: VAD-gated speech level, slew-limited gain, zero-latency limiter.
+
+References
+----------
+- ITU-T Rec. P.56 (12/2011), "Objective measurement of active speech level": the active
+  level is the mean power over the active part, activity being the part within a margin
+  M = 15.9 dB of that level.  Here it is evaluated on 10 ms frame powers.
+- R. Martin, "Noise power spectral density estimation based on optimal smoothing and
+  minimum statistics", IEEE Trans. Speech Audio Process. 9(5), 2001: the noise floor is
+  the minimum of the smoothed power over a window of sub-windows, times a bias factor.
+- WebRTC AGC2 (adaptive digital controller, design only): speech level estimated in speech
+  frames only, gain = target - level limited in rate (dB/s), gain capped so the noise floor
+  is not lifted above a maximum output noise level, then a limiter.
+
+Per 10 ms frame of n = sample_rate / 100 samples (all levels relative to full scale 1.0,
+powers are mean squares, dBFS = 10 log10(power)):
+
+1. Frame power ``e = mean(x^2) + 1e-12`` (the floor, -120 dBFS, keeps logs finite and
+   states away from denormals).  A non-finite frame is zeroed and changes no state.
+2. Noise floor (Martin 2001, broadband): ``p = a p + (1 - a) e`` with a 10 ms time
+   constant; the minimum of ``p`` over NOISE_SUBWINDOWS sub-windows of NOISE_SUBWINDOW
+   frames (2.4 s) plus the running sub-window, times NOISE_BIAS, is the noise power.
+   Stationarity shortcut: when ``p`` stayed within STATIONARY_DB over the running and the
+   last STATIONARY_SUBWINDOWS sub-windows (0.8..1.0 s) the signal is noise however loud it
+   is, and the floor follows the minimum of that stretch at once (so a new, louder noise
+   stops being taken for speech within a second instead of after the whole window).
+3. Voice activity: ``speech_prob >= 0.5`` when given, else the frame is speech when
+   ``e > noise * 10^(VAD_SNR_DB / 10)`` and ``e > 10^(VAD_FLOOR_DBFS / 10)``, held for
+   HANGOVER frames after the last such frame.
+4. Speech level: each speech frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
+   The level is the P.56 active power of the ring, computed on frames: an entry is active
+   when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
+   such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
+   entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
+   this is within 0.3 dB of P.56 method B.  P.56 is max-like (a louder past dominates), so
+   a drop in level needs a change detector.  It uses the same measure without the
+   hangover (on a few frames that would count the VAD's trailing hangover frames at full
+   weight) over the newer and the older half of the last RECENT_FRAMES speech frames and
+   over the ring's frames before them ("past").  When both halves differ from the past
+   the same way by more than RESET_DB and the newer half spans more than SPREAD_DB between
+   its active frames (speech is modulated; stationary noise that the VAD mistook for
+   speech is not), the long window restarts from the newer half.
+   Unknown (NaN) until MIN_LEVEL_FRAMES speech frames have been seen.
+5. Desired gain in speech frames: ``target - level`` clamped to [min_gain, max_gain].
+   In non-speech frames it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech a
+   positive desired gain decays to 0 dB at ``idle_gain_decay_db_per_s``.  Always capped at
+   ``max(noise_ceiling - noise_level, 0)`` dB so idle noise is not lifted above the ceiling;
+   noise_level here is the floor of step 2 followed upwards only in non-speech frames (in a
+   long talk spurt without pauses the minimum would climb onto the speech itself).
+6. Applied gain moves towards the desired gain by at most
+   ``max_gain_change_db_per_s / 100`` dB per frame, interpolated linearly (in amplitude)
+   sample by sample across the frame, so there is no zipper noise.
+7. Limiter (no added latency, it sees the whole frame): with ``pk`` the frame's peak after
+   the gain and ``c`` the ceiling (threshold x LIMIT_MARGIN), the limiter gain needed is
+   ``t = min(1, c / pk)``.  If t is below the previous limiter gain it ramps linearly from
+   the previous gain to t, reaching t at the first sample that needs it and holding t after;
+   otherwise it releases towards t with a LIMITER_RELEASE_S time constant, ramped across
+   the frame.  Every sample then satisfies ``|y| <= c``; a final clamp to +-c makes that a
+   hard guarantee (c < 1, so nothing reaches full scale).
+
+Units of the parameters: levels in dBFS, gains in dB, rates in dB per second.
+Latency: 0 samples.
+"""
+
+cimport cython
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.math cimport exp, fabs, isfinite, log10, pow
+
+import numpy as np
+
+from callaudio._dsp._typedefs cimport f32, f64
+
+# -- tuning constants of the algorithm (see the module docstring) ------------------------
+cdef f64 FRAME_S = 0.01              # frame length, s
+cdef f64 ENERGY_FLOOR = 1e-12        # added to the frame power (-120 dBFS)
+cdef f64 NOISE_SMOOTH_S = 0.01       # time constant of the smoothed power, s
+cdef int NOISE_SUBWINDOW = 20        # frames per minimum sub-window (0.2 s)
+cdef int NOISE_SUBWINDOWS = 12       # sub-windows kept (2.4 s)
+cdef int STATIONARY_SUBWINDOWS = 4    # completed sub-windows in the stationarity test
+cdef f64 STATIONARY_DB = 5.0         # max/min of a stationary stretch, dB
+cdef f64 NOISE_BIAS = 1.1            # minimum-to-mean correction of the noise floor
+cdef f64 VAD_SNR_DB = 9.0            # frame power above the noise floor for speech, dB
+cdef f64 VAD_FLOOR_DBFS = -80.0      # frames below this are never speech
+cdef int HANGOVER = 15               # frames of speech kept after the last detection
+cdef f64 SPEECH_PROB_THRESHOLD = 0.5
+cdef int LEVEL_FRAMES = 200          # long speech-level window, speech frames (2 s)
+cdef int RECENT_FRAMES = 60          # recent window for level-change detection
+cdef int MIN_LEVEL_FRAMES = 10       # speech frames before the level is known
+cdef int P56_ITERATIONS = 3
+cdef int P56_HANG = 20              # P.56 hangover (0.2 s), speech frames
+cdef f64 P56_MARGIN = 0.025703957827688632   # 10^(-15.9/10)
+cdef f64 RESET_DB = 9.0              # level change that restarts the long window, dB
+cdef f64 SPREAD_DB = 6.0             # min. max/min power ratio of the recent frames, dB
+cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
+cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
+cdef f64 LIMITER_RELEASE_S = 0.1     # limiter release time constant, s
+cdef f64 INITIAL_GAIN_DB = 0.0
+# Derived once at import (linear forms of the constants above).
+cdef f64 NOISE_SMOOTH = exp(-FRAME_S / NOISE_SMOOTH_S)
+cdef f64 STATIONARY_RATIO = pow(10.0, STATIONARY_DB / 10.0)
+cdef f64 VAD_SNR = pow(10.0, VAD_SNR_DB / 10.0)
+cdef f64 VAD_FLOOR = pow(10.0, VAD_FLOOR_DBFS / 10.0)
+cdef f64 LIMITER_RELEASE = exp(-FRAME_S / LIMITER_RELEASE_S)
+
+# Exposed for the reference implementation and the documentation.
+CONSTANTS = {
+    "FRAME_S": FRAME_S, "ENERGY_FLOOR": ENERGY_FLOOR, "NOISE_SMOOTH_S": NOISE_SMOOTH_S,
+    "NOISE_SUBWINDOW": NOISE_SUBWINDOW, "NOISE_SUBWINDOWS": NOISE_SUBWINDOWS,
+    "NOISE_BIAS": NOISE_BIAS, "STATIONARY_SUBWINDOWS": STATIONARY_SUBWINDOWS,
+    "STATIONARY_DB": STATIONARY_DB, "VAD_SNR_DB": VAD_SNR_DB, "VAD_FLOOR_DBFS": VAD_FLOOR_DBFS,
+    "HANGOVER": HANGOVER, "SPEECH_PROB_THRESHOLD": SPEECH_PROB_THRESHOLD,
+    "LEVEL_FRAMES": LEVEL_FRAMES, "RECENT_FRAMES": RECENT_FRAMES,
+    "MIN_LEVEL_FRAMES": MIN_LEVEL_FRAMES, "P56_ITERATIONS": P56_ITERATIONS, "P56_HANG": P56_HANG,
+    "P56_MARGIN": P56_MARGIN, "RESET_DB": RESET_DB, "SPREAD_DB": SPREAD_DB,
+    "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
+    "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
+}
+
+# Valid ranges of the constructor keywords: name -> (low, high, default), inclusive.
+RANGES = {
+    "target_level_dbfs": (-40.0, -3.0, -18.0),
+    "max_gain_db": (0.0, 50.0, 40.0),
+    "min_gain_db": (-50.0, 0.0, -20.0),
+    "max_gain_change_db_per_s": (1.0, 100.0, 30.0),
+    "noise_ceiling_dbfs": (-90.0, -20.0, -50.0),
+    "idle_gain_decay_db_per_s": (0.0, 20.0, 6.0),
+    "limiter_threshold_dbfs": (-20.0, -0.1, -1.0),
+}
+SAMPLE_RATES = (8000, 16000, 32000, 44100, 48000)
+
+
+# -- kernels --------------------------------------------------------------------------
+
+@cython.boundscheck(False)   # kernel: indices < n by construction
+@cython.wraparound(False)
+cdef inline f64 mean_square(const f32* x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef f64 acc = 0.0, v
+    for i in range(n):
+        v = x[i]
+        acc += v * v
+    return acc / n
+
+
+@cython.boundscheck(False)   # kernel: ring indices are reduced modulo size
+@cython.wraparound(False)
+@cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
+cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int hang,
+                          f64* spread) noexcept nogil:
+    """P.56 active power of the last ``count`` entries written before ``head``.
+
+    Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
+    entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
+    Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
+    """
+    cdef int _k, j, h, c, _it, start = head - count
+    cdef f64 s = 0.0, v, mean, thr, hi, lo
+    start = start % size
+    if start < 0:
+        start += size
+    j = start
+    for _k in range(count):
+        s += ring[j]
+        j += 1
+        if j == size:
+            j = 0
+    mean = s / count
+    for _it in range(P56_ITERATIONS):
+        thr = mean * P56_MARGIN
+        s = 0.0
+        c = 0
+        h = 0
+        hi = 0.0
+        lo = 1e300
+        j = start
+        for _k in range(count):
+            v = ring[j]
+            if v >= thr:
+                h = hang + 1
+                if v > hi:
+                    hi = v
+                if v < lo:
+                    lo = v
+            if h > 0:
+                s += v
+                c += 1
+                h -= 1
+            j += 1
+            if j == size:
+                j = 0
+        mean = s / c     # c >= 1: the maximum is >= mean >= thr
+    spread[0] = hi / lo
+    return mean
+
+
+@cython.boundscheck(False)   # kernel: i < n
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_state,
+                             f64 clip, f64 release) noexcept nogil:
+    """Gain ramp g0 -> g1 across the frame, then the zero-latency limiter (step 7)."""
+    cdef Py_ssize_t i, first = -1
+    cdef f64 dg = (g1 - g0) / n
+    cdef f64 lim0 = lim_state[0], lim1, target, dl, a, y, pk = 0.0, lim
+    for i in range(n):
+        a = fabs(x[i] * (g0 + dg * (i + 1)))
+        if a > pk:
+            pk = a
+        if first < 0 and a * lim0 > clip:
+            first = i
+    target = 1.0 if pk <= clip else clip / pk
+    if target < lim0:
+        # Attack: reach the target at the first sample that needs it, hold it after.
+        lim1 = target
+        dl = (target - lim0) / (first + 1)
+        for i in range(n):
+            lim = lim0 + dl * (i + 1) if i < first else target
+            y = x[i] * (g0 + dg * (i + 1)) * lim
+            x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
+    else:
+        # Release towards the target (<= the gain every sample of this frame allows).
+        lim1 = target + (lim0 - target) * release
+        if lim1 > 1.0 - 1e-9:
+            lim1 = 1.0
+        dl = (lim1 - lim0) / n
+        for i in range(n):
+            y = x[i] * (g0 + dg * (i + 1)) * (lim0 + dl * (i + 1))
+            x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
+    lim_state[0] = lim1
+
+
+cdef inline f64 db_to_amp(f64 db) noexcept nogil:
+    return pow(10.0, db / 20.0)
+
+
+cdef inline f64 power_to_db(f64 p) noexcept nogil:
+    return 10.0 * log10(p)
+
+
+cdef class GainControl:
+    """Automatic gain control for one channel of 10 ms frames (see the module docstring).
+
+    Parameters
+    ----------
+    sample_rate : int
+        8000, 16000, 32000, 44100 or 48000 Hz; a frame is ``sample_rate // 100`` samples.
+    target_level_dbfs : float, default -18.0
+        Active speech level aimed at, dBFS (-40..-3).
+    max_gain_db : float, default 40.0
+        Largest gain ever applied, dB (0..50).
+    min_gain_db : float, default -20.0
+        Smallest gain (largest attenuation) applied by the level control, dB (-50..0).
+    max_gain_change_db_per_s : float, default 30.0
+        Slew limit of the gain, dB per second (1..100).
+    noise_ceiling_dbfs : float, default -50.0
+        The gain is capped so the estimated noise floor is not lifted above this level,
+        dBFS (-90..-20); the cap never forces a gain below 0 dB.
+    idle_gain_decay_db_per_s : float, default 6.0
+        After 1 s without speech a positive gain decays towards 0 dB at this rate,
+        dB per second (0..20; 0 freezes the gain).
+    limiter_threshold_dbfs : float, default -1.0
+        Peak ceiling of the output, dBFS (-20..-0.1); no output sample reaches it.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is outside its range (the message names it).
+    """
+
+    def __cinit__(self, int sample_rate, double target_level_dbfs=-18.0,
+                  double max_gain_db=40.0, double min_gain_db=-20.0,
+                  double max_gain_change_db_per_s=30.0, double noise_ceiling_dbfs=-50.0,
+                  double idle_gain_decay_db_per_s=6.0, double limiter_threshold_dbfs=-1.0):
+        if sample_rate not in SAMPLE_RATES:
+            raise ValueError(f"sample_rate must be one of {SAMPLE_RATES}, got {sample_rate}")
+        values = {
+            "target_level_dbfs": target_level_dbfs,
+            "max_gain_db": max_gain_db,
+            "min_gain_db": min_gain_db,
+            "max_gain_change_db_per_s": max_gain_change_db_per_s,
+            "noise_ceiling_dbfs": noise_ceiling_dbfs,
+            "idle_gain_decay_db_per_s": idle_gain_decay_db_per_s,
+            "limiter_threshold_dbfs": limiter_threshold_dbfs,
+        }
+        for name, value in values.items():
+            lo, hi, _ = RANGES[name]
+            if not lo <= value <= hi:   # also rejects NaN
+                raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")
+        self.sample_rate = sample_rate
+        self.frame_size = sample_rate // 100
+        self.target_level_dbfs = target_level_dbfs
+        self.max_gain_db = max_gain_db
+        self.min_gain_db = min_gain_db
+        self.max_gain_change_db_per_s = max_gain_change_db_per_s
+        self.noise_ceiling_dbfs = noise_ceiling_dbfs
+        self.idle_gain_decay_db_per_s = idle_gain_decay_db_per_s
+        self.limiter_threshold_dbfs = limiter_threshold_dbfs
+        self.latency_samples = 0
+        self._clip = db_to_amp(limiter_threshold_dbfs) * LIMIT_MARGIN
+        self._step_db = max_gain_change_db_per_s * FRAME_S
+        self._idle_step_db = idle_gain_decay_db_per_s * FRAME_S
+        self._mins = <f64*>PyMem_Malloc(NOISE_SUBWINDOWS * sizeof(f64))
+        self._maxs = <f64*>PyMem_Malloc(NOISE_SUBWINDOWS * sizeof(f64))
+        self._ring = <f64*>PyMem_Malloc(LEVEL_FRAMES * sizeof(f64))
+        if self._mins == NULL or self._maxs == NULL or self._ring == NULL:
+            raise MemoryError()
+        self.reset()
+
+    def __dealloc__(self):
+        PyMem_Free(self._mins)
+        PyMem_Free(self._maxs)
+        PyMem_Free(self._ring)
+
+    cpdef void reset(self):
+        """Forget everything learnt (noise floor, speech level, gain): as constructed."""
+        cdef int k
+        for k in range(NOISE_SUBWINDOWS):
+            self._mins[k] = 1e300
+            self._maxs[k] = 0.0
+        for k in range(LEVEL_FRAMES):
+            self._ring[k] = 0.0
+        self._smoothed = 0.0
+        self._sub_min = 1e300
+        self._sub_max = 0.0
+        self._sub_count = 0
+        self._sub_head = 0
+        self._noise = ENERGY_FLOOR
+        self._noise_held = ENERGY_FLOOR
+        self._started = False
+        self._hang = 0
+        self._idle = 0
+        self._speech = False
+        self._ring_head = 0
+        self._ring_count = 0
+        self._level = 0.0
+        self._desired_db = INITIAL_GAIN_DB
+        self._gain_db = INITIAL_GAIN_DB
+        self._gain = db_to_amp(INITIAL_GAIN_DB)
+        self._lim = 1.0
+
+    # -- the per-frame kernel ------------------------------------------------------------
+
+    @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef int k
+        cdef f64 e, m, lo, hi, newer, older, past, spread, dummy, cap, d, d_old, g1
+        cdef bint speech
+
+        e = mean_square(x, n)
+        if not isfinite(e):
+            for i in range(n):
+                x[i] = 0.0
+            return
+        e += ENERGY_FLOOR
+
+        # 2. noise floor: minimum statistics of the smoothed frame power
+        if not self._started:
+            self._smoothed = e
+            self._started = True
+        else:
+            self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
+        if self._smoothed < self._sub_min:
+            self._sub_min = self._smoothed
+        if self._smoothed > self._sub_max:
+            self._sub_max = self._smoothed
+        self._sub_count += 1
+        m = self._sub_min
+        for k in range(NOISE_SUBWINDOWS):
+            if self._mins[k] < m:
+                m = self._mins[k]
+        # Stationarity: over the running sub-window and the STATIONARY_SUBWINDOWS before
+        # it the smoothed power stayed within STATIONARY_DB: that is noise, however loud,
+        # so the floor follows it now instead of after the whole minimum window.
+        lo = self._sub_min
+        hi = self._sub_max
+        k = self._sub_head
+        for _ in range(STATIONARY_SUBWINDOWS):
+            k = k - 1 if k > 0 else NOISE_SUBWINDOWS - 1
+            if self._mins[k] < lo:
+                lo = self._mins[k]
+            if self._maxs[k] > hi:
+                hi = self._maxs[k]
+        if hi < lo * STATIONARY_RATIO:
+            m = lo
+        self._noise = m * NOISE_BIAS
+        if self._sub_count == NOISE_SUBWINDOW:
+            self._mins[self._sub_head] = self._sub_min
+            self._maxs[self._sub_head] = self._sub_max
+            self._sub_head = (self._sub_head + 1) % NOISE_SUBWINDOWS
+            self._sub_min = 1e300
+            self._sub_max = 0.0
+            self._sub_count = 0
+
+        # 3. voice activity
+        if speech_prob >= 0.0:
+            speech = speech_prob >= SPEECH_PROB_THRESHOLD
+        else:
+            if e > self._noise * VAD_SNR and e > VAD_FLOOR:
+                self._hang = HANGOVER
+                speech = True
+            elif self._hang > 0:
+                self._hang -= 1
+                speech = True
+            else:
+                speech = False
+        self._speech = speech
+        # Within a talk spurt the minimum can climb onto the speech itself (no pause in the
+        # window); the noise cap uses an estimate that only rises in non-speech frames.
+        if not speech or self._noise < self._noise_held:
+            self._noise_held = self._noise
+
+        # 4. speech level
+        if speech:
+            self._idle = 0
+            self._ring[self._ring_head] = e
+            self._ring_head = (self._ring_head + 1) % LEVEL_FRAMES
+            if self._ring_count < LEVEL_FRAMES:
+                self._ring_count += 1
+            if self._ring_count >= MIN_LEVEL_FRAMES:
+                self._level = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
+                                               self._ring_count, P56_HANG, &dummy)
+                if self._ring_count > RECENT_FRAMES:
+                    # A sustained change: both halves of the recent window differ the same
+                    # way by more than RESET_DB from the frames before them ("past"), and
+                    # the newer half is modulated.
+                    newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
+                                             RECENT_FRAMES // 2, 0, &spread)
+                    older = p56_active_power(self._ring, LEVEL_FRAMES,
+                                             self._ring_head - RECENT_FRAMES // 2,
+                                             RECENT_FRAMES // 2, 0, &dummy)
+                    past = p56_active_power(self._ring, LEVEL_FRAMES,
+                                            self._ring_head - RECENT_FRAMES,
+                                            self._ring_count - RECENT_FRAMES, 0, &dummy)
+                    d = power_to_db(newer / past)
+                    d_old = power_to_db(older / past)
+                    if (power_to_db(spread) > SPREAD_DB and d * d_old > 0.0
+                            and fabs(d) > RESET_DB and fabs(d_old) > RESET_DB):
+                        # Restart from the newer half: it holds only frames after the change.
+                        self._ring_count = RECENT_FRAMES // 2
+                        self._level = newer
+        else:
+            self._idle += 1
+
+        # 5. desired gain
+        if speech and self._level > 0.0:
+            d = self.target_level_dbfs - power_to_db(self._level)
+            if d > self.max_gain_db:
+                d = self.max_gain_db
+            if d < self.min_gain_db:
+                d = self.min_gain_db
+            self._desired_db = d
+        elif not speech and self._idle > IDLE_HOLD_FRAMES and self._desired_db > 0.0:
+            self._desired_db -= self._idle_step_db
+            if self._desired_db < 0.0:
+                self._desired_db = 0.0
+        cap = self.noise_ceiling_dbfs - power_to_db(self._noise_held)
+        if cap < 0.0:
+            cap = 0.0
+        if self._desired_db > cap:
+            self._desired_db = cap
+
+        # 6. slew-limited gain, 7. limiter (both applied sample by sample)
+        d = self._desired_db - self._gain_db
+        if d > self._step_db:
+            d = self._step_db
+        elif d < -self._step_db:
+            d = -self._step_db
+        self._gain_db += d
+        g1 = db_to_amp(self._gain_db)
+        apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
+        self._gain = g1
+
+    # -- Python-facing ---------------------------------------------------------------------
+
+    def process(self, frame, double speech_prob=-1.0):
+        """Process one 10 ms frame and return the result as a new array.
+
+        Parameters
+        ----------
+        frame : numpy.ndarray
+            1-D float32, exactly ``frame_size`` samples; it is not modified.
+        speech_prob : float, default -1.0
+            Speech probability in [0, 1] from an upstream VAD, or negative for the
+            built-in VAD.
+
+        Returns
+        -------
+        numpy.ndarray
+            The processed frame, float32.
+        """
+        arr = np.asarray(frame)
+        if arr.dtype != np.float32:
+            raise TypeError(f"frame must be float32, got {arr.dtype}")
+        if arr.ndim != 1 or arr.shape[0] != self.frame_size:
+            raise ValueError(
+                f"frame must be 1-D with {self.frame_size} samples "
+                f"(10 ms at {self.sample_rate} Hz), got shape {arr.shape}")
+        if speech_prob > 1.0:
+            raise ValueError(f"speech_prob must be <= 1 (or negative), got {speech_prob}")
+        out = np.array(arr, dtype=np.float32, order="C", copy=True)
+        cdef f32[::1] view = out
+        with nogil:
+            self.process_c(&view[0], self.frame_size, <f32>speech_prob)
+        return out
+
+    def process_signal(self, x, double speech_prob=-1.0):
+        """Process consecutive 10 ms frames of a signal in one call (offline use, benches).
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            1-D float32 whose length is a multiple of ``frame_size``; not modified.
+        speech_prob : float, default -1.0
+            Applied to every frame (see :meth:`process`).
+
+        Returns
+        -------
+        numpy.ndarray
+            The processed signal, float32, same length.
+        """
+        arr = np.asarray(x)
+        if arr.dtype != np.float32:
+            raise TypeError(f"x must be float32, got {arr.dtype}")
+        if arr.ndim != 1 or arr.shape[0] % self.frame_size:
+            raise ValueError(
+                f"x must be 1-D with a multiple of {self.frame_size} samples, "
+                f"got shape {arr.shape}")
+        if speech_prob > 1.0:
+            raise ValueError(f"speech_prob must be <= 1 (or negative), got {speech_prob}")
+        out = np.array(arr, dtype=np.float32, order="C", copy=True)
+        cdef f32[::1] view = out
+        cdef Py_ssize_t k, n = self.frame_size, frames = out.shape[0] // self.frame_size
+        if frames:
+            with nogil:
+                for k in range(frames):
+                    self.process_c(&view[k * n], n, <f32>speech_prob)
+        return out
+
+    @property
+    def speech_level_dbfs(self):
+        """Estimated active speech level of the input, dBFS (NaN until known)."""
+        return power_to_db(self._level) if self._level > 0.0 else float("nan")
+
+    @property
+    def gain_db(self):
+        """Gain applied at the end of the last frame (before the limiter), dB."""
+        return self._gain_db
+
+    @property
+    def speech(self):
+        """Voice-activity decision for the last frame."""
+        return bool(self._speech)
+
+    @property
+    def noise_level_dbfs(self):
+        """Estimated noise floor of the input, dBFS (-120 until a non-speech frame).
+
+        The minimum-statistics floor, followed upwards only in non-speech frames (the
+        value the noise cap uses).
+        """
+        return power_to_db(self._noise_held)
+
+    @property
+    def limiter_gain_db(self):
+        """Limiter gain at the end of the last frame, dB (0 when not limiting)."""
+        return 20.0 * log10(self._lim)
+
+    def __repr__(self):
+        return (f"GainControl(sample_rate={self.sample_rate}, "
+                f"target_level_dbfs={self.target_level_dbfs!r}, "
+                f"max_gain_db={self.max_gain_db!r}, min_gain_db={self.min_gain_db!r}, "
+                f"max_gain_change_db_per_s={self.max_gain_change_db_per_s!r}, "
+                f"noise_ceiling_dbfs={self.noise_ceiling_dbfs!r}, "
+                f"idle_gain_decay_db_per_s={self.idle_gain_decay_db_per_s!r}, "
+                f"limiter_threshold_dbfs={self.limiter_threshold_dbfs!r})")

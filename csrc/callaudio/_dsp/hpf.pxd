@@ -1,0 +1,20 @@
+# High-pass filter stage (Butterworth, bilinear transform, second-order sections).  See hpf.pyx.
+from callaudio._dsp._typedefs cimport f32, f64
+
+
+cdef class HighPass:
+    cdef readonly int sample_rate
+    cdef readonly double cutoff_hz
+    cdef readonly int order
+    # Always 0: a causal IIR filter adds no algorithmic delay.
+    cdef readonly int latency_samples
+    # Number of second-order sections (order // 2).
+    cdef int _nsec
+    # Per section: b0, b1, b2, a1, a2 (a0 = 1), float64; 5 * _nsec values.
+    cdef f64* _coef
+    # Per section: the two transposed direct-form II states, float64; 2 * _nsec values.
+    cdef f64* _state
+
+    # Filter n samples of x in place (any n >= 0); the state carries over to the next call.
+    cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil
+    cpdef void reset(self)

@@ -1,0 +1,300 @@
+# cython: language_level=3
+"""One channel's voice-processing chain: the stage order is written once, here.
+
+    render path:  far frame -> [downmix] -> echo canceller's render buffer
+    capture path: mic frame -> input guard -> high-pass -> echo canceller
+                  -> noise suppressor -> gain control -> output guard
+
+The chain owns one instance of every enabled stage and two scratch frames, all allocated
+in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
+Validation happens once, in the Python-facing ``render``/``capture`` methods (and above
+them in :class:`callaudio.VoiceProcessor`); the ``_c`` methods never re-check.
+
+Input guard: non-finite samples (NaN, +-Inf) are replaced by 0 and finite samples are
+clamped to +-``INPUT_CLAMP`` (24 dB above full scale), so no stage ever sees a value that
+could overflow its power estimates. The frame is counted in ``nonfinite_frames``.
+Output guard: if a stage ever produced a non-finite sample anyway, the frame is zeroed
+and ``capture_c`` returns ``ERR_NONFINITE``; the caller then resets the chain.
+"""
+
+cimport cython
+cimport numpy as cnp
+from libc.math cimport isfinite
+from libc.stdint cimport int16_t
+from libc.stdlib cimport calloc, free
+
+from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32
+from callaudio._dsp.agc cimport GainControl
+from callaudio._dsp.hpf cimport HighPass
+
+cnp.import_array()
+
+cdef f32 INPUT_CLAMP = 16.0
+cdef f32 I16_SCALE = 32768.0
+
+
+@cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
+@cython.wraparound(False)
+cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
+    """Zero non-finite samples and clamp the rest; return how many were non-finite."""
+    cdef Py_ssize_t i
+    cdef int bad = 0
+    cdef f32 v
+    for i in range(n):
+        v = x[i]
+        if not isfinite(v):
+            x[i] = 0.0
+            bad += 1
+        elif v > INPUT_CLAMP:
+            x[i] = INPUT_CLAMP
+        elif v < -INPUT_CLAMP:
+            x[i] = -INPUT_CLAMP
+    return bad
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline bint all_finite(const f32* x, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef f32 acc = 0.0
+    for i in range(n):
+        acc += x[i] * 0.0   # NaN/Inf anywhere makes acc NaN; vectorises, no branch
+    return acc == 0.0
+
+
+cdef class Chain:
+    """The capture/render chain of one channel at one sample rate (10 ms frames).
+
+    Parameters
+    ----------
+    sample_rate : int
+        16000, 32000 or 48000 (validated by the caller).
+    high_pass, gain_control : dict or None
+        Constructor keywords of that stage, or None to leave the stage out.
+    """
+
+    cdef readonly int sample_rate
+    cdef readonly int frame_size
+    cdef readonly HighPass high_pass
+    cdef readonly GainControl gain_control
+    cdef f32* _cap          # capture scratch frame
+    cdef f32* _ren          # render scratch frame (downmixed reference)
+    cdef readonly long long capture_frames
+    cdef readonly long long render_frames
+    cdef readonly long long nonfinite_frames
+    cdef readonly double output_power   # mean square of the last output frame (full scale 1.0)
+
+    def __cinit__(self, int sample_rate, high_pass=None, gain_control=None):
+        self.sample_rate = sample_rate
+        self.frame_size = sample_rate // 100
+        self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
+        self._ren = <f32*>calloc(self.frame_size, sizeof(f32))
+        if self._cap == NULL or self._ren == NULL:
+            raise MemoryError()
+        if high_pass is not None:
+            self.high_pass = HighPass(sample_rate, **high_pass)
+        if gain_control is not None:
+            self.gain_control = GainControl(sample_rate, **gain_control)
+        self.output_power = -1.0
+
+    def __dealloc__(self):
+        free(self._cap)
+        free(self._ren)
+
+    @property
+    def latency_samples(self):
+        """Algorithmic latency of the whole chain, in samples at ``sample_rate``."""
+        cdef int total = 0
+        if self.high_pass is not None:
+            total += self.high_pass.latency_samples
+        if self.gain_control is not None:
+            total += self.gain_control.latency_samples
+        return total
+
+    cpdef void reset(self):
+        """Clear every stage's state (as after construction); counters are kept."""
+        if self.high_pass is not None:
+            self.high_pass.reset()
+        if self.gain_control is not None:
+            self.gain_control.reset()
+
+    # -- kernels ---------------------------------------------------------------------
+
+    cdef void render_c(self, const f32* far) noexcept nogil:
+        """One mono 10 ms far-end frame (what the loudspeaker plays)."""
+        self.render_frames += 1
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int capture_c(self, f32* x) noexcept nogil:
+        """Process one mono 10 ms frame in place. Returns OK or ERR_NONFINITE."""
+        cdef Py_ssize_t n = self.frame_size, i
+        cdef double acc = 0.0
+        if guard_input(x, n):
+            self.nonfinite_frames += 1
+        if self.high_pass is not None:
+            self.high_pass.process_c(x, n)
+        if self.gain_control is not None:
+            self.gain_control.process_c(x, n, -1.0)
+        self.capture_frames += 1
+        if not all_finite(x, n):
+            for i in range(n):
+                x[i] = 0.0
+            self.output_power = 0.0
+            return ERR_NONFINITE
+        for i in range(n):
+            acc += <double>x[i] * x[i]
+        self.output_power = acc / n
+        return OK
+
+    # -- strided float32 / int16 boundary ----------------------------------------------
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int capture_f32(self, const f32* src, f32* dst, Py_ssize_t stride) noexcept nogil:
+        cdef Py_ssize_t i, n = self.frame_size
+        cdef int rc
+        for i in range(n):
+            self._cap[i] = src[i * stride]
+        rc = self.capture_c(self._cap)
+        for i in range(n):
+            dst[i * stride] = self._cap[i]
+        return rc
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int capture_i16(self, const int16_t* src, int16_t* dst, Py_ssize_t stride) noexcept nogil:
+        cdef Py_ssize_t i, n = self.frame_size
+        cdef int rc
+        cdef f32 v
+        for i in range(n):
+            self._cap[i] = src[i * stride] * (1.0 / I16_SCALE)
+        rc = self.capture_c(self._cap)
+        for i in range(n):
+            v = self._cap[i] * I16_SCALE
+            v = v + 0.5 if v >= 0 else v - 0.5      # round half away from zero
+            if v > 32767.0:
+                v = 32767.0
+            elif v < -32768.0:
+                v = -32768.0
+            dst[i * stride] = <int16_t>v
+        return rc
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void render_f32(self, const f32* src, Py_ssize_t channels) noexcept nogil:
+        cdef Py_ssize_t i, c, n = self.frame_size
+        cdef f32 s, inv = 1.0 / channels
+        for i in range(n):
+            s = 0.0
+            for c in range(channels):
+                s += src[i * channels + c]
+            self._ren[i] = s * inv
+        guard_input(self._ren, n)
+        self.render_c(self._ren)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void render_i16(self, const int16_t* src, Py_ssize_t channels) noexcept nogil:
+        cdef Py_ssize_t i, c, n = self.frame_size
+        cdef f32 s, inv = 1.0 / (channels * I16_SCALE)
+        for i in range(n):
+            s = 0.0
+            for c in range(channels):
+                s += src[i * channels + c]
+            self._ren[i] = s * inv
+        self.render_c(self._ren)
+
+    # -- Python-facing entry points (arguments validated by VoiceProcessor) -------------
+
+    def capture(self, cnp.ndarray mic not None, cnp.ndarray out not None,
+                Py_ssize_t channel=0, Py_ssize_t channels=1):
+        """Process channel ``channel`` of a C-contiguous (frame_size[, channels]) frame.
+
+        ``mic`` and ``out`` must have the same dtype (float32 or int16), shape and
+        contiguity; ``out`` may be ``mic``. Returns OK (0) or ERR_NONFINITE.
+        """
+        cdef int typ = cnp.PyArray_TYPE(mic)
+        cdef int rc
+        if typ != cnp.PyArray_TYPE(out):
+            raise TypeError("mic and out must have the same dtype")
+        if cnp.PyArray_SIZE(mic) != self.frame_size * channels or \
+                cnp.PyArray_SIZE(out) != self.frame_size * channels:
+            raise ValueError("frame size mismatch")
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
+            raise ValueError("frames must be C-contiguous")
+        if not 0 <= channel < channels:
+            raise ValueError("channel out of range")
+        cdef char* src = <char*>cnp.PyArray_DATA(mic)
+        cdef char* dst = <char*>cnp.PyArray_DATA(out)
+        if typ == cnp.NPY_FLOAT32:
+            with nogil:
+                rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
+        elif typ == cnp.NPY_INT16:
+            with nogil:
+                rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
+                                      channels)
+        else:
+            raise TypeError("frames must be float32 or int16")
+        return rc
+
+    def process_block(self, cnp.ndarray mic not None, cnp.ndarray out not None, far,
+                      Py_ssize_t channel=0, Py_ssize_t channels=1, Py_ssize_t far_channels=1):
+        """Render and capture a whole signal, frame by frame, in one GIL-free section.
+
+        ``mic``/``out``: C-contiguous float32 (frames * frame_size[, channels]); ``far``:
+        None or C-contiguous float32 (frames * frame_size[, far_channels]). Frame k's far
+        frame is rendered just before frame k is captured, exactly as a caller alternating
+        ``render`` and ``capture`` would; a chain whose output went non-finite is reset
+        before the next frame. Returns the number of such resets.
+        """
+        cdef Py_ssize_t n = self.frame_size, k, frames
+        cdef int resets = 0
+        cdef f32* src
+        cdef f32* dst
+        cdef f32* ref = NULL
+        if cnp.PyArray_TYPE(mic) != cnp.NPY_FLOAT32 or cnp.PyArray_TYPE(out) != cnp.NPY_FLOAT32:
+            raise TypeError("process_block takes float32 signals")
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
+            raise ValueError("signals must be C-contiguous")
+        if channels < 1 or not 0 <= channel < channels or far_channels < 1:
+            raise ValueError("bad channel layout")
+        frames = cnp.PyArray_SIZE(mic) // (n * channels)
+        if cnp.PyArray_SIZE(mic) != frames * n * channels or \
+                cnp.PyArray_SIZE(out) != frames * n * channels:
+            raise ValueError("signals must hold whole frames")
+        if far is not None:
+            if cnp.PyArray_TYPE(far) != cnp.NPY_FLOAT32 or \
+                    not cnp.PyArray_IS_C_CONTIGUOUS(far) or \
+                    cnp.PyArray_SIZE(far) != frames * n * far_channels:
+                raise ValueError("far must be float32, C-contiguous, as long as mic")
+            ref = <f32*>cnp.PyArray_DATA(far)
+        src = <f32*>cnp.PyArray_DATA(mic) + channel
+        dst = <f32*>cnp.PyArray_DATA(out) + channel
+        with nogil:
+            for k in range(frames):
+                if ref != NULL:
+                    self.render_f32(ref + k * n * far_channels, far_channels)
+                if self.capture_f32(src + k * n * channels, dst + k * n * channels,
+                                    channels) != OK:
+                    resets += 1
+                    with gil:
+                        self.reset()
+        return resets
+
+    def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
+        """Feed a C-contiguous (frame_size[, channels]) far-end frame (downmixed to mono)."""
+        cdef int typ = cnp.PyArray_TYPE(far)
+        if cnp.PyArray_SIZE(far) != self.frame_size * channels or channels < 1:
+            raise ValueError("frame size mismatch")
+        if not cnp.PyArray_IS_C_CONTIGUOUS(far):
+            raise ValueError("frames must be C-contiguous")
+        cdef char* src = <char*>cnp.PyArray_DATA(far)
+        if typ == cnp.NPY_FLOAT32:
+            with nogil:
+                self.render_f32(<f32*>src, channels)
+        elif typ == cnp.NPY_INT16:
+            with nogil:
+                self.render_i16(<int16_t*>src, channels)
+        else:
+            raise TypeError("frames must be float32 or int16")

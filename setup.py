@@ -1,0 +1,72 @@
+"""Build the compiled core: one extension module per csrc/callaudio/_dsp/<name>.pyx.
+
+Everything else (metadata, packages, data) lives in pyproject.toml.  A plain-C helper
+named ``csrc/callaudio/_dsp/<name>_impl.c`` is compiled into module ``<name>``.
+Set ``CALLAUDIO_BUILD_ONLY=fft,agc`` to rebuild only some modules during development.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+CSRC = Path("csrc")
+DSP = CSRC / "callaudio" / "_dsp"
+
+
+def _compile_args() -> list[str]:
+    if sys.platform == "win32":
+        return ["/O2", "/fp:precise"]
+    # -O3: the kernels are tight loops over float32 frames.  No -ffast-math: it would
+    # let the compiler drop the NaN/Inf guards.  No -march=native: wheels must run
+    # on any CPU of their platform (CALLAUDIO_NATIVE=1 opts in for local builds).
+    args = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c99"]
+    if os.environ.get("CALLAUDIO_NATIVE") == "1":
+        args.append("-march=native")
+    return args
+
+
+def _extensions() -> list[Extension]:
+    only = {s for s in os.environ.get("CALLAUDIO_BUILD_ONLY", "").split(",") if s}
+    exts = []
+    for pyx in sorted((HERE / DSP).glob("*.pyx")):
+        name = pyx.stem
+        if only and name not in only:
+            continue
+        sources = [str(DSP / pyx.name)]
+        impl = HERE / DSP / f"{name}_impl.c"
+        if impl.exists():
+            sources.append(str(DSP / impl.name))
+        exts.append(
+            Extension(
+                f"callaudio._dsp.{name}",
+                sources=sources,
+                include_dirs=[np.get_include(), str(DSP)],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                extra_compile_args=_compile_args(),
+            )
+        )
+    return exts
+
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        include_path=[str(CSRC)],
+        compiler_directives={
+            "language_level": "3",
+            "embedsignature": True,
+            # Safe defaults for the Python-facing code; kernels opt out locally.
+            "boundscheck": True,
+            "wraparound": False,
+            "initializedcheck": True,
+            "cdivision": True,
+        },
+    ),
+)

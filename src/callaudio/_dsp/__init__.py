@@ -1,0 +1,1 @@
+"""The compiled voice-processing core (built from csrc/callaudio/_dsp/*.pyx)."""

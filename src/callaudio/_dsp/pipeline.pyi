@@ -1,0 +1,56 @@
+from typing import Any
+
+from typing_extensions import Self, disjoint_base
+
+import numpy.typing as npt
+
+from .agc import GainControl
+from .hpf import HighPass
+
+@disjoint_base
+class Chain:
+    """One channel's capture/render chain (see csrc/callaudio/_dsp/pipeline.pyx)."""
+
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def frame_size(self) -> int: ...
+    @property
+    def high_pass(self) -> HighPass | None: ...
+    @property
+    def gain_control(self) -> GainControl | None: ...
+    @property
+    def capture_frames(self) -> int: ...
+    @property
+    def render_frames(self) -> int: ...
+    @property
+    def nonfinite_frames(self) -> int: ...
+    @property
+    def output_power(self) -> float: ...
+    @property
+    def latency_samples(self) -> int: ...
+    def __new__(
+        cls,
+        sample_rate: int,
+        high_pass: dict[str, Any] | None = ...,
+        gain_control: dict[str, Any] | None = ...,
+    ) -> Self: ...
+    def reset(self) -> None: ...
+    def capture(
+        self,
+        mic: npt.NDArray[Any],
+        out: npt.NDArray[Any],
+        channel: int = ...,
+        channels: int = ...,
+    ) -> int: ...
+    def process_block(
+        self,
+        mic: npt.NDArray[Any],
+        out: npt.NDArray[Any],
+        far: npt.NDArray[Any] | None,
+        channel: int = ...,
+        channels: int = ...,
+        far_channels: int = ...,
+    ) -> int: ...
+    def render(self, far: npt.NDArray[Any], channels: int = ...) -> None: ...
+

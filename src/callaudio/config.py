@@ -1,0 +1,211 @@
+"""Configuration of the voice-processing chain: one config per stage under ProcessingConfig.
+
+Mirrors WebRTC's ``AudioProcessing::Config``: every stage has ``enabled`` and its tuning
+fields; every config validates itself on construction and names the wrong field
+(:class:`~callaudio.errors.ConfigError`). Configs are frozen dataclasses, so a processor's
+configuration cannot change behind its back; build a new one with :func:`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .errors import ConfigError
+
+SAMPLE_RATES: tuple[int, ...] = (16000, 32000, 48000)
+"""Sample rates the compiled core runs at (Hz)."""
+
+
+def frame_size(sample_rate: int) -> int:
+    """Samples in one 10 ms frame at ``sample_rate`` (``sample_rate // 100``)."""
+    return int(sample_rate) // 100
+
+
+def check_sample_rate(sample_rate: object) -> int:
+    """Return ``sample_rate`` as an int, or raise ConfigError if it is not supported."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)):
+        raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES} Hz, got {sample_rate!r}")
+    if sample_rate not in SAMPLE_RATES:
+        raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES} Hz, got {sample_rate!r}")
+    return int(sample_rate)
+
+
+def _check_range(name: str, value: float, lo: float, hi: float, unit: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")
+    if not lo <= value <= hi:
+        raise ConfigError(name, f"must be within [{lo}, {hi}] {unit}, got {value!r}")
+
+
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(name, f"must be True or False, got {value!r}")
+
+
+class _StageConfig:
+    """Shared helpers: the stage's constructor keywords are its fields less ``enabled``."""
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the compiled stage's constructor."""
+        d = asdict(self)  # type: ignore[call-overload]
+        d.pop("enabled", None)
+        return dict(d)
+
+
+@dataclass(frozen=True)
+class HighPassConfig(_StageConfig):
+    """High-pass filter: Butterworth, removes DC and low rumble before the echo canceller.
+
+    Attributes
+    ----------
+    enabled : bool
+    cutoff_hz : float
+        -3 dB corner frequency in Hz, 20..500.
+    order : int
+        Filter order, 2 or 4 (12 or 24 dB/octave).
+    """
+
+    enabled: bool = True
+    cutoff_hz: float = 80.0
+    order: int = 2
+
+    def __post_init__(self) -> None:
+        _check_bool("high_pass.enabled", self.enabled)
+        _check_range("high_pass.cutoff_hz", self.cutoff_hz, 20.0, 500.0, "Hz")
+        if self.order not in (2, 4) or isinstance(self.order, bool):
+            raise ConfigError("high_pass.order", f"must be 2 or 4, got {self.order!r}")
+
+
+@dataclass(frozen=True)
+class EchoCancellerConfig(_StageConfig):
+    """Acoustic echo canceller (delay estimator, adaptive filter, residual-echo suppressor).
+
+    Attributes
+    ----------
+    enabled : bool
+    tail_ms : float
+        Length of the adaptive filter after bulk-delay alignment, in ms (32..512).
+    max_delay_ms : float
+        Largest bulk delay the delay estimator searches, in ms (0..2000).
+    """
+
+    enabled: bool = False
+    tail_ms: float = 128.0
+    max_delay_ms: float = 1000.0
+
+    def __post_init__(self) -> None:
+        _check_bool("echo_canceller.enabled", self.enabled)
+        _check_range("echo_canceller.tail_ms", self.tail_ms, 32.0, 512.0, "ms")
+        _check_range("echo_canceller.max_delay_ms", self.max_delay_ms, 0.0, 2000.0, "ms")
+
+
+@dataclass(frozen=True)
+class NoiseSuppressorConfig(_StageConfig):
+    """Noise suppressor (STFT gain over a tracked noise PSD).
+
+    Attributes
+    ----------
+    enabled : bool
+    level_db : float
+        Maximum noise attenuation in dB (WebRTC's levels are 6, 12, 18 and 21), 0..30.
+    """
+
+    enabled: bool = False
+    level_db: float = 12.0
+
+    def __post_init__(self) -> None:
+        _check_bool("noise_suppressor.enabled", self.enabled)
+        _check_range("noise_suppressor.level_db", self.level_db, 0.0, 30.0, "dB")
+
+
+@dataclass(frozen=True)
+class GainControlConfig(_StageConfig):
+    """Automatic gain control: VAD-gated speech level, slew-limited gain, limiter.
+
+    Attributes
+    ----------
+    enabled : bool
+    target_level_dbfs : float
+        Speech level the output is steered to, in dBFS (-40..-3).
+    max_gain_db : float
+        Largest gain applied, in dB (0..50); caps how far quiet input and idle noise rise.
+    min_gain_db : float
+        Smallest gain (largest attenuation), in dB (-50..0).
+    max_gain_change_db_per_s : float
+        Slew limit of the gain in dB per second (1..100).
+    noise_ceiling_dbfs : float
+        The gain is capped so the tracked noise floor is not lifted above this level, in
+        dBFS (-90..-20): idle noise is not pumped up.
+    idle_gain_decay_db_per_s : float
+        In non-speech the gain is frozen, then decays towards 0 dB at this rate, in dB/s
+        (0..20).
+    limiter_threshold_dbfs : float
+        No output sample exceeds this peak level, in dBFS (-20..-0.1).
+    """
+
+    enabled: bool = True
+    target_level_dbfs: float = -18.0
+    max_gain_db: float = 40.0
+    min_gain_db: float = -20.0
+    max_gain_change_db_per_s: float = 30.0
+    noise_ceiling_dbfs: float = -50.0
+    idle_gain_decay_db_per_s: float = 6.0
+    limiter_threshold_dbfs: float = -1.0
+
+    def __post_init__(self) -> None:
+        _check_bool("gain_control.enabled", self.enabled)
+        _check_range("gain_control.target_level_dbfs", self.target_level_dbfs, -40.0, -3.0, "dBFS")
+        _check_range("gain_control.max_gain_db", self.max_gain_db, 0.0, 50.0, "dB")
+        _check_range("gain_control.min_gain_db", self.min_gain_db, -50.0, 0.0, "dB")
+        _check_range(
+            "gain_control.max_gain_change_db_per_s",
+            self.max_gain_change_db_per_s,
+            1.0,
+            100.0,
+            "dB/s",
+        )
+        _check_range(
+            "gain_control.noise_ceiling_dbfs", self.noise_ceiling_dbfs, -90.0, -20.0, "dBFS"
+        )
+        _check_range(
+            "gain_control.idle_gain_decay_db_per_s",
+            self.idle_gain_decay_db_per_s,
+            0.0,
+            20.0,
+            "dB/s",
+        )
+        _check_range(
+            "gain_control.limiter_threshold_dbfs", self.limiter_threshold_dbfs, -20.0, -0.1, "dBFS"
+        )
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    """The whole capture chain: high-pass -> echo canceller -> noise suppressor -> gain control.
+
+    Each field is a stage config with its own ``enabled`` flag. The default enables every
+    stage this build provides.
+    """
+
+    high_pass: HighPassConfig = field(default_factory=HighPassConfig)
+    echo_canceller: EchoCancellerConfig = field(default_factory=EchoCancellerConfig)
+    noise_suppressor: NoiseSuppressorConfig = field(default_factory=NoiseSuppressorConfig)
+    gain_control: GainControlConfig = field(default_factory=GainControlConfig)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, _StageConfig):
+                raise ConfigError(f.name, f"must be a stage config object, got {value!r}")
+
+    @classmethod
+    def bypass(cls) -> ProcessingConfig:
+        """Every stage off: the output equals the input (MEASUREMENT mode)."""
+        return cls(
+            high_pass=HighPassConfig(enabled=False),
+            echo_canceller=EchoCancellerConfig(enabled=False),
+            noise_suppressor=NoiseSuppressorConfig(enabled=False),
+            gain_control=GainControlConfig(enabled=False),
+        )

@@ -1,0 +1,108 @@
+"""callaudio's exceptions: one base class, subclasses with structured fields."""
+
+from __future__ import annotations
+
+
+class CallAudioError(Exception):
+    """Base class of every error callaudio raises on purpose."""
+
+
+class ConfigError(CallAudioError, ValueError):
+    """A configuration field is out of range; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class FrameError(CallAudioError, ValueError):
+    """An audio frame has the wrong shape, dtype or length; the processor is unchanged."""
+
+
+class NotAvailableError(CallAudioError):
+    """A stage that this build does not provide yet was enabled."""
+
+
+# --- the session layer (issue 3) -------------------------------------------------------------
+
+
+class InvalidStateError(CallAudioError):
+    """An event is not allowed in the current state; nothing was changed.
+
+    The message names both, e.g. ``"can't establish when ENDED"`` (like asyncio's
+    ``Future.set_result`` raising ``InvalidStateError``).
+
+    Attributes
+    ----------
+    event : str
+        The refused event (``"establish"``, ``"ring"``, ...).
+    state : str
+        The name of the state the object was in.
+    """
+
+    def __init__(self, event: str, state: str, detail: str = "") -> None:
+        message = f"can't {event} when {state}"
+        if detail:
+            message = f"{message} ({detail})"
+        super().__init__(message)
+        self.event = event
+        self.state = state
+
+
+class InvalidCategoryOptionsError(ConfigError):
+    """A category, mode and options combination that Apple's rules forbid; nothing changed.
+
+    Attributes
+    ----------
+    category : str
+        The requested category's name.
+    invalid : str
+        The names of the offending options (or of the mode), joined by ``|``.
+    """
+
+    def __init__(self, field: str, category: str, invalid: str, message: str) -> None:
+        super().__init__(field, message)
+        self.category = category
+        self.invalid = invalid
+
+
+class ActivationError(CallAudioError):
+    """The session could not be activated; ``holder`` names what holds the device."""
+
+    def __init__(self, message: str, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class SessionBusyError(CallAudioError):
+    """The session was deactivated while audio I/O was running.
+
+    As on iOS (``AVAudioSessionErrorCodeIsBusy``) the deactivation still happened: the
+    session is inactive and the I/O has been stopped when this is raised.
+    """
+
+
+class BackendError(CallAudioError):
+    """The audio backend refused or failed a request; ``operation`` names it."""
+
+    def __init__(self, operation: str, message: str) -> None:
+        super().__init__(f"{operation}: {message}")
+        self.operation = operation
+
+
+class SoundFileError(CallAudioError):
+    """A sound file is missing, corrupt, truncated, not a WAV file or not supported.
+
+    Attributes
+    ----------
+    path : str
+        The file as given.
+    reason : str
+        One of ``"missing"``, ``"not_wav"``, ``"corrupt"``, ``"truncated"``,
+        ``"unsupported"``.
+    """
+
+    def __init__(self, path: str, reason: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.reason = reason

@@ -1,0 +1,565 @@
+"""Tests of the compiled automatic gain control (callaudio._dsp.agc).
+
+Levels are measured with ITU-T P.56 method B (:func:`callaudio.simulation.metrics.
+active_level_dbfs`: envelope with a 30 ms time constant, 200 ms hangover, margin 15.9 dB);
+the speech-like test signals come from :func:`callaudio.simulation.speech_like` (glottal
+source through formant resonators, syllable envelope with pauses, scaled to an exact P.56
+active level).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from callaudio._dsp import agc as agc_module
+from callaudio._dsp.agc import GainControl
+from callaudio.simulation import speech_like
+from callaudio.simulation.metrics import active_level_dbfs, level_dbfs
+
+F32 = npt.NDArray[np.float32]
+RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (16000, 32000, 48000)]
+TARGET = -18.0
+C = agc_module.CONSTANTS
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def white(n: int, level_db: float, seed: int) -> F32:
+    """Seeded white Gaussian noise with an RMS level of ``level_db`` dBFS."""
+    rng = np.random.default_rng(seed)
+    return (10.0 ** (level_db / 20.0) * rng.standard_normal(n)).astype(np.float32)
+
+
+def speech(seconds: float, rate: int, level: float, seed: int, noise_db: float = -85.0) -> F32:
+    """Speech-like signal at an active level of ``level`` dBFS over white noise."""
+    s = speech_like(seconds, rate, level_dbfs=level, seed=seed, talker=seed % 4)
+    return (s + white(s.size, noise_db, seed + 1000)).astype(np.float32)
+
+
+def run(
+    gc: Any, x: F32, speech_prob: float | npt.NDArray[np.float64] = -1.0
+) -> tuple[F32, dict[str, npt.NDArray[np.float64]]]:
+    """Process ``x`` frame by frame; return the output and per-frame stats."""
+    n = gc.sample_rate // 100
+    frames = x.size // n
+    probs = np.broadcast_to(np.asarray(speech_prob, dtype=np.float64), (frames,))
+    y = np.empty(frames * n, dtype=np.float32)
+    names = ("gain_db", "speech_level_dbfs", "noise_level_dbfs", "speech", "limiter_gain_db")
+    stats = {k: np.empty(frames) for k in names}
+    for i in range(frames):
+        y[i * n : (i + 1) * n] = gc.process(x[i * n : (i + 1) * n], float(probs[i]))
+        for k in names:
+            stats[k][i] = float(getattr(gc, k))
+    return y, stats
+
+
+def seg(x: npt.NDArray[Any], rate: int, t0: float, t1: float) -> npt.NDArray[Any]:
+    return x[int(t0 * rate) : int(t1 * rate)]
+
+
+# ----------------------------------------------------------------- NumPy reference model
+
+
+class ReferenceGainControl:
+    """Slow NumPy/pure-Python model of the algorithm in agc.pyx (its module docstring).
+
+    Written from the description, not from the Cython code: per-frame state in Python
+    floats and lists, frame arithmetic in float64 NumPy.
+    """
+
+    def __init__(self, sample_rate: int, **kw: float) -> None:
+        cfg = {name: rng[2] for name, rng in agc_module.RANGES.items()}
+        cfg.update(kw)
+        self.sample_rate = sample_rate
+        self.cfg = cfg
+        self.clip = 10.0 ** (cfg["limiter_threshold_dbfs"] / 20.0) * C["LIMIT_MARGIN"]
+        self.step_db = cfg["max_gain_change_db_per_s"] * C["FRAME_S"]
+        self.idle_step_db = cfg["idle_gain_decay_db_per_s"] * C["FRAME_S"]
+        self.reset()
+
+    def reset(self) -> None:
+        u = C["NOISE_SUBWINDOWS"]
+        self.mins = [1e300] * u
+        self.maxs = [0.0] * u
+        self.sub_min, self.sub_max, self.sub_count, self.sub_head = 1e300, 0.0, 0, 0
+        self.smoothed, self.noise, self.started = 0.0, C["ENERGY_FLOOR"], False
+        self.noise_held = C["ENERGY_FLOOR"]
+        self.hang, self.idle, self.speech = 0, 0, False
+        self.ring = np.zeros(C["LEVEL_FRAMES"])
+        self.head, self.count, self.level = 0, 0, 0.0
+        self.desired_db = self.gain_db = C["INITIAL_GAIN_DB"]
+        self.gain = 10.0 ** (self.gain_db / 20.0)
+        self.lim = 1.0
+
+    def p56(self, head: int, count: int, hang: int) -> tuple[float, float]:
+        """P.56 active power of the ``count`` ring entries before ``head``; spread."""
+        size = self.ring.size
+        e = self.ring[(head - count + np.arange(count)) % size]
+        mean = float(np.sum(e)) / count
+        spread = 1.0
+        for _ in range(C["P56_ITERATIONS"]):
+            above = e >= mean * C["P56_MARGIN"]
+            idx = np.where(above, np.arange(count), -(10**9))
+            active = np.arange(count) - np.maximum.accumulate(idx) <= hang
+            mean = float(np.sum(e[active])) / int(np.count_nonzero(active))
+            spread = float(e[above].max() / e[above].min())
+        return mean, spread
+
+    def process(self, frame: F32, speech_prob: float = -1.0) -> F32:
+        x = frame.astype(np.float64)
+        n = x.size
+        e = float(np.dot(x, x)) / n
+        if not math.isfinite(e):
+            return np.zeros(n, dtype=np.float32)
+        e += C["ENERGY_FLOOR"]
+        # noise floor
+        if not self.started:
+            self.smoothed, self.started = e, True
+        else:
+            a = math.exp(-C["FRAME_S"] / C["NOISE_SMOOTH_S"])
+            self.smoothed = a * self.smoothed + (1.0 - a) * e
+        self.sub_min = min(self.sub_min, self.smoothed)
+        self.sub_max = max(self.sub_max, self.smoothed)
+        self.sub_count += 1
+        m = min([self.sub_min, *self.mins])
+        u = C["NOISE_SUBWINDOWS"]
+        last = [(self.sub_head - 1 - k) % u for k in range(C["STATIONARY_SUBWINDOWS"])]
+        lo = min([self.sub_min] + [self.mins[k] for k in last])
+        hi = max([self.sub_max] + [self.maxs[k] for k in last])
+        if hi < lo * 10.0 ** (C["STATIONARY_DB"] / 10.0):
+            m = lo
+        self.noise = m * C["NOISE_BIAS"]
+        if self.sub_count == C["NOISE_SUBWINDOW"]:
+            self.mins[self.sub_head], self.maxs[self.sub_head] = self.sub_min, self.sub_max
+            self.sub_head = (self.sub_head + 1) % u
+            self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
+        # voice activity
+        if speech_prob >= 0.0:
+            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"]
+        elif e > self.noise * 10.0 ** (C["VAD_SNR_DB"] / 10.0) and e > 10.0 ** (
+            C["VAD_FLOOR_DBFS"] / 10.0
+        ):
+            self.hang, sp = C["HANGOVER"], True
+        elif self.hang > 0:
+            self.hang, sp = self.hang - 1, True
+        else:
+            sp = False
+        self.speech = sp
+        if not sp or self.noise < self.noise_held:
+            self.noise_held = self.noise
+        # speech level
+        size, recent = self.ring.size, C["RECENT_FRAMES"]
+        if sp:
+            self.idle = 0
+            self.ring[self.head] = e
+            self.head = (self.head + 1) % size
+            self.count = min(self.count + 1, size)
+            if self.count >= C["MIN_LEVEL_FRAMES"]:
+                self.level, _ = self.p56(self.head, self.count, C["P56_HANG"])
+                if self.count > recent:
+                    newer, spread = self.p56(self.head, recent // 2, 0)
+                    older, _ = self.p56(self.head - recent // 2, recent // 2, 0)
+                    past, _ = self.p56(self.head - recent, self.count - recent, 0)
+                    d = 10 * math.log10(newer / past)
+                    d_old = 10 * math.log10(older / past)
+                    if (
+                        10 * math.log10(spread) > C["SPREAD_DB"]
+                        and d * d_old > 0
+                        and min(abs(d), abs(d_old)) > C["RESET_DB"]
+                    ):
+                        self.count, self.level = recent // 2, newer
+        else:
+            self.idle += 1
+        # desired gain
+        cfg = self.cfg
+        if sp and self.level > 0.0:
+            d = cfg["target_level_dbfs"] - 10 * math.log10(self.level)
+            self.desired_db = min(max(d, cfg["min_gain_db"]), cfg["max_gain_db"])
+        elif not sp and self.idle > C["IDLE_HOLD_FRAMES"] and self.desired_db > 0.0:
+            self.desired_db = max(self.desired_db - self.idle_step_db, 0.0)
+        cap = max(cfg["noise_ceiling_dbfs"] - 10 * math.log10(self.noise_held), 0.0)
+        self.desired_db = min(self.desired_db, cap)
+        # slew-limited gain ramp and limiter
+        self.gain_db += min(max(self.desired_db - self.gain_db, -self.step_db), self.step_db)
+        g1 = 10.0 ** (self.gain_db / 20.0)
+        ramp = self.gain + (g1 - self.gain) / n * np.arange(1, n + 1)
+        y = x * ramp
+        a = np.abs(y)
+        pk = float(a.max())
+        target = 1.0 if pk <= self.clip else self.clip / pk
+        lim0 = self.lim
+        if target < lim0:
+            first = int(np.argmax(a * lim0 > self.clip))
+            lim = np.full(n, target)
+            lim[:first] = lim0 + (target - lim0) / (first + 1) * np.arange(1, first + 1)
+            self.lim = target
+        else:
+            lim1 = target + (lim0 - target) * math.exp(-C["FRAME_S"] / C["LIMITER_RELEASE_S"])
+            lim1 = 1.0 if lim1 > 1.0 - 1e-9 else lim1
+            lim = lim0 + (lim1 - lim0) / n * np.arange(1, n + 1)
+            self.lim = lim1
+        self.gain = g1
+        return np.clip(y * lim, -self.clip, self.clip).astype(np.float32)
+
+    @property
+    def speech_level_dbfs(self) -> float:
+        return 10 * math.log10(self.level) if self.level > 0 else math.nan
+
+
+# ----------------------------------------------------------------------------- quality
+
+
+@pytest.mark.parametrize("level", [-50.0, -35.0, -20.0, -6.0], ids=lambda v: f"in{v:g}dB")
+@pytest.mark.parametrize("rate", RATES)
+def test_steady_state_output_level_is_target(rate: int, level: float) -> None:
+    x = speech(8.0, rate, level, seed=1)
+    assert active_level_dbfs(x, rate) == pytest.approx(level, abs=0.1)
+    gc = GainControl(rate)
+    y, _ = run(gc, x)
+    out = active_level_dbfs(seg(y, rate, 4.0, 8.0), rate)
+    assert abs(out - TARGET) <= 2.0, out
+    # The level statistic is the input's active level over its window (the last 1.5 s
+    # of speech), within 1.5 dB.
+    recent = active_level_dbfs(seg(x, rate, 5.5, 8.0), rate)
+    assert abs(gc.speech_level_dbfs - recent) <= 1.5
+    assert np.max(np.abs(y)) < 10 ** (-1.0 / 20)
+
+
+STEPS = [(-35.0, -20.0), (-20.0, -50.0), (-50.0, -6.0), (-6.0, -35.0)]
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: f"{s[0]:g}to{s[1]:g}")
+@pytest.mark.parametrize("rate", RATES)
+def test_converges_within_2s_of_a_level_step(rate: int, step: tuple[float, float]) -> None:
+    before, after = step
+    x = np.concatenate([speech(6.0, rate, before, seed=2), speech(6.0, rate, after, seed=3)])
+    gc = GainControl(rate)
+    y, st = run(gc, x)
+    settled = active_level_dbfs(seg(y, rate, 3.0, 6.0), rate)
+    assert abs(settled - TARGET) <= 2.0, settled
+    # From 2 s after the step on, the output is at the target within 2 dB.
+    out = active_level_dbfs(seg(y, rate, 8.0, 12.0), rate)
+    assert abs(out - TARGET) <= 2.0, out
+    # ... and the applied gain is within 2 dB of where it ends up.
+    i2 = int(8.0 * 100)
+    final = float(np.median(st["gain_db"][-200:]))
+    assert abs(st["gain_db"][i2] - final) <= 2.0
+    assert abs(final - (TARGET - after)) <= 2.5
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_no_sample_reaches_full_scale(rate: int) -> None:
+    # Speech at -20 dBFS, a 1 s burst clipped at full scale (a saturated microphone),
+    # speech again, then a full-scale square wave and +12 dB overdriven speech.
+    loud = np.clip(speech(1.0, rate, 0.0, seed=4), -1.0, 1.0)
+    t = np.arange(rate) / rate
+    square = np.sign(np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
+    x = np.concatenate(
+        [
+            speech(3.0, rate, -20.0, seed=5),
+            loud,
+            speech(2.0, rate, -20.0, seed=6),
+            square,
+            speech(2.0, rate, 12.0, seed=7),
+        ]
+    ).astype(np.float32)
+    assert np.count_nonzero(np.abs(x) >= 1.0) > rate // 10
+    y, st = run(GainControl(rate), x)
+    assert np.count_nonzero(np.abs(y) >= 1.0) == 0
+    threshold = 10 ** (-1.0 / 20)
+    assert float(np.max(np.abs(y))) < threshold
+    assert np.min(st["limiter_gain_db"]) < -3.0  # the limiter did the work
+    assert np.all(np.isfinite(y))
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_limiter_threshold_is_configurable(rate: int) -> None:
+    x = speech(3.0, rate, -6.0, seed=8)
+    y, _ = run(GainControl(rate, limiter_threshold_dbfs=-6.0, target_level_dbfs=-10.0), x)
+    assert float(np.max(np.abs(y))) < 10 ** (-6.0 / 20)
+
+
+@pytest.mark.parametrize(
+    ("speech_db", "noise_db", "idle_s"),
+    [(-35.0, -60.0, 5.0), (-50.0, -75.0, 8.0), (-20.0, -60.0, 5.0)],
+    ids=["speech-35_noise-60", "speech-50_noise-75", "speech-20_noise-60"],
+)
+@pytest.mark.parametrize("rate", RATES)
+def test_idle_noise_is_not_pumped_up(
+    rate: int, speech_db: float, noise_db: float, idle_s: float
+) -> None:
+    talk = speech(5.0, rate, speech_db, seed=9, noise_db=noise_db)
+    idle = white(int(idle_s * rate), noise_db, seed=10)
+    x = np.concatenate([talk, idle])
+    y, st = run(GainControl(rate), x)
+    tail = seg(y, rate, 5.0 + idle_s - 2.0, 5.0 + idle_s)
+    assert level_dbfs(tail) - noise_db <= 6.0
+    # The VAD lets go within 0.5 s of the end of the talk (hangover, word tails); from
+    # then on the gain never rises, and it stays under the noise cap.
+    last_speech = int(np.nonzero(st["speech"])[0][-1])
+    assert last_speech < 500 + 50
+    g = st["gain_db"][last_speech:]
+    assert np.all(np.diff(g) <= 1e-12)
+    assert np.max(g[50:]) <= max(-50.0 - noise_db, 0.0) + 1.0
+    assert st["noise_level_dbfs"][-1] == pytest.approx(noise_db, abs=1.5)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_noise_onset_does_not_become_the_speech_level(rate: int) -> None:
+    # Talk in quiet, then stationary noise 25 dB below the speech appears: the VAD takes
+    # it for speech until the floor tracker sees it is stationary (< 1 s); the level
+    # estimate must survive that and the noise must settle back near its input level.
+    talk = speech(5.0, rate, -35.0, seed=11, noise_db=-85.0)
+    x = np.concatenate([talk, white(5 * rate, -60.0, seed=12)])
+    gc = GainControl(rate)
+    y, st = run(gc, x)
+    assert abs(gc.speech_level_dbfs - (-35.0)) <= 4.0
+    assert level_dbfs(seg(y, rate, 8.0, 10.0)) - (-60.0) <= 6.0
+    assert np.mean(st["speech"][600:]) < 0.25
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_gain_never_exceeds_max_gain(rate: int) -> None:
+    x = speech(4.0, rate, -60.0, seed=13, noise_db=-110.0)
+    gc = GainControl(rate, max_gain_db=20.0)
+    y, st = run(gc, x)
+    assert np.max(st["gain_db"]) <= 20.0
+    assert np.max(st["gain_db"]) == pytest.approx(20.0)
+    n = rate // 100
+    xf = x[: y.size].reshape(-1, n).astype(np.float64)
+    yf = y.reshape(-1, n).astype(np.float64)
+    ratio = np.sqrt(np.sum(yf**2, axis=1) / np.maximum(np.sum(xf**2, axis=1), 1e-30))
+    assert np.max(ratio) <= 10 ** (20.0 / 20) * (1 + 1e-5)
+    # Default configuration: never above 40 dB even for very quiet speech.
+    _, st = run(GainControl(rate), speech(4.0, rate, -75.0, seed=14, noise_db=-120.0))
+    assert np.max(st["gain_db"]) <= 40.0
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_gain_change_is_slew_limited_and_smooth_within_frames(rate: int) -> None:
+    # A steady tone declared speech by the caller: the gain ramps at the slew limit and
+    # is interpolated sample by sample (no zipper steps at frame boundaries).
+    t = np.arange(3 * rate) / rate
+    x = (10 ** (-40 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    # (A steady tone is also what the noise-floor tracker calls noise: the ceiling is
+    # raised so the noise cap, 20 dB here, does not bind.)
+    gc = GainControl(
+        rate, max_gain_change_db_per_s=10.0, target_level_dbfs=-25.0, noise_ceiling_dbfs=-20.0
+    )
+    y, st = run(gc, x, speech_prob=1.0)
+    steps = np.diff(np.concatenate([[0.0], st["gain_db"]]))
+    assert np.max(steps) == pytest.approx(0.1, abs=1e-9)
+    assert st["gain_db"][-1] == pytest.approx(-25.0 - (-40.0), abs=0.1)
+    mask = np.abs(x[: y.size]) > 1e-3
+    g = y[mask].astype(np.float64) / x[: y.size][mask]
+    idx = np.nonzero(mask)[0]
+    near = np.diff(idx) == 1
+    per_sample = np.abs(np.diff(g))[near] / g[:-1][near]
+    # One frame moves 0.1 dB = 1.16 %; spread over n samples (float32 rounding on top).
+    assert np.max(per_sample) < 0.0116 / (rate // 100) + 2e-6
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_external_speech_probability_gates_the_level_estimate(rate: int) -> None:
+    x = speech(3.0, rate, -35.0, seed=15)
+    gc = GainControl(rate)
+    y, st = run(gc, x, speech_prob=0.2)  # the upstream VAD says: no speech
+    assert math.isnan(gc.speech_level_dbfs)
+    assert not np.any(st["speech"])
+    np.testing.assert_array_equal(st["gain_db"], 0.0)
+    np.testing.assert_array_equal(y, x[: y.size])
+    gc.reset()
+    _, st = run(gc, x, speech_prob=0.9)
+    assert np.all(st["speech"])
+    assert abs(gc.speech_level_dbfs - (-35.0)) <= 3.0
+
+
+# ------------------------------------------------------------- compiled == reference
+
+
+def reference_scenario(rate: int) -> tuple[F32, npt.NDArray[np.float64]]:
+    """6 s exercising every branch: level steps, limiter, idle decay, noise cap."""
+    x = np.concatenate(
+        [
+            speech(1.5, rate, -45.0, seed=16, noise_db=-70.0),
+            speech(1.5, rate, -5.0, seed=17, noise_db=-70.0),
+            white(2 * rate, -62.0, seed=18),
+            speech(1.0, rate, -30.0, seed=19, noise_db=-62.0),
+        ]
+    )
+    frames = x.size // (rate // 100)
+    probs = np.full(frames, -1.0)
+    probs[-60:] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
+    return x.astype(np.float32), probs
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_compiled_matches_numpy_reference(rate: int) -> None:
+    x, probs = reference_scenario(rate)
+    gc = GainControl(rate)
+    ref = ReferenceGainControl(rate)
+    n = rate // 100
+    resets = limited = 0
+    for i in range(probs.size):
+        frame = x[i * n : (i + 1) * n]
+        got = gc.process(frame, float(probs[i]))
+        want = ref.process(frame, float(probs[i]))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7, err_msg=f"frame {i}")
+        assert gc.speech == ref.speech, i
+        assert gc.gain_db == pytest.approx(ref.gain_db, rel=1e-9, abs=1e-9), i
+        assert gc.noise_level_dbfs == pytest.approx(10 * math.log10(ref.noise_held), abs=1e-9)
+        assert gc.limiter_gain_db == pytest.approx(20 * math.log10(ref.lim), abs=1e-9)
+        if math.isnan(ref.speech_level_dbfs):
+            assert math.isnan(gc.speech_level_dbfs)
+        else:
+            assert gc.speech_level_dbfs == pytest.approx(ref.speech_level_dbfs, abs=1e-9)
+        resets += ref.count == C["RECENT_FRAMES"] // 2 and ref.speech
+        limited += ref.lim < 1.0
+    # The scenario really went through the level reset and the limiter.
+    assert resets >= 1
+    assert limited >= 10
+
+
+# ------------------------------------------------------------------ state and contract
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_reset_restores_initial_behaviour(rate: int) -> None:
+    x = speech(3.0, rate, -40.0, seed=20)
+    gc = GainControl(rate)
+    first, _ = run(gc, x)
+    assert not math.isnan(gc.speech_level_dbfs)
+    gc.reset()
+    assert math.isnan(gc.speech_level_dbfs)
+    assert gc.gain_db == 0.0
+    assert gc.limiter_gain_db == 0.0
+    assert gc.speech is False
+    again, _ = run(gc, x)
+    np.testing.assert_array_equal(again, first)
+
+
+def test_initial_stats() -> None:
+    gc = GainControl(16000)
+    assert math.isnan(gc.speech_level_dbfs)
+    assert gc.gain_db == 0.0
+    assert gc.speech is False
+    assert gc.limiter_gain_db == 0.0
+    assert gc.noise_level_dbfs == pytest.approx(-120.0)
+    assert gc.latency_samples == 0
+    assert gc.frame_size == 160
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_silence_stays_silent(rate: int) -> None:
+    gc = GainControl(rate)
+    y, st = run(gc, np.zeros(3 * rate, dtype=np.float32))
+    np.testing.assert_array_equal(y, 0.0)
+    assert not np.any(st["speech"])
+    np.testing.assert_array_equal(st["gain_db"], 0.0)
+
+
+def test_non_finite_frame_is_zeroed_and_changes_no_state() -> None:
+    rate, n = 16000, 160
+    x = speech(2.0, rate, -30.0, seed=21)
+    bad = x[:n].copy()
+    bad[3] = np.nan
+    a, b = GainControl(rate), GainControl(rate)
+    ya, _ = run(a, x)
+    out = []
+    for i in range(x.size // n):
+        if i == 100:
+            np.testing.assert_array_equal(b.process(bad), 0.0)
+            bad[3] = np.inf
+            np.testing.assert_array_equal(b.process(bad), 0.0)
+        out.append(b.process(x[i * n : (i + 1) * n]))
+    np.testing.assert_array_equal(np.concatenate(out), ya)
+
+
+def test_gil_is_released() -> None:
+    # Four threads on their own instances give exactly the single-threaded results.
+    rate = 16000
+    x = speech(2.0, rate, -30.0, seed=22)
+    want, _ = run(GainControl(rate), x)
+    results: list[F32] = [np.empty(0, np.float32)] * 4
+
+    def work(k: int) -> None:
+        results[k], _ = run(GainControl(rate), x)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for r in results:
+        np.testing.assert_array_equal(r, want)
+
+
+def test_process_returns_new_array_and_validates() -> None:
+    gc = GainControl(32000)
+    frame = white(320, -30.0, seed=23)
+    keep = frame.copy()
+    out = gc.process(frame)
+    np.testing.assert_array_equal(frame, keep)
+    assert out.dtype == np.float32
+    assert out.shape == (320,)
+    assert not np.shares_memory(out, frame)
+    with pytest.raises(ValueError, match="320 samples"):
+        gc.process(np.zeros(160, dtype=np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        gc.process(np.zeros(320, dtype=np.float64))
+    with pytest.raises(ValueError, match="speech_prob"):
+        gc.process(frame, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"target_level_dbfs": 0.0}, "target_level_dbfs"),
+        ({"max_gain_db": 51.0}, "max_gain_db"),
+        ({"min_gain_db": 5.0}, "min_gain_db"),
+        ({"max_gain_change_db_per_s": 0.0}, "max_gain_change_db_per_s"),
+        ({"noise_ceiling_dbfs": -10.0}, "noise_ceiling_dbfs"),
+        ({"idle_gain_decay_db_per_s": 21.0}, "idle_gain_decay_db_per_s"),
+        ({"limiter_threshold_dbfs": 0.0}, "limiter_threshold_dbfs"),
+        ({"target_level_dbfs": math.nan}, "target_level_dbfs"),
+        ({"sample_rate": 22050}, "sample_rate"),
+    ],
+    ids=lambda v: "-".join(v) if isinstance(v, dict) else v,
+)
+def test_invalid_parameters_name_the_field(kwargs: dict[str, float], field: str) -> None:
+    kw: dict[str, Any] = {"sample_rate": 16000, **kwargs}
+    with pytest.raises(ValueError, match=field):
+        GainControl(**kw)
+
+
+def test_keyword_names_and_defaults_are_stable() -> None:
+    # These map 1:1 onto callaudio.config.AgcConfig (plus `enabled`).
+    assert agc_module.RANGES == {
+        "target_level_dbfs": (-40.0, -3.0, -18.0),
+        "max_gain_db": (0.0, 50.0, 40.0),
+        "min_gain_db": (-50.0, 0.0, -20.0),
+        "max_gain_change_db_per_s": (1.0, 100.0, 30.0),
+        "noise_ceiling_dbfs": (-90.0, -20.0, -50.0),
+        "idle_gain_decay_db_per_s": (0.0, 20.0, 6.0),
+        "limiter_threshold_dbfs": (-20.0, -0.1, -1.0),
+    }
+    gc = GainControl(48000)
+    for name, (_lo, _hi, default) in agc_module.RANGES.items():
+        assert getattr(gc, name) == default
+    assert repr(gc).startswith("GainControl(sample_rate=48000, target_level_dbfs=-18.0")
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_process_signal_equals_frame_by_frame(rate: int) -> None:
+    x = speech(2.0, rate, -30.0, seed=24)
+    want, _ = run(GainControl(rate), x)
+    np.testing.assert_array_equal(GainControl(rate).process_signal(x), want)
+    with pytest.raises(ValueError, match="multiple"):
+        GainControl(rate).process_signal(x[:-1])

@@ -1,0 +1,54 @@
+"""Static checks run as part of the suite: ruff, mypy --strict, and stubtest on the stubs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPILED = sorted(p.stem for p in (ROOT / "csrc" / "callaudio" / "_dsp").glob("*.pyx"))
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def test_ruff_clean():
+    r = _run("ruff", "check", "src", "tests", "bench")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_mypy_strict_clean():
+    r = _run("mypy")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_compiled_module_has_a_stub():
+    stubs = ROOT / "src" / "callaudio" / "_dsp"
+    assert COMPILED, "no compiled modules found"
+    missing = [m for m in COMPILED if not (stubs / f"{m}.pyi").exists()]
+    assert not missing, f"compiled modules without a .pyi stub: {missing}"
+    assert (ROOT / "src" / "callaudio" / "py.typed").exists()
+
+
+def test_stubtest_compiled_modules():
+    mods = [f"callaudio._dsp.{m}" for m in COMPILED]
+    r = _run("mypy.stubtest", "--ignore-missing-stub", *mods)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cython_lint():
+    exe = shutil.which("cython-lint") or str(Path(sys.executable).parent / "cython-lint")
+    pyx = sorted(str(p) for p in (ROOT / "csrc").rglob("*.py[xd]"))
+    r = subprocess.run(
+        [exe, "--max-line-length", "100", *pyx],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
