@@ -17,7 +17,7 @@ $(VENV)/.deps: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -U pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
 	$(PIP) install --no-build-isolation -e ".[test]"
-	touch $@
+	touch $@ $(VENV)/.built   # the editable install has just built every module in place
 
 # Rebuild the extension modules whenever csrc/ changes (editable install, in place).
 $(VENV)/.built: $(VENV)/.deps setup.py $(CSRC)

@@ -1,8 +1,7 @@
 from typing import Any
 
-from typing_extensions import Self, disjoint_base
-
 import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
 
 from .agc import GainControl
 from .hpf import HighPass

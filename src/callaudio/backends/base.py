@@ -1,0 +1,245 @@
+"""The audio-backend interface: what the session layer asks of the audio side.
+
+A backend opens, runs and closes streams and reports faults; it knows nothing about
+sessions or calls (DESIGN.md, layering). The :class:`~callaudio.client.VoiceClient` is the
+only caller. Real backends (PortAudio through python-sounddevice, the simulated room) plug
+in behind :class:`AudioBackend`; :class:`~callaudio.backends.memory.MemoryBackend` records
+every request so tests can assert what was asked of the audio side.
+
+Contract for implementations:
+
+- ``start_*`` on a stream that is already running raises
+  :class:`~callaudio.errors.BackendError`; ``stop_*`` on a stopped stream does nothing.
+- ``set_muted`` and ``set_speaker`` only store plain flags that the real-time callback
+  reads; they never block.
+- The fault handler and a playback's ``on_finished`` are called from a backend helper
+  thread (never from the real-time callback) without holding any backend lock, and the
+  ``stop_*`` methods never wait for them: the client's handlers take the session lock.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigError
+
+__all__ = [
+    "ArraySource",
+    "AudioBackend",
+    "BackendFault",
+    "FaultHandler",
+    "FaultKind",
+    "PlaybackSource",
+    "StreamConfig",
+]
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """How to open a stream.
+
+    Attributes
+    ----------
+    sample_rate : int
+        Hz.
+    io_buffer_duration : float
+        Seconds per callback block.
+    voice_processing : bool
+        Run the voice-processing chain (AEC, NS, AGC) in the callback: the session mode
+        is VOICE_CHAT, VIDEO_CHAT or GAME_CHAT.
+    input_port, output_port : str
+        The route's ports (``Port`` names or device names).
+    channels : int
+        1 (mono) for calls.
+    """
+
+    sample_rate: int
+    io_buffer_duration: float
+    voice_processing: bool
+    input_port: str
+    output_port: str
+    channels: int = 1
+
+    @property
+    def block_size(self) -> int:
+        """Frames per callback block: ``round(sample_rate * io_buffer_duration)``."""
+        return max(1, round(self.sample_rate * self.io_buffer_duration))
+
+
+class FaultKind(enum.Enum):
+    """What went wrong on the audio side."""
+
+    DEVICE_LOST = "device_lost"
+    """A device in use disappeared (unplugged, driver gone)."""
+    MEDIA_SERVICES_RESET = "media_services_reset"
+    """The audio system restarted (PortAudio host error, sound server restart)."""
+
+
+@dataclass(frozen=True)
+class BackendFault:
+    """A fault report: its kind, the device concerned (if any) and the host's error text."""
+
+    kind: FaultKind
+    detail: str = ""
+    device: str | None = None
+
+
+FaultHandler = Callable[[BackendFault], None]
+
+
+@runtime_checkable
+class PlaybackSource(Protocol):
+    """Audio for the backend to play: float32 frames, pulled block by block."""
+
+    @property
+    def sample_rate(self) -> int:
+        """Hz."""
+
+    @property
+    def channels(self) -> int:
+        """1 or 2."""
+
+    @property
+    def loop(self) -> bool:
+        """Whether the source starts again at its end (then it never finishes)."""
+
+    def read(self, frames: int) -> npt.NDArray[np.float32]:
+        """Return up to ``frames`` frames as a float32 array of shape (n, channels).
+
+        ``n < frames`` only at the end of a non-looping source; ``n == 0`` means finished.
+        """
+
+    def rewind(self) -> None:
+        """Go back to the start."""
+
+
+class ArraySource:
+    """A :class:`PlaybackSource` over samples held in memory.
+
+    Parameters
+    ----------
+    samples : array_like
+        float32-convertible samples, shape (frames,) or (frames, channels), in [-1, 1].
+    sample_rate : int
+        Hz.
+    loop : bool
+        Start again at the end.
+    """
+
+    def __init__(self, samples: npt.ArrayLike, sample_rate: int, loop: bool = False) -> None:
+        data = np.asarray(samples, dtype=np.float32)
+        if data.ndim == 1:
+            data = data[:, np.newaxis]
+        if data.ndim != 2 or data.shape[1] not in (1, 2):
+            raise ConfigError(
+                "samples", f"must have shape (frames,) or (frames, 1|2), got {data.shape}"
+            )
+        if loop and data.shape[0] == 0:
+            raise ConfigError("samples", "a looping source needs at least one frame")
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
+            raise ConfigError("sample_rate", f"must be a positive int, got {sample_rate!r}")
+        self._data = np.ascontiguousarray(data)
+        self._rate = sample_rate
+        self._loop = bool(loop)
+        self._pos = 0
+        self._lock = threading.Lock()
+
+    @property
+    def sample_rate(self) -> int:
+        """Hz."""
+        return self._rate
+
+    @property
+    def channels(self) -> int:
+        """1 or 2."""
+        return int(self._data.shape[1])
+
+    @property
+    def loop(self) -> bool:
+        """Whether reading wraps around at the end."""
+        return self._loop
+
+    @property
+    def samples(self) -> npt.NDArray[np.float32]:
+        """All the samples, shape (frames, channels) (read-only view)."""
+        view: npt.NDArray[np.float32] = self._data.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def position(self) -> int:
+        """The next frame to be read."""
+        return self._pos
+
+    def read(self, frames: int) -> npt.NDArray[np.float32]:
+        """Up to ``frames`` frames, float32 (n, channels); fewer only at the end."""
+        if frames < 0:
+            raise ConfigError("frames", f"must be >= 0, got {frames}")
+        with self._lock:
+            total = self._data.shape[0]
+            if not self._loop:
+                start, self._pos = self._pos, min(total, self._pos + frames)
+                chunk: npt.NDArray[np.float32] = self._data[start : self._pos].copy()
+                return chunk
+            out = np.empty((frames, self.channels), dtype=np.float32)
+            filled = 0
+            while filled < frames:
+                take = min(frames - filled, total - self._pos)
+                out[filled : filled + take] = self._data[self._pos : self._pos + take]
+                filled += take
+                self._pos = (self._pos + take) % total
+            return out
+
+    def rewind(self) -> None:
+        """Go back to the first frame."""
+        with self._lock:
+            self._pos = 0
+
+
+@runtime_checkable
+class AudioBackend(Protocol):
+    """The audio side, as the client drives it (see the module docstring's contract)."""
+
+    @property
+    def is_running(self) -> bool:
+        """Whether any stream (duplex, playback or record) is running."""
+
+    def start_duplex(self, config: StreamConfig) -> None:
+        """Open and start the duplex (call) stream, with the processing chain if asked."""
+
+    def stop_duplex(self) -> None:
+        """Stop and close the duplex stream."""
+
+    def start_playback(
+        self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
+    ) -> None:
+        """Play ``source`` (mixed into the duplex output when that runs, else on its own
+        output stream); call ``on_finished()`` when a non-looping source ran out."""
+
+    def stop_playback(self) -> None:
+        """Stop playing the current source (``on_finished`` is not called)."""
+
+    def start_record(self, config: StreamConfig) -> None:
+        """Open and start an input-only stream (category RECORD)."""
+
+    def stop_record(self) -> None:
+        """Stop and close the input-only stream."""
+
+    def reset_echo_canceller(self) -> None:
+        """Forget the echo path (it changed): the canceller re-converges from scratch."""
+
+    def set_muted(self, muted: bool) -> None:
+        """Send silence instead of the microphone (a flag the callback reads)."""
+
+    def set_speaker(self, enabled: bool) -> None:
+        """Route the output to the loudspeaker (a flag the callback/route reads)."""
+
+    def set_fault_handler(self, handler: FaultHandler | None) -> None:
+        """Register the one callable that receives :class:`BackendFault` reports."""

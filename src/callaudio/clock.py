@@ -1,0 +1,188 @@
+"""Injectable monotonic clocks with one-shot timers.
+
+The session layer never reads the time or sleeps by itself: it asks a :class:`Clock`.
+Production code uses :class:`MonotonicClock` (``time.monotonic`` and ``threading.Timer``);
+tests use :class:`ManualClock`, whose :meth:`ManualClock.advance` fires every timer that
+falls due, synchronously and in deadline order, so the 30-second interruption rule is
+tested in microseconds.
+
+Times are in seconds on the clock's own monotonic time line; only differences mean
+anything.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from .errors import ConfigError
+
+__all__ = ["Clock", "ManualClock", "MonotonicClock", "TimerHandle"]
+
+
+class TimerHandle(Protocol):
+    """A scheduled one-shot callback."""
+
+    def cancel(self) -> None:
+        """Stop the callback from running; harmless when it already ran or was cancelled."""
+
+    @property
+    def deadline(self) -> float:
+        """When the callback is due, in the clock's seconds."""
+
+
+class Clock(Protocol):
+    """A monotonic time source that can run a callback at a deadline."""
+
+    def now(self) -> float:
+        """Return the current time in seconds (monotonic, arbitrary origin)."""
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback()`` once at ``deadline`` (seconds on this clock) or soon after.
+
+        The callback may run on another thread (:class:`MonotonicClock`) or inside
+        :meth:`ManualClock.advance`; it must do its own locking.
+        """
+
+
+class _ManualTimer:
+    """A timer owned by a :class:`ManualClock`."""
+
+    __slots__ = ("_callback", "_deadline", "cancelled", "fired")
+
+    def __init__(self, deadline: float, callback: Callable[[], None]) -> None:
+        self._deadline = deadline
+        self._callback = callback
+        self.cancelled = False
+        self.fired = False
+
+    @property
+    def deadline(self) -> float:
+        return self._deadline
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualClock:
+    """A clock that only moves when told to; for tests.
+
+    Parameters
+    ----------
+    start : float
+        The initial time in seconds.
+
+    Notes
+    -----
+    :meth:`advance` moves the time forward in steps, one due timer at a time: before a
+    timer's callback runs, :meth:`now` returns exactly that timer's deadline, so a
+    callback sees the time it was scheduled for. Timers scheduled by a callback for a
+    time not later than the target also fire within the same call. Timers with equal
+    deadlines fire in the order they were scheduled.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._lock = threading.RLock()
+        self._heap: list[tuple[float, int, _ManualTimer]] = []
+        self._order = itertools.count()
+
+    def now(self) -> float:
+        """Return the current manual time in seconds."""
+        with self._lock:
+            return self._now
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> TimerHandle:
+        """Schedule ``callback`` for ``deadline``; it runs inside a later :meth:`advance`."""
+        timer = _ManualTimer(float(deadline), callback)
+        with self._lock:
+            heapq.heappush(self._heap, (timer.deadline, next(self._order), timer))
+        return timer
+
+    @property
+    def pending(self) -> int:
+        """How many timers are scheduled and neither fired nor cancelled."""
+        with self._lock:
+            return sum(1 for _, _, t in self._heap if not t.cancelled and not t.fired)
+
+    def advance(self, seconds: float) -> None:
+        """Move the time forward by ``seconds`` (>= 0), firing due timers on this thread.
+
+        Raises
+        ------
+        ConfigError
+            If ``seconds`` is negative or not finite (a monotonic clock never goes back).
+        """
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ConfigError("seconds", f"must be finite and >= 0, got {seconds!r}")
+        with self._lock:
+            target = self._now + seconds
+        self._run_until(target)
+
+    def advance_to(self, target: float) -> None:
+        """Move the time forward to ``target`` seconds (not earlier than :meth:`now`)."""
+        with self._lock:
+            if not math.isfinite(target) or target < self._now:
+                raise ConfigError(
+                    "target", f"must be finite and >= now ({self._now}), got {target!r}"
+                )
+        self._run_until(target)
+
+    def _run_until(self, target: float) -> None:
+        while True:
+            with self._lock:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap or self._heap[0][0] > target:
+                    self._now = max(self._now, target)
+                    return
+                deadline, _, timer = heapq.heappop(self._heap)
+                self._now = max(self._now, deadline)
+                timer.fired = True
+            # The callback runs without the clock's lock: it may take other locks and
+            # schedule or cancel timers.
+            timer._callback()
+
+
+class _ThreadTimer:
+    """A timer run by a daemon ``threading.Timer``."""
+
+    __slots__ = ("_deadline", "_timer")
+
+    def __init__(self, deadline: float, timer: threading.Timer) -> None:
+        self._deadline = deadline
+        self._timer = timer
+
+    @property
+    def deadline(self) -> float:
+        return self._deadline
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+class MonotonicClock:
+    """The production clock: ``time.monotonic`` with daemon ``threading.Timer`` threads.
+
+    A callback runs on its timer's own thread; the session layer's handlers take the
+    session lock and check that the timer they belong to is still the current one, so a
+    callback racing with a cancel does nothing.
+    """
+
+    def now(self) -> float:
+        """Return ``time.monotonic()``."""
+        return time.monotonic()
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> TimerHandle:
+        """Start a daemon timer thread that runs ``callback`` at ``deadline``."""
+        delay = max(0.0, deadline - time.monotonic())
+        timer = threading.Timer(delay, callback)
+        timer.daemon = True
+        timer.name = "callaudio-timer"
+        timer.start()
+        return _ThreadTimer(deadline, timer)

@@ -1,0 +1,126 @@
+"""Reading WAV files for the audio controller, with the standard library's ``wave``.
+
+Supported: RIFF/WAVE, integer PCM (format tag 1), 8-bit unsigned, 16-, 24- and 32-bit
+signed little-endian, mono or stereo, any sample rate. The whole file is read into memory
+(ringtones and prompts are short) and converted to float32 in [-1, 1):
+``x / 2**(bits - 1)`` (8-bit: ``(x - 128) / 128``).
+
+Everything else raises :class:`~callaudio.errors.SoundFileError` with a ``reason``:
+``missing`` (no such file, or a directory), ``not_wav`` (no RIFF/WAVE header),
+``corrupt`` (chunks missing or inconsistent, no audio), ``truncated`` (the file ends
+before the data its header announces) or ``unsupported`` (float or compressed formats,
+WAVE_FORMAT_EXTENSIBLE on Python < 3.12, more than two channels, other sample widths).
+"""
+
+from __future__ import annotations
+
+import os
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import SoundFileError
+
+__all__ = ["WavAudio", "read_wav"]
+
+
+@dataclass(frozen=True)
+class WavAudio:
+    """Decoded WAV audio.
+
+    Attributes
+    ----------
+    samples : ndarray
+        float32, shape (frames, channels).
+    sample_rate : int
+        Hz.
+    sample_width : int
+        Bytes per sample in the file (1, 2, 3 or 4).
+    """
+
+    samples: npt.NDArray[np.float32]
+    sample_rate: int
+    sample_width: int
+
+    @property
+    def channels(self) -> int:
+        """1 or 2."""
+        return int(self.samples.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return float(self.samples.shape[0]) / self.sample_rate
+
+
+def _decode(raw: bytes, width: int, channels: int) -> npt.NDArray[np.float32]:
+    data: npt.NDArray[np.float32]
+    if width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
+        data = ints.astype(np.float32) / float(1 << 23)
+    else:
+        data = (np.frombuffer(raw, dtype="<i4").astype(np.float64) / float(1 << 31)).astype(
+            np.float32
+        )
+    return np.ascontiguousarray(data.reshape(-1, channels), dtype=np.float32)
+
+
+def read_wav(path: str | os.PathLike[str]) -> WavAudio:
+    """Read a PCM WAV file into float32.
+
+    Raises
+    ------
+    SoundFileError
+        For a missing, non-WAV, corrupt, truncated or unsupported file (see the module
+        docstring); the message names the file and the problem.
+    """
+    name = os.fspath(path)
+    p = Path(name)
+    if not p.is_file():
+        raise SoundFileError(name, "missing", "no such sound file")
+    try:
+        with wave.open(name, "rb") as w:
+            channels = w.getnchannels()
+            width = w.getsampwidth()
+            rate = w.getframerate()
+            frames = w.getnframes()
+            raw = w.readframes(frames)
+    except wave.Error as exc:
+        text = str(exc)
+        if "RIFF" in text or "WAVE" in text:
+            raise SoundFileError(name, "not_wav", f"not a WAV file ({text})") from exc
+        if text.startswith("unknown format"):
+            raise SoundFileError(
+                name, "unsupported", f"only integer PCM WAV is supported ({text})"
+            ) from exc
+        if "bad sample width" in text:
+            raise SoundFileError(name, "unsupported", f"unsupported sample width ({text})") from exc
+        raise SoundFileError(name, "corrupt", f"corrupt WAV file ({text})") from exc
+    except EOFError as exc:
+        raise SoundFileError(name, "truncated", "the file ends inside a header chunk") from exc
+    except OSError as exc:
+        raise SoundFileError(name, "missing", f"cannot read the sound file ({exc})") from exc
+    if channels not in (1, 2):
+        raise SoundFileError(name, "unsupported", f"{channels} channels (only mono or stereo)")
+    if width not in (1, 2, 3, 4):
+        raise SoundFileError(name, "unsupported", f"{8 * width}-bit samples (only 8/16/24/32)")
+    if rate <= 0:
+        raise SoundFileError(name, "corrupt", f"invalid sample rate {rate}")
+    if frames == 0:
+        raise SoundFileError(name, "corrupt", "the file holds no audio frames")
+    frame_bytes = channels * width
+    if len(raw) < frames * frame_bytes:
+        got = len(raw) // frame_bytes
+        raise SoundFileError(
+            name, "truncated", f"the header announces {frames} frames but the file holds {got}"
+        )
+    return WavAudio(_decode(raw, width, channels), rate, width)

@@ -1,0 +1,1 @@
+"""Tests of the session layer: session, calls, interruptions, client, controller, tones."""

@@ -1,0 +1,116 @@
+"""The backend interface's in-memory implementation and the manual clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callaudio.backends import (
+    ArraySource,
+    AudioBackend,
+    BackendFault,
+    FaultKind,
+    MemoryBackend,
+    StreamConfig,
+)
+from callaudio.clock import ManualClock
+from callaudio.errors import BackendError, ConfigError
+
+CONFIG = StreamConfig(16000, 0.02, True, "mic", "speaker")
+
+
+def test_memory_backend_satisfies_the_protocol() -> None:
+    assert isinstance(MemoryBackend(), AudioBackend)
+    assert CONFIG.block_size == 320
+
+
+def test_memory_backend_records_every_request_in_order() -> None:
+    b = MemoryBackend()
+    src = ArraySource(np.zeros(10), 16000)
+    b.start_duplex(CONFIG)
+    b.start_record(CONFIG)
+    b.start_playback(src)
+    b.set_muted(True)
+    b.set_speaker(True)
+    b.reset_echo_canceller()
+    assert b.is_running and b.duplex_running and b.record_running and b.playback_running
+    b.stop_playback()
+    b.stop_record()
+    b.stop_duplex()
+    b.stop_duplex()  # stopping a stopped stream does nothing (but is recorded)
+    assert not b.is_running
+    assert b.calls == [
+        ("start_duplex", CONFIG),
+        ("start_record", CONFIG),
+        ("start_playback", src),
+        ("set_muted", True),
+        ("set_speaker", True),
+        ("reset_echo_canceller",),
+        ("stop_playback",),
+        ("stop_record",),
+        ("stop_duplex",),
+        ("stop_duplex",),
+    ]
+    assert b.echo_resets == 1 and b.muted and b.speaker
+    b.clear()
+    assert b.names == []
+
+
+@pytest.mark.parametrize("method", ["start_duplex", "start_record"])
+def test_starting_a_running_stream_is_an_error(method: str) -> None:
+    b = MemoryBackend()
+    getattr(b, method)(CONFIG)
+    with pytest.raises(BackendError, match="already running") as info:
+        getattr(b, method)(CONFIG)
+    assert info.value.operation == method
+
+
+def test_playback_twice_is_an_error_and_finish_calls_back() -> None:
+    b = MemoryBackend()
+    done: list[str] = []
+    b.start_playback(ArraySource(np.ones(4), 8000), lambda: done.append("done"))
+    with pytest.raises(BackendError, match="already running"):
+        b.start_playback(ArraySource(np.ones(4), 8000))
+    np.testing.assert_array_equal(b.pull(6)[:, 0], [1, 1, 1, 1, 0, 0])
+    b.finish_playback()
+    assert done == ["done"] and not b.playback_running
+    assert not b.pull(3).any()
+    b.finish_playback()  # nothing playing: no callback
+    assert done == ["done"]
+
+
+def test_fail_next_and_faults() -> None:
+    b = MemoryBackend()
+    b.fail_next("start_duplex")
+    with pytest.raises(BackendError, match="simulated failure"):
+        b.start_duplex(CONFIG)
+    assert not b.duplex_running
+    b.start_duplex(CONFIG)  # only the next call fails
+    faults: list[BackendFault] = []
+    b.inject_fault(FaultKind.DEVICE_LOST)  # no handler: nothing
+    b.set_fault_handler(faults.append)
+    b.inject_fault(FaultKind.MEDIA_SERVICES_RESET, "host error -9999", device="hw:0")
+    assert faults == [BackendFault(FaultKind.MEDIA_SERVICES_RESET, "host error -9999", "hw:0")]
+
+
+def test_manual_clock_fires_due_timers_in_order_at_their_deadlines() -> None:
+    clock = ManualClock(10.0)
+    seen: list[tuple[str, float]] = []
+    clock.call_at(15.0, lambda: seen.append(("b", clock.now())))
+    clock.call_at(12.0, lambda: seen.append(("a", clock.now())))
+    late = clock.call_at(40.0, lambda: seen.append(("late", clock.now())))
+    clock.call_at(15.0, lambda: clock.call_at(16.0, lambda: seen.append(("chained", clock.now()))))
+    cancelled = clock.call_at(13.0, lambda: seen.append(("cancelled", clock.now())))
+    cancelled.cancel()
+    assert clock.pending == 4
+    clock.advance(10.0)
+    assert seen == [("a", 12.0), ("b", 15.0), ("chained", 16.0)]
+    assert clock.now() == 20.0 and clock.pending == 1
+    late.cancel()
+    clock.advance_to(50.0)
+    assert seen[-1] == ("chained", 16.0) and clock.pending == 0
+    with pytest.raises(ConfigError):
+        clock.advance(-1.0)
+    with pytest.raises(ConfigError):
+        clock.advance_to(49.0)
+    assert clock.now() == 50.0
