@@ -173,6 +173,7 @@ class ReferenceGainControl:
                         10 * math.log10(spread) > C["SPREAD_DB"]
                         and d * d_old > 0
                         and min(abs(d), abs(d_old)) > C["RESET_DB"]
+                        and (d > 0 or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10))
                     ):
                         self.count, self.level = recent // 2, newer
         else:
@@ -277,6 +278,16 @@ def test_no_sample_reaches_full_scale(rate: int) -> None:
     assert float(np.max(np.abs(y))) < threshold
     assert np.min(st["limiter_gain_db"]) < -3.0  # the limiter did the work
     assert np.all(np.isfinite(y))
+
+
+def test_extreme_finite_input_stays_below_full_scale() -> None:
+    # Far beyond full scale (a broken driver): the first frame is already limited.
+    rate = 16000
+    x = np.concatenate([speech(1.0, rate, -40.0, seed=25), white(rate, 120.0, seed=26)])
+    y, st = run(GainControl(rate), x.astype(np.float32))
+    assert np.all(np.isfinite(y))
+    assert float(np.max(np.abs(y))) < 10 ** (-1.0 / 20)
+    assert st["limiter_gain_db"][100] < -100.0
 
 
 @pytest.mark.parametrize("rate", RATES)

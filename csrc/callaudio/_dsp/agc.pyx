@@ -40,7 +40,8 @@ powers are mean squares, dBFS = 10 log10(power)):
    over the ring's frames before them ("past").  When both halves differ from the past
    the same way by more than RESET_DB and the newer half spans more than SPREAD_DB between
    its active frames (speech is modulated; stationary noise that the VAD mistook for
-   speech is not), the long window restarts from the newer half.
+   speech is not), the long window restarts from the newer half; a drop is only accepted
+   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.
    Unknown (NaN) until MIN_LEVEL_FRAMES speech frames have been seen.
 5. Desired gain in speech frames: ``target - level`` clamped to [min_gain, max_gain].
    In non-speech frames it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech a
@@ -77,7 +78,7 @@ cdef f64 ENERGY_FLOOR = 1e-12        # added to the frame power (-120 dBFS)
 cdef f64 NOISE_SMOOTH_S = 0.01       # time constant of the smoothed power, s
 cdef int NOISE_SUBWINDOW = 20        # frames per minimum sub-window (0.2 s)
 cdef int NOISE_SUBWINDOWS = 12       # sub-windows kept (2.4 s)
-cdef int STATIONARY_SUBWINDOWS = 4    # completed sub-windows in the stationarity test
+cdef int STATIONARY_SUBWINDOWS = 4   # completed sub-windows in the stationarity test
 cdef f64 STATIONARY_DB = 5.0         # max/min of a stationary stretch, dB
 cdef f64 NOISE_BIAS = 1.1            # minimum-to-mean correction of the noise floor
 cdef f64 VAD_SNR_DB = 9.0            # frame power above the noise floor for speech, dB
@@ -87,11 +88,12 @@ cdef f64 SPEECH_PROB_THRESHOLD = 0.5
 cdef int LEVEL_FRAMES = 200          # long speech-level window, speech frames (2 s)
 cdef int RECENT_FRAMES = 60          # recent window for level-change detection
 cdef int MIN_LEVEL_FRAMES = 10       # speech frames before the level is known
-cdef int P56_ITERATIONS = 3
-cdef int P56_HANG = 20              # P.56 hangover (0.2 s), speech frames
+cdef int P56_ITERATIONS = 3           # fixed-point iterations of the P.56 level
+cdef int P56_HANG = 20               # P.56 hangover (0.2 s), speech frames
 cdef f64 P56_MARGIN = 0.025703957827688632   # 10^(-15.9/10)
-cdef f64 RESET_DB = 9.0              # level change that restarts the long window, dB
+cdef f64 RESET_DB = 12.0             # level change that restarts the long window, dB
 cdef f64 SPREAD_DB = 6.0             # min. max/min power ratio of the recent frames, dB
+cdef f64 RESET_MIN_SNR_DB = 15.0     # a level drop must stay this far above the noise, dB
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
 cdef f64 LIMITER_RELEASE_S = 0.1     # limiter release time constant, s
@@ -101,6 +103,7 @@ cdef f64 NOISE_SMOOTH = exp(-FRAME_S / NOISE_SMOOTH_S)
 cdef f64 STATIONARY_RATIO = pow(10.0, STATIONARY_DB / 10.0)
 cdef f64 VAD_SNR = pow(10.0, VAD_SNR_DB / 10.0)
 cdef f64 VAD_FLOOR = pow(10.0, VAD_FLOOR_DBFS / 10.0)
+cdef f64 RESET_MIN_SNR = pow(10.0, RESET_MIN_SNR_DB / 10.0)
 cdef f64 LIMITER_RELEASE = exp(-FRAME_S / LIMITER_RELEASE_S)
 
 # Exposed for the reference implementation and the documentation.
@@ -113,6 +116,7 @@ CONSTANTS = {
     "LEVEL_FRAMES": LEVEL_FRAMES, "RECENT_FRAMES": RECENT_FRAMES,
     "MIN_LEVEL_FRAMES": MIN_LEVEL_FRAMES, "P56_ITERATIONS": P56_ITERATIONS, "P56_HANG": P56_HANG,
     "P56_MARGIN": P56_MARGIN, "RESET_DB": RESET_DB, "SPREAD_DB": SPREAD_DB,
+    "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
 }
@@ -154,17 +158,18 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
     Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
     """
-    cdef int _k, j, h, c, _it, start = head - count
+    cdef int k, m, h, c, _it, part, n1, start = head - count
+    cdef const f64* p
     cdef f64 s = 0.0, v, mean, thr, hi, lo
     start = start % size
     if start < 0:
         start += size
-    j = start
-    for _k in range(count):
-        s += ring[j]
-        j += 1
-        if j == size:
-            j = 0
+    # The entries are ring[start:start + n1] then ring[0:count - n1] (oldest first).
+    n1 = count if count < size - start else size - start
+    for k in range(n1):
+        s += ring[start + k]
+    for k in range(count - n1):
+        s += ring[k]
     mean = s / count
     for _it in range(P56_ITERATIONS):
         thr = mean * P56_MARGIN
@@ -173,22 +178,21 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         h = 0
         hi = 0.0
         lo = 1e300
-        j = start
-        for _k in range(count):
-            v = ring[j]
-            if v >= thr:
-                h = hang + 1
-                if v > hi:
-                    hi = v
-                if v < lo:
-                    lo = v
-            if h > 0:
-                s += v
-                c += 1
-                h -= 1
-            j += 1
-            if j == size:
-                j = 0
+        for part in range(2):
+            p = ring + start if part == 0 else ring
+            m = n1 if part == 0 else count - n1
+            for k in range(m):
+                v = p[k]
+                if v >= thr:
+                    h = hang + 1
+                    if v > hi:
+                        hi = v
+                    if v < lo:
+                        lo = v
+                if h > 0:
+                    s += v
+                    c += 1
+                    h -= 1
         mean = s / c     # c >= 1: the maximum is >= mean >= thr
     spread[0] = hi / lo
     return mean
@@ -438,7 +442,8 @@ cdef class GainControl:
                     d = power_to_db(newer / past)
                     d_old = power_to_db(older / past)
                     if (power_to_db(spread) > SPREAD_DB and d * d_old > 0.0
-                            and fabs(d) > RESET_DB and fabs(d_old) > RESET_DB):
+                            and fabs(d) > RESET_DB and fabs(d_old) > RESET_DB
+                            and (d > 0.0 or newer > self._noise_held * RESET_MIN_SNR)):
                         # Restart from the newer half: it holds only frames after the change.
                         self._ring_count = RECENT_FRAMES // 2
                         self._level = newer

@@ -346,26 +346,22 @@ void ca_rfft_free(ca_rfft *plan)
     const float w6r = twr[5 * l + p], w6i = twi[5 * l + p];                            \
     const float w7r = twr[6 * l + p], w7i = twi[6 * l + p];
 
-/* The three pass kernels of radix R:
- *   pass<R>   one Stockham pass, split in -> split out (p loop when s = 1, else q loop;
- *             the p = 0 block has unit twiddles);
+/* The pass kernels of radix R:
+ *   pass<R>   one Stockham pass, split in -> split out: the p loop when s = 1, else
+ *             qpass<R> (q loops; the p = 0 block has unit twiddles).  s = 8 (the second
+ *             pass after a radix-8 first pass) gets its own copy with s a compile-time
+ *             constant: one AVX / two SSE vectors, no remainder code (~15% fewer
+ *             instructions overall);
  *   first<R>  the first pass (s = 1) reading the real input as interleaved complex, so
  *             the forward transform needs no separate de-interleaving pass;
  *   last<R>   the last pass (l = 1, unit twiddles) writing the inverse's real output. */
 #define DEFINE_PASSES(RX)                                                              \
-    CA_INLINE void pass##RX(ix s, ix l, const float *restrict xr,                      \
-                          const float *restrict xi, float *restrict yr,                \
-                          float *restrict yi, const float *restrict twr,               \
-                          const float *restrict twi)                                   \
+    CA_INLINE void qpass##RX(ix s, ix l, const float *restrict xr,                     \
+                           const float *restrict xi, float *restrict yr,               \
+                           float *restrict yi, const float *restrict twr,              \
+                           const float *restrict twi)                                  \
     {                                                                                  \
         enum { R = RX };                                                               \
-        if (s == 1) {                                                                  \
-            CA_IVDEP                                                                   \
-            for (ix p = 0; p < l; p++) {                                               \
-                LOADS##RX(LD1) DFT##RX STORES##RX(ST1, ST1W)                           \
-            }                                                                          \
-            return;                                                                    \
-        }                                                                              \
         const ix sl = s * l;                                                           \
         for (ix p = 0; p < l; p++) {                                                   \
             const ix i0 = s * p, o0 = RX * s * p;                                      \
@@ -381,6 +377,23 @@ void ca_rfft_free(ca_rfft *plan)
                     LOADS##RX(LDQ) DFT##RX STORES##RX(STQ, STQW)                       \
                 }                                                                      \
             }                                                                          \
+        }                                                                              \
+    }                                                                                  \
+    CA_INLINE void pass##RX(ix s, ix l, const float *restrict xr,                      \
+                          const float *restrict xi, float *restrict yr,                \
+                          float *restrict yi, const float *restrict twr,               \
+                          const float *restrict twi)                                   \
+    {                                                                                  \
+        enum { R = RX };                                                               \
+        if (s == 1) {                                                                  \
+            CA_IVDEP                                                                   \
+            for (ix p = 0; p < l; p++) {                                               \
+                LOADS##RX(LD1) DFT##RX STORES##RX(ST1, ST1W)                           \
+            }                                                                          \
+        } else if (s == 8) {                                                           \
+            qpass##RX(8, l, xr, xi, yr, yi, twr, twi);                                 \
+        } else {                                                                       \
+            qpass##RX(s, l, xr, xi, yr, yi, twr, twi);                                 \
         }                                                                              \
     }                                                                                  \
     CA_INLINE void first##RX(ix l, const float *restrict x, float *restrict yr,        \
@@ -458,7 +471,8 @@ static int cfft(const ca_rfft *plan, const float *in_il, float *ar, float *ai, f
     return ns & 1;
 }
 
-/* X[k] = E + W^k O and X[m-k] = conj(E - W^k O) from Z[k], Z[m-k]; see the header. */
+/* X[k] = E + W^k O from Z[k] and Z[m-k] for 0 < k < m (see the header; the factor 1/2 of
+ * O is folded into fw), and the real bins 0 and m. */
 CA_MULTIVERSION
 static void split_forward(ix m, const float *restrict zr, const float *restrict zi,
                           const float *restrict fwr, const float *restrict fwi,

@@ -21,9 +21,9 @@ Design (all in float64, done once in ``__cinit__``):
   (product of the 1/d) folded into the first section's numerator, the others keep
   ``b = [1, -2, 1]``.
 
-Filtering: transposed direct form II per section, states and arithmetic in float64
-(the float32 samples are widened on input and rounded to float32 after each section), states carried
-across calls in place so any chunking gives bit-identical output.  States whose
+Filtering: transposed direct form II per section, states and arithmetic in float64 (the
+float32 samples are widened on input and rounded to float32 after each section), states
+carried across calls in place so any chunking gives bit-identical output.  States whose
 magnitude falls below ``CA_TINY`` are flushed to zero after every sample, so a long run
 of digital silence decays to exact zeros instead of denormals.
 
