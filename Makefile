@@ -32,7 +32,14 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
-bench: install
+# Peer libraries measured side by side (the `peers` extra); a peer that does not install
+# on this platform is reported and its benchmarks are skipped.
+PEERS := speexdsp-ns webrtc-noise-gain pyrnnoise livekit
+$(VENV)/.peers: $(VENV)/.deps
+	for p in $(PEERS); do $(PIP) install $$p || echo "bench: peer $$p did not install"; done
+	touch $@
+
+bench: install $(VENV)/.peers
 	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name
 

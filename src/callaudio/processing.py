@@ -35,7 +35,8 @@ from .errors import ConfigError, FrameError, NotAvailableError
 __all__ = ["ProcessingStats", "VoiceProcessor", "process_arrays"]
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.int16))
-_AVAILABLE_STAGES = {"high_pass", "gain_control"}
+_STAGES = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
+_AVAILABLE_STAGES = {"high_pass", "noise_suppressor", "gain_control"}
 _MAX_CHANNELS = 32
 
 
@@ -138,11 +139,11 @@ class VoiceProcessor:
         self._config = config
         self._channels = channels
         self._n = frame_size(self._sample_rate)
-        kw: dict[str, Any] = {}
-        if config.high_pass.enabled:
-            kw["high_pass"] = config.high_pass.kwargs()
-        if config.gain_control.enabled:
-            kw["gain_control"] = config.gain_control.kwargs()
+        kw: dict[str, Any] = {
+            name: getattr(config, name).kwargs()
+            for name in _STAGES
+            if getattr(config, name).enabled
+        }
         self._chains = [Chain(self._sample_rate, **kw) for _ in range(channels)]
         shape = (self._n,) if channels == 1 else (self._n, channels)
         self._shape = shape
@@ -180,18 +181,19 @@ class VoiceProcessor:
     def stats(self) -> ProcessingStats:
         """Measurements of channel 0; see :class:`ProcessingStats`."""
         ch = self._chains[0]
-        agc = ch.gain_control
+        agc, ns = ch.gain_control, ch.noise_suppressor
+        started = ch.capture_frames > 0
         level = None if ch.output_power < 0 else _db(ch.output_power) + 3.0103
         return ProcessingStats(
             output_level_dbfs=level,
             speech_level_dbfs=None if agc is None else _known(agc.speech_level_dbfs),
-            gain_db=None if agc is None or ch.capture_frames == 0 else float(agc.gain_db),
-            speech=None if agc is None or ch.capture_frames == 0 else bool(agc.speech),
+            gain_db=None if agc is None or not started else float(agc.gain_db),
+            speech=None if agc is None or not started else bool(agc.speech),
             erl_db=None,
             erle_db=None,
             delay_ms=None,
             echo_converged=None,
-            speech_probability=None,
+            speech_probability=None if ns is None or not started else float(ns.speech_prob),
             capture_frames=int(ch.capture_frames),
             render_frames=int(ch.render_frames),
             nonfinite_frames=int(ch.nonfinite_frames),
@@ -320,11 +322,7 @@ class VoiceProcessor:
         self.close()
 
     def __repr__(self) -> str:
-        on = [
-            name
-            for name in ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
-            if getattr(self._config, name).enabled
-        ]
+        on = [name for name in _STAGES if getattr(self._config, name).enabled]
         return (
             f"VoiceProcessor(sample_rate={self._sample_rate}, channels={self._channels}, "
             f"stages={on})"

@@ -26,6 +26,7 @@ from libc.stdlib cimport calloc, free
 from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
+from callaudio._dsp.ns cimport NoiseSuppressor
 
 cnp.import_array()
 
@@ -69,13 +70,18 @@ cdef class Chain:
     ----------
     sample_rate : int
         16000, 32000 or 48000 (validated by the caller).
-    high_pass, gain_control : dict or None
+    high_pass, echo_canceller, noise_suppressor, gain_control : dict or None
         Constructor keywords of that stage, or None to leave the stage out.
+
+    When both the noise suppressor and the gain control run, the gain control takes its
+    voice-activity decision from the noise suppressor's speech probability (one VAD for
+    the chain) instead of its own energy detector.
     """
 
     cdef readonly int sample_rate
     cdef readonly int frame_size
     cdef readonly HighPass high_pass
+    cdef readonly NoiseSuppressor noise_suppressor
     cdef readonly GainControl gain_control
     cdef f32* _cap          # capture scratch frame
     cdef f32* _ren          # render scratch frame (downmixed reference)
@@ -84,7 +90,8 @@ cdef class Chain:
     cdef readonly long long nonfinite_frames
     cdef readonly double output_power   # mean square of the last output frame (full scale 1.0)
 
-    def __cinit__(self, int sample_rate, high_pass=None, gain_control=None):
+    def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
+                  noise_suppressor=None, gain_control=None):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
@@ -93,6 +100,10 @@ cdef class Chain:
             raise MemoryError()
         if high_pass is not None:
             self.high_pass = HighPass(sample_rate, **high_pass)
+        if echo_canceller is not None:
+            raise ValueError("this build has no echo canceller")
+        if noise_suppressor is not None:
+            self.noise_suppressor = NoiseSuppressor(sample_rate, **noise_suppressor)
         if gain_control is not None:
             self.gain_control = GainControl(sample_rate, **gain_control)
         self.output_power = -1.0
@@ -102,11 +113,18 @@ cdef class Chain:
         free(self._ren)
 
     @property
+    def echo_canceller(self):
+        """None: the echo canceller is not part of this build yet."""
+        return None
+
+    @property
     def latency_samples(self):
         """Algorithmic latency of the whole chain, in samples at ``sample_rate``."""
         cdef int total = 0
         if self.high_pass is not None:
             total += self.high_pass.latency_samples
+        if self.noise_suppressor is not None:
+            total += self.noise_suppressor.latency_samples
         if self.gain_control is not None:
             total += self.gain_control.latency_samples
         return total
@@ -115,6 +133,8 @@ cdef class Chain:
         """Clear every stage's state (as after construction); counters are kept."""
         if self.high_pass is not None:
             self.high_pass.reset()
+        if self.noise_suppressor is not None:
+            self.noise_suppressor.reset()
         if self.gain_control is not None:
             self.gain_control.reset()
 
@@ -130,12 +150,16 @@ cdef class Chain:
         """Process one mono 10 ms frame in place. Returns OK or ERR_NONFINITE."""
         cdef Py_ssize_t n = self.frame_size, i
         cdef double acc = 0.0
+        cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
         if guard_input(x, n):
             self.nonfinite_frames += 1
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
+        if self.noise_suppressor is not None:
+            self.noise_suppressor.process_c(x, n)
+            speech_prob = <f32>self.noise_suppressor._speech_prob
         if self.gain_control is not None:
-            self.gain_control.process_c(x, n, -1.0)
+            self.gain_control.process_c(x, n, speech_prob)
         self.capture_frames += 1
         if not all_finite(x, n):
             for i in range(n):

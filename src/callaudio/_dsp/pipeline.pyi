@@ -5,6 +5,7 @@ from typing_extensions import Self, disjoint_base
 
 from .agc import GainControl
 from .hpf import HighPass
+from .ns import NoiseSuppressor
 
 @disjoint_base
 class Chain:
@@ -16,6 +17,10 @@ class Chain:
     def frame_size(self) -> int: ...
     @property
     def high_pass(self) -> HighPass | None: ...
+    @property
+    def echo_canceller(self) -> None: ...
+    @property
+    def noise_suppressor(self) -> NoiseSuppressor | None: ...
     @property
     def gain_control(self) -> GainControl | None: ...
     @property
@@ -32,6 +37,8 @@ class Chain:
         cls,
         sample_rate: int,
         high_pass: dict[str, Any] | None = ...,
+        echo_canceller: dict[str, Any] | None = ...,
+        noise_suppressor: dict[str, Any] | None = ...,
         gain_control: dict[str, Any] | None = ...,
     ) -> Self: ...
     def reset(self) -> None: ...

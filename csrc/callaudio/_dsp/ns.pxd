@@ -1,0 +1,59 @@
+# Noise suppressor stage (STFT gain over a tracked noise PSD, low-delay windows).  See ns.pyx.
+from callaudio._dsp._typedefs cimport f32, f64
+from callaudio._dsp.fft cimport RealFFT
+
+
+cdef class NoiseSuppressor:
+    cdef readonly int sample_rate
+    # Maximum noise attenuation (dB); the gain floor is 10 ** (-level_db / 20).
+    cdef readonly double level_db
+    # Analysis hops per 10 ms frame (1, 2 or 4); hop_size = frame_size // hops_per_frame.
+    cdef readonly int hops_per_frame
+    cdef readonly int frame_size
+    cdef readonly int hop_size
+    # FFT length = analysis window length = 2 * frame_size (20 ms).
+    cdef readonly int fft_size
+    # Output delay in samples (= hop_size: the synthesis window spans 2 hops).
+    cdef readonly int latency_samples
+
+    cdef RealFFT _fft
+    cdef int _nbins
+    # Constants derived in __cinit__ (per hop).
+    cdef f32 _gmin             # gain floor (linear)
+    cdef f32 _log_gmin         # ln(_gmin)
+    cdef f32 _a_noise          # noise PSD smoothing factor
+    cdef f32 _a_spp            # smoothing factor of the stagnation-control SPP average
+    cdef f32 _noise_floor      # lowest noise PSD value (|X|^2 units, about -140 dBFS)
+    cdef f32 _wa_energy        # sum of the analysis window squared
+    cdef int _n_init           # hops averaged to initialise the noise PSD
+    cdef int _vad_lo, _vad_hi  # bin range of the frame speech likelihood
+    # Buffers (all allocated in __cinit__).
+    cdef f32* _wa              # analysis window, fft_size
+    cdef f32* _ws              # synthesis window, fft_size (non-zero on the last 2 hops)
+    cdef f32* _inbuf           # last fft_size input samples
+    cdef f32* _tbuf            # windowed frame / inverse FFT output, fft_size
+    cdef f32* _spec            # spectrum, fft_size + 2 (interleaved re, im)
+    cdef f32* _outacc          # overlap-add accumulator, 2 * hop_size
+    cdef f32* _power           # this hop's |X|^2, nbins
+    cdef f32* _noise           # noise PSD estimate, nbins
+    cdef f32* _pprev           # previous hop's |X|^2, nbins
+    cdef f32* _gprev           # previous hop's gain, nbins
+    cdef f32* _sppbar          # smoothed speech-presence probability, nbins
+    cdef f32* _xi              # previous hop's a priori SNR, nbins
+    cdef f32* _zeta            # recursively smoothed a priori SNR, nbins
+    cdef f32* _odds            # a priori absence odds of this hop, then its presence p, nbins
+    cdef f32* _zloc            # zeta smoothed over frequency (local window), nbins
+    cdef f32* _wloc            # normalised Hann weights, 2 * _hloc + 1
+    cdef f32* _wglob           # normalised Hann weights, 2 * _hglob + 1
+    cdef int _hloc, _hglob     # half-widths of the local / global windows (bins)
+    cdef f32 _a_zeta           # smoothing factor of zeta
+    # Scalar state.
+    cdef long _count           # hops since reset (saturates)
+    cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability
+    cdef f64 _log_odds         # VAD log odds (HMM recursion)
+    cdef f64 _speech_prob
+
+    # Process one 10 ms frame (n = frame_size) in place; the output lags by latency_samples.
+    cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil
+    cpdef void reset(self)
+    cdef void _hop(self, f32* x) noexcept nogil

@@ -1,0 +1,233 @@
+/* Per-bin kernels of the noise suppressor; see ns_impl.h and ns.pyx. */
+#include "ns_impl.h"
+
+#include <math.h>
+#include <stdint.h>
+
+/* Instruction sets: the build uses portable flags only (SSE2 on x86-64).  With GCC on
+ * x86-64 glibc the per-bin kernels are also compiled for AVX2 and picked at load time
+ * (function multiversioning, as in fft_impl.c).  -std=c99 implies -ffp-contract=off, so
+ * no FMA contraction happens and both versions give the same results.  The helpers are
+ * forced inline so that they are compiled into each version. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+    && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define CA_NS_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef CA_NS_MULTIVERSION
+#define CA_NS_MULTIVERSION
+#endif
+#if defined(__GNUC__)
+#define CA_NS_INLINE static inline __attribute__((always_inline))
+#else
+#define CA_NS_INLINE static inline
+#endif
+
+typedef union {
+    float f;
+    int32_t i;
+} f32bits;
+
+/* exp(x) for |x| <= 87 (clamped): x = n ln2 + r, |r| <= ln2 / 2, e^r by its degree-6
+ * Taylor polynomial (relative error < 2e-7 on that interval), 2^n through the exponent
+ * bits.  Rounding to n uses the 1.5 * 2^23 trick (no roundps needed, exact for |t| <
+ * 2^22). */
+CA_NS_INLINE float expf_i(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 87.0f ? 87.0f : x;
+    float t = x * 1.44269504088896341f;
+    float n = (t + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693145751953125f;          /* ln2 high part (exact in float) */
+    r = r - n * 1.428606765330187045e-06f;          /* ln2 low part */
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f
+              + r * (0.008333334f + r * 0.0013888889f)))));
+    f32bits s;
+    s.i = ((int32_t)n + 127) << 23;
+    return p * s.f;
+}
+
+/* log(x) for normal positive x: x = m 2^e with m in [sqrt(1/2), sqrt(2)),
+ * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716, series to s^9. */
+CA_NS_INLINE float logf_i(float x) {
+    f32bits u;
+    u.f = x;
+    int32_t e = ((u.i >> 23) & 0xff) - 127;
+    u.i = (u.i & 0x007fffff) | 0x3f800000;
+    float m = u.f;
+    int32_t big = m > 1.41421356f;
+    m = big ? m * 0.5f : m;
+    e += big;
+    float f = m - 1.0f;
+    float s = f / (2.0f + f);
+    float z = s * s;
+    float r = z * (0.66666667f + z * (0.4f + z * (0.28571429f + z * 0.22222222f)));
+    return (float)e * 0.69314718f + (2.0f * s + s * r);
+}
+
+/* exp(E1(v) / 2), v clamped to >= 1e-8; Abramowitz & Stegun 5.1.53 (v < 1) and 5.1.56
+ * (v >= 1), both evaluated and selected. */
+CA_NS_INLINE float exp_half_e1_i(float v) {
+    v = v < 1e-8f ? 1e-8f : v;
+    float small = -logf_i(v) - 0.57721566f
+                  + v * (0.99999193f + v * (-0.24991055f + v * (0.05519968f
+                  + v * (-0.00976004f + v * 0.00107857f))));
+    float vl = v < 1.0f ? 1.0f : v;
+    float num = (((vl + 8.5733287401f) * vl + 18.0590169730f) * vl + 8.6347608925f) * vl
+                + 0.2677737343f;
+    float den = (((vl + 9.5733223454f) * vl + 25.6329561486f) * vl + 21.0996530827f) * vl
+                + 3.9584969228f;
+    float large = num / den * expf_i(-vl) / vl;
+    return expf_i(0.5f * (v < 1.0f ? small : large));
+}
+
+float ca_ns_expf(float x) { return expf_i(x); }
+float ca_ns_logf(float x) { return logf_i(x); }
+float ca_ns_exp_half_e1(float v) { return exp_half_e1_i(v); }
+
+CA_NS_MULTIVERSION
+void ca_ns_sanitize(float *x, long n, float tiny) {
+    const float lim = (float)CA_NS_INPUT_LIMIT;
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        v = (v == v) ? v : 0.0f;                 /* NaN -> 0 */
+        v = v > lim ? lim : v;                   /* +inf -> lim */
+        v = v < -lim ? -lim : v;
+        v = (v < tiny && v > -tiny) ? 0.0f : v;  /* denormals and near-denormals */
+        x[i] = v;
+    }
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float tiny) {
+    for (int k = 0; k < nb; k++) {
+        float re = spec[2 * k], im = spec[2 * k + 1];
+        float p = re * re + im * im;
+        P[k] = p >= tiny ? p : 0.0f;
+    }
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_noise_update(const float *restrict P, float *restrict noise,
+                        float *restrict sppbar, int nb,
+                        float a_noise, float a_spp, float floor_, float tiny) {
+    const float xi_h1 = (float)pow(10.0, CA_NS_XI_H1_DB / 10.0);
+    const float r_h1 = xi_h1 / (1.0f + xi_h1);
+    const float cap = (float)CA_NS_SPP_CAP;
+    const float gmax = (float)CA_NS_GAMMA_MAX;
+    for (int k = 0; k < nb; k++) {
+        float nz = noise[k];
+        float ratio = P[k] / nz;
+        ratio = ratio > gmax ? gmax : ratio;
+        float post = 1.0f / (1.0f + (1.0f + xi_h1) * expf_i(-ratio * r_h1));
+        float sb = a_spp * sppbar[k] + (1.0f - a_spp) * post;
+        sb = sb < tiny ? 0.0f : sb;
+        sppbar[k] = sb;
+        post = (sb > cap && post > cap) ? cap : post;
+        float en = (1.0f - post) * P[k] + post * nz;
+        nz = a_noise * nz + (1.0f - a_noise) * en;
+        noise[k] = nz < floor_ ? floor_ : nz;
+    }
+}
+
+/* out[k] = sum_j w[j] z[clamp(k + j - h)], vectorised over k away from the edges. */
+CA_NS_INLINE void smooth_bins(const float *z, float *out, int nb, const float *w, int h) {
+    int lo = h < nb ? h : nb;
+    int hi = nb - h > lo ? nb - h : lo;
+    for (int k = 0; k < lo; k++) {
+        float acc = 0.0f;
+        for (int j = -h; j <= h; j++) {
+            int i = k + j;
+            i = i < 0 ? 0 : (i >= nb ? nb - 1 : i);
+            acc += w[j + h] * z[i];
+        }
+        out[k] = acc;
+    }
+    for (int k = lo; k < hi; k++)
+        out[k] = 0.0f;
+    for (int j = -h; j <= h; j++) {
+        const float wj = w[j + h];
+        const float *zj = z + j;
+        for (int k = lo; k < hi; k++)
+            out[k] += wj * zj[k];
+    }
+    for (int k = hi; k < nb; k++) {
+        float acc = 0.0f;
+        for (int j = -h; j <= h; j++) {
+            int i = k + j;
+            i = i < 0 ? 0 : (i >= nb ? nb - 1 : i);
+            acc += w[j + h] * z[i];
+        }
+        out[k] = acc;
+    }
+}
+
+CA_NS_INLINE float presence(float z, float zmin, float zmax, float inv_range) {
+    float p = logf_i((z > zmin ? z : zmin) / zmin) * inv_range;
+    p = z >= zmax ? 1.0f : p;
+    return z <= zmin ? 0.0f : p;
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_absence_odds(float *restrict zeta, const float *restrict xi_prev,
+                        float *restrict zloc, float *restrict odds, int nb,
+                        float a_zeta, const float *restrict wloc, int hloc,
+                        const float *restrict wglob, int hglob) {
+    const float zmin = (float)pow(10.0, CA_NS_SAP_ZETA_MIN_DB / 10.0);
+    const float zmax = (float)pow(10.0, CA_NS_SAP_ZETA_MAX_DB / 10.0);
+    const float inv_range =
+        (float)(1.0 / log(pow(10.0, (CA_NS_SAP_ZETA_MAX_DB - CA_NS_SAP_ZETA_MIN_DB) / 10.0)));
+    const float qmax = (float)CA_NS_SAP_Q_MAX;
+    for (int k = 0; k < nb; k++)
+        zeta[k] = a_zeta * zeta[k] + (1.0f - a_zeta) * xi_prev[k];
+    smooth_bins(zeta, zloc, nb, wloc, hloc);
+    smooth_bins(zeta, odds, nb, wglob, hglob);
+    for (int k = 0; k < nb; k++) {
+        float q = 1.0f - presence(zloc[k], zmin, zmax, inv_range)
+                             * presence(odds[k], zmin, zmax, inv_range);
+        q = q > qmax ? qmax : q;
+        odds[k] = q / (1.0f - q);
+    }
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_gain(const float *restrict P, const float *restrict noise,
+                float *restrict pprev, float *restrict gain, float *restrict xi_out,
+                float *restrict odds, int nb, float gmin, float log_gmin) {
+    const float dd = (float)CA_NS_DD_ALPHA;
+    const float xi_min = (float)pow(10.0, CA_NS_XI_MIN_DB / 10.0);
+    const float xi_max = (float)CA_NS_XI_MAX;
+    const float gmax = (float)CA_NS_GAMMA_MAX;
+    const float inv_margin = (float)(1.0 / CA_NS_SPP_MARGIN);
+    for (int k = 0; k < nb; k++) {
+        float nz = noise[k];
+        float gam = P[k] / nz;
+        gam = gam > gmax ? gmax : gam;
+        float g = gain[k];
+        float xi = dd * g * g * pprev[k] / nz;
+        xi = gam > 1.0f ? xi + (1.0f - dd) * (gam - 1.0f) : xi;
+        xi = xi < xi_min ? xi_min : xi;
+        xi = xi > xi_max ? xi_max : xi;
+        float r = xi / (1.0f + xi);
+        float v = r * gam;
+        float gh1 = r * exp_half_e1_i(v);
+        gh1 = gh1 > 1.0f ? 1.0f : gh1;
+        gh1 = gh1 < gmin ? gmin : gh1;
+        float vq = v * inv_margin;
+        vq = vq > 50.0f ? 50.0f : vq;
+        float q = 1.0f / (1.0f + odds[k] * (1.0f + xi * inv_margin) * expf_i(-vq));
+        gain[k] = expf_i(q * logf_i(gh1) + (1.0f - q) * log_gmin);
+        odds[k] = q;
+        xi_out[k] = xi;
+        pprev[k] = P[k];
+    }
+    gain[0] = gain[1];
+    gain[nb - 1] = gain[nb - 2];
+}
+
+double ca_ns_mean(const float *restrict x, int lo, int hi) {
+    double acc = 0.0;
+    for (int k = lo; k < hi; k++)
+        acc += x[k];
+    return hi > lo ? acc / (hi - lo) : 0.0;
+}

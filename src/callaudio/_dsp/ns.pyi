@@ -1,0 +1,65 @@
+"""Noise suppressor stage (compiled; see csrc/callaudio/_dsp/ns.pyx)."""
+
+import numpy as np
+import numpy.typing as npt
+from typing_extensions import Self, disjoint_base
+
+SAMPLE_RATES: tuple[int, ...]
+HOPS_PER_FRAME: tuple[int, ...]
+MIN_LEVEL_DB: float
+MAX_LEVEL_DB: float
+XI_H1_DB: float
+NOISE_TAU_S: float
+SPP_TAU_S: float
+SPP_CAP: float
+DD_ALPHA: float
+XI_MIN_DB: float
+GAMMA_MAX: float
+XI_MAX: float
+INIT_S: float
+NOISE_FLOOR_DBFS: float
+VAD_BAND_HZ: tuple[float, float]
+VAD_A01: float
+VAD_A10: float
+VAD_THRESHOLD: float
+VAD_SLOPE: float
+LOG_ODDS_MAX: float
+INPUT_LIMIT: float
+SAP_TAU_S: float
+SAP_LOCAL_HZ: float
+SAP_GLOBAL_HZ: float
+SAP_ZETA_MIN_DB: float
+SAP_ZETA_MAX_DB: float
+SAP_Q_MAX: float
+SPP_MARGIN: float
+
+def _fast_math(x: float, fn: str) -> float: ...
+
+@disjoint_base
+class NoiseSuppressor:
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def level_db(self) -> float: ...
+    @property
+    def hops_per_frame(self) -> int: ...
+    @property
+    def frame_size(self) -> int: ...
+    @property
+    def hop_size(self) -> int: ...
+    @property
+    def fft_size(self) -> int: ...
+    @property
+    def latency_samples(self) -> int: ...
+    def __new__(cls, sample_rate: int, level_db: float = 12.0, hops_per_frame: int = 2) -> Self: ...
+    def reset(self) -> None: ...
+    @property
+    def speech_prob(self) -> float: ...
+    @property
+    def noise_level_dbfs(self) -> float: ...
+    @property
+    def noise_psd(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def gain(self) -> npt.NDArray[np.float32]: ...
+    def process(self, frame: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+    def process_signal(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...

@@ -1,0 +1,1 @@
+"""Slow NumPy reference models of the compiled kernels (used by the tests)."""
