@@ -20,7 +20,10 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+import pesq as pesq_mod  # test dependencies (the `test` extra): these tests must run
+import pystoi
 import pytest
+import scipy.special as special
 
 from callaudio._dsp.ns import NoiseSuppressor, _fast_math
 from callaudio._reference.ns_ref import NoiseSuppressorRef
@@ -34,9 +37,6 @@ from callaudio.simulation.metrics import (
 from callaudio.simulation.noise import make_noise, mix_at_snr
 from callaudio.simulation.resample import resample
 from callaudio.simulation.speech import load_talker
-
-pesq_mod = pytest.importorskip("pesq")
-pystoi = pytest.importorskip("pystoi")
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -255,7 +255,6 @@ def test_process_signal_releases_the_gil() -> None:
 
 def test_polynomial_exp_log_e1_against_numpy_and_scipy() -> None:
     """The vectorisable exp/log of ns_impl.c are float32-accurate over the ranges used."""
-    special = pytest.importorskip("scipy.special")
     for x in np.linspace(-87.0, 87.0, 2001):
         want = np.exp(np.float64(np.float32(x)))
         assert _fast_math(float(x), "exp") == pytest.approx(want, rel=3e-7)
