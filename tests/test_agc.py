@@ -142,7 +142,9 @@ class ReferenceGainControl:
             self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
         # voice activity
         if speech_prob >= 0.0:
-            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"]
+            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"] and e > 10.0 ** (
+                C["VAD_FLOOR_DBFS"] / 10.0
+            )
         elif e > self.noise * 10.0 ** (C["VAD_SNR_DB"] / 10.0) and e > 10.0 ** (
             C["VAD_FLOOR_DBFS"] / 10.0
         ):
@@ -188,7 +190,8 @@ class ReferenceGainControl:
         cap = max(cfg["noise_ceiling_dbfs"] - 10 * math.log10(self.noise_held), 0.0)
         self.desired_db = min(self.desired_db, cap)
         # slew-limited gain ramp and limiter
-        self.gain_db += min(max(self.desired_db - self.gain_db, -self.step_db), self.step_db)
+        step = min(max(self.desired_db - self.gain_db, -self.step_db), self.step_db)
+        self.gain_db += 0.0 if step > 0.0 and not sp else step
         g1 = 10.0 ** (self.gain_db / 20.0)
         ramp = self.gain + (g1 - self.gain) / n * np.arange(1, n + 1)
         y = x * ramp
@@ -388,7 +391,13 @@ def test_external_speech_probability_gates_the_level_estimate(rate: int) -> None
     np.testing.assert_array_equal(y, x[: y.size])
     gc.reset()
     _, st = run(gc, x, speech_prob=0.9)
-    assert np.all(st["speech"])
+    # The upstream VAD decides, except below the absolute floor (-80 dBFS frame power),
+    # which is never a talker: residual echo and comfort noise must not set the level.
+    n = rate // 100
+    frames = x[: st["speech"].size * n].astype(np.float64).reshape(-1, n)
+    loud = np.mean(frames**2, axis=1) > 10.0 ** (C["VAD_FLOOR_DBFS"] / 10.0)
+    assert loud.mean() > 0.4  # the synthetic talker is active ~60 % of the time
+    np.testing.assert_array_equal(st["speech"], loud)
     assert abs(gc.speech_level_dbfs - (-35.0)) <= 3.0
 
 

@@ -132,20 +132,6 @@ def test_bad_render_frame():
     assert vp.stats.render_frames == 1
 
 
-def test_stages_not_available_yet_raise_clearly():
-    for cfg in (
-        ca.ProcessingConfig(echo_canceller=ca.EchoCancellerConfig(enabled=True)),
-        ca.ProcessingConfig(noise_suppressor=ca.NoiseSuppressorConfig(enabled=True)),
-    ):
-        if all(
-            getattr(cfg, s).enabled is False or s in ca.processing._AVAILABLE_STAGES
-            for s in ("echo_canceller", "noise_suppressor")
-        ):
-            continue
-        with pytest.raises(ca.NotAvailableError, match="not available yet"):
-            ca.VoiceProcessor(16000, config=cfg)
-
-
 # -- input forms ----------------------------------------------------------------------------
 
 

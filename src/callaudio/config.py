@@ -89,16 +89,31 @@ class EchoCancellerConfig(_StageConfig):
         Length of the adaptive filter after bulk-delay alignment, in ms (32..512).
     max_delay_ms : float
         Largest bulk delay the delay estimator searches, in ms (0..2000).
+    suppression : float
+        Over-estimation factor of the residual echo in the suppressor (0..4); 0 runs the
+        adaptive filter alone, higher values remove more residual echo at some cost to
+        the near-end talker in double talk.
+    max_attenuation_db : float
+        Largest attenuation the suppressor applies to one frequency bin, in dB (0..120).
+    comfort_noise : bool
+        Fill suppressed bins with noise shaped like the background, so the output does
+        not gate to silence.
     """
 
-    enabled: bool = False
+    enabled: bool = True
     tail_ms: float = 128.0
     max_delay_ms: float = 1000.0
+    suppression: float = 1.0
+    max_attenuation_db: float = 50.0
+    comfort_noise: bool = True
 
     def __post_init__(self) -> None:
         _check_bool("echo_canceller.enabled", self.enabled)
         _check_range("echo_canceller.tail_ms", self.tail_ms, 32.0, 512.0, "ms")
         _check_range("echo_canceller.max_delay_ms", self.max_delay_ms, 0.0, 2000.0, "ms")
+        _check_range("echo_canceller.suppression", self.suppression, 0.0, 4.0, "")
+        _check_range("echo_canceller.max_attenuation_db", self.max_attenuation_db, 0.0, 120.0, "dB")
+        _check_bool("echo_canceller.comfort_noise", self.comfort_noise)
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,13 @@ import numpy.typing as npt
 
 from ._dsp.pipeline import Chain
 from .config import ProcessingConfig, check_sample_rate, frame_size
-from .errors import ConfigError, FrameError, NotAvailableError
+from .errors import ConfigError, FrameError
 
 __all__ = ["ProcessingStats", "VoiceProcessor", "process_arrays"]
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.int16))
 _STAGES = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
-_AVAILABLE_STAGES = {"high_pass", "noise_suppressor", "gain_control"}
+
 _MAX_CHANNELS = 32
 
 
@@ -130,12 +130,6 @@ class VoiceProcessor:
             config = ProcessingConfig()
         if not isinstance(config, ProcessingConfig):
             raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
-        for name in ("echo_canceller", "noise_suppressor"):
-            if getattr(config, name).enabled and name not in _AVAILABLE_STAGES:
-                raise NotAvailableError(
-                    f"{name} is not available yet in this build of callaudio; "
-                    f"set {name}=...(enabled=False)"
-                )
         self._config = config
         self._channels = channels
         self._n = frame_size(self._sample_rate)
@@ -181,7 +175,7 @@ class VoiceProcessor:
     def stats(self) -> ProcessingStats:
         """Measurements of channel 0; see :class:`ProcessingStats`."""
         ch = self._chains[0]
-        agc, ns = ch.gain_control, ch.noise_suppressor
+        agc, aec, ns = ch.gain_control, ch.echo_canceller, ch.noise_suppressor
         started = ch.capture_frames > 0
         level = None if ch.output_power < 0 else _db(ch.output_power) + 3.0103
         return ProcessingStats(
@@ -189,10 +183,10 @@ class VoiceProcessor:
             speech_level_dbfs=None if agc is None else _known(agc.speech_level_dbfs),
             gain_db=None if agc is None or not started else float(agc.gain_db),
             speech=None if agc is None or not started else bool(agc.speech),
-            erl_db=None,
-            erle_db=None,
-            delay_ms=None,
-            echo_converged=None,
+            erl_db=None if aec is None else _known(aec.erl_db),
+            erle_db=None if aec is None else _known(aec.erle_db),
+            delay_ms=None if aec is None else _known(aec.delay_ms),
+            echo_converged=None if aec is None or not started else bool(aec.converged),
             speech_probability=None if ns is None or not started else float(ns.speech_prob),
             capture_frames=int(ch.capture_frames),
             render_frames=int(ch.render_frames),
@@ -305,6 +299,16 @@ class VoiceProcessor:
         """Forget all adaptive state (as after construction); counters are kept."""
         for ch in self._chains:
             ch.reset()
+
+    def reset_echo_path(self) -> None:
+        """Tell the echo canceller the echo path changed (route change, speaker toggled).
+
+        The adaptive filter and the residual-echo suppressor restart; the delay estimate
+        is kept as a prior, so cancellation is back within about a second. The noise
+        suppressor and the gain control keep their state.
+        """
+        for ch in self._chains:
+            ch.reset_echo_path()
 
     def close(self) -> None:
         """Release the processor (the chains are freed when no longer referenced)."""

@@ -25,7 +25,8 @@ powers are mean squares, dBFS = 10 log10(power)):
    last STATIONARY_SUBWINDOWS sub-windows (0.8..1.0 s) the signal is noise however loud it
    is, and the floor follows the minimum of that stretch at once (so a new, louder noise
    stops being taken for speech within a second instead of after the whole window).
-3. Voice activity: ``speech_prob >= 0.5`` when given, else the frame is speech when
+3. Voice activity: ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
+   else the frame is speech when
    ``e > noise * 10^(VAD_SNR_DB / 10)`` and ``e > 10^(VAD_FLOOR_DBFS / 10)``, held for
    HANGOVER frames after the last such frame.
 4. Speech level: each speech frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
@@ -401,7 +402,9 @@ cdef class GainControl:
 
         # 3. voice activity
         if speech_prob >= 0.0:
-            speech = speech_prob >= SPEECH_PROB_THRESHOLD
+            # An upstream VAD decides, but nothing below the absolute floor is a talker:
+            # that keeps residual echo and comfort noise out of the level estimate.
+            speech = speech_prob >= SPEECH_PROB_THRESHOLD and e > VAD_FLOOR
         else:
             if e > self._noise * VAD_SNR and e > VAD_FLOOR:
                 self._hang = HANGOVER
@@ -468,12 +471,15 @@ cdef class GainControl:
         if self._desired_db > cap:
             self._desired_db = cap
 
-        # 6. slew-limited gain, 7. limiter (both applied sample by sample)
+        # 6. slew-limited gain, 7. limiter (both applied sample by sample).  The gain only
+        # rises in speech frames: in non-speech it is frozen or falls, never pumps up.
         d = self._desired_db - self._gain_db
         if d > self._step_db:
             d = self._step_db
         elif d < -self._step_db:
             d = -self._step_db
+        if d > 0.0 and not speech:
+            d = 0.0
         self._gain_db += d
         g1 = db_to_amp(self._gain_db)
         apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)

@@ -24,6 +24,7 @@ from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
 
 from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32
+from callaudio._dsp.aec cimport EchoCanceller
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
 from callaudio._dsp.ns cimport NoiseSuppressor
@@ -75,14 +76,18 @@ cdef class Chain:
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
-    the chain) instead of its own energy detector.
+    the chain) instead of its own energy detector. Frames the echo canceller marks as
+    echo only (far end active, no near-end talker) count as non-speech for the gain
+    control, so it never learns residual echo as a quiet talker and lifts it.
     """
 
     cdef readonly int sample_rate
     cdef readonly int frame_size
     cdef readonly HighPass high_pass
+    cdef readonly EchoCanceller echo_canceller
     cdef readonly NoiseSuppressor noise_suppressor
     cdef readonly GainControl gain_control
+    cdef dict _aec_kwargs   # to rebuild the echo canceller on a full reset
     cdef f32* _cap          # capture scratch frame
     cdef f32* _ren          # render scratch frame (downmixed reference)
     cdef readonly long long capture_frames
@@ -101,7 +106,8 @@ cdef class Chain:
         if high_pass is not None:
             self.high_pass = HighPass(sample_rate, **high_pass)
         if echo_canceller is not None:
-            raise ValueError("this build has no echo canceller")
+            self._aec_kwargs = dict(echo_canceller)
+            self.echo_canceller = EchoCanceller(sample_rate, **echo_canceller)
         if noise_suppressor is not None:
             self.noise_suppressor = NoiseSuppressor(sample_rate, **noise_suppressor)
         if gain_control is not None:
@@ -113,16 +119,13 @@ cdef class Chain:
         free(self._ren)
 
     @property
-    def echo_canceller(self):
-        """None: the echo canceller is not part of this build yet."""
-        return None
-
-    @property
     def latency_samples(self):
         """Algorithmic latency of the whole chain, in samples at ``sample_rate``."""
         cdef int total = 0
         if self.high_pass is not None:
             total += self.high_pass.latency_samples
+        if self.echo_canceller is not None:
+            total += self.echo_canceller.latency_samples
         if self.noise_suppressor is not None:
             total += self.noise_suppressor.latency_samples
         if self.gain_control is not None:
@@ -130,18 +133,33 @@ cdef class Chain:
         return total
 
     cpdef void reset(self):
-        """Clear every stage's state (as after construction); counters are kept."""
+        """Clear every stage's state (as after construction); counters are kept.
+
+        The echo canceller is rebuilt (its own ``reset`` keeps a delay prior, see
+        :meth:`reset_echo_path`); this allocates, so it is not for the per-frame path.
+        """
         if self.high_pass is not None:
             self.high_pass.reset()
+        if self.echo_canceller is not None:
+            self.echo_canceller = EchoCanceller(self.sample_rate, **self._aec_kwargs)
         if self.noise_suppressor is not None:
             self.noise_suppressor.reset()
         if self.gain_control is not None:
             self.gain_control.reset()
 
+    cpdef void reset_echo_path(self):
+        """The echo path changed (route change, speaker toggled): restart the echo
+        canceller's filter and suppressor, keeping its delay estimate as a prior so it
+        re-converges fast. The other stages keep their state."""
+        if self.echo_canceller is not None:
+            self.echo_canceller.reset()
+
     # -- kernels ---------------------------------------------------------------------
 
     cdef void render_c(self, const f32* far) noexcept nogil:
         """One mono 10 ms far-end frame (what the loudspeaker plays)."""
+        if self.echo_canceller is not None:
+            self.echo_canceller.render_c(far, self.frame_size)
         self.render_frames += 1
 
     @cython.boundscheck(False)
@@ -155,9 +173,13 @@ cdef class Chain:
             self.nonfinite_frames += 1
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
+        if self.echo_canceller is not None:
+            self.echo_canceller.capture_c(x, n)
         if self.noise_suppressor is not None:
             self.noise_suppressor.process_c(x, n)
             speech_prob = <f32>self.noise_suppressor._speech_prob
+        if self.echo_canceller is not None and self.echo_canceller.echo_only:
+            speech_prob = 0.0   # residual echo, not a talker: the gain must not learn it
         if self.gain_control is not None:
             self.gain_control.process_c(x, n, speech_prob)
         self.capture_frames += 1

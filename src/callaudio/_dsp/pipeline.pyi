@@ -3,6 +3,7 @@ from typing import Any
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
+from .aec import EchoCanceller
 from .agc import GainControl
 from .hpf import HighPass
 from .ns import NoiseSuppressor
@@ -18,7 +19,7 @@ class Chain:
     @property
     def high_pass(self) -> HighPass | None: ...
     @property
-    def echo_canceller(self) -> None: ...
+    def echo_canceller(self) -> EchoCanceller | None: ...
     @property
     def noise_suppressor(self) -> NoiseSuppressor | None: ...
     @property
@@ -42,6 +43,7 @@ class Chain:
         gain_control: dict[str, Any] | None = ...,
     ) -> Self: ...
     def reset(self) -> None: ...
+    def reset_echo_path(self) -> None: ...
     def capture(
         self,
         mic: npt.NDArray[Any],

@@ -1,0 +1,102 @@
+# Acoustic echo canceller stage (see aec.pyx for the algorithm, papers and units).
+from callaudio._dsp._typedefs cimport f32, f64
+from callaudio._dsp.fft cimport RealFFT
+
+
+cdef class EchoCanceller:
+    # configuration (read-only from Python)
+    cdef readonly int sample_rate
+    cdef readonly int frame_size
+    cdef readonly double tail_ms
+    cdef readonly double max_delay_ms
+    cdef readonly double suppression
+    cdef readonly double max_attenuation_db
+    cdef readonly bint comfort_noise
+    # sizes: n frame, k = n + 1 bins, P partitions, L lags, H far-spectrum ring frames
+    cdef int n, k, P, L, H, lat
+    cdef double gmin, wscale, de_a
+    cdef RealFFT fft
+    cdef f32* _arena
+    cdef int* _iarena
+    # render FIFO
+    cdef f32* fifo
+    cdef int fifo_head, fifo_count
+    cdef long long overruns, underruns, nonfinite
+    # time-domain history and work buffers
+    cdef f32* far
+    cdef f32* far_prev
+    cdef f32* mic
+    cdef f32* mic_prev
+    cdef f32* y
+    cdef f32* y_prev
+    cdef f32* e
+    cdef f32* tmp
+    cdef f32* ola
+    cdef f32* wa
+    cdef f32* ws
+    # spectra (interleaved re/im, 2k floats) and powers (k floats)
+    cdef f32* Xr        # H x 2k far spectra ring
+    cdef f32* X2r       # H x k far power ring
+    cdef f32* fe2r      # H far frame mean squares
+    cdef f32* Dspec
+    cdef f32* Yspec
+    cdef f32* Espec
+    cdef f32* Tspec
+    cdef f32* D2
+    cdef f32* PX
+    # delay estimator
+    cdef int* edges
+    cdef f32* ffr       # H x B far features
+    cdef f64* mu_f
+    cdef f64* mu_m
+    cdef f64* fm
+    cdef f64* C
+    cdef f64* F
+    cdef double M
+    cdef long long t, nfeat, nde
+    cdef int lag, cand, cand_n, d, hint
+    # Kalman filter state
+    cdef f32* W         # P x 2k
+    cdef f32* Psi       # P x k
+    cdef f32* Phi
+    cdef f32* psi0      # P
+    cdef f32* peak      # P
+    cdef int* peak_i    # P
+    cdef int rr, anchor_n
+    # suppressor state
+    cdef f32* Rrev
+    cdef f32* Ebar
+    cdef f32* Ybar
+    cdef f32* nf
+    cdef f32* See
+    cdef f32* Rs
+    cdef f32* G
+    cdef f32* S2
+    cdef double gamma, Pey, Pyy, leak
+    cdef unsigned int rng
+    # statistics
+    cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
+    # Last frame: the far end was active and either the filter had not converged or it
+    # removed >= 15 dB of the microphone, so what is left is echo, not a near-end talker.
+    # The chain passes this to the gain control so it never learns residual echo as
+    # speech.
+    cdef readonly bint echo_only
+    cdef int div_n
+    cdef long long nact
+
+    # Queue one far frame of frame_size samples (n is not checked).
+    cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil
+    # In place: mic -> echo-cancelled output (latency_samples late).  Returns OK, or
+    # ERR_NONFINITE when the frame held NaN/Inf input (replaced by 0) or the echo path
+    # had to be restarted; the output is always finite.
+    cdef int capture_c(self, f32* mic, Py_ssize_t n) noexcept nogil
+    cpdef void reset(self)
+    cdef void _reset_all(self) noexcept nogil
+    cdef void _reset_path(self) noexcept nogil
+    cdef void _delay_update(self, int slot) noexcept nogil
+    cdef void _set_lag(self, int lag) noexcept nogil
+    cdef void _anchor(self) noexcept nogil
+    cdef void _constrain(self, int r) noexcept nogil
+    cdef void _divergence(self) noexcept nogil
+    cdef void _suppress(self, f32* out) noexcept nogil
+    cdef void _move_partition(self, int p, int q) noexcept nogil

@@ -1,0 +1,990 @@
+"""Acoustic echo canceller: bulk-delay estimator, partitioned Kalman filter, suppressor.
+
+Papers
+------
+- G. Enzner, P. Vary, "Frequency-domain adaptive Kalman filter for acoustic echo control
+  in hands-free telephones", Signal Processing 86(6), 2006: the diagonal frequency-domain
+  Kalman filter (state-error PSD ``Psi``, observation-noise PSD ``Phi``, gain
+  ``Psi / (R/M sum Psi |X|^2 + Phi)`` with R/M = 1/2, random-walk process noise
+  ``(1 - A^2) |W|^2``) and its postfilter, which takes the residual-echo PSD from the
+  Kalman state error.
+- F. Kuech, E. Mabande, G. Enzner, "State-space architecture of the partitioned-block-
+  based acoustic echo controller", ICASSP 2014: the partitioned (multi-delay) form used
+  here, one state per partition and bin, coupled through the common gain denominator.
+- J.-S. Soo, K. K. Pang, "Multidelay block frequency domain adaptive filter", IEEE Trans.
+  ASSP 38(2), 1990: overlap-save partitioned convolution and its gradient constraint.
+- J.-M. Valin, "On adjusting the learning rate in frequency domain echo cancellation with
+  double-talk", IEEE Trans. ASLP 15(3), 2007: the leakage estimate (regression of the
+  error power on the echo-estimate power over time) that scales the residual echo.
+- C. H. Knapp, G. C. Carter, "The generalized correlation method for estimation of time
+  delay", IEEE Trans. ASSP 24(4), 1976: delay = the lag maximising a (normalised)
+  cross-correlation; here of 10 ms log band-energy envelopes, which survive reverberation
+  and need only 16 bands x ~100 lags per frame.
+- D. Mauler, R. Martin, "A low delay, variable resolution, perfect reconstruction spectral
+  analysis-synthesis system for speech enhancement", EUSIPCO 2007: the asymmetric
+  analysis/synthesis window pair that keeps the suppressor's latency below a frame.
+- WebRTC AEC3's design (ideas only, no code): a render FIFO between render and capture
+  calls, bulk-delay alignment in front of a short adaptive filter, a reverberation model
+  beyond the filter tail.
+
+Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
+------------------------------------------------------------------
+1. Pop the far frame queued by ``render_c`` (silence when none; at most 50 queued, the
+   oldest dropped beyond).  Non-finite samples become 0, values are clamped to +-65536.
+2. Far spectrum ``X_t = FFT([far_{t-1}, far_t])`` (2n points, 50 Hz bins) into a ring of
+   ``H = L + P + 1`` frames; microphone spectrum through the low-delay analysis window.
+3. Delay: per frame 16 log band energies (200-4200 Hz) of far and mic, running means
+   removed; for every lag ``l`` in ``0 .. L-1`` (``L - 1 = ceil(max_delay_ms / 10)``) a
+   recursively averaged (1.5 s) normalised correlation ``rho_l``.  The first lag with
+   ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, a 0.1 margin and a filter
+   that is not cancelling (linear ERLE < 6 dB).  Within +-2 frames the filter re-anchors
+   itself on its own dominant peak (clock drift).  The filter starts 2 frames (20 ms)
+   before the locked lag.
+4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
+   partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
+5. Kalman update per partition and bin: ``Phi`` = smoothed ``|E|^2`` (E = FFT([0, e])),
+   ``mu = Psi / (0.5 sum_p Psi |X_p|^2 + Phi + delta)`` (``delta``: -100 dBFS plus 1e-3 x
+   the far power per bin, so bins the far end hardly excites do not adapt on noise),
+   ``W += mu conj(X) E``, ``Psi *= max(1 - 0.5 mu |X|^2, 0.7)``, then the time update
+   ``Psi = (1 - q) Psi + q (|W_p|^2 + |W_{p-1}|^2 + |W_{p+1}|^2 + 0.1 Psi_0)`` with
+   ``q = 0.03`` (the neighbours' power lets a drifting path move between partitions, the
+   floor keeps the filter able to learn after long silence).  Gradient constraint (zero
+   the second half of the impulse response) on the peak partition and two round-robin
+   ones per frame.  Echo-path change: when the error is louder than the microphone for
+   two far-active frames, ``Psi`` is raised to ``|W|^2``.
+6. Residual echo per bin ``R = max(leak |Y~|^2, 0.5 sum_p Psi |X_p|^2) + reverb``
+   (Valin's leakage; Enzner's state-error term; an exponential tail beyond the filter with
+   the decay of its last two partitions); gain ``G = clip(1 - suppression R / |E~|^2,
+   10^(-max_attenuation_db / 20), 1)`` on the windowed error ``E~ = D~ - Y~``; comfort
+   noise ``sqrt(N (1 - G^2) / 2)`` with random signs at the error's noise floor ``N``;
+   overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms).
+
+Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
+cimports (no checks, no allocation; the hot loops are plain C in ``aec_impl.c``);
+``capture`` / ``render`` are validating wrappers for tests and offline use.  The slow NumPy
+model ``callaudio._reference.aec_ref`` mirrors every step; the tests compare the two.
+"""
+
+cimport cython
+cimport numpy as cnp
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.math cimport exp, fabs, isfinite, log, log10, sqrt
+from libc.string cimport memcpy, memset
+
+import math
+
+import numpy as np
+
+from callaudio.errors import ConfigError, FrameError
+
+from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32, f64
+from callaudio._dsp.fft cimport RealFFT
+
+cnp.import_array()
+
+
+cdef extern from "aec_impl.h":
+    void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
+                           const f32* ps, const f32* x2) noexcept nogil
+    void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
+                       const f32* inv, f32 floor_, const f32* w_prev, const f32* w_next,
+                       f32 q, f32 spread, f32 floor_psi) noexcept nogil
+    void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
+                     const f32* wl, const f32* x2b, const f32* syy, const f32* px,
+                     const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
+                     f32 gmin, f32 tiny) noexcept nogil
+    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g,
+                                      unsigned int state) noexcept nogil
+
+# ---- design constants (the NumPy reference uses the same values) -------------------
+cdef extern from *:
+    """
+    #define AEC_HEADROOM 2  /* partitions kept before the coarse delay */
+    #define AEC_FIFO_FRAMES 50  /* render frames buffered ahead of capture (500 ms) */
+    #define AEC_NB 16  /* delay-estimator bands (log-spaced, bins 4..84 = 200..4200 Hz) */
+    #define AEC_DE_TAU 150.0  /* correlation memory, frames (1.5 s) */
+    #define AEC_DE_RHO_MIN 0.25  /* minimum normalised correlation to accept a lag */
+    #define AEC_DE_CONFIRM 4  /* frames the first lag must stay the best */
+    #define AEC_DE_CONFIRM_CHANGE 25  /* frames a changed lag must stay the best */
+    #define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
+    #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
+    #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
+    #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
+    #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
+    #define AEC_KF_Q 3e-2  /* random-walk factor 1 - A^2 per frame */
+    #define AEC_KF_SPREAD 1.0  /* neighbours' power share in the process noise */
+    #define AEC_KF_PSI0 0.25  /* initial state-error variance (per partition and bin) */
+    #define AEC_KF_PSIMIN 0.1  /* random-walk power floor, x the prior (keeps it learning) */
+    #define AEC_KF_DECAY 0.7  /* prior decay of the state-error variance per partition */
+    #define AEC_KF_LAMBDA 0.5  /* observation-noise PSD smoothing */
+    #define AEC_KF_SHRINK 0.3  /* largest relative decrease of the state-error variance per frame */
+    #define AEC_KF_REG 1e-3  /* relative gain regularisation (x far power per bin) */
+    #define AEC_KF_DELTA 1e-10  /* gain regularisation: power per sample of a -100 dBFS floor */
+    #define AEC_KAL_RES 1.0  /* weight of the Kalman state error in the residual echo */
+    #define AEC_LEAK_BETA0 0.05  /* leakage estimator adaptation rate */
+    #define AEC_DIV_ALPHA 0.7  /* short-term power smoothing of the divergence test */
+    #define AEC_DIV_RATIO 1.0  /* error/mic power ratio that signals an echo-path change */
+    #define AEC_DIV_FRAMES 2  /* consecutive far-active frames above the ratio */
+    #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
+    #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
+    #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */
+    #define AEC_TINY 1e-25  /* denormal guard added to recursive powers */
+    #define AEC_CLAMP 65536.0  /* inputs are clamped to +-CLAMP */
+    """
+    const int HEADROOM "AEC_HEADROOM"
+    const int FIFO_FRAMES "AEC_FIFO_FRAMES"
+    const int NB "AEC_NB"
+    const double DE_TAU "AEC_DE_TAU"
+    const double DE_RHO_MIN "AEC_DE_RHO_MIN"
+    const int DE_CONFIRM "AEC_DE_CONFIRM"
+    const int DE_CONFIRM_CHANGE "AEC_DE_CONFIRM_CHANGE"
+    const double DE_MARGIN "AEC_DE_MARGIN"
+    const double DE_JUMP_ERLE "AEC_DE_JUMP_ERLE"
+    const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
+    const double ANCHOR_DOM "AEC_ANCHOR_DOM"
+    const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
+    const double KF_Q "AEC_KF_Q"
+    const double KF_SPREAD "AEC_KF_SPREAD"
+    const double KF_PSI0 "AEC_KF_PSI0"
+    const double KF_DECAY "AEC_KF_DECAY"
+    const double KF_PSIMIN "AEC_KF_PSIMIN"
+    const double KF_LAMBDA "AEC_KF_LAMBDA"
+    const double KF_SHRINK "AEC_KF_SHRINK"
+    const double KF_DELTA "AEC_KF_DELTA"
+    const double KF_REG "AEC_KF_REG"
+    const double KAL_RES "AEC_KAL_RES"
+    const double LEAK_BETA0 "AEC_LEAK_BETA0"
+    const double DIV_ALPHA "AEC_DIV_ALPHA"
+    const double DIV_RATIO "AEC_DIV_RATIO"
+    const int DIV_FRAMES "AEC_DIV_FRAMES"
+    const double STAT_ALPHA "AEC_STAT_ALPHA"
+    const double FAR_ACTIVE "AEC_FAR_ACTIVE"
+    const double ECHO_ONLY_RATIO "AEC_ECHO_ONLY_RATIO"
+    const double TINY "AEC_TINY"
+    const double CLAMP "AEC_CLAMP"
+
+MIN_TAIL_MS = 10.0
+MAX_TAIL_MS = 512.0
+MAX_MAX_DELAY_MS = 2000.0
+SAMPLE_RATES = (16000, 32000, 48000)
+
+
+def _windows(int n, int d):
+    """Low-delay analysis/synthesis windows (2n samples, latency d): see module docstring."""
+    m = 2 * n
+    wa = np.zeros(m)
+    ws = np.zeros(m)
+    r = 2 * n - d
+    i = np.arange(r)
+    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
+    j = np.arange(d)
+    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
+    wa[r:] = fall
+    prod = np.zeros(m)
+    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
+    prod[n : 2 * n - d] = 1.0
+    prod[2 * n - d :] = fall ** 2
+    nz = prod > 0
+    ws[nz] = prod[nz] / wa[nz]
+    return wa, ws
+
+
+def _band_edges():
+    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
+
+
+cdef inline f32 _clean(f32 v) noexcept nogil:
+    if not isfinite(v):
+        return 0.0
+    if v > CLAMP:
+        return CLAMP
+    if v < -CLAMP:
+        return -CLAMP
+    return v
+
+
+@cython.boundscheck(False)   # raw pointer loop
+@cython.wraparound(False)
+cdef inline double _ms(const f32* x, int n) noexcept nogil:
+    cdef double s = 0.0
+    cdef int i
+    for i in range(n):
+        s += x[i] * x[i]
+    return s / n
+
+
+cdef class EchoCanceller:
+    """Acoustic echo canceller for one mono 10 ms stream pair (see the module docstring).
+
+    Parameters
+    ----------
+    sample_rate : int
+        16000, 32000 or 48000 Hz.
+    tail_ms : float
+        Echo tail the adaptive filter models after the bulk delay, ms (10 .. 512).
+    max_delay_ms : float
+        Largest bulk delay the estimator searches, ms (0 .. 2000).
+    suppression : float
+        Residual-echo over-estimation factor of the suppressor (0 = linear filter only,
+        1 = nominal, up to 4 = aggressive).
+    max_attenuation_db : float
+        Largest attenuation the suppressor applies per bin, dB (0 .. 120).
+    comfort_noise : bool
+        Fill suppressed bins with noise at the estimated background level.
+    """
+
+    def __cinit__(self, int sample_rate, double tail_ms=128.0, double max_delay_ms=1000.0,
+                  double suppression=1.0, double max_attenuation_db=50.0,
+                  bint comfort_noise=True):
+        if sample_rate not in SAMPLE_RATES:
+            raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES}, got {sample_rate}")
+        if not (MIN_TAIL_MS <= tail_ms <= MAX_TAIL_MS):
+            raise ConfigError(
+                "tail_ms", f"must be in [{MIN_TAIL_MS}, {MAX_TAIL_MS}], got {tail_ms}")
+        if not (0.0 <= max_delay_ms <= MAX_MAX_DELAY_MS):
+            raise ConfigError(
+                "max_delay_ms", f"must be in [0, {MAX_MAX_DELAY_MS}], got {max_delay_ms}")
+        if not (0.0 <= suppression <= 4.0):
+            raise ConfigError("suppression", f"must be in [0, 4], got {suppression}")
+        if not (0.0 <= max_attenuation_db <= 120.0):
+            raise ConfigError(
+                "max_attenuation_db", f"must be in [0, 120], got {max_attenuation_db}")
+        self.sample_rate = sample_rate
+        self.tail_ms = tail_ms
+        self.max_delay_ms = max_delay_ms
+        self.suppression = suppression
+        self.max_attenuation_db = max_attenuation_db
+        self.comfort_noise = comfort_noise
+        cdef int n = sample_rate // 100
+        self.n = n
+        self.frame_size = n
+        self.k = n + 1
+        self.P = HEADROOM + int(math.ceil(tail_ms / 10.0 - 1e-9))
+        self.L = int(math.ceil(max_delay_ms / 10.0 - 1e-9)) + 1
+        self.H = self.L + self.P + 1
+        self.lat = n // 4
+        self.gmin = 10.0 ** (-max_attenuation_db / 20.0)
+        self.de_a = exp(-1.0 / DE_TAU)
+        self.fft = RealFFT(2 * n)
+        cdef int k = self.k, P = self.P, L = self.L, H = self.H
+        cdef int k2 = 2 * k
+        # one float arena for every array (f64 arrays take two slots)
+        sizes = [
+            ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
+            ("mic_prev", n), ("y", n), ("y_prev", n), ("e", n), ("tmp", 2 * n),
+            ("ola", 2 * n), ("wa", 2 * n), ("ws", 2 * n), ("Xr", H * k2), ("X2r", H * k),
+            ("fe2r", H), ("Dspec", k2), ("Yspec", k2), ("Espec", k2), ("Tspec", k2),
+            ("D2", k), ("PX", k), ("ffr", H * NB), ("mu_f", 2 * NB), ("mu_m", 2 * NB),
+            ("fm", 2 * NB), ("C", 2 * L), ("F", 2 * L), ("W", P * k2), ("Psi", P * k),
+            ("Phi", k), ("psi0", P), ("peak", P), ("Rrev", k), ("Ebar", k), ("Ybar", k),
+            ("nf", k), ("See", k), ("Rs", k), ("G", k), ("S2", k),
+        ]
+        cdef Py_ssize_t total = 0
+        offs = {}
+        for name, size in sizes:
+            offs[name] = total
+            total += size + (size & 1)      # keep every array 8-byte aligned
+        self._arena = <f32*>PyMem_Malloc(total * sizeof(f32))
+        self._iarena = <int*>PyMem_Malloc((NB + 1 + P) * sizeof(int))
+        if self._arena == NULL or self._iarena == NULL:
+            raise MemoryError()
+        memset(self._arena, 0, total * sizeof(f32))
+        cdef f32* a = self._arena
+        self.fifo = a + <Py_ssize_t>offs["fifo"]
+        self.far = a + <Py_ssize_t>offs["far"]
+        self.far_prev = a + <Py_ssize_t>offs["far_prev"]
+        self.mic = a + <Py_ssize_t>offs["mic"]
+        self.mic_prev = a + <Py_ssize_t>offs["mic_prev"]
+        self.y = a + <Py_ssize_t>offs["y"]
+        self.y_prev = a + <Py_ssize_t>offs["y_prev"]
+        self.e = a + <Py_ssize_t>offs["e"]
+        self.tmp = a + <Py_ssize_t>offs["tmp"]
+        self.ola = a + <Py_ssize_t>offs["ola"]
+        self.wa = a + <Py_ssize_t>offs["wa"]
+        self.ws = a + <Py_ssize_t>offs["ws"]
+        self.Xr = a + <Py_ssize_t>offs["Xr"]
+        self.X2r = a + <Py_ssize_t>offs["X2r"]
+        self.fe2r = a + <Py_ssize_t>offs["fe2r"]
+        self.Dspec = a + <Py_ssize_t>offs["Dspec"]
+        self.Yspec = a + <Py_ssize_t>offs["Yspec"]
+        self.Espec = a + <Py_ssize_t>offs["Espec"]
+        self.Tspec = a + <Py_ssize_t>offs["Tspec"]
+        self.D2 = a + <Py_ssize_t>offs["D2"]
+        self.PX = a + <Py_ssize_t>offs["PX"]
+        self.ffr = a + <Py_ssize_t>offs["ffr"]
+        self.mu_f = <f64*>(a + <Py_ssize_t>offs["mu_f"])
+        self.mu_m = <f64*>(a + <Py_ssize_t>offs["mu_m"])
+        self.fm = <f64*>(a + <Py_ssize_t>offs["fm"])
+        self.C = <f64*>(a + <Py_ssize_t>offs["C"])
+        self.F = <f64*>(a + <Py_ssize_t>offs["F"])
+        self.W = a + <Py_ssize_t>offs["W"]
+        self.Psi = a + <Py_ssize_t>offs["Psi"]
+        self.Phi = a + <Py_ssize_t>offs["Phi"]
+        self.psi0 = a + <Py_ssize_t>offs["psi0"]
+        self.peak = a + <Py_ssize_t>offs["peak"]
+        self.Rrev = a + <Py_ssize_t>offs["Rrev"]
+        self.Ebar = a + <Py_ssize_t>offs["Ebar"]
+        self.Ybar = a + <Py_ssize_t>offs["Ybar"]
+        self.nf = a + <Py_ssize_t>offs["nf"]
+        self.See = a + <Py_ssize_t>offs["See"]
+        self.Rs = a + <Py_ssize_t>offs["Rs"]
+        self.G = a + <Py_ssize_t>offs["G"]
+        self.S2 = a + <Py_ssize_t>offs["S2"]
+        self.edges = self._iarena
+        self.peak_i = self._iarena + NB + 1
+        cdef int i
+        wa, ws = _windows(n, self.lat)
+        for i in range(2 * n):
+            self.wa[i] = wa[i]
+            self.ws[i] = ws[i]
+        self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
+        edges = _band_edges()
+        for i in range(NB + 1):
+            self.edges[i] = edges[i]
+        for i in range(P):
+            self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
+        self.hint = -1
+        self._reset_all()
+
+    def __dealloc__(self):
+        PyMem_Free(self._arena)
+        PyMem_Free(self._iarena)
+
+    # ------------------------------------------------------------------ state
+    cdef void _reset_all(self) noexcept nogil:
+        cdef int n = self.n, i
+        self.fifo_head = 0
+        self.fifo_count = 0
+        self.overruns = 0
+        self.underruns = 0
+        self.nonfinite = 0
+        self.t = 0
+        memset(self.far_prev, 0, n * sizeof(f32))
+        memset(self.mic_prev, 0, n * sizeof(f32))
+        memset(self.y_prev, 0, n * sizeof(f32))
+        memset(self.Xr, 0, self.H * 2 * self.k * sizeof(f32))
+        memset(self.X2r, 0, self.H * self.k * sizeof(f32))
+        memset(self.ffr, 0, self.H * NB * sizeof(f32))
+        memset(self.fe2r, 0, self.H * sizeof(f32))
+        for i in range(NB):
+            self.mu_f[i] = 0.0
+            self.mu_m[i] = 0.0
+        for i in range(self.L):
+            self.C[i] = 0.0
+            self.F[i] = 0.0
+        self.M = 0.0
+        self.nfeat = 0
+        self.nde = 0
+        self.lag = -1
+        self.cand = -1
+        self.cand_n = 0
+        self.d = 0
+        memset(self.ola, 0, 2 * n * sizeof(f32))
+        self.rng = 0x12345678
+        self._reset_path()
+
+    cdef void _reset_path(self) noexcept nogil:
+        cdef int k = self.k, P = self.P, p, i
+        memset(self.W, 0, P * 2 * k * sizeof(f32))
+        for p in range(P):
+            for i in range(k):
+                self.Psi[p * k + i] = self.psi0[p]
+            self.peak[p] = 0.0
+            self.peak_i[p] = 0
+        memset(self.Phi, 0, k * sizeof(f32))
+        self.rr = 0
+        self.anchor_n = 0
+        memset(self.Rrev, 0, k * sizeof(f32))
+        memset(self.Ebar, 0, k * sizeof(f32))
+        memset(self.Ybar, 0, k * sizeof(f32))
+        memset(self.See, 0, k * sizeof(f32))
+        memset(self.Rs, 0, k * sizeof(f32))
+        for i in range(k):
+            self.nf[i] = 1e-6
+            self.G[i] = 1.0
+        self.gamma = 0.0
+        self.Pey = 0.0
+        self.Pyy = 0.0
+        self.leak = 1.0
+        self.p_far = 0.0
+        self.p_y = 0.0
+        self.p_mic = 0.0
+        self.p_e = 0.0
+        self.p_out = 0.0
+        self.conv_lin = 0.0
+        self.sm_s = 0.0
+        self.se_s = 0.0
+        self.div_n = 0
+        self.nact = 0
+
+    cpdef void reset(self):
+        """Forget the echo path (route change); keep the delay estimate as a prior.
+
+        The filter, its Kalman state and the suppressor restart; the delay estimator's
+        correlation memory is shortened ten-fold so a new delay is found quickly.
+        """
+        cdef int i
+        with nogil:
+            self._reset_path()
+            for i in range(self.L):
+                self.C[i] *= 0.1
+                self.F[i] *= 0.1
+            self.M *= 0.1
+            if self.nde > 10:
+                self.nde = 10
+
+    # ------------------------------------------------------------------ kernels
+    cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil:
+        cdef int slot
+        if self.fifo_count >= FIFO_FRAMES:      # overrun: drop the oldest frame
+            self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
+            self.fifo_count -= 1
+            self.overruns += 1
+        slot = (self.fifo_head + self.fifo_count) % FIFO_FRAMES
+        memcpy(self.fifo + <Py_ssize_t>slot * self.n, far, self.n * sizeof(f32))
+        self.fifo_count += 1
+
+    @cython.boundscheck(False)   # raw pointer loops, sizes fixed at construction
+    @cython.wraparound(False)
+    cdef int capture_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
+        cdef int n = self.n, k = self.k, P = self.P, H = self.H
+        cdef int i, p, slot, idx, r, r2, pk, code = OK
+        cdef f32* X
+        cdef f32* X2
+        cdef f32* Wp
+        cdef f32* Ps
+        cdef double s, er, ei
+        cdef double delta, fsum = 0.0
+        cdef f32* far = self.far
+        # 0. render FIFO (missing far = silence) and input sanitation
+        if self.fifo_count > 0:
+            memcpy(far, self.fifo + <Py_ssize_t>self.fifo_head * n, n * sizeof(f32))
+            self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
+            self.fifo_count -= 1
+        else:
+            memset(far, 0, n * sizeof(f32))
+            self.underruns += 1
+        for i in range(n):
+            if not isfinite(far[i]) or not isfinite(mic[i]):
+                code = ERR_NONFINITE
+            far[i] = _clean(far[i])
+            self.mic[i] = _clean(mic[i])
+        if code != OK:
+            self.nonfinite += 1
+        slot = <int>(self.t % H)
+        # 1. far spectrum of [prev, cur] (overlap-save block), power, frame energy
+        memcpy(self.tmp, self.far_prev, n * sizeof(f32))
+        memcpy(self.tmp + n, far, n * sizeof(f32))
+        X = self.Xr + <Py_ssize_t>slot * 2 * k
+        X2 = self.X2r + <Py_ssize_t>slot * k
+        self.fft.forward_c(self.tmp, X)
+        memcpy(self.far_prev, far, n * sizeof(f32))
+        for i in range(k):
+            X2[i] = X[2 * i] * X[2 * i] + X[2 * i + 1] * X[2 * i + 1]
+        s = 0.0
+        for i in range(n):
+            s += far[i] * far[i]
+        self.fe2r[slot] = <f32>(s / n)
+        # 2. microphone analysis spectrum (low-delay window)
+        for i in range(n):
+            self.tmp[i] = self.wa[i] * self.mic_prev[i]
+            self.tmp[n + i] = self.wa[n + i] * self.mic[i]
+        self.fft.forward_c(self.tmp, self.Dspec)
+        memcpy(self.mic_prev, self.mic, n * sizeof(f32))
+        for i in range(k):
+            self.D2[i] = (self.Dspec[2 * i] * self.Dspec[2 * i]
+                          + self.Dspec[2 * i + 1] * self.Dspec[2 * i + 1])
+        # 3. bulk delay
+        self._delay_update(slot)
+        # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
+        memset(self.Tspec, 0, 2 * k * sizeof(f32))
+        memset(self.PX, 0, k * sizeof(f32))
+        for p in range(P):
+            idx = <int>((self.t - self.d - p) % H)
+            if idx < 0:
+                idx += H
+            X = self.Xr + <Py_ssize_t>idx * 2 * k
+            X2 = self.X2r + <Py_ssize_t>idx * k
+            Wp = self.W + <Py_ssize_t>p * 2 * k
+            Ps = self.Psi + <Py_ssize_t>p * k
+            ca_aec_filter_acc(k, self.Tspec, self.PX, Wp, X, Ps, X2)
+            fsum += self.fe2r[idx]
+        self.fft.inverse_c(self.Tspec, self.tmp)
+        for i in range(n):
+            self.y[i] = self.tmp[n + i]
+            self.e[i] = self.mic[i] - self.y[i]
+        self._divergence()
+        # 5. Kalman update: E = FFT([0, e])
+        memset(self.tmp, 0, n * sizeof(f32))
+        memcpy(self.tmp + n, self.e, n * sizeof(f32))
+        self.fft.forward_c(self.tmp, self.Espec)
+        # gain regularisation: an absolute floor plus KF_REG times the far power per bin
+        # (bins the far end hardly excites must not adapt on rounding noise)
+        delta = 2.0 * n * (KF_DELTA + KF_REG * fsum / P)
+        for i in range(k):
+            er = self.Espec[2 * i]
+            ei = self.Espec[2 * i + 1]
+            self.Phi[i] = <f32>(KF_LAMBDA * self.Phi[i] + (1.0 - KF_LAMBDA) * (er * er + ei * ei)
+                                + TINY)
+            self.S2[i] = <f32>(1.0 / (0.5 * self.PX[i] + self.Phi[i] + delta))   # gain denominator
+        # measurement and time update per partition; the random walk's power includes the
+        # neighbouring partitions' (a drifting echo path moves energy between them)
+        for p in range(P):
+            idx = <int>((self.t - self.d - p) % H)
+            if idx < 0:
+                idx += H
+            Wp = self.W + <Py_ssize_t>p * 2 * k
+            ca_aec_kalman(k, Wp, self.Psi + <Py_ssize_t>p * k,
+                          self.Xr + <Py_ssize_t>idx * 2 * k, self.X2r + <Py_ssize_t>idx * k,
+                          self.Espec, self.S2, <f32>(1.0 - KF_SHRINK),
+                          Wp - 2 * k if p > 0 else NULL, Wp + 2 * k if p < P - 1 else NULL,
+                          <f32>KF_Q, <f32>KF_SPREAD, <f32>(KF_PSIMIN * self.psi0[p] + TINY))
+        # gradient constraint: the peak partition and two round-robin partitions
+        pk = 0
+        for p in range(1, P):
+            if self.peak[p] > self.peak[pk]:
+                pk = p
+        self._constrain(pk)
+        r = self.rr
+        if r == pk:
+            r = (r + 1) % P
+        self._constrain(r)
+        self.rr = (r + 1) % P
+        r2 = self.rr
+        if r2 == pk or r2 == r:
+            r2 = (r2 + 1) % P
+        if r2 == pk or r2 == r:
+            r2 = (r2 + 1) % P
+        self._constrain(r2)
+        self.rr = (r2 + 1) % P
+        self._anchor()
+        # 6. residual-echo suppressor, synthesis, statistics
+        self._suppress(mic)
+        # NaN safety: a non-finite output restarts the echo path and outputs silence
+        s = 0.0
+        for i in range(n):
+            s += mic[i] * mic[i]
+        if not isfinite(s):
+            self._reset_path()
+            memset(self.ola, 0, 2 * n * sizeof(f32))
+            memset(mic, 0, n * sizeof(f32))
+            code = ERR_NONFINITE
+        self.t += 1
+        return code
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _divergence(self) noexcept nogil:
+        """Echo-path change: the error louder than the microphone over DIV_FRAMES far-active
+        frames means the filter adds echo; its state error is raised to the coefficient power.
+        """
+        cdef int idx, i, k = self.k
+        cdef double w2
+        idx = <int>((self.t - self.d - HEADROOM) % self.H)
+        if idx < 0:
+            idx += self.H
+        if self.fe2r[idx] <= FAR_ACTIVE:
+            return
+        self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * _ms(self.mic, self.n)
+        self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * _ms(self.e, self.n)
+        if self.se_s > DIV_RATIO * self.sm_s:
+            self.div_n += 1
+        else:
+            self.div_n = 0
+        if self.div_n >= DIV_FRAMES:
+            for i in range(self.P * k):
+                w2 = self.W[2 * i] * self.W[2 * i] + self.W[2 * i + 1] * self.W[2 * i + 1]
+                if w2 > self.Psi[i]:
+                    self.Psi[i] = <f32>w2
+            self.div_n = 0
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _constrain(self, int r) noexcept nogil:
+        """Zero the second half of partition r's impulse response; track its peak tap."""
+        cdef int n = self.n, i, bi = 0
+        cdef f32* Wp = self.W + <Py_ssize_t>r * 2 * self.k
+        cdef f32 a, best = 0.0
+        self.fft.inverse_c(Wp, self.tmp)
+        for i in range(n):
+            a = self.tmp[i] if self.tmp[i] >= 0 else -self.tmp[i]
+            if a > best:
+                best = a
+                bi = i
+            self.tmp[n + i] = 0.0
+        if not isfinite(best):
+            self._reset_path()
+            return
+        self.peak[r] = best
+        self.peak_i[r] = bi
+        self.fft.forward_c(self.tmp, Wp)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _delay_update(self, int slot) noexcept nogil:
+        cdef int b, i, lg, lo, hi, valid, best, idx, L = self.L, H = self.H
+        cdef double sf, sm, fl, am, a, xm, c, rho, rbest, rlag
+        cdef f32* X2 = self.X2r + <Py_ssize_t>slot * self.k
+        cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
+        cdef f32* hist
+        self.nfeat += 1
+        am = 1.0 / self.nfeat
+        if am < 1.0 / DE_TAU:
+            am = 1.0 / DE_TAU
+        sm = 0.0
+        for b in range(NB):
+            lo = self.edges[b]
+            hi = self.edges[b + 1]
+            fl = (hi - lo) * 2.0 * self.n * 1e-7
+            sf = 0.0
+            xm = 0.0
+            for i in range(lo, hi):
+                sf += X2[i]
+                xm += self.D2[i]
+            sf = log(sf + fl)
+            xm = log(xm + fl)
+            self.mu_f[b] += am * (sf - self.mu_f[b])
+            self.mu_m[b] += am * (xm - self.mu_m[b])
+            ff[b] = <f32>(sf - self.mu_f[b])
+            self.fm[b] = xm - self.mu_m[b]
+            sm += self.fm[b] * self.fm[b]
+        self.nde += 1
+        a = 1.0 - 1.0 / self.nde
+        if a < self.de_a:
+            a = self.de_a
+        self.M = a * self.M + sm
+        valid = <int>(self.t + 1) if self.t + 1 < L else L
+        best = 0
+        rbest = -2.0
+        rlag = -2.0
+        for lg in range(L):
+            idx = <int>((self.t - lg) % H)
+            if idx < 0:
+                idx += H
+            hist = self.ffr + <Py_ssize_t>idx * NB
+            c = 0.0
+            sf = 0.0
+            for b in range(NB):
+                c += hist[b] * self.fm[b]
+                sf += hist[b] * hist[b]
+            self.C[lg] = a * self.C[lg] + c
+            self.F[lg] = a * self.F[lg] + sf
+            if fabs(self.C[lg]) < TINY:
+                self.C[lg] = 0.0
+            if self.F[lg] < TINY:
+                self.F[lg] = 0.0
+            if lg < valid:
+                rho = self.C[lg] / sqrt(self.F[lg] * self.M + 1e-12)
+                if rho > rbest:
+                    rbest = rho
+                    best = lg
+                if lg == self.lag:
+                    rlag = rho
+        if rbest < DE_RHO_MIN:
+            return
+        if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
+            self.cand_n = 0
+            return
+        if best == self.cand:
+            self.cand_n += 1
+        else:
+            self.cand = best
+            self.cand_n = 1
+        if self.lag < 0:
+            if self.cand_n >= DE_CONFIRM:
+                self._set_lag(best)
+        elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest > rlag + DE_MARGIN
+              and self.conv_lin < DE_JUMP_ERLE):
+            self._set_lag(best)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _set_lag(self, int lag) noexcept nogil:
+        """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
+        cdef int newd = lag - HEADROOM, shift, p, q, P = self.P
+        if newd < 0:
+            newd = 0
+        shift = newd - self.d
+        self.lag = lag
+        self.cand = -1
+        self.cand_n = 0
+        self.anchor_n = 0
+        if shift == 0:
+            return
+        if shift > 0:
+            for p in range(P):
+                q = p + shift
+                self._move_partition(p, q)
+        else:
+            for p in range(P - 1, -1, -1):
+                q = p + shift
+                self._move_partition(p, q)
+        self.d = newd
+
+    cdef void _move_partition(self, int p, int q) noexcept nogil:
+        cdef int k = self.k, i
+        if 0 <= q < self.P:
+            memcpy(self.W + <Py_ssize_t>p * 2 * k, self.W + <Py_ssize_t>q * 2 * k,
+                   2 * k * sizeof(f32))
+            memcpy(self.Psi + <Py_ssize_t>p * k, self.Psi + <Py_ssize_t>q * k, k * sizeof(f32))
+            self.peak[p] = self.peak[q]
+            self.peak_i[p] = self.peak_i[q]
+        else:
+            memset(self.W + <Py_ssize_t>p * 2 * k, 0, 2 * k * sizeof(f32))
+            for i in range(k):
+                self.Psi[p * k + i] = self.psi0[p]
+            self.peak[p] = 0.0
+            self.peak_i[p] = 0
+
+    cdef void _anchor(self) noexcept nogil:
+        """Keep the filter's main peak HEADROOM partitions after its start (drift).
+
+        Acts only on a dominant peak (ANCHOR_DOM times any partition not next to it) that
+        stayed outside partitions HEADROOM-1 .. HEADROOM+1 for ANCHOR_FRAMES frames.
+        """
+        cdef int p, pk = 0, newd
+        cdef f32 second = 0.0
+        if self.lag < 0 or self.conv_lin < ANCHOR_ERLE:
+            self.anchor_n = 0
+            return
+        for p in range(1, self.P):
+            if self.peak[p] > self.peak[pk]:
+                pk = p
+        for p in range(self.P):
+            if (p < pk - 1 or p > pk + 1) and self.peak[p] > second:
+                second = self.peak[p]
+        if (self.peak[pk] <= 0.0 or self.peak[pk] < ANCHOR_DOM * second
+                or (HEADROOM - 1 <= pk <= HEADROOM + 1)):
+            self.anchor_n = 0
+            return
+        newd = self.d + pk - HEADROOM
+        if newd < 0:
+            newd = 0
+        if newd == self.d:
+            self.anchor_n = 0
+            return
+        self.anchor_n += 1
+        if self.anchor_n >= ANCHOR_FRAMES:
+            self._set_lag(newd + HEADROOM)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _suppress(self, f32* out) noexcept nogil:
+        cdef int n = self.n, k = self.k, P = self.P, i, idx
+        cdef double see, syy, dE, dY, sy = 0.0, se = 0.0, sey = 0.0, syy2 = 0.0
+        cdef double beta, e1 = 0.0, e2 = 0.0, fa, a
+        cdef double yr, yi, er, ei
+        cdef f32* Wl = self.W + <Py_ssize_t>(P - 1) * 2 * k
+        cdef f32* Wm = self.W + <Py_ssize_t>(P - 2) * 2 * k
+        cdef f32* X2b
+        # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
+        for i in range(n):
+            self.tmp[i] = self.wa[i] * self.y_prev[i]
+            self.tmp[n + i] = self.wa[n + i] * self.y[i]
+        self.fft.forward_c(self.tmp, self.Yspec)
+        memcpy(self.y_prev, self.y, n * sizeof(f32))
+        for i in range(k):
+            yr = self.Yspec[2 * i]
+            yi = self.Yspec[2 * i + 1]
+            er = self.Dspec[2 * i] - yr
+            ei = self.Dspec[2 * i + 1] - yi
+            self.Espec[2 * i] = <f32>er
+            self.Espec[2 * i + 1] = <f32>ei
+            see = er * er + ei * ei
+            syy = yr * yr + yi * yi
+            self.Ebar[i] = <f32>(0.95 * self.Ebar[i] + 0.05 * see + TINY)
+            self.Ybar[i] = <f32>(0.95 * self.Ybar[i] + 0.05 * syy + TINY)
+            dE = see - self.Ebar[i]
+            dY = syy - self.Ybar[i]
+            sy += syy
+            se += see
+            sey += dE * dY
+            syy2 += dY * dY
+            self.D2[i] = <f32>syy          # reuse: |Y~|^2
+            self.S2[i] = <f32>see
+        # leakage (Valin 2007)
+        beta = sy / (se + 1e-12)
+        if beta > 1.0:
+            beta = 1.0
+        beta *= LEAK_BETA0
+        self.Pey = (1.0 - beta) * self.Pey + beta * sey
+        self.Pyy = (1.0 - beta) * self.Pyy + beta * syy2
+        if self.Pyy > 1e-12:
+            self.leak = self.Pey / self.Pyy
+            if self.leak < 0.005:
+                self.leak = 0.005
+            if self.leak > 1.0:
+                self.leak = 1.0
+        # reverberation beyond the filter tail
+        for i in range(k):
+            e1 += Wl[2 * i] * Wl[2 * i] + Wl[2 * i + 1] * Wl[2 * i + 1]
+            e2 += Wm[2 * i] * Wm[2 * i] + Wm[2 * i + 1] * Wm[2 * i + 1]
+        if e2 > 0.0:
+            self.gamma = e1 / (e2 + 1e-20)
+            if self.gamma > 0.9:
+                self.gamma = 0.9
+        else:
+            self.gamma = 0.0
+        idx = <int>((self.t - self.d - P) % self.H)
+        if idx < 0:
+            idx += self.H
+        X2b = self.X2r + <Py_ssize_t>idx * k
+        # gain and output spectrum into Tspec (2k floats, free again)
+        ca_aec_gain(k, self.Rrev, self.See, self.Rs, self.G, self.nf, self.Tspec, Wl, X2b,
+                    self.D2, self.PX, self.S2, self.Espec, <f32>self.gamma, <f32>self.leak,
+                    <f32>(KAL_RES * self.wscale * 0.5), <f32>self.suppression,
+                    <f32>self.gmin, <f32>TINY)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.rng)
+        self.fft.inverse_c(self.Tspec, self.tmp)
+        for i in range(2 * n):
+            self.tmp[i] *= self.ws[i]
+        for i in range(n):
+            self.tmp[i] += self.ola[n + i]
+        memcpy(self.ola, self.tmp, 2 * n * sizeof(f32))
+        for i in range(n):
+            out[i] = self.tmp[n - self.lat + i]
+        # statistics over far-active frames
+        idx = <int>((self.t - self.d - HEADROOM) % self.H)
+        if idx < 0:
+            idx += self.H
+        fa = self.fe2r[idx]
+        # Echo only: the far end is active and either the filter has not converged yet
+        # (echo and a near-end talker cannot be told apart) or it removed >= 15 dB.
+        self.echo_only = fa > FAR_ACTIVE and (
+            not (self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE)
+            or _ms(self.e, n) < ECHO_ONLY_RATIO * _ms(self.mic, n))
+        if fa > FAR_ACTIVE:
+            a = STAT_ALPHA
+            self.nact += 1
+            self.p_far = a * self.p_far + (1.0 - a) * fa
+            self.p_y = a * self.p_y + (1.0 - a) * _ms(self.y, n)
+            self.p_mic = a * self.p_mic + (1.0 - a) * _ms(self.mic, n)
+            self.p_e = a * self.p_e + (1.0 - a) * _ms(self.e, n)
+            self.p_out = a * self.p_out + (1.0 - a) * _ms(out, n)
+            self.conv_lin = 10.0 * log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
+
+    # ------------------------------------------------------------------ Python API
+    def _frame(self, x, name):
+        a = np.ascontiguousarray(x, dtype=np.float32)
+        if a.ndim != 1 or a.shape[0] != self.n:
+            raise FrameError(
+                f"{name} must be a 1-D frame of {self.n} samples (10 ms at "
+                f"{self.sample_rate} Hz), got shape {np.shape(x)}")
+        return a
+
+    def render(self, far):
+        """Queue one 10 ms far-end frame (what the loudspeaker plays).
+
+        Parameters
+        ----------
+        far : array_like of float32, shape (frame_size,)
+        """
+        cdef f32[::1] v = self._frame(far, "far")
+        with nogil:
+            self.render_c(&v[0], v.shape[0])
+
+    def capture(self, mic):
+        """Cancel the echo in one 10 ms microphone frame; returns a new float32 array.
+
+        Non-finite samples in either stream are replaced by zero (the frame is counted in
+        ``nonfinite_frames``); the filter never keeps a non-finite state.
+        """
+        out = np.array(self._frame(mic, "mic"), dtype=np.float32, copy=True)
+        cdef f32[::1] v = out
+        with nogil:
+            self.capture_c(&v[0], v.shape[0])
+        return out
+
+    def set_delay_hint(self, double delay_ms):
+        """Optional application hint of the bulk delay (ms), used until the estimator locks.
+
+        The estimator keeps running and replaces the hint when the signals disagree.
+        """
+        if not (isfinite(delay_ms) and 0.0 <= delay_ms <= self.max_delay_ms):
+            raise ConfigError(
+                "delay_ms", f"must be in [0, {self.max_delay_ms}], got {delay_ms}")
+        cdef int lag = <int>(delay_ms / 10.0 + 0.5)
+        if lag > self.L - 1:
+            lag = self.L - 1
+        self.hint = lag
+        if self.lag < 0:
+            with nogil:
+                self._set_lag(lag)
+
+    @property
+    def latency_samples(self):
+        """Output delay added by the canceller (samples): ``frame_size // 4``."""
+        return self.lat
+
+    @property
+    def erl_db(self):
+        """Echo return loss, dB: ``10 log10(P_far / P_echo)``.
+
+        ``P_far`` is the mean square of the far frame at the estimated bulk delay and
+        ``P_echo`` that of the linear echo estimate, each averaged recursively (0.95 per
+        frame, ~0.2 s) over far-active frames (far mean square > -70 dBFS).  NaN until
+        20 far-active frames were seen or while the echo estimate is zero.
+        """
+        if self.nact < 20 or self.p_y <= 0.0 or self.p_far <= 0.0:
+            return math.nan
+        return 10.0 * math.log10(self.p_far / self.p_y)
+
+    @property
+    def erle_db(self):
+        """Echo return loss enhancement, dB: ``10 log10(P_mic / P_out)``.
+
+        ``P_mic`` and ``P_out`` are the mean squares of the microphone frame and of the
+        canceller's output frame, averaged recursively (0.95 per frame) over far-active
+        frames only.  Near-end speech during those frames lowers it.  NaN until 20
+        far-active frames were seen.
+        """
+        if self.nact < 20 or self.p_out <= 0.0:
+            return math.nan
+        return 10.0 * math.log10((self.p_mic + 1e-20) / (self.p_out + 1e-20))
+
+    @property
+    def linear_erle_db(self):
+        """ERLE of the adaptive filter alone, dB: ``10 log10(P_mic / P_error)`` (as above)."""
+        if self.nact < 20:
+            return math.nan
+        return self.conv_lin
+
+    @property
+    def delay_ms(self):
+        """Estimated bulk delay of the echo, ms; NaN until found.
+
+        The adaptive filter's largest tap (sample resolution) among the partitions within
+        30 ms of the coarse estimate; the coarse estimate itself (10 ms resolution) until
+        the filter has taps there.
+        """
+        cdef int p, pk = -1
+        if self.lag < 0:
+            return math.nan
+        for p in range(self.P):
+            if abs(self.d + p - self.lag) <= HEADROOM + 1 and (
+                    pk < 0 or self.peak[p] > self.peak[pk]):
+                pk = p
+        if pk >= 0 and self.peak[pk] > 0.0:
+            return ((self.d + pk) * self.n + self.peak_i[pk]) * 1000.0 / self.sample_rate
+        return self.lag * 10.0
+
+    @property
+    def converged(self):
+        """True once the delay is locked and the filter's linear ERLE is >= 10 dB."""
+        return bool(self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE)
+
+    @property
+    def nonfinite_frames(self):
+        """Number of capture frames in which NaN/Inf input samples were replaced by 0."""
+        return self.nonfinite
+
+    @property
+    def render_underruns(self):
+        """Capture frames processed with no queued far frame (far treated as silence)."""
+        return self.underruns
+
+    @property
+    def render_overruns(self):
+        """Far frames dropped because more than 50 were queued ahead of capture."""
+        return self.overruns

@@ -1,0 +1,481 @@
+"""NumPy reference model of callaudio's echo canceller (slow, per frame, float64).
+
+Mirrors ``csrc/callaudio/_dsp/aec.pyx`` step by step (same constants, same order of
+operations, float64 instead of float32); the tests compare the compiled kernel against it.
+See that file for the papers (Enzner & Vary 2006; Kuech, Mabande & Enzner 2014; Soo & Pang
+1990; Valin 2007; Mauler & Martin 2007) and the units.  Sizes: frame ``n = rate // 100``,
+FFT ``2n``, ``k = n + 1`` bins (50 Hz apart at every rate), ``P`` partitions of one frame,
+lags ``0 .. L-1`` frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+C128 = npt.NDArray[np.complex128]
+I64 = npt.NDArray[np.int64]
+
+# ---- design constants (aec.pyx uses the same values) ---------------------------------
+HEADROOM = 2  # partitions kept before the coarse delay (10 ms each)
+FIFO_FRAMES = 50  # render frames buffered ahead of capture (500 ms)
+NB = 16  # delay-estimator bands, log-spaced over bins 4..84 (200..4200 Hz)
+DE_TAU = 150.0  # correlation memory, frames (1.5 s)
+DE_RHO_MIN = 0.25  # minimum normalised correlation to accept a lag
+DE_CONFIRM = 4  # frames the first lag must stay the best
+DE_CONFIRM_CHANGE = 25  # frames a changed lag must stay the best
+DE_MARGIN = 0.1  # correlation margin of a changed lag over the current one
+DE_JUMP_ERLE = 6.0  # the lag may jump only while the filter's linear ERLE is below (dB)
+ANCHOR_ERLE = 10.0  # linear ERLE (dB) above which the filter peak re-anchors the delay
+ANCHOR_DOM = 2.0  # the re-anchoring peak must be this many times any other partition's
+ANCHOR_FRAMES = 50  # frames the peak must stay off-centre before re-anchoring
+KF_Q = 3e-2  # random-walk factor 1 - A^2 per frame
+KF_SPREAD = 1.0  # share of the neighbouring partitions' power in the process noise
+KF_PSI0 = 0.25  # initial state-error variance (per partition and bin)
+KF_PSIMIN = 0.1  # random-walk power floor, x the prior (keeps it learning)
+KF_DECAY = 0.7  # prior decay of the state-error variance per partition
+KF_LAMBDA = 0.5  # observation-noise PSD smoothing
+KF_REG = 1e-3  # relative gain regularisation (x far power per bin)
+KF_DELTA = 1e-10  # gain regularisation: power per sample of a -100 dBFS floor
+KF_SHRINK = 0.3  # largest relative decrease of the state-error variance per frame
+KAL_RES = 1.0  # weight of the Kalman state error in the residual echo
+LEAK_BETA0 = 0.05  # leakage estimator adaptation rate
+DIV_ALPHA = 0.7  # short-term power smoothing of the divergence test
+DIV_RATIO = 1.0  # error/mic power ratio that signals an echo-path change
+DIV_FRAMES = 2  # consecutive far-active frames above the ratio
+STAT_ALPHA = 0.95  # statistics smoothing per far-active frame
+FAR_ACTIVE = 1e-7  # far frame mean square above which the far end is active
+TINY = 1e-25  # denormal guard added to recursive powers
+CLAMP = 65536.0  # inputs are clamped to +-CLAMP
+MASK32 = 0xFFFFFFFF
+
+
+def analysis_windows(n: int, d: int) -> tuple[F64, F64]:
+    """Low-delay analysis/synthesis pair over ``2n`` samples with output latency ``d``.
+
+    The product ``wa * ws`` is zero on ``[0, n-d)``, a sin^2 rise on ``[n-d, n)``, one on
+    ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
+    ``n`` reconstructs exactly, ``d`` samples late.
+    """
+    m = 2 * n
+    wa = np.zeros(m)
+    ws = np.zeros(m)
+    r = 2 * n - d
+    i = np.arange(r)
+    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
+    j = np.arange(d)
+    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
+    wa[r:] = fall
+    prod = np.zeros(m)
+    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
+    prod[n : 2 * n - d] = 1.0
+    prod[2 * n - d :] = fall**2
+    nz = prod > 0
+    ws[nz] = prod[nz] / wa[nz]
+    return wa, ws
+
+
+def band_edges() -> I64:
+    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
+    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
+
+
+def _sanitize(x: npt.ArrayLike) -> F64:
+    a = np.asarray(x, dtype=np.float64)
+    return np.clip(np.where(np.isfinite(a), a, 0.0), -CLAMP, CLAMP)
+
+
+def _power(z: C128) -> F64:
+    return np.asarray(z.real**2 + z.imag**2, dtype=np.float64)
+
+
+class EchoCancellerRef:
+    """Slow model of :class:`callaudio._dsp.aec.EchoCanceller` (same keywords, same API)."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        tail_ms: float = 128.0,
+        max_delay_ms: float = 1000.0,
+        suppression: float = 1.0,
+        max_attenuation_db: float = 50.0,
+        comfort_noise: bool = True,
+    ) -> None:
+        self.sample_rate = sample_rate
+        n = self.n = sample_rate // 100
+        self.k = n + 1
+        self.P = HEADROOM + math.ceil(tail_ms / 10.0 - 1e-9)
+        self.L = math.ceil(max_delay_ms / 10.0 - 1e-9) + 1
+        self.H = self.L + self.P + 1
+        self.suppression = suppression
+        self.gmin = 10.0 ** (-max_attenuation_db / 20.0)
+        self.comfort_noise = comfort_noise
+        self.latency_samples = n // 4
+        wa, ws = analysis_windows(n, self.latency_samples)
+        # the compiled stage stores the windows in float32
+        self.wa = wa.astype(np.float32).astype(np.float64)
+        self.ws = ws.astype(np.float32).astype(np.float64)
+        self.wscale = float(np.sum(self.wa**2)) / n
+        self.edges = band_edges()
+        self.de_a = math.exp(-1.0 / DE_TAU)
+        p = np.arange(self.P)
+        self.psi0: F64 = KF_PSI0 * KF_DECAY ** np.maximum(p - HEADROOM - 1, 0).astype(np.float64)
+        self.fifo: deque[F64] = deque()
+        self.X = np.zeros((self.H, self.k), np.complex128)  # far spectra ring
+        self.X2 = np.zeros((self.H, self.k))  # far power ring
+        self.ff = np.zeros((self.H, NB))  # far features ring
+        self.fe2 = np.zeros(self.H)  # far frame mean squares
+        self._reset_all()
+
+    # ------------------------------------------------------------------ state
+    def _reset_all(self) -> None:
+        n, L = self.n, self.L
+        self.t = 0
+        self.far_prev = np.zeros(n)
+        self.mic_prev = np.zeros(n)
+        self.y_prev = np.zeros(n)
+        self.X[:] = 0.0
+        self.X2[:] = 0.0
+        self.ff[:] = 0.0
+        self.fe2[:] = 0.0
+        self.mu_f = np.zeros(NB)
+        self.mu_m = np.zeros(NB)
+        self.nfeat = 0
+        self.C = np.zeros(L)
+        self.F = np.zeros(L)
+        self.M = 0.0
+        self.nde = 0
+        self.lag = -1
+        self.cand = -1
+        self.cand_n = 0
+        self.d = 0
+        self.ola = np.zeros(2 * n)
+        self.rng = 0x12345678
+        self._reset_path()
+
+    def _reset_path(self) -> None:
+        k, P = self.k, self.P
+        self.W = np.zeros((P, k), np.complex128)
+        self.Psi = np.repeat(self.psi0[:, None], k, axis=1)
+        self.Phi = np.zeros(k)
+        self.PX = np.zeros(k)
+        self.rr = 0
+        self.anchor_n = 0
+        self.peak = np.zeros(P)
+        self.peak_i = np.zeros(P, np.int64)
+        self.Rrev = np.zeros(k)
+        self.gamma = 0.0
+        self.Ebar = np.zeros(k)
+        self.Ybar = np.zeros(k)
+        self.Pey = 0.0
+        self.Pyy = 0.0
+        self.leak = 1.0
+        self.nf = np.full(k, 1e-6)
+        self.See = np.zeros(k)
+        self.Rs = np.zeros(k)
+        self.G = np.ones(k)
+        self.p_far = self.p_y = self.p_mic = self.p_e = self.p_out = 0.0
+        self.conv_lin = 0.0
+        self.sm_s = self.se_s = 0.0
+        self.div_n = 0
+        self.nact = 0
+
+    def reset(self) -> None:
+        """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
+        self._reset_path()
+        self.C *= 0.1
+        self.F *= 0.1
+        self.M *= 0.1
+        self.nde = min(self.nde, 10)
+
+    # ------------------------------------------------------------------ streams
+    def render(self, far: npt.ArrayLike) -> None:
+        """Queue one far frame (the oldest is dropped beyond FIFO_FRAMES)."""
+        if len(self.fifo) >= FIFO_FRAMES:
+            self.fifo.popleft()
+        self.fifo.append(np.asarray(far, dtype=np.float32).astype(np.float64))
+
+    def set_delay_hint(self, delay_ms: float) -> None:
+        """Start from this bulk delay (ms) until the estimator locks."""
+        lag = min(int(delay_ms / 10.0 + 0.5), self.L - 1)
+        if self.lag < 0:
+            self._set_lag(lag)
+
+    def _slot(self, back: int) -> int:
+        return (self.t - back) % self.H
+
+    def capture(self, mic: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Cancel the echo in one microphone frame; returns the output frame."""
+        n, P = self.n, self.P
+        far = _sanitize(self.fifo.popleft() if self.fifo else np.zeros(n))
+        x_mic = _sanitize(np.asarray(mic, dtype=np.float32))
+        slot = self._slot(0)
+        # 1. far spectrum of [prev, cur] (overlap-save block), power, frame energy
+        X = np.fft.rfft(np.concatenate([self.far_prev, far]))
+        self.far_prev = far
+        self.X[slot] = X
+        self.X2[slot] = _power(X)
+        self.fe2[slot] = float(np.mean(far * far))
+        # 2. microphone analysis spectrum (low-delay window)
+        D = np.fft.rfft(self.wa * np.concatenate([self.mic_prev, x_mic]))
+        self.mic_prev = x_mic
+        # 3. bulk delay
+        self._delay_update(slot, self.X2[slot], _power(D))
+        # 4. echo estimate and error
+        idx = [self._slot(self.d + p) for p in range(P)]
+        Xp = self.X[idx]
+        X2p = self.X2[idx]
+        y = np.fft.irfft(np.sum(self.W * Xp, axis=0), 2 * n)[n:]
+        self.PX = np.sum(self.Psi * X2p, axis=0)
+        e = x_mic - y
+        self._divergence(x_mic, e)
+        # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
+        E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
+        self.Phi = KF_LAMBDA * self.Phi + (1.0 - KF_LAMBDA) * _power(E) + TINY
+        # gain regularisation: an absolute floor plus KF_REG times the far power per bin
+        fsum = float(np.sum(self.fe2[idx]))
+        inv = 1.0 / (0.5 * self.PX + self.Phi + 2.0 * n * (KF_DELTA + KF_REG * fsum / P))
+        # measurement and time update per partition, in order: the random walk's power
+        # includes the neighbours' (W[p-1] already updated this frame, W[p+1] not yet)
+        for p in range(P):
+            mu = self.Psi[p] * inv
+            self.W[p] = self.W[p] + mu * np.conj(Xp[p]) * E
+            psi = self.Psi[p] * np.maximum(1.0 - 0.5 * mu * X2p[p], 1.0 - KF_SHRINK)
+            nb = np.zeros(self.k)
+            if p > 0:
+                nb += _power(self.W[p - 1])
+            if p < P - 1:
+                nb += _power(self.W[p + 1])
+            floor = KF_PSIMIN * self.psi0[p] + TINY
+            self.Psi[p] = (1.0 - KF_Q) * psi + KF_Q * (_power(self.W[p]) + KF_SPREAD * nb + floor)
+        # gradient constraint: the peak partition and two round-robin partitions
+        todo = [int(np.argmax(self.peak))]
+        for _ in range(2):
+            r = self.rr
+            while r in todo:
+                r = (r + 1) % P
+            todo.append(r)
+            self.rr = (r + 1) % P
+        for r in todo:
+            w = np.fft.irfft(self.W[r], 2 * n)
+            w[n:] = 0.0
+            self.W[r] = np.fft.rfft(w)
+            a = np.abs(w[:n])
+            self.peak_i[r] = int(np.argmax(a))
+            self.peak[r] = float(a[self.peak_i[r]])
+        self._anchor()
+        # 6. residual-echo suppressor, synthesis, statistics
+        out = self._suppress(x_mic, y, e, D)
+        self.t += 1
+        return out.astype(np.float32)
+
+    def _divergence(self, mic: F64, e: F64) -> None:
+        """Echo-path change: error louder than the mic for DIV_FRAMES far-active frames."""
+        if self.fe2[self._slot(self.d + HEADROOM)] <= FAR_ACTIVE:
+            return
+        self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * float(np.mean(mic * mic))
+        self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * float(np.mean(e * e))
+        self.div_n = self.div_n + 1 if self.se_s > DIV_RATIO * self.sm_s else 0
+        if self.div_n >= DIV_FRAMES:
+            self.Psi = np.maximum(self.Psi, _power(self.W))
+            self.div_n = 0
+
+    # ------------------------------------------------------------------ delay
+    def _features(self, s2: F64) -> F64:
+        e = self.edges
+        f = np.empty(NB)
+        for b in range(NB):
+            floor = (e[b + 1] - e[b]) * 2.0 * self.n * 1e-7
+            f[b] = math.log(float(np.sum(s2[e[b] : e[b + 1]])) + floor)
+        return f
+
+    def _delay_update(self, slot: int, x2: F64, d2: F64) -> None:
+        L = self.L
+        ff = self._features(x2)
+        fm = self._features(d2)
+        self.nfeat += 1
+        am = max(1.0 / self.nfeat, 1.0 / DE_TAU)
+        self.mu_f += am * (ff - self.mu_f)
+        self.mu_m += am * (fm - self.mu_m)
+        xm = fm - self.mu_m
+        self.ff[slot] = ff - self.mu_f
+        self.nde += 1
+        a = max(1.0 - 1.0 / self.nde, self.de_a)
+        hist = self.ff[[self._slot(lag) for lag in range(L)]]
+        self.C = a * self.C + hist @ xm
+        self.F = a * self.F + np.sum(hist * hist, axis=1)
+        self.C[np.abs(self.C) < TINY] = 0.0
+        self.F[self.F < TINY] = 0.0
+        self.M = a * self.M + float(xm @ xm)
+        valid = min(self.t + 1, L)
+        rho = self.C[:valid] / np.sqrt(self.F[:valid] * self.M + 1e-12)
+        best = int(np.argmax(rho))
+        if rho[best] < DE_RHO_MIN:
+            return
+        if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
+            self.cand_n = 0  # within the filter's headroom: _anchor follows it
+            return
+        if best == self.cand:
+            self.cand_n += 1
+        else:
+            self.cand = best
+            self.cand_n = 1
+        if self.lag < 0:
+            if self.cand_n >= DE_CONFIRM:
+                self._set_lag(best)
+        elif (
+            self.cand_n >= DE_CONFIRM_CHANGE
+            and rho[best] > rho[self.lag] + DE_MARGIN
+            and self.conv_lin < DE_JUMP_ERLE
+        ):
+            self._set_lag(best)
+
+    def _set_lag(self, lag: int) -> None:
+        """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
+        newd = max(0, lag - HEADROOM)
+        shift = newd - self.d
+        self.lag = lag
+        self.cand = -1
+        self.cand_n = 0
+        self.anchor_n = 0
+        if shift == 0:
+            return
+        W = np.zeros_like(self.W)
+        Psi = np.repeat(self.psi0[:, None], self.k, axis=1)
+        peak = np.zeros(self.P)
+        peak_i = np.zeros(self.P, np.int64)
+        for p in range(self.P):
+            q = p + shift
+            if 0 <= q < self.P:
+                W[p], Psi[p], peak[p], peak_i[p] = (
+                    self.W[q],
+                    self.Psi[q],
+                    self.peak[q],
+                    self.peak_i[q],
+                )
+        self.W, self.Psi, self.peak, self.peak_i = W, Psi, peak, peak_i
+        self.d = newd
+
+    def _anchor(self) -> None:
+        """Keep a dominant filter peak within one partition of partition HEADROOM."""
+        if self.lag < 0 or self.conv_lin < ANCHOR_ERLE:
+            self.anchor_n = 0
+            return
+        pk = int(np.argmax(self.peak))
+        others = [self.peak[p] for p in range(self.P) if p < pk - 1 or p > pk + 1]
+        second = max(others) if others else 0.0
+        newd = max(0, self.d + pk - HEADROOM)
+        if (
+            self.peak[pk] <= 0.0
+            or self.peak[pk] < ANCHOR_DOM * second
+            or HEADROOM - 1 <= pk <= HEADROOM + 1
+            or newd == self.d
+        ):
+            self.anchor_n = 0
+            return
+        self.anchor_n += 1
+        if self.anchor_n >= ANCHOR_FRAMES:
+            self._set_lag(newd + HEADROOM)
+
+    # ------------------------------------------------------------------ suppressor
+    def _suppress(self, mic: F64, y: F64, e: F64, D: C128) -> F64:
+        n, k = self.n, self.k
+        Yt = np.fft.rfft(self.wa * np.concatenate([self.y_prev, y]))
+        self.y_prev = y
+        Et = D - Yt
+        see = _power(Et)
+        syy = _power(Yt)
+        # leakage (Valin 2007): regression of |E|^2 on |Y|^2 over time
+        self.Ebar = 0.95 * self.Ebar + 0.05 * see + TINY
+        self.Ybar = 0.95 * self.Ybar + 0.05 * syy + TINY
+        dE = see - self.Ebar
+        dY = syy - self.Ybar
+        beta = LEAK_BETA0 * min(1.0, float(np.sum(syy)) / (float(np.sum(see)) + 1e-12))
+        self.Pey = (1.0 - beta) * self.Pey + beta * float(np.sum(dE * dY))
+        self.Pyy = (1.0 - beta) * self.Pyy + beta * float(np.sum(dY * dY))
+        if self.Pyy > 1e-12:
+            self.leak = min(max(self.Pey / self.Pyy, 0.005), 1.0)
+        # reverberation beyond the filter tail, decaying like the last two partitions
+        e1 = float(np.sum(_power(self.W[-1])))
+        e2 = float(np.sum(_power(self.W[-2])))
+        self.gamma = min(e1 / (e2 + 1e-20), 0.9) if e2 > 0.0 else 0.0
+        beyond = self.X2[self._slot(self.d + self.P)]
+        self.Rrev = self.gamma * (self.Rrev + 0.5 * _power(self.W[-1]) * beyond)
+        self.Rrev[self.Rrev < TINY] = 0.0
+        R = np.maximum(self.leak * syy, KAL_RES * self.wscale * 0.5 * self.PX) + self.Rrev
+        self.See = 0.5 * self.See + 0.5 * see + TINY
+        self.Rs = 0.5 * self.Rs + 0.5 * R + TINY
+        G = np.clip(1.0 - self.suppression * self.Rs / (self.See + 1e-20), self.gmin, 1.0)
+        self.G = G
+        up = see > self.nf
+        self.nf = np.where(up, self.nf * 1.002, 0.8 * self.nf + 0.2 * see) + TINY
+        spec = G * Et
+        if self.comfort_noise:
+            amp = np.sqrt(self.nf * (1.0 - G * G) * 0.5)
+            sr = np.empty(k)
+            si = np.empty(k)
+            s = self.rng
+            for i in range(k):  # xorshift32 (Marsaglia 2003), two sign bits per bin
+                s ^= (s << 13) & MASK32
+                s ^= s >> 17
+                s ^= (s << 5) & MASK32
+                sr[i] = 1.0 if s & 1 else -1.0
+                si[i] = 1.0 if s & 2 else -1.0
+            self.rng = s
+            spec = spec + amp * (sr + 1j * si)
+        o = np.fft.irfft(spec, 2 * n) * self.ws
+        o[:n] += self.ola[n:]  # the previous frame's second half overlaps our first
+        self.ola = o
+        out: F64 = o[n - self.latency_samples : 2 * n - self.latency_samples]
+        fa = float(self.fe2[self._slot(self.d + HEADROOM)])
+        if fa > FAR_ACTIVE:
+            a = STAT_ALPHA
+            self.nact += 1
+            self.p_far = a * self.p_far + (1.0 - a) * fa
+            self.p_y = a * self.p_y + (1.0 - a) * float(np.mean(y * y))
+            self.p_mic = a * self.p_mic + (1.0 - a) * float(np.mean(mic * mic))
+            self.p_e = a * self.p_e + (1.0 - a) * float(np.mean(e * e))
+            self.p_out = a * self.p_out + (1.0 - a) * float(np.mean(out * out))
+            self.conv_lin = 10.0 * math.log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
+        return out
+
+    # ------------------------------------------------------------------ stats
+    @property
+    def erl_db(self) -> float:
+        """``10 log10(P_far / P_echo_estimate)`` over far-active frames (NaN until known)."""
+        if self.nact < 20 or self.p_y <= 0.0 or self.p_far <= 0.0:
+            return math.nan
+        return 10.0 * math.log10(self.p_far / self.p_y)
+
+    @property
+    def erle_db(self) -> float:
+        """``10 log10(P_mic / P_out)`` over far-active frames (NaN until known)."""
+        if self.nact < 20 or self.p_out <= 0.0:
+            return math.nan
+        return 10.0 * math.log10((self.p_mic + 1e-20) / (self.p_out + 1e-20))
+
+    @property
+    def linear_erle_db(self) -> float:
+        """``10 log10(P_mic / P_error)`` over far-active frames (NaN until known)."""
+        return math.nan if self.nact < 20 else self.conv_lin
+
+    @property
+    def converged(self) -> bool:
+        """Delay locked and linear ERLE >= ANCHOR_ERLE."""
+        return self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
+
+    @property
+    def delay_ms(self) -> float:
+        """Largest filter tap near the coarse lag (ms); the coarse lag before."""
+        if self.lag < 0:
+            return math.nan
+        near = [p for p in range(self.P) if abs(self.d + p - self.lag) <= HEADROOM + 1]
+        if near:
+            pk = max(near, key=lambda q: (self.peak[q], -q))  # the largest, earliest on ties
+            if self.peak[pk] > 0:
+                return float((self.d + pk) * self.n + self.peak_i[pk]) * 1000.0 / self.sample_rate
+        return self.lag * 10.0
