@@ -34,8 +34,12 @@ test: install
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install
 # on this platform is reported and its benchmarks are skipped.
-PEERS := speexdsp-ns webrtc-noise-gain pyrnnoise livekit
+PEERS := speexdsp-ns webrtc-noise-gain pyrnnoise livekit pywebrtc-audio speexdsp
 $(VENV)/.peers: $(VENV)/.deps
+	# speexdsp's binding builds against Debian's libspeexdsp with swig
+	dpkg -s libspeexdsp-dev swig >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends libspeexdsp-dev swig) || echo "bench: no libspeexdsp-dev"
 	for p in $(PEERS); do $(PIP) install $$p || echo "bench: peer $$p did not install"; done
 	touch $@
 
