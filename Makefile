@@ -2,6 +2,7 @@
 #   make demo    a demo through the simulated room (report in ./callaudio-demo/)
 #   make test    the whole test suite (lint, types, stubs, quality, session, real audio)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
+#   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 
-.PHONY: all demo test bench lint clean install
+.PHONY: all demo test bench lint clean install wheel
 
 all: test
 
@@ -47,10 +48,16 @@ bench: install $(VENV)/.peers
 	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name
 
+# The sdist and the wheel built from it (auditwheel-repaired) into dist/, then the check:
+# a fresh venv with no compiler installs the wheel and uses it (scripts/check_wheel.py).
+wheel: $(VENV)/.deps
+	$(PY) scripts/check_wheel.py --dist dist
+
 lint: install
 	$(PY) -m ruff check src tests bench
 	$(PY) -m mypy
 
 clean:
-	rm -rf build dist .venv src/callaudio/_dsp/*.so csrc/callaudio/_dsp/*.c.tmp
+	rm -rf build dist wheelhouse .venv src/*.egg-info src/callaudio/_dsp/*.so \
+		csrc/callaudio/_dsp/*.c.tmp
 	find csrc -name '*.c' ! -name '*_impl.c' -delete

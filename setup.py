@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 CSRC = Path("csrc")
@@ -55,18 +56,40 @@ def _extensions() -> list[Extension]:
     return exts
 
 
-setup(
-    ext_modules=cythonize(
-        _extensions(),
-        include_path=[str(CSRC)],
-        compiler_directives={
-            "language_level": "3",
-            "embedsignature": True,
-            # Safe defaults for the Python-facing code; kernels opt out locally.
-            "boundscheck": True,
-            "wraparound": False,
-            "initializedcheck": True,
-            "cdivision": True,
-        },
-    ),
-)
+DIRECTIVES = {
+    "language_level": "3",
+    "embedsignature": True,
+    # Safe defaults for the Python-facing code; kernels opt out locally.
+    "boundscheck": True,
+    "wraparound": False,
+    "initializedcheck": True,
+    "cdivision": True,
+}
+
+
+class CythonBuildExt(build_ext):
+    """Cythonize when the extensions are built, not every time setup.py runs.
+
+    ``sdist`` and ``egg_info`` then neither regenerate C in the source tree nor ship it: the
+    sdist carries the ``.pyx`` (MANIFEST.in adds the ``.pxd``/``.h``) and building the
+    wheel from it regenerates the C. Modules compile in parallel unless ``-j`` says otherwise.
+    """
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
+    def run(self) -> None:
+        # cythonize() returns new Extension objects; keep setuptools' own (finalized) ones
+        # and only point them at the generated C.
+        generated = cythonize(
+            self.extensions, include_path=[str(CSRC)], compiler_directives=DIRECTIVES
+        )
+        c_sources = {ext.name: ext.sources for ext in generated}
+        for ext in self.extensions:
+            ext.sources = c_sources[ext.name]
+        super().run()
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": CythonBuildExt})

@@ -33,7 +33,13 @@ def check_sample_rate(sample_rate: object) -> int:
 
 
 def _check_range(name: str, value: float, lo: float, hi: float, unit: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond float range
+        finite = False
+    if not finite:
         raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")
     if not lo <= value <= hi:
         raise ConfigError(name, f"must be within [{lo}, {hi}] {unit}, got {value!r}")

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from ._dsp.pipeline import Chain
 from .config import ProcessingConfig, check_sample_rate, frame_size
-from .errors import ConfigError, FrameError
+from .errors import ConfigError, FrameError, InvalidStateError
 
 __all__ = ["ProcessingStats", "VoiceProcessor", "process_arrays"]
 
@@ -174,6 +174,7 @@ class VoiceProcessor:
     @property
     def stats(self) -> ProcessingStats:
         """Measurements of channel 0; see :class:`ProcessingStats`."""
+        self._check_open()
         ch = self._chains[0]
         agc, aec, ns = ch.gain_control, ch.echo_canceller, ch.noise_suppressor
         started = ch.capture_frames > 0
@@ -195,6 +196,10 @@ class VoiceProcessor:
         )
 
     # -- validation ------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if not self._chains:
+            raise InvalidStateError("process", "CLOSED", "the VoiceProcessor was closed")
 
     def _check_frame(self, x: object, what: str, channels: int | None) -> np.ndarray:
         if not isinstance(x, np.ndarray):
@@ -229,9 +234,10 @@ class VoiceProcessor:
         Any channel count is accepted and downmixed. Raises FrameError for a bad frame;
         the processor is unchanged then.
         """
+        self._check_open()
         x = self._check_frame(far, "far", None)
-        if not x.flags.c_contiguous:
-            x = np.ascontiguousarray(x)
+        if not (x.flags.c_contiguous and x.flags.aligned):
+            x = np.array(x, order="C")  # a fresh array is always aligned
         chans = 1 if x.ndim == 1 else x.shape[1]
         for ch in self._chains:
             ch.render(x, chans)
@@ -259,6 +265,7 @@ class VoiceProcessor:
         FrameError
             Wrong type, dtype, shape, channel count or ``out``; nothing is processed.
         """
+        self._check_open()
         x = self._check_frame(mic, "mic", self._channels if self._channels > 1 else None)
         if self._channels == 1 and x.ndim == 2 and x.shape[1] != 1:
             raise FrameError(f"mic must have 1 channel(s), got shape {x.shape}")
@@ -271,9 +278,9 @@ class VoiceProcessor:
                 f"out must match mic's shape {x.shape} and dtype {x.dtype}, "
                 f"got {out.shape} {out.dtype}"
             )
-        elif not (out.flags.c_contiguous and out.flags.writeable):
-            raise FrameError("out must be C-contiguous and writable")
-        if not x.flags.c_contiguous:
+        elif not (out.flags.c_contiguous and out.flags.writeable and out.flags.aligned):
+            raise FrameError("out must be C-contiguous, aligned and writable")
+        if not (x.flags.c_contiguous and x.flags.aligned):
             src = self._scratch[x.dtype]
             np.copyto(src.reshape(x.shape), x)
             x = src.reshape(x.shape)
@@ -297,6 +304,7 @@ class VoiceProcessor:
 
     def reset(self) -> None:
         """Forget all adaptive state (as after construction); counters are kept."""
+        self._check_open()
         for ch in self._chains:
             ch.reset()
 
@@ -307,11 +315,12 @@ class VoiceProcessor:
         is kept as a prior, so cancellation is back within about a second. The noise
         suppressor and the gain control keep their state.
         """
+        self._check_open()
         for ch in self._chains:
             ch.reset_echo_path()
 
     def close(self) -> None:
-        """Release the processor (the chains are freed when no longer referenced)."""
+        """Release the processor's state; later calls raise InvalidStateError."""
         self._chains = []
 
     def __enter__(self) -> VoiceProcessor:
@@ -388,6 +397,8 @@ def process_arrays(
             raise FrameError(f"far must be 1-D or 2-D (samples, channels), got {fa.ndim}-D")
         fa = _to_float32(fa)
         far_channels = 1 if fa.ndim == 1 else fa.shape[1]
+        if far_channels < 1:
+            raise FrameError(f"far has no channels: shape {fa.shape}")
         ref = np.zeros((frames * n, *fa.shape[1:]), dtype=np.float32)
         k = min(total, fa.shape[0])
         ref[:k] = fa[:k]

@@ -15,6 +15,7 @@ WAVE_FORMAT_EXTENSIBLE on Python < 3.12, more than two channels, other sample wi
 from __future__ import annotations
 
 import os
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,9 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         raise SoundFileError(name, "corrupt", f"corrupt WAV file ({text})") from exc
     except EOFError as exc:
         raise SoundFileError(name, "truncated", "the file ends inside a header chunk") from exc
+    except (RuntimeError, ValueError, struct.error) as exc:
+        # The stdlib chunk parser raises these for mangled chunk sizes.
+        raise SoundFileError(name, "corrupt", f"corrupt WAV file ({exc})") from exc
     except OSError as exc:
         raise SoundFileError(name, "missing", f"cannot read the sound file ({exc})") from exc
     if channels not in (1, 2):

@@ -218,7 +218,9 @@ cdef cnp.ndarray _real_input(object x, cnp.npy_intp n):
         raise TypeError(f"x must be a float32 or float64 array, got dtype={a.dtype}")
     if cnp.PyArray_NDIM(a) != 1 or cnp.PyArray_DIM(a, 0) != n:
         raise ValueError(f"x must have shape ({n},), got {(<object>a).shape}")
-    return np.ascontiguousarray(a, dtype=np.float32)
+    # np.require copies a misaligned (but contiguous) view too: the C kernels assume
+    # float alignment.
+    return np.require(a, dtype=np.float32, requirements=("C", "A"))
 
 
 cdef cnp.ndarray _complex_input(object X, cnp.npy_intp nbins):
@@ -231,4 +233,4 @@ cdef cnp.ndarray _complex_input(object X, cnp.npy_intp nbins):
         raise TypeError(f"X must be a complex64 or complex128 array, got dtype={a.dtype}")
     if cnp.PyArray_NDIM(a) != 1 or cnp.PyArray_DIM(a, 0) != nbins:
         raise ValueError(f"X must have shape ({nbins},), got {(<object>a).shape}")
-    return np.ascontiguousarray(a, dtype=np.complex64)
+    return np.require(a, dtype=np.complex64, requirements=("C", "A"))

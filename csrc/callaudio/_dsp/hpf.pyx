@@ -34,7 +34,7 @@ causal IIR filter; its group delay is a property of the response, not added buff
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport M_PI, fabs, sin, tan
+from libc.math cimport M_PI, fabs, isfinite, sin, tan
 from libc.string cimport memset
 
 import numpy as np
@@ -176,7 +176,14 @@ cdef class HighPass:
         PyMem_Free(self._state)
 
     cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil:
+        cdef int i
         sos_df2t_inplace(x, n, self._coef, self._state, self._nsec)
+        # A non-finite input sample would leave the recursive state NaN for ever: the
+        # output of this call is lost anyway, so restart from rest (2 compares/section).
+        for i in range(2 * self._nsec):
+            if not isfinite(self._state[i]):
+                memset(self._state, 0, 2 * self._nsec * sizeof(f64))
+                break
 
     cpdef void reset(self):
         """Clear the filter state (as after construction)."""

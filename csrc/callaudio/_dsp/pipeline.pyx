@@ -269,6 +269,10 @@ cdef class Chain:
             raise ValueError("frame size mismatch")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
             raise ValueError("frames must be C-contiguous")
+        if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
+            raise ValueError("frames must be aligned to their dtype")
+        if not cnp.PyArray_ISWRITEABLE(out):
+            raise ValueError("out must be writable")
         if not 0 <= channel < channels:
             raise ValueError("channel out of range")
         cdef char* src = <char*>cnp.PyArray_DATA(mic)
@@ -303,6 +307,10 @@ cdef class Chain:
             raise TypeError("process_block takes float32 signals")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
             raise ValueError("signals must be C-contiguous")
+        if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
+            raise ValueError("signals must be aligned to their dtype")
+        if not cnp.PyArray_ISWRITEABLE(out):
+            raise ValueError("out must be writable")
         if channels < 1 or not 0 <= channel < channels or far_channels < 1:
             raise ValueError("bad channel layout")
         frames = cnp.PyArray_SIZE(mic) // (n * channels)
@@ -311,7 +319,7 @@ cdef class Chain:
             raise ValueError("signals must hold whole frames")
         if far is not None:
             if cnp.PyArray_TYPE(far) != cnp.NPY_FLOAT32 or \
-                    not cnp.PyArray_IS_C_CONTIGUOUS(far) or \
+                    not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or \
                     cnp.PyArray_SIZE(far) != frames * n * far_channels:
                 raise ValueError("far must be float32, C-contiguous, as long as mic")
             ref = <f32*>cnp.PyArray_DATA(far)
@@ -333,8 +341,8 @@ cdef class Chain:
         cdef int typ = cnp.PyArray_TYPE(far)
         if cnp.PyArray_SIZE(far) != self.frame_size * channels or channels < 1:
             raise ValueError("frame size mismatch")
-        if not cnp.PyArray_IS_C_CONTIGUOUS(far):
-            raise ValueError("frames must be C-contiguous")
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(far) and cnp.PyArray_ISALIGNED(far)):
+            raise ValueError("frames must be C-contiguous and aligned")
         cdef char* src = <char*>cnp.PyArray_DATA(far)
         if typ == cnp.NPY_FLOAT32:
             with nogil:
