@@ -65,6 +65,7 @@ Choices the spec leaves open:
 from __future__ import annotations
 
 import itertools
+import logging
 from types import TracebackType
 
 from .backends.base import AudioBackend, BackendFault, FaultKind, StreamConfig
@@ -87,6 +88,9 @@ from .session import (
 )
 
 __all__ = ["VoiceClient"]
+
+
+log = logging.getLogger(__name__)
 
 
 def _resolve_backend(backend: AudioBackend | str) -> AudioBackend:
@@ -321,6 +325,23 @@ class VoiceClient:
         self.backend.start_duplex(self._stream_config())
         self._duplex = True
 
+    def _restart_duplex(self) -> bool:
+        """Start the calls' audio again (after a fault, a route change or a resume).
+
+        If the audio side cannot start (the device is gone for good), every live call
+        ends with ``EndCause.ERROR`` and the error in its details, as a failed
+        establishment does: a call must never stay ESTABLISHED with no audio. Returns
+        whether the audio runs.
+        """
+        try:
+            self._start_duplex()
+        except Exception as exc:  # a BackendError, or whatever the backend raised
+            log.error("call audio could not restart: %s", exc)
+            for call in [c for c in self._calls if c.state is not CallState.ENDED]:
+                call.end(EndCause.ERROR, error=exc)
+            return False
+        return True
+
     def _stop_duplex(self) -> None:
         self._duplex = False
         self.backend.stop_duplex()
@@ -367,7 +388,9 @@ class VoiceClient:
             ctrl._apply_speaker()
             self.backend.set_speaker(session.speaker_override)
             self.backend.reset_echo_canceller()
-            self._start_duplex()
+            if not self._restart_duplex():
+                ctrl._interruption_over(should_resume)
+                return
             for call in self._calls:
                 if call.is_interrupted:
                     call._set_interrupted(False)
@@ -394,7 +417,7 @@ class VoiceClient:
         if reason.is_device_change:
             self._stop_duplex()
             self.backend.reset_echo_canceller()
-            self._start_duplex()
+            self._restart_duplex()
         else:
             self.backend.reset_echo_canceller()
 
@@ -436,6 +459,6 @@ class VoiceClient:
             session._refresh_active()
             if session.call_hold_count:
                 self.backend.reset_echo_canceller()
-                self._start_duplex()
+                self._restart_duplex()
             ctrl._media_services_reset()
             session._emit("media_services_reset")

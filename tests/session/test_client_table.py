@@ -515,3 +515,31 @@ def test_two_clients_on_one_session_restore_once(
         f"configuration_restored(configuration={app_configured})",
     ]
     assert session.configuration == app_configured and not backends[1].duplex_running
+
+
+def test_row9_audio_that_cannot_restart_ends_the_call_with_error(
+    session: AudioSession,
+    client: VoiceClient,
+    backend: MemoryBackend,
+    log: EventLog,
+    app_configured: SessionConfiguration,
+) -> None:
+    """A reset after which the device will not open again: the call must not stay
+    ESTABLISHED with no audio; it ends with ERROR and the session restores."""
+    call = established(client)
+    log.take()
+    failure = BackendError("start_duplex", "device vanished")
+    backend.fail_next("start_duplex", failure)
+    backend.inject_fault(FaultKind.MEDIA_SERVICES_RESET, "sound server gone")
+    assert call.state is CallState.ENDED
+    assert call.details.end_cause is EndCause.ERROR and call.details.error is failure
+    assert log.take() == [
+        "media_services_lost()",
+        "call_ended(call=call-1, cause=ERROR)",
+        "will_set_active(active=False)",
+        "did_set_active(active=False)",
+        f"configuration_restored(configuration={APP_CONFIG})",
+        "media_services_reset()",
+    ]
+    assert not session.is_active and session.configuration == APP_CONFIG
+    check_invariants(session, client)
