@@ -47,6 +47,7 @@ cdef class EchoCanceller:
     # delay estimator
     cdef int* edges
     cdef f32* ffr       # H x B far features
+    cdef f64* ffe       # H far feature energies (sum over the B features squared)
     cdef f64* mu_f
     cdef f64* mu_m
     cdef f64* fm
@@ -76,6 +77,7 @@ cdef class EchoCanceller:
     cdef unsigned int rng
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
+    cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
     # Last frame: the far end was active and either the filter had not converged or it
     # removed >= 15 dB of the microphone, so what is left is echo, not a near-end talker.
     # The chain passes this to the gain control so it never learns residual echo as

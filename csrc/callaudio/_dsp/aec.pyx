@@ -68,7 +68,7 @@ model ``callaudio._reference.aec_ref`` mirrors every step; the tests compare the
 cimport cython
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, fabs, isfinite, log, log10, sqrt
+from libc.math cimport exp, isfinite, log, log10
 from libc.string cimport memcpy, memset
 
 import math
@@ -87,14 +87,33 @@ cdef extern from "aec_impl.h":
     void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
                            const f32* ps, const f32* x2) noexcept nogil
     void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
-                       const f32* inv, f32 floor_, const f32* w_prev, const f32* w_next,
+                       const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
                        f32 q, f32 spread, f32 floor_psi) noexcept nogil
     void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
                      const f32* wl, const f32* x2b, const f32* syy, const f32* px,
                      const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
                      f32 gmin, f32 tiny) noexcept nogil
-    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g,
+    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
                                       unsigned int state) noexcept nogil
+    int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
+    void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
+    void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
+                       const f32* cur) noexcept nogil
+    double ca_aec_sumsq(int n, const f32* x) noexcept nogil
+    double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
+    void ca_aec_error(int n, f32* y, f32* e, const f32* t, const f32* mic) noexcept nogil
+    void ca_aec_gain_inv(int k, f32* phi, f32* inv, const f32* e, const f32* px, double lam,
+                         double delta, double tiny) noexcept nogil
+    void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
+                                 f32* see_out, const f32* yspec, const f32* dspec,
+                                 double tiny, double* sums) noexcept nogil
+    int ca_aec_peak_and_zero(int n, f32* t, f32* peak) noexcept nogil
+    int ca_aec_delay_corr(int L, int H, int slot, int nb, const f32* ffr, const f64* ffe,
+                          const f64* fm, double a, double M, f64* C, f64* F, int valid,
+                          int lag, double tiny, double* rbest_out,
+                          double* rlag_out) noexcept nogil
+    void ca_aec_synthesis(int n, int lat, f32* out, f32* t, f32* ola,
+                          const f32* ws) noexcept nogil
 
 # ---- design constants (the NumPy reference uses the same values) -------------------
 cdef extern from *:
@@ -193,24 +212,8 @@ def _band_edges():
     return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
-cdef inline f32 _clean(f32 v) noexcept nogil:
-    if not isfinite(v):
-        return 0.0
-    if v > CLAMP:
-        return CLAMP
-    if v < -CLAMP:
-        return -CLAMP
-    return v
-
-
-@cython.boundscheck(False)   # raw pointer loop
-@cython.wraparound(False)
 cdef inline double _ms(const f32* x, int n) noexcept nogil:
-    cdef double s = 0.0
-    cdef int i
-    for i in range(n):
-        s += x[i] * x[i]
-    return s / n
+    return ca_aec_sumsq(n, x) / n
 
 
 cdef class EchoCanceller:
@@ -274,10 +277,10 @@ cdef class EchoCanceller:
             ("mic_prev", n), ("y", n), ("y_prev", n), ("e", n), ("tmp", 2 * n),
             ("ola", 2 * n), ("wa", 2 * n), ("ws", 2 * n), ("Xr", H * k2), ("X2r", H * k),
             ("fe2r", H), ("Dspec", k2), ("Yspec", k2), ("Espec", k2), ("Tspec", k2),
-            ("D2", k), ("PX", k), ("ffr", H * NB), ("mu_f", 2 * NB), ("mu_m", 2 * NB),
-            ("fm", 2 * NB), ("C", 2 * L), ("F", 2 * L), ("W", P * k2), ("Psi", P * k),
-            ("Phi", k), ("psi0", P), ("peak", P), ("Rrev", k), ("Ebar", k), ("Ybar", k),
-            ("nf", k), ("See", k), ("Rs", k), ("G", k), ("S2", k),
+            ("D2", k), ("PX", k), ("ffr", H * NB), ("ffe", 2 * H), ("mu_f", 2 * NB),
+            ("mu_m", 2 * NB), ("fm", 2 * NB), ("C", 2 * L), ("F", 2 * L), ("W", P * k2),
+            ("Psi", P * k), ("Phi", k), ("psi0", P), ("peak", P), ("Rrev", k), ("Ebar", k),
+            ("Ybar", k), ("nf", k), ("See", k), ("Rs", k), ("G", k), ("S2", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -312,6 +315,7 @@ cdef class EchoCanceller:
         self.D2 = a + <Py_ssize_t>offs["D2"]
         self.PX = a + <Py_ssize_t>offs["PX"]
         self.ffr = a + <Py_ssize_t>offs["ffr"]
+        self.ffe = <f64*>(a + <Py_ssize_t>offs["ffe"])
         self.mu_f = <f64*>(a + <Py_ssize_t>offs["mu_f"])
         self.mu_m = <f64*>(a + <Py_ssize_t>offs["mu_m"])
         self.fm = <f64*>(a + <Py_ssize_t>offs["fm"])
@@ -365,6 +369,7 @@ cdef class EchoCanceller:
         memset(self.Xr, 0, self.H * 2 * self.k * sizeof(f32))
         memset(self.X2r, 0, self.H * self.k * sizeof(f32))
         memset(self.ffr, 0, self.H * NB * sizeof(f32))
+        memset(self.ffe, 0, self.H * sizeof(f64))
         memset(self.fe2r, 0, self.H * sizeof(f32))
         for i in range(NB):
             self.mu_f[i] = 0.0
@@ -448,12 +453,12 @@ cdef class EchoCanceller:
     @cython.wraparound(False)
     cdef int capture_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
         cdef int n = self.n, k = self.k, P = self.P, H = self.H
-        cdef int i, p, slot, idx, r, r2, pk, code = OK
+        cdef int p, slot, idx, r, r2, pk, code = OK
         cdef f32* X
         cdef f32* X2
         cdef f32* Wp
         cdef f32* Ps
-        cdef double s, er, ei
+        cdef double s
         cdef double delta, fsum = 0.0
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
@@ -464,11 +469,8 @@ cdef class EchoCanceller:
         else:
             memset(far, 0, n * sizeof(f32))
             self.underruns += 1
-        for i in range(n):
-            if not isfinite(far[i]) or not isfinite(mic[i]):
-                code = ERR_NONFINITE
-            far[i] = _clean(far[i])
-            self.mic[i] = _clean(mic[i])
+        if ca_aec_sanitize(n, far, mic, self.mic, <f32>CLAMP):
+            code = ERR_NONFINITE
         if code != OK:
             self.nonfinite += 1
         slot = <int>(self.t % H)
@@ -479,21 +481,13 @@ cdef class EchoCanceller:
         X2 = self.X2r + <Py_ssize_t>slot * k
         self.fft.forward_c(self.tmp, X)
         memcpy(self.far_prev, far, n * sizeof(f32))
-        for i in range(k):
-            X2[i] = X[2 * i] * X[2 * i] + X[2 * i + 1] * X[2 * i + 1]
-        s = 0.0
-        for i in range(n):
-            s += far[i] * far[i]
-        self.fe2r[slot] = <f32>(s / n)
+        ca_aec_power(k, X2, X)
+        self.fe2r[slot] = <f32>_ms(far, n)
         # 2. microphone analysis spectrum (low-delay window)
-        for i in range(n):
-            self.tmp[i] = self.wa[i] * self.mic_prev[i]
-            self.tmp[n + i] = self.wa[n + i] * self.mic[i]
+        ca_aec_window(n, self.tmp, self.wa, self.mic_prev, self.mic)
         self.fft.forward_c(self.tmp, self.Dspec)
         memcpy(self.mic_prev, self.mic, n * sizeof(f32))
-        for i in range(k):
-            self.D2[i] = (self.Dspec[2 * i] * self.Dspec[2 * i]
-                          + self.Dspec[2 * i + 1] * self.Dspec[2 * i + 1])
+        ca_aec_power(k, self.D2, self.Dspec)
         # 3. bulk delay
         self._delay_update(slot)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
@@ -510,9 +504,9 @@ cdef class EchoCanceller:
             ca_aec_filter_acc(k, self.Tspec, self.PX, Wp, X, Ps, X2)
             fsum += self.fe2r[idx]
         self.fft.inverse_c(self.Tspec, self.tmp)
-        for i in range(n):
-            self.y[i] = self.tmp[n + i]
-            self.e[i] = self.mic[i] - self.y[i]
+        ca_aec_error(n, self.y, self.e, self.tmp + n, self.mic)
+        self.ms_mic = _ms(self.mic, n)
+        self.ms_e = _ms(self.e, n)
         self._divergence()
         # 5. Kalman update: E = FFT([0, e])
         memset(self.tmp, 0, n * sizeof(f32))
@@ -521,14 +515,10 @@ cdef class EchoCanceller:
         # gain regularisation: an absolute floor plus KF_REG times the far power per bin
         # (bins the far end hardly excites must not adapt on rounding noise)
         delta = 2.0 * n * (KF_DELTA + KF_REG * fsum / P)
-        for i in range(k):
-            er = self.Espec[2 * i]
-            ei = self.Espec[2 * i + 1]
-            self.Phi[i] = <f32>(KF_LAMBDA * self.Phi[i] + (1.0 - KF_LAMBDA) * (er * er + ei * ei)
-                                + TINY)
-            self.S2[i] = <f32>(1.0 / (0.5 * self.PX[i] + self.Phi[i] + delta))   # gain denominator
+        ca_aec_gain_inv(k, self.Phi, self.S2, self.Espec, self.PX, KF_LAMBDA, delta, TINY)
         # measurement and time update per partition; the random walk's power includes the
-        # neighbouring partitions' (a drifting echo path moves energy between them)
+        # neighbouring partitions' (a drifting echo path moves energy between them); tmp
+        # carries the previous partition's updated |W|^2 to the next one
         for p in range(P):
             idx = <int>((self.t - self.d - p) % H)
             if idx < 0:
@@ -536,8 +526,8 @@ cdef class EchoCanceller:
             Wp = self.W + <Py_ssize_t>p * 2 * k
             ca_aec_kalman(k, Wp, self.Psi + <Py_ssize_t>p * k,
                           self.Xr + <Py_ssize_t>idx * 2 * k, self.X2r + <Py_ssize_t>idx * k,
-                          self.Espec, self.S2, <f32>(1.0 - KF_SHRINK),
-                          Wp - 2 * k if p > 0 else NULL, Wp + 2 * k if p < P - 1 else NULL,
+                          self.Espec, self.S2, <f32>(1.0 - KF_SHRINK), self.tmp, p > 0,
+                          Wp + 2 * k if p < P - 1 else NULL,
                           <f32>KF_Q, <f32>KF_SPREAD, <f32>(KF_PSIMIN * self.psi0[p] + TINY))
         # gradient constraint: the peak partition and two round-robin partitions
         pk = 0
@@ -561,9 +551,7 @@ cdef class EchoCanceller:
         # 6. residual-echo suppressor, synthesis, statistics
         self._suppress(mic)
         # NaN safety: a non-finite output restarts the echo path and outputs silence
-        s = 0.0
-        for i in range(n):
-            s += mic[i] * mic[i]
+        s = ca_aec_sumsq(n, mic)
         if not isfinite(s):
             self._reset_path()
             memset(self.ola, 0, 2 * n * sizeof(f32))
@@ -585,8 +573,8 @@ cdef class EchoCanceller:
             idx += self.H
         if self.fe2r[idx] <= FAR_ACTIVE:
             return
-        self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * _ms(self.mic, self.n)
-        self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * _ms(self.e, self.n)
+        self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * self.ms_mic
+        self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * self.ms_e
         if self.se_s > DIV_RATIO * self.sm_s:
             self.div_n += 1
         else:
@@ -602,16 +590,11 @@ cdef class EchoCanceller:
     @cython.wraparound(False)
     cdef void _constrain(self, int r) noexcept nogil:
         """Zero the second half of partition r's impulse response; track its peak tap."""
-        cdef int n = self.n, i, bi = 0
+        cdef int bi
         cdef f32* Wp = self.W + <Py_ssize_t>r * 2 * self.k
-        cdef f32 a, best = 0.0
+        cdef f32 best = 0.0
         self.fft.inverse_c(Wp, self.tmp)
-        for i in range(n):
-            a = self.tmp[i] if self.tmp[i] >= 0 else -self.tmp[i]
-            if a > best:
-                best = a
-                bi = i
-            self.tmp[n + i] = 0.0
+        bi = ca_aec_peak_and_zero(self.n, self.tmp, &best)
         if not isfinite(best):
             self._reset_path()
             return
@@ -622,11 +605,10 @@ cdef class EchoCanceller:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void _delay_update(self, int slot) noexcept nogil:
-        cdef int b, i, lg, lo, hi, valid, best, idx, L = self.L, H = self.H
-        cdef double sf, sm, fl, am, a, xm, c, rho, rbest, rlag
+        cdef int b, i, lo, hi, valid, best, L = self.L
+        cdef double sf, sm, fl, am, a, xm, rbest, rlag
         cdef f32* X2 = self.X2r + <Py_ssize_t>slot * self.k
         cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
-        cdef f32* hist
         self.nfeat += 1
         am = 1.0 / self.nfeat
         if am < 1.0 / DE_TAU:
@@ -648,38 +630,19 @@ cdef class EchoCanceller:
             ff[b] = <f32>(sf - self.mu_f[b])
             self.fm[b] = xm - self.mu_m[b]
             sm += self.fm[b] * self.fm[b]
+        fl = 0.0
+        for b in range(NB):
+            fl += ff[b] * ff[b]
+        self.ffe[slot] = fl          # energy of this frame's far features (F's increment)
         self.nde += 1
         a = 1.0 - 1.0 / self.nde
         if a < self.de_a:
             a = self.de_a
         self.M = a * self.M + sm
         valid = <int>(self.t + 1) if self.t + 1 < L else L
-        best = 0
-        rbest = -2.0
-        rlag = -2.0
-        for lg in range(L):
-            idx = <int>((self.t - lg) % H)
-            if idx < 0:
-                idx += H
-            hist = self.ffr + <Py_ssize_t>idx * NB
-            c = 0.0
-            sf = 0.0
-            for b in range(NB):
-                c += hist[b] * self.fm[b]
-                sf += hist[b] * hist[b]
-            self.C[lg] = a * self.C[lg] + c
-            self.F[lg] = a * self.F[lg] + sf
-            if fabs(self.C[lg]) < TINY:
-                self.C[lg] = 0.0
-            if self.F[lg] < TINY:
-                self.F[lg] = 0.0
-            if lg < valid:
-                rho = self.C[lg] / sqrt(self.F[lg] * self.M + 1e-12)
-                if rho > rbest:
-                    rbest = rho
-                    best = lg
-                if lg == self.lag:
-                    rlag = rho
+        # correlation of the mic features with the far features of every lag (ring slots)
+        best = ca_aec_delay_corr(L, self.H, slot, NB, self.ffr, self.ffe, self.fm, a, self.M,
+                                 self.C, self.F, valid, self.lag, TINY, &rbest, &rlag)
         if rbest < DE_RHO_MIN:
             return
         if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
@@ -770,38 +733,24 @@ cdef class EchoCanceller:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void _suppress(self, f32* out) noexcept nogil:
-        cdef int n = self.n, k = self.k, P = self.P, i, idx
-        cdef double see, syy, dE, dY, sy = 0.0, se = 0.0, sey = 0.0, syy2 = 0.0
-        cdef double beta, e1 = 0.0, e2 = 0.0, fa, a
-        cdef double yr, yi, er, ei
+        cdef int n = self.n, k = self.k, P = self.P, idx
+        cdef double sums[4]
+        cdef double sy, se, sey, syy2
+        cdef double beta, e1, e2, fa, a
         cdef f32* Wl = self.W + <Py_ssize_t>(P - 1) * 2 * k
         cdef f32* Wm = self.W + <Py_ssize_t>(P - 2) * 2 * k
         cdef f32* X2b
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
-        for i in range(n):
-            self.tmp[i] = self.wa[i] * self.y_prev[i]
-            self.tmp[n + i] = self.wa[n + i] * self.y[i]
+        ca_aec_window(n, self.tmp, self.wa, self.y_prev, self.y)
         self.fft.forward_c(self.tmp, self.Yspec)
         memcpy(self.y_prev, self.y, n * sizeof(f32))
-        for i in range(k):
-            yr = self.Yspec[2 * i]
-            yi = self.Yspec[2 * i + 1]
-            er = self.Dspec[2 * i] - yr
-            ei = self.Dspec[2 * i + 1] - yi
-            self.Espec[2 * i] = <f32>er
-            self.Espec[2 * i + 1] = <f32>ei
-            see = er * er + ei * ei
-            syy = yr * yr + yi * yi
-            self.Ebar[i] = <f32>(0.95 * self.Ebar[i] + 0.05 * see + TINY)
-            self.Ybar[i] = <f32>(0.95 * self.Ybar[i] + 0.05 * syy + TINY)
-            dE = see - self.Ebar[i]
-            dY = syy - self.Ybar[i]
-            sy += syy
-            se += see
-            sey += dE * dY
-            syy2 += dY * dY
-            self.D2[i] = <f32>syy          # reuse: |Y~|^2
-            self.S2[i] = <f32>see
+        # E~, smoothed |E~|^2 and |Y~|^2, D2 <- |Y~|^2 (reused), S2 <- |E~|^2
+        ca_aec_residual_spectra(k, self.Espec, self.Ebar, self.Ybar, self.D2, self.S2,
+                                self.Yspec, self.Dspec, TINY, sums)
+        sy = sums[0]
+        se = sums[1]
+        sey = sums[2]
+        syy2 = sums[3]
         # leakage (Valin 2007)
         beta = sy / (se + 1e-12)
         if beta > 1.0:
@@ -816,9 +765,8 @@ cdef class EchoCanceller:
             if self.leak > 1.0:
                 self.leak = 1.0
         # reverberation beyond the filter tail
-        for i in range(k):
-            e1 += Wl[2 * i] * Wl[2 * i] + Wl[2 * i + 1] * Wl[2 * i + 1]
-            e2 += Wm[2 * i] * Wm[2 * i] + Wm[2 * i + 1] * Wm[2 * i + 1]
+        e1 = ca_aec_cpower_sum(k, Wl)
+        e2 = ca_aec_cpower_sum(k, Wm)
         if e2 > 0.0:
             self.gamma = e1 / (e2 + 1e-20)
             if self.gamma > 0.9:
@@ -835,15 +783,9 @@ cdef class EchoCanceller:
                     <f32>(KAL_RES * self.wscale * 0.5), <f32>self.suppression,
                     <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
-            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.rng)
+            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
         self.fft.inverse_c(self.Tspec, self.tmp)
-        for i in range(2 * n):
-            self.tmp[i] *= self.ws[i]
-        for i in range(n):
-            self.tmp[i] += self.ola[n + i]
-        memcpy(self.ola, self.tmp, 2 * n * sizeof(f32))
-        for i in range(n):
-            out[i] = self.tmp[n - self.lat + i]
+        ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
         # statistics over far-active frames
         idx = <int>((self.t - self.d - HEADROOM) % self.H)
         if idx < 0:
@@ -853,14 +795,14 @@ cdef class EchoCanceller:
         # (echo and a near-end talker cannot be told apart) or it removed >= 15 dB.
         self.echo_only = fa > FAR_ACTIVE and (
             not (self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE)
-            or _ms(self.e, n) < ECHO_ONLY_RATIO * _ms(self.mic, n))
+            or self.ms_e < ECHO_ONLY_RATIO * self.ms_mic)
         if fa > FAR_ACTIVE:
             a = STAT_ALPHA
             self.nact += 1
             self.p_far = a * self.p_far + (1.0 - a) * fa
             self.p_y = a * self.p_y + (1.0 - a) * _ms(self.y, n)
-            self.p_mic = a * self.p_mic + (1.0 - a) * _ms(self.mic, n)
-            self.p_e = a * self.p_e + (1.0 - a) * _ms(self.e, n)
+            self.p_mic = a * self.p_mic + (1.0 - a) * self.ms_mic
+            self.p_e = a * self.p_e + (1.0 - a) * self.ms_e
             self.p_out = a * self.p_out + (1.0 - a) * _ms(out, n)
             self.conv_lin = 10.0 * log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
 

@@ -11,12 +11,14 @@ void ca_aec_filter_acc(int k, float *restrict acc, float *restrict pacc,
 
 /* Kalman step of one partition: mu = psi * inv; w += mu conj(x) e;
  * psi = (1 - q) psi max(1 - 0.5 mu |x|^2, floor) + q (|w|^2 + spread (|w_prev|^2 +
- * |w_next|^2) + floor_psi).  w_prev (already updated this frame) / w_next (not yet) may be NULL
- * for the first / last partition. */
+ * |w_next|^2) + floor_psi).  pw (k floats) holds |w_prev|^2 of the previous partition (already
+ * updated this frame) on entry when has_prev, and this partition's new |w|^2 on return; w_next
+ * (not yet updated) is NULL for the last partition. */
 void ca_aec_kalman(int k, float *restrict w, float *restrict psi,
                    const float *restrict x, const float *restrict x2,
                    const float *restrict e, const float *restrict inv, float floor_,
-                   const float *w_prev, const float *w_next, float q, float spread, float floor_psi);
+                   float *restrict pw, int has_prev, const float *restrict w_next, float q,
+                   float spread, float floor_psi);
 
 /* Suppressor gain per bin: reverberation tail rrev = gamma (rrev + 0.5 |wl|^2 x2b);
  * residual echo r = max(leak syy, kres px) + rrev; smoothed see_s, rs; gain
@@ -29,8 +31,63 @@ void ca_aec_gain(int k, float *restrict rrev, float *restrict see_s,
                  const float *restrict see, const float *restrict e,
                  float gamma, float leak, float kres, float supp, float gmin, float tiny);
 
-/* out += sqrt(nf (1 - g^2) / 2) (+-1 +-j), signs from xorshift32; returns the new state. */
+/* out += sqrt(nf (1 - g^2) / 2) (+-1 +-j), signs from xorshift32; amp (k floats) is scratch;
+ * returns the new state. */
 unsigned int ca_aec_comfort_noise(int k, float *restrict out, const float *restrict nf,
-                                  const float *restrict g, unsigned int state);
+                                  const float *restrict g, float *restrict amp,
+                                  unsigned int state);
+
+/* Sanitise one frame pair: non-finite samples -> 0, then clamp to +-clamp; far in place,
+ * mic -> mic_out.  Returns 1 when any input sample was non-finite. */
+int ca_aec_sanitize(int n, float *restrict far, const float *restrict mic,
+                    float *restrict mic_out, float clamp);
+
+/* x2[i] = |x[i]|^2, i < k. */
+void ca_aec_power(int k, float *restrict x2, const float *restrict x);
+
+/* out[0:n] = wa[0:n] prev, out[n:2n] = wa[n:2n] cur. */
+void ca_aec_window(int n, float *restrict out, const float *restrict wa,
+                   const float *restrict prev, const float *restrict cur);
+
+/* sum of x[i]^2 (float products, double sum), i < n. */
+double ca_aec_sumsq(int n, const float *restrict x);
+
+/* sum of |w[i]|^2 (float products, double sum) over k complex bins. */
+double ca_aec_cpower_sum(int k, const float *restrict w);
+
+/* y = t[0:n]; e = mic - y. */
+void ca_aec_error(int n, float *restrict y, float *restrict e, const float *restrict t,
+                  const float *restrict mic);
+
+/* Kalman gain denominator (double arithmetic): phi = lambda phi + (1 - lambda) |e|^2 + tiny;
+ * inv = 1 / (0.5 px + phi + delta). */
+void ca_aec_gain_inv(int k, float *restrict phi, float *restrict inv, const float *restrict e,
+                     const float *restrict px, double lambda, double delta, double tiny);
+
+/* Suppressor spectra (double arithmetic): espec = dspec - yspec; smoothed powers ebar, ybar
+ * (0.95); syy_out = |Y|^2, see_out = |E|^2; sums = (sum |Y|^2, sum |E|^2,
+ * sum (|E|^2 - ebar)(|Y|^2 - ybar), sum (|Y|^2 - ybar)^2). */
+void ca_aec_residual_spectra(int k, float *restrict espec, float *restrict ebar,
+                             float *restrict ybar, float *restrict syy_out,
+                             float *restrict see_out, const float *restrict yspec,
+                             const float *restrict dspec, double tiny, double *restrict sums);
+
+/* Gradient constraint on a 2n-sample impulse response t: *peak = max |t[0:n]| (NaN when a
+ * sample is non-finite), t[n:2n] = 0; returns the first index of the peak. */
+int ca_aec_peak_and_zero(int n, float *restrict t, float *peak);
+
+/* Overlap-add synthesis: t *= ws; t[0:n] += ola[n:2n]; ola = t; out = t[n-lat : 2n-lat]. */
+void ca_aec_synthesis(int n, int lat, float *restrict out, float *restrict t,
+                      float *restrict ola, const float *restrict ws);
+
+/* Delay estimator, all lags lg < L: features h = ffr[(slot - lg) mod H] (nb each) with
+ * energies ffe[(slot - lg) mod H] = h.h; C[lg] = a C[lg] + h.fm, F[lg] = a F[lg] + h.h
+ * (|.| < tiny -> 0); over lg < valid the normalised correlation rho = C / sqrt(F M + 1e-12).
+ * Returns the first lag of the largest rho (*rbest_out, -2 when none) and writes rho at lag
+ * `lag` to *rlag_out (-2 when none). */
+int ca_aec_delay_corr(int L, int H, int slot, int nb, const float *restrict ffr,
+                      const double *restrict ffe, const double *restrict fm, double a, double M,
+                      double *restrict C, double *restrict F, int valid, int lag, double tiny,
+                      double *restrict rbest_out, double *restrict rlag_out);
 
 #endif
