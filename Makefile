@@ -1,8 +1,9 @@
 # callaudio: every target installs what it needs (a virtual environment in .venv).
 #   make demo    a demo through the simulated room (report in ./callaudio-demo/)
 #   make test    the whole test suite (lint, types, stubs, quality, session, real audio)
-#   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
+#   make soak    the long reliability variants (about 35 minutes)
+#   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 
-.PHONY: all demo test bench lint clean install wheel
+.PHONY: all demo test bench lint clean install wheel soak fuzz
 
 all: test
 
@@ -30,8 +31,11 @@ install: $(VENV)/.built
 demo: install
 	$(VENV)/bin/callaudio demo
 
+# The real-audio tests run against a JACK server on its dummy driver with a loopback port
+# pair, started before pytest and stopped after it exits (scripts/with-jack.sh installs
+# Debian's libportaudio2 and jackd2 when missing).
 test: install
-	$(PY) -m pytest -q
+	scripts/with-jack.sh $(PY) -m pytest -q
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install
 # on this platform is reported and its benchmarks are skipped.
@@ -53,8 +57,19 @@ bench: install $(VENV)/.peers
 wheel: $(VENV)/.deps
 	$(PY) scripts/check_wheel.py --dist dist
 
+# Long reliability variants: one hour of call audio (x3 targets, and 8 threads), 5+5 minutes
+# of denormal phases, hypothesis at 30x examples (random seeds), atheris 10 min per harness
+# (half coverage-guided, half on an ASan+UBSan build). About 35 minutes on 2 cores.
+soak: install
+	CALLAUDIO_SOAK=1 HYPOTHESIS_PROFILE=soak scripts/with-jack.sh -- \
+		$(PY) -m pytest -q tests/reliability -p no:cacheprovider
+
+# Fuzzing only (atheris; --asan adds the sanitizer build, ~40 s to compile)
+fuzz: install
+	$(PY) fuzz/run.py --seconds 300 --asan
+
 lint: install
-	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff check src tests bench fuzz
 	$(PY) -m mypy
 
 clean:

@@ -97,7 +97,16 @@ def _resolve_backend(backend: AudioBackend | str) -> AudioBackend:
     if isinstance(backend, str):
         if backend == "memory":
             return MemoryBackend()
-        raise ConfigError("backend", f"unknown backend {backend!r} (available: 'memory')")
+        if backend in ("simulated", "sounddevice"):
+            # The engine (real-time callback + VoiceProcessor) on a device backend; imported
+            # here so the session layer itself imports no audio I/O.
+            from .engine import make_backend
+
+            return make_backend(backend)
+        raise ConfigError(
+            "backend",
+            f"unknown backend {backend!r} (available: 'memory', 'simulated', 'sounddevice')",
+        )
     return backend
 
 
@@ -107,8 +116,10 @@ class VoiceClient:
     Parameters
     ----------
     backend : AudioBackend or str
-        The audio side; ``"memory"`` (a :class:`~callaudio.backends.memory.MemoryBackend`)
-        by default.
+        The audio side: ``"memory"`` (a :class:`~callaudio.backends.memory.MemoryBackend`
+        that records what was asked of it; the default), ``"simulated"`` (the engine on the
+        built-in simulated room, paced in real time) or ``"sounddevice"`` (the engine on
+        PortAudio through python-sounddevice), or any :class:`AudioBackend`.
     session : AudioSession, optional
         ``AudioSession.shared()`` by default; tests pass their own.
     policy : InterruptionPolicy, optional

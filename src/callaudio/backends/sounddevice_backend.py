@@ -1,0 +1,594 @@
+"""Real audio through PortAudio, with python-sounddevice.
+
+``sounddevice`` is imported lazily, on the first call that needs it, so the offline API
+(``import callaudio``, ``VoiceProcessor``, the simulated backend) works on machines without
+PortAudio. When PortAudio or a device is missing, or PortAudio refuses a request, a
+:class:`DeviceError` carries PortAudio's own text (with the host API's error message).
+
+Devices are chosen by name and host API, never by PortAudio's default index: once Debian's
+``libasound2-plugins`` is installed the default device becomes ALSA's ``jack`` plug-in, and
+indices change when PortAudio re-scans (REAL_AUDIO.md, pitfall 5). Names are resolved
+again at every :meth:`SounddeviceBackend.open_stream`.
+
+Streams are opened with the engine's 10 ms frame as blocksize (one callback per frame),
+float32, and run the engine's callback with sounddevice's contract
+``callback(indata, outdata, frames, time, status)``; input-only and output-only streams
+are adapted to it by passing ``None`` for the missing side.
+
+PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
+was imported is not seen until :meth:`SounddeviceBackend.reinitialize` (pitfall 1).
+
+This module is ``callaudio.backends.sounddevice_backend`` (not ``...backends.sounddevice``)
+so that it never shadows the ``sounddevice`` package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BackendError
+
+__all__ = [
+    "DeviceError",
+    "DeviceInfo",
+    "SounddeviceBackend",
+    "SounddeviceStream",
+    "find_device",
+    "list_devices",
+    "portaudio_version",
+]
+
+_MODES = ("duplex", "playback", "record")
+# Host APIs tried, in order, when no device is named (substrings of PortAudio's names).
+_PREFERRED_HOSTAPIS = ("JACK", "ALSA", "Core Audio", "WASAPI", "MME")
+_PREFERRED_ALSA_NAMES = ("pulse", "pipewire", "default")
+
+
+class DeviceError(BackendError):
+    """PortAudio, the device or the stream failed; the message carries PortAudio's text.
+
+    Attributes
+    ----------
+    operation : str
+        What was attempted (``"import"``, ``"open"``, ``"start"`` ...).
+    device : str or None
+        The device name concerned, if any.
+    hostapi : str or None
+        The host API concerned, if any.
+    host_error : str
+        PortAudio's error text (with the host API's message when it gave one).
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        message: str,
+        *,
+        device: str | None = None,
+        hostapi: str | None = None,
+        host_error: str = "",
+    ) -> None:
+        super().__init__(operation, message)
+        self.device = device
+        self.hostapi = hostapi
+        self.host_error = host_error
+
+
+_sd_module: Any = None
+_sd_lock = threading.Lock()
+
+
+def _sd() -> Any:
+    """The ``sounddevice`` module, imported on first use; DeviceError when unavailable."""
+    global _sd_module
+    if _sd_module is not None:
+        return _sd_module
+    with _sd_lock:
+        if _sd_module is None:
+            try:
+                _sd_module = importlib.import_module("sounddevice")
+            except ImportError as exc:
+                raise DeviceError(
+                    "import",
+                    f"python-sounddevice is not installed: pip install 'callaudio[audio]' ({exc})",
+                    host_error=str(exc),
+                ) from exc
+            except OSError as exc:  # "PortAudio library not found"
+                raise DeviceError(
+                    "import",
+                    f"PortAudio is not available: {exc}. On Debian/Ubuntu: "
+                    "apt-get install libportaudio2",
+                    host_error=str(exc),
+                ) from exc
+    return _sd_module
+
+
+def _wrap(operation: str, exc: BaseException, device: str | None = None) -> DeviceError:
+    text = str(exc)
+    where = f" on device {device!r}" if device else ""
+    return DeviceError(
+        operation, f"PortAudio failed{where}: {text}", device=device, host_error=text
+    )
+
+
+def portaudio_version() -> str:
+    """PortAudio's version text (imports sounddevice)."""
+    return str(_sd().get_portaudio_version()[1])
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One PortAudio device.
+
+    Attributes
+    ----------
+    index : int
+        PortAudio's index now (changes when PortAudio re-scans: do not keep it).
+    name : str
+    hostapi : str
+        Host API name (``"ALSA"``, ``"JACK Audio Connection Kit"`` ...).
+    max_input_channels, max_output_channels : int
+    default_samplerate : float
+        Hz.
+    """
+
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.hostapi}): {self.max_input_channels} in, "
+            f"{self.max_output_channels} out, {self.default_samplerate:.0f} Hz"
+        )
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every PortAudio device with its host API, channel counts and default rate."""
+    sd = _sd()
+    try:
+        hostapis = sd.query_hostapis()
+        devs = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise _wrap("devices", exc) from exc
+    return [
+        DeviceInfo(
+            index=i,
+            name=str(d["name"]),
+            hostapi=str(hostapis[d["hostapi"]]["name"]),
+            max_input_channels=int(d["max_input_channels"]),
+            max_output_channels=int(d["max_output_channels"]),
+            default_samplerate=float(d["default_samplerate"]),
+        )
+        for i, d in enumerate(devs)
+    ]
+
+
+def _usable(d: DeviceInfo, kind: str) -> bool:
+    if kind == "input":
+        return d.max_input_channels > 0
+    if kind == "output":
+        return d.max_output_channels > 0
+    return d.max_input_channels > 0 and d.max_output_channels > 0
+
+
+def find_device(name: str | None, hostapi: str | None = None, kind: str = "duplex") -> DeviceInfo:
+    """Resolve a device by name (and host API) among PortAudio's current devices.
+
+    Parameters
+    ----------
+    name : str or None
+        Exact name (case-insensitive), else a unique substring. None: ``$CALLAUDIO_DEVICE``
+        if set, else the default device of the first host API present among JACK, ALSA
+        (its ``pulse``, ``pipewire`` or ``default`` device first), Core Audio, WASAPI, MME.
+    hostapi : str, optional
+        Substring of the host API's name (``"JACK"``, ``"ALSA"``).
+    kind : str
+        ``"input"``, ``"output"`` or ``"duplex"``: the channels the device must have.
+
+    Raises
+    ------
+    DeviceError
+        No such device, an ambiguous name, or a device without the needed channels; the
+        message lists the candidates.
+    """
+    if name is None:
+        name = os.environ.get("CALLAUDIO_DEVICE") or None
+    devs = list_devices()
+    if hostapi is not None:
+        devs = [d for d in devs if hostapi.lower() in d.hostapi.lower()]
+        if not devs:
+            raise DeviceError(
+                "find",
+                f"no device on a host API matching {hostapi!r}; host APIs with devices: "
+                f"{sorted({d.hostapi for d in list_devices()})}",
+                device=name,
+                hostapi=hostapi,
+            )
+    listing = "; ".join(str(d) for d in devs) or "none"
+    if name is None:
+        chosen = _default_device(devs, kind)
+        if chosen is None:
+            raise DeviceError("find", f"no {kind} device found. Devices: {listing}")
+        return chosen
+    exact = [d for d in devs if d.name.lower() == name.lower()]
+    matches = exact or [d for d in devs if name.lower() in d.name.lower()]
+    if not matches:
+        raise DeviceError(
+            "find", f"no device named {name!r}. Devices: {listing}", device=name, hostapi=hostapi
+        )
+    usable = [d for d in matches if _usable(d, kind)]
+    if not usable:
+        raise DeviceError(
+            "find",
+            f"device {name!r} has no {kind} channels: " + "; ".join(str(d) for d in matches),
+            device=name,
+            hostapi=hostapi,
+        )
+    if len(usable) > 1 and len({(d.name, d.hostapi) for d in usable}) > 1:
+        raise DeviceError(
+            "find",
+            f"device name {name!r} is ambiguous: "
+            + "; ".join(str(d) for d in usable)
+            + " (give the exact name and a host API)",
+            device=name,
+            hostapi=hostapi,
+        )
+    return usable[0]
+
+
+def _default_device(devs: list[DeviceInfo], kind: str) -> DeviceInfo | None:
+    sd = _sd()
+    hostapis = sd.query_hostapis()
+    for pref in _PREFERRED_HOSTAPIS:
+        for api in hostapis:
+            if pref.lower() not in str(api["name"]).lower():
+                continue
+            on_api = [d for d in devs if d.hostapi == api["name"] and _usable(d, kind)]
+            if not on_api:
+                continue
+            if pref == "ALSA":
+                for wanted in _PREFERRED_ALSA_NAMES:
+                    for d in on_api:
+                        if d.name == wanted:
+                            return d
+            key = "default_input_device" if kind != "output" else "default_output_device"
+            idx = int(api[key])
+            for d in on_api:
+                if d.index == idx:
+                    return d
+            return on_api[0]
+    usable = [d for d in devs if _usable(d, kind)]
+    return usable[0] if usable else None
+
+
+# Streams whose PortAudio calls hung after their device or sound server vanished. Kept
+# referenced so that no finaliser touches them again.
+_ABANDONED: list[Any] = []
+_CLOSE_TIMEOUT_S = 1.0
+
+
+def _bounded(fn: Any, timeout: float) -> tuple[bool, BaseException | None]:
+    """Run ``fn()`` on a daemon thread; (finished in time, its exception)."""
+    result: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            fn()
+            result.append(None)
+        except BaseException as exc:  # handed back to the caller
+            result.append(exc)
+
+    t = threading.Thread(target=run, name="callaudio-portaudio-close", daemon=True)
+    t.start()
+    t.join(timeout)
+    if not result:
+        return False, None
+    return True, result[0]
+
+
+class SounddeviceStream:
+    """A started/stopped PortAudio stream running the engine's callback.
+
+    Attributes
+    ----------
+    fault : str or None
+        Set when the stream stopped without being asked to (the device or the sound
+        server went away): by PortAudio's finished callback, by :meth:`check_alive`, or by
+        the owner's watchdog. The owner reports it.
+    fault_kind : str
+        ``"device_lost"``: how the owner should report ``fault``.
+    device_name : str
+        The device(s) the stream runs on.
+
+    Notes
+    -----
+    Once the JACK server behind a stream has gone, libportaudio 19.6 hangs in
+    ``Pa_AbortStream``/``Pa_CloseStream`` (and in ``Pa_Terminate`` at exit). So a faulted
+    stream is stopped and closed on a helper thread with a 1 s limit; if PortAudio does not
+    return, the stream is abandoned and python-sounddevice's exit handler (which would
+    stop it again and hang the interpreter at exit) is unregistered.
+    """
+
+    def __init__(self, stream: Any, device: str, mode: str) -> None:
+        self._stream = stream
+        self._device = device
+        self._mode = mode
+        self._stopping = False
+        self._abandoned = False
+        self.fault: str | None = None
+        self.fault_kind = "device_lost"
+        self.device_name = device
+
+    def _finished(self) -> None:
+        # PortAudio calls this when the stream becomes inactive, on its own thread.
+        if not self._stopping and self.fault is None:
+            self.fault = f"the {self._mode} stream on {self._device!r} stopped by itself"
+
+    def check_alive(self) -> str | None:
+        """The fault text if the stream stopped without being asked to, else None."""
+        if self.fault is None and not self._stopping and not self._abandoned:
+            try:
+                active = bool(self._stream.active)
+            except Exception as exc:  # PortAudio refuses to answer: as good as dead
+                active = False
+                self.fault = f"PortAudio lost the stream on {self._device!r}: {exc}"
+            if not active and self.fault is None:
+                self.fault = (
+                    f"the {self._mode} stream on {self._device!r} stopped by itself "
+                    "(the device or the sound server is gone)"
+                )
+        return self.fault
+
+    @property
+    def active(self) -> bool:
+        """True while PortAudio runs the callback."""
+        return not self._abandoned and bool(self._stream.active)
+
+    @property
+    def abandoned(self) -> bool:
+        """True when PortAudio hung closing this stream after a fault (see Notes)."""
+        return self._abandoned
+
+    @property
+    def latency(self) -> tuple[float, float]:
+        """(input, output) latency PortAudio reports, in seconds (0.0 for a missing side)."""
+        lat = self._stream.latency
+        if isinstance(lat, tuple):
+            return float(lat[0]), float(lat[1])
+        return (float(lat), 0.0) if self._mode == "record" else (0.0, float(lat))
+
+    @property
+    def cpu_load(self) -> float:
+        """PortAudio's estimate of the callback's CPU load (0..1)."""
+        return float(self._stream.cpu_load)
+
+    def start(self) -> None:
+        """Start the stream."""
+        sd = _sd()
+        self._stopping = False
+        try:
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise _wrap("start", exc, self._device) from exc
+
+    def _abandon(self) -> None:
+        self._abandoned = True
+        _ABANDONED.append(self._stream)
+        sd = _sd()
+        handler = getattr(sd, "_exit_handler", None)
+        if handler is not None:
+            import atexit
+
+            atexit.unregister(handler)
+
+    def _faulted_call(self, fn: Any) -> None:
+        if self._abandoned:
+            return
+        finished, exc = _bounded(fn, _CLOSE_TIMEOUT_S)
+        if not finished:
+            self._abandon()
+        elif exc is not None and not isinstance(exc, _sd().PortAudioError):
+            raise exc
+
+    def stop(self) -> None:
+        """Stop (pending output is played); the callback will not run again."""
+        sd = _sd()
+        self._stopping = True
+        if self.fault is not None:  # the device is gone: nothing to drain, may hang
+            self._faulted_call(self._stream.abort)
+            return
+        try:
+            self._stream.stop()
+        except sd.PortAudioError as exc:
+            raise _wrap("stop", exc, self._device) from exc
+
+    def close(self) -> None:
+        """Stop and release the stream."""
+        sd = _sd()
+        self._stopping = True
+        if self.fault is not None:
+            self._faulted_call(self._stream.close)
+            return
+        try:
+            self._stream.close()
+        except sd.PortAudioError as exc:
+            raise _wrap("close", exc, self._device) from exc
+
+
+class SounddeviceBackend:
+    """PortAudio devices as an engine backend.
+
+    Parameters
+    ----------
+    device : str, optional
+        Device name for both directions (exact, or a unique substring); see
+        :func:`find_device` for the choice when None.
+    input_device, output_device : str, optional
+        Separate names for the microphone and the loudspeaker (override ``device``).
+    hostapi : str, optional
+        Host API the devices must be on (substring: ``"JACK"``, ``"ALSA"``).
+    latency : float or str
+        PortAudio's suggested latency: ``"low"`` (default), ``"high"`` or seconds.
+
+    Examples
+    --------
+    >>> from callaudio.backends.sounddevice_backend import SounddeviceBackend
+    >>> backend = SounddeviceBackend("loopback", hostapi="JACK")   # doctest: +SKIP
+    """
+
+    name = "sounddevice"
+
+    def __init__(
+        self,
+        device: str | None = None,
+        *,
+        input_device: str | None = None,
+        output_device: str | None = None,
+        hostapi: str | None = None,
+        latency: float | str = "low",
+    ) -> None:
+        self._input = input_device if input_device is not None else device
+        self._output = output_device if output_device is not None else device
+        self._hostapi = hostapi
+        self._latency = latency
+        self._speaker = True
+
+    @staticmethod
+    def devices() -> list[DeviceInfo]:
+        """PortAudio's devices now (see :func:`list_devices`)."""
+        return list_devices()
+
+    @staticmethod
+    def reinitialize() -> None:
+        """Terminate and initialise PortAudio again: re-scan host APIs and devices.
+
+        Needed after a sound server (re)starts; every stream must be closed first.
+        """
+        sd = _sd()
+        try:
+            sd._terminate()
+            sd._initialize()
+        except sd.PortAudioError as exc:
+            raise _wrap("reinitialize", exc) from exc
+
+    @staticmethod
+    def callback_flags() -> Any:
+        """An empty ``sounddevice.CallbackFlags`` to accumulate statuses into (``|=``)."""
+        return _sd().CallbackFlags()
+
+    @property
+    def speaker(self) -> bool:
+        """The requested route; a desktop has one output device, so it is advisory here."""
+        return self._speaker
+
+    def set_speaker(self, on: bool) -> None:
+        """Record the loudspeaker/earpiece wish (one output device: no re-routing)."""
+        self._speaker = bool(on)
+
+    def route(self, input_port: str, output_port: str) -> SounddeviceBackend:
+        """This backend on the session route's ports where they name PortAudio devices.
+
+        A port that is a device name (exact, case-insensitive, on ``hostapi`` if set)
+        replaces the configured device for its direction; the built-in port names
+        (``built_in_mic``, ``built_in_speaker`` ...) keep the configured devices.
+        """
+        names = {d.name.lower() for d in list_devices()}
+        inp = input_port if input_port.lower() in names else self._input
+        out = output_port if output_port.lower() in names else self._output
+        if (inp, out) == (self._input, self._output):
+            return self
+        other = SounddeviceBackend(
+            input_device=inp, output_device=out, hostapi=self._hostapi, latency=self._latency
+        )
+        other._speaker = self._speaker
+        return other
+
+    def resolve(self, mode: str) -> tuple[DeviceInfo | None, DeviceInfo | None]:
+        """The (input, output) devices a stream in ``mode`` would use now."""
+        if mode not in _MODES:
+            raise DeviceError("open", f"mode must be one of {_MODES}, got {mode!r}")
+        din = find_device(self._input, self._hostapi, "input") if mode != "playback" else None
+        dout = find_device(self._output, self._hostapi, "output") if mode != "record" else None
+        return din, dout
+
+    def open_stream(
+        self,
+        *,
+        sample_rate: int,
+        blocksize: int,
+        channels: int,
+        mode: str,
+        callback: Any,
+    ) -> SounddeviceStream:
+        """Open a PortAudio stream (not started) calling ``callback`` every ``blocksize``.
+
+        ``channels`` is the microphone's channel count; the output is mono.
+
+        Raises
+        ------
+        DeviceError
+            PortAudio missing, no such device, or PortAudio refused the settings (its
+            text, e.g. ``Invalid sample rate``, is in the message).
+        """
+        sd = _sd()
+        din, dout = self.resolve(mode)
+        label = " / ".join(sorted({d.name for d in (din, dout) if d is not None}))
+        finished: list[SounddeviceStream] = []
+
+        def on_finished() -> None:
+            if finished:
+                finished[0]._finished()
+
+        common: dict[str, Any] = {
+            "samplerate": sample_rate,
+            "blocksize": blocksize,
+            "dtype": "float32",
+            "latency": self._latency,
+            "finished_callback": on_finished,
+        }
+        try:
+            if mode == "duplex":
+                assert din is not None and dout is not None
+                stream = sd.Stream(
+                    device=(din.index, dout.index),
+                    channels=(channels, 1),
+                    callback=callback,
+                    **common,
+                )
+            elif mode == "playback":
+                assert dout is not None
+
+                def out_cb(outdata: Any, frames: int, time: Any, status: Any) -> None:
+                    callback(None, outdata, frames, time, status)
+
+                stream = sd.OutputStream(device=dout.index, channels=1, callback=out_cb, **common)
+            else:
+                assert din is not None
+
+                def in_cb(indata: Any, frames: int, time: Any, status: Any) -> None:
+                    callback(indata, None, frames, time, status)
+
+                stream = sd.InputStream(
+                    device=din.index, channels=channels, callback=in_cb, **common
+                )
+        except sd.PortAudioError as exc:
+            raise _wrap("open", exc, label) from exc
+        except ValueError as exc:  # sounddevice's own checks (channels, device)
+            raise DeviceError("open", f"{label}: {exc}", device=label, host_error=str(exc)) from exc
+        wrapper = SounddeviceStream(stream, label, mode)
+        finished.append(wrapper)
+        return wrapper
+
+    def __repr__(self) -> str:
+        return (
+            f"SounddeviceBackend(input={self._input!r}, output={self._output!r}, "
+            f"hostapi={self._hostapi!r})"
+        )

@@ -1,0 +1,1 @@
+"""Reliability tests: bad input, faults and long runs lose nothing (issue 8)."""

@@ -1,0 +1,247 @@
+"""Generated call audio for the long-run, thread and recovery tests.
+
+A *pool* of seeded 48 kHz echo scenarios (simulation.EchoScenario), each in a different
+room with a different bulk delay, so every boundary between two pieces is an abrupt echo-
+path and delay change. Pieces cover far-end single talk, double talk, an in-piece path
+change, pink/babble/keyboard noise, loud and quiet far ends, and near-end single talk. A
+long call cycles through the pool; pass ``k`` of the cycle scales far and mic by seeded
+gains (level changes of up to +-12 dB, the ERL changing with them).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from callaudio.simulation import EchoScenario
+
+RATE = 48000
+N = RATE // 100
+F32 = npt.NDArray[np.float32]
+
+_PIECES: tuple[dict[str, object], ...] = (
+    {"duration_s": 12.0, "bulk_delay_ms": 80.0},
+    {"duration_s": 12.0, "bulk_delay_ms": 200.0, "near_intervals": ((3.0, 6.0), (8.5, 10.5)),
+     "noise_kind": "pink", "noise_snr_db": 25.0},
+    {"duration_s": 12.0, "bulk_delay_ms": 40.0, "path_change_s": 6.0, "far_level_dbfs": -20.0},
+    {"duration_s": 10.0, "bulk_delay_ms": 350.0, "far_level_dbfs": -36.0, "erl_db": 0.0,
+     "noise_kind": "babble", "noise_snr_db": 20.0},
+    {"duration_s": 12.0, "bulk_delay_ms": 120.0, "near_intervals": ((2.5, 9.0),),
+     "noise_kind": "keyboard", "noise_snr_db": 30.0, "rt60_s": 0.5},
+    {"duration_s": 6.0, "far_intervals": (), "near_intervals": None, "noise_kind": "white",
+     "noise_snr_db": 35.0},
+)
+
+
+@dataclass(frozen=True)
+class Piece:
+    far: F32
+    echo: F32                 # echo at the mic (follows the far gain)
+    near_noise: F32           # near talker + noise at the mic (follows the mic gain)
+    noise: F32
+    far_only: npt.NDArray[np.bool_]
+    frames: int
+
+
+@functools.lru_cache(maxsize=1)
+def pool() -> tuple[Piece, ...]:
+    out = []
+    for i, kw in enumerate(_PIECES):
+        res = EchoScenario(sample_rate=RATE, seed=100 + i, **kw).build()  # type: ignore[arg-type]
+        m = res.far.size // N * N
+        out.append(
+            Piece(
+                far=np.ascontiguousarray(res.far[:m]),
+                echo=np.ascontiguousarray(res.echo[:m]),
+                near_noise=(res.near[:m] + res.noise[:m]).astype(np.float32),
+                noise=np.ascontiguousarray(res.noise[:m]),
+                far_only=res.far_only[:m],
+                frames=m // N,
+            )
+        )
+    return tuple(out)
+
+
+def pool_frames() -> int:
+    return sum(p.frames for p in pool())
+
+
+def gains(k: int) -> tuple[float, float]:
+    """(far gain, near gain) of pass k: pass 0 is unscaled, later ones +-12 dB each.
+
+    The echo follows the far gain (the acoustic path is linear), so the ERL stays and the
+    echo level changes with the far level; near talker and noise follow the near gain.
+    """
+    if k == 0:
+        return 1.0, 1.0
+    g = np.random.default_rng([7, k]).uniform(-12.0, 12.0, size=2)
+    return float(10 ** (g[0] / 20)), float(10 ** (g[1] / 20))
+
+
+def call(total_frames: int, offset: int = 0) -> Iterator[tuple[int, int, float, float]]:
+    """Yield (piece index, frame within piece, far gain, mic gain) for ``total_frames``."""
+    pieces = pool()
+    done, k = 0, 0
+    idx = offset % len(pieces)
+    while done < total_frames:
+        gf, gm = gains(k)
+        p = pieces[idx]
+        for f in range(p.frames):
+            if done >= total_frames:
+                return
+            yield idx, f, gf, gm
+            done += 1
+        idx = (idx + 1) % len(pieces)
+        if idx == offset % len(pieces):
+            k += 1
+
+
+# -- running a call through a processor ------------------------------------------------
+
+
+class Target:
+    """What a call runs through: a VoiceProcessor or a bare compiled Chain."""
+
+    def __init__(self, obj: Any) -> None:
+        from callaudio._dsp.aec import EchoCanceller
+        from callaudio._dsp.pipeline import Chain
+
+        self.obj = obj
+        self.kind = (
+            "chain" if isinstance(obj, Chain)
+            else "aec" if isinstance(obj, EchoCanceller) else "processor"
+        )
+        self.chain: Any = obj._chains[0] if self.kind == "processor" else obj
+
+    @property
+    def echo_canceller(self) -> Any:
+        return self.obj if self.kind == "aec" else self.chain.echo_canceller
+
+    def render(self, far: F32) -> None:
+        if self.kind == "processor":
+            self.obj.process_render(far)
+        else:
+            self.obj.render(far)
+
+    def capture(self, mic: F32, out: F32) -> None:
+        if self.kind == "chain":
+            np.copyto(out, mic)
+            if self.obj.capture(out, out):
+                self.obj.reset()
+        elif self.kind == "aec":
+            np.copyto(out, self.obj.capture(mic))
+        else:
+            self.obj.process_capture(mic, out=out)
+
+    def agc_gain(self) -> float:
+        """Linear gain the gain control applied to the last frame (1 when absent)."""
+        agc = None if self.kind == "aec" else self.chain.gain_control
+        if agc is None:
+            return 1.0
+        return float(10 ** ((agc.gain_db + agc.limiter_gain_db) / 20))
+
+    @property
+    def latency(self) -> int:
+        return int(self.chain.latency_samples)
+
+
+@dataclass
+class CallReport:
+    frames: int = 0
+    nonfinite_out: int = 0
+    peak: float = 0.0
+    erle: list[tuple[int, int, float]] | None = None   # (visit, piece, median dB)
+    erle_heard: list[tuple[int, int, float]] | None = None  # same, gain control included
+    rss_after_warmup: int = 0
+    rss_end: int = 0
+
+
+def run_call(
+    target: Target,
+    total_frames: int,
+    *,
+    offset: int = 0,
+    warmup_frames: int = 0,
+    measure_erle: bool = True,
+    rss: object = None,
+) -> CallReport:
+    """Run ``total_frames`` of the cycled call through ``target``; measure as it goes.
+
+    ERLE per piece visit: ``metrics.erle_db`` (50 ms frames) of echo + noise at the mic over
+    the output with the gain control's gain divided out (``erle``: the echo path's stages),
+    and over the output as sent (``erle_heard``: what the far end hears back), on far-only
+    frames from 2 s after the piece starts (each piece is a new echo path). ``rss`` is a
+    callable returning the RSS in bytes, sampled after ``warmup_frames`` and at the end.
+    """
+    import gc
+
+    from callaudio.simulation.metrics import erle_db
+
+    rep = CallReport(erle=[], erle_heard=[])
+    pieces = pool()
+    out = np.empty(N, np.float32)
+    mic = np.empty(N, np.float32)
+    far = np.empty(N, np.float32)
+    lat = target.latency
+    visit = -1
+    cur = -1
+    buf_out = np.zeros(0, np.float32)
+    buf_heard = np.zeros(0, np.float32)
+    buf_ref = np.zeros(0, np.float32)
+    buf_mask = np.zeros(0, bool)
+
+    def close_visit() -> None:
+        if cur < 0 or not measure_erle or rep.erle is None:
+            return
+        m = buf_out.size - lat
+        start = 2 * RATE
+        if m <= start:
+            return
+        o = buf_out[lat:][start:m]
+        r = buf_ref[start:m]
+        msk = buf_mask[start:m]
+        if np.count_nonzero(msk) < RATE:           # at least 1 s of far-only speech
+            return
+        _, med = erle_db(r, o, RATE, mask=msk)
+        if np.isfinite(med):
+            rep.erle.append((visit, cur, float(med)))
+        _, med = erle_db(r, buf_heard[lat:][start:m], RATE, mask=msk)
+        if np.isfinite(med) and rep.erle_heard is not None:
+            rep.erle_heard.append((visit, cur, float(med)))
+
+    for idx, f, gf, gn in call(total_frames, offset):
+        p = pieces[idx]
+        if f == 0:
+            close_visit()
+            visit += 1
+            cur = idx
+            buf_out = np.zeros(p.frames * N, np.float32)
+            buf_heard = np.zeros(p.frames * N, np.float32)
+            buf_ref = (gf * p.echo + gn * p.noise).astype(np.float32)
+            buf_mask = p.far_only
+        sl = slice(f * N, (f + 1) * N)
+        np.multiply(p.far[sl], gf, out=far)
+        np.multiply(p.echo[sl], gf, out=mic)
+        mic += gn * p.near_noise[sl]
+        target.render(far)
+        target.capture(mic, out)
+        if not np.all(np.isfinite(out)):
+            rep.nonfinite_out += 1
+        rep.peak = max(rep.peak, float(np.max(np.abs(out))))
+        if measure_erle:
+            buf_out[sl] = out / target.agc_gain()
+            buf_heard[sl] = out
+        rep.frames += 1
+        if rss is not None and rep.frames == warmup_frames:
+            gc.collect()
+            rep.rss_after_warmup = rss()  # type: ignore[operator]
+    if rss is not None:
+        gc.collect()
+        rep.rss_end = rss()  # type: ignore[operator]
+    close_visit()
+    return rep

@@ -1,0 +1,11 @@
+"""Fixtures of the reliability tests (see _support for budgets and the soak switch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261125)
