@@ -154,10 +154,10 @@ def test_read_wav_bad_chunk_size_is_a_sound_file_error(tmp_path) -> None:  # typ
         read_wav(path)
 
 
-@bug("full chain: while the far end talks, near-end background noise is amplified ~28 dB "
-     "(white noise at -62 dBFS comes out at -34 dBFS; idle noise should stay under the "
-     "-50 dBFS noise ceiling): the echo canceller's suppressor modulates the noise with the "
-     "far envelope, the gain control's VAD takes that for speech and applies up to 31 dB")
+# Found by the long run: the residual-echo suppressor counted the filter's uncertainty
+# as echo with no echo path at all, modulating near-end noise with the far envelope, and
+# the gain control lifted it ~28 dB. Fixed: no uncertainty term before the delay locks;
+# the gain control does not adapt while the far end talks or within 200 ms after.
 def test_far_end_talk_does_not_pump_near_end_noise() -> None:
     from callaudio.simulation import EchoScenario
     from callaudio.simulation.metrics import level_dbfs
@@ -175,9 +175,6 @@ def test_far_end_talk_does_not_pump_near_end_noise() -> None:
     assert level_dbfs(y[tail]) <= ca.GainControlConfig().noise_ceiling_dbfs
 
 
-@bug("EchoCanceller.render refuses a read-only float32 frame (ValueError: buffer source "
-     "array is read-only; the memoryview should be const f32[::1]), e.g. np.frombuffer of "
-     "received audio")
 def test_aec_render_accepts_a_read_only_frame() -> None:
     from callaudio._dsp.aec import EchoCanceller
 

@@ -78,11 +78,12 @@ cdef class EchoCanceller:
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
-    # Last frame: the far end was active and either the filter had not converged or it
-    # removed >= 15 dB of the microphone, so what is left is echo, not a near-end talker.
-    # The chain passes this to the gain control so it never learns residual echo as
-    # speech.
+    # Last frame: the far end talks or talked within 500 ms and no near-end talker is
+    # evident (see capture_c), so what is left is echo, or near-end noise the suppressor
+    # modulated with the far envelope. The chain passes this to the gain control so it
+    # never learns either as speech.
     cdef readonly bint echo_only
+    cdef int far_hang           # frames left in which the far end counts as talking
     cdef int div_n
     cdef long long nact
 

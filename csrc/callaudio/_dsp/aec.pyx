@@ -147,6 +147,7 @@ cdef extern from *:
     #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
     #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
     #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */
+    #define AEC_ECHO_HANG 20  /* frames (200 ms) the far end counts as talking after it stops */
     #define AEC_TINY 1e-25  /* denormal guard added to recursive powers */
     #define AEC_CLAMP 65536.0  /* inputs are clamped to +-CLAMP */
     """
@@ -179,6 +180,7 @@ cdef extern from *:
     const double STAT_ALPHA "AEC_STAT_ALPHA"
     const double FAR_ACTIVE "AEC_FAR_ACTIVE"
     const double ECHO_ONLY_RATIO "AEC_ECHO_ONLY_RATIO"
+    const int ECHO_HANG "AEC_ECHO_HANG"
     const double TINY "AEC_TINY"
     const double CLAMP "AEC_CLAMP"
 
@@ -737,6 +739,7 @@ cdef class EchoCanceller:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2, fa, a
+        cdef f32 kres
         cdef f32* Wl = self.W + <Py_ssize_t>(P - 1) * 2 * k
         cdef f32* Wm = self.W + <Py_ssize_t>(P - 2) * 2 * k
         cdef f32* X2b
@@ -777,10 +780,13 @@ cdef class EchoCanceller:
         if idx < 0:
             idx += self.H
         X2b = self.X2r + <Py_ssize_t>idx * k
-        # gain and output spectrum into Tspec (2k floats, free again)
+        # gain and output spectrum into Tspec (2k floats, free again). The filter's
+        # uncertainty counts as residual echo only once an echo path has been found (delay
+        # locked): with no echo path it would suppress, and so modulate, near-end noise.
+        kres = <f32>(KAL_RES * self.wscale * 0.5) if self.lag >= 0 else 0.0
         ca_aec_gain(k, self.Rrev, self.See, self.Rs, self.G, self.nf, self.Tspec, Wl, X2b,
                     self.D2, self.PX, self.S2, self.Espec, <f32>self.gamma, <f32>self.leak,
-                    <f32>(KAL_RES * self.wscale * 0.5), <f32>self.suppression,
+                    kres, <f32>self.suppression,
                     <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
@@ -791,11 +797,18 @@ cdef class EchoCanceller:
         if idx < 0:
             idx += self.H
         fa = self.fe2r[idx]
-        # Echo only: the far end is active and either the filter has not converged yet
-        # (echo and a near-end talker cannot be told apart) or it removed >= 15 dB.
-        self.echo_only = fa > FAR_ACTIVE and (
-            not (self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE)
-            or self.ms_e < ECHO_ONLY_RATIO * self.ms_mic)
+        # Echo only: the far end talks (or talked within ECHO_HANG frames: the echo tail,
+        # and the suppressor releasing in its pauses, which modulates the near-end noise
+        # with the far envelope) and no near-end talker is evident. A talker is evident
+        # only in a far-active frame of a converged filter that removed < 15 dB.
+        if fa > FAR_ACTIVE:
+            self.far_hang = ECHO_HANG
+        elif self.far_hang > 0:
+            self.far_hang -= 1
+        self.echo_only = self.far_hang > 0 and not (
+            fa > FAR_ACTIVE
+            and self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
+            and self.ms_e >= ECHO_ONLY_RATIO * self.ms_mic)
         if fa > FAR_ACTIVE:
             a = STAT_ALPHA
             self.nact += 1
@@ -808,7 +821,8 @@ cdef class EchoCanceller:
 
     # ------------------------------------------------------------------ Python API
     def _frame(self, x, name):
-        a = np.ascontiguousarray(x, dtype=np.float32)
+        # np.require also copies a misaligned view: the kernels assume float alignment.
+        a = np.require(x, dtype=np.float32, requirements=("C", "A"))
         if a.ndim != 1 or a.shape[0] != self.n:
             raise FrameError(
                 f"{name} must be a 1-D frame of {self.n} samples (10 ms at "
@@ -822,7 +836,7 @@ cdef class EchoCanceller:
         ----------
         far : array_like of float32, shape (frame_size,)
         """
-        cdef f32[::1] v = self._frame(far, "far")
+        cdef const f32[::1] v = self._frame(far, "far")   # read-only frames are fine
         with nogil:
             self.render_c(&v[0], v.shape[0])
 

@@ -406,7 +406,10 @@ class EchoCancellerRef:
         beyond = self.X2[self._slot(self.d + self.P)]
         self.Rrev = self.gamma * (self.Rrev + 0.5 * _power(self.W[-1]) * beyond)
         self.Rrev[self.Rrev < TINY] = 0.0
-        R = np.maximum(self.leak * syy, KAL_RES * self.wscale * 0.5 * self.PX) + self.Rrev
+        # The filter's uncertainty counts as residual echo only once an echo path has been
+        # found (delay locked); with no echo path it would suppress near-end noise.
+        kres = KAL_RES * self.wscale * 0.5 if self.lag >= 0 else 0.0
+        R = np.maximum(self.leak * syy, kres * self.PX) + self.Rrev
         self.See = 0.5 * self.See + 0.5 * see + TINY
         self.Rs = 0.5 * self.Rs + 0.5 * R + TINY
         G = np.clip(1.0 - self.suppression * self.Rs / (self.See + 1e-20), self.gmin, 1.0)
