@@ -805,10 +805,15 @@ cdef class EchoCanceller:
             self.far_hang = ECHO_HANG
         elif self.far_hang > 0:
             self.far_hang -= 1
+        # A talker is evident only in a far-active frame of a converged filter that removed
+        # < 15 dB, and whose microphone is louder (by 3 dB) than the echo the far end can
+        # explain through the measured echo-path gain (Geigel's test in power form): a dip
+        # of the filter alone is not a talker.
         self.echo_only = self.far_hang > 0 and not (
             fa > FAR_ACTIVE
             and self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
-            and self.ms_e >= ECHO_ONLY_RATIO * self.ms_mic)
+            and self.ms_e >= ECHO_ONLY_RATIO * self.ms_mic
+            and self.ms_mic > 2.0 * fa * (self.p_mic / (self.p_far + 1e-20)))
         if fa > FAR_ACTIVE:
             a = STAT_ALPHA
             self.nact += 1
