@@ -118,8 +118,9 @@ def test_aec_converges_fast_after_a_silent_far_start() -> None:
     assert _erle_window(res.echo, out, rate, start + 1.0, start + 2.0) >= 15.0
 
 
-@bug("AEC: after an echo-path change to another bulk delay (80 -> 40, 40 -> 200, 40 -> 350 "
-     "ms) ERLE stays < 3 dB for 3-5 s (80 -> 120 ms re-converges in ~1 s)")
+# Found by the long run: after a change to another bulk delay, ERLE stayed < 3 dB for
+# 3-5 s. Fixed: a candidate lag that flickers between neighbours counts as one, and a
+# detected echo-path change weakens the old delay prior as reset() does.
 @pytest.mark.parametrize("d1, d2", [(80.0, 40.0), (40.0, 200.0)])
 def test_aec_reconverges_after_a_bulk_delay_change(d1: float, d2: float) -> None:
     from callaudio._dsp.aec import EchoCanceller

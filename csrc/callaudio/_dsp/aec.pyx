@@ -586,6 +586,17 @@ cdef class EchoCanceller:
                 w2 = self.W[2 * i] * self.W[2 * i] + self.W[2 * i + 1] * self.W[2 * i + 1]
                 if w2 > self.Psi[i]:
                     self.Psi[i] = <f32>w2
+            # The echo path changed: the delay found for the old one is only a weak prior
+            # now (as after reset()), so a new bulk delay is confirmed within a second.
+            # (With no delay locked there is no prior to weaken; shortening the memory
+            # then would only let the estimator lock onto noise.)
+            if self.lag >= 0:
+                for i in range(self.L):
+                    self.C[i] *= 0.1
+                    self.F[i] *= 0.1
+                self.M *= 0.1
+                if self.nde > 10:
+                    self.nde = 10
             self.div_n = 0
 
     @cython.boundscheck(False)   # raw pointer loops
@@ -650,11 +661,14 @@ cdef class EchoCanceller:
         if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
             self.cand_n = 0
             return
-        if best == self.cand:
+        # A candidate that moves by one lag (10 ms) between frames is the same echo: the
+        # band-energy correlation peak of speech is broad, so it flickers between
+        # neighbours, and an exact-equality count would never confirm a change.
+        if self.cand >= 0 and abs(best - self.cand) <= 1:
             self.cand_n += 1
         else:
-            self.cand = best
             self.cand_n = 1
+        self.cand = best
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)

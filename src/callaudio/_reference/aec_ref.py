@@ -282,6 +282,12 @@ class EchoCancellerRef:
         self.div_n = self.div_n + 1 if self.se_s > DIV_RATIO * self.sm_s else 0
         if self.div_n >= DIV_FRAMES:
             self.Psi = np.maximum(self.Psi, _power(self.W))
+            # the echo path changed: weaken the delay prior as reset() does (if there is one)
+            if self.lag >= 0:
+                self.C *= 0.1
+                self.F *= 0.1
+                self.M *= 0.1
+                self.nde = min(self.nde, 10)
             self.div_n = 0
 
     # ------------------------------------------------------------------ delay
@@ -319,11 +325,12 @@ class EchoCancellerRef:
         if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
             self.cand_n = 0  # within the filter's headroom: _anchor follows it
             return
-        if best == self.cand:
+        # neighbouring lags (10 ms apart) count as the same candidate (see aec.pyx)
+        if self.cand >= 0 and abs(best - self.cand) <= 1:
             self.cand_n += 1
         else:
-            self.cand = best
             self.cand_n = 1
+        self.cand = best
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)
