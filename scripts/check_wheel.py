@@ -661,29 +661,11 @@ def smoke(version: str, expect_session: bool) -> None:
     # A VoiceProcessor with every stage this build has, over a generated echo scenario.
     import dataclasses
 
-    from callaudio import NotAvailableError, ProcessingConfig, VoiceProcessor
+    from callaudio import ProcessingConfig, VoiceProcessor
     from callaudio.simulation import EchoScenario, level_dbfs
 
     rate = 16000
-    names = [f.name for f in dataclasses.fields(ProcessingConfig)]
-    on: list[str] = []
-    for name in names:
-        stage = getattr(ProcessingConfig(), name)
-        if not hasattr(stage, "enabled"):
-            continue
-        trial = dataclasses.replace(
-            ProcessingConfig(),
-            **{
-                s: dataclasses.replace(getattr(ProcessingConfig(), s), enabled=True)
-                for s in [*on, name]
-            },
-        )
-        try:
-            VoiceProcessor(rate, config=trial)
-        except NotAvailableError:
-            continue
-        on.append(name)
-    check("high_pass" in on and "gain_control" in on, f"stages available: {on}")
+    on = [f.name for f in dataclasses.fields(ProcessingConfig)]
     cfg = dataclasses.replace(
         ProcessingConfig(),
         **{s: dataclasses.replace(getattr(ProcessingConfig(), s), enabled=True) for s in on},

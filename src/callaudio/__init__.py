@@ -27,7 +27,6 @@ from .errors import (
     FrameError,
     InvalidCategoryOptionsError,
     InvalidStateError,
-    NotAvailableError,
     SessionBusyError,
     SoundFileError,
 )
@@ -84,7 +83,6 @@ __all__ = [
     "Mode",
     "MonotonicClock",
     "NoiseSuppressorConfig",
-    "NotAvailableError",
     "Port",
     "ProcessingConfig",
     "ProcessingStats",

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .config import SAMPLE_RATES, ProcessingConfig
-from .errors import ConfigError, NotAvailableError
+from .errors import ConfigError
 
 __all__ = [
     "add_demo_arguments",
@@ -105,32 +105,16 @@ def write_wav(path: Path, x: npt.ArrayLike, rate: int) -> None:
 
 
 def full_config(**wanted: bool | None) -> ProcessingConfig:
-    """Every stage this build provides, with ``stage=True/False`` forcing one on or off.
+    """Every stage on, with ``stage=True/False`` forcing one on or off.
 
     ``wanted`` keys: ``high_pass``, ``echo_canceller``, ``noise_suppressor``,
-    ``gain_control``; None leaves the stage at "on when available".
-
-    Raises
-    ------
-    NotAvailableError
-        A stage forced on that this build does not provide.
+    ``gain_control``; None leaves the stage at its default (on).
     """
-    from .processing import VoiceProcessor
-
     cfg = ProcessingConfig()
-    for name in ("high_pass", "echo_canceller", "noise_suppressor", "gain_control"):
-        want = wanted.get(name)
-        stage = getattr(cfg, name)
-        trial = dataclasses.replace(cfg, **{name: dataclasses.replace(stage, enabled=True)})
-        try:
-            VoiceProcessor(16000, config=trial).close()
-            available = True
-        except NotAvailableError:
-            available = False
-        if want is True and not available:
-            raise NotAvailableError(f"{name} is not available in this build of callaudio")
-        on = available if want is None else bool(want)
-        cfg = dataclasses.replace(cfg, **{name: dataclasses.replace(stage, enabled=on)})
+    for name, want in wanted.items():
+        if want is not None:
+            stage = getattr(cfg, name)
+            cfg = dataclasses.replace(cfg, **{name: dataclasses.replace(stage, enabled=want)})
     return cfg
 
 

@@ -19,13 +19,6 @@ class FrameError(CallAudioError, ValueError):
     """An audio frame has the wrong shape, dtype or length; the processor is unchanged."""
 
 
-class NotAvailableError(CallAudioError):
-    """A stage that this build does not provide yet was enabled."""
-
-
-# --- the session layer (issue 3) -------------------------------------------------------------
-
-
 class InvalidStateError(CallAudioError):
     """An event is not allowed in the current state; nothing was changed.
 

@@ -62,60 +62,23 @@ def fuzz_settings(max_examples: int, *, stateful_steps: int | None = None) -> Ca
 # -- which stages this build provides ---------------------------------------------------
 
 
-def _stage_available(cfg: ProcessingConfig) -> bool:
-    try:
-        ca.VoiceProcessor(16000, config=cfg)
-    except ca.NotAvailableError:
-        return False
-    return True
-
-
-def available_stages() -> dict[str, bool]:
-    """Which of the optional stages can be enabled in this build (public API probe)."""
-    return {
-        "echo_canceller": _stage_available(
-            ProcessingConfig(echo_canceller=EchoCancellerConfig(enabled=True))
-        ),
-        "noise_suppressor": _stage_available(
-            ProcessingConfig(noise_suppressor=NoiseSuppressorConfig(enabled=True))
-        ),
-    }
-
-
-AVAILABLE = available_stages()
-HAS_AEC = AVAILABLE["echo_canceller"]
-HAS_NS = AVAILABLE["noise_suppressor"]
-
-
 def full_config(**aec: Any) -> ProcessingConfig:
-    """Every stage this build provides, enabled (the 'full chain')."""
+    """Every stage enabled (the 'full chain')."""
     return ProcessingConfig(
         high_pass=HighPassConfig(enabled=True),
-        echo_canceller=EchoCancellerConfig(enabled=HAS_AEC, **aec),
-        noise_suppressor=NoiseSuppressorConfig(enabled=HAS_NS),
+        echo_canceller=EchoCancellerConfig(enabled=True, **aec),
+        noise_suppressor=NoiseSuppressorConfig(enabled=True),
         gain_control=GainControlConfig(enabled=True),
     )
 
 
-def _chain_accepts(name: str, kw: dict[str, Any]) -> bool:
-    from callaudio._dsp.pipeline import Chain
-
-    try:
-        Chain(16000, **{name: kw})
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
 def chain_stage_kwargs(*, gain_control: bool = True) -> dict[str, dict[str, Any]]:
-    """Constructor keywords of every stage the compiled Chain accepts (default configs)."""
-    kw: dict[str, dict[str, Any]] = {"high_pass": HighPassConfig().kwargs()}
-    for name, cfg in (
-        ("echo_canceller", EchoCancellerConfig().kwargs()),
-        ("noise_suppressor", NoiseSuppressorConfig().kwargs()),
-    ):
-        if _chain_accepts(name, cfg):
-            kw[name] = cfg
+    """Constructor keywords of every stage of the compiled Chain (default configs)."""
+    kw: dict[str, dict[str, Any]] = {
+        "high_pass": HighPassConfig().kwargs(),
+        "echo_canceller": EchoCancellerConfig().kwargs(),
+        "noise_suppressor": NoiseSuppressorConfig().kwargs(),
+    }
     if gain_control:
         kw["gain_control"] = GainControlConfig().kwargs()
     return kw
@@ -123,12 +86,7 @@ def chain_stage_kwargs(*, gain_control: bool = True) -> dict[str, dict[str, Any]
 
 def stage_names() -> list[str]:
     """Names of the stages of :func:`full_config`, for reports."""
-    names = ["high_pass"]
-    if HAS_AEC:
-        names.append("echo_canceller")
-    if HAS_NS:
-        names.append("noise_suppressor")
-    return [*names, "gain_control"]
+    return ["high_pass", "echo_canceller", "noise_suppressor", "gain_control"]
 
 
 # -- signals ------------------------------------------------------------------------------

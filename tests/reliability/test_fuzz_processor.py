@@ -35,7 +35,7 @@ from ._strategies import (
     near,
     out_buffers,
 )
-from ._support import HAS_AEC, HAS_NS, fuzz_settings
+from ._support import fuzz_settings
 
 RATES = st.sampled_from(SAMPLE_RATES)
 
@@ -57,13 +57,13 @@ def processing_configs(draw: st.DrawFn) -> ProcessingConfig:
     if "comfort_noise" in fields:
         extra["comfort_noise"] = draw(st.booleans())
     aec = EchoCancellerConfig(
-        enabled=HAS_AEC and draw(st.booleans()),
+        enabled=draw(st.booleans()),
         tail_ms=draw(st.floats(32.0, 512.0)),
         max_delay_ms=draw(st.floats(0.0, 2000.0)),
         **extra,
     )
     ns = NoiseSuppressorConfig(
-        enabled=HAS_NS and draw(st.booleans()), level_db=draw(st.floats(0.0, 30.0))
+        enabled=draw(st.booleans()), level_db=draw(st.floats(0.0, 30.0))
     )
     gc = GainControlConfig(
         enabled=draw(st.booleans()),
@@ -247,8 +247,6 @@ def test_every_config_field_validates_and_valid_configs_build(
         NoiseSuppressorConfig: "noise_suppressor",
         GainControlConfig: "gain_control",
     }[cls]
-    if (key == "echo_canceller" and not HAS_AEC) or (key == "noise_suppressor" and not HAS_NS):
-        cfg = type(cfg)(**{**cfg.__dict__, "enabled": False})
     pc = ProcessingConfig(**{key: cfg})
     vp = ca.VoiceProcessor(rate, config=pc)
     y = vp.process_capture(np.full(vp.frame_size, 0.5, dtype=np.float32))

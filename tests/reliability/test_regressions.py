@@ -16,8 +16,6 @@ import pytest
 import callaudio as ca
 from callaudio.config import EchoCancellerConfig, HighPassConfig
 
-from ._support import HAS_AEC
-
 
 def bug(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"open defect: {reason}")
@@ -79,8 +77,7 @@ def test_every_valid_echo_config_builds_its_stage() -> None:
 
     cfg = EchoCancellerConfig(enabled=True, tail_ms=512.0)
     EchoCanceller(16000, **cfg.kwargs())
-    if HAS_AEC:
-        ca.VoiceProcessor(16000, config=ca.ProcessingConfig(echo_canceller=cfg))
+    ca.VoiceProcessor(16000, config=ca.ProcessingConfig(echo_canceller=cfg))
 
 
 # -- echo canceller re-convergence (found by the long-run test) -------------------------------
@@ -163,10 +160,6 @@ def test_far_end_talk_does_not_pump_near_end_noise() -> None:
     from callaudio.simulation import EchoScenario
     from callaudio.simulation.metrics import level_dbfs
 
-    from ._support import HAS_AEC
-
-    if not HAS_AEC:
-        pytest.skip("no echo canceller in the VoiceProcessor yet")
     rate = 48000
     res = EchoScenario(sample_rate=rate, duration_s=8.0, seed=3, noise_kind="white",
                        noise_snr_db=30.0).build()
