@@ -19,45 +19,17 @@ from ._version import __version__
 
 def _bench(args: argparse.Namespace) -> int:
     """Microseconds per 10 ms frame of each stage alone and of the whole chain."""
-    from .config import (
-        EchoCancellerConfig,
-        GainControlConfig,
-        HighPassConfig,
-        NoiseSuppressorConfig,
-        ProcessingConfig,
-    )
+    import dataclasses
+
+    from .config import ProcessingConfig
     from .processing import VoiceProcessor
     from .simulation import scenario
 
-    off = ProcessingConfig.bypass()
-    configs = {
-        "high_pass": ProcessingConfig(
-            high_pass=HighPassConfig(),
-            echo_canceller=off.echo_canceller,
-            noise_suppressor=off.noise_suppressor,
-            gain_control=off.gain_control,
-        ),
-        "echo_canceller": ProcessingConfig(
-            high_pass=off.high_pass,
-            echo_canceller=EchoCancellerConfig(),
-            noise_suppressor=off.noise_suppressor,
-            gain_control=off.gain_control,
-        ),
-        "noise_suppressor": ProcessingConfig(
-            high_pass=off.high_pass,
-            echo_canceller=off.echo_canceller,
-            noise_suppressor=NoiseSuppressorConfig(),
-            gain_control=off.gain_control,
-        ),
-        "gain_control": ProcessingConfig(
-            high_pass=off.high_pass,
-            echo_canceller=off.echo_canceller,
-            noise_suppressor=off.noise_suppressor,
-            gain_control=GainControlConfig(),
-        ),
-        "whole chain": ProcessingConfig(),
-        "wrapper only": off,
-    }
+    full, off = ProcessingConfig(), ProcessingConfig.bypass()
+    stages = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
+    configs = {name: dataclasses.replace(off, **{name: getattr(full, name)}) for name in stages}
+    configs["whole chain"] = full
+    configs["wrapper only"] = off
     print(
         f"callaudio {__version__} bench: us per 10 ms frame (best of {args.repeat} passes "
         "over a 16 s double-talk call; the real-time budget is 10000 us)"

@@ -78,7 +78,7 @@ cdef class EchoCanceller:
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
-    # Last frame: the far end talks or talked within 500 ms and no near-end talker is
+    # Last frame: the far end talks or talked within 200 ms and no near-end talker is
     # evident (see capture_c), so what is left is echo, or near-end noise the suppressor
     # modulated with the far envelope. The chain passes this to the gain control so it
     # never learns either as speech.
@@ -102,4 +102,5 @@ cdef class EchoCanceller:
     cdef void _constrain(self, int r) noexcept nogil
     cdef void _divergence(self) noexcept nogil
     cdef void _suppress(self, f32* out) noexcept nogil
+    cdef bint _converged(self) noexcept nogil
     cdef void _move_partition(self, int p, int q) noexcept nogil

@@ -676,6 +676,10 @@ cdef class EchoCanceller:
               and self.conv_lin < DE_JUMP_ERLE):
             self._set_lag(best)
 
+    cdef bint _converged(self) noexcept nogil:
+        """Delay locked, enough far-active frames, linear ERLE >= ANCHOR_ERLE."""
+        return self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
+
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void _set_lag(self, int lag) noexcept nogil:
@@ -814,18 +818,17 @@ cdef class EchoCanceller:
         # Echo only: the far end talks (or talked within ECHO_HANG frames: the echo tail,
         # and the suppressor releasing in its pauses, which modulates the near-end noise
         # with the far envelope) and no near-end talker is evident. A talker is evident
-        # only in a far-active frame of a converged filter that removed < 15 dB.
+        # only in a far-active frame of a converged filter that removed < 15 dB, and whose
+        # microphone is louder (by 3 dB) than the echo the far end can explain through the
+        # measured echo-path gain (Geigel's test in power form): a dip of the filter alone
+        # is not a talker.
         if fa > FAR_ACTIVE:
             self.far_hang = ECHO_HANG
         elif self.far_hang > 0:
             self.far_hang -= 1
-        # A talker is evident only in a far-active frame of a converged filter that removed
-        # < 15 dB, and whose microphone is louder (by 3 dB) than the echo the far end can
-        # explain through the measured echo-path gain (Geigel's test in power form): a dip
-        # of the filter alone is not a talker.
         self.echo_only = self.far_hang > 0 and not (
             fa > FAR_ACTIVE
-            and self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
+            and self._converged()
             and self.ms_e >= ECHO_ONLY_RATIO * self.ms_mic
             and self.ms_mic > 2.0 * fa * (self.p_mic / (self.p_far + 1e-20)))
         if fa > FAR_ACTIVE:
@@ -947,7 +950,7 @@ cdef class EchoCanceller:
     @property
     def converged(self):
         """True once the delay is locked and the filter's linear ERLE is >= 10 dB."""
-        return bool(self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE)
+        return bool(self._converged())
 
     @property
     def nonfinite_frames(self):
