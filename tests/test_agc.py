@@ -112,14 +112,8 @@ class ReferenceGainControl:
             spread = float(e[above].max() / e[above].min())
         return mean, spread
 
-    def process(self, frame: F32, speech_prob: float = -1.0) -> F32:
-        x = frame.astype(np.float64)
-        n = x.size
-        e = float(np.dot(x, x)) / n
-        if not math.isfinite(e):
-            return np.zeros(n, dtype=np.float32)
-        e += C["ENERGY_FLOOR"]
-        # noise floor
+    def _noise_floor(self, e: float) -> None:
+        """Step 2: smoothed power, sub-window minima, stationarity shortcut."""
         if not self.started:
             self.smoothed, self.started = e, True
         else:
@@ -140,8 +134,20 @@ class ReferenceGainControl:
             self.mins[self.sub_head], self.maxs[self.sub_head] = self.sub_min, self.sub_max
             self.sub_head = (self.sub_head + 1) % u
             self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
+
+    def process(self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False) -> F32:
+        x = frame.astype(np.float64)
+        n = x.size
+        e = float(np.dot(x, x)) / n
+        if not math.isfinite(e):
+            return np.zeros(n, dtype=np.float32)
+        e += C["ENERGY_FLOOR"]
+        if not echo_only:  # an echo-only frame is no noise observation
+            self._noise_floor(e)
         # voice activity
-        if speech_prob >= 0.0:
+        if echo_only:
+            self.hang, sp = 0, False
+        elif speech_prob >= 0.0:
             sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"] and e > 10.0 ** (
                 C["VAD_FLOOR_DBFS"] / 10.0
             )
@@ -401,11 +407,45 @@ def test_external_speech_probability_gates_the_level_estimate(rate: int) -> None
     assert abs(gc.speech_level_dbfs - (-35.0)) <= 3.0
 
 
+@pytest.mark.parametrize("rate", RATES)
+def test_echo_only_frames_teach_neither_the_level_nor_the_noise_floor(rate: int) -> None:
+    """What an echo suppressor leaves in far-end single talk is not the near end.
+
+    Its level can be far below the near end's noise (the suppressor pushed it down) or be
+    loud residual echo that an upstream VAD calls speech: neither may move the noise floor
+    (which caps the gain) nor the speech level (which sets it).
+    """
+    n = rate // 100
+    talk = speech(3.0, rate, -40.0, seed=21, noise_db=-62.0)
+    gc = GainControl(rate)
+    run(gc, talk)
+    level, floor, gain = gc.speech_level_dbfs, gc.noise_level_dbfs, gc.gain_db
+    assert -44.0 < level < -36.0 and -66.0 < floor < -58.0 and gain > 5.0
+    # 3 s of suppressed echo at -95 dBFS, then 3 s of loud residual echo the NS calls speech
+    quiet = white(3 * rate, -95.0, seed=22).astype(np.float32)
+    loud = speech(3.0, rate, -20.0, seed=23, noise_db=-62.0)
+    for sig, prob in ((quiet, -1.0), (loud, 1.0)):
+        for i in range(sig.size // n):
+            gc.process(sig[i * n : (i + 1) * n], prob, echo_only=True)
+            assert not gc.speech
+    assert gc.speech_level_dbfs == level
+    assert gc.noise_level_dbfs == floor
+    assert gc.gain_db <= gain    # kept, or decayed as idle; never raised
+    # the same frames without the flag do move them (the test can fail)
+    gc2 = GainControl(rate)
+    run(gc2, talk)
+    run(gc2, quiet)
+    assert gc2.noise_level_dbfs < floor - 20.0
+
+
 # ------------------------------------------------------------- compiled == reference
 
 
-def reference_scenario(rate: int) -> tuple[F32, npt.NDArray[np.float64]]:
-    """6 s exercising every branch: level steps, limiter, idle decay, noise cap."""
+def reference_scenario(
+    rate: int,
+) -> tuple[F32, npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """6 s exercising every branch: level steps, limiter, idle decay, noise cap, and
+    echo-only frames (some in the noise, some in speech)."""
     x = np.concatenate(
         [
             speech(1.5, rate, -45.0, seed=16, noise_db=-70.0),
@@ -417,20 +457,24 @@ def reference_scenario(rate: int) -> tuple[F32, npt.NDArray[np.float64]]:
     frames = x.size // (rate // 100)
     probs = np.full(frames, -1.0)
     probs[-60:] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
-    return x.astype(np.float32), probs
+    echo = np.zeros(frames, bool)
+    echo[320:380] = True    # in the noise
+    echo[520:540] = True    # in speech
+    echo[-10:] = True       # with the upstream VAD
+    return x.astype(np.float32), probs, echo
 
 
 @pytest.mark.parametrize("rate", RATES)
 def test_compiled_matches_numpy_reference(rate: int) -> None:
-    x, probs = reference_scenario(rate)
+    x, probs, echo = reference_scenario(rate)
     gc = GainControl(rate)
     ref = ReferenceGainControl(rate)
     n = rate // 100
     resets = limited = 0
     for i in range(probs.size):
         frame = x[i * n : (i + 1) * n]
-        got = gc.process(frame, float(probs[i]))
-        want = ref.process(frame, float(probs[i]))
+        got = gc.process(frame, float(probs[i]), echo_only=bool(echo[i]))
+        want = ref.process(frame, float(probs[i]), echo_only=bool(echo[i]))
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7, err_msg=f"frame {i}")
         assert gc.speech == ref.speech, i
         assert gc.gain_db == pytest.approx(ref.gain_db, rel=1e-9, abs=1e-9), i

@@ -45,6 +45,7 @@ class Piece:
     near_noise: F32           # near talker + noise at the mic (follows the mic gain)
     noise: F32
     far_only: npt.NDArray[np.bool_]
+    idle: npt.NDArray[np.bool_]     # neither the far end (echo) nor the near talker active
     frames: int
 
 
@@ -61,6 +62,7 @@ def pool() -> tuple[Piece, ...]:
                 near_noise=(res.near[:m] + res.noise[:m]).astype(np.float32),
                 noise=np.ascontiguousarray(res.noise[:m]),
                 far_only=res.far_only[:m],
+                idle=~(res.far_active[:m] | res.near_active[:m]),
                 frames=m // N,
             )
         )
@@ -156,9 +158,22 @@ class CallReport:
     nonfinite_out: int = 0
     peak: float = 0.0
     erle: list[tuple[int, int, float]] | None = None   # (visit, piece, median dB)
-    erle_heard: list[tuple[int, int, float]] | None = None  # same, gain control included
+    # same, gain control included, with the output's rise over its own background:
+    # (visit, piece, heard ERLE dB, far-only minus idle output level dB, NaN if no idle)
+    erle_heard: list[tuple[int, int, float, float]] | None = None
     rss_after_warmup: int = 0
     rss_end: int = 0
+
+
+def _median_level_db(x: F32, mask: npt.NDArray[np.bool_], frame: int = RATE // 20) -> float:
+    """Median level (dB) of the 50 ms frames of ``x`` that ``mask`` covers entirely; NaN
+    when they add up to less than 0.5 s."""
+    m = x.size // frame
+    cover = mask[: m * frame].reshape(m, frame).all(axis=1)
+    if np.count_nonzero(cover) * frame < RATE // 2:
+        return float("nan")
+    p = np.mean(x[: m * frame].reshape(m, frame)[cover].astype(np.float64) ** 2, axis=1)
+    return float(np.median(10.0 * np.log10(p + 1e-20)))
 
 
 def run_call(
@@ -194,6 +209,7 @@ def run_call(
     buf_heard = np.zeros(0, np.float32)
     buf_ref = np.zeros(0, np.float32)
     buf_mask = np.zeros(0, bool)
+    buf_idle = np.zeros(0, bool)
 
     def close_visit() -> None:
         if cur < 0 or not measure_erle or rep.erle is None:
@@ -211,8 +227,10 @@ def run_call(
         if np.isfinite(med):
             rep.erle.append((visit, cur, float(med)))
         _, med = erle_db(r, buf_heard[lat:][start:m], RATE, mask=msk)
+        heard = buf_heard[lat:][start:m]
         if np.isfinite(med) and rep.erle_heard is not None:
-            rep.erle_heard.append((visit, cur, float(med)))
+            rise = _median_level_db(heard, msk) - _median_level_db(heard, buf_idle[start:m])
+            rep.erle_heard.append((visit, cur, float(med), rise))
 
     for idx, f, gf, gn in call(total_frames, offset):
         p = pieces[idx]
@@ -224,6 +242,7 @@ def run_call(
             buf_heard = np.zeros(p.frames * N, np.float32)
             buf_ref = (gf * p.echo + gn * p.noise).astype(np.float32)
             buf_mask = p.far_only
+            buf_idle = p.idle
         sl = slice(f * N, (f + 1) * N)
         np.multiply(p.far[sl], gf, out=far)
         np.multiply(p.echo[sl], gf, out=mic)

@@ -127,6 +127,7 @@ cdef extern from *:
     #define AEC_DE_CONFIRM_CHANGE 25  /* frames a changed lag must stay the best */
     #define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
     #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
+    #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
     #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
     #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
     #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
@@ -160,6 +161,7 @@ cdef extern from *:
     const int DE_CONFIRM_CHANGE "AEC_DE_CONFIRM_CHANGE"
     const double DE_MARGIN "AEC_DE_MARGIN"
     const double DE_JUMP_ERLE "AEC_DE_JUMP_ERLE"
+    const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
     const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
     const double ANCHOR_DOM "AEC_ANCHOR_DOM"
     const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
@@ -672,8 +674,12 @@ cdef class EchoCanceller:
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)
-        elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest > rlag + DE_MARGIN
-              and self.conv_lin < DE_JUMP_ERLE):
+        elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest >= DE_RHO_JUMP
+              and rbest > rlag + DE_MARGIN and self.conv_lin < DE_JUMP_ERLE):
+            # A change needs a strong correlation: in long double talk the linear ERLE
+            # falls below DE_JUMP_ERLE while the mic features hold near speech, whose
+            # chance correlation with some far lag reaches 0.25-0.4 (a true new delay of
+            # far speech gives 0.7-1.0).
             self._set_lag(best)
 
     cdef bint _converged(self) noexcept nogil:

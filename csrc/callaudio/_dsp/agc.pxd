@@ -47,6 +47,10 @@ cdef class GainControl:
     cdef f64 _lim               # limiter gain (linear) at the end of the last frame
 
     # Process one 10 ms frame (n = frame_size) in place.  speech_prob in [0, 1] from an
-    # upstream VAD, or negative (or NaN) to use the built-in energy VAD.
-    cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob) noexcept nogil
+    # upstream VAD, or negative (or NaN) to use the built-in energy VAD.  echo_only: the
+    # frame is an echo suppressor's output with only echo left (not speech, not a noise
+    # observation either).
+    cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
+                        bint echo_only) noexcept nogil
+    cdef void _update_floor(self) noexcept nogil
     cpdef void reset(self)

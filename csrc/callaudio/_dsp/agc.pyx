@@ -346,28 +346,12 @@ cdef class GainControl:
 
     # -- the per-frame kernel ------------------------------------------------------------
 
-    @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
+    @cython.boundscheck(False)   # sub-window indices are kept in range explicitly
     @cython.wraparound(False)
-    @cython.cdivision(True)
-    cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob) noexcept nogil:
-        cdef Py_ssize_t i
+    cdef void _update_floor(self) noexcept nogil:
+        """Step 2 after the smoothing: sub-window minima, stationarity shortcut, floor."""
         cdef int k
-        cdef f64 e, m, lo, hi, newer, older, past, spread, dummy, cap, d, d_old, g1
-        cdef bint speech
-
-        e = mean_square(x, n)
-        if not isfinite(e):
-            for i in range(n):
-                x[i] = 0.0
-            return
-        e += ENERGY_FLOOR
-
-        # 2. noise floor: minimum statistics of the smoothed frame power
-        if not self._started:
-            self._smoothed = e
-            self._started = True
-        else:
-            self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
+        cdef f64 m, lo, hi
         if self._smoothed < self._sub_min:
             self._sub_min = self._smoothed
         if self._smoothed > self._sub_max:
@@ -400,8 +384,38 @@ cdef class GainControl:
             self._sub_max = 0.0
             self._sub_count = 0
 
+    @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
+                        bint echo_only) noexcept nogil:
+        cdef Py_ssize_t i
+        cdef f64 e, newer, older, past, spread, dummy, cap, d, d_old, g1
+        cdef bint speech
+
+        e = mean_square(x, n)
+        if not isfinite(e):
+            for i in range(n):
+                x[i] = 0.0
+            return
+        e += ENERGY_FLOOR
+
+        # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
+        # frame's level is the echo suppressor's doing (it can push the near-end noise far
+        # below its true level), so it is not a noise observation: the floor is kept.
+        if not echo_only:
+            if not self._started:
+                self._smoothed = e
+                self._started = True
+            else:
+                self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
+            self._update_floor()
         # 3. voice activity
-        if speech_prob >= 0.0:
+        if echo_only:
+            # Residual echo (or near-end noise the suppressor shaped): never a talker.
+            speech = False
+            self._hang = 0
+        elif speech_prob >= 0.0:
             # An upstream VAD decides, but nothing below the absolute floor is a talker:
             # that keeps residual echo and comfort noise out of the level estimate.
             speech = speech_prob >= SPEECH_PROB_THRESHOLD and e > VAD_FLOOR
@@ -487,7 +501,7 @@ cdef class GainControl:
 
     # -- Python-facing ---------------------------------------------------------------------
 
-    def process(self, frame, double speech_prob=-1.0):
+    def process(self, frame, double speech_prob=-1.0, bint echo_only=False):
         """Process one 10 ms frame and return the result as a new array.
 
         Parameters
@@ -497,6 +511,11 @@ cdef class GainControl:
         speech_prob : float, default -1.0
             Speech probability in [0, 1] from an upstream VAD, or negative for the
             built-in VAD.
+        echo_only : bool, default False
+            The frame holds only what an echo suppressor left of echo and near-end noise
+            (``EchoCanceller.echo_only``): it is not speech, and its level says nothing of
+            the near end's noise, so neither the speech level nor the noise floor learns
+            from it (the gain is kept, or decays when idle).
 
         Returns
         -------
@@ -515,10 +534,10 @@ cdef class GainControl:
         out = np.array(arr, dtype=np.float32, order="C", copy=True)
         cdef f32[::1] view = out
         with nogil:
-            self.process_c(&view[0], self.frame_size, <f32>speech_prob)
+            self.process_c(&view[0], self.frame_size, <f32>speech_prob, echo_only)
         return out
 
-    def process_signal(self, x, double speech_prob=-1.0):
+    def process_signal(self, x, double speech_prob=-1.0, bint echo_only=False):
         """Process consecutive 10 ms frames of a signal in one call (offline use, benches).
 
         Parameters
@@ -526,6 +545,8 @@ cdef class GainControl:
         x : numpy.ndarray
             1-D float32 whose length is a multiple of ``frame_size``; not modified.
         speech_prob : float, default -1.0
+            Applied to every frame (see :meth:`process`).
+        echo_only : bool, default False
             Applied to every frame (see :meth:`process`).
 
         Returns
@@ -548,7 +569,7 @@ cdef class GainControl:
         if frames:
             with nogil:
                 for k in range(frames):
-                    self.process_c(&view[k * n], n, <f32>speech_prob)
+                    self.process_c(&view[k * n], n, <f32>speech_prob, echo_only)
         return out
 
     @property

@@ -178,10 +178,12 @@ cdef class Chain:
         if self.noise_suppressor is not None:
             self.noise_suppressor.process_c(x, n)
             speech_prob = <f32>self.noise_suppressor._speech_prob
-        if self.echo_canceller is not None and self.echo_canceller.echo_only:
-            speech_prob = 0.0   # residual echo, not a talker: the gain must not learn it
         if self.gain_control is not None:
-            self.gain_control.process_c(x, n, speech_prob)
+            # residual echo is not a talker, and the suppressor's output level in such a
+            # frame is not the near end's noise: the gain control learns neither from it
+            self.gain_control.process_c(
+                x, n, speech_prob,
+                self.echo_canceller is not None and self.echo_canceller.echo_only)
         self.capture_frames += 1
         if not all_finite(x, n):
             for i in range(n):

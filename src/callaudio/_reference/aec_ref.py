@@ -30,6 +30,7 @@ DE_CONFIRM = 4  # frames the first lag must stay the best
 DE_CONFIRM_CHANGE = 25  # frames a changed lag must stay the best
 DE_MARGIN = 0.1  # correlation margin of a changed lag over the current one
 DE_JUMP_ERLE = 6.0  # the lag may jump only while the filter's linear ERLE is below (dB)
+DE_RHO_JUMP = 0.5  # normalised correlation a changed lag needs (near speech reaches ~0.4)
 ANCHOR_ERLE = 10.0  # linear ERLE (dB) above which the filter peak re-anchors the delay
 ANCHOR_DOM = 2.0  # the re-anchoring peak must be this many times any other partition's
 ANCHOR_FRAMES = 50  # frames the peak must stay off-centre before re-anchoring
@@ -336,6 +337,7 @@ class EchoCancellerRef:
                 self._set_lag(best)
         elif (
             self.cand_n >= DE_CONFIRM_CHANGE
+            and rho[best] >= DE_RHO_JUMP
             and rho[best] > rho[self.lag] + DE_MARGIN
             and self.conv_lin < DE_JUMP_ERLE
         ):
