@@ -205,14 +205,27 @@ def _nearest_rate(rate: int) -> int:
     return min(SAMPLE_RATES, key=lambda r: (abs(r - rate), -r))
 
 
+def _resample(x: F64, rate_in: int, rate_out: int) -> F64:
+    """One channel: the polyphase bank for a rational ratio it can hold (e.g. 44100 ->
+    48000), band-limited interpolation at the exact ratio otherwise (e.g. 15873 -> 16000)."""
+    import math
+    from fractions import Fraction
+
+    from .simulation.resample import resample, resample_ratio
+
+    ratio = Fraction(rate_out, rate_in)
+    if max(ratio.numerator, ratio.denominator) <= 4096:
+        return resample(x, rate_in, rate_out)
+    n_out = math.ceil(x.size * rate_out / rate_in)
+    return resample_ratio(x, rate_out / rate_in, n_out=n_out)
+
+
 def _to_rate(x: F64, rate_in: int, rate_out: int) -> F64:
     if rate_in == rate_out:
         return x
-    from .simulation.resample import resample
-
     if x.ndim == 1:
-        return resample(x, rate_in, rate_out)
-    return np.stack([resample(x[:, c], rate_in, rate_out) for c in range(x.shape[1])], axis=1)
+        return _resample(x, rate_in, rate_out)
+    return np.stack([_resample(x[:, c], rate_in, rate_out) for c in range(x.shape[1])], axis=1)
 
 
 def cmd_process(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ gains (level changes of up to +-12 dB, the ERL changing with them).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +161,9 @@ class CallReport:
     # same, gain control included, with the output's rise over its own background:
     # (visit, piece, heard ERLE dB, far-only minus idle output level dB, NaN if no idle)
     erle_heard: list[tuple[int, int, float, float]] | None = None
+    # echo-to-noise ratio at the mic of each visit in ``erle`` (same order), dB: the measure
+    # (echo + noise over output) cannot exceed it by much, whatever the canceller does
+    enr: list[float] | None = None
     # (minute of the call, median ERLE dB over the 50 ms far-only frames measured in it)
     erle_minutes: list[tuple[int, float]] | None = None
     rss_after_warmup: int = 0
@@ -186,6 +189,7 @@ def run_call(
     warmup_frames: int = 0,
     measure_erle: bool = True,
     rss: object = None,
+    checkpoint: Callable[[str], None] | None = None,
 ) -> CallReport:
     """Run ``total_frames`` of the cycled call through ``target``; measure as it goes.
 
@@ -195,14 +199,21 @@ def run_call(
     "ERLE above its floor in every far-end-only minute" reads),
     and over the output as sent (``erle_heard``: what the far end hears back), on far-only
     frames from 2 s after the piece starts (each piece is a new echo path). ``rss`` is a
-    callable returning the RSS in bytes, sampled after ``warmup_frames`` and at the end.
+    callable returning the RSS in bytes, sampled after ``warmup_frames`` and at the end;
+    ``checkpoint`` is called with ``"warm"`` and ``"end"`` at the same two points (threads
+    meet there so one RSS sample covers them all). The measurement buffers are allocated
+    once, before the warm-up ends, so they add nothing to the growth.
     """
     import gc
 
     from callaudio.simulation.metrics import erle_db
 
-    rep = CallReport(erle=[], erle_heard=[], erle_minutes=[])
-    by_minute: dict[int, list[float]] = {}
+    rep = CallReport(erle=[], erle_heard=[], erle_minutes=[], enr=[])
+    visit_gains = (1.0, 1.0)
+    hop = RATE // 20                                # erle_db's 50 ms frames
+    # every 50 ms ERLE frame of the call, by its place in the call (NaN: not measured);
+    # allocated up front so the measurement itself does not grow the RSS it samples
+    erle_frames = np.full(total_frames * N // hop + 1, np.nan, np.float32)
     visit_start = 0
     pieces = pool()
     out = np.empty(N, np.float32)
@@ -211,9 +222,14 @@ def run_call(
     lat = target.latency
     visit = -1
     cur = -1
-    buf_out = np.zeros(0, np.float32)
-    buf_heard = np.zeros(0, np.float32)
-    buf_ref = np.zeros(0, np.float32)
+    longest = max(p.frames for p in pieces) * N if measure_erle else 0
+    out_all = np.zeros(longest, np.float32)
+    heard_all = np.zeros(longest, np.float32)
+    ref_all = np.zeros(longest, np.float32)
+    tmp_all = np.zeros(longest, np.float32)
+    buf_out = out_all[:0]
+    buf_heard = heard_all[:0]
+    buf_ref = ref_all[:0]
     buf_mask = np.zeros(0, bool)
     buf_idle = np.zeros(0, bool)
 
@@ -230,12 +246,15 @@ def run_call(
         if np.count_nonzero(msk) < RATE:           # at least 1 s of far-only speech
             return
         per, med = erle_db(r, o, RATE, mask=msk)
-        if np.isfinite(med):
+        if np.isfinite(med) and rep.enr is not None:
             rep.erle.append((visit, cur, float(med)))
-        hop = RATE // 20                            # erle_db's 50 ms frames
-        for k in np.flatnonzero(np.isfinite(per)):
-            minute = (visit_start * N + start + int(k) * hop) // (60 * RATE)
-            by_minute.setdefault(int(minute), []).append(float(per[k]))
+            p = pieces[cur]
+            echo = visit_gains[0] * p.echo[start:m][msk].astype(np.float64)
+            noise = visit_gains[1] * p.noise[start:m].astype(np.float64)
+            rep.enr.append(float(10 * np.log10(np.mean(echo**2) / (np.mean(noise**2) + 1e-20))))
+        first = (visit_start * N + start) // hop
+        fit = min(per.size, erle_frames.size - first)   # the call may end inside the piece
+        erle_frames[first : first + fit] = per[:fit]
         _, med = erle_db(r, buf_heard[lat:][start:m], RATE, mask=msk)
         heard = buf_heard[lat:][start:m]
         if np.isfinite(med) and rep.erle_heard is not None:
@@ -248,12 +267,17 @@ def run_call(
             close_visit()
             visit += 1
             visit_start = rep.frames
+            visit_gains = (gf, gn)
             cur = idx
-            buf_out = np.zeros(p.frames * N, np.float32)
-            buf_heard = np.zeros(p.frames * N, np.float32)
-            buf_ref = (gf * p.echo + gn * p.noise).astype(np.float32)
-            buf_mask = p.far_only
-            buf_idle = p.idle
+            if measure_erle:
+                size = p.frames * N
+                buf_out = out_all[:size]
+                buf_heard = heard_all[:size]
+                buf_ref = ref_all[:size]
+                np.multiply(p.echo, gf, out=buf_ref)
+                buf_ref += np.multiply(p.noise, gn, out=tmp_all[:size])
+                buf_mask = p.far_only
+                buf_idle = p.idle
         sl = slice(f * N, (f + 1) * N)
         np.multiply(p.far[sl], gf, out=far)
         np.multiply(p.echo[sl], gf, out=mic)
@@ -267,14 +291,22 @@ def run_call(
             buf_out[sl] = out / target.agc_gain()
             buf_heard[sl] = out
         rep.frames += 1
-        if rss is not None and rep.frames == warmup_frames:
-            gc.collect()
-            rep.rss_after_warmup = rss()  # type: ignore[operator]
+        if rep.frames == warmup_frames:
+            if rss is not None:
+                gc.collect()
+                rep.rss_after_warmup = rss()  # type: ignore[operator]
+            if checkpoint is not None:
+                checkpoint("warm")
     if rss is not None:
         gc.collect()
         rep.rss_end = rss()  # type: ignore[operator]
+    if checkpoint is not None:
+        checkpoint("end")
     close_visit()
-    rep.erle_minutes = [
-        (m, float(np.median(v))) for m, v in sorted(by_minute.items()) if len(v) >= 20
-    ]
+    per_minute = 60 * RATE // hop
+    for m in range(0, erle_frames.size, per_minute):
+        v = erle_frames[m : m + per_minute]
+        v = v[np.isfinite(v)]
+        if v.size >= 20:
+            rep.erle_minutes.append((m // per_minute, float(np.median(v))))
     return rep

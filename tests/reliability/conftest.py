@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ._support import pin_mmap_threshold
+
+# before any test allocates: the long runs sample RSS (see pin_mmap_threshold)
+pin_mmap_threshold()
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

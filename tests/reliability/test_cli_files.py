@@ -167,7 +167,7 @@ def test_an_output_path_that_is_a_directory_is_one_error_line(
     assert target.is_dir() and not leftovers(tmp_path, target.name)
 
 
-@pytest.mark.parametrize("rate", [8000, 11025, 22050, 44100, 96000])
+@pytest.mark.parametrize("rate", [8000, 11025, 15873, 22050, 44100, 96000])  # 15873: soak find
 def test_any_positive_rate_is_resampled_and_written_at_its_own_rate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: int
 ) -> None:

@@ -108,7 +108,8 @@ def _fft_out(kind: str, shape: int, dtype: Any, src: np.ndarray) -> tuple[Any, b
         return b, False
     if kind == "wrong":
         return np.zeros(shape + 1, dtype=dtype), False
-    if kind == "overlap" and src.flags.c_contiguous and src.dtype == np.float32 \
+    if kind == "overlap" and src.ndim == 1 and src.flags.c_contiguous \
+            and src.dtype == np.float32 \
             and src.flags.aligned and src.flags.writeable and dtype == np.complex64:
         # out aliasing the input's memory must be refused (the kernels take restrict).
         raw = np.zeros(max(src.nbytes, shape * 8) + 16, dtype=np.uint8)

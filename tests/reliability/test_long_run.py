@@ -31,6 +31,7 @@ from ._denormal import compiled_chain
 from ._support import full_config, rss_bytes, soak_only
 
 ERLE_FLOOR_DB = 10.0
+ENR_MIN_DB = ERLE_FLOOR_DB  # echo-to-noise ratio a visit needs to be judged alone
 MASKED_RISE_DB = 3.0  # output rise over the idle background that still masks echo
 RSS_GROWTH_LIMIT = 1 << 20
 TARGETS = ["processor", "chain", "aec"]
@@ -243,28 +244,49 @@ def test_soak_one_hour(kind: str) -> None:
     assert rep.nonfinite_out == 0
     assert rep.rss_end - rep.rss_after_warmup < RSS_GROWTH_LIMIT
     if has_aec(kind):
-        # 282 piece visits: per visit, those of the babble piece where the noise is within
-        # 8 dB of the echo cannot reach the floor by this measure, and a few of the piece
-        # with 6.5 s of loud double talk stay below it (see the issue's closing note);
-        # the issue's criterion is the minute.
         _erle_minutes_check(rep, 59)
-        worst = sorted(e for _, _, e in rep.erle or [])
-        assert worst and np.median(worst) > 3 * ERLE_FLOOR_DB   # most visits far above
+        # Per visit (282 of them): every visit whose echo stands ENR_MIN_DB above the near
+        # noise; below that the measure (echo + noise over the output) is capped near the
+        # ENR whatever the canceller does (the babble piece at the quieter far levels).
+        assert rep.enr is not None and len(rep.enr) == len(rep.erle or [])
+        pairs = zip(rep.erle or [], rep.enr, strict=True)
+        judged = [(v, p, e) for (v, p, e), r in pairs if r >= ENR_MIN_DB]
+        assert len(judged) >= 0.85 * len(rep.enr)
+        low = [(v, p, round(e, 1)) for v, p, e in judged if e < ERLE_FLOOR_DB]
+        assert not low, f"ERLE below {ERLE_FLOOR_DB} dB (visit, piece, dB): {low}"
 
 
 @soak_only
 @pytest.mark.slow
 def test_soak_eight_threads_one_hour() -> None:
+    """8 processors in 8 threads for an hour each: finite, and the process's RSS after all
+    of them finished is within RSS_GROWTH_LIMIT of its RSS when all had warmed up (the
+    threads meet at both points, so one sample covers them all)."""
     pool()
-    samples: list[int] = []
+    gate = threading.Barrier(9, timeout=1200)
+    rss: dict[str, int] = {}
+
+    def checkpoint(stage: str) -> None:
+        gate.wait()          # every thread is here: the main thread samples
+        gate.wait()          # sampled: go on
 
     def one(i: int) -> CallReport:
         return run_call(
             make_target("processor"), 3600 * 100, offset=i, measure_erle=False,
-            warmup_frames=pool_frames(), rss=rss_bytes,
+            warmup_frames=pool_frames(), checkpoint=checkpoint,
         )
 
-    reps = _threads(one, 8)
-    assert all(r.nonfinite_out == 0 for r in reps)
-    samples = [r.rss_end - r.rss_after_warmup for r in reps]
-    assert max(samples) < RSS_GROWTH_LIMIT, samples
+    out: list[Any] = [None] * 8
+    ts = [threading.Thread(target=lambda i=i: out.__setitem__(i, one(i))) for i in range(8)]
+    for t in ts:
+        t.start()
+    for stage in ("warm", "end"):
+        gate.wait()
+        rss[stage] = rss_bytes()
+        gate.wait()
+    for t in ts:
+        t.join(timeout=600)
+    assert not any(t.is_alive() for t in ts), "a processing thread hung"
+    assert all(r is not None and r.nonfinite_out == 0 for r in out)
+    growth = rss["end"] - rss["warm"]
+    assert growth < RSS_GROWTH_LIMIT, f"RSS grew {growth / 1e6:.2f} MB over 8 x one hour"

@@ -133,6 +133,37 @@ def test_aec_reconverges_after_a_bulk_delay_change(d1: float, d2: float) -> None
     assert _erle_window(b.echo, out, rate, 1.0, 2.0) >= 15.0
 
 
+# Found by the one-hour soak: after 6.5 s of double talk with the near talker 15-20 dB
+# above the echo, far-only ERLE stayed at 1-5 dB: the Kalman filter's random walk let it
+# drift on near speech, the divergence test then fired in the talker's pauses and each time
+# weakened the delay prior, and the delay estimator jumped to a chance lag (670-950 ms).
+# Fixed: a double-talk test (Geigel's, with the measured echo gain) stops the random walk
+# and keeps the delay prior while the near end talks; a changed lag needs rho >= 0.5.
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_aec_keeps_the_echo_path_through_long_loud_double_talk(rate: int) -> None:
+    from callaudio._dsp.aec import EchoCanceller
+    from callaudio.simulation import EchoScenario
+
+    res = EchoScenario(
+        sample_rate=rate, duration_s=12.0, bulk_delay_ms=120.0, near_intervals=((2.5, 9.0),),
+        far_level_dbfs=-38.0, near_level_dbfs=-28.0, noise_kind="keyboard",
+        noise_snr_db=30.0, rt60_s=0.5, seed=104,
+    ).build()
+    aec = EchoCanceller(rate)
+    n = aec.frame_size
+    delays = []
+    out = np.zeros_like(res.mic)
+    for f in range(res.mic.size // n):
+        sl = slice(f * n, (f + 1) * n)
+        aec.render(res.far[sl])
+        out[sl] = aec.capture(res.mic[sl])
+        delays.append(aec.delay_ms)
+    lat = aec.latency_samples
+    out = np.concatenate([out[lat:], np.zeros(lat, np.float32)])
+    assert all(abs(d - 120.0) <= 30.0 for d in delays[250:])   # never left the echo's delay
+    assert _erle_window(res.echo, out, rate, 9.5, 12.0) >= 15.0
+
+
 def test_read_wav_bad_chunk_size_is_a_sound_file_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import wave
 

@@ -78,6 +78,8 @@ cdef class EchoCanceller:
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
+    cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
+    cdef int dt_hang            # frames the near-talk decision still holds
     # Last frame: the far end talks or talked within 200 ms and no near-end talker is
     # evident (see capture_c), so what is left is echo, or near-end noise the suppressor
     # modulated with the far envelope. The chain passes this to the gain control so it
@@ -103,4 +105,5 @@ cdef class EchoCanceller:
     cdef void _divergence(self) noexcept nogil
     cdef void _suppress(self, f32* out) noexcept nogil
     cdef bint _converged(self) noexcept nogil
+    cdef bint _near_talk(self) noexcept nogil
     cdef void _move_partition(self, int p, int q) noexcept nogil

@@ -20,6 +20,10 @@ Papers
   delay", IEEE Trans. ASSP 24(4), 1976: delay = the lag maximising a (normalised)
   cross-correlation; here of 10 ms log band-energy envelopes, which survive reverberation
   and need only 16 bands x ~100 lags per frame.
+- D. L. Duttweiler, "A twelve-channel digital echo canceler", IEEE Trans. Commun. 26(5),
+  1978 (Geigel's double-talk detector): a near-end talker is declared when the mic exceeds
+  what the far signal over the echo span can produce; here in power form with the echo
+  gain measured by the filter instead of an assumed ERL.
 - D. Mauler, R. Martin, "A low delay, variable resolution, perfect reconstruction spectral
   analysis-synthesis system for speech enhancement", EUSIPCO 2007: the asymmetric
   analysis/synthesis window pair that keeps the suppressor's latency below a frame.
@@ -36,10 +40,10 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
 3. Delay: per frame 16 log band energies (200-4200 Hz) of far and mic, running means
    removed; for every lag ``l`` in ``0 .. L-1`` (``L - 1 = ceil(max_delay_ms / 10)``) a
    recursively averaged (1.5 s) normalised correlation ``rho_l``.  The first lag with
-   ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, a 0.1 margin and a filter
-   that is not cancelling (linear ERLE < 6 dB).  Within +-2 frames the filter re-anchors
-   itself on its own dominant peak (clock drift).  The filter starts 2 frames (20 ms)
-   before the locked lag.
+   ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, ``rho >= 0.5``, a 0.1
+   margin and a filter that is not cancelling (linear ERLE < 6 dB).  Within +-2 frames
+   the filter re-anchors itself on its own dominant peak (clock drift).  The filter
+   starts 2 frames (20 ms) before the locked lag.
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
 5. Kalman update per partition and bin: ``Phi`` = smoothed ``|E|^2`` (E = FFT([0, e])),
@@ -51,7 +55,12 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    floor keeps the filter able to learn after long silence).  Gradient constraint (zero
    the second half of the impulse response) on the peak partition and two round-robin
    ones per frame.  Echo-path change: when the error is louder than the microphone for
-   two far-active frames, ``Psi`` is raised to ``|W|^2``.
+   two far-active frames, ``Psi`` is raised to ``|W|^2`` (and, unless a near-end talker
+   is evident, the delay estimator's memory is shortened ten-fold).
+   Double talk (Geigel, power form): once the filter removes >= 6 dB, its echo gain
+   ``g = P_y / P_far`` is kept; a mic louder than ``4 g`` times the loudest far frame of
+   the filter's span is a near-end talker (held 100 ms).  Meanwhile ``q = 0``: the path
+   is not expected to move, so near speech cannot make the state error and the gain grow.
 6. Residual echo per bin ``R = max(leak |Y~|^2, 0.5 sum_p Psi |X_p|^2) + reverb``
    (Valin's leakage; Enzner's state-error term; an exponential tail beyond the filter with
    the decay of its last two partitions); gain ``G = clip(1 - suppression R / |E~|^2,
@@ -128,6 +137,8 @@ cdef extern from *:
     #define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
     #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
     #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
+    #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
+    #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
     #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
     #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
     #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
@@ -162,6 +173,8 @@ cdef extern from *:
     const double DE_MARGIN "AEC_DE_MARGIN"
     const double DE_JUMP_ERLE "AEC_DE_JUMP_ERLE"
     const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
+    const double DT_RATIO "AEC_DT_RATIO"
+    const int DT_HANG "AEC_DT_HANG"
     const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
     const double ANCHOR_DOM "AEC_ANCHOR_DOM"
     const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
@@ -425,6 +438,8 @@ cdef class EchoCanceller:
         self.se_s = 0.0
         self.div_n = 0
         self.nact = 0
+        self.g_echo = 0.0
+        self.dt_hang = 0
 
     cpdef void reset(self):
         """Forget the echo path (route change); keep the delay estimate as a prior.
@@ -464,6 +479,7 @@ cdef class EchoCanceller:
         cdef f32* Ps
         cdef double s
         cdef double delta, fsum = 0.0
+        cdef f32 q
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
         if self.fifo_count > 0:
@@ -511,6 +527,7 @@ cdef class EchoCanceller:
         ca_aec_error(n, self.y, self.e, self.tmp + n, self.mic)
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
+        self._near_talk()
         self._divergence()
         # 5. Kalman update: E = FFT([0, e])
         memset(self.tmp, 0, n * sizeof(f32))
@@ -520,6 +537,10 @@ cdef class EchoCanceller:
         # (bins the far end hardly excites must not adapt on rounding noise)
         delta = 2.0 * n * (KF_DELTA + KF_REG * fsum / P)
         ca_aec_gain_inv(k, self.Phi, self.S2, self.Espec, self.PX, KF_LAMBDA, delta, TINY)
+        # While a near-end talker is evident the echo path is not expected to move: no
+        # random walk, so the state error and with it the gain cannot grow in the double
+        # talk (a path that did move shows in the divergence test, which restores it).
+        q = <f32>0.0 if self.dt_hang > 0 else <f32>KF_Q
         # measurement and time update per partition; the random walk's power includes the
         # neighbouring partitions' (a drifting echo path moves energy between them); tmp
         # carries the previous partition's updated |W|^2 to the next one
@@ -532,7 +553,7 @@ cdef class EchoCanceller:
                           self.Xr + <Py_ssize_t>idx * 2 * k, self.X2r + <Py_ssize_t>idx * k,
                           self.Espec, self.S2, <f32>(1.0 - KF_SHRINK), self.tmp, p > 0,
                           Wp + 2 * k if p < P - 1 else NULL,
-                          <f32>KF_Q, <f32>KF_SPREAD, <f32>(KF_PSIMIN * self.psi0[p] + TINY))
+                          q, <f32>KF_SPREAD, <f32>(KF_PSIMIN * self.psi0[p] + TINY))
         # gradient constraint: the peak partition and two round-robin partitions
         pk = 0
         for p in range(1, P):
@@ -592,7 +613,10 @@ cdef class EchoCanceller:
             # now (as after reset()), so a new bulk delay is confirmed within a second.
             # (With no delay locked there is no prior to weaken; shortening the memory
             # then would only let the estimator lock onto noise.)
-            if self.lag >= 0:
+            # (While a near-end talker is evident the error can exceed the mic because
+            # the filter drifted in the double talk, not because the path moved: the
+            # delay prior stays.)
+            if self.lag >= 0 and self.dt_hang == 0:
                 for i in range(self.L):
                     self.C[i] *= 0.1
                     self.F[i] *= 0.1
@@ -682,6 +706,32 @@ cdef class EchoCanceller:
             # far speech gives 0.7-1.0).
             self._set_lag(best)
 
+    cdef bint _near_talk(self) noexcept nogil:
+        """Geigel's double-talk test in power form, with the echo path's gain measured.
+
+        Once a filter that removes >= DE_JUMP_ERLE of the echo has measured the echo power
+        per far power (g_echo), a mic louder than DT_RATIO times the echo that the loudest
+        far frame across the filter's span can explain is a near-end talker; the decision
+        holds DT_HANG frames. Unknown gain (no such filter since the last lag change or
+        reset): False.
+        """
+        cdef int p, idx
+        cdef double pf = 0.0
+        if self.g_echo <= 0.0:
+            self.dt_hang = 0
+            return False
+        for p in range(self.P):
+            idx = <int>((self.t - self.d - p) % self.H)
+            if idx < 0:
+                idx += self.H
+            if self.fe2r[idx] > pf:
+                pf = self.fe2r[idx]
+        if self.ms_mic > DT_RATIO * self.g_echo * pf:
+            self.dt_hang = DT_HANG
+        elif self.dt_hang > 0:
+            self.dt_hang -= 1
+        return self.dt_hang > 0
+
     cdef bint _converged(self) noexcept nogil:
         """Delay locked, enough far-active frames, linear ERLE >= ANCHOR_ERLE."""
         return self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
@@ -698,6 +748,8 @@ cdef class EchoCanceller:
         self.cand = -1
         self.cand_n = 0
         self.anchor_n = 0
+        self.g_echo = 0.0
+        self.dt_hang = 0
         if shift == 0:
             return
         if shift > 0:
@@ -846,6 +898,9 @@ cdef class EchoCanceller:
             self.p_e = a * self.p_e + (1.0 - a) * self.ms_e
             self.p_out = a * self.p_out + (1.0 - a) * _ms(out, n)
             self.conv_lin = 10.0 * log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
+            # the filter explains >= 3/4 of the mic: its echo gain is the near-talk yardstick
+            if self.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
+                self.g_echo = self.p_y / (self.p_far + 1e-20)
 
     # ------------------------------------------------------------------ Python API
     def _frame(self, x, name):
@@ -952,6 +1007,13 @@ cdef class EchoCanceller:
         if pk >= 0 and self.peak[pk] > 0.0:
             return ((self.d + pk) * self.n + self.peak_i[pk]) * 1000.0 / self.sample_rate
         return self.lag * 10.0
+
+    @property
+    def near_talk(self):
+        """True while a near-end talker is evident over the echo (double talk): the mic is
+        louder than 4x the echo the measured echo path explains, or was within 100 ms.
+        Always False until the filter has measured the echo path."""
+        return self.dt_hang > 0
 
     @property
     def converged(self):

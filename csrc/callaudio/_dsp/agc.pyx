@@ -25,7 +25,10 @@ powers are mean squares, dBFS = 10 log10(power)):
    last STATIONARY_SUBWINDOWS sub-windows (0.8..1.0 s) the signal is noise however loud it
    is, and the floor follows the minimum of that stretch at once (so a new, louder noise
    stops being taken for speech within a second instead of after the whole window).
-3. Voice activity: ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
+   A frame flagged ``echo_only`` (an upstream echo suppressor's output in far-end single
+   talk, whose level that suppressor set) is no noise observation: step 2 skips it.
+3. Voice activity: an ``echo_only`` frame is never speech; otherwise
+   ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
    else the frame is speech when
    ``e > noise * 10^(VAD_SNR_DB / 10)`` and ``e > 10^(VAD_FLOOR_DBFS / 10)``, held for
    HANGOVER frames after the last such frame.

@@ -64,6 +64,12 @@ cdef inline bint all_finite(const f32* x, Py_ssize_t n) noexcept nogil:
     return acc == 0.0
 
 
+cdef inline int _dtype_of(cnp.ndarray a):
+    """The array's type number, or -1 when byte-swapped ('>f4' on x86): its bytes are not
+    the numbers a kernel would read, so it is refused like any other wrong dtype."""
+    return cnp.PyArray_TYPE(a) if cnp.PyArray_ISNOTSWAPPED(a) else -1
+
+
 cdef class Chain:
     """The capture/render chain of one channel at one sample rate (10 ms frames).
 
@@ -262,9 +268,9 @@ cdef class Chain:
         ``mic`` and ``out`` must have the same dtype (float32 or int16), shape and
         contiguity; ``out`` may be ``mic``. Returns OK (0) or ERR_NONFINITE.
         """
-        cdef int typ = cnp.PyArray_TYPE(mic)
+        cdef int typ = _dtype_of(mic)
         cdef int rc
-        if typ != cnp.PyArray_TYPE(out):
+        if typ != _dtype_of(out):
             raise TypeError("mic and out must have the same dtype")
         if cnp.PyArray_SIZE(mic) != self.frame_size * channels or \
                 cnp.PyArray_SIZE(out) != self.frame_size * channels:
@@ -287,7 +293,7 @@ cdef class Chain:
                 rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
                                       channels)
         else:
-            raise TypeError("frames must be float32 or int16")
+            raise TypeError("frames must be float32 or int16 in native byte order")
         return rc
 
     def process_block(self, cnp.ndarray mic not None, cnp.ndarray out not None, far,
@@ -305,8 +311,8 @@ cdef class Chain:
         cdef f32* src
         cdef f32* dst
         cdef f32* ref = NULL
-        if cnp.PyArray_TYPE(mic) != cnp.NPY_FLOAT32 or cnp.PyArray_TYPE(out) != cnp.NPY_FLOAT32:
-            raise TypeError("process_block takes float32 signals")
+        if _dtype_of(mic) != cnp.NPY_FLOAT32 or _dtype_of(out) != cnp.NPY_FLOAT32:
+            raise TypeError("process_block takes native float32 signals")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
             raise ValueError("signals must be C-contiguous")
         if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
@@ -320,10 +326,10 @@ cdef class Chain:
                 cnp.PyArray_SIZE(out) != frames * n * channels:
             raise ValueError("signals must hold whole frames")
         if far is not None:
-            if cnp.PyArray_TYPE(far) != cnp.NPY_FLOAT32 or \
+            if _dtype_of(far) != cnp.NPY_FLOAT32 or \
                     not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or \
                     cnp.PyArray_SIZE(far) != frames * n * far_channels:
-                raise ValueError("far must be float32, C-contiguous, as long as mic")
+                raise ValueError("far must be native float32, C-contiguous, as long as mic")
             ref = <f32*>cnp.PyArray_DATA(far)
         src = <f32*>cnp.PyArray_DATA(mic) + channel
         dst = <f32*>cnp.PyArray_DATA(out) + channel
@@ -340,7 +346,7 @@ cdef class Chain:
 
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
         """Feed a C-contiguous (frame_size[, channels]) far-end frame (downmixed to mono)."""
-        cdef int typ = cnp.PyArray_TYPE(far)
+        cdef int typ = _dtype_of(far)
         if cnp.PyArray_SIZE(far) != self.frame_size * channels or channels < 1:
             raise ValueError("frame size mismatch")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(far) and cnp.PyArray_ISALIGNED(far)):
@@ -353,4 +359,4 @@ cdef class Chain:
             with nogil:
                 self.render_i16(<int16_t*>src, channels)
         else:
-            raise TypeError("frames must be float32 or int16")
+            raise TypeError("frames must be float32 or int16 in native byte order")

@@ -31,6 +31,8 @@ DE_CONFIRM_CHANGE = 25  # frames a changed lag must stay the best
 DE_MARGIN = 0.1  # correlation margin of a changed lag over the current one
 DE_JUMP_ERLE = 6.0  # the lag may jump only while the filter's linear ERLE is below (dB)
 DE_RHO_JUMP = 0.5  # normalised correlation a changed lag needs (near speech reaches ~0.4)
+DT_RATIO = 4.0  # mic power over the echo the far end explains: a near-end talker
+DT_HANG = 10  # frames the near-talk decision holds (100 ms)
 ANCHOR_ERLE = 10.0  # linear ERLE (dB) above which the filter peak re-anchors the delay
 ANCHOR_DOM = 2.0  # the re-anchoring peak must be this many times any other partition's
 ANCHOR_FRAMES = 50  # frames the peak must stay off-centre before re-anchoring
@@ -184,6 +186,8 @@ class EchoCancellerRef:
         self.sm_s = self.se_s = 0.0
         self.div_n = 0
         self.nact = 0
+        self.g_echo = 0.0  # echo power per far power, from a filter that works (0: unknown)
+        self.dt_hang = 0
 
     def reset(self) -> None:
         """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
@@ -233,6 +237,7 @@ class EchoCancellerRef:
         y = np.fft.irfft(np.sum(self.W * Xp, axis=0), 2 * n)[n:]
         self.PX = np.sum(self.Psi * X2p, axis=0)
         e = x_mic - y
+        self._near_talk(float(np.mean(x_mic * x_mic)))
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
@@ -252,7 +257,8 @@ class EchoCancellerRef:
             if p < P - 1:
                 nb += _power(self.W[p + 1])
             floor = KF_PSIMIN * self.psi0[p] + TINY
-            self.Psi[p] = (1.0 - KF_Q) * psi + KF_Q * (_power(self.W[p]) + KF_SPREAD * nb + floor)
+            q = 0.0 if self.dt_hang > 0 else KF_Q  # no random walk while the near end talks
+            self.Psi[p] = (1.0 - q) * psi + q * (_power(self.W[p]) + KF_SPREAD * nb + floor)
         # gradient constraint: the peak partition and two round-robin partitions
         todo = [int(np.argmax(self.peak))]
         for _ in range(2):
@@ -283,8 +289,9 @@ class EchoCancellerRef:
         self.div_n = self.div_n + 1 if self.se_s > DIV_RATIO * self.sm_s else 0
         if self.div_n >= DIV_FRAMES:
             self.Psi = np.maximum(self.Psi, _power(self.W))
-            # the echo path changed: weaken the delay prior as reset() does (if there is one)
-            if self.lag >= 0:
+            # the echo path changed: weaken the delay prior as reset() does (if there is one),
+            # unless a near-end talker is evident (then the filter drifted in double talk)
+            if self.lag >= 0 and self.dt_hang == 0:
                 self.C *= 0.1
                 self.F *= 0.1
                 self.M *= 0.1
@@ -343,6 +350,17 @@ class EchoCancellerRef:
         ):
             self._set_lag(best)
 
+    def _near_talk(self, ms_mic: float) -> None:
+        """Geigel's test in power form with the measured echo gain (see aec.pyx)."""
+        if self.g_echo <= 0.0:
+            self.dt_hang = 0
+            return
+        pf = max(float(self.fe2[self._slot(self.d + p)]) for p in range(self.P))
+        if ms_mic > DT_RATIO * self.g_echo * pf:
+            self.dt_hang = DT_HANG
+        elif self.dt_hang > 0:
+            self.dt_hang -= 1
+
     def _set_lag(self, lag: int) -> None:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
         newd = max(0, lag - HEADROOM)
@@ -351,6 +369,8 @@ class EchoCancellerRef:
         self.cand = -1
         self.cand_n = 0
         self.anchor_n = 0
+        self.g_echo = 0.0
+        self.dt_hang = 0
         if shift == 0:
             return
         W = np.zeros_like(self.W)
@@ -453,6 +473,8 @@ class EchoCancellerRef:
             self.p_e = a * self.p_e + (1.0 - a) * float(np.mean(e * e))
             self.p_out = a * self.p_out + (1.0 - a) * float(np.mean(out * out))
             self.conv_lin = 10.0 * math.log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
+            if self.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
+                self.g_echo = self.p_y / (self.p_far + 1e-20)
         return out
 
     # ------------------------------------------------------------------ stats
