@@ -236,7 +236,7 @@ def run_call(
     def close_visit() -> None:
         if cur < 0 or not measure_erle or rep.erle is None:
             return
-        m = buf_out.size - lat
+        m = min(buf_out.size, (rep.frames - visit_start) * N) - lat   # processed part only
         start = 2 * RATE
         if m <= start:
             return
@@ -253,7 +253,7 @@ def run_call(
             noise = visit_gains[1] * p.noise[start:m].astype(np.float64)
             rep.enr.append(float(10 * np.log10(np.mean(echo**2) / (np.mean(noise**2) + 1e-20))))
         first = (visit_start * N + start) // hop
-        fit = min(per.size, erle_frames.size - first)   # the call may end inside the piece
+        fit = max(0, min(per.size, erle_frames.size - first))
         erle_frames[first : first + fit] = per[:fit]
         _, med = erle_db(r, buf_heard[lat:][start:m], RATE, mask=msk)
         heard = buf_heard[lat:][start:m]
