@@ -164,6 +164,24 @@ def test_aec_keeps_the_echo_path_through_long_loud_double_talk(rate: int) -> Non
     assert _erle_window(res.echo, out, rate, 9.5, 12.0) >= 15.0
 
 
+def test_aec_follows_an_echo_that_becomes_20_db_louder() -> None:
+    """A volume step: the mic exceeds the measured echo gain, but its excess is the echo
+    estimate scaled, not a talker; the double-talk detector must not freeze the filter
+    (found while adding it: 4-5 dB ERLE for 2 s after the step without the correlation
+    condition; 25-46 dB before the detector existed)."""
+    from callaudio._dsp.aec import EchoCanceller
+    from callaudio.simulation import EchoScenario
+
+    rate = 16000
+    res = EchoScenario(sample_rate=rate, duration_s=10.0, bulk_delay_ms=100.0, seed=3).build()
+    gain = np.ones(res.mic.size, np.float32)
+    gain[7 * rate :] = 10.0
+    echo = (res.echo * gain).astype(np.float32)
+    out = _aec_run(EchoCanceller(rate), res.far, (echo + res.near + res.noise).astype(np.float32))
+    assert _erle_window(echo, out, rate, 5.0, 7.0) >= 40.0
+    assert _erle_window(echo, out, rate, 8.0, 9.0) >= 20.0
+
+
 def test_read_wav_bad_chunk_size_is_a_sound_file_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import wave
 

@@ -59,7 +59,8 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    is evident, the delay estimator's memory is shortened ten-fold).
    Double talk (Geigel, power form): once the filter removes >= 6 dB, its echo gain
    ``g = P_y / P_far`` is kept; a mic louder than ``4 g`` times the loudest far frame of
-   the filter's span is a near-end talker (held 100 ms).  Meanwhile ``q = 0``: the path
+   the filter's span, with an error that does not correlate with the echo estimate
+   (< 0.5), is a near-end talker (held 100 ms).  Meanwhile ``q = 0``: the path
    is not expected to move, so near speech cannot make the state error and the gain grow.
 6. Residual echo per bin ``R = max(leak |Y~|^2, 0.5 sum_p Psi |X_p|^2) + reverb``
    (Valin's leakage; Enzner's state-error term; an exponential tail beyond the filter with
@@ -77,7 +78,7 @@ model ``callaudio._reference.aec_ref`` mirrors every step; the tests compare the
 cimport cython
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, isfinite, log, log10
+from libc.math cimport exp, isfinite, log, log10, sqrt
 from libc.string cimport memcpy, memset
 
 import math
@@ -139,6 +140,7 @@ cdef extern from *:
     #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
     #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
     #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
+    #define AEC_DT_RHO 0.5  /* error/echo-estimate correlation below which excess is a talker */
     #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
     #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
     #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
@@ -175,6 +177,7 @@ cdef extern from *:
     const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
     const double DT_RATIO "AEC_DT_RATIO"
     const int DT_HANG "AEC_DT_HANG"
+    const double DT_RHO "AEC_DT_RHO"
     const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
     const double ANCHOR_DOM "AEC_ANCHOR_DOM"
     const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
@@ -440,6 +443,9 @@ cdef class EchoCanceller:
         self.nact = 0
         self.g_echo = 0.0
         self.dt_hang = 0
+        self.s_ee = 0.0
+        self.s_yy = 0.0
+        self.s_ey = 0.0
 
     cpdef void reset(self):
         """Forget the echo path (route change); keep the delay estimate as a prior.
@@ -527,6 +533,7 @@ cdef class EchoCanceller:
         ca_aec_error(n, self.y, self.e, self.tmp + n, self.mic)
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
+        self.ms_y = _ms(self.y, n)
         self._near_talk()
         self._divergence()
         # 5. Kalman update: E = FFT([0, e])
@@ -711,9 +718,10 @@ cdef class EchoCanceller:
 
         Once a filter that removes >= DE_JUMP_ERLE of the echo has measured the echo power
         per far power (g_echo), a mic louder than DT_RATIO times the echo that the loudest
-        far frame across the filter's span can explain is a near-end talker; the decision
-        holds DT_HANG frames. Unknown gain (no such filter since the last lag change or
-        reset): False.
+        far frame across the filter's span can explain is a near-end talker, provided the
+        error does not correlate with the echo estimate (smoothed correlation < DT_RHO:
+        an echo that became louder, a volume step, does); the decision holds DT_HANG
+        frames. Unknown gain (no such filter since the last lag change or reset): False.
         """
         cdef int p, idx
         cdef double pf = 0.0
@@ -726,7 +734,13 @@ cdef class EchoCanceller:
                 idx += self.H
             if self.fe2r[idx] > pf:
                 pf = self.fe2r[idx]
-        if self.ms_mic > DT_RATIO * self.g_echo * pf:
+        # error/echo-estimate correlation (e = mic - y): near speech is uncorrelated with
+        # the echo estimate, an echo that grew louder (volume step) is not
+        self.s_ee = 0.8 * self.s_ee + 0.2 * self.ms_e
+        self.s_yy = 0.8 * self.s_yy + 0.2 * self.ms_y
+        self.s_ey = 0.8 * self.s_ey + 0.1 * (self.ms_mic - self.ms_y - self.ms_e)
+        if (self.ms_mic > DT_RATIO * self.g_echo * pf
+                and self.s_ey < DT_RHO * sqrt(self.s_ee * self.s_yy)):
             self.dt_hang = DT_HANG
         elif self.dt_hang > 0:
             self.dt_hang -= 1

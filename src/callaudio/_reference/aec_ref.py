@@ -33,6 +33,7 @@ DE_JUMP_ERLE = 6.0  # the lag may jump only while the filter's linear ERLE is be
 DE_RHO_JUMP = 0.5  # normalised correlation a changed lag needs (near speech reaches ~0.4)
 DT_RATIO = 4.0  # mic power over the echo the far end explains: a near-end talker
 DT_HANG = 10  # frames the near-talk decision holds (100 ms)
+DT_RHO = 0.5  # error/echo-estimate correlation below which the mic's excess is a talker
 ANCHOR_ERLE = 10.0  # linear ERLE (dB) above which the filter peak re-anchors the delay
 ANCHOR_DOM = 2.0  # the re-anchoring peak must be this many times any other partition's
 ANCHOR_FRAMES = 50  # frames the peak must stay off-centre before re-anchoring
@@ -188,6 +189,7 @@ class EchoCancellerRef:
         self.nact = 0
         self.g_echo = 0.0  # echo power per far power, from a filter that works (0: unknown)
         self.dt_hang = 0
+        self.s_ee = self.s_yy = self.s_ey = 0.0
 
     def reset(self) -> None:
         """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
@@ -237,7 +239,9 @@ class EchoCancellerRef:
         y = np.fft.irfft(np.sum(self.W * Xp, axis=0), 2 * n)[n:]
         self.PX = np.sum(self.Psi * X2p, axis=0)
         e = x_mic - y
-        self._near_talk(float(np.mean(x_mic * x_mic)))
+        self._near_talk(
+            float(np.mean(x_mic * x_mic)), float(np.mean(e * e)), float(np.mean(y * y))
+        )
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
@@ -350,13 +354,19 @@ class EchoCancellerRef:
         ):
             self._set_lag(best)
 
-    def _near_talk(self, ms_mic: float) -> None:
-        """Geigel's test in power form with the measured echo gain (see aec.pyx)."""
+    def _near_talk(self, ms_mic: float, ms_e: float, ms_y: float) -> None:
+        """Geigel's test in power form with the measured echo gain, for an excess that does
+        not correlate with the echo estimate (see aec.pyx)."""
         if self.g_echo <= 0.0:
             self.dt_hang = 0
             return
         pf = max(float(self.fe2[self._slot(self.d + p)]) for p in range(self.P))
-        if ms_mic > DT_RATIO * self.g_echo * pf:
+        self.s_ee = 0.8 * self.s_ee + 0.2 * ms_e
+        self.s_yy = 0.8 * self.s_yy + 0.2 * ms_y
+        self.s_ey = 0.8 * self.s_ey + 0.1 * (ms_mic - ms_y - ms_e)
+        if ms_mic > DT_RATIO * self.g_echo * pf and self.s_ey < DT_RHO * math.sqrt(
+            self.s_ee * self.s_yy
+        ):
             self.dt_hang = DT_HANG
         elif self.dt_hang > 0:
             self.dt_hang -= 1
