@@ -1025,8 +1025,9 @@ cdef class EchoCanceller:
     @property
     def near_talk(self):
         """True while a near-end talker is evident over the echo (double talk): the mic is
-        louder than 4x the echo the measured echo path explains, or was within 100 ms.
-        Always False until the filter has measured the echo path."""
+        louder than 4x the echo the measured echo path explains and the excess does not
+        correlate with the echo estimate, now or within the last 100 ms. Always False
+        until the filter has measured the echo path."""
         return self.dt_hang > 0
 
     @property
