@@ -718,8 +718,8 @@ def smoke(version: str, expect_session: bool) -> None:
     )
 
     # The offline API works without PortAudio; opening a real device says what is missing.
-    if has_module("callaudio.backends.sounddevice_backend"):
-        from callaudio.backends import sounddevice_backend as sdb
+    if has_module("callaudio.devices.sounddevice_backend"):
+        from callaudio.audio import sounddevice_backend as sdb
         from callaudio.errors import CallAudioError
 
         try:
@@ -744,7 +744,7 @@ def session_scenario(check: object) -> None:
     """One call through an interruption that resumes and one that outlasts the grace period."""
     from collections.abc import Callable
 
-    from callaudio.backends.memory import MemoryBackend
+    from callaudio.audio.recording import MemoryBackend
     from callaudio.call import CallState, EndCause
     from callaudio.client import VoiceClient
     from callaudio.clock import ManualClock

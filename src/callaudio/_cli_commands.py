@@ -147,7 +147,7 @@ def add_devices_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     """List PortAudio's devices: name, host API, input/output channels, default rate."""
-    from .backends.sounddevice_backend import list_devices, portaudio_version
+    from .devices.sounddevice_backend import list_devices, portaudio_version
 
     devs = list_devices()
     if args.hostapi:
@@ -337,7 +337,7 @@ def _xcorr_lag(y: F64, x: F64, max_lag: int) -> tuple[int, float]:
 
 def cmd_loopback(args: argparse.Namespace) -> int:
     """A live echo test on a real device: play, record, measure delay and ERLE."""
-    from .backends.sounddevice_backend import SounddeviceBackend
+    from .devices.sounddevice_backend import SounddeviceBackend
     from .engine import AudioEngine
     from .processing import VoiceProcessor
     from .simulation import load_talker
@@ -488,11 +488,11 @@ class _EventLog:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """A whole outgoing call on the simulated room, with the event log, metrics and a report."""
-    from .backends.simulated import SimulatedBackend
+    from .audio.service import EngineBackend
     from .call import CallState
     from .client import VoiceClient
     from .clock import ManualClock
-    from .engine import EngineBackend
+    from .devices.simulated import SimulatedBackend
     from .events import SynchronousDispatcher
     from .interruption import InterruptionPolicy
     from .session import AudioSession

@@ -68,8 +68,8 @@ import itertools
 import logging
 from types import TracebackType
 
-from .backends.base import AudioBackend, BackendFault, FaultKind, StreamConfig
-from .backends.memory import MemoryBackend
+from .audio.base import AudioBackend, BackendFault, FaultKind, StreamConfig
+from .audio.recording import MemoryBackend
 from .call import Call, CallDirection, CallState, EndCause
 from .controller import AudioController, SoundKind
 from .errors import BackendError, ConfigError
@@ -100,7 +100,7 @@ def _resolve_backend(backend: AudioBackend | str) -> AudioBackend:
         if backend in ("simulated", "sounddevice"):
             # The engine (real-time callback + VoiceProcessor) on a device backend; imported
             # here so the session layer itself imports no audio I/O.
-            from .engine import make_backend
+            from .audio.service import make_backend
 
             return make_backend(backend)
         raise ConfigError(

@@ -29,7 +29,7 @@ import enum
 import os
 from dataclasses import dataclass
 
-from .backends.base import ArraySource, AudioBackend, PlaybackSource
+from .audio.base import ArraySource, AudioBackend, PlaybackSource
 from .session import AudioSession, Category, HoldKind, SessionConfiguration, SessionHold
 from .tones import TonePlan, ToneSource
 from .tones import tone_plan as tone_plan_of

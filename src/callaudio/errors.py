@@ -99,3 +99,64 @@ class SoundFileError(CallAudioError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.reason = reason
+
+
+class DeviceError(BackendError):
+    """PortAudio, the device or the stream failed; the message carries PortAudio's text.
+
+    Attributes
+    ----------
+    operation : str
+        What was attempted (``"import"``, ``"open"``, ``"start"`` ...).
+    device : str or None
+        The device name concerned, if any.
+    hostapi : str or None
+        The host API concerned, if any.
+    host_error : str
+        PortAudio's error text (with the host API's message when it gave one).
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        message: str,
+        *,
+        device: str | None = None,
+        hostapi: str | None = None,
+        host_error: str = "",
+    ) -> None:
+        super().__init__(operation, message)
+        self.device = device
+        self.hostapi = hostapi
+        self.host_error = host_error
+
+
+class CallbackError(BackendError):
+    """Exceptions were raised inside the real-time audio callback while the engine ran.
+
+    The callback never lets an exception escape (that would kill the stream silently): it
+    plays silence for that frame, counts the error and keeps the first few.
+    ``AudioEngine.stop()`` raises this error after the stream is closed; the first exception
+    is the ``__cause__``. A ``KeyboardInterrupt`` or ``SystemExit`` raised in the callback is
+    kept the same way and also stops the stream (see ``AudioEngine``).
+
+    Attributes
+    ----------
+    count : int
+        How many callbacks raised.
+    errors : list of BaseException
+        The first few exceptions (at most 8), in order.
+    tracebacks : list of str
+        Their formatted tracebacks.
+    """
+
+    def __init__(self, count: int, errors: list[BaseException], tracebacks: list[str]) -> None:
+        first = errors[0] if errors else None
+        super().__init__(
+            "callback",
+            f"{count} audio callback(s) raised; first: {type(first).__name__}: {first}\n"
+            + (tracebacks[0] if tracebacks else ""),
+        )
+        self.count = count
+        self.errors = errors
+        self.tracebacks = tracebacks

@@ -38,7 +38,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from .backends.base import ArraySource
+from .audio.base import ArraySource
 from .errors import ConfigError
 
 __all__ = [

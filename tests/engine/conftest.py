@@ -38,7 +38,7 @@ def jack_server() -> str:
         _missing(f"jack_lsp -s {name} did not answer")
     if r.returncode != 0 or "loopback:capture_1" not in r.stdout:
         _missing(f"server {name!r} not running or without a loopback pair: {r.stderr.strip()}")
-    from callaudio.backends.sounddevice_backend import DeviceError, find_device
+    from callaudio.devices.sounddevice_backend import DeviceError, find_device
 
     try:
         find_device("loopback", "JACK", "duplex")

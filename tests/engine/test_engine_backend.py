@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callaudio.backends.base import ArraySource, AudioBackend, BackendFault, FaultKind, StreamConfig
-from callaudio.backends.simulated import SimulatedBackend
+from callaudio.audio.base import ArraySource, AudioBackend, BackendFault, FaultKind, StreamConfig
+from callaudio.audio.service import EngineBackend, make_backend
 from callaudio.config import ProcessingConfig
-from callaudio.engine import CallbackError, EngineBackend, make_backend
-from callaudio.errors import BackendError, ConfigError
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.errors import BackendError, CallbackError, ConfigError
 from callaudio.processing import process_arrays
 from callaudio.tones import ToneSource, render_period, tone_plan
 
@@ -239,11 +239,10 @@ def test_a_resumed_call_keeps_its_chain_and_a_new_call_gets_a_fresh_one():
     first = backend.engine.processor
     room.run_frames(20)
     backend.stop_duplex()
-    backend.reset_echo_canceller()  # the client's resume: reset, then restart
-    backend.start_duplex(_config())
+    backend.start_duplex(_config(), resume=True)  # the client's resume
     assert backend.engine.processor is first
     room.run_frames(5)
     backend.stop_duplex()
-    backend.start_duplex(_config())  # a new call: no reset in between
+    backend.start_duplex(_config())  # a new call: resume=False
     assert backend.engine.processor is not first
     backend.stop_duplex()

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from callaudio.backends.sounddevice_backend import (
+from callaudio.devices.sounddevice_backend import (
     DeviceError,
     SounddeviceBackend,
     find_device,
@@ -307,8 +307,8 @@ def test_output_only_and_input_only_streams_run_the_same_callback(jack_server):
 
 def test_a_route_port_that_names_a_device_selects_it(jack_server):
     """The backend is set up on `system` (silent); the session's route names `loopback`."""
-    from callaudio.backends.base import StreamConfig
-    from callaudio.engine import EngineBackend
+    from callaudio.audio.base import StreamConfig
+    from callaudio.audio.service import EngineBackend
 
     backend = EngineBackend(
         SounddeviceBackend("system", hostapi="JACK"), monitor=True, realtime_priority=RT_PRIORITY

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from callaudio._cli_commands import full_config
-from callaudio.backends.sounddevice_backend import SounddeviceBackend
+from callaudio.audio.service import EngineBackend
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
-from callaudio.engine import EngineBackend
+from callaudio.devices.sounddevice_backend import SounddeviceBackend
 from callaudio.events import SynchronousDispatcher
 from callaudio.interruption import InterruptionPolicy
 from callaudio.session import AudioSession
@@ -185,9 +185,9 @@ def test_a_call_on_the_real_loopback_cancels_the_echo_and_keeps_the_near_end(jac
 _DEVICE_LOSS_CLIENT = textwrap.dedent(
     """
     import sys, time
-    from callaudio.backends.sounddevice_backend import SounddeviceBackend
+    from callaudio.devices.sounddevice_backend import SounddeviceBackend
     from callaudio.client import VoiceClient
-    from callaudio.engine import EngineBackend
+    from callaudio.audio.service import EngineBackend
     from callaudio.events import SynchronousDispatcher
     from callaudio.session import AudioSession
 

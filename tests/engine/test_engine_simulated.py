@@ -8,8 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from callaudio.backends.simulated import CallbackFlags, SimulatedBackend
 from callaudio.config import ProcessingConfig
+from callaudio.devices.simulated import CallbackFlags, SimulatedBackend
 from callaudio.engine import AudioEngine, CallbackError, PreparedSound
 from callaudio.errors import BackendError, ConfigError
 from callaudio.processing import VoiceProcessor, process_arrays
@@ -208,7 +208,7 @@ def test_progress_tone_is_played_and_is_the_echo_reference():
 def test_a_sound_file_source_is_resampled_and_finishes():
     rate = 16000
     room = SimulatedBackend(rate, impulse_response=[1.0], record=True)
-    from callaudio.backends.base import ArraySource
+    from callaudio.audio.base import ArraySource
 
     t = np.arange(4800) / 48000
     stereo = np.stack([np.sin(2 * np.pi * 1000 * t), np.zeros_like(t)], axis=1) * 0.5

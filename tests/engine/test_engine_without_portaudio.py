@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+import callaudio
+
+# The callaudio under test (a worktree's src/ on PYTHONPATH, or the installed one).
+_PACKAGE_ROOT = str(Path(callaudio.__file__).resolve().parents[1])
 
 _PROBE = textwrap.dedent(
     """
     import numpy as np
     import callaudio
     from callaudio.engine import AudioEngine
-    from callaudio.backends.simulated import SimulatedBackend
-    from callaudio.backends.sounddevice_backend import DeviceError, SounddeviceBackend
+    from callaudio.devices.simulated import SimulatedBackend
+    from callaudio.devices.sounddevice_backend import DeviceError, SounddeviceBackend
 
     room = SimulatedBackend(16000, impulse_response=[1.0])
     with AudioEngine(room, 16000, callaudio.VoiceProcessor(16000)) as engine:
@@ -40,7 +47,10 @@ def test_offline_api_imports_and_runs_and_devices_fail_clearly(tmp_path, fake, e
     (tmp_path / "sounddevice.py").write_text(fake + "\n")
     r = subprocess.run(
         [sys.executable, "-c", _PROBE],
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), _PACKAGE_ROOT]),
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=60,

@@ -37,12 +37,36 @@ from callaudio.engine import AudioEngine
 
 from ._support import full_config
 
-FORBIDDEN_MODULES = {"threading", "queue", "logging", "asyncio", "socket", "subprocess",
-                     "selectors", "concurrent", "multiprocessing"}
-FORBIDDEN_BUILTINS = {"acquire", "acquire_lock", "wait", "sleep", "join", "open", "print",
-                      "input", "select", "poll", "recv", "send", "sendall", "fsync",
-                      "flush", "getaddrinfo"}
-ALLOC_LIMIT = 1024     # bytes: a 10 ms frame buffer is 640..1920 bytes; Python ints are 28
+FORBIDDEN_MODULES = {
+    "threading",
+    "queue",
+    "logging",
+    "asyncio",
+    "socket",
+    "subprocess",
+    "selectors",
+    "concurrent",
+    "multiprocessing",
+}
+FORBIDDEN_BUILTINS = {
+    "acquire",
+    "acquire_lock",
+    "wait",
+    "sleep",
+    "join",
+    "open",
+    "print",
+    "input",
+    "select",
+    "poll",
+    "recv",
+    "send",
+    "sendall",
+    "fsync",
+    "flush",
+    "getaddrinfo",
+}
+ALLOC_LIMIT = 1024  # bytes: a 10 ms frame buffer is 640..1920 bytes; Python ints are 28
 
 
 class RecordingLock:
@@ -144,15 +168,14 @@ def _assert_clean(audit: CallbackAudit, min_calls: int) -> None:
 
 
 def test_callback_discipline_on_the_real_time_simulated_stream(traced: None) -> None:
-    from callaudio.backends.simulated import SimulatedBackend
+    from callaudio.devices.simulated import SimulatedBackend
 
     rate = 48000
-    room = SimulatedBackend(rate, realtime=True, near=np.full(rate, 0.02, np.float32),
-                            loop=True)
+    room = SimulatedBackend(rate, realtime=True, near=np.full(rate, 0.02, np.float32), loop=True)
     engine = _engine(room, rate, far_buffer_ms=2000)
     audit = CallbackAudit(engine, (room, "_lock"))
     far = (0.1 * np.random.default_rng(1).standard_normal(rate)).astype(np.float32)
-    engine.write_far(far)                 # queued before start: the main thread then sleeps
+    engine.write_far(far)  # queued before start: the main thread then sleeps
     engine.start()
     time.sleep(1.2)
     stats = engine.stop()
@@ -164,7 +187,7 @@ def test_callback_discipline_on_the_real_time_simulated_stream(traced: None) -> 
 
 def test_the_audit_catches_a_lock_an_allocation_and_a_sleep(traced: None) -> None:
     """The instrument itself: a callback that misbehaves is caught on all three counts."""
-    from callaudio.backends.simulated import SimulatedBackend
+    from callaudio.devices.simulated import SimulatedBackend
 
     rate = 16000
     room = SimulatedBackend(rate, realtime=False)
@@ -206,21 +229,29 @@ def jack_loopback() -> str:
         missing("JACK_DEFAULT_SERVER is not set")
     if shutil.which("jack_lsp") is None:
         missing("jack_lsp is not installed")
-    r = subprocess.run(["jack_lsp", "-s", name], capture_output=True, text=True, timeout=10,
-                       env={**os.environ, "JACK_NO_START_SERVER": "1"})
+    r = subprocess.run(
+        ["jack_lsp", "-s", name],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env={**os.environ, "JACK_NO_START_SERVER": "1"},
+    )
     if r.returncode != 0 or "loopback:capture_1" not in r.stdout:
         missing(f"server {name!r} has no loopback pair")
     return name
 
 
 @pytest.mark.realaudio
-def test_callback_discipline_on_a_real_portaudio_stream(jack_loopback: str, traced: None
-                                                        ) -> None:
-    from callaudio.backends.sounddevice_backend import SounddeviceBackend
+def test_callback_discipline_on_a_real_portaudio_stream(jack_loopback: str, traced: None) -> None:
+    from callaudio.devices.sounddevice_backend import SounddeviceBackend
 
     rate = 48000
-    engine = _engine(SounddeviceBackend("loopback", hostapi="JACK"), rate,
-                     far_buffer_ms=2000, realtime_priority=20)
+    engine = _engine(
+        SounddeviceBackend("loopback", hostapi="JACK"),
+        rate,
+        far_buffer_ms=2000,
+        realtime_priority=20,
+    )
     audit = CallbackAudit(engine)
     engine.write_far((0.1 * np.random.default_rng(2).standard_normal(rate)).astype(np.float32))
     engine.start()

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 
 import callaudio as ca
-from callaudio.backends.simulated import CallbackFlags, SimulatedBackend
+from callaudio.devices.simulated import CallbackFlags, SimulatedBackend
 from callaudio.engine import AudioEngine, CallbackError
 
 from ._support import full_config, fuzz_settings

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from callaudio.backends.simulated import SimulatedBackend
+from callaudio.audio.service import EngineBackend
 from callaudio.call import Call, CallState, EndCause
 from callaudio.client import VoiceClient
-from callaudio.engine import EngineBackend
+from callaudio.devices.simulated import SimulatedBackend
 from callaudio.errors import CallAudioError
 from callaudio.events import SynchronousDispatcher, ThreadDispatcher
 from callaudio.session import AudioSession, Port, Route, RouteChangeReason

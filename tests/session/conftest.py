@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callaudio.backends.memory import MemoryBackend
+from callaudio.audio.recording import MemoryBackend
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
 from callaudio.events import SynchronousDispatcher

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callaudio.backends import (
+from callaudio.audio import (
     ArraySource,
     AudioBackend,
     BackendFault,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callaudio.backends.base import FaultKind, StreamConfig
-from callaudio.backends.memory import MemoryBackend
+from callaudio.audio.base import FaultKind, StreamConfig
+from callaudio.audio.recording import MemoryBackend
 from callaudio.call import CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callaudio.backends.base import ArraySource
-from callaudio.backends.memory import MemoryBackend
+from callaudio.audio.base import ArraySource
+from callaudio.audio.recording import MemoryBackend
 from callaudio.call import CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.controller import SoundKind

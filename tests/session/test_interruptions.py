@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from callaudio.backends.memory import MemoryBackend
+from callaudio.audio.recording import MemoryBackend
 from callaudio.call import CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock, MonotonicClock
@@ -382,7 +382,7 @@ def test_should_resume_false_drops_a_sound_played_without_a_call(
 def test_device_lost_during_an_interruption_is_acted_on_at_its_end(
     session: AudioSession, client: VoiceClient, backend: MemoryBackend, log: EventLog
 ) -> None:
-    from callaudio.backends.base import FaultKind
+    from callaudio.audio.base import FaultKind
     from callaudio.session import Port, Route, RouteChangeReason
 
     session.change_route(

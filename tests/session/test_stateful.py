@@ -20,7 +20,7 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from callaudio.backends.memory import MemoryBackend
+from callaudio.audio.recording import MemoryBackend
 from callaudio.call import Call, CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock

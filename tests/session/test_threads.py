@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from callaudio.backends.memory import MemoryBackend
+from callaudio.audio.recording import MemoryBackend
 from callaudio.call import Call, CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock, MonotonicClock

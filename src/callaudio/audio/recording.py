@@ -1,9 +1,10 @@
-"""An in-memory backend that records every request: the session layer's test double.
+"""MemoryBackend: a TEST DOUBLE of the audio service that records every request.
 
-Nothing is played or recorded; :attr:`MemoryBackend.calls` lists each request as a tuple
-``(method_name, *arguments)`` in the order made, so a test can assert exactly what the
-session layer asked of the audio side. Faults and the end of a playback are simulated with
-:meth:`MemoryBackend.inject_fault` and :meth:`MemoryBackend.finish_playback`.
+It is not an audio backend for applications: nothing is played or recorded.
+:attr:`MemoryBackend.calls` lists each request as a tuple ``(method_name, *arguments)`` in
+the order made, so a test can assert exactly what the session layer asked of the audio
+side. Faults and the end of a playback are simulated with :meth:`MemoryBackend.inject_fault`
+and :meth:`MemoryBackend.finish_playback`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,21 @@ import numpy.typing as npt
 from ..errors import BackendError
 from .base import BackendFault, FaultHandler, FaultKind, PlaybackSource, StreamConfig
 
-__all__ = ["MemoryBackend"]
+__all__ = ["MemoryBackend", "RecordingAudioService"]
 
 
 class MemoryBackend:
-    """An :class:`~callaudio.backends.base.AudioBackend` that keeps a log instead of audio.
+    """An :class:`~callaudio.audio.base.AudioBackend` test double: a log instead of audio.
 
     Attributes
     ----------
     calls : list of tuple
         Every request, e.g. ``("start_duplex", config)``, ``("set_muted", True)``,
         ``("reset_echo_canceller",)``; failed requests are logged too.
+    duplex_resumes : list of bool
+        The ``resume`` argument of every ``start_duplex`` request, in order.
+    echo_resets : int
+        ``reset_echo_canceller`` requests.
     """
 
     def __init__(self) -> None:
@@ -39,6 +44,7 @@ class MemoryBackend:
         self.muted = False
         self.speaker = False
         self.echo_resets = 0
+        self.duplex_resumes: list[bool] = []
         self._on_finished: Callable[[], None] | None = None
         self._fault_handler: FaultHandler | None = None
         self._failures: dict[str, BaseException] = {}
@@ -124,8 +130,11 @@ class MemoryBackend:
         if failure is not None:
             raise failure
 
-    def start_duplex(self, config: StreamConfig) -> None:
-        """Record the request; the duplex stream counts as running."""
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        """Record the request (``resume`` in :attr:`duplex_resumes`); the duplex stream
+        counts as running."""
+        with self._lock:
+            self.duplex_resumes.append(bool(resume))
         self._log("start_duplex", config)
         if self.duplex_config is not None:
             raise BackendError("start_duplex", "the duplex stream is already running")
@@ -184,3 +193,16 @@ class MemoryBackend:
     def set_fault_handler(self, handler: FaultHandler | None) -> None:
         """Keep the handler :meth:`inject_fault` reports to (not recorded in :attr:`calls`)."""
         self._fault_handler = handler
+
+    def close(self) -> None:
+        """Stop every stream (recorded as ``("close",)``)."""
+        self._log("close")
+        with self._lock:
+            self.duplex_config = None
+            self.record_config = None
+            self.playback_source = None
+            self._on_finished = None
+
+
+RecordingAudioService = MemoryBackend
+"""The recording test double under a name that says what it is."""

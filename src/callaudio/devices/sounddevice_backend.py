@@ -18,7 +18,7 @@ are adapted to it by passing ``None`` for the missing side.
 PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
 was imported is not seen until :meth:`SounddeviceBackend.reinitialize` (pitfall 1).
 
-This module is ``callaudio.backends.sounddevice_backend`` (not ``...backends.sounddevice``)
+This module is ``callaudio.devices.sounddevice_backend`` (not ``...devices.sounddevice``)
 so that it never shadows the ``sounddevice`` package.
 """
 
@@ -27,10 +27,12 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BackendError
+from ..errors import BackendError, DeviceError
+from .base import MODES, DeviceCapabilities, FaultKind, StreamFault
 
 __all__ = [
     "DeviceError",
@@ -42,40 +44,10 @@ __all__ = [
     "portaudio_version",
 ]
 
-_MODES = ("duplex", "playback", "record")
+_MODES = MODES
 # Host APIs tried, in order, when no device is named (substrings of PortAudio's names).
 _PREFERRED_HOSTAPIS = ("JACK", "ALSA", "Core Audio", "WASAPI", "MME")
 _PREFERRED_ALSA_NAMES = ("pulse", "pipewire", "default")
-
-
-class DeviceError(BackendError):
-    """PortAudio, the device or the stream failed; the message carries PortAudio's text.
-
-    Attributes
-    ----------
-    operation : str
-        What was attempted (``"import"``, ``"open"``, ``"start"`` ...).
-    device : str or None
-        The device name concerned, if any.
-    hostapi : str or None
-        The host API concerned, if any.
-    host_error : str
-        PortAudio's error text (with the host API's message when it gave one).
-    """
-
-    def __init__(
-        self,
-        operation: str,
-        message: str,
-        *,
-        device: str | None = None,
-        hostapi: str | None = None,
-        host_error: str = "",
-    ) -> None:
-        super().__init__(operation, message)
-        self.device = device
-        self.hostapi = hostapi
-        self.host_error = host_error
 
 
 _sd_module: Any = None
@@ -303,8 +275,6 @@ class SounddeviceStream:
         Set when the stream stopped without being asked to (the device or the sound
         server went away): by PortAudio's finished callback, by :meth:`check_alive`, or by
         the owner's watchdog. The owner reports it.
-    fault_kind : str
-        ``"device_lost"``: how the owner should report ``fault``.
     device_name : str
         The device(s) the stream runs on.
 
@@ -324,16 +294,15 @@ class SounddeviceStream:
         self._stopping = False
         self._abandoned = False
         self.fault: str | None = None
-        self.fault_kind = "device_lost"
         self.device_name = device
 
-    def _finished(self) -> None:
-        # PortAudio calls this when the stream becomes inactive, on its own thread.
+    def on_finished(self) -> None:
+        """PortAudio's finished callback (on its own thread): the stream became inactive."""
         if not self._stopping and self.fault is None:
             self.fault = f"the {self._mode} stream on {self._device!r} stopped by itself"
 
-    def check_alive(self) -> str | None:
-        """The fault text if the stream stopped without being asked to, else None."""
+    def check_alive(self) -> StreamFault | None:
+        """The fault (a lost device) if the stream stopped without being asked to, else None."""
         if self.fault is None and not self._stopping and not self._abandoned:
             try:
                 active = bool(self._stream.active)
@@ -345,7 +314,14 @@ class SounddeviceStream:
                     f"the {self._mode} stream on {self._device!r} stopped by itself "
                     "(the device or the sound server is gone)"
                 )
-        return self.fault
+        if self.fault is None:
+            return None
+        return StreamFault(FaultKind.DEVICE_LOST, self.fault)
+
+    def declare_lost(self, detail: str) -> None:
+        """The owner found the stream dead: stop and close now take the bounded path."""
+        if self.fault is None:
+            self.fault = detail
 
     @property
     def active(self) -> bool:
@@ -440,7 +416,7 @@ class SounddeviceBackend:
 
     Examples
     --------
-    >>> from callaudio.backends.sounddevice_backend import SounddeviceBackend
+    >>> from callaudio.devices.sounddevice_backend import SounddeviceBackend
     >>> backend = SounddeviceBackend("loopback", hostapi="JACK")   # doctest: +SKIP
     """
 
@@ -461,6 +437,17 @@ class SounddeviceBackend:
         self._latency = latency
         self._speaker = True
 
+    capabilities = DeviceCapabilities(
+        fixed_sample_rate=None, caller_driven=False, speaker_route=False, port_routing=True
+    )
+    """PortAudio opens any rate the device takes, on its own thread; one output device (the
+    speaker wish is only recorded); route ports that name devices are honoured."""
+
+    def add_frame_hook(self, hook: Callable[[], None]) -> None:
+        """Refused: PortAudio runs frames on its own thread (``capabilities.caller_driven``
+        is False); watch the stream from a thread of your own instead."""
+        raise BackendError("add_frame_hook", "PortAudio paces its streams itself")
+
     @staticmethod
     def devices() -> list[DeviceInfo]:
         """PortAudio's devices now (see :func:`list_devices`)."""
@@ -479,8 +466,7 @@ class SounddeviceBackend:
         except sd.PortAudioError as exc:
             raise _wrap("reinitialize", exc) from exc
 
-    @staticmethod
-    def callback_flags() -> Any:
+    def callback_flags(self) -> Any:
         """An empty ``sounddevice.CallbackFlags`` to accumulate statuses into (``|=``)."""
         return _sd().CallbackFlags()
 
@@ -508,7 +494,7 @@ class SounddeviceBackend:
         other = SounddeviceBackend(
             input_device=inp, output_device=out, hostapi=self._hostapi, latency=self._latency
         )
-        other._speaker = self._speaker
+        other.set_speaker(self._speaker)
         return other
 
     def resolve(self, mode: str) -> tuple[DeviceInfo | None, DeviceInfo | None]:
@@ -545,7 +531,7 @@ class SounddeviceBackend:
 
         def on_finished() -> None:
             if finished:
-                finished[0]._finished()
+                finished[0].on_finished()
 
         common: dict[str, Any] = {
             "samplerate": sample_rate,

@@ -1,15 +1,25 @@
-"""The audio-backend interface: what the session layer asks of the audio side.
+"""The audio service's interface: what the session layer asks of the audio side.
 
-A backend opens, runs and closes streams and reports faults; it knows nothing about
-sessions or calls (DESIGN.md, layering). The :class:`~callaudio.client.VoiceClient` is the
-only caller. Real backends (PortAudio through python-sounddevice, the simulated room) plug
-in behind :class:`AudioBackend`; :class:`~callaudio.backends.memory.MemoryBackend` records
-every request so tests can assert what was asked of the audio side.
+An :class:`AudioBackend` opens, runs and closes streams and reports faults; it knows nothing
+about sessions or calls. The :class:`~callaudio.client.VoiceClient` is the only caller.
+:class:`~callaudio.audio.service.EngineBackend` implements it over real streams (PortAudio
+through python-sounddevice, the simulated room);
+:class:`~callaudio.audio.recording.MemoryBackend` records every request so tests can assert
+what was asked of the audio side.
 
 Contract for implementations:
 
 - ``start_*`` on a stream that is already running raises
   :class:`~callaudio.errors.BackendError`; ``stop_*`` on a stopped stream does nothing.
+- No stream is open that was not asked for: after the ``stop_*`` matching every ``start_*``
+  (and after ``close()`` where there is one), nothing plays or records.
+- ``start_duplex(config, resume=False)`` starts a fresh processing chain (a new call);
+  ``resume=True`` reuses the chain of the last stopped duplex stream when it has the same
+  rate and channels, with its echo path reset (the canceller re-converges; the noise
+  estimate and the gain carry over), and falls back to a fresh chain when there is none.
+- ``reset_echo_canceller()`` resets the running chain in place (at its next frame); while
+  no duplex stream runs it resets the kept chain, if any. It does not decide what the next
+  ``start_duplex`` uses: ``resume`` does.
 - ``set_muted`` and ``set_speaker`` only store plain flags that the real-time callback
   reads; they never block.
 - The fault handler and a playback's ``on_finished`` are called from a backend helper
@@ -19,7 +29,6 @@ Contract for implementations:
 
 from __future__ import annotations
 
-import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +37,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from ..devices.base import FaultKind
 from ..errors import ConfigError
 
 __all__ = [
@@ -71,15 +81,6 @@ class StreamConfig:
     def block_size(self) -> int:
         """Frames per callback block: ``round(sample_rate * io_buffer_duration)``."""
         return max(1, round(self.sample_rate * self.io_buffer_duration))
-
-
-class FaultKind(enum.Enum):
-    """What went wrong on the audio side."""
-
-    DEVICE_LOST = "device_lost"
-    """A device in use disappeared (unplugged, driver gone)."""
-    MEDIA_SERVICES_RESET = "media_services_reset"
-    """The audio system restarted (PortAudio host error, sound server restart)."""
 
 
 @dataclass(frozen=True)
@@ -211,8 +212,12 @@ class AudioBackend(Protocol):
     def is_running(self) -> bool:
         """Whether any stream (duplex, playback or record) is running."""
 
-    def start_duplex(self, config: StreamConfig) -> None:
-        """Open and start the duplex (call) stream, with the processing chain if asked."""
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        """Open and start the duplex (call) stream, with the processing chain if asked.
+
+        ``resume=True``: reuse the last stopped duplex stream's chain (same rate and
+        channels) with its echo path reset; else, or when there is none, a fresh chain.
+        """
 
     def stop_duplex(self) -> None:
         """Stop and close the duplex stream."""
@@ -233,7 +238,8 @@ class AudioBackend(Protocol):
         """Stop and close the input-only stream."""
 
     def reset_echo_canceller(self) -> None:
-        """Forget the echo path (it changed): the canceller re-converges from scratch."""
+        """Forget the echo path (it changed), in place: of the running chain at its next
+        frame, else of the kept chain; the canceller re-converges from scratch."""
 
     def set_muted(self, muted: bool) -> None:
         """Send silence instead of the microphone (a flag the callback reads)."""

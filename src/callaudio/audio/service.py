@@ -1,0 +1,531 @@
+"""EngineBackend: the session-facing audio service, running AudioEngine streams on a device.
+
+:class:`EngineBackend` implements :class:`~callaudio.audio.base.AudioBackend` (what
+:class:`~callaudio.client.VoiceClient` drives: ``start_duplex``, ``start_playback`` ...) with
+one :class:`~callaudio.engine.AudioEngine` at a time on a :class:`~callaudio.devices.base.Device`;
+:func:`make_backend` builds one by name (``"simulated"``, ``"sounddevice"``). It also watches
+the stream: a stream that stops calling back is reported to the client as a lost device.
+
+It opens a stream only when asked (``start_duplex``, ``start_record``, ``start_playback``)
+and keeps one open only while what was asked for runs: after ``stop_*`` of everything asked
+and after :meth:`EngineBackend.close`, no stream is open on the device.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..config import SAMPLE_RATES, check_sample_rate, frame_size
+from ..devices.base import Device, Stream, StreamFault
+from ..engine import AudioEngine, EngineStats, PreparedSound
+from ..errors import BackendError, CallAudioError, CallbackError, ConfigError
+from .base import BackendFault, FaultHandler, FaultKind, PlaybackSource, StreamConfig
+
+if TYPE_CHECKING:
+    from ..processing import VoiceProcessor
+
+__all__ = ["EngineBackend", "make_backend"]
+
+Float32Array = npt.NDArray[np.float32]
+
+
+class EngineBackend:
+    """The :class:`~callaudio.audio.base.AudioBackend` the client drives, over real streams.
+
+    It runs at most one :class:`AudioEngine` at a time on ``device`` (a
+    ``SounddeviceBackend``, a ``SimulatedBackend`` ...): the call's duplex stream, an
+    input-only stream (category RECORD) or, when only a sound plays, an output-only stream.
+    A sound (progress tone, sound file) is mixed into the duplex output while the call's
+    stream runs, so it is part of the echo canceller's reference; when the duplex stream
+    stops under a sound still playing, the sound continues on an output-only stream from
+    where it was.
+
+    The chain of the last stopped duplex stream is kept: ``start_duplex(config,
+    resume=True)`` reuses it (same rate and channels) with its echo path reset, so a call
+    restarting after an interruption keeps its noise estimate and gain; ``resume=False``
+    (a new call) builds a fresh chain.
+
+    A helper thread (``poll_interval`` seconds, default 20 ms) calls ``on_finished`` when a
+    one-shot sound runs out and reports a stream that died (device lost) to the fault
+    handler; it never holds this object's lock while calling out, and ``stop_*`` never wait
+    for it. With ``poll_interval=None`` nothing polls by itself: call :meth:`poll` (a
+    caller-driven device does, after each frame, through its frame hook).
+
+    Parameters
+    ----------
+    device : Device
+        Where streams run.
+    processing : ProcessingConfig, optional
+        The chain used when a stream asks for voice processing (default: every stage this
+        build provides).
+    capture : callable, optional
+        Receives each processed microphone frame on the audio thread (see
+        :class:`AudioEngine`); without it, read the frames with :meth:`read_capture`.
+    far_buffer_ms, capture_buffer_ms : int
+        Ring capacities, as for :class:`AudioEngine`.
+    poll_interval : float or None
+        Seconds between the helper thread's checks; None: no thread.
+    realtime_priority : int, optional
+        Passed to every :class:`AudioEngine`.
+    monitor : bool
+        Keep what is played and the raw microphone (:meth:`read_monitor`).
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        processing: Any = None,
+        capture: Callable[[Float32Array], None] | None = None,
+        far_buffer_ms: int = 500,
+        capture_buffer_ms: int = 500,
+        poll_interval: float | None = 0.02,
+        realtime_priority: int | None = None,
+        monitor: bool = False,
+    ) -> None:
+        self._device = device
+        self._rt_priority = realtime_priority
+        self._monitor = monitor
+        self._processing = processing
+        self._capture = capture
+        self._far_ms = far_buffer_ms
+        self._cap_ms = capture_buffer_ms
+        self._poll_interval = poll_interval
+        self._lock = threading.RLock()
+        self._engine: AudioEngine | None = None
+        self._kind: str | None = None  # "duplex", "record" or "playback"
+        self._config: StreamConfig | None = None
+        self._sound: PreparedSound | None = None
+        self._kept_vp: VoiceProcessor | None = None  # the last stopped duplex stream's chain
+        self._sound_rate = 48000
+        self._source: PlaybackSource | None = None
+        self._on_finished: Callable[[], None] | None = None
+        self._muted = False
+        self._speaker = False
+        self._fault_handler: FaultHandler | None = None
+        self._fault_reported: object = None
+        self._watcher: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self._watch_engine: AudioEngine | None = None
+        self._watch_frames = -1
+        self._watch_since = 0.0
+        self._stall_timeout = 0.5
+        self.last_stats: EngineStats | None = None
+        """Stats of the last engine stopped (a call's stream at hang-up)."""
+        self.history: list[tuple[str, EngineStats]] = []
+        """Every stopped engine's kind and stats, in order."""
+        if poll_interval is None and device.capabilities.caller_driven:
+            device.add_frame_hook(self.poll)  # check after every frame the caller runs
+
+    # -- inspection ----------------------------------------------------------------------------
+
+    @property
+    def device(self) -> Device:
+        """Where the streams run."""
+        return self._device
+
+    @property
+    def engine(self) -> AudioEngine | None:
+        """The running engine, if any (write far-end audio and read capture through it)."""
+        return self._engine
+
+    @property
+    def stream_kind(self) -> str | None:
+        """``"duplex"``, ``"record"``, ``"playback"`` or None."""
+        return self._kind
+
+    @property
+    def is_running(self) -> bool:
+        """Whether any stream runs."""
+        return self._engine is not None
+
+    @property
+    def stream(self) -> Stream | None:
+        """The device stream open now, if any (None after every ``stop_*`` and ``close``)."""
+        engine = self._engine
+        return None if engine is None else engine.stream
+
+    @property
+    def stats(self) -> EngineStats | None:
+        """Live counters of the running stream; else those of the last one stopped."""
+        engine = self._engine
+        return engine.stats if engine is not None else self.last_stats
+
+    @property
+    def playing(self) -> bool:
+        """Whether a sound is being mixed in."""
+        sound = self._sound
+        return sound is not None and not sound.done
+
+    def write_far(self, samples: npt.ArrayLike) -> int:
+        """Queue far-end audio on the duplex stream; 0 when no duplex stream runs.
+
+        See :meth:`AudioEngine.write_far` (guarded to full scale; returns what was taken).
+        """
+        engine = self._engine
+        if engine is None or self._kind != "duplex":
+            return 0
+        return engine.write_far(samples)
+
+    def read_capture(self, max_frames: int | None = None) -> Float32Array:
+        """Processed microphone audio from the running stream (empty when none)."""
+        engine = self._engine
+        if engine is None or not engine.mode.has_input:
+            from ..engine.ring import check_max_frames
+
+            check_max_frames(max_frames)
+            return np.zeros(0, dtype=np.float32)
+        return engine.read_capture(max_frames)
+
+    def read_monitor(self) -> tuple[Float32Array, Float32Array]:
+        """(played, raw microphone) of the running stream (``monitor=True``); empty if none."""
+        engine = self._engine
+        if engine is None:
+            empty = np.zeros(0, dtype=np.float32)
+            return empty, empty
+        return engine.read_monitor()
+
+    # -- AudioBackend ------------------------------------------------------------------------
+
+    def _rate_and_block(self, config: StreamConfig, operation: str) -> int:
+        rate = int(config.sample_rate)
+        try:
+            check_sample_rate(rate)
+        except ConfigError as exc:
+            raise BackendError(operation, str(exc)) from None
+        if int(config.block_size) != frame_size(rate):
+            raise BackendError(
+                operation,
+                f"the engine runs 10 ms blocks ({frame_size(rate)} frames at {rate} Hz), "
+                f"got io_buffer_duration={config.io_buffer_duration}",
+            )
+        return rate
+
+    def _processor(self, config: StreamConfig, rate: int, resume: bool) -> VoiceProcessor | None:
+        """The chain for a new stream: the kept one on a resume (echo path reset), else new."""
+        kept, self._kept_vp = self._kept_vp, None
+        if not config.voice_processing:
+            return None
+        channels = int(config.channels)
+        if resume and kept is not None and (kept.sample_rate, kept.channels) == (rate, channels):
+            kept.reset_echo_path()
+            return kept
+        from ..processing import VoiceProcessor
+
+        return VoiceProcessor(rate, channels=channels, config=self._processing)
+
+    def _start_engine(self, kind: str, rate: int, vp: VoiceProcessor | None, channels: int) -> None:
+        device = self._device
+        config = self._config
+        if config is not None and kind != "playback":
+            device = device.route(str(config.input_port), str(config.output_port))
+        engine = AudioEngine(
+            device,
+            rate,
+            vp,
+            kind,
+            channels=channels,
+            capture=self._capture,
+            far_buffer_ms=self._far_ms,
+            capture_buffer_ms=self._cap_ms,
+            realtime_priority=self._rt_priority,
+            monitor=self._monitor,
+        )
+        engine.muted = self._muted
+        engine.speaker = self._speaker
+        if self._sound is not None and not self._sound.done and engine.mode.has_output:
+            if self._sound_rate != rate and self._source is not None:
+                self._sound = PreparedSound.from_source(self._source, rate)
+                self._sound_rate = rate
+            engine.play(self._sound)
+        engine.start()
+        self._engine = engine
+        self._kind = kind
+        self._ensure_watcher()
+
+    def _stop_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        kind, self._kind = self._kind, None
+        if engine is None:
+            return
+        if kind == "duplex":
+            self._kept_vp = engine.processor
+        try:
+            stats = engine.stop()
+        except CallbackError:
+            self.last_stats = engine.stats
+            self.history.append((str(kind), engine.stats))
+            raise
+        self.last_stats = stats
+        self.history.append((str(kind), stats))
+
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        """Open and start the call's duplex stream (with the chain when asked).
+
+        ``resume=True`` reuses the chain of the last stopped duplex stream (same rate and
+        channels) with its echo path reset; otherwise, or when there is none, a fresh chain.
+        """
+        with self._lock:
+            if self._kind in ("duplex", "record"):
+                raise BackendError("start_duplex", f"a {self._kind} stream is already running")
+            rate = self._rate_and_block(config, "start_duplex")
+            vp = self._processor(config, rate, bool(resume))
+            self._config = config
+            if self._kind == "playback":
+                self._stop_engine()  # the sound moves into the duplex stream
+            try:
+                self._start_engine("duplex", rate, vp, int(config.channels))
+            except BaseException:
+                try:
+                    self._resume_sound_alone()  # the call has no audio; the sound goes on
+                except CallAudioError:
+                    pass  # the device refuses both; the first error is the one to report
+                raise
+
+    def stop_duplex(self) -> None:
+        """Stop and close the duplex stream; a sound still playing goes on by itself.
+
+        Raises CallbackError (a BackendError) after stopping when callbacks raised.
+        """
+        with self._lock:
+            if self._kind != "duplex":
+                return
+            try:
+                self._stop_engine()
+            finally:
+                self._resume_sound_alone()
+
+    def _resume_sound_alone(self) -> None:
+        sound = self._sound
+        if sound is not None and not sound.done and self._engine is None:
+            self._start_engine("playback", self._sound_rate, None, 1)
+
+    def start_playback(
+        self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
+    ) -> None:
+        """Play ``source``: mixed into the running duplex stream, else on its own stream."""
+        with self._lock:
+            if self._kind == "record":
+                raise BackendError(
+                    "start_playback", "an input-only stream runs (category RECORD): no output"
+                )
+            rate = self._playback_rate(source)
+            sound = PreparedSound.from_source(source, rate)
+            if self._sound is not None:
+                self._sound.stop()
+            self._sound, self._source, self._sound_rate = sound, source, rate
+            self._on_finished = on_finished
+            if self._engine is not None:
+                self._engine.play(sound)
+            else:
+                self._start_engine("playback", rate, None, 1)
+
+    def _playback_rate(self, source: PlaybackSource) -> int:
+        # The running stream's rate; else the device's fixed rate; else the last call's;
+        # else the source's own when the engine supports it; else 48 kHz.
+        if self._engine is not None:
+            return self._engine.sample_rate
+        for rate in (
+            self._device.capabilities.fixed_sample_rate,
+            None if self._config is None else self._config.sample_rate,
+            source.sample_rate,
+        ):
+            if isinstance(rate, int) and rate in SAMPLE_RATES:
+                return rate
+        return 48000
+
+    def stop_playback(self) -> None:
+        """Stop the sound (``on_finished`` is not called)."""
+        with self._lock:
+            sound, self._sound = self._sound, None
+            self._on_finished = None
+            if sound is None:
+                return
+            sound.stop()
+            if self._engine is not None:
+                self._engine.play(None)
+            if self._kind == "playback":
+                self._stop_engine()
+
+    def start_record(self, config: StreamConfig) -> None:
+        """Open and start an input-only stream (category RECORD), with a fresh chain."""
+        with self._lock:
+            if self._kind in ("duplex", "record"):
+                raise BackendError("start_record", f"a {self._kind} stream is already running")
+            if self._kind == "playback":
+                raise BackendError("start_record", "a sound is playing on an output stream")
+            rate = self._rate_and_block(config, "start_record")
+            self._config = config
+            kept = self._kept_vp
+            vp = self._processor(config, rate, resume=False)
+            self._kept_vp = kept  # a recording does not consume the call's kept chain
+            self._start_engine("record", rate, vp, int(config.channels))
+
+    def stop_record(self) -> None:
+        """Stop and close the input-only stream."""
+        with self._lock:
+            if self._kind == "record":
+                self._stop_engine()
+
+    def reset_echo_canceller(self) -> None:
+        """Forget the echo path, in place.
+
+        A running stream's chain resets at its next frame (the callback does it; nothing
+        is rebuilt). While no stream runs, the kept chain of the last duplex stream resets
+        now. What the next ``start_duplex`` uses is decided by its ``resume`` argument.
+        """
+        with self._lock:
+            engine = self._engine
+            if engine is not None:
+                engine.reset_processor()
+            elif self._kept_vp is not None:
+                self._kept_vp.reset_echo_path()
+
+    def set_muted(self, muted: bool) -> None:
+        """Send silence instead of the microphone (a flag the callback reads)."""
+        self._muted = bool(muted)
+        engine = self._engine
+        if engine is not None:
+            engine.muted = self._muted
+
+    def set_speaker(self, enabled: bool) -> None:
+        """Loudspeaker route on or off (passed to the device)."""
+        self._speaker = bool(enabled)
+        engine = self._engine
+        if engine is not None:
+            engine.speaker = self._speaker
+        else:
+            self._device.set_speaker(self._speaker)
+
+    def set_fault_handler(self, handler: FaultHandler | None) -> None:
+        """Register the callable that receives :class:`~callaudio.audio.base.BackendFault`."""
+        self._fault_handler = handler
+
+    # -- the helper thread ---------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Check for a finished sound and a dead stream; call out (no lock held)."""
+        finished: Callable[[], None] | None = None
+        fault: BackendFault | None = None
+        with self._lock:
+            sound = self._sound
+            if sound is not None and sound.ran_out:
+                finished, self._on_finished = self._on_finished, None
+                self._sound = None
+                if self._kind == "playback":
+                    self._stop_engine()
+            engine = self._engine
+            stream = engine.stream if engine is not None else None
+            found = None
+            if engine is not None and stream is not None:
+                found = self._check_stream(engine, stream)
+            if found is not None and stream is not None and self._fault_reported is not stream:
+                self._fault_reported = stream
+                fault = BackendFault(FaultKind(found.kind.value), found.detail, stream.device_name)
+        if finished is not None:
+            finished()
+        handler = self._fault_handler
+        if fault is not None and handler is not None:
+            handler(fault)
+
+    def _check_stream(self, engine: AudioEngine, stream: Stream) -> StreamFault | None:
+        """The stream's fault, from the stream itself or from the callbacks stalling."""
+        found = stream.check_alive()
+        if found is not None or self._poll_interval is None or not engine.running:
+            return found
+        # A running stream whose callbacks stopped coming: the device or server is gone.
+        frames = engine.frames
+        now = time.monotonic()
+        if engine is not self._watch_engine or frames != self._watch_frames:
+            self._watch_engine, self._watch_frames, self._watch_since = engine, frames, now
+            return None
+        if now - self._watch_since < self._stall_timeout:
+            return None
+        text = f"no audio callback for {now - self._watch_since:.1f} s (device or server gone)"
+        stream.declare_lost(text)
+        return stream.check_alive()
+
+    def _ensure_watcher(self) -> None:
+        if self._poll_interval is None:
+            return
+        thread = self._watcher
+        if thread is not None and thread.is_alive():
+            return
+        self._watch_stop.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, name="callaudio-engine-watcher", daemon=True
+        )
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        interval = float(self._poll_interval or 0.02)
+        while not self._watch_stop.wait(interval):
+            if self._engine is None and self._sound is None:
+                self._watcher = None
+                return
+            try:
+                self.poll()
+            except Exception:  # a handler's error must not kill the watcher
+                traceback.print_exc()
+
+    def close(self) -> None:
+        """Stop every stream and the helper thread; forget the kept chain."""
+        self._watch_stop.set()
+        with self._lock:
+            self._sound = None
+            self._on_finished = None
+            self._kept_vp = None
+            self._stop_engine()
+
+    def __repr__(self) -> str:
+        return f"EngineBackend(device={self._device!r}, stream={self._kind})"
+
+
+_ENGINE_OPTIONS = (
+    "processing",
+    "capture",
+    "far_buffer_ms",
+    "capture_buffer_ms",
+    "poll_interval",
+    "realtime_priority",
+    "monitor",
+)
+
+
+def make_backend(name: str, **options: Any) -> EngineBackend:
+    """An :class:`EngineBackend` on a device chosen by name.
+
+    Parameters
+    ----------
+    name : str
+        ``"simulated"`` (a :class:`~callaudio.devices.simulated.SimulatedBackend`, paced in
+        real time unless ``realtime=False`` is given) or ``"sounddevice"`` (a
+        :class:`~callaudio.devices.sounddevice_backend.SounddeviceBackend`).
+    **options
+        ``processing``, ``capture``, ``far_buffer_ms``, ``capture_buffer_ms``,
+        ``poll_interval``, ``realtime_priority`` and ``monitor`` go to
+        :class:`EngineBackend`; the rest to the device.
+    """
+    engine_opts = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}
+    device: Device
+    if name == "simulated":
+        from ..devices.simulated import SimulatedBackend
+
+        options.setdefault("realtime", True)
+        device = SimulatedBackend(**options)
+        if not options["realtime"]:
+            engine_opts.setdefault("poll_interval", None)
+    elif name == "sounddevice":
+        from ..devices.sounddevice_backend import SounddeviceBackend
+
+        device = SounddeviceBackend(**options)
+    else:
+        raise ConfigError("backend", f"unknown backend {name!r} (simulated, sounddevice)")
+    return EngineBackend(device, **engine_opts)

@@ -1,0 +1,47 @@
+"""The device layer: sound devices the engine runs its streams on.
+
+- :mod:`.base`: the :class:`Device` and :class:`Stream` protocols, with what a device can do
+  declared in :class:`DeviceCapabilities`, and :class:`StreamFault`/:class:`FaultKind`;
+- :mod:`.simulated`: :class:`~callaudio.devices.simulated.SimulatedBackend`, streams on the
+  simulated room (:mod:`callaudio.simulation.room`);
+- :mod:`.sounddevice_backend`: PortAudio devices through python-sounddevice (imported on
+  first use, so machines without PortAudio can import the package).
+
+May import: ``config``, ``errors`` and ``simulation``. Never the engine, the audio service or
+the session layer: devices know only the callback contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import (
+    MODES,
+    Device,
+    DeviceCapabilities,
+    FaultKind,
+    Stream,
+    StreamCallback,
+    StreamFault,
+)
+
+
+def __getattr__(name: str) -> Any:
+    """``SimulatedBackend``, imported on first use (it brings the room model with it)."""
+    if name == "SimulatedBackend":
+        from .simulated import SimulatedBackend
+
+        return SimulatedBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "MODES",
+    "Device",
+    "DeviceCapabilities",
+    "FaultKind",
+    "SimulatedBackend",
+    "Stream",
+    "StreamCallback",
+    "StreamFault",
+]

@@ -1,0 +1,215 @@
+"""Sounds the callback mixes into the loudspeaker output, and the loudspeaker's input guard.
+
+What goes to a loudspeaker is guarded like what comes from a microphone: every sample the
+engine plays is finite and within full scale. :func:`playable` turns what an application
+hands over (float of any precision and byte order, or int16) into such samples;
+:class:`PreparedSound` holds a sound already guarded, so mixing it costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigError, FrameError
+
+__all__ = ["MixSource", "PreparedSound", "playable"]
+
+Float32Array = npt.NDArray[np.float32]
+
+
+def playable(samples: npt.ArrayLike, what: str = "samples") -> Float32Array:
+    """``samples`` as float32 full scale, finite and clipped to [-1, 1] (a new array).
+
+    Accepts float of any precision and byte order (full scale 1.0) and int16 of either
+    byte order (full scale 32768). NaN becomes 0, +-Inf and values beyond full scale become
+    +-1. Anything else (other integer types, bool, complex, objects) raises FrameError.
+    """
+    x = np.asarray(samples)
+    if x.dtype.kind == "i" and x.dtype.itemsize == 2:
+        y = x.astype(np.float32) / np.float32(32768.0)
+    elif x.dtype.kind == "f":
+        # Clip in float64 first: a float64 1e300 would become inf in float32.
+        y = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+        np.clip(y, -1.0, 1.0, out=y)
+        y = y.astype(np.float32)
+    else:
+        raise FrameError(f"{what} must be float or int16, got dtype {x.dtype}")
+    out: Float32Array = np.ascontiguousarray(y, dtype=np.float32)
+    return out
+
+
+class MixSource(Protocol):
+    """Something the callback mixes into what the loudspeaker plays (tones, sound files)."""
+
+    @property
+    def done(self) -> bool:
+        """True once it has nothing more to play."""
+        ...
+
+    def mix_into(self, buf: Float32Array) -> None:
+        """Add the next ``len(buf)`` samples into ``buf`` (shape ``(n, 1)``); no allocation."""
+        ...
+
+
+class PreparedSound:
+    """A sound ready for the real-time callback: mono, at the engine's rate, preallocated.
+
+    Mixing it allocates nothing and takes no lock. Build one from any
+    :class:`~callaudio.audio.base.PlaybackSource` (tones, sound files) with
+    :meth:`from_source`, on the application's thread.
+
+    Parameters
+    ----------
+    samples : array_like
+        Mono signal at the engine's rate, float (full scale 1.0); finite.
+    loop : bool
+        Start again at the end instead of finishing.
+    gain : float
+        Linear gain applied once, here; a finite real number. The result is clipped to
+        full scale.
+    name : str
+        For reports (``"progress tone"``, a file name ...).
+    start : int
+        First sample to play (0..len; taken modulo the length when looping).
+
+    Raises
+    ------
+    FrameError
+        No samples, or non-finite ones.
+    ConfigError
+        A gain that is not a finite real number.
+    """
+
+    def __init__(
+        self,
+        samples: npt.ArrayLike,
+        *,
+        loop: bool = False,
+        gain: float = 1.0,
+        name: str = "",
+        start: int = 0,
+    ) -> None:
+        if (
+            isinstance(gain, bool)
+            or not isinstance(gain, (int, float, np.integer, np.floating))
+            or not math.isfinite(float(gain))
+        ):
+            raise ConfigError("gain", f"must be a finite real number, got {gain!r}")
+        try:
+            x = np.asarray(samples, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise FrameError(f"a playback source must hold real samples: {exc}") from None
+        if x.size == 0:
+            raise FrameError("a playback source needs at least one sample")
+        if not np.all(np.isfinite(x)):
+            raise FrameError("a playback source must hold finite samples")
+        y = x * float(gain)
+        np.clip(y, -1.0, 1.0, out=y)
+        self._x = np.ascontiguousarray(y.astype(np.float32).reshape(-1, 1))
+        self._loop = bool(loop)
+        total = int(self._x.shape[0])
+        start = int(start)
+        self._pos: int = start % total if self._loop else min(max(start, 0), total)
+        self._stopped = False
+        self.name = name
+
+    @classmethod
+    def from_source(cls, source: Any, sample_rate: int, *, name: str = "") -> PreparedSound:
+        """Prepare a :class:`~callaudio.audio.base.PlaybackSource` for the callback.
+
+        Runs on the application's thread: reads the whole source (its ``samples`` when it
+        has them, else ``read()`` until it ends), downmixes to mono and resamples it to
+        ``sample_rate`` (windowed-sinc, :func:`callaudio.simulation.resample.resample`).
+        Playing starts at the source's ``position`` when it has one.
+
+        Raises
+        ------
+        ConfigError
+            A looping source that does not expose its ``samples`` (its loop length is
+            unknown), or an empty one.
+        """
+        loop = bool(getattr(source, "loop", False))
+        samples = getattr(source, "samples", None)
+        start = int(getattr(source, "position", 0))
+        if samples is None:
+            if loop:
+                raise ConfigError(
+                    "source", "a looping source must expose its samples (like ArraySource)"
+                )
+            chunks = []
+            while True:
+                chunk = np.asarray(source.read(max(int(source.sample_rate), 1)))
+                if chunk.shape[0] == 0:
+                    break
+                chunks.append(chunk)
+            if not chunks:
+                raise ConfigError("source", "the source holds no audio")
+            samples = np.concatenate(chunks)
+            start = 0
+        x = np.asarray(samples, dtype=np.float64)
+        if x.ndim == 2:
+            x = x.mean(axis=1)
+        rate_in = int(source.sample_rate)
+        if rate_in != sample_rate:
+            from ..simulation.resample import resample
+
+            x = resample(x, rate_in, sample_rate)
+            start = round(start * sample_rate / rate_in)
+        return cls(x, loop=loop, name=name or type(source).__name__, start=start)
+
+    @property
+    def done(self) -> bool:
+        """True when a one-shot source reached its end or :meth:`stop` was called."""
+        return self._stopped or (not self._loop and self._pos >= self._x.shape[0])
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called (as opposed to playing to its end)."""
+        return self._stopped
+
+    @property
+    def ran_out(self) -> bool:
+        """True when a one-shot sound played to its end without being stopped."""
+        return not self._stopped and not self._loop and self._pos >= self._x.shape[0]
+
+    @property
+    def position(self) -> int:
+        """Samples played so far (modulo the length when looping)."""
+        return self._pos
+
+    @property
+    def loop(self) -> bool:
+        """Whether it starts again at its end."""
+        return self._loop
+
+    def __len__(self) -> int:
+        """Samples in one pass of the sound."""
+        return int(self._x.size)
+
+    def stop(self) -> None:
+        """Stop playing (the callback sees it at its next frame)."""
+        self._stopped = True
+
+    def mix_into(self, buf: Float32Array) -> None:
+        """Add the next ``len(buf)`` samples into ``buf``."""
+        n = buf.shape[0]
+        total = self._x.shape[0]
+        filled = 0
+        while filled < n and not self.done:
+            k = min(n - filled, total - self._pos)
+            seg = buf[filled : filled + k]
+            np.add(seg, self._x[self._pos : self._pos + k], out=seg)
+            filled += k
+            self._pos += k
+            if self._pos >= total and self._loop:
+                self._pos = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"PreparedSound(name={self.name!r}, samples={len(self)}, loop={self._loop}, "
+            f"position={self._pos}, done={self.done})"
+        )
