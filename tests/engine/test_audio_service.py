@@ -1,0 +1,327 @@
+"""The audio service's contract: resume and echo resets, no stream nobody asked for, live
+stats, the recording double's ``resume`` log, and devices that declare their capabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from callaudio.audio import (
+    ArraySource,
+    AudioBackend,
+    EngineBackend,
+    MemoryBackend,
+    RecordingAudioService,
+    StreamConfig,
+)
+from callaudio.devices.base import Device, DeviceCapabilities, Stream
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.devices.sounddevice_backend import SounddeviceBackend
+from callaudio.errors import BackendError, ConfigError
+from callaudio.tones import ToneSource, tone_plan
+
+RATE = 16000
+N = RATE // 100
+
+
+def _config(rate: int = RATE, voice_processing: bool = True) -> StreamConfig:
+    return StreamConfig(
+        sample_rate=rate,
+        io_buffer_duration=0.01,
+        voice_processing=voice_processing,
+        input_port="built_in_mic",
+        output_port="built_in_speaker",
+    )
+
+
+def _backend() -> tuple[EngineBackend, SimulatedBackend]:
+    room = SimulatedBackend(RATE, impulse_response=[1.0])
+    return EngineBackend(room, poll_interval=None, capture_buffer_ms=2000), room
+
+
+class _Counting:
+    """Counts a processor's in-place echo resets and the thread each ran on."""
+
+    def __init__(self, vp) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        self.count = 0
+        self.threads: list[str] = []
+        inner = vp.reset_echo_path
+
+        def counted() -> None:
+            self.count += 1
+            self.threads.append(threading.current_thread().name)
+            inner()
+
+        vp.reset_echo_path = counted
+
+
+# -- resume and the echo canceller reset ------------------------------------------------------
+
+
+def test_resume_reuses_the_kept_chain_with_its_echo_path_reset():
+    backend, room = _backend()
+    backend.start_duplex(_config())
+    first = backend.engine.processor
+    room.run_frames(5)
+    backend.stop_duplex()
+    resets = _Counting(first)
+    backend.start_duplex(_config(), resume=True)
+    assert backend.engine.processor is first and resets.count == 1
+    backend.stop_duplex()
+    backend.close()
+
+
+def test_a_reset_while_stopped_resets_the_kept_chain_but_does_not_mean_resume():
+    backend, room = _backend()
+    backend.start_duplex(_config())
+    first = backend.engine.processor
+    room.run_frames(3)
+    backend.stop_duplex()
+    resets = _Counting(first)
+    backend.reset_echo_canceller()
+    assert resets.count == 1  # the kept chain, now
+    backend.start_duplex(_config())  # resume=False: a new call
+    assert backend.engine.processor is not first
+    backend.stop_duplex()
+    backend.close()
+
+
+def test_resume_without_a_matching_kept_chain_builds_a_fresh_one():
+    backend, room = _backend()
+    backend.start_duplex(_config(), resume=True)  # nothing kept yet
+    first = backend.engine.processor
+    assert first is not None
+    room.run_frames(2)
+    backend.stop_duplex()
+    backend.start_duplex(_config(voice_processing=False), resume=True)
+    assert backend.engine.processor is None  # no chain asked for; the kept one is dropped
+    backend.stop_duplex()
+    backend.start_duplex(_config(), resume=True)
+    assert backend.engine.processor is not first
+    backend.stop_duplex()
+    backend.close()
+
+
+def test_a_reset_while_running_is_done_in_place_by_the_callback():
+    backend, room = _backend()
+    backend.start_duplex(_config())
+    vp = backend.engine.processor
+    resets = _Counting(vp)
+    room.run_frames(2)
+    backend.reset_echo_canceller()
+    assert resets.count == 0  # not on the caller's thread
+    room.run_frames(1)
+    assert resets.count == 1 and backend.engine.processor is vp  # nothing rebuilt
+    backend.stop_duplex()
+    backend.close()
+
+
+def test_the_recording_double_logs_resume_separately():
+    backend = MemoryBackend()
+    assert RecordingAudioService is MemoryBackend and isinstance(backend, AudioBackend)
+    backend.start_duplex(_config())
+    backend.stop_duplex()
+    backend.start_duplex(_config(), resume=True)
+    assert backend.names == ["start_duplex", "stop_duplex", "start_duplex"]
+    assert backend.calls[0] == ("start_duplex", _config())  # unchanged log entries
+    assert backend.duplex_resumes == [False, True]
+    backend.close()
+    assert not backend.is_running
+
+
+# -- live stats -------------------------------------------------------------------------------
+
+
+def test_stats_are_live_while_the_stream_runs():
+    backend, room = _backend()
+    assert backend.stats is None
+    backend.start_duplex(_config())
+    room.run_frames(7)
+    assert backend.stats is not None and backend.stats.frames == 7
+    assert backend.last_stats is None  # only set at stop
+    room.run_frames(3)
+    assert backend.stats.frames == 10
+    backend.stop_duplex()
+    assert backend.stats == backend.last_stats and backend.stats.frames == 10
+    backend.close()
+
+
+# -- no stream nobody asked for ---------------------------------------------------------------
+
+
+def _no_stream(backend: EngineBackend, room: SimulatedBackend) -> None:
+    assert backend.stream is None and room.stream is None and not backend.is_running
+
+
+def test_after_every_stop_and_after_close_no_stream_is_open():
+    backend, room = _backend()
+    tone = ToneSource(tone_plan("US").ringback, RATE)
+    backend.start_duplex(_config())
+    room.run_frames(2)
+    backend.stop_duplex()
+    _no_stream(backend, room)
+    backend.start_record(_config())
+    backend.stop_record()
+    _no_stream(backend, room)
+    backend.start_playback(tone)
+    backend.start_duplex(_config())
+    backend.stop_playback()
+    backend.stop_duplex()
+    _no_stream(backend, room)
+    backend.start_playback(tone)
+    backend.start_duplex(_config())
+    backend.close()  # the sound and the call at once
+    _no_stream(backend, room)
+
+
+def test_a_failed_stop_still_closes_the_stream():
+    def capture(frame: np.ndarray) -> None:
+        raise KeyboardInterrupt
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0])
+    backend = EngineBackend(room, poll_interval=None, capture=capture)
+    backend.start_duplex(_config())
+    room.run_frames(2)
+    with pytest.raises(BackendError, match="KeyboardInterrupt"):
+        backend.stop_duplex()
+    _no_stream(backend, room)
+
+
+class ServiceMachine(RuleBasedStateMachine):
+    """Any sequence of requests: a stream is open exactly while something asked for runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.room = SimulatedBackend(RATE, impulse_response=[1.0])
+        self.backend = EngineBackend(self.room, poll_interval=None)
+        self.duplex = False
+        self.record = False
+        self.sound = False
+
+    @precondition(lambda self: not self.duplex and not self.record)
+    @rule(resume=st.booleans(), vp=st.booleans())
+    def start_duplex(self, resume: bool, vp: bool) -> None:
+        self.backend.start_duplex(_config(voice_processing=vp), resume=resume)
+        self.duplex = True
+
+    @rule()
+    def stop_duplex(self) -> None:
+        self.backend.stop_duplex()
+        self.duplex = False
+
+    @precondition(lambda self: not self.duplex and not self.record and not self.sound)
+    @rule()
+    def start_record(self) -> None:
+        self.backend.start_record(_config())
+        self.record = True
+
+    @rule()
+    def stop_record(self) -> None:
+        self.backend.stop_record()
+        self.record = False
+
+    @precondition(lambda self: not self.record)
+    @rule(looping=st.booleans())
+    def start_playback(self, looping: bool) -> None:
+        # Long enough not to end within the frames a run of the machine plays.
+        self.backend.start_playback(ArraySource(np.full(RATE * 60, 0.1), RATE, loop=looping))
+        self.sound = True
+
+    @rule()
+    def stop_playback(self) -> None:
+        self.backend.stop_playback()
+        self.sound = False
+
+    @rule()
+    def reset(self) -> None:
+        self.backend.reset_echo_canceller()
+
+    @rule(speaker=st.booleans(), muted=st.booleans())
+    def flags(self, speaker: bool, muted: bool) -> None:
+        self.backend.set_speaker(speaker)
+        self.backend.set_muted(muted)
+
+    @precondition(lambda self: self.room.stream is not None and self.room.stream.active)
+    @rule(frames=st.integers(1, 5))
+    def run(self, frames: int) -> None:
+        self.room.run_frames(frames)
+
+    @invariant()
+    def a_stream_exactly_while_something_asked_for_runs(self) -> None:
+        wanted = self.duplex or self.record or self.sound
+        assert (self.backend.stream is not None) == wanted
+        assert (self.room.stream is not None) == wanted
+        kind = self.backend.stream_kind
+        if self.duplex:
+            assert kind == "duplex"
+        elif self.record:
+            assert kind == "record"
+        elif self.sound:
+            assert kind == "playback"
+
+    def teardown(self) -> None:
+        self.backend.close()
+        assert self.backend.stream is None and self.room.stream is None
+
+
+ServiceMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+test_the_service_never_keeps_a_stream_nobody_asked_for = ServiceMachine.TestCase
+
+
+# -- devices declare what they can do ---------------------------------------------------------
+
+
+def test_devices_declare_their_capabilities_and_implement_the_whole_protocol():
+    room = SimulatedBackend(RATE)
+    assert isinstance(room, Device)
+    assert room.capabilities == DeviceCapabilities(
+        fixed_sample_rate=RATE, caller_driven=True, speaker_route=True, port_routing=False
+    )
+    paced = SimulatedBackend(RATE, realtime=True)
+    assert not paced.capabilities.caller_driven
+    assert room.route("usb_mic", "usb_speaker") is room
+    stream = room.open_stream(
+        sample_rate=RATE, blocksize=N, channels=1, mode="duplex", callback=lambda *a: None
+    )
+    assert isinstance(stream, Stream) and stream.check_alive() is None
+    stream.declare_lost("no callbacks")
+    fault = stream.check_alive()
+    assert fault is not None and fault.detail == "no callbacks"
+    stream.close()
+
+    pa = SounddeviceBackend("nothing")
+    assert isinstance(pa, Device)
+    assert pa.capabilities.fixed_sample_rate is None and not pa.capabilities.caller_driven
+    with pytest.raises(BackendError, match="add_frame_hook"):
+        pa.add_frame_hook(lambda: None)
+
+
+def test_the_service_reads_declared_capabilities_instead_of_probing():
+    import ast
+    import inspect
+
+    from callaudio.audio import service
+
+    tree = ast.parse(inspect.getsource(service))
+    probes = [
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("getattr", "hasattr", "setattr")
+    ]
+    assert probes == []
+
+
+def test_make_backend_is_still_importable_from_the_engine_package():
+    from callaudio.engine import EngineBackend as Old
+    from callaudio.engine import make_backend
+
+    assert Old is EngineBackend
+    with pytest.raises(ConfigError, match="unknown backend"):
+        make_backend("alsa")
