@@ -160,3 +160,10 @@ class CallbackError(BackendError):
         self.count = count
         self.errors = errors
         self.tracebacks = tracebacks
+
+
+class AudioDropWarning(UserWarning):
+    """Audio was dropped because a queue was full (the application read too late).
+
+    A warning, not an error: the stream goes on. The engine's stats count what was dropped.
+    """

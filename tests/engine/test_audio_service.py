@@ -325,3 +325,15 @@ def test_make_backend_is_still_importable_from_the_engine_package():
     assert Old is EngineBackend
     with pytest.raises(ConfigError, match="unknown backend"):
         make_backend("alsa")
+
+
+def test_far_end_audio_given_while_no_call_stream_runs_is_counted_not_lost_silently():
+    backend, _ = _backend()
+    assert backend.write_far(np.zeros(3 * N, np.float32)) == 0
+    assert backend.far_discarded == 3 * N
+    backend.start_duplex(_config())
+    assert backend.write_far(np.zeros(2 * N, np.float32)) == 2 * N
+    backend.stop_duplex()  # an interruption
+    assert backend.write_far(np.zeros(N, np.float32)) == 0
+    assert backend.far_discarded == 4 * N
+    backend.close()

@@ -265,3 +265,58 @@ def test_an_ordinary_exception_does_not_halt_the_engine():
     assert engine.running and not engine.stats.halted
     with pytest.raises(CallbackError, match="4 audio callback"):
         engine.stop()
+
+
+# -- drop reporting: nothing is lost silently -------------------------------------------------
+
+
+def test_underruns_count_only_a_stream_that_stopped_short_and_silence_is_counted_apart():
+    room = _room()
+    far = np.full(3 * N, 0.1, np.float32)
+    with AudioEngine(room, RATE) as engine:
+        room.run_frames(4)  # nothing sent yet: silence, no underrun
+        assert (engine.stats.silent_frames, engine.stats.underruns) == (4, 0)
+        engine.write_far(far)
+        room.run_frames(5)  # 3 frames of audio, then the application stopped short
+        assert (engine.stats.silent_frames, engine.stats.underruns) == (6, 2)
+        engine.write_far(far[: N + 10])
+        engine.flush_far()  # the far end's talk ends here: what follows is silence
+        room.run_frames(6)
+        assert (engine.stats.silent_frames, engine.stats.underruns) == (10, 2)
+        engine.write_far(far)  # sending again: a stall counts again
+        room.run_frames(4)
+        stats = engine.stats
+    assert (stats.frames, stats.silent_frames, stats.underruns) == (19, 11, 3)
+    played = room.recording()["played"]
+    assert np.count_nonzero(played) == 3 * N + N + 10 + 3 * N
+
+
+def test_write_far_says_what_it_took_and_counts_what_it_refused():
+    room = _room()
+    engine = AudioEngine(room, RATE, far_buffer_ms=50)
+    assert engine.write_far(np.zeros(8 * N, np.float32)) == 5 * N
+    assert engine.stats.far_rejected == 3 * N
+    assert engine.write_far(np.zeros(N, np.float32)) == 0
+    assert engine.stats.far_rejected == 4 * N
+    engine.start()
+    room.run_frames(2)
+    assert engine.write_far(np.zeros(3 * N, np.float32)) == 2 * N
+    assert engine.stats.far_rejected == N  # counters restart at start()
+    engine.stop()
+
+
+def test_a_capture_overrun_warns_once_per_read_and_is_counted():
+    import warnings
+
+    from callaudio.errors import AudioDropWarning
+
+    room = _room(near=np.full(RATE, 0.1, np.float32))
+    with AudioEngine(room, RATE, capture_buffer_ms=30) as engine:
+        room.run_frames(5)
+        with pytest.warns(AudioDropWarning, match=r"2 captured frame\(s\) \(20 ms\)"):
+            assert engine.read_capture().size == 3 * N
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            room.run_frames(3)
+            assert engine.read_capture().size == 3 * N  # nothing dropped: no warning
+        assert engine.stats.overruns == 2

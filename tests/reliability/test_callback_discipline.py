@@ -172,7 +172,7 @@ def test_callback_discipline_on_the_real_time_simulated_stream(traced: None) -> 
 
     rate = 48000
     room = SimulatedBackend(rate, realtime=True, near=np.full(rate, 0.02, np.float32), loop=True)
-    engine = _engine(room, rate, far_buffer_ms=2000)
+    engine = _engine(room, rate, far_buffer_ms=2000, capture_buffer_ms=3000)
     audit = CallbackAudit(engine, (room, "_lock"))
     far = (0.1 * np.random.default_rng(1).standard_normal(rate)).astype(np.float32)
     engine.write_far(far)  # queued before start: the main thread then sleeps

@@ -121,6 +121,9 @@ class EngineBackend:
         """Stats of the last engine stopped (a call's stream at hang-up)."""
         self.history: list[tuple[str, EngineStats]] = []
         """Every stopped engine's kind and stats, in order."""
+        self.far_discarded = 0
+        """Far-end samples given to :meth:`write_far` while no duplex stream ran (during an
+        interruption, before the call's audio starts): not played, counted here."""
         if poll_interval is None and device.capabilities.caller_driven:
             device.add_frame_hook(self.poll)  # check after every frame the caller runs
 
@@ -165,12 +168,16 @@ class EngineBackend:
         return sound is not None and not sound.done
 
     def write_far(self, samples: npt.ArrayLike) -> int:
-        """Queue far-end audio on the duplex stream; 0 when no duplex stream runs.
+        """Queue far-end audio on the duplex stream; returns the samples taken.
 
-        See :meth:`AudioEngine.write_far` (guarded to full scale; returns what was taken).
+        See :meth:`AudioEngine.write_far` (guarded to full scale; what a full ring refuses
+        counts in ``stats.far_rejected``). With no duplex stream (an interruption) nothing
+        is taken: 0, and the samples count in :attr:`far_discarded`.
         """
         engine = self._engine
         if engine is None or self._kind != "duplex":
+            x = np.asarray(samples)
+            self.far_discarded += int(x.shape[0]) if x.ndim >= 1 else 0
             return 0
         return engine.write_far(samples)
 

@@ -4,7 +4,8 @@ One :class:`AudioEngine` runs one stream on one device. Per 10 ms frame its call
 
 1. takes a frame of far-end audio from the application (:meth:`AudioEngine.write_far` feeds
    a lock-free single-producer/single-consumer :class:`~callaudio.engine.ring.FrameRing`; an
-   empty ring plays silence and counts an *underrun*),
+   empty ring plays silence, counted as a *silent frame*, and as an *underrun* when the
+   application had been sending and stopped short, without :meth:`AudioEngine.flush_far`),
 2. mixes in the controller's sound (a progress tone or a sound file, :meth:`AudioEngine.play`),
 3. guards the result (finite, within full scale), hands it to
    ``VoiceProcessor.process_render`` (the echo canceller's reference is exactly what the
@@ -12,7 +13,13 @@ One :class:`AudioEngine` runs one stream on one device. Per 10 ms frame its call
 4. runs the microphone frame through ``VoiceProcessor.process_capture`` into a preallocated
    buffer, zeroes it when muted, and delivers it to the application: to a ``capture``
    callback, or into a second ring read with :meth:`AudioEngine.read_capture` (a full ring
-   drops the frame and counts an *overrun*).
+   drops the frame and counts an *overrun*; the next read warns with
+   :class:`~callaudio.errors.AudioDropWarning`).
+
+Queue sizes: the far-end and capture rings hold ``far_buffer_ms`` and ``capture_buffer_ms``
+(default 500 ms each, configurable). Nothing is dropped silently: ``write_far`` returns what it
+took (the rest counts in ``stats.far_rejected``), a capture overrun counts in
+``stats.overruns`` and warns at the next ``read_capture``.
 
 The callback keeps python-sounddevice's contract, ``callback(indata, outdata, frames, time,
 status)``: it always writes all of ``outdata``, accumulates the status flags with ``|=`` and
@@ -36,6 +43,7 @@ import os
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -46,7 +54,7 @@ import numpy.typing as npt
 
 from ..config import check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
-from ..errors import CallbackError, ConfigError, FrameError
+from ..errors import AudioDropWarning, CallbackError, ConfigError, FrameError
 from .ring import FrameRing, check_max_frames
 from .sound import MixSource, playable
 
@@ -92,7 +100,12 @@ class EngineStats:
     frames : int
         Callbacks run (10 ms frames).
     underruns : int
-        Frames played as silence because the far-end ring was empty.
+        Frames played as silence because the far-end ring ran dry while the application was
+        sending: after it had queued far-end audio and before it marked the end of it with
+        :meth:`AudioEngine.flush_far` (a network stream that stalled).
+    silent_frames : int
+        Every frame played with no far-end audio (the ring was empty), underruns included:
+        a call where the far end never sent anything has only silent frames.
     overruns : int
         Captured frames dropped because the application did not read the capture ring.
     xruns : int
@@ -128,6 +141,7 @@ class EngineStats:
     thread_priority: str = "normal"
     far_rejected: int = 0
     halted: bool = False
+    silent_frames: int = 0
 
 
 class AudioEngine:
@@ -257,6 +271,8 @@ class AudioEngine:
         self._speaker = False
         self._reset_pending = False
         self._far_rejected = 0
+        self._far_ended = False  # set by flush_far, cleared by write_far (application side)
+        self._overruns_seen = 0  # overruns already warned about (application side)
         self._reset_counters()
 
     # -- properties -------------------------------------------------------------------------
@@ -343,6 +359,7 @@ class AudioEngine:
             thread_priority=self._thread_priority,
             far_rejected=self._far_rejected,
             halted=self._halted,
+            silent_frames=self._silent_frames,
         )
 
     # -- application side ---------------------------------------------------------------------
@@ -370,13 +387,17 @@ class AudioEngine:
             x = x[:, 0]
         if x.ndim != 1:
             raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
+        self._far_ended = False
         accepted = self._far_ring.write(playable(x, "far-end audio"))
         self._far_rejected += x.shape[0] - accepted
         return accepted
 
     def flush_far(self) -> None:
-        """Queue the last partial far-end frame, padded with silence."""
+        """Queue the last partial far-end frame, padded with silence, and mark the end of
+        the far-end audio: the silence that follows is no underrun (until the next
+        :meth:`write_far`)."""
         self._far_ring.flush()
+        self._far_ended = True
 
     def far_queued_ms(self) -> float:
         """Far-end audio waiting to be played, in ms."""
@@ -387,8 +408,24 @@ class AudioEngine:
 
         Returns shape ``(k * frame_size,)`` for mono, ``(k * frame_size, channels)`` else.
         ``max_frames`` (None: all) must be an int >= 0 (ConfigError; nothing read).
+
+        Warns with :class:`~callaudio.errors.AudioDropWarning` when captured frames were
+        dropped (the ring was full) since the last read; ``stats.overruns`` counts them.
         """
-        return self._cap_ring.read(check_max_frames(max_frames))
+        data = self._cap_ring.read(check_max_frames(max_frames))
+        overruns = self._overruns
+        if overruns != self._overruns_seen:
+            dropped = overruns - self._overruns_seen
+            self._overruns_seen = overruns
+            warnings.warn(
+                AudioDropWarning(
+                    f"{dropped} captured frame(s) ({10 * dropped} ms) were dropped: the capture "
+                    f"ring ({self._cap_ring.capacity * 10} ms) "
+                    "was full; read more often or raise capture_buffer_ms"
+                ),
+                stacklevel=2,
+            )
+        return data
 
     def read_monitor(self, max_frames: int | None = None) -> tuple[Float32Array, Float32Array]:
         """(played, unprocessed microphone) since the last read, frame-aligned.
@@ -435,6 +472,9 @@ class AudioEngine:
         self._thread_priority = "normal"
         self._far_rejected = 0
         self._halted = False
+        self._silent_frames = 0
+        self._far_flowing = False  # far-end frames have been played (callback side)
+        self._overruns_seen = 0
 
     def start(self) -> None:
         """Open and start the stream; the counters restart from zero.
@@ -603,9 +643,13 @@ class AudioEngine:
             vp.reset_echo_path()
         if outdata is not None:
             play = self._play
-            if not self._far_ring.pop_into(play):
+            if self._far_ring.pop_into(play):
+                self._far_flowing = True
+            else:
                 play.fill(0.0)
-                self._underruns += 1
+                self._silent_frames += 1
+                if self._far_flowing and not self._far_ended:
+                    self._underruns += 1
             src = self._source
             if src is not None and not src.done:
                 src.mix_into(play)
