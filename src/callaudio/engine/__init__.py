@@ -1,7 +1,7 @@
 """The engine layer: the real-time callback between a device's stream and the VoiceProcessor.
 
-- :mod:`.engine`: :class:`AudioEngine` (the callback, its start and stop), :class:`EngineStats`,
-  :class:`EngineMode`;
+- :mod:`.engine`: :class:`AudioEngine` (the callback, its start and stop);
+- :mod:`.stats`: :class:`EngineStats` (what it counts) and :class:`EngineMode`;
 - :mod:`.ring`: :class:`FrameRing`, the lock-free queue between the application and the
   callback;
 - :mod:`.sound`: :class:`PreparedSound` and the :class:`MixSource` protocol, what the
@@ -21,9 +21,10 @@ from typing import Any
 
 from ..devices.base import Stream, StreamBackend, StreamCallback
 from ..errors import CallbackError
-from .engine import AudioEngine, EngineMode, EngineStats
+from .engine import AudioEngine
 from .ring import FrameRing
 from .sound import MixSource, PreparedSound, playable
+from .stats import EngineMode, EngineStats
 
 __all__ = [
     "AudioEngine",
