@@ -337,3 +337,35 @@ def test_far_end_audio_given_while_no_call_stream_runs_is_counted_not_lost_silen
     assert backend.write_far(np.zeros(N, np.float32)) == 0
     assert backend.far_discarded == 4 * N
     backend.close()
+
+
+def test_a_reset_while_only_a_sound_plays_resets_the_kept_chain():
+    backend, room = _backend()
+    backend.start_duplex(_config())
+    first = backend.engine.processor
+    room.run_frames(2)
+    backend.start_playback(ToneSource(tone_plan("US").ringback, RATE))
+    backend.stop_duplex()  # the interruption: the tone goes on alone
+    assert backend.stream_kind == "playback"
+    resets = _Counting(first)
+    backend.reset_echo_canceller()
+    assert resets.count == 1
+    backend.close()
+
+
+def test_a_resume_the_device_refuses_keeps_the_chain_for_the_next_try():
+    backend, room = _backend()
+    backend.start_duplex(_config())
+    first = backend.engine.processor
+    room.run_frames(2)
+    backend.stop_duplex()
+    backend.start_record(_config())  # the room takes one stream at a time...
+    backend.stop_record()
+    other = EngineBackend(room, poll_interval=None)
+    other.start_record(_config())  # ... and another service holds it now
+    with pytest.raises(BackendError, match="already has an open stream"):
+        backend.start_duplex(_config(), resume=True)
+    other.close()
+    backend.start_duplex(_config(), resume=True)
+    assert backend.engine.processor is first
+    backend.close()

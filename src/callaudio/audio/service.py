@@ -283,6 +283,7 @@ class EngineBackend:
             if self._kind in ("duplex", "record"):
                 raise BackendError("start_duplex", f"a {self._kind} stream is already running")
             rate = self._rate_and_block(config, "start_duplex")
+            kept = self._kept_vp
             vp = self._processor(config, rate, bool(resume))
             self._config = config
             if self._kind == "playback":
@@ -290,6 +291,7 @@ class EngineBackend:
             try:
                 self._start_engine("duplex", rate, vp, int(config.channels))
             except BaseException:
+                self._kept_vp = kept  # no call audio: a later resume still finds its chain
                 try:
                     self._resume_sound_alone()  # the call has no audio; the sound goes on
                 except CallAudioError:
@@ -385,14 +387,15 @@ class EngineBackend:
         """Forget the echo path, in place.
 
         A running stream's chain resets at its next frame (the callback does it; nothing
-        is rebuilt). While no stream runs, the kept chain of the last duplex stream resets
-        now. What the next ``start_duplex`` uses is decided by its ``resume`` argument.
+        is rebuilt). While no duplex stream runs (none, or only a sound or a recording), the
+        kept chain of the last duplex stream resets now. What the next ``start_duplex``
+        uses is decided by its ``resume`` argument.
         """
         with self._lock:
             engine = self._engine
             if engine is not None:
-                engine.reset_processor()
-            elif self._kept_vp is not None:
+                engine.reset_processor()  # nothing to do on a stream without a chain
+            if self._kind != "duplex" and self._kept_vp is not None:
                 self._kept_vp.reset_echo_path()
 
     def set_muted(self, muted: bool) -> None:
