@@ -32,10 +32,11 @@ def playable(samples: npt.ArrayLike, what: str = "samples") -> Float32Array:
     if x.dtype.kind == "i" and x.dtype.itemsize == 2:
         y = x.astype(np.float32) / np.float32(32768.0)
     elif x.dtype.kind == "f":
-        # Clip in float64 first: a float64 1e300 would become inf in float32.
-        y = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e300 -> inf, clipped below
+            y = np.array(x, dtype=np.float32)
+        if not np.isfinite(y).all():
+            np.nan_to_num(y, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
         np.clip(y, -1.0, 1.0, out=y)
-        y = y.astype(np.float32)
     else:
         raise FrameError(f"{what} must be float or int16, got dtype {x.dtype}")
     out: Float32Array = np.ascontiguousarray(y, dtype=np.float32)
