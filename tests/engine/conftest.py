@@ -1,9 +1,8 @@
 """Fixtures of the engine tests: the JACK loopback server that `make test` starts.
 
 The server is started outside the pytest process by ``scripts/with-jack.sh`` (PortAudio
-must see it when it initialises, and it must outlive this process: REAL_AUDIO.md pitfalls
-1 and 2). A real-audio test fails when ``CI=true`` and the server is not there, and is
-skipped otherwise.
+must see it when it initialises, and it must outlive this process). A real-audio test fails
+when ``CI=true`` and the server is not there, and is skipped otherwise.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ PortAudio. When PortAudio or a device is missing, or PortAudio refuses a request
 
 Devices are chosen by name and host API, never by PortAudio's default index: once Debian's
 ``libasound2-plugins`` is installed the default device becomes ALSA's ``jack`` plug-in, and
-indices change when PortAudio re-scans (REAL_AUDIO.md, pitfall 5). Names are resolved
+indices change when PortAudio re-scans. Names are resolved
 again at every :meth:`SounddeviceBackend.open_stream`.
 
 Streams are opened with the engine's 10 ms frame as blocksize (one callback per frame),
@@ -16,7 +16,7 @@ float32, and run the engine's callback with sounddevice's contract
 are adapted to it by passing ``None`` for the missing side.
 
 PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
-was imported is not seen until :meth:`SounddeviceBackend.reinitialize` (pitfall 1).
+was imported is not seen until :meth:`SounddeviceBackend.reinitialize`.
 
 This module is ``callaudio.devices.sounddevice_backend`` (not ``...devices.sounddevice``)
 so that it never shadows the ``sounddevice`` package.
