@@ -719,7 +719,7 @@ def smoke(version: str, expect_session: bool) -> None:
 
     # The offline API works without PortAudio; opening a real device says what is missing.
     if has_module("callaudio.devices.sounddevice_backend"):
-        from callaudio.audio import sounddevice_backend as sdb
+        from callaudio.devices import sounddevice_backend as sdb
         from callaudio.errors import CallAudioError
 
         try:
