@@ -1,8 +1,8 @@
 """A call's state machine: states, direction, details and the forward-only transitions.
 
 A :class:`Call` is pure state: it imports no audio and no session. The
-:class:`~callaudio.client.VoiceClient` that creates a call listens to its transitions and
-applies the session rules (activate on establish, release on end ...).
+:class:`~callaudio.rules.SessionRules` of the client that creates a call listens to its
+transitions and applies the session rules (activate on establish, release on end ...).
 
 The transitions, top to bottom (:data:`TRANSITIONS`)::
 
@@ -265,8 +265,11 @@ class Call:
         self._fire("end", cause, error)
 
     def hangup(self) -> None:
-        """End the call locally: ``end(EndCause.HUNG_UP)``."""
-        self.end(EndCause.HUNG_UP)
+        """End the call locally: ``end(EndCause.HUNG_UP)``; a call already ENDED stays as
+        it is (hanging up twice is harmless)."""
+        with self._guard():
+            if self._state is not CallState.ENDED:
+                self.end(EndCause.HUNG_UP)
 
     def _refusal(self, event: str) -> InvalidStateError | None:
         row = TRANSITIONS.get(event)
@@ -296,6 +299,7 @@ class Call:
             if self._listener is not None:
                 self._listener.call_transitioned(self, event, previous)
 
-    def _set_interrupted(self, interrupted: bool) -> None:
-        """Mark or clear the interruption flag (the client's job; ESTABLISHED calls only)."""
+    def set_interrupted(self, interrupted: bool) -> None:
+        """Mark or clear the interruption flag (the session rules' job; ESTABLISHED calls
+        only)."""
         self._interrupted = interrupted and self._state is CallState.ESTABLISHED

@@ -1170,9 +1170,10 @@ class EngineBackend:
         self.last_stats = stats
         self.history.append((str(kind), stats))
 
-    def start_duplex(self, config: Any) -> None:
+    def start_duplex(self, config: Any, *, resume: bool = False) -> None:
         """Open and start the call's duplex stream (with the chain when asked)."""
         with self._lock:
+            self._resume_vp = self._resume_vp or bool(resume)
             if self._kind in ("duplex", "record"):
                 raise BackendError("start_duplex", f"a {self._kind} stream is already running")
             rate = self._rate_and_block(config, "start_duplex")

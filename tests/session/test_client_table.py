@@ -9,7 +9,7 @@ from callaudio.backends.memory import MemoryBackend
 from callaudio.call import CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
-from callaudio.errors import BackendError, ConfigError
+from callaudio.errors import BackendError, ConfigError, InvalidStateError
 from callaudio.session import (
     AudioSession,
     Category,
@@ -480,7 +480,7 @@ def test_close_ends_calls_and_detaches(
     log.take()
     backend.inject_fault(FaultKind.MEDIA_SERVICES_RESET)
     assert log.lines == []
-    with pytest.raises(ConfigError, match="closed"):
+    with pytest.raises(InvalidStateError, match="closed"):  # a state error, not a config one
         client.start_call()
 
 

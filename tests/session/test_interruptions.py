@@ -396,7 +396,7 @@ def test_device_lost_during_an_interruption_is_acted_on_at_its_end(
     session.end_interruption("pstn")
     assert backend.calls[-2:] == [
         ("reset_echo_canceller",),
-        ("start_duplex", client._stream_config()),
+        ("start_duplex", client.stream_config()),
     ]
     assert backend.duplex_config is not None
     assert backend.duplex_config.output_port == Port.BUILT_IN_RECEIVER

@@ -211,8 +211,12 @@ class AudioBackend(Protocol):
     def is_running(self) -> bool:
         """Whether any stream (duplex, playback or record) is running."""
 
-    def start_duplex(self, config: StreamConfig) -> None:
-        """Open and start the duplex (call) stream, with the processing chain if asked."""
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        """Open and start the duplex (call) stream, with the processing chain if asked.
+
+        ``resume=True``: reuse the chain of the last stopped duplex stream (same rate and
+        channels) with its echo path reset; a fresh chain when there is none.
+        """
 
     def stop_duplex(self) -> None:
         """Stop and close the duplex stream."""

@@ -39,6 +39,7 @@ class MemoryBackend:
         self.muted = False
         self.speaker = False
         self.echo_resets = 0
+        self.duplex_resumes: list[bool] = []
         self._on_finished: Callable[[], None] | None = None
         self._fault_handler: FaultHandler | None = None
         self._failures: dict[str, BaseException] = {}
@@ -124,9 +125,11 @@ class MemoryBackend:
         if failure is not None:
             raise failure
 
-    def start_duplex(self, config: StreamConfig) -> None:
-        """Record the request; the duplex stream counts as running."""
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        """Record the request (``resume`` in :attr:`duplex_resumes`); the duplex stream
+        counts as running."""
         self._log("start_duplex", config)
+        self.duplex_resumes.append(bool(resume))
         if self.duplex_config is not None:
             raise BackendError("start_duplex", "the duplex stream is already running")
         self.duplex_config = config

@@ -1,14 +1,18 @@
 """The shared audio session: configuration, activation holds, interruptions and route.
 
 This models AVAudioSession as the Sinch iOS SDK and WebRTC's RTCAudioSession use it,
-on a desktop. It is pure state and events: no audio I/O, no DSP. The
-:class:`~callaudio.client.VoiceClient` attaches itself as a :class:`SessionDelegate`
-and turns the session's changes into backend requests (session spec, transition table).
+on a desktop. It is pure state and events: no audio I/O, no DSP. Each
+:class:`~callaudio.client.VoiceClient` attaches itself as a :class:`SessionDelegate`; its
+:class:`~callaudio.rules.SessionRules` turn the session's changes into audio actions.
 
 Names follow Apple's (``AVAudioSessionCategoryPlayAndRecord`` is
 ``Category.PLAY_AND_RECORD``, ``overrideOutputAudioPort(.speaker)`` is
 :meth:`AudioSession.override_output_to_speaker`, ``setActive(true)`` is
 :meth:`AudioSession.activate`, ``setActive(false)`` is :meth:`AudioSession.deactivate`).
+
+States (:class:`SessionState`, the table :data:`SESSION_TRANSITIONS`): INACTIVE (no hold,
+no interruption), ACTIVE (holds, no interruption), INTERRUPTED (holds, an interruption
+open) and PREEMPTED (no hold, an interruption open: activation by the application fails).
 
 Activation model (the choices the spec leaves open, written down):
 
@@ -20,19 +24,33 @@ Activation model (the choices the spec leaves open, written down):
   with :meth:`AudioSession.activate`.
 - When the last ``CALL`` hold is released, every ``APPLICATION`` hold is revoked too and
   the session deactivates: after each call the application's own audio stays off until it
-  activates the session again (rule 2). Releasing a revoked hold is a quiet no-op;
-  releasing a hold twice logs a warning and changes nothing.
+  activates the session again. Releasing a revoked hold is a quiet no-op; releasing a hold
+  twice logs a warning and changes nothing; releasing something that is not a hold raises
+  :class:`~callaudio.errors.ConfigError`.
 - ``will/did_set_active`` report *activation*: ``True`` when the first hold is taken,
-  ``False`` when the last is released (the table's "activate" and "deactivate (notifying
-  others)"), so they strictly alternate. That happens while interrupted too (a call
-  established during an interruption activates; the grace deadline deactivates). An
-  interruption itself makes the session inactive and, when it ends, active again without
-  these events, as with iOS's interruption notifications: ``interruption_began/ended``
-  say it. :attr:`AudioSession.is_active` is "activated and not interrupted".
+  ``False`` when the last is released, so they strictly alternate. That happens while
+  interrupted too. An interruption itself makes the session inactive and, when it ends,
+  active again without these events, as with iOS's interruption notifications:
+  ``interruption_began/ended`` say it. :attr:`AudioSession.is_active` is "activated and
+  not interrupted".
 - :meth:`AudioSession.deactivate` by the application while a call holds the session opens
   an interruption from source ``"application"`` with reason ``APP_DEACTIVATED``; its
   :meth:`AudioSession.activate` ends that interruption again. If audio I/O was running,
   ``deactivate`` still deactivates and then raises :class:`~callaudio.errors.SessionBusyError`.
+
+Lock order (the rule every module of the session layer follows):
+
+- One re-entrant :class:`~callaudio.session.lock.SessionLock` (:attr:`AudioSession.lock`)
+  guards the session, the calls, the clients and controllers that share it.
+- Decide under the lock, act after releasing it: audio actions (:meth:`AudioSession.defer`)
+  and events (:meth:`AudioSession.emit`) are queued and run after the outermost release.
+  The session lock is therefore never held while waiting for the audio thread (stopping a
+  stream), for an observer, or for the application's queue.
+- Reading state never takes the lock: every property returns one immutable value, so an
+  audio callback or an observer may read ``session.route`` at any time.
+- Locks of other objects (a backend's own lock, a dispatcher's) may be taken inside the
+  session lock, never the other way round: a backend calls its fault handler and
+  ``on_finished`` without holding its own lock.
 """
 
 from __future__ import annotations
@@ -41,238 +59,66 @@ import enum
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Protocol
 
-from .errors import (
-    ActivationError,
-    ConfigError,
-    InvalidCategoryOptionsError,
-    InvalidStateError,
-    SessionBusyError,
+from ..config import SAMPLE_RATES, check_sample_rate
+from ..errors import ActivationError, ConfigError, InvalidStateError, SessionBusyError
+from ..events import Dispatcher, EventHub
+from .categories import (
+    Category,
+    CategoryOptions,
+    Mode,
+    SessionConfiguration,
+    flag_names,
+    mode_for,
+    validate_configuration,
 )
-from .events import Dispatcher, EventHub
 from .interruption import APPLICATION_SOURCE, Interruption, InterruptionReason
+from .lock import Outbox, SessionLock
+from .route import Port, Route, RouteChangeReason, check_route
 
 __all__ = [
+    "SESSION_TRANSITIONS",
     "AudioSession",
-    "Category",
-    "CategoryOptions",
     "HoldKind",
-    "Mode",
-    "Port",
-    "Route",
-    "RouteChangeReason",
-    "SessionConfiguration",
     "SessionDelegate",
     "SessionHold",
-    "validate_configuration",
+    "SessionState",
 ]
 
 logger = logging.getLogger("callaudio.session")
 
 
-class Category(enum.Enum):
-    """The session category (Apple's ``AVAudioSession.Category``)."""
+class SessionState(enum.Enum):
+    """Where the session is: activation (holds) crossed with interruption."""
 
-    AMBIENT = "ambient"
-    SOLO_AMBIENT = "solo_ambient"
-    PLAYBACK = "playback"
-    RECORD = "record"
-    PLAY_AND_RECORD = "play_and_record"
-    MULTI_ROUTE = "multi_route"
-
-    @property
-    def can_play(self) -> bool:
-        """Whether this category has an output (everything but RECORD)."""
-        return self is not Category.RECORD
-
-    @property
-    def can_record(self) -> bool:
-        """Whether this category has an input."""
-        return self in (Category.RECORD, Category.PLAY_AND_RECORD, Category.MULTI_ROUTE)
+    INACTIVE = "inactive"
+    ACTIVE = "active"
+    INTERRUPTED = "interrupted"
+    PREEMPTED = "preempted"
 
 
-class Mode(enum.Enum):
-    """The session mode (Apple's ``AVAudioSession.Mode``)."""
-
-    DEFAULT = "default"
-    VOICE_CHAT = "voice_chat"
-    VIDEO_CHAT = "video_chat"
-    GAME_CHAT = "game_chat"
-    MEASUREMENT = "measurement"
-    MOVIE_PLAYBACK = "movie_playback"
-    VIDEO_RECORDING = "video_recording"
-    SPOKEN_AUDIO = "spoken_audio"
-    VOICE_PROMPT = "voice_prompt"
-
-    @property
-    def voice_processing(self) -> bool:
-        """Whether the mode runs the voice-processing chain (AEC, NS, AGC).
-
-        VOICE_CHAT, VIDEO_CHAT and GAME_CHAT do; MEASUREMENT bypasses all processing;
-        the others do not process either.
-        """
-        return self in (Mode.VOICE_CHAT, Mode.VIDEO_CHAT, Mode.GAME_CHAT)
-
-
-class CategoryOptions(enum.IntFlag):
-    """Category options (Apple's ``AVAudioSession.CategoryOptions``).
-
-    The bit values are Apple's except ``INTERRUPT_SPOKEN_AUDIO_AND_MIX_WITH_OTHERS``,
-    which Apple defines as ``0x11`` (its own bit plus MIX_WITH_OTHERS); here it is its own
-    bit and :func:`validate_configuration` adds MIX_WITH_OTHERS, as for DUCK_OTHERS.
-    """
-
-    NONE = 0
-    MIX_WITH_OTHERS = 0x1
-    DUCK_OTHERS = 0x2
-    ALLOW_BLUETOOTH = 0x4
-    DEFAULT_TO_SPEAKER = 0x8
-    INTERRUPT_SPOKEN_AUDIO_AND_MIX_WITH_OTHERS = 0x10
-    ALLOW_BLUETOOTH_A2DP = 0x20
-    ALLOW_AIR_PLAY = 0x40
-
-
-_O = CategoryOptions
-_MIXING = _O.MIX_WITH_OTHERS | _O.DUCK_OTHERS | _O.INTERRUPT_SPOKEN_AUDIO_AND_MIX_WITH_OTHERS
-
-#: The options each category accepts (Apple's rules). AMBIENT accepts none: it always mixes.
-ALLOWED_OPTIONS: dict[Category, CategoryOptions] = {
-    Category.AMBIENT: _O.NONE,
-    Category.SOLO_AMBIENT: _O.NONE,
-    Category.PLAYBACK: _MIXING,
-    Category.RECORD: _O.ALLOW_BLUETOOTH,
-    Category.PLAY_AND_RECORD: _MIXING
-    | _O.ALLOW_BLUETOOTH
-    | _O.DEFAULT_TO_SPEAKER
-    | _O.ALLOW_BLUETOOTH_A2DP
-    | _O.ALLOW_AIR_PLAY,
-    Category.MULTI_ROUTE: _MIXING,
-}
-
-_ANY = frozenset(Category)
-#: The categories each mode may be used with (Apple's mode documentation).
-MODE_CATEGORIES: dict[Mode, frozenset[Category]] = {
-    Mode.DEFAULT: _ANY,
-    Mode.MEASUREMENT: _ANY,
-    Mode.VOICE_CHAT: frozenset({Category.PLAY_AND_RECORD}),
-    Mode.VIDEO_CHAT: frozenset({Category.PLAY_AND_RECORD}),
-    Mode.GAME_CHAT: frozenset({Category.PLAY_AND_RECORD}),
-    Mode.MOVIE_PLAYBACK: frozenset({Category.PLAYBACK}),
-    Mode.VIDEO_RECORDING: frozenset({Category.RECORD, Category.PLAY_AND_RECORD}),
-    Mode.SPOKEN_AUDIO: frozenset({Category.PLAYBACK, Category.PLAY_AND_RECORD}),
-    Mode.VOICE_PROMPT: frozenset({Category.PLAYBACK, Category.PLAY_AND_RECORD}),
+_T = SessionState
+#: (state, event) -> next state; events: ``activate`` (first hold taken), ``deactivate``
+#: (last hold gone), ``interrupt`` (first interruption opened), ``resume`` (last one closed).
+SESSION_TRANSITIONS: Mapping[tuple[SessionState, str], SessionState] = {
+    (_T.INACTIVE, "activate"): _T.ACTIVE,
+    (_T.INACTIVE, "interrupt"): _T.PREEMPTED,
+    (_T.ACTIVE, "deactivate"): _T.INACTIVE,
+    (_T.ACTIVE, "interrupt"): _T.INTERRUPTED,
+    (_T.INTERRUPTED, "resume"): _T.ACTIVE,
+    (_T.INTERRUPTED, "deactivate"): _T.PREEMPTED,
+    (_T.PREEMPTED, "resume"): _T.INACTIVE,
+    (_T.PREEMPTED, "activate"): _T.INTERRUPTED,
 }
 
 
-def _flag_names(flags: CategoryOptions) -> str:
-    return "|".join(f.name for f in CategoryOptions if f and f in flags and f.name) or "NONE"
-
-
-def validate_configuration(
-    category: Category, mode: Mode, options: CategoryOptions
-) -> CategoryOptions:
-    """Check a (category, mode, options) triple against Apple's rules.
-
-    Returns
-    -------
-    CategoryOptions
-        ``options`` normalised: DUCK_OTHERS and INTERRUPT_SPOKEN_AUDIO_AND_MIX_WITH_OTHERS
-        imply MIX_WITH_OTHERS, which is added.
-
-    Raises
-    ------
-    InvalidCategoryOptionsError
-        Naming the category and the options (or mode) it does not accept.
-    """
-    if not isinstance(category, Category):
-        raise ConfigError("category", f"must be a Category, got {category!r}")
-    if not isinstance(mode, Mode):
-        raise ConfigError("mode", f"must be a Mode, got {mode!r}")
-    known = sum(CategoryOptions)
-    if isinstance(options, bool) or not isinstance(options, int) or int(options) & ~known:
-        raise ConfigError("options", f"not CategoryOptions: {options!r}")
-    options = CategoryOptions(options)
-    invalid = options & ~ALLOWED_OPTIONS[category]
-    if invalid:
-        names = _flag_names(invalid)
-        raise InvalidCategoryOptionsError(
-            "options",
-            category.name,
-            names,
-            f"{names} not allowed with category {category.name}"
-            + (" (AMBIENT always mixes with others)" if category is Category.AMBIENT else ""),
-        )
-    if category not in MODE_CATEGORIES[mode]:
-        allowed = ", ".join(sorted(c.name for c in MODE_CATEGORIES[mode]))
-        raise InvalidCategoryOptionsError(
-            "mode",
-            category.name,
-            mode.name,
-            f"mode {mode.name} not allowed with category {category.name} (only {allowed})",
-        )
-    if options & (_O.DUCK_OTHERS | _O.INTERRUPT_SPOKEN_AUDIO_AND_MIX_WITH_OTHERS):
-        options |= _O.MIX_WITH_OTHERS
-    return options
-
-
-@dataclass(frozen=True)
-class SessionConfiguration:
-    """What a snapshot holds and restore puts back: category, mode and options."""
-
-    category: Category = Category.SOLO_AMBIENT
-    mode: Mode = Mode.DEFAULT
-    options: CategoryOptions = CategoryOptions.NONE
-
-    def __str__(self) -> str:
-        return f"{self.category.name}/{self.mode.name}/{_flag_names(self.options)}"
-
-
-class Port:
-    """Names of the built-in ports (a route uses these or a device name)."""
-
-    BUILT_IN_MIC = "built_in_mic"
-    BUILT_IN_RECEIVER = "built_in_receiver"
-    BUILT_IN_SPEAKER = "built_in_speaker"
-    HEADPHONES = "headphones"
-    HEADSET_MIC = "headset_mic"
-    BLUETOOTH_HFP = "bluetooth_hfp"
-
-
-@dataclass(frozen=True)
-class Route:
-    """The current input and output ports."""
-
-    input: str = Port.BUILT_IN_MIC
-    output: str = Port.BUILT_IN_RECEIVER
-
-    def __str__(self) -> str:
-        return f"{self.input}->{self.output}"
-
-
-class RouteChangeReason(enum.Enum):
-    """Why the route changed (Apple's ``AVAudioSession.RouteChangeReason``)."""
-
-    UNKNOWN = "unknown"
-    NEW_DEVICE_AVAILABLE = "new_device_available"
-    OLD_DEVICE_UNAVAILABLE = "old_device_unavailable"
-    CATEGORY_CHANGE = "category_change"
-    OVERRIDE = "override"
-    WAKE_FROM_SLEEP = "wake_from_sleep"
-    NO_SUITABLE_ROUTE_FOR_CATEGORY = "no_suitable_route_for_category"
-    ROUTE_CONFIGURATION_CHANGE = "route_configuration_change"
-
-    @property
-    def is_device_change(self) -> bool:
-        """A device was added or lost: this clears a transient speaker override."""
-        return self in (
-            RouteChangeReason.NEW_DEVICE_AVAILABLE,
-            RouteChangeReason.OLD_DEVICE_UNAVAILABLE,
-        )
+def _state_of(activated: bool, interrupted: bool) -> SessionState:
+    if activated:
+        return _T.INTERRUPTED if interrupted else _T.ACTIVE
+    return _T.PREEMPTED if interrupted else _T.INACTIVE
 
 
 class HoldKind(enum.Enum):
@@ -310,6 +156,16 @@ class SessionHold:
     def live(self) -> bool:
         """Neither released nor revoked."""
         return not (self.released or self.revoked)
+
+    @property
+    def session(self) -> AudioSession:
+        """The session this hold belongs to."""
+        return self._session
+
+    def notify_revoked(self) -> None:
+        """Tell the holder that the session revoked this hold (called by the session)."""
+        if self._on_revoked is not None:
+            self._on_revoked(self)
 
     def release(self) -> None:
         """Give the hold back (``session.release(self)``)."""
@@ -362,10 +218,30 @@ class SessionDelegate(Protocol):
         """The route changed; ``override_cleared`` when a speaker override was dropped."""
 
 
-MIN_SAMPLE_RATE = 8000
-MAX_SAMPLE_RATE = 192000
 MIN_IO_BUFFER = 0.001
 MAX_IO_BUFFER = 0.5
+
+
+def _check_rate(hz: object) -> int:
+    """The preferred rate must be one the processing chain runs at (config owns the list)."""
+    if isinstance(hz, int) and not isinstance(hz, bool) and hz in SAMPLE_RATES:
+        return check_sample_rate(hz)
+    raise ConfigError(
+        "preferred_sample_rate", f"must be one of {SAMPLE_RATES} Hz (an int), got {hz!r}"
+    )
+
+
+def _check_buffer(seconds: object) -> float:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not (math.isfinite(seconds) and MIN_IO_BUFFER <= seconds <= MAX_IO_BUFFER)
+    ):
+        raise ConfigError(
+            "preferred_io_buffer_duration",
+            f"must be seconds in [{MIN_IO_BUFFER}, {MAX_IO_BUFFER}], got {seconds!r}",
+        )
+    return float(seconds)
 
 
 class AudioSession:
@@ -378,7 +254,7 @@ class AudioSession:
         (:class:`~callaudio.events.ThreadDispatcher`); tests pass a
         :class:`~callaudio.events.SynchronousDispatcher`.
     preferred_sample_rate : int
-        Hz, 8000 to 192000 (48000).
+        Hz, one of :data:`callaudio.config.SAMPLE_RATES` (48000).
     preferred_io_buffer_duration : float
         Seconds, 0.001 to 0.5 (0.01: one 10 ms processing frame).
     route : Route
@@ -387,8 +263,10 @@ class AudioSession:
     Notes
     -----
     Use :meth:`shared` for the process-wide instance; construct one directly in tests.
-    Every method is thread-safe: one re-entrant lock (:attr:`lock`) guards the session and
-    everything the client and controller do with it, so a transition is one atomic step.
+    Every method is thread-safe; see the module docstring for the lock order.
+    Collaborators (the client, its rules and its controller) use the public methods
+    :meth:`emit`, :meth:`defer`, :meth:`acquire`, :meth:`set_call_snapshot` and
+    :meth:`take_call_snapshot`, always while holding :attr:`lock`.
     """
 
     _shared: ClassVar[AudioSession | None] = None
@@ -402,20 +280,21 @@ class AudioSession:
         preferred_io_buffer_duration: float = 0.01,
         route: Route | None = None,
     ) -> None:
-        self._lock = threading.RLock()
-        self._depth = 0
+        self._outbox = Outbox()
+        self._lock = SessionLock(self._outbox)
         self._hub = EventHub(dispatcher)
         self._config = SessionConfiguration()
-        self._active = False
-        self._activated = False
-        self._holds: list[SessionHold] = []
+        self._state = SessionState.INACTIVE
+        self._holds: tuple[SessionHold, ...] = ()
         self._interruptions: dict[str, Interruption] = {}
-        self._device_route = route if route is not None else Route()
+        self._open: tuple[Interruption, ...] = ()
+        self._device_route = check_route(route) if route is not None else Route()
         self._speaker_override = False
-        self._delegates: list[SessionDelegate] = []
+        self._route = self._effective_route()
+        self._delegates: tuple[SessionDelegate, ...] = ()
         self._call_snapshot: SessionConfiguration | None = None
-        self._sample_rate = self._check_rate(preferred_sample_rate)
-        self._io_buffer = self._check_buffer(preferred_io_buffer_duration)
+        self._sample_rate = _check_rate(preferred_sample_rate)
+        self._io_buffer = _check_buffer(preferred_io_buffer_duration)
 
     @classmethod
     def shared(cls) -> AudioSession:
@@ -428,32 +307,34 @@ class AudioSession:
     def __repr__(self) -> str:
         c = self._config
         return (
-            f"<AudioSession {c.category.name}/{c.mode.name} options={_flag_names(c.options)} "
-            f"active={self._active} holds={len(self._holds)} "
-            f"interruptions={list(self._interruptions)}>"
+            f"<AudioSession {c.category.name}/{c.mode.name} options={flag_names(c.options)} "
+            f"{self._state.name} holds={len(self._holds)} "
+            f"interruptions={[i.source for i in self._open]}>"
         )
 
-    # -- locking and events --------------------------------------------------------------
+    # -- locking, deferred work and events -----------------------------------------------
 
     @property
-    def lock(self) -> threading.RLock:
-        """The session's re-entrant lock, for compound operations by the application."""
+    def lock(self) -> SessionLock:
+        """The session's re-entrant lock, for compound operations by the application.
+
+        Audio actions and events that the operations inside the block imply run when the
+        block ends (the lock is released), in order.
+        """
         return self._lock
 
-    @contextmanager
-    def _operation(self) -> Iterator[None]:
-        """Hold the lock; at the end of the outermost operation, hand out queued events."""
+    def emit(self, name: str, **data: Any) -> None:
+        """Announce the event ``name`` to the observers registered now (see
+        :mod:`callaudio.events` for the fields); delivered after the lock is released."""
         with self._lock:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._hub.flush()
+            self._outbox.post_event(self._hub.delivery(name, **data))
 
-    def _emit(self, name: str, **data: Any) -> None:
-        self._hub.emit(name, **data)
+    def defer(self, action: Callable[[], None]) -> None:
+        """Run the audio action ``action()`` after the outermost release of the lock,
+        after the actions decided before it. Its error is raised to the thread that
+        decided it."""
+        with self._lock:
+            self._outbox.post_action(action)
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -462,29 +343,67 @@ class AudioSession:
 
     @dispatcher.setter
     def dispatcher(self, dispatcher: Dispatcher) -> None:
-        with self._operation():
+        with self._lock:
             self._hub.dispatcher = dispatcher
 
     def add_observer(self, observer: object) -> None:
-        """Register an observer (``on_<event>`` methods, and/or ``on_event(event)``)."""
-        with self._operation():
+        """Register an observer (``on_<event>`` methods, and/or ``on_event(event)``).
+
+        Raises
+        ------
+        ConfigError
+            When a handler cannot take its event's keyword arguments (nothing changed).
+        """
+        with self._lock:
             self._hub.add_observer(observer)
 
     def remove_observer(self, observer: object) -> None:
         """Unregister an observer."""
-        with self._operation():
+        with self._lock:
             self._hub.remove_observer(observer)
 
     def attach(self, delegate: SessionDelegate) -> None:
         """Attach the component that runs audio for this session (the client does this)."""
-        with self._operation():
+        with self._lock:
             if not any(d is delegate for d in self._delegates):
-                self._delegates.append(delegate)
+                self._delegates = (*self._delegates, delegate)
 
     def detach(self, delegate: SessionDelegate) -> None:
         """Detach a delegate."""
-        with self._operation():
-            self._delegates = [d for d in self._delegates if d is not delegate]
+        with self._lock:
+            self._delegates = tuple(d for d in self._delegates if d is not delegate)
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        """The session's state (see :data:`SESSION_TRANSITIONS`)."""
+        return self._state
+
+    def _sync_state(self) -> None:
+        """Follow the holds and interruptions through the transition table.
+
+        Emits ``will/did_set_active`` when activation changes; ``is_active`` follows
+        silently when only the interruptions changed.
+        """
+        old = self._state
+        new = _state_of(bool(self._holds), bool(self._interruptions))
+        if new is old:
+            return
+        activated = new in (_T.ACTIVE, _T.INTERRUPTED)
+        was = old in (_T.ACTIVE, _T.INTERRUPTED)
+        if activated != was:
+            event = "activate" if activated else "deactivate"
+        else:
+            event = "interrupt" if new in (_T.INTERRUPTED, _T.PREEMPTED) else "resume"
+        if SESSION_TRANSITIONS.get((old, event)) is not new:  # pragma: no cover - table bug
+            raise InvalidStateError(event, old.name)
+        if activated != was:
+            self.emit("will_set_active", active=activated)
+            self._state = new
+            self.emit("did_set_active", active=activated)
+        else:
+            self._state = new
 
     # -- configuration -------------------------------------------------------------------
 
@@ -525,27 +444,28 @@ class AudioSession:
         InvalidCategoryOptionsError
             For a combination Apple's rules forbid; nothing is changed.
         """
-        with self._operation():
-            if mode is None:
-                current = self._config.mode
-                mode = current if category in MODE_CATEGORIES.get(current, _ANY) else Mode.DEFAULT
+        with self._lock:
+            if mode is None and isinstance(category, Category):
+                mode = mode_for(category, self._config.mode)
             normalised = validate_configuration(category, mode, options)
             self._config = SessionConfiguration(category, mode, normalised)
+            self._route = self._effective_route()
 
     def set_mode(self, mode: Mode) -> None:
         """Set the mode for the current category (InvalidCategoryOptionsError if not allowed)."""
-        with self._operation():
-            c = self._config
-            self._config = SessionConfiguration(
-                c.category, mode, validate_configuration(c.category, mode, c.options)
-            )
+        c = self._config
+        self.set_category(c.category, mode, c.options)
 
     def set_configuration(self, configuration: SessionConfiguration) -> None:
         """Set category, mode and options from one value (validated; all or nothing)."""
+        if not isinstance(configuration, SessionConfiguration):
+            raise ConfigError(
+                "configuration", f"must be a SessionConfiguration, got {configuration!r}"
+            )
         self.set_category(configuration.category, configuration.mode, configuration.options)
 
     def snapshot(self) -> SessionConfiguration:
-        """The configuration now, to :meth:`restore` later (rule 4, for your own audio)."""
+        """The configuration now, to :meth:`restore` later (for your own audio)."""
         return self._config
 
     @property
@@ -554,39 +474,24 @@ class AudioSession:
         last call ends (None between calls)."""
         return self._call_snapshot
 
+    def set_call_snapshot(self, configuration: SessionConfiguration) -> None:
+        """Keep the configuration to restore when the last call ends (row 1)."""
+        with self._lock:
+            self._call_snapshot = configuration
+
+    def take_call_snapshot(self) -> SessionConfiguration | None:
+        """Return the call snapshot and forget it (row 4)."""
+        with self._lock:
+            snapshot, self._call_snapshot = self._call_snapshot, None
+            return snapshot
+
     def restore(self, configuration: SessionConfiguration) -> None:
         """Put a snapshot back and emit ``configuration_restored(configuration)``."""
-        with self._operation():
+        with self._lock:
             self.set_configuration(configuration)
-            self._emit("configuration_restored", configuration=self._config)
+            self.emit("configuration_restored", configuration=self._config)
 
     # -- sample rate and buffer ----------------------------------------------------------
-
-    @staticmethod
-    def _check_rate(hz: int) -> int:
-        if (
-            isinstance(hz, bool)
-            or not isinstance(hz, int)
-            or not (MIN_SAMPLE_RATE <= hz <= MAX_SAMPLE_RATE)
-        ):
-            raise ConfigError(
-                "preferred_sample_rate",
-                f"must be an int in [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz, got {hz!r}",
-            )
-        return hz
-
-    @staticmethod
-    def _check_buffer(seconds: float) -> float:
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or not (math.isfinite(seconds) and MIN_IO_BUFFER <= seconds <= MAX_IO_BUFFER)
-        ):
-            raise ConfigError(
-                "preferred_io_buffer_duration",
-                f"must be seconds in [{MIN_IO_BUFFER}, {MAX_IO_BUFFER}], got {seconds!r}",
-            )
-        return float(seconds)
 
     @property
     def preferred_sample_rate(self) -> int:
@@ -594,9 +499,10 @@ class AudioSession:
         return self._sample_rate
 
     def set_preferred_sample_rate(self, hz: int) -> None:
-        """Set the preferred sample rate in Hz (8000..192000); takes effect at the next start."""
-        with self._operation():
-            self._sample_rate = self._check_rate(hz)
+        """Set the preferred sample rate (one of ``callaudio.SAMPLE_RATES`` Hz); takes
+        effect at the next stream start."""
+        with self._lock:
+            self._sample_rate = _check_rate(hz)
 
     @property
     def preferred_io_buffer_duration(self) -> float:
@@ -605,20 +511,20 @@ class AudioSession:
 
     def set_preferred_io_buffer_duration(self, seconds: float) -> None:
         """Set the preferred I/O buffer duration in seconds (0.001..0.5)."""
-        with self._operation():
-            self._io_buffer = self._check_buffer(seconds)
+        with self._lock:
+            self._io_buffer = _check_buffer(seconds)
 
     # -- activation ----------------------------------------------------------------------
 
     @property
     def is_active(self) -> bool:
         """True when some hold is live and no interruption is open."""
-        return self._active
+        return self._state is SessionState.ACTIVE
 
     @property
     def is_activated(self) -> bool:
         """True when some hold is live (interrupted or not)."""
-        return self._activated
+        return self._state in (SessionState.ACTIVE, SessionState.INTERRUPTED)
 
     @property
     def activation_count(self) -> int:
@@ -633,22 +539,7 @@ class AudioSession:
     @property
     def holds(self) -> tuple[SessionHold, ...]:
         """The live holds, oldest first."""
-        return tuple(self._holds)
-
-    def _refresh_active(self) -> None:
-        """Make the state follow the holds and interruptions.
-
-        Emits ``will/did_set_active`` when activation (holds > 0) changes; ``is_active``
-        follows silently when only the interruptions changed.
-        """
-        activated = bool(self._holds)
-        if activated != self._activated:
-            self._emit("will_set_active", active=activated)
-            self._activated = activated
-            self._active = activated and not self._interruptions
-            self._emit("did_set_active", active=activated)
-        else:
-            self._active = activated and not self._interruptions
+        return self._holds
 
     def activate(self, owner: str = "application") -> SessionHold:
         """Activate the session for your own audio; returns the hold to release later.
@@ -663,7 +554,7 @@ class AudioSession:
             While another source's interruption is open (a higher-priority session holds
             the device); ``failed_to_set_active`` is emitted and nothing changes.
         """
-        with self._operation():
+        with self._lock:
             others = [i for s, i in self._interruptions.items() if s != APPLICATION_SOURCE]
             if others:
                 first = others[0]
@@ -672,55 +563,65 @@ class AudioSession:
                     f"device (interruption from {first.source!r}, reason {first.reason.name})",
                     holder=first.source,
                 )
-                self._emit("will_set_active", active=True)
-                self._emit("failed_to_set_active", active=True, error=error)
+                self.emit("will_set_active", active=True)
+                self.emit("failed_to_set_active", active=True, error=error)
                 raise error
             if APPLICATION_SOURCE in self._interruptions:
                 self.end_interruption(APPLICATION_SOURCE)
-            return self._acquire(owner, HoldKind.APPLICATION)
+            return self.acquire(owner, HoldKind.APPLICATION)
 
-    def _acquire(
+    def acquire(
         self,
         owner: str,
         kind: HoldKind,
         on_revoked: Callable[[SessionHold], None] | None = None,
     ) -> SessionHold:
-        """Take a hold (allowed while interrupted: the session activates but stays inactive
-        until the interruption ends)."""
-        with self._operation():
-            hold = SessionHold(self, owner, kind, on_revoked)
-            self._holds.append(hold)
-            self._refresh_active()
+        """Take a hold without the checks of :meth:`activate` (the client's call holds and
+        the controller's sound holds). Allowed while interrupted: the session activates
+        but stays inactive until the interruption ends. ``on_revoked(hold)`` is called,
+        under the lock, if the session revokes the hold (the last call ended)."""
+        if not isinstance(kind, HoldKind):
+            raise ConfigError("kind", f"must be a HoldKind, got {kind!r}")
+        with self._lock:
+            hold = SessionHold(self, str(owner), kind, on_revoked)
+            self._holds = (*self._holds, hold)
+            self._sync_state()
             return hold
 
     def release(self, hold: SessionHold) -> None:
         """Give back a hold taken from :meth:`activate`.
 
         When the last hold goes, the session deactivates (``will/did_set_active(False)``).
-        When the last *call* hold goes, application holds are revoked first (rule 2).
+        When the last *call* hold goes, application holds are revoked first.
         Releasing a hold twice logs a warning and changes nothing; releasing a revoked
         hold does nothing.
+
+        Raises
+        ------
+        ConfigError
+            When ``hold`` is not a :class:`SessionHold` of this session (nothing changed).
         """
-        with self._operation():
+        if not isinstance(hold, SessionHold) or hold.session is not self:
+            raise ConfigError("hold", f"must be a SessionHold of this session, got {hold!r}")
+        with self._lock:
             if not any(h is hold for h in self._holds):
                 if hold.revoked:
                     logger.debug("release of revoked %r ignored", hold)
                 else:
                     logger.warning("unbalanced release of %r: nothing changed", hold)
                 return
-            self._holds = [h for h in self._holds if h is not hold]
+            self._holds = tuple(h for h in self._holds if h is not hold)
             hold.released = True
             if hold.kind is HoldKind.CALL and not any(h.kind is HoldKind.CALL for h in self._holds):
                 self._revoke_all()
-            self._refresh_active()
+            self._sync_state()
 
     def _revoke_all(self) -> None:
-        revoked, self._holds = self._holds, []
+        revoked, self._holds = self._holds, ()
         for h in revoked:
             h.revoked = True
         for h in revoked:
-            if h._on_revoked is not None:
-                h._on_revoked(h)
+            h.notify_revoked()
 
     def deactivate(self) -> None:
         """Deactivate the session now, as the application (iOS ``setActive(false)``).
@@ -734,13 +635,13 @@ class AudioSession:
         SessionBusyError
             When audio I/O was running: the session is inactive and the I/O stopped anyway.
         """
-        with self._operation():
+        with self._lock:
             io_running = any(d.session_io_running() for d in self._delegates)
             if any(h.kind is HoldKind.CALL for h in self._holds):
                 self.begin_interruption(APPLICATION_SOURCE, InterruptionReason.APP_DEACTIVATED)
             elif self._holds:
                 self._revoke_all()
-                self._refresh_active()
+                self._sync_state()
             if io_running:
                 raise SessionBusyError(
                     "the audio session was deactivated while audio I/O was running: the I/O "
@@ -752,12 +653,12 @@ class AudioSession:
     @property
     def is_interrupted(self) -> bool:
         """True while at least one interruption is open."""
-        return bool(self._interruptions)
+        return bool(self._open)
 
     @property
     def open_interruptions(self) -> tuple[Interruption, ...]:
         """The open interruptions, in the order they began."""
-        return tuple(self._interruptions.values())
+        return self._open
 
     def begin_interruption(
         self,
@@ -772,15 +673,18 @@ class AudioSession:
         """
         if not isinstance(reason, InterruptionReason):
             raise ConfigError("reason", f"must be an InterruptionReason, got {reason!r}")
-        with self._operation():
+        if not isinstance(source, str):
+            raise ConfigError("source", f"must be a str, got {source!r}")
+        with self._lock:
             if source in self._interruptions:
                 return False
             first = not self._interruptions
-            interruption = Interruption(source, reason, voip)
+            interruption = Interruption(source, reason, bool(voip))
             self._interruptions[source] = interruption
-            self._refresh_active()
-            self._emit("interruption_began", reason=reason, source=source)
-            for d in tuple(self._delegates):
+            self._open = tuple(self._interruptions.values())
+            self._sync_state()
+            self.emit("interruption_began", reason=reason, source=source)
+            for d in self._delegates:
                 d.session_interruption_began(self, interruption, first)
             return True
 
@@ -790,20 +694,32 @@ class AudioSession:
         When none is left open the session is active again if any hold is live.
         Ending a source that is not open logs a warning, changes nothing, returns False.
         """
-        with self._operation():
+        with self._lock:
             interruption = self._interruptions.pop(source, None)
             if interruption is None:
                 logger.warning("end of interruption from %r, which is not open: ignored", source)
                 return False
+            self._open = tuple(self._interruptions.values())
             last = not self._interruptions
-            self._emit("interruption_ended", source=source, should_resume=should_resume)
-            for d in tuple(self._delegates):
-                d.session_interruption_ended(self, interruption, should_resume, last)
+            self.emit("interruption_ended", source=source, should_resume=should_resume)
             if last:
-                self._refresh_active()
+                self._sync_state()
+            for d in self._delegates:
+                d.session_interruption_ended(self, interruption, should_resume, last)
             return True
 
     # -- route ---------------------------------------------------------------------------
+
+    def _effective_route(self) -> Route:
+        route = self._device_route
+        to_speaker = self._speaker_override or (
+            route.output == Port.BUILT_IN_RECEIVER
+            and (
+                self._config.category is not Category.PLAY_AND_RECORD
+                or CategoryOptions.DEFAULT_TO_SPEAKER in self._config.options
+            )
+        )
+        return Route(route.input, Port.BUILT_IN_SPEAKER) if to_speaker else route
 
     @property
     def device_route(self) -> Route:
@@ -813,22 +729,19 @@ class AudioSession:
     @property
     def route(self) -> Route:
         """The effective route: the speaker when overridden, or when the built-in receiver
-        would be used outside PLAY_AND_RECORD or with DEFAULT_TO_SPEAKER (iOS's rules)."""
-        with self._lock:
-            route = self._device_route
-            to_speaker = self._speaker_override or (
-                route.output == Port.BUILT_IN_RECEIVER
-                and (
-                    self._config.category is not Category.PLAY_AND_RECORD
-                    or CategoryOptions.DEFAULT_TO_SPEAKER in self._config.options
-                )
-            )
-            return Route(route.input, Port.BUILT_IN_SPEAKER) if to_speaker else route
+        would be used outside PLAY_AND_RECORD or with DEFAULT_TO_SPEAKER (iOS's rules).
+
+        Never takes the lock: an audio callback may read it."""
+        return self._route
 
     @property
     def speaker_override(self) -> bool:
         """Whether the output is overridden to the built-in speaker."""
         return self._speaker_override
+
+    def can_override_to_speaker(self) -> bool:
+        """Whether :meth:`override_output_to_speaker(True)` would be accepted now."""
+        return self._config.category is Category.PLAY_AND_RECORD
 
     def override_output_to_speaker(self, enabled: bool) -> None:
         """Override the output to the speaker (or remove the override).
@@ -840,17 +753,19 @@ class AudioSession:
         InvalidStateError
             Overriding to the speaker outside PLAY_AND_RECORD (as on iOS).
         """
-        with self._operation():
+        with self._lock:
+            enabled = bool(enabled)
             if enabled == self._speaker_override:
                 return
-            if enabled and self._config.category is not Category.PLAY_AND_RECORD:
+            if enabled and not self.can_override_to_speaker():
                 raise InvalidStateError(
                     "override the output to the speaker", self._config.category.name
                 )
-            previous = self.route
+            previous = self._route
             self._speaker_override = enabled
-            self._emit("route_changed", reason=RouteChangeReason.OVERRIDE, previous=previous)
-            for d in tuple(self._delegates):
+            self._route = self._effective_route()
+            self.emit("route_changed", reason=RouteChangeReason.OVERRIDE, previous=previous)
+            for d in self._delegates:
                 d.session_route_changed(self, RouteChangeReason.OVERRIDE, previous, False)
 
     def change_route(
@@ -860,17 +775,25 @@ class AudioSession:
 
         A device change clears a transient speaker override, except while interrupted:
         then the change is only recorded (route and event) and the override is reapplied
-        when the call resumes (rows 6 and 8 of the spec's table).
+        when the call resumes.
+
+        Raises
+        ------
+        ConfigError
+            When ``route`` is not a :class:`Route` or ``reason`` not a
+            :class:`RouteChangeReason`; nothing is changed.
         """
+        route = check_route(route)
         if not isinstance(reason, RouteChangeReason):
             raise ConfigError("reason", f"must be a RouteChangeReason, got {reason!r}")
-        with self._operation():
-            previous = self.route
+        with self._lock:
+            previous = self._route
             self._device_route = route
             cleared = False
             if reason.is_device_change and self._speaker_override and not self._interruptions:
                 self._speaker_override = False
                 cleared = True
-            self._emit("route_changed", reason=reason, previous=previous)
-            for d in tuple(self._delegates):
+            self._route = self._effective_route()
+            self.emit("route_changed", reason=reason, previous=previous)
+            for d in self._delegates:
                 d.session_route_changed(self, reason, previous, cleared)
