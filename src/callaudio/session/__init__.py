@@ -3,7 +3,9 @@
 Pure state and events, no audio: ``categories`` (Category, Mode, CategoryOptions and
 Apple's validity tables), ``route`` (Port, Route, RouteChangeReason), ``interruption``
 (the 30-second rule's policy and timer), ``lock`` (the session lock and the work deferred
-to its release) and ``session`` (AudioSession with its state table, SessionHold).
+to its release), ``state`` (SessionState and its transition table), ``holds``
+(SessionHold), ``delegate`` (what the session tells the audio side) and ``session``
+(AudioSession).
 
 May import: ``callaudio.errors``, ``callaudio.config``, ``callaudio.events``,
 ``callaudio.clock``, ``callaudio.call``. Imports nothing of the audio layers (``audio``,

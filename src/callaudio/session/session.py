@@ -55,13 +55,11 @@ Lock order (the rule every module of the session layer follows):
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import threading
-from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from ..config import SAMPLE_RATES, check_sample_rate
 from ..errors import ActivationError, ConfigError, InvalidStateError, SessionBusyError
@@ -75,9 +73,12 @@ from .categories import (
     mode_for,
     validate_configuration,
 )
+from .delegate import SessionDelegate
+from .holds import HoldKind, SessionHold
 from .interruption import APPLICATION_SOURCE, Interruption, InterruptionReason
 from .lock import Outbox, SessionLock
 from .route import Port, Route, RouteChangeReason, check_route
+from .state import SESSION_TRANSITIONS, SessionState, state_of
 
 __all__ = [
     "SESSION_TRANSITIONS",
@@ -89,133 +90,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("callaudio.session")
-
-
-class SessionState(enum.Enum):
-    """Where the session is: activation (holds) crossed with interruption."""
-
-    INACTIVE = "inactive"
-    ACTIVE = "active"
-    INTERRUPTED = "interrupted"
-    PREEMPTED = "preempted"
-
-
 _T = SessionState
-#: (state, event) -> next state; events: ``activate`` (first hold taken), ``deactivate``
-#: (last hold gone), ``interrupt`` (first interruption opened), ``resume`` (last one closed).
-SESSION_TRANSITIONS: Mapping[tuple[SessionState, str], SessionState] = {
-    (_T.INACTIVE, "activate"): _T.ACTIVE,
-    (_T.INACTIVE, "interrupt"): _T.PREEMPTED,
-    (_T.ACTIVE, "deactivate"): _T.INACTIVE,
-    (_T.ACTIVE, "interrupt"): _T.INTERRUPTED,
-    (_T.INTERRUPTED, "resume"): _T.ACTIVE,
-    (_T.INTERRUPTED, "deactivate"): _T.PREEMPTED,
-    (_T.PREEMPTED, "resume"): _T.INACTIVE,
-    (_T.PREEMPTED, "activate"): _T.INTERRUPTED,
-}
-
-
-def _state_of(activated: bool, interrupted: bool) -> SessionState:
-    if activated:
-        return _T.INTERRUPTED if interrupted else _T.ACTIVE
-    return _T.PREEMPTED if interrupted else _T.INACTIVE
-
-
-class HoldKind(enum.Enum):
-    """Who holds the session: a call (the client) or the application (incl. the controller)."""
-
-    CALL = "call"
-    APPLICATION = "application"
-
-
-class SessionHold:
-    """One live activation of the session; release it exactly once.
-
-    A context manager: ``with session.activate(): ...`` releases on exit.
-    """
-
-    def __init__(
-        self,
-        session: AudioSession,
-        owner: str,
-        kind: HoldKind,
-        on_revoked: Callable[[SessionHold], None] | None = None,
-    ) -> None:
-        self.owner = owner
-        self.kind = kind
-        self._session = session
-        self._on_revoked = on_revoked
-        self.released = False
-        self.revoked = False
-
-    def __repr__(self) -> str:
-        status = "revoked" if self.revoked else "released" if self.released else "live"
-        return f"<SessionHold {self.kind.name} {self.owner!r} {status}>"
-
-    @property
-    def live(self) -> bool:
-        """Neither released nor revoked."""
-        return not (self.released or self.revoked)
-
-    @property
-    def session(self) -> AudioSession:
-        """The session this hold belongs to."""
-        return self._session
-
-    def notify_revoked(self) -> None:
-        """Tell the holder that the session revoked this hold (called by the session)."""
-        if self._on_revoked is not None:
-            self._on_revoked(self)
-
-    def release(self) -> None:
-        """Give the hold back (``session.release(self)``)."""
-        self._session.release(self)
-
-    def __enter__(self) -> SessionHold:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.live:
-            self.release()
-
-
-class SessionDelegate(Protocol):
-    """What the session tells the component that runs the audio (the client).
-
-    Each method runs synchronously inside the session lock, after the session's own state
-    changed and its events were queued.
-    """
-
-    def session_io_running(self) -> bool:
-        """Whether audio I/O is running for this session."""
-
-    def session_interruption_began(
-        self, session: AudioSession, interruption: Interruption, first: bool
-    ) -> None:
-        """An interruption opened; ``first`` when no other was open."""
-
-    def session_interruption_ended(
-        self,
-        session: AudioSession,
-        interruption: Interruption,
-        should_resume: bool,
-        last: bool,
-    ) -> None:
-        """An interruption closed; ``last`` when none is open any more."""
-
-    def session_route_changed(
-        self,
-        session: AudioSession,
-        reason: RouteChangeReason,
-        previous: Route,
-        override_cleared: bool,
-    ) -> None:
-        """The route changed; ``override_cleared`` when a speaker override was dropped."""
 
 
 MIN_IO_BUFFER = 0.001
@@ -387,7 +262,7 @@ class AudioSession:
         silently when only the interruptions changed.
         """
         old = self._state
-        new = _state_of(bool(self._holds), bool(self._interruptions))
+        new = state_of(bool(self._holds), bool(self._interruptions))
         if new is old:
             return
         activated = new in (_T.ACTIVE, _T.INTERRUPTED)
