@@ -18,7 +18,7 @@ Only forward transitions exist. Any other event raises
 (``"can't establish when ENDED"``) and changes nothing. For an incoming call, "answer" is
 the local user accepting it; for an outgoing call, the remote party answering.
 Being *interrupted* is not a state: an interrupted call stays ESTABLISHED with
-:attr:`Call.is_interrupted` set (session spec, row 5).
+:attr:`Call.is_interrupted` set (row 5 of the table in :mod:`callaudio.rules`).
 
 Mapping to the Sinch SDK's names: ``SINCallState`` Initiating/Progressing/Ringing/
 Answered/Established/Ended and ``SINCallEndCause`` map one to one onto :class:`CallState`
@@ -222,7 +222,7 @@ class Call:
 
     @property
     def is_interrupted(self) -> bool:
-        """True while an ESTABLISHED call is held by an interruption (session spec row 5)."""
+        """True while an ESTABLISHED call is held by an interruption."""
         return self._interrupted
 
     @property

@@ -1,8 +1,8 @@
 """The voice client: calls, the session rules and the audio side, wired together.
 
 A :class:`VoiceClient` owns its calls, an :class:`~callaudio.controller.AudioController`
-and a :class:`~callaudio.rules.SessionRules`, which applies the session spec's transition
-table (rows 1-9, in :mod:`callaudio.rules`) for this client's calls on this client's
+and a :class:`~callaudio.rules.SessionRules`, which applies the session's transition
+table (rows 1-9, written out in :mod:`callaudio.rules`) for this client's calls on this client's
 backend. Several clients may share one session; each acts only for its own calls.
 
 The backend: ``"simulated"`` (the default: the engine on the built-in simulated room,

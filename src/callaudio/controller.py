@@ -1,7 +1,8 @@
 """The audio controller: mute, speaker, progress and busy tones, and sound files.
 
 One :class:`AudioController` per :class:`~callaudio.client.VoiceClient`
-(``client.audio_controller``). It follows the session rules itself (spec rule 6):
+(``client.audio_controller``). It follows the session rules itself (README, "The session
+rules you must know"):
 
 - It plays one sound at a time (a tone or a WAV file); starting one stops the other.
 - When no call holds the session it activates the session for the sound (an
@@ -11,9 +12,9 @@ One :class:`AudioController` per :class:`~callaudio.client.VoiceClient`
   established while such a sound plays, the call's snapshot takes the category the
   controller found, not its temporary one.
 - During a call, sounds are mixed into the call's output under the call's hold.
-- After the last call ends every sound stops (the session is deactivated; rule 2).
+- After the last call ends every sound stops (the session is deactivated).
 - An interruption pauses the sound; when it ends the sound resumes if ``should_resume``,
-  else it is dropped (spec: "should_resume=False ... not a controller sound"). An audio
+  else it is dropped (``should_resume=False`` resumes a call, not a sound). An audio
   system reset drops a sound file (never restarted by itself) but restarts a tone.
 
 Mute reaches the backend as a plain flag (``set_muted``). The speaker has one home, the
@@ -257,7 +258,7 @@ class AudioController:
                         self.stop_sound()
                 raise
 
-        self._session.defer(start)
+        self._session.defer(start, wait=True)
 
     def _finished(self, sound: _Sound) -> None:
         """The backend says a non-looping sound ran out (backend thread)."""

@@ -95,7 +95,7 @@ __all__ = [
 
 logger = logging.getLogger("callaudio.events")
 
-#: Every event the session layer emits, as named in the session spec.
+#: Every event the session layer emits.
 EVENT_NAMES: frozenset[str] = frozenset(
     {
         "will_set_active",

@@ -53,7 +53,7 @@ README's "Audio session" section, one method per row (:data:`ROWS`):
                                                media_services_reset)
 ==  =========================================  ============================================
 
-Choices the spec leaves open:
+Choices made where the rules leave room:
 
 - All calls of a client share one duplex stream (the engine mixes them), so row 3's "stop
   its audio" stops the stream when the client's last established call ends.
@@ -450,7 +450,7 @@ class SessionRules:
                     raise error
                 raise raised from error
 
-        self.session.defer(start)
+        self.session.defer(start, wait=establishing is not None)
 
     def _audio_failed(self, error: BaseException, establishing: Call | None) -> None:
         log.error("call audio could not start: %s", error)

@@ -225,6 +225,36 @@ def test_a_session_lock_holder_hanging_up_does_not_wait_for_the_audio_thread(
     assert audio_blocks == [True] and not client.is_duplex_running
 
 
+def test_an_audio_thread_muting_while_its_stream_is_stopped_does_not_deadlock(
+    session: AudioSession, clock: ManualClock
+) -> None:
+    """Stopping the stream waits for the audio thread; the audio thread's last block calls
+    into the session (mute). It must not wait for the stop in turn."""
+    finished: list[bool] = []
+
+    class AudioThreadBackend(MemoryBackend):
+        def stop_duplex(self) -> None:
+            audio = threading.Thread(target=lambda: finished.append(mute_from_audio()))
+            audio.start()
+            audio.join(TIMEOUT)
+            super().stop_duplex()
+
+    client = VoiceClient(
+        AudioThreadBackend(), session=session, policy=InterruptionPolicy(clock=clock)
+    )
+
+    def mute_from_audio() -> bool:
+        client.audio_controller.mute()
+        return True
+
+    log = EventLog()
+    session.add_observer(log)
+    call = established(client)
+    run_bounded(call.hangup)
+    assert finished == [True] and "muted" in log.names()
+    assert ("set_muted", True) in client.backend.calls  # type: ignore[attr-defined]
+
+
 # -- dispatchers that could block --------------------------------------------------------------
 
 

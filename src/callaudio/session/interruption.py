@@ -96,7 +96,7 @@ class InterruptionPolicy:
     -----
     :meth:`end_cause` chooses, in order: ``causes[source]``; ``VOIP_CALL_DETECTED`` when
     the interruption says it is a VoIP call; ``INACTIVE`` when the application itself
-    deactivated the session (reason ``APP_DEACTIVATED``; the spec is silent here and
+    deactivated the session (reason ``APP_DEACTIVATED``; the SDK's documentation is silent here and
     "GSM call detected" would be untrue); else ``default_cause``.
     """
 

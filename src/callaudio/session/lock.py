@@ -7,8 +7,11 @@ application's bounded queue) -- is posted to an :class:`Outbox` and runs only af
 *outermost* release of the lock, on the releasing thread:
 
 1. the audio actions, in the order they were decided (one thread at a time, so the order
-   holds across threads; a thread whose actions another thread is running waits for them
-   and gets their errors, so ``establish()`` still raises when the audio cannot start);
+   holds across threads). Actions posted with ``wait=True`` (starting a call's audio or a
+   sound) raise their error to the thread that decided them: when another thread is
+   running the queue, that thread waits for them, so ``establish()`` still raises when
+   the audio cannot start. Other actions (stops, flags) never make anyone wait; their
+   errors are raised on the deciding thread when it runs them itself, else logged;
 2. then the events, handed to the dispatcher in the order they were emitted. A thread
    that finds another thread delivering leaves its events to that thread (it never waits
    for an observer); an observer's own changes are delivered after the events already
@@ -21,6 +24,7 @@ atomic decision, and their audio actions run when the block ends.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,10 +32,13 @@ from types import TracebackType
 
 __all__ = ["Outbox", "SessionLock"]
 
+logger = logging.getLogger("callaudio.session")
+
 
 @dataclass(eq=False)
 class _Action:
     run: Callable[[], None]
+    wait: bool = False
     thread: int = field(default_factory=threading.get_ident)
     done: bool = False
     error: BaseException | None = None
@@ -49,9 +56,10 @@ class Outbox:
         self._acting: int | None = None
         self._delivering: int | None = None
 
-    def post_action(self, action: Callable[[], None]) -> None:
-        """Queue an audio action (decided under the session lock)."""
-        item = _Action(action)
+    def post_action(self, action: Callable[[], None], *, wait: bool = False) -> None:
+        """Queue an audio action (decided under the session lock); ``wait``: the deciding
+        thread waits for it and gets its error even when another thread runs it."""
+        item = _Action(action, wait)
         with self._mutex:
             self._actions.append(item)
             self._unfinished.append(item)
@@ -75,6 +83,9 @@ class Outbox:
         raised by an observer through a synchronous dispatcher propagates the same way,
         after every event was delivered.
         """
+        with self._mutex:
+            if self._acting == threading.get_ident():
+                return  # an action re-entered the session: the outer run() goes on
         error = self._run_actions()
         late = self._deliver()
         if error is not None:
@@ -85,10 +96,8 @@ class Outbox:
     def _run_actions(self) -> BaseException | None:
         me = threading.get_ident()
         with self._changed:
-            if self._acting == me:
-                return None  # an action of ours re-entered the session: the loop below runs it
             if self._acting is not None:
-                mine = [a for a in self._unfinished if a.thread == me]
+                mine = [a for a in self._unfinished if a.thread == me and a.wait]
                 self._changed.wait_for(lambda: all(a.done for a in mine))
                 return next((a.error for a in mine if a.error is not None), None)
             self._acting = me
@@ -104,8 +113,10 @@ class Outbox:
                 action.run()
             except BaseException as exc:  # handed to the thread that decided the action
                 action.error = exc
-                if action.thread == me and first is None:
-                    first = exc
+                if action.thread == me:
+                    first = first if first is not None else exc
+                elif not action.wait:
+                    logger.error("audio action failed: %r", exc, exc_info=exc)
             with self._changed:
                 action.done = True
                 self._unfinished.remove(action)

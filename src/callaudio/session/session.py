@@ -14,7 +14,7 @@ States (:class:`SessionState`, the table :data:`SESSION_TRANSITIONS`): INACTIVE 
 no interruption), ACTIVE (holds, no interruption), INTERRUPTED (holds, an interruption
 open) and PREEMPTED (no hold, an interruption open: activation by the application fails).
 
-Activation model (the choices the spec leaves open, written down):
+Activation model (the choices made, written down):
 
 - Every user of the session holds a :class:`SessionHold`; ``activation_count`` is the
   number of live holds. The session is active exactly when at least one hold is live and
@@ -194,7 +194,8 @@ class AudioSession:
         """The session's re-entrant lock, for compound operations by the application.
 
         Audio actions and events that the operations inside the block imply run when the
-        block ends (the lock is released), in order.
+        block ends (the lock is released), in order; an error they raise (the audio of a
+        call established inside the block could not start) is raised there.
         """
         return self._lock
 
@@ -204,12 +205,17 @@ class AudioSession:
         with self._lock:
             self._outbox.post_event(self._hub.delivery(name, **data))
 
-    def defer(self, action: Callable[[], None]) -> None:
+    def defer(self, action: Callable[[], None], *, wait: bool = False) -> None:
         """Run the audio action ``action()`` after the outermost release of the lock,
-        after the actions decided before it. Its error is raised to the thread that
-        decided it."""
+        after the actions decided before it.
+
+        With ``wait=True`` the deciding thread waits for it even when another thread runs
+        the queue, and gets its error (starting audio). Otherwise the deciding thread does
+        not wait for other threads (an audio thread that mutes never blocks on a stream
+        being stopped elsewhere); the error is raised when it ran the action itself.
+        """
         with self._lock:
-            self._outbox.post_action(action)
+            self._outbox.post_action(action, wait=wait)
 
     @property
     def dispatcher(self) -> Dispatcher:
