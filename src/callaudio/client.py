@@ -101,7 +101,9 @@ class VoiceClient:
         self.backend = _resolve_backend(backend)
         self.session = session if session is not None else AudioSession.shared()
         self.policy = policy if policy is not None else InterruptionPolicy()
-        self.audio_controller = AudioController(self.session, self.backend, tone_plan)
+        self.audio_controller = AudioController(
+            self.session, self.backend, tone_plan, in_call=lambda: self.rules.holds_calls
+        )
         self.rules = SessionRules(
             self.session,
             self.backend,

@@ -5,7 +5,7 @@ One :class:`AudioController` per :class:`~callaudio.client.VoiceClient`
 rules you must know"):
 
 - It plays one sound at a time (a tone or a WAV file); starting one stops the other.
-- When no call holds the session it activates the session for the sound (an
+- When its client has no established call it activates the session for the sound (an
   ``APPLICATION`` hold owned by ``"controller"``) and releases it when the sound stops.
   When the category cannot play (RECORD) it switches to PLAYBACK for the sound and puts
   the category back afterwards: it leaves the category as it found it. If a call is
@@ -82,14 +82,25 @@ class AudioController:
     tone_plan : str or TonePlan
         The default regional plan for :meth:`start_progress_tone` and
         :meth:`start_busy_tone` (``"US"``, ``"UK"``, ``"CEPT"``).
+    in_call : callable, optional
+        Whether this controller's client has an established call (then a sound plays
+        under the call's hold); by default, whether any call holds the session. The
+        client passes its own answer: a sound started during another client's call takes
+        its own hold, and stops when the session deactivates.
     """
 
     OWNER = "controller"
 
     def __init__(
-        self, session: AudioSession, backend: AudioBackend, tone_plan: str | TonePlan = "US"
+        self,
+        session: AudioSession,
+        backend: AudioBackend,
+        tone_plan: str | TonePlan = "US",
+        *,
+        in_call: Callable[[], bool] | None = None,
     ) -> None:
         self._session = session
+        self._in_call = in_call if in_call is not None else lambda: session.call_hold_count > 0
         self._backend = backend
         self._plan = tone_plan_of(tone_plan)
         self._muted = False
@@ -233,7 +244,7 @@ class AudioController:
         session = self._session
         with session.lock:
             self.stop_sound()
-            if not session.call_hold_count:
+            if not self._in_call():
                 if not session.category.can_play:
                     sound.saved = session.configuration
                     session.set_category(Category.PLAYBACK)
@@ -288,6 +299,13 @@ class AudioController:
                 self._session.release(sound.hold)
             if sound.saved is not None:
                 self._session.set_configuration(sound.saved)
+
+    def keep_sound(self) -> None:
+        """This client's last call ended while another client's call keeps the session:
+        the sound goes on, now under its own hold (so it stops when the session does)."""
+        s = self._sound
+        if s is not None and s.hold is None:
+            s.hold = self._session.acquire(self.OWNER, HoldKind.APPLICATION, self._revoked)
 
     def stop_progress_tone(self) -> None:
         """Stop the progress tone if it plays (the call was answered, established or ended)."""

@@ -248,6 +248,8 @@ class SessionRules:
             self._stop_duplex()
             self._timer.cancel()
         if session.call_hold_count > 1:
+            if not self._holds:
+                self.controller.keep_sound()
             session.release(hold)  # other calls keep the session
             return
         self.last_call_hold_released(hold)

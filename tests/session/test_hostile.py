@@ -150,6 +150,32 @@ def test_two_clients_each_with_a_call_resume_their_own(
     assert_microphone_invariant(session, pair)
 
 
+def test_a_sound_started_during_anothers_call_stops_when_the_session_deactivates(
+    session: AudioSession, pair: list[VoiceClient]
+) -> None:
+    a, b = pair
+    call = established(b)
+    a.audio_controller.start_progress_tone()
+    assert a.backend.playback_running  # type: ignore[attr-defined]
+    call.hangup()  # the last call: every hold is revoked, the session deactivates
+    assert not session.is_active and a.audio_controller.sound is None
+    assert_microphone_invariant(session, pair)
+
+
+def test_a_sound_of_a_call_that_ended_first_stops_with_the_last_call(
+    session: AudioSession, pair: list[VoiceClient]
+) -> None:
+    a, b = pair
+    mine, theirs = established(a), established(b)
+    a.audio_controller.start_busy_tone()
+    mine.hangup()  # b's call keeps the session: the tone goes on under its own hold
+    assert a.backend.playback_running and session.is_active  # type: ignore[attr-defined]
+    assert_microphone_invariant(session, pair)
+    theirs.hangup()
+    assert not session.is_active and a.audio_controller.sound is None
+    assert_microphone_invariant(session, pair)
+
+
 # -- the lock order ----------------------------------------------------------------------------
 
 

@@ -242,6 +242,6 @@ class SharedSessionMachine(RuleBasedStateMachine):
 
 
 SharedSessionMachine.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=40, deadline=None, derandomize=True
+    max_examples=150, stateful_step_count=40, deadline=None, derandomize=True
 )
 TestSharedSessionMachine = SharedSessionMachine.TestCase
