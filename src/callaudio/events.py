@@ -426,9 +426,13 @@ class EventHub:
         Raises
         ------
         ValueError
-            For a name not in :data:`EVENT_NAMES`.
+            For a name not in :data:`EVENT_NAMES`, or fields other than its own.
         """
         if name not in EVENT_NAMES:
             raise ValueError(f"unknown event {name!r}")
+        if set(data) != set(EVENT_FIELDS[name]):
+            raise ValueError(
+                f"event {name!r} takes the fields {EVENT_FIELDS[name]}, got {tuple(data)}"
+            )
         task = functools.partial(deliver, self._observers, Event(name, data))
         return lambda: self.dispatcher.submit(task)

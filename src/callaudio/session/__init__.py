@@ -21,6 +21,8 @@ from .categories import (
     SessionConfiguration,
     validate_configuration,
 )
+from .delegate import SessionDelegate
+from .holds import HoldKind, SessionHold
 from .interruption import (
     APPLICATION_SOURCE,
     GraceTimer,
@@ -30,18 +32,14 @@ from .interruption import (
 )
 from .lock import SessionLock
 from .route import Port, Route, RouteChangeReason
-from .session import (
-    SESSION_TRANSITIONS,
-    AudioSession,
-    HoldKind,
-    SessionDelegate,
-    SessionHold,
-    SessionState,
-)
+from .session import MAX_IO_BUFFER, MIN_IO_BUFFER, AudioSession
+from .state import SESSION_TRANSITIONS, SessionState
 
 __all__ = [
     "ALLOWED_OPTIONS",
     "APPLICATION_SOURCE",
+    "MAX_IO_BUFFER",
+    "MIN_IO_BUFFER",
     "MODE_CATEGORIES",
     "SESSION_TRANSITIONS",
     "AudioSession",
