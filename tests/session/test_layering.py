@@ -70,3 +70,12 @@ def test_no_private_member_access_across_objects() -> None:
 def test_modules_stay_small() -> None:
     for path in OWN_FILES:
         assert len(path.read_text().splitlines()) <= 700, path.name
+
+
+def test_every_row_of_the_table_has_its_method() -> None:
+    from callaudio.rules import ROWS, SessionRules
+
+    assert sorted(ROWS) == list(range(1, 10))
+    for row, name in ROWS.items():
+        method = getattr(SessionRules, name)
+        assert callable(method) and f"Row {row}" in (method.__doc__ or ""), name
