@@ -308,6 +308,13 @@ class QueueDispatcher:
     target : queue.Queue or anything with ``put(item)``
         The application's queue. Each item is a zero-argument callable to call on the
         application's own thread, e.g. ``while True: q.get()()``.
+
+    Notes
+    -----
+    ``put`` is called after the session lock is released, so a bounded queue never
+    blocks the session, and an observer may read the session freely. With a bounded
+    queue, an observer that *changes* the session (which emits events) from the thread
+    that drains the queue may wait for its own queue: change it from another thread.
     """
 
     def __init__(self, target: Any) -> None:
