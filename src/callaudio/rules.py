@@ -139,6 +139,7 @@ class SessionRules:
         self._holds: dict[str, SessionHold] = {}
         self._timer = GraceTimer(policy, self.grace_deadline)
         self._duplex = False
+        self._duplex_starts = 0  # numbers the start decisions: a late failure knows its own
         self._reset_pending = False
         self.closed = False
 
@@ -434,6 +435,8 @@ class SessionRules:
         """
         config = self.stream_config()
         self._duplex = True
+        self._duplex_starts += 1
+        number = self._duplex_starts
 
         def start() -> None:
             error: BaseException | None = None
@@ -443,7 +446,7 @@ class SessionRules:
                 error = exc
             with self.session.lock:
                 if error is not None:
-                    self._audio_failed(error, establishing)
+                    self._audio_failed(error, establishing, latest=number == self._duplex_starts)
                 if then is not None:
                     then(error is None)
             if error is not None and establishing is not None:
@@ -454,13 +457,17 @@ class SessionRules:
 
         self.session.defer(start, wait=establishing is not None)
 
-    def _audio_failed(self, error: BaseException, establishing: Call | None) -> None:
+    def _audio_failed(
+        self, error: BaseException, establishing: Call | None, *, latest: bool
+    ) -> None:
+        """A start failed. Unless a later start was decided meanwhile (it answers for
+        itself), this client's audio is off and its live calls end."""
         log.error("call audio could not start: %s", error)
-        self._duplex = False
-        if establishing is not None:
-            ended = [establishing] if establishing.is_live else []
-        else:
-            ended = [c for c in self.calls if c.is_live]
+        ended = [establishing] if establishing is not None and establishing.is_live else []
+        if latest:
+            self._duplex = False
+            if establishing is None:
+                ended = [c for c in self.calls if c.is_live]
         for call in ended:
             call.end(EndCause.ERROR, error=error)
 

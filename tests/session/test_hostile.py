@@ -281,6 +281,28 @@ def test_an_audio_thread_muting_while_its_stream_is_stopped_does_not_deadlock(
     assert ("set_muted", True) in client.backend.calls  # type: ignore[attr-defined]
 
 
+def test_a_failed_start_followed_by_a_restart_decided_in_the_same_block(
+    session: AudioSession, client: VoiceClient
+) -> None:
+    """Two start decisions queued behind the lock; the first fails. The call ends, and the
+    second start must not leave the microphone open with no call."""
+    backend = client.backend
+    assert isinstance(backend, MemoryBackend)
+    call = client.incoming_call()
+    call.answer()
+    backend.fail_next("start_duplex")
+    with pytest.raises(CallAudioError, match="simulated failure"):
+        with session.lock:
+            call.establish()
+            session.change_route(
+                Route(Port.HEADSET_MIC, Port.HEADPHONES), RouteChangeReason.NEW_DEVICE_AVAILABLE
+            )
+    assert call.details.end_cause is EndCause.ERROR
+    assert not backend.duplex_running and not client.is_duplex_running
+    assert not session.is_active
+    assert_microphone_invariant(session, [client])
+
+
 # -- dispatchers that could block --------------------------------------------------------------
 
 
