@@ -90,6 +90,7 @@ from .session import (
     Mode,
     Route,
     RouteChangeReason,
+    SessionConfiguration,
     SessionHold,
 )
 
@@ -206,7 +207,7 @@ class SessionRules:
     def first_call_established(self, call: Call) -> None:
         """Row 1."""
         session = self.session
-        found = self.controller.take_found_configuration()
+        found = session.returned_configuration()  # a sound of any client may have borrowed
         session.set_call_snapshot(found if found is not None else session.snapshot())
         session.set_category(Category.PLAY_AND_RECORD, self.call_mode, self.call_options)
         self.another_call_established(call)
@@ -270,6 +271,10 @@ class SessionRules:
     def session_io_running(self) -> bool:
         """Whether any audio I/O runs on this client's backend."""
         return self._duplex or self.backend.is_running
+
+    def session_return_configuration(self) -> SessionConfiguration | None:
+        """Hand over the configuration this client's sound borrowed, if any."""
+        return self.controller.take_found_configuration()
 
     def session_interruption_began(
         self, session: AudioSession, interruption: Interruption, first: bool

@@ -176,6 +176,20 @@ def test_a_sound_of_a_call_that_ended_first_stops_with_the_last_call(
     assert_microphone_invariant(session, pair)
 
 
+def test_a_category_borrowed_by_another_clients_sound_is_what_the_call_restores(
+    session: AudioSession, pair: list[VoiceClient]
+) -> None:
+    a, b = pair
+    session.set_category(Category.RECORD)
+    a.audio_controller.start_progress_tone()  # RECORD cannot play: PLAYBACK for the tone
+    assert session.category is Category.PLAYBACK
+    call = established(b)
+    assert b.snapshot is not None and b.snapshot.category is Category.RECORD
+    call.hangup()
+    assert session.category is Category.RECORD and a.audio_controller.sound is None
+    assert_microphone_invariant(session, pair)
+
+
 # -- the lock order ----------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from .categories import SessionConfiguration
     from .interruption import Interruption
     from .route import Route, RouteChangeReason
     from .session import AudioSession
@@ -44,3 +45,7 @@ class SessionDelegate(Protocol):
         override_cleared: bool,
     ) -> None:
         """The route changed; ``override_cleared`` when a speaker override was dropped."""
+
+    def session_return_configuration(self) -> SessionConfiguration | None:
+        """A first call takes the session: give back a configuration borrowed for a sound
+        (the one found before switching RECORD to PLAYBACK), for the call's snapshot."""

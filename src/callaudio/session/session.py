@@ -355,6 +355,16 @@ class AudioSession:
         last call ends (None between calls)."""
         return self._call_snapshot
 
+    def returned_configuration(self) -> SessionConfiguration | None:
+        """Ask every delegate for a configuration it borrowed (see
+        :meth:`SessionDelegate.session_return_configuration`); the first one, or None."""
+        with self._lock:
+            found: SessionConfiguration | None = None
+            for d in self._delegates:
+                returned = d.session_return_configuration()
+                found = found if found is not None else returned
+            return found
+
     def set_call_snapshot(self, configuration: SessionConfiguration) -> None:
         """Keep the configuration to restore when the last call ends (row 1)."""
         with self._lock:
