@@ -25,7 +25,8 @@ README's "Audio session" section, one method per row (:data:`ROWS`):
 4   last call hold released (1->0)             stop every sound, deactivate (revoking
     :meth:`last_call_hold_released`            application holds); restore the snapshot
                                                while inactive; clear the speaker override
-                                               and the mute (will/did_set_active(False),
+                                               and every client's mute
+                                               (will/did_set_active(False),
                                                configuration_restored, [route_changed,
                                                speaker_disabled, unmuted])
 5   interruption begins while active           inactive; stop audio; calls marked
@@ -264,13 +265,17 @@ class SessionRules:
         snapshot = session.take_call_snapshot()
         if snapshot is not None:
             session.restore(snapshot)
-        self.controller.clear_call_state()
+        session.calls_over()  # every client's controller drops the override and the mute
 
     # -- the session (SessionDelegate) ------------------------------------------------------
 
     def session_io_running(self) -> bool:
         """Whether any audio I/O runs on this client's backend."""
         return self._duplex or self.backend.is_running
+
+    def session_calls_over(self, session: AudioSession) -> None:
+        """Row 4's last step, for this client's controller."""
+        self.controller.clear_call_state()
 
     def session_return_configuration(self) -> SessionConfiguration | None:
         """Hand over the configuration this client's sound borrowed, if any."""

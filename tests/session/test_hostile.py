@@ -190,6 +190,19 @@ def test_a_category_borrowed_by_another_clients_sound_is_what_the_call_restores(
     assert_microphone_invariant(session, pair)
 
 
+def test_the_last_call_clears_every_clients_mute(
+    session: AudioSession, pair: list[VoiceClient]
+) -> None:
+    a, b = pair
+    mine, theirs = established(a), established(b)
+    a.audio_controller.mute()
+    mine.hangup()
+    assert a.audio_controller.is_muted  # b's call still holds the session
+    theirs.hangup()
+    assert not a.audio_controller.is_muted and not b.audio_controller.is_muted
+    assert ("set_muted", False) in a.backend.calls  # type: ignore[attr-defined]
+
+
 # -- the lock order ----------------------------------------------------------------------------
 
 

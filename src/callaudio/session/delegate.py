@@ -49,3 +49,7 @@ class SessionDelegate(Protocol):
     def session_return_configuration(self) -> SessionConfiguration | None:
         """A first call takes the session: give back a configuration borrowed for a sound
         (the one found before switching RECORD to PLAYBACK), for the call's snapshot."""
+
+    def session_calls_over(self, session: AudioSession) -> None:
+        """The last call hold went and the configuration was restored: clear per-client
+        call state (the mute)."""

@@ -376,6 +376,12 @@ class AudioSession:
             snapshot, self._call_snapshot = self._call_snapshot, None
             return snapshot
 
+    def calls_over(self) -> None:
+        """Tell every delegate that the last call hold went (after the restore)."""
+        with self._lock:
+            for d in self._delegates:
+                d.session_calls_over(self)
+
     def restore(self, configuration: SessionConfiguration) -> None:
         """Put a snapshot back and emit ``configuration_restored(configuration)``."""
         with self._lock:
