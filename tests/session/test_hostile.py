@@ -207,17 +207,45 @@ def test_the_last_call_clears_every_clients_mute(
 
 
 class LockCheckingBackend(MemoryBackend):
-    """Records whether the session lock was held during each request."""
+    """Records each request made while the session lock was held (through the protocol's
+    methods only)."""
 
     def __init__(self, session: AudioSession) -> None:
         super().__init__()
         self.session = session
         self.held: list[str] = []
 
-    def _log(self, *entry: Any) -> None:
+    def _check(self, name: str) -> None:
         if self.session.lock.held_by_me():
-            self.held.append(entry[0])
-        super()._log(*entry)
+            self.held.append(name)
+
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        self._check("start_duplex")
+        super().start_duplex(config, resume=resume)
+
+    def stop_duplex(self) -> None:
+        self._check("stop_duplex")
+        super().stop_duplex()
+
+    def start_playback(self, source: Any, on_finished: Any = None) -> None:
+        self._check("start_playback")
+        super().start_playback(source, on_finished)
+
+    def stop_playback(self) -> None:
+        self._check("stop_playback")
+        super().stop_playback()
+
+    def reset_echo_canceller(self) -> None:
+        self._check("reset_echo_canceller")
+        super().reset_echo_canceller()
+
+    def set_muted(self, muted: bool) -> None:
+        self._check("set_muted")
+        super().set_muted(muted)
+
+    def set_speaker(self, enabled: bool) -> None:
+        self._check("set_speaker")
+        super().set_speaker(enabled)
 
 
 def test_no_backend_request_is_made_under_the_session_lock(
