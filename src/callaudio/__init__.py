@@ -3,7 +3,17 @@
 A compiled voice-processing core (high-pass filter, acoustic echo canceller, noise
 suppressor, automatic gain control on 10 ms frames at 16, 32 and 48 kHz) under a Python
 layer that runs the call's audio session.
+
+Layers (each a module or folder with its own docstring; imports only go downward):
+``cli`` -> ``client`` -> ``rules`` -> ``controller`` -> ``audio`` (the audio service) ->
+``engine`` -> ``devices`` (sounddevice | simulated -> ``simulation.room``); ``engine`` ->
+``processing`` -> the compiled core ``_dsp``; ``client`` -> ``session``, ``call`` (pure state
+machines, events and an injectable clock). This package imports the session layer and the
+processing API eagerly; the audio I/O names (``make_backend``, ``AudioEngine``, the devices)
+load on first use, so importing callaudio never loads PortAudio.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .call import Call, CallDetails, CallDirection, CallState, EndCause
@@ -21,9 +31,12 @@ from .config import (
 from .controller import AudioController, SoundKind
 from .errors import (
     ActivationError,
+    AudioDropWarning,
     BackendError,
     CallAudioError,
+    CallbackError,
     ConfigError,
+    DeviceError,
     FrameError,
     InvalidCategoryOptionsError,
     InvalidStateError,
@@ -37,18 +50,21 @@ from .events import (
     SynchronousDispatcher,
     ThreadDispatcher,
 )
-from .interruption import Interruption, InterruptionPolicy, InterruptionReason
 from .processing import ProcessingStats, VoiceProcessor, process_arrays
 from .session import (
     AudioSession,
     Category,
     CategoryOptions,
+    Interruption,
+    InterruptionPolicy,
+    InterruptionReason,
     Mode,
     Port,
     Route,
     RouteChangeReason,
     SessionConfiguration,
     SessionHold,
+    SessionState,
 )
 from .tones import TONE_PLANS, TonePlan, ToneSpec
 
@@ -57,6 +73,8 @@ __all__ = [
     "TONE_PLANS",
     "ActivationError",
     "AudioController",
+    "AudioDropWarning",
+    "AudioEngine",
     "AudioSession",
     "BackendError",
     "Call",
@@ -64,11 +82,14 @@ __all__ = [
     "CallDetails",
     "CallDirection",
     "CallState",
+    "CallbackError",
     "Category",
     "CategoryOptions",
     "ConfigError",
+    "DeviceError",
     "EchoCancellerConfig",
     "EndCause",
+    "EngineBackend",
     "Event",
     "ExecutorDispatcher",
     "FrameError",
@@ -87,13 +108,17 @@ __all__ = [
     "ProcessingConfig",
     "ProcessingStats",
     "QueueDispatcher",
+    "RecordingAudioService",
     "Route",
     "RouteChangeReason",
     "SessionBusyError",
     "SessionConfiguration",
     "SessionHold",
+    "SessionState",
+    "SimulatedBackend",
     "SoundFileError",
     "SoundKind",
+    "SounddeviceBackend",
     "SynchronousDispatcher",
     "ThreadDispatcher",
     "TonePlan",
@@ -102,5 +127,38 @@ __all__ = [
     "VoiceProcessor",
     "__version__",
     "frame_size",
+    "make_backend",
     "process_arrays",
 ]
+
+# The audio I/O layer loads on first use (PEP 562), so `import callaudio` stays light.
+_LAZY = {
+    "AudioEngine": "callaudio.engine",
+    "EngineBackend": "callaudio.audio.service",
+    "make_backend": "callaudio.audio.service",
+    "RecordingAudioService": "callaudio.audio.recording",
+    "SimulatedBackend": "callaudio.devices.simulated",
+    "SounddeviceBackend": "callaudio.devices.sounddevice_backend",
+}
+
+if TYPE_CHECKING:
+    from .audio.recording import RecordingAudioService
+    from .audio.service import EngineBackend, make_backend
+    from .devices.simulated import SimulatedBackend
+    from .devices.sounddevice_backend import SounddeviceBackend
+    from .engine import AudioEngine
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'callaudio' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -494,8 +494,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .clock import ManualClock
     from .devices.simulated import SimulatedBackend
     from .events import SynchronousDispatcher
-    from .interruption import InterruptionPolicy
-    from .session import AudioSession
+    from .session import AudioSession, InterruptionPolicy
     from .simulation import active_level_dbfs, load_talker
     from .simulation.metrics import erle_db, near_end_loss_db
     from .simulation.noise import babble_noise, pink_noise

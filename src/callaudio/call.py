@@ -1,8 +1,8 @@
 """A call's state machine: states, direction, details and the forward-only transitions.
 
 A :class:`Call` is pure state: it imports no audio and no session. The
-:class:`~callaudio.client.VoiceClient` that creates a call listens to its transitions and
-applies the session rules (activate on establish, release on end ...).
+:class:`~callaudio.rules.SessionRules` of the client that creates a call listens to its
+transitions and applies the session rules (activate on establish, release on end ...).
 
 The transitions, top to bottom (:data:`TRANSITIONS`)::
 
@@ -18,7 +18,7 @@ Only forward transitions exist. Any other event raises
 (``"can't establish when ENDED"``) and changes nothing. For an incoming call, "answer" is
 the local user accepting it; for an outgoing call, the remote party answering.
 Being *interrupted* is not a state: an interrupted call stays ESTABLISHED with
-:attr:`Call.is_interrupted` set (session spec, row 5).
+:attr:`Call.is_interrupted` set (row 5 of the table in :mod:`callaudio.rules`).
 
 Mapping to the Sinch SDK's names: ``SINCallState`` Initiating/Progressing/Ringing/
 Answered/Established/Ended and ``SINCallEndCause`` map one to one onto :class:`CallState`
@@ -222,7 +222,7 @@ class Call:
 
     @property
     def is_interrupted(self) -> bool:
-        """True while an ESTABLISHED call is held by an interruption (session spec row 5)."""
+        """True while an ESTABLISHED call is held by an interruption."""
         return self._interrupted
 
     @property
@@ -265,8 +265,11 @@ class Call:
         self._fire("end", cause, error)
 
     def hangup(self) -> None:
-        """End the call locally: ``end(EndCause.HUNG_UP)``."""
-        self.end(EndCause.HUNG_UP)
+        """End the call locally: ``end(EndCause.HUNG_UP)``; a call already ENDED stays as
+        it is (hanging up twice is harmless)."""
+        with self._guard():
+            if self._state is not CallState.ENDED:
+                self.end(EndCause.HUNG_UP)
 
     def _refusal(self, event: str) -> InvalidStateError | None:
         row = TRANSITIONS.get(event)
@@ -296,6 +299,7 @@ class Call:
             if self._listener is not None:
                 self._listener.call_transitioned(self, event, previous)
 
-    def _set_interrupted(self, interrupted: bool) -> None:
-        """Mark or clear the interruption flag (the client's job; ESTABLISHED calls only)."""
+    def set_interrupted(self, interrupted: bool) -> None:
+        """Mark or clear the interruption flag (the session rules' job; ESTABLISHED calls
+        only)."""
         self._interrupted = interrupted and self._state is CallState.ESTABLISHED

@@ -68,6 +68,10 @@ class _ManualTimer:
     def cancel(self) -> None:
         self.cancelled = True
 
+    def run(self) -> None:
+        """Call the callback (the clock's :meth:`ManualClock.advance` does)."""
+        self._callback()
+
 
 class ManualClock:
     """A clock that only moves when told to; for tests.
@@ -146,7 +150,7 @@ class ManualClock:
                 timer.fired = True
             # The callback runs without the clock's lock: it may take other locks and
             # schedule or cancel timers.
-            timer._callback()
+            timer.run()
 
 
 class _ThreadTimer:

@@ -1,35 +1,49 @@
 """The audio controller: mute, speaker, progress and busy tones, and sound files.
 
 One :class:`AudioController` per :class:`~callaudio.client.VoiceClient`
-(``client.audio_controller``). It follows the session rules itself (spec rule 6):
+(``client.audio_controller``). It follows the session rules itself (README, "The session
+rules you must know"):
 
 - It plays one sound at a time (a tone or a WAV file); starting one stops the other.
-- When no call holds the session it activates the session for the sound (an
+- When its client has no established call it activates the session for the sound (an
   ``APPLICATION`` hold owned by ``"controller"``) and releases it when the sound stops.
   When the category cannot play (RECORD) it switches to PLAYBACK for the sound and puts
   the category back afterwards: it leaves the category as it found it. If a call is
   established while such a sound plays, the call's snapshot takes the category the
   controller found, not its temporary one.
 - During a call, sounds are mixed into the call's output under the call's hold.
-- After the last call ends every sound stops (the session is deactivated; rule 2).
+- After the last call ends every sound stops (the session is deactivated).
 - An interruption pauses the sound; when it ends the sound resumes if ``should_resume``,
-  else it is dropped (spec: "should_resume=False ... not a controller sound"). An audio
+  else it is dropped (``should_resume=False`` resumes a call, not a sound). An audio
   system reset drops a sound file (never restarted by itself) but restarts a tone.
 
-Mute and speaker state reach the backend as plain flags (``set_muted``, ``set_speaker``).
-``enable_speaker()`` before a call is established records the wish (and emits
-``speaker_enabled``); the client applies it at establishment, which emits
-``route_changed(OVERRIDE)``. The events ``muted``/``unmuted``/``speaker_enabled``/
-``speaker_disabled`` are emitted only when the state changes.
+Mute reaches the backend as a plain flag (``set_muted``). The speaker has one home, the
+session's speaker override (:attr:`~callaudio.session.AudioSession.speaker_override`);
+the controller keeps only the user's *wish*, and the session rules set the backend's
+speaker flag from the override. ``enable_speaker()`` before a call is established records
+the wish (and emits ``speaker_enabled``); the rules apply it at establishment, which emits
+``route_changed(OVERRIDE)``. During a call outside PLAY_AND_RECORD (the application set
+another category) ``enable_speaker()`` raises InvalidStateError and keeps no wish. The
+events ``muted``/``unmuted``/``speaker_enabled``/``speaker_disabled`` are emitted only when
+the state changes.
+
+Backend requests are decided under the session lock and run after its release
+(:meth:`~callaudio.session.AudioSession.defer`); a sound that the backend refuses to play
+is stopped again (hold released, category put back) and the error is raised.
+
+The methods under "for the session rules" are called by :mod:`callaudio.rules`;
+applications do not need them.
 """
 
 from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .audio.base import ArraySource, AudioBackend, PlaybackSource
+from .errors import InvalidStateError
 from .session import AudioSession, Category, HoldKind, SessionConfiguration, SessionHold
 from .tones import TonePlan, ToneSource
 from .tones import tone_plan as tone_plan_of
@@ -68,14 +82,25 @@ class AudioController:
     tone_plan : str or TonePlan
         The default regional plan for :meth:`start_progress_tone` and
         :meth:`start_busy_tone` (``"US"``, ``"UK"``, ``"CEPT"``).
+    in_call : callable, optional
+        Whether this controller's client has an established call (then a sound plays
+        under the call's hold); by default, whether any call holds the session. The
+        client passes its own answer: a sound started during another client's call takes
+        its own hold, and stops when the session deactivates.
     """
 
     OWNER = "controller"
 
     def __init__(
-        self, session: AudioSession, backend: AudioBackend, tone_plan: str | TonePlan = "US"
+        self,
+        session: AudioSession,
+        backend: AudioBackend,
+        tone_plan: str | TonePlan = "US",
+        *,
+        in_call: Callable[[], bool] | None = None,
     ) -> None:
         self._session = session
+        self._in_call = in_call if in_call is not None else lambda: session.call_hold_count > 0
         self._backend = backend
         self._plan = tone_plan_of(tone_plan)
         self._muted = False
@@ -115,74 +140,51 @@ class AudioController:
 
     def mute(self) -> None:
         """Mute the microphone (emits ``muted``)."""
-        with self._session._operation():
-            if self._muted:
-                return
-            self._muted = True
-            self._backend.set_muted(True)
-            self._session._emit("muted")
+        self._set_muted(True)
 
     def unmute(self) -> None:
         """Unmute the microphone (emits ``unmuted``)."""
-        with self._session._operation():
-            if not self._muted:
+        self._set_muted(False)
+
+    def _set_muted(self, muted: bool) -> None:
+        with self._session.lock:
+            if self._muted == muted:
                 return
-            self._muted = False
-            self._backend.set_muted(False)
-            self._session._emit("unmuted")
+            self._muted = muted
+            self._request(self._backend.set_muted, muted)
+            self._session.emit("muted" if muted else "unmuted")
 
     def enable_speaker(self) -> None:
-        """Route the call to the loudspeaker, now or when the call is established."""
-        with self._session._operation():
+        """Route the call to the loudspeaker, now or when the call is established.
+
+        Raises
+        ------
+        InvalidStateError
+            During a call whose category is not PLAY_AND_RECORD (only that category can
+            override the output to the speaker); nothing is changed, no wish is kept.
+        """
+        session = self._session
+        with session.lock:
             if self._speaker:
                 return
+            if session.call_hold_count and not session.can_override_to_speaker():
+                raise InvalidStateError(
+                    "enable the speaker", session.category.name, "the category cannot override"
+                )
             self._speaker = True
-            if self._session.call_hold_count:
-                self._apply_speaker()
-            self._session._emit("speaker_enabled")
+            if session.call_hold_count:
+                self.apply_speaker_wish()
+            session.emit("speaker_enabled")
 
     def disable_speaker(self) -> None:
         """Route the call back to the receiver/headset."""
-        with self._session._operation():
+        session = self._session
+        with session.lock:
             if not self._speaker:
                 return
             self._speaker = False
-            if self._session.speaker_override:
-                self._backend.set_speaker(False)
-                self._session.override_output_to_speaker(False)
-            self._session._emit("speaker_disabled")
-
-    def _apply_speaker(self) -> None:
-        """Apply the wish to the session and backend (a call holds the session)."""
-        if self._speaker and not self._session.speaker_override:
-            self._backend.set_speaker(True)
-            self._session.override_output_to_speaker(True)
-
-    def _speaker_cleared(self) -> None:
-        """The session dropped the override (a device change): say so."""
-        self._backend.set_speaker(False)
-        if self._speaker:
-            self._speaker = False
-            self._session._emit("speaker_disabled")
-
-    def _clear_call_state(self) -> None:
-        """Row 4: the last call ended; drop the speaker override and the mute."""
-        if self._session.speaker_override:
-            self._backend.set_speaker(False)
-            self._session.override_output_to_speaker(False)
-        if self._speaker:
-            self._speaker = False
-            self._session._emit("speaker_disabled")
-        if self._muted:
-            self._muted = False
-            self._backend.set_muted(False)
-            self._session._emit("unmuted")
-
-    def _forget_speaker_wish(self) -> None:
-        """No call is left to apply a recorded wish to."""
-        if self._speaker and not self._session.speaker_override:
-            self._speaker = False
-            self._session._emit("speaker_disabled")
+            session.override_output_to_speaker(False)
+            session.emit("speaker_disabled")
 
     # -- sounds --------------------------------------------------------------------------
 
@@ -201,10 +203,10 @@ class AudioController:
 
     def stop_tone(self) -> None:
         """Stop a progress or busy tone (a sound file keeps playing)."""
-        with self._session._operation():
+        with self._session.lock:
             s = self._sound
             if s is not None and s.kind is not SoundKind.FILE:
-                self._stop()
+                self.stop_sound()
 
     def start_playing_sound_file(self, path: str | os.PathLike[str], loop: bool = False) -> None:
         """Play a WAV file (PCM 8/16/24/32-bit, mono or stereo), once or looping.
@@ -226,101 +228,160 @@ class AudioController:
 
     def stop_playing_sound_file(self) -> None:
         """Stop the sound file being played (a tone keeps playing)."""
-        with self._session._operation():
+        with self._session.lock:
             s = self._sound
             if s is not None and s.kind is SoundKind.FILE:
-                self._stop()
+                self.stop_sound()
+
+    @property
+    def borrowed_configuration(self) -> SessionConfiguration | None:
+        """The configuration the controller found and will put back after its sound
+        (it switched a RECORD category to PLAYBACK to play it); None otherwise."""
+        s = self._sound
+        return s.saved if s is not None else None
 
     def _start(self, sound: _Sound) -> None:
         session = self._session
-        with session._operation():
-            self._stop()
-            if not session.call_hold_count:
+        with session.lock:
+            self.stop_sound()
+            if not self._in_call():
                 if not session.category.can_play:
                     sound.saved = session.configuration
                     session.set_category(Category.PLAYBACK)
-                sound.hold = session._acquire(self.OWNER, HoldKind.APPLICATION, self._revoked)
+                sound.hold = session.acquire(self.OWNER, HoldKind.APPLICATION, self._revoked)
             self._sound = sound
             if session.is_active:
-                try:
-                    self._play(sound)
-                except BaseException:
-                    self._stop()
-                    raise
+                self._play(sound)
+
+    def _request(self, request: Callable[..., None], *args: object) -> None:
+        self._session.defer(lambda: request(*args))
 
     def _play(self, sound: _Sound) -> None:
-        self._backend.start_playback(sound.source, lambda: self._finished(sound))
         sound.playing = True
 
-    def _stop(self) -> None:
-        """Stop the current sound, release its hold, put back the category."""
-        sound, self._sound = self._sound, None
-        if sound is None:
-            return
-        if sound.playing:
-            sound.playing = False
-            self._backend.stop_playback()
-        if sound.hold is not None and sound.hold.live:
-            self._session.release(sound.hold)
-        if sound.saved is not None:
-            self._session.set_configuration(sound.saved)
+        def start() -> None:
+            try:
+                self._backend.start_playback(sound.source, lambda: self._finished(sound))
+            except BaseException:
+                with self._session.lock:
+                    sound.playing = False
+                    if self._sound is sound:
+                        self.stop_sound()
+                raise
+
+        self._session.defer(start, wait=True)
 
     def _finished(self, sound: _Sound) -> None:
         """The backend says a non-looping sound ran out (backend thread)."""
-        with self._session._operation():
+        with self._session.lock:
             if self._sound is sound:
                 sound.playing = False
-                self._stop()
+                self.stop_sound()
 
     def _revoked(self, hold: SessionHold) -> None:
         """The session revoked our hold (last call ended, or forced deactivation)."""
         s = self._sound
         if s is not None and s.hold is hold:
-            self._stop()
+            self.stop_sound()
 
-    def _yield_category(self) -> SessionConfiguration | None:
-        """A call is being established: hand over the category we found, if we changed it."""
+    # -- for the session rules (callaudio.rules) -----------------------------------------
+
+    def stop_sound(self) -> None:
+        """Stop the current sound, release its hold, put back the category."""
+        with self._session.lock:
+            sound, self._sound = self._sound, None
+            if sound is None:
+                return
+            if sound.playing:
+                sound.playing = False
+                self._request(self._backend.stop_playback)
+            if sound.hold is not None and sound.hold.live:
+                self._session.release(sound.hold)
+            if sound.saved is not None:
+                self._session.set_configuration(sound.saved)
+
+    def keep_sound(self) -> None:
+        """This client's last call ended while another client's call keeps the session:
+        the sound goes on, now under its own hold (so it stops when the session does)."""
+        s = self._sound
+        if s is not None and s.hold is None:
+            s.hold = self._session.acquire(self.OWNER, HoldKind.APPLICATION, self._revoked)
+
+    def stop_progress_tone(self) -> None:
+        """Stop the progress tone if it plays (the call was answered, established or ended)."""
+        if self.sound is SoundKind.PROGRESS_TONE:
+            self.stop_tone()
+
+    def take_found_configuration(self) -> SessionConfiguration | None:
+        """A call is being established: hand over the category we found, if we changed it
+        (the call's snapshot takes it; the category is not put back after the sound)."""
         s = self._sound
         if s is None or s.saved is None:
             return None
         saved, s.saved = s.saved, None
         return saved
 
-    def _pause(self) -> None:
+    def apply_speaker_wish(self) -> None:
+        """A call holds the session: turn the wish into the session's speaker override
+        (when the category allows it)."""
+        session = self._session
+        if self._speaker and not session.speaker_override and session.can_override_to_speaker():
+            session.override_output_to_speaker(True)
+
+    def speaker_cleared(self) -> None:
+        """The session dropped the override (a device change): the wish goes too."""
+        if self._speaker:
+            self._speaker = False
+            self._session.emit("speaker_disabled")
+
+    def forget_speaker_wish(self) -> None:
+        """No call is left to apply a recorded wish to."""
+        if self._speaker and not self._session.speaker_override:
+            self._speaker = False
+            self._session.emit("speaker_disabled")
+
+    def clear_call_state(self) -> None:
+        """The last call ended: drop the speaker override and the mute."""
+        self._session.override_output_to_speaker(False)
+        if self._speaker:
+            self._speaker = False
+            self._session.emit("speaker_disabled")
+        if self._muted:
+            self._set_muted(False)
+
+    def pause_sound(self) -> None:
         """An interruption began: stop playing, keep the sound."""
         s = self._sound
         if s is not None and s.playing:
             s.playing = False
-            self._backend.stop_playback()
+            self._request(self._backend.stop_playback)
 
-    def _interruption_over(self, should_resume: bool) -> None:
-        """The last interruption ended (the session is active again if anyone holds it)."""
+    def drop_paused_sound(self) -> None:
+        """``should_resume=False``: drop a paused sound before the session reactivates."""
+        s = self._sound
+        if s is not None and not s.playing:
+            self.stop_sound()
+
+    def resume_sound(self, should_resume: bool) -> None:
+        """The last interruption ended: play the paused sound again (if ``should_resume``)."""
         s = self._sound
         if s is None or s.playing:
             return
         if not should_resume:
-            self._stop()
+            self.stop_sound()
         elif self._session.is_active:
             self._play(s)
 
-    def _drop_paused(self) -> None:
-        """``should_resume=False``: drop a paused sound before the session reactivates."""
-        s = self._sound
-        if s is not None and not s.playing:
-            self._stop()
-
-    def _media_services_lost(self) -> SoundKind | None:
+    def sound_lost(self) -> None:
         """The audio system went away: stop; drop a file, keep a tone for restarting."""
         s = self._sound
         if s is None:
-            return None
-        self._pause()
+            return
+        self.pause_sound()
         if s.kind is SoundKind.FILE:
-            self._stop()
-            return None
-        return s.kind
+            self.stop_sound()
 
-    def _media_services_reset(self) -> None:
+    def sound_reset(self) -> None:
         """The audio system is back: restart a kept tone."""
         s = self._sound
         if s is not None and not s.playing and self._session.is_active:

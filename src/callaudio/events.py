@@ -4,8 +4,30 @@ Every state change of the session layer is announced as an :class:`Event` with a
 from :data:`EVENT_NAMES` and keyword fields. Observers are plain objects: for an event
 named ``did_set_active`` the method ``on_did_set_active(active=...)`` is called when the
 observer has it, and ``on_event(event)`` (a catch-all) is called for every event when the
-observer has that. Observers are called in registration order; one that raises is logged
-(logger ``callaudio.events``) and the others still run.
+observer has that. Observers are called in registration order; one that raises an
+``Exception`` is logged (logger ``callaudio.events``) and the others still run. A
+``BaseException`` that is not an ``Exception`` (``SystemExit``, ``KeyboardInterrupt``) is
+not swallowed: every other observer still gets the event, then it propagates to whoever
+runs the delivery -- the thread that made the change with :class:`SynchronousDispatcher`
+(after all of that change's events were delivered), the application's loop with
+:class:`QueueDispatcher`. The :class:`ThreadDispatcher`'s event thread and the
+:class:`ExecutorDispatcher` log it instead and keep delivering: their thread never dies.
+
+A handler is a method named ``on_<event>`` that takes the event's fields as keyword
+arguments (the table below); :meth:`EventHub.add_observer` checks the signatures and
+refuses an observer whose handler could not be called (a ConfigError names it)::
+
+    class CallLogger:
+        def on_call_ended(self, call, cause):        # the fields by name
+            print(call.call_id, "ended:", cause.name)
+
+        def on_route_changed(self, **fields):        # or take them all
+            print("route changed", fields["reason"].name)
+
+        def on_event(self, event):                   # every event, as an Event
+            print(event)
+
+    session.add_observer(CallLogger())
 
 Delivery goes through a :class:`Dispatcher`:
 
@@ -17,10 +39,10 @@ Delivery goes through a :class:`Dispatcher`:
 - :class:`SynchronousDispatcher`: delivers at once on the thread that made the change; for
   tests, where an exact, deterministic event log is wanted.
 
-Ordering: events are handed to the dispatcher inside the session lock, in the order the
-changes happened, at the end of each outermost operation (see :class:`EventHub`), so an
-observer never sees a half-done transition, and events of concurrent operations from
-several threads are never interleaved.
+Ordering: events are emitted under the session lock, in the order the changes happened,
+and handed to the dispatcher after the outermost release of the lock (never while it is
+held, so a dispatcher blocking on a full application queue cannot block the session), in
+that same order; an observer never sees a half-done transition.
 
 Event fields (the ``on_<name>`` keyword arguments):
 
@@ -48,6 +70,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import logging
 import queue
 import threading
@@ -56,7 +79,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .errors import ConfigError
+
 __all__ = [
+    "EVENT_FIELDS",
     "EVENT_NAMES",
     "Dispatcher",
     "Event",
@@ -69,7 +95,7 @@ __all__ = [
 
 logger = logging.getLogger("callaudio.events")
 
-#: Every event the session layer emits, as named in the session spec.
+#: Every event the session layer emits.
 EVENT_NAMES: frozenset[str] = frozenset(
     {
         "will_set_active",
@@ -94,6 +120,66 @@ EVENT_NAMES: frozenset[str] = frozenset(
         "speaker_disabled",
     }
 )
+
+
+_CALL = ("call",)
+#: Each event's keyword fields, in the order of the table above.
+EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "will_set_active": ("active",),
+    "did_set_active": ("active",),
+    "failed_to_set_active": ("active", "error"),
+    "interruption_began": ("reason", "source"),
+    "interruption_ended": ("source", "should_resume"),
+    "route_changed": ("reason", "previous"),
+    "media_services_lost": (),
+    "media_services_reset": (),
+    "configuration_restored": ("configuration",),
+    "call_progressing": _CALL,
+    "call_ringing": _CALL,
+    "call_answered": _CALL,
+    "call_established": _CALL,
+    "call_interrupted": _CALL,
+    "call_resumed": _CALL,
+    "call_ended": ("call", "cause"),
+    "muted": (),
+    "unmuted": (),
+    "speaker_enabled": (),
+    "speaker_disabled": (),
+}
+
+
+def check_observer(observer: object) -> None:
+    """Raise ConfigError if one of ``observer``'s handlers cannot take its event.
+
+    ``on_<event>`` must accept the event's fields as keyword arguments; ``on_event`` must
+    accept one positional argument.
+    """
+    for name, fields in EVENT_FIELDS.items():
+        _check_handler(observer, "on_" + name, (), dict.fromkeys(fields))
+    _check_handler(observer, "on_event", (None,), {})
+
+
+def _check_handler(
+    observer: object, method: str, args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    handler = getattr(observer, method, None)
+    if handler is None:
+        return
+    if not callable(handler):
+        raise ConfigError("observer", f"{method} of {observer!r} is not callable")
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        wanted = ", ".join(kwargs) if kwargs else "event"
+        raise ConfigError(
+            "observer",
+            f"{type(observer).__name__}.{method}{signature} cannot take the event's "
+            f"arguments ({wanted}): {exc}",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -178,7 +264,15 @@ class ThreadDispatcher:
         self._queue.put(delivery)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every delivery submitted so far has run; False on timeout."""
+        """Wait until every delivery submitted so far has run; False on timeout.
+
+        Called on the event thread itself (from an observer) it cannot wait for the
+        deliveries queued behind the running one: it returns at once, True only when
+        nothing but the running delivery is unfinished.
+        """
+        if threading.current_thread() is self._thread:
+            with self._idle:
+                return self._unfinished <= 1
         with self._idle:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
@@ -197,8 +291,8 @@ class ThreadDispatcher:
                 return
             try:
                 delivery()
-            except Exception:  # a delivery already isolates observers; belt and braces
-                logger.exception("event delivery failed")
+            except BaseException:  # SystemExit & co. from an observer: the thread lives on
+                logger.exception("event delivery raised on the event thread")
             finally:
                 with self._idle:
                     self._unfinished -= 1
@@ -214,6 +308,13 @@ class QueueDispatcher:
     target : queue.Queue or anything with ``put(item)``
         The application's queue. Each item is a zero-argument callable to call on the
         application's own thread, e.g. ``while True: q.get()()``.
+
+    Notes
+    -----
+    ``put`` is called after the session lock is released, so a bounded queue never
+    blocks the session, and an observer may read the session freely. With a bounded
+    queue, an observer that *changes* the session (which emits events) from the thread
+    that drains the queue may wait for its own queue: change it from another thread.
     """
 
     def __init__(self, target: Any) -> None:
@@ -257,72 +358,88 @@ class ExecutorDispatcher:
                 delivery = self._pending.popleft()
             try:
                 delivery()
-            except Exception:
+            except BaseException:  # the drain must go on, or later events would be lost
                 logger.exception("event delivery failed")
 
 
 def deliver(observers: Iterable[object], event: Event) -> None:
-    """Call each observer's ``on_<name>`` then ``on_event``; log and skip one that raises."""
+    """Call each observer's ``on_<name>`` then ``on_event``.
+
+    An ``Exception`` is logged and the next handler runs. Any other ``BaseException``
+    (``SystemExit``, ``KeyboardInterrupt``) is raised after every handler ran.
+    """
     method = "on_" + event.name
+    fatal: BaseException | None = None
+
+    def by_fields(handler: Callable[..., object]) -> None:
+        handler(**event.data)
+
+    def with_event(handler: Callable[..., object]) -> None:
+        handler(event)
+
     for observer in observers:
-        handler = getattr(observer, method, None)
-        if handler is not None:
+        for name, call in ((method, by_fields), ("on_event", with_event)):
+            handler = getattr(observer, name, None)
+            if handler is None:
+                continue
             try:
-                handler(**event.data)
+                call(handler)
             except Exception:
-                logger.exception("observer %r raised in %s", observer, method)
-        catch_all = getattr(observer, "on_event", None)
-        if catch_all is not None:
-            try:
-                catch_all(event)
-            except Exception:
-                logger.exception("observer %r raised in on_event(%s)", observer, event.name)
+                logger.exception("observer %r raised in %s(%s)", observer, name, event.name)
+            except BaseException as exc:
+                logger.error("observer %r raised %r in %s(%s)", observer, exc, name, event.name)
+                if fatal is None:
+                    fatal = exc
+    if fatal is not None:
+        raise fatal
 
 
 class EventHub:
-    """Observers, the dispatcher, and the events waiting for the end of an operation.
+    """The observers and the dispatcher of one session.
 
-    The owner (the session) calls :meth:`emit` while holding its lock, and :meth:`flush`
-    at the end of each outermost locked operation, still holding the lock. Events that an
-    observer causes while a flush is running (synchronous dispatch, re-entrant call) are
-    delivered after the events already pending, by the same flush.
+    The session calls :meth:`delivery` under its lock when something happens (the
+    observers of that moment get the event) and runs the returned callable after the lock
+    is released; it hands the event to the dispatcher.
     """
 
     def __init__(self, dispatcher: Dispatcher | None = None) -> None:
         self.dispatcher: Dispatcher = dispatcher if dispatcher is not None else ThreadDispatcher()
-        self._observers: list[object] = []
-        self._pending: collections.deque[Event] = collections.deque()
-        self._flushing = False
+        self._observers: tuple[object, ...] = ()
 
     @property
     def observers(self) -> tuple[object, ...]:
         """The registered observers, in registration order."""
-        return tuple(self._observers)
+        return self._observers
 
     def add_observer(self, observer: object) -> None:
-        """Register ``observer`` (once; adding it again does nothing)."""
+        """Register ``observer`` (once; adding it again does nothing).
+
+        Raises
+        ------
+        ConfigError
+            When a handler's signature cannot take its event (see :func:`check_observer`).
+        """
+        check_observer(observer)
         if not any(o is observer for o in self._observers):
-            self._observers.append(observer)
+            self._observers = (*self._observers, observer)
 
     def remove_observer(self, observer: object) -> None:
         """Unregister ``observer``; unknown observers are ignored."""
-        self._observers = [o for o in self._observers if o is not observer]
+        self._observers = tuple(o for o in self._observers if o is not observer)
 
-    def emit(self, name: str, **data: Any) -> None:
-        """Queue the event ``name`` until the current operation ends."""
+    def delivery(self, name: str, **data: Any) -> Delivery:
+        """The hand-over of event ``name`` to the dispatcher, for the observers of now.
+
+        Raises
+        ------
+        ValueError
+            For a name not in :data:`EVENT_NAMES`, or fields other than its own.
+        """
         if name not in EVENT_NAMES:
             raise ValueError(f"unknown event {name!r}")
-        self._pending.append(Event(name, data))
-
-    def flush(self) -> None:
-        """Hand every pending event to the dispatcher, with the observers of this moment."""
-        if self._flushing:
-            return
-        self._flushing = True
-        try:
-            while self._pending:
-                event = self._pending.popleft()
-                observers = tuple(self._observers)
-                self.dispatcher.submit(functools.partial(deliver, observers, event))
-        finally:
-            self._flushing = False
+        if set(data) != set(EVENT_FIELDS[name]):
+            raise ValueError(
+                f"event {name!r} takes the fields {EVENT_FIELDS[name]}, got {tuple(data)}"
+            )
+        task = functools.partial(deliver, self._observers, Event(name, data))
+        return lambda: self.dispatcher.submit(task)

@@ -194,7 +194,7 @@ def render_tone(spec: ToneSpec, sample_rate: int, duration: float) -> npt.NDArra
 
 
 class ToneSource(ArraySource):
-    """A looping :class:`~callaudio.backends.base.PlaybackSource` of one tone.
+    """A looping :class:`~callaudio.audio.base.PlaybackSource` of one tone.
 
     Parameters
     ----------

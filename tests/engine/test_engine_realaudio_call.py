@@ -26,8 +26,7 @@ from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
 from callaudio.devices.sounddevice_backend import SounddeviceBackend
 from callaudio.events import SynchronousDispatcher
-from callaudio.interruption import InterruptionPolicy
-from callaudio.session import AudioSession
+from callaudio.session import AudioSession, InterruptionPolicy
 from callaudio.simulation import load_talker
 from callaudio.simulation.metrics import erle_db, near_end_loss_db
 

@@ -286,3 +286,40 @@ class ConcurrentSession(RuleBasedStateMachine):
 
 TestConcurrentSession = ConcurrentSession.TestCase
 TestConcurrentSession.settings = fuzz_settings(40, stateful_steps=12)
+
+
+# -- hangs: the audio thread, the session lock and the application -----------------------------
+
+
+def test_capture_callback_reading_the_session_while_the_app_hangs_up_under_its_lock() -> None:
+    """A capture callback on the audio thread reads ``session.route`` (and takes the
+    session lock for a consistent view); the application hangs up while holding the lock.
+    Stopping the stream waits for the audio thread, so it must happen after the release."""
+    room = SimulatedBackend(RATE, impulse_response=[0.5], realtime=True)
+    session = AudioSession(preferred_sample_rate=RATE, dispatcher=SynchronousDispatcher())
+    seen: list[str] = []
+
+    def capture(frame: Any) -> None:
+        seen.append(session.route.output)
+        with session.lock:
+            _ = session.is_active
+
+    backend = EngineBackend(room, poll_interval=0.02, capture=capture)
+    client = VoiceClient(backend, session=session)
+
+    def app() -> None:
+        for _ in range(3):
+            call = _establish(client)
+            assert _wait_frames(backend, 2)
+            with session.lock:
+                time.sleep(0.03)  # the audio thread is now waiting for the lock
+                call.hangup()
+                assert backend.engine is not None  # stopped only after the release
+            assert not client.is_duplex_running and backend.engine is None
+
+    done = threading.Thread(target=app, daemon=True)
+    done.start()
+    done.join(20.0)
+    assert not done.is_alive(), "hang-up under the session lock deadlocked with the audio thread"
+    assert seen and not session.is_active
+    backend.close()

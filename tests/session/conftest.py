@@ -8,8 +8,7 @@ from callaudio.audio.recording import MemoryBackend
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
 from callaudio.events import SynchronousDispatcher
-from callaudio.interruption import InterruptionPolicy
-from callaudio.session import AudioSession
+from callaudio.session import AudioSession, InterruptionPolicy
 
 from .helpers import EventLog
 

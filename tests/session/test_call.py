@@ -186,11 +186,11 @@ def test_listener_sees_each_transition_after_the_change() -> None:
 
 def test_interrupted_flag_only_on_established_calls() -> None:
     call = make(OUT, S.RINGING)
-    call._set_interrupted(True)
+    call.set_interrupted(True)
     assert not call.is_interrupted
     call.answer()
     call.establish()
-    call._set_interrupted(True)
+    call.set_interrupted(True)
     assert call.is_interrupted and "interrupted" in repr(call)
     call.hangup()
     assert not call.is_interrupted

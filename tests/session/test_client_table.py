@@ -9,7 +9,7 @@ from callaudio.audio.recording import MemoryBackend
 from callaudio.call import CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
-from callaudio.errors import BackendError, ConfigError
+from callaudio.errors import BackendError, ConfigError, InvalidStateError
 from callaudio.session import (
     AudioSession,
     Category,
@@ -77,7 +77,7 @@ def test_row1_first_call_established(
 def test_row1_uses_the_clients_call_options_and_mode(
     session: AudioSession, backend: MemoryBackend, clock: ManualClock
 ) -> None:
-    from callaudio.interruption import InterruptionPolicy
+    from callaudio.session import InterruptionPolicy
 
     client = VoiceClient(
         backend,
@@ -472,7 +472,7 @@ def test_illegal_transition_through_the_client_changes_nothing(
 def test_close_ends_calls_and_detaches(
     session: AudioSession, backend: MemoryBackend, clock: ManualClock, log: EventLog
 ) -> None:
-    from callaudio.interruption import InterruptionPolicy
+    from callaudio.session import InterruptionPolicy
 
     with VoiceClient(backend, session=session, policy=InterruptionPolicy(clock=clock)) as client:
         established(client)
@@ -480,7 +480,7 @@ def test_close_ends_calls_and_detaches(
     log.take()
     backend.inject_fault(FaultKind.MEDIA_SERVICES_RESET)
     assert log.lines == []
-    with pytest.raises(ConfigError, match="closed"):
+    with pytest.raises(InvalidStateError, match="closed"):  # a state error, not a config one
         client.start_call()
 
 
@@ -492,7 +492,7 @@ def test_unknown_backend_name() -> None:
 def test_two_clients_on_one_session_restore_once(
     session: AudioSession, clock: ManualClock, log: EventLog, app_configured: SessionConfiguration
 ) -> None:
-    from callaudio.interruption import InterruptionPolicy
+    from callaudio.session import InterruptionPolicy
 
     backends = [MemoryBackend(), MemoryBackend()]
     a, b = (

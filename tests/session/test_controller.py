@@ -153,7 +153,7 @@ def test_progress_tone_stops_when_the_call_ends_unanswered(
 def test_tones_use_the_session_rate_and_the_plan(
     session: AudioSession, backend: MemoryBackend, clock
 ) -> None:
-    from callaudio.interruption import InterruptionPolicy
+    from callaudio.session import InterruptionPolicy
 
     session.set_preferred_sample_rate(16000)
     client = VoiceClient(

@@ -13,13 +13,13 @@ from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock, MonotonicClock
 from callaudio.errors import ConfigError, SessionBusyError
 from callaudio.events import SynchronousDispatcher
-from callaudio.interruption import (
+from callaudio.session import (
+    AudioSession,
     GraceTimer,
     Interruption,
     InterruptionPolicy,
     InterruptionReason,
 )
-from callaudio.session import AudioSession
 
 from .helpers import EventLog, check_invariants, established, write_wav
 
@@ -396,7 +396,7 @@ def test_device_lost_during_an_interruption_is_acted_on_at_its_end(
     session.end_interruption("pstn")
     assert backend.calls[-2:] == [
         ("reset_echo_canceller",),
-        ("start_duplex", client._stream_config()),
+        ("start_duplex", client.stream_config()),
     ]
     assert backend.duplex_config is not None
     assert backend.duplex_config.output_port == Port.BUILT_IN_RECEIVER

@@ -14,7 +14,6 @@ from callaudio.errors import (
     InvalidStateError,
 )
 from callaudio.events import SynchronousDispatcher
-from callaudio.interruption import InterruptionReason
 from callaudio.session import (
     ALLOWED_OPTIONS,
     MODE_CATEGORIES,
@@ -22,6 +21,7 @@ from callaudio.session import (
     Category,
     CategoryOptions,
     HoldKind,
+    InterruptionReason,
     Mode,
     Port,
     Route,
@@ -400,4 +400,4 @@ def test_observer_reentering_the_session_sees_finished_transitions(session: Audi
 
 def test_unknown_event_names_are_refused(session: AudioSession) -> None:
     with pytest.raises(ValueError, match="unknown event"):
-        session._emit("did_explode")
+        session.emit("did_explode")

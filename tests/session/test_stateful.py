@@ -26,11 +26,11 @@ from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
 from callaudio.errors import ActivationError, InvalidStateError, SessionBusyError
 from callaudio.events import SynchronousDispatcher
-from callaudio.interruption import InterruptionPolicy
 from callaudio.session import (
     AudioSession,
     Category,
     CategoryOptions,
+    InterruptionPolicy,
     Mode,
     Port,
     Route,
@@ -239,9 +239,9 @@ class SessionMachine(RuleBasedStateMachine):
         if self.session.call_hold_count:
             assert self.client.snapshot == self.app_config
             return
-        sound = self.client.audio_controller._sound
-        if sound is not None and sound.saved is not None:
-            assert sound.saved == self.app_config
+        saved = self.client.audio_controller.borrowed_configuration
+        if saved is not None:
+            assert saved == self.app_config
             assert self.session.category is Category.PLAYBACK
         else:
             assert self.session.configuration == self.app_config

@@ -24,8 +24,7 @@ from callaudio.events import (
     SynchronousDispatcher,
     ThreadDispatcher,
 )
-from callaudio.interruption import InterruptionPolicy
-from callaudio.session import AudioSession
+from callaudio.session import AudioSession, InterruptionPolicy
 
 from .helpers import check_invariants
 

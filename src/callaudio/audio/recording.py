@@ -133,9 +133,8 @@ class MemoryBackend:
     def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
         """Record the request (``resume`` in :attr:`duplex_resumes`); the duplex stream
         counts as running."""
-        with self._lock:
-            self.duplex_resumes.append(bool(resume))
         self._log("start_duplex", config)
+        self.duplex_resumes.append(bool(resume))
         if self.duplex_config is not None:
             raise BackendError("start_duplex", "the duplex stream is already running")
         self.duplex_config = config

@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .call import EndCause
-from .clock import Clock, MonotonicClock, TimerHandle
-from .errors import ConfigError
+from ..call import EndCause
+from ..clock import Clock, MonotonicClock, TimerHandle
+from ..errors import ConfigError
 
 __all__ = [
     "APPLICATION_SOURCE",
@@ -96,7 +96,7 @@ class InterruptionPolicy:
     -----
     :meth:`end_cause` chooses, in order: ``causes[source]``; ``VOIP_CALL_DETECTED`` when
     the interruption says it is a VoIP call; ``INACTIVE`` when the application itself
-    deactivated the session (reason ``APP_DEACTIVATED``; the spec is silent here and
+    deactivated the session (reason ``APP_DEACTIVATED``; the SDK's documentation is silent here and
     "GSM call detected" would be untrue); else ``default_cause``.
     """
 
@@ -106,8 +106,10 @@ class InterruptionPolicy:
     causes: Mapping[str, EndCause] = field(default_factory=_empty_causes)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.grace_period, (int, float)) or not (
-            math.isfinite(self.grace_period) and self.grace_period > 0
+        if (
+            isinstance(self.grace_period, bool)
+            or not isinstance(self.grace_period, (int, float))
+            or not (math.isfinite(self.grace_period) and self.grace_period > 0)
         ):
             raise ConfigError(
                 "grace_period", f"must be a finite number of seconds > 0, got {self.grace_period!r}"
