@@ -1,29 +1,24 @@
-"""The ``callaudio`` command: ``demo``, ``process``, ``devices``, ``loopback``, ``bench``.
-
-The first four live in :mod:`callaudio._cli_commands` (they drive the engine); ``bench`` is
-here. Expected failures (a bad WAV file, a missing device, a bad option value) print one
-``callaudio: error: ...`` line and exit 1; anything else is a bug and keeps its traceback.
-"""
+"""``callaudio bench``: microseconds per 10 ms frame of each stage and of the whole chain."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from collections.abc import Sequence
 
 import numpy as np
 
-from ._version import __version__
+from .._version import __version__
+
+__all__ = ["add_arguments", "run"]
 
 
-def _bench(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Microseconds per 10 ms frame of each stage alone and of the whole chain."""
     import dataclasses
 
-    from .config import ProcessingConfig
-    from .processing import VoiceProcessor
-    from .simulation import scenario
+    from ..config import ProcessingConfig
+    from ..processing import VoiceProcessor
+    from ..simulation import scenario
 
     full, off = ProcessingConfig(), ProcessingConfig.bypass()
     stages = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
@@ -60,7 +55,8 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_bench_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``callaudio bench``."""
     p.add_argument("--repeat", type=int, default=3, help="passes; the best counts (default 3)")
     p.add_argument(
         "--rates",
@@ -70,48 +66,4 @@ def _add_bench_arguments(p: argparse.ArgumentParser) -> None:
         choices=(16000, 32000, 48000),
         help="sample rates (default 16000 48000)",
     )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``callaudio`` command."""
-    from ._cli_commands import register
-
-    p = argparse.ArgumentParser(
-        prog="callaudio",
-        description="callaudio: the audio side of a voice call.",
-    )
-    p.add_argument("--version", action="version", version=f"callaudio {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    register(sub)
-    b = sub.add_parser(
-        "bench",
-        help="us per 10 ms frame of each stage and the whole chain",
-        description=_bench.__doc__,
-    )
-    _add_bench_arguments(b)
-    b.set_defaults(func=_bench)
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``callaudio`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # one clear line, not a traceback, for expected failures
-        from .errors import CallAudioError
-
-        if isinstance(exc, (CallAudioError, OSError)):
-            print(f"callaudio: error: {exc}", file=sys.stderr)
-            return 1
-        raise
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    p.set_defaults(func=run)

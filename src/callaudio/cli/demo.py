@@ -1,0 +1,326 @@
+"""``callaudio demo``: a whole outgoing call on the simulated room, with a report.
+
+The steps: :func:`run_call` plays the call's script (ringing with a progress tone, far end
+only, double talk, a noise burst, an interruption the call survives, one that outlasts the
+grace period and ends it) and returns a :class:`DemoRun` with everything recorded;
+:func:`measure` turns it into the metrics; :mod:`callaudio.cli.report` prints them and
+writes the report folder (WAV files, metrics.json, events.txt, PNG plots).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..config import SAMPLE_RATES, ProcessingConfig
+from .common import Progress, full_config, stages_text
+
+__all__ = ["DemoRun", "Segment", "add_arguments", "measure", "run", "run_call"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``callaudio demo``."""
+    p.add_argument("--out", default="callaudio-demo", help="report folder (./callaudio-demo)")
+    p.add_argument(
+        "--rate", type=int, default=48000, choices=SAMPLE_RATES, help="sample rate (48000)"
+    )
+    p.add_argument("--seed", type=int, default=1, help="random seed of the scenario (1)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A stretch of the call's audio: who talks, and whether a noise burst plays."""
+
+    name: str
+    seconds: float
+    far: bool
+    near: bool
+    noise: bool = False
+
+
+# The call's audio, in order (seconds of audio actually running).
+RING_S = 3.0
+SEGMENTS = (
+    Segment("far end only", 6.0, far=True, near=False),
+    Segment("double talk", 5.0, far=True, near=True),
+    Segment("noise burst", 3.0, far=False, near=True, noise=True),
+)
+RESUMED = (
+    Segment("resumed: far end only", 3.0, far=True, near=False),
+    Segment("resumed: double talk", 2.0, far=True, near=True),
+)
+FIRST_INTERRUPTION_S = 10.0
+SECOND_INTERRUPTION_S = 35.0
+GRACE_PERIOD_S = 30.0
+
+
+class EventLog:
+    """Observer: every session, call and controller event with the demo clock's time."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.lines: list[tuple[float, str]] = []
+        self.states: list[tuple[float, str]] = []
+
+    def on_event(self, event: Any) -> None:
+        t = float(self.clock.now())
+        self.lines.append((t, str(event)))
+        call = event.data.get("call") if hasattr(event, "data") else None
+        if call is not None:
+            label = call.state.name + (" (interrupted)" if call.is_interrupted else "")
+            self.states.append((t, label))
+
+
+@dataclasses.dataclass
+class DemoRun:
+    """What one demo call recorded.
+
+    ``marks`` are ``(segment, first frame, end frame)`` in 10 ms frames of audio time;
+    ``audio_at_clock`` maps audio time to the call clock: ``(audio s, clock s)`` pairs at
+    each segment start (audio stops while the call is interrupted, the clock runs on).
+    ``stats_*`` hold the chain's reports every 50 ms of audio while the duplex stream runs.
+    """
+
+    rate: int
+    cfg: ProcessingConfig
+    out: F64
+    recording: dict[str, F64]
+    marks: list[tuple[str, int, int]]
+    audio_at_clock: list[tuple[float, float]]
+    log: EventLog
+    stats_t: list[float]
+    stats_gain: list[float]
+    stats_erle: list[float]
+    last_delay_ms: float | None
+    true_delay_ms: float
+    duplex_stats: list[Any]
+    session_after: str
+    end_cause: str | None
+
+
+def run_call(rate: int, seed: int, *, quiet: bool = True) -> DemoRun:
+    """Play the demo call's script on a simulated room; see the module docstring."""
+    from ..backends.simulated import SimulatedBackend
+    from ..call import CallState
+    from ..client import VoiceClient
+    from ..clock import ManualClock
+    from ..engine import EngineBackend
+    from ..events import SynchronousDispatcher
+    from ..interruption import InterruptionPolicy
+    from ..session import AudioSession
+    from ..simulation import load_talker
+    from ..simulation.noise import babble_noise, pink_noise
+
+    n = rate // 100
+    cfg = full_config()
+    audio_s = RING_S + sum(s.seconds for s in (*SEGMENTS, *RESUMED)) + 0.5
+    total_frames = round(audio_s * 100)
+
+    # The world: a room 0.6 m from the loudspeaker, 60 ms of converter/buffer delay.
+    room = SimulatedBackend(
+        rate, delay_ms=60.0, rt60_s=0.3, distance_m=0.6, echo_gain_db=-6.0, record=True, seed=seed
+    )
+    far_speech = load_talker(0, rate, audio_s + 2.0, seed=seed, level_dbfs=-20.0)
+    near_speech = load_talker(1, rate, audio_s + 2.0, seed=seed + 1, level_dbfs=-26.0)
+    floor = pink_noise(audio_s + 2.0, rate, level_dbfs=-65.0, seed=seed)
+    burst = babble_noise(SEGMENTS[2].seconds, rate, level_dbfs=-35.0, seed=seed)
+    room.set_noise(floor)
+
+    clock = ManualClock()
+    log = EventLog(clock)
+    session = AudioSession(dispatcher=SynchronousDispatcher(), preferred_sample_rate=rate)
+    backend = EngineBackend(room, processing=cfg, poll_interval=None, capture_buffer_ms=2000)
+    client = VoiceClient(
+        backend, session=session, policy=InterruptionPolicy(clock=clock), tone_plan="US"
+    )
+    client.add_observer(log)
+
+    out_frames: list[F32] = []
+    marks: list[tuple[str, int, int]] = []
+    audio_at_clock: list[tuple[float, float]] = []
+    stats_t: list[float] = []
+    stats_gain: list[float] = []
+    stats_erle: list[float] = []
+    progress = Progress(total_frames, "demo", enabled=not quiet)
+    state = {"frames": 0, "far": 0, "near": 0}
+    last_delay: list[float | None] = [None]
+
+    def play(seg: Segment, noise: F32 | None = None) -> None:
+        """Run one segment: far-end speech queued, near-end talker, extra noise."""
+        start = state["frames"]
+        audio_at_clock.append((start / 100.0, float(clock.now())))
+        frames = round(seg.seconds * 100)
+        room.set_near(near_speech[state["near"] :] if seg.near else None)
+        base = floor[start * n :]
+        if noise is not None:
+            base = base.copy()
+            base[: noise.size] += noise[: base.size]
+        room.set_noise(base)
+        done = 0
+        while done < frames:
+            k = min(5, frames - done)
+            duplex = backend.stream_kind == "duplex"
+            if seg.far and duplex:
+                backend.write_far(far_speech[state["far"] : state["far"] + k * n])
+                state["far"] += k * n
+            room.run_frames(k)
+            clock.advance(k / 100.0)
+            if duplex:
+                y = backend.read_capture()
+                y = np.concatenate([y, np.zeros(k * n - y.size, np.float32)])[: k * n]
+                engine = backend.engine
+                vp = engine.processor if engine is not None else None
+                if vp is not None:
+                    st = vp.stats
+                    stats_t.append(state["frames"] / 100.0)
+                    stats_gain.append(np.nan if st.gain_db is None else st.gain_db)
+                    stats_erle.append(np.nan if st.erle_db is None else st.erle_db)
+                    if st.delay_ms is not None:
+                        last_delay[0] = st.delay_ms
+            else:
+                y = np.zeros(k * n, np.float32)
+            out_frames.append(y)
+            done += k
+            state["frames"] += k
+            progress.update(state["frames"])
+        if seg.near:
+            state["near"] += frames * n
+        room.set_noise(floor[state["frames"] * n :])
+        marks.append((seg.name, start, state["frames"]))
+
+    # 1. An outgoing hands-free call (loudspeaker: the strong echo path): progress tone
+    #    while it rings.
+    client.audio_controller.enable_speaker()
+    call = client.start_call("alice")
+    call.progress()
+    client.audio_controller.start_progress_tone()
+    call.ring()
+    play(Segment("ringing (progress tone)", RING_S, far=False, near=False))
+    # 2. Answered and established: the session goes active, duplex audio with the chain.
+    call.answer()
+    call.establish()
+    for seg in SEGMENTS:
+        play(seg, burst if seg.noise else None)
+    # 3. A 10-second interruption (a PSTN call) that ends in time: the call resumes.
+    session.begin_interruption("pstn")
+    clock.advance(FIRST_INTERRUPTION_S)
+    session.end_interruption("pstn")
+    for seg in RESUMED:
+        play(seg)
+    # 4. A second interruption that outlasts the 30-second grace period: the call ends.
+    session.begin_interruption("pstn")
+    grace_end = clock.now() + SECOND_INTERRUPTION_S
+    while clock.now() < grace_end:
+        clock.advance(1.0)
+    session.end_interruption("pstn")
+    progress.close()
+    restored = f"{session.configuration}, active={session.is_active}"
+    end_cause = call.details.end_cause if call.state is CallState.ENDED else None
+    client.close()
+
+    rec = room.recording()
+    out = np.concatenate(out_frames).astype(np.float64)
+    k = min(out.size, rec["mic"].size)
+    return DemoRun(
+        rate=rate,
+        cfg=cfg,
+        out=out[:k],
+        recording={name: rec[name][:k].astype(np.float64) for name in rec},
+        marks=marks,
+        audio_at_clock=audio_at_clock,
+        log=log,
+        stats_t=stats_t,
+        stats_gain=stats_gain,
+        stats_erle=stats_erle,
+        last_delay_ms=last_delay[0],
+        true_delay_ms=1000.0 * room.delay_samples / rate + 1000.0 * 0.6 / 343.0,
+        duplex_stats=[s for kind, s in backend.history if kind == "duplex"],
+        session_after=restored,
+        end_cause=None if end_cause is None else end_cause.name,
+    )
+
+
+def segment_mask(run: DemoRun, name: str, skip_s: float = 0.0) -> npt.NDArray[np.bool_]:
+    """Samples of the segments called ``name``, their first ``skip_s`` seconds left out."""
+    n, k = run.rate // 100, run.out.size
+    m = np.zeros(k, dtype=bool)
+    for seg_name, a, b in run.marks:
+        if seg_name == name:
+            m[min((a + int(skip_s * 100)) * n, k) : min(b * n, k)] = True
+    return m
+
+
+def aligned_output(run: DemoRun) -> F64:
+    """The output advanced by the chain's latency, so it lines up with the microphone."""
+    from ..processing import VoiceProcessor
+
+    latency = VoiceProcessor(run.rate, config=run.cfg).latency_samples
+    return np.concatenate([run.out[latency:], np.zeros(latency)])
+
+
+def measure(run: DemoRun) -> dict[str, Any]:
+    """The demo's metrics (what metrics.json holds)."""
+    from ..processing import VoiceProcessor
+    from ..simulation import active_level_dbfs
+    from ..simulation.metrics import erle_db, near_end_loss_db
+
+    rec = run.recording
+    echo, near = rec["echo"], rec["near"]
+    aligned = aligned_output(run)
+    _, erle = erle_db(echo, aligned, run.rate, mask=segment_mask(run, "far end only", 3.0))
+    dt = segment_mask(run, "double talk") & (np.abs(near) > 0)
+    loss = near_end_loss_db(aligned[dt], near[dt]) if dt.any() else float("nan")
+    resumed = segment_mask(run, RESUMED[0].name, skip_s=1.0)
+    _, erle_resumed = erle_db(echo, aligned, run.rate, mask=resumed)
+    t_stats = np.asarray(run.stats_t)
+    far_only_t = np.zeros(t_stats.size, dtype=bool)
+    for seg_name, a, b in run.marks:
+        if seg_name == "far end only":
+            far_only_t |= (t_stats >= a / 100.0 + 3.0) & (t_stats < b / 100.0)
+    reported = np.asarray(run.stats_erle)[far_only_t]
+    reported = reported[np.isfinite(reported)]
+    speech_out = segment_mask(run, "double talk") | segment_mask(run, "noise burst")
+    out_level = (
+        active_level_dbfs(aligned[speech_out], run.rate) if speech_out.any() else float("nan")
+    )
+    cost = [s.cost_us_mean for s in run.duplex_stats if s.cost_us_mean is not None]
+    cost_max = [s.cost_us_max for s in run.duplex_stats if s.cost_us_max is not None]
+    return {
+        "stages": stages_text(run.cfg),
+        "echo_attenuation_db_far_end_only": erle,
+        "erle_db_reported_far_end_only": float(np.median(reported)) if reported.size else None,
+        "echo_attenuation_db_after_resume": erle_resumed,
+        "near_end_level_change_db_double_talk": loss,
+        "echo_delay_true_ms": run.true_delay_ms,
+        "echo_delay_estimate_ms": run.last_delay_ms,
+        "output_speech_level_dbfs": out_level,
+        "callback_us_per_frame_mean": float(np.mean(cost)) if cost else None,
+        "callback_us_per_frame_max": float(np.max(cost_max)) if cost_max else None,
+        "added_latency_ms": VoiceProcessor(run.rate, config=run.cfg).stats.latency_ms,
+        "xruns": sum(s.xruns for s in run.duplex_stats),
+        "end_cause": run.end_cause,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """A whole outgoing call on the simulated room, with the event log, metrics and a report."""
+    from . import report
+
+    demo = run_call(int(args.rate), int(args.seed), quiet=args.quiet)
+    metrics = measure(demo)
+    report.print_report(demo, metrics)
+    written = report.write_folder(Path(args.out), demo, metrics, plots=not args.no_plots)
+    print()
+    print(f"report: {args.out}/ ({', '.join(written)})")
+    return 0

@@ -1,0 +1,407 @@
+"""``callaudio process``: a microphone file (and its far-end reference) through the chain.
+
+The file streams: blocks are read, resampled to the processing rate
+(:class:`~callaudio.cli.resample.StreamResampler`), run through a
+:class:`~callaudio.processing.VoiceProcessor` frame by frame, resampled back and written,
+so memory stays flat for a file of any length. The output has the input's rate, channels
+and length. By default it is aligned with the input: the chain's latency
+(``VoiceProcessor.latency_samples``) is removed, so a click in the input lands on the same
+output sample; ``--no-align`` writes the raw stream (delayed, its last samples cut).
+
+Stage settings come from the defaults, then ``--config FILE`` (TOML, one table per stage
+of :class:`~callaudio.config.ProcessingConfig`), then the flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..config import SAMPLE_RATES, ProcessingConfig
+from ..errors import ConfigError
+from ..processing import VoiceProcessor
+from .common import Progress, fmt, stage_names
+from .files import (
+    MAX_RATE,
+    MIN_RATE,
+    InputFile,
+    OutputTarget,
+    output_format,
+    output_subtype,
+)
+from .resample import StreamResampler
+from .summary import EchoFigures, SpeechLevel
+
+__all__ = ["add_arguments", "load_config", "nearest_rate", "processing_config", "run"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+_STAGES = (
+    ("echo_canceller", "aec", "acoustic echo canceller (default: on with --far)"),
+    ("noise_suppressor", "ns", "noise suppressor (default: on)"),
+    ("gain_control", "agc", "automatic gain control (default: on)"),
+    ("high_pass", "hpf", "high-pass filter (default: on)"),
+)
+# Tuning flags: (flag, stage, field, metavar, help).
+_TUNING = (
+    ("--ns-level", "noise_suppressor", "level_db", "DB", "largest noise attenuation, 0..30 dB"),
+    (
+        "--agc-target",
+        "gain_control",
+        "target_level_dbfs",
+        "DBFS",
+        "speech level the gain control steers to, -40..-3 dBFS",
+    ),
+    ("--agc-max-gain", "gain_control", "max_gain_db", "DB", "largest gain, 0..50 dB"),
+    ("--aec-tail", "echo_canceller", "tail_ms", "MS", "echo canceller filter length, 32..512 ms"),
+    (
+        "--aec-max-delay",
+        "echo_canceller",
+        "max_delay_ms",
+        "MS",
+        "largest echo delay searched (a delay hint), 0..2000 ms",
+    ),
+    ("--hpf-cutoff", "high_pass", "cutoff_hz", "HZ", "high-pass corner frequency, 20..500 Hz"),
+)
+_BLOCK_S = 1.0  # seconds per read/resample/write block
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``callaudio process``."""
+    p.add_argument("mic", help="microphone file (WAV, FLAC, OGG, AIFF ...; mono or stereo)")
+    p.add_argument("--far", help="what the loudspeaker played: the echo canceller's reference")
+    p.add_argument("-o", "--output", required=True, help="file to write (format by extension)")
+    p.add_argument(
+        "--subtype",
+        help="output sample format: PCM_16, PCM_24, PCM_32, FLOAT ... (default: the input's)",
+    )
+    p.add_argument(
+        "--no-align",
+        dest="align",
+        action="store_false",
+        help="keep the chain's latency in the output (default: removed)",
+    )
+    for name, flag, what in _STAGES:
+        p.add_argument(
+            f"--{flag}",
+            dest=name,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=what,
+        )
+    for flag, _stage, fld, metavar, what in _TUNING:
+        p.add_argument(flag, dest=f"tune_{fld}", type=float, metavar=metavar, help=what)
+    p.add_argument("--config", metavar="FILE", help="stage settings from a TOML file")
+    p.add_argument(
+        "--rate",
+        type=int,
+        choices=SAMPLE_RATES,
+        help="processing rate in Hz (default: the supported rate nearest the file's)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def nearest_rate(rate: int) -> int:
+    """The processing rate for a file at ``rate`` Hz: the nearest supported (higher on a tie)."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ConfigError(
+            "rate", f"{rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz, the range callaudio accepts"
+        )
+    return min(SAMPLE_RATES, key=lambda r: (abs(r - rate), -r))
+
+
+def load_config(path: str) -> ProcessingConfig:
+    """A ProcessingConfig from a TOML file: one table per stage, keys the stage's fields.
+
+    Example::
+
+        [noise_suppressor]
+        level_db = 18
+        [echo_canceller]
+        tail_ms = 256
+    """
+    try:  # the standard library's since Python 3.11, the tomli package before
+        tomllib: Any = importlib.import_module("tomllib")
+    except ImportError:
+        try:
+            tomllib = importlib.import_module("tomli")
+        except ImportError:
+            raise ConfigError("--config", "reading TOML needs Python 3.11 or tomli") from None
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError("--config", f"{path}: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("--config", f"{path}: not valid TOML ({exc})") from exc
+    cfg = ProcessingConfig()
+    stages = [f.name for f in dataclasses.fields(ProcessingConfig)]
+    for key, table in data.items():
+        if key not in stages:
+            raise ConfigError("--config", f"{path}: unknown table [{key}] (tables: {stages})")
+        if not isinstance(table, dict):
+            raise ConfigError("--config", f"{path}: {key} must be a table ([{key}])")
+        stage = getattr(cfg, key)
+        known = [f.name for f in dataclasses.fields(stage)]
+        for field in table:
+            if field not in known:
+                raise ConfigError(
+                    "--config", f"{path}: unknown key {key}.{field} (keys: {', '.join(known)})"
+                )
+        try:
+            cfg = dataclasses.replace(cfg, **{key: dataclasses.replace(stage, **table)})
+        except ConfigError as exc:
+            raise ConfigError("--config", f"{path}: {exc}") from exc
+    return cfg
+
+
+def processing_config(args: argparse.Namespace, *, have_far: bool) -> ProcessingConfig:
+    """The chain's configuration: defaults, then ``--config``, then the flags."""
+    cfg = load_config(args.config) if args.config else ProcessingConfig()
+    if args.echo_canceller and not have_far:
+        raise ConfigError("aec", "the echo canceller needs the far-end signal: give --far FILE")
+    for name, _flag, _what in _STAGES:
+        want = getattr(args, name)
+        if name == "echo_canceller" and not have_far:
+            want = False
+        if want is not None:
+            stage = getattr(cfg, name)
+            cfg = dataclasses.replace(cfg, **{name: dataclasses.replace(stage, enabled=want)})
+    for flag, stage_name, fld, _metavar, _what in _TUNING:
+        value = getattr(args, f"tune_{fld}")
+        if value is None:
+            continue
+        stage = getattr(cfg, stage_name)
+        try:
+            cfg = dataclasses.replace(
+                cfg, **{stage_name: dataclasses.replace(stage, **{fld: value})}
+            )
+        except ConfigError as exc:
+            raise ConfigError(flag, str(exc)) from exc
+    return cfg
+
+
+class _Resampled:
+    """A file's blocks at the processing rate, handed out in runs of whole frames.
+
+    After the file's end it hands out silence; ``length`` is the number of samples the
+    file has at the processing rate.
+    """
+
+    def __init__(self, infile: InputFile, rate: int, *, mono: bool) -> None:
+        self.channels = 1 if mono else infile.channels
+        self.length = -(-infile.frames * rate // infile.rate)
+        self._mono = mono
+        self._blocks = infile.blocks(max(1, int(_BLOCK_S * infile.rate)))
+        self._rs = StreamResampler(infile.rate, rate, self.channels)
+        self._buf = np.zeros((0, self.channels), dtype=np.float32)
+        self._done = False
+
+    def _more(self) -> None:
+        block = next(self._blocks, None)
+        if block is None:
+            y = self._rs.flush()
+            self._done = True
+        else:
+            x = block.mean(axis=1, keepdims=True) if self._mono else block
+            y = self._rs.process(x)
+        self._buf = np.concatenate([self._buf, y.astype(np.float32)])
+
+    def take(self, count: int) -> F32:
+        """The next ``count`` samples, shape ``(count, channels)``; silence after the end."""
+        while self._buf.shape[0] < count and not self._done:
+            self._more()
+        out = self._buf[:count]
+        self._buf = self._buf[count:]
+        if out.shape[0] < count:
+            out = np.concatenate([out, np.zeros((count - out.shape[0], self.channels), np.float32)])
+        return out
+
+
+class _Sink:
+    """Processed samples at the processing rate -> aligned, resampled back, written."""
+
+    def __init__(
+        self,
+        writer: Any,
+        rate: int,
+        rate_out: int,
+        channels: int,
+        *,
+        skip: int,
+        keep: int,
+        total_out: int,
+        clip: bool,
+        meter: SpeechLevel,
+    ) -> None:
+        self._writer = writer
+        self._meter = meter
+        self._rs = StreamResampler(rate, rate_out, channels)
+        self._skip = skip  # leading samples dropped (the chain's latency when aligning)
+        self._keep = keep  # samples at the processing rate that belong to the file
+        self._left = total_out  # samples still to write at the output rate
+        self._clip = clip
+
+    def push(self, y: F32) -> None:
+        if self._skip:
+            cut = min(self._skip, y.shape[0])
+            y, self._skip = y[cut:], self._skip - cut
+        y = y[: self._keep]
+        self._keep -= y.shape[0]
+        if y.shape[0]:
+            self._meter.add(y[:, 0])
+            self._write(self._rs.process(y))
+
+    def finish(self) -> None:
+        self._write(self._rs.flush())
+        if self._left > 0:  # cannot happen with exact lengths; keep the length promise
+            self._write(np.zeros((self._left, self._rs.channels)))
+
+    def _write(self, y: F64) -> None:
+        y = y[: self._left]
+        self._left -= y.shape[0]
+        if y.shape[0]:
+            if self._clip:
+                y = np.clip(y, -1.0, 1.0)
+            self._writer.write(y.astype(np.float32))
+
+
+def _frames(data: F32, n: int, channels: int) -> Iterator[F32]:
+    """Frames of ``n`` samples: 1-D for mono, ``(n, channels)`` otherwise."""
+    shaped = data.reshape(-1, n) if channels == 1 else data.reshape(-1, n, channels)
+    yield from shaped
+
+
+def run(args: argparse.Namespace) -> int:
+    """Process a microphone file (and its far-end reference) through the chain."""
+    with InputFile(args.mic, "mic") as mic:
+        far = InputFile(args.far, "far") if args.far else None
+        try:
+            return _run(args, mic, far)
+        finally:
+            if far is not None:
+                far.close()
+
+
+def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int:
+    cfg = processing_config(args, have_far=far is not None)
+    rate = args.rate or nearest_rate(mic.rate)
+    fmt = output_format(args.output, mic.format)
+    subtype = output_subtype(fmt, args.subtype, mic.subtype)
+    vp = VoiceProcessor(rate, channels=mic.channels, config=cfg)
+    n = vp.frame_size
+    channels = mic.channels
+    skip = vp.latency_samples if args.align else 0
+    src = _Resampled(mic, rate, mono=False)
+    ref = _Resampled(far, rate, mono=True) if far is not None else None
+    total = src.length
+    frames = -(-(total + skip) // n)
+    level_in, level_out = SpeechLevel(rate), SpeechLevel(rate)
+    echo = EchoFigures(n / rate)
+    track_echo = cfg.echo_canceller.enabled and ref is not None
+    per_chunk = max(1, round(_BLOCK_S * 100))
+    progress = Progress(frames, "processing", enabled=not args.quiet)
+    elapsed = 0.0
+    with OutputTarget(args.output) as target:
+        writer = target.open(mic.rate, channels, fmt, subtype)
+        sink = _Sink(
+            writer,
+            rate,
+            mic.rate,
+            channels,
+            skip=skip,
+            keep=total,
+            total_out=mic.frames,
+            clip=not subtype.startswith(("FLOAT", "DOUBLE")),
+            meter=level_out,
+        )
+        done = 0
+        while done < frames:
+            k = min(per_chunk, frames - done)
+            x = src.take(k * n)
+            f = ref.take(k * n)[:, 0] if ref is not None else None
+            y = np.empty_like(x)
+            mic_frames = _frames(x, n, channels)
+            out_frames = _frames(y, n, channels)
+            far_frames = _frames(f, n, 1) if f is not None else None
+            t0 = time.perf_counter()
+            for m_frame, o_frame in zip(mic_frames, out_frames, strict=True):
+                if far_frames is not None:
+                    r_frame = next(far_frames)
+                    vp.process_render(r_frame)
+                    vp.process_capture(m_frame, out=o_frame)
+                    if track_echo and echo.far_active(r_frame):
+                        st = vp.stats
+                        echo.add(st.erle_db, st.delay_ms)
+                else:
+                    vp.process_capture(m_frame, out=o_frame)
+            elapsed += time.perf_counter() - t0
+            level_in.add(x[:, 0])
+            sink.push(y)
+            done += k
+            progress.update(done)
+        sink.finish()
+        target.commit()
+    progress.close()
+    summary = {
+        "input": args.mic,
+        "far": args.far,
+        "output": args.output,
+        "format": f"{fmt} {subtype}",
+        "stages": stage_names(cfg),
+        "input_rate": mic.rate,
+        "processing_rate": rate,
+        "channels": channels,
+        "duration_s": mic.frames / mic.rate,
+        "aligned": bool(args.align),
+        "latency_ms": 1000.0 * vp.latency_samples / rate,
+        "input_speech_level_dbfs": level_in.level_dbfs(),
+        "output_speech_level_dbfs": level_out.level_dbfs(),
+        "erle_db_mean": echo.erle_db if track_echo else None,
+        "far_active_s": echo.far_active_s if track_echo else None,
+        "delay_ms": echo.delay_ms if track_echo else None,
+        "cost_us_per_frame": 1e6 * elapsed / max(frames, 1),
+    }
+    _print_summary(summary, mic, as_json=args.json)
+    return 0
+
+
+def _print_summary(s: dict[str, Any], mic: InputFile, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(s, indent=2))
+        return
+    rate, rate_in = s["processing_rate"], s["input_rate"]
+    resampled = f" (resampled from {rate_in} Hz and back)" if rate != rate_in else ""
+    stages = ", ".join(s["stages"]) or "none (bypass)"
+    print(f"callaudio process: {s['input']} -> {s['output']}")
+    print(f"  stages: {stages}")
+    print(f"  rate: {rate} Hz{resampled}, {s['channels']} channel(s), {s['duration_s']:.2f} s")
+    print(f"  file: {mic.format} {mic.subtype} -> {s['format']}")
+    print(
+        f"  speech level (P.56, channel 1): input {fmt(s['input_speech_level_dbfs'], ' dBFS')},"
+        f" output {fmt(s['output_speech_level_dbfs'], ' dBFS')}"
+    )
+    if s["erle_db_mean"] is not None or s["far_active_s"] is not None:
+        print(
+            f"  echo: ERLE {fmt(s['erle_db_mean'], ' dB')} mean over "
+            f"{s['far_active_s']:.1f} s of far-end activity, "
+            f"delay estimate: {fmt(s['delay_ms'], ' ms')}"
+        )
+    if s["aligned"]:
+        print(f"  aligned: the chain's {s['latency_ms']:.2f} ms latency removed (--no-align)")
+    else:
+        print(f"  not aligned: the output lags the input by {s['latency_ms']:.2f} ms")
+    print(f"  cost: {s['cost_us_per_frame']:.1f} us per 10 ms frame")
+    sys.stdout.flush()
