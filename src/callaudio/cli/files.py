@@ -89,6 +89,21 @@ def soundfile() -> Any:
     return sf
 
 
+def _explain(error: str) -> str:
+    """libsndfile's reason for refusing a file, in the user's terms."""
+    if "not recognised" in error:
+        return (
+            "not an audio file callaudio can read (WAV, FLAC, OGG, AIFF and the other "
+            "formats of libsndfile)"
+        )
+    if "SF_INFO" in error:
+        return (
+            f"invalid header: the sample rate or channel count is out of range (accepted: "
+            f"{MIN_RATE}..{MAX_RATE} Hz, mono or stereo)"
+        )
+    return f"cannot read this file as audio ({error.strip().rstrip('.')})"
+
+
 def _log_value(log: str, key: str) -> str | None:
     m = re.search(rf"^\s*{re.escape(key)}\s*:\s*(.+)$", log, re.MULTILINE)
     return m.group(1).strip() if m else None
@@ -119,9 +134,7 @@ class InputFile:
         try:
             self._file = sf.SoundFile(name)
         except sf.LibsndfileError as exc:
-            raise SoundFileError(
-                name, "not_wav", f"cannot read this file as audio ({exc.error_string})"
-            ) from exc
+            raise SoundFileError(name, "not_wav", _explain(str(exc.error_string))) from exc
         except (RuntimeError, OSError, ValueError, TypeError) as exc:
             raise SoundFileError(
                 name, "not_wav", f"cannot read this file as audio ({exc})"

@@ -284,6 +284,50 @@ def _frames(data: F32, n: int, channels: int) -> Iterator[F32]:
     yield from shaped
 
 
+def _stream(
+    vp: VoiceProcessor,
+    src: _Resampled,
+    ref: _Resampled | None,
+    sink: _Sink,
+    frames: int,
+    level_in: SpeechLevel,
+    echo: EchoFigures | None,
+    *,
+    quiet: bool,
+) -> float:
+    """Run ``frames`` frames from ``src`` (and ``ref``) into ``sink``; returns the seconds
+    spent in the processor."""
+    n, channels = vp.frame_size, vp.channels
+    per_chunk = max(1, round(_BLOCK_S * 100))
+    progress = Progress(frames, "processing", enabled=not quiet)
+    elapsed = 0.0
+    done = 0
+    while done < frames:
+        k = min(per_chunk, frames - done)
+        x = src.take(k * n)
+        y = np.empty_like(x)
+        pairs = zip(_frames(x, n, channels), _frames(y, n, channels), strict=True)
+        t0 = time.perf_counter()
+        if ref is None:
+            for m_frame, o_frame in pairs:
+                vp.process_capture(m_frame, out=o_frame)
+        else:
+            far_frames = _frames(np.ascontiguousarray(ref.take(k * n)[:, 0]), n, 1)
+            for (m_frame, o_frame), r_frame in zip(pairs, far_frames, strict=True):
+                vp.process_render(r_frame)
+                vp.process_capture(m_frame, out=o_frame)
+                if echo is not None and echo.far_active(r_frame):
+                    st = vp.stats
+                    echo.add(st.erle_db, st.delay_ms)
+        elapsed += time.perf_counter() - t0
+        level_in.add(x[:, 0])
+        sink.push(y)
+        done += k
+        progress.update(done)
+    progress.close()
+    return elapsed
+
+
 def run(args: argparse.Namespace) -> int:
     """Process a microphone file (and its far-end reference) through the chain."""
     with InputFile(args.mic, "mic") as mic:
@@ -300,61 +344,32 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
     rate = args.rate or nearest_rate(mic.rate)
     fmt = output_format(args.output, mic.format)
     subtype = output_subtype(fmt, args.subtype, mic.subtype)
-    vp = VoiceProcessor(rate, channels=mic.channels, config=cfg)
-    n = vp.frame_size
     channels = mic.channels
-    skip = vp.latency_samples if args.align else 0
-    src = _Resampled(mic, rate, mono=False)
-    ref = _Resampled(far, rate, mono=True) if far is not None else None
-    total = src.length
-    frames = -(-(total + skip) // n)
     level_in, level_out = SpeechLevel(rate), SpeechLevel(rate)
-    echo = EchoFigures(n / rate)
-    track_echo = cfg.echo_canceller.enabled and ref is not None
-    per_chunk = max(1, round(_BLOCK_S * 100))
-    progress = Progress(frames, "processing", enabled=not args.quiet)
-    elapsed = 0.0
-    with OutputTarget(args.output) as target:
-        writer = target.open(mic.rate, channels, fmt, subtype)
+    echo = EchoFigures(0.01)
+    with OutputTarget(args.output) as target:  # the path is checked before any processing
+        vp = VoiceProcessor(rate, channels=channels, config=cfg)
+        skip = vp.latency_samples if args.align else 0
+        src = _Resampled(mic, rate, mono=False)
+        ref = _Resampled(far, rate, mono=True) if far is not None else None
         sink = _Sink(
-            writer,
+            target.open(mic.rate, channels, fmt, subtype),
             rate,
             mic.rate,
             channels,
             skip=skip,
-            keep=total,
+            keep=src.length,
             total_out=mic.frames,
             clip=not subtype.startswith(("FLOAT", "DOUBLE")),
             meter=level_out,
         )
-        done = 0
-        while done < frames:
-            k = min(per_chunk, frames - done)
-            x = src.take(k * n)
-            f = ref.take(k * n)[:, 0] if ref is not None else None
-            y = np.empty_like(x)
-            mic_frames = _frames(x, n, channels)
-            out_frames = _frames(y, n, channels)
-            far_frames = _frames(f, n, 1) if f is not None else None
-            t0 = time.perf_counter()
-            for m_frame, o_frame in zip(mic_frames, out_frames, strict=True):
-                if far_frames is not None:
-                    r_frame = next(far_frames)
-                    vp.process_render(r_frame)
-                    vp.process_capture(m_frame, out=o_frame)
-                    if track_echo and echo.far_active(r_frame):
-                        st = vp.stats
-                        echo.add(st.erle_db, st.delay_ms)
-                else:
-                    vp.process_capture(m_frame, out=o_frame)
-            elapsed += time.perf_counter() - t0
-            level_in.add(x[:, 0])
-            sink.push(y)
-            done += k
-            progress.update(done)
+        frames = -(-(src.length + skip) // vp.frame_size)
+        track_echo = cfg.echo_canceller.enabled and ref is not None
+        elapsed = _stream(
+            vp, src, ref, sink, frames, level_in, echo if track_echo else None, quiet=args.quiet
+        )
         sink.finish()
         target.commit()
-    progress.close()
     summary = {
         "input": args.mic,
         "far": args.far,
