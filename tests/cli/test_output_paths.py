@@ -203,3 +203,17 @@ def test_a_closed_stdout_ends_quietly(tmp_path: Path, src: Path) -> None:
     assert err == ""
     assert code == 141  # as a Unix tool killed by SIGPIPE
     assert soundfile.info(str(out)).frames == 8000
+
+
+@pytest.mark.parametrize("dash", ["-", "/dev/stdout"])
+def test_stdout_gets_the_audio_and_stderr_the_summary(tmp_path: Path, src: Path, dash: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    argv = [sys.executable, "-m", "callaudio", "process", str(src), "-o", dash, "--quiet"]
+    piped = subprocess.run(argv, capture_output=True, env=env, timeout=120, check=True)
+    received = tmp_path / "piped.wav"
+    received.write_bytes(piped.stdout)
+    assert soundfile.info(str(received)).frames == 8000
+    assert b"callaudio process:" in piped.stderr
+    with open(tmp_path / "redirected.wav", "wb") as fh:  # `> file`: written in place
+        subprocess.run(argv, stdout=fh, stderr=subprocess.DEVNULL, env=env, timeout=120, check=True)
+    assert soundfile.info(str(tmp_path / "redirected.wav")).frames == 8000

@@ -19,6 +19,8 @@ Writing (:class:`OutputTarget`), decided before any processing:
 - a FIFO (a named pipe, ``>(...)`` process substitution) gets the whole file once it is
   complete: WAV needs its header rewritten at the end, so it is spooled to an anonymous
   temporary file first;
+- ``-`` is standard output: a file the shell opened is written in place, a pipe gets the
+  spooled file;
 - a directory, a block device or a socket is refused.
 """
 
@@ -29,6 +31,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +74,8 @@ _EXTENSIONS = {
     ".au": "AU",
     ".w64": "W64",
     ".rf64": "RF64",
+    ".mp3": "MP3",
+    ".opus": "OGG",
 }
 # Announced data sizes that mean "unknown, read to the end" (streaming writers).
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
@@ -250,6 +255,13 @@ def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
     return str(sf.default_subtype(fmt))
 
 
+def _seekable(fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -264,27 +276,28 @@ class _Plan:
 
 def _plan(path: str) -> _Plan:
     """Where ``path`` leads and how it is written; raises SoundFileError when it cannot be."""
-    target = os.path.realpath(path) if os.path.islink(path) else path
+    if path == "-":
+        return _Plan("stdout", path)
     try:
-        st = os.stat(target)
+        st = os.stat(path)  # through symbolic links
     except FileNotFoundError:
         st = None
     except OSError as exc:
         raise SoundFileError(path, "unwritable", f"cannot write here ({exc.strerror})") from exc
-    if st is None:
-        return _Plan("regular", target)
+    if st is None:  # a new file, or a dangling link's target
+        return _Plan("regular", os.path.realpath(path) if os.path.islink(path) else path)
     mode = st.st_mode
     if stat.S_ISDIR(mode):
         raise SoundFileError(path, "unwritable", "is a directory; give a file name")
     if stat.S_ISCHR(mode):
-        return _Plan("device", target)
+        return _Plan("device", path)
     if stat.S_ISFIFO(mode):
-        return _Plan("fifo", target)
+        return _Plan("fifo", path)
     if not stat.S_ISREG(mode):
         raise SoundFileError(path, "unwritable", "is a block device or socket, not a file")
-    if not os.access(target, os.W_OK):
+    if not os.access(path, os.W_OK):
         raise SoundFileError(path, "unwritable", "the file is read-only")
-    return _Plan("regular", target)
+    return _Plan("regular", os.path.realpath(path))
 
 
 class OutputTarget:
@@ -342,13 +355,21 @@ class OutputTarget:
         try:
             if self.kind == "regular":
                 dest: Any = self._tmp
-            elif self.kind == "fifo":
+            elif self.kind == "stdout" and _seekable(1):
+                dest = 1  # a regular file the shell opened: written in place
+            elif self.kind in ("fifo", "stdout"):
                 self._spool = tempfile.TemporaryFile()
                 dest = self._spool
             else:
                 dest = self._target
             self._writer = sf.SoundFile(
-                dest, "w", samplerate=rate, channels=channels, format=fmt, subtype=subtype
+                dest,
+                "w",
+                samplerate=rate,
+                channels=channels,
+                format=fmt,
+                subtype=subtype,
+                closefd=False,
             )
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
             raise SoundFileError(
@@ -375,11 +396,15 @@ class OutputTarget:
             os.replace(self._tmp, self._target)
             self._tmp = None
             self._made_dirs = []
-        elif self.kind == "fifo":
-            assert self._spool is not None
+        elif self._spool is not None:
             self._spool.seek(0)
-            with open(self._target, "wb") as fifo:
-                shutil.copyfileobj(self._spool, fifo)
+            if self.kind == "stdout":
+                sys.stdout.flush()
+                shutil.copyfileobj(self._spool, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                with open(self._target, "wb") as fifo:
+                    shutil.copyfileobj(self._spool, fifo)
             self._spool.close()
 
     def abort(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,7 @@ from ..config import SAMPLE_RATES, ProcessingConfig
 from ..errors import BackendError, ConfigError
 from .common import db, fmt, full_config, stages_text
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "open_device", "run"]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -61,9 +62,15 @@ def _xcorr_lag(y: F64, x: F64, max_lag: int) -> tuple[int, float]:
     return lag, float(abs(c[lag]) / norm)
 
 
+def open_device(args: argparse.Namespace) -> Any:
+    """The device backend the test runs on: PortAudio's, by ``--device`` / ``--hostapi``."""
+    from ..backends.sounddevice_backend import SounddeviceBackend
+
+    return SounddeviceBackend(args.device, hostapi=args.hostapi)
+
+
 def run(args: argparse.Namespace) -> int:
     """A live echo test on a real device: play, record, measure delay and ERLE."""
-    from ..backends.sounddevice_backend import SounddeviceBackend
     from ..engine import AudioEngine
     from ..processing import VoiceProcessor
     from ..simulation import load_talker
@@ -81,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         )
     cfg = ProcessingConfig.bypass() if args.no_processing else full_config()
     vp = None if args.no_processing else VoiceProcessor(rate, config=cfg)
-    backend = SounddeviceBackend(args.device, hostapi=args.hostapi)
+    backend = open_device(args)
     din, dout = backend.resolve("duplex")
     engine = AudioEngine(
         backend,

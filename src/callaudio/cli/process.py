@@ -18,10 +18,11 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -80,7 +81,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``callaudio process``."""
     p.add_argument("mic", help="microphone file (WAV, FLAC, OGG, AIFF ...; mono or stereo)")
     p.add_argument("--far", help="what the loudspeaker played: the echo canceller's reference")
-    p.add_argument("-o", "--output", required=True, help="file to write (format by extension)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="file to write (format by extension; '-' for stdout, the summary then on stderr)",
+    )
     p.add_argument(
         "--subtype",
         help="output sample format: PCM_16, PCM_24, PCM_32, FLOAT ... (default: the input's)",
@@ -339,7 +345,18 @@ def run(args: argparse.Namespace) -> int:
                 far.close()
 
 
+def _to_stdout(path: str) -> bool:
+    """True when ``path`` is this process's standard output."""
+    if path == "-":
+        return True
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int:
+    summary_to = sys.stderr if _to_stdout(args.output) else sys.stdout
     cfg = processing_config(args, have_far=far is not None)
     rate = args.rate or nearest_rate(mic.rate)
     fmt = output_format(args.output, mic.format)
@@ -389,34 +406,34 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
         "delay_ms": echo.delay_ms if track_echo else None,
         "cost_us_per_frame": 1e6 * elapsed / max(frames, 1),
     }
-    _print_summary(summary, mic, as_json=args.json)
+    _print_summary(summary, mic, as_json=args.json, stream=summary_to)
     return 0
 
 
-def _print_summary(s: dict[str, Any], mic: InputFile, *, as_json: bool) -> None:
+def _print_summary(s: dict[str, Any], mic: InputFile, *, as_json: bool, stream: TextIO) -> None:
     if as_json:
-        print(json.dumps(s, indent=2))
-        return
-    rate, rate_in = s["processing_rate"], s["input_rate"]
-    resampled = f" (resampled from {rate_in} Hz and back)" if rate != rate_in else ""
-    stages = ", ".join(s["stages"]) or "none (bypass)"
-    print(f"callaudio process: {s['input']} -> {s['output']}")
-    print(f"  stages: {stages}")
-    print(f"  rate: {rate} Hz{resampled}, {s['channels']} channel(s), {s['duration_s']:.2f} s")
-    print(f"  file: {mic.format} {mic.subtype} -> {s['format']}")
-    print(
-        f"  speech level (P.56, channel 1): input {fmt(s['input_speech_level_dbfs'], ' dBFS')},"
-        f" output {fmt(s['output_speech_level_dbfs'], ' dBFS')}"
-    )
-    if s["erle_db_mean"] is not None or s["far_active_s"] is not None:
-        print(
-            f"  echo: ERLE {fmt(s['erle_db_mean'], ' dB')} mean over "
-            f"{s['far_active_s']:.1f} s of far-end activity, "
-            f"delay estimate: {fmt(s['delay_ms'], ' ms')}"
-        )
-    if s["aligned"]:
-        print(f"  aligned: the chain's {s['latency_ms']:.2f} ms latency removed (--no-align)")
+        lines = [json.dumps(s, indent=2)]
     else:
-        print(f"  not aligned: the output lags the input by {s['latency_ms']:.2f} ms")
-    print(f"  cost: {s['cost_us_per_frame']:.1f} us per 10 ms frame")
-    sys.stdout.flush()
+        rate, rate_in = s["processing_rate"], s["input_rate"]
+        resampled = f" (resampled from {rate_in} Hz and back)" if rate != rate_in else ""
+        lines = [
+            f"callaudio process: {s['input']} -> {s['output']}",
+            f"  stages: {', '.join(s['stages']) or 'none (bypass)'}",
+            f"  rate: {rate} Hz{resampled}, {s['channels']} channel(s), {s['duration_s']:.2f} s",
+            f"  file: {mic.format} {mic.subtype} -> {s['format']}",
+            f"  speech level (P.56, channel 1): input {fmt(s['input_speech_level_dbfs'], ' dBFS')}"
+            f", output {fmt(s['output_speech_level_dbfs'], ' dBFS')}",
+        ]
+        if s["far_active_s"] is not None:
+            lines.append(
+                f"  echo: ERLE {fmt(s['erle_db_mean'], ' dB')} mean over "
+                f"{s['far_active_s']:.1f} s of far-end activity, "
+                f"delay estimate: {fmt(s['delay_ms'], ' ms')}"
+            )
+        if s["aligned"]:
+            lines.append(f"  aligned: the chain's {s['latency_ms']:.2f} ms latency removed")
+        else:
+            lines.append(f"  not aligned: the output lags the input by {s['latency_ms']:.2f} ms")
+        lines.append(f"  cost: {s['cost_us_per_frame']:.1f} us per 10 ms frame")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()
