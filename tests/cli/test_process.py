@@ -226,3 +226,25 @@ def test_stereo_keeps_its_channels(tmp_path: Path, run: Run) -> None:
     assert code == 0, err
     y = soundfile.read(str(out))[0]
     assert y.shape == x.shape and np.abs(y[:, 1]).max() == 0.0 and np.abs(y[:, 0]).max() > 0.01
+
+
+def test_a_far_file_at_another_rate_is_resampled_to_the_mics(tmp_path: Path, run: Run) -> None:
+    from callaudio.simulation.resample import resample
+
+    far = speech_like(6.0, 44100, level_dbfs=-20.0, seed=4)
+    at_48k = resample(far, 44100, 48000)
+    d = int(0.045 * 48000)
+    mic = 0.5 * np.r_[np.zeros(d), at_48k[:-d]]
+    write(tmp_path / "far.wav", far, 44100)
+    write(tmp_path / "mic.wav", mic[: 5 * 48000], 48000, "PCM_24")  # the far file runs longer
+    out = tmp_path / "out.wav"
+    argv = ["process", str(tmp_path / "mic.wav"), "--far", str(tmp_path / "far.wav")]
+    code, text, err = run(*argv, "-o", str(out), "--no-agc", "--quiet", "--json")
+    assert code == 0, err
+    s = _summary(text)
+    assert isinstance(s["delay_ms"], float) and abs(s["delay_ms"] - 45.0) < 2.0
+    x = soundfile.read(str(tmp_path / "mic.wav"))[0]
+    y = soundfile.read(str(out))[0]
+    assert y.shape == x.shape == (5 * 48000,)
+    tail = slice(3 * 48000, None)
+    assert 10 * np.log10(np.sum(x[tail] ** 2) / np.sum(y[tail] ** 2)) > 20.0

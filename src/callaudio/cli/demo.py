@@ -111,14 +111,16 @@ class DemoRun:
 
 def run_call(rate: int, seed: int, *, quiet: bool = True) -> DemoRun:
     """Play the demo call's script on a simulated room; see the module docstring."""
+    from .. import (
+        AudioSession,
+        CallState,
+        InterruptionPolicy,
+        ManualClock,
+        SynchronousDispatcher,
+        VoiceClient,
+    )
     from ..backends.simulated import SimulatedBackend
-    from ..call import CallState
-    from ..client import VoiceClient
-    from ..clock import ManualClock
     from ..engine import EngineBackend
-    from ..events import SynchronousDispatcher
-    from ..interruption import InterruptionPolicy
-    from ..session import AudioSession
     from ..simulation import load_talker
     from ..simulation.noise import babble_noise, pink_noise
 
