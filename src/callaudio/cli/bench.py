@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from .._version import __version__
+from ..config import SAMPLE_RATES
 
 __all__ = ["add_arguments", "run"]
 
@@ -55,15 +56,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passes(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be within 1..100, got {value}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``callaudio bench``."""
-    p.add_argument("--repeat", type=int, default=3, help="passes; the best counts (default 3)")
+    p.add_argument(
+        "--repeat", type=_passes, default=3, help="passes, 1..100; the best counts (default 3)"
+    )
     p.add_argument(
         "--rates",
         type=int,
         nargs="+",
         default=[16000, 48000],
-        choices=(16000, 32000, 48000),
+        choices=SAMPLE_RATES,
         help="sample rates (default 16000 48000)",
     )
     p.set_defaults(func=run)
