@@ -151,3 +151,16 @@ def test_a_truncated_flac_is_one_line(tmp_path: Path, run: Run) -> None:
     code, _, err = run("process", str(cut), "-o", str(out), "--quiet")
     one_error_line(code, err, cut.name)
     assert not out.exists() and no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("subtype", ["IMA_ADPCM", "MS_ADPCM", "ULAW", "ALAW", "GSM610"])
+def test_compressed_wav_subtypes_are_read(tmp_path: Path, run: Run, subtype: str) -> None:
+    t = np.arange(8000) / 8000
+    x = 0.3 * np.sin(2 * np.pi * 300 * t)
+    src = write(tmp_path / "in.wav", x, 8000, subtype)
+    out = tmp_path / "out.wav"
+    code, _, err = run("process", str(src), "-o", str(out), *BYPASS)
+    assert code == 0, err
+    info = soundfile.info(str(out))
+    assert info.frames == soundfile.info(str(src)).frames  # (ADPCM and GSM fill whole blocks)
+    assert info.subtype == subtype  # WAV holds them all: the input's subtype is kept

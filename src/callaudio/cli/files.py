@@ -169,7 +169,8 @@ class InputFile:
                     f"holds {data.group(2)}",
                 )
         width, align = _log_value(log, "Bit Width"), _log_value(log, "Block Align")
-        if width and align and width.isdigit() and align.isdigit():
+        linear = self.subtype.startswith("PCM") or self.subtype in ("FLOAT", "DOUBLE")
+        if linear and width and align and width.isdigit() and align.isdigit():
             bits, block = int(width), int(align)
             if bits % 8 or block != self.channels * bits // 8:
                 raise SoundFileError(
