@@ -217,3 +217,23 @@ def test_stdout_gets_the_audio_and_stderr_the_summary(tmp_path: Path, src: Path,
     with open(tmp_path / "redirected.wav", "wb") as fh:  # `> file`: written in place
         subprocess.run(argv, stdout=fh, stderr=subprocess.DEVNULL, env=env, timeout=120, check=True)
     assert soundfile.info(str(tmp_path / "redirected.wav")).frames == 8000
+
+
+def test_a_stream_of_unknown_length_on_stdin_is_processed_to_its_end(
+    tmp_path: Path, src: Path
+) -> None:
+    """``ffmpeg ... -f wav - | callaudio process /dev/stdin``: the WAV header's sizes are
+    0xFFFFFFFF and the pipe cannot seek; the length is what arrives."""
+    raw = bytearray(src.read_bytes())
+    raw[4:8] = raw[40:44] = b"\xff\xff\xff\xff"
+    out = tmp_path / "out.wav"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "callaudio", "process", "/dev/stdin", "-o", str(out), "--json"],
+        input=bytes(raw),
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert soundfile.info(str(out)).frames == 8000

@@ -122,7 +122,10 @@ class InputFile:
     path : str
         As given.
     rate, channels, frames : int
-        Sample rate (Hz), channels (1 or 2), frames announced by the header.
+        Sample rate (Hz), channels (1 or 2), frames announced by the header (an estimate
+        when ``length_known`` is False).
+    length_known : bool
+        False for a stream (a pipe): its length is known once it has been read.
     format, subtype : str
         libsndfile's names (``"WAV"``, ``"WAVEX"``, ``"FLAC"`` ...; ``"PCM_24"``,
         ``"FLOAT"`` ...).
@@ -156,6 +159,7 @@ class InputFile:
         self.rate = int(f.samplerate)
         self.channels = int(f.channels)
         self.frames = int(f.frames)
+        self.length_known = bool(f.seekable())
         self.format = str(f.format)
         self.subtype = str(f.subtype)
         log = str(f.extra_info)
@@ -188,7 +192,7 @@ class InputFile:
                 f"{name}: sample rate {self.rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz, "
                 "the range callaudio process accepts",
             )
-        if self.frames <= 0:
+        if self.frames <= 0 and self.length_known:
             raise SoundFileError(name, "corrupt", "the file holds no audio frames")
 
     def blocks(self, size: int) -> Iterator[F32]:
@@ -208,12 +212,19 @@ class InputFile:
                 break
             self._read += block.shape[0]
             yield block
-        if self._read < self.frames:
+        if self._read == 0:
+            raise SoundFileError(self.path, "corrupt", "the file holds no audio frames")
+        if self.length_known and self._read < self.frames:
             raise SoundFileError(
                 self.path,
                 "truncated",
                 f"the header announces {self.frames} frames but the file holds {self._read}",
             )
+
+    @property
+    def frames_read(self) -> int:
+        """Frames read so far (the length, once :meth:`blocks` is exhausted)."""
+        return self._read
 
     def close(self) -> None:
         """Close the file."""

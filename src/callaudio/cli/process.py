@@ -202,24 +202,33 @@ def processing_config(args: argparse.Namespace, *, have_far: bool) -> Processing
 class _Resampled:
     """A file's blocks at the processing rate, handed out in runs of whole frames.
 
-    After the file's end it hands out silence; ``length`` is the number of samples the
-    file has at the processing rate.
+    After the file's end it hands out silence. ``finished`` tells whether the end has been
+    reached; from then on ``length`` is the file's exact length at the processing rate
+    (before, an estimate from the header, or 0 for a stream of unknown length).
     """
 
     def __init__(self, infile: InputFile, rate: int, *, mono: bool) -> None:
         self.channels = 1 if mono else infile.channels
-        self.length = -(-infile.frames * rate // infile.rate)
+        self._file = infile
+        self._rate = rate
         self._mono = mono
         self._blocks = infile.blocks(max(1, int(_BLOCK_S * infile.rate)))
         self._rs = StreamResampler(infile.rate, rate, self.channels)
         self._buf = np.zeros((0, self.channels), dtype=np.float32)
-        self._done = False
+        self.finished = False
+
+    @property
+    def length(self) -> int:
+        frames = self._file.frames_read if self.finished else self._file.frames
+        if not (self.finished or self._file.length_known):
+            return 0
+        return -(-frames * self._rate // self._file.rate)
 
     def _more(self) -> None:
         block = next(self._blocks, None)
         if block is None:
             y = self._rs.flush()
-            self._done = True
+            self.finished = True
         else:
             x = block.mean(axis=1, keepdims=True) if self._mono else block
             y = self._rs.process(x)
@@ -227,7 +236,7 @@ class _Resampled:
 
     def take(self, count: int) -> F32:
         """The next ``count`` samples, shape ``(count, channels)``; silence after the end."""
-        while self._buf.shape[0] < count and not self._done:
+        while self._buf.shape[0] < count and not self.finished:
             self._more()
         out = self._buf[:count]
         self._buf = self._buf[count:]
@@ -237,47 +246,55 @@ class _Resampled:
 
 
 class _Sink:
-    """Processed samples at the processing rate -> aligned, resampled back, written."""
+    """Processed samples at the processing rate -> aligned, resampled back, written.
+
+    What belongs to the file is known once the microphone source is finished (which
+    happens before the samples past its end reach the sink): its length at the processing
+    rate, and the number of frames to write at the file's own rate.
+    """
 
     def __init__(
         self,
         writer: Any,
+        src: _Resampled,
+        mic: InputFile,
         rate: int,
-        rate_out: int,
-        channels: int,
         *,
         skip: int,
-        keep: int,
-        total_out: int,
         clip: bool,
         meter: SpeechLevel,
     ) -> None:
         self._writer = writer
-        self._meter = meter
-        self._rs = StreamResampler(rate, rate_out, channels)
+        self._src = src
+        self._mic = mic
+        self._rs = StreamResampler(rate, mic.rate, mic.channels)
         self._skip = skip  # leading samples dropped (the chain's latency when aligning)
-        self._keep = keep  # samples at the processing rate that belong to the file
-        self._left = total_out  # samples still to write at the output rate
+        self._kept = 0  # samples at the processing rate passed on
+        self._written = 0  # frames written at the file's rate
         self._clip = clip
+        self._meter = meter
 
     def push(self, y: F32) -> None:
         if self._skip:
             cut = min(self._skip, y.shape[0])
             y, self._skip = y[cut:], self._skip - cut
-        y = y[: self._keep]
-        self._keep -= y.shape[0]
+        if self._src.finished:
+            y = y[: max(0, self._src.length - self._kept)]
+        self._kept += y.shape[0]
         if y.shape[0]:
             self._meter.add(y[:, 0])
             self._write(self._rs.process(y))
 
     def finish(self) -> None:
         self._write(self._rs.flush())
-        if self._left > 0:  # cannot happen with exact lengths; keep the length promise
-            self._write(np.zeros((self._left, self._rs.channels)))
+        left = self._mic.frames_read - self._written
+        if left > 0:  # cannot happen with exact lengths; keep the length promise
+            self._write(np.zeros((left, self._mic.channels)))
 
     def _write(self, y: F64) -> None:
-        y = y[: self._left]
-        self._left -= y.shape[0]
+        if self._src.finished:
+            y = y[: max(0, self._mic.frames_read - self._written)]
+        self._written += y.shape[0]
         if y.shape[0]:
             if self._clip:
                 y = np.clip(y, -1.0, 1.0)
@@ -295,21 +312,25 @@ def _stream(
     src: _Resampled,
     ref: _Resampled | None,
     sink: _Sink,
-    frames: int,
+    skip: int,
     level_in: SpeechLevel,
     echo: EchoFigures | None,
     *,
     quiet: bool,
-) -> float:
-    """Run ``frames`` frames from ``src`` (and ``ref``) into ``sink``; returns the seconds
-    spent in the processor."""
+) -> tuple[int, float]:
+    """Run ``src`` (and ``ref``) through ``vp`` into ``sink`` until the microphone's end
+    plus ``skip`` samples; returns the frames run and the seconds spent in the processor."""
     n, channels = vp.frame_size, vp.channels
     per_chunk = max(1, round(_BLOCK_S * 100))
-    progress = Progress(frames, "processing", enabled=not quiet)
+    estimate = -(-(src.length + skip) // n)
+    progress = Progress(estimate, "processing", enabled=not quiet and estimate > 0)
     elapsed = 0.0
     done = 0
-    while done < frames:
-        k = min(per_chunk, frames - done)
+    while True:
+        needed = -(-(src.length + skip) // n) if src.finished else done + per_chunk
+        if done >= needed:
+            break
+        k = min(per_chunk, needed - done)
         x = src.take(k * n)
         y = np.empty_like(x)
         pairs = zip(_frames(x, n, channels), _frames(y, n, channels), strict=True)
@@ -326,12 +347,12 @@ def _stream(
                     st = vp.stats
                     echo.add(st.erle_db, st.delay_ms)
         elapsed += time.perf_counter() - t0
-        level_in.add(x[:, 0])
+        level_in.add(x[:, 0])  # (trailing silence is no speech: the level is unchanged)
         sink.push(y)
         done += k
         progress.update(done)
     progress.close()
-    return elapsed
+    return done, elapsed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -371,19 +392,16 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
         ref = _Resampled(far, rate, mono=True) if far is not None else None
         sink = _Sink(
             target.open(mic.rate, channels, fmt, subtype),
+            src,
+            mic,
             rate,
-            mic.rate,
-            channels,
             skip=skip,
-            keep=src.length,
-            total_out=mic.frames,
             clip=not subtype.startswith(("FLOAT", "DOUBLE")),
             meter=level_out,
         )
-        frames = -(-(src.length + skip) // vp.frame_size)
         track_echo = cfg.echo_canceller.enabled and ref is not None
-        elapsed = _stream(
-            vp, src, ref, sink, frames, level_in, echo if track_echo else None, quiet=args.quiet
+        frames, elapsed = _stream(
+            vp, src, ref, sink, skip, level_in, echo if track_echo else None, quiet=args.quiet
         )
         sink.finish()
         target.commit()
@@ -396,7 +414,7 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
         "input_rate": mic.rate,
         "processing_rate": rate,
         "channels": channels,
-        "duration_s": mic.frames / mic.rate,
+        "duration_s": mic.frames_read / mic.rate,
         "aligned": bool(args.align),
         "latency_ms": 1000.0 * vp.latency_samples / rate,
         "input_speech_level_dbfs": level_in.level_dbfs(),
