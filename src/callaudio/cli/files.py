@@ -402,6 +402,11 @@ class OutputTarget:
                 existing = None
                 mode = 0o666 & ~_umask()
             os.chmod(self._tmp, mode)
+            fd = os.open(self._tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # on disk before it replaces the old file
+            finally:
+                os.close(fd)
             if existing is not None and hasattr(os, "chown"):
                 with contextlib.suppress(OSError):  # only root may give a file away
                     os.chown(self._tmp, existing.st_uid, existing.st_gid)
