@@ -164,3 +164,20 @@ def test_compressed_wav_subtypes_are_read(tmp_path: Path, run: Run, subtype: str
     info = soundfile.info(str(out))
     assert info.frames == soundfile.info(str(src)).frames  # (ADPCM and GSM fill whole blocks)
     assert info.subtype == subtype  # WAV holds them all: the input's subtype is kept
+
+
+@pytest.mark.parametrize("bits", [1, 7, 12])
+def test_the_sound_file_reader_refuses_pcm_narrower_than_its_container(
+    tmp_path: Path, bits: int
+) -> None:
+    """The AudioController's WAV reader (callaudio.wavfile) refuses them as the CLI does."""
+    from callaudio.errors import SoundFileError
+    from callaudio.wavfile import read_wav
+
+    good = write(tmp_path / "good.wav", 0.1 * np.ones(1600), 16000)
+    assert read_wav(good).sample_width == 2
+    bad = tmp_path / f"bits{bits}.wav"
+    bad.write_bytes(_patched(good.read_bytes(), 34, "<H", bits))
+    with pytest.raises(SoundFileError, match=f"{bits}-bit") as info:
+        read_wav(bad)
+    assert info.value.reason == "unsupported"
