@@ -109,6 +109,93 @@ class DemoRun:
     end_cause: str | None
 
 
+class _Audio:
+    """The simulated room, its talkers and noise, and what the call's stream delivered.
+
+    :meth:`play` runs one segment of audio time in 50 ms steps: far-end speech queued to
+    the call's stream (while a duplex stream runs), the near-end talker and the noise in
+    the room, the clock advanced, the processed capture and the chain's figures kept.
+    """
+
+    def __init__(self, rate: int, seed: int, clock: Any, *, quiet: bool) -> None:
+        from ..backends.simulated import SimulatedBackend
+        from ..simulation import load_talker
+        from ..simulation.noise import babble_noise, pink_noise
+
+        self.n = rate // 100
+        self.clock = clock
+        audio_s = RING_S + sum(s.seconds for s in (*SEGMENTS, *RESUMED)) + 0.5
+        # A room 0.6 m from the loudspeaker, 60 ms of converter/buffer delay.
+        self.room = SimulatedBackend(
+            rate,
+            delay_ms=60.0,
+            rt60_s=0.3,
+            distance_m=0.6,
+            echo_gain_db=-6.0,
+            record=True,
+            seed=seed,
+        )
+        self.far_speech = load_talker(0, rate, audio_s + 2.0, seed=seed, level_dbfs=-20.0)
+        self.near_speech = load_talker(1, rate, audio_s + 2.0, seed=seed + 1, level_dbfs=-26.0)
+        self.floor = pink_noise(audio_s + 2.0, rate, level_dbfs=-65.0, seed=seed)
+        self.burst = babble_noise(SEGMENTS[2].seconds, rate, level_dbfs=-35.0, seed=seed)
+        self.room.set_noise(self.floor)
+        self.backend: Any = None  # the EngineBackend on the room, set by run_call
+        self.frames = 0
+        self._far_pos = 0
+        self._near_pos = 0
+        self.out: list[F32] = []
+        self.marks: list[tuple[str, int, int]] = []
+        self.audio_at_clock: list[tuple[float, float]] = []
+        self.stats_t: list[float] = []
+        self.stats_gain: list[float] = []
+        self.stats_erle: list[float] = []
+        self.last_delay_ms: float | None = None
+        self.progress = Progress(round(audio_s * 100), "demo", enabled=not quiet)
+
+    def play(self, seg: Segment) -> None:
+        """Run one segment of the call's audio."""
+        n, room, start = self.n, self.room, self.frames
+        self.audio_at_clock.append((start / 100.0, float(self.clock.now())))
+        frames = round(seg.seconds * 100)
+        room.set_near(self.near_speech[self._near_pos :] if seg.near else None)
+        base = self.floor[start * n :]
+        if seg.noise:
+            base = base.copy()
+            base[: self.burst.size] += self.burst[: base.size]
+        room.set_noise(base)
+        for done in range(0, frames, 5):
+            k = min(5, frames - done)
+            duplex = self.backend.stream_kind == "duplex"
+            if seg.far and duplex:
+                self.backend.write_far(self.far_speech[self._far_pos : self._far_pos + k * n])
+                self._far_pos += k * n
+            room.run_frames(k)
+            self.clock.advance(k / 100.0)
+            self.out.append(self._capture(k) if duplex else np.zeros(k * n, np.float32))
+            self.frames += k
+            self.progress.update(self.frames)
+        if seg.near:
+            self._near_pos += frames * n
+        room.set_noise(self.floor[self.frames * n :])
+        self.marks.append((seg.name, start, self.frames))
+
+    def _capture(self, k: int) -> F32:
+        """The processed capture of the last ``k`` frames, and the chain's figures."""
+        y = self.backend.read_capture()
+        y = np.concatenate([y, np.zeros(k * self.n - y.size, np.float32)])[: k * self.n]
+        engine = self.backend.engine
+        vp = engine.processor if engine is not None else None
+        if vp is not None:
+            st = vp.stats
+            self.stats_t.append(self.frames / 100.0)
+            self.stats_gain.append(np.nan if st.gain_db is None else st.gain_db)
+            self.stats_erle.append(np.nan if st.erle_db is None else st.erle_db)
+            if st.delay_ms is not None:
+                self.last_delay_ms = st.delay_ms
+        return np.asarray(y, dtype=np.float32)
+
+
 def run_call(rate: int, seed: int, *, quiet: bool = True) -> DemoRun:
     """Play the demo call's script on a simulated room; see the module docstring."""
     from .. import (
@@ -119,87 +206,19 @@ def run_call(rate: int, seed: int, *, quiet: bool = True) -> DemoRun:
         SynchronousDispatcher,
         VoiceClient,
     )
-    from ..backends.simulated import SimulatedBackend
     from ..engine import EngineBackend
-    from ..simulation import load_talker
-    from ..simulation.noise import babble_noise, pink_noise
 
-    n = rate // 100
     cfg = full_config()
-    audio_s = RING_S + sum(s.seconds for s in (*SEGMENTS, *RESUMED)) + 0.5
-    total_frames = round(audio_s * 100)
-
-    # The world: a room 0.6 m from the loudspeaker, 60 ms of converter/buffer delay.
-    room = SimulatedBackend(
-        rate, delay_ms=60.0, rt60_s=0.3, distance_m=0.6, echo_gain_db=-6.0, record=True, seed=seed
-    )
-    far_speech = load_talker(0, rate, audio_s + 2.0, seed=seed, level_dbfs=-20.0)
-    near_speech = load_talker(1, rate, audio_s + 2.0, seed=seed + 1, level_dbfs=-26.0)
-    floor = pink_noise(audio_s + 2.0, rate, level_dbfs=-65.0, seed=seed)
-    burst = babble_noise(SEGMENTS[2].seconds, rate, level_dbfs=-35.0, seed=seed)
-    room.set_noise(floor)
-
     clock = ManualClock()
+    audio = _Audio(rate, seed, clock, quiet=quiet)
     log = EventLog(clock)
     session = AudioSession(dispatcher=SynchronousDispatcher(), preferred_sample_rate=rate)
-    backend = EngineBackend(room, processing=cfg, poll_interval=None, capture_buffer_ms=2000)
+    backend = EngineBackend(audio.room, processing=cfg, poll_interval=None, capture_buffer_ms=2000)
+    audio.backend = backend
     client = VoiceClient(
         backend, session=session, policy=InterruptionPolicy(clock=clock), tone_plan="US"
     )
     client.add_observer(log)
-
-    out_frames: list[F32] = []
-    marks: list[tuple[str, int, int]] = []
-    audio_at_clock: list[tuple[float, float]] = []
-    stats_t: list[float] = []
-    stats_gain: list[float] = []
-    stats_erle: list[float] = []
-    progress = Progress(total_frames, "demo", enabled=not quiet)
-    state = {"frames": 0, "far": 0, "near": 0}
-    last_delay: list[float | None] = [None]
-
-    def play(seg: Segment, noise: F32 | None = None) -> None:
-        """Run one segment: far-end speech queued, near-end talker, extra noise."""
-        start = state["frames"]
-        audio_at_clock.append((start / 100.0, float(clock.now())))
-        frames = round(seg.seconds * 100)
-        room.set_near(near_speech[state["near"] :] if seg.near else None)
-        base = floor[start * n :]
-        if noise is not None:
-            base = base.copy()
-            base[: noise.size] += noise[: base.size]
-        room.set_noise(base)
-        done = 0
-        while done < frames:
-            k = min(5, frames - done)
-            duplex = backend.stream_kind == "duplex"
-            if seg.far and duplex:
-                backend.write_far(far_speech[state["far"] : state["far"] + k * n])
-                state["far"] += k * n
-            room.run_frames(k)
-            clock.advance(k / 100.0)
-            if duplex:
-                y = backend.read_capture()
-                y = np.concatenate([y, np.zeros(k * n - y.size, np.float32)])[: k * n]
-                engine = backend.engine
-                vp = engine.processor if engine is not None else None
-                if vp is not None:
-                    st = vp.stats
-                    stats_t.append(state["frames"] / 100.0)
-                    stats_gain.append(np.nan if st.gain_db is None else st.gain_db)
-                    stats_erle.append(np.nan if st.erle_db is None else st.erle_db)
-                    if st.delay_ms is not None:
-                        last_delay[0] = st.delay_ms
-            else:
-                y = np.zeros(k * n, np.float32)
-            out_frames.append(y)
-            done += k
-            state["frames"] += k
-            progress.update(state["frames"])
-        if seg.near:
-            state["near"] += frames * n
-        room.set_noise(floor[state["frames"] * n :])
-        marks.append((seg.name, start, state["frames"]))
 
     # 1. An outgoing hands-free call (loudspeaker: the strong echo path): progress tone
     #    while it rings.
@@ -208,45 +227,45 @@ def run_call(rate: int, seed: int, *, quiet: bool = True) -> DemoRun:
     call.progress()
     client.audio_controller.start_progress_tone()
     call.ring()
-    play(Segment("ringing (progress tone)", RING_S, far=False, near=False))
+    audio.play(Segment("ringing (progress tone)", RING_S, far=False, near=False))
     # 2. Answered and established: the session goes active, duplex audio with the chain.
     call.answer()
     call.establish()
     for seg in SEGMENTS:
-        play(seg, burst if seg.noise else None)
+        audio.play(seg)
     # 3. A 10-second interruption (a PSTN call) that ends in time: the call resumes.
     session.begin_interruption("pstn")
     clock.advance(FIRST_INTERRUPTION_S)
     session.end_interruption("pstn")
     for seg in RESUMED:
-        play(seg)
+        audio.play(seg)
     # 4. A second interruption that outlasts the 30-second grace period: the call ends.
     session.begin_interruption("pstn")
     grace_end = clock.now() + SECOND_INTERRUPTION_S
     while clock.now() < grace_end:
         clock.advance(1.0)
     session.end_interruption("pstn")
-    progress.close()
+    audio.progress.close()
     restored = f"{session.configuration}, active={session.is_active}"
     end_cause = call.details.end_cause if call.state is CallState.ENDED else None
     client.close()
 
-    rec = room.recording()
-    out = np.concatenate(out_frames).astype(np.float64)
+    rec = audio.room.recording()
+    out = np.concatenate(audio.out).astype(np.float64)
     k = min(out.size, rec["mic"].size)
     return DemoRun(
         rate=rate,
         cfg=cfg,
         out=out[:k],
         recording={name: rec[name][:k].astype(np.float64) for name in rec},
-        marks=marks,
-        audio_at_clock=audio_at_clock,
+        marks=audio.marks,
+        audio_at_clock=audio.audio_at_clock,
         log=log,
-        stats_t=stats_t,
-        stats_gain=stats_gain,
-        stats_erle=stats_erle,
-        last_delay_ms=last_delay[0],
-        true_delay_ms=1000.0 * room.delay_samples / rate + 1000.0 * 0.6 / 343.0,
+        stats_t=audio.stats_t,
+        stats_gain=audio.stats_gain,
+        stats_erle=audio.stats_erle,
+        last_delay_ms=audio.last_delay_ms,
+        true_delay_ms=1000.0 * audio.room.delay_samples / rate + 1000.0 * 0.6 / 343.0,
         duplex_stats=[s for kind, s in backend.history if kind == "duplex"],
         session_after=restored,
         end_cause=None if end_cause is None else end_cause.name,
