@@ -237,3 +237,32 @@ def test_a_stream_of_unknown_length_on_stdin_is_processed_to_its_end(
     )
     assert r.returncode == 0, r.stderr
     assert soundfile.info(str(out)).frames == 8000
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_interrupted_run_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, run: Run, src: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    from callaudio.cli import process
+
+    real = process.VoiceProcessor
+
+    class Failing(real):  # type: ignore[misc, valid-type]
+        calls = 0
+
+        def process_capture(self, mic: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            Failing.calls += 1
+            if Failing.calls == 30:
+                raise error
+            return super().process_capture(mic, out=out)
+
+    monkeypatch.setattr(process, "VoiceProcessor", Failing)
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"previous result")
+    code, _, err = run("process", str(src), "-o", str(out), "--quiet")
+    if isinstance(error, OSError):
+        one_error_line(code, err, "No space left")
+    else:
+        assert code == 130
+    assert out.read_bytes() == b"previous result"
+    assert no_temp_files(tmp_path)
