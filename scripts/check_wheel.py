@@ -744,12 +744,12 @@ def session_scenario(check: object) -> None:
     """One call through an interruption that resumes and one that outlasts the grace period."""
     from collections.abc import Callable
 
+    from callaudio import InterruptionPolicy
     from callaudio.audio.recording import MemoryBackend
     from callaudio.call import CallState, EndCause
     from callaudio.client import VoiceClient
     from callaudio.clock import ManualClock
     from callaudio.events import SynchronousDispatcher
-    from callaudio.interruption import InterruptionPolicy
     from callaudio.session import AudioSession, Category, Mode
 
     ok: Callable[[object, str], None] = check  # type: ignore[assignment]

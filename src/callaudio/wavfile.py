@@ -75,6 +75,22 @@ def _decode(raw: bytes, width: int, channels: int) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(data.reshape(-1, channels), dtype=np.float32)
 
 
+def _bits_per_sample(name: str) -> int | None:
+    """The fmt chunk's bits per sample (``wave`` rounds 1..7 up to one byte silently)."""
+    try:
+        with open(name, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        if chunk == b"fmt " and pos + 8 + 16 <= len(head):
+            return int(struct.unpack_from("<H", head, pos + 8 + 14)[0])
+        pos += 8 + size + (size & 1)
+    return None
+
+
 def read_wav(path: str | os.PathLike[str]) -> WavAudio:
     """Read a PCM WAV file into float32.
 
@@ -113,6 +129,9 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         raise SoundFileError(name, "corrupt", f"corrupt WAV file ({exc})") from exc
     except OSError as exc:
         raise SoundFileError(name, "missing", f"cannot read the sound file ({exc})") from exc
+    bits = _bits_per_sample(name)
+    if bits is not None and (bits % 8 or bits != 8 * width):
+        raise SoundFileError(name, "unsupported", f"{bits}-bit samples (only 8/16/24/32-bit PCM)")
     if channels not in (1, 2):
         raise SoundFileError(name, "unsupported", f"{channels} channels (only mono or stereo)")
     if width not in (1, 2, 3, 4):

@@ -237,13 +237,9 @@ def test_a_stalled_callback_is_reported_as_an_xrun(jack_server):
 
 
 def _cli(*argv: str) -> int:
-    import argparse
+    import callaudio.cli
 
-    from callaudio._cli_commands import register
-
-    p = argparse.ArgumentParser(prog="callaudio")
-    register(p.add_subparsers(dest="command"))
-    args = p.parse_args(argv)
+    args = callaudio.cli.build_parser().parse_args(argv)
     return int(args.func(args))
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callaudio._cli_commands import full_config
 from callaudio.audio.service import EngineBackend
+from callaudio.cli.common import full_config
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
 from callaudio.devices.sounddevice_backend import SounddeviceBackend

@@ -17,6 +17,7 @@ from pathlib import Path
 import hypothesis.strategies as st
 import numpy as np
 import pytest
+import soundfile
 from hypothesis import given
 
 from callaudio import cli
@@ -26,8 +27,9 @@ from ._support import fuzz_settings
 RATE = 16000
 
 
-def _wav(path: Path, *, rate: int = RATE, channels: int = 1, seconds: float = 0.3,
-         width: int = 2) -> Path:
+def _wav(
+    path: Path, *, rate: int = RATE, channels: int = 1, seconds: float = 0.3, width: int = 2
+) -> Path:
     n = int(rate * seconds)
     x = 0.1 * np.sin(2 * np.pi * 440 * np.arange(n * channels) / max(rate, 1))
     with wave.open(str(path), "wb") as w:
@@ -96,17 +98,27 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     cases["header_cut"].write_bytes(raw[:30])
     cases["data_cut"].write_bytes(raw[: 44 + (len(raw) - 44) // 2])
     z = bytearray(raw)
-    z[24:28] = (0).to_bytes(4, "little")             # fmt chunk: sample rate 0
+    z[24:28] = (0).to_bytes(4, "little")  # fmt chunk: sample rate 0
     cases["zero_rate"].write_bytes(bytes(z))
     f = bytearray(raw)
-    f[20:22] = (3).to_bytes(2, "little")             # WAVE_FORMAT_IEEE_FLOAT
+    f[20:22] = (3).to_bytes(2, "little")  # WAVE_FORMAT_IEEE_FLOAT
     cases["float32"].write_bytes(bytes(f))
     cases["directory"].mkdir()
     return cases
 
 
-BAD = ["missing", "empty", "text", "png", "header_cut", "data_cut", "zero_rate",
-       "six_channels", "float32", "directory"]
+BAD = [
+    "missing",
+    "empty",
+    "text",
+    "png",
+    "header_cut",
+    "data_cut",
+    "zero_rate",
+    "six_channels",
+    "float32",
+    "directory",
+]
 
 
 @pytest.mark.parametrize("which", ["mic", "far"])
@@ -117,8 +129,11 @@ def test_a_bad_input_file_gives_one_error_line_and_no_output(
     bad = _bad_inputs(tmp_path)[case]
     good = tmp_path / "good.wav"
     out = tmp_path / "out" / "processed.wav"
-    args = [str(bad), "-o", str(out)] if which == "mic" else [
-        str(good), "--far", str(bad), "-o", str(out)]
+    args = (
+        [str(bad), "-o", str(out)]
+        if which == "mic"
+        else [str(good), "--far", str(bad), "-o", str(out)]
+    )
     code, _, err = run(capsys, *args)
     assert_one_error_line(code, err, bad.name)
     assert not out.exists()
@@ -144,13 +159,13 @@ def test_a_write_that_fails_midway_leaves_no_half_file(
     out = tmp_path / "processed.wav"
     out.write_bytes(b"previous result")
     src = _wav(tmp_path / "in.wav")
-    real = wave.Wave_write.writeframes
+    real = soundfile.SoundFile.write
 
-    def full_disk(self: wave.Wave_write, data: bytes) -> None:
-        real(self, bytes(data)[: len(data) // 3])
+    def full_disk(self: soundfile.SoundFile, data: np.ndarray) -> None:
+        real(self, data[: len(data) // 3])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(wave.Wave_write, "writeframes", full_disk)
+    monkeypatch.setattr(soundfile.SoundFile, "write", full_disk)
     code, _, err = run(capsys, str(src), "-o", str(out))
     assert_one_error_line(code, err, "No space left")
     assert out.read_bytes() == b"previous result"
@@ -177,7 +192,10 @@ def test_any_positive_rate_is_resampled_and_written_at_its_own_rate(
     assert code == 0, err
     with wave.open(str(out)) as w, wave.open(str(src)) as r:
         assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (
-            r.getframerate(), r.getnchannels(), r.getnframes())
+            r.getframerate(),
+            r.getnchannels(),
+            r.getnframes(),
+        )
 
 
 @fuzz_settings(60)
@@ -194,7 +212,7 @@ def test_mangled_wav_files_never_crash_or_leave_half_files(data: st.DataObject) 
         raw = raw[:cut] if data.draw(st.booleans()) else raw
         for _ in range(data.draw(st.integers(0, 4))):
             if raw:
-                i = data.draw(st.integers(0, min(len(raw) - 1, 60)))   # mostly the header
+                i = data.draw(st.integers(0, min(len(raw) - 1, 60)))  # mostly the header
                 raw[i] = data.draw(st.integers(0, 255))
         src = tmp / "mangled.wav"
         src.write_bytes(bytes(raw))
@@ -207,8 +225,7 @@ def test_mangled_wav_files_never_crash_or_leave_half_files(data: st.DataObject) 
         finally:
             sys.stderr, sys.stdout = old
         if code == 0:
-            with wave.open(str(out)) as w:
-                assert w.getnframes() > 0
+            assert soundfile.info(str(out)).frames > 0
         else:
             assert_one_error_line(code, buf_err.getvalue())
             assert not out.exists()
@@ -220,7 +237,9 @@ def test_the_console_command_exits_non_zero_with_one_line(tmp_path: Path) -> Non
     bad = _bad_inputs(tmp_path)["text"]
     r = subprocess.run(
         [sys.executable, "-m", "callaudio", "process", str(bad), "-o", str(tmp_path / "o.wav")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 1
     assert_one_error_line(r.returncode, r.stderr, bad.name)

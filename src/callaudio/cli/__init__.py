@@ -1,0 +1,103 @@
+"""The ``callaudio`` command (also ``python -m callaudio``): the application layer.
+
+One module per subcommand, each with ``add_arguments(parser)`` and ``run(args) -> int``:
+``demo`` (a whole call on the simulated room, its report in :mod:`.report`), ``process``
+(files offline, streaming), ``loopback`` (a live echo test on a device), ``devices``,
+``bench``; :mod:`.files` reads and writes audio files (soundfile), :mod:`.resample` is the
+streaming resampler, :mod:`.summary` the per-file figures, :mod:`.common` shared helpers.
+
+Layering: this package may import every other callaudio package; nothing in callaudio
+imports it (the console script's entry point is :func:`main`).
+
+Errors: every failure a user can act on (a bad file or option value, an output path that
+cannot be written, a missing device) is one ``callaudio: error: ...`` line on stderr and a
+non-zero exit status (1; 2 for usage errors), with no output file left behind. A closed
+stdout (``callaudio process ... | head -1``) ends the command quietly with status 141, as
+Unix tools killed by SIGPIPE do. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .._version import __version__
+from ..errors import CallAudioError
+
+__all__ = ["build_parser", "main"]
+
+_COMMANDS = (
+    ("demo", "a whole call on the simulated room, with a report"),
+    ("process", "process audio files offline (echo, noise, gain)"),
+    ("loopback", "live echo test on a real device"),
+    ("devices", "list PortAudio devices"),
+    ("bench", "us per 10 ms frame of each stage and the whole chain"),
+)
+_EXIT_SIGPIPE = 128 + 13
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"callaudio: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``callaudio`` command."""
+    from . import bench, demo, devices, loopback, process
+
+    modules = {
+        "demo": demo,
+        "process": process,
+        "loopback": loopback,
+        "devices": devices,
+        "bench": bench,
+    }
+    p = _Parser(prog="callaudio", description="callaudio: the audio side of a voice call.")
+    p.add_argument("--version", action="version", version=f"callaudio {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, help_text in _COMMANDS:
+        module = modules[name]
+        sp = sub.add_parser(name, help=help_text, description=module.run.__doc__)
+        module.add_arguments(sp)
+    return p
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``callaudio`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return _EXIT_SIGPIPE
+    except (CallAudioError, OSError, MemoryError) as exc:
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, MemoryError):
+            text = "out of memory"
+        print(f"callaudio: error: {' '.join(text.split())}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

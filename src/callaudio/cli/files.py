@@ -1,0 +1,463 @@
+"""Audio files for the ``callaudio`` command, through ``soundfile`` (libsndfile).
+
+Reading: every format and subtype libsndfile decodes (WAV of any common subtype, 8- to
+32-bit integer, 32/64-bit float, WAVE_FORMAT_EXTENSIBLE, A-law/u-law; FLAC, OGG/Vorbis,
+AIFF, ...), mono or stereo, at 8000..192000 Hz, in blocks (flat memory). What it cannot
+read is one :class:`~callaudio.errors.SoundFileError` naming the file: not audio, a
+truncated file (the header announces more data than the file holds), a sample width that
+does not fill its container (1- to 7-bit PCM), more than two channels, a rate out of range.
+
+Writing (:class:`OutputTarget`), decided before any processing:
+
+- a new or existing regular file: written to a temporary file in the same folder and
+  renamed over the target at the end (atomic: after a failure the old file is intact and
+  no temporary file is left); an existing file keeps its mode, a new one gets
+  ``0666 & ~umask``. A read-only existing file is refused.
+- a symbolic link is followed on purpose: the file it points to is replaced as above (in
+  the target's folder), the link stays a link.
+- a character device (``/dev/null``) is written through, never replaced;
+- a FIFO (a named pipe, ``>(...)`` process substitution) gets the whole file once it is
+  complete: WAV needs its header rewritten at the end, so it is spooled to an anonymous
+  temporary file first;
+- ``-`` is standard output: a file the shell opened is written in place, a pipe gets the
+  spooled file;
+- a directory, a block device or a socket is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigError, SoundFileError
+
+__all__ = [
+    "MAX_RATE",
+    "MIN_RATE",
+    "InputFile",
+    "OutputTarget",
+    "output_format",
+    "output_subtype",
+    "soundfile",
+    "write_audio",
+]
+
+F32 = npt.NDArray[np.float32]
+
+MIN_RATE = 8000
+"""Lowest input sample rate ``callaudio process`` accepts (Hz)."""
+MAX_RATE = 192000
+"""Highest input sample rate ``callaudio process`` accepts (Hz)."""
+MAX_CHANNELS = 2
+
+_EXTENSIONS = {
+    ".wav": "WAV",
+    ".wave": "WAV",
+    ".flac": "FLAC",
+    ".ogg": "OGG",
+    ".oga": "OGG",
+    ".aif": "AIFF",
+    ".aiff": "AIFF",
+    ".aifc": "AIFF",
+    ".caf": "CAF",
+    ".au": "AU",
+    ".w64": "W64",
+    ".rf64": "RF64",
+    ".mp3": "MP3",
+    ".opus": "OGG",
+}
+# Announced data sizes that mean "unknown, read to the end" (streaming writers).
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
+
+
+def soundfile() -> Any:
+    """The ``soundfile`` module, or a ConfigError saying how to install it."""
+    try:
+        import soundfile as sf  # type: ignore[import-untyped, unused-ignore]
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ConfigError(
+            "soundfile", "audio files need the soundfile package: pip install soundfile"
+        ) from exc
+    except OSError as exc:  # pragma: no cover - libsndfile missing on the system
+        raise ConfigError("soundfile", f"libsndfile cannot be loaded ({exc})") from exc
+    return sf
+
+
+def _explain(error: str) -> str:
+    """libsndfile's reason for refusing a file, in the user's terms."""
+    if "not recognised" in error:
+        return (
+            "not an audio file callaudio can read (WAV, FLAC, OGG, AIFF and the other "
+            "formats of libsndfile)"
+        )
+    if "SF_INFO" in error:
+        return (
+            f"invalid header: the sample rate or channel count is out of range (accepted: "
+            f"{MIN_RATE}..{MAX_RATE} Hz, mono or stereo)"
+        )
+    return f"cannot read this file as audio ({error.strip().rstrip('.')})"
+
+
+def _log_value(log: str, key: str) -> str | None:
+    m = re.search(rf"^\s*{re.escape(key)}\s*:\s*(.+)$", log, re.MULTILINE)
+    return m.group(1).strip() if m else None
+
+
+class InputFile:
+    """An audio file opened for reading in blocks; its header is checked on opening.
+
+    Attributes
+    ----------
+    path : str
+        As given.
+    rate, channels, frames : int
+        Sample rate (Hz), channels (1 or 2), frames announced by the header (an estimate
+        when ``length_known`` is False).
+    length_known : bool
+        False for a stream (a pipe): its length is known once it has been read.
+    format, subtype : str
+        libsndfile's names (``"WAV"``, ``"WAVEX"``, ``"FLAC"`` ...; ``"PCM_24"``,
+        ``"FLOAT"`` ...).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], what: str = "input") -> None:
+        sf = soundfile()
+        self.path = os.fspath(path)
+        name = self.path
+        if not os.path.exists(name):
+            raise SoundFileError(name, "missing", "no such file")
+        if os.path.isdir(name):
+            raise SoundFileError(name, "missing", "is a directory, not an audio file")
+        try:
+            self._file = sf.SoundFile(name)
+        except sf.LibsndfileError as exc:
+            raise SoundFileError(name, "not_wav", _explain(str(exc.error_string))) from exc
+        except (RuntimeError, OSError, ValueError, TypeError) as exc:
+            raise SoundFileError(
+                name, "not_wav", f"cannot read this file as audio ({exc})"
+            ) from exc
+        try:
+            self._check(what)
+        except BaseException:
+            self._file.close()
+            raise
+        self._read = 0
+
+    def _check(self, what: str) -> None:
+        f, name = self._file, self.path
+        self.rate = int(f.samplerate)
+        self.channels = int(f.channels)
+        self.frames = int(f.frames)
+        self.length_known = bool(f.seekable())
+        self.format = str(f.format)
+        self.subtype = str(f.subtype)
+        log = str(f.extra_info)
+        data = re.search(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", log, re.MULTILINE)
+        if data and int(data.group(1)) not in _UNKNOWN_SIZES:
+            if int(data.group(1)) > int(data.group(2)):
+                raise SoundFileError(
+                    name,
+                    "truncated",
+                    f"the header announces {data.group(1)} bytes of audio but the file "
+                    f"holds {data.group(2)}",
+                )
+        width, align = _log_value(log, "Bit Width"), _log_value(log, "Block Align")
+        linear = self.subtype.startswith("PCM") or self.subtype in ("FLOAT", "DOUBLE")
+        if linear and width and align and width.isdigit() and align.isdigit():
+            bits, block = int(width), int(align)
+            if bits % 8 or block != self.channels * bits // 8:
+                raise SoundFileError(
+                    name,
+                    "unsupported",
+                    f"{bits}-bit samples in {block}-byte frames (8/16/24/32-bit PCM or float)",
+                )
+        if not 1 <= self.channels <= MAX_CHANNELS:
+            raise SoundFileError(
+                name, "unsupported", f"{self.channels} channels (only mono or stereo)"
+            )
+        if not MIN_RATE <= self.rate <= MAX_RATE:
+            raise ConfigError(
+                what,
+                f"{name}: sample rate {self.rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz, "
+                "the range callaudio process accepts",
+            )
+        if self.frames <= 0 and self.length_known:
+            raise SoundFileError(name, "corrupt", "the file holds no audio frames")
+
+    def blocks(self, size: int) -> Iterator[F32]:
+        """float32 blocks of up to ``size`` frames, shape ``(n, channels)``, full scale 1.0.
+
+        Raises SoundFileError if the file ends before the frames its header announced.
+        """
+        sf = soundfile()
+        while True:
+            try:
+                block = self._file.read(size, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise SoundFileError(
+                    self.path, "corrupt", f"cannot decode the audio ({exc})"
+                ) from exc
+            if block.shape[0] == 0:
+                break
+            self._read += block.shape[0]
+            yield block
+        if self._read == 0:
+            raise SoundFileError(self.path, "corrupt", "the file holds no audio frames")
+        if self.length_known and self._read < self.frames:
+            raise SoundFileError(
+                self.path,
+                "truncated",
+                f"the header announces {self.frames} frames but the file holds {self._read}",
+            )
+
+    @property
+    def frames_read(self) -> int:
+        """Frames read so far (the length, once :meth:`blocks` is exhausted)."""
+        return self._read
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> InputFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def output_format(path: str, input_format: str) -> str:
+    """libsndfile's format for ``path``: by its extension, else the input's format.
+
+    A ``.wav`` output of a WAVE_FORMAT_EXTENSIBLE input stays EXTENSIBLE.
+    """
+    fmt = _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        return input_format
+    if fmt == "WAV" and input_format in ("WAV", "WAVEX"):
+        return input_format
+    return fmt
+
+
+def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
+    """The subtype to write: ``requested`` (checked), else the input's when ``fmt`` can
+    hold it, else the format's default (24-bit for float input to FLAC)."""
+    sf = soundfile()
+    if requested is not None:
+        sub = requested.upper()
+        if sub not in sf.available_subtypes(fmt) or not sf.check_format(fmt, sub):
+            choices = ", ".join(sorted(s for s in sf.available_subtypes(fmt)))
+            raise ConfigError("--subtype", f"{fmt} files cannot hold {sub} (choose {choices})")
+        return sub
+    if sf.check_format(fmt, input_subtype):
+        return input_subtype
+    if input_subtype in ("FLOAT", "DOUBLE", "PCM_32", "PCM_24") and sf.check_format(fmt, "PCM_24"):
+        return "PCM_24"
+    return str(sf.default_subtype(fmt))
+
+
+def _seekable(fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@dataclass
+class _Plan:
+    kind: str  # "regular", "device", "fifo"
+    target: str  # the file written (a symlink's target)
+
+
+def _plan(path: str) -> _Plan:
+    """Where ``path`` leads and how it is written; raises SoundFileError when it cannot be."""
+    if path == "-":
+        return _Plan("stdout", path)
+    try:
+        st = os.stat(path)  # through symbolic links
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise SoundFileError(path, "unwritable", f"cannot write here ({exc.strerror})") from exc
+    if st is None:  # a new file, or a dangling link's target
+        return _Plan("regular", os.path.realpath(path) if os.path.islink(path) else path)
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise SoundFileError(path, "unwritable", "is a directory; give a file name")
+    if stat.S_ISCHR(mode):
+        return _Plan("device", path)
+    if stat.S_ISFIFO(mode):
+        return _Plan("fifo", path)
+    if not stat.S_ISREG(mode):
+        raise SoundFileError(path, "unwritable", "is a block device or socket, not a file")
+    if not os.access(path, os.W_OK):
+        raise SoundFileError(path, "unwritable", "the file is read-only")
+    return _Plan("regular", os.path.realpath(path))
+
+
+class OutputTarget:
+    """Where the processed audio goes; see the module docstring for each kind of path.
+
+    Construct it before processing: it checks the path and, for a regular file, creates
+    the temporary file in the target's folder, so an unwritable place is reported (with
+    the user's path) before any work. Then :meth:`open` the writer, and :meth:`commit` or
+    :meth:`abort` (also done by the context manager on an exception).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        plan = _plan(self.path)
+        self.kind = plan.kind
+        self._target = plan.target
+        self._tmp: str | None = None
+        self._spool: IO[bytes] | None = None
+        self._writer: Any = None
+        self._made_dirs: list[str] = []
+        if self.kind == "regular":
+            self._create_temp()
+
+    def _create_temp(self) -> None:
+        folder = os.path.dirname(self._target) or "."
+        missing = []
+        probe = os.path.abspath(folder)
+        while not os.path.exists(probe):
+            missing.append(probe)
+            probe = os.path.dirname(probe)
+        try:
+            for d in reversed(missing):
+                os.mkdir(d)
+                self._made_dirs.append(d)
+            fd, self._tmp = tempfile.mkstemp(
+                prefix=f".{os.path.basename(self._target)}.", dir=folder
+            )
+            os.close(fd)
+        except OSError as exc:
+            self._remove_dirs()
+            why = exc.strerror or str(exc)
+            raise SoundFileError(
+                self.path, "unwritable", f"cannot write in the folder {folder!r} ({why})"
+            ) from exc
+
+    def _remove_dirs(self) -> None:
+        for d in reversed(self._made_dirs):
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+        self._made_dirs = []
+
+    def open(self, rate: int, channels: int, fmt: str, subtype: str) -> Any:
+        """The ``soundfile.SoundFile`` to write blocks to."""
+        sf = soundfile()
+        try:
+            if self.kind == "regular":
+                dest: Any = self._tmp
+            elif self.kind == "stdout" and _seekable(1):
+                dest = 1  # a regular file the shell opened: written in place
+            elif self.kind in ("fifo", "stdout"):
+                self._spool = tempfile.TemporaryFile()
+                dest = self._spool
+            else:
+                dest = self._target
+            self._writer = sf.SoundFile(
+                dest,
+                "w",
+                samplerate=rate,
+                channels=channels,
+                format=fmt,
+                subtype=subtype,
+                closefd=False,
+            )
+        except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+            raise SoundFileError(
+                self.path, "unwritable", f"cannot write {fmt} {subtype} ({exc})"
+            ) from exc
+        return self._writer
+
+    def commit(self) -> None:
+        """Finish: rename over the target (regular), copy into the FIFO, or just close."""
+        if self._writer is not None:
+            self._writer.close()
+        if self.kind == "regular":
+            assert self._tmp is not None
+            try:
+                existing = os.stat(self._target)
+                mode = stat.S_IMODE(existing.st_mode)
+            except FileNotFoundError:
+                existing = None
+                mode = 0o666 & ~_umask()
+            os.chmod(self._tmp, mode)
+            fd = os.open(self._tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # on disk before it replaces the old file
+            finally:
+                os.close(fd)
+            if existing is not None and hasattr(os, "chown"):
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.chown(self._tmp, existing.st_uid, existing.st_gid)
+            os.replace(self._tmp, self._target)
+            self._tmp = None
+            self._made_dirs = []
+        elif self._spool is not None:
+            self._spool.seek(0)
+            if self.kind == "stdout":
+                sys.stdout.flush()
+                shutil.copyfileobj(self._spool, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                with open(self._target, "wb") as fifo:
+                    shutil.copyfileobj(self._spool, fifo)
+            self._spool.close()
+
+    def abort(self) -> None:
+        """Undo: remove the temporary file and any folder created; the target is untouched."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+        if self._tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            self._tmp = None
+        if self._spool is not None:
+            self._spool.close()
+        self._remove_dirs()
+
+    def __enter__(self) -> OutputTarget:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def write_audio(
+    path: str | os.PathLike[str], x: npt.ArrayLike, rate: int, subtype: str = "PCM_16"
+) -> None:
+    """Write a whole signal (mono or ``(n, channels)``, full scale 1.0), format by the
+    extension (WAV when unknown), through an :class:`OutputTarget` (atomic for files)."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    name = os.fspath(path)
+    fmt = output_format(name, "WAV")
+    with OutputTarget(name) as target:
+        writer = target.open(
+            int(rate), int(a.shape[1]), fmt, output_subtype(fmt, subtype, "PCM_16")
+        )
+        writer.write(np.clip(a, -1.0, 1.0) if not subtype.startswith(("FLOAT", "DOUBLE")) else a)
+        target.commit()

@@ -1,0 +1,59 @@
+"""The ``callaudio`` command's frame: the parser, usage errors, bench, python -m."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from callaudio.cli import build_parser
+
+from .conftest import Run, one_error_line
+
+
+def test_every_subcommand_is_registered_with_help() -> None:
+    parser = build_parser()
+    text = parser.format_help()
+    for name in ("demo", "process", "loopback", "devices", "bench"):
+        assert name in text
+        args = parser.parse_args([name] if name != "process" else [name, "x.wav", "-o", "y"])
+        assert callable(args.func)
+
+
+@pytest.mark.parametrize(
+    ("argv", "mention"),
+    [
+        (["bench", "--repeat", "0"], "--repeat"),
+        (["bench", "--rates", "12345"], "--rates"),
+        (["process", "in.wav"], "-o"),
+        (["demo", "--rate", "8"], "--rate"),
+        (["nonsense"], "nonsense"),
+    ],
+)
+def test_usage_errors_are_one_line_with_status_2(run: Run, argv: list[str], mention: str) -> None:
+    code, _, err = run(*argv)
+    assert code == 2
+    one_error_line(code, err, mention)
+
+
+def test_bench_prints_each_stage(run: Run) -> None:
+    code, out, err = run("bench", "--repeat", "1", "--rates", "16000")
+    assert code == 0, err
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.startswith("  ")}
+    for stage in ("high_pass", "echo_canceller", "noise_suppressor", "gain_control"):
+        assert float(rows[stage].split()[-1]) > 0
+
+
+def test_python_m_callaudio_is_the_command() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "callaudio", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert r.stdout.startswith("callaudio ")

@@ -1,0 +1,46 @@
+"""The demo's report: the call clock and audio time linked, interruptions located."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callaudio.cli import demo, report
+
+
+@pytest.fixture(scope="module")
+def call() -> demo.DemoRun:
+    return demo.run_call(16000, seed=1)
+
+
+def test_interruptions_are_located_on_both_time_axes(call: demo.DemoRun) -> None:
+    spans = report._interruptions(call)
+    first_len = demo.FIRST_INTERRUPTION_S
+    assert len(spans) == 2
+    (b1, e1), (b2, e2) = spans
+    assert e1 is not None and e1 - b1 == pytest.approx(first_len)
+    assert e2 is not None and e2 - b2 >= demo.GRACE_PERIOD_S  # outlasted the grace period
+    ends = {name: b / 100.0 for name, _a, b in call.marks}
+    audio = report._audio_time_of_interruptions(call)
+    assert audio == pytest.approx([ends["noise burst"], ends[demo.RESUMED[-1].name]])
+    # Audio time and call clock advance together inside a segment, not across interruptions.
+    (a0, c0), (a1, c1) = call.audio_at_clock[3], call.audio_at_clock[4]
+    assert a1 - a0 == pytest.approx(demo.SEGMENTS[-1].seconds)
+    assert c1 - c0 == pytest.approx(demo.SEGMENTS[-1].seconds + first_len)
+
+
+def test_report_folder_without_plots(call: demo.DemoRun, tmp_path: Path) -> None:
+    metrics = demo.measure(call)
+    written = report.write_folder(tmp_path, call, metrics, plots=False)
+    assert written == [
+        "mic.wav",
+        "far.wav",
+        "out.wav",
+        "near.wav",
+        "echo.wav",
+        "metrics.json",
+        "events.txt",
+    ]
+    assert np.isfinite(metrics["echo_attenuation_db_far_end_only"])
