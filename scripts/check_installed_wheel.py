@@ -15,8 +15,8 @@ Usage::
     python scripts/check_installed_wheel.py dist/callaudio-*.whl
 
 The wheel comes from ``scripts/build_wheel.py`` (``make wheel`` runs both). Needs pip and
-network or cache access for the wheel's dependencies. The ``smoke`` and ``cached``
-subcommands are the parts that run inside the fresh environment (from a copy of this file).
+network or cache access for the wheel's dependencies. The hidden ``--smoke`` and ``--cached``
+options are the parts that run inside the fresh environment (from a copy of this file).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def run(
     cmd: Sequence[str | os.PathLike[str]],
     *,
     what: str,
-    env: dict[str, str],
-    cwd: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
     timeout: float = 1200.0,
     stdout_only: bool = False,
 ) -> str:
@@ -166,7 +166,7 @@ def check_in_fresh_env(
     # nothing from the checkout can be imported.
     smoke = home / "smoke_callaudio.py"
     shutil.copy2(Path(__file__), smoke)
-    args: list[str | os.PathLike[str]] = [py, "-I", smoke, "smoke", "--version", version]
+    args: list[str | os.PathLike[str]] = [py, "-I", smoke, "--smoke", version]
     if expect_session:
         args.append("--expect-session")
     out = run(args, what="smoke test in the fresh venv", env=env, cwd=home, timeout=600)
@@ -189,7 +189,7 @@ def check_in_fresh_env(
     # stubtest cannot compare functools caches (typeshed types their __call__ as
     # (*args: Hashable, **kwargs: Hashable)); the smoke run lists them by name.
     cached = run(
-        [py, "-I", smoke, "cached"],
+        [py, "-I", smoke, "--cached"],
         what="listing cached functions",
         env=env,
         cwd=home,
@@ -503,17 +503,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("wheel", nargs="?", help="the wheel to install (built by build_wheel.py)")
     p.add_argument("--keep", action="store_true", help="keep the temporary work folder")
-    sub = p.add_subparsers(dest="cmd")
-    s = sub.add_parser("smoke", help="(internal) the checks run inside the fresh venv")
-    s.add_argument("--version", required=True)
-    s.add_argument("--expect-session", action="store_true")
-    sub.add_parser("cached", help="(internal) stubtest allowlist lines for cached functions")
+    # Internal: what runs inside the fresh environment (from a copy of this file).
+    p.add_argument("--smoke", metavar="VERSION", help=argparse.SUPPRESS)
+    p.add_argument("--expect-session", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--cached", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.cmd == "cached":
+    if args.cached:
         print("".join(f"{ln}\n" for ln in cached_functions()), end="")
         return 0
-    if args.cmd == "smoke":
-        smoke(args.version, args.expect_session)
+    if args.smoke:
+        smoke(args.smoke, args.expect_session)
         return 0
     if not args.wheel:
         p.error("the wheel to check is required")
