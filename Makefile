@@ -90,7 +90,7 @@ fuzz: install
 	$(PY) fuzz/run.py --seconds 300 --asan
 
 lint: install
-	$(PY) -m ruff check src tests bench fuzz
+	$(PY) -m ruff check src tests bench fuzz scripts
 	$(PY) -m mypy
 
 clean:

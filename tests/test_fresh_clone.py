@@ -106,4 +106,4 @@ def test_a_fresh_clone_installs_and_runs_a_test_with_a_minimal_path(tmp_path: Pa
     assert "1 passed" in out, out[-3000:]
     # Nothing left to do: no install, no build (the extension modules were built once).
     again = _make(clone, env, "-n", "install")
-    assert "pip" not in again and "build_ext" not in again, again
+    assert "-m pip" not in again and "build_ext" not in again, again
