@@ -5,8 +5,8 @@ periods later (REAL_AUDIO.md). Run through ``scripts/with-jack.sh`` (``make test
 These tests run in real time: a few seconds each. They hold on a loaded machine: the rings
 get the headroom an application gives them (seconds, not the 500 ms default), and each
 test asserts what it is about (the data, bit-exact) apart from the xrun count, which a
-loaded machine may raise and which the engine's benchmark tracks: an xrun is printed and
-recorded, and only excuses the cycles it can spoil.
+loaded machine may raise (counting xruns is a benchmark's job, not a test's): xruns are
+printed and recorded, and only excuse the cycles they can spoil.
 """
 
 from __future__ import annotations
