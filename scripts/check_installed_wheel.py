@@ -197,13 +197,14 @@ def check_in_fresh_env(
     )
     allow = home / "stubtest-allowlist.txt"
     allow.write_text(STUBTEST_ALLOWLIST + cached)
-    # The optional runtime dependencies (matplotlib for the demo's plots, sounddevice) ship
-    # no type information: the same override as pyproject.toml's [tool.mypy].
+    # Runtime dependencies without type information (matplotlib for the demo's plots,
+    # sounddevice, soundfile): the same override as pyproject.toml's [tool.mypy].
     mypy_cfg = home / "mypy.ini"
     mypy_cfg.write_text(
         "[mypy]\n[mypy-matplotlib.*]\nignore_missing_imports = True\n"
         "[mypy-matplotlib]\nignore_missing_imports = True\n"
         "[mypy-sounddevice]\nignore_missing_imports = True\n"
+        "[mypy-soundfile]\nignore_missing_imports = True\n"
     )
     out = run(
         [
