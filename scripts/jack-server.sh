@@ -21,6 +21,9 @@
 set -euo pipefail
 
 export JACK_NO_START_SERVER=1
+# ldconfig, and dpkg under apt-get, live in the sbin folders, which a minimal PATH (CI,
+# `env -i`) leaves out.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 RATE="${JACK_RATE:-48000}"
 RT_PRIORITY="${JACK_RT_PRIORITY:-20}"

@@ -1,8 +1,10 @@
 """The distribution: sdist and wheel built, checked, installed and used with no compiler.
 
-``scripts/check_wheel.py`` does the work (see its docstring); the slow test runs it once on
-this checkout. The fast tests feed its sdist and wheel checks hand-made archives, so that a
-check that cannot fail would show here.
+``scripts/build_wheel.py`` builds and checks the sdist and the repaired wheel;
+``scripts/check_installed_wheel.py`` installs the wheel in a fresh environment with no
+compiler and uses it (see their docstrings). The slow test runs both once on this checkout.
+The fast tests feed the sdist and wheel checks hand-made archives, so that a check that
+cannot fail would show here.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "check_wheel.py"
-pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="scripts/check_wheel.py not here")
+SCRIPT = ROOT / "scripts" / "build_wheel.py"
+CHECK = ROOT / "scripts" / "check_installed_wheel.py"
+pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="scripts/build_wheel.py not here")
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_wheel", SCRIPT)
+    spec = importlib.util.spec_from_file_location("build_wheel", SCRIPT)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    sys.modules["check_wheel"] = mod
+    sys.modules["build_wheel"] = mod
     spec.loader.exec_module(mod)
     return mod
 
@@ -178,20 +181,27 @@ def test_wheel_check_rejects_incomplete_or_padded_wheels(
 )
 def test_wheel_builds_installs_and_runs_without_a_compiler(tmp_path: Path) -> None:
     """The whole check: build once, repair, twine, fresh venv, smoke, CLI, stubtest."""
-    r = subprocess.run(
-        [sys.executable, str(SCRIPT), "--dist", str(tmp_path / "dist")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+
+    r = run(str(SCRIPT), "--dist", str(tmp_path / "dist"))
     report = r.stdout + r.stderr
     assert r.returncode == 0, report[-6000:]
     wheels = sorted((tmp_path / "dist").glob("*.whl"))
     assert len(wheels) == 1 and "manylinux" in wheels[0].name, wheels
     assert len(list((tmp_path / "dist").glob("callaudio-*.tar.gz"))) == 1
     assert re.search(r"manylinux tag\s+manylinux_\d+_\d+_\w+", r.stdout), report
+    r = run(str(CHECK), str(wheels[0]))
+    report = r.stdout + r.stderr
+    assert r.returncode == 0, report[-6000:]
     assert "no compiler was invoked" in r.stdout
     assert "stubtest callaudio passed" in r.stdout
     if (ROOT / "src" / "callaudio" / "client.py").exists():
