@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -44,9 +45,13 @@ def test_stubtest_compiled_modules():
 def test_cython_lint():
     exe = shutil.which("cython-lint") or str(Path(sys.executable).parent / "cython-lint")
     pyx = sorted(str(p) for p in (ROOT / "csrc").rglob("*.py[xd]"))
+    # cython-lint runs pycodestyle by name: the venv's bin must be on PATH even when the
+    # suite runs with a venv's interpreter that is not activated.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(exe).parent), os.environ["PATH"]])}
     r = subprocess.run(
         [exe, "--max-line-length", "100", *pyx],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=False,

@@ -318,11 +318,11 @@ def test_the_service_reads_declared_capabilities_instead_of_probing():
     assert probes == []
 
 
-def test_make_backend_is_still_importable_from_the_engine_package():
-    from callaudio.engine import EngineBackend as Old
-    from callaudio.engine import make_backend
+def test_make_backend_is_importable_from_the_top_level():
+    import callaudio
+    from callaudio import make_backend
 
-    assert Old is EngineBackend
+    assert callaudio.EngineBackend is EngineBackend
     with pytest.raises(ConfigError, match="unknown backend"):
         make_backend("alsa")
 

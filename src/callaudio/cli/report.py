@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .common import fmt
-from .demo import GRACE_PERIOD_S, DemoRun, aligned_output
+from .demo_call import GRACE_PERIOD_S, DemoRun, aligned_output
 from .files import write_audio
 
 __all__ = ["print_report", "write_folder"]

@@ -11,13 +11,10 @@ May import: ``config``, ``errors``, ``processing``, ``devices.base`` (the device
 ``simulation.resample``. Never the session layer, the audio service or a concrete device.
 
 ``EngineBackend`` and ``make_backend`` (the session-facing service over an engine) live in
-:mod:`callaudio.audio`; the names stay importable from here, resolved on first use, for code
-written against the old single-module engine.
+:mod:`callaudio.audio` (and at the top level, ``callaudio.make_backend``).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from ..devices.base import Stream, StreamBackend, StreamCallback
 from ..errors import CallbackError
@@ -39,14 +36,3 @@ __all__ = [
     "StreamCallback",
     "playable",
 ]
-
-_MOVED = ("EngineBackend", "make_backend")
-
-
-def __getattr__(name: str) -> Any:
-    """``EngineBackend`` and ``make_backend``: moved to :mod:`callaudio.audio`."""
-    if name in _MOVED:
-        from .. import audio
-
-        return getattr(audio, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,11 @@
 - :mod:`.resample`: band-limited rational and arbitrary-ratio resampling;
 - :mod:`.scenario`: ``EchoScenario`` and presets for the echo canceller; ``noisy_speech``
   for the noise suppressor;
-- :mod:`.metrics`: levels, ERLE, segmental SNR, near-end loss, musical-noise measures.
+- :mod:`.metrics`: levels, ERLE, segmental SNR, near-end loss, musical-noise measures;
+- :mod:`.room`: the acoustic room the simulated device plays through.
+
+May import: NumPy, ``config`` and ``errors``. Never the session layer, the engine, the audio
+service or a device: the simulated device imports this package, not the other way round.
 """
 
 from __future__ import annotations
