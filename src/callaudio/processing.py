@@ -16,14 +16,21 @@ Frames
 * Far-end frames may have any channel count; they are downmixed to one reference.
 * NaN and +-Inf samples are replaced by silence at the input (counted in
   ``stats.nonfinite_frames``); the output is always finite and the state recovers.
+
+Threads
+-------
+See :class:`VoiceProcessor`: the render path and the capture path may run on two threads
+at once; calls on one path from several threads are serialised; ``reset``,
+``reset_echo_path``, ``apply_config``, ``stats`` and ``close`` are safe from any thread.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +120,22 @@ class VoiceProcessor:
     >>> out = vp.process_capture(np.zeros(160, dtype=np.float32))
     >>> out.shape, out.dtype.name
     ((160,), 'float32')
+
+    Threads
+    -------
+    As with WebRTC's ``AudioProcessing``, the render path (:meth:`process_render`, usually
+    on the playback thread) and the capture path (:meth:`process_capture`, usually on the
+    recording thread) may be called from two different threads at the same time: the far
+    frames reach the echo canceller through a queue with its own lock, so no state is torn
+    between them. Calls on the *same* path from several threads at once are serialised,
+    one frame after the other, on a per-path lock (the lock is released while the compiled
+    chain runs, so it never blocks other Python threads; nothing is refused, nothing can
+    crash, but interleaving one stream's frames from two threads gives a meaningless
+    signal). :meth:`reset`, :meth:`reset_echo_path`, :meth:`apply_config`, :attr:`stats`
+    and :meth:`close` may be called from any thread: they wait for the frame in flight on
+    the capture path (and :meth:`apply_config`/:meth:`close` for the render path too), and
+    reset in place, so no state is ever freed or replaced under a running frame. Locks are
+    always taken capture path first, then render path: no call can deadlock another.
     """
 
     def __init__(
@@ -133,16 +156,32 @@ class VoiceProcessor:
         self._config = config
         self._channels = channels
         self._n = frame_size(self._sample_rate)
-        kw: dict[str, Any] = {
-            name: getattr(config, name).kwargs()
-            for name in _STAGES
-            if getattr(config, name).enabled
-        }
-        self._chains = [Chain(self._sample_rate, **kw) for _ in range(channels)]
+        self._capture_lock = threading.Lock()
+        self._render_lock = threading.Lock()
+        self._chains: list[Chain] = self._build_chains(config, [], config)
+        self._latency = int(self._chains[0].latency_samples)
         shape = (self._n,) if channels == 1 else (self._n, channels)
         self._shape = shape
-        # Buffers for the slow paths (non-contiguous or read-only input, no out=).
+        # Buffer for the slow path of process_capture (non-contiguous or overlapping
+        # input), used under the capture lock only.
         self._scratch = {dt: np.zeros(shape, dtype=dt) for dt in _DTYPES}
+
+    def _build_chains(
+        self, config: ProcessingConfig, old: list[Chain], old_config: ProcessingConfig
+    ) -> list[Chain]:
+        """One chain per channel; a stage of ``old`` whose config did not change is adopted."""
+        chains = []
+        for c in range(self._channels):
+            kw: dict[str, Any] = {}
+            for name in _STAGES:
+                stage = getattr(config, name)
+                if not stage.enabled:
+                    continue
+                kept = getattr(old[c], name) if old else None
+                same = kept is not None and getattr(old_config, name) == stage
+                kw[name] = kept if same else stage.kwargs()
+            chains.append(Chain(self._sample_rate, **kw))
+        return chains
 
     # -- properties ------------------------------------------------------------------
 
@@ -168,14 +207,17 @@ class VoiceProcessor:
 
     @property
     def latency_samples(self) -> int:
-        """Algorithmic latency the capture chain adds, in samples."""
-        return int(self._chains[0].latency_samples)
+        """Algorithmic latency the capture chain adds, in samples (also after close)."""
+        return self._latency
 
     @property
     def stats(self) -> ProcessingStats:
         """Measurements of channel 0; see :class:`ProcessingStats`."""
-        self._check_open()
-        ch = self._chains[0]
+        with self._capture_lock:  # one consistent frame, never a frame in flight
+            self._check_open()
+            return self._stats_of(self._chains[0])
+
+    def _stats_of(self, ch: Chain) -> ProcessingStats:
         agc, aec, ns = ch.gain_control, ch.echo_canceller, ch.noise_suppressor
         started = ch.capture_frames > 0
         level = None if ch.output_power < 0 else _db(ch.output_power) + 3.0103
@@ -192,7 +234,7 @@ class VoiceProcessor:
             capture_frames=int(ch.capture_frames),
             render_frames=int(ch.render_frames),
             nonfinite_frames=int(ch.nonfinite_frames),
-            latency_ms=1000.0 * self.latency_samples / self._sample_rate,
+            latency_ms=1000.0 * self._latency / self._sample_rate,
         )
 
     # -- validation ------------------------------------------------------------------
@@ -234,13 +276,28 @@ class VoiceProcessor:
         Any channel count is accepted and downmixed. Raises FrameError for a bad frame;
         the processor is unchanged then.
         """
-        self._check_open()
         x = self._check_frame(far, "far", None)
         if not (x.flags.c_contiguous and x.flags.aligned):
             x = np.array(x, order="C")  # a fresh array is always aligned
-        chans = 1 if x.ndim == 1 else x.shape[1]
-        for ch in self._chains:
-            ch.render(x, chans)
+        self.process_render_fast(x)
+
+    def process_render_fast(self, far: npt.NDArray[Any]) -> None:
+        """:meth:`process_render` for a frame already known to be right: the fast path of
+        an audio callback that reuses one validated buffer.
+
+        ``far`` must be a C-contiguous, aligned float32 or int16 array of ``frame_size``
+        samples per channel (shape ``(frame_size,)`` or ``(frame_size, channels)``); the
+        compiled chain still refuses anything it could not read safely (FrameError), but
+        the descriptive checks of :meth:`process_render` are skipped.
+        """
+        chans = 1 if far.ndim == 1 else far.shape[1]
+        with self._render_lock:
+            self._check_open()
+            try:
+                for ch in self._chains:
+                    ch.render(far, chans)
+            except (TypeError, ValueError) as e:
+                raise FrameError(f"far: {e}") from None
 
     def process_capture(
         self, mic: npt.NDArray[Any], out: npt.NDArray[Any] | None = None
@@ -280,16 +337,49 @@ class VoiceProcessor:
             )
         elif not (out.flags.c_contiguous and out.flags.writeable and out.flags.aligned):
             raise FrameError("out must be C-contiguous, aligned and writable")
-        if not (x.flags.c_contiguous and x.flags.aligned):
-            src = self._scratch[x.dtype]
-            np.copyto(src.reshape(x.shape), x)
-            x = src.reshape(x.shape)
-        chans = self._channels
-        for c, ch in enumerate(self._chains):
-            if ch.capture(x, out, c, chans):
-                # A stage produced a non-finite value despite the input guard: start clean.
-                ch.reset()
+        # Each channel reads its column of mic and writes its column of out: an out that
+        # overlaps mic elsewhere would overwrite columns not read yet, so copy mic first.
+        staged = not (x.flags.c_contiguous and x.flags.aligned) or (
+            self._channels > 1 and out is not x and np.may_share_memory(out, x)
+        )
+        if not staged:
+            return self.process_capture_fast(x, out)
+        with self._capture_lock:
+            self._check_open()
+            src = self._scratch[x.dtype].reshape(x.shape)
+            np.copyto(src, x)
+            self._capture(src, out)
         return out
+
+    def process_capture_fast(
+        self, mic: npt.NDArray[Any], out: npt.NDArray[Any]
+    ) -> npt.NDArray[Any]:
+        """:meth:`process_capture` for frames already known to be right: the fast path of
+        an audio callback that reuses validated buffers.
+
+        ``mic`` and ``out``: C-contiguous, aligned arrays of one dtype (float32 or int16)
+        and of the frame's shape; ``out`` writable, either ``mic`` itself or not
+        overlapping it. The compiled chain still refuses what it could not read or write
+        safely (FrameError), but the descriptive checks of :meth:`process_capture` are
+        skipped. Returns ``out``.
+        """
+        with self._capture_lock:
+            self._check_open()
+            self._capture(mic, out)
+        return out
+
+    def _capture(self, mic: npt.NDArray[Any], out: npt.NDArray[Any]) -> None:
+        """Every channel's chain on one frame; the caller holds the capture lock.
+
+        A chain whose output went non-finite despite the input guard has already reset
+        itself in place (no allocation) and returned silence for that frame.
+        """
+        chans = self._channels
+        try:
+            for c, ch in enumerate(self._chains):
+                ch.capture(mic, out, c, chans)
+        except (TypeError, ValueError) as e:
+            raise FrameError(f"mic/out: {e}") from None
 
     def _run_block(
         self,
@@ -299,29 +389,92 @@ class VoiceProcessor:
         far_channels: int,
     ) -> None:
         """Whole-frame float32 signals through every channel's chain, GIL released."""
-        for c, ch in enumerate(self._chains):
-            ch.process_block(mic, out, far, c, self._channels, far_channels)
+        with self._capture_lock, self._render_lock:
+            self._check_open()
+            for c, ch in enumerate(self._chains):
+                ch.process_block(mic, out, far, c, self._channels, far_channels)
 
     def reset(self) -> None:
-        """Forget all adaptive state (as after construction); counters are kept."""
-        self._check_open()
-        for ch in self._chains:
-            ch.reset()
+        """Forget all adaptive state (as after construction); counters are kept.
+
+        Safe from any thread: waits for the capture frame in flight, resets in place.
+        """
+        with self._capture_lock:
+            self._check_open()
+            for ch in self._chains:
+                ch.reset()
 
     def reset_echo_path(self) -> None:
         """Tell the echo canceller the echo path changed (route change, speaker toggled).
 
         The adaptive filter and the residual-echo suppressor restart; the delay estimate
         is kept as a prior, so cancellation is back within about a second. The noise
-        suppressor and the gain control keep their state.
+        suppressor and the gain control keep their state. Safe from any thread.
         """
-        self._check_open()
-        for ch in self._chains:
-            ch.reset_echo_path()
+        with self._capture_lock:
+            self._check_open()
+            for ch in self._chains:
+                ch.reset_echo_path()
+
+    def apply_config(self, config: ProcessingConfig) -> None:
+        """Change the configuration while the processor runs (WebRTC's ``ApplyConfig``).
+
+        A stage whose settings did not change keeps its state (a converged echo canceller
+        stays converged); a stage whose settings changed, or that is switched on, starts
+        fresh; frame counters carry over. The new stages are built before the switch,
+        which then happens between two frames of each path. Safe from any thread.
+
+        Raises
+        ------
+        ConfigError
+            ``config`` is not a ProcessingConfig; nothing changed.
+        """
+        if not isinstance(config, ProcessingConfig):
+            raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
+        while True:
+            with self._capture_lock, self._render_lock:
+                self._check_open()
+                old, old_config = self._chains, self._config
+            # Built outside the locks (it allocates); an adopted stage is run by nobody
+            # but its old chain until the switch below retires that chain.
+            chains = self._build_chains(config, old, old_config)
+            with self._capture_lock, self._render_lock:
+                self._check_open()
+                if self._chains is not old:  # another apply_config came first: again
+                    continue
+                for new, prev in zip(chains, old, strict=True):
+                    new.carry_counters(prev)
+                self._chains = chains
+                self._config = config
+                self._latency = int(chains[0].latency_samples)
+                return
 
     def close(self) -> None:
-        """Release the processor's state; later calls raise InvalidStateError."""
-        self._chains = []
+        """Release the processor's state; later calls raise InvalidStateError.
+
+        Safe from any thread: waits for the frames in flight on both paths.
+        """
+        with self._capture_lock, self._render_lock:
+            self._chains = []
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise InvalidStateError(
+            "pickle",
+            "a VoiceProcessor",
+            "it holds compiled adaptive state; build a new one from "
+            "VoiceProcessor(vp.sample_rate, vp.channels, vp.config)",
+        )
+
+    def __copy__(self) -> NoReturn:
+        raise InvalidStateError(
+            "copy",
+            "a VoiceProcessor",
+            "a copy would share or fork compiled state mid-call; build a new one from "
+            "VoiceProcessor(vp.sample_rate, vp.channels, vp.config)",
+        )
+
+    def __deepcopy__(self, memo: Any) -> NoReturn:
+        self.__copy__()
 
     def __enter__(self) -> VoiceProcessor:
         return self
@@ -369,14 +522,8 @@ def process_arrays(
         Same length and channel layout as ``mic``; int16 in, int16 out, else float32.
         The last partial frame is zero-padded for processing and trimmed.
     """
-    m = np.asarray(mic)
-    if m.dtype == np.bool_ or not (
-        np.issubdtype(m.dtype, np.floating) or np.issubdtype(m.dtype, np.integer)
-    ):
-        raise FrameError(f"mic must be numeric, got dtype {m.dtype}")
-    if m.ndim not in (1, 2):
-        raise FrameError(f"mic must be 1-D or 2-D (samples, channels), got {m.ndim}-D")
-    is_int16 = m.dtype == np.int16
+    m = _signal(mic, "mic")
+    is_int16 = m.dtype.kind == "i" and m.dtype.itemsize == 2  # any byte order
     x = _to_float32(m)
     channels = 1 if x.ndim == 1 else x.shape[1]
     vp = VoiceProcessor(sample_rate, channels=channels, config=config)
@@ -388,14 +535,7 @@ def process_arrays(
     ref: npt.NDArray[np.float32] | None = None
     far_channels = 1
     if far is not None:
-        fa = np.asarray(far)
-        if fa.dtype == np.bool_ or not (
-            np.issubdtype(fa.dtype, np.floating) or np.issubdtype(fa.dtype, np.integer)
-        ):
-            raise FrameError(f"far must be numeric, got dtype {fa.dtype}")
-        if fa.ndim not in (1, 2):
-            raise FrameError(f"far must be 1-D or 2-D (samples, channels), got {fa.ndim}-D")
-        fa = _to_float32(fa)
+        fa = _to_float32(_signal(far, "far"))
         far_channels = 1 if fa.ndim == 1 else fa.shape[1]
         if far_channels < 1:
             raise FrameError(f"far has no channels: shape {fa.shape}")
@@ -410,9 +550,23 @@ def process_arrays(
     return y
 
 
+def _signal(a: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
+    """``a`` as an array of real samples: signed/unsigned integers or floats, any byte
+    order, 1-D or 2-D; bool, complex, datetime/timedelta and objects are refused."""
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise FrameError(f"{what} must be an array of samples: {e}") from None
+    if arr.dtype.kind not in "iuf":
+        raise FrameError(f"{what} must hold integer or float samples, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise FrameError(f"{what} must be 1-D or 2-D (samples, channels), got {arr.ndim}-D")
+    return arr
+
+
 def _to_float32(a: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """int16 -> float32 full scale 1.0; other integers are taken as int16-scaled too."""
     out: npt.NDArray[np.float32] = np.ascontiguousarray(a, dtype=np.float32)
-    if np.issubdtype(a.dtype, np.integer):
+    if a.dtype.kind in "iu":
         out = out * np.float32(1.0 / 32768.0)
     return out

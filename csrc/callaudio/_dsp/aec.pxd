@@ -1,6 +1,7 @@
 # Acoustic echo canceller stage (see aec.pyx for the algorithm, papers and units).
 from callaudio._dsp._typedefs cimport f32, f64
 from callaudio._dsp.fft cimport RealFFT
+from cpython.pythread cimport PyThread_type_lock
 
 
 cdef class EchoCanceller:
@@ -21,6 +22,8 @@ cdef class EchoCanceller:
     # render FIFO
     cdef f32* fifo
     cdef int fifo_head, fifo_count
+    # guards the FIFO fields: render_c and capture_c may run on two threads at once
+    cdef PyThread_type_lock _fifo_lock
     cdef long long overruns, underruns, nonfinite
     # time-domain history and work buffers
     cdef f32* far
@@ -96,8 +99,11 @@ cdef class EchoCanceller:
     # ERR_NONFINITE when the frame held NaN/Inf input (replaced by 0) or the echo path
     # had to be restarted; the output is always finite.
     cdef int capture_c(self, f32* mic, Py_ssize_t n) noexcept nogil
-    cpdef void reset(self)
-    cdef void _reset_all(self) noexcept nogil
+    # In place, allocation-free: forget the echo path, keep the delay as a weak prior.
+    cdef void reset_path_c(self) noexcept nogil
+    # In place, allocation-free: everything as after construction.
+    cdef void reset_all_c(self) noexcept nogil
+    cdef void _weaken_delay_prior(self) noexcept nogil
     cdef void _reset_path(self) noexcept nogil
     cdef void _delay_update(self, int slot) noexcept nogil
     cdef void _set_lag(self, int lag) noexcept nogil

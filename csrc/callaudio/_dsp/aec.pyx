@@ -78,6 +78,10 @@ model ``callaudio._reference.aec_ref`` mirrors every step; the tests compare the
 cimport cython
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.pythread cimport (
+    WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+    PyThread_release_lock,
+)
 from libc.math cimport exp, isfinite, log, log10, sqrt
 from libc.string cimport memcpy, memset
 
@@ -289,6 +293,9 @@ cdef class EchoCanceller:
         self.gmin = 10.0 ** (-max_attenuation_db / 20.0)
         self.de_a = exp(-1.0 / DE_TAU)
         self.fft = RealFFT(2 * n)
+        self._fifo_lock = PyThread_allocate_lock()
+        if self._fifo_lock == NULL:
+            raise MemoryError()
         cdef int k = self.k, P = self.P, L = self.L, H = self.H
         cdef int k2 = 2 * k
         # one float arena for every array (f64 arrays take two slots)
@@ -368,20 +375,27 @@ cdef class EchoCanceller:
         for i in range(P):
             self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
         self.hint = -1
-        self._reset_all()
+        self.reset_all_c()
 
     def __dealloc__(self):
         PyMem_Free(self._arena)
         PyMem_Free(self._iarena)
+        if self._fifo_lock != NULL:
+            PyThread_free_lock(self._fifo_lock)
 
     # ------------------------------------------------------------------ state
-    cdef void _reset_all(self) noexcept nogil:
+    cdef void reset_all_c(self) noexcept nogil:
+        """Everything as after construction, in place (no allocation)."""
         cdef int n = self.n, i
+        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         self.fifo_head = 0
         self.fifo_count = 0
         self.overruns = 0
+        PyThread_release_lock(self._fifo_lock)
         self.underruns = 0
         self.nonfinite = 0
+        self.echo_only = False
+        self.far_hang = 0
         self.t = 0
         memset(self.far_prev, 0, n * sizeof(f32))
         memset(self.mic_prev, 0, n * sizeof(f32))
@@ -447,25 +461,39 @@ cdef class EchoCanceller:
         self.s_yy = 0.0
         self.s_ey = 0.0
 
-    cpdef void reset(self):
+    cdef void _weaken_delay_prior(self) noexcept nogil:
+        """Shorten the delay estimator's correlation memory ten-fold: the delay found for
+        the old echo path is only a weak prior, a new one is confirmed within a second."""
+        cdef int i
+        for i in range(self.L):
+            self.C[i] *= 0.1
+            self.F[i] *= 0.1
+        self.M *= 0.1
+        if self.nde > 10:
+            self.nde = 10
+
+    cdef void reset_path_c(self) noexcept nogil:
+        self._reset_path()
+        self._weaken_delay_prior()
+
+    def reset(self):
         """Forget the echo path (route change); keep the delay estimate as a prior.
 
         The filter, its Kalman state and the suppressor restart; the delay estimator's
         correlation memory is shortened ten-fold so a new delay is found quickly.
         """
-        cdef int i
         with nogil:
-            self._reset_path()
-            for i in range(self.L):
-                self.C[i] *= 0.1
-                self.F[i] *= 0.1
-            self.M *= 0.1
-            if self.nde > 10:
-                self.nde = 10
+            self.reset_path_c()
+
+    def reset_all(self):
+        """Forget everything, the delay estimate and the render queue too: as constructed."""
+        with nogil:
+            self.reset_all_c()
 
     # ------------------------------------------------------------------ kernels
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil:
         cdef int slot
+        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         if self.fifo_count >= FIFO_FRAMES:      # overrun: drop the oldest frame
             self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
             self.fifo_count -= 1
@@ -473,6 +501,7 @@ cdef class EchoCanceller:
         slot = (self.fifo_head + self.fifo_count) % FIFO_FRAMES
         memcpy(self.fifo + <Py_ssize_t>slot * self.n, far, self.n * sizeof(f32))
         self.fifo_count += 1
+        PyThread_release_lock(self._fifo_lock)
 
     @cython.boundscheck(False)   # raw pointer loops, sizes fixed at construction
     @cython.wraparound(False)
@@ -488,6 +517,7 @@ cdef class EchoCanceller:
         cdef f32 q
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
+        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         if self.fifo_count > 0:
             memcpy(far, self.fifo + <Py_ssize_t>self.fifo_head * n, n * sizeof(f32))
             self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
@@ -495,6 +525,7 @@ cdef class EchoCanceller:
         else:
             memset(far, 0, n * sizeof(f32))
             self.underruns += 1
+        PyThread_release_lock(self._fifo_lock)
         if ca_aec_sanitize(n, far, mic, self.mic, <f32>CLAMP):
             code = ERR_NONFINITE
         if code != OK:
@@ -616,20 +647,11 @@ cdef class EchoCanceller:
                 w2 = self.W[2 * i] * self.W[2 * i] + self.W[2 * i + 1] * self.W[2 * i + 1]
                 if w2 > self.Psi[i]:
                     self.Psi[i] = <f32>w2
-            # The echo path changed: the delay found for the old one is only a weak prior
-            # now (as after reset()), so a new bulk delay is confirmed within a second.
-            # (With no delay locked there is no prior to weaken; shortening the memory
-            # then would only let the estimator lock onto noise.)
-            # (While a near-end talker is evident the error can exceed the mic because
-            # the filter drifted in the double talk, not because the path moved: the
-            # delay prior stays.)
+            # The echo path changed: weaken the delay prior (as reset() does), unless no
+            # delay is locked (nothing to weaken; the estimator would lock onto noise) or
+            # a near-end talker is evident (then the filter drifted, the path did not move).
             if self.lag >= 0 and self.dt_hang == 0:
-                for i in range(self.L):
-                    self.C[i] *= 0.1
-                    self.F[i] *= 0.1
-                self.M *= 0.1
-                if self.nde > 10:
-                    self.nde = 10
+                self._weaken_delay_prior()
             self.div_n = 0
 
     @cython.boundscheck(False)   # raw pointer loops

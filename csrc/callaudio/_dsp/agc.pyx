@@ -322,6 +322,10 @@ cdef class GainControl:
 
     cpdef void reset(self):
         """Forget everything learnt (noise floor, speech level, gain): as constructed."""
+        with nogil:
+            self.reset_c()
+
+    cdef void reset_c(self) noexcept nogil:
         cdef int k
         for k in range(NOISE_SUBWINDOWS):
             self._mins[k] = 1e300

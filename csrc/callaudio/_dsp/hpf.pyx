@@ -187,6 +187,10 @@ cdef class HighPass:
 
     cpdef void reset(self):
         """Clear the filter state (as after construction)."""
+        with nogil:
+            self.reset_c()
+
+    cdef void reset_c(self) noexcept nogil:
         memset(self._state, 0, 2 * self._nsec * sizeof(f64))
 
     @property

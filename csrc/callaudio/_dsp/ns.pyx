@@ -296,6 +296,10 @@ cdef class NoiseSuppressor:
 
     cpdef void reset(self):
         """Forget the signal: empty buffers, noise PSD back to its floor, gains to 1."""
+        with nogil:
+            self.reset_c()
+
+    cdef void reset_c(self) noexcept nogil:
         cdef int k, K = self.fft_size, nb = self._nbins
         memset(self._inbuf, 0, K * sizeof(f32))
         memset(self._outacc, 0, 2 * self.hop_size * sizeof(f32))

@@ -14,7 +14,12 @@ Input guard: non-finite samples (NaN, +-Inf) are replaced by 0 and finite sample
 clamped to +-``INPUT_CLAMP`` (24 dB above full scale), so no stage ever sees a value that
 could overflow its power estimates. The frame is counted in ``nonfinite_frames``.
 Output guard: if a stage ever produced a non-finite sample anyway, the frame is zeroed
-and ``capture_c`` returns ``ERR_NONFINITE``; the caller then resets the chain.
+and ``capture_c`` returns ``ERR_NONFINITE``; ``capture``/``process_block`` then reset the
+chain in place (``reset_c``: no allocation, no stage object replaced).
+
+Threads: ``render`` and ``capture`` may run on two threads at once (the echo canceller's
+render queue has its own lock); each path, and ``reset``/``reset_echo_path`` with the
+capture path, must be serialised by the caller (:class:`callaudio.VoiceProcessor` does).
 """
 
 cimport cython
@@ -70,6 +75,17 @@ cdef inline int _dtype_of(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) if cnp.PyArray_ISNOTSWAPPED(a) else -1
 
 
+def _stage(cls, int sample_rate, spec):
+    """None, a stage instance to adopt (same rate), or the keywords to build one."""
+    if spec is None:
+        return None
+    if isinstance(spec, cls):
+        if spec.sample_rate != sample_rate:
+            raise ValueError(f"{cls.__name__} runs at {spec.sample_rate} Hz, not {sample_rate}")
+        return spec
+    return cls(sample_rate, **spec)
+
+
 cdef class Chain:
     """The capture/render chain of one channel at one sample rate (10 ms frames).
 
@@ -77,8 +93,10 @@ cdef class Chain:
     ----------
     sample_rate : int
         16000, 32000 or 48000 (validated by the caller).
-    high_pass, echo_canceller, noise_suppressor, gain_control : dict or None
-        Constructor keywords of that stage, or None to leave the stage out.
+    high_pass, echo_canceller, noise_suppressor, gain_control : dict, stage or None
+        Constructor keywords of that stage, an instance to adopt with its state (a chain
+        rebuilt for a new configuration keeps the stages whose settings did not change),
+        or None to leave the stage out.
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -93,7 +111,6 @@ cdef class Chain:
     cdef readonly EchoCanceller echo_canceller
     cdef readonly NoiseSuppressor noise_suppressor
     cdef readonly GainControl gain_control
-    cdef dict _aec_kwargs   # to rebuild the echo canceller on a full reset
     cdef f32* _cap          # capture scratch frame
     cdef f32* _ren          # render scratch frame (downmixed reference)
     cdef readonly long long capture_frames
@@ -109,15 +126,10 @@ cdef class Chain:
         self._ren = <f32*>calloc(self.frame_size, sizeof(f32))
         if self._cap == NULL or self._ren == NULL:
             raise MemoryError()
-        if high_pass is not None:
-            self.high_pass = HighPass(sample_rate, **high_pass)
-        if echo_canceller is not None:
-            self._aec_kwargs = dict(echo_canceller)
-            self.echo_canceller = EchoCanceller(sample_rate, **echo_canceller)
-        if noise_suppressor is not None:
-            self.noise_suppressor = NoiseSuppressor(sample_rate, **noise_suppressor)
-        if gain_control is not None:
-            self.gain_control = GainControl(sample_rate, **gain_control)
+        self.high_pass = _stage(HighPass, sample_rate, high_pass)
+        self.echo_canceller = _stage(EchoCanceller, sample_rate, echo_canceller)
+        self.noise_suppressor = _stage(NoiseSuppressor, sample_rate, noise_suppressor)
+        self.gain_control = _stage(GainControl, sample_rate, gain_control)
         self.output_power = -1.0
 
     def __dealloc__(self):
@@ -138,27 +150,39 @@ cdef class Chain:
             total += self.gain_control.latency_samples
         return total
 
-    cpdef void reset(self):
+    def reset(self):
         """Clear every stage's state (as after construction); counters are kept.
 
-        The echo canceller is rebuilt (its own ``reset`` keeps a delay prior, see
-        :meth:`reset_echo_path`); this allocates, so it is not for the per-frame path.
+        In place, allocating nothing: no stage object is replaced, so a reset can never
+        free what a running ``capture``/``render`` uses. Callers serialise it with the
+        capture path (see :class:`callaudio.VoiceProcessor`).
         """
-        if self.high_pass is not None:
-            self.high_pass.reset()
-        if self.echo_canceller is not None:
-            self.echo_canceller = EchoCanceller(self.sample_rate, **self._aec_kwargs)
-        if self.noise_suppressor is not None:
-            self.noise_suppressor.reset()
-        if self.gain_control is not None:
-            self.gain_control.reset()
+        with nogil:
+            self.reset_c()
 
-    cpdef void reset_echo_path(self):
+    cdef void reset_c(self) noexcept nogil:
+        if self.high_pass is not None:
+            self.high_pass.reset_c()
+        if self.echo_canceller is not None:
+            self.echo_canceller.reset_all_c()
+        if self.noise_suppressor is not None:
+            self.noise_suppressor.reset_c()
+        if self.gain_control is not None:
+            self.gain_control.reset_c()
+
+    def reset_echo_path(self):
         """The echo path changed (route change, speaker toggled): restart the echo
         canceller's filter and suppressor, keeping its delay estimate as a prior so it
-        re-converges fast. The other stages keep their state."""
+        re-converges fast. The other stages keep their state. In place, like ``reset``."""
         if self.echo_canceller is not None:
-            self.echo_canceller.reset()
+            with nogil:
+                self.echo_canceller.reset_path_c()
+
+    def carry_counters(self, Chain other not None):
+        """Continue ``other``'s frame counters (a chain rebuilt for a new configuration)."""
+        self.capture_frames = other.capture_frames
+        self.render_frames = other.render_frames
+        self.nonfinite_frames = other.nonfinite_frames
 
     # -- kernels ---------------------------------------------------------------------
 
@@ -266,7 +290,9 @@ cdef class Chain:
         """Process channel ``channel`` of a C-contiguous (frame_size[, channels]) frame.
 
         ``mic`` and ``out`` must have the same dtype (float32 or int16), shape and
-        contiguity; ``out`` may be ``mic``. Returns OK (0) or ERR_NONFINITE.
+        contiguity; ``out`` may be ``mic``. Returns OK (0), or ERR_NONFINITE when a stage
+        produced a non-finite value despite the input guard: the frame is silence then and
+        the chain has been reset in place, so the next frame starts clean.
         """
         cdef int typ = _dtype_of(mic)
         cdef int rc
@@ -288,10 +314,14 @@ cdef class Chain:
         if typ == cnp.NPY_FLOAT32:
             with nogil:
                 rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
+                if rc != OK:
+                    self.reset_c()
         elif typ == cnp.NPY_INT16:
             with nogil:
                 rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
                                       channels)
+                if rc != OK:
+                    self.reset_c()
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
         return rc
@@ -340,8 +370,7 @@ cdef class Chain:
                 if self.capture_f32(src + k * n * channels, dst + k * n * channels,
                                     channels) != OK:
                     resets += 1
-                    with gil:
-                        self.reset()
+                    self.reset_c()
         return resets
 
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):

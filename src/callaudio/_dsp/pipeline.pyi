@@ -37,13 +37,14 @@ class Chain:
     def __new__(
         cls,
         sample_rate: int,
-        high_pass: dict[str, Any] | None = ...,
-        echo_canceller: dict[str, Any] | None = ...,
-        noise_suppressor: dict[str, Any] | None = ...,
-        gain_control: dict[str, Any] | None = ...,
+        high_pass: dict[str, Any] | HighPass | None = ...,
+        echo_canceller: dict[str, Any] | EchoCanceller | None = ...,
+        noise_suppressor: dict[str, Any] | NoiseSuppressor | None = ...,
+        gain_control: dict[str, Any] | GainControl | None = ...,
     ) -> Self: ...
     def reset(self) -> None: ...
     def reset_echo_path(self) -> None: ...
+    def carry_counters(self, other: Chain) -> None: ...
     def capture(
         self,
         mic: npt.NDArray[Any],
