@@ -34,7 +34,8 @@ Papers
 Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
 ------------------------------------------------------------------
 1. Pop the far frame queued by ``render_c`` (silence when none; at most 50 queued, the
-   oldest dropped beyond).  Non-finite samples become 0, values are clamped to +-65536.
+   oldest dropped beyond).  Non-finite samples become 0, values are clamped to +-16
+   (``CA_INPUT_CLAMP``).
 2. Far spectrum ``X_t = FFT([far_{t-1}, far_t])`` (2n points, 50 Hz bins) into a ring of
    ``H = L + P + 1`` frames; microphone spectrum through the low-delay analysis window.
 3. Delay: per frame 16 log band energies (200-4200 Hz) of far and mic, running means
@@ -72,7 +73,7 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
 Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
 cimports (no checks, no allocation; the hot loops are plain C in ``aec_impl.c``);
 ``capture`` / ``render`` are validating wrappers for tests and offline use.  The slow NumPy
-model ``callaudio._reference.aec_ref`` mirrors every step; the tests compare the two.
+model ``tests/_reference/aec_ref.py`` mirrors every step; the tests compare the two.
 """
 
 cimport cython
@@ -89,9 +90,10 @@ import math
 
 import numpy as np
 
+from callaudio.config import validate_stage
 from callaudio.errors import ConfigError, FrameError
 
-from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32, f64
+from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32, f64
 from callaudio._dsp.fft cimport RealFFT
 
 cnp.import_array()
@@ -129,46 +131,8 @@ cdef extern from "aec_impl.h":
     void ca_aec_synthesis(int n, int lat, f32* out, f32* t, f32* ola,
                           const f32* ws) noexcept nogil
 
-# ---- design constants (the NumPy reference uses the same values) -------------------
-cdef extern from *:
-    """
-    #define AEC_HEADROOM 2  /* partitions kept before the coarse delay */
-    #define AEC_FIFO_FRAMES 50  /* render frames buffered ahead of capture (500 ms) */
-    #define AEC_NB 16  /* delay-estimator bands (log-spaced, bins 4..84 = 200..4200 Hz) */
-    #define AEC_DE_TAU 150.0  /* correlation memory, frames (1.5 s) */
-    #define AEC_DE_RHO_MIN 0.25  /* minimum normalised correlation to accept a lag */
-    #define AEC_DE_CONFIRM 4  /* frames the first lag must stay the best */
-    #define AEC_DE_CONFIRM_CHANGE 25  /* frames a changed lag must stay the best */
-    #define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
-    #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
-    #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
-    #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
-    #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
-    #define AEC_DT_RHO 0.5  /* error/echo-estimate correlation below which excess is a talker */
-    #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
-    #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
-    #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
-    #define AEC_KF_Q 3e-2  /* random-walk factor 1 - A^2 per frame */
-    #define AEC_KF_SPREAD 1.0  /* neighbours' power share in the process noise */
-    #define AEC_KF_PSI0 0.25  /* initial state-error variance (per partition and bin) */
-    #define AEC_KF_PSIMIN 0.1  /* random-walk power floor, x the prior (keeps it learning) */
-    #define AEC_KF_DECAY 0.7  /* prior decay of the state-error variance per partition */
-    #define AEC_KF_LAMBDA 0.5  /* observation-noise PSD smoothing */
-    #define AEC_KF_SHRINK 0.3  /* largest relative decrease of the state-error variance per frame */
-    #define AEC_KF_REG 1e-3  /* relative gain regularisation (x far power per bin) */
-    #define AEC_KF_DELTA 1e-10  /* gain regularisation: power per sample of a -100 dBFS floor */
-    #define AEC_KAL_RES 1.0  /* weight of the Kalman state error in the residual echo */
-    #define AEC_LEAK_BETA0 0.05  /* leakage estimator adaptation rate */
-    #define AEC_DIV_ALPHA 0.7  /* short-term power smoothing of the divergence test */
-    #define AEC_DIV_RATIO 1.0  /* error/mic power ratio that signals an echo-path change */
-    #define AEC_DIV_FRAMES 2  /* consecutive far-active frames above the ratio */
-    #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
-    #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
-    #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */
-    #define AEC_ECHO_HANG 20  /* frames (200 ms) the far end counts as talking after it stops */
-    #define AEC_TINY 1e-25  /* denormal guard added to recursive powers */
-    #define AEC_CLAMP 65536.0  /* inputs are clamped to +-CLAMP */
-    """
+# ---- design constants: written once, in aec_constants.h (the NumPy reference reads it) --
+cdef extern from "aec_constants.h":
     const int HEADROOM "AEC_HEADROOM"
     const int FIFO_FRAMES "AEC_FIFO_FRAMES"
     const int NB "AEC_NB"
@@ -204,16 +168,16 @@ cdef extern from *:
     const double ECHO_ONLY_RATIO "AEC_ECHO_ONLY_RATIO"
     const int ECHO_HANG "AEC_ECHO_HANG"
     const double TINY "AEC_TINY"
-    const double CLAMP "AEC_CLAMP"
-
-MIN_TAIL_MS = 10.0
-MAX_TAIL_MS = 512.0
-MAX_MAX_DELAY_MS = 2000.0
-SAMPLE_RATES = (16000, 32000, 48000)
 
 
-def _windows(int n, int d):
-    """Low-delay analysis/synthesis windows (2n samples, latency d): see module docstring."""
+def analysis_windows(int n, int d):
+    """Low-delay analysis/synthesis pair over ``2n`` samples with output latency ``d``
+    (Mauler & Martin 2007), float64.
+
+    The product ``wa * ws`` is zero on ``[0, n-d)``, a sin^2 rise on ``[n-d, n)``, one on
+    ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
+    ``n`` reconstructs exactly, ``d`` samples late.
+    """
     m = 2 * n
     wa = np.zeros(m)
     ws = np.zeros(m)
@@ -232,7 +196,8 @@ def _windows(int n, int d):
     return wa, ws
 
 
-def _band_edges():
+def band_edges():
+    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
     return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
@@ -248,7 +213,7 @@ cdef class EchoCanceller:
     sample_rate : int
         16000, 32000 or 48000 Hz.
     tail_ms : float
-        Echo tail the adaptive filter models after the bulk delay, ms (10 .. 512).
+        Echo tail the adaptive filter models after the bulk delay, ms (32 .. 512).
     max_delay_ms : float
         Largest bulk delay the estimator searches, ms (0 .. 2000).
     suppression : float
@@ -258,24 +223,16 @@ cdef class EchoCanceller:
         Largest attenuation the suppressor applies per bin, dB (0 .. 120).
     comfort_noise : bool
         Fill suppressed bins with noise at the estimated background level.
+
+    The ranges are :data:`callaudio.config.RANGES` (validated there, ConfigError).
     """
 
     def __cinit__(self, int sample_rate, double tail_ms=128.0, double max_delay_ms=1000.0,
                   double suppression=1.0, double max_attenuation_db=50.0,
                   bint comfort_noise=True):
-        if sample_rate not in SAMPLE_RATES:
-            raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES}, got {sample_rate}")
-        if not (MIN_TAIL_MS <= tail_ms <= MAX_TAIL_MS):
-            raise ConfigError(
-                "tail_ms", f"must be in [{MIN_TAIL_MS}, {MAX_TAIL_MS}], got {tail_ms}")
-        if not (0.0 <= max_delay_ms <= MAX_MAX_DELAY_MS):
-            raise ConfigError(
-                "max_delay_ms", f"must be in [0, {MAX_MAX_DELAY_MS}], got {max_delay_ms}")
-        if not (0.0 <= suppression <= 4.0):
-            raise ConfigError("suppression", f"must be in [0, 4], got {suppression}")
-        if not (0.0 <= max_attenuation_db <= 120.0):
-            raise ConfigError(
-                "max_attenuation_db", f"must be in [0, 120], got {max_attenuation_db}")
+        validate_stage("echo_canceller", sample_rate, tail_ms=tail_ms,
+                       max_delay_ms=max_delay_ms, suppression=suppression,
+                       max_attenuation_db=max_attenuation_db, comfort_noise=comfort_noise)
         self.sample_rate = sample_rate
         self.tail_ms = tail_ms
         self.max_delay_ms = max_delay_ms
@@ -364,12 +321,12 @@ cdef class EchoCanceller:
         self.edges = self._iarena
         self.peak_i = self._iarena + NB + 1
         cdef int i
-        wa, ws = _windows(n, self.lat)
+        wa, ws = analysis_windows(n, self.lat)
         for i in range(2 * n):
             self.wa[i] = wa[i]
             self.ws[i] = ws[i]
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
-        edges = _band_edges()
+        edges = band_edges()
         for i in range(NB + 1):
             self.edges[i] = edges[i]
         for i in range(P):
@@ -526,7 +483,7 @@ cdef class EchoCanceller:
             memset(far, 0, n * sizeof(f32))
             self.underruns += 1
         PyThread_release_lock(self._fifo_lock)
-        if ca_aec_sanitize(n, far, mic, self.mic, <f32>CLAMP):
+        if ca_aec_sanitize(n, far, mic, self.mic, <f32>CA_INPUT_CLAMP):
             code = ERR_NONFINITE
         if code != OK:
             self.nonfinite += 1

@@ -4,17 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "aec_impl.h"
-
-/* Portable wheels are built without -march; on x86-64 GCC/Clang emit an AVX2 clone of each
- * loop next to the baseline one and pick it at load time (function multiversioning). */
-#if defined(__has_attribute)
-#if __has_attribute(target_clones) && (defined(__x86_64__) || defined(_M_X64)) && !defined(__clang__)
-#define CA_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef CA_MULTIVERSION
-#define CA_MULTIVERSION
-#endif
+#include "ca_multiversion.h"
 
 /* Loop indices are ptrdiff_t: CPython's -fwrapv makes int index arithmetic (2 * i) wrap, which
  * stops GCC from proving the stride-2 accesses affine and vectorising them. */

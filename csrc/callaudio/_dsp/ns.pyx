@@ -65,7 +65,7 @@ time constants in seconds, ``latency_samples`` in samples at ``sample_rate``,
 
 Robustness: non-finite input samples are replaced by 0 and samples are limited to +-1e4
 before analysis, so the state stays finite; powers below CA_TINY are flushed to zero.
-The slow NumPy model of exactly this algorithm is ``callaudio._reference.ns_ref``.
+The slow NumPy model of exactly this algorithm is ``tests/_reference/ns_ref.py``.
 
 Layers: the per-bin kernels are plain C in ``ns_impl.c`` (branch-free loops with a
 polynomial exp/log so they vectorise without -ffast-math; an AVX2 copy is picked at load
@@ -80,6 +80,8 @@ from libc.math cimport M_PI, cos, exp, log, log10, sqrt
 from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
+
+from callaudio.config import validate_stage
 
 from callaudio._dsp._typedefs cimport CA_TINY, f32, f64
 from callaudio._dsp.fft cimport RealFFT
@@ -108,11 +110,6 @@ cdef extern from "ns_impl.h":
                     float log_gmin) noexcept nogil
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
 
-
-SAMPLE_RATES = (8000, 16000, 32000, 48000)
-HOPS_PER_FRAME = (1, 2, 4)
-MIN_LEVEL_DB = 0.0
-MAX_LEVEL_DB = 30.0
 
 # Algorithm constants (defined once, in ns_impl.h; see the module docstring).
 XI_H1_DB = CA_NS_XI_H1_DB
@@ -203,19 +200,14 @@ cdef class NoiseSuppressor:
 
     Raises
     ------
-    ValueError
-        If a parameter is outside its range (the message names it).
+    ConfigError
+        If a parameter is outside its range (:data:`callaudio.config.RANGES`; the message
+        names it).
     """
 
     def __cinit__(self, int sample_rate, double level_db=12.0, int hops_per_frame=2):
-        if sample_rate not in SAMPLE_RATES:
-            raise ValueError(f"sample_rate must be one of {SAMPLE_RATES} Hz, got {sample_rate}")
-        if not (MIN_LEVEL_DB <= level_db <= MAX_LEVEL_DB):
-            raise ValueError(
-                f"level_db must be in {MIN_LEVEL_DB:g}..{MAX_LEVEL_DB:g} dB, got {level_db}")
-        if hops_per_frame not in HOPS_PER_FRAME:
-            raise ValueError(
-                f"hops_per_frame must be one of {HOPS_PER_FRAME}, got {hops_per_frame}")
+        validate_stage("noise_suppressor", sample_rate, level_db=level_db,
+                       hops_per_frame=hops_per_frame)
         self.sample_rate = sample_rate
         self.level_db = level_db
         self.hops_per_frame = hops_per_frame

@@ -11,7 +11,8 @@ Validation happens once, in the Python-facing ``render``/``capture`` methods (an
 them in :class:`callaudio.VoiceProcessor`); the ``_c`` methods never re-check.
 
 Input guard: non-finite samples (NaN, +-Inf) are replaced by 0 and finite samples are
-clamped to +-``INPUT_CLAMP`` (24 dB above full scale), so no stage ever sees a value that
+clamped to +-``CA_INPUT_CLAMP`` (``_typedefs.pxd``: 24 dB above full scale, the one clamp
+limit of the core), so no stage ever sees a value that
 could overflow its power estimates. The frame is counted in ``nonfinite_frames``.
 Output guard: if a stage ever produced a non-finite sample anyway, the frame is zeroed
 and ``capture_c`` returns ``ERR_NONFINITE``; ``capture``/``process_block`` then reset the
@@ -28,7 +29,7 @@ from libc.math cimport isfinite
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
 
-from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32
+from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32
 from callaudio._dsp.aec cimport EchoCanceller
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
@@ -36,7 +37,7 @@ from callaudio._dsp.ns cimport NoiseSuppressor
 
 cnp.import_array()
 
-cdef f32 INPUT_CLAMP = 16.0
+cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f32 I16_SCALE = 32768.0
 
 

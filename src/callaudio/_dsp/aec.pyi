@@ -4,10 +4,8 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
-MIN_TAIL_MS: float
-MAX_TAIL_MS: float
-MAX_MAX_DELAY_MS: float
-SAMPLE_RATES: tuple[int, ...]
+def analysis_windows(n: int, d: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def band_edges() -> npt.NDArray[np.int64]: ...
 
 @disjoint_base
 class EchoCanceller:
