@@ -27,7 +27,6 @@ at once; calls on one path from several threads are serialised; ``reset``,
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -35,13 +34,15 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from ._dsp.pipeline import Chain
+from ._dsp.pipeline import Chain, PathState
 from .config import ProcessingConfig, check_sample_rate, frame_size
 from .errors import ConfigError, FrameError, InvalidStateError
 
 __all__ = ["ProcessingStats", "VoiceProcessor", "process_arrays"]
 
-_DTYPES = (np.dtype(np.float32), np.dtype(np.int16))
+_F32 = np.dtype(np.float32)
+_I16 = np.dtype(np.int16)
+_DTYPES = (_F32, _I16)
 _STAGES = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
 
 _MAX_CHANNELS = 32
@@ -125,17 +126,18 @@ class VoiceProcessor:
     -------
     As with WebRTC's ``AudioProcessing``, the render path (:meth:`process_render`, usually
     on the playback thread) and the capture path (:meth:`process_capture`, usually on the
-    recording thread) may be called from two different threads at the same time: the far
-    frames reach the echo canceller through a queue with its own lock, so no state is torn
-    between them. Calls on the *same* path from several threads at once are serialised,
-    one frame after the other, on a per-path lock (the lock is released while the compiled
-    chain runs, so it never blocks other Python threads; nothing is refused, nothing can
-    crash, but interleaving one stream's frames from two threads gives a meaningless
-    signal). :meth:`reset`, :meth:`reset_echo_path`, :meth:`apply_config`, :attr:`stats`
-    and :meth:`close` may be called from any thread: they wait for the frame in flight on
-    the capture path (and :meth:`apply_config`/:meth:`close` for the render path too), and
-    reset in place, so no state is ever freed or replaced under a running frame. Locks are
-    always taken capture path first, then render path: no call can deadlock another.
+    recording thread) may be called from two different threads at the same time: each path
+    has its own lock in the compiled chain, and the far frames reach the echo canceller
+    through a queue with a lock of its own, so no state is torn between them. Calls on the
+    *same* path from several threads at once are serialised, one frame after the other
+    (nothing is refused and nothing can crash, but interleaving one stream's frames from
+    two threads gives a meaningless signal). The locks are taken without the GIL, so
+    waiting for one never blocks other Python threads, and always capture path first,
+    then render path, so no call can deadlock another. :meth:`reset`,
+    :meth:`reset_echo_path` and :attr:`stats` may be called from any thread: they wait for
+    the capture frame in flight, and reset in place, so no state is ever freed or replaced
+    under a running frame. :meth:`apply_config` and :meth:`close` may be called from any
+    thread too: a frame already in flight finishes on the chain it started with.
     """
 
     def __init__(
@@ -156,15 +158,8 @@ class VoiceProcessor:
         self._config = config
         self._channels = channels
         self._n = frame_size(self._sample_rate)
-        self._capture_lock = threading.Lock()
-        self._render_lock = threading.Lock()
         self._chains: list[Chain] = self._build_chains(config, [], config)
         self._latency = int(self._chains[0].latency_samples)
-        shape = (self._n,) if channels == 1 else (self._n, channels)
-        self._shape = shape
-        # Buffer for the slow path of process_capture (non-contiguous or overlapping
-        # input), used under the capture lock only.
-        self._scratch = {dt: np.zeros(shape, dtype=dt) for dt in _DTYPES}
 
     def _build_chains(
         self, config: ProcessingConfig, old: list[Chain], old_config: ProcessingConfig
@@ -180,7 +175,8 @@ class VoiceProcessor:
                 kept = getattr(old[c], name) if old else None
                 same = kept is not None and getattr(old_config, name) == stage
                 kw[name] = kept if same else stage.kwargs()
-            chains.append(Chain(self._sample_rate, **kw))
+            state = old[c].state if old else PathState()
+            chains.append(Chain(self._sample_rate, state=state, **kw))
         return chains
 
     # -- properties ------------------------------------------------------------------
@@ -213,9 +209,11 @@ class VoiceProcessor:
     @property
     def stats(self) -> ProcessingStats:
         """Measurements of channel 0; see :class:`ProcessingStats`."""
-        with self._capture_lock:  # one consistent frame, never a frame in flight
-            self._check_open()
-            return self._stats_of(self._chains[0])
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        # read under the chain's capture lock: one consistent frame, never one in flight
+        return chains[0].locked(self._stats_of)
 
     def _stats_of(self, ch: Chain) -> ProcessingStats:
         agc, aec, ns = ch.gain_control, ch.echo_canceller, ch.noise_suppressor
@@ -241,32 +239,35 @@ class VoiceProcessor:
 
     def _check_open(self) -> None:
         if not self._chains:
-            raise InvalidStateError("process", "CLOSED", "the VoiceProcessor was closed")
+            raise self._closed()
 
-    def _check_frame(self, x: object, what: str, channels: int | None) -> np.ndarray:
+    def _check_frame(self, x: object, what: str, channels: int | None) -> int:
+        """Raise FrameError unless ``x`` is one frame; return its channel count."""
         if not isinstance(x, np.ndarray):
             raise FrameError(f"{what} must be a numpy array, got {type(x).__name__}")
-        if x.dtype not in _DTYPES:
-            raise FrameError(f"{what} must be float32 or int16, got dtype {x.dtype}")
-        n = self._n
-        if x.ndim == 1:
+        dt = x.dtype
+        if dt is not _F32 and dt is not _I16 and dt not in _DTYPES:
+            raise FrameError(f"{what} must be float32 or int16, got dtype {dt}")
+        shape = x.shape
+        if len(shape) == 1:
             got_ch = 1
-            ok = x.shape[0] == n
-        elif x.ndim == 2:
-            got_ch = x.shape[1]
-            ok = x.shape[0] == n
+        elif len(shape) == 2:
+            got_ch = shape[1]
         else:
             raise FrameError(f"{what} must be 1-D or 2-D (frames, channels), got {x.ndim}-D")
-        if not ok:
+        if shape[0] != self._n:
             raise FrameError(
-                f"{what} must hold one 10 ms frame of {n} samples at {self._sample_rate} Hz, "
-                f"got shape {x.shape}"
+                f"{what} must hold one 10 ms frame of {self._n} samples at "
+                f"{self._sample_rate} Hz, got shape {shape}"
             )
         if channels is not None and got_ch != channels:
-            raise FrameError(f"{what} must have {channels} channel(s), got shape {x.shape}")
+            raise FrameError(f"{what} must have {channels} channel(s), got shape {shape}")
         if got_ch < 1:
-            raise FrameError(f"{what} has no channels: shape {x.shape}")
-        return x
+            raise FrameError(f"{what} has no channels: shape {shape}")
+        return int(got_ch)
+
+    def _closed(self) -> InvalidStateError:
+        return InvalidStateError("process", "CLOSED", "the VoiceProcessor was closed")
 
     # -- processing ------------------------------------------------------------------
 
@@ -276,10 +277,17 @@ class VoiceProcessor:
         Any channel count is accepted and downmixed. Raises FrameError for a bad frame;
         the processor is unchanged then.
         """
-        x = self._check_frame(far, "far", None)
-        if not (x.flags.c_contiguous and x.flags.aligned):
-            x = np.array(x, order="C")  # a fresh array is always aligned
-        self.process_render_fast(x)
+        chans = self._check_frame(far, "far", None)
+        x: npt.NDArray[Any] = far
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        try:
+            for ch in chains:  # every chain checks the same: the first refuses, or none
+                ch.render(x, chans)
+        except ValueError:  # not C-contiguous or misaligned: a fresh array is both
+            for ch in chains:
+                ch.render(np.array(x, order="C"), chans)
 
     def process_render_fast(self, far: npt.NDArray[Any]) -> None:
         """:meth:`process_render` for a frame already known to be right: the fast path of
@@ -291,13 +299,14 @@ class VoiceProcessor:
         the descriptive checks of :meth:`process_render` are skipped.
         """
         chans = 1 if far.ndim == 1 else far.shape[1]
-        with self._render_lock:
-            self._check_open()
-            try:
-                for ch in self._chains:
-                    ch.render(far, chans)
-            except (TypeError, ValueError) as e:
-                raise FrameError(f"far: {e}") from None
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        try:
+            for ch in chains:
+                ch.render(far, chans)
+        except (TypeError, ValueError) as e:
+            raise FrameError(f"far: {e}") from None
 
     def process_capture(
         self, mic: npt.NDArray[Any], out: npt.NDArray[Any] | None = None
@@ -322,34 +331,46 @@ class VoiceProcessor:
         FrameError
             Wrong type, dtype, shape, channel count or ``out``; nothing is processed.
         """
-        self._check_open()
-        x = self._check_frame(mic, "mic", self._channels if self._channels > 1 else None)
-        if self._channels == 1 and x.ndim == 2 and x.shape[1] != 1:
-            raise FrameError(f"mic must have 1 channel(s), got shape {x.shape}")
+        self._check_frame(mic, "mic", self._channels)
+        x: npt.NDArray[Any] = mic
         if out is None:
             out = np.empty_like(x, order="C")
         elif not isinstance(out, np.ndarray):
             raise FrameError(f"out must be a numpy array, got {type(out).__name__}")
-        elif out.shape != x.shape or out.dtype != x.dtype:
+        elif out.shape != x.shape or (out.dtype is not x.dtype and out.dtype != x.dtype):
             raise FrameError(
                 f"out must match mic's shape {x.shape} and dtype {x.dtype}, "
                 f"got {out.shape} {out.dtype}"
             )
-        elif not (out.flags.c_contiguous and out.flags.writeable and out.flags.aligned):
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        if len(chains) == 1:
+            try:  # the compiled chain checks contiguity, alignment and writability in C
+                chains[0].capture(x, out, 0, 1)
+            except ValueError:
+                self._capture_slow(chains, x, out)
+        else:
+            self._capture_slow(chains, x, out)
+        return out
+
+    def _capture_slow(
+        self, chains: list[Chain], x: npt.NDArray[Any], out: npt.NDArray[Any]
+    ) -> None:
+        """Several channels, or a mic/out the compiled chain could not take as they are."""
+        oflags = out.flags
+        if not (oflags.c_contiguous and oflags.writeable and oflags.aligned):
             raise FrameError("out must be C-contiguous, aligned and writable")
         # Each channel reads its column of mic and writes its column of out: an out that
         # overlaps mic elsewhere would overwrite columns not read yet, so copy mic first.
-        staged = not (x.flags.c_contiguous and x.flags.aligned) or (
-            self._channels > 1 and out is not x and np.may_share_memory(out, x)
-        )
-        if not staged:
-            return self.process_capture_fast(x, out)
-        with self._capture_lock:
-            self._check_open()
-            src = self._scratch[x.dtype].reshape(x.shape)
-            np.copyto(src, x)
-            self._capture(src, out)
-        return out
+        flags = x.flags
+        if not (flags.c_contiguous and flags.aligned) or (
+            len(chains) > 1 and out is not x and np.may_share_memory(out, x)
+        ):
+            x = np.array(x, order="C")  # a private aligned C-contiguous copy
+        chans = len(chains)
+        for c, ch in enumerate(chains):
+            ch.capture(x, out, c, chans)
 
     def process_capture_fast(
         self, mic: npt.NDArray[Any], out: npt.NDArray[Any]
@@ -363,23 +384,19 @@ class VoiceProcessor:
         safely (FrameError), but the descriptive checks of :meth:`process_capture` are
         skipped. Returns ``out``.
         """
-        with self._capture_lock:
-            self._check_open()
-            self._capture(mic, out)
-        return out
-
-    def _capture(self, mic: npt.NDArray[Any], out: npt.NDArray[Any]) -> None:
-        """Every channel's chain on one frame; the caller holds the capture lock.
-
-        A chain whose output went non-finite despite the input guard has already reset
-        itself in place (no allocation) and returned silence for that frame.
-        """
-        chans = self._channels
+        chains = self._chains
+        if not chains:
+            raise self._closed()
         try:
-            for c, ch in enumerate(self._chains):
-                ch.capture(mic, out, c, chans)
+            if len(chains) == 1:
+                chains[0].capture(mic, out, 0, 1)
+            else:
+                chans = len(chains)
+                for c, ch in enumerate(chains):
+                    ch.capture(mic, out, c, chans)
         except (TypeError, ValueError) as e:
             raise FrameError(f"mic/out: {e}") from None
+        return out
 
     def _run_block(
         self,
@@ -389,20 +406,22 @@ class VoiceProcessor:
         far_channels: int,
     ) -> None:
         """Whole-frame float32 signals through every channel's chain, GIL released."""
-        with self._capture_lock, self._render_lock:
-            self._check_open()
-            for c, ch in enumerate(self._chains):
-                ch.process_block(mic, out, far, c, self._channels, far_channels)
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        for c, ch in enumerate(chains):
+            ch.process_block(mic, out, far, c, self._channels, far_channels)
 
     def reset(self) -> None:
         """Forget all adaptive state (as after construction); counters are kept.
 
         Safe from any thread: waits for the capture frame in flight, resets in place.
         """
-        with self._capture_lock:
-            self._check_open()
-            for ch in self._chains:
-                ch.reset()
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        for ch in chains:
+            ch.reset()
 
     def reset_echo_path(self) -> None:
         """Tell the echo canceller the echo path changed (route change, speaker toggled).
@@ -411,10 +430,11 @@ class VoiceProcessor:
         is kept as a prior, so cancellation is back within about a second. The noise
         suppressor and the gain control keep their state. Safe from any thread.
         """
-        with self._capture_lock:
-            self._check_open()
-            for ch in self._chains:
-                ch.reset_echo_path()
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        for ch in chains:
+            ch.reset_echo_path()
 
     def apply_config(self, config: ProcessingConfig) -> None:
         """Change the configuration while the processor runs (WebRTC's ``ApplyConfig``).
@@ -431,31 +451,25 @@ class VoiceProcessor:
         """
         if not isinstance(config, ProcessingConfig):
             raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
-        while True:
-            with self._capture_lock, self._render_lock:
-                self._check_open()
-                old, old_config = self._chains, self._config
-            # Built outside the locks (it allocates); an adopted stage is run by nobody
-            # but its old chain until the switch below retires that chain.
-            chains = self._build_chains(config, old, old_config)
-            with self._capture_lock, self._render_lock:
-                self._check_open()
-                if self._chains is not old:  # another apply_config came first: again
-                    continue
-                for new, prev in zip(chains, old, strict=True):
-                    new.carry_counters(prev)
-                self._chains = chains
-                self._config = config
-                self._latency = int(chains[0].latency_samples)
-                return
+        old, old_config = self._chains, self._config
+        if not old:
+            raise self._closed()
+        # Built beside the running chains (it allocates). Each new chain shares its
+        # predecessor's PathState: its locks, so a frame still running through the old
+        # chain and one through the new never use an adopted stage at the same time, and
+        # its counters, so every frame is counted once.
+        chains = self._build_chains(config, old, old_config)
+        self._chains = chains  # one reference swap: each call sees the old or the new list
+        self._config = config
+        self._latency = int(chains[0].latency_samples)
 
     def close(self) -> None:
         """Release the processor's state; later calls raise InvalidStateError.
 
-        Safe from any thread: waits for the frames in flight on both paths.
+        Safe from any thread: a frame already in flight finishes on the state it started
+        with (the chains are freed when the last call using them returns).
         """
-        with self._capture_lock, self._render_lock:
-            self._chains = []
+        self._chains = []
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
         raise InvalidStateError(

@@ -18,9 +18,11 @@ Output guard: if a stage ever produced a non-finite sample anyway, the frame is 
 and ``capture_c`` returns ``ERR_NONFINITE``; ``capture``/``process_block`` then reset the
 chain in place (``reset_c``: no allocation, no stage object replaced).
 
-Threads: ``render`` and ``capture`` may run on two threads at once (the echo canceller's
-render queue has its own lock); each path, and ``reset``/``reset_echo_path`` with the
-capture path, must be serialised by the caller (:class:`callaudio.VoiceProcessor` does).
+Threads: every Python entry point takes its path's lock (``PathState``) without the GIL
+before it touches state: ``capture``, ``reset``, ``reset_echo_path`` and ``locked`` the
+capture lock, ``render`` the render lock, ``process_block`` both (capture first, always).
+So ``render`` and ``capture`` may run on two threads at once (the echo canceller's render
+queue has a lock of its own), and calls on one path from several threads are serialised.
 """
 
 cimport cython
@@ -28,6 +30,10 @@ cimport numpy as cnp
 from libc.math cimport isfinite
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
+from cpython.pythread cimport (
+    WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+    PyThread_release_lock, PyThread_type_lock,
+)
 
 from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32
 from callaudio._dsp.aec cimport EchoCanceller
@@ -87,6 +93,35 @@ def _stage(cls, int sample_rate, spec):
     return cls(sample_rate, **spec)
 
 
+cdef class PathState:
+    """What one channel's chain keeps across a reconfiguration: the lock of each path and
+    the frame counters.
+
+    A chain rebuilt for a new configuration shares it with the chain it replaces, so a
+    frame still running through the old chain and one through the new are serialised
+    (they may share adopted stages) and are counted once.
+    """
+    cdef PyThread_type_lock capture_lock
+    cdef PyThread_type_lock render_lock
+    cdef long long capture_frames
+    cdef long long render_frames
+    cdef long long nonfinite_frames
+    cdef double output_power
+
+    def __cinit__(self):
+        self.capture_lock = PyThread_allocate_lock()
+        self.render_lock = PyThread_allocate_lock()
+        if self.capture_lock == NULL or self.render_lock == NULL:
+            raise MemoryError()
+        self.output_power = -1.0
+
+    def __dealloc__(self):
+        if self.capture_lock != NULL:
+            PyThread_free_lock(self.capture_lock)
+        if self.render_lock != NULL:
+            PyThread_free_lock(self.render_lock)
+
+
 cdef class Chain:
     """The capture/render chain of one channel at one sample rate (10 ms frames).
 
@@ -98,6 +133,9 @@ cdef class Chain:
         Constructor keywords of that stage, an instance to adopt with its state (a chain
         rebuilt for a new configuration keeps the stages whose settings did not change),
         or None to leave the stage out.
+    state : PathState, optional
+        The locks and counters of the chain this one replaces (required when adopting
+        its stages: the two chains then never run a stage at the same time).
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -114,13 +152,10 @@ cdef class Chain:
     cdef readonly GainControl gain_control
     cdef f32* _cap          # capture scratch frame
     cdef f32* _ren          # render scratch frame (downmixed reference)
-    cdef readonly long long capture_frames
-    cdef readonly long long render_frames
-    cdef readonly long long nonfinite_frames
-    cdef readonly double output_power   # mean square of the last output frame (full scale 1.0)
+    cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
-                  noise_suppressor=None, gain_control=None):
+                  noise_suppressor=None, gain_control=None, PathState state=None):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
@@ -131,7 +166,7 @@ cdef class Chain:
         self.echo_canceller = _stage(EchoCanceller, sample_rate, echo_canceller)
         self.noise_suppressor = _stage(NoiseSuppressor, sample_rate, noise_suppressor)
         self.gain_control = _stage(GainControl, sample_rate, gain_control)
-        self.output_power = -1.0
+        self.state = PathState() if state is None else state
 
     def __dealloc__(self):
         free(self._cap)
@@ -159,7 +194,9 @@ cdef class Chain:
         capture path (see :class:`callaudio.VoiceProcessor`).
         """
         with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             self.reset_c()
+            PyThread_release_lock(self.state.capture_lock)
 
     cdef void reset_c(self) noexcept nogil:
         if self.high_pass is not None:
@@ -177,13 +214,38 @@ cdef class Chain:
         re-converges fast. The other stages keep their state. In place, like ``reset``."""
         if self.echo_canceller is not None:
             with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
                 self.echo_canceller.reset_path_c()
+                PyThread_release_lock(self.state.capture_lock)
 
-    def carry_counters(self, Chain other not None):
-        """Continue ``other``'s frame counters (a chain rebuilt for a new configuration)."""
-        self.capture_frames = other.capture_frames
-        self.render_frames = other.render_frames
-        self.nonfinite_frames = other.nonfinite_frames
+    @property
+    def capture_frames(self):
+        """Capture frames processed."""
+        return self.state.capture_frames
+
+    @property
+    def render_frames(self):
+        """Far-end frames received."""
+        return self.state.render_frames
+
+    @property
+    def nonfinite_frames(self):
+        """Capture frames that held NaN/Inf samples (replaced by silence)."""
+        return self.state.nonfinite_frames
+
+    @property
+    def output_power(self):
+        """Mean square of the last output frame (full scale 1.0); -1 before the first."""
+        return self.state.output_power
+
+    def locked(self, fn):
+        """``fn(self)`` while no capture frame runs (a consistent reading of the stats)."""
+        with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        try:
+            return fn(self)
+        finally:
+            PyThread_release_lock(self.state.capture_lock)
 
     # -- kernels ---------------------------------------------------------------------
 
@@ -191,7 +253,7 @@ cdef class Chain:
         """One mono 10 ms far-end frame (what the loudspeaker plays)."""
         if self.echo_canceller is not None:
             self.echo_canceller.render_c(far, self.frame_size)
-        self.render_frames += 1
+        self.state.render_frames += 1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -201,7 +263,7 @@ cdef class Chain:
         cdef double acc = 0.0
         cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
         if guard_input(x, n):
-            self.nonfinite_frames += 1
+            self.state.nonfinite_frames += 1
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
         if self.echo_canceller is not None:
@@ -215,15 +277,15 @@ cdef class Chain:
             self.gain_control.process_c(
                 x, n, speech_prob,
                 self.echo_canceller is not None and self.echo_canceller.echo_only)
-        self.capture_frames += 1
+        self.state.capture_frames += 1
         if not all_finite(x, n):
             for i in range(n):
                 x[i] = 0.0
-            self.output_power = 0.0
+            self.state.output_power = 0.0
             return ERR_NONFINITE
         for i in range(n):
             acc += <double>x[i] * x[i]
-        self.output_power = acc / n
+        self.state.output_power = acc / n
         return OK
 
     # -- strided float32 / int16 boundary ----------------------------------------------
@@ -314,15 +376,19 @@ cdef class Chain:
         cdef char* dst = <char*>cnp.PyArray_DATA(out)
         if typ == cnp.NPY_FLOAT32:
             with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
                 rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
                 if rc != OK:
                     self.reset_c()
+                PyThread_release_lock(self.state.capture_lock)
         elif typ == cnp.NPY_INT16:
             with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
                 rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
                                       channels)
                 if rc != OK:
                     self.reset_c()
+                PyThread_release_lock(self.state.capture_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
         return rc
@@ -365,6 +431,8 @@ cdef class Chain:
         src = <f32*>cnp.PyArray_DATA(mic) + channel
         dst = <f32*>cnp.PyArray_DATA(out) + channel
         with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
             for k in range(frames):
                 if ref != NULL:
                     self.render_f32(ref + k * n * far_channels, far_channels)
@@ -372,6 +440,8 @@ cdef class Chain:
                                     channels) != OK:
                     resets += 1
                     self.reset_c()
+            PyThread_release_lock(self.state.render_lock)
+            PyThread_release_lock(self.state.capture_lock)
         return resets
 
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
@@ -384,9 +454,13 @@ cdef class Chain:
         cdef char* src = <char*>cnp.PyArray_DATA(far)
         if typ == cnp.NPY_FLOAT32:
             with nogil:
+                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
                 self.render_f32(<f32*>src, channels)
+                PyThread_release_lock(self.state.render_lock)
         elif typ == cnp.NPY_INT16:
             with nogil:
+                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
                 self.render_i16(<int16_t*>src, channels)
+                PyThread_release_lock(self.state.render_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
