@@ -4,6 +4,63 @@ from callaudio._dsp.fft cimport RealFFT
 from cpython.pythread cimport PyThread_type_lock
 
 
+cdef class DelayEstimator:
+    # Bulk delay by correlating 10 ms log band-energy envelopes (aec_delay.pxi).
+    cdef int n, L, H
+    cdef double de_a
+    cdef int* edges     # NB + 1 band edges (bins)
+    cdef f32* ffr       # H x NB far features (ring, same slots as the canceller's far ring)
+    cdef f64* _f64      # one allocation for the f64 arrays below
+    cdef f64* ffe       # H far feature energies (sum over the NB features squared)
+    cdef f64* mu_f
+    cdef f64* mu_m
+    cdef f64* fm
+    cdef f64* C
+    cdef f64* F
+    cdef double M
+    cdef long long nfeat, nde
+    cdef readonly int lag   # locked lag in frames, -1 until found
+    cdef int cand, cand_n
+    cdef void reset(self) noexcept nogil
+    cdef void accept(self, int lag) noexcept nogil
+    cdef void weaken_prior(self) noexcept nogil
+    cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
+                    double conv_lin) noexcept nogil
+
+
+cdef class ResidualEchoSuppressor:
+    # Postfilter and synthesis after the adaptive filter (aec_suppressor.pxi).
+    cdef int n, k, lat
+    cdef double suppression, gmin
+    cdef bint comfort_noise
+    cdef RealFFT fft
+    cdef f32* _arena
+    cdef f32* wa
+    cdef f32* ws
+    cdef f32* tmp
+    cdef f32* ola
+    cdef f32* y_prev
+    cdef f32* Yspec
+    cdef f32* Espec
+    cdef f32* Tspec
+    cdef f32* Rrev
+    cdef f32* Ebar
+    cdef f32* Ybar
+    cdef f32* nf
+    cdef f32* See
+    cdef f32* Rs
+    cdef f32* G
+    cdef f32* syy
+    cdef f32* see
+    cdef double gamma, Pey, Pyy, leak
+    cdef unsigned int rng
+    cdef void reset_path(self) noexcept nogil
+    cdef void clear_output(self) noexcept nogil
+    cdef void reset_all(self) noexcept nogil
+    cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
+                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres) noexcept nogil
+
+
 cdef class EchoCanceller:
     # configuration (read-only from Python)
     cdef readonly int sample_rate
@@ -15,8 +72,10 @@ cdef class EchoCanceller:
     cdef readonly bint comfort_noise
     # sizes: n frame, k = n + 1 bins, P partitions, L lags, H far-spectrum ring frames
     cdef int n, k, P, L, H, lat
-    cdef double gmin, wscale, de_a
+    cdef double gmin, wscale
     cdef RealFFT fft
+    cdef DelayEstimator delay
+    cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
     cdef int* _iarena
     # render FIFO
@@ -31,34 +90,21 @@ cdef class EchoCanceller:
     cdef f32* mic
     cdef f32* mic_prev
     cdef f32* y
-    cdef f32* y_prev
     cdef f32* e
     cdef f32* tmp
-    cdef f32* ola
     cdef f32* wa
-    cdef f32* ws
     # spectra (interleaved re/im, 2k floats) and powers (k floats)
     cdef f32* Xr        # H x 2k far spectra ring
     cdef f32* X2r       # H x k far power ring
     cdef f32* fe2r      # H far frame mean squares
-    cdef f32* Dspec
-    cdef f32* Yspec
-    cdef f32* Espec
-    cdef f32* Tspec
+    cdef f32* Dspec     # mic, low-delay window
+    cdef f32* Espec     # error FFT([0, e]) for the Kalman update
+    cdef f32* Tspec     # echo estimate accumulator
     cdef f32* D2
     cdef f32* PX
-    # delay estimator
-    cdef int* edges
-    cdef f32* ffr       # H x B far features
-    cdef f64* ffe       # H far feature energies (sum over the B features squared)
-    cdef f64* mu_f
-    cdef f64* mu_m
-    cdef f64* fm
-    cdef f64* C
-    cdef f64* F
-    cdef double M
-    cdef long long t, nfeat, nde
-    cdef int lag, cand, cand_n, d, hint
+    cdef f32* S2        # Kalman gain denominator inverse
+    cdef long long t
+    cdef int d, hint
     # Kalman filter state
     cdef f32* W         # P x 2k
     cdef f32* Psi       # P x k
@@ -67,17 +113,6 @@ cdef class EchoCanceller:
     cdef f32* peak      # P
     cdef int* peak_i    # P
     cdef int rr, anchor_n
-    # suppressor state
-    cdef f32* Rrev
-    cdef f32* Ebar
-    cdef f32* Ybar
-    cdef f32* nf
-    cdef f32* See
-    cdef f32* Rs
-    cdef f32* G
-    cdef f32* S2
-    cdef double gamma, Pey, Pyy, leak
-    cdef unsigned int rng
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
@@ -103,9 +138,7 @@ cdef class EchoCanceller:
     cdef void reset_path_c(self) noexcept nogil
     # In place, allocation-free: everything as after construction.
     cdef void reset_all_c(self) noexcept nogil
-    cdef void _weaken_delay_prior(self) noexcept nogil
     cdef void _reset_path(self) noexcept nogil
-    cdef void _delay_update(self, int slot) noexcept nogil
     cdef void _set_lag(self, int lag) noexcept nogil
     cdef void _anchor(self) noexcept nogil
     cdef void _constrain(self, int r) noexcept nogil

@@ -70,6 +70,12 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    noise ``sqrt(N (1 - G^2) / 2)`` with random signs at the error's noise floor ``N``;
    overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms).
 
+Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectrum ring,
+the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``
+(step 3, ``aec_delay.pxi``) and a ``ResidualEchoSuppressor`` (step 6,
+``aec_suppressor.pxi``), each with its own state; the design constants are in
+``aec_constants.h``.
+
 Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
 cimports (no checks, no allocation; the hot loops are plain C in ``aec_impl.c``);
 ``capture`` / ``render`` are validating wrappers for tests and offline use.  The slow NumPy
@@ -201,6 +207,10 @@ def band_edges():
     return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
+include "aec_delay.pxi"
+include "aec_suppressor.pxi"
+
+
 cdef inline double _ms(const f32* x, int n) noexcept nogil:
     return ca_aec_sumsq(n, x) / n
 
@@ -248,7 +258,6 @@ cdef class EchoCanceller:
         self.H = self.L + self.P + 1
         self.lat = n // 4
         self.gmin = 10.0 ** (-max_attenuation_db / 20.0)
-        self.de_a = exp(-1.0 / DE_TAU)
         self.fft = RealFFT(2 * n)
         self._fifo_lock = PyThread_allocate_lock()
         if self._fifo_lock == NULL:
@@ -258,13 +267,10 @@ cdef class EchoCanceller:
         # one float arena for every array (f64 arrays take two slots)
         sizes = [
             ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
-            ("mic_prev", n), ("y", n), ("y_prev", n), ("e", n), ("tmp", 2 * n),
-            ("ola", 2 * n), ("wa", 2 * n), ("ws", 2 * n), ("Xr", H * k2), ("X2r", H * k),
-            ("fe2r", H), ("Dspec", k2), ("Yspec", k2), ("Espec", k2), ("Tspec", k2),
-            ("D2", k), ("PX", k), ("ffr", H * NB), ("ffe", 2 * H), ("mu_f", 2 * NB),
-            ("mu_m", 2 * NB), ("fm", 2 * NB), ("C", 2 * L), ("F", 2 * L), ("W", P * k2),
-            ("Psi", P * k), ("Phi", k), ("psi0", P), ("peak", P), ("Rrev", k), ("Ebar", k),
-            ("Ybar", k), ("nf", k), ("See", k), ("Rs", k), ("G", k), ("S2", k),
+            ("mic_prev", n), ("y", n), ("e", n), ("tmp", 2 * n), ("wa", 2 * n),
+            ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("Espec", k2),
+            ("Tspec", k2), ("D2", k), ("PX", k), ("W", P * k2), ("Psi", P * k), ("Phi", k),
+            ("psi0", P), ("peak", P), ("S2", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -272,7 +278,7 @@ cdef class EchoCanceller:
             offs[name] = total
             total += size + (size & 1)      # keep every array 8-byte aligned
         self._arena = <f32*>PyMem_Malloc(total * sizeof(f32))
-        self._iarena = <int*>PyMem_Malloc((NB + 1 + P) * sizeof(int))
+        self._iarena = <int*>PyMem_Malloc(P * sizeof(int))
         if self._arena == NULL or self._iarena == NULL:
             raise MemoryError()
         memset(self._arena, 0, total * sizeof(f32))
@@ -283,52 +289,32 @@ cdef class EchoCanceller:
         self.mic = a + <Py_ssize_t>offs["mic"]
         self.mic_prev = a + <Py_ssize_t>offs["mic_prev"]
         self.y = a + <Py_ssize_t>offs["y"]
-        self.y_prev = a + <Py_ssize_t>offs["y_prev"]
         self.e = a + <Py_ssize_t>offs["e"]
         self.tmp = a + <Py_ssize_t>offs["tmp"]
-        self.ola = a + <Py_ssize_t>offs["ola"]
         self.wa = a + <Py_ssize_t>offs["wa"]
-        self.ws = a + <Py_ssize_t>offs["ws"]
         self.Xr = a + <Py_ssize_t>offs["Xr"]
         self.X2r = a + <Py_ssize_t>offs["X2r"]
         self.fe2r = a + <Py_ssize_t>offs["fe2r"]
         self.Dspec = a + <Py_ssize_t>offs["Dspec"]
-        self.Yspec = a + <Py_ssize_t>offs["Yspec"]
         self.Espec = a + <Py_ssize_t>offs["Espec"]
         self.Tspec = a + <Py_ssize_t>offs["Tspec"]
         self.D2 = a + <Py_ssize_t>offs["D2"]
         self.PX = a + <Py_ssize_t>offs["PX"]
-        self.ffr = a + <Py_ssize_t>offs["ffr"]
-        self.ffe = <f64*>(a + <Py_ssize_t>offs["ffe"])
-        self.mu_f = <f64*>(a + <Py_ssize_t>offs["mu_f"])
-        self.mu_m = <f64*>(a + <Py_ssize_t>offs["mu_m"])
-        self.fm = <f64*>(a + <Py_ssize_t>offs["fm"])
-        self.C = <f64*>(a + <Py_ssize_t>offs["C"])
-        self.F = <f64*>(a + <Py_ssize_t>offs["F"])
         self.W = a + <Py_ssize_t>offs["W"]
         self.Psi = a + <Py_ssize_t>offs["Psi"]
         self.Phi = a + <Py_ssize_t>offs["Phi"]
         self.psi0 = a + <Py_ssize_t>offs["psi0"]
         self.peak = a + <Py_ssize_t>offs["peak"]
-        self.Rrev = a + <Py_ssize_t>offs["Rrev"]
-        self.Ebar = a + <Py_ssize_t>offs["Ebar"]
-        self.Ybar = a + <Py_ssize_t>offs["Ybar"]
-        self.nf = a + <Py_ssize_t>offs["nf"]
-        self.See = a + <Py_ssize_t>offs["See"]
-        self.Rs = a + <Py_ssize_t>offs["Rs"]
-        self.G = a + <Py_ssize_t>offs["G"]
         self.S2 = a + <Py_ssize_t>offs["S2"]
-        self.edges = self._iarena
-        self.peak_i = self._iarena + NB + 1
+        self.peak_i = self._iarena
         cdef int i
-        wa, ws = analysis_windows(n, self.lat)
+        wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
             self.wa[i] = wa[i]
-            self.ws[i] = ws[i]
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
-        edges = band_edges()
-        for i in range(NB + 1):
-            self.edges[i] = edges[i]
+        self.delay = DelayEstimator(n, L, H)
+        self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
+                                                 self.gmin, comfort_noise)
         for i in range(P):
             self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
         self.hint = -1
@@ -343,7 +329,7 @@ cdef class EchoCanceller:
     # ------------------------------------------------------------------ state
     cdef void reset_all_c(self) noexcept nogil:
         """Everything as after construction, in place (no allocation)."""
-        cdef int n = self.n, i
+        cdef int n = self.n
         PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         self.fifo_head = 0
         self.fifo_count = 0
@@ -356,27 +342,12 @@ cdef class EchoCanceller:
         self.t = 0
         memset(self.far_prev, 0, n * sizeof(f32))
         memset(self.mic_prev, 0, n * sizeof(f32))
-        memset(self.y_prev, 0, n * sizeof(f32))
         memset(self.Xr, 0, self.H * 2 * self.k * sizeof(f32))
         memset(self.X2r, 0, self.H * self.k * sizeof(f32))
-        memset(self.ffr, 0, self.H * NB * sizeof(f32))
-        memset(self.ffe, 0, self.H * sizeof(f64))
         memset(self.fe2r, 0, self.H * sizeof(f32))
-        for i in range(NB):
-            self.mu_f[i] = 0.0
-            self.mu_m[i] = 0.0
-        for i in range(self.L):
-            self.C[i] = 0.0
-            self.F[i] = 0.0
-        self.M = 0.0
-        self.nfeat = 0
-        self.nde = 0
-        self.lag = -1
-        self.cand = -1
-        self.cand_n = 0
+        self.delay.reset()
         self.d = 0
-        memset(self.ola, 0, 2 * n * sizeof(f32))
-        self.rng = 0x12345678
+        self.suppressor.reset_all()
         self._reset_path()
 
     cdef void _reset_path(self) noexcept nogil:
@@ -390,18 +361,7 @@ cdef class EchoCanceller:
         memset(self.Phi, 0, k * sizeof(f32))
         self.rr = 0
         self.anchor_n = 0
-        memset(self.Rrev, 0, k * sizeof(f32))
-        memset(self.Ebar, 0, k * sizeof(f32))
-        memset(self.Ybar, 0, k * sizeof(f32))
-        memset(self.See, 0, k * sizeof(f32))
-        memset(self.Rs, 0, k * sizeof(f32))
-        for i in range(k):
-            self.nf[i] = 1e-6
-            self.G[i] = 1.0
-        self.gamma = 0.0
-        self.Pey = 0.0
-        self.Pyy = 0.0
-        self.leak = 1.0
+        self.suppressor.reset_path()
         self.p_far = 0.0
         self.p_y = 0.0
         self.p_mic = 0.0
@@ -418,20 +378,9 @@ cdef class EchoCanceller:
         self.s_yy = 0.0
         self.s_ey = 0.0
 
-    cdef void _weaken_delay_prior(self) noexcept nogil:
-        """Shorten the delay estimator's correlation memory ten-fold: the delay found for
-        the old echo path is only a weak prior, a new one is confirmed within a second."""
-        cdef int i
-        for i in range(self.L):
-            self.C[i] *= 0.1
-            self.F[i] *= 0.1
-        self.M *= 0.1
-        if self.nde > 10:
-            self.nde = 10
-
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
-        self._weaken_delay_prior()
+        self.delay.weaken_prior()
 
     def reset(self):
         """Forget the echo path (route change); keep the delay estimate as a prior.
@@ -464,7 +413,7 @@ cdef class EchoCanceller:
     @cython.wraparound(False)
     cdef int capture_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
         cdef int n = self.n, k = self.k, P = self.P, H = self.H
-        cdef int p, slot, idx, r, r2, pk, code = OK
+        cdef int p, slot, idx, r, r2, pk, lag, code = OK
         cdef f32* X
         cdef f32* X2
         cdef f32* Wp
@@ -503,7 +452,10 @@ cdef class EchoCanceller:
         memcpy(self.mic_prev, self.mic, n * sizeof(f32))
         ca_aec_power(k, self.D2, self.Dspec)
         # 3. bulk delay
-        self._delay_update(slot)
+        lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
+                                self.conv_lin)
+        if lag >= 0:
+            self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
         memset(self.Tspec, 0, 2 * k * sizeof(f32))
         memset(self.PX, 0, k * sizeof(f32))
@@ -574,7 +526,7 @@ cdef class EchoCanceller:
         s = ca_aec_sumsq(n, mic)
         if not isfinite(s):
             self._reset_path()
-            memset(self.ola, 0, 2 * n * sizeof(f32))
+            self.suppressor.clear_output()
             memset(mic, 0, n * sizeof(f32))
             code = ERR_NONFINITE
         self.t += 1
@@ -607,8 +559,8 @@ cdef class EchoCanceller:
             # The echo path changed: weaken the delay prior (as reset() does), unless no
             # delay is locked (nothing to weaken; the estimator would lock onto noise) or
             # a near-end talker is evident (then the filter drifted, the path did not move).
-            if self.lag >= 0 and self.dt_hang == 0:
-                self._weaken_delay_prior()
+            if self.delay.lag >= 0 and self.dt_hang == 0:
+                self.delay.weaken_prior()
             self.div_n = 0
 
     @cython.boundscheck(False)   # raw pointer loops
@@ -626,71 +578,6 @@ cdef class EchoCanceller:
         self.peak[r] = best
         self.peak_i[r] = bi
         self.fft.forward_c(self.tmp, Wp)
-
-    @cython.boundscheck(False)   # raw pointer loops
-    @cython.wraparound(False)
-    cdef void _delay_update(self, int slot) noexcept nogil:
-        cdef int b, i, lo, hi, valid, best, L = self.L
-        cdef double sf, sm, fl, am, a, xm, rbest, rlag
-        cdef f32* X2 = self.X2r + <Py_ssize_t>slot * self.k
-        cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
-        self.nfeat += 1
-        am = 1.0 / self.nfeat
-        if am < 1.0 / DE_TAU:
-            am = 1.0 / DE_TAU
-        sm = 0.0
-        for b in range(NB):
-            lo = self.edges[b]
-            hi = self.edges[b + 1]
-            fl = (hi - lo) * 2.0 * self.n * 1e-7
-            sf = 0.0
-            xm = 0.0
-            for i in range(lo, hi):
-                sf += X2[i]
-                xm += self.D2[i]
-            sf = log(sf + fl)
-            xm = log(xm + fl)
-            self.mu_f[b] += am * (sf - self.mu_f[b])
-            self.mu_m[b] += am * (xm - self.mu_m[b])
-            ff[b] = <f32>(sf - self.mu_f[b])
-            self.fm[b] = xm - self.mu_m[b]
-            sm += self.fm[b] * self.fm[b]
-        fl = 0.0
-        for b in range(NB):
-            fl += ff[b] * ff[b]
-        self.ffe[slot] = fl          # energy of this frame's far features (F's increment)
-        self.nde += 1
-        a = 1.0 - 1.0 / self.nde
-        if a < self.de_a:
-            a = self.de_a
-        self.M = a * self.M + sm
-        valid = <int>(self.t + 1) if self.t + 1 < L else L
-        # correlation of the mic features with the far features of every lag (ring slots)
-        best = ca_aec_delay_corr(L, self.H, slot, NB, self.ffr, self.ffe, self.fm, a, self.M,
-                                 self.C, self.F, valid, self.lag, TINY, &rbest, &rlag)
-        if rbest < DE_RHO_MIN:
-            return
-        if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
-            self.cand_n = 0
-            return
-        # A candidate that moves by one lag (10 ms) between frames is the same echo: the
-        # band-energy correlation peak of speech is broad, so it flickers between
-        # neighbours, and an exact-equality count would never confirm a change.
-        if self.cand >= 0 and abs(best - self.cand) <= 1:
-            self.cand_n += 1
-        else:
-            self.cand_n = 1
-        self.cand = best
-        if self.lag < 0:
-            if self.cand_n >= DE_CONFIRM:
-                self._set_lag(best)
-        elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest >= DE_RHO_JUMP
-              and rbest > rlag + DE_MARGIN and self.conv_lin < DE_JUMP_ERLE):
-            # A change needs a strong correlation: in long double talk the linear ERLE
-            # falls below DE_JUMP_ERLE while the mic features hold near speech, whose
-            # chance correlation with some far lag reaches 0.25-0.4 (a true new delay of
-            # far speech gives 0.7-1.0).
-            self._set_lag(best)
 
     cdef bint _near_talk(self) noexcept nogil:
         """Geigel's double-talk test in power form, with the echo path's gain measured.
@@ -727,7 +614,7 @@ cdef class EchoCanceller:
 
     cdef bint _converged(self) noexcept nogil:
         """Delay locked, enough far-active frames, linear ERLE >= ANCHOR_ERLE."""
-        return self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
+        return self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -737,9 +624,7 @@ cdef class EchoCanceller:
         if newd < 0:
             newd = 0
         shift = newd - self.d
-        self.lag = lag
-        self.cand = -1
-        self.cand_n = 0
+        self.delay.accept(lag)
         self.anchor_n = 0
         self.g_echo = 0.0
         self.dt_hang = 0
@@ -778,7 +663,7 @@ cdef class EchoCanceller:
         """
         cdef int p, pk = 0, newd
         cdef f32 second = 0.0
-        if self.lag < 0 or self.conv_lin < ANCHOR_ERLE:
+        if self.delay.lag < 0 or self.conv_lin < ANCHOR_ERLE:
             self.anchor_n = 0
             return
         for p in range(1, self.P):
@@ -805,62 +690,20 @@ cdef class EchoCanceller:
     @cython.wraparound(False)
     cdef void _suppress(self, f32* out) noexcept nogil:
         cdef int n = self.n, k = self.k, P = self.P, idx
-        cdef double sums[4]
-        cdef double sy, se, sey, syy2
-        cdef double beta, e1, e2, fa, a
+        cdef double fa, a
         cdef f32 kres
-        cdef f32* Wl = self.W + <Py_ssize_t>(P - 1) * 2 * k
-        cdef f32* Wm = self.W + <Py_ssize_t>(P - 2) * 2 * k
         cdef f32* X2b
-        # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
-        ca_aec_window(n, self.tmp, self.wa, self.y_prev, self.y)
-        self.fft.forward_c(self.tmp, self.Yspec)
-        memcpy(self.y_prev, self.y, n * sizeof(f32))
-        # E~, smoothed |E~|^2 and |Y~|^2, D2 <- |Y~|^2 (reused), S2 <- |E~|^2
-        ca_aec_residual_spectra(k, self.Espec, self.Ebar, self.Ybar, self.D2, self.S2,
-                                self.Yspec, self.Dspec, TINY, sums)
-        sy = sums[0]
-        se = sums[1]
-        sey = sums[2]
-        syy2 = sums[3]
-        # leakage (Valin 2007)
-        beta = sy / (se + 1e-12)
-        if beta > 1.0:
-            beta = 1.0
-        beta *= LEAK_BETA0
-        self.Pey = (1.0 - beta) * self.Pey + beta * sey
-        self.Pyy = (1.0 - beta) * self.Pyy + beta * syy2
-        if self.Pyy > 1e-12:
-            self.leak = self.Pey / self.Pyy
-            if self.leak < 0.005:
-                self.leak = 0.005
-            if self.leak > 1.0:
-                self.leak = 1.0
-        # reverberation beyond the filter tail
-        e1 = ca_aec_cpower_sum(k, Wl)
-        e2 = ca_aec_cpower_sum(k, Wm)
-        if e2 > 0.0:
-            self.gamma = e1 / (e2 + 1e-20)
-            if self.gamma > 0.9:
-                self.gamma = 0.9
-        else:
-            self.gamma = 0.0
         idx = <int>((self.t - self.d - P) % self.H)
         if idx < 0:
             idx += self.H
         X2b = self.X2r + <Py_ssize_t>idx * k
-        # gain and output spectrum into Tspec (2k floats, free again). The filter's
-        # uncertainty counts as residual echo only once an echo path has been found (delay
-        # locked): with no echo path it would suppress, and so modulate, near-end noise.
-        kres = <f32>(KAL_RES * self.wscale * 0.5) if self.lag >= 0 else 0.0
-        ca_aec_gain(k, self.Rrev, self.See, self.Rs, self.G, self.nf, self.Tspec, Wl, X2b,
-                    self.D2, self.PX, self.S2, self.Espec, <f32>self.gamma, <f32>self.leak,
-                    kres, <f32>self.suppression,
-                    <f32>self.gmin, <f32>TINY)
-        if self.comfort_noise:
-            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
-        self.fft.inverse_c(self.Tspec, self.tmp)
-        ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
+        # The filter's uncertainty counts as residual echo only once an echo path has
+        # been found (delay locked): with no echo path it would suppress, and so
+        # modulate, near-end noise.
+        kres = <f32>(KAL_RES * self.wscale * 0.5) if self.delay.lag >= 0 else 0.0
+        self.suppressor.process(out, self.y, self.Dspec,
+                                self.W + <Py_ssize_t>(P - 1) * 2 * k,
+                                self.W + <Py_ssize_t>(P - 2) * 2 * k, X2b, self.PX, kres)
         # statistics over far-active frames
         idx = <int>((self.t - self.d - HEADROOM) % self.H)
         if idx < 0:
@@ -892,7 +735,7 @@ cdef class EchoCanceller:
             self.p_out = a * self.p_out + (1.0 - a) * _ms(out, n)
             self.conv_lin = 10.0 * log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
             # the filter explains >= 3/4 of the mic: its echo gain is the near-talk yardstick
-            if self.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
+            if self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
                 self.g_echo = self.p_y / (self.p_far + 1e-20)
 
     # ------------------------------------------------------------------ Python API
@@ -940,7 +783,7 @@ cdef class EchoCanceller:
         if lag > self.L - 1:
             lag = self.L - 1
         self.hint = lag
-        if self.lag < 0:
+        if self.delay.lag < 0:
             with nogil:
                 self._set_lag(lag)
 
@@ -991,15 +834,15 @@ cdef class EchoCanceller:
         the filter has taps there.
         """
         cdef int p, pk = -1
-        if self.lag < 0:
+        if self.delay.lag < 0:
             return math.nan
         for p in range(self.P):
-            if abs(self.d + p - self.lag) <= HEADROOM + 1 and (
+            if abs(self.d + p - self.delay.lag) <= HEADROOM + 1 and (
                     pk < 0 or self.peak[p] > self.peak[pk]):
                 pk = p
         if pk >= 0 and self.peak[pk] > 0.0:
             return ((self.d + pk) * self.n + self.peak_i[pk]) * 1000.0 / self.sample_rate
-        return self.lag * 10.0
+        return self.delay.lag * 10.0
 
     @property
     def near_talk(self):
