@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 # the window pair and band layout are design, not arithmetic: shared with the kernel
-from callaudio._dsp.aec import analysis_windows, band_edges
+from callaudio._dsp.aec_delay import band_edges
+from callaudio._dsp.aec_suppressor import analysis_windows
 
 F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]

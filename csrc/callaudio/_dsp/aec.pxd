@@ -1,64 +1,9 @@
 # Acoustic echo canceller stage (see aec.pyx for the algorithm, papers and units).
 from callaudio._dsp._typedefs cimport f32, f64
+from callaudio._dsp.aec_delay cimport DelayEstimator
+from callaudio._dsp.aec_suppressor cimport ResidualEchoSuppressor
 from callaudio._dsp.fft cimport RealFFT
 from cpython.pythread cimport PyThread_type_lock
-
-
-cdef class DelayEstimator:
-    # Bulk delay by correlating 10 ms log band-energy envelopes (aec_delay.pxi).
-    cdef int n, L, H
-    cdef double de_a
-    cdef int* edges     # NB + 1 band edges (bins)
-    cdef f32* ffr       # H x NB far features (ring, same slots as the canceller's far ring)
-    cdef f64* _f64      # one allocation for the f64 arrays below
-    cdef f64* ffe       # H far feature energies (sum over the NB features squared)
-    cdef f64* mu_f
-    cdef f64* mu_m
-    cdef f64* fm
-    cdef f64* C
-    cdef f64* F
-    cdef double M
-    cdef long long nfeat, nde
-    cdef readonly int lag   # locked lag in frames, -1 until found
-    cdef int cand, cand_n
-    cdef void reset(self) noexcept nogil
-    cdef void accept(self, int lag) noexcept nogil
-    cdef void weaken_prior(self) noexcept nogil
-    cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin) noexcept nogil
-
-
-cdef class ResidualEchoSuppressor:
-    # Postfilter and synthesis after the adaptive filter (aec_suppressor.pxi).
-    cdef int n, k, lat
-    cdef double suppression, gmin
-    cdef bint comfort_noise
-    cdef RealFFT fft
-    cdef f32* _arena
-    cdef f32* wa
-    cdef f32* ws
-    cdef f32* tmp
-    cdef f32* ola
-    cdef f32* y_prev
-    cdef f32* Yspec
-    cdef f32* Espec
-    cdef f32* Tspec
-    cdef f32* Rrev
-    cdef f32* Ebar
-    cdef f32* Ybar
-    cdef f32* nf
-    cdef f32* See
-    cdef f32* Rs
-    cdef f32* G
-    cdef f32* syy
-    cdef f32* see
-    cdef double gamma, Pey, Pyy, leak
-    cdef unsigned int rng
-    cdef void reset_path(self) noexcept nogil
-    cdef void clear_output(self) noexcept nogil
-    cdef void reset_all(self) noexcept nogil
-    cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
-                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres) noexcept nogil
 
 
 cdef class EchoCanceller:

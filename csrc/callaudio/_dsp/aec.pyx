@@ -72,8 +72,8 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
 
 Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectrum ring,
 the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``
-(step 3, ``aec_delay.pxi``) and a ``ResidualEchoSuppressor`` (step 6,
-``aec_suppressor.pxi``), each with its own state; the design constants are in
+(step 3, ``aec_delay.pyx``) and a ``ResidualEchoSuppressor`` (step 6,
+``aec_suppressor.pyx``), each with its own state; the design constants are in
 ``aec_constants.h``.
 
 Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
@@ -89,21 +89,26 @@ from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock,
 )
-from libc.math cimport exp, isfinite, log, log10, sqrt
+from libc.math cimport isfinite, log10, sqrt
 from libc.string cimport memcpy, memset
 
 import math
 
 import numpy as np
 
+from callaudio._dsp.aec_suppressor import analysis_windows
 from callaudio.config import validate_stage
 from callaudio.errors import ConfigError, FrameError
 
-from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32, f64
+from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32
 from callaudio._dsp.fft cimport RealFFT
 
 cnp.import_array()
 
+
+cdef extern from "aec_window.h":
+    void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
+                       const f32* cur) noexcept nogil
 
 cdef extern from "aec_impl.h":
     void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
@@ -111,104 +116,43 @@ cdef extern from "aec_impl.h":
     void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
                        const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
                        f32 q, f32 spread, f32 floor_psi) noexcept nogil
-    void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
-                     const f32* wl, const f32* x2b, const f32* syy, const f32* px,
-                     const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
-                     f32 gmin, f32 tiny) noexcept nogil
-    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
-                                      unsigned int state) noexcept nogil
     int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
     void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
-    void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
-                       const f32* cur) noexcept nogil
     double ca_aec_sumsq(int n, const f32* x) noexcept nogil
-    double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
     void ca_aec_error(int n, f32* y, f32* e, const f32* t, const f32* mic) noexcept nogil
     void ca_aec_gain_inv(int k, f32* phi, f32* inv, const f32* e, const f32* px, double lam,
                          double delta, double tiny) noexcept nogil
-    void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
-                                 f32* see_out, const f32* yspec, const f32* dspec,
-                                 double tiny, double* sums) noexcept nogil
     int ca_aec_peak_and_zero(int n, f32* t, f32* peak) noexcept nogil
-    int ca_aec_delay_corr(int L, int H, int slot, int nb, const f32* ffr, const f64* ffe,
-                          const f64* fm, double a, double M, f64* C, f64* F, int valid,
-                          int lag, double tiny, double* rbest_out,
-                          double* rlag_out) noexcept nogil
-    void ca_aec_synthesis(int n, int lat, f32* out, f32* t, f32* ola,
-                          const f32* ws) noexcept nogil
 
-# ---- design constants: written once, in aec_constants.h (the NumPy reference reads it) --
-cdef extern from "aec_constants.h":
-    const int HEADROOM "AEC_HEADROOM"
-    const int FIFO_FRAMES "AEC_FIFO_FRAMES"
-    const int NB "AEC_NB"
-    const double DE_TAU "AEC_DE_TAU"
-    const double DE_RHO_MIN "AEC_DE_RHO_MIN"
-    const int DE_CONFIRM "AEC_DE_CONFIRM"
-    const int DE_CONFIRM_CHANGE "AEC_DE_CONFIRM_CHANGE"
-    const double DE_MARGIN "AEC_DE_MARGIN"
-    const double DE_JUMP_ERLE "AEC_DE_JUMP_ERLE"
-    const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
-    const double DT_RATIO "AEC_DT_RATIO"
-    const int DT_HANG "AEC_DT_HANG"
-    const double DT_RHO "AEC_DT_RHO"
-    const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
-    const double ANCHOR_DOM "AEC_ANCHOR_DOM"
-    const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
-    const double KF_Q "AEC_KF_Q"
-    const double KF_SPREAD "AEC_KF_SPREAD"
-    const double KF_PSI0 "AEC_KF_PSI0"
-    const double KF_DECAY "AEC_KF_DECAY"
-    const double KF_PSIMIN "AEC_KF_PSIMIN"
-    const double KF_LAMBDA "AEC_KF_LAMBDA"
-    const double KF_SHRINK "AEC_KF_SHRINK"
-    const double KF_DELTA "AEC_KF_DELTA"
-    const double KF_REG "AEC_KF_REG"
-    const double KAL_RES "AEC_KAL_RES"
-    const double LEAK_BETA0 "AEC_LEAK_BETA0"
-    const double DIV_ALPHA "AEC_DIV_ALPHA"
-    const double DIV_RATIO "AEC_DIV_RATIO"
-    const int DIV_FRAMES "AEC_DIV_FRAMES"
-    const double STAT_ALPHA "AEC_STAT_ALPHA"
-    const double FAR_ACTIVE "AEC_FAR_ACTIVE"
-    const double ECHO_ONLY_RATIO "AEC_ECHO_ONLY_RATIO"
-    const int ECHO_HANG "AEC_ECHO_HANG"
-    const double TINY "AEC_TINY"
-
-
-def analysis_windows(int n, int d):
-    """Low-delay analysis/synthesis pair over ``2n`` samples with output latency ``d``
-    (Mauler & Martin 2007), float64.
-
-    The product ``wa * ws`` is zero on ``[0, n-d)``, a sin^2 rise on ``[n-d, n)``, one on
-    ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
-    ``n`` reconstructs exactly, ``d`` samples late.
-    """
-    m = 2 * n
-    wa = np.zeros(m)
-    ws = np.zeros(m)
-    r = 2 * n - d
-    i = np.arange(r)
-    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
-    j = np.arange(d)
-    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
-    wa[r:] = fall
-    prod = np.zeros(m)
-    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
-    prod[n : 2 * n - d] = 1.0
-    prod[2 * n - d :] = fall ** 2
-    nz = prod > 0
-    ws[nz] = prod[nz] / wa[nz]
-    return wa, ws
-
-
-def band_edges():
-    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
-    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
-
-
-include "aec_delay.pxi"
-include "aec_suppressor.pxi"
+from callaudio._dsp.aec_constants cimport (
+    HEADROOM,
+    FIFO_FRAMES,
+    DE_JUMP_ERLE,
+    DT_RATIO,
+    DT_HANG,
+    DT_RHO,
+    ANCHOR_ERLE,
+    ANCHOR_DOM,
+    ANCHOR_FRAMES,
+    KF_Q,
+    KF_SPREAD,
+    KF_PSI0,
+    KF_DECAY,
+    KF_PSIMIN,
+    KF_LAMBDA,
+    KF_SHRINK,
+    KF_DELTA,
+    KF_REG,
+    KAL_RES,
+    DIV_ALPHA,
+    DIV_RATIO,
+    DIV_FRAMES,
+    STAT_ALPHA,
+    FAR_ACTIVE,
+    ECHO_ONLY_RATIO,
+    ECHO_HANG,
+    TINY,
+)
 
 
 cdef inline double _ms(const f32* x, int n) noexcept nogil:
@@ -264,7 +208,7 @@ cdef class EchoCanceller:
             raise MemoryError()
         cdef int k = self.k, P = self.P, L = self.L, H = self.H
         cdef int k2 = 2 * k
-        # one float arena for every array (f64 arrays take two slots)
+        # one float arena for every array
         sizes = [
             ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
             ("mic_prev", n), ("y", n), ("e", n), ("tmp", 2 * n), ("wa", 2 * n),

@@ -4,9 +4,6 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
-def analysis_windows(n: int, d: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
-def band_edges() -> npt.NDArray[np.int64]: ...
-
 @disjoint_base
 class EchoCanceller:
     def __new__(

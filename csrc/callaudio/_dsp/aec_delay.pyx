@@ -1,11 +1,40 @@
-# Included by aec.pyx: the echo canceller's bulk-delay estimator (declared in aec.pxd).
-#
-# Knapp & Carter 1976 (generalised cross-correlation), on 10 ms log band-energy envelopes:
-# per frame NB log band energies (bins 4..84 = 200..4200 Hz) of far and mic, running means
-# removed; for every lag l in 0 .. L-1 frames a recursively averaged (DE_TAU frames)
-# normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM frames
-# locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
-# filter that is not cancelling (linear ERLE < DE_JUMP_ERLE dB).
+# cython: language_level=3
+"""The echo canceller's bulk-delay estimator (composed by ``aec.EchoCanceller``).
+
+Knapp & Carter 1976 (generalised cross-correlation), on 10 ms log band-energy envelopes:
+per frame NB log band energies (bins 4..84 = 200..4200 Hz) of far and mic, running means
+removed; for every lag l in 0 .. L-1 frames a recursively averaged (DE_TAU frames)
+normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM frames
+locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
+filter that is not cancelling (linear ERLE < DE_JUMP_ERLE dB).
+
+Units: frames of 10 ms; bins of 50 Hz. Constants: ``aec_constants.h``.
+"""
+
+cimport cython
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.math cimport exp, log
+from libc.string cimport memset
+
+import numpy as np
+
+from callaudio._dsp._typedefs cimport f32, f64
+from callaudio._dsp.aec_constants cimport (
+    DE_CONFIRM, DE_CONFIRM_CHANGE, DE_JUMP_ERLE, DE_MARGIN, DE_RHO_JUMP, DE_RHO_MIN, DE_TAU,
+    HEADROOM, NB, TINY,
+)
+
+
+cdef extern from "aec_impl.h":
+    int ca_aec_delay_corr(int L, int H, int slot, int nb, const f32* ffr, const f64* ffe,
+                          const f64* fm, double a, double M, f64* C, f64* F, int valid,
+                          int lag, double tiny, double* rbest_out,
+                          double* rlag_out) noexcept nogil
+
+
+def band_edges():
+    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
+    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
 cdef class DelayEstimator:

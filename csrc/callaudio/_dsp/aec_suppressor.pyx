@@ -1,11 +1,71 @@
-# Included by aec.pyx: the echo canceller's residual-echo suppressor (declared in aec.pxd).
-#
-# Per bin, on the low-delay windowed error E~ = D~ - Y~ (Mauler & Martin 2007 windows):
-# residual echo R = max(leak |Y~|^2, kres sum_p Psi |X_p|^2) + reverb, with Valin's (2007)
-# leakage estimate, Enzner's (2006) Kalman state-error term and an exponential tail beyond
-# the filter with the decay of its last two partitions; gain G = clip(1 - suppression R /
-# |E~|^2, gmin, 1); comfort noise sqrt(N (1 - G^2) / 2) with random signs at the error's
-# noise floor N; overlap-add synthesis, ``lat`` samples late.
+# cython: language_level=3
+"""The echo canceller's residual-echo suppressor and synthesis (composed by
+``aec.EchoCanceller``).
+
+Per bin, on the low-delay windowed error E~ = D~ - Y~ (Mauler & Martin 2007 windows):
+residual echo R = max(leak |Y~|^2, kres sum_p Psi |X_p|^2) + reverb, with Valin's (2007)
+leakage estimate, Enzner's (2006) Kalman state-error term and an exponential tail beyond
+the filter with the decay of its last two partitions; gain G = clip(1 - suppression R /
+|E~|^2, gmin, 1); comfort noise sqrt(N (1 - G^2) / 2) with random signs at the error's
+noise floor N; overlap-add synthesis, ``lat`` samples late.
+
+Constants: ``aec_constants.h``.
+"""
+
+cimport cython
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+from callaudio._dsp._typedefs cimport f32
+from callaudio._dsp.aec_constants cimport LEAK_BETA0, TINY
+from callaudio._dsp.fft cimport RealFFT
+
+
+cdef extern from "aec_window.h":
+    void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
+                       const f32* cur) noexcept nogil
+
+cdef extern from "aec_impl.h":
+    void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
+                     const f32* wl, const f32* x2b, const f32* syy, const f32* px,
+                     const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
+                     f32 gmin, f32 tiny) noexcept nogil
+    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
+                                      unsigned int state) noexcept nogil
+    double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
+    void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
+                                 f32* see_out, const f32* yspec, const f32* dspec,
+                                 double tiny, double* sums) noexcept nogil
+    void ca_aec_synthesis(int n, int lat, f32* out, f32* t, f32* ola,
+                          const f32* ws) noexcept nogil
+
+
+def analysis_windows(int n, int d):
+    """Low-delay analysis/synthesis pair over ``2n`` samples with output latency ``d``
+    (Mauler & Martin 2007), float64.
+
+    The product ``wa * ws`` is zero on ``[0, n-d)``, a sin^2 rise on ``[n-d, n)``, one on
+    ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
+    ``n`` reconstructs exactly, ``d`` samples late.
+    """
+    m = 2 * n
+    wa = np.zeros(m)
+    ws = np.zeros(m)
+    r = 2 * n - d
+    i = np.arange(r)
+    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
+    j = np.arange(d)
+    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
+    wa[r:] = fall
+    prod = np.zeros(m)
+    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
+    prod[n : 2 * n - d] = 1.0
+    prod[2 * n - d :] = fall ** 2
+    nz = prod > 0
+    ws[nz] = prod[nz] / wa[nz]
+    return wa, ws
 
 
 cdef class ResidualEchoSuppressor:
