@@ -1,6 +1,7 @@
 # Acoustic echo canceller stage (see aec.pyx for the algorithm, papers and units).
 from callaudio._dsp._typedefs cimport f32, f64
 from callaudio._dsp.aec_delay cimport DelayEstimator
+from callaudio._dsp.aec_filter cimport PartitionedKalmanFilter
 from callaudio._dsp.aec_suppressor cimport ResidualEchoSuppressor
 from callaudio._dsp.fft cimport RealFFT
 from cpython.pythread cimport PyThread_type_lock
@@ -19,10 +20,10 @@ cdef class EchoCanceller:
     cdef int n, k, P, L, H, lat
     cdef double gmin, wscale
     cdef RealFFT fft
+    cdef PartitionedKalmanFilter filter
     cdef DelayEstimator delay
     cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
-    cdef int* _iarena
     # render FIFO
     cdef f32* fifo
     cdef int fifo_head, fifo_count
@@ -43,21 +44,10 @@ cdef class EchoCanceller:
     cdef f32* X2r       # H x k far power ring
     cdef f32* fe2r      # H far frame mean squares
     cdef f32* Dspec     # mic, low-delay window
-    cdef f32* Espec     # error FFT([0, e]) for the Kalman update
-    cdef f32* Tspec     # echo estimate accumulator
     cdef f32* D2
-    cdef f32* PX
-    cdef f32* S2        # Kalman gain denominator inverse
     cdef long long t
-    cdef int d, hint
-    # Kalman filter state
-    cdef f32* W         # P x 2k
-    cdef f32* Psi       # P x k
-    cdef f32* Phi
-    cdef f32* psi0      # P
-    cdef f32* peak      # P
-    cdef int* peak_i    # P
-    cdef int rr, anchor_n
+    cdef int hint        # the application's delay hint in frames (-1: none)
+    cdef int anchor_n    # frames the filter's peak stayed off-centre
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
@@ -84,11 +74,10 @@ cdef class EchoCanceller:
     # In place, allocation-free: everything as after construction.
     cdef void reset_all_c(self) noexcept nogil
     cdef void _reset_path(self) noexcept nogil
+    cdef void _reset_estimates(self) noexcept nogil
     cdef void _set_lag(self, int lag) noexcept nogil
     cdef void _anchor(self) noexcept nogil
-    cdef void _constrain(self, int r) noexcept nogil
     cdef void _divergence(self) noexcept nogil
     cdef void _suppress(self, f32* out) noexcept nogil
     cdef bint _converged(self) noexcept nogil
     cdef bint _near_talk(self) noexcept nogil
-    cdef void _move_partition(self, int p, int q) noexcept nogil

@@ -111,18 +111,9 @@ cdef extern from "aec_window.h":
                        const f32* cur) noexcept nogil
 
 cdef extern from "aec_impl.h":
-    void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
-                           const f32* ps, const f32* x2) noexcept nogil
-    void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
-                       const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
-                       f32 q, f32 spread, f32 floor_psi) noexcept nogil
     int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
     void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
     double ca_aec_sumsq(int n, const f32* x) noexcept nogil
-    void ca_aec_error(int n, f32* y, f32* e, const f32* t, const f32* mic) noexcept nogil
-    void ca_aec_gain_inv(int k, f32* phi, f32* inv, const f32* e, const f32* px, double lam,
-                         double delta, double tiny) noexcept nogil
-    int ca_aec_peak_and_zero(int n, f32* t, f32* peak) noexcept nogil
 
 from callaudio._dsp.aec_constants cimport (
     HEADROOM,
@@ -135,14 +126,6 @@ from callaudio._dsp.aec_constants cimport (
     ANCHOR_DOM,
     ANCHOR_FRAMES,
     KF_Q,
-    KF_SPREAD,
-    KF_PSI0,
-    KF_DECAY,
-    KF_PSIMIN,
-    KF_LAMBDA,
-    KF_SHRINK,
-    KF_DELTA,
-    KF_REG,
     KAL_RES,
     DIV_ALPHA,
     DIV_RATIO,
@@ -151,7 +134,6 @@ from callaudio._dsp.aec_constants cimport (
     FAR_ACTIVE,
     ECHO_ONLY_RATIO,
     ECHO_HANG,
-    TINY,
 )
 
 
@@ -212,9 +194,7 @@ cdef class EchoCanceller:
         sizes = [
             ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
             ("mic_prev", n), ("y", n), ("e", n), ("tmp", 2 * n), ("wa", 2 * n),
-            ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("Espec", k2),
-            ("Tspec", k2), ("D2", k), ("PX", k), ("W", P * k2), ("Psi", P * k), ("Phi", k),
-            ("psi0", P), ("peak", P), ("S2", k),
+            ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -222,8 +202,7 @@ cdef class EchoCanceller:
             offs[name] = total
             total += size + (size & 1)      # keep every array 8-byte aligned
         self._arena = <f32*>PyMem_Malloc(total * sizeof(f32))
-        self._iarena = <int*>PyMem_Malloc(P * sizeof(int))
-        if self._arena == NULL or self._iarena == NULL:
+        if self._arena == NULL:
             raise MemoryError()
         memset(self._arena, 0, total * sizeof(f32))
         cdef f32* a = self._arena
@@ -240,33 +219,21 @@ cdef class EchoCanceller:
         self.X2r = a + <Py_ssize_t>offs["X2r"]
         self.fe2r = a + <Py_ssize_t>offs["fe2r"]
         self.Dspec = a + <Py_ssize_t>offs["Dspec"]
-        self.Espec = a + <Py_ssize_t>offs["Espec"]
-        self.Tspec = a + <Py_ssize_t>offs["Tspec"]
         self.D2 = a + <Py_ssize_t>offs["D2"]
-        self.PX = a + <Py_ssize_t>offs["PX"]
-        self.W = a + <Py_ssize_t>offs["W"]
-        self.Psi = a + <Py_ssize_t>offs["Psi"]
-        self.Phi = a + <Py_ssize_t>offs["Phi"]
-        self.psi0 = a + <Py_ssize_t>offs["psi0"]
-        self.peak = a + <Py_ssize_t>offs["peak"]
-        self.S2 = a + <Py_ssize_t>offs["S2"]
-        self.peak_i = self._iarena
         cdef int i
         wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
             self.wa[i] = wa[i]
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
+        self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
         self.delay = DelayEstimator(n, L, H)
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
                                                  self.gmin, comfort_noise)
-        for i in range(P):
-            self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
         self.hint = -1
         self.reset_all_c()
 
     def __dealloc__(self):
         PyMem_Free(self._arena)
-        PyMem_Free(self._iarena)
         if self._fifo_lock != NULL:
             PyThread_free_lock(self._fifo_lock)
 
@@ -290,20 +257,16 @@ cdef class EchoCanceller:
         memset(self.X2r, 0, self.H * self.k * sizeof(f32))
         memset(self.fe2r, 0, self.H * sizeof(f32))
         self.delay.reset()
-        self.d = 0
+        self.filter.d = 0
         self.suppressor.reset_all()
         self._reset_path()
 
     cdef void _reset_path(self) noexcept nogil:
-        cdef int k = self.k, P = self.P, p, i
-        memset(self.W, 0, P * 2 * k * sizeof(f32))
-        for p in range(P):
-            for i in range(k):
-                self.Psi[p * k + i] = self.psi0[p]
-            self.peak[p] = 0.0
-            self.peak_i[p] = 0
-        memset(self.Phi, 0, k * sizeof(f32))
-        self.rr = 0
+        self.filter.reset()
+        self._reset_estimates()
+
+    cdef void _reset_estimates(self) noexcept nogil:
+        """What depends on the filter: the anchor count, the suppressor, the statistics."""
         self.anchor_n = 0
         self.suppressor.reset_path()
         self.p_far = 0.0
@@ -356,14 +319,12 @@ cdef class EchoCanceller:
     @cython.boundscheck(False)   # raw pointer loops, sizes fixed at construction
     @cython.wraparound(False)
     cdef int capture_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
-        cdef int n = self.n, k = self.k, P = self.P, H = self.H
-        cdef int p, slot, idx, r, r2, pk, lag, code = OK
+        cdef int n = self.n, k = self.k, H = self.H
+        cdef int slot, lag, code = OK
         cdef f32* X
         cdef f32* X2
-        cdef f32* Wp
-        cdef f32* Ps
         cdef double s
-        cdef double delta, fsum = 0.0
+        cdef double fsum
         cdef f32 q
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
@@ -401,68 +362,20 @@ cdef class EchoCanceller:
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
-        memset(self.Tspec, 0, 2 * k * sizeof(f32))
-        memset(self.PX, 0, k * sizeof(f32))
-        for p in range(P):
-            idx = <int>((self.t - self.d - p) % H)
-            if idx < 0:
-                idx += H
-            X = self.Xr + <Py_ssize_t>idx * 2 * k
-            X2 = self.X2r + <Py_ssize_t>idx * k
-            Wp = self.W + <Py_ssize_t>p * 2 * k
-            Ps = self.Psi + <Py_ssize_t>p * k
-            ca_aec_filter_acc(k, self.Tspec, self.PX, Wp, X, Ps, X2)
-            fsum += self.fe2r[idx]
-        self.fft.inverse_c(self.Tspec, self.tmp)
-        ca_aec_error(n, self.y, self.e, self.tmp + n, self.mic)
+        fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.y,
+                                    self.e)
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
         self.ms_y = _ms(self.y, n)
         self._near_talk()
         self._divergence()
-        # 5. Kalman update: E = FFT([0, e])
-        memset(self.tmp, 0, n * sizeof(f32))
-        memcpy(self.tmp + n, self.e, n * sizeof(f32))
-        self.fft.forward_c(self.tmp, self.Espec)
-        # gain regularisation: an absolute floor plus KF_REG times the far power per bin
-        # (bins the far end hardly excites must not adapt on rounding noise)
-        delta = 2.0 * n * (KF_DELTA + KF_REG * fsum / P)
-        ca_aec_gain_inv(k, self.Phi, self.S2, self.Espec, self.PX, KF_LAMBDA, delta, TINY)
-        # While a near-end talker is evident the echo path is not expected to move: no
-        # random walk, so the state error and with it the gain cannot grow in the double
-        # talk (a path that did move shows in the divergence test, which restores it).
+        # 5. Kalman update and gradient constraint. While a near-end talker is evident the
+        # echo path is not expected to move: no random walk, so the state error and with
+        # it the gain cannot grow in the double talk (a path that did move shows in the
+        # divergence test, which restores it).
         q = <f32>0.0 if self.dt_hang > 0 else <f32>KF_Q
-        # measurement and time update per partition; the random walk's power includes the
-        # neighbouring partitions' (a drifting echo path moves energy between them); tmp
-        # carries the previous partition's updated |W|^2 to the next one
-        for p in range(P):
-            idx = <int>((self.t - self.d - p) % H)
-            if idx < 0:
-                idx += H
-            Wp = self.W + <Py_ssize_t>p * 2 * k
-            ca_aec_kalman(k, Wp, self.Psi + <Py_ssize_t>p * k,
-                          self.Xr + <Py_ssize_t>idx * 2 * k, self.X2r + <Py_ssize_t>idx * k,
-                          self.Espec, self.S2, <f32>(1.0 - KF_SHRINK), self.tmp, p > 0,
-                          Wp + 2 * k if p < P - 1 else NULL,
-                          q, <f32>KF_SPREAD, <f32>(KF_PSIMIN * self.psi0[p] + TINY))
-        # gradient constraint: the peak partition and two round-robin partitions
-        pk = 0
-        for p in range(1, P):
-            if self.peak[p] > self.peak[pk]:
-                pk = p
-        self._constrain(pk)
-        r = self.rr
-        if r == pk:
-            r = (r + 1) % P
-        self._constrain(r)
-        self.rr = (r + 1) % P
-        r2 = self.rr
-        if r2 == pk or r2 == r:
-            r2 = (r2 + 1) % P
-        if r2 == pk or r2 == r:
-            r2 = (r2 + 1) % P
-        self._constrain(r2)
-        self.rr = (r2 + 1) % P
+        if self.filter.update(self.Xr, self.X2r, self.t, self.e, fsum, q):
+            self._reset_estimates()     # a partition went non-finite: the filter restarted
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         self._suppress(mic)
@@ -482,9 +395,8 @@ cdef class EchoCanceller:
         """Echo-path change: the error louder than the microphone over DIV_FRAMES far-active
         frames means the filter adds echo; its state error is raised to the coefficient power.
         """
-        cdef int idx, i, k = self.k
-        cdef double w2
-        idx = <int>((self.t - self.d - HEADROOM) % self.H)
+        cdef int idx
+        idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
             idx += self.H
         if self.fe2r[idx] <= FAR_ACTIVE:
@@ -496,32 +408,13 @@ cdef class EchoCanceller:
         else:
             self.div_n = 0
         if self.div_n >= DIV_FRAMES:
-            for i in range(self.P * k):
-                w2 = self.W[2 * i] * self.W[2 * i] + self.W[2 * i + 1] * self.W[2 * i + 1]
-                if w2 > self.Psi[i]:
-                    self.Psi[i] = <f32>w2
+            self.filter.raise_uncertainty()
             # The echo path changed: weaken the delay prior (as reset() does), unless no
             # delay is locked (nothing to weaken; the estimator would lock onto noise) or
             # a near-end talker is evident (then the filter drifted, the path did not move).
             if self.delay.lag >= 0 and self.dt_hang == 0:
                 self.delay.weaken_prior()
             self.div_n = 0
-
-    @cython.boundscheck(False)   # raw pointer loops
-    @cython.wraparound(False)
-    cdef void _constrain(self, int r) noexcept nogil:
-        """Zero the second half of partition r's impulse response; track its peak tap."""
-        cdef int bi
-        cdef f32* Wp = self.W + <Py_ssize_t>r * 2 * self.k
-        cdef f32 best = 0.0
-        self.fft.inverse_c(Wp, self.tmp)
-        bi = ca_aec_peak_and_zero(self.n, self.tmp, &best)
-        if not isfinite(best):
-            self._reset_path()
-            return
-        self.peak[r] = best
-        self.peak_i[r] = bi
-        self.fft.forward_c(self.tmp, Wp)
 
     cdef bint _near_talk(self) noexcept nogil:
         """Geigel's double-talk test in power form, with the echo path's gain measured.
@@ -539,7 +432,7 @@ cdef class EchoCanceller:
             self.dt_hang = 0
             return False
         for p in range(self.P):
-            idx = <int>((self.t - self.d - p) % self.H)
+            idx = <int>((self.t - self.filter.d - p) % self.H)
             if idx < 0:
                 idx += self.H
             if self.fe2r[idx] > pf:
@@ -560,44 +453,16 @@ cdef class EchoCanceller:
         """Delay locked, enough far-active frames, linear ERLE >= ANCHOR_ERLE."""
         return self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
 
-    @cython.boundscheck(False)   # raw pointer loops
-    @cython.wraparound(False)
     cdef void _set_lag(self, int lag) noexcept nogil:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
-        cdef int newd = lag - HEADROOM, shift, p, q, P = self.P
+        cdef int newd = lag - HEADROOM
         if newd < 0:
             newd = 0
-        shift = newd - self.d
         self.delay.accept(lag)
         self.anchor_n = 0
         self.g_echo = 0.0
         self.dt_hang = 0
-        if shift == 0:
-            return
-        if shift > 0:
-            for p in range(P):
-                q = p + shift
-                self._move_partition(p, q)
-        else:
-            for p in range(P - 1, -1, -1):
-                q = p + shift
-                self._move_partition(p, q)
-        self.d = newd
-
-    cdef void _move_partition(self, int p, int q) noexcept nogil:
-        cdef int k = self.k, i
-        if 0 <= q < self.P:
-            memcpy(self.W + <Py_ssize_t>p * 2 * k, self.W + <Py_ssize_t>q * 2 * k,
-                   2 * k * sizeof(f32))
-            memcpy(self.Psi + <Py_ssize_t>p * k, self.Psi + <Py_ssize_t>q * k, k * sizeof(f32))
-            self.peak[p] = self.peak[q]
-            self.peak_i[p] = self.peak_i[q]
-        else:
-            memset(self.W + <Py_ssize_t>p * 2 * k, 0, 2 * k * sizeof(f32))
-            for i in range(k):
-                self.Psi[p * k + i] = self.psi0[p]
-            self.peak[p] = 0.0
-            self.peak_i[p] = 0
+        self.filter.move_to(newd)
 
     cdef void _anchor(self) noexcept nogil:
         """Keep the filter's main peak HEADROOM partitions after its start (drift).
@@ -611,19 +476,19 @@ cdef class EchoCanceller:
             self.anchor_n = 0
             return
         for p in range(1, self.P):
-            if self.peak[p] > self.peak[pk]:
+            if self.filter.peak[p] > self.filter.peak[pk]:
                 pk = p
         for p in range(self.P):
-            if (p < pk - 1 or p > pk + 1) and self.peak[p] > second:
-                second = self.peak[p]
-        if (self.peak[pk] <= 0.0 or self.peak[pk] < ANCHOR_DOM * second
+            if (p < pk - 1 or p > pk + 1) and self.filter.peak[p] > second:
+                second = self.filter.peak[p]
+        if (self.filter.peak[pk] <= 0.0 or self.filter.peak[pk] < ANCHOR_DOM * second
                 or (HEADROOM - 1 <= pk <= HEADROOM + 1)):
             self.anchor_n = 0
             return
-        newd = self.d + pk - HEADROOM
+        newd = self.filter.d + pk - HEADROOM
         if newd < 0:
             newd = 0
-        if newd == self.d:
+        if newd == self.filter.d:
             self.anchor_n = 0
             return
         self.anchor_n += 1
@@ -637,7 +502,7 @@ cdef class EchoCanceller:
         cdef double fa, a
         cdef f32 kres
         cdef f32* X2b
-        idx = <int>((self.t - self.d - P) % self.H)
+        idx = <int>((self.t - self.filter.d - P) % self.H)
         if idx < 0:
             idx += self.H
         X2b = self.X2r + <Py_ssize_t>idx * k
@@ -646,10 +511,11 @@ cdef class EchoCanceller:
         # modulate, near-end noise.
         kres = <f32>(KAL_RES * self.wscale * 0.5) if self.delay.lag >= 0 else 0.0
         self.suppressor.process(out, self.y, self.Dspec,
-                                self.W + <Py_ssize_t>(P - 1) * 2 * k,
-                                self.W + <Py_ssize_t>(P - 2) * 2 * k, X2b, self.PX, kres)
+                                self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
+                                self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
+                                self.filter.PX, kres)
         # statistics over far-active frames
-        idx = <int>((self.t - self.d - HEADROOM) % self.H)
+        idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
             idx += self.H
         fa = self.fe2r[idx]
@@ -781,11 +647,12 @@ cdef class EchoCanceller:
         if self.delay.lag < 0:
             return math.nan
         for p in range(self.P):
-            if abs(self.d + p - self.delay.lag) <= HEADROOM + 1 and (
-                    pk < 0 or self.peak[p] > self.peak[pk]):
+            if abs(self.filter.d + p - self.delay.lag) <= HEADROOM + 1 and (
+                    pk < 0 or self.filter.peak[p] > self.filter.peak[pk]):
                 pk = p
-        if pk >= 0 and self.peak[pk] > 0.0:
-            return ((self.d + pk) * self.n + self.peak_i[pk]) * 1000.0 / self.sample_rate
+        if pk >= 0 and self.filter.peak[pk] > 0.0:
+            return ((self.filter.d + pk) * self.n + self.filter.peak_i[pk]) * 1000.0 / \
+                self.sample_rate
         return self.delay.lag * 10.0
 
     @property

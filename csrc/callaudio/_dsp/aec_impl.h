@@ -1,5 +1,5 @@
-/* Hot loops of the echo canceller (aec_impl.c for aec.pyx, aec_delay_impl.c, aec_suppressor_impl.c),
- * in plain C so the compiler can vectorise them: restrict-qualified float32 arrays, no Python objects, no allocation.
+/* Hot loops of the echo canceller (aec_impl.c, aec_filter_impl.c, aec_delay_impl.c,
+ * aec_suppressor_impl.c: one per module), in plain C so the compiler can vectorise them: restrict-qualified float32 arrays, no Python objects, no allocation.
  * Complex spectra are interleaved (re, im) over k bins (numpy.fft.rfft layout). */
 #ifndef CA_AEC_IMPL_H
 #define CA_AEC_IMPL_H
