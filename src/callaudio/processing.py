@@ -130,8 +130,10 @@ class VoiceProcessor:
     has its own lock in the compiled chain, and the far frames reach the echo canceller
     through a queue with a lock of its own, so no state is torn between them. Calls on the
     *same* path from several threads at once are serialised, one frame after the other
-    (nothing is refused and nothing can crash, but interleaving one stream's frames from
-    two threads gives a meaningless signal). The locks are taken without the GIL, so
+    (each channel's chain has its own locks, so with several channels two threads' frames
+    are serialised channel by channel), as WebRTC serialises them: nothing is refused, so
+    no error reaches an audio callback, and nothing can crash, but interleaving one
+    stream's frames from two threads gives a meaningless signal. The locks are taken without the GIL, so
     waiting for one never blocks other Python threads, and always capture path first,
     then render path, so no call can deadlock another. :meth:`reset`,
     :meth:`reset_echo_path` and :attr:`stats` may be called from any thread: they wait for
