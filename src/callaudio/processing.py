@@ -133,9 +133,9 @@ class VoiceProcessor:
     (each channel's chain has its own locks, so with several channels two threads' frames
     are serialised channel by channel), as WebRTC serialises them: nothing is refused, so
     no error reaches an audio callback, and nothing can crash, but interleaving one
-    stream's frames from two threads gives a meaningless signal. The locks are taken without the GIL, so
-    waiting for one never blocks other Python threads, and always capture path first,
-    then render path, so no call can deadlock another. :meth:`reset`,
+    stream's frames from two threads gives a meaningless signal. The locks are taken
+    without the GIL, so waiting for one never blocks other Python threads, and always
+    capture path first, then render path, so no call can deadlock another. :meth:`reset`,
     :meth:`reset_echo_path` and :attr:`stats` may be called from any thread: they wait for
     the capture frame in flight, and reset in place, so no state is ever freed or replaced
     under a running frame. :meth:`apply_config` and :meth:`close` may be called from any

@@ -78,8 +78,8 @@ DIV_FRAMES = int(_C["DIV_FRAMES"])
 STAT_ALPHA = float(_C["STAT_ALPHA"])
 FAR_ACTIVE = float(_C["FAR_ACTIVE"])
 TINY = float(_C["TINY"])
-# the core's one input clamp limit, written in _typedefs.pxd
-CLAMP = float(read_constants(HEADER.with_name("_typedefs.pxd"), "CA_")["INPUT_CLAMP"])
+# the core's one input clamp limit, written in ca_limits.h
+CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
 
 

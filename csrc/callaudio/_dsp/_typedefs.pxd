@@ -26,9 +26,9 @@ cdef extern from *:
     """
     /* Values below this are treated as zero in recursive states (denormal guard). */
     #define CA_TINY 1e-25f
-    /* The input guard: non-finite samples become 0, finite ones are clamped to
-       +-CA_INPUT_CLAMP (24 dB above full scale) before any stage sees them. */
-    #define CA_INPUT_CLAMP 16.0
     """
     const float CA_TINY
+
+# The one input clamp limit (ca_limits.h, also read by the C helpers and the references).
+cdef extern from "ca_limits.h":
     const double CA_INPUT_CLAMP

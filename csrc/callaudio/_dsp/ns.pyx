@@ -63,7 +63,7 @@ time constants in seconds, ``latency_samples`` in samples at ``sample_rate``,
 ``noise_level_dbfs`` the mean-square level of the estimated noise in dBFS (the scale of
 :mod:`callaudio.simulation.metrics`).
 
-Robustness: non-finite input samples are replaced by 0 and samples are limited to +-1e4
+Robustness: non-finite input samples are replaced by 0 and samples are limited to +-16
 before analysis, so the state stays finite; powers below CA_TINY are flushed to zero.
 The slow NumPy model of exactly this algorithm is ``tests/_reference/ns_ref.py``.
 
