@@ -64,6 +64,9 @@ DIRECTIVES = {
     "wraparound": False,
     "initializedcheck": True,
     "cdivision": True,
+    # The hints only flag the bounds-checked memoryview indexing of the Python-facing
+    # wrappers, checked on purpose; the kernels set boundscheck(False) themselves.
+    "show_performance_hints": False,
 }
 
 

@@ -75,7 +75,7 @@ def fuzz_frame_stage(fdp: atheris.FuzzedDataProvider, kind: int) -> None:
             st = GainControl(rate, target_level_dbfs=dec.number(fdp, -40.0, -3.0),
                              limiter_threshold_dbfs=dec.number(fdp, -20.0, -0.1))
         elif kind == 3:
-            st = EchoCanceller(rate, tail_ms=dec.number(fdp, 10.0, 500.0),
+            st = EchoCanceller(rate, tail_ms=dec.number(fdp, 32.0, 500.0),
                                max_delay_ms=dec.number(fdp, 0.0, 2000.0))
         else:
             st = NoiseSuppressor(rate, level_db=dec.number(fdp, 0.0, 30.0),

@@ -10,6 +10,10 @@ Options: ``--corpus DIR`` keeps the corpora (default: a fresh temporary director
 yet fixed (``KNOWN`` below, passed as ``CALLAUDIO_FUZZ_SKIP`` to the harnesses so a session
 looks for new ones).
 
+With ``--asan`` it also runs ``stress_threads.py`` (the processor's threading contract under
+concurrent render, capture, resets and configuration changes) on the ASan+UBSan build, for
+``--stress-seconds`` (default: the per-harness time, at most 120 s).
+
 Exit status 0 when no harness found anything; otherwise 1, after printing each finding's
 log tail and artifact path. Reproduce a finding with ``python fuzz/<harness>.py <artifact>``
 (under ``--asan`` with the environment printed by the runner).
@@ -68,6 +72,22 @@ def run_one(name: str, args: argparse.Namespace, corpus: Path, env: dict[str, st
     return ok
 
 
+def run_stress(seconds: int, env: dict[str, str]) -> bool:
+    """The threading-contract stress (stress_threads.py) as one more finding source."""
+    cmd = [sys.executable, str(HERE / "stress_threads.py"), "--seconds", str(seconds)]
+    try:
+        r = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True,
+                           timeout=seconds + 300)
+    except subprocess.TimeoutExpired:
+        print("stress_threads (ASan+UBSan): FINDING (hung)")
+        return False
+    ok = r.returncode == 0
+    print(f"stress_threads (ASan+UBSan): {'ok' if ok else 'FINDING'}")
+    if not ok:
+        print("\n".join((r.stdout + r.stderr).splitlines()[-40:]))
+    return ok
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="run callaudio's atheris harnesses")
     ap.add_argument("harness", nargs="*", default=list(HARNESSES))
@@ -79,6 +99,7 @@ def main() -> int:
     ap.add_argument("--artifacts", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--include-known", action="store_true")
+    ap.add_argument("--stress-seconds", type=int, default=None)
     args = ap.parse_args()
     env: dict[str, str] = {} if args.include_known else {"CALLAUDIO_FUZZ_SKIP": KNOWN}
     sys.path.insert(0, str(HERE))
@@ -98,6 +119,11 @@ def main() -> int:
         san = {**env, **sanitizer_env(overlay)}
         print("environment:", " ".join(f"{k}={v}" for k, v in san.items()))
         results += [run_one(h, args, corpus, san, " (ASan+UBSan)", half) for h in args.harness]
+        stress = args.stress_seconds
+        if stress is None:
+            stress = min(120, args.seconds or 20)
+        if stress > 0:
+            results.append(run_stress(stress, san))
     return 0 if all(results) else 1
 
 

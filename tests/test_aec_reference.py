@@ -1,12 +1,12 @@
-"""The compiled echo canceller matches its slow NumPy reference (callaudio._reference)."""
+"""The compiled echo canceller matches its slow NumPy reference (tests/_reference)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from _reference.aec_ref import EchoCancellerRef
 from callaudio._dsp.aec import EchoCanceller
-from callaudio._reference.aec_ref import EchoCancellerRef
 from callaudio.simulation import scenario as scn
 
 

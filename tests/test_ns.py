@@ -3,7 +3,7 @@
 Three groups:
 
 * the API and robustness (validation, reset, chunking, NaN/Inf/denormal input, threads);
-* the compiled kernel against the slow NumPy model ``callaudio._reference.ns_ref``;
+* the compiled kernel against the slow NumPy model ``tests/_reference/ns_ref.py``;
 * quality on generated scenarios (speech of ``callaudio.simulation`` in its noises):
   PESQ (wideband, ``pesq`` package) and STOI (``pystoi``) against the clean speech,
   segmental SNR, attenuation and musical-noise measures of speech-free noise, tracking of
@@ -25,8 +25,8 @@ import pystoi
 import pytest
 import scipy.special as special
 
+from _reference.ns_ref import NoiseSuppressorRef
 from callaudio._dsp.ns import NoiseSuppressor, _fast_math
-from callaudio._reference.ns_ref import NoiseSuppressorRef
 from callaudio.simulation.metrics import (
     active_mask,
     level_dbfs,
@@ -269,8 +269,8 @@ def test_polynomial_exp_log_e1_against_numpy_and_scipy() -> None:
 
 
 def test_reference_uses_the_compiled_constants() -> None:
+    import _reference.ns_ref as r
     import callaudio._dsp.ns as c
-    import callaudio._reference.ns_ref as r
 
     db = lambda v: 10.0 ** (v / 10.0)  # noqa: E731
     pairs = [

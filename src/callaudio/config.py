@@ -12,10 +12,41 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ._dsp._typedefs import SAMPLE_RATES as _CORE_RATES
 from .errors import ConfigError
 
-SAMPLE_RATES: tuple[int, ...] = (16000, 32000, 48000)
-"""Sample rates the compiled core runs at (Hz)."""
+SAMPLE_RATES: tuple[int, ...] = tuple(_CORE_RATES)
+"""Sample rates the compiled core runs at (Hz); written once, in csrc's ``_typedefs.pxd``."""
+
+RANGES: dict[str, dict[str, tuple[float, float, str]]] = {
+    "high_pass": {"cutoff_hz": (20.0, 500.0, "Hz")},
+    "echo_canceller": {
+        "tail_ms": (32.0, 512.0, "ms"),
+        "max_delay_ms": (0.0, 2000.0, "ms"),
+        "suppression": (0.0, 4.0, ""),
+        "max_attenuation_db": (0.0, 120.0, "dB"),
+    },
+    "noise_suppressor": {"level_db": (0.0, 30.0, "dB")},
+    "gain_control": {
+        "target_level_dbfs": (-40.0, -3.0, "dBFS"),
+        "max_gain_db": (0.0, 50.0, "dB"),
+        "min_gain_db": (-50.0, 0.0, "dB"),
+        "max_gain_change_db_per_s": (1.0, 100.0, "dB/s"),
+        "noise_ceiling_dbfs": (-90.0, -20.0, "dBFS"),
+        "idle_gain_decay_db_per_s": (0.0, 20.0, "dB/s"),
+        "limiter_threshold_dbfs": (-20.0, -0.1, "dBFS"),
+    },
+}
+"""Every stage's numeric settings: stage -> field -> (low, high, unit), inclusive.
+
+The one place the ranges are written: the configs below validate against it, and the
+compiled stages' constructors validate through :func:`validate_stage`."""
+
+CHOICES: dict[str, dict[str, tuple[int, ...]]] = {
+    "high_pass": {"order": (2, 4)},
+    "noise_suppressor": {"hops_per_frame": (1, 2, 4)},
+}
+"""Every stage's discrete settings: stage -> field -> the allowed values."""
 
 
 def frame_size(sample_rate: int) -> int:
@@ -23,12 +54,15 @@ def frame_size(sample_rate: int) -> int:
     return int(sample_rate) // 100
 
 
-def check_sample_rate(sample_rate: object) -> int:
-    """Return ``sample_rate`` as an int, or raise ConfigError if it is not supported."""
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)):
-        raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES} Hz, got {sample_rate!r}")
-    if sample_rate not in SAMPLE_RATES:
-        raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES} Hz, got {sample_rate!r}")
+def check_sample_rate(sample_rate: object, field: str = "sample_rate") -> int:
+    """Return ``sample_rate`` as an int, or raise ConfigError (naming ``field``) if the
+    compiled core does not run at it. The one rate check of the package."""
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, float))
+        or sample_rate not in SAMPLE_RATES
+    ):
+        raise ConfigError(field, f"must be one of {SAMPLE_RATES} Hz, got {sample_rate!r}")
     return int(sample_rate)
 
 
@@ -48,6 +82,42 @@ def _check_range(name: str, value: float, lo: float, hi: float, unit: str) -> No
 def _check_bool(name: str, value: object) -> None:
     if not isinstance(value, bool):
         raise ConfigError(name, f"must be True or False, got {value!r}")
+
+
+def _check_choice(name: str, value: object, allowed: tuple[int, ...]) -> None:
+    if isinstance(value, bool) or value not in allowed:
+        listed = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
+        raise ConfigError(name, f"must be {listed}, got {value!r}")
+
+
+def _validate(stage: str, config: Any, prefix: str) -> None:
+    """Check every field of a stage config against RANGES/CHOICES; bools are bools."""
+    ranges, choices = RANGES.get(stage, {}), CHOICES.get(stage, {})
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name in ranges:
+            _check_range(prefix + f.name, value, *ranges[f.name])
+        elif f.name in choices:
+            _check_choice(prefix + f.name, value, choices[f.name])
+        else:
+            _check_bool(prefix + f.name, value)
+
+
+def validate_stage(stage: str, sample_rate: object, **settings: Any) -> None:
+    """Validate a compiled stage's constructor arguments (the stages call this).
+
+    ``stage`` is a ProcessingConfig field name (``"echo_canceller"``, ...); ``settings``
+    are the stage's keywords. Raises ConfigError naming the bare keyword (``"tail_ms"``).
+    """
+    check_sample_rate(sample_rate)
+    cls = _STAGE_CLASSES[stage]
+    unknown = set(settings) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ConfigError(sorted(unknown)[0], f"is not a setting of {stage}")
+    config = cls.__new__(cls)
+    for f in fields(cls):
+        object.__setattr__(config, f.name, settings.get(f.name, f.default))
+    _validate(stage, config, "")
 
 
 class _StageConfig:
@@ -78,10 +148,7 @@ class HighPassConfig(_StageConfig):
     order: int = 2
 
     def __post_init__(self) -> None:
-        _check_bool("high_pass.enabled", self.enabled)
-        _check_range("high_pass.cutoff_hz", self.cutoff_hz, 20.0, 500.0, "Hz")
-        if self.order not in (2, 4) or isinstance(self.order, bool):
-            raise ConfigError("high_pass.order", f"must be 2 or 4, got {self.order!r}")
+        _validate("high_pass", self, "high_pass.")
 
 
 @dataclass(frozen=True)
@@ -114,12 +181,7 @@ class EchoCancellerConfig(_StageConfig):
     comfort_noise: bool = True
 
     def __post_init__(self) -> None:
-        _check_bool("echo_canceller.enabled", self.enabled)
-        _check_range("echo_canceller.tail_ms", self.tail_ms, 32.0, 512.0, "ms")
-        _check_range("echo_canceller.max_delay_ms", self.max_delay_ms, 0.0, 2000.0, "ms")
-        _check_range("echo_canceller.suppression", self.suppression, 0.0, 4.0, "")
-        _check_range("echo_canceller.max_attenuation_db", self.max_attenuation_db, 0.0, 120.0, "dB")
-        _check_bool("echo_canceller.comfort_noise", self.comfort_noise)
+        _validate("echo_canceller", self, "echo_canceller.")
 
 
 @dataclass(frozen=True)
@@ -141,12 +203,7 @@ class NoiseSuppressorConfig(_StageConfig):
     hops_per_frame: int = 2
 
     def __post_init__(self) -> None:
-        _check_bool("noise_suppressor.enabled", self.enabled)
-        _check_range("noise_suppressor.level_db", self.level_db, 0.0, 30.0, "dB")
-        if isinstance(self.hops_per_frame, bool) or self.hops_per_frame not in (1, 2, 4):
-            raise ConfigError(
-                "noise_suppressor.hops_per_frame", f"must be 1, 2 or 4, got {self.hops_per_frame!r}"
-            )
+        _validate("noise_suppressor", self, "noise_suppressor.")
 
 
 @dataclass(frozen=True)
@@ -184,30 +241,7 @@ class GainControlConfig(_StageConfig):
     limiter_threshold_dbfs: float = -1.0
 
     def __post_init__(self) -> None:
-        _check_bool("gain_control.enabled", self.enabled)
-        _check_range("gain_control.target_level_dbfs", self.target_level_dbfs, -40.0, -3.0, "dBFS")
-        _check_range("gain_control.max_gain_db", self.max_gain_db, 0.0, 50.0, "dB")
-        _check_range("gain_control.min_gain_db", self.min_gain_db, -50.0, 0.0, "dB")
-        _check_range(
-            "gain_control.max_gain_change_db_per_s",
-            self.max_gain_change_db_per_s,
-            1.0,
-            100.0,
-            "dB/s",
-        )
-        _check_range(
-            "gain_control.noise_ceiling_dbfs", self.noise_ceiling_dbfs, -90.0, -20.0, "dBFS"
-        )
-        _check_range(
-            "gain_control.idle_gain_decay_db_per_s",
-            self.idle_gain_decay_db_per_s,
-            0.0,
-            20.0,
-            "dB/s",
-        )
-        _check_range(
-            "gain_control.limiter_threshold_dbfs", self.limiter_threshold_dbfs, -20.0, -0.1, "dBFS"
-        )
+        _validate("gain_control", self, "gain_control.")
 
 
 @dataclass(frozen=True)
@@ -238,3 +272,11 @@ class ProcessingConfig:
             noise_suppressor=NoiseSuppressorConfig(enabled=False),
             gain_control=GainControlConfig(enabled=False),
         )
+
+
+_STAGE_CLASSES: dict[str, Any] = {
+    "high_pass": HighPassConfig,
+    "echo_canceller": EchoCancellerConfig,
+    "noise_suppressor": NoiseSuppressorConfig,
+    "gain_control": GainControlConfig,
+}

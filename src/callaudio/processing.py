@@ -16,6 +16,12 @@ Frames
 * Far-end frames may have any channel count; they are downmixed to one reference.
 * NaN and +-Inf samples are replaced by silence at the input (counted in
   ``stats.nonfinite_frames``); the output is always finite and the state recovers.
+
+Threads
+-------
+See :class:`VoiceProcessor`: the render path and the capture path may run on two threads
+at once; calls on one path from several threads are serialised; ``reset``,
+``reset_echo_path``, ``apply_config``, ``stats`` and ``close`` are safe from any thread.
 """
 
 from __future__ import annotations
@@ -23,18 +29,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
-from ._dsp.pipeline import Chain
+from ._dsp.pipeline import Chain, PathState
 from .config import ProcessingConfig, check_sample_rate, frame_size
 from .errors import ConfigError, FrameError, InvalidStateError
 
 __all__ = ["ProcessingStats", "VoiceProcessor", "process_arrays"]
 
-_DTYPES = (np.dtype(np.float32), np.dtype(np.int16))
+_F32 = np.dtype(np.float32)
+_I16 = np.dtype(np.int16)
+_DTYPES = (_F32, _I16)
 _STAGES = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
 
 _MAX_CHANNELS = 32
@@ -113,6 +121,25 @@ class VoiceProcessor:
     >>> out = vp.process_capture(np.zeros(160, dtype=np.float32))
     >>> out.shape, out.dtype.name
     ((160,), 'float32')
+
+    Threads
+    -------
+    As with WebRTC's ``AudioProcessing``, the render path (:meth:`process_render`, usually
+    on the playback thread) and the capture path (:meth:`process_capture`, usually on the
+    recording thread) may be called from two different threads at the same time: each path
+    has its own lock in the compiled chain, and the far frames reach the echo canceller
+    through a queue with a lock of its own, so no state is torn between them. Calls on the
+    *same* path from several threads at once are serialised, one frame after the other
+    (each channel's chain has its own locks, so with several channels two threads' frames
+    are serialised channel by channel), as WebRTC serialises them: nothing is refused, so
+    no error reaches an audio callback, and nothing can crash, but interleaving one
+    stream's frames from two threads gives a meaningless signal. The locks are taken
+    without the GIL, so waiting for one never blocks other Python threads, and always
+    capture path first, then render path, so no call can deadlock another. :meth:`reset`,
+    :meth:`reset_echo_path` and :attr:`stats` may be called from any thread: they wait for
+    the capture frame in flight, and reset in place, so no state is ever freed or replaced
+    under a running frame. :meth:`apply_config` and :meth:`close` may be called from any
+    thread too: a frame already in flight finishes on the chain it started with.
     """
 
     def __init__(
@@ -133,16 +160,26 @@ class VoiceProcessor:
         self._config = config
         self._channels = channels
         self._n = frame_size(self._sample_rate)
-        kw: dict[str, Any] = {
-            name: getattr(config, name).kwargs()
-            for name in _STAGES
-            if getattr(config, name).enabled
-        }
-        self._chains = [Chain(self._sample_rate, **kw) for _ in range(channels)]
-        shape = (self._n,) if channels == 1 else (self._n, channels)
-        self._shape = shape
-        # Buffers for the slow paths (non-contiguous or read-only input, no out=).
-        self._scratch = {dt: np.zeros(shape, dtype=dt) for dt in _DTYPES}
+        self._chains: list[Chain] = self._build_chains(config, [], config)
+        self._latency = int(self._chains[0].latency_samples)
+
+    def _build_chains(
+        self, config: ProcessingConfig, old: list[Chain], old_config: ProcessingConfig
+    ) -> list[Chain]:
+        """One chain per channel; a stage of ``old`` whose config did not change is adopted."""
+        chains = []
+        for c in range(self._channels):
+            kw: dict[str, Any] = {}
+            for name in _STAGES:
+                stage = getattr(config, name)
+                if not stage.enabled:
+                    continue
+                kept = getattr(old[c], name) if old else None
+                same = kept is not None and getattr(old_config, name) == stage
+                kw[name] = kept if same else stage.kwargs()
+            state = old[c].state if old else PathState()
+            chains.append(Chain(self._sample_rate, state=state, **kw))
+        return chains
 
     # -- properties ------------------------------------------------------------------
 
@@ -168,14 +205,19 @@ class VoiceProcessor:
 
     @property
     def latency_samples(self) -> int:
-        """Algorithmic latency the capture chain adds, in samples."""
-        return int(self._chains[0].latency_samples)
+        """Algorithmic latency the capture chain adds, in samples (also after close)."""
+        return self._latency
 
     @property
     def stats(self) -> ProcessingStats:
         """Measurements of channel 0; see :class:`ProcessingStats`."""
-        self._check_open()
-        ch = self._chains[0]
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        # read under the chain's capture lock: one consistent frame, never one in flight
+        return chains[0].locked(self._stats_of)
+
+    def _stats_of(self, ch: Chain) -> ProcessingStats:
         agc, aec, ns = ch.gain_control, ch.echo_canceller, ch.noise_suppressor
         started = ch.capture_frames > 0
         level = None if ch.output_power < 0 else _db(ch.output_power) + 3.0103
@@ -192,39 +234,42 @@ class VoiceProcessor:
             capture_frames=int(ch.capture_frames),
             render_frames=int(ch.render_frames),
             nonfinite_frames=int(ch.nonfinite_frames),
-            latency_ms=1000.0 * self.latency_samples / self._sample_rate,
+            latency_ms=1000.0 * self._latency / self._sample_rate,
         )
 
     # -- validation ------------------------------------------------------------------
 
     def _check_open(self) -> None:
         if not self._chains:
-            raise InvalidStateError("process", "CLOSED", "the VoiceProcessor was closed")
+            raise self._closed()
 
-    def _check_frame(self, x: object, what: str, channels: int | None) -> np.ndarray:
+    def _check_frame(self, x: object, what: str, channels: int | None) -> int:
+        """Raise FrameError unless ``x`` is one frame; return its channel count."""
         if not isinstance(x, np.ndarray):
             raise FrameError(f"{what} must be a numpy array, got {type(x).__name__}")
-        if x.dtype not in _DTYPES:
-            raise FrameError(f"{what} must be float32 or int16, got dtype {x.dtype}")
-        n = self._n
-        if x.ndim == 1:
+        dt = x.dtype
+        if dt is not _F32 and dt is not _I16 and dt not in _DTYPES:
+            raise FrameError(f"{what} must be float32 or int16, got dtype {dt}")
+        shape = x.shape
+        if len(shape) == 1:
             got_ch = 1
-            ok = x.shape[0] == n
-        elif x.ndim == 2:
-            got_ch = x.shape[1]
-            ok = x.shape[0] == n
+        elif len(shape) == 2:
+            got_ch = shape[1]
         else:
             raise FrameError(f"{what} must be 1-D or 2-D (frames, channels), got {x.ndim}-D")
-        if not ok:
+        if shape[0] != self._n:
             raise FrameError(
-                f"{what} must hold one 10 ms frame of {n} samples at {self._sample_rate} Hz, "
-                f"got shape {x.shape}"
+                f"{what} must hold one 10 ms frame of {self._n} samples at "
+                f"{self._sample_rate} Hz, got shape {shape}"
             )
         if channels is not None and got_ch != channels:
-            raise FrameError(f"{what} must have {channels} channel(s), got shape {x.shape}")
+            raise FrameError(f"{what} must have {channels} channel(s), got shape {shape}")
         if got_ch < 1:
-            raise FrameError(f"{what} has no channels: shape {x.shape}")
-        return x
+            raise FrameError(f"{what} has no channels: shape {shape}")
+        return int(got_ch)
+
+    def _closed(self) -> InvalidStateError:
+        return InvalidStateError("process", "CLOSED", "the VoiceProcessor was closed")
 
     # -- processing ------------------------------------------------------------------
 
@@ -234,13 +279,36 @@ class VoiceProcessor:
         Any channel count is accepted and downmixed. Raises FrameError for a bad frame;
         the processor is unchanged then.
         """
-        self._check_open()
-        x = self._check_frame(far, "far", None)
-        if not (x.flags.c_contiguous and x.flags.aligned):
-            x = np.array(x, order="C")  # a fresh array is always aligned
-        chans = 1 if x.ndim == 1 else x.shape[1]
-        for ch in self._chains:
-            ch.render(x, chans)
+        chans = self._check_frame(far, "far", None)
+        x: npt.NDArray[Any] = far
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        try:
+            for ch in chains:  # every chain checks the same: the first refuses, or none
+                ch.render(x, chans)
+        except ValueError:  # not C-contiguous or misaligned: a fresh array is both
+            for ch in chains:
+                ch.render(np.array(x, order="C"), chans)
+
+    def process_render_fast(self, far: npt.NDArray[Any]) -> None:
+        """:meth:`process_render` for a frame already known to be right: the fast path of
+        an audio callback that reuses one validated buffer.
+
+        ``far`` must be a C-contiguous, aligned float32 or int16 array of ``frame_size``
+        samples per channel (shape ``(frame_size,)`` or ``(frame_size, channels)``); the
+        compiled chain still refuses anything it could not read safely (FrameError), but
+        the descriptive checks of :meth:`process_render` are skipped.
+        """
+        chans = 1 if far.ndim == 1 else far.shape[1]
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        try:
+            for ch in chains:
+                ch.render(far, chans)
+        except (TypeError, ValueError) as e:
+            raise FrameError(f"far: {e}") from None
 
     def process_capture(
         self, mic: npt.NDArray[Any], out: npt.NDArray[Any] | None = None
@@ -265,30 +333,71 @@ class VoiceProcessor:
         FrameError
             Wrong type, dtype, shape, channel count or ``out``; nothing is processed.
         """
-        self._check_open()
-        x = self._check_frame(mic, "mic", self._channels if self._channels > 1 else None)
-        if self._channels == 1 and x.ndim == 2 and x.shape[1] != 1:
-            raise FrameError(f"mic must have 1 channel(s), got shape {x.shape}")
+        self._check_frame(mic, "mic", self._channels)
+        x: npt.NDArray[Any] = mic
         if out is None:
             out = np.empty_like(x, order="C")
         elif not isinstance(out, np.ndarray):
             raise FrameError(f"out must be a numpy array, got {type(out).__name__}")
-        elif out.shape != x.shape or out.dtype != x.dtype:
+        elif out.shape != x.shape or (out.dtype is not x.dtype and out.dtype != x.dtype):
             raise FrameError(
                 f"out must match mic's shape {x.shape} and dtype {x.dtype}, "
                 f"got {out.shape} {out.dtype}"
             )
-        elif not (out.flags.c_contiguous and out.flags.writeable and out.flags.aligned):
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        if len(chains) == 1:
+            try:  # the compiled chain checks contiguity, alignment and writability in C
+                chains[0].capture(x, out, 0, 1)
+            except ValueError:
+                self._capture_slow(chains, x, out)
+        else:
+            self._capture_slow(chains, x, out)
+        return out
+
+    def _capture_slow(
+        self, chains: list[Chain], x: npt.NDArray[Any], out: npt.NDArray[Any]
+    ) -> None:
+        """Several channels, or a mic/out the compiled chain could not take as they are."""
+        oflags = out.flags
+        if not (oflags.c_contiguous and oflags.writeable and oflags.aligned):
             raise FrameError("out must be C-contiguous, aligned and writable")
-        if not (x.flags.c_contiguous and x.flags.aligned):
-            src = self._scratch[x.dtype]
-            np.copyto(src.reshape(x.shape), x)
-            x = src.reshape(x.shape)
-        chans = self._channels
-        for c, ch in enumerate(self._chains):
-            if ch.capture(x, out, c, chans):
-                # A stage produced a non-finite value despite the input guard: start clean.
-                ch.reset()
+        # Each channel reads its column of mic and writes its column of out: an out that
+        # overlaps mic elsewhere would overwrite columns not read yet, so copy mic first.
+        flags = x.flags
+        if not (flags.c_contiguous and flags.aligned) or (
+            len(chains) > 1 and out is not x and np.may_share_memory(out, x)
+        ):
+            x = np.array(x, order="C")  # a private aligned C-contiguous copy
+        chans = len(chains)
+        for c, ch in enumerate(chains):
+            ch.capture(x, out, c, chans)
+
+    def process_capture_fast(
+        self, mic: npt.NDArray[Any], out: npt.NDArray[Any]
+    ) -> npt.NDArray[Any]:
+        """:meth:`process_capture` for frames already known to be right: the fast path of
+        an audio callback that reuses validated buffers.
+
+        ``mic`` and ``out``: C-contiguous, aligned arrays of one dtype (float32 or int16)
+        and of the frame's shape; ``out`` writable, either ``mic`` itself or not
+        overlapping it. The compiled chain still refuses what it could not read or write
+        safely (FrameError), but the descriptive checks of :meth:`process_capture` are
+        skipped. Returns ``out``.
+        """
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        try:
+            if len(chains) == 1:
+                chains[0].capture(mic, out, 0, 1)
+            else:
+                chans = len(chains)
+                for c, ch in enumerate(chains):
+                    ch.capture(mic, out, c, chans)
+        except (TypeError, ValueError) as e:
+            raise FrameError(f"mic/out: {e}") from None
         return out
 
     def _run_block(
@@ -299,13 +408,21 @@ class VoiceProcessor:
         far_channels: int,
     ) -> None:
         """Whole-frame float32 signals through every channel's chain, GIL released."""
-        for c, ch in enumerate(self._chains):
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        for c, ch in enumerate(chains):
             ch.process_block(mic, out, far, c, self._channels, far_channels)
 
     def reset(self) -> None:
-        """Forget all adaptive state (as after construction); counters are kept."""
-        self._check_open()
-        for ch in self._chains:
+        """Forget all adaptive state (as after construction); counters are kept.
+
+        Safe from any thread: waits for the capture frame in flight, resets in place.
+        """
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        for ch in chains:
             ch.reset()
 
     def reset_echo_path(self) -> None:
@@ -313,15 +430,67 @@ class VoiceProcessor:
 
         The adaptive filter and the residual-echo suppressor restart; the delay estimate
         is kept as a prior, so cancellation is back within about a second. The noise
-        suppressor and the gain control keep their state.
+        suppressor and the gain control keep their state. Safe from any thread.
         """
-        self._check_open()
-        for ch in self._chains:
+        chains = self._chains
+        if not chains:
+            raise self._closed()
+        for ch in chains:
             ch.reset_echo_path()
 
+    def apply_config(self, config: ProcessingConfig) -> None:
+        """Change the configuration while the processor runs (WebRTC's ``ApplyConfig``).
+
+        A stage whose settings did not change keeps its state (a converged echo canceller
+        stays converged); a stage whose settings changed, or that is switched on, starts
+        fresh; frame counters carry over. The new stages are built before the switch,
+        which then happens between two frames of each path. Safe from any thread.
+
+        Raises
+        ------
+        ConfigError
+            ``config`` is not a ProcessingConfig; nothing changed.
+        """
+        if not isinstance(config, ProcessingConfig):
+            raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
+        old, old_config = self._chains, self._config
+        if not old:
+            raise self._closed()
+        # Built beside the running chains (it allocates). Each new chain shares its
+        # predecessor's PathState: its locks, so a frame still running through the old
+        # chain and one through the new never use an adopted stage at the same time, and
+        # its counters, so every frame is counted once.
+        chains = self._build_chains(config, old, old_config)
+        self._chains = chains  # one reference swap: each call sees the old or the new list
+        self._config = config
+        self._latency = int(chains[0].latency_samples)
+
     def close(self) -> None:
-        """Release the processor's state; later calls raise InvalidStateError."""
+        """Release the processor's state; later calls raise InvalidStateError.
+
+        Safe from any thread: a frame already in flight finishes on the state it started
+        with (the chains are freed when the last call using them returns).
+        """
         self._chains = []
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise InvalidStateError(
+            "pickle",
+            "a VoiceProcessor",
+            "it holds compiled adaptive state; build a new one from "
+            "VoiceProcessor(vp.sample_rate, vp.channels, vp.config)",
+        )
+
+    def __copy__(self) -> NoReturn:
+        raise InvalidStateError(
+            "copy",
+            "a VoiceProcessor",
+            "a copy would share or fork compiled state mid-call; build a new one from "
+            "VoiceProcessor(vp.sample_rate, vp.channels, vp.config)",
+        )
+
+    def __deepcopy__(self, memo: Any) -> NoReturn:
+        self.__copy__()
 
     def __enter__(self) -> VoiceProcessor:
         return self
@@ -369,14 +538,8 @@ def process_arrays(
         Same length and channel layout as ``mic``; int16 in, int16 out, else float32.
         The last partial frame is zero-padded for processing and trimmed.
     """
-    m = np.asarray(mic)
-    if m.dtype == np.bool_ or not (
-        np.issubdtype(m.dtype, np.floating) or np.issubdtype(m.dtype, np.integer)
-    ):
-        raise FrameError(f"mic must be numeric, got dtype {m.dtype}")
-    if m.ndim not in (1, 2):
-        raise FrameError(f"mic must be 1-D or 2-D (samples, channels), got {m.ndim}-D")
-    is_int16 = m.dtype == np.int16
+    m = _signal(mic, "mic")
+    is_int16 = m.dtype.kind == "i" and m.dtype.itemsize == 2  # any byte order
     x = _to_float32(m)
     channels = 1 if x.ndim == 1 else x.shape[1]
     vp = VoiceProcessor(sample_rate, channels=channels, config=config)
@@ -388,14 +551,7 @@ def process_arrays(
     ref: npt.NDArray[np.float32] | None = None
     far_channels = 1
     if far is not None:
-        fa = np.asarray(far)
-        if fa.dtype == np.bool_ or not (
-            np.issubdtype(fa.dtype, np.floating) or np.issubdtype(fa.dtype, np.integer)
-        ):
-            raise FrameError(f"far must be numeric, got dtype {fa.dtype}")
-        if fa.ndim not in (1, 2):
-            raise FrameError(f"far must be 1-D or 2-D (samples, channels), got {fa.ndim}-D")
-        fa = _to_float32(fa)
+        fa = _to_float32(_signal(far, "far"))
         far_channels = 1 if fa.ndim == 1 else fa.shape[1]
         if far_channels < 1:
             raise FrameError(f"far has no channels: shape {fa.shape}")
@@ -410,9 +566,23 @@ def process_arrays(
     return y
 
 
+def _signal(a: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
+    """``a`` as an array of real samples: signed/unsigned integers or floats, any byte
+    order, 1-D or 2-D; bool, complex, datetime/timedelta and objects are refused."""
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise FrameError(f"{what} must be an array of samples: {e}") from None
+    if arr.dtype.kind not in "iuf":
+        raise FrameError(f"{what} must hold integer or float samples, got dtype {arr.dtype}")
+    if arr.ndim not in (1, 2):
+        raise FrameError(f"{what} must be 1-D or 2-D (samples, channels), got {arr.ndim}-D")
+    return arr
+
+
 def _to_float32(a: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     """int16 -> float32 full scale 1.0; other integers are taken as int16-scaled too."""
     out: npt.NDArray[np.float32] = np.ascontiguousarray(a, dtype=np.float32)
-    if np.issubdtype(a.dtype, np.integer):
+    if a.dtype.kind in "iu":
         out = out * np.float32(1.0 / 32768.0)
     return out

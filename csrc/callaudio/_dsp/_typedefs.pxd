@@ -1,14 +1,19 @@
 # Shared typedefs and constants of the compiled core (cimported by every stage).
+# The one place the supported rates, the frame length, the input clamp and the error codes
+# are written; _typedefs.pyx exports them to Python (callaudio.config reads them there).
 cimport numpy as cnp
 
 ctypedef float f32
 ctypedef double f64
 ctypedef Py_ssize_t idx_t
 
-# Supported sample rates; a frame is 10 ms: rate // 100 samples.
+# Supported sample rates (Hz); a frame is 10 ms: rate // FRAMES_PER_SECOND samples.
 cdef enum:
+    RATE_16K = 16000
+    RATE_32K = 32000
+    RATE_48K = 48000
     FRAMES_PER_SECOND = 100
-    MAX_FRAME = 480
+    MAX_FRAME = RATE_48K // FRAMES_PER_SECOND
 
 # Error codes returned by nogil kernels that can fail (0 = ok).
 cdef enum:
@@ -23,3 +28,7 @@ cdef extern from *:
     #define CA_TINY 1e-25f
     """
     const float CA_TINY
+
+# The one input clamp limit (ca_limits.h, also read by the C helpers and the references).
+cdef extern from "ca_limits.h":
+    const double CA_INPUT_CLAMP

@@ -1,6 +1,10 @@
 # Acoustic echo canceller stage (see aec.pyx for the algorithm, papers and units).
 from callaudio._dsp._typedefs cimport f32, f64
+from callaudio._dsp.aec_delay cimport DelayEstimator
+from callaudio._dsp.aec_filter cimport PartitionedKalmanFilter
+from callaudio._dsp.aec_suppressor cimport ResidualEchoSuppressor
 from callaudio._dsp.fft cimport RealFFT
+from cpython.pythread cimport PyThread_type_lock
 
 
 cdef class EchoCanceller:
@@ -14,13 +18,17 @@ cdef class EchoCanceller:
     cdef readonly bint comfort_noise
     # sizes: n frame, k = n + 1 bins, P partitions, L lags, H far-spectrum ring frames
     cdef int n, k, P, L, H, lat
-    cdef double gmin, wscale, de_a
+    cdef double gmin, wscale
     cdef RealFFT fft
+    cdef PartitionedKalmanFilter filter
+    cdef DelayEstimator delay
+    cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
-    cdef int* _iarena
     # render FIFO
     cdef f32* fifo
     cdef int fifo_head, fifo_count
+    # guards the FIFO fields: render_c and capture_c may run on two threads at once
+    cdef PyThread_type_lock _fifo_lock
     cdef long long overruns, underruns, nonfinite
     # time-domain history and work buffers
     cdef f32* far
@@ -28,53 +36,18 @@ cdef class EchoCanceller:
     cdef f32* mic
     cdef f32* mic_prev
     cdef f32* y
-    cdef f32* y_prev
     cdef f32* e
     cdef f32* tmp
-    cdef f32* ola
     cdef f32* wa
-    cdef f32* ws
     # spectra (interleaved re/im, 2k floats) and powers (k floats)
     cdef f32* Xr        # H x 2k far spectra ring
     cdef f32* X2r       # H x k far power ring
     cdef f32* fe2r      # H far frame mean squares
-    cdef f32* Dspec
-    cdef f32* Yspec
-    cdef f32* Espec
-    cdef f32* Tspec
+    cdef f32* Dspec     # mic, low-delay window
     cdef f32* D2
-    cdef f32* PX
-    # delay estimator
-    cdef int* edges
-    cdef f32* ffr       # H x B far features
-    cdef f64* ffe       # H far feature energies (sum over the B features squared)
-    cdef f64* mu_f
-    cdef f64* mu_m
-    cdef f64* fm
-    cdef f64* C
-    cdef f64* F
-    cdef double M
-    cdef long long t, nfeat, nde
-    cdef int lag, cand, cand_n, d, hint
-    # Kalman filter state
-    cdef f32* W         # P x 2k
-    cdef f32* Psi       # P x k
-    cdef f32* Phi
-    cdef f32* psi0      # P
-    cdef f32* peak      # P
-    cdef int* peak_i    # P
-    cdef int rr, anchor_n
-    # suppressor state
-    cdef f32* Rrev
-    cdef f32* Ebar
-    cdef f32* Ybar
-    cdef f32* nf
-    cdef f32* See
-    cdef f32* Rs
-    cdef f32* G
-    cdef f32* S2
-    cdef double gamma, Pey, Pyy, leak
-    cdef unsigned int rng
+    cdef long long t
+    cdef int hint        # the application's delay hint in frames (-1: none)
+    cdef int anchor_n    # frames the filter's peak stayed off-centre
     # statistics
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
@@ -96,15 +69,15 @@ cdef class EchoCanceller:
     # ERR_NONFINITE when the frame held NaN/Inf input (replaced by 0) or the echo path
     # had to be restarted; the output is always finite.
     cdef int capture_c(self, f32* mic, Py_ssize_t n) noexcept nogil
-    cpdef void reset(self)
-    cdef void _reset_all(self) noexcept nogil
+    # In place, allocation-free: forget the echo path, keep the delay as a weak prior.
+    cdef void reset_path_c(self) noexcept nogil
+    # In place, allocation-free: everything as after construction.
+    cdef void reset_all_c(self) noexcept nogil
     cdef void _reset_path(self) noexcept nogil
-    cdef void _delay_update(self, int slot) noexcept nogil
+    cdef void _reset_estimates(self) noexcept nogil
     cdef void _set_lag(self, int lag) noexcept nogil
     cdef void _anchor(self) noexcept nogil
-    cdef void _constrain(self, int r) noexcept nogil
     cdef void _divergence(self) noexcept nogil
     cdef void _suppress(self, f32* out) noexcept nogil
     cdef bint _converged(self) noexcept nogil
     cdef bint _near_talk(self) noexcept nogil
-    cdef void _move_partition(self, int p, int q) noexcept nogil

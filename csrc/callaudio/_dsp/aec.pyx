@@ -34,7 +34,8 @@ Papers
 Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
 ------------------------------------------------------------------
 1. Pop the far frame queued by ``render_c`` (silence when none; at most 50 queued, the
-   oldest dropped beyond).  Non-finite samples become 0, values are clamped to +-65536.
+   oldest dropped beyond).  Non-finite samples become 0, values are clamped to +-16
+   (``CA_INPUT_CLAMP``).
 2. Far spectrum ``X_t = FFT([far_{t-1}, far_t])`` (2n points, 50 Hz bins) into a ring of
    ``H = L + P + 1`` frames; microphone spectrum through the low-delay analysis window.
 3. Delay: per frame 16 log band energies (200-4200 Hz) of far and mic, running means
@@ -69,167 +70,71 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    noise ``sqrt(N (1 - G^2) / 2)`` with random signs at the error's noise floor ``N``;
    overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms).
 
+Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectrum ring,
+the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``
+(step 3, ``aec_delay.pyx``) and a ``ResidualEchoSuppressor`` (step 6,
+``aec_suppressor.pyx``), each with its own state; the design constants are in
+``aec_constants.h``.
+
 Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
 cimports (no checks, no allocation; the hot loops are plain C in ``aec_impl.c``);
 ``capture`` / ``render`` are validating wrappers for tests and offline use.  The slow NumPy
-model ``callaudio._reference.aec_ref`` mirrors every step; the tests compare the two.
+model ``tests/_reference/aec_ref.py`` mirrors every step; the tests compare the two.
 """
 
 cimport cython
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, isfinite, log, log10, sqrt
+from cpython.pythread cimport (
+    WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+    PyThread_release_lock,
+)
+from libc.math cimport isfinite, log10, sqrt
 from libc.string cimport memcpy, memset
 
 import math
 
 import numpy as np
 
+from callaudio._dsp.aec_suppressor import analysis_windows
+from callaudio.config import validate_stage
 from callaudio.errors import ConfigError, FrameError
 
-from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32, f64
+from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32
 from callaudio._dsp.fft cimport RealFFT
 
 cnp.import_array()
 
 
-cdef extern from "aec_impl.h":
-    void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
-                           const f32* ps, const f32* x2) noexcept nogil
-    void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
-                       const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
-                       f32 q, f32 spread, f32 floor_psi) noexcept nogil
-    void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
-                     const f32* wl, const f32* x2b, const f32* syy, const f32* px,
-                     const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
-                     f32 gmin, f32 tiny) noexcept nogil
-    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
-                                      unsigned int state) noexcept nogil
-    int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
-    void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
+cdef extern from "aec_window.h":
     void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
                        const f32* cur) noexcept nogil
+
+cdef extern from "aec_impl.h":
+    int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
+    void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
     double ca_aec_sumsq(int n, const f32* x) noexcept nogil
-    double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
-    void ca_aec_error(int n, f32* y, f32* e, const f32* t, const f32* mic) noexcept nogil
-    void ca_aec_gain_inv(int k, f32* phi, f32* inv, const f32* e, const f32* px, double lam,
-                         double delta, double tiny) noexcept nogil
-    void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
-                                 f32* see_out, const f32* yspec, const f32* dspec,
-                                 double tiny, double* sums) noexcept nogil
-    int ca_aec_peak_and_zero(int n, f32* t, f32* peak) noexcept nogil
-    int ca_aec_delay_corr(int L, int H, int slot, int nb, const f32* ffr, const f64* ffe,
-                          const f64* fm, double a, double M, f64* C, f64* F, int valid,
-                          int lag, double tiny, double* rbest_out,
-                          double* rlag_out) noexcept nogil
-    void ca_aec_synthesis(int n, int lat, f32* out, f32* t, f32* ola,
-                          const f32* ws) noexcept nogil
 
-# ---- design constants (the NumPy reference uses the same values) -------------------
-cdef extern from *:
-    """
-    #define AEC_HEADROOM 2  /* partitions kept before the coarse delay */
-    #define AEC_FIFO_FRAMES 50  /* render frames buffered ahead of capture (500 ms) */
-    #define AEC_NB 16  /* delay-estimator bands (log-spaced, bins 4..84 = 200..4200 Hz) */
-    #define AEC_DE_TAU 150.0  /* correlation memory, frames (1.5 s) */
-    #define AEC_DE_RHO_MIN 0.25  /* minimum normalised correlation to accept a lag */
-    #define AEC_DE_CONFIRM 4  /* frames the first lag must stay the best */
-    #define AEC_DE_CONFIRM_CHANGE 25  /* frames a changed lag must stay the best */
-    #define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
-    #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
-    #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
-    #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
-    #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
-    #define AEC_DT_RHO 0.5  /* error/echo-estimate correlation below which excess is a talker */
-    #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
-    #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
-    #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
-    #define AEC_KF_Q 3e-2  /* random-walk factor 1 - A^2 per frame */
-    #define AEC_KF_SPREAD 1.0  /* neighbours' power share in the process noise */
-    #define AEC_KF_PSI0 0.25  /* initial state-error variance (per partition and bin) */
-    #define AEC_KF_PSIMIN 0.1  /* random-walk power floor, x the prior (keeps it learning) */
-    #define AEC_KF_DECAY 0.7  /* prior decay of the state-error variance per partition */
-    #define AEC_KF_LAMBDA 0.5  /* observation-noise PSD smoothing */
-    #define AEC_KF_SHRINK 0.3  /* largest relative decrease of the state-error variance per frame */
-    #define AEC_KF_REG 1e-3  /* relative gain regularisation (x far power per bin) */
-    #define AEC_KF_DELTA 1e-10  /* gain regularisation: power per sample of a -100 dBFS floor */
-    #define AEC_KAL_RES 1.0  /* weight of the Kalman state error in the residual echo */
-    #define AEC_LEAK_BETA0 0.05  /* leakage estimator adaptation rate */
-    #define AEC_DIV_ALPHA 0.7  /* short-term power smoothing of the divergence test */
-    #define AEC_DIV_RATIO 1.0  /* error/mic power ratio that signals an echo-path change */
-    #define AEC_DIV_FRAMES 2  /* consecutive far-active frames above the ratio */
-    #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
-    #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
-    #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */
-    #define AEC_ECHO_HANG 20  /* frames (200 ms) the far end counts as talking after it stops */
-    #define AEC_TINY 1e-25  /* denormal guard added to recursive powers */
-    #define AEC_CLAMP 65536.0  /* inputs are clamped to +-CLAMP */
-    """
-    const int HEADROOM "AEC_HEADROOM"
-    const int FIFO_FRAMES "AEC_FIFO_FRAMES"
-    const int NB "AEC_NB"
-    const double DE_TAU "AEC_DE_TAU"
-    const double DE_RHO_MIN "AEC_DE_RHO_MIN"
-    const int DE_CONFIRM "AEC_DE_CONFIRM"
-    const int DE_CONFIRM_CHANGE "AEC_DE_CONFIRM_CHANGE"
-    const double DE_MARGIN "AEC_DE_MARGIN"
-    const double DE_JUMP_ERLE "AEC_DE_JUMP_ERLE"
-    const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
-    const double DT_RATIO "AEC_DT_RATIO"
-    const int DT_HANG "AEC_DT_HANG"
-    const double DT_RHO "AEC_DT_RHO"
-    const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
-    const double ANCHOR_DOM "AEC_ANCHOR_DOM"
-    const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
-    const double KF_Q "AEC_KF_Q"
-    const double KF_SPREAD "AEC_KF_SPREAD"
-    const double KF_PSI0 "AEC_KF_PSI0"
-    const double KF_DECAY "AEC_KF_DECAY"
-    const double KF_PSIMIN "AEC_KF_PSIMIN"
-    const double KF_LAMBDA "AEC_KF_LAMBDA"
-    const double KF_SHRINK "AEC_KF_SHRINK"
-    const double KF_DELTA "AEC_KF_DELTA"
-    const double KF_REG "AEC_KF_REG"
-    const double KAL_RES "AEC_KAL_RES"
-    const double LEAK_BETA0 "AEC_LEAK_BETA0"
-    const double DIV_ALPHA "AEC_DIV_ALPHA"
-    const double DIV_RATIO "AEC_DIV_RATIO"
-    const int DIV_FRAMES "AEC_DIV_FRAMES"
-    const double STAT_ALPHA "AEC_STAT_ALPHA"
-    const double FAR_ACTIVE "AEC_FAR_ACTIVE"
-    const double ECHO_ONLY_RATIO "AEC_ECHO_ONLY_RATIO"
-    const int ECHO_HANG "AEC_ECHO_HANG"
-    const double TINY "AEC_TINY"
-    const double CLAMP "AEC_CLAMP"
-
-MIN_TAIL_MS = 10.0
-MAX_TAIL_MS = 512.0
-MAX_MAX_DELAY_MS = 2000.0
-SAMPLE_RATES = (16000, 32000, 48000)
-
-
-def _windows(int n, int d):
-    """Low-delay analysis/synthesis windows (2n samples, latency d): see module docstring."""
-    m = 2 * n
-    wa = np.zeros(m)
-    ws = np.zeros(m)
-    r = 2 * n - d
-    i = np.arange(r)
-    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
-    j = np.arange(d)
-    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
-    wa[r:] = fall
-    prod = np.zeros(m)
-    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
-    prod[n : 2 * n - d] = 1.0
-    prod[2 * n - d :] = fall ** 2
-    nz = prod > 0
-    ws[nz] = prod[nz] / wa[nz]
-    return wa, ws
-
-
-def _band_edges():
-    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
+from callaudio._dsp.aec_constants cimport (
+    HEADROOM,
+    FIFO_FRAMES,
+    DE_JUMP_ERLE,
+    DT_RATIO,
+    DT_HANG,
+    DT_RHO,
+    ANCHOR_ERLE,
+    ANCHOR_DOM,
+    ANCHOR_FRAMES,
+    KF_Q,
+    KAL_RES,
+    DIV_ALPHA,
+    DIV_RATIO,
+    DIV_FRAMES,
+    STAT_ALPHA,
+    FAR_ACTIVE,
+    ECHO_ONLY_RATIO,
+    ECHO_HANG,
+)
 
 
 cdef inline double _ms(const f32* x, int n) noexcept nogil:
@@ -244,7 +149,7 @@ cdef class EchoCanceller:
     sample_rate : int
         16000, 32000 or 48000 Hz.
     tail_ms : float
-        Echo tail the adaptive filter models after the bulk delay, ms (10 .. 512).
+        Echo tail the adaptive filter models after the bulk delay, ms (32 .. 512).
     max_delay_ms : float
         Largest bulk delay the estimator searches, ms (0 .. 2000).
     suppression : float
@@ -254,24 +159,16 @@ cdef class EchoCanceller:
         Largest attenuation the suppressor applies per bin, dB (0 .. 120).
     comfort_noise : bool
         Fill suppressed bins with noise at the estimated background level.
+
+    The ranges are :data:`callaudio.config.RANGES` (validated there, ConfigError).
     """
 
     def __cinit__(self, int sample_rate, double tail_ms=128.0, double max_delay_ms=1000.0,
                   double suppression=1.0, double max_attenuation_db=50.0,
                   bint comfort_noise=True):
-        if sample_rate not in SAMPLE_RATES:
-            raise ConfigError("sample_rate", f"must be one of {SAMPLE_RATES}, got {sample_rate}")
-        if not (MIN_TAIL_MS <= tail_ms <= MAX_TAIL_MS):
-            raise ConfigError(
-                "tail_ms", f"must be in [{MIN_TAIL_MS}, {MAX_TAIL_MS}], got {tail_ms}")
-        if not (0.0 <= max_delay_ms <= MAX_MAX_DELAY_MS):
-            raise ConfigError(
-                "max_delay_ms", f"must be in [0, {MAX_MAX_DELAY_MS}], got {max_delay_ms}")
-        if not (0.0 <= suppression <= 4.0):
-            raise ConfigError("suppression", f"must be in [0, 4], got {suppression}")
-        if not (0.0 <= max_attenuation_db <= 120.0):
-            raise ConfigError(
-                "max_attenuation_db", f"must be in [0, 120], got {max_attenuation_db}")
+        validate_stage("echo_canceller", sample_rate, tail_ms=tail_ms,
+                       max_delay_ms=max_delay_ms, suppression=suppression,
+                       max_attenuation_db=max_attenuation_db, comfort_noise=comfort_noise)
         self.sample_rate = sample_rate
         self.tail_ms = tail_ms
         self.max_delay_ms = max_delay_ms
@@ -287,20 +184,17 @@ cdef class EchoCanceller:
         self.H = self.L + self.P + 1
         self.lat = n // 4
         self.gmin = 10.0 ** (-max_attenuation_db / 20.0)
-        self.de_a = exp(-1.0 / DE_TAU)
         self.fft = RealFFT(2 * n)
+        self._fifo_lock = PyThread_allocate_lock()
+        if self._fifo_lock == NULL:
+            raise MemoryError()
         cdef int k = self.k, P = self.P, L = self.L, H = self.H
         cdef int k2 = 2 * k
-        # one float arena for every array (f64 arrays take two slots)
+        # one float arena for every array
         sizes = [
             ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
-            ("mic_prev", n), ("y", n), ("y_prev", n), ("e", n), ("tmp", 2 * n),
-            ("ola", 2 * n), ("wa", 2 * n), ("ws", 2 * n), ("Xr", H * k2), ("X2r", H * k),
-            ("fe2r", H), ("Dspec", k2), ("Yspec", k2), ("Espec", k2), ("Tspec", k2),
-            ("D2", k), ("PX", k), ("ffr", H * NB), ("ffe", 2 * H), ("mu_f", 2 * NB),
-            ("mu_m", 2 * NB), ("fm", 2 * NB), ("C", 2 * L), ("F", 2 * L), ("W", P * k2),
-            ("Psi", P * k), ("Phi", k), ("psi0", P), ("peak", P), ("Rrev", k), ("Ebar", k),
-            ("Ybar", k), ("nf", k), ("See", k), ("Rs", k), ("G", k), ("S2", k),
+            ("mic_prev", n), ("y", n), ("e", n), ("tmp", 2 * n), ("wa", 2 * n),
+            ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -308,8 +202,7 @@ cdef class EchoCanceller:
             offs[name] = total
             total += size + (size & 1)      # keep every array 8-byte aligned
         self._arena = <f32*>PyMem_Malloc(total * sizeof(f32))
-        self._iarena = <int*>PyMem_Malloc((NB + 1 + P) * sizeof(int))
-        if self._arena == NULL or self._iarena == NULL:
+        if self._arena == NULL:
             raise MemoryError()
         memset(self._arena, 0, total * sizeof(f32))
         cdef f32* a = self._arena
@@ -319,118 +212,63 @@ cdef class EchoCanceller:
         self.mic = a + <Py_ssize_t>offs["mic"]
         self.mic_prev = a + <Py_ssize_t>offs["mic_prev"]
         self.y = a + <Py_ssize_t>offs["y"]
-        self.y_prev = a + <Py_ssize_t>offs["y_prev"]
         self.e = a + <Py_ssize_t>offs["e"]
         self.tmp = a + <Py_ssize_t>offs["tmp"]
-        self.ola = a + <Py_ssize_t>offs["ola"]
         self.wa = a + <Py_ssize_t>offs["wa"]
-        self.ws = a + <Py_ssize_t>offs["ws"]
         self.Xr = a + <Py_ssize_t>offs["Xr"]
         self.X2r = a + <Py_ssize_t>offs["X2r"]
         self.fe2r = a + <Py_ssize_t>offs["fe2r"]
         self.Dspec = a + <Py_ssize_t>offs["Dspec"]
-        self.Yspec = a + <Py_ssize_t>offs["Yspec"]
-        self.Espec = a + <Py_ssize_t>offs["Espec"]
-        self.Tspec = a + <Py_ssize_t>offs["Tspec"]
         self.D2 = a + <Py_ssize_t>offs["D2"]
-        self.PX = a + <Py_ssize_t>offs["PX"]
-        self.ffr = a + <Py_ssize_t>offs["ffr"]
-        self.ffe = <f64*>(a + <Py_ssize_t>offs["ffe"])
-        self.mu_f = <f64*>(a + <Py_ssize_t>offs["mu_f"])
-        self.mu_m = <f64*>(a + <Py_ssize_t>offs["mu_m"])
-        self.fm = <f64*>(a + <Py_ssize_t>offs["fm"])
-        self.C = <f64*>(a + <Py_ssize_t>offs["C"])
-        self.F = <f64*>(a + <Py_ssize_t>offs["F"])
-        self.W = a + <Py_ssize_t>offs["W"]
-        self.Psi = a + <Py_ssize_t>offs["Psi"]
-        self.Phi = a + <Py_ssize_t>offs["Phi"]
-        self.psi0 = a + <Py_ssize_t>offs["psi0"]
-        self.peak = a + <Py_ssize_t>offs["peak"]
-        self.Rrev = a + <Py_ssize_t>offs["Rrev"]
-        self.Ebar = a + <Py_ssize_t>offs["Ebar"]
-        self.Ybar = a + <Py_ssize_t>offs["Ybar"]
-        self.nf = a + <Py_ssize_t>offs["nf"]
-        self.See = a + <Py_ssize_t>offs["See"]
-        self.Rs = a + <Py_ssize_t>offs["Rs"]
-        self.G = a + <Py_ssize_t>offs["G"]
-        self.S2 = a + <Py_ssize_t>offs["S2"]
-        self.edges = self._iarena
-        self.peak_i = self._iarena + NB + 1
         cdef int i
-        wa, ws = _windows(n, self.lat)
+        wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
             self.wa[i] = wa[i]
-            self.ws[i] = ws[i]
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
-        edges = _band_edges()
-        for i in range(NB + 1):
-            self.edges[i] = edges[i]
-        for i in range(P):
-            self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
+        self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
+        self.delay = DelayEstimator(n, L, H)
+        self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
+                                                 self.gmin, comfort_noise)
         self.hint = -1
-        self._reset_all()
+        self.reset_all_c()
 
     def __dealloc__(self):
         PyMem_Free(self._arena)
-        PyMem_Free(self._iarena)
+        if self._fifo_lock != NULL:
+            PyThread_free_lock(self._fifo_lock)
 
     # ------------------------------------------------------------------ state
-    cdef void _reset_all(self) noexcept nogil:
-        cdef int n = self.n, i
+    cdef void reset_all_c(self) noexcept nogil:
+        """Everything as after construction, in place (no allocation)."""
+        cdef int n = self.n
+        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         self.fifo_head = 0
         self.fifo_count = 0
         self.overruns = 0
+        PyThread_release_lock(self._fifo_lock)
         self.underruns = 0
         self.nonfinite = 0
+        self.echo_only = False
+        self.far_hang = 0
         self.t = 0
         memset(self.far_prev, 0, n * sizeof(f32))
         memset(self.mic_prev, 0, n * sizeof(f32))
-        memset(self.y_prev, 0, n * sizeof(f32))
         memset(self.Xr, 0, self.H * 2 * self.k * sizeof(f32))
         memset(self.X2r, 0, self.H * self.k * sizeof(f32))
-        memset(self.ffr, 0, self.H * NB * sizeof(f32))
-        memset(self.ffe, 0, self.H * sizeof(f64))
         memset(self.fe2r, 0, self.H * sizeof(f32))
-        for i in range(NB):
-            self.mu_f[i] = 0.0
-            self.mu_m[i] = 0.0
-        for i in range(self.L):
-            self.C[i] = 0.0
-            self.F[i] = 0.0
-        self.M = 0.0
-        self.nfeat = 0
-        self.nde = 0
-        self.lag = -1
-        self.cand = -1
-        self.cand_n = 0
-        self.d = 0
-        memset(self.ola, 0, 2 * n * sizeof(f32))
-        self.rng = 0x12345678
+        self.delay.reset()
+        self.filter.d = 0
+        self.suppressor.reset_all()
         self._reset_path()
 
     cdef void _reset_path(self) noexcept nogil:
-        cdef int k = self.k, P = self.P, p, i
-        memset(self.W, 0, P * 2 * k * sizeof(f32))
-        for p in range(P):
-            for i in range(k):
-                self.Psi[p * k + i] = self.psi0[p]
-            self.peak[p] = 0.0
-            self.peak_i[p] = 0
-        memset(self.Phi, 0, k * sizeof(f32))
-        self.rr = 0
+        self.filter.reset()
+        self._reset_estimates()
+
+    cdef void _reset_estimates(self) noexcept nogil:
+        """What depends on the filter: the anchor count, the suppressor, the statistics."""
         self.anchor_n = 0
-        memset(self.Rrev, 0, k * sizeof(f32))
-        memset(self.Ebar, 0, k * sizeof(f32))
-        memset(self.Ybar, 0, k * sizeof(f32))
-        memset(self.See, 0, k * sizeof(f32))
-        memset(self.Rs, 0, k * sizeof(f32))
-        for i in range(k):
-            self.nf[i] = 1e-6
-            self.G[i] = 1.0
-        self.gamma = 0.0
-        self.Pey = 0.0
-        self.Pyy = 0.0
-        self.leak = 1.0
+        self.suppressor.reset_path()
         self.p_far = 0.0
         self.p_y = 0.0
         self.p_mic = 0.0
@@ -447,25 +285,28 @@ cdef class EchoCanceller:
         self.s_yy = 0.0
         self.s_ey = 0.0
 
-    cpdef void reset(self):
+    cdef void reset_path_c(self) noexcept nogil:
+        self._reset_path()
+        self.delay.weaken_prior()
+
+    def reset(self):
         """Forget the echo path (route change); keep the delay estimate as a prior.
 
         The filter, its Kalman state and the suppressor restart; the delay estimator's
         correlation memory is shortened ten-fold so a new delay is found quickly.
         """
-        cdef int i
         with nogil:
-            self._reset_path()
-            for i in range(self.L):
-                self.C[i] *= 0.1
-                self.F[i] *= 0.1
-            self.M *= 0.1
-            if self.nde > 10:
-                self.nde = 10
+            self.reset_path_c()
+
+    def reset_all(self):
+        """Forget everything, the delay estimate and the render queue too: as constructed."""
+        with nogil:
+            self.reset_all_c()
 
     # ------------------------------------------------------------------ kernels
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil:
         cdef int slot
+        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         if self.fifo_count >= FIFO_FRAMES:      # overrun: drop the oldest frame
             self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
             self.fifo_count -= 1
@@ -473,21 +314,21 @@ cdef class EchoCanceller:
         slot = (self.fifo_head + self.fifo_count) % FIFO_FRAMES
         memcpy(self.fifo + <Py_ssize_t>slot * self.n, far, self.n * sizeof(f32))
         self.fifo_count += 1
+        PyThread_release_lock(self._fifo_lock)
 
     @cython.boundscheck(False)   # raw pointer loops, sizes fixed at construction
     @cython.wraparound(False)
     cdef int capture_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
-        cdef int n = self.n, k = self.k, P = self.P, H = self.H
-        cdef int p, slot, idx, r, r2, pk, code = OK
+        cdef int n = self.n, k = self.k, H = self.H
+        cdef int slot, lag, code = OK
         cdef f32* X
         cdef f32* X2
-        cdef f32* Wp
-        cdef f32* Ps
         cdef double s
-        cdef double delta, fsum = 0.0
+        cdef double fsum
         cdef f32 q
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
+        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
         if self.fifo_count > 0:
             memcpy(far, self.fifo + <Py_ssize_t>self.fifo_head * n, n * sizeof(f32))
             self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
@@ -495,7 +336,8 @@ cdef class EchoCanceller:
         else:
             memset(far, 0, n * sizeof(f32))
             self.underruns += 1
-        if ca_aec_sanitize(n, far, mic, self.mic, <f32>CLAMP):
+        PyThread_release_lock(self._fifo_lock)
+        if ca_aec_sanitize(n, far, mic, self.mic, <f32>CA_INPUT_CLAMP):
             code = ERR_NONFINITE
         if code != OK:
             self.nonfinite += 1
@@ -515,70 +357,25 @@ cdef class EchoCanceller:
         memcpy(self.mic_prev, self.mic, n * sizeof(f32))
         ca_aec_power(k, self.D2, self.Dspec)
         # 3. bulk delay
-        self._delay_update(slot)
+        lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
+                                self.conv_lin)
+        if lag >= 0:
+            self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
-        memset(self.Tspec, 0, 2 * k * sizeof(f32))
-        memset(self.PX, 0, k * sizeof(f32))
-        for p in range(P):
-            idx = <int>((self.t - self.d - p) % H)
-            if idx < 0:
-                idx += H
-            X = self.Xr + <Py_ssize_t>idx * 2 * k
-            X2 = self.X2r + <Py_ssize_t>idx * k
-            Wp = self.W + <Py_ssize_t>p * 2 * k
-            Ps = self.Psi + <Py_ssize_t>p * k
-            ca_aec_filter_acc(k, self.Tspec, self.PX, Wp, X, Ps, X2)
-            fsum += self.fe2r[idx]
-        self.fft.inverse_c(self.Tspec, self.tmp)
-        ca_aec_error(n, self.y, self.e, self.tmp + n, self.mic)
+        fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.y,
+                                    self.e)
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
         self.ms_y = _ms(self.y, n)
         self._near_talk()
         self._divergence()
-        # 5. Kalman update: E = FFT([0, e])
-        memset(self.tmp, 0, n * sizeof(f32))
-        memcpy(self.tmp + n, self.e, n * sizeof(f32))
-        self.fft.forward_c(self.tmp, self.Espec)
-        # gain regularisation: an absolute floor plus KF_REG times the far power per bin
-        # (bins the far end hardly excites must not adapt on rounding noise)
-        delta = 2.0 * n * (KF_DELTA + KF_REG * fsum / P)
-        ca_aec_gain_inv(k, self.Phi, self.S2, self.Espec, self.PX, KF_LAMBDA, delta, TINY)
-        # While a near-end talker is evident the echo path is not expected to move: no
-        # random walk, so the state error and with it the gain cannot grow in the double
-        # talk (a path that did move shows in the divergence test, which restores it).
+        # 5. Kalman update and gradient constraint. While a near-end talker is evident the
+        # echo path is not expected to move: no random walk, so the state error and with
+        # it the gain cannot grow in the double talk (a path that did move shows in the
+        # divergence test, which restores it).
         q = <f32>0.0 if self.dt_hang > 0 else <f32>KF_Q
-        # measurement and time update per partition; the random walk's power includes the
-        # neighbouring partitions' (a drifting echo path moves energy between them); tmp
-        # carries the previous partition's updated |W|^2 to the next one
-        for p in range(P):
-            idx = <int>((self.t - self.d - p) % H)
-            if idx < 0:
-                idx += H
-            Wp = self.W + <Py_ssize_t>p * 2 * k
-            ca_aec_kalman(k, Wp, self.Psi + <Py_ssize_t>p * k,
-                          self.Xr + <Py_ssize_t>idx * 2 * k, self.X2r + <Py_ssize_t>idx * k,
-                          self.Espec, self.S2, <f32>(1.0 - KF_SHRINK), self.tmp, p > 0,
-                          Wp + 2 * k if p < P - 1 else NULL,
-                          q, <f32>KF_SPREAD, <f32>(KF_PSIMIN * self.psi0[p] + TINY))
-        # gradient constraint: the peak partition and two round-robin partitions
-        pk = 0
-        for p in range(1, P):
-            if self.peak[p] > self.peak[pk]:
-                pk = p
-        self._constrain(pk)
-        r = self.rr
-        if r == pk:
-            r = (r + 1) % P
-        self._constrain(r)
-        self.rr = (r + 1) % P
-        r2 = self.rr
-        if r2 == pk or r2 == r:
-            r2 = (r2 + 1) % P
-        if r2 == pk or r2 == r:
-            r2 = (r2 + 1) % P
-        self._constrain(r2)
-        self.rr = (r2 + 1) % P
+        if self.filter.update(self.Xr, self.X2r, self.t, self.e, fsum, q):
+            self._reset_estimates()     # a partition went non-finite: the filter restarted
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         self._suppress(mic)
@@ -586,7 +383,7 @@ cdef class EchoCanceller:
         s = ca_aec_sumsq(n, mic)
         if not isfinite(s):
             self._reset_path()
-            memset(self.ola, 0, 2 * n * sizeof(f32))
+            self.suppressor.clear_output()
             memset(mic, 0, n * sizeof(f32))
             code = ERR_NONFINITE
         self.t += 1
@@ -598,9 +395,8 @@ cdef class EchoCanceller:
         """Echo-path change: the error louder than the microphone over DIV_FRAMES far-active
         frames means the filter adds echo; its state error is raised to the coefficient power.
         """
-        cdef int idx, i, k = self.k
-        cdef double w2
-        idx = <int>((self.t - self.d - HEADROOM) % self.H)
+        cdef int idx
+        idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
             idx += self.H
         if self.fe2r[idx] <= FAR_ACTIVE:
@@ -612,106 +408,13 @@ cdef class EchoCanceller:
         else:
             self.div_n = 0
         if self.div_n >= DIV_FRAMES:
-            for i in range(self.P * k):
-                w2 = self.W[2 * i] * self.W[2 * i] + self.W[2 * i + 1] * self.W[2 * i + 1]
-                if w2 > self.Psi[i]:
-                    self.Psi[i] = <f32>w2
-            # The echo path changed: the delay found for the old one is only a weak prior
-            # now (as after reset()), so a new bulk delay is confirmed within a second.
-            # (With no delay locked there is no prior to weaken; shortening the memory
-            # then would only let the estimator lock onto noise.)
-            # (While a near-end talker is evident the error can exceed the mic because
-            # the filter drifted in the double talk, not because the path moved: the
-            # delay prior stays.)
-            if self.lag >= 0 and self.dt_hang == 0:
-                for i in range(self.L):
-                    self.C[i] *= 0.1
-                    self.F[i] *= 0.1
-                self.M *= 0.1
-                if self.nde > 10:
-                    self.nde = 10
+            self.filter.raise_uncertainty()
+            # The echo path changed: weaken the delay prior (as reset() does), unless no
+            # delay is locked (nothing to weaken; the estimator would lock onto noise) or
+            # a near-end talker is evident (then the filter drifted, the path did not move).
+            if self.delay.lag >= 0 and self.dt_hang == 0:
+                self.delay.weaken_prior()
             self.div_n = 0
-
-    @cython.boundscheck(False)   # raw pointer loops
-    @cython.wraparound(False)
-    cdef void _constrain(self, int r) noexcept nogil:
-        """Zero the second half of partition r's impulse response; track its peak tap."""
-        cdef int bi
-        cdef f32* Wp = self.W + <Py_ssize_t>r * 2 * self.k
-        cdef f32 best = 0.0
-        self.fft.inverse_c(Wp, self.tmp)
-        bi = ca_aec_peak_and_zero(self.n, self.tmp, &best)
-        if not isfinite(best):
-            self._reset_path()
-            return
-        self.peak[r] = best
-        self.peak_i[r] = bi
-        self.fft.forward_c(self.tmp, Wp)
-
-    @cython.boundscheck(False)   # raw pointer loops
-    @cython.wraparound(False)
-    cdef void _delay_update(self, int slot) noexcept nogil:
-        cdef int b, i, lo, hi, valid, best, L = self.L
-        cdef double sf, sm, fl, am, a, xm, rbest, rlag
-        cdef f32* X2 = self.X2r + <Py_ssize_t>slot * self.k
-        cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
-        self.nfeat += 1
-        am = 1.0 / self.nfeat
-        if am < 1.0 / DE_TAU:
-            am = 1.0 / DE_TAU
-        sm = 0.0
-        for b in range(NB):
-            lo = self.edges[b]
-            hi = self.edges[b + 1]
-            fl = (hi - lo) * 2.0 * self.n * 1e-7
-            sf = 0.0
-            xm = 0.0
-            for i in range(lo, hi):
-                sf += X2[i]
-                xm += self.D2[i]
-            sf = log(sf + fl)
-            xm = log(xm + fl)
-            self.mu_f[b] += am * (sf - self.mu_f[b])
-            self.mu_m[b] += am * (xm - self.mu_m[b])
-            ff[b] = <f32>(sf - self.mu_f[b])
-            self.fm[b] = xm - self.mu_m[b]
-            sm += self.fm[b] * self.fm[b]
-        fl = 0.0
-        for b in range(NB):
-            fl += ff[b] * ff[b]
-        self.ffe[slot] = fl          # energy of this frame's far features (F's increment)
-        self.nde += 1
-        a = 1.0 - 1.0 / self.nde
-        if a < self.de_a:
-            a = self.de_a
-        self.M = a * self.M + sm
-        valid = <int>(self.t + 1) if self.t + 1 < L else L
-        # correlation of the mic features with the far features of every lag (ring slots)
-        best = ca_aec_delay_corr(L, self.H, slot, NB, self.ffr, self.ffe, self.fm, a, self.M,
-                                 self.C, self.F, valid, self.lag, TINY, &rbest, &rlag)
-        if rbest < DE_RHO_MIN:
-            return
-        if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
-            self.cand_n = 0
-            return
-        # A candidate that moves by one lag (10 ms) between frames is the same echo: the
-        # band-energy correlation peak of speech is broad, so it flickers between
-        # neighbours, and an exact-equality count would never confirm a change.
-        if self.cand >= 0 and abs(best - self.cand) <= 1:
-            self.cand_n += 1
-        else:
-            self.cand_n = 1
-        self.cand = best
-        if self.lag < 0:
-            if self.cand_n >= DE_CONFIRM:
-                self._set_lag(best)
-        elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest >= DE_RHO_JUMP
-              and rbest > rlag + DE_MARGIN and self.conv_lin < DE_JUMP_ERLE):
-            # A change needs a strong correlation: in long double talk the linear ERLE
-            # falls below DE_JUMP_ERLE while the mic features hold near speech, whose
-            # chance correlation with some far lag reaches 0.25-0.4 (a true new delay of
-            # far speech gives 0.7-1.0).
-            self._set_lag(best)
 
     cdef bint _near_talk(self) noexcept nogil:
         """Geigel's double-talk test in power form, with the echo path's gain measured.
@@ -729,7 +432,7 @@ cdef class EchoCanceller:
             self.dt_hang = 0
             return False
         for p in range(self.P):
-            idx = <int>((self.t - self.d - p) % self.H)
+            idx = <int>((self.t - self.filter.d - p) % self.H)
             if idx < 0:
                 idx += self.H
             if self.fe2r[idx] > pf:
@@ -748,48 +451,18 @@ cdef class EchoCanceller:
 
     cdef bint _converged(self) noexcept nogil:
         """Delay locked, enough far-active frames, linear ERLE >= ANCHOR_ERLE."""
-        return self.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
+        return self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= ANCHOR_ERLE
 
-    @cython.boundscheck(False)   # raw pointer loops
-    @cython.wraparound(False)
     cdef void _set_lag(self, int lag) noexcept nogil:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
-        cdef int newd = lag - HEADROOM, shift, p, q, P = self.P
+        cdef int newd = lag - HEADROOM
         if newd < 0:
             newd = 0
-        shift = newd - self.d
-        self.lag = lag
-        self.cand = -1
-        self.cand_n = 0
+        self.delay.accept(lag)
         self.anchor_n = 0
         self.g_echo = 0.0
         self.dt_hang = 0
-        if shift == 0:
-            return
-        if shift > 0:
-            for p in range(P):
-                q = p + shift
-                self._move_partition(p, q)
-        else:
-            for p in range(P - 1, -1, -1):
-                q = p + shift
-                self._move_partition(p, q)
-        self.d = newd
-
-    cdef void _move_partition(self, int p, int q) noexcept nogil:
-        cdef int k = self.k, i
-        if 0 <= q < self.P:
-            memcpy(self.W + <Py_ssize_t>p * 2 * k, self.W + <Py_ssize_t>q * 2 * k,
-                   2 * k * sizeof(f32))
-            memcpy(self.Psi + <Py_ssize_t>p * k, self.Psi + <Py_ssize_t>q * k, k * sizeof(f32))
-            self.peak[p] = self.peak[q]
-            self.peak_i[p] = self.peak_i[q]
-        else:
-            memset(self.W + <Py_ssize_t>p * 2 * k, 0, 2 * k * sizeof(f32))
-            for i in range(k):
-                self.Psi[p * k + i] = self.psi0[p]
-            self.peak[p] = 0.0
-            self.peak_i[p] = 0
+        self.filter.move_to(newd)
 
     cdef void _anchor(self) noexcept nogil:
         """Keep the filter's main peak HEADROOM partitions after its start (drift).
@@ -799,23 +472,23 @@ cdef class EchoCanceller:
         """
         cdef int p, pk = 0, newd
         cdef f32 second = 0.0
-        if self.lag < 0 or self.conv_lin < ANCHOR_ERLE:
+        if self.delay.lag < 0 or self.conv_lin < ANCHOR_ERLE:
             self.anchor_n = 0
             return
         for p in range(1, self.P):
-            if self.peak[p] > self.peak[pk]:
+            if self.filter.peak[p] > self.filter.peak[pk]:
                 pk = p
         for p in range(self.P):
-            if (p < pk - 1 or p > pk + 1) and self.peak[p] > second:
-                second = self.peak[p]
-        if (self.peak[pk] <= 0.0 or self.peak[pk] < ANCHOR_DOM * second
+            if (p < pk - 1 or p > pk + 1) and self.filter.peak[p] > second:
+                second = self.filter.peak[p]
+        if (self.filter.peak[pk] <= 0.0 or self.filter.peak[pk] < ANCHOR_DOM * second
                 or (HEADROOM - 1 <= pk <= HEADROOM + 1)):
             self.anchor_n = 0
             return
-        newd = self.d + pk - HEADROOM
+        newd = self.filter.d + pk - HEADROOM
         if newd < 0:
             newd = 0
-        if newd == self.d:
+        if newd == self.filter.d:
             self.anchor_n = 0
             return
         self.anchor_n += 1
@@ -826,64 +499,23 @@ cdef class EchoCanceller:
     @cython.wraparound(False)
     cdef void _suppress(self, f32* out) noexcept nogil:
         cdef int n = self.n, k = self.k, P = self.P, idx
-        cdef double sums[4]
-        cdef double sy, se, sey, syy2
-        cdef double beta, e1, e2, fa, a
+        cdef double fa, a
         cdef f32 kres
-        cdef f32* Wl = self.W + <Py_ssize_t>(P - 1) * 2 * k
-        cdef f32* Wm = self.W + <Py_ssize_t>(P - 2) * 2 * k
         cdef f32* X2b
-        # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
-        ca_aec_window(n, self.tmp, self.wa, self.y_prev, self.y)
-        self.fft.forward_c(self.tmp, self.Yspec)
-        memcpy(self.y_prev, self.y, n * sizeof(f32))
-        # E~, smoothed |E~|^2 and |Y~|^2, D2 <- |Y~|^2 (reused), S2 <- |E~|^2
-        ca_aec_residual_spectra(k, self.Espec, self.Ebar, self.Ybar, self.D2, self.S2,
-                                self.Yspec, self.Dspec, TINY, sums)
-        sy = sums[0]
-        se = sums[1]
-        sey = sums[2]
-        syy2 = sums[3]
-        # leakage (Valin 2007)
-        beta = sy / (se + 1e-12)
-        if beta > 1.0:
-            beta = 1.0
-        beta *= LEAK_BETA0
-        self.Pey = (1.0 - beta) * self.Pey + beta * sey
-        self.Pyy = (1.0 - beta) * self.Pyy + beta * syy2
-        if self.Pyy > 1e-12:
-            self.leak = self.Pey / self.Pyy
-            if self.leak < 0.005:
-                self.leak = 0.005
-            if self.leak > 1.0:
-                self.leak = 1.0
-        # reverberation beyond the filter tail
-        e1 = ca_aec_cpower_sum(k, Wl)
-        e2 = ca_aec_cpower_sum(k, Wm)
-        if e2 > 0.0:
-            self.gamma = e1 / (e2 + 1e-20)
-            if self.gamma > 0.9:
-                self.gamma = 0.9
-        else:
-            self.gamma = 0.0
-        idx = <int>((self.t - self.d - P) % self.H)
+        idx = <int>((self.t - self.filter.d - P) % self.H)
         if idx < 0:
             idx += self.H
         X2b = self.X2r + <Py_ssize_t>idx * k
-        # gain and output spectrum into Tspec (2k floats, free again). The filter's
-        # uncertainty counts as residual echo only once an echo path has been found (delay
-        # locked): with no echo path it would suppress, and so modulate, near-end noise.
-        kres = <f32>(KAL_RES * self.wscale * 0.5) if self.lag >= 0 else 0.0
-        ca_aec_gain(k, self.Rrev, self.See, self.Rs, self.G, self.nf, self.Tspec, Wl, X2b,
-                    self.D2, self.PX, self.S2, self.Espec, <f32>self.gamma, <f32>self.leak,
-                    kres, <f32>self.suppression,
-                    <f32>self.gmin, <f32>TINY)
-        if self.comfort_noise:
-            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
-        self.fft.inverse_c(self.Tspec, self.tmp)
-        ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
+        # The filter's uncertainty counts as residual echo only once an echo path has
+        # been found (delay locked): with no echo path it would suppress, and so
+        # modulate, near-end noise.
+        kres = <f32>(KAL_RES * self.wscale * 0.5) if self.delay.lag >= 0 else 0.0
+        self.suppressor.process(out, self.y, self.Dspec,
+                                self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
+                                self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
+                                self.filter.PX, kres)
         # statistics over far-active frames
-        idx = <int>((self.t - self.d - HEADROOM) % self.H)
+        idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
             idx += self.H
         fa = self.fe2r[idx]
@@ -913,7 +545,7 @@ cdef class EchoCanceller:
             self.p_out = a * self.p_out + (1.0 - a) * _ms(out, n)
             self.conv_lin = 10.0 * log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
             # the filter explains >= 3/4 of the mic: its echo gain is the near-talk yardstick
-            if self.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
+            if self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
                 self.g_echo = self.p_y / (self.p_far + 1e-20)
 
     # ------------------------------------------------------------------ Python API
@@ -961,7 +593,7 @@ cdef class EchoCanceller:
         if lag > self.L - 1:
             lag = self.L - 1
         self.hint = lag
-        if self.lag < 0:
+        if self.delay.lag < 0:
             with nogil:
                 self._set_lag(lag)
 
@@ -1012,15 +644,16 @@ cdef class EchoCanceller:
         the filter has taps there.
         """
         cdef int p, pk = -1
-        if self.lag < 0:
+        if self.delay.lag < 0:
             return math.nan
         for p in range(self.P):
-            if abs(self.d + p - self.lag) <= HEADROOM + 1 and (
-                    pk < 0 or self.peak[p] > self.peak[pk]):
+            if abs(self.filter.d + p - self.delay.lag) <= HEADROOM + 1 and (
+                    pk < 0 or self.filter.peak[p] > self.filter.peak[pk]):
                 pk = p
-        if pk >= 0 and self.peak[pk] > 0.0:
-            return ((self.d + pk) * self.n + self.peak_i[pk]) * 1000.0 / self.sample_rate
-        return self.lag * 10.0
+        if pk >= 0 and self.filter.peak[pk] > 0.0:
+            return ((self.filter.d + pk) * self.n + self.filter.peak_i[pk]) * 1000.0 / \
+                self.sample_rate
+        return self.delay.lag * 10.0
 
     @property
     def near_talk(self):

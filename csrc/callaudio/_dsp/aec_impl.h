@@ -1,5 +1,5 @@
-/* Hot loops of the echo canceller (aec.pyx), in plain C so the compiler can vectorise them:
- * restrict-qualified float32 arrays, no Python objects, no allocation.
+/* Hot loops of the echo canceller (aec_impl.c, aec_filter_impl.c, aec_delay_impl.c,
+ * aec_suppressor_impl.c: one per module), in plain C so the compiler can vectorise them: restrict-qualified float32 arrays, no Python objects, no allocation.
  * Complex spectra are interleaved (re, im) over k bins (numpy.fft.rfft layout). */
 #ifndef CA_AEC_IMPL_H
 #define CA_AEC_IMPL_H
@@ -44,10 +44,6 @@ int ca_aec_sanitize(int n, float *restrict far, const float *restrict mic,
 
 /* x2[i] = |x[i]|^2, i < k. */
 void ca_aec_power(int k, float *restrict x2, const float *restrict x);
-
-/* out[0:n] = wa[0:n] prev, out[n:2n] = wa[n:2n] cur. */
-void ca_aec_window(int n, float *restrict out, const float *restrict wa,
-                   const float *restrict prev, const float *restrict cur);
 
 /* sum of x[i]^2 (float products, double sum), i < n. */
 double ca_aec_sumsq(int n, const float *restrict x);

@@ -54,3 +54,5 @@ cdef class GainControl:
                         bint echo_only) noexcept nogil
     cdef void _update_floor(self) noexcept nogil
     cpdef void reset(self)
+    # The same, in place and allocation-free, for the per-frame path.
+    cdef void reset_c(self) noexcept nogil

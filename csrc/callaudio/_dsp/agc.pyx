@@ -72,7 +72,12 @@ cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport exp, fabs, isfinite, log10, pow
 
+from dataclasses import fields
+
 import numpy as np
+
+from callaudio.config import RANGES as _CONFIG_RANGES
+from callaudio.config import GainControlConfig, validate_stage
 
 from callaudio._dsp._typedefs cimport f32, f64
 
@@ -125,17 +130,12 @@ CONSTANTS = {
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
 }
 
-# Valid ranges of the constructor keywords: name -> (low, high, default), inclusive.
+# The constructor keywords: name -> (low, high, default), inclusive; the ranges are
+# callaudio.config.RANGES (written there once), the defaults GainControlConfig's.
 RANGES = {
-    "target_level_dbfs": (-40.0, -3.0, -18.0),
-    "max_gain_db": (0.0, 50.0, 40.0),
-    "min_gain_db": (-50.0, 0.0, -20.0),
-    "max_gain_change_db_per_s": (1.0, 100.0, 30.0),
-    "noise_ceiling_dbfs": (-90.0, -20.0, -50.0),
-    "idle_gain_decay_db_per_s": (0.0, 20.0, 6.0),
-    "limiter_threshold_dbfs": (-20.0, -0.1, -1.0),
+    f.name: (*_CONFIG_RANGES["gain_control"][f.name][:2], f.default)
+    for f in fields(GainControlConfig) if f.name in _CONFIG_RANGES["gain_control"]
 }
-SAMPLE_RATES = (8000, 16000, 32000, 44100, 48000)
 
 
 # -- kernels --------------------------------------------------------------------------
@@ -164,7 +164,7 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
-    cdef f64 s = 0.0, v, mean, thr, hi, lo
+    cdef f64 s = 0.0, v, mean, thr, hi = 0.0, lo = 1e300   # set again in every iteration
     start = start % size
     if start < 0:
         start += size
@@ -252,7 +252,7 @@ cdef class GainControl:
     Parameters
     ----------
     sample_rate : int
-        8000, 16000, 32000, 44100 or 48000 Hz; a frame is ``sample_rate // 100`` samples.
+        16000, 32000 or 48000 Hz; a frame is ``sample_rate // 100`` samples.
     target_level_dbfs : float, default -18.0
         Active speech level aimed at, dBFS (-40..-3).
     max_gain_db : float, default 40.0
@@ -272,29 +272,21 @@ cdef class GainControl:
 
     Raises
     ------
-    ValueError
-        If a parameter is outside its range (the message names it).
+    ConfigError
+        If a parameter is outside its range (:data:`callaudio.config.RANGES`; the message
+        names it).
     """
 
     def __cinit__(self, int sample_rate, double target_level_dbfs=-18.0,
                   double max_gain_db=40.0, double min_gain_db=-20.0,
                   double max_gain_change_db_per_s=30.0, double noise_ceiling_dbfs=-50.0,
                   double idle_gain_decay_db_per_s=6.0, double limiter_threshold_dbfs=-1.0):
-        if sample_rate not in SAMPLE_RATES:
-            raise ValueError(f"sample_rate must be one of {SAMPLE_RATES}, got {sample_rate}")
-        values = {
-            "target_level_dbfs": target_level_dbfs,
-            "max_gain_db": max_gain_db,
-            "min_gain_db": min_gain_db,
-            "max_gain_change_db_per_s": max_gain_change_db_per_s,
-            "noise_ceiling_dbfs": noise_ceiling_dbfs,
-            "idle_gain_decay_db_per_s": idle_gain_decay_db_per_s,
-            "limiter_threshold_dbfs": limiter_threshold_dbfs,
-        }
-        for name, value in values.items():
-            lo, hi, _ = RANGES[name]
-            if not lo <= value <= hi:   # also rejects NaN
-                raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {value!r}")
+        validate_stage("gain_control", sample_rate, target_level_dbfs=target_level_dbfs,
+                       max_gain_db=max_gain_db, min_gain_db=min_gain_db,
+                       max_gain_change_db_per_s=max_gain_change_db_per_s,
+                       noise_ceiling_dbfs=noise_ceiling_dbfs,
+                       idle_gain_decay_db_per_s=idle_gain_decay_db_per_s,
+                       limiter_threshold_dbfs=limiter_threshold_dbfs)
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self.target_level_dbfs = target_level_dbfs
@@ -322,6 +314,10 @@ cdef class GainControl:
 
     cpdef void reset(self):
         """Forget everything learnt (noise floor, speech level, gain): as constructed."""
+        with nogil:
+            self.reset_c()
+
+    cdef void reset_c(self) noexcept nogil:
         cdef int k
         for k in range(NOISE_SUBWINDOWS):
             self._mins[k] = 1e300

@@ -18,3 +18,5 @@ cdef class HighPass:
     # Filter n samples of x in place (any n >= 0); the state carries over to the next call.
     cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil
     cpdef void reset(self)
+    # The same, in place and allocation-free, for the per-frame path.
+    cdef void reset_c(self) noexcept nogil

@@ -39,12 +39,9 @@ from libc.string cimport memset
 
 import numpy as np
 
-from callaudio._dsp._typedefs cimport CA_TINY, f32, f64
+from callaudio.config import validate_stage
 
-MIN_CUTOFF_HZ = 20.0
-MAX_CUTOFF_HZ = 500.0
-MIN_SAMPLE_RATE = 8000
-MAX_SAMPLE_RATE = 192000
+from callaudio._dsp._typedefs cimport CA_TINY, f32, f64
 
 
 @cython.boundscheck(False)   # kernel: i < n by construction
@@ -141,24 +138,13 @@ cdef class HighPass:
 
     Raises
     ------
-    ValueError
-        If a parameter is outside its range (the message names it).
+    ConfigError
+        If a parameter is outside its range (:data:`callaudio.config.RANGES`; the message
+        names it).
     """
 
     def __cinit__(self, int sample_rate, double cutoff_hz=80.0, int order=2):
-        if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-            raise ValueError(
-                f"sample_rate must be in {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, "
-                f"got {sample_rate}")
-        if not (MIN_CUTOFF_HZ <= cutoff_hz <= MAX_CUTOFF_HZ):
-            raise ValueError(
-                f"cutoff_hz must be in {MIN_CUTOFF_HZ:g}..{MAX_CUTOFF_HZ:g} Hz, got {cutoff_hz}")
-        if cutoff_hz >= 0.45 * sample_rate:
-            raise ValueError(
-                f"cutoff_hz must be below 0.45 * sample_rate = {0.45 * sample_rate:g} Hz, "
-                f"got {cutoff_hz}")
-        if order != 2 and order != 4:
-            raise ValueError(f"order must be 2 or 4, got {order}")
+        validate_stage("high_pass", sample_rate, cutoff_hz=cutoff_hz, order=order)
         self.sample_rate = sample_rate
         self.cutoff_hz = cutoff_hz
         self.order = order
@@ -187,6 +173,10 @@ cdef class HighPass:
 
     cpdef void reset(self):
         """Clear the filter state (as after construction)."""
+        with nogil:
+            self.reset_c()
+
+    cdef void reset_c(self) noexcept nogil:
         memset(self._state, 0, 2 * self._nsec * sizeof(f64))
 
     @property

@@ -56,4 +56,6 @@ cdef class NoiseSuppressor:
     # Process one 10 ms frame (n = frame_size) in place; the output lags by latency_samples.
     cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil
     cpdef void reset(self)
+    # The same, in place and allocation-free, for the per-frame path.
+    cdef void reset_c(self) noexcept nogil
     cdef void _hop(self, f32* x) noexcept nogil

@@ -63,9 +63,9 @@ time constants in seconds, ``latency_samples`` in samples at ``sample_rate``,
 ``noise_level_dbfs`` the mean-square level of the estimated noise in dBFS (the scale of
 :mod:`callaudio.simulation.metrics`).
 
-Robustness: non-finite input samples are replaced by 0 and samples are limited to +-1e4
+Robustness: non-finite input samples are replaced by 0 and samples are limited to +-16
 before analysis, so the state stays finite; powers below CA_TINY are flushed to zero.
-The slow NumPy model of exactly this algorithm is ``callaudio._reference.ns_ref``.
+The slow NumPy model of exactly this algorithm is ``tests/_reference/ns_ref.py``.
 
 Layers: the per-bin kernels are plain C in ``ns_impl.c`` (branch-free loops with a
 polynomial exp/log so they vectorise without -ffast-math; an AVX2 copy is picked at load
@@ -80,6 +80,8 @@ from libc.math cimport M_PI, cos, exp, log, log10, sqrt
 from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
+
+from callaudio.config import validate_stage
 
 from callaudio._dsp._typedefs cimport CA_TINY, f32, f64
 from callaudio._dsp.fft cimport RealFFT
@@ -108,11 +110,6 @@ cdef extern from "ns_impl.h":
                     float log_gmin) noexcept nogil
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
 
-
-SAMPLE_RATES = (8000, 16000, 32000, 48000)
-HOPS_PER_FRAME = (1, 2, 4)
-MIN_LEVEL_DB = 0.0
-MAX_LEVEL_DB = 30.0
 
 # Algorithm constants (defined once, in ns_impl.h; see the module docstring).
 XI_H1_DB = CA_NS_XI_H1_DB
@@ -203,19 +200,14 @@ cdef class NoiseSuppressor:
 
     Raises
     ------
-    ValueError
-        If a parameter is outside its range (the message names it).
+    ConfigError
+        If a parameter is outside its range (:data:`callaudio.config.RANGES`; the message
+        names it).
     """
 
     def __cinit__(self, int sample_rate, double level_db=12.0, int hops_per_frame=2):
-        if sample_rate not in SAMPLE_RATES:
-            raise ValueError(f"sample_rate must be one of {SAMPLE_RATES} Hz, got {sample_rate}")
-        if not (MIN_LEVEL_DB <= level_db <= MAX_LEVEL_DB):
-            raise ValueError(
-                f"level_db must be in {MIN_LEVEL_DB:g}..{MAX_LEVEL_DB:g} dB, got {level_db}")
-        if hops_per_frame not in HOPS_PER_FRAME:
-            raise ValueError(
-                f"hops_per_frame must be one of {HOPS_PER_FRAME}, got {hops_per_frame}")
+        validate_stage("noise_suppressor", sample_rate, level_db=level_db,
+                       hops_per_frame=hops_per_frame)
         self.sample_rate = sample_rate
         self.level_db = level_db
         self.hops_per_frame = hops_per_frame
@@ -296,6 +288,10 @@ cdef class NoiseSuppressor:
 
     cpdef void reset(self):
         """Forget the signal: empty buffers, noise PSD back to its floor, gains to 1."""
+        with nogil:
+            self.reset_c()
+
+    cdef void reset_c(self) noexcept nogil:
         cdef int k, K = self.fft_size, nb = self._nbins
         memset(self._inbuf, 0, K * sizeof(f32))
         memset(self._outacc, 0, 2 * self.hop_size * sizeof(f32))

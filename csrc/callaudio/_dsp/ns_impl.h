@@ -41,8 +41,9 @@
 #define CA_NS_VAD_A01 0.2            /* P(speech at n | noise at n-1), per 10 ms frame */
 #define CA_NS_VAD_A10 0.1            /* P(noise at n | speech at n-1), per 10 ms frame */
 #define CA_NS_LOG_ODDS_MAX 30.0
-/* Input guard. */
-#define CA_NS_INPUT_LIMIT 1.0e4
+/* Input guard: the core's one clamp limit. */
+#include "ca_limits.h"
+#define CA_NS_INPUT_LIMIT CA_INPUT_CLAMP
 
 float ca_ns_expf(float x);
 float ca_ns_logf(float x);

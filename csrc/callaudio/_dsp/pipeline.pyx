@@ -11,10 +11,18 @@ Validation happens once, in the Python-facing ``render``/``capture`` methods (an
 them in :class:`callaudio.VoiceProcessor`); the ``_c`` methods never re-check.
 
 Input guard: non-finite samples (NaN, +-Inf) are replaced by 0 and finite samples are
-clamped to +-``INPUT_CLAMP`` (24 dB above full scale), so no stage ever sees a value that
+clamped to +-``CA_INPUT_CLAMP`` (``_typedefs.pxd``: 24 dB above full scale, the one clamp
+limit of the core), so no stage ever sees a value that
 could overflow its power estimates. The frame is counted in ``nonfinite_frames``.
 Output guard: if a stage ever produced a non-finite sample anyway, the frame is zeroed
-and ``capture_c`` returns ``ERR_NONFINITE``; the caller then resets the chain.
+and ``capture_c`` returns ``ERR_NONFINITE``; ``capture``/``process_block`` then reset the
+chain in place (``reset_c``: no allocation, no stage object replaced).
+
+Threads: every Python entry point takes its path's lock (``PathState``) without the GIL
+before it touches state: ``capture``, ``reset``, ``reset_echo_path`` and ``locked`` the
+capture lock, ``render`` the render lock, ``process_block`` both (capture first, always).
+So ``render`` and ``capture`` may run on two threads at once (the echo canceller's render
+queue has a lock of its own), and calls on one path from several threads are serialised.
 """
 
 cimport cython
@@ -22,8 +30,12 @@ cimport numpy as cnp
 from libc.math cimport isfinite
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
+from cpython.pythread cimport (
+    WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+    PyThread_release_lock, PyThread_type_lock,
+)
 
-from callaudio._dsp._typedefs cimport ERR_NONFINITE, OK, f32
+from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32
 from callaudio._dsp.aec cimport EchoCanceller
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
@@ -31,7 +43,7 @@ from callaudio._dsp.ns cimport NoiseSuppressor
 
 cnp.import_array()
 
-cdef f32 INPUT_CLAMP = 16.0
+cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f32 I16_SCALE = 32768.0
 
 
@@ -70,6 +82,46 @@ cdef inline int _dtype_of(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) if cnp.PyArray_ISNOTSWAPPED(a) else -1
 
 
+def _stage(cls, int sample_rate, spec):
+    """None, a stage instance to adopt (same rate), or the keywords to build one."""
+    if spec is None:
+        return None
+    if isinstance(spec, cls):
+        if spec.sample_rate != sample_rate:
+            raise ValueError(f"{cls.__name__} runs at {spec.sample_rate} Hz, not {sample_rate}")
+        return spec
+    return cls(sample_rate, **spec)
+
+
+cdef class PathState:
+    """What one channel's chain keeps across a reconfiguration: the lock of each path and
+    the frame counters.
+
+    A chain rebuilt for a new configuration shares it with the chain it replaces, so a
+    frame still running through the old chain and one through the new are serialised
+    (they may share adopted stages) and are counted once.
+    """
+    cdef PyThread_type_lock capture_lock
+    cdef PyThread_type_lock render_lock
+    cdef long long capture_frames
+    cdef long long render_frames
+    cdef long long nonfinite_frames
+    cdef double output_power
+
+    def __cinit__(self):
+        self.capture_lock = PyThread_allocate_lock()
+        self.render_lock = PyThread_allocate_lock()
+        if self.capture_lock == NULL or self.render_lock == NULL:
+            raise MemoryError()
+        self.output_power = -1.0
+
+    def __dealloc__(self):
+        if self.capture_lock != NULL:
+            PyThread_free_lock(self.capture_lock)
+        if self.render_lock != NULL:
+            PyThread_free_lock(self.render_lock)
+
+
 cdef class Chain:
     """The capture/render chain of one channel at one sample rate (10 ms frames).
 
@@ -77,8 +129,13 @@ cdef class Chain:
     ----------
     sample_rate : int
         16000, 32000 or 48000 (validated by the caller).
-    high_pass, echo_canceller, noise_suppressor, gain_control : dict or None
-        Constructor keywords of that stage, or None to leave the stage out.
+    high_pass, echo_canceller, noise_suppressor, gain_control : dict, stage or None
+        Constructor keywords of that stage, an instance to adopt with its state (a chain
+        rebuilt for a new configuration keeps the stages whose settings did not change),
+        or None to leave the stage out.
+    state : PathState, optional
+        The locks and counters of the chain this one replaces (required when adopting
+        its stages: the two chains then never run a stage at the same time).
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -93,32 +150,23 @@ cdef class Chain:
     cdef readonly EchoCanceller echo_canceller
     cdef readonly NoiseSuppressor noise_suppressor
     cdef readonly GainControl gain_control
-    cdef dict _aec_kwargs   # to rebuild the echo canceller on a full reset
     cdef f32* _cap          # capture scratch frame
     cdef f32* _ren          # render scratch frame (downmixed reference)
-    cdef readonly long long capture_frames
-    cdef readonly long long render_frames
-    cdef readonly long long nonfinite_frames
-    cdef readonly double output_power   # mean square of the last output frame (full scale 1.0)
+    cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
-                  noise_suppressor=None, gain_control=None):
+                  noise_suppressor=None, gain_control=None, PathState state=None):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
         self._ren = <f32*>calloc(self.frame_size, sizeof(f32))
         if self._cap == NULL or self._ren == NULL:
             raise MemoryError()
-        if high_pass is not None:
-            self.high_pass = HighPass(sample_rate, **high_pass)
-        if echo_canceller is not None:
-            self._aec_kwargs = dict(echo_canceller)
-            self.echo_canceller = EchoCanceller(sample_rate, **echo_canceller)
-        if noise_suppressor is not None:
-            self.noise_suppressor = NoiseSuppressor(sample_rate, **noise_suppressor)
-        if gain_control is not None:
-            self.gain_control = GainControl(sample_rate, **gain_control)
-        self.output_power = -1.0
+        self.high_pass = _stage(HighPass, sample_rate, high_pass)
+        self.echo_canceller = _stage(EchoCanceller, sample_rate, echo_canceller)
+        self.noise_suppressor = _stage(NoiseSuppressor, sample_rate, noise_suppressor)
+        self.gain_control = _stage(GainControl, sample_rate, gain_control)
+        self.state = PathState() if state is None else state
 
     def __dealloc__(self):
         free(self._cap)
@@ -138,27 +186,66 @@ cdef class Chain:
             total += self.gain_control.latency_samples
         return total
 
-    cpdef void reset(self):
+    def reset(self):
         """Clear every stage's state (as after construction); counters are kept.
 
-        The echo canceller is rebuilt (its own ``reset`` keeps a delay prior, see
-        :meth:`reset_echo_path`); this allocates, so it is not for the per-frame path.
+        In place, allocating nothing: no stage object is replaced, so a reset can never
+        free what a running ``capture``/``render`` uses. Callers serialise it with the
+        capture path (see :class:`callaudio.VoiceProcessor`).
         """
-        if self.high_pass is not None:
-            self.high_pass.reset()
-        if self.echo_canceller is not None:
-            self.echo_canceller = EchoCanceller(self.sample_rate, **self._aec_kwargs)
-        if self.noise_suppressor is not None:
-            self.noise_suppressor.reset()
-        if self.gain_control is not None:
-            self.gain_control.reset()
+        with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            self.reset_c()
+            PyThread_release_lock(self.state.capture_lock)
 
-    cpdef void reset_echo_path(self):
+    cdef void reset_c(self) noexcept nogil:
+        if self.high_pass is not None:
+            self.high_pass.reset_c()
+        if self.echo_canceller is not None:
+            self.echo_canceller.reset_all_c()
+        if self.noise_suppressor is not None:
+            self.noise_suppressor.reset_c()
+        if self.gain_control is not None:
+            self.gain_control.reset_c()
+
+    def reset_echo_path(self):
         """The echo path changed (route change, speaker toggled): restart the echo
         canceller's filter and suppressor, keeping its delay estimate as a prior so it
-        re-converges fast. The other stages keep their state."""
+        re-converges fast. The other stages keep their state. In place, like ``reset``."""
         if self.echo_canceller is not None:
-            self.echo_canceller.reset()
+            with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+                self.echo_canceller.reset_path_c()
+                PyThread_release_lock(self.state.capture_lock)
+
+    @property
+    def capture_frames(self):
+        """Capture frames processed."""
+        return self.state.capture_frames
+
+    @property
+    def render_frames(self):
+        """Far-end frames received."""
+        return self.state.render_frames
+
+    @property
+    def nonfinite_frames(self):
+        """Capture frames that held NaN/Inf samples (replaced by silence)."""
+        return self.state.nonfinite_frames
+
+    @property
+    def output_power(self):
+        """Mean square of the last output frame (full scale 1.0); -1 before the first."""
+        return self.state.output_power
+
+    def locked(self, fn):
+        """``fn(self)`` while no capture frame runs (a consistent reading of the stats)."""
+        with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        try:
+            return fn(self)
+        finally:
+            PyThread_release_lock(self.state.capture_lock)
 
     # -- kernels ---------------------------------------------------------------------
 
@@ -166,7 +253,7 @@ cdef class Chain:
         """One mono 10 ms far-end frame (what the loudspeaker plays)."""
         if self.echo_canceller is not None:
             self.echo_canceller.render_c(far, self.frame_size)
-        self.render_frames += 1
+        self.state.render_frames += 1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -176,7 +263,7 @@ cdef class Chain:
         cdef double acc = 0.0
         cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
         if guard_input(x, n):
-            self.nonfinite_frames += 1
+            self.state.nonfinite_frames += 1
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
         if self.echo_canceller is not None:
@@ -190,15 +277,15 @@ cdef class Chain:
             self.gain_control.process_c(
                 x, n, speech_prob,
                 self.echo_canceller is not None and self.echo_canceller.echo_only)
-        self.capture_frames += 1
+        self.state.capture_frames += 1
         if not all_finite(x, n):
             for i in range(n):
                 x[i] = 0.0
-            self.output_power = 0.0
+            self.state.output_power = 0.0
             return ERR_NONFINITE
         for i in range(n):
             acc += <double>x[i] * x[i]
-        self.output_power = acc / n
+        self.state.output_power = acc / n
         return OK
 
     # -- strided float32 / int16 boundary ----------------------------------------------
@@ -266,7 +353,9 @@ cdef class Chain:
         """Process channel ``channel`` of a C-contiguous (frame_size[, channels]) frame.
 
         ``mic`` and ``out`` must have the same dtype (float32 or int16), shape and
-        contiguity; ``out`` may be ``mic``. Returns OK (0) or ERR_NONFINITE.
+        contiguity; ``out`` may be ``mic``. Returns OK (0), or ERR_NONFINITE when a stage
+        produced a non-finite value despite the input guard: the frame is silence then and
+        the chain has been reset in place, so the next frame starts clean.
         """
         cdef int typ = _dtype_of(mic)
         cdef int rc
@@ -287,11 +376,19 @@ cdef class Chain:
         cdef char* dst = <char*>cnp.PyArray_DATA(out)
         if typ == cnp.NPY_FLOAT32:
             with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
                 rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
+                if rc != OK:
+                    self.reset_c()
+                PyThread_release_lock(self.state.capture_lock)
         elif typ == cnp.NPY_INT16:
             with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
                 rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
                                       channels)
+                if rc != OK:
+                    self.reset_c()
+                PyThread_release_lock(self.state.capture_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
         return rc
@@ -334,14 +431,17 @@ cdef class Chain:
         src = <f32*>cnp.PyArray_DATA(mic) + channel
         dst = <f32*>cnp.PyArray_DATA(out) + channel
         with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
             for k in range(frames):
                 if ref != NULL:
                     self.render_f32(ref + k * n * far_channels, far_channels)
                 if self.capture_f32(src + k * n * channels, dst + k * n * channels,
                                     channels) != OK:
                     resets += 1
-                    with gil:
-                        self.reset()
+                    self.reset_c()
+            PyThread_release_lock(self.state.render_lock)
+            PyThread_release_lock(self.state.capture_lock)
         return resets
 
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
@@ -354,9 +454,13 @@ cdef class Chain:
         cdef char* src = <char*>cnp.PyArray_DATA(far)
         if typ == cnp.NPY_FLOAT32:
             with nogil:
+                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
                 self.render_f32(<f32*>src, channels)
+                PyThread_release_lock(self.state.render_lock)
         elif typ == cnp.NPY_INT16:
             with nogil:
+                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
                 self.render_i16(<int16_t*>src, channels)
+                PyThread_release_lock(self.state.render_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")

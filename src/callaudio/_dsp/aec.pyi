@@ -4,11 +4,6 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
-MIN_TAIL_MS: float
-MAX_TAIL_MS: float
-MAX_MAX_DELAY_MS: float
-SAMPLE_RATES: tuple[int, ...]
-
 @disjoint_base
 class EchoCanceller:
     def __new__(
@@ -35,6 +30,7 @@ class EchoCanceller:
     @property
     def comfort_noise(self) -> bool: ...
     def reset(self) -> None: ...
+    def reset_all(self) -> None: ...
     def render(self, far: npt.ArrayLike) -> None: ...
     def capture(self, mic: npt.ArrayLike) -> npt.NDArray[np.float32]: ...
     def set_delay_hint(self, delay_ms: float) -> None: ...

@@ -6,7 +6,6 @@ from typing_extensions import Self, disjoint_base
 
 CONSTANTS: dict[str, float]
 RANGES: dict[str, tuple[float, float, float]]
-SAMPLE_RATES: tuple[int, ...]
 
 @disjoint_base
 class GainControl:
@@ -43,11 +42,15 @@ class GainControl:
     ) -> Self: ...
     def reset(self) -> None: ...
     def process(
-        self, frame: npt.NDArray[np.float32], speech_prob: float = -1.0,
+        self,
+        frame: npt.NDArray[np.float32],
+        speech_prob: float = -1.0,
         echo_only: bool = False,
     ) -> npt.NDArray[np.float32]: ...
     def process_signal(
-        self, x: npt.NDArray[np.float32], speech_prob: float = -1.0,
+        self,
+        x: npt.NDArray[np.float32],
+        speech_prob: float = -1.0,
         echo_only: bool = False,
     ) -> npt.NDArray[np.float32]: ...
     @property

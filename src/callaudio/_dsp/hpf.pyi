@@ -4,11 +4,6 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
-MIN_CUTOFF_HZ: float
-MAX_CUTOFF_HZ: float
-MIN_SAMPLE_RATE: int
-MAX_SAMPLE_RATE: int
-
 @disjoint_base
 class HighPass:
     @property

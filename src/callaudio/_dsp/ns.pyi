@@ -4,10 +4,6 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
-SAMPLE_RATES: tuple[int, ...]
-HOPS_PER_FRAME: tuple[int, ...]
-MIN_LEVEL_DB: float
-MAX_LEVEL_DB: float
 XI_H1_DB: float
 NOISE_TAU_S: float
 SPP_TAU_S: float

@@ -1,4 +1,5 @@
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
@@ -7,6 +8,14 @@ from .aec import EchoCanceller
 from .agc import GainControl
 from .hpf import HighPass
 from .ns import NoiseSuppressor
+
+_T = TypeVar("_T")
+
+@disjoint_base
+class PathState:
+    """The path locks and frame counters a rebuilt chain shares with its predecessor."""
+
+    def __new__(cls) -> Self: ...
 
 @disjoint_base
 class Chain:
@@ -37,11 +46,15 @@ class Chain:
     def __new__(
         cls,
         sample_rate: int,
-        high_pass: dict[str, Any] | None = ...,
-        echo_canceller: dict[str, Any] | None = ...,
-        noise_suppressor: dict[str, Any] | None = ...,
-        gain_control: dict[str, Any] | None = ...,
+        high_pass: dict[str, Any] | HighPass | None = ...,
+        echo_canceller: dict[str, Any] | EchoCanceller | None = ...,
+        noise_suppressor: dict[str, Any] | NoiseSuppressor | None = ...,
+        gain_control: dict[str, Any] | GainControl | None = ...,
+        state: PathState | None = ...,
     ) -> Self: ...
+    @property
+    def state(self) -> PathState: ...
+    def locked(self, fn: Callable[[Chain], _T]) -> _T: ...
     def reset(self) -> None: ...
     def reset_echo_path(self) -> None: ...
     def capture(
@@ -61,4 +74,3 @@ class Chain:
         far_channels: int = ...,
     ) -> int: ...
     def render(self, far: npt.NDArray[Any], channels: int = ...) -> None: ...
-

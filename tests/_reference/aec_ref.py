@@ -11,81 +11,76 @@ lags ``0 .. L-1`` frames.
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+# the window pair and band layout are design, not arithmetic: shared with the kernel
+from callaudio._dsp.aec_delay import band_edges
+from callaudio._dsp.aec_suppressor import analysis_windows
 
 F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
 I64 = npt.NDArray[np.int64]
 
-# ---- design constants (aec.pyx uses the same values) ---------------------------------
-HEADROOM = 2  # partitions kept before the coarse delay (10 ms each)
-FIFO_FRAMES = 50  # render frames buffered ahead of capture (500 ms)
-NB = 16  # delay-estimator bands, log-spaced over bins 4..84 (200..4200 Hz)
-DE_TAU = 150.0  # correlation memory, frames (1.5 s)
-DE_RHO_MIN = 0.25  # minimum normalised correlation to accept a lag
-DE_CONFIRM = 4  # frames the first lag must stay the best
-DE_CONFIRM_CHANGE = 25  # frames a changed lag must stay the best
-DE_MARGIN = 0.1  # correlation margin of a changed lag over the current one
-DE_JUMP_ERLE = 6.0  # the lag may jump only while the filter's linear ERLE is below (dB)
-DE_RHO_JUMP = 0.5  # normalised correlation a changed lag needs (near speech reaches ~0.4)
-DT_RATIO = 4.0  # mic power over the echo the far end explains: a near-end talker
-DT_HANG = 10  # frames the near-talk decision holds (100 ms)
-DT_RHO = 0.5  # error/echo-estimate correlation below which the mic's excess is a talker
-ANCHOR_ERLE = 10.0  # linear ERLE (dB) above which the filter peak re-anchors the delay
-ANCHOR_DOM = 2.0  # the re-anchoring peak must be this many times any other partition's
-ANCHOR_FRAMES = 50  # frames the peak must stay off-centre before re-anchoring
-KF_Q = 3e-2  # random-walk factor 1 - A^2 per frame
-KF_SPREAD = 1.0  # share of the neighbouring partitions' power in the process noise
-KF_PSI0 = 0.25  # initial state-error variance (per partition and bin)
-KF_PSIMIN = 0.1  # random-walk power floor, x the prior (keeps it learning)
-KF_DECAY = 0.7  # prior decay of the state-error variance per partition
-KF_LAMBDA = 0.5  # observation-noise PSD smoothing
-KF_REG = 1e-3  # relative gain regularisation (x far power per bin)
-KF_DELTA = 1e-10  # gain regularisation: power per sample of a -100 dBFS floor
-KF_SHRINK = 0.3  # largest relative decrease of the state-error variance per frame
-KAL_RES = 1.0  # weight of the Kalman state error in the residual echo
-LEAK_BETA0 = 0.05  # leakage estimator adaptation rate
-DIV_ALPHA = 0.7  # short-term power smoothing of the divergence test
-DIV_RATIO = 1.0  # error/mic power ratio that signals an echo-path change
-DIV_FRAMES = 2  # consecutive far-active frames above the ratio
-STAT_ALPHA = 0.95  # statistics smoothing per far-active frame
-FAR_ACTIVE = 1e-7  # far frame mean square above which the far end is active
-TINY = 1e-25  # denormal guard added to recursive powers
-CLAMP = 65536.0  # inputs are clamped to +-CLAMP
+# ---- design constants: read from the header aec.pyx compiles, never copied ------------
+HEADER = Path(__file__).resolve().parents[2] / "csrc" / "callaudio" / "_dsp" / "aec_constants.h"
+
+
+def read_constants(path: Path = HEADER, prefix: str = "AEC_") -> dict[str, int | float]:
+    """``#define <prefix><NAME> <number>`` lines of ``path`` as {NAME: int or float}."""
+    out: dict[str, int | float] = {}
+    for line in path.read_text().splitlines():
+        m = re.match(
+            rf"\s*#define {prefix}(\w+)\s+([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)f?(?:\s|$)",
+            line,
+        )
+        if m:
+            text = m.group(2)
+            out[m.group(1)] = int(text) if re.fullmatch(r"[-+]?\d+", text) else float(text)
+    return out
+
+
+_C = read_constants()
+HEADROOM = int(_C["HEADROOM"])
+FIFO_FRAMES = int(_C["FIFO_FRAMES"])
+NB = int(_C["NB"])
+DE_TAU = float(_C["DE_TAU"])
+DE_RHO_MIN = float(_C["DE_RHO_MIN"])
+DE_CONFIRM = int(_C["DE_CONFIRM"])
+DE_CONFIRM_CHANGE = int(_C["DE_CONFIRM_CHANGE"])
+DE_MARGIN = float(_C["DE_MARGIN"])
+DE_JUMP_ERLE = float(_C["DE_JUMP_ERLE"])
+DE_RHO_JUMP = float(_C["DE_RHO_JUMP"])
+DT_RATIO = float(_C["DT_RATIO"])
+DT_HANG = int(_C["DT_HANG"])
+DT_RHO = float(_C["DT_RHO"])
+ANCHOR_ERLE = float(_C["ANCHOR_ERLE"])
+ANCHOR_DOM = float(_C["ANCHOR_DOM"])
+ANCHOR_FRAMES = int(_C["ANCHOR_FRAMES"])
+KF_Q = float(_C["KF_Q"])
+KF_SPREAD = float(_C["KF_SPREAD"])
+KF_PSI0 = float(_C["KF_PSI0"])
+KF_PSIMIN = float(_C["KF_PSIMIN"])
+KF_DECAY = float(_C["KF_DECAY"])
+KF_LAMBDA = float(_C["KF_LAMBDA"])
+KF_REG = float(_C["KF_REG"])
+KF_DELTA = float(_C["KF_DELTA"])
+KF_SHRINK = float(_C["KF_SHRINK"])
+KAL_RES = float(_C["KAL_RES"])
+LEAK_BETA0 = float(_C["LEAK_BETA0"])
+DIV_ALPHA = float(_C["DIV_ALPHA"])
+DIV_RATIO = float(_C["DIV_RATIO"])
+DIV_FRAMES = int(_C["DIV_FRAMES"])
+STAT_ALPHA = float(_C["STAT_ALPHA"])
+FAR_ACTIVE = float(_C["FAR_ACTIVE"])
+TINY = float(_C["TINY"])
+# the core's one input clamp limit, written in ca_limits.h
+CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
-
-
-def analysis_windows(n: int, d: int) -> tuple[F64, F64]:
-    """Low-delay analysis/synthesis pair over ``2n`` samples with output latency ``d``.
-
-    The product ``wa * ws`` is zero on ``[0, n-d)``, a sin^2 rise on ``[n-d, n)``, one on
-    ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
-    ``n`` reconstructs exactly, ``d`` samples late.
-    """
-    m = 2 * n
-    wa = np.zeros(m)
-    ws = np.zeros(m)
-    r = 2 * n - d
-    i = np.arange(r)
-    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
-    j = np.arange(d)
-    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
-    wa[r:] = fall
-    prod = np.zeros(m)
-    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
-    prod[n : 2 * n - d] = 1.0
-    prod[2 * n - d :] = fall**2
-    nz = prod > 0
-    ws[nz] = prod[nz] / wa[nz]
-    return wa, ws
-
-
-def band_edges() -> I64:
-    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
-    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
 def _sanitize(x: npt.ArrayLike) -> F64:
@@ -239,9 +234,7 @@ class EchoCancellerRef:
         y = np.fft.irfft(np.sum(self.W * Xp, axis=0), 2 * n)[n:]
         self.PX = np.sum(self.Psi * X2p, axis=0)
         e = x_mic - y
-        self._near_talk(
-            float(np.mean(x_mic * x_mic)), float(np.mean(e * e)), float(np.mean(y * y))
-        )
+        self._near_talk(float(np.mean(x_mic * x_mic)), float(np.mean(e * e)), float(np.mean(y * y)))
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))

@@ -12,6 +12,8 @@ states. The constants mirror ``csrc/callaudio/_dsp/ns_impl.h``.
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +38,13 @@ VAD_A10 = 0.1
 VAD_THRESHOLD = 0.12
 VAD_SLOPE = 40.0
 LOG_ODDS_MAX = 30.0
-INPUT_LIMIT = 1.0e4
+# the core's one input clamp limit, written in csrc's ca_limits.h
+INPUT_LIMIT = float(
+    re.search(
+        r"#define CA_INPUT_CLAMP\s+([0-9.eE+-]+)",
+        (Path(__file__).resolve().parents[2] / "csrc/callaudio/_dsp/ca_limits.h").read_text(),
+    ).group(1)  # type: ignore[union-attr]
+)
 TINY = 1e-25
 SPP_MARGIN = 5.0
 SAP_TAU_S = 0.022

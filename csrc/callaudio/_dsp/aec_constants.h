@@ -1,0 +1,47 @@
+/* Design constants of the echo canceller (aec.pyx; the papers and units are there).
+ *
+ * The one place they are written: aec.pyx reads them through `cdef extern from
+ * "aec_constants.h"`, and the NumPy reference (tests/_reference/aec_ref.py) parses this
+ * file, so the two cannot drift apart.  Format, one per line:
+ *     #define AEC_<NAME> <number>  / * comment * /
+ */
+#ifndef CA_AEC_CONSTANTS_H
+#define CA_AEC_CONSTANTS_H
+
+#define AEC_HEADROOM 2  /* partitions kept before the coarse delay */
+#define AEC_FIFO_FRAMES 50  /* render frames buffered ahead of capture (500 ms) */
+#define AEC_NB 16  /* delay-estimator bands (log-spaced, bins 4..84 = 200..4200 Hz) */
+#define AEC_DE_TAU 150.0  /* correlation memory, frames (1.5 s) */
+#define AEC_DE_RHO_MIN 0.25  /* minimum normalised correlation to accept a lag */
+#define AEC_DE_CONFIRM 4  /* frames the first lag must stay the best */
+#define AEC_DE_CONFIRM_CHANGE 25  /* frames a changed lag must stay the best */
+#define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
+#define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
+#define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
+#define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
+#define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
+#define AEC_DT_RHO 0.5  /* error/echo-estimate correlation below which excess is a talker */
+#define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
+#define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
+#define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */
+#define AEC_KF_Q 3e-2  /* random-walk factor 1 - A^2 per frame */
+#define AEC_KF_SPREAD 1.0  /* neighbours' power share in the process noise */
+#define AEC_KF_PSI0 0.25  /* initial state-error variance (per partition and bin) */
+#define AEC_KF_PSIMIN 0.1  /* random-walk power floor, x the prior (keeps it learning) */
+#define AEC_KF_DECAY 0.7  /* prior decay of the state-error variance per partition */
+#define AEC_KF_LAMBDA 0.5  /* observation-noise PSD smoothing */
+#define AEC_KF_SHRINK 0.3  /* largest relative decrease of the state-error variance per frame */
+#define AEC_KF_REG 1e-3  /* relative gain regularisation (x far power per bin) */
+#define AEC_KF_DELTA 1e-10  /* gain regularisation: power per sample of a -100 dBFS floor */
+#define AEC_KAL_RES 1.0  /* weight of the Kalman state error in the residual echo */
+#define AEC_LEAK_BETA0 0.05  /* leakage estimator adaptation rate */
+#define AEC_DIV_ALPHA 0.7  /* short-term power smoothing of the divergence test */
+#define AEC_DIV_RATIO 1.0  /* error/mic power ratio that signals an echo-path change */
+#define AEC_DIV_FRAMES 2  /* consecutive far-active frames above the ratio */
+#define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
+#define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
+#define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */
+#define AEC_ECHO_HANG 20  /* frames (200 ms) the far end counts as talking after it stops */
+#define AEC_TINY 1e-25  /* denormal guard added to recursive powers */
+
+#endif

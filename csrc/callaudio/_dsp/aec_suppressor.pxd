@@ -1,0 +1,36 @@
+# The echo canceller's residual-echo suppressor (see aec_suppressor.pyx).
+from callaudio._dsp._typedefs cimport f32
+from callaudio._dsp.fft cimport RealFFT
+
+
+cdef class ResidualEchoSuppressor:
+    # Postfilter and synthesis after the adaptive filter (aec_suppressor.pyx).
+    cdef int n, k, lat
+    cdef double suppression, gmin
+    cdef bint comfort_noise
+    cdef RealFFT fft
+    cdef f32* _arena
+    cdef f32* wa
+    cdef f32* ws
+    cdef f32* tmp
+    cdef f32* ola
+    cdef f32* y_prev
+    cdef f32* Yspec
+    cdef f32* Espec
+    cdef f32* Tspec
+    cdef f32* Rrev
+    cdef f32* Ebar
+    cdef f32* Ybar
+    cdef f32* nf
+    cdef f32* See
+    cdef f32* Rs
+    cdef f32* G
+    cdef f32* syy
+    cdef f32* see
+    cdef double gamma, Pey, Pyy, leak
+    cdef unsigned int rng
+    cdef void reset_path(self) noexcept nogil
+    cdef void clear_output(self) noexcept nogil
+    cdef void reset_all(self) noexcept nogil
+    cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
+                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres) noexcept nogil

@@ -1,0 +1,196 @@
+# cython: language_level=3
+"""The echo canceller's residual-echo suppressor and synthesis (composed by
+``aec.EchoCanceller``).
+
+Per bin, on the low-delay windowed error E~ = D~ - Y~ (Mauler & Martin 2007 windows):
+residual echo R = max(leak |Y~|^2, kres sum_p Psi |X_p|^2) + reverb, with Valin's (2007)
+leakage estimate, Enzner's (2006) Kalman state-error term and an exponential tail beyond
+the filter with the decay of its last two partitions; gain G = clip(1 - suppression R /
+|E~|^2, gmin, 1); comfort noise sqrt(N (1 - G^2) / 2) with random signs at the error's
+noise floor N; overlap-add synthesis, ``lat`` samples late.
+
+Constants: ``aec_constants.h``.
+"""
+
+cimport cython
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+from callaudio._dsp._typedefs cimport f32
+from callaudio._dsp.aec_constants cimport LEAK_BETA0, TINY
+from callaudio._dsp.fft cimport RealFFT
+
+
+cdef extern from "aec_window.h":
+    void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
+                       const f32* cur) noexcept nogil
+
+cdef extern from "aec_impl.h":
+    void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
+                     const f32* wl, const f32* x2b, const f32* syy, const f32* px,
+                     const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
+                     f32 gmin, f32 tiny) noexcept nogil
+    unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
+                                      unsigned int state) noexcept nogil
+    double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
+    void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
+                                 f32* see_out, const f32* yspec, const f32* dspec,
+                                 double tiny, double* sums) noexcept nogil
+    void ca_aec_synthesis(int n, int lat, f32* out, f32* t, f32* ola,
+                          const f32* ws) noexcept nogil
+
+
+def analysis_windows(int n, int d):
+    """Low-delay analysis/synthesis pair over ``2n`` samples with output latency ``d``
+    (Mauler & Martin 2007), float64.
+
+    The product ``wa * ws`` is zero on ``[0, n-d)``, a sin^2 rise on ``[n-d, n)``, one on
+    ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
+    ``n`` reconstructs exactly, ``d`` samples late.
+    """
+    m = 2 * n
+    wa = np.zeros(m)
+    ws = np.zeros(m)
+    r = 2 * n - d
+    i = np.arange(r)
+    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
+    j = np.arange(d)
+    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
+    wa[r:] = fall
+    prod = np.zeros(m)
+    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
+    prod[n : 2 * n - d] = 1.0
+    prod[2 * n - d :] = fall ** 2
+    nz = prod > 0
+    ws[nz] = prod[nz] / wa[nz]
+    return wa, ws
+
+
+cdef class ResidualEchoSuppressor:
+    """The postfilter after the adaptive filter, and the canceller's synthesis."""
+
+    def __cinit__(self, int n, int lat, RealFFT fft not None, double suppression,
+                  double gmin, bint comfort_noise):
+        self.n = n
+        self.k = n + 1
+        self.lat = lat
+        self.fft = fft
+        self.suppression = suppression
+        self.gmin = gmin
+        self.comfort_noise = comfort_noise
+        cdef int k = self.k
+        # wa, ws, tmp, ola: 2n each; y_prev: n; Yspec, Espec, Tspec: 2k; 9 per-bin arrays
+        self._arena = <f32*>PyMem_Malloc((9 * n + 6 * k + 9 * k) * sizeof(f32))
+        if self._arena == NULL:
+            raise MemoryError()
+        memset(self._arena, 0, (9 * n + 6 * k + 9 * k) * sizeof(f32))
+        cdef f32* a = self._arena
+        self.wa = a
+        self.ws = self.wa + 2 * n
+        self.tmp = self.ws + 2 * n
+        self.ola = self.tmp + 2 * n
+        self.y_prev = self.ola + 2 * n
+        self.Yspec = self.y_prev + n
+        self.Espec = self.Yspec + 2 * k
+        self.Tspec = self.Espec + 2 * k
+        self.Rrev = self.Tspec + 2 * k
+        self.Ebar = self.Rrev + k
+        self.Ybar = self.Ebar + k
+        self.nf = self.Ybar + k
+        self.See = self.nf + k
+        self.Rs = self.See + k
+        self.G = self.Rs + k
+        self.syy = self.G + k
+        self.see = self.syy + k
+        cdef int i
+        wa, ws = analysis_windows(n, lat)
+        for i in range(2 * n):
+            self.wa[i] = wa[i]
+            self.ws[i] = ws[i]
+        self.reset_all()
+
+    def __dealloc__(self):
+        PyMem_Free(self._arena)
+
+    cdef void reset_path(self) noexcept nogil:
+        """Forget the residual-echo and leakage estimates (the echo path changed)."""
+        cdef int k = self.k, i
+        memset(self.Rrev, 0, k * sizeof(f32))
+        memset(self.Ebar, 0, k * sizeof(f32))
+        memset(self.Ybar, 0, k * sizeof(f32))
+        memset(self.See, 0, k * sizeof(f32))
+        memset(self.Rs, 0, k * sizeof(f32))
+        for i in range(k):
+            self.nf[i] = 1e-6
+            self.G[i] = 1.0
+        self.gamma = 0.0
+        self.Pey = 0.0
+        self.Pyy = 0.0
+        self.leak = 1.0
+
+    cdef void clear_output(self) noexcept nogil:
+        """Drop the overlap-add tail (after a frame that had to be discarded)."""
+        memset(self.ola, 0, 2 * self.n * sizeof(f32))
+
+    cdef void reset_all(self) noexcept nogil:
+        """As constructed."""
+        memset(self.y_prev, 0, self.n * sizeof(f32))
+        self.clear_output()
+        self.rng = 0x12345678
+        self.reset_path()
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
+                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres) noexcept nogil:
+        """``out`` (n samples) <- the suppressed error, ``lat`` samples late.
+
+        ``y``: this frame's echo estimate; ``Dspec``: the mic's windowed spectrum; ``Wl``,
+        ``Wm``: the filter's last two partitions; ``X2b``: the far power spectrum just
+        beyond the filter's tail; ``PX``: sum_p Psi |X_p|^2; ``kres``: its weight.
+        """
+        cdef int n = self.n, k = self.k
+        cdef double sums[4]
+        cdef double sy, se, sey, syy2
+        cdef double beta, e1, e2
+        # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
+        ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
+        self.fft.forward_c(self.tmp, self.Yspec)
+        memcpy(self.y_prev, y, n * sizeof(f32))
+        ca_aec_residual_spectra(k, self.Espec, self.Ebar, self.Ybar, self.syy, self.see,
+                                self.Yspec, Dspec, TINY, sums)
+        sy = sums[0]
+        se = sums[1]
+        sey = sums[2]
+        syy2 = sums[3]
+        # leakage (Valin 2007)
+        beta = sy / (se + 1e-12)
+        if beta > 1.0:
+            beta = 1.0
+        beta *= LEAK_BETA0
+        self.Pey = (1.0 - beta) * self.Pey + beta * sey
+        self.Pyy = (1.0 - beta) * self.Pyy + beta * syy2
+        if self.Pyy > 1e-12:
+            self.leak = self.Pey / self.Pyy
+            if self.leak < 0.005:
+                self.leak = 0.005
+            if self.leak > 1.0:
+                self.leak = 1.0
+        # reverberation beyond the filter tail
+        e1 = ca_aec_cpower_sum(k, Wl)
+        e2 = ca_aec_cpower_sum(k, Wm)
+        if e2 > 0.0:
+            self.gamma = e1 / (e2 + 1e-20)
+            if self.gamma > 0.9:
+                self.gamma = 0.9
+        else:
+            self.gamma = 0.0
+        ca_aec_gain(k, self.Rrev, self.See, self.Rs, self.G, self.nf, self.Tspec, Wl, X2b,
+                    self.syy, PX, self.see, self.Espec, <f32>self.gamma, <f32>self.leak,
+                    kres, <f32>self.suppression, <f32>self.gmin, <f32>TINY)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
+        self.fft.inverse_c(self.Tspec, self.tmp)
+        ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)

@@ -1,0 +1,134 @@
+/* Hot loops of the echo canceller's residual-echo suppressor (aec_suppressor.pyx); the
+ * declarations are in aec_impl.h. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "aec_impl.h"
+#include "ca_multiversion.h"
+
+CA_MULTIVERSION void ca_aec_gain(int k, float *restrict rrev, float *restrict see_s,
+                 float *restrict rs, float *restrict g, float *restrict nf,
+                 float *restrict out, const float *restrict wl, const float *restrict x2b,
+                 const float *restrict syy, const float *restrict px,
+                 const float *restrict see, const float *restrict e,
+                 float gamma, float leak, float kres, float supp, float gmin, float tiny)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float wl2 = wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1];
+        float rv = gamma * (rrev[i] + 0.5f * wl2 * x2b[i]);
+        rv = (rv < tiny) ? 0.0f : rv;
+        rrev[i] = rv;
+        float r = leak * syy[i];
+        float a = kres * px[i];
+        r = ((a > r) ? a : r) + rv;
+        float ss = 0.5f * see_s[i] + 0.5f * see[i] + tiny;
+        float rr = 0.5f * rs[i] + 0.5f * r + tiny;
+        see_s[i] = ss;
+        rs[i] = rr;
+        float gi = 1.0f - supp * rr / (ss + 1e-20f);
+        gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
+        g[i] = gi;
+        float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
+        nf[i] = (see[i] > nf[i]) ? up : down;
+        out[2 * i] = gi * e[2 * i];
+        out[2 * i + 1] = gi * e[2 * i + 1];
+    }
+}
+
+CA_MULTIVERSION unsigned int ca_aec_comfort_noise(int k, float *restrict out,
+                                                  const float *restrict nf,
+                                                  const float *restrict g,
+                                                  float *restrict amp, unsigned int state)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++)
+        amp[i] = sqrtf(nf[i] * (1.0f - g[i] * g[i]) * 0.5f);
+    for (ptrdiff_t i = 0; i < m; i++) {
+        state ^= state << 13;      /* xorshift32 (Marsaglia 2003) */
+        state ^= state >> 17;
+        state ^= state << 5;
+        out[2 * i] += (state & 1u) ? amp[i] : -amp[i];
+        out[2 * i + 1] += (state & 2u) ? amp[i] : -amp[i];
+    }
+    return state;
+}
+
+CA_MULTIVERSION double ca_aec_cpower_sum(int k, const float *restrict w)
+{
+    const ptrdiff_t m = 2 * (ptrdiff_t)k;
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    ptrdiff_t i = 0;
+    for (; i + 8 <= m; i += 8)
+        for (int j = 0; j < 4; j++)
+            s[j] += (double)(w[i + 2 * j] * w[i + 2 * j] + w[i + 2 * j + 1] * w[i + 2 * j + 1]);
+    for (; i < m; i += 2)
+        s[0] += (double)(w[i] * w[i] + w[i + 1] * w[i + 1]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* One bin of ca_aec_residual_spectra, accumulating into lane j of the partial sums. */
+static inline void residual_bin(ptrdiff_t i, int j, float *restrict espec, float *restrict ebar,
+                                float *restrict ybar, float *restrict syy_out,
+                                float *restrict see_out, const float *restrict yspec,
+                                const float *restrict dspec, double tiny, double *restrict sy,
+                                double *restrict se, double *restrict sey, double *restrict syy2)
+{
+    double yr = yspec[2 * i], yi = yspec[2 * i + 1];
+    double er = dspec[2 * i] - yr, ei = dspec[2 * i + 1] - yi;
+    espec[2 * i] = (float)er;
+    espec[2 * i + 1] = (float)ei;
+    double see = er * er + ei * ei, syy = yr * yr + yi * yi;
+    float eb = (float)(0.95 * ebar[i] + 0.05 * see + tiny);
+    float yb = (float)(0.95 * ybar[i] + 0.05 * syy + tiny);
+    ebar[i] = eb;
+    ybar[i] = yb;
+    double dE = see - eb, dY = syy - yb;
+    sy[j] += syy;
+    se[j] += see;
+    sey[j] += dE * dY;
+    syy2[j] += dY * dY;
+    syy_out[i] = (float)syy;
+    see_out[i] = (float)see;
+}
+
+/* The sums run in four interleaved lanes (bin i -> lane i % 4) so the compiler can keep them
+ * in one vector register; their order differs from a serial sum only by double rounding. */
+CA_MULTIVERSION void ca_aec_residual_spectra(int k, float *restrict espec, float *restrict ebar,
+                                             float *restrict ybar, float *restrict syy_out,
+                                             float *restrict see_out,
+                                             const float *restrict yspec,
+                                             const float *restrict dspec, double tiny,
+                                             double *restrict sums)
+{
+    const ptrdiff_t m = k;
+    double sy[4] = {0.0, 0.0, 0.0, 0.0}, se[4] = {0.0, 0.0, 0.0, 0.0};
+    double sey[4] = {0.0, 0.0, 0.0, 0.0}, syy2[4] = {0.0, 0.0, 0.0, 0.0};
+    ptrdiff_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < 4; j++)
+            residual_bin(i + j, j, espec, ebar, ybar, syy_out, see_out, yspec, dspec, tiny,
+                         sy, se, sey, syy2);
+    for (; i < m; i++)
+        residual_bin(i, 0, espec, ebar, ybar, syy_out, see_out, yspec, dspec, tiny,
+                     sy, se, sey, syy2);
+    sums[0] = (sy[0] + sy[1]) + (sy[2] + sy[3]);
+    sums[1] = (se[0] + se[1]) + (se[2] + se[3]);
+    sums[2] = (sey[0] + sey[1]) + (sey[2] + sey[3]);
+    sums[3] = (syy2[0] + syy2[1]) + (syy2[2] + syy2[3]);
+}
+
+CA_MULTIVERSION void ca_aec_synthesis(int n, int lat, float *restrict out, float *restrict t,
+                                      float *restrict ola, const float *restrict ws)
+{
+    const ptrdiff_t m = n;
+    for (ptrdiff_t i = 0; i < m; i++)
+        t[i] = t[i] * ws[i] + ola[m + i];
+    for (ptrdiff_t i = 0; i < m; i++)
+        t[m + i] *= ws[m + i];
+    for (ptrdiff_t i = 0; i < 2 * m; i++)
+        ola[i] = t[i];
+    for (ptrdiff_t i = 0; i < m; i++)
+        out[i] = t[m - lat + i];
+}

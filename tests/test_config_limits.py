@@ -1,0 +1,103 @@
+"""One home for the core's limits: the rates come from the compiled core's _typedefs, the
+stage ranges from config.RANGES/CHOICES, and a compiled stage built directly refuses
+exactly what its config refuses, with the same error class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import callaudio as ca
+from callaudio import config
+from callaudio._dsp import _typedefs
+from callaudio._dsp.aec import EchoCanceller
+from callaudio._dsp.agc import GainControl
+from callaudio._dsp.hpf import HighPass
+from callaudio._dsp.ns import NoiseSuppressor
+from callaudio.errors import ConfigError
+
+STAGES: dict[str, tuple[Any, Any]] = {
+    "high_pass": (ca.HighPassConfig, HighPass),
+    "echo_canceller": (ca.EchoCancellerConfig, EchoCanceller),
+    "noise_suppressor": (ca.NoiseSuppressorConfig, NoiseSuppressor),
+    "gain_control": (ca.GainControlConfig, GainControl),
+}
+
+
+def test_the_rates_are_the_compiled_cores():
+    assert config.SAMPLE_RATES == tuple(_typedefs.SAMPLE_RATES) == ca.SAMPLE_RATES
+    assert config.SAMPLE_RATES == (16000, 32000, 48000)
+    for rate in config.SAMPLE_RATES:
+        assert config.check_sample_rate(rate) == rate
+        assert config.frame_size(rate) == rate // 100
+
+
+@pytest.mark.parametrize("bad", [8000, 44100, 0, -16000, True, "16000", None, 16000.5])
+def test_check_sample_rate_refuses_and_names_the_field(bad):
+    with pytest.raises(ConfigError) as ei:
+        config.check_sample_rate(bad)
+    assert ei.value.field == "sample_rate"
+    with pytest.raises(ConfigError) as ei:
+        config.check_sample_rate(bad, field="preferred_sample_rate")
+    assert ei.value.field == "preferred_sample_rate"
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_every_compiled_stage_refuses_an_unsupported_rate(stage):
+    with pytest.raises(ConfigError) as ei:
+        STAGES[stage][1](44100)
+    assert ei.value.field == "sample_rate"
+
+
+def _cases() -> list[tuple[str, str, float, bool]]:
+    """(stage, field, value, valid): each range's ends and just beyond them."""
+    out = []
+    for stage, fields in config.RANGES.items():
+        for name, (lo, hi, _unit) in fields.items():
+            step = max(1e-3, (hi - lo) * 1e-3)
+            out += [(stage, name, lo, True), (stage, name, hi, True)]
+            out += [(stage, name, lo - step, False), (stage, name, hi + step, False)]
+    for stage, fields in config.CHOICES.items():
+        for name, allowed in fields.items():
+            out += [(stage, name, v, True) for v in allowed]
+            out += [(stage, name, max(allowed) + 1, False), (stage, name, 0, False)]
+    return out
+
+
+@pytest.mark.parametrize(("stage", "name", "value", "valid"), _cases())
+def test_config_and_compiled_stage_agree(stage, name, value, valid):
+    cfg_cls, stage_cls = STAGES[stage]
+    if valid:
+        cfg = cfg_cls(**{name: value})
+        built = stage_cls(16000, **cfg.kwargs())
+        assert getattr(built, name) == pytest.approx(value)
+        return
+    with pytest.raises(ConfigError) as ei:
+        cfg_cls(**{name: value})
+    assert ei.value.field == f"{stage}.{name}"
+    with pytest.raises(ConfigError) as ei:
+        stage_cls(16000, **{name: value})
+    assert ei.value.field == name
+
+
+def test_echo_canceller_tail_agrees_with_its_config():
+    """The compiled stage used to accept 10 ms, the config 32 ms: both start at 32 now."""
+    lo = config.RANGES["echo_canceller"]["tail_ms"][0]
+    assert lo == 32.0
+    EchoCanceller(16000, tail_ms=lo)
+    with pytest.raises(ConfigError):
+        EchoCanceller(16000, tail_ms=10.0)
+
+
+def test_validate_stage_refuses_unknown_settings():
+    with pytest.raises(ConfigError) as ei:
+        config.validate_stage("echo_canceller", 16000, tail_ms=64.0, bogus=1.0)
+    assert ei.value.field == "bogus"
+    config.validate_stage("echo_canceller", 16000, tail_ms=64.0)
+
+
+def test_core_limits_are_exported():
+    assert _typedefs.INPUT_CLAMP == 16.0
+    assert _typedefs.ERROR_CODES["OK"] == 0
+    assert len(set(_typedefs.ERROR_CODES.values())) == len(_typedefs.ERROR_CODES)
