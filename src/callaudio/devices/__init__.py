@@ -13,8 +13,6 @@ the session layer: devices know only the callback contract.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .base import (
     MODES,
     Device,
@@ -24,16 +22,7 @@ from .base import (
     StreamCallback,
     StreamFault,
 )
-
-
-def __getattr__(name: str) -> Any:
-    """``SimulatedBackend``, imported on first use (it brings the room model with it)."""
-    if name == "SimulatedBackend":
-        from .simulated import SimulatedBackend
-
-        return SimulatedBackend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from .simulated import SimulatedBackend
 
 __all__ = [
     "MODES",
