@@ -37,7 +37,9 @@ def write_item(folder: Path, k: int, names: dict[str, str]) -> None:
         write_audio(path, getattr(res, sig), RATE, "FLOAT")
 
 
-def make_manifest(root: Path, count: int, *, fmt: str = "csv", extra: list[dict] | None = None) -> Path:
+def make_manifest(
+    root: Path, count: int, *, fmt: str = "csv", extra: list[dict] | None = None
+) -> Path:
     """``count`` items under ``root/wav`` and a manifest ``root/manifest.<fmt>`` naming
     them with paths relative to it (plus ``extra`` rows, written as given)."""
     rows = []
@@ -84,7 +86,11 @@ def synthetic_layout(root: Path, count: int) -> Path:
 def real_layout(root: Path, count: int) -> Path:
     """``count`` items in the AEC Challenge real-recording layout (mic + loopback)."""
     for k in range(count):
-        write_item(root, k, {"mic": f"sub/rec{k}_doubletalk_mic.wav", "far": f"sub/rec{k}_doubletalk_lpb.wav"})
+        write_item(
+            root,
+            k,
+            {"mic": f"sub/rec{k}_doubletalk_mic.wav", "far": f"sub/rec{k}_doubletalk_lpb.wav"},
+        )
     return root
 
 

@@ -34,7 +34,11 @@ __all__ = ["Item", "detect_layout", "load_items", "natural_key"]
 _SIGNALS = ("mic", "far", "near", "echo")
 _STAGES = tuple(f.name for f in dataclasses.fields(ProcessingConfig))
 _SYNTH = re.compile(r"^nearend_mic_(fileid_\d+)\.wav$", re.IGNORECASE)
-_SYNTH_OTHERS = {"far": "farend_speech_{}.wav", "near": "nearend_speech_{}.wav", "echo": "echo_{}.wav"}
+_SYNTH_OTHERS = {
+    "far": "farend_speech_{}.wav",
+    "near": "nearend_speech_{}.wav",
+    "echo": "echo_{}.wav",
+}
 _REAL = re.compile(r"^(.+)_mic\.wav$", re.IGNORECASE)
 
 
@@ -113,13 +117,8 @@ def _synthetic(root: Path) -> list[Item]:
             continue
         fid = m.group(1)
         other = {k: files.get(pat.format(fid)) for k, pat in _SYNTH_OTHERS.items()}
-        items.append(
-            Item(
-                id=fid,
-                mic=str(f),
-                **{k: (str(v) if v is not None else None) for k, v in other.items()},
-            )
-        )
+        far, near, echo = (str(v) if v is not None else None for v in other.values())
+        items.append(Item(id=fid, mic=str(f), far=far, near=near, echo=echo))
     return items
 
 
@@ -204,6 +203,11 @@ def _from_row(manifest: Path, line: int, row: dict[str, Any]) -> Item:
             )
         if key in given:
             settings.append((key, _value(given[key])))
-    mic = paths.pop("mic")
-    assert mic is not None
-    return Item(id=str(given["id"]).strip(), mic=mic, settings=tuple(settings), **paths)
+    return Item(
+        id=str(given["id"]).strip(),
+        mic=str(paths["mic"]),
+        far=paths["far"],
+        near=paths["near"],
+        echo=paths["echo"],
+        settings=tuple(settings),
+    )

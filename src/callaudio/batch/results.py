@@ -9,6 +9,7 @@ config), so a merge interrupted half-way leaves no duplicates either.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Iterable
@@ -55,12 +56,10 @@ _PART = re.compile(r"^part-(\d{8})\.parquet$")
 def pyarrow_modules() -> tuple[Any, Any]:
     """``(pyarrow, pyarrow.parquet)``, or a ConfigError naming the extra to install."""
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa = importlib.import_module("pyarrow")
+        pq = importlib.import_module("pyarrow.parquet")
     except ImportError as exc:
-        raise ConfigError(
-            "batch", "results need pyarrow: pip install 'callaudio[batch]'"
-        ) from exc
+        raise ConfigError("batch", "results need pyarrow: pip install 'callaudio[batch]'") from exc
     return pa, pq
 
 

@@ -11,6 +11,7 @@ Dask on another worker; a task Dask gives up on (it killed workers more than
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import sys
@@ -22,6 +23,7 @@ from ..config import ProcessingConfig
 from ..errors import ConfigError
 from .items import Item, load_items
 from .processors import PROCESSORS, available
+from .report import write_plots, write_summary
 from .results import ResultsStore
 from .worker import Job, process_item
 
@@ -78,7 +80,9 @@ class Progress:
         """Record progress; drawn at most every 0.5 s (every 5 s off a terminal)."""
         self.done, self.failed = done, failed
         now = time.monotonic()
-        if not self._enabled or (now - self._last < (0.5 if self._tty else 5.0) and done < self.total):
+        if not self._enabled or (
+            now - self._last < (0.5 if self._tty else 5.0) and done < self.total
+        ):
             return
         self._last = now
         rate = done / max(now - self._t0, 1e-9)
@@ -111,27 +115,29 @@ def _error_rows(item: Item, jobs: list[Job], exc: BaseException) -> list[dict[st
     ]
 
 
-def _dask_client(client: Any, scheduler: str | None, workers: int | None, dashboard: bool) -> tuple[Any, list[Any]]:
+def _dask_client(
+    client: Any, scheduler: str | None, workers: int | None, dashboard: bool
+) -> tuple[Any, list[Any]]:
     """The client to use and what to close afterwards."""
     if client is not None:
         return client, []
     try:
-        from distributed import Client, LocalCluster
+        distributed: Any = importlib.import_module("distributed")
     except ImportError as exc:
         raise ConfigError(
             "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
         ) from exc
     if scheduler:
-        c = Client(scheduler, timeout="30s")
+        c = distributed.Client(scheduler, timeout="30s")
         return c, [c]
-    cluster = LocalCluster(
+    cluster = distributed.LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
         dashboard_address="127.0.0.1:8787" if dashboard else None,
     )
-    c = Client(cluster)
+    c = distributed.Client(cluster)
     return c, [c, cluster]
 
 
@@ -148,6 +154,7 @@ def run(
     audio: bool = True,
     dashboard: bool = False,
     progress: bool = False,
+    plots: bool = True,
     on_start: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Run a batch; returns every row of ``out``'s results as a ``pyarrow.Table``.
@@ -171,6 +178,10 @@ def run(
         Skip the rows already in ``out``'s results; when False, ``out`` must hold none.
     audio : bool
         Write the processed audio.
+    progress : bool
+        Show a progress line on stderr (items done, failed, ETA).
+    plots : bool
+        Write ``out/plots`` (with matplotlib) besides ``out/summary.md``.
     on_start : callable, optional
         Called with (items to run, items already done) before any task is submitted.
     """
@@ -202,11 +213,19 @@ def run(
             for obj in owned:
                 obj.close()
     store.compact()
-    return store.read()
+    table = store.read()
+    write_summary(table, out_dir)
+    if plots:
+        write_plots(table, out_dir)
+    return table
 
 
 def _run_here(
-    todo: list[tuple[Item, list[Job]]], out_dir: str, audio: bool, store: ResultsStore, bar: Progress
+    todo: list[tuple[Item, list[Job]]],
+    out_dir: str,
+    audio: bool,
+    store: ResultsStore,
+    bar: Progress,
 ) -> None:
     failed = 0
     for n, (item, jobs) in enumerate(todo, start=1):
@@ -224,12 +243,17 @@ def _run_dask(
     store: ResultsStore,
     bar: Progress,
 ) -> None:
-    from distributed import as_completed
-
+    as_completed: Any = importlib.import_module("distributed").as_completed
     futures = {}
     for item, jobs in todo:
         fut = client.submit(
-            process_item, item, jobs, out_dir, audio=audio, pure=False, key=f"callaudio-item-{item.id}-{os.urandom(4).hex()}"
+            process_item,
+            item,
+            jobs,
+            out_dir,
+            audio=audio,
+            pure=False,
+            key=f"callaudio-item-{item.id}-{os.urandom(4).hex()}",
         )
         futures[fut] = (item, jobs)
     finished = failed = 0

@@ -128,7 +128,9 @@ def _config(job: Job, item: Item, have_far: bool) -> ProcessingConfig:
         stage_name, _, fld = key.partition(".")
         stage = getattr(cfg, stage_name)
         try:
-            cfg = dataclasses.replace(cfg, **{stage_name: dataclasses.replace(stage, **{fld: value})})
+            cfg = dataclasses.replace(
+                cfg, **{stage_name: dataclasses.replace(stage, **{fld: value})}
+            )
         except TypeError:
             raise ConfigError(key, "unknown setting") from None
     if not have_far and cfg.echo_canceller.enabled:
@@ -200,7 +202,9 @@ def _row(item: Item, job: Job) -> dict[str, Any]:
     }
 
 
-def process_item(item: Item, jobs: list[Job], out_dir: str, *, audio: bool = True) -> list[dict[str, Any]]:
+def process_item(
+    item: Item, jobs: list[Job], out_dir: str, *, audio: bool = True
+) -> list[dict[str, Any]]:
     """Run ``jobs`` on ``item``; one row per job (see :mod:`callaudio.batch.results`)."""
     rows = [_row(item, job) for job in jobs]
     try:
