@@ -17,7 +17,9 @@ def test_csv_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
     sub = tmp_path / "lists"
     sub.mkdir()
     m = sub / "m.csv"
-    m.write_text("id,mic,far,echo_canceller.tail_ms\nb,../a/b_mic.wav,,\na10,x.wav,y.wav,\na2,x2.wav,,\n")
+    m.write_text(
+        "id,mic,far,echo_canceller.tail_ms\nb,../a/b_mic.wav,,\na10,x.wav,y.wav,\na2,x2.wav,,\n"
+    )
     items = load_items(m)
     assert [it.id for it in items] == ["a2", "a10", "b"]  # natural order
     b = items[2]
