@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,7 @@ class Cluster:
         self.root = root
         self.file = root / "scheduler.json"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: list[Any] = []
         self._start(
             "scheduler",
             [
@@ -54,7 +56,8 @@ class Cluster:
         assert self.address.startswith("tcp://127.0.0.1:")
 
     def _start(self, name: str, args: list[str]) -> None:
-        log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.root / f"{name}.log", "wb")
+        self.logs.append(log)
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "dask", *args], stdout=log, stderr=log, env=ENV
         )
@@ -103,6 +106,8 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout=20)
+        for log in self.logs:
+            log.close()
 
 
 @pytest.fixture
@@ -167,6 +172,7 @@ def test_batch_on_a_dask_cluster(cluster: Cluster, tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert "6 items to run, 0 already in the results" in err
+    assert "6 items, 6" in stdout
     rows = ResultsStore(out).read().to_pylist()
     procs = sorted(available())
     assert [(r["id"], r["processor"]) for r in rows] == [
