@@ -172,9 +172,9 @@ def test_batch_on_a_dask_cluster(cluster: Cluster, tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert "6 items to run, 0 already in the results" in err
-    assert "6 items, 6" in stdout
-    rows = ResultsStore(out).read().to_pylist()
     procs = sorted(available())
+    assert f"6 items, {6 * len(procs)} rows" in stdout
+    rows = ResultsStore(out).read().to_pylist()
     assert [(r["id"], r["processor"]) for r in rows] == [
         (f"item{k}", p) for k in range(6) for p in procs
     ]

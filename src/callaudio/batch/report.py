@@ -11,17 +11,17 @@ from typing import Any
 
 __all__ = ["METRICS", "write_plots", "write_summary"]
 
-METRICS: tuple[tuple[str, str, bool], ...] = (
+METRICS: tuple[tuple[str, str, bool | None], ...] = (
     ("erle_db", "ERLE (dB)", True),
     ("pesq", "PESQ", True),
     ("stoi", "STOI", True),
-    ("delay_ms", "delay (ms)", True),
-    ("output_level_dbfs", "output level (dBFS)", True),
+    ("delay_ms", "delay (ms)", None),
+    ("output_level_dbfs", "output level (dBFS)", None),
     ("rtf", "real-time factor", False),
     ("us_per_frame", "us/frame", False),
 )
-"""(column, title, higher is better) of every summarised metric; ``delay_ms`` and the
-output level have no better direction: their "worst" are the lowest."""
+"""(column, title, higher is better) of every summarised metric; None: no better
+direction (no worst items listed)."""
 
 
 def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -67,8 +67,10 @@ def write_summary(table: Any, out_dir: str) -> str:
             if not vals:
                 continue
             nums = [v for v, _ in vals]
-            worst = sorted(vals, key=lambda t: t[0] if higher else -t[0])[:5]
-            worst_text = ", ".join(f"{i} ({_num(v)})" for v, i in worst)
+            worst_text = "-"
+            if higher is not None:
+                worst = sorted(vals, key=lambda t: (t[0] if higher else -t[0], t[1]))[:5]
+                worst_text = ", ".join(f"{i} ({_num(v)})" for v, i in worst)
             lines.append(
                 f"| {title} | {len(nums)} | {_num(sum(nums) / len(nums))} | "
                 f"{_num(_median(nums))} | {worst_text} |"
