@@ -197,3 +197,12 @@ def test_real_recordings_folder(tmp_path: Path) -> None:
         assert r["status"] == "ok" and r["erle_source"] == "mic"
         assert np.isfinite(r["erle_db"]) and r["pesq"] is None
     assert (tmp_path / "out" / "audio" / "callaudio" / "sub" / "rec1_doubletalk.wav").exists()
+
+
+def test_unreachable_scheduler_is_one_error_line(corpus: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["batch", str(corpus), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("callaudio: error: ") and len(err) <= 2
+    assert not out.exists()

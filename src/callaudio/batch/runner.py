@@ -128,7 +128,7 @@ def _dask_client(
             "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
         ) from exc
     if scheduler:
-        c = distributed.Client(scheduler, timeout="30s")
+        c = distributed.Client(scheduler, timeout="10s")
         return c, [c]
     cluster = distributed.LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
@@ -193,7 +193,8 @@ def run(
         raise ConfigError(
             "out", f"{out_dir} already holds results: resume them, or choose a new folder"
         )
-    os.makedirs(out_dir, exist_ok=True)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError("out", f"{out_dir} exists and is not a folder")
     done = store.keys() if resume else set()
     todo: list[tuple[Item, list[Job]]] = []
     for item in items:
@@ -204,14 +205,17 @@ def run(
         on_start(len(todo), len(items) - len(todo))
     bar = Progress(len(todo), enabled=progress)
     if todo and workers == 0 and client is None and scheduler is None:
+        os.makedirs(out_dir, exist_ok=True)
         _run_here(todo, out_dir, audio, store, bar)
     elif todo:
         c, owned = _dask_client(client, scheduler, workers, dashboard)
         try:
+            os.makedirs(out_dir, exist_ok=True)
             _run_dask(c, todo, out_dir, audio, store, bar)
         finally:
             for obj in owned:
                 obj.close()
+    os.makedirs(out_dir, exist_ok=True)
     store.compact()
     table = store.read()
     write_summary(table, out_dir)
