@@ -1,6 +1,6 @@
 """The batch package's import rule: processing, config, errors, simulation and the command
 line's file helpers; never the session layer, the client, the engine, audio or devices.
-Dask, pyarrow and matplotlib only inside functions (a plain ``import callaudio.batch`` needs neither)."""
+Dask, pyarrow and matplotlib only inside functions (``import callaudio.batch`` needs none)."""
 
 from __future__ import annotations
 
