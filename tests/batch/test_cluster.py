@@ -97,15 +97,18 @@ class Cluster:
         self.procs[name].wait(timeout=30)
 
     def stop(self) -> None:
-        for p in reversed(list(self.procs.values())):
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=20)
+        """Workers first, then the scheduler; a process slow to stop is killed."""
+        workers = [p for name, p in self.procs.items() if name != "scheduler"]
+        for group in (workers, [self.procs["scheduler"]]):
+            for p in group:
+                if p.poll() is None:
+                    p.terminate()
+            for p in group:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=10)
         for log in self.logs:
             log.close()
 
@@ -173,7 +176,7 @@ def test_batch_on_a_dask_cluster(cluster: Cluster, tmp_path: Path) -> None:
     assert code == 0, err
     assert "6 items to run, 0 already in the results" in err
     procs = sorted(available())
-    assert f"6 items, {6 * len(procs)} rows" in stdout
+    assert f"6 items, {6 * len(procs)} rows ({6 * len(procs)} new)" in stdout
     rows = ResultsStore(out).read().to_pylist()
     assert [(r["id"], r["processor"]) for r in rows] == [
         (f"item{k}", p) for k in range(6) for p in procs
@@ -200,8 +203,9 @@ def test_a_worker_killed_mid_run(cluster: Cluster, corpus16: Path, tmp_path: Pat
     assert p.poll() is None
     done_before = len(ResultsStore(out).read())
     cluster.kill("w1")
-    code, _, err = _finish(p)
+    code, stdout, err = _finish(p)
     assert code == 0, err
+    assert f"{count} items, {count} rows ({count} new)" in stdout  # each item exactly once
     rows = ResultsStore(out).read().to_pylist()
     assert [r["id"] for r in rows] == [f"item{k}" for k in range(count)]
     assert all(r["status"] == "ok" for r in rows)
@@ -219,7 +223,7 @@ def test_client_killed_then_resumed(cluster: Cluster, corpus16: Path, tmp_path: 
     p.communicate(timeout=30)
     kept = ResultsStore(out).read().to_pylist()
     assert 0 < len(kept) < count
-    code, _, err = _finish(
+    code, stdout, err = _finish(
         _batch(
             str(manifest),
             "--out",
@@ -232,6 +236,7 @@ def test_client_killed_then_resumed(cluster: Cluster, corpus16: Path, tmp_path: 
         )
     )
     assert code == 0, err
+    assert f"{count} items, {count} rows ({count - len(kept)} new)" in stdout
     assert f"{count - len(kept)} items to run, {len(kept)} already in the results" in err
     rows = ResultsStore(out).read().to_pylist()
     assert [r["id"] for r in rows] == [f"item{k}" for k in range(count)]

@@ -206,3 +206,20 @@ def test_unreachable_scheduler_is_one_error_line(corpus: Path, tmp_path: Path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("callaudio: error: ") and len(err) <= 2
     assert not out.exists()
+
+
+def test_progress_line() -> None:
+    import io
+
+    from callaudio.batch.runner import Progress
+
+    s = io.StringIO()
+    bar = Progress(4, stream=s)
+    bar.update(1, 0)
+    bar.update(4, 1)
+    lines = s.getvalue().splitlines()
+    assert lines[0].startswith("batch: 1/4 items, 0 failed, ETA ")
+    assert lines[-1] == "batch: 4/4 items, 1 failed, ETA 0:00"
+    quiet = io.StringIO()
+    Progress(4, enabled=False, stream=quiet).update(4, 0)
+    assert quiet.getvalue() == ""

@@ -74,6 +74,7 @@ class ResultsStore:
 
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
         self.path = os.path.join(os.fspath(out_dir), "results.parquet")
+        self.appended = 0  # rows appended through this object (merges not counted)
 
     def _parts(self) -> list[tuple[int, str]]:
         if not os.path.isdir(self.path):
@@ -111,6 +112,7 @@ class ResultsStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        self.appended += len(rows)
 
     def read(self) -> Any:
         """Every row as a ``pyarrow.Table``, one per key (the last written), sorted by key."""
@@ -138,7 +140,9 @@ class ResultsStore:
         if len(parts) <= 1:
             return
         rows = self.read().to_pylist()
+        appended = self.appended
         self.append(rows)
+        self.appended = appended
         for _, path in parts:
             os.unlink(path)
 

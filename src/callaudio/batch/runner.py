@@ -156,6 +156,7 @@ def run(
     progress: bool = False,
     plots: bool = True,
     on_start: Callable[[int, int], None] | None = None,
+    on_finish: Callable[[int], None] | None = None,
 ) -> Any:
     """Run a batch; returns every row of ``out``'s results as a ``pyarrow.Table``.
 
@@ -184,6 +185,8 @@ def run(
         Write ``out/plots`` (with matplotlib) besides ``out/summary.md``.
     on_start : callable, optional
         Called with (items to run, items already done) before any task is submitted.
+    on_finish : callable, optional
+        Called with the number of rows this run wrote (one per job of each item run).
     """
     items = load_items(input)
     jobs = make_jobs(processors, configs)
@@ -216,6 +219,8 @@ def run(
             for obj in owned:
                 obj.close()
     os.makedirs(out_dir, exist_ok=True)
+    if on_finish is not None:
+        on_finish(store.appended)
     store.compact()
     table = store.read()
     write_summary(table, out_dir)

@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+    written: list[int] = []
     table = run_batch(
         args.input,
         args.out,
@@ -112,12 +113,16 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         plots=args.plots,
         on_start=started,
+        on_finish=written.append,
     )
     status = table.column("status").to_pylist()
     ids = table.column("id").to_pylist()
     bad = sorted({i for i, s in zip(ids, status, strict=True) if s != "ok"})
     out = os.path.abspath(args.out)
-    print(f"callaudio batch: {len(set(ids))} items, {len(table)} rows -> {out}/results.parquet")
+    print(
+        f"callaudio batch: {len(set(ids))} items, {len(table)} rows ({written[0]} new) "
+        f"-> {out}/results.parquet"
+    )
     print(f"  summary: {out}/summary.md")
     if bad:
         print(
