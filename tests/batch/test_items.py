@@ -28,6 +28,12 @@ def test_csv_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
     assert items[1].far == str((sub / "y.wav").resolve())
 
 
+def test_csv_written_by_a_spreadsheet_with_a_byte_order_mark(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_bytes("id,mic\r\na,a.wav\r\n".encode("utf-8-sig"))
+    assert [it.id for it in load_items(m)] == ["a"]
+
+
 def test_unknown_column_is_refused(tmp_path: Path) -> None:
     m = tmp_path / "m.csv"
     m.write_text("id,mic,fra\na,a.wav,b.wav\n")
@@ -53,6 +59,9 @@ def test_stage_settings_columns(tmp_path: Path) -> None:
         ("id,mic\na,a.wav\na,b.wav\n", "more than once"),
         ("id,far\na,a.wav\n", "'mic' column is required"),
         ("id,mic\n", "no items"),
+        ("id,mic\n../up,a.wav\n", "cannot name an output file"),
+        ("id,mic\n/abs,a.wav\n", "cannot name an output file"),
+        ("id,mic\na//b,a.wav\n", "cannot name an output file"),
     ],
 )
 def test_bad_manifests(tmp_path: Path, text: str, message: str) -> None:

@@ -100,6 +100,13 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
         items = [_from_row(p, n, row) for n, row in rows]
     seen: set[str] = set()
     for it in items:
+        parts = it.id.split("/")
+        if it.id.startswith("/") or "\\" in it.id or any(q in ("", ".", "..") for q in parts):
+            raise ConfigError(
+                "input",
+                f"{path}: id {it.id!r} cannot name an output file (a relative name, "
+                "'/' between folders, no '.' or '..')",
+            )
         if it.id in seen:
             raise ConfigError("input", f"{path}: id {it.id!r} appears more than once")
         seen.add(it.id)
@@ -138,7 +145,7 @@ def _real(root: Path) -> list[Item]:
 
 def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
-        with open(p, newline="", encoding="utf-8") as fh:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
             return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc

@@ -176,7 +176,9 @@ def run(
         to, or a local cluster of ``workers`` processes (default: one per core) is
         started on 127.0.0.1; ``workers=0`` runs in this process without Dask.
     resume : bool
-        Skip the rows already in ``out``'s results; when False, ``out`` must hold none.
+        Skip the rows already in ``out``'s results (matched by id, processor and
+        configuration *name*: error rows too; a changed configuration needs a new name or
+        a new ``out``); when False, ``out`` must hold no results.
     audio : bool
         Write the processed audio.
     progress : bool
