@@ -223,3 +223,18 @@ def test_progress_line() -> None:
     quiet = io.StringIO()
     Progress(4, enabled=False, stream=quiet).update(4, 0)
     assert quiet.getvalue() == ""
+
+
+def test_other_rates_are_resampled_to_the_nearest_supported(tmp_path: Path) -> None:
+    from callaudio.simulation.resample import resample
+
+    res = scenario(0).build()
+    root = tmp_path / "c"
+    root.mkdir()
+    for sig in ("mic", "far", "echo"):
+        write_audio(root / f"{sig}.wav", resample(getattr(res, sig), 16000, 22050), 22050, "FLOAT")
+    (root / "m.csv").write_text("id,mic,far,echo\nx,mic.wav,far.wav,echo.wav\n")
+    (row,) = run(root / "m.csv", tmp_path / "out", workers=0, plots=False).to_pylist()
+    assert row["status"] == "ok" and row["rate"] == 16000
+    assert row["duration_s"] == pytest.approx(3.0, abs=1e-3)
+    assert row["erle_db"] > ERLE_FLOOR_DB

@@ -275,7 +275,9 @@ def _run_dask(
             item, jobs = futures.pop(fut)
             try:
                 got = fut.result()
-            except Exception as exc:  # a task Dask gave up on (KilledWorker ...)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # a task Dask gave up on (KilledWorker, cancelled)
                 got = _error_rows(item, jobs, exc)
             rows += got
             finished += 1

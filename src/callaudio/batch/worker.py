@@ -223,23 +223,24 @@ def process_item(
             erle, source = _erle(s, y)
             pesq_value, stoi_value = _pesq_stoi(s, y)
             level = metrics.active_level_dbfs(y, s.rate) if np.any(y) else None
-            row.update(
-                seconds=done.seconds,
-                frames=done.frames,
-                rtf=done.seconds / duration if duration > 0 else None,
-                us_per_frame=1e6 * done.seconds / max(done.frames, 1),
-                delay_ms=_finite(done.delay_ms),
-                erle_db=erle,
-                erle_source=source,
-                output_level_dbfs=_finite(level) if level is not None and level > -199 else None,
-                pesq=pesq_value,
-                stoi=stoi_value,
-            )
+            vals: dict[str, Any] = {
+                "seconds": done.seconds,
+                "frames": done.frames,
+                "rtf": done.seconds / duration if duration > 0 else None,
+                "us_per_frame": 1e6 * done.seconds / max(done.frames, 1),
+                "delay_ms": _finite(done.delay_ms),
+                "erle_db": erle,
+                "erle_source": source,
+                "output_level_dbfs": _finite(level) if level is not None and level > -199 else None,
+                "pesq": pesq_value,
+                "stoi": stoi_value,
+            }
             if audio:
                 path = audio_path(out_dir, job, item.id)
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 write_audio(path, y, s.rate, "PCM_16")
-                row["output"] = os.path.relpath(path, out_dir)
+                vals["output"] = os.path.relpath(path, out_dir)
+            row.update(vals)  # only a job that finished carries measurements
             row["status"] = "ok"
         except Exception as exc:  # one job's failure is its row, never the run's
             row["error"] = _one_line(exc)
