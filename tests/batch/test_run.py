@@ -238,3 +238,17 @@ def test_other_rates_are_resampled_to_the_nearest_supported(tmp_path: Path) -> N
     assert row["status"] == "ok" and row["rate"] == 16000
     assert row["duration_s"] == pytest.approx(3.0, abs=1e-3)
     assert row["erle_db"] > ERLE_FLOOR_DB
+
+
+def test_dnsmos_and_aecmos_when_asked(tmp_path: Path) -> None:
+    pytest.importorskip("speechmos")
+    manifest = make_manifest(tmp_path / "c", 1)
+    (row,) = run(manifest, tmp_path / "out", workers=0, plots=False, mos=True).to_pylist()
+    assert row["status"] == "ok", row
+    for col in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "aecmos_echo", "aecmos_deg"):
+        assert 1.0 <= row[col] <= 5.0, (col, row[col])
+    assert row["aecmos_echo"] > 3.0  # far-end single talk, echo removed
+    plain = run(manifest, tmp_path / "plain", workers=0, plots=False).to_pylist()[0]
+    assert plain["dnsmos_ovrl"] is None and plain["aecmos_echo"] is None
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| AECMOS echo | 1 |" in summary

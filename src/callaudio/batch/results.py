@@ -39,6 +39,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("output_level_dbfs", "float64"),
     ("pesq", "float64"),
     ("stoi", "float64"),
+    ("dnsmos_sig", "float64"),  # DNSMOS P.835 (speechmos, with mos=True)
+    ("dnsmos_bak", "float64"),
+    ("dnsmos_ovrl", "float64"),
+    ("aecmos_echo", "float64"),  # AECMOS, scenario-less 16 kHz model
+    ("aecmos_deg", "float64"),
     ("output", "string"),  # processed audio, relative to DIR
     ("worker", "string"),  # host:pid of the worker that ran it
 )

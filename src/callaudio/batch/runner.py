@@ -12,6 +12,7 @@ Dask on another worker; a task Dask gives up on (it killed workers more than
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import os
 import sys
@@ -152,6 +153,7 @@ def run(
     workers: int | None = None,
     resume: bool = True,
     audio: bool = True,
+    mos: bool = False,
     dashboard: bool = False,
     progress: bool = False,
     plots: bool = True,
@@ -181,6 +183,8 @@ def run(
         a new ``out``); when False, ``out`` must hold no results.
     audio : bool
         Write the processed audio.
+    mos : bool
+        Add DNSMOS and AECMOS (needs ``speechmos``; about a second per second of audio).
     progress : bool
         Show a progress line on stderr (items done, failed, ETA).
     plots : bool
@@ -192,6 +196,8 @@ def run(
     """
     items = load_items(input)
     jobs = make_jobs(processors, configs)
+    if mos and importlib.util.find_spec("speechmos") is None:
+        raise ConfigError("mos", "DNSMOS/AECMOS need speechmos: pip install speechmos")
     out_dir = os.path.abspath(os.fspath(out))
     store = ResultsStore(out_dir)
     if store.exists() and not resume:
@@ -211,12 +217,12 @@ def run(
     bar = Progress(len(todo), enabled=progress)
     if todo and workers == 0 and client is None and scheduler is None:
         os.makedirs(out_dir, exist_ok=True)
-        _run_here(todo, out_dir, audio, store, bar)
+        _run_here(todo, out_dir, audio, mos, store, bar)
     elif todo:
         c, owned = _dask_client(client, scheduler, workers, dashboard)
         try:
             os.makedirs(out_dir, exist_ok=True)
-            _run_dask(c, todo, out_dir, audio, store, bar)
+            _run_dask(c, todo, out_dir, audio, mos, store, bar)
         finally:
             for obj in owned:
                 obj.close()
@@ -235,12 +241,13 @@ def _run_here(
     todo: list[tuple[Item, list[Job]]],
     out_dir: str,
     audio: bool,
+    mos: bool,
     store: ResultsStore,
     bar: Progress,
 ) -> None:
     failed = 0
     for n, (item, jobs) in enumerate(todo, start=1):
-        rows = process_item(item, jobs, out_dir, audio=audio)
+        rows = process_item(item, jobs, out_dir, audio=audio, mos=mos)
         store.append(rows)
         failed += _failed(rows)
         bar.update(n, failed)
@@ -251,6 +258,7 @@ def _run_dask(
     todo: list[tuple[Item, list[Job]]],
     out_dir: str,
     audio: bool,
+    mos: bool,
     store: ResultsStore,
     bar: Progress,
 ) -> None:
@@ -263,6 +271,7 @@ def _run_dask(
             jobs,
             out_dir,
             audio=audio,
+            mos=mos,
             pure=False,
             key=f"callaudio-item-{item.id}-{os.urandom(4).hex()}",
         )

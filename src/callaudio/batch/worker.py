@@ -17,6 +17,9 @@ Metrics (all from the aligned output ``y``):
 - ``output_level_dbfs``: ITU-T P.56 active level of ``y``.
 - ``pesq`` (ITU-T P.862.2 wide-band, at 16 kHz) and ``stoi`` against ``near``, when it
   holds speech and the ``pesq`` / ``pystoi`` packages are installed.
+- with ``mos=True`` (``speechmos``, at 16 kHz): DNSMOS P.835 (``dnsmos_sig``, ``_bak``,
+  ``_ovrl``; no reference needed) and, with a far end, the scenario-less AECMOS
+  (``aecmos_echo``, ``aecmos_deg``) from the far end, the microphone and the output.
 """
 
 from __future__ import annotations
@@ -190,6 +193,35 @@ def _pesq_stoi(s: _Signals, y: F32) -> tuple[float | None, float | None]:
     return _finite(pesq_value), _finite(stoi_value)
 
 
+def _mos(s: _Signals, y: F32) -> dict[str, float | None]:
+    """DNSMOS and AECMOS of ``y`` (speechmos; ConfigError when it is not installed)."""
+    try:
+        dnsmos = importlib.import_module("speechmos.dnsmos")
+        aecmos = importlib.import_module("speechmos.aecmos")
+    except ImportError as exc:
+        raise ConfigError(
+            "mos", f"DNSMOS/AECMOS need speechmos: pip install speechmos ({exc})"
+        ) from exc
+
+    def at16(x: F32) -> F32:
+        z = x if s.rate == 16000 else resample(x, s.rate, 16000)
+        return np.clip(z, -1.0, 1.0).astype(np.float32)
+
+    out16 = at16(y)
+    d = dnsmos.run(out16, sr=16000)
+    got: dict[str, float | None] = {
+        "dnsmos_sig": _finite(float(d["sig_mos"])),
+        "dnsmos_bak": _finite(float(d["bak_mos"])),
+        "dnsmos_ovrl": _finite(float(d["ovrl_mos"])),
+    }
+    if s.far is not None:
+        a = aecmos.run({"lpb": at16(s.far), "mic": at16(s.mic), "enh": out16}, sr=16000)
+        got.update(
+            aecmos_echo=_finite(float(a["echo_mos"])), aecmos_deg=_finite(float(a["deg_mos"]))
+        )
+    return got
+
+
 def _row(item: Item, job: Job) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -203,9 +235,10 @@ def _row(item: Item, job: Job) -> dict[str, Any]:
 
 
 def process_item(
-    item: Item, jobs: list[Job], out_dir: str, *, audio: bool = True
+    item: Item, jobs: list[Job], out_dir: str, *, audio: bool = True, mos: bool = False
 ) -> list[dict[str, Any]]:
-    """Run ``jobs`` on ``item``; one row per job (see :mod:`callaudio.batch.results`)."""
+    """Run ``jobs`` on ``item``; one row per job (see :mod:`callaudio.batch.results`);
+    ``audio``: write the outputs; ``mos``: add DNSMOS and AECMOS."""
     rows = [_row(item, job) for job in jobs]
     try:
         s = _load(item)
@@ -235,6 +268,8 @@ def process_item(
                 "pesq": pesq_value,
                 "stoi": stoi_value,
             }
+            if mos:
+                vals.update(_mos(s, y))
             if audio:
                 path = audio_path(out_dir, job, item.id)
                 os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -62,6 +62,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume", action="store_true", help="continue DIR's results: skip the rows there"
     )
+    p.add_argument(
+        "--mos",
+        action="store_true",
+        help="add DNSMOS and AECMOS (speechmos; about 1 s per second of audio)",
+    )
     p.add_argument("--no-audio", dest="audio", action="store_false", help="no processed audio")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="no DIR/plots")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -109,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         resume=args.resume,
         audio=args.audio,
+        mos=args.mos,
         dashboard=args.dashboard,
         progress=not args.quiet,
         plots=args.plots,
