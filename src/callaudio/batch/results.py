@@ -140,7 +140,12 @@ class ResultsStore:
         return {(a, b, c) for a, b, c in zip(*cols, strict=True)}
 
     def compact(self) -> None:
-        """Merge every part into one (written first, then the old parts removed)."""
+        """Merge every part into one (written first, then the old parts removed), and
+        remove the temporary files of parts whose writer was killed."""
+        if os.path.isdir(self.path):
+            for name in os.listdir(self.path):
+                if name.startswith(".part-") and name.endswith(".tmp"):
+                    os.unlink(os.path.join(self.path, name))
         parts = self._parts()
         if len(parts) <= 1:
             return
