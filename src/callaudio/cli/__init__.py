@@ -3,8 +3,9 @@
 One module per subcommand, each with ``add_arguments(parser)`` and ``run(args) -> int``:
 ``demo`` (a whole call on the simulated room, its report in :mod:`.report`), ``process``
 (files offline, streaming), ``loopback`` (a live echo test on a device), ``devices``,
-``bench``; :mod:`.files` reads and writes audio files (soundfile), :mod:`.resample` is the
-streaming resampler, :mod:`.summary` the per-file figures, :mod:`.common` shared helpers.
+``bench``, ``batch`` (a corpus on Dask); :mod:`.files` reads and writes audio files
+(soundfile), :mod:`.resample` is the streaming resampler, :mod:`.summary` the per-file
+figures, :mod:`.common` shared helpers.
 
 Layering: this package may import every other callaudio package; nothing in callaudio
 imports it (the console script's entry point is :func:`main`).
@@ -35,6 +36,7 @@ _COMMANDS = (
     ("loopback", "live echo test on a real device"),
     ("devices", "list PortAudio devices"),
     ("bench", "us per 10 ms frame of each stage and the whole chain"),
+    ("batch", "a corpus through callaudio and its peers, on Dask"),
 )
 _EXIT_SIGPIPE = 128 + 13
 
@@ -48,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``callaudio`` command."""
-    from . import bench, demo, devices, loopback, process
+    from . import batch, bench, demo, devices, loopback, process
 
     modules = {
         "demo": demo,
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         "loopback": loopback,
         "devices": devices,
         "bench": bench,
+        "batch": batch,
     }
     p = _Parser(prog="callaudio", description="callaudio: the audio side of a voice call.")
     p.add_argument("--version", action="version", version=f"callaudio {__version__}")

@@ -1,0 +1,220 @@
+"""What a batch runs on: a manifest (CSV or JSONL) or a folder in an AEC Challenge layout.
+
+Manifest columns: ``id`` and ``mic`` (required), ``far``, ``near`` (clean near-end speech,
+the PESQ/STOI reference), ``echo`` (the echo alone, for ERLE), and per-item stage settings
+named ``<stage>.<field>`` (``echo_canceller.tail_ms``, ``noise_suppressor.level_db`` ...)
+that override every callaudio configuration of the run for that item. Paths are relative
+to the manifest's folder. Empty cells mean "not given".
+
+Folders (found recursively, detected from the file names):
+
+- ICASSP AEC Challenge *synthetic*: ``nearend_mic_fileid_N.wav`` with
+  ``farend_speech_fileid_N.wav``, ``nearend_speech_fileid_N.wav`` and
+  ``echo_fileid_N.wav`` when present; the id is ``fileid_N``;
+- AEC Challenge *real* recordings: ``<id>_mic.wav`` with ``<id>_lpb.wav`` (the
+  loopback, i.e. the far end); the id is the path below the folder without ``_mic.wav``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import ProcessingConfig
+from ..errors import ConfigError
+
+__all__ = ["Item", "detect_layout", "load_items", "natural_key"]
+
+_SIGNALS = ("mic", "far", "near", "echo")
+_STAGES = tuple(f.name for f in dataclasses.fields(ProcessingConfig))
+_SYNTH = re.compile(r"^nearend_mic_(fileid_\d+)\.wav$", re.IGNORECASE)
+_SYNTH_OTHERS = {
+    "far": "farend_speech_{}.wav",
+    "near": "nearend_speech_{}.wav",
+    "echo": "echo_{}.wav",
+}
+_REAL = re.compile(r"^(.+)_mic\.wav$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One recording to process: absolute paths (None when not given) and its settings.
+
+    ``settings`` maps ``"<stage>.<field>"`` to a value applied over each callaudio
+    configuration (validated by the worker: a bad value makes this item's rows errors).
+    """
+
+    id: str
+    mic: str
+    far: str | None = None
+    near: str | None = None
+    echo: str | None = None
+    settings: tuple[tuple[str, Any], ...] = field(default=())
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key with the digit runs compared as numbers (fileid_2 before fileid_10)."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+
+
+def detect_layout(path: str | os.PathLike[str]) -> str:
+    """``"csv"``, ``"jsonl"``, ``"aec-synthetic"`` or ``"aec-real"`` for ``path``."""
+    p = Path(path)
+    if p.is_dir():
+        names = [f.name for f in p.rglob("*.wav")]
+        if any(_SYNTH.match(n) for n in names):
+            return "aec-synthetic"
+        if any(_REAL.match(n) for n in names):
+            return "aec-real"
+        raise ConfigError(
+            "input",
+            f"{p}: no items found: neither AEC Challenge synthetic files "
+            "(nearend_mic_fileid_N.wav) nor real recordings (<id>_mic.wav + <id>_lpb.wav)",
+        )
+    if not p.exists():
+        raise ConfigError("input", f"{p}: no such file or folder")
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise ConfigError("input", f"{p}: a manifest must be .csv or .jsonl, or give a folder")
+
+
+def load_items(path: str | os.PathLike[str]) -> list[Item]:
+    """The items of a manifest or folder, sorted by id (natural order); ids are unique."""
+    layout = detect_layout(path)
+    p = Path(path).resolve()
+    if layout == "aec-synthetic":
+        items = _synthetic(p)
+    elif layout == "aec-real":
+        items = _real(p)
+    else:
+        rows = _read_csv(p) if layout == "csv" else _read_jsonl(p)
+        items = [_from_row(p, n, row) for n, row in rows]
+    seen: set[str] = set()
+    for it in items:
+        parts = it.id.split("/")
+        if it.id.startswith("/") or "\\" in it.id or any(q in ("", ".", "..") for q in parts):
+            raise ConfigError(
+                "input",
+                f"{path}: id {it.id!r} cannot name an output file (a relative name, "
+                "'/' between folders, no '.' or '..')",
+            )
+        if it.id in seen:
+            raise ConfigError("input", f"{path}: id {it.id!r} appears more than once")
+        seen.add(it.id)
+    if not items:
+        raise ConfigError("input", f"{path}: no items")
+    return sorted(items, key=lambda it: natural_key(it.id))
+
+
+def _synthetic(root: Path) -> list[Item]:
+    files = {f.name.lower(): f for f in root.rglob("*.wav")}
+    items = []
+    for name, f in files.items():
+        m = _SYNTH.match(name)
+        if not m:
+            continue
+        fid = m.group(1)
+        other = {k: files.get(pat.format(fid)) for k, pat in _SYNTH_OTHERS.items()}
+        far, near, echo = (str(v) if v is not None else None for v in other.values())
+        items.append(Item(id=fid, mic=str(f), far=far, near=near, echo=echo))
+    return items
+
+
+def _real(root: Path) -> list[Item]:
+    items = []
+    for f in root.rglob("*.wav"):
+        m = _REAL.match(f.name)
+        if not m:
+            continue
+        lpb = f.with_name(f"{m.group(1)}_lpb.wav")
+        rel = f.relative_to(root).as_posix()
+        items.append(
+            Item(id=rel[: -len("_mic.wav")], mic=str(f), far=str(lpb) if lpb.exists() else None)
+        )
+    return items
+
+
+def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
+
+
+def _read_jsonl(p: Path) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
+    try:
+        with open(p, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ConfigError("input", f"{p}:{n}: each line must be a JSON object")
+                rows.append((n, row))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError("input", f"{p}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    return rows
+
+
+def _value(text: Any) -> Any:
+    """A CSV cell as a number or bool where it reads as one (JSON values pass through)."""
+    if not isinstance(text, str):
+        return text
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(low)
+    except ValueError:
+        pass
+    try:
+        return float(low)
+    except ValueError:
+        return text.strip()
+
+
+def _from_row(manifest: Path, line: int, row: dict[str, Any]) -> Item:
+    where = f"{manifest}:{line}"
+    clean = {str(k).strip(): v for k, v in row.items() if k is not None}
+    given = {k: v for k, v in clean.items() if v is not None and str(v).strip() != ""}
+    for key in ("id", "mic"):
+        if key not in given:
+            raise ConfigError("input", f"{where}: the {key!r} column is required")
+    paths: dict[str, str | None] = {}
+    for key in _SIGNALS:
+        v = given.get(key)
+        paths[key] = None if v is None else str((manifest.parent / str(v).strip()).resolve())
+    settings = []
+    for key in sorted(clean):
+        if key in ("id", *_SIGNALS):
+            continue
+        stage, _, fld = key.partition(".")
+        if stage not in _STAGES or not fld:
+            raise ConfigError(
+                "input",
+                f"{where}: unknown column {key!r} (columns: id, mic, far, near, echo, "
+                f"and <stage>.<field> settings with stage one of {', '.join(_STAGES)})",
+            )
+        if key in given:
+            settings.append((key, _value(given[key])))
+    return Item(
+        id=str(given["id"]).strip(),
+        mic=str(paths["mic"]),
+        far=paths["far"],
+        near=paths["near"],
+        echo=paths["echo"],
+        settings=tuple(settings),
+    )

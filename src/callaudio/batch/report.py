@@ -1,0 +1,147 @@
+"""``DIR/summary.md`` (a table per processor and configuration: means, medians, worst items)
+and ``DIR/plots/`` (metric distributions per processor, ERLE against the delay estimate;
+written when matplotlib is installed)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from typing import Any
+
+__all__ = ["METRICS", "write_plots", "write_summary"]
+
+METRICS: tuple[tuple[str, str, bool | None], ...] = (
+    ("erle_db", "ERLE (dB)", True),
+    ("pesq", "PESQ", True),
+    ("stoi", "STOI", True),
+    ("dnsmos_ovrl", "DNSMOS OVRL", True),
+    ("dnsmos_sig", "DNSMOS SIG", True),
+    ("dnsmos_bak", "DNSMOS BAK", True),
+    ("aecmos_echo", "AECMOS echo", True),
+    ("aecmos_deg", "AECMOS degradation", True),
+    ("delay_ms", "delay (ms)", None),
+    ("output_level_dbfs", "output level (dBFS)", None),
+    ("rtf", "real-time factor", False),
+    ("us_per_frame", "us/frame", False),
+)
+"""(column, title, higher is better) of every summarised metric; None: no better
+direction (no worst items listed)."""
+
+
+def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        out[(r["processor"], r["config"])].append(r)
+    return dict(sorted(out.items()))
+
+
+def _values(rows: list[dict[str, Any]], col: str) -> list[tuple[float, str]]:
+    return [
+        (float(r[col]), r["id"])
+        for r in rows
+        if r["status"] == "ok" and r[col] is not None and math.isfinite(r[col])
+    ]
+
+
+def _median(v: list[float]) -> float:
+    s = sorted(v)
+    m = len(s) // 2
+    return s[m] if len(s) % 2 else 0.5 * (s[m - 1] + s[m])
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 0.01 else f"{v:.2f}"
+
+
+def write_summary(table: Any, out_dir: str) -> str:
+    """Write ``out_dir/summary.md`` from the results ``table``; returns its path."""
+    rows = table.to_pylist()
+    lines = ["# Batch summary", ""]
+    ids = {r["id"] for r in rows}
+    failed = sorted({r["id"] for r in rows if r["status"] != "ok"})
+    lines.append(f"{len(ids)} items, {len(failed)} with errors.")
+    for (proc, cfg), group in _groups(rows).items():
+        ok = [r for r in group if r["status"] == "ok"]
+        audio_s = sum(r["duration_s"] or 0.0 for r in ok)
+        lines += ["", f"## {proc} ({cfg})", ""]
+        lines.append(f"{len(ok)} ok, {len(group) - len(ok)} errors, {audio_s:.1f} s of audio.")
+        lines += ["", "| metric | n | mean | median | worst 5 items |", "|---|---|---|---|---|"]
+        for col, title, higher in METRICS:
+            vals = _values(group, col)
+            if not vals:
+                continue
+            nums = [v for v, _ in vals]
+            worst_text = "-"
+            if higher is not None:
+                worst = sorted(vals, key=lambda t: (t[0] if higher else -t[0], t[1]))[:5]
+                worst_text = ", ".join(f"{i} ({_num(v)})" for v, i in worst)
+            lines.append(
+                f"| {title} | {len(nums)} | {_num(sum(nums) / len(nums))} | "
+                f"{_num(_median(nums))} | {worst_text} |"
+            )
+        errors = [r for r in group if r["status"] != "ok"]
+        if errors:
+            lines += ["", "Errors:", ""]
+            lines += [f"- {r['id']}: {r['error']}" for r in errors[:20]]
+            if len(errors) > 20:
+                lines.append(f"- ... and {len(errors) - 20} more (see results.parquet)")
+    path = os.path.join(out_dir, "summary.md")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_plots(table: Any, out_dir: str) -> list[str]:
+    """Histograms per metric (one series per processor and configuration) and ERLE
+    against the delay estimate, as PNG in ``out_dir/plots``; [] without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    rows = table.to_pylist()
+    groups = _groups(rows)
+    folder = os.path.join(out_dir, "plots")
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for col, title, _ in METRICS:
+        series = {f"{p} ({c})": [v for v, _ in _values(g, col)] for (p, c), g in groups.items()}
+        series = {k: v for k, v in series.items() if v}
+        if not series:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.hist(list(series.values()), bins=20, label=list(series), histtype="step")
+        ax.set_xlabel(title)
+        ax.set_ylabel("items")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = os.path.join(folder, f"{col}.png")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    plotted = False
+    for (p, c), g in groups.items():
+        pts = [
+            (r["delay_ms"], r["erle_db"])
+            for r in g
+            if r["status"] == "ok" and r["delay_ms"] is not None and r["erle_db"] is not None
+        ]
+        if pts:
+            ax.scatter([x for x, _ in pts], [y for _, y in pts], s=10, label=f"{p} ({c})")
+            plotted = True
+    if plotted:
+        ax.set_xlabel("delay estimate (ms)")
+        ax.set_ylabel("ERLE (dB)")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = os.path.join(folder, "erle_vs_delay.png")
+        fig.savefig(path, dpi=100)
+        written.append(path)
+    plt.close(fig)
+    return written

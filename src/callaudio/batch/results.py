@@ -1,0 +1,161 @@
+"""The results table: its columns, written to ``DIR/results.parquet`` in parts.
+
+``results.parquet`` is a folder of Parquet files (``part-NNNNNNNN.parquet``, read by any
+Parquet reader as one table). A part is written to a hidden temporary file and renamed,
+so a part is either whole or absent: an interrupted run loses no finished item. When a
+run ends, its parts are merged into one. Reading keeps the last row per (id, processor,
+config), so a merge interrupted half-way leaves no duplicates either.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import ConfigError
+from .items import natural_key
+
+__all__ = ["COLUMNS", "KEY", "VOLATILE", "ResultsStore", "pyarrow_modules"]
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "string"),
+    ("processor", "string"),
+    ("config", "string"),
+    ("status", "string"),  # "ok" or "error"
+    ("error", "string"),  # one line, for status "error"
+    ("mic", "string"),
+    ("rate", "int64"),  # processing rate, Hz
+    ("duration_s", "float64"),
+    ("frames", "int64"),
+    ("seconds", "float64"),  # time in the processor
+    ("rtf", "float64"),  # seconds / duration_s
+    ("us_per_frame", "float64"),
+    ("delay_ms", "float64"),  # the processor's echo-delay estimate
+    ("erle_db", "float64"),
+    ("erle_source", "string"),  # "echo" or "mic"
+    ("output_level_dbfs", "float64"),
+    ("pesq", "float64"),
+    ("stoi", "float64"),
+    ("dnsmos_sig", "float64"),  # DNSMOS P.835 (speechmos, with mos=True)
+    ("dnsmos_bak", "float64"),
+    ("dnsmos_ovrl", "float64"),
+    ("aecmos_echo", "float64"),  # AECMOS, scenario-less 16 kHz model
+    ("aecmos_deg", "float64"),
+    ("output", "string"),  # processed audio, relative to DIR
+    ("worker", "string"),  # host:pid of the worker that ran it
+)
+"""Every column of the results, with its Arrow type, in order."""
+
+KEY = ("id", "processor", "config")
+"""Columns that identify a row: one row per item, processor and configuration."""
+
+VOLATILE = ("seconds", "rtf", "us_per_frame", "worker")
+"""Columns that differ between two runs of the same batch (timings, where it ran)."""
+
+_PART = re.compile(r"^part-(\d{8})\.parquet$")
+
+
+def pyarrow_modules() -> tuple[Any, Any]:
+    """``(pyarrow, pyarrow.parquet)``, or a ConfigError naming the extra to install."""
+    try:
+        pa = importlib.import_module("pyarrow")
+        pq = importlib.import_module("pyarrow.parquet")
+    except ImportError as exc:
+        raise ConfigError("batch", "results need pyarrow: pip install 'callaudio[batch]'") from exc
+    return pa, pq
+
+
+def _schema() -> Any:
+    pa, _ = pyarrow_modules()
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
+
+
+class ResultsStore:
+    """The parts folder ``DIR/results.parquet``: append rows, read them back, merge."""
+
+    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+        self.path = os.path.join(os.fspath(out_dir), "results.parquet")
+        self.appended = 0  # rows appended through this object (merges not counted)
+
+    def _parts(self) -> list[tuple[int, str]]:
+        if not os.path.isdir(self.path):
+            return []
+        found = []
+        for name in os.listdir(self.path):
+            m = _PART.match(name)
+            if m:
+                found.append((int(m.group(1)), os.path.join(self.path, name)))
+        return sorted(found)
+
+    def exists(self) -> bool:
+        """True when at least one part has been written."""
+        return bool(self._parts())
+
+    def append(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Write ``rows`` as a new part (atomically); nothing for no rows."""
+        rows = list(rows)
+        if not rows:
+            return
+        pa, pq = pyarrow_modules()
+        schema = _schema()
+        table = pa.Table.from_pylist(
+            [{name: row.get(name) for name in schema.names} for row in rows], schema=schema
+        )
+        os.makedirs(self.path, exist_ok=True)
+        parts = self._parts()
+        seq = parts[-1][0] + 1 if parts else 1
+        final = os.path.join(self.path, f"part-{seq:08d}.parquet")
+        tmp = os.path.join(self.path, f".part-{seq:08d}.{os.getpid()}.tmp")
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        self.appended += len(rows)
+
+    def read(self) -> Any:
+        """Every row as a ``pyarrow.Table``, one per key (the last written), sorted by key."""
+        pa, pq = pyarrow_modules()
+        schema = _schema()
+        tables = [pq.read_table(path, schema=schema) for _, path in self._parts()]
+        if not tables:
+            return schema.empty_table()
+        rows = pa.concat_tables(tables).to_pylist()
+        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in rows:
+            latest[tuple(row[k] for k in KEY)] = row
+        ordered = [latest[k] for k in sorted(latest, key=_sort_key)]
+        return pa.Table.from_pylist(ordered, schema=schema)
+
+    def keys(self) -> set[tuple[str, str, str]]:
+        """The (id, processor, config) of every row written so far."""
+        table = self.read()
+        cols = [table.column(k).to_pylist() for k in KEY]
+        return {(a, b, c) for a, b, c in zip(*cols, strict=True)}
+
+    def compact(self) -> None:
+        """Merge every part into one (written first, then the old parts removed), and
+        remove the temporary files of parts whose writer was killed."""
+        if os.path.isdir(self.path):
+            for name in os.listdir(self.path):
+                if name.startswith(".part-") and name.endswith(".tmp"):
+                    os.unlink(os.path.join(self.path, name))
+        parts = self._parts()
+        if len(parts) <= 1:
+            return
+        rows = self.read().to_pylist()
+        appended = self.appended
+        self.append(rows)
+        self.appended = appended
+        for _, path in parts:
+            os.unlink(path)
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (natural_key(key[0]), key[1], key[2])

@@ -1,0 +1,295 @@
+"""Running a batch: items to tasks on Dask (or in this process), rows to the results.
+
+One task per item: the worker reads the item's files, runs every job on it, writes the
+processed audio and returns the rows (small dicts): the client never holds audio. Rows
+are appended to ``DIR/results.parquet`` as tasks finish (a part per group of tasks that
+finished together), so an interrupted run loses nothing finished; ``resume`` skips the
+(item, processor, configuration) rows already there. A task whose worker dies is re-run by
+Dask on another worker; a task Dask gives up on (it killed workers more than
+``distributed.scheduler.allowed-failures`` times) becomes error rows.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+from ..config import ProcessingConfig
+from ..errors import ConfigError
+from .items import Item, load_items
+from .processors import PROCESSORS, available
+from .report import write_plots, write_summary
+from .results import ResultsStore
+from .worker import Job, process_item
+
+__all__ = ["Progress", "make_jobs", "run"]
+
+
+def make_jobs(
+    processors: Sequence[str], configs: Mapping[str, ProcessingConfig] | None = None
+) -> list[Job]:
+    """The jobs of a run: callaudio once per named configuration, each peer once.
+
+    Raises ConfigError for an unknown processor or one that is not installed here.
+    """
+    names = list(dict.fromkeys(p.strip() for p in processors if p.strip()))
+    if not names:
+        raise ConfigError("processors", "give at least one processor")
+    here = available()
+    for name in names:
+        if name not in PROCESSORS:
+            raise ConfigError("processors", f"unknown processor {name!r} (known: {PROCESSORS})")
+        if name not in here:
+            raise ConfigError(
+                "processors",
+                f"{name} is not installed here (pip install 'callaudio[peers]'; "
+                f"available: {', '.join(here)})",
+            )
+    cfgs = dict(configs) if configs else {"default": ProcessingConfig()}
+    for cname in cfgs:
+        if not cname or "/" in cname or cname.startswith("."):
+            raise ConfigError("config", f"bad configuration name {cname!r}")
+    jobs: list[Job] = []
+    for name in names:
+        if name == "callaudio":
+            jobs += [Job("callaudio", c, cfg) for c, cfg in cfgs.items()]
+        else:
+            jobs.append(Job(name, "default", None))
+    return jobs
+
+
+class Progress:
+    """Items done and failed, and the ETA, on one line (stderr; redrawn on a terminal)."""
+
+    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None):
+        self.total = total
+        self.done = 0
+        self.failed = 0
+        self._enabled = enabled and total > 0
+        self._stream = stream if stream is not None else sys.stderr
+        self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
+        self._t0 = time.monotonic()
+        self._last = -math.inf
+
+    def update(self, done: int, failed: int) -> None:
+        """Record progress; drawn at most every 0.5 s (every 5 s off a terminal)."""
+        self.done, self.failed = done, failed
+        now = time.monotonic()
+        if not self._enabled or (
+            now - self._last < (0.5 if self._tty else 5.0) and done < self.total
+        ):
+            return
+        self._last = now
+        rate = done / max(now - self._t0, 1e-9)
+        left = (self.total - done) / rate if rate > 0 else math.inf
+        eta = "--:--" if not math.isfinite(left) else f"{int(left) // 60:d}:{int(left) % 60:02d}"
+        line = f"batch: {done}/{self.total} items, {failed} failed, ETA {eta}"
+        if self._tty:
+            self._stream.write("\r" + line + ("\n" if done >= self.total else ""))
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+
+def _failed(rows: Iterable[dict[str, Any]]) -> bool:
+    return any(r.get("status") != "ok" for r in rows)
+
+
+def _error_rows(item: Item, jobs: list[Job], exc: BaseException) -> list[dict[str, Any]]:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return [
+        {
+            "id": item.id,
+            "processor": j.processor,
+            "config": j.config_name,
+            "status": "error",
+            "error": f"{type(exc).__name__}: {text}"[:500],
+            "mic": item.mic,
+        }
+        for j in jobs
+    ]
+
+
+def _dask_client(
+    client: Any, scheduler: str | None, workers: int | None, dashboard: bool
+) -> tuple[Any, list[Any]]:
+    """The client to use and what to close afterwards."""
+    if client is not None:
+        return client, []
+    try:
+        distributed: Any = importlib.import_module("distributed")
+    except ImportError as exc:
+        raise ConfigError(
+            "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
+        ) from exc
+    if scheduler:
+        c = distributed.Client(scheduler, timeout="10s")
+        return c, [c]
+    cluster = distributed.LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:8787" if dashboard else None,
+    )
+    c = distributed.Client(cluster)
+    return c, [c, cluster]
+
+
+def run(
+    input: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    processors: Sequence[str] = ("callaudio",),
+    *,
+    configs: Mapping[str, ProcessingConfig] | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: bool = True,
+    audio: bool = True,
+    mos: bool = False,
+    dashboard: bool = False,
+    progress: bool = False,
+    plots: bool = True,
+    on_start: Callable[[int, int], None] | None = None,
+    on_finish: Callable[[int], None] | None = None,
+) -> Any:
+    """Run a batch; returns every row of ``out``'s results as a ``pyarrow.Table``.
+
+    Parameters
+    ----------
+    input : path
+        A manifest (CSV/JSONL) or a folder in an AEC Challenge layout (see
+        :mod:`callaudio.batch.items`).
+    out : path
+        Output folder: ``results.parquet``, ``audio/<processor>/<id>.wav``.
+    processors : names
+        ``callaudio`` and the installed peers (``webrtc``, ``speex``).
+    configs : {name: ProcessingConfig}, optional
+        callaudio's configurations (default: ``{"default": ProcessingConfig()}``).
+    client : distributed.Client, optional
+        Run on this client's cluster. Otherwise ``scheduler`` (an address) is connected
+        to, or a local cluster of ``workers`` processes (default: one per core) is
+        started on 127.0.0.1; ``workers=0`` runs in this process without Dask.
+    resume : bool
+        Skip the rows already in ``out``'s results (matched by id, processor and
+        configuration *name*: error rows too; a changed configuration needs a new name or
+        a new ``out``); when False, ``out`` must hold no results.
+    audio : bool
+        Write the processed audio.
+    mos : bool
+        Add DNSMOS and AECMOS (needs ``speechmos``; about a second per second of audio).
+    progress : bool
+        Show a progress line on stderr (items done, failed, ETA).
+    plots : bool
+        Write ``out/plots`` (with matplotlib) besides ``out/summary.md``.
+    on_start : callable, optional
+        Called with (items to run, items already done) before any task is submitted.
+    on_finish : callable, optional
+        Called with the number of rows this run wrote (one per job of each item run).
+    """
+    items = load_items(input)
+    jobs = make_jobs(processors, configs)
+    if mos and importlib.util.find_spec("speechmos") is None:
+        raise ConfigError("mos", "DNSMOS/AECMOS need speechmos: pip install speechmos")
+    out_dir = os.path.abspath(os.fspath(out))
+    store = ResultsStore(out_dir)
+    if store.exists() and not resume:
+        raise ConfigError(
+            "out", f"{out_dir} already holds results: resume them, or choose a new folder"
+        )
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError("out", f"{out_dir} exists and is not a folder")
+    done = store.keys() if resume else set()
+    todo: list[tuple[Item, list[Job]]] = []
+    for item in items:
+        left = [j for j in jobs if (item.id, j.processor, j.config_name) not in done]
+        if left:
+            todo.append((item, left))
+    if on_start is not None:
+        on_start(len(todo), len(items) - len(todo))
+    bar = Progress(len(todo), enabled=progress)
+    if todo and workers == 0 and client is None and scheduler is None:
+        os.makedirs(out_dir, exist_ok=True)
+        _run_here(todo, out_dir, audio, mos, store, bar)
+    elif todo:
+        c, owned = _dask_client(client, scheduler, workers, dashboard)
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+            _run_dask(c, todo, out_dir, audio, mos, store, bar)
+        finally:
+            for obj in owned:
+                obj.close()
+    os.makedirs(out_dir, exist_ok=True)
+    if on_finish is not None:
+        on_finish(store.appended)
+    store.compact()
+    table = store.read()
+    write_summary(table, out_dir)
+    if plots:
+        write_plots(table, out_dir)
+    return table
+
+
+def _run_here(
+    todo: list[tuple[Item, list[Job]]],
+    out_dir: str,
+    audio: bool,
+    mos: bool,
+    store: ResultsStore,
+    bar: Progress,
+) -> None:
+    failed = 0
+    for n, (item, jobs) in enumerate(todo, start=1):
+        rows = process_item(item, jobs, out_dir, audio=audio, mos=mos)
+        store.append(rows)
+        failed += _failed(rows)
+        bar.update(n, failed)
+
+
+def _run_dask(
+    client: Any,
+    todo: list[tuple[Item, list[Job]]],
+    out_dir: str,
+    audio: bool,
+    mos: bool,
+    store: ResultsStore,
+    bar: Progress,
+) -> None:
+    as_completed: Any = importlib.import_module("distributed").as_completed
+    futures = {}
+    for item, jobs in todo:
+        fut = client.submit(
+            process_item,
+            item,
+            jobs,
+            out_dir,
+            audio=audio,
+            mos=mos,
+            pure=False,
+            key=f"callaudio-item-{item.id}-{os.urandom(4).hex()}",
+        )
+        futures[fut] = (item, jobs)
+    finished = failed = 0
+    queue = as_completed(list(futures), with_results=False)
+    for batch in queue.batches():
+        rows: list[dict[str, Any]] = []
+        for fut in batch:
+            item, jobs = futures.pop(fut)
+            try:
+                got = fut.result()
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # a task Dask gave up on (KilledWorker, cancelled)
+                got = _error_rows(item, jobs, exc)
+            rows += got
+            finished += 1
+            failed += _failed(got)
+        store.append(rows)
+        bar.update(finished, failed)

@@ -1,0 +1,112 @@
+"""Manifests and folder layouts: what items a batch finds (no processing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from callaudio.batch import detect_layout, load_items
+from callaudio.errors import ConfigError
+
+from .conftest import real_layout, synthetic_layout
+
+
+def test_csv_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
+    sub = tmp_path / "lists"
+    sub.mkdir()
+    m = sub / "m.csv"
+    m.write_text(
+        "id,mic,far,echo_canceller.tail_ms\nb,../a/b_mic.wav,,\na10,x.wav,y.wav,\na2,x2.wav,,\n"
+    )
+    items = load_items(m)
+    assert [it.id for it in items] == ["a2", "a10", "b"]  # natural order
+    b = items[2]
+    assert b.mic == str((tmp_path / "a" / "b_mic.wav").resolve())
+    assert b.far is None and b.near is None and b.echo is None
+    assert items[1].far == str((sub / "y.wav").resolve())
+
+
+def test_csv_written_by_a_spreadsheet_with_a_byte_order_mark(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_bytes("id,mic\r\na,a.wav\r\n".encode("utf-8-sig"))
+    assert [it.id for it in load_items(m)] == ["a"]
+
+
+def test_unknown_column_is_refused(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("id,mic,fra\na,a.wav,b.wav\n")
+    with pytest.raises(ConfigError, match="unknown column 'fra'"):
+        load_items(m)
+
+
+def test_stage_settings_columns(tmp_path: Path) -> None:
+    m = tmp_path / "m.jsonl"
+    rows = [
+        {"id": "a", "mic": "a.wav", "echo_canceller.tail_ms": 256},
+        {"id": "b", "mic": "b.wav", "noise_suppressor.enabled": False},
+    ]
+    m.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a, b = load_items(m)
+    assert a.settings == (("echo_canceller.tail_ms", 256),)
+    assert b.settings == (("noise_suppressor.enabled", False),)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id,mic\na,a.wav\na,b.wav\n", "more than once"),
+        ("id,far\na,a.wav\n", "'mic' column is required"),
+        ("id,mic\n", "no items"),
+        ("id,mic\n../up,a.wav\n", "cannot name an output file"),
+        ("id,mic\n/abs,a.wav\n", "cannot name an output file"),
+        ("id,mic\na//b,a.wav\n", "cannot name an output file"),
+    ],
+)
+def test_bad_manifests(tmp_path: Path, text: str, message: str) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_items(m)
+
+
+def test_bad_json_line_names_the_line(tmp_path: Path) -> None:
+    m = tmp_path / "m.jsonl"
+    m.write_text('{"id": "a", "mic": "a.wav"}\n{"id": \n')
+    with pytest.raises(ConfigError, match=r"m\.jsonl:2"):
+        load_items(m)
+
+
+def test_input_that_is_neither(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(ConfigError, match="no items found"):
+        detect_layout(tmp_path)
+    with pytest.raises(ConfigError, match=r"\.csv or \.jsonl"):
+        detect_layout(tmp_path / "x.txt")
+    with pytest.raises(ConfigError, match="no such file"):
+        detect_layout(tmp_path / "missing.csv")
+
+
+def test_aec_synthetic_layout(tmp_path: Path) -> None:
+    synthetic_layout(tmp_path, 3)
+    (tmp_path / "echo_signal" / "echo_fileid_2.wav").unlink()
+    assert detect_layout(tmp_path) == "aec-synthetic"
+    items = load_items(tmp_path)
+    assert [it.id for it in items] == ["fileid_0", "fileid_1", "fileid_2"]
+    it = items[0]
+    assert it.mic.endswith("nearend_mic_signal/nearend_mic_fileid_0.wav")
+    assert it.far is not None and it.far.endswith("farend_speech/farend_speech_fileid_0.wav")
+    assert it.near is not None and it.near.endswith("nearend_speech_fileid_0.wav")
+    assert it.echo is not None and it.echo.endswith("echo_signal/echo_fileid_0.wav")
+    assert items[2].echo is None
+
+
+def test_aec_real_layout(tmp_path: Path) -> None:
+    real_layout(tmp_path, 2)
+    (tmp_path / "sub" / "rec1_doubletalk_lpb.wav").unlink()
+    assert detect_layout(tmp_path) == "aec-real"
+    a, b = load_items(tmp_path)
+    assert a.id == "sub/rec0_doubletalk"
+    assert a.far is not None and a.far.endswith("rec0_doubletalk_lpb.wav")
+    assert b.far is None and b.near is None and b.echo is None

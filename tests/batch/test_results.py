@@ -1,0 +1,53 @@
+"""The results store: atomic parts, one row per key, merging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callaudio.batch import COLUMNS, ResultsStore
+
+pytest.importorskip("pyarrow")
+
+
+def _row(i: str, proc: str = "callaudio", status: str = "ok", erle: float | None = 30.0) -> dict:
+    return {"id": i, "processor": proc, "config": "default", "status": status, "erle_db": erle}
+
+
+def test_parts_read_as_one_table_with_the_last_row_per_key(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    assert not store.exists() and store.read().num_rows == 0
+    store.append([_row("b10"), _row("b2", erle=1.0)])
+    store.append([])  # no part for no rows
+    store.append([_row("b2", erle=2.0), _row("a", "webrtc", "error", None)])
+    assert len(list((tmp_path / "results.parquet").glob("part-*.parquet"))) == 2
+    assert store.appended == 4
+    table = store.read()
+    assert table.column_names == [name for name, _ in COLUMNS]
+    rows = table.to_pylist()
+    assert [(r["id"], r["processor"]) for r in rows] == [
+        ("a", "webrtc"),
+        ("b2", "callaudio"),
+        ("b10", "callaudio"),
+    ]
+    assert rows[1]["erle_db"] == 2.0 and rows[0]["status"] == "error"
+    assert store.keys() == {
+        ("a", "webrtc", "default"),
+        ("b2", "callaudio", "default"),
+        ("b10", "callaudio", "default"),
+    }
+
+
+def test_merge_keeps_every_key_once_and_drops_stray_temporaries(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    store.append([_row("x")])
+    store.append([_row("y")])
+    stray = tmp_path / "results.parquet" / ".part-00000003.123.tmp"
+    stray.write_bytes(b"half a parquet file")
+    before = store.read()
+    store.compact()
+    parts = list((tmp_path / "results.parquet").iterdir())
+    assert [p.name for p in parts] == ["part-00000003.parquet"]
+    assert store.read() == before
+    assert store.appended == 2  # a merge is not new rows

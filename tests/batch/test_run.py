@@ -1,0 +1,254 @@
+"""Batch runs in this process and on a local Dask cluster: results, resume, bad items,
+configurations, both AEC Challenge layouts."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callaudio.batch import VOLATILE, available, run
+from callaudio.cli import main
+from callaudio.cli.batch import EXIT_ITEMS_FAILED
+from callaudio.cli.files import write_audio
+from callaudio.errors import ConfigError
+
+from .conftest import make_manifest, real_layout, scenario, synthetic_layout
+
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+ERLE_FLOOR_DB = 20.0
+
+
+def _stable(table) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in VOLATILE} for r in table.to_pylist()]
+
+
+def _audio(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "audio").rglob("*.wav"))}
+
+
+def test_in_process_and_local_cluster_give_identical_results(corpus: Path, tmp_path: Path) -> None:
+    here = run(corpus, tmp_path / "here", workers=0)
+    dask = run(corpus, tmp_path / "dask", workers=2, plots=False)
+    rows = here.to_pylist()
+    assert [r["id"] for r in rows] == [f"item{k}" for k in range(6)]
+    assert {r["status"] for r in rows} == {"ok"}
+    assert _stable(here) == _stable(dask)
+    assert _audio(tmp_path / "here") == _audio(tmp_path / "dask")
+    assert len(_audio(tmp_path / "here")) == 6
+    assert len({r["worker"] for r in dask.to_pylist()}) >= 1
+    for k, r in enumerate(rows):
+        res = scenario(k)
+        assert r["erle_source"] == "echo"
+        assert r["erle_db"] > ERLE_FLOOR_DB, r
+        assert abs(r["delay_ms"] - res.bulk_delay_ms) < 5.0, r
+        assert r["duration_s"] == pytest.approx(3.0)
+        assert 0 < r["rtf"] < 1.0 and r["us_per_frame"] > 0
+        has_near = k % 2 == 1
+        assert (r["pesq"] is not None) == has_near and (r["stoi"] is not None) == has_near
+        if has_near:
+            assert 1.0 <= r["pesq"] <= 4.6 and 0.5 < r["stoi"] <= 1.0
+            assert math.isfinite(r["output_level_dbfs"])
+    summary = (tmp_path / "here" / "summary.md").read_text()
+    assert "## callaudio (default)" in summary and "| ERLE (dB) | 6 |" in summary
+    assert (tmp_path / "here" / "plots" / "erle_db.png").exists()
+    assert (tmp_path / "here" / "plots" / "erle_vs_delay.png").exists()
+
+
+def test_resume_runs_only_the_missing_items(tmp_path: Path) -> None:
+    full = make_manifest(tmp_path / "c", 4)
+    half = tmp_path / "c" / "half.csv"
+    half.write_text("\n".join(full.read_text().splitlines()[:3]) + "\n")
+    out = tmp_path / "out"
+    first = run(half, out, workers=0, plots=False)
+    assert first.column("id").to_pylist() == ["item0", "item1"]
+    with pytest.raises(ConfigError, match="already holds results"):
+        run(full, out, workers=0, resume=False)
+    assert run(half, out, workers=0, plots=False).num_rows == 2  # nothing left to run
+    started: list[tuple[int, int]] = []
+    table = run(full, out, workers=0, plots=False, on_start=lambda *a: started.append(a))
+    assert started == [(2, 2)]
+    assert table.column("id").to_pylist() == ["item0", "item1", "item2", "item3"]
+    assert _stable(table)[:2] == _stable(first)
+    assert len(list((out / "results.parquet").glob("part-*.parquet"))) == 1  # merged
+
+
+def _bad_corpus(root: Path) -> Path:
+    res = scenario(0).build()
+    root.mkdir()
+    write_audio(root / "mic48.wav", res.mic, 16000)
+    write_audio(root / "far48.wav", res.far[:8000], 48000)
+    (root / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk" + bytes(64))
+    extra = [
+        {"id": "missing", "mic": "nowhere.wav"},
+        {"id": "corrupt", "mic": "corrupt.wav"},
+        {"id": "rates", "mic": "mic48.wav", "far": "far48.wav"},
+        {"id": "setting", "mic": "mic48.wav", "echo_canceller.tail_ms": 99999},
+    ]
+    return make_manifest(root, 1, extra=extra)
+
+
+def test_bad_items_are_rows_with_their_reason(tmp_path: Path, capsys) -> None:
+    manifest = _bad_corpus(tmp_path / "c")
+    out = tmp_path / "out"
+    code = main(
+        ["batch", str(manifest), "--out", str(out), "--workers", "0", "--quiet", "--no-plots"]
+    )
+    assert code == EXIT_ITEMS_FAILED
+    assert "4 items failed" in capsys.readouterr().out
+    from callaudio.batch import ResultsStore
+
+    rows = {r["id"]: r for r in ResultsStore(out).read().to_pylist()}
+    assert rows["item0"]["status"] == "ok"
+    expect = {
+        "missing": "no such file",
+        "corrupt": "corrupt.wav",
+        "rates": "rates differ (mic 16000 Hz, far 48000 Hz)",
+        "setting": "tail_ms",
+    }
+    for key, text in expect.items():
+        r = rows[key]
+        assert r["status"] == "error" and text in r["error"], r
+        assert "\n" not in r["error"]
+        assert r["erle_db"] is None
+    assert not (out / "audio" / "callaudio" / "missing.wav").exists()
+    assert "Errors:" in (out / "summary.md").read_text()
+
+
+def test_named_configurations_side_by_side(tmp_path: Path) -> None:
+    manifest = make_manifest(tmp_path / "c", 2)
+    (tmp_path / "noaec.toml").write_text("[echo_canceller]\nenabled = false\n")
+    (tmp_path / "full.toml").write_text("[noise_suppressor]\nlevel_db = 12\n")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "batch",
+            str(manifest),
+            "--out",
+            str(out),
+            "--workers",
+            "0",
+            "--quiet",
+            "--no-plots",
+            "--config",
+            f"off={tmp_path / 'noaec.toml'}",
+            "--config",
+            str(tmp_path / "full.toml"),
+        ]
+    )
+    assert code == 0
+    from callaudio.batch import ResultsStore
+
+    rows = ResultsStore(out).read().to_pylist()
+    assert [(r["id"], r["config"]) for r in rows] == [
+        ("item0", "full"),
+        ("item0", "off"),
+        ("item1", "full"),
+        ("item1", "off"),
+    ]
+    by = {(r["id"], r["config"]): r for r in rows}
+    for k in ("item0", "item1"):
+        assert by[(k, "off")]["delay_ms"] is None
+        assert by[(k, "full")]["erle_db"] > by[(k, "off")]["erle_db"] + 10.0
+    assert (out / "audio" / "callaudio-off" / "item0.wav").exists()
+    assert (out / "audio" / "callaudio-full" / "item1.wav").exists()
+
+
+def test_unknown_or_missing_processor_changes_nothing(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown processor"):
+        run(corpus, tmp_path / "o", processors=["callaudio", "nope"], workers=0)
+    if "speex" not in available():
+        with pytest.raises(ConfigError, match="not installed"):
+            run(corpus, tmp_path / "o", processors=["speex"], workers=0)
+    assert not (tmp_path / "o").exists()
+
+
+def test_synthetic_folder_on_the_local_default_cluster(tmp_path: Path) -> None:
+    folder = synthetic_layout(tmp_path / "synthetic", 3)
+    out = tmp_path / "out"
+    code = main(
+        ["batch", str(folder), "--out", str(out), "--quiet", "--no-plots", "--processors", "all"]
+    )
+    assert code == 0
+    from callaudio.batch import ResultsStore
+
+    rows = ResultsStore(out).read().to_pylist()
+    procs = available()
+    assert [(r["id"], r["processor"]) for r in rows] == [
+        (f"fileid_{k}", p) for k in range(3) for p in sorted(procs)
+    ]
+    for r in rows:
+        assert r["status"] == "ok" and r["erle_source"] == "echo"
+        assert (out / r["output"]).exists()
+        if r["processor"] == "callaudio":
+            assert r["erle_db"] > ERLE_FLOOR_DB
+
+
+def test_real_recordings_folder(tmp_path: Path) -> None:
+    folder = real_layout(tmp_path / "real", 2)
+    table = run(folder, tmp_path / "out", workers=0, plots=False)
+    rows = table.to_pylist()
+    assert [r["id"] for r in rows] == ["sub/rec0_doubletalk", "sub/rec1_doubletalk"]
+    for r in rows:
+        assert r["status"] == "ok" and r["erle_source"] == "mic"
+        assert np.isfinite(r["erle_db"]) and r["pesq"] is None
+    assert (tmp_path / "out" / "audio" / "callaudio" / "sub" / "rec1_doubletalk.wav").exists()
+
+
+def test_unreachable_scheduler_is_one_error_line(corpus: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    code = main(["batch", str(corpus), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("callaudio: error: ") and len(err) <= 2
+    assert not out.exists()
+
+
+def test_progress_line() -> None:
+    import io
+
+    from callaudio.batch.runner import Progress
+
+    s = io.StringIO()
+    bar = Progress(4, stream=s)
+    bar.update(1, 0)
+    bar.update(4, 1)
+    lines = s.getvalue().splitlines()
+    assert lines[0].startswith("batch: 1/4 items, 0 failed, ETA ")
+    assert lines[-1] == "batch: 4/4 items, 1 failed, ETA 0:00"
+    quiet = io.StringIO()
+    Progress(4, enabled=False, stream=quiet).update(4, 0)
+    assert quiet.getvalue() == ""
+
+
+def test_other_rates_are_resampled_to_the_nearest_supported(tmp_path: Path) -> None:
+    from callaudio.simulation.resample import resample
+
+    res = scenario(0).build()
+    root = tmp_path / "c"
+    root.mkdir()
+    for sig in ("mic", "far", "echo"):
+        write_audio(root / f"{sig}.wav", resample(getattr(res, sig), 16000, 22050), 22050, "FLOAT")
+    (root / "m.csv").write_text("id,mic,far,echo\nx,mic.wav,far.wav,echo.wav\n")
+    (row,) = run(root / "m.csv", tmp_path / "out", workers=0, plots=False).to_pylist()
+    assert row["status"] == "ok" and row["rate"] == 16000
+    assert row["duration_s"] == pytest.approx(3.0, abs=1e-3)
+    assert row["erle_db"] > ERLE_FLOOR_DB
+
+
+def test_dnsmos_and_aecmos_when_asked(tmp_path: Path) -> None:
+    pytest.importorskip("speechmos")
+    manifest = make_manifest(tmp_path / "c", 1)
+    (row,) = run(manifest, tmp_path / "out", workers=0, plots=False, mos=True).to_pylist()
+    assert row["status"] == "ok", row
+    for col in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "aecmos_echo", "aecmos_deg"):
+        assert 1.0 <= row[col] <= 5.0, (col, row[col])
+    assert row["aecmos_echo"] > 3.0  # far-end single talk, echo removed
+    plain = run(manifest, tmp_path / "plain", workers=0, plots=False).to_pylist()[0]
+    assert plain["dnsmos_ovrl"] is None and plain["aecmos_echo"] is None
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| AECMOS echo | 1 |" in summary
