@@ -93,6 +93,16 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "callaudio.cli",
     ),
     "callaudio.cli": ("callaudio._dsp",),
+    "callaudio.batch": (
+        "callaudio.session",
+        "callaudio.call",
+        "callaudio.client",
+        "callaudio.controller",
+        "callaudio.rules",
+        "callaudio.engine",
+        "callaudio.audio",
+        "callaudio.devices",
+    ),
     "callaudio.config": (
         "callaudio.session",
         "callaudio.engine",
