@@ -48,11 +48,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import av
 import numpy as np
 import numpy.typing as npt
-from aiortc import MediaStreamTrack, RTCPeerConnection
-from aiortc.mediastreams import MediaStreamError
+
+try:
+    import av
+    from aiortc import MediaStreamTrack, RTCPeerConnection
+    from aiortc.mediastreams import MediaStreamError
+except ImportError as exc:  # the optional extra is not installed
+    raise ModuleNotFoundError(
+        f"callaudio.integrations.aiortc needs aiortc and PyAV ({exc}): "
+        "pip install 'callaudio[webrtc]'",
+        name=exc.name,
+    ) from exc
 
 from ..audio.service import EngineBackend
 from ..call import Call, CallDirection, CallState, EndCause
@@ -109,7 +117,7 @@ def mono_to_frame(samples: npt.ArrayLike, pts: int) -> av.AudioFrame:
     ``pts`` counts samples; ``time_base`` is 1/48000.
     """
     x = np.asarray(samples, dtype=np.float64)
-    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+    pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
     frame = av.AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
     frame.sample_rate = OPUS_SAMPLE_RATE
     frame.pts = int(pts)

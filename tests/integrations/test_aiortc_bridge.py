@@ -1,0 +1,242 @@
+"""The bridge's parts without a network: frames, the microphone track, the state mapping."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import fractions
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("aiortc")
+
+import av
+from aiortc import RTCPeerConnection
+
+from callaudio import (
+    CallDirection,
+    CallState,
+    ConfigError,
+    EndCause,
+    InterruptionPolicy,
+    ManualClock,
+    ProcessingConfig,
+    VoiceClient,
+    make_backend,
+)
+from callaudio.audio import MemoryBackend
+from callaudio.events import SynchronousDispatcher
+from callaudio.integrations.aiortc import (
+    OPUS_FRAME_SAMPLES,
+    CallAudioBridge,
+    MicrophoneTrack,
+    frame_to_mono,
+    mono_to_frame,
+)
+from callaudio.session import AudioSession, Category
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "callaudio"
+
+
+def _client(rate=48000, near=None, processing=None):
+    session = AudioSession(dispatcher=SynchronousDispatcher())
+    session.set_category(Category.PLAYBACK)
+    session.set_preferred_sample_rate(rate)
+    backend = make_backend(
+        "simulated",
+        sample_rate=rate,
+        realtime=False,
+        near=near,
+        loop=True,
+        processing=processing,
+    )
+    return VoiceClient(backend, session=session, policy=InterruptionPolicy(clock=ManualClock()))
+
+
+# -- frames ------------------------------------------------------------------------------
+
+
+def test_mono_to_frame_is_what_the_opus_encoder_takes():
+    x = np.linspace(-1.0, 1.0, OPUS_FRAME_SAMPLES, dtype=np.float32)
+    frame = mono_to_frame(x, 1920)
+    assert (frame.format.name, frame.layout.name) == ("s16", "stereo")
+    assert (frame.sample_rate, frame.samples) == (48000, 960)
+    assert frame.pts == 1920
+    assert frame.time_base == fractions.Fraction(1, 48000)
+    pcm = frame.to_ndarray().reshape(-1, 2)
+    assert np.array_equal(pcm[:, 0], pcm[:, 1])
+    assert pcm[0, 0] == -32768 and pcm[-1, 0] == 32767  # full scale, clipped at +1
+    back = frame_to_mono(frame)
+    assert back.dtype == np.float32
+    assert np.max(np.abs(back - x)) <= 1.0 / 32768
+
+
+def test_frame_to_mono_averages_channels_of_every_layout():
+    left = np.full(480, 0.5, np.float32)
+    right = np.full(480, -0.25, np.float32)
+    planar = av.AudioFrame.from_ndarray(np.stack([left, right]), format="fltp", layout="stereo")
+    assert np.allclose(frame_to_mono(planar), 0.125)
+    packed = np.stack([left, right], axis=1).reshape(1, -1)
+    s16 = av.AudioFrame.from_ndarray(
+        (packed * 32768).astype(np.int16), format="s16", layout="stereo"
+    )
+    assert np.allclose(frame_to_mono(s16), 0.125)
+
+
+# -- the microphone track ------------------------------------------------------------------
+
+
+def _tone(rate, hz=1000.0, seconds=2.0, amplitude=0.25):
+    t = np.arange(int(rate * seconds)) / rate
+    return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_track_resamples_and_reframes_the_processed_microphone(rate):
+    # Every stage bypassed: what the track sends is the microphone, at 48 kHz.
+    client = _client(rate, near=_tone(rate), processing=ProcessingConfig.bypass())
+    call = client.start_call()
+    call.progress()
+    call.answer()
+    track = MicrophoneTrack(client.backend, lambda: call.state is CallState.ESTABLISHED)
+
+    async def frames(count):
+        return [await track.recv() for _ in range(count)]
+
+    before = asyncio.run(frames(3))  # not established yet: silence, timestamps running
+    call.establish()
+    during = asyncio.run(frames(25))
+    call.hangup()
+    after = asyncio.run(frames(3))
+    client.close()
+
+    sent = before + during + after
+    assert [f.pts for f in sent] == [960 * i for i in range(len(sent))]
+    assert all(f.samples == 960 and f.sample_rate == 48000 for f in sent)
+    assert all(not np.any(frame_to_mono(f)) for f in before + after)
+    x = np.concatenate([frame_to_mono(f) for f in during[5:]])  # past the resampler's start
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    assert abs(np.argmax(spectrum) * 48000 / x.size - 1000.0) < 5.0
+    rms_db = 20 * np.log10(np.sqrt(np.mean(x**2)) / (0.25 / np.sqrt(2)))
+    assert abs(rms_db) < 0.5
+    assert track.underruns == 0
+    assert track.paused_frames == len(before) + len(after)
+    # The room ran one engine frame per 10 ms sent (one more to fill a resampler's delay).
+    assert 0 <= client.backend.last_stats.frames - 2 * len(during) <= 1
+
+
+# -- the bridge: construction and the connection's lifecycle --------------------------------
+
+
+class ScriptedPeerConnection(RTCPeerConnection):
+    """A peer connection whose connectionState the test sets (no network)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripted = "new"
+
+    @property
+    def connectionState(self):
+        return self.scripted
+
+    def move(self, state):
+        self.scripted = state
+        self.emit("connectionstatechange")
+
+    async def close(self):
+        self.scripted = "closed"  # what aiortc's close() announces
+        await super().close()
+
+
+def test_bridge_refuses_what_it_cannot_drive():
+    async def build(client, pc):
+        return CallAudioBridge(client, pc)
+
+    memory = VoiceClient(MemoryBackend(), session=AudioSession(dispatcher=SynchronousDispatcher()))
+    with pytest.raises(ConfigError, match="EngineBackend"):
+        asyncio.run(build(memory, RTCPeerConnection()))
+    assert memory.calls == ()
+    client = _client()
+    with pytest.raises(ConfigError, match="RTCPeerConnection"):
+        asyncio.run(build(client, object()))
+    with pytest.raises(ConfigError, match="coroutine"):
+        CallAudioBridge(client, RTCPeerConnection())
+    assert client.calls == ()  # nothing refused left a call behind
+
+
+def test_outgoing_lifecycle_failed_ends_with_error_and_closes():
+    async def scenario():
+        client = _client()
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc, remote="bob")
+        pc.move("connecting")
+        assert bridge.call.state is CallState.PROGRESSING
+        pc.move("connected")
+        assert bridge.call.state is CallState.ESTABLISHED
+        assert client.session.is_active and client.is_duplex_running
+        assert str(client.session.configuration).startswith("PLAY_AND_RECORD/VOICE_CHAT")
+        pc.move("failed")
+        assert await bridge.wait_closed(timeout=5.0)
+        return client, bridge
+
+    client, bridge = asyncio.run(scenario())
+    assert bridge.call.details.end_cause is EndCause.ERROR
+    assert isinstance(bridge.call.details.error, ConnectionError)
+    assert bridge.connection_states == ["connecting", "connected", "failed", "closed"]
+    assert str(client.session.configuration) == "PLAYBACK/DEFAULT/NONE"
+    assert not client.session.is_active and not client.backend.is_running
+
+
+def test_incoming_call_answered_at_connecting_and_canceled_if_closed_before_connected():
+    async def scenario():
+        client = _client()
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc, direction=CallDirection.INCOMING)
+        pc.move("connecting")
+        assert bridge.call.state is CallState.ANSWERED
+        pc.move("closed")
+        assert await bridge.wait_closed(timeout=5.0)
+        return client, bridge
+
+    client, bridge = asyncio.run(scenario())
+    assert bridge.call.details.end_cause is EndCause.CANCELED
+    assert bridge.call.details.established_at is None
+    assert not client.session.is_active
+
+
+def test_call_ended_by_callaudio_closes_the_peer_connection():
+    async def scenario():
+        client = _client()
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc)
+        pc.move("connecting")
+        pc.move("connected")
+        client.close()  # the application closes the client: its calls end (HUNG_UP)
+        assert await bridge.wait_closed(timeout=5.0)
+        return bridge, pc
+
+    bridge, pc = asyncio.run(scenario())
+    assert bridge.call.details.end_cause is EndCause.HUNG_UP
+    assert pc.signalingState == "closed"
+
+
+# -- layering --------------------------------------------------------------------------------
+
+
+def test_only_the_integration_module_imports_aiortc_and_nothing_imports_integrations():
+    for path in SRC.rglob("*.py"):
+        rel = path.relative_to(SRC).as_posix()
+        tree = ast.parse(path.read_text())
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                names.add(("." * node.level) + (node.module or ""))
+        third_party = {n.split(".")[0] for n in names if not n.startswith(".")}
+        if rel != "integrations/aiortc.py":
+            assert not third_party & {"aiortc", "av", "aioice"}, rel
+        if not rel.startswith("integrations/"):
+            assert not any("integrations" in n for n in names), rel
