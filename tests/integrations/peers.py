@@ -128,7 +128,11 @@ class Call:
             assert time.monotonic() < deadline, f"peer A stuck in {self.pc_a.connectionState}"
             await asyncio.sleep(0.05)
 
-    async def close(self) -> None:
+    async def close(self, *, a_hangs_up: bool = False) -> None:
+        """Hang up (B, or A when ``a_hangs_up``) and wait for both ends to close."""
+        if a_hangs_up:
+            await self.pc_a.close()
+            assert await self.bridge.wait_closed(timeout=10.0), self.bridge.connection_states
         await self.bridge.hangup()
         await self.pc_a.close()
         for task in self.tasks:
