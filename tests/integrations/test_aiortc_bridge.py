@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("aiortc")
 
 import av
-from aiortc import RTCPeerConnection
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
 
 from callaudio import (
     CallDirection,
@@ -31,6 +32,7 @@ from callaudio.events import SynchronousDispatcher
 from callaudio.integrations.aiortc import (
     OPUS_FRAME_SAMPLES,
     CallAudioBridge,
+    LoopClock,
     MicrophoneTrack,
     frame_to_mono,
     mono_to_frame,
@@ -40,7 +42,7 @@ from callaudio.session import AudioSession, Category
 SRC = Path(__file__).resolve().parents[2] / "src" / "callaudio"
 
 
-def _client(rate=48000, near=None, processing=None):
+def _client(rate=48000, near=None, processing=None, clock=None):
     session = AudioSession(dispatcher=SynchronousDispatcher())
     session.set_category(Category.PLAYBACK)
     session.set_preferred_sample_rate(rate)
@@ -52,7 +54,8 @@ def _client(rate=48000, near=None, processing=None):
         loop=True,
         processing=processing,
     )
-    return VoiceClient(backend, session=session, policy=InterruptionPolicy(clock=ManualClock()))
+    policy = InterruptionPolicy(clock=clock or ManualClock(), grace_period=0.3 if clock else 30.0)
+    return VoiceClient(backend, session=session, policy=policy)
 
 
 # -- frames ------------------------------------------------------------------------------
@@ -151,8 +154,8 @@ class ScriptedPeerConnection(RTCPeerConnection):
 
 
 def test_bridge_refuses_what_it_cannot_drive():
-    async def build(client, pc):
-        return CallAudioBridge(client, pc)
+    async def build(client, pc, **options):
+        return CallAudioBridge(client, pc, **options)
 
     memory = VoiceClient(MemoryBackend(), session=AudioSession(dispatcher=SynchronousDispatcher()))
     with pytest.raises(ConfigError, match="EngineBackend"):
@@ -163,7 +166,77 @@ def test_bridge_refuses_what_it_cannot_drive():
         asyncio.run(build(client, object()))
     with pytest.raises(ConfigError, match="coroutine"):
         CallAudioBridge(client, RTCPeerConnection())
+    for bad in (0, 5000, float("nan"), "100"):
+        with pytest.raises(ConfigError, match="max_far_queue_ms"):
+            asyncio.run(build(client, RTCPeerConnection(), max_far_queue_ms=bad))
     assert client.calls == ()  # nothing refused left a call behind
+
+
+class BurstTrack(MediaStreamTrack):
+    """A remote track whose ``count`` frames arrive all at once (a network burst)."""
+
+    kind = "audio"
+
+    def __init__(self, count):
+        super().__init__()
+        self.pts = [960 * i for i in range(count)]
+        self.pts[-1] += 960  # one frame lost before the last
+
+    async def recv(self):
+        if not self.pts:
+            raise MediaStreamError
+        return mono_to_frame(np.full(960, 0.1, np.float32), self.pts.pop(0))
+
+
+def test_a_burst_from_the_network_is_capped_in_the_far_queue():
+    async def scenario():
+        client = _client()
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc, max_far_queue_ms=100.0)
+        pc.emit("track", BurstTrack(30))  # 600 ms at once, before the call is established
+        await asyncio.sleep(0.05)
+        before = bridge.stats()
+        pc.move("connecting")
+        pc.move("connected")
+        pc.emit("track", BurstTrack(30))  # the first track ended: a new one plays
+        await asyncio.sleep(0.05)
+        queued = client.backend.engine.far_queued_ms()
+        await bridge.hangup()
+        return before, bridge.stats(), queued
+
+    before, after, queued = asyncio.run(scenario())
+    assert before.far_frames == 30 and before.far_discarded_ms == pytest.approx(600.0)
+    assert after.far_frames == 60
+    assert 100.0 <= queued <= 120.0  # up to the cap, plus the frame that crossed it
+    assert after.far_dropped_ms == pytest.approx(600.0 - queued)
+    assert after.far_gaps == 2  # the lost frame, in each burst
+
+
+def test_loop_clock_ends_the_interrupted_call_on_the_loop_thread():
+    import threading
+
+    ended_on = []
+
+    class Watcher:
+        def on_call_ended(self, call, cause):
+            ended_on.append((threading.get_ident(), cause))
+
+    async def scenario():
+        client = _client(clock=LoopClock())
+        client.add_observer(Watcher())
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc)
+        pc.move("connecting")
+        pc.move("connected")
+        client.session.begin_interruption("pstn")
+        assert await bridge.wait_closed(timeout=10.0)  # grace period 0.3 s
+        return bridge
+
+    bridge = asyncio.run(scenario())
+    assert ended_on == [(threading.get_ident(), EndCause.GSM_CALL_DETECTED)]
+    assert bridge.call.details.end_cause is EndCause.GSM_CALL_DETECTED
+    with pytest.raises(ConfigError, match="coroutine"):
+        LoopClock()
 
 
 def test_outgoing_lifecycle_failed_ends_with_error_and_closes():

@@ -35,8 +35,10 @@ produced; a short FIFO pads an underrun with silence and drops what exceeds
 
 Threads. Everything runs on the asyncio loop the bridge was created on, except session
 observers, which may be called on the session's event thread: the bridge moves their work
-onto the loop with ``call_soon_threadsafe``. With a caller-driven device, drive
-interruptions and the grace clock from the loop's thread (the frames run there).
+onto the loop with ``call_soon_threadsafe``. With a caller-driven device the frames run on
+the loop's thread, so whatever stops the call's stream should run there too: give the
+client ``InterruptionPolicy(clock=LoopClock())`` (the grace timer then fires on the loop)
+and begin and end interruptions on the loop (``loop.call_soon_threadsafe``).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ __all__ = [
     "OPUS_SAMPLE_RATE",
     "BridgeStats",
     "CallAudioBridge",
+    "LoopClock",
     "MicrophoneTrack",
     "frame_to_mono",
     "mono_to_frame",
@@ -150,6 +153,69 @@ class _Resampler:
         return np.concatenate(out).astype(np.float32, copy=False)
 
 
+class _LoopTimer:
+    """A :class:`LoopClock` timer: armed and fired on the loop's thread."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, deadline: float, callback: Callable[[], None]
+    ) -> None:
+        self._loop = loop
+        self._deadline = deadline
+        self._callback = callback
+        self._handle: asyncio.TimerHandle | None = None
+        self._cancelled = False
+        loop.call_soon_threadsafe(self._arm)
+
+    @property
+    def deadline(self) -> float:
+        return self._deadline
+
+    def _arm(self) -> None:
+        if not self._cancelled:
+            delay = max(0.0, self._deadline - time.monotonic())
+            self._handle = self._loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        if not self._cancelled:
+            self._callback()
+
+    def cancel(self) -> None:
+        self._cancelled = True  # _fire checks it; the loop's handle may stay armed, harmless
+
+
+class LoopClock:
+    """A :class:`~callaudio.clock.Clock` (``time.monotonic``) whose timers fire on an asyncio
+    loop's thread.
+
+    For a client whose device the call drives (the simulated room with ``realtime=False``):
+    ``VoiceClient(backend, policy=InterruptionPolicy(clock=LoopClock()))`` makes the
+    30-second grace timer end the call on the loop, between two frames.
+
+    Parameters
+    ----------
+    loop : asyncio.AbstractEventLoop, optional
+        The running loop by default (then create the clock inside a coroutine).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                raise ConfigError(
+                    "loop", "pass the loop, or create the clock inside a coroutine"
+                ) from None
+        self.loop = loop
+
+    def now(self) -> float:
+        """``time.monotonic()``, in seconds."""
+        return time.monotonic()
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> _LoopTimer:
+        """Run ``callback()`` on the loop's thread at ``deadline`` (seconds, monotonic)."""
+        return _LoopTimer(self.loop, float(deadline), callback)
+
+
 @dataclass(frozen=True)
 class BridgeStats:
     """Counters of one bridge (a snapshot).
@@ -174,6 +240,8 @@ class BridgeStats:
     far_discarded_ms : float
         Remote audio dropped because the call had no running stream (before establishment,
         during an interruption).
+    far_dropped_ms : float
+        Remote audio dropped because more than ``max_far_queue_ms`` was already queued.
     far_queue_ms : float
         Mean far-end audio queued in the engine when a remote frame arrived (the jitter
         buffer's delay).
@@ -187,6 +255,7 @@ class BridgeStats:
     far_frames: int
     far_gaps: int
     far_discarded_ms: float
+    far_dropped_ms: float
     far_queue_ms: float
 
 
@@ -322,6 +391,10 @@ class CallAudioBridge:
         Who is on the other end, for the :class:`~callaudio.call.Call`.
     max_buffer_ms : float
         The outgoing FIFO's limit on a self-paced device.
+    max_far_queue_ms : float
+        The most far-end audio kept queued in the engine: a remote frame arriving when more
+        is queued is dropped (counted in ``far_dropped_ms``), so a burst from the network
+        (after a stall) does not leave the call with that much more delay for good.
 
     Raises
     ------
@@ -337,6 +410,7 @@ class CallAudioBridge:
         direction: CallDirection = CallDirection.OUTGOING,
         remote: str | None = None,
         max_buffer_ms: float = 60.0,
+        max_far_queue_ms: float = 100.0,
     ) -> None:
         backend = client.backend
         if not isinstance(backend, EngineBackend):
@@ -349,6 +423,12 @@ class CallAudioBridge:
             raise ConfigError("pc", f"must be a new RTCPeerConnection, got {pc!r}")
         if not isinstance(direction, CallDirection):
             raise ConfigError("direction", f"must be a CallDirection, got {direction!r}")
+        for name, value in (
+            ("max_buffer_ms", max_buffer_ms),
+            ("max_far_queue_ms", max_far_queue_ms),
+        ):
+            if not isinstance(value, (int, float)) or not 20.0 <= value <= 1000.0:
+                raise ConfigError(name, f"must be 20-1000 ms, got {value!r}")
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -373,7 +453,9 @@ class CallAudioBridge:
         self._far_frames = 0
         self._far_gaps = 0
         self._far_discarded = 0.0
+        self._far_dropped = 0.0
         self._far_queue_sum = 0.0
+        self._max_far_queue_ms = float(max_far_queue_ms)
         pc.addTrack(self.track)
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_connection_state)
@@ -421,6 +503,7 @@ class CallAudioBridge:
             far_frames=self._far_frames,
             far_gaps=self._far_gaps,
             far_discarded_ms=self._far_discarded,
+            far_dropped_ms=self._far_dropped,
             far_queue_ms=self._far_queue_sum / frames,
         )
 
@@ -442,7 +525,8 @@ class CallAudioBridge:
         return call.state is CallState.ESTABLISHED and not call.is_interrupted
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        if track.kind == "audio" and self._far_task is None:
+        task = self._far_task
+        if track.kind == "audio" and (task is None or task.done()):  # one remote track at a time
             self._far_task = self._loop.create_task(self._play_far(track))
 
     async def _play_far(self, track: MediaStreamTrack) -> None:
@@ -469,7 +553,11 @@ class CallAudioBridge:
                 continue
             if resampler is None or resampler.rate_out != engine.sample_rate:
                 resampler = _Resampler(frame.sample_rate, engine.sample_rate)
-            self._far_queue_sum += engine.far_queued_ms()
+            queued = engine.far_queued_ms()
+            self._far_queue_sum += queued
+            if queued > self._max_far_queue_ms:
+                self._far_dropped += 1000.0 * frame.samples / frame.sample_rate
+                continue
             backend.write_far(resampler(samples))
 
     def _on_connection_state(self) -> None:
