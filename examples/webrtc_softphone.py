@@ -15,7 +15,7 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import callaudio as ca
-from callaudio.integrations.aiortc import CallAudioBridge
+from callaudio.integrations.aiortc import CallAudioBridge, LoopClock
 from callaudio.simulation import load_talker
 
 
@@ -33,7 +33,8 @@ def phone(name, talker, device=None):
         backend = ca.make_backend("simulated", realtime=False, near=near, loop=True)
     session = ca.AudioSession()
     session.add_observer(Printer(name))
-    return ca.VoiceClient(backend, session=session)
+    policy = ca.InterruptionPolicy(clock=LoopClock())  # its timers fire where the frames run
+    return ca.VoiceClient(backend, session=session, policy=policy)
 
 
 async def demo():
