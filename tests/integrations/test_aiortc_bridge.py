@@ -130,6 +130,39 @@ def test_track_resamples_and_reframes_the_processed_microphone(rate):
     assert 0 <= client.backend.last_stats.frames - 2 * len(during) <= 1
 
 
+def test_track_on_a_self_paced_device_reads_what_it_produced():
+    # A room paced by its own thread (as a sound card is): the track reads, never drives.
+    session = AudioSession(dispatcher=SynchronousDispatcher())
+    session.set_preferred_sample_rate(16000)
+    backend = make_backend(
+        "simulated",
+        sample_rate=16000,
+        realtime=True,
+        near=_tone(16000),
+        loop=True,
+        processing=ProcessingConfig.bypass(),
+    )
+    client = VoiceClient(backend, session=session)
+    call = client.start_call()
+    call.progress()
+    call.answer()
+    call.establish()
+    track = MicrophoneTrack(backend, lambda: True, max_buffer_ms=40.0)
+
+    async def frames(count):
+        return [await track.recv() for _ in range(count)]
+
+    try:
+        sent = asyncio.run(frames(30))
+    finally:
+        client.close()
+    assert [f.pts for f in sent] == [960 * i for i in range(30)]
+    x = np.concatenate([frame_to_mono(f) for f in sent[10:]])
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    assert abs(np.argmax(spectrum) * 48000 / x.size - 1000.0) < 5.0
+    assert track.underruns + track.paused_frames < 30
+
+
 # -- the bridge: construction and the connection's lifecycle --------------------------------
 
 
