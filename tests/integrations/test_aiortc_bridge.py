@@ -86,6 +86,11 @@ def test_frame_to_mono_averages_channels_of_every_layout():
         (packed * 32768).astype(np.int16), format="s16", layout="stereo"
     )
     assert np.allclose(frame_to_mono(s16), 0.125)
+    u8 = av.AudioFrame.from_ndarray(np.zeros((1, 480), np.uint8), format="u8", layout="mono")
+    with pytest.raises(ConfigError, match="u8"):
+        frame_to_mono(u8)
+    loud = mono_to_frame(np.array([2.0, -2.0, np.nan, np.inf], np.float32), 0)
+    assert loud.to_ndarray().reshape(-1, 2)[:, 0].tolist() == [32767, -32768, 0, 32767]
 
 
 # -- the microphone track ------------------------------------------------------------------

@@ -117,9 +117,10 @@ def frame_to_mono(frame: av.AudioFrame) -> F32:
 def mono_to_frame(samples: npt.ArrayLike, pts: int) -> av.AudioFrame:
     """A 48 kHz s16 stereo frame (what aiortc's Opus encoder takes) from float mono samples.
 
-    ``pts`` counts samples; ``time_base`` is 1/48000.
+    ``pts`` counts samples; ``time_base`` is 1/48000. Beyond full scale clips; NaN is
+    silence.
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.nan_to_num(np.asarray(samples, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
     pcm = np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
     frame = av.AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], format="s16", layout="stereo")
     frame.sample_rate = OPUS_SAMPLE_RATE
@@ -540,7 +541,11 @@ class CallAudioBridge:
                 return
             if not isinstance(frame, av.AudioFrame):
                 continue
-            samples = frame_to_mono(frame)
+            try:
+                samples = frame_to_mono(frame)
+            except CallAudioError as exc:  # a sample format no decoder of aiortc produces
+                log.warning("call %s: remote frame dropped: %s", self.call.call_id, exc)
+                continue
             self._far_frames += 1
             if frame.pts is not None:
                 if next_pts is not None and frame.pts != next_pts:
