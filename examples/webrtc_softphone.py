@@ -31,7 +31,7 @@ def phone(name, talker, device=None):
     else:
         near = load_talker(talker, 48000, 30.0)
         backend = ca.make_backend("simulated", realtime=False, near=near, loop=True)
-    session = ca.AudioSession()
+    session = ca.AudioSession(dispatcher=ca.SynchronousDispatcher())  # events on the loop
     session.add_observer(Printer(name))
     policy = ca.InterruptionPolicy(clock=LoopClock())  # its timers fire where the frames run
     return ca.VoiceClient(backend, session=session, policy=policy)

@@ -246,8 +246,54 @@ def test_a_burst_from_the_network_is_capped_in_the_far_queue():
     assert before.far_frames == 30 and before.far_discarded_ms == pytest.approx(600.0)
     assert after.far_frames == 60
     assert 100.0 <= queued <= 120.0  # up to the cap, plus the frame that crossed it
-    assert after.far_dropped_ms == pytest.approx(600.0 - queued)
+    assert after.far_primes == 1  # the call's stream started behind 20 ms of silence
+    assert after.far_dropped_ms == pytest.approx(600.0 - (queued - 20.0))
     assert after.far_gaps == 2  # the lost frame, in each burst
+
+
+class SteadyTrack(MediaStreamTrack):
+    """A remote track: ``burst`` frames at once, then one per 20 ms the room runs."""
+
+    kind = "audio"
+
+    def __init__(self, device, count, burst):
+        super().__init__()
+        self.device, self.count, self.burst, self.k = device, count, burst, 0
+
+    async def recv(self):
+        if self.k >= self.count:
+            raise MediaStreamError
+        if self.k >= self.burst:
+            self.device.run_frames(2)  # 20 ms played while the next packet travelled
+        self.k += 1
+        return mono_to_frame(np.full(960, 0.1, np.float32), 960 * (self.k - 1))
+
+
+def test_the_far_queue_comes_back_down_after_a_burst():
+    async def scenario():
+        client = _client()
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc, max_far_queue_ms=200.0)
+        pc.move("connecting")
+        pc.move("connected")
+        engine = client.backend.engine
+        pc.emit("track", SteadyTrack(client.backend.device, 40, burst=6))
+        await asyncio.sleep(0.05)
+        high = engine.far_queued_ms()  # the burst stays queued: 120 ms + the cushion
+        pc.emit("track", SteadyTrack(client.backend.device, 300, burst=0))
+        await asyncio.sleep(0.2)
+        low = engine.far_queued_ms()
+        stats = bridge.stats()
+        await bridge.hangup()
+        return high, low, stats, client.backend.last_stats
+
+    high, low, stats, engine_stats = asyncio.run(scenario())
+    assert high == pytest.approx(140.0)
+    # One packet dropped per second while more than the cushion and a packet stayed
+    # queued: down to the cushion, the packet the room is playing and the one just queued.
+    assert low == pytest.approx(60.0)
+    assert stats.far_dropped_ms == pytest.approx(high - low)
+    assert engine_stats.underruns == 0
 
 
 def test_loop_clock_ends_the_interrupted_call_on_the_loop_thread():

@@ -103,6 +103,8 @@ def test_opus_call_cancels_the_echo_and_keeps_the_near_talker(monkeypatch):
     assert stats.far_gaps == 0
     assert stats.capture_underruns == 0
     assert stats.frames_sent >= 400
+    assert stats.far_primes >= 1
+    engine_stats = call.client.backend.last_stats
 
     # Align what A received with the room's timeline through B's near talker.
     y = call.received.signal()
@@ -130,7 +132,8 @@ def test_opus_call_cancels_the_echo_and_keeps_the_near_talker(monkeypatch):
         f"\necho attenuation {total_attenuation:.1f} dB (coherent {coherent_attenuation:.1f} dB),"
         f" near level change {level_change:+.2f} dB, correlation {_corr(near_out, near_mic):.3f}"
         f"\nlatency: chain + Opus {1000 * lag / R:.1f} ms, far jitter ring"
-        f" {stats.far_queue_ms:.1f} ms, out FIFO {stats.out_buffer_ms:.1f} ms;"
+        f" {stats.far_queue_ms:.1f} ms ({engine_stats.underruns} underruns of"
+        f" {engine_stats.frames} frames), out FIFO {stats.out_buffer_ms:.1f} ms;"
         f" CPU {cpu:.2f} s for {wall:.1f} s (both peers)"
     )
 
@@ -226,7 +229,7 @@ def test_interruption_of_31_s_ends_the_call_and_closes_both_peers(monkeypatch):
     assert _paused_run(call.received) >= 10
 
 
-def test_the_softphone_example_runs_a_call_on_loopback(monkeypatch):
+def test_the_softphone_example_runs_a_call_on_loopback():
     import subprocess
     import sys
     from pathlib import Path
@@ -246,4 +249,5 @@ def test_the_softphone_example_runs_a_call_on_loopback(monkeypatch):
         assert "call_established(call=call-1)" in lines
         assert "call_ended(call=call-1, cause=HUNG_UP)" in lines
         assert lines[-2].startswith("configuration_restored")
+        assert lines[-1].startswith("BridgeStats(")
         assert "far_gaps=0" in lines[-1] and "capture_underruns=0" in lines[-1]

@@ -242,7 +242,11 @@ class BridgeStats:
         Remote audio dropped because the call had no running stream (before establishment,
         during an interruption).
     far_dropped_ms : float
-        Remote audio dropped because more than ``max_far_queue_ms`` was already queued.
+        Remote audio dropped to keep the delay down: more than ``max_far_queue_ms`` was
+        queued, or a whole packet more than the cushion stayed queued for a second.
+    far_primes : int
+        Times the far end started behind a ``far_prime_ms`` cushion of silence: once per
+        stream (the call's start, each resume), again after the far-end ring ran dry.
     far_queue_ms : float
         Mean far-end audio queued in the engine when a remote frame arrived (the jitter
         buffer's delay).
@@ -257,6 +261,7 @@ class BridgeStats:
     far_gaps: int
     far_discarded_ms: float
     far_dropped_ms: float
+    far_primes: int
     far_queue_ms: float
 
 
@@ -396,6 +401,9 @@ class CallAudioBridge:
         The most far-end audio kept queued in the engine: a remote frame arriving when more
         is queued is dropped (counted in ``far_dropped_ms``), so a burst from the network
         (after a stall) does not leave the call with that much more delay for good.
+    far_prime_ms : float
+        Silence queued ahead of the far end when its stream starts and after the ring ran
+        dry (a packet came late): the jitter cushion, at the price of that much delay.
 
     Raises
     ------
@@ -412,6 +420,7 @@ class CallAudioBridge:
         remote: str | None = None,
         max_buffer_ms: float = 60.0,
         max_far_queue_ms: float = 100.0,
+        far_prime_ms: float = 20.0,
     ) -> None:
         backend = client.backend
         if not isinstance(backend, EngineBackend):
@@ -424,12 +433,13 @@ class CallAudioBridge:
             raise ConfigError("pc", f"must be a new RTCPeerConnection, got {pc!r}")
         if not isinstance(direction, CallDirection):
             raise ConfigError("direction", f"must be a CallDirection, got {direction!r}")
-        for name, value in (
-            ("max_buffer_ms", max_buffer_ms),
-            ("max_far_queue_ms", max_far_queue_ms),
+        for name, value, low in (
+            ("max_buffer_ms", max_buffer_ms, 20.0),
+            ("max_far_queue_ms", max_far_queue_ms, 20.0),
+            ("far_prime_ms", far_prime_ms, 0.0),
         ):
-            if not isinstance(value, (int, float)) or not 20.0 <= value <= 1000.0:
-                raise ConfigError(name, f"must be 20-1000 ms, got {value!r}")
+            if not isinstance(value, (int, float)) or not low <= value <= 1000.0:
+                raise ConfigError(name, f"must be {low:g}-1000 ms, got {value!r}")
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -457,6 +467,10 @@ class CallAudioBridge:
         self._far_dropped = 0.0
         self._far_queue_sum = 0.0
         self._max_far_queue_ms = float(max_far_queue_ms)
+        self._far_prime_ms = float(far_prime_ms)
+        self._far_primes = 0
+        self._primed: object = None  # the engine whose far ring got the cushion
+        self._underruns = 0
         pc.addTrack(self.track)
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_connection_state)
@@ -505,6 +519,7 @@ class CallAudioBridge:
             far_gaps=self._far_gaps,
             far_discarded_ms=self._far_discarded,
             far_dropped_ms=self._far_dropped,
+            far_primes=self._far_primes,
             far_queue_ms=self._far_queue_sum / frames,
         )
 
@@ -534,6 +549,7 @@ class CallAudioBridge:
         resampler: _Resampler | None = None
         next_pts: int | None = None
         backend = self.backend
+        lowest, seen = float("inf"), 0  # the queue's minimum over the last second
         while True:
             try:
                 frame = await track.recv()
@@ -560,9 +576,24 @@ class CallAudioBridge:
                 resampler = _Resampler(frame.sample_rate, engine.sample_rate)
             queued = engine.far_queued_ms()
             self._far_queue_sum += queued
-            if queued > self._max_far_queue_ms:
-                self._far_dropped += 1000.0 * frame.samples / frame.sample_rate
+            frame_ms = 1000.0 * frame.samples / frame.sample_rate
+            lowest, seen = min(lowest, queued), seen + 1
+            # Too much queued, or a whole packet more than the cushion all second long (a
+            # burst after a stall): drop this packet, so the delay comes back down.
+            settled = seen >= 50 and lowest > self._far_prime_ms + frame_ms
+            if seen >= 50:
+                lowest, seen = float("inf"), 0
+            if queued > self._max_far_queue_ms or settled:
+                self._far_dropped += frame_ms
                 continue
+            ran_dry = engine.stats.underruns
+            if engine is not self._primed or (ran_dry > self._underruns and queued < 10.0):
+                # A new stream, or the ring ran dry: start again behind a cushion of silence
+                # so that the next late packet finds audio still queued.
+                self._primed, self._underruns = engine, ran_dry
+                self._far_primes += 1
+                cushion = int(self._far_prime_ms * engine.sample_rate / 1000.0)
+                backend.write_far(np.zeros(cushion, np.float32))
             backend.write_far(resampler(samples))
 
     def _on_connection_state(self) -> None:
