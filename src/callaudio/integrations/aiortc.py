@@ -18,8 +18,10 @@ gain control or audio session. :class:`CallAudioBridge` gives it callaudio's:
 Frames. Opus in aiortc runs at 48 kHz with 20 ms packets (960 samples, stereo s16 out of
 the decoder). The chain runs 10 ms mono frames at 16, 32 or 48 kHz. Incoming frames are
 mixed to mono and resampled (libswresample through PyAV, streaming) to the engine's rate
-and queued with ``write_far``; the engine's jitter ring (``far_buffer_ms``) absorbs the
-network's timing. Outgoing, the processed microphone from ``read_capture`` is resampled to
+and queued with ``write_far``: the engine's far ring is the jitter buffer, started behind
+a ``far_prime_ms`` cushion of silence (again after it ran dry), and kept short (a packet is
+dropped above ``max_far_queue_ms``, or when a packet more than the cushion stayed queued
+for a second). Outgoing, the processed microphone from ``read_capture`` is resampled to
 48 kHz, re-framed through a FIFO into 960-sample frames and sent as s16 stereo with
 ``pts`` counting samples and ``time_base`` 1/48000, paced on the monotonic clock as
 aiortc's own ``AudioStreamTrack`` does. The track never stalls: while the call is not
