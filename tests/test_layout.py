@@ -93,6 +93,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "callaudio.cli",
     ),
     "callaudio.cli": ("callaudio._dsp",),
+    # nothing but the bridge's own tests imports the integrations (aiortc stays optional)
+    **{
+        layer: ("callaudio.integrations",)
+        for layer in ("callaudio.client", "callaudio.rules", "callaudio.audio", "callaudio.cli")
+    },
     "callaudio.batch": (
         "callaudio.session",
         "callaudio.call",
