@@ -152,15 +152,24 @@ class PreparedSound:
 
         Runs on the application's thread: reads the whole source (its ``samples`` when it
         has them, else ``read()`` until it ends), downmixes to mono and resamples it to
-        ``sample_rate`` (windowed-sinc, :func:`callaudio.simulation.resample.resample`).
-        Playing starts at the source's ``position`` when it has one.
+        ``sample_rate`` (windowed-sinc: :func:`callaudio.simulation.resample.resample`, or
+        ``resample_ratio`` when the ratio is too fine for its polyphase bank, 7919 Hz ->
+        48 kHz). Playing starts at the source's ``position`` when it has one.
 
         Raises
         ------
         ConfigError
             A looping source that does not expose its ``samples`` (its loop length is
-            unknown), or an empty one.
+            unknown), an empty one, or a rate the resampler cannot convert
+            (``sample_rate / source.sample_rate`` outside (0.01, 100); checked first).
         """
+        rate_in = getattr(source, "sample_rate", None)
+        if not can_resample(rate_in, sample_rate):
+            raise ConfigError(
+                "sample_rate",
+                f"cannot resample a {rate_in!r} Hz source to {sample_rate} Hz "
+                "(the ratio must be within (0.01, 100))",
+            )
         loop = bool(getattr(source, "loop", False))
         samples = getattr(source, "samples", None)
         start = int(getattr(source, "position", 0))
