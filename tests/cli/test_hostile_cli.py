@@ -61,6 +61,19 @@ def test_a_fifo_that_replaced_the_target_meanwhile_is_not_replaced(
     assert no_temp_files(tmp_path)
 
 
+def test_a_device_node_that_replaced_the_target_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out.wav"
+    target = _finished_target(out)
+    try:
+        os.mknod(out, 0o666 | stat.S_IFCHR, os.stat("/dev/null").st_rdev)
+    except PermissionError:
+        target.abort()
+        pytest.skip("mknod needs privileges")
+    with pytest.raises(SoundFileError, match="no longer a regular file"):
+        target.commit()
+    assert stat.S_ISCHR(os.lstat(out).st_mode) and no_temp_files(tmp_path)
+
+
 def test_a_folder_that_appeared_at_the_target_is_not_replaced(tmp_path: Path) -> None:
     out = tmp_path / "out.wav"
     target = _finished_target(out)
