@@ -168,3 +168,49 @@ def test_fast_path_still_refuses_what_it_cannot_read_safely(mic, out):
         with pytest.raises(FrameError):
             vp.process_render_fast(mic)
         assert vp.stats.render_frames == 0
+
+
+# -- wave 2: the adversary's second report ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "far",
+    [None, [0.0] * N, np.float32(0.0), np.zeros((), np.float32), np.zeros((N, 1, 1), np.float32)],
+    ids=["None", "list", "scalar", "0-d", "3-d"],
+)
+def test_process_render_fast_refuses_what_is_not_a_frame_array(far) -> None:
+    vp = ca.VoiceProcessor(RATE)
+    with pytest.raises(FrameError, match="far"):
+        vp.process_render_fast(far)
+    vp.process_render_fast(np.zeros(N, np.float32))  # still usable
+
+
+def test_process_arrays_cuts_a_long_far_before_converting_it() -> None:
+    mic = np.zeros(1600, np.float32)
+    far = np.broadcast_to(np.int16(100), (10**10,))  # 20 GB once converted to float32
+    y = ca.process_arrays(mic, far, sample_rate=RATE)
+    assert y.shape == mic.shape
+    short = np.full(800, 0.1, np.float32)  # a far shorter than the mic is padded, as before
+    assert ca.process_arrays(mic, short, sample_rate=RATE).shape == mic.shape
+
+
+def test_stage_slots_take_only_their_own_stage_class() -> None:
+    from callaudio.errors import ConfigError
+
+    stages = {
+        "high_pass": ca.HighPassConfig,
+        "echo_canceller": ca.EchoCancellerConfig,
+        "noise_suppressor": ca.NoiseSuppressorConfig,
+        "gain_control": ca.GainControlConfig,
+    }
+    for slot, right in stages.items():
+        for cls in stages.values():
+            if cls is right:
+                ca.ProcessingConfig(**{slot: cls()})
+            else:
+                with pytest.raises(ConfigError, match=slot):
+                    ca.ProcessingConfig(**{slot: cls()})
+    for flag in (np.True_, np.False_, True):
+        with pytest.raises(ConfigError, match="hops_per_frame"):
+            ca.NoiseSuppressorConfig(hops_per_frame=flag)
+    assert ca.NoiseSuppressorConfig(hops_per_frame=4).hops_per_frame == 4

@@ -56,6 +56,8 @@ def _resolve_backend(backend: AudioBackend | str) -> AudioBackend:
             "backend",
             f"unknown backend {backend!r} (available: 'simulated', 'sounddevice', 'memory')",
         )
+    if not isinstance(backend, AudioBackend):
+        raise ConfigError("backend", f"must be an AudioBackend or a backend name, got {backend!r}")
     return backend
 
 
@@ -98,6 +100,8 @@ class VoiceClient:
         self.call_mode = call_mode
         if policy is not None and not isinstance(policy, InterruptionPolicy):
             raise ConfigError("policy", f"must be an InterruptionPolicy, got {policy!r}")
+        if session is not None and not isinstance(session, AudioSession):
+            raise ConfigError("session", f"must be an AudioSession, got {session!r}")
         self.backend = _resolve_backend(backend)
         self.session = session if session is not None else AudioSession.shared()
         self.policy = policy if policy is not None else InterruptionPolicy()

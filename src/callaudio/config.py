@@ -85,7 +85,8 @@ def _check_bool(name: str, value: object) -> None:
 
 
 def _check_choice(name: str, value: object, allowed: tuple[int, ...]) -> None:
-    if isinstance(value, bool) or value not in allowed:
+    is_bool = isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
+    if is_bool or value not in allowed:
         listed = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
         raise ConfigError(name, f"must be {listed}, got {value!r}")
 
@@ -260,8 +261,9 @@ class ProcessingConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, _StageConfig):
-                raise ConfigError(f.name, f"must be a stage config object, got {value!r}")
+            want = _STAGE_CLASSES[f.name]
+            if not isinstance(value, want):
+                raise ConfigError(f.name, f"must be a {want.__name__}, got {value!r}")
 
     @classmethod
     def bypass(cls) -> ProcessingConfig:

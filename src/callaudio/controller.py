@@ -43,7 +43,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .audio.base import ArraySource, AudioBackend, PlaybackSource
-from .errors import InvalidStateError
+from .config import SAMPLE_RATES
+from .engine.sound import can_resample
+from .errors import InvalidStateError, SoundFileError
 from .session import AudioSession, Category, HoldKind, SessionConfiguration, SessionHold
 from .tones import TonePlan, ToneSource
 from .tones import tone_plan as tone_plan_of
@@ -106,6 +108,7 @@ class AudioController:
         self._muted = False
         self._speaker = False
         self._sound: _Sound | None = None
+        self._closed = False
 
     # -- state ---------------------------------------------------------------------------
 
@@ -188,15 +191,30 @@ class AudioController:
 
     # -- sounds --------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Stop the sound; from now on every ``start_*`` raises InvalidStateError (the
+        client is closed and no longer follows the session)."""
+        with self._session.lock:
+            self._closed = True
+            self.stop_sound()
+
+    def _check_open(self, event: str) -> None:
+        if self._closed:
+            raise InvalidStateError(event, "CLOSED", "the client is closed")
+
     def start_progress_tone(self, plan: str | TonePlan | None = None) -> None:
         """Play the ringback (progress) tone of ``plan`` (the controller's plan by default),
-        looping, at the session's preferred sample rate."""
+        looping, at the session's preferred sample rate.
+
+        Raises InvalidStateError when the client is closed (as every ``start_*``)."""
+        self._check_open("play a tone")
         spec = (tone_plan_of(plan) if plan is not None else self._plan).ringback
         source = ToneSource(spec, self._session.preferred_sample_rate)
         self._start(_Sound(SoundKind.PROGRESS_TONE, source))
 
     def start_busy_tone(self, plan: str | TonePlan | None = None) -> None:
         """Play the busy tone of ``plan``, looping."""
+        self._check_open("play a tone")
         spec = (tone_plan_of(plan) if plan is not None else self._plan).busy
         source = ToneSource(spec, self._session.preferred_sample_rate)
         self._start(_Sound(SoundKind.BUSY_TONE, source))
@@ -220,9 +238,21 @@ class AudioController:
         Raises
         ------
         SoundFileError
-            For a missing, corrupt, truncated, non-WAV or unsupported file; nothing changed.
+            For a missing, corrupt, truncated, non-WAV or unsupported file (a sample rate
+            the player cannot convert to every processing rate, checked here so that the
+            sound cannot fail later when an interruption ends); nothing changed.
+        InvalidStateError
+            When the client is closed.
         """
+        self._check_open("play a sound file")
         audio = read_wav(path)
+        if not all(can_resample(audio.sample_rate, rate) for rate in SAMPLE_RATES):
+            raise SoundFileError(
+                os.fspath(path),
+                "unsupported",
+                f"a sample rate of {audio.sample_rate} Hz cannot be converted to "
+                f"{min(SAMPLE_RATES)}..{max(SAMPLE_RATES)} Hz",
+            )
         source = ArraySource(audio.samples, audio.sample_rate, loop=loop)
         self._start(_Sound(SoundKind.FILE, source, path=os.fspath(path)))
 
@@ -243,6 +273,7 @@ class AudioController:
     def _start(self, sound: _Sound) -> None:
         session = self._session
         with session.lock:
+            self._check_open("play a sound")
             self.stop_sound()
             if not self._in_call():
                 if not session.category.can_play:

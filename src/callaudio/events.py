@@ -91,6 +91,7 @@ __all__ = [
     "QueueDispatcher",
     "SynchronousDispatcher",
     "ThreadDispatcher",
+    "check_dispatcher",
 ]
 
 logger = logging.getLogger("callaudio.events")
@@ -247,6 +248,7 @@ class ThreadDispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._unfinished = 0
+        self._exited = False  # the thread took its stop signal
         self._idle = threading.Condition(self._lock)
 
     @property
@@ -258,7 +260,8 @@ class ThreadDispatcher:
         """Queue ``delivery`` for the event thread."""
         with self._lock:
             self._unfinished += 1
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None or self._exited or not self._thread.is_alive():
+                self._exited = False
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
         self._queue.put(delivery)
@@ -277,7 +280,11 @@ class ThreadDispatcher:
             return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Deliver what is queued, then stop the event thread."""
+        """Deliver what is queued, then stop the event thread.
+
+        A delivery submitted after ``close`` (even while the thread is still draining) is
+        delivered too: by the same thread, which then stops, or by a new one.
+        """
         thread = self._thread
         if thread is None:
             return
@@ -288,7 +295,14 @@ class ThreadDispatcher:
         while True:
             delivery = self._queue.get()
             if delivery is None:
-                return
+                with self._lock:
+                    if self._unfinished == 0:
+                        if self._thread is threading.current_thread():
+                            self._exited = True  # the next submit starts a new thread
+                        return
+                    # Submitted after close(): deliver them first, then stop.
+                    self._queue.put(None)
+                continue
             try:
                 delivery()
             except BaseException:  # SystemExit & co. from an observer: the thread lives on
@@ -298,6 +312,13 @@ class ThreadDispatcher:
                     self._unfinished -= 1
                     if self._unfinished == 0:
                         self._idle.notify_all()
+
+
+def check_dispatcher(dispatcher: Any) -> Dispatcher:
+    """``dispatcher`` itself when it has a ``submit()`` method; else ConfigError."""
+    if not callable(getattr(dispatcher, "submit", None)):
+        raise ConfigError("dispatcher", f"must have a submit() method, got {dispatcher!r}")
+    return dispatcher  # type: ignore[no-any-return]
 
 
 class QueueDispatcher:
@@ -403,7 +424,9 @@ class EventHub:
     """
 
     def __init__(self, dispatcher: Dispatcher | None = None) -> None:
-        self.dispatcher: Dispatcher = dispatcher if dispatcher is not None else ThreadDispatcher()
+        self.dispatcher: Dispatcher = (
+            check_dispatcher(dispatcher) if dispatcher is not None else ThreadDispatcher()
+        )
         self._observers: tuple[object, ...] = ()
 
     @property
@@ -432,14 +455,15 @@ class EventHub:
 
         Raises
         ------
-        ValueError
-            For a name not in :data:`EVENT_NAMES`, or fields other than its own.
+        ConfigError
+            (a ValueError) For a name not in :data:`EVENT_NAMES`, or fields other than its
+            own.
         """
-        if name not in EVENT_NAMES:
-            raise ValueError(f"unknown event {name!r}")
+        if not isinstance(name, str) or name not in EVENT_NAMES:
+            raise ConfigError("event", f"unknown event {name!r}")
         if set(data) != set(EVENT_FIELDS[name]):
-            raise ValueError(
-                f"event {name!r} takes the fields {EVENT_FIELDS[name]}, got {tuple(data)}"
+            raise ConfigError(
+                "event", f"event {name!r} takes the fields {EVENT_FIELDS[name]}, got {tuple(data)}"
             )
         task = functools.partial(deliver, self._observers, Event(name, data))
         return lambda: self.dispatcher.submit(task)

@@ -300,6 +300,8 @@ class VoiceProcessor:
         compiled chain still refuses anything it could not read safely (FrameError), but
         the descriptive checks of :meth:`process_render` are skipped.
         """
+        if not isinstance(far, np.ndarray) or far.ndim not in (1, 2):
+            raise FrameError(f"far must be a 1-D or 2-D ndarray, got {far!r:.60}")
         chans = 1 if far.ndim == 1 else far.shape[1]
         chains = self._chains
         if not chains:
@@ -551,7 +553,7 @@ def process_arrays(
     ref: npt.NDArray[np.float32] | None = None
     far_channels = 1
     if far is not None:
-        fa = _to_float32(_signal(far, "far"))
+        fa = _to_float32(_signal(far, "far")[:total])  # only what the mic needs converts
         far_channels = 1 if fa.ndim == 1 else fa.shape[1]
         if far_channels < 1:
             raise FrameError(f"far has no channels: shape {fa.shape}")

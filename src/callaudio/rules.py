@@ -180,7 +180,7 @@ class SessionRules:
             if call.is_live:
                 call.end(EndCause.HUNG_UP)
         self._timer.cancel()
-        self.controller.stop_sound()
+        self.controller.close()
         self.closed = True
 
     # -- calls (CallListener) ---------------------------------------------------------------

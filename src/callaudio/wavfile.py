@@ -76,19 +76,25 @@ def _decode(raw: bytes, width: int, channels: int) -> npt.NDArray[np.float32]:
 
 
 def _bits_per_sample(name: str) -> int | None:
-    """The fmt chunk's bits per sample (``wave`` rounds 1..7 up to one byte silently)."""
+    """The fmt chunk's bits per sample (``wave`` rounds 1..7 up to one byte silently).
+
+    Walks the chunk headers wherever they are in the file (a large JUNK or LIST chunk may
+    come before ``fmt ``), seeking over each chunk's body.
+    """
     try:
         with open(name, "rb") as fh:
-            head = fh.read(4096)
+            fh.seek(12)
+            while True:
+                header = fh.read(8)
+                if len(header) < 8:
+                    return None
+                chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
+                if chunk == b"fmt ":
+                    body = fh.read(16)
+                    return int(struct.unpack_from("<H", body, 14)[0]) if len(body) == 16 else None
+                fh.seek(size + (size & 1), os.SEEK_CUR)
     except OSError:
         return None
-    pos = 12
-    while pos + 8 <= len(head):
-        chunk, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
-        if chunk == b"fmt " and pos + 8 + 16 <= len(head):
-            return int(struct.unpack_from("<H", head, pos + 8 + 14)[0])
-        pos += 8 + size + (size & 1)
-    return None
 
 
 def read_wav(path: str | os.PathLike[str]) -> WavAudio:
@@ -100,9 +106,18 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         For a missing, non-WAV, corrupt, truncated or unsupported file (see the module
         docstring); the message names the file and the problem.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise SoundFileError(repr(path), "missing", "not a file path (give a str or a Path)")
     name = os.fspath(path)
-    p = Path(name)
-    if not p.is_file():
+    if not isinstance(name, str):
+        raise SoundFileError(repr(name), "missing", "not a file path (give a str or a Path)")
+    try:
+        is_file = Path(name).is_file()
+    except (OSError, ValueError) as exc:  # a name too long, an embedded NUL
+        why = getattr(exc, "strerror", None) or str(exc)
+        short = name if len(name) <= 200 else name[:200] + "..."
+        raise SoundFileError(short, "missing", f"not a usable file path ({why})") from None
+    if not is_file:
         raise SoundFileError(name, "missing", "no such sound file")
     try:
         with wave.open(name, "rb") as w:

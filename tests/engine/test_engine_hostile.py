@@ -320,3 +320,115 @@ def test_a_capture_overrun_warns_once_per_read_and_is_counted():
             room.run_frames(3)
             assert engine.read_capture().size == 3 * N  # nothing dropped: no warning
         assert engine.stats.overruns == 2
+
+
+# -- wave 2: the adversary's second report ----------------------------------------------------
+
+
+@pytest.mark.parametrize("interval", [float("inf"), float("nan"), -1.0, 0.0, 1e9, True, "0.02"])
+def test_a_poll_interval_out_of_range_is_refused(interval):
+    from callaudio.audio.service import EngineBackend, make_backend
+
+    with pytest.raises(ConfigError, match="poll_interval"):
+        make_backend("simulated", sample_rate=48000, poll_interval=interval)
+    with pytest.raises(ConfigError, match="poll_interval"):
+        EngineBackend(_room(realtime=False), poll_interval=interval)
+
+
+def test_a_short_sound_on_a_polled_backend_stops_by_itself():
+    """The watcher thread lives (a valid interval): a 0.1 s sound is over within the timeout."""
+    import time
+
+    from callaudio.audio.base import ArraySource
+    from callaudio.audio.service import make_backend
+
+    backend = make_backend("simulated", sample_rate=48000, poll_interval=0.01)
+    finished = threading.Event()
+    backend.start_playback(ArraySource(np.zeros(4800, np.float32), 48000), finished.set)
+    try:
+        assert finished.wait(10.0)
+        deadline = time.monotonic() + 10.0
+        while backend.is_running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not backend.is_running
+    finally:
+        backend.stop_playback()
+
+
+def test_make_backend_refuses_unknown_options():
+    from callaudio.audio.service import make_backend
+
+    with pytest.raises(ConfigError, match="bogus_opt"):
+        make_backend("simulated", sample_rate=48000, bogus_opt=1)
+
+
+def test_engine_constructor_and_play_refuse_what_they_cannot_use():
+    room = _room(realtime=False)
+    with pytest.raises(ConfigError, match="far_buffer_ms"):
+        AudioEngine(room, RATE, far_buffer_ms=10**12)
+    with pytest.raises(ConfigError, match="capture_buffer_ms"):
+        AudioEngine(room, RATE, capture_buffer_ms=10**9)
+    with pytest.raises(ConfigError, match="processor"):
+        AudioEngine(room, RATE, processor="vp")
+    with AudioEngine(room, RATE, VoiceProcessor(RATE)) as engine:
+        for bad in (5, "tone", object()):
+            with pytest.raises(ConfigError, match="source"):
+                engine.play(bad)
+        assert engine.source is None
+        room.run_frames(3)
+    assert engine.stats.callback_errors == 0
+
+
+def test_the_simulated_device_refuses_non_numbers():
+    room = _room(realtime=False)
+    for bad in (float("nan"), float("inf"), "1", None):
+        with pytest.raises(ConfigError, match="seconds"):
+            room.run_seconds(bad)
+    for bad in ("x", [1, "a"], np.ones(4, complex)):
+        with pytest.raises(ConfigError, match="noise"):
+            room.set_noise(bad)
+        with pytest.raises(ConfigError, match="near"):
+            room.set_near(bad)
+
+
+def test_prepared_sound_refuses_or_downmixes_what_is_not_mono_real():
+    stereo = np.stack([np.full(10, 0.5), np.full(10, -0.1)], axis=1)
+    sound = PreparedSound(stereo)
+    assert len(sound) == 10
+    buf = np.zeros((10, 1), np.float32)
+    sound.mix_into(buf)
+    np.testing.assert_allclose(buf[:, 0], 0.2, rtol=1e-6)
+    three = PreparedSound(np.ones((10, 3)))
+    assert len(three) == 10
+    with pytest.raises(FrameError, match="real"):
+        PreparedSound(np.ones(10, complex))
+    with pytest.raises(FrameError):
+        PreparedSound(np.ones((2, 2, 2)))
+    for start in (float("nan"), "3", 1.5, True):
+        with pytest.raises(ConfigError, match="start"):
+            PreparedSound(np.ones(10), start=start)
+
+
+@pytest.mark.parametrize("rate_in", [7919, 44100, 1000])
+def test_from_source_resamples_any_ratio_it_can(rate_in):
+    """7919 Hz is too fine a ratio for the polyphase bank: the arbitrary-ratio path plays
+    it at the right length and pitch."""
+    from callaudio.audio.base import ArraySource
+
+    t = np.arange(rate_in) / rate_in
+    tone = (0.5 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
+    sound = PreparedSound.from_source(ArraySource(tone, rate_in), 16000)
+    assert abs(len(sound) - 16000) <= 1
+    buf = np.zeros((16000, 1), np.float32)
+    sound.mix_into(buf)
+    spectrum = np.abs(np.fft.rfft(buf[2000:14000, 0]))
+    peak_hz = np.argmax(spectrum) * 16000 / 12000
+    assert abs(peak_hz - 200.0) < 2.0
+
+
+def test_from_source_refuses_a_ratio_it_cannot_do():
+    from callaudio.audio.base import ArraySource
+
+    for rate_in in (100, 2_000_000):
+        with pytest.raises(ConfigError, match="resample"):
+            PreparedSound.from_source(ArraySource(np.zeros(100, np.float32), rate_in), 16000)

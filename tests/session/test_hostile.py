@@ -636,3 +636,152 @@ def test_default_client_uses_the_simulated_room() -> None:
         assert type(client.backend).__name__ == "EngineBackend"
     finally:
         client.close()
+
+
+# -- wave 2: the adversary's second report ----------------------------------------------------
+
+
+def _pcm_wav(path: Any, rate: int, *, bits: int = 16, junk: int = 0, frames: int = 800) -> None:
+    """A mono integer-PCM WAV written byte by byte (any rate, any declared bit depth, an
+    optional JUNK chunk of ``junk`` bytes before ``fmt ``)."""
+    import struct
+
+    width = (bits + 7) // 8
+    data = bytes(frames * width) if width != 1 else bytes([128]) * frames
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, min(rate * width, 2**32 - 1), width, bits)
+    chunks = b""
+    if junk:
+        chunks += b"JUNK" + struct.pack("<I", junk) + bytes(junk)
+    chunks += b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    chunks += b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+
+
+def test_a_closed_clients_controller_refuses_to_play(
+    session: AudioSession, client: VoiceClient, backend: MemoryBackend, tmp_path: Any
+) -> None:
+    path = tmp_path / "s.wav"
+    _pcm_wav(path, 16000)
+    client.close()
+    controller = client.audio_controller
+    for start in (
+        controller.start_progress_tone,
+        controller.start_busy_tone,
+        lambda: controller.start_playing_sound_file(path),
+    ):
+        with pytest.raises(InvalidStateError, match="CLOSED"):
+            start()
+    assert not session.is_active and not backend.playback_running and controller.sound is None
+
+
+def test_events_submitted_after_the_thread_dispatcher_closed_are_delivered() -> None:
+    import time
+
+    dispatcher = ThreadDispatcher()
+    session = AudioSession(dispatcher=dispatcher)
+    got: list[str] = []
+
+    class Slow:
+        def on_event(self, event: Event) -> None:
+            if not got:
+                time.sleep(0.2)  # the close below happens while this delivery runs
+            got.append(event.name)
+
+    session.add_observer(Slow())
+    hold = session.activate()
+    dispatcher.close(timeout=0)
+    session.release(hold)
+    run_bounded(lambda: dispatcher.flush())
+    assert got == ["will_set_active", "did_set_active"] * 2
+    dispatcher.close(timeout=5.0)
+    with session.activate():  # a later event starts a new thread
+        pass
+    run_bounded(lambda: dispatcher.flush())
+    assert len(got) == 8
+
+
+@pytest.mark.parametrize("rate", [7919, 1000, 384000, 1000000])
+def test_a_sound_file_at_an_odd_rate_is_resampled(
+    session: AudioSession, tmp_path: Any, rate: int
+) -> None:
+    from callaudio.audio.service import make_backend
+
+    path = tmp_path / "odd.wav"
+    _pcm_wav(path, rate, frames=max(rate // 50, 1))
+    backend = make_backend("simulated", sample_rate=48000, realtime=False)
+    client = VoiceClient(backend, session=session)
+    session.begin_interruption("pstn")  # the sound waits, then starts at the end
+    client.audio_controller.start_playing_sound_file(path)
+    assert session.end_interruption("pstn")
+    assert client.audio_controller.is_playing and backend.is_running
+    backend.device.run_frames(3)
+    client.close()
+
+
+@pytest.mark.parametrize("rate", [1, 3, 100, 4294967295])
+def test_a_sound_file_at_an_unconvertible_rate_is_refused_up_front(
+    session: AudioSession, client: VoiceClient, backend: MemoryBackend, tmp_path: Any, rate: int
+) -> None:
+    from callaudio.errors import SoundFileError
+
+    path = tmp_path / "bad.wav"
+    _pcm_wav(path, rate, frames=4)
+    with pytest.raises(SoundFileError, match="sample rate") as info:
+        client.audio_controller.start_playing_sound_file(path)
+    assert info.value.reason == "unsupported"
+    assert not session.is_active and session.holds == () and not backend.playback_running
+
+
+def test_bad_session_arguments_change_nothing(session: AudioSession, client: VoiceClient) -> None:
+    dispatcher = session.dispatcher
+    for bad in (None, 5, object()):
+        with pytest.raises(ConfigError, match="dispatcher"):
+            session.dispatcher = bad  # type: ignore[assignment]
+        with pytest.raises(ConfigError, match="delegate"):
+            session.attach(bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="action"):
+            session.defer(bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="dispatcher"):
+        AudioSession(dispatcher=5)  # type: ignore[arg-type]
+    for name in ("bogus", None, 5):
+        with pytest.raises(ConfigError, match="unknown event"):
+            session.emit(name)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="clock"):
+        InterruptionPolicy(clock=object())  # type: ignore[arg-type]
+    assert session.dispatcher is dispatcher
+    established(client).hangup()  # the session still works
+
+
+def test_a_client_refuses_what_is_not_a_backend_or_a_session(session: AudioSession) -> None:
+    for bad in (None, 5, object()):
+        with pytest.raises(ConfigError, match="backend"):
+            VoiceClient(bad, session=session)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="session"):
+        VoiceClient("memory", session="x")  # type: ignore[arg-type]
+    assert session.holds == ()
+
+
+@pytest.mark.parametrize("path", [None, 5, b"x.wav", "a" * 5000, "nul\0.wav"])
+def test_a_sound_file_path_that_is_not_a_path(
+    session: AudioSession, client: VoiceClient, path: Any
+) -> None:
+    from callaudio.errors import SoundFileError
+
+    with pytest.raises(SoundFileError) as info:
+        client.audio_controller.start_playing_sound_file(path)
+    assert len(str(info.value)) < 400
+    assert not session.is_active and client.audio_controller.sound is None
+
+
+def test_read_wav_finds_the_bit_depth_after_a_large_chunk(tmp_path: Any) -> None:
+    from callaudio.errors import SoundFileError
+    from callaudio.wavfile import read_wav
+
+    seven = tmp_path / "seven.wav"
+    _pcm_wav(seven, 8000, bits=7, junk=5000)
+    with pytest.raises(SoundFileError, match="7-bit") as info:
+        read_wav(seven)
+    assert info.value.reason == "unsupported"
+    eight = tmp_path / "eight.wav"
+    _pcm_wav(eight, 8000, bits=8, junk=5000)
+    assert read_wav(eight).sample_width == 1

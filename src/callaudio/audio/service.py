@@ -13,6 +13,7 @@ and after :meth:`EngineBackend.close`, no stream is open on the device.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 import traceback
@@ -90,6 +91,14 @@ class EngineBackend:
         realtime_priority: int | None = None,
         monitor: bool = False,
     ) -> None:
+        if poll_interval is not None and (
+            isinstance(poll_interval, bool)
+            or not isinstance(poll_interval, (int, float))
+            or not 0.001 <= poll_interval <= 10.0
+        ):
+            raise ConfigError(
+                "poll_interval", f"must be None or seconds in [0.001, 10], got {poll_interval!r}"
+            )
         self._device = device
         self._rt_priority = realtime_priority
         self._monitor = monitor
@@ -524,18 +533,24 @@ def make_backend(name: str, **options: Any) -> EngineBackend:
         :class:`EngineBackend`; the rest to the device.
     """
     engine_opts = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}
-    device: Device
+    device_class: type[Any]
     if name == "simulated":
-        from ..devices.simulated import SimulatedBackend
+        from ..devices.simulated import SimulatedBackend as device_class
 
         options.setdefault("realtime", True)
-        device = SimulatedBackend(**options)
         if not options["realtime"]:
             engine_opts.setdefault("poll_interval", None)
     elif name == "sounddevice":
-        from ..devices.sounddevice_backend import SounddeviceBackend
-
-        device = SounddeviceBackend(**options)
+        from ..devices.sounddevice_backend import SounddeviceBackend as device_class
     else:
         raise ConfigError("backend", f"unknown backend {name!r} (simulated, sounddevice)")
+    known = inspect.signature(device_class).parameters
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(
+            "options",
+            f"unknown option(s) {', '.join(unknown)} for the {name} backend (known: "
+            f"{', '.join(sorted({*known, *_ENGINE_OPTIONS} - {'self'}))})",
+        )
+    device: Device = device_class(**options)
     return EngineBackend(device, **engine_opts)

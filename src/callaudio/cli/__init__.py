@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         text = str(exc) or type(exc).__name__
         if isinstance(exc, MemoryError):
             text = "out of memory"
-        print(f"callaudio: error: {' '.join(text.split())}", file=sys.stderr)
+        if sys.stderr is not None:  # closed (2>&-): the exit status alone tells
+            print(f"callaudio: error: {' '.join(text.split())}", file=sys.stderr)
         return 1
 
 

@@ -23,8 +23,8 @@ class Progress:
     ):
         self._total = max(int(total), 1)
         self._label = label
-        self._enabled = enabled
         self._stream = stream if stream is not None else sys.stderr
+        self._enabled = enabled and self._stream is not None  # None: stderr closed (2>&-)
         self._shown = -1
         self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
 

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..config import SAMPLE_RATES
+from ..errors import ConfigError
 from . import report
 from .demo_call import (
     FIRST_INTERRUPTION_S,
@@ -24,6 +25,7 @@ from .demo_call import (
     run_call,
     segment_mask,
 )
+from .files import check_folder
 
 __all__ = [
     "FIRST_INTERRUPTION_S",
@@ -56,6 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """A whole outgoing call on the simulated room, with the event log, metrics and a report."""
+    if args.seed < 0:
+        raise ConfigError("seed", f"must be a non-negative integer, got {args.seed}")
+    check_folder(args.out)
     demo = run_call(int(args.rate), int(args.seed), quiet=args.quiet)
     metrics = measure(demo)
     report.print_report(demo, metrics)

@@ -12,7 +12,9 @@ Writing (:class:`OutputTarget`), decided before any processing:
 - a new or existing regular file: written to a temporary file in the same folder and
   renamed over the target at the end (atomic: after a failure the old file is intact and
   no temporary file is left); an existing file keeps its mode, a new one gets
-  ``0666 & ~umask``. A read-only existing file is refused.
+  ``0666 & ~umask``. A read-only existing file is refused. The target is checked again
+  just before the rename: a device, FIFO or folder that appeared there meanwhile is never
+  replaced (one error line; see :meth:`OutputTarget._put_in_place` for the window left).
 - a symbolic link is followed on purpose: the file it points to is replaced as above (in
   the target's folder), the link stays a link.
 - a character device (``/dev/null``) is written through, never replaced;
@@ -47,6 +49,7 @@ __all__ = [
     "MIN_RATE",
     "InputFile",
     "OutputTarget",
+    "check_folder",
     "output_format",
     "output_subtype",
     "soundfile",
@@ -312,6 +315,24 @@ def _plan(path: str) -> _Plan:
     return _Plan("regular", os.path.realpath(path))
 
 
+def check_folder(path: str | os.PathLike[str]) -> None:
+    """Check, before any work, that ``path`` is (or can be created as) a writable folder;
+    SoundFileError naming it otherwise. Nothing is created."""
+    name = os.fspath(path)
+    probe = os.path.abspath(name)
+    while not os.path.lexists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        why = (
+            "exists and is not a folder"
+            if probe == os.path.abspath(name)
+            else f"{probe!r} is not a folder"
+        )
+        raise SoundFileError(name, "unwritable", f"{why}; give a folder for the report")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SoundFileError(name, "unwritable", f"cannot write in {probe!r} (permission denied)")
+
+
 class OutputTarget:
     """Where the processed audio goes; see the module docstring for each kind of path.
 
@@ -410,7 +431,7 @@ class OutputTarget:
             if existing is not None and hasattr(os, "chown"):
                 with contextlib.suppress(OSError):  # only root may give a file away
                     os.chown(self._tmp, existing.st_uid, existing.st_gid)
-            os.replace(self._tmp, self._target)
+            self._put_in_place(existing is None)
             self._tmp = None
             self._made_dirs = []
         elif self._spool is not None:
@@ -423,6 +444,44 @@ class OutputTarget:
                 with open(self._target, "wb") as fifo:
                     shutil.copyfileobj(self._spool, fifo)
             self._spool.close()
+
+    def _put_in_place(self, new: bool) -> None:
+        """Move the finished temporary file to the target, which was planned (and is
+        checked again here) to be a regular file or nothing.
+
+        Something else may have appeared there during the processing (a device node, a
+        FIFO, a folder): it is never replaced; the command fails with one line and the
+        temporary file is removed. A target that did not exist is created with
+        ``link()``, which fails instead of replacing anything that appeared in between.
+        An existing regular file is replaced with ``rename()``: between the check and the
+        rename a few microseconds remain in which a node created by someone else would be
+        replaced (POSIX has no portable "rename only over a regular file").
+        """
+        assert self._tmp is not None
+        try:
+            now = os.stat(self._target)
+        except FileNotFoundError:
+            now = None
+        if now is not None and not stat.S_ISREG(now.st_mode):
+            self.abort()
+            raise SoundFileError(
+                self.path,
+                "unwritable",
+                "is no longer a regular file (it changed while the "
+                "audio was processed); left untouched, nothing written",
+            )
+        if now is None and new:
+            try:
+                os.link(self._tmp, self._target)
+            except FileExistsError:
+                return self._put_in_place(False)  # appeared meanwhile: check it again
+            except OSError:  # no hard links on this file system: rename as below
+                pass
+            else:
+                os.unlink(self._tmp)
+                return None
+        os.replace(self._tmp, self._target)
+        return None
 
     def abort(self) -> None:
         """Undo: remove the temporary file and any folder created; the target is untouched."""

@@ -42,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--signal", choices=("speech", "noise"), default="speech", help="test signal (speech)"
     )
-    p.add_argument("--level", type=float, default=-20.0, help="test signal level, dBFS (-20)")
+    p.add_argument(
+        "--level", type=float, default=-20.0, help="test signal level, -100..0 dBFS (-20)"
+    )
     p.add_argument("--no-processing", action="store_true", help="bypass the chain")
     p.add_argument(
         "--priority",
@@ -79,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     n = rate // 100
     if not 1.0 <= args.seconds <= 600.0:
         raise ConfigError("seconds", f"must be within [1, 600], got {args.seconds}")
+    if not -100.0 <= args.level <= 0.0:  # also refuses nan and inf
+        raise ConfigError("level", f"must be within [-100, 0] dBFS, got {args.level}")
     if args.signal == "speech":
         far = load_talker(0, rate, args.seconds, seed=1, level_dbfs=args.level)
     else:

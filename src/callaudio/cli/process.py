@@ -417,7 +417,11 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
     return 0
 
 
-def _print_summary(s: dict[str, Any], mic: InputFile, *, as_json: bool, stream: TextIO) -> None:
+def _print_summary(
+    s: dict[str, Any], mic: InputFile, *, as_json: bool, stream: TextIO | None
+) -> None:
+    if stream is None:  # the stream was closed (2>&-): nothing to print to
+        return
     if as_json:
         lines = [json.dumps(s, indent=2)]
     else:

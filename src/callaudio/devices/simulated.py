@@ -18,6 +18,7 @@ fast as the machine goes, deterministic).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -103,6 +104,13 @@ class CallbackFlags:
     def priming_output(self) -> bool:
         """The output is being primed (not an xrun)."""
         return bool(self._flags & _PRIMING_OUTPUT)
+
+
+def _real(track: npt.ArrayLike | None, name: str) -> npt.ArrayLike | None:
+    """``track`` unchanged when it holds real numbers (or is None); else ConfigError."""
+    if track is not None and np.asarray(track).dtype.kind not in "biuf":
+        raise ConfigError(name, f"must hold real samples, got {np.asarray(track).dtype}")
+    return track
 
 
 @dataclass
@@ -231,11 +239,11 @@ class SimulatedBackend:
 
     def set_near(self, near: npt.ArrayLike | None) -> None:
         """Replace the near-end track; it starts at the next frame."""
-        self._room.set_near(near)
+        self._room.set_near(_real(near, "near"))
 
     def set_noise(self, noise: npt.ArrayLike | None) -> None:
         """Replace the noise track; it starts at the next frame."""
-        self._room.set_noise(noise)
+        self._room.set_noise(_real(noise, "noise"))
 
     def reset_room(self) -> None:
         """Silence the room: drop the echo still on its way.
@@ -338,7 +346,14 @@ class SimulatedBackend:
             hook()
 
     def run_seconds(self, seconds: float) -> None:
-        """Run ``round(seconds * 100)`` frames (see :meth:`run_frames`)."""
+        """Run ``round(seconds * 100)`` frames (see :meth:`run_frames`); ConfigError for a
+        duration that is not a finite number."""
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float, np.integer, np.floating))
+            or not math.isfinite(seconds)
+        ):
+            raise ConfigError("seconds", f"must be a finite number, got {seconds!r}")
         self.run_frames(round(seconds * 100.0))
 
     def __repr__(self) -> str:

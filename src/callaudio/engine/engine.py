@@ -67,6 +67,9 @@ Float32Array = npt.NDArray[np.float32]
 # PortAudio's status bits (paInputUnderflow ... paOutputOverflow); priming (0x10) is no xrun.
 _XRUN_NAMES = ("input_underflow", "input_overflow", "output_underflow", "output_overflow")
 _MAX_KEPT_ERRORS = 8
+#: The longest far-end and capture buffer: 15 minutes, allocated up front (the loopback
+#: test records up to 10 minutes through one).
+MAX_BUFFER_MS = 900_000
 
 
 class AudioEngine:
@@ -141,6 +144,13 @@ class AudioEngine:
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
             raise ConfigError("channels", f"must be a positive int, got {channels!r}")
         if processor is not None:
+            if not all(
+                callable(getattr(processor, m, None))
+                for m in ("process_capture", "process_render", "reset_echo_path")
+            ):
+                raise ConfigError(
+                    "processor", f"must be a VoiceProcessor or None, got {processor!r}"
+                )
             if processor.sample_rate != self._rate:
                 raise ConfigError(
                     "processor",
@@ -155,8 +165,8 @@ class AudioEngine:
             ("far_buffer_ms", far_buffer_ms),
             ("capture_buffer_ms", capture_buffer_ms),
         ):
-            if isinstance(ms, bool) or not isinstance(ms, int) or ms < 10:
-                raise ConfigError(name, f"must be an int >= 10 ms, got {ms!r}")
+            if isinstance(ms, bool) or not isinstance(ms, int) or not 10 <= ms <= MAX_BUFFER_MS:
+                raise ConfigError(name, f"must be an int in 10..{MAX_BUFFER_MS} ms, got {ms!r}")
         if capture is not None and not callable(capture):
             raise ConfigError("capture", f"must be callable, got {capture!r}")
         if realtime_priority is not None and (
@@ -370,7 +380,12 @@ class AudioEngine:
 
         Replaces the previous source. The AudioController's progress tones and sound
         files come through here; they are part of the echo canceller's reference.
+        Anything without ``mix_into`` and ``done`` raises ConfigError (nothing changes).
         """
+        if source is not None and not (
+            callable(getattr(source, "mix_into", None)) and hasattr(source, "done")
+        ):
+            raise ConfigError("source", f"must be a MixSource or None, got {source!r}")
         self._source = source
 
     @property

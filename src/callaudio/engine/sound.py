@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from ..errors import ConfigError, FrameError
 
-__all__ = ["MixSource", "PreparedSound", "playable"]
+__all__ = ["MixSource", "PreparedSound", "can_resample", "playable"]
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -43,6 +43,25 @@ def playable(samples: npt.ArrayLike, what: str = "samples") -> Float32Array:
     return out
 
 
+def can_resample(rate_in: object, rate_out: int) -> bool:
+    """Whether :meth:`PreparedSound.from_source` converts a ``rate_in`` Hz source to
+    ``rate_out`` Hz (a positive int rate, ratio within (0.01, 100))."""
+    if isinstance(rate_in, bool) or not isinstance(rate_in, (int, np.integer)) or rate_in <= 0:
+        return False
+    return 0.01 < rate_out / int(rate_in) < 100.0
+
+
+def _resample(x: npt.NDArray[np.float64], rate_in: int, rate_out: int) -> npt.NDArray[np.float64]:
+    """The exact polyphase bank, or the arbitrary-ratio path when the reduced ratio is too
+    fine for the bank (7919 Hz -> 48000 Hz)."""
+    from ..simulation.resample import resample, resample_ratio
+
+    try:
+        return resample(x, rate_in, rate_out)
+    except ValueError:  # "too fine for the polyphase bank" (x is 1-D, the rates positive)
+        return resample_ratio(x, rate_out / rate_in, n_out=-(-x.size * rate_out // rate_in))
+
+
 class MixSource(Protocol):
     """Something the callback mixes into what the loudspeaker plays (tones, sound files)."""
 
@@ -66,7 +85,8 @@ class PreparedSound:
     Parameters
     ----------
     samples : array_like
-        Mono signal at the engine's rate, float (full scale 1.0); finite.
+        Signal at the engine's rate, real (full scale 1.0), finite; mono or
+        ``(frames, channels)`` (downmixed to mono by averaging the channels).
     loop : bool
         Start again at the end instead of finishing.
     gain : float
@@ -80,9 +100,9 @@ class PreparedSound:
     Raises
     ------
     FrameError
-        No samples, or non-finite ones.
+        No samples, non-finite or non-real ones, more than two dimensions.
     ConfigError
-        A gain that is not a finite real number.
+        A gain that is not a finite real number, a start that is not an int.
     """
 
     def __init__(
@@ -100,10 +120,18 @@ class PreparedSound:
             or not math.isfinite(float(gain))
         ):
             raise ConfigError("gain", f"must be a finite real number, got {gain!r}")
-        try:
-            x = np.asarray(samples, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise FrameError(f"a playback source must hold real samples: {exc}") from None
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+            raise ConfigError("start", f"must be an int, got {start!r}")
+        raw = np.asarray(samples)
+        if raw.dtype.kind not in "biuf":
+            raise FrameError(f"a playback source must hold real samples, got dtype {raw.dtype}")
+        if raw.ndim == 2:  # (frames, channels): downmixed to mono
+            raw = raw.mean(axis=1) if raw.shape[1] else raw.reshape(-1)
+        elif raw.ndim > 2:
+            raise FrameError(
+                f"a playback source must be mono or (frames, channels), got {raw.shape}"
+            )
+        x = np.asarray(raw, dtype=np.float64).reshape(-1)
         if x.size == 0:
             raise FrameError("a playback source needs at least one sample")
         if not np.all(np.isfinite(x)):
@@ -124,15 +152,24 @@ class PreparedSound:
 
         Runs on the application's thread: reads the whole source (its ``samples`` when it
         has them, else ``read()`` until it ends), downmixes to mono and resamples it to
-        ``sample_rate`` (windowed-sinc, :func:`callaudio.simulation.resample.resample`).
-        Playing starts at the source's ``position`` when it has one.
+        ``sample_rate`` (windowed-sinc: :func:`callaudio.simulation.resample.resample`, or
+        ``resample_ratio`` when the ratio is too fine for its polyphase bank, 7919 Hz ->
+        48 kHz). Playing starts at the source's ``position`` when it has one.
 
         Raises
         ------
         ConfigError
             A looping source that does not expose its ``samples`` (its loop length is
-            unknown), or an empty one.
+            unknown), an empty one, or a rate the resampler cannot convert
+            (``sample_rate / source.sample_rate`` outside (0.01, 100); checked first).
         """
+        rate_in = getattr(source, "sample_rate", None)
+        if not can_resample(rate_in, sample_rate):
+            raise ConfigError(
+                "sample_rate",
+                f"cannot resample a {rate_in!r} Hz source to {sample_rate} Hz "
+                "(the ratio must be within (0.01, 100))",
+            )
         loop = bool(getattr(source, "loop", False))
         samples = getattr(source, "samples", None)
         start = int(getattr(source, "position", 0))
@@ -156,9 +193,7 @@ class PreparedSound:
             x = x.mean(axis=1)
         rate_in = int(source.sample_rate)
         if rate_in != sample_rate:
-            from ..simulation.resample import resample
-
-            x = resample(x, rate_in, sample_rate)
+            x = _resample(x, rate_in, sample_rate)
             start = round(start * sample_rate / rate_in)
         return cls(x, loop=loop, name=name or type(source).__name__, start=start)
 

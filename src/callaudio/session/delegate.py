@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import ConfigError
+
 if TYPE_CHECKING:
     from .categories import SessionConfiguration
     from .interruption import Interruption
     from .route import Route, RouteChangeReason
     from .session import AudioSession
 
-__all__ = ["SessionDelegate"]
+__all__ = ["DELEGATE_METHODS", "SessionDelegate", "check_delegate"]
 
 
 class SessionDelegate(Protocol):
@@ -53,3 +55,20 @@ class SessionDelegate(Protocol):
     def session_calls_over(self, session: AudioSession) -> None:
         """The last call hold went and the configuration was restored: clear per-client
         call state (the mute)."""
+
+
+DELEGATE_METHODS = (
+    "session_io_running",
+    "session_interruption_began",
+    "session_interruption_ended",
+    "session_route_changed",
+    "session_return_configuration",
+    "session_calls_over",
+)
+"""The methods :meth:`AudioSession.attach` checks a delegate has (the protocol above)."""
+
+
+def check_delegate(delegate: object) -> None:
+    """Raise ConfigError unless ``delegate`` has every method of :class:`SessionDelegate`."""
+    if not all(callable(getattr(delegate, m, None)) for m in DELEGATE_METHODS):
+        raise ConfigError("delegate", f"must be a SessionDelegate, got {delegate!r}")

@@ -114,6 +114,11 @@ class InterruptionPolicy:
             raise ConfigError(
                 "grace_period", f"must be a finite number of seconds > 0, got {self.grace_period!r}"
             )
+        if not (
+            callable(getattr(self.clock, "now", None))
+            and callable(getattr(self.clock, "call_at", None))
+        ):
+            raise ConfigError("clock", f"must be a Clock (now, call_at), got {self.clock!r}")
         for name, cause in (("default_cause", self.default_cause), *self.causes.items()):
             if not isinstance(cause, EndCause) or cause is EndCause.NONE:
                 raise ConfigError(

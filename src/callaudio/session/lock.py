@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from ..errors import ConfigError
+
 __all__ = ["Outbox", "SessionLock"]
 
 logger = logging.getLogger("callaudio.session")
@@ -58,7 +60,10 @@ class Outbox:
 
     def post_action(self, action: Callable[[], None], *, wait: bool = False) -> None:
         """Queue an audio action (decided under the session lock); ``wait``: the deciding
-        thread waits for it and gets its error even when another thread runs it."""
+        thread waits for it and gets its error even when another thread runs it.
+        ConfigError (nothing queued) when ``action`` is not callable."""
+        if not callable(action):
+            raise ConfigError("action", f"must be callable, got {action!r}")
         item = _Action(action, wait)
         with self._mutex:
             self._actions.append(item)

@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 
 from ..config import SAMPLE_RATES, check_sample_rate
 from ..errors import ActivationError, ConfigError, InvalidStateError, SessionBusyError
-from ..events import Dispatcher, EventHub
+from ..events import Dispatcher, EventHub, check_dispatcher
 from .categories import (
     Category,
     CategoryOptions,
@@ -73,7 +73,7 @@ from .categories import (
     mode_for,
     validate_configuration,
 )
-from .delegate import SessionDelegate
+from .delegate import SessionDelegate, check_delegate
 from .holds import HoldKind, SessionHold
 from .interruption import APPLICATION_SOURCE, Interruption, InterruptionReason
 from .lock import Outbox, SessionLock
@@ -225,7 +225,7 @@ class AudioSession:
     @dispatcher.setter
     def dispatcher(self, dispatcher: Dispatcher) -> None:
         with self._lock:
-            self._hub.dispatcher = dispatcher
+            self._hub.dispatcher = check_dispatcher(dispatcher)
 
     def add_observer(self, observer: object) -> None:
         """Register an observer (``on_<event>`` methods, and/or ``on_event(event)``).
@@ -245,6 +245,7 @@ class AudioSession:
 
     def attach(self, delegate: SessionDelegate) -> None:
         """Attach the component that runs audio for this session (the client does this)."""
+        check_delegate(delegate)
         with self._lock:
             if not any(d is delegate for d in self._delegates):
                 self._delegates = (*self._delegates, delegate)

@@ -1,0 +1,170 @@
+"""The command under hostile use: an output path that changes while the audio is processed,
+option values that used to end in a traceback, a report folder that is a file, a closed
+stderr. Each failure is one ``callaudio: error:`` line with nothing else written."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callaudio.cli import files
+from callaudio.errors import SoundFileError
+
+from .conftest import Run, no_temp_files, one_error_line, soundfile, write
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    return write(tmp_path / "in.wav", 0.1 * np.sin(np.arange(8000) / 5), 16000)
+
+
+def _cli(args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The command in a shell (for redirections such as ``2>&-``), with a timeout."""
+    line = f"{shlex.quote(sys.executable)} -m callaudio {args}"
+    return subprocess.run(
+        ["sh", "-c", line], capture_output=True, text=True, env=ENV, timeout=timeout
+    )
+
+
+# -- an output path that changes during the processing ----------------------------------------
+
+
+def _finished_target(path: Path) -> files.OutputTarget:
+    target = files.OutputTarget(path)
+    writer = target.open(16000, 1, "WAV", "PCM_16")
+    writer.write(np.zeros(160))
+    return target
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_fifo_that_replaced_the_target_meanwhile_is_not_replaced(
+    tmp_path: Path, existing: bool
+) -> None:
+    out = tmp_path / "out.wav"
+    if existing:
+        out.write_bytes(b"old")
+    target = _finished_target(out)
+    out.unlink(missing_ok=True)
+    os.mkfifo(out)  # appears while the audio is processed
+    with pytest.raises(SoundFileError, match="no longer a regular file"):
+        target.commit()
+    assert stat.S_ISFIFO(os.lstat(out).st_mode)
+    assert no_temp_files(tmp_path)
+
+
+def test_a_device_node_that_replaced_the_target_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out.wav"
+    target = _finished_target(out)
+    try:
+        os.mknod(out, 0o666 | stat.S_IFCHR, os.stat("/dev/null").st_rdev)
+    except PermissionError:
+        target.abort()
+        pytest.skip("mknod needs privileges")
+    with pytest.raises(SoundFileError, match="no longer a regular file"):
+        target.commit()
+    assert stat.S_ISCHR(os.lstat(out).st_mode) and no_temp_files(tmp_path)
+
+
+def test_a_folder_that_appeared_at_the_target_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "out.wav"
+    target = _finished_target(out)
+    out.mkdir()
+    with pytest.raises(SoundFileError, match="no longer a regular file"):
+        target.commit()
+    assert out.is_dir() and no_temp_files(tmp_path)
+
+
+def test_a_new_target_is_created_and_an_existing_one_replaced(tmp_path: Path) -> None:
+    for out in (tmp_path / "new.wav", tmp_path / "new.wav"):  # new, then existing
+        _finished_target(out).commit()
+        assert soundfile.info(str(out)).frames == 160
+    assert no_temp_files(tmp_path)
+
+
+def test_the_command_reports_a_target_that_changed_in_one_line(
+    tmp_path: Path, run: Run, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out.wav"
+    commit = files.OutputTarget.commit
+
+    def racing_commit(self: files.OutputTarget) -> None:
+        os.mkfifo(out)  # someone makes a FIFO there just before the end
+        commit(self)
+
+    monkeypatch.setattr(files.OutputTarget, "commit", racing_commit)
+    code, _, err = run("process", str(src), "-o", str(out), "--quiet")
+    one_error_line(code, err, str(out), "no longer a regular file")
+    assert stat.S_ISFIFO(os.lstat(out).st_mode) and no_temp_files(tmp_path)
+
+
+# -- option values --------------------------------------------------------------------------
+
+
+def test_a_negative_demo_seed_is_one_line_before_any_work(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import demo
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the demo ran before its options were checked")
+
+    monkeypatch.setattr(demo, "run_call", refuse)
+    out = tmp_path / "d"
+    code, stdout, err = run("demo", "--seed", "-1", "--out", str(out))
+    one_error_line(code, err, "seed")
+    assert stdout == "" and not out.exists()
+
+
+@pytest.mark.parametrize("level", ["1e308", "inf", "nan", "-1e308", "3"])
+def test_a_loopback_level_out_of_range_is_one_line(level: str) -> None:
+    done = _cli(f"loopback --device no-such-device --level={level}", timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    one_error_line(done.returncode, done.stderr, "level")
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo", "under-a-file"])
+def test_a_demo_report_folder_that_is_not_a_folder_is_refused_first(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    from callaudio.cli import demo
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the demo ran before --out was checked")
+
+    monkeypatch.setattr(demo, "run_call", refuse)
+    existing = tmp_path / "taken"
+    if kind == "fifo":
+        os.mkfifo(existing)
+    else:
+        existing.write_bytes(b"x")
+    out = existing / "report" if kind == "under-a-file" else existing
+    code, stdout, err = run("demo", "--out", str(out))
+    one_error_line(code, err, "not a folder")
+    assert stdout == ""
+
+
+# -- a closed stderr ------------------------------------------------------------------------
+
+
+def test_process_with_stderr_closed_writes_its_output(tmp_path: Path, src: Path) -> None:
+    out = tmp_path / "out.wav"
+    done = _cli(f"process {shlex.quote(str(src))} -o {shlex.quote(str(out))} 2>&-")
+    assert done.returncode == 0, done.stdout
+    assert "callaudio process:" in done.stdout
+    assert soundfile.info(str(out)).frames == 8000
+
+
+def test_a_failure_with_stderr_closed_prints_nothing_on_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "out.wav"
+    missing = tmp_path / "missing.wav"
+    done = _cli(f"process {shlex.quote(str(missing))} -o {shlex.quote(str(out))} 2>&-")
+    assert done.returncode == 1 and done.stdout == "" and not out.exists()
