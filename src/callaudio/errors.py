@@ -15,6 +15,10 @@ class ConfigError(CallAudioError, ValueError):
         self.field = field
 
 
+class ConfigTypeError(ConfigError, TypeError):
+    """An argument has the wrong type (also a ``TypeError``, as Python's own checks raise)."""
+
+
 class FrameError(CallAudioError, ValueError):
     """An audio frame has the wrong shape, dtype or length; the processor is unchanged."""
 

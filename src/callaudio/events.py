@@ -79,7 +79,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigTypeError
 
 __all__ = [
     "EVENT_FIELDS",
@@ -340,7 +340,7 @@ class QueueDispatcher:
 
     def __init__(self, target: Any) -> None:
         if not callable(getattr(target, "put", None)):
-            raise TypeError("QueueDispatcher needs an object with a put() method")
+            raise ConfigTypeError("target", "QueueDispatcher needs an object with a put() method")
         self._target = target
 
     def submit(self, delivery: Delivery) -> None:
