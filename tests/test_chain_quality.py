@@ -10,6 +10,7 @@ import callaudio as ca
 from callaudio.simulation import metrics, scenario
 
 RATES = [
+    pytest.param(8000, id="8k"),
     pytest.param(16000, id="16k"),
     pytest.param(48000, id="48k", marks=pytest.mark.slow),
 ]
@@ -55,7 +56,19 @@ def test_double_talk_keeps_the_near_end(rate):
     assert abs(near_only_level - target) <= 2.0, near_only_level
 
 
-@pytest.mark.parametrize("rate", RATES)
+NOISE_RATES = [
+    pytest.param(
+        8000,
+        id="8k",
+        marks=pytest.mark.xfail(
+            strict=True, reason="8 kHz: the gain control lifts the noise ~1 dB over the ceiling"
+        ),
+    ),
+    *RATES[1:],
+]
+
+
+@pytest.mark.parametrize("rate", NOISE_RATES)
 def test_far_end_talk_does_not_lift_near_end_noise(rate):
     """No echo at all, only noise at the microphone while the far end talks: the
     suppressor's release in far-end pauses must not make the gain control lift the noise

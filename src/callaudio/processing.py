@@ -106,7 +106,7 @@ class VoiceProcessor:
     Parameters
     ----------
     sample_rate : int
-        16000, 32000 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100`` samples.
+        8000, 16000, 32000 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100`` samples.
     channels : int
         Capture channels (1..32); each runs its own chain.
     config : ProcessingConfig, optional
@@ -529,7 +529,7 @@ def process_arrays(
         What the loudspeaker played, same length as ``mic`` (shorter is padded with
         silence, longer is cut); any channel count.
     sample_rate : int
-        16000, 32000 or 48000.
+        One of :data:`callaudio.config.SAMPLE_RATES`.
     config : ProcessingConfig, optional
 
     Returns

@@ -9,6 +9,7 @@ ctypedef Py_ssize_t idx_t
 
 # Supported sample rates (Hz); a frame is 10 ms: rate // FRAMES_PER_SECOND samples.
 cdef enum:
+    RATE_8K = 8000
     RATE_16K = 16000
     RATE_32K = 32000
     RATE_48K = 48000

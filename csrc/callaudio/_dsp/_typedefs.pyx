@@ -4,7 +4,7 @@
 ``callaudio.config`` is the Python validator; it takes the rate list from here.
 """
 
-SAMPLE_RATES = (RATE_16K, RATE_32K, RATE_48K)
+SAMPLE_RATES = (RATE_8K, RATE_16K, RATE_32K, RATE_48K)
 """Sample rates the compiled core runs at (Hz); a frame is 10 ms."""
 INPUT_CLAMP = CA_INPUT_CLAMP
 """Input samples are clamped to +-INPUT_CLAMP (full scale 1.0) after NaN/Inf -> 0."""

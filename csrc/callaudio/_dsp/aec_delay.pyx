@@ -2,7 +2,7 @@
 """The echo canceller's bulk-delay estimator (composed by ``aec.EchoCanceller``).
 
 Knapp & Carter 1976 (generalised cross-correlation), on 10 ms log band-energy envelopes:
-per frame NB log band energies (bins 4..84 = 200..4200 Hz) of far and mic, running means
+per frame NB log band energies (bins 4..84 = 200..4200 Hz; to 4000 Hz at 8 kHz) of far and mic, running means
 removed; for every lag l in 0 .. L-1 frames a recursively averaged (DE_TAU frames)
 normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM frames
 locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
@@ -32,9 +32,11 @@ cdef extern from "aec_impl.h":
                           double* rlag_out) noexcept nogil
 
 
-def band_edges():
-    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
-    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
+def band_edges(n=160):
+    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84, or to
+    the Nyquist bin ``n`` when that is lower (8 kHz: n = 80, 4000 Hz)."""
+    cdef int top = min(84, n)
+    return np.round(4 * (top / 4.0) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
 cdef class DelayEstimator:
@@ -58,7 +60,7 @@ cdef class DelayEstimator:
         self.C = self.fm + NB
         self.F = self.C + L
         cdef int i
-        edges = band_edges()
+        edges = band_edges(n)
         for i in range(NB + 1):
             self.edges[i] = edges[i]
         self.reset()

@@ -128,7 +128,7 @@ cdef class Chain:
     Parameters
     ----------
     sample_rate : int
-        16000, 32000 or 48000 (validated by the caller).
+        8000, 16000, 32000 or 48000 (validated by the caller).
     high_pass, echo_canceller, noise_suppressor, gain_control : dict, stage or None
         Constructor keywords of that stage, an instance to adopt with its state (a chain
         rebuilt for a new configuration keeps the stages whose settings did not change),
