@@ -27,7 +27,7 @@ STAGES: dict[str, tuple[Any, Any]] = {
 
 def test_the_rates_are_the_compiled_cores():
     assert config.SAMPLE_RATES == tuple(_typedefs.SAMPLE_RATES) == ca.SAMPLE_RATES
-    assert config.SAMPLE_RATES == (8000, 16000, 32000, 48000)
+    assert config.SAMPLE_RATES == (8000, 16000, 32000, 44100, 48000)
     for rate in config.SAMPLE_RATES:
         assert config.check_sample_rate(rate) == rate
         assert config.frame_size(rate) == rate // 100

@@ -78,7 +78,7 @@ def test_bad_channel_count(channels):
 
 
 def test_frame_size():
-    assert [ca.frame_size(r) for r in ca.SAMPLE_RATES] == [80, 160, 320, 480]
+    assert [ca.frame_size(r) for r in ca.SAMPLE_RATES] == [80, 160, 320, 441, 480]
 
 
 # -- bad frames leave the processor unchanged -------------------------------------------------

@@ -106,7 +106,8 @@ class VoiceProcessor:
     Parameters
     ----------
     sample_rate : int
-        8000, 16000, 32000 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100`` samples.
+        8000, 16000, 32000, 44100 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100``
+        samples (441 at 44.1 kHz).
     channels : int
         Capture channels (1..32); each runs its own chain.
     config : ProcessingConfig, optional
@@ -121,6 +122,17 @@ class VoiceProcessor:
     >>> out = vp.process_capture(np.zeros(160, dtype=np.float32))
     >>> out.shape, out.dtype.name
     ((160,), 'float32')
+
+    Rates
+    -----
+    8, 16, 32 and 48 kHz run natively (8 kHz: 80-sample frames, 160-point transforms).
+    44.1 kHz is resampled to 48 kHz inside the chain rather than run natively: a 441-sample
+    frame splits into no whole number of the noise suppressor's hops, and its transforms
+    would need radix 7. Each 441-sample frame goes through a polyphase Kaiser-windowed
+    sinc resampler (32 taps per output, passband to 18.7 kHz, history kept in state, no
+    allocation per frame) to 480 samples, through the 48 kHz stages, and back; the far
+    frames likewise. :attr:`latency_samples` includes the resamplers' delay (31 samples,
+    0.7 ms, beyond the stages' own), which the chain makes a whole number of samples.
 
     Threads
     -------

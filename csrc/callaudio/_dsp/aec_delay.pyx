@@ -2,7 +2,7 @@
 """The echo canceller's bulk-delay estimator (composed by ``aec.EchoCanceller``).
 
 Knapp & Carter 1976 (generalised cross-correlation), on 10 ms log band-energy envelopes:
-per frame NB log band energies (bins 4..84 = 200..4200 Hz; to 4000 Hz at 8 kHz) of far and mic, running means
+per frame NB log band energies (bins 4..84 = 200..4200 Hz) of far and mic, running means
 removed; for every lag l in 0 .. L-1 frames a recursively averaged (DE_TAU frames)
 normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM frames
 locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
