@@ -150,6 +150,12 @@ class EngineBackend:
         return self._engine is not None
 
     @property
+    def sample_rate(self) -> int | None:
+        """The device's fixed rate (its declared ``capabilities.fixed_sample_rate``), or
+        None when the device takes any supported rate."""
+        return self._device.capabilities.fixed_sample_rate
+
+    @property
     def stream(self) -> Stream | None:
         """The device stream open now, if any (None after every ``stop_*`` and ``close``)."""
         engine = self._engine
