@@ -10,7 +10,10 @@ Frames
 ------
 * ``channels == 1``: shape ``(frame_size,)`` or ``(frame_size, 1)``.
 * ``channels > 1``: shape ``(frame_size, channels)``, interleaved as sounddevice delivers.
-* dtype float32 (full scale +-1.0) or int16; the output dtype follows the input.
+* dtype float32 (full scale +-1.0) or int16; the output dtype follows the input. The
+  per-frame calls convert nothing (float64 frames are refused with a FrameError that says
+  so): a real-time path should not allocate a converted copy per frame. The offline
+  :func:`process_arrays` converts whole signals of any float or integer dtype.
 * Non-contiguous input is accepted (copied into an internal buffer); ``out=`` must be
   C-contiguous, of the input's shape and dtype, and writable.
 * Far-end frames may have any channel count; they are downmixed to one reference.
@@ -261,7 +264,12 @@ class VoiceProcessor:
             raise FrameError(f"{what} must be a numpy array, got {type(x).__name__}")
         dt = x.dtype
         if dt is not _F32 and dt is not _I16 and dt not in _DTYPES:
-            raise FrameError(f"{what} must be float32 or int16, got dtype {dt}")
+            hint = (
+                f" (convert with {what}.astype(np.float32); process_arrays converts whole signals)"
+                if dt.kind == "f"
+                else ""
+            )
+            raise FrameError(f"{what} must be float32 or int16, got dtype {dt}{hint}")
         shape = x.shape
         if len(shape) == 1:
             got_ch = 1
