@@ -135,7 +135,8 @@ class VoiceProcessor:
     sinc resampler (32 taps per output, passband to 18.7 kHz, history kept in state, no
     allocation per frame) to 480 samples, through the 48 kHz stages, and back; the far
     frames likewise. :attr:`latency_samples` includes the resamplers' delay (31 samples,
-    0.7 ms, beyond the stages' own), which the chain makes a whole number of samples.
+    0.7 ms, beyond the stages' own), which the chain makes a whole number of samples. With
+    every stage off nothing is resampled (the output is the input, latency 0).
 
     Threads
     -------

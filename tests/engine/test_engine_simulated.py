@@ -15,7 +15,7 @@ from callaudio.errors import AudioDropWarning, BackendError, ConfigError
 from callaudio.processing import VoiceProcessor, process_arrays
 from callaudio.tones import ToneSource, render_period, tone_plan
 
-RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (16000, 32000, 48000)]
+RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000, 32000, 44100, 48000)]
 
 
 def _noise(n: int, seed: int = 0, level: float = 0.1) -> np.ndarray:

@@ -6,7 +6,7 @@
                   -> noise suppressor -> gain control -> output guard
 
 At 44.1 kHz the stages run at 48 kHz: the 441-sample frame is resampled to 480 samples
-before the stages and back after them (``resample.Resampler``, polyphase, history kept in
+before the stages and back after them (a chain with no stage resamples nothing) (``resample.Resampler``, polyphase, history kept in
 state), and the far frame likewise before the echo canceller. The two resamplers' delays
 are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
 (``latency_samples``).
@@ -195,7 +195,11 @@ cdef class Chain:
         cdef int stages = self._stage_latency()
         self._latency = stages
         if self._n != self.frame_size:
-            self._build_resamplers(stages)
+            if (self.high_pass is None and self.echo_canceller is None
+                    and self.noise_suppressor is None and self.gain_control is None):
+                self._n = self.frame_size     # no stage: nothing to resample (bit-exact)
+            else:
+                self._build_resamplers(stages)
 
     cdef _build_resamplers(self, int stages):
         """Up (n -> _n) and down (_n -> n) with delays D1 / L1 and D2 / L2 input samples,
