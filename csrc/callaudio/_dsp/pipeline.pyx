@@ -6,10 +6,10 @@
                   -> noise suppressor -> gain control -> output guard
 
 At 44.1 kHz the stages run at 48 kHz: the 441-sample frame is resampled to 480 samples
-before the stages and back after them (a chain with no stage resamples nothing) (``resample.Resampler``, polyphase, history kept in
+before the stages and back after them (``resample.Resampler``, polyphase, history kept in
 state), and the far frame likewise before the echo canceller. The two resamplers' delays
 are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
-(``latency_samples``).
+(``latency_samples``). A chain with no stage resamples nothing.
 
 The chain owns one instance of every enabled stage and two scratch frames, all allocated
 in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
