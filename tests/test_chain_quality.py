@@ -61,7 +61,12 @@ NOISE_RATES = [
         8000,
         id="8k",
         marks=pytest.mark.xfail(
-            strict=True, reason="8 kHz: the gain control lifts the noise ~1 dB over the ceiling"
+            strict=True,
+            reason=(
+                "8 kHz: 86% of frames are echo-only, where the gain control learns no noise "
+                "floor; its floor stays at the 0.5 s value (6 dB low) and the noise ends "
+                "~1 dB over the ceiling (at 16 kHz a non-echo stretch at 7 s corrects it)"
+            ),
         ),
     ),
     *RATES[1:],
