@@ -1,4 +1,4 @@
-"""The whole capture chain (all available stages) per 10 ms frame at 16 and 48 kHz.
+"""The whole capture chain (all available stages) per 10 ms frame at 8, 16, 44.1 and 48 kHz.
 
 The benchmark's time is per call of ``process_render`` + ``process_capture`` on one frame
 (Python wrapper included), i.e. microseconds per 10 ms frame; the budget is 10 000 us.
@@ -14,7 +14,9 @@ import pytest
 import callaudio as ca
 
 
-@pytest.mark.parametrize("rate", [16000, 48000], ids=["16k", "48k"])
+@pytest.mark.parametrize(
+    "rate", [8000, 16000, 44100, 48000], ids=["8k", "16k", "44.1k-resampled", "48k"]
+)
 @pytest.mark.benchmark(group="chain")
 def test_chain_per_frame(benchmark, speech_frames, rate):
     frames = speech_frames(rate)
@@ -30,7 +32,9 @@ def test_chain_per_frame(benchmark, speech_frames, rate):
     benchmark.pedantic(step, rounds=2000, iterations=1, warmup_rounds=100)
 
 
-@pytest.mark.parametrize("rate", [16000, 48000], ids=["16k", "48k"])
+@pytest.mark.parametrize(
+    "rate", [8000, 16000, 44100, 48000], ids=["8k", "16k", "44.1k-resampled", "48k"]
+)
 @pytest.mark.benchmark(group="chain")
 def test_chain_bypass_per_frame(benchmark, speech_frames, rate):
     """The wrapper's own cost: the same call with every stage off."""

@@ -52,7 +52,11 @@ def erle_track(res, out, mask=None):
     return per, np.arange(per.size) * FRAME_S
 
 
-RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
+RATES = [
+    pytest.param(8000, id="8k"),
+    pytest.param(16000, id="16k"),
+    pytest.param(48000, id="48k", marks=pytest.mark.slow),
+]
 
 
 # ----------------------------------------------------------------------------- API
@@ -67,7 +71,7 @@ class TestApi:
     @pytest.mark.parametrize(
         "kw",
         [
-            {"sample_rate": 8000},
+            {"sample_rate": 11025},
             {"sample_rate": 16000, "tail_ms": 5.0},
             {"sample_rate": 16000, "max_delay_ms": 5000.0},
             {"sample_rate": 16000, "suppression": -1.0},

@@ -23,7 +23,7 @@ from callaudio.simulation import speech_like
 from callaudio.simulation.metrics import active_level_dbfs, level_dbfs
 
 F32 = npt.NDArray[np.float32]
-RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (16000, 32000, 48000)]
+RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000, 32000, 48000)]
 TARGET = -18.0
 C = agc_module.CONSTANTS
 

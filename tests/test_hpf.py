@@ -9,7 +9,7 @@ import scipy.signal
 
 from callaudio._dsp.hpf import HighPass
 
-RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (16000, 32000, 48000)]
+RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000, 32000, 48000)]
 ORDERS = [pytest.param(o, id=f"order{o}") for o in (2, 4)]
 
 

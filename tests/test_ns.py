@@ -41,8 +41,9 @@ from callaudio.simulation.speech import load_talker
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
-RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (16000, 32000, 48000)]
+RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000, 32000, 48000)]
 QUALITY_RATES = [
+    pytest.param(8000, id="8k"),
     pytest.param(16000, id="16k"),
     pytest.param(48000, id="48k", marks=pytest.mark.slow),
 ]

@@ -65,7 +65,7 @@ def test_config_names_the_wrong_field(factory, field):
     assert field in str(err.value)
 
 
-@pytest.mark.parametrize("rate", [8000, 44100, 96000, 16000.5, "16000", None])
+@pytest.mark.parametrize("rate", [11025, 22050, 96000, 16000.5, "16000", None])
 def test_unsupported_sample_rate(rate):
     with pytest.raises(ca.ConfigError, match="sample_rate"):
         ca.VoiceProcessor(rate)
@@ -78,7 +78,7 @@ def test_bad_channel_count(channels):
 
 
 def test_frame_size():
-    assert [ca.frame_size(r) for r in ca.SAMPLE_RATES] == [160, 320, 480]
+    assert [ca.frame_size(r) for r in ca.SAMPLE_RATES] == [80, 160, 320, 441, 480]
 
 
 # -- bad frames leave the processor unchanged -------------------------------------------------

@@ -67,7 +67,7 @@ def run_scenario(body: str, timeout: float = 240.0) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("rate", [16000, 48000])
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
 def test_four_threads_on_process_capture(rate):
     """The crash of issue 13: 4 threads on process_capture of one processor."""
     res = run_scenario(
@@ -127,19 +127,21 @@ def test_capture_against_reset_and_reset_echo_path():
     assert res["frames"] == 1000
 
 
-def test_render_thread_and_capture_thread_hand_over_without_tearing():
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_render_thread_and_capture_thread_hand_over_without_tearing(rate):
     """Render on one thread, capture on another: with each far frame rendered before its
     capture (the render side may run ahead, as a playback thread does), the output equals
-    that of one thread alternating render and capture, bit for bit."""
+    that of one thread alternating render and capture, bit for bit (at 44.1 kHz too: each
+    path resamples with its own state)."""
     res = run_scenario(
-        """
-        rate = 16000
+        f"""
+        rate, n = {rate}, {rate // 100}
         far = tone(rate, 400, 3)
         # the microphone hears the far signal 30 ms later, attenuated, plus noise
         flat = far.reshape(-1)
-        mic = (0.5 * np.concatenate([np.zeros(480, np.float32), flat[:-480]])
+        mic = (0.5 * np.concatenate([np.zeros(3 * n, np.float32), flat[:-3 * n]])
                + 0.01 * tone(rate, 400, 4, level=0.0).reshape(-1)).astype(np.float32)
-        mic = mic.reshape(400, 160)
+        mic = mic.reshape(400, n)
         ref = ca.VoiceProcessor(rate)
         expected = np.empty_like(mic)
         for k in range(400):
@@ -155,7 +157,7 @@ def test_render_thread_and_capture_thread_hand_over_without_tearing():
                 vp.process_render(far[k])
                 ahead.release()
         def capture():
-            out = np.empty(160, np.float32)
+            out = np.empty(n, np.float32)
             for k in range(400):
                 ahead.acquire()
                 vp.process_capture(mic[k], out=out)

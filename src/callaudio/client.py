@@ -8,10 +8,11 @@ backend. Several clients may share one session; each acts only for its own calls
 The backend: ``"simulated"`` (the default: the engine on the built-in simulated room,
 the embedded audio the README promises), ``"sounddevice"`` (the engine on PortAudio),
 ``"memory"`` (the recording test double, which plays nothing), or any
-:class:`~callaudio.audio.base.AudioBackend`. The duplex stream opens at the session's
-``preferred_sample_rate``; a device that runs at another rate refuses it and
-``establish()`` raises a :class:`~callaudio.errors.BackendError` that says to call
-``session.set_preferred_sample_rate(...)``.
+:class:`~callaudio.audio.base.AudioBackend`. The duplex stream opens at the backend's
+fixed rate when it declares one (``backend.sample_rate``: the simulated room's rate, for
+instance), else at the session's ``preferred_sample_rate``; a rate the device or the
+processing chain refuses makes ``establish()`` raise a
+:class:`~callaudio.errors.BackendError` that says what to change.
 """
 
 from __future__ import annotations

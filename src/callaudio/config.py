@@ -12,11 +12,22 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from ._dsp._typedefs import NATIVE_RATES as _NATIVE_RATES
+from ._dsp._typedefs import RESAMPLED_RATES as _RESAMPLED_RATES
 from ._dsp._typedefs import SAMPLE_RATES as _CORE_RATES
 from .errors import ConfigError
 
 SAMPLE_RATES: tuple[int, ...] = tuple(_CORE_RATES)
-"""Sample rates the compiled core runs at (Hz); written once, in csrc's ``_typedefs.pxd``."""
+"""Sample rates the processing chain takes (Hz); written once, in csrc's ``_typedefs.pxd``.
+
+8, 16, 32 and 48 kHz run natively; 44.1 kHz is resampled to 48 kHz inside the chain
+(see :class:`callaudio.VoiceProcessor`)."""
+
+NATIVE_RATES: tuple[int, ...] = tuple(_NATIVE_RATES)
+"""Sample rates the compiled stages themselves run at (a stage built alone takes these)."""
+
+RESAMPLED_RATES: dict[int, int] = dict(_RESAMPLED_RATES)
+"""Chain rate -> the native rate its stages run at, for the rates the chain resamples."""
 
 RANGES: dict[str, dict[str, tuple[float, float, str]]] = {
     "high_pass": {"cutoff_hz": (20.0, 500.0, "Hz")},
@@ -54,15 +65,19 @@ def frame_size(sample_rate: int) -> int:
     return int(sample_rate) // 100
 
 
-def check_sample_rate(sample_rate: object, field: str = "sample_rate") -> int:
+def check_sample_rate(
+    sample_rate: object, field: str = "sample_rate", *, native: bool = False
+) -> int:
     """Return ``sample_rate`` as an int, or raise ConfigError (naming ``field``) if the
-    compiled core does not run at it. The one rate check of the package."""
+    chain does not take it (``native=True``: if the stages do not run at it). The one
+    rate check of the package."""
+    rates = NATIVE_RATES if native else SAMPLE_RATES
     if (
         isinstance(sample_rate, bool)
         or not isinstance(sample_rate, (int, float))
-        or sample_rate not in SAMPLE_RATES
+        or sample_rate not in rates
     ):
-        raise ConfigError(field, f"must be one of {SAMPLE_RATES} Hz, got {sample_rate!r}")
+        raise ConfigError(field, f"must be one of {rates} Hz, got {sample_rate!r}")
     return int(sample_rate)
 
 
@@ -110,7 +125,7 @@ def validate_stage(stage: str, sample_rate: object, **settings: Any) -> None:
     ``stage`` is a ProcessingConfig field name (``"echo_canceller"``, ...); ``settings``
     are the stage's keywords. Raises ConfigError naming the bare keyword (``"tail_ms"``).
     """
-    check_sample_rate(sample_rate)
+    check_sample_rate(sample_rate, native=True)
     cls = _STAGE_CLASSES[stage]
     unknown = set(settings) - {f.name for f in fields(cls)}
     if unknown:

@@ -10,7 +10,10 @@ Frames
 ------
 * ``channels == 1``: shape ``(frame_size,)`` or ``(frame_size, 1)``.
 * ``channels > 1``: shape ``(frame_size, channels)``, interleaved as sounddevice delivers.
-* dtype float32 (full scale +-1.0) or int16; the output dtype follows the input.
+* dtype float32 (full scale +-1.0) or int16; the output dtype follows the input. The
+  per-frame calls convert nothing (float64 frames are refused with a FrameError that says
+  so): a real-time path should not allocate a converted copy per frame. The offline
+  :func:`process_arrays` converts whole signals of any float or integer dtype.
 * Non-contiguous input is accepted (copied into an internal buffer); ``out=`` must be
   C-contiguous, of the input's shape and dtype, and writable.
 * Far-end frames may have any channel count; they are downmixed to one reference.
@@ -106,7 +109,8 @@ class VoiceProcessor:
     Parameters
     ----------
     sample_rate : int
-        16000, 32000 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100`` samples.
+        8000, 16000, 32000, 44100 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100``
+        samples (441 at 44.1 kHz).
     channels : int
         Capture channels (1..32); each runs its own chain.
     config : ProcessingConfig, optional
@@ -121,6 +125,18 @@ class VoiceProcessor:
     >>> out = vp.process_capture(np.zeros(160, dtype=np.float32))
     >>> out.shape, out.dtype.name
     ((160,), 'float32')
+
+    Rates
+    -----
+    8, 16, 32 and 48 kHz run natively (8 kHz: 80-sample frames, 160-point transforms).
+    44.1 kHz is resampled to 48 kHz inside the chain rather than run natively: a 441-sample
+    frame splits into no whole number of the noise suppressor's hops, and its transforms
+    would need radix 7. Each 441-sample frame goes through a polyphase Kaiser-windowed
+    sinc resampler (32 taps per output, passband to 18.7 kHz, history kept in state, no
+    allocation per frame) to 480 samples, through the 48 kHz stages, and back; the far
+    frames likewise. :attr:`latency_samples` includes the resamplers' delay (31 samples,
+    0.7 ms, beyond the stages' own), which the chain makes a whole number of samples. With
+    every stage off nothing is resampled (the output is the input, latency 0).
 
     Threads
     -------
@@ -249,7 +265,12 @@ class VoiceProcessor:
             raise FrameError(f"{what} must be a numpy array, got {type(x).__name__}")
         dt = x.dtype
         if dt is not _F32 and dt is not _I16 and dt not in _DTYPES:
-            raise FrameError(f"{what} must be float32 or int16, got dtype {dt}")
+            hint = (
+                f" (convert with {what}.astype(np.float32); process_arrays converts whole signals)"
+                if dt.kind == "f"
+                else ""
+            )
+            raise FrameError(f"{what} must be float32 or int16, got dtype {dt}{hint}")
         shape = x.shape
         if len(shape) == 1:
             got_ch = 1
@@ -531,7 +552,7 @@ def process_arrays(
         What the loudspeaker played, same length as ``mic`` (shorter is padded with
         silence, longer is cut); any channel count.
     sample_rate : int
-        16000, 32000 or 48000.
+        One of :data:`callaudio.config.SAMPLE_RATES`.
     config : ProcessingConfig, optional
 
     Returns

@@ -163,11 +163,13 @@ class SessionRules:
         return bool(self._holds)
 
     def stream_config(self) -> StreamConfig:
-        """The duplex stream's configuration from the session's state now."""
+        """The duplex stream's configuration from the session's state now: at the
+        backend's fixed rate when it declares one, else at the session's preferred rate."""
         s = self.session
         route = s.route
+        fixed = self.backend.sample_rate
         return StreamConfig(
-            sample_rate=s.preferred_sample_rate,
+            sample_rate=s.preferred_sample_rate if fixed is None else fixed,
             io_buffer_duration=s.preferred_io_buffer_duration,
             voice_processing=s.mode.voice_processing,
             input_port=route.input,
@@ -460,7 +462,7 @@ class SessionRules:
                 if then is not None:
                     then(error is None)
             if error is not None and establishing is not None:
-                raised = _as_backend_error(error, config)
+                raised = _as_backend_error(error, config, self.backend.sample_rate)
                 if raised is error:
                     raise error
                 raise raised from error
@@ -482,10 +484,17 @@ class SessionRules:
             call.end(EndCause.ERROR, error=error)
 
 
-def _as_backend_error(error: BaseException, config: StreamConfig) -> BackendError:
+def _as_backend_error(
+    error: BaseException, config: StreamConfig, fixed: int | None = None
+) -> BackendError:
     """The error ``establish()`` raises, with what to change when the rate is refused."""
     message = str(error)
-    if "Hz" in message:
+    if "Hz" in message and fixed is not None:
+        message += (
+            f" (the device runs at {fixed} Hz only: open it at one of "
+            "callaudio.SAMPLE_RATES, or choose another device)"
+        )
+    elif "Hz" in message:
         message += (
             f" (the session asked for {config.sample_rate} Hz: set the device's rate with "
             "session.set_preferred_sample_rate(hz) before the call)"

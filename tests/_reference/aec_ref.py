@@ -119,7 +119,7 @@ class EchoCancellerRef:
         self.wa = wa.astype(np.float32).astype(np.float64)
         self.ws = ws.astype(np.float32).astype(np.float64)
         self.wscale = float(np.sum(self.wa**2)) / n
-        self.edges = band_edges()
+        self.edges = band_edges(n)
         self.de_a = math.exp(-1.0 / DE_TAU)
         p = np.arange(self.P)
         self.psi0: F64 = KF_PSI0 * KF_DECAY ** np.maximum(p - HEADROOM - 1, 0).astype(np.float64)

@@ -36,6 +36,7 @@ VAD_BAND_HZ = (100.0, 8000.0)
 VAD_A01 = 0.2
 VAD_A10 = 0.1
 VAD_THRESHOLD = 0.12
+VAD_THRESHOLD_NB = 0.13  # at 8 kHz
 VAD_SLOPE = 40.0
 LOG_ODDS_MAX = 30.0
 # the core's one input clamp limit, written in csrc's ca_limits.h
@@ -117,6 +118,7 @@ class NoiseSuppressorRef:
         self.n_init = max(1, int(INIT_S / hop_s + 0.5))
         self.vad_lo = int(VAD_BAND_HZ[0] * K / self.sample_rate + 0.999999)
         self.vad_hi = min(self.nbins, int(VAD_BAND_HZ[1] * K / self.sample_rate) + 1)
+        self.vad_threshold = VAD_THRESHOLD_NB if self.sample_rate < 16000 else VAD_THRESHOLD
         self.wa_energy = float(np.sum(self.wa**2))
         self.noise_floor = 10.0 ** (NOISE_FLOOR_DBFS / 10.0) * self.wa_energy
         bw = self.sample_rate / self.fft_size
@@ -218,7 +220,7 @@ class NoiseSuppressorRef:
         for h in range(self.hops_per_frame):
             out[h * R : (h + 1) * R], mh = self._hop(x[h * R : (h + 1) * R])
             m += mh
-        lam = VAD_SLOPE * (m / self.hops_per_frame - VAD_THRESHOLD)
+        lam = VAD_SLOPE * (m / self.hops_per_frame - self.vad_threshold)
         e = math.exp(self.log_odds)
         lo = math.log((VAD_A01 + (1.0 - VAD_A10) * e) / ((1.0 - VAD_A01) + VAD_A10 * e)) + lam
         self.log_odds = min(max(lo, -LOG_ODDS_MAX), LOG_ODDS_MAX)

@@ -7,11 +7,16 @@ ctypedef float f32
 ctypedef double f64
 ctypedef Py_ssize_t idx_t
 
-# Supported sample rates (Hz); a frame is 10 ms: rate // FRAMES_PER_SECOND samples.
+# Supported sample rates (Hz); a frame is 10 ms: rate // FRAMES_PER_SECOND samples.  The
+# stages run at 8, 16, 32 and 48 kHz; the chain (pipeline.pyx) also takes 44.1 kHz and
+# resamples it to RATE_44K1_INTERNAL (48 kHz) around the stages.
 cdef enum:
+    RATE_8K = 8000
     RATE_16K = 16000
     RATE_32K = 32000
     RATE_48K = 48000
+    RATE_44K1 = 44100
+    RATE_44K1_INTERNAL = RATE_48K
     FRAMES_PER_SECOND = 100
     MAX_FRAME = RATE_48K // FRAMES_PER_SECOND
 

@@ -147,7 +147,7 @@ cdef class EchoCanceller:
     Parameters
     ----------
     sample_rate : int
-        16000, 32000 or 48000 Hz.
+        8000, 16000, 32000 or 48000 Hz.
     tail_ms : float
         Echo tail the adaptive filter models after the bulk delay, ms (32 .. 512).
     max_delay_ms : float

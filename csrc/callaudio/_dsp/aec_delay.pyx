@@ -32,9 +32,11 @@ cdef extern from "aec_impl.h":
                           double* rlag_out) noexcept nogil
 
 
-def band_edges():
-    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84."""
-    return np.round(4 * (84 / 4) ** (np.arange(NB + 1) / NB)).astype(np.int64)
+def band_edges(n=160):
+    """Delay-estimator band edges (bins of 50 Hz), log-spaced from bin 4 to bin 84, or to
+    the Nyquist bin ``n`` when that is lower (8 kHz: n = 80, 4000 Hz)."""
+    cdef int top = min(84, n)
+    return np.round(4 * (top / 4.0) ** (np.arange(NB + 1) / NB)).astype(np.int64)
 
 
 cdef class DelayEstimator:
@@ -58,7 +60,7 @@ cdef class DelayEstimator:
         self.C = self.fm + NB
         self.F = self.C + L
         cdef int i
-        edges = band_edges()
+        edges = band_edges(n)
         for i in range(NB + 1):
             self.edges[i] = edges[i]
         self.reset()

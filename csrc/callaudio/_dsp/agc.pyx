@@ -252,7 +252,7 @@ cdef class GainControl:
     Parameters
     ----------
     sample_rate : int
-        16000, 32000 or 48000 Hz; a frame is ``sample_rate // 100`` samples.
+        8000, 16000, 32000 or 48000 Hz; a frame is ``sample_rate // 100`` samples.
     target_level_dbfs : float, default -18.0
         Active speech level aimed at, dBFS (-40..-3).
     max_gain_db : float, default 40.0

@@ -27,6 +27,7 @@ cdef class NoiseSuppressor:
     cdef f32 _wa_energy        # sum of the analysis window squared
     cdef int _n_init           # hops averaged to initialise the noise PSD
     cdef int _vad_lo, _vad_hi  # bin range of the frame speech likelihood
+    cdef double _vad_threshold  # mean presence where the frame LR is 1 (rate table)
     # Buffers (all allocated in __cinit__).
     cdef f32* _wa              # analysis window, fft_size
     cdef f32* _ws              # synthesis window, fft_size (non-zero on the last 2 hops)

@@ -35,6 +35,7 @@
 /* Frame speech probability: mean presence probability over a band, through a logistic
  * likelihood ratio into Sohn, Kim & Sung's (1999) HMM recursion. */
 #define CA_NS_VAD_THRESHOLD 0.12     /* mean presence where the frame LR is 1 */
+#define CA_NS_VAD_THRESHOLD_NB 0.13  /* the same at 8 kHz (half the bins: a noisier mean) */
 #define CA_NS_VAD_SLOPE 40.0         /* ln LR per unit of mean presence */
 #define CA_NS_VAD_LO_HZ 100.0
 #define CA_NS_VAD_HI_HZ 8000.0

@@ -5,6 +5,12 @@
     capture path: mic frame -> input guard -> high-pass -> echo canceller
                   -> noise suppressor -> gain control -> output guard
 
+At 44.1 kHz the stages run at 48 kHz: the 441-sample frame is resampled to 480 samples
+before the stages and back after them (``resample.Resampler``, polyphase, history kept in
+state), and the far frame likewise before the echo canceller. The two resamplers' delays
+are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
+(``latency_samples``). A chain with no stage resamples nothing.
+
 The chain owns one instance of every enabled stage and two scratch frames, all allocated
 in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
 Validation happens once, in the Python-facing ``render``/``capture`` methods (and above
@@ -35,11 +41,16 @@ from cpython.pythread cimport (
     PyThread_release_lock, PyThread_type_lock,
 )
 
-from callaudio._dsp._typedefs cimport CA_INPUT_CLAMP, ERR_NONFINITE, OK, f32
+from callaudio._dsp._typedefs cimport (
+    CA_INPUT_CLAMP, ERR_NONFINITE, OK, RATE_44K1, RATE_44K1_INTERNAL, f32,
+)
 from callaudio._dsp.aec cimport EchoCanceller
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
 from callaudio._dsp.ns cimport NoiseSuppressor
+from callaudio._dsp.resample cimport Resampler
+
+from callaudio._dsp.resample import min_delay
 
 cnp.import_array()
 
@@ -128,7 +139,8 @@ cdef class Chain:
     Parameters
     ----------
     sample_rate : int
-        16000, 32000 or 48000 (validated by the caller).
+        8000, 16000, 32000, 44100 or 48000 (validated by the caller); at 44100 the stages
+        run at 48000 between two resamplers.
     high_pass, echo_canceller, noise_suppressor, gain_control : dict, stage or None
         Constructor keywords of that stage, an instance to adopt with its state (a chain
         rebuilt for a new configuration keeps the stages whose settings did not change),
@@ -146,35 +158,78 @@ cdef class Chain:
 
     cdef readonly int sample_rate
     cdef readonly int frame_size
+    cdef readonly int stage_rate    # the rate the stages run at (sample_rate but 44.1 kHz)
+    cdef int _n                     # the stages' frame (stage_rate // 100)
+    cdef int _latency
     cdef readonly HighPass high_pass
     cdef readonly EchoCanceller echo_canceller
     cdef readonly NoiseSuppressor noise_suppressor
     cdef readonly GainControl gain_control
-    cdef f32* _cap          # capture scratch frame
-    cdef f32* _ren          # render scratch frame (downmixed reference)
+    cdef f32* _cap          # capture scratch frame (frame_size)
+    cdef f32* _ren          # render scratch frame (downmixed reference, frame_size)
+    cdef f32* _mid          # the stages' capture frame when resampling (_n)
+    cdef f32* _rmid         # the stages' render frame when resampling (_n)
+    cdef Resampler _up      # capture: sample_rate -> stage_rate (None: no resampling)
+    cdef Resampler _down    # capture: stage_rate -> sample_rate
+    cdef Resampler _rup     # render: sample_rate -> stage_rate
     cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
                   noise_suppressor=None, gain_control=None, PathState state=None):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
+        self.stage_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
+        self._n = self.stage_rate // 100
         self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
         self._ren = <f32*>calloc(self.frame_size, sizeof(f32))
-        if self._cap == NULL or self._ren == NULL:
+        self._mid = <f32*>calloc(self._n, sizeof(f32))
+        self._rmid = <f32*>calloc(self._n, sizeof(f32))
+        if self._cap == NULL or self._ren == NULL or self._mid == NULL or self._rmid == NULL:
             raise MemoryError()
-        self.high_pass = _stage(HighPass, sample_rate, high_pass)
-        self.echo_canceller = _stage(EchoCanceller, sample_rate, echo_canceller)
-        self.noise_suppressor = _stage(NoiseSuppressor, sample_rate, noise_suppressor)
-        self.gain_control = _stage(GainControl, sample_rate, gain_control)
+        cdef int rate = self.stage_rate
+        self.high_pass = _stage(HighPass, rate, high_pass)
+        self.echo_canceller = _stage(EchoCanceller, rate, echo_canceller)
+        self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
+        self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
+        cdef int stages = self._stage_latency()
+        self._latency = stages
+        if self._n != self.frame_size:
+            if (self.high_pass is None and self.echo_canceller is None
+                    and self.noise_suppressor is None and self.gain_control is None):
+                self._n = self.frame_size     # no stage: nothing to resample (bit-exact)
+            else:
+                self._build_resamplers(stages)
+
+    cdef _build_resamplers(self, int stages):
+        """Up (n -> _n) and down (_n -> n) with delays D1 / L1 and D2 / L2 input samples,
+        D2 the smallest causal one that makes the total delay a whole number of samples:
+        (D1 + L2 stages + D2) / L1 (L1 = _n / g, L2 = n / g)."""
+        cdef int n = self.frame_size, N = self._n
+        import math
+        g = math.gcd(n, N)
+        L1, L2 = N // g, n // g
+        d1 = min_delay(n, N)
+        d2 = min_delay(N, n)
+        d2 += (-(d1 + L2 * stages + d2)) % L1
+        self._up = Resampler(n, N, d1)
+        self._down = Resampler(N, n, d2)
+        self._rup = Resampler(n, N, d1)
+        self._latency = (d1 + L2 * stages + d2) // L1
 
     def __dealloc__(self):
         free(self._cap)
         free(self._ren)
+        free(self._mid)
+        free(self._rmid)
 
     @property
     def latency_samples(self):
-        """Algorithmic latency of the whole chain, in samples at ``sample_rate``."""
+        """Algorithmic latency of the whole chain, in samples at ``sample_rate`` (the
+        resamplers' delays included at 44.1 kHz)."""
+        return self._latency
+
+    cdef int _stage_latency(self):
         cdef int total = 0
         if self.high_pass is not None:
             total += self.high_pass.latency_samples
@@ -199,6 +254,9 @@ cdef class Chain:
             PyThread_release_lock(self.state.capture_lock)
 
     cdef void reset_c(self) noexcept nogil:
+        if self._up is not None:
+            self._up.reset_c()
+            self._down.reset_c()
         if self.high_pass is not None:
             self.high_pass.reset_c()
         if self.echo_canceller is not None:
@@ -250,20 +308,36 @@ cdef class Chain:
     # -- kernels ---------------------------------------------------------------------
 
     cdef void render_c(self, const f32* far) noexcept nogil:
-        """One mono 10 ms far-end frame (what the loudspeaker plays)."""
+        """One mono 10 ms far-end frame (what the loudspeaker plays), ``frame_size``."""
+        if self._rup is not None:
+            self._rup.process_c(far, self._rmid)
+            far = self._rmid
         if self.echo_canceller is not None:
-            self.echo_canceller.render_c(far, self.frame_size)
+            self.echo_canceller.render_c(far, self._n)
         self.state.render_frames += 1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef int capture_c(self, f32* x) noexcept nogil:
-        """Process one mono 10 ms frame in place. Returns OK or ERR_NONFINITE."""
-        cdef Py_ssize_t n = self.frame_size, i
+        """Process one mono 10 ms frame (``frame_size``) in place. Returns OK or
+        ERR_NONFINITE."""
+        cdef int rc
+        if guard_input(x, self.frame_size):
+            self.state.nonfinite_frames += 1
+        if self._up is None:
+            return self.stages_c(x)
+        self._up.process_c(x, self._mid)
+        rc = self.stages_c(self._mid)
+        self._down.process_c(self._mid, x)
+        return rc
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int stages_c(self, f32* x) noexcept nogil:
+        """The stages on one frame of ``_n`` samples at ``stage_rate``, in place."""
+        cdef Py_ssize_t n = self._n, i
         cdef double acc = 0.0
         cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
-        if guard_input(x, n):
-            self.state.nonfinite_frames += 1
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
         if self.echo_canceller is not None:

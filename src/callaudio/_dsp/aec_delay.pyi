@@ -4,7 +4,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
-def band_edges() -> npt.NDArray[np.int64]: ...
+def band_edges(n: int = 160) -> npt.NDArray[np.int64]: ...
 
 @disjoint_base
 class DelayEstimator:

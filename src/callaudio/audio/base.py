@@ -212,6 +212,12 @@ class AudioBackend(Protocol):
     def is_running(self) -> bool:
         """Whether any stream (duplex, playback or record) is running."""
 
+    @property
+    def sample_rate(self) -> int | None:
+        """The device's fixed sample rate (Hz), or None when it takes any rate of
+        ``callaudio.SAMPLE_RATES``. The session's rules open streams at this rate when it
+        is set, else at the session's preferred rate."""
+
     def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
         """Open and start the duplex (call) stream, with the processing chain if asked.
 

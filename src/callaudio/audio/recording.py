@@ -86,6 +86,11 @@ class MemoryBackend:
         """Whether any stream runs."""
         return self.duplex_running or self.playback_running or self.record_running
 
+    @property
+    def sample_rate(self) -> int | None:
+        """None: the recording double takes any rate (streams use the session's)."""
+        return None
+
     # -- simulation ----------------------------------------------------------------------
 
     def fail_next(self, operation: str, error: BaseException | None = None) -> None:

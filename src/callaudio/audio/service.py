@@ -159,6 +159,12 @@ class EngineBackend:
         return self._engine is not None
 
     @property
+    def sample_rate(self) -> int | None:
+        """The device's fixed rate (its declared ``capabilities.fixed_sample_rate``), or
+        None when the device takes any supported rate."""
+        return self._device.capabilities.fixed_sample_rate
+
+    @property
     def stream(self) -> Stream | None:
         """The device stream open now, if any (None after every ``stop_*`` and ``close``)."""
         engine = self._engine
@@ -176,29 +182,33 @@ class EngineBackend:
         sound = self._sound
         return sound is not None and not sound.done
 
-    def write_far(self, samples: npt.ArrayLike) -> int:
+    def write_far(self, samples: npt.ArrayLike, timeout: float | None = 0.0) -> int:
         """Queue far-end audio on the duplex stream; returns the samples taken.
 
-        See :meth:`AudioEngine.write_far` (guarded to full scale; what a full ring refuses
+        See :meth:`AudioEngine.write_far` (guarded to full scale; ``timeout`` 0: never
+        block, seconds: wait for room, None: until all is queued; what a full ring refuses
         counts in ``stats.far_rejected``). With no duplex stream (an interruption) nothing
-        is taken: 0, and the samples count in :attr:`far_discarded`.
+        is taken: 0 at once, and the samples count in :attr:`far_discarded`.
         """
         engine = self._engine
         if engine is None or self._kind != "duplex":
             x = np.asarray(samples)
             self.far_discarded += int(x.shape[0]) if x.ndim >= 1 else 0
             return 0
-        return engine.write_far(samples)
+        return engine.write_far(samples, timeout)
 
-    def read_capture(self, max_frames: int | None = None) -> Float32Array:
-        """Processed microphone audio from the running stream (empty when none)."""
+    def read_capture(
+        self, max_frames: int | None = None, timeout: float | None = 0.0
+    ) -> Float32Array:
+        """Processed microphone audio from the running stream (empty at once when none);
+        shapes and ``timeout`` as :meth:`AudioEngine.read_capture`."""
         engine = self._engine
         if engine is None or not engine.mode.has_input:
             from ..engine.ring import check_max_frames
 
             check_max_frames(max_frames)
             return np.zeros(0, dtype=np.float32)
-        return engine.read_capture(max_frames)
+        return engine.read_capture(max_frames, timeout)
 
     def read_monitor(self) -> tuple[Float32Array, Float32Array]:
         """(played, raw microphone) of the running stream (``monitor=True``); empty if none."""

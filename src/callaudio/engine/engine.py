@@ -19,7 +19,13 @@ One :class:`AudioEngine` runs one stream on one device. Per 10 ms frame its call
 Queue sizes: the far-end and capture rings hold ``far_buffer_ms`` and ``capture_buffer_ms``
 (default 500 ms each, configurable). Nothing is dropped silently: ``write_far`` returns what it
 took (the rest counts in ``stats.far_rejected``), a capture overrun counts in
-``stats.overruns`` and warns at the next ``read_capture``.
+``stats.overruns`` and warns at the next ``read_capture``. As with sounddevice's blocking
+``Stream.write``/``Stream.read``, both take a ``timeout``: 0 (the default) never waits,
+a number of seconds waits up to that long for room (``write_far``) or for the frames
+asked for (``read_capture``), None waits until done or the engine stops.
+
+Shapes: captured audio is 1-D ``(m,)`` for one channel and ``(m, channels)`` for more,
+the same from :meth:`AudioEngine.read_capture` and for the ``capture`` callback's frames.
 
 The callback keeps python-sounddevice's contract, ``callback(indata, outdata, frames, time,
 status)``: it always writes all of ``outdata``, accumulates the status flags with ``|=`` and
@@ -91,9 +97,11 @@ class AudioEngine:
         Microphone channels (the processor's channel count); playback is mono, copied to
         every output channel.
     capture : callable, optional
-        ``capture(frame)`` called on the audio thread with each processed ``(n, channels)``
-        float32 frame (a buffer reused for the next frame: copy what you keep, and return
-        quickly). Without it, frames go into a ring read with :meth:`read_capture`.
+        ``capture(frame)`` called on the audio thread with each processed float32 frame,
+        shaped as :meth:`read_capture` returns audio: ``(n,)`` for one channel,
+        ``(n, channels)`` for more (a buffer reused for the next frame: copy what you
+        keep, and return quickly). Without it, frames go into a ring read with
+        :meth:`read_capture`.
     far_buffer_ms, capture_buffer_ms : int
         Capacity of the far-end and capture rings, in ms (multiples of 10; default 500).
     realtime_priority : int, optional
@@ -195,6 +203,8 @@ class AudioEngine:
         self._full_scale = np.ones((n, 1), dtype=np.float32)
         self._neg_full_scale = -self._full_scale
         self._cap = np.zeros((n, channels), dtype=np.float32)
+        # what the capture callback receives: 1-D for one channel (a view, not a copy)
+        self._cap_out = self._cap[:, 0] if channels == 1 else self._cap
         self._source: MixSource | None = None
         self._stream: Stream | None = None
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
@@ -299,33 +309,62 @@ class AudioEngine:
 
     # -- application side ---------------------------------------------------------------------
 
-    def write_far(self, samples: npt.ArrayLike) -> int:
+    def write_far(self, samples: npt.ArrayLike, timeout: float | None = 0.0) -> int:
         """Queue far-end audio to play (any length; mono; float or int16, either byte order).
 
-        Never blocks. What reaches the loudspeaker is finite and within full scale: NaN
-        plays as silence, +-Inf and values beyond full scale are clipped to +-1.
+        What reaches the loudspeaker is finite and within full scale: NaN plays as
+        silence, +-Inf and values beyond full scale are clipped to +-1.
+
+        Parameters
+        ----------
+        samples : array_like
+            Shape ``(m,)`` or ``(m, 1)``.
+        timeout : float or None
+            0 (default): never block, take what fits. Seconds > 0: wait up to that long
+            for room for all of it (the callback frees a frame every 10 ms). None: wait
+            until all is queued (sounddevice's blocking write), or the engine stops.
 
         Returns
         -------
         int
-            The samples accepted: fewer than given when the ring is full (the caller is
-            ahead of real time by more than ``far_buffer_ms``); write the rest later. What
-            was not taken is counted in ``stats.far_rejected``.
+            The samples accepted: fewer than given when the ring (``far_buffer_ms``) stayed
+            full; write the rest later. What was not taken is counted in
+            ``stats.far_rejected``.
 
         Raises
         ------
         FrameError
             Not mono, or not float/int16 samples; nothing is queued.
+        ConfigError
+            ``timeout`` is not None or a number >= 0; nothing is queued.
         """
+        deadline = _deadline(timeout)
         x = np.asarray(samples)
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
         if x.ndim != 1:
             raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
         self._far_ended = False
-        accepted = self._far_ring.write(playable(x, "far-end audio"))
+        y = playable(x, "far-end audio")
+        accepted = self._far_ring.write(y)
+        while accepted < y.shape[0] and self._wait(deadline):
+            accepted += self._far_ring.write(y[accepted:])
         self._far_rejected += x.shape[0] - accepted
         return accepted
+
+    def _wait(self, deadline: float | None) -> bool:
+        """Sleep about half a frame; False when the deadline passed or no stream runs.
+
+        A caller-driven device (the simulated room's ``run_frames``) advances only when
+        its caller runs it, so nothing is waited for there."""
+        if not self.running or self._device.capabilities.caller_driven:
+            return False
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return False
+        pause = 0.005 if deadline is None else min(0.005, deadline - now)
+        time.sleep(pause)
+        return True
 
     def flush_far(self) -> None:
         """Queue the last partial far-end frame, padded with silence, and mark the end of
@@ -338,16 +377,27 @@ class AudioEngine:
         """Far-end audio waiting to be played, in ms."""
         return 10.0 * len(self._far_ring)
 
-    def read_capture(self, max_frames: int | None = None) -> Float32Array:
+    def read_capture(
+        self, max_frames: int | None = None, timeout: float | None = 0.0
+    ) -> Float32Array:
         """Processed microphone audio captured so far (when no ``capture`` callback is set).
 
         Returns shape ``(k * frame_size,)`` for mono, ``(k * frame_size, channels)`` else.
         ``max_frames`` (None: all) must be an int >= 0 (ConfigError; nothing read).
+        ``timeout``: 0 (default) returns what is there; seconds > 0 first wait up to that
+        long for ``max_frames`` frames (for one frame when ``max_frames`` is None); None
+        waits until they are there or the engine stops (sounddevice's blocking read).
 
         Warns with :class:`~callaudio.errors.AudioDropWarning` when captured frames were
         dropped (the ring was full) since the last read; ``stats.overruns`` counts them.
         """
-        data = self._cap_ring.read(check_max_frames(max_frames))
+        limit = check_max_frames(max_frames)
+        deadline = _deadline(timeout)
+        want = 1 if limit is None else limit
+        if timeout != 0:
+            while len(self._cap_ring) < want and self._wait(deadline):
+                pass
+        data = self._cap_ring.read(limit)
         overruns = self._overruns
         if overruns != self._overruns_seen:
             dropped = overruns - self._overruns_seen
@@ -607,7 +657,7 @@ class AudioEngine:
                 cap.fill(0.0)
             deliver = self._capture_cb
             if deliver is not None:
-                deliver(cap)
+                deliver(self._cap_out)
             elif not self._cap_ring.push(cap):
                 self._overruns += 1
         mon = self._mon_played
@@ -646,3 +696,12 @@ class AudioEngine:
             if getattr(status, name, False):
                 self._xruns += 1
                 break
+
+
+def _deadline(timeout: object) -> float | None:
+    """The monotonic time a blocking call gives up (None: never); ConfigError if bad."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
+    return time.monotonic() + float(timeout)

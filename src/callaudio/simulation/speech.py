@@ -328,7 +328,10 @@ def speech_like(
     nyq_guard = 0.45 * rate
     h_v = np.ones((n_frames, freqs.size))
     for k, col in enumerate([*cols, np.full((n_frames, 1), _F4_HZ * voice.formant_scale)]):
-        h_v *= _resonator_mag(freqs, np.minimum(col, nyq_guard), bw[k], rate)
+        # A formant above the band (F3/F4 of a female voice at 8 kHz) is left out, not
+        # clamped to the band edge, where two stacked resonances would make a +40 dB peak.
+        mag = _resonator_mag(freqs, np.minimum(col, nyq_guard), bw[k], rate)
+        h_v *= np.where(col > nyq_guard, 1.0, mag)
     # Higher-pole correction (Fant 1960): the formants above F4 lift the spectrum above
     # ~1 kHz, modelled as +6 dB/octave (fc in Hz); then the band limit of a capture
     # (4th-order roll-off above 7 kHz).
