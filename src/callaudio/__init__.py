@@ -1,7 +1,7 @@
 """callaudio: the audio side of a voice call.
 
 A compiled voice-processing core (high-pass filter, acoustic echo canceller, noise
-suppressor, automatic gain control on 10 ms frames at 16, 32 and 48 kHz) under a Python
+suppressor, automatic gain control on 10 ms frames at 8 to 48 kHz) under a Python
 layer that runs the call's audio session.
 
 Layers (each a module or folder with its own docstring; imports only go downward):
