@@ -81,6 +81,13 @@ def check_sample_rate(
     return int(sample_rate)
 
 
+def check_int(name: str, value: object, lo: int, hi: int) -> int:
+    """``value`` if it is an int (not a bool) in ``lo..hi``; else ConfigError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(name, f"must be an int in {lo}..{hi}, got {value!r}")
+    return value
+
+
 def _check_range(name: str, value: float, lo: float, hi: float, unit: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")

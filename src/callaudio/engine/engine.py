@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..config import check_sample_rate, frame_size
+from ..config import check_int, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
 from ..errors import AudioDropWarning, CallbackError, ConfigError, FrameError
 from .ring import FrameRing, check_max_frames
@@ -149,8 +149,7 @@ class AudioEngine:
             raise ConfigError(
                 "mode", f"must be one of {[m.value for m in EngineMode]}, got {mode!r}"
             ) from None
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ConfigError("channels", f"must be a positive int, got {channels!r}")
+        check_int("channels", channels, 1, 64)
         if processor is not None:
             if not all(
                 callable(getattr(processor, m, None))
@@ -169,22 +168,12 @@ class AudioEngine:
                     "processor",
                     f"has {processor.channels} channel(s) but the engine {channels}",
                 )
-        for name, ms in (
-            ("far_buffer_ms", far_buffer_ms),
-            ("capture_buffer_ms", capture_buffer_ms),
-        ):
-            if isinstance(ms, bool) or not isinstance(ms, int) or not 10 <= ms <= MAX_BUFFER_MS:
-                raise ConfigError(name, f"must be an int in 10..{MAX_BUFFER_MS} ms, got {ms!r}")
+        check_int("far_buffer_ms", far_buffer_ms, 10, MAX_BUFFER_MS)
+        check_int("capture_buffer_ms", capture_buffer_ms, 10, MAX_BUFFER_MS)
         if capture is not None and not callable(capture):
             raise ConfigError("capture", f"must be callable, got {capture!r}")
-        if realtime_priority is not None and (
-            isinstance(realtime_priority, bool)
-            or not isinstance(realtime_priority, int)
-            or not 1 <= realtime_priority <= 99
-        ):
-            raise ConfigError(
-                "realtime_priority", f"must be None or an int in 1..99, got {realtime_priority!r}"
-            )
+        if realtime_priority is not None:
+            check_int("realtime_priority", realtime_priority, 1, 99)
         self._rt_priority = realtime_priority
         self._device = device
         self._vp = processor
