@@ -336,13 +336,17 @@ class EchoCancellerRef:
         else:
             self.cand_n = 1
         self.cand = best
+        rlag = float(rho[self.lag]) if 0 <= self.lag < valid else -2.0
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
+                self._set_lag(best)
+        elif self.g_echo <= 0.0:  # provisional lag (see aec_delay.pyx)
+            if self.cand_n >= DE_CONFIRM and rho[best] > rlag + DE_MARGIN:
                 self._set_lag(best)
         elif (
             self.cand_n >= DE_CONFIRM_CHANGE
             and rho[best] >= DE_RHO_JUMP
-            and rho[best] > rho[self.lag] + DE_MARGIN
+            and rho[best] > rlag + DE_MARGIN
             and self.conv_lin < DE_JUMP_ERLE
         ):
             self._set_lag(best)

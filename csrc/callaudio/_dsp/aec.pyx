@@ -42,7 +42,8 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    removed; for every lag ``l`` in ``0 .. L-1`` (``L - 1 = ceil(max_delay_ms / 10)``) a
    recursively averaged (1.5 s) normalised correlation ``rho_l``.  The first lag with
    ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, ``rho >= 0.5``, a 0.1
-   margin and a filter that is not cancelling (linear ERLE < 6 dB).  Within +-2 frames
+   margin and a filter that is not cancelling (linear ERLE < 6 dB); until a filter has
+   cancelled >= 6 dB at the locked lag, a lag 0.1 better replaces it after 4 frames.  Within +-2 frames
    the filter re-anchors itself on its own dominant peak (clock drift).  The filter
    starts 2 frames (20 ms) before the locked lag.
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
@@ -358,7 +359,7 @@ cdef class EchoCanceller:
         ca_aec_power(k, self.D2, self.Dspec)
         # 3. bulk delay
         lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
-                                self.conv_lin)
+                                self.conv_lin, self.g_echo <= 0.0)
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
