@@ -18,7 +18,7 @@ reproduced by its seed alone. The space (per kind, see ``draw``):
 The six quantities of issue 15 (``measure``):
 
 ``acq_s``       seconds from the first echo until the ERLE (median over 0.5 s) first
-                reaches 20 dB (inf: never)                                     [kind acq]
+                reaches 20 dB (inf: never)                               [kinds acq, dt]
 ``post_dt_db``  the lowest, over the bursts, median far-only ERLE in the 2 s after a
                 double-talk burst                                              [kind dt]
 ``lead_db``     median ERLE over the far-only lead-in (from 1 s after the first echo to the
@@ -336,6 +336,7 @@ def measure(case: Case, res: EchoResult | None = None) -> dict[str, float]:
     if case.kind == "change":
         assert case.change_s is not None
         return {"change_s": _time_to(_erle(res, out), case.change_s, 20.0)}
+    acq = _time_to(_erle(res, out), first, 20.0)
     per = _erle(res, out, res.far_only)
     post = min(_median(per, b, b + 2.0) for _, b in case.bursts)
     lead = _median(per, first + 1.0, case.bursts[0][0])
@@ -343,6 +344,7 @@ def measure(case: Case, res: EchoResult | None = None) -> dict[str, float]:
     dt = res.double_talk[:m]
     loss = -near_end_loss_db(out, res.near[:m], dt) if np.any(dt) else math.nan
     return {
+        "acq_s": acq,
         "post_dt_db": post,
         "lead_db": lead,
         "dt_loss_db": loss,
