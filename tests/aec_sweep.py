@@ -30,7 +30,9 @@ The six quantities of issue 15 (``measure``):
 ``dt_pesq``     wideband PESQ of the output against the clean near end over the bursts
                 (16 kHz; 48 kHz output is resampled)                           [kind dt]
 
-Run as a script for the table: ``python tests/aec_sweep.py [n_per_kind] [rates...]``.
+Run as a script for the table: ``python tests/aec_sweep.py [n_per_kind] [rates...]``
+(``AEC_SWEEP_KINDS=acq,dt`` picks kinds; ``AEC_SWEEP_MOS=1`` adds AECMOS echo/degradation
+MOS from ``speechmos``, which needs onnxruntime and librosa: a report, not a gate).
 """
 
 from __future__ import annotations
@@ -43,10 +45,10 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
-from unittest import mock
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 
@@ -62,38 +64,58 @@ KINDS = ("acq", "dt", "sat", "change")
 
 # espeak-ng voices (language+variant) and what they say; talker index 2 + position
 ESPEAK_VOICES = (
-    ("en-us+m3", "en"), ("en-us+f3", "en"), ("de+f2", "de"), ("fr+m1", "fr"),
-    ("es+f4", "es"), ("it+m2", "it"), ("pl+f1", "pl"), ("nl+m4", "nl"),
+    ("en-us+m3", "en"),
+    ("en-us+f3", "en"),
+    ("de+f2", "de"),
+    ("fr+m1", "fr"),
+    ("es+f4", "es"),
+    ("it+m2", "it"),
+    ("pl+f1", "pl"),
+    ("nl+m4", "nl"),
 )
 TEXTS = {
-    "en": ("Please call me back when you get this message.",
-           "The meeting moved to Thursday afternoon at three.",
-           "I think the train was late again this morning, so I walked.",
-           "Could you send me the numbers before the end of the week?"),
-    "de": ("Kannst du mich bitte morgen früh zurückrufen?",
-           "Der Zug hatte heute wieder zwanzig Minuten Verspätung.",
-           "Wir treffen uns am Donnerstag um drei Uhr im Büro.",
-           "Ich schicke dir die Unterlagen heute Abend."),
-    "fr": ("Est-ce que tu peux me rappeler demain matin?",
-           "Le train avait encore vingt minutes de retard aujourd'hui.",
-           "On se retrouve jeudi à trois heures au bureau.",
-           "Je t'envoie les documents ce soir."),
-    "es": ("¿Puedes llamarme mañana por la mañana?",
-           "El tren llegó otra vez veinte minutos tarde.",
-           "Nos vemos el jueves a las tres en la oficina.",
-           "Te mando los documentos esta noche."),
-    "it": ("Puoi richiamarmi domani mattina?",
-           "Il treno era di nuovo in ritardo di venti minuti.",
-           "Ci vediamo giovedì alle tre in ufficio.",
-           "Ti mando i documenti stasera."),
-    "pl": ("Czy możesz oddzwonić jutro rano?",
-           "Pociąg znowu spóźnił się dwadzieścia minut.",
-           "Spotkamy się w czwartek o trzeciej w biurze.",
-           "Wyślę ci dokumenty dziś wieczorem."),
-    "nl": ("Kun je me morgenochtend terugbellen?",
-           "De trein was vandaag weer twintig minuten te laat.",
-           "We zien elkaar donderdag om drie uur op kantoor.",
-           "Ik stuur je de documenten vanavond."),
+    "en": (
+        "Please call me back when you get this message.",
+        "The meeting moved to Thursday afternoon at three.",
+        "I think the train was late again this morning, so I walked.",
+        "Could you send me the numbers before the end of the week?",
+    ),
+    "de": (
+        "Kannst du mich bitte morgen früh zurückrufen?",
+        "Der Zug hatte heute wieder zwanzig Minuten Verspätung.",
+        "Wir treffen uns am Donnerstag um drei Uhr im Büro.",
+        "Ich schicke dir die Unterlagen heute Abend.",
+    ),
+    "fr": (
+        "Est-ce que tu peux me rappeler demain matin?",
+        "Le train avait encore vingt minutes de retard aujourd'hui.",
+        "On se retrouve jeudi à trois heures au bureau.",
+        "Je t'envoie les documents ce soir.",
+    ),
+    "es": (
+        "¿Puedes llamarme mañana por la mañana?",
+        "El tren llegó otra vez veinte minutos tarde.",
+        "Nos vemos el jueves a las tres en la oficina.",
+        "Te mando los documentos esta noche.",
+    ),
+    "it": (
+        "Puoi richiamarmi domani mattina?",
+        "Il treno era di nuovo in ritardo di venti minuti.",
+        "Ci vediamo giovedì alle tre in ufficio.",
+        "Ti mando i documenti stasera.",
+    ),
+    "pl": (
+        "Czy możesz oddzwonić jutro rano?",
+        "Pociąg znowu spóźnił się dwadzieścia minut.",
+        "Spotkamy się w czwartek o trzeciej w biurze.",
+        "Wyślę ci dokumenty dziś wieczorem.",
+    ),
+    "nl": (
+        "Kun je me morgenochtend terugbellen?",
+        "De trein was vandaag weer twintig minuten te laat.",
+        "We zien elkaar donderdag om drie uur op kantoor.",
+        "Ik stuur je de documenten vanavond.",
+    ),
 }
 ESPEAK_RATE = 22050
 
@@ -121,7 +143,8 @@ def _espeak_utterances(voice: int, rate: int) -> tuple[np.ndarray, ...]:
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             subprocess.run(
                 ["espeak-ng", "-v", name, "-s", str(150 + 10 * (i % 3)), "-w", str(tmp), text],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
             tmp.replace(path)
         x, r = _speech.read_wav(str(path))
@@ -133,7 +156,11 @@ def _espeak_utterances(voice: int, rate: int) -> tuple[np.ndarray, ...]:
 
 
 def load_any_talker(
-    talker: int, sample_rate: int, duration_s: float | None = None, *, seed: int = 0,
+    talker: int,
+    sample_rate: int,
+    duration_s: float | None = None,
+    *,
+    seed: int = 0,
     level_dbfs: float | None = -26.0,
 ) -> np.ndarray:
     """``speech.load_talker`` for talkers 0/1; espeak voice ``talker - 2`` beyond, placed
@@ -163,6 +190,7 @@ def load_any_talker(
 
 def n_talkers() -> int:
     return 2 + (len(ESPEAK_VOICES) if espeak_available() else 0)
+
 
 FRAME_S = 0.05
 WIN_S = 0.5  # ERLE window of the acquisition / re-convergence times
@@ -296,7 +324,7 @@ def _time_to(per: np.ndarray, t0: float, target: float) -> float:
     """Seconds after ``t0`` until the median over the next WIN_S first reaches ``target``."""
     t = np.arange(per.size) * FRAME_S
     w = round(WIN_S / FRAME_S)
-    for i in range(int(math.ceil(t0 / FRAME_S)), per.size - w):
+    for i in range(math.ceil(t0 / FRAME_S), per.size - w):
         seg = per[i : i + w]
         if np.sum(np.isfinite(seg)) >= w // 2 and np.nanmedian(seg) >= target:
             return float(t[i] - t0)
@@ -323,10 +351,34 @@ def _pesq(res: EchoResult, out: np.ndarray, bursts: tuple[tuple[float, float], .
     return float(pesq(16000, ref.astype(np.float64), deg.astype(np.float64), "wb"))
 
 
-def measure(case: Case, res: EchoResult | None = None) -> dict[str, float]:
-    """Run the canceller on the case; the issue's quantities for its kind."""
+def aecmos(res: EchoResult, out: np.ndarray, talk_type: str) -> dict[str, float]:
+    """AECMOS echo and degradation MOS (ICASSP AEC Challenge; ``speechmos`` package, its
+    16 or 48 kHz model); empty when speechmos (with onnxruntime, librosa) is missing."""
+    try:
+        from speechmos import aecmos as _aecmos
+    except ImportError:
+        return {}
+    rate = res.sample_rate
+    m = min(len(out), 20 * rate)
+    sig = {
+        "lpb": np.clip(res.far[:m], -1, 1).astype(np.float32),
+        "mic": np.clip(res.mic[:m], -1, 1).astype(np.float32),
+        "enh": np.clip(out[:m], -1, 1).astype(np.float32),
+    }
+    r = _aecmos.run(sig, sr=rate, talk_type=talk_type)
+    return {"echo_mos": float(r["echo_mos"]), "deg_mos": float(r["deg_mos"])}
+
+
+def measure(case: Case, res: EchoResult | None = None, mos: bool = False) -> dict[str, float]:
+    """Run the canceller on the case; the issue's quantities for its kind (and AECMOS with
+    ``mos``: far-end single talk for kinds acq/sat/change, double talk for dt)."""
     res = build(case) if res is None else res
     out = run(res)
+    extra = aecmos(res, out, "dt" if case.kind == "dt" else "st") if mos else {}
+    return {**_measure(case, res, out), **extra}
+
+
+def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
     rate = res.sample_rate
     first = float(np.argmax(res.far_active) / rate)
     if case.kind == "acq":
@@ -352,17 +404,44 @@ def measure(case: Case, res: EchoResult | None = None) -> dict[str, float]:
     }
 
 
+# The floors the canceller meets over the sweep (the items of issue 15 achieved so far):
+# quantity -> (bound, "max" for an upper bound on the value or "min" for a lower one).
+FLOORS: dict[str, tuple[float, str]] = {
+    "acq_s": (1.0, "max"),
+}
+
+
+def violations(m: dict[str, float]) -> list[str]:
+    """The asserted floors a case's measurements break."""
+    bad = []
+    for k, (bound, how) in FLOORS.items():
+        v = m.get(k)
+        if v is None:
+            continue
+        if (how == "max" and not v <= bound) or (how == "min" and not v >= bound):
+            bad.append(f"{k}={v:.2f} ({how} {bound})")
+    return bad
+
+
+def check(kind: str, seed: int, rate: int) -> None:
+    """Assert the floors on one drawn case (the message names the case)."""
+    case = draw(seed, rate, kind)
+    m = measure(case)
+    bad = violations(m)
+    assert not bad, f"{case.label()}: {', '.join(bad)}; all: {m}"
+
+
 # worse = larger for times and losses, smaller for dB/PESQ
-LOWER_IS_WORSE = {"post_dt_db", "lead_db", "sat_db", "dt_pesq"}
+LOWER_IS_WORSE = {"post_dt_db", "lead_db", "sat_db", "dt_pesq", "echo_mos", "deg_mos"}
 
 
-def sweep(seeds: range, rates: tuple[int, ...], kinds: tuple[str, ...] = KINDS):
+def sweep(seeds: range, rates: tuple[int, ...], kinds: tuple[str, ...] = KINDS, mos: bool = False):
     """Yield one row ({"case": Case, quantity: value, ...}) per case."""
     for rate in rates:
         for kind in kinds:
             for seed in seeds:
                 case = draw(seed, rate, kind)
-                yield {"case": case, **measure(case)}
+                yield {"case": case, **measure(case, mos=mos)}
 
 
 def worst(rows: list[dict]) -> dict[tuple[str, int], tuple[float, str]]:
@@ -385,7 +464,8 @@ def main(argv: list[str]) -> None:
     rates = tuple(int(a) for a in argv[1:]) or (16000, 48000)
     kinds = tuple(os.environ.get("AEC_SWEEP_KINDS", ",".join(KINDS)).split(","))
     rows = []
-    for r in sweep(range(n), rates, kinds):
+    mos = os.environ.get("AEC_SWEEP_MOS", "") == "1"
+    for r in sweep(range(n), rates, kinds, mos):
         rows.append(r)
         vals = " ".join(f"{k}={v:.2f}" for k, v in r.items() if k != "case")
         print(f"{r['case'].label()}: {vals}", flush=True)

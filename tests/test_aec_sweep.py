@@ -2,12 +2,11 @@
 
 The cases come from ``aec_sweep.draw`` (talkers incl. espeak-ng voices, rooms, delays,
 drift, SER, noise, at 16 and 48 kHz); each seed is one test, so a failure names the case
-(``python tests/aec_sweep.py`` prints the whole table). ``make test`` runs a small draw;
-``CALLAUDIO_SOAK=1`` (``make soak``) a larger one (tests/reliability/test_aec_sweep_soak.py).
-
-Floors asserted (the items of issue 15 the canceller meets over the sweep):
-- acquisition: ERLE reaches 20 dB within 1.0 s of the first echo (single talk, and the
-  far-only lead-in before double talk), at every rate.
+(``python tests/aec_sweep.py`` prints the whole table). ``make test`` runs this small draw;
+``make soak`` (``CALLAUDIO_SOAK=1``) a larger one (tests/reliability/test_aec_sweep_soak.py).
+The floors are ``aec_sweep.FLOORS``: the items of issue 15 the canceller meets over the
+sweep (acquisition: 20 dB within 1.0 s of the first echo, in single talk and in the far-only
+lead-in before double talk, at every rate).
 """
 
 from __future__ import annotations
@@ -16,24 +15,17 @@ import pytest
 
 import aec_sweep
 
-ACQ_MAX_S = 1.0
-
 RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
-
-
-def check_case(kind: str, seed: int, rate: int) -> None:
-    case = aec_sweep.draw(seed, rate, kind)
-    m = aec_sweep.measure(case)
-    assert m["acq_s"] <= ACQ_MAX_S, f"{case.label()}: {m}"
 
 
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("seed", range(3))
 def test_acquisition(rate, seed):
-    check_case("acq", seed, rate)
+    aec_sweep.check("acq", seed, rate)
 
 
+# seed 3: keyboard noise before the first echo once made the delay estimator lock on chance
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("seed", [1, 3])
 def test_acquisition_before_double_talk(rate, seed):
-    check_case("dt", seed, rate)
+    aec_sweep.check("dt", seed, rate)

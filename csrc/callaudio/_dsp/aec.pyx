@@ -281,6 +281,7 @@ cdef class EchoCanceller:
         self.div_n = 0
         self.nact = 0
         self.g_echo = 0.0
+        self.provisional = True
         self.dt_hang = 0
         self.s_ee = 0.0
         self.s_yy = 0.0
@@ -359,7 +360,7 @@ cdef class EchoCanceller:
         ca_aec_power(k, self.D2, self.Dspec)
         # 3. bulk delay
         lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
-                                self.conv_lin, self.g_echo <= 0.0)
+                                self.conv_lin, self.provisional)
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
@@ -413,8 +414,11 @@ cdef class EchoCanceller:
             # The echo path changed: weaken the delay prior (as reset() does), unless no
             # delay is locked (nothing to weaken; the estimator would lock onto noise) or
             # a near-end talker is evident (then the filter drifted, the path did not move).
+            # The lag becomes provisional (as if no filter had cancelled at it): a clearly
+            # better one replaces it within DE_CONFIRM frames.
             if self.delay.lag >= 0 and self.dt_hang == 0:
                 self.delay.weaken_prior()
+                self.provisional = True
             self.div_n = 0
 
     cdef bint _near_talk(self) noexcept nogil:
@@ -462,6 +466,7 @@ cdef class EchoCanceller:
         self.delay.accept(lag)
         self.anchor_n = 0
         self.g_echo = 0.0
+        self.provisional = True
         self.dt_hang = 0
         self.filter.move_to(newd)
 
@@ -548,6 +553,7 @@ cdef class EchoCanceller:
             # the filter explains >= 3/4 of the mic: its echo gain is the near-talk yardstick
             if self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
                 self.g_echo = self.p_y / (self.p_far + 1e-20)
+                self.provisional = False
 
     # ------------------------------------------------------------------ Python API
     def _frame(self, x, name):

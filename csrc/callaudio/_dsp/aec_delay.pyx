@@ -23,7 +23,7 @@ import numpy as np
 from callaudio._dsp._typedefs cimport f32, f64
 from callaudio._dsp.aec_constants cimport (
     DE_CONFIRM, DE_CONFIRM_CHANGE, DE_JUMP_ERLE, DE_MARGIN, DE_RHO_JUMP, DE_RHO_MIN, DE_TAU,
-    HEADROOM, NB, TINY,
+    DE_WEAK_FRAMES, HEADROOM, NB, TINY,
 )
 
 
@@ -96,8 +96,12 @@ cdef class DelayEstimator:
 
     cdef void weaken_prior(self) noexcept nogil:
         """Shorten the correlation memory ten-fold: the delay found for the old echo path
-        is only a weak prior, a new one is confirmed within a second."""
+        is only a weak prior, a new one is confirmed within a second. A memory already
+        shorter than DE_WEAK_FRAMES is kept: weakening it again on every frame of an
+        echo-path change would leave a correlation too noisy to confirm any lag."""
         cdef int i
+        if self.nde <= DE_WEAK_FRAMES:
+            return
         for i in range(self.L):
             self.C[i] *= 0.1
             self.F[i] *= 0.1
