@@ -42,10 +42,11 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    removed; for every lag ``l`` in ``0 .. L-1`` (``L - 1 = ceil(max_delay_ms / 10)``) a
    recursively averaged (1.5 s) normalised correlation ``rho_l``.  The first lag with
    ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, ``rho >= 0.5``, a 0.1
-   margin and a filter that is not cancelling (linear ERLE < 6 dB); until a filter has
-   cancelled >= 6 dB at the locked lag, a lag 0.1 better replaces it after 4 frames.  Within +-2 frames
-   the filter re-anchors itself on its own dominant peak (clock drift).  The filter
-   starts 2 frames (20 ms) before the locked lag.
+   margin and a filter that is not cancelling (linear ERLE < 6 dB). Until a filter has
+   cancelled >= 6 dB at the locked lag, and again after an echo-path change, the lag is
+   provisional: a lag 0.1 better replaces it after 4 frames.  Within +-2 frames the filter
+   re-anchors itself on its own dominant peak (clock drift).  The filter starts 2 frames
+   (20 ms) before the locked lag.
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
 5. Kalman update per partition and bin: ``Phi`` = smoothed ``|E|^2`` (E = FFT([0, e])),
