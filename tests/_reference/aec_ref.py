@@ -56,6 +56,7 @@ DE_MARGIN = float(_C["DE_MARGIN"])
 DE_JUMP_ERLE = float(_C["DE_JUMP_ERLE"])
 DE_RHO_JUMP = float(_C["DE_RHO_JUMP"])
 DE_WEAK_FRAMES = int(_C["DE_WEAK_FRAMES"])
+DE_PROVE_FRAMES = int(_C["DE_PROVE_FRAMES"])
 DT_RATIO = float(_C["DT_RATIO"])
 DT_HANG = int(_C["DT_HANG"])
 DT_RHO = float(_C["DT_RHO"])
@@ -150,6 +151,7 @@ class EchoCancellerRef:
         self.M = 0.0
         self.nde = 0
         self.lag = -1
+        self.lag_age = 0
         self.cand = -1
         self.cand_n = 0
         self.d = 0
@@ -282,6 +284,7 @@ class EchoCancellerRef:
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         out = self._suppress(x_mic, y, e, D)
+        self.lag_age = min(self.lag_age + 1, DE_PROVE_FRAMES)
         self.t += 1
         return out.astype(np.float32)
 
@@ -347,7 +350,7 @@ class EchoCancellerRef:
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)
-        elif self.provisional:  # provisional lag (see aec_delay.pyx)
+        elif self.provisional and self.lag_age >= DE_PROVE_FRAMES:  # see aec_delay.pyx
             if self.cand_n >= DE_CONFIRM and rho[best] > rlag + DE_MARGIN:
                 self._set_lag(best)
         elif (
@@ -383,6 +386,7 @@ class EchoCancellerRef:
         self.cand = -1
         self.cand_n = 0
         self.anchor_n = 0
+        self.lag_age = 0
         self.g_echo = 0.0
         self.provisional = True
         self.dt_hang = 0
