@@ -45,6 +45,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,8 +122,15 @@ ESPEAK_RATE = 22050
 
 
 def _cache_dir() -> Path:
+    """$XDG_CACHE_HOME (or ~/.cache)/callaudio/espeak, or a temp folder if not writable."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "callaudio" / "espeak"
+    d = Path(base) / "callaudio" / "espeak"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        d = Path(tempfile.gettempdir()) / "callaudio-espeak"
+        d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,7 +147,6 @@ def _espeak_utterances(voice: int, rate: int) -> tuple[np.ndarray, ...]:
         key = hashlib.sha1(f"{name}|{text}".encode()).hexdigest()[:16]
         path = _cache_dir() / f"{key}.wav"
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             subprocess.run(
                 ["espeak-ng", "-v", name, "-s", str(150 + 10 * (i % 3)), "-w", str(tmp), text],
