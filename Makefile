@@ -52,7 +52,12 @@ demo: $(VENV)/.deps-demo $(VENV)/.built
 # The real-audio tests run against a JACK server on its dummy driver with a loopback port
 # pair, started before pytest and stopped after it exits (scripts/with-jack.sh installs
 # Debian's libportaudio2 and jackd2 when missing).
+# The echo canceller's sweep (tests/aec_sweep.py) draws talkers from espeak-ng voices as well
+# as the shipped clips: install Debian's espeak-ng so every machine draws the same cases.
 test: install
+	command -v espeak-ng >/dev/null 2>&1 || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		espeak-ng >/dev/null) || echo "make test: no espeak-ng; the AEC sweep draws the shipped talkers only"
 	scripts/with-jack.sh $(PY) -m pytest -q $(TESTS)
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install

@@ -55,6 +55,8 @@ DE_CONFIRM_CHANGE = int(_C["DE_CONFIRM_CHANGE"])
 DE_MARGIN = float(_C["DE_MARGIN"])
 DE_JUMP_ERLE = float(_C["DE_JUMP_ERLE"])
 DE_RHO_JUMP = float(_C["DE_RHO_JUMP"])
+DE_WEAK_FRAMES = int(_C["DE_WEAK_FRAMES"])
+DE_PROVE_FRAMES = int(_C["DE_PROVE_FRAMES"])
 DT_RATIO = float(_C["DT_RATIO"])
 DT_HANG = int(_C["DT_HANG"])
 DT_RHO = float(_C["DT_RHO"])
@@ -149,6 +151,7 @@ class EchoCancellerRef:
         self.M = 0.0
         self.nde = 0
         self.lag = -1
+        self.lag_age = 0
         self.cand = -1
         self.cand_n = 0
         self.d = 0
@@ -183,12 +186,19 @@ class EchoCancellerRef:
         self.div_n = 0
         self.nact = 0
         self.g_echo = 0.0  # echo power per far power, from a filter that works (0: unknown)
+        self.provisional = True  # no filter cancelled at the lag yet (see aec.pyx)
         self.dt_hang = 0
         self.s_ee = self.s_yy = self.s_ey = 0.0
 
     def reset(self) -> None:
         """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
         self._reset_path()
+        self._weaken_prior()
+
+    def _weaken_prior(self) -> None:
+        """Shorten the delay estimator's memory ten-fold, unless it is already short."""
+        if self.nde <= DE_WEAK_FRAMES:
+            return
         self.C *= 0.1
         self.F *= 0.1
         self.M *= 0.1
@@ -274,6 +284,7 @@ class EchoCancellerRef:
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         out = self._suppress(x_mic, y, e, D)
+        self.lag_age = min(self.lag_age + 1, DE_PROVE_FRAMES)
         self.t += 1
         return out.astype(np.float32)
 
@@ -288,11 +299,10 @@ class EchoCancellerRef:
             self.Psi = np.maximum(self.Psi, _power(self.W))
             # the echo path changed: weaken the delay prior as reset() does (if there is one),
             # unless a near-end talker is evident (then the filter drifted in double talk)
+            # and the lag becomes provisional (see aec.pyx)
             if self.lag >= 0 and self.dt_hang == 0:
-                self.C *= 0.1
-                self.F *= 0.1
-                self.M *= 0.1
-                self.nde = min(self.nde, 10)
+                self._weaken_prior()
+                self.provisional = True
             self.div_n = 0
 
     # ------------------------------------------------------------------ delay
@@ -336,13 +346,17 @@ class EchoCancellerRef:
         else:
             self.cand_n = 1
         self.cand = best
+        rlag = float(rho[self.lag]) if 0 <= self.lag < valid else -2.0
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
+                self._set_lag(best)
+        elif self.provisional and self.lag_age >= DE_PROVE_FRAMES:  # see aec_delay.pyx
+            if self.cand_n >= DE_CONFIRM and rho[best] > rlag + DE_MARGIN:
                 self._set_lag(best)
         elif (
             self.cand_n >= DE_CONFIRM_CHANGE
             and rho[best] >= DE_RHO_JUMP
-            and rho[best] > rho[self.lag] + DE_MARGIN
+            and rho[best] > rlag + DE_MARGIN
             and self.conv_lin < DE_JUMP_ERLE
         ):
             self._set_lag(best)
@@ -372,7 +386,9 @@ class EchoCancellerRef:
         self.cand = -1
         self.cand_n = 0
         self.anchor_n = 0
+        self.lag_age = 0
         self.g_echo = 0.0
+        self.provisional = True
         self.dt_hang = 0
         if shift == 0:
             return
@@ -478,6 +494,7 @@ class EchoCancellerRef:
             self.conv_lin = 10.0 * math.log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
             if self.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
                 self.g_echo = self.p_y / (self.p_far + 1e-20)
+                self.provisional = False
         return out
 
     # ------------------------------------------------------------------ stats

@@ -54,6 +54,10 @@ cdef class EchoCanceller:
     cdef double ms_y, s_ee, s_yy, s_ey  # echo estimate's, and smoothed error/estimate moments
     cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
     cdef int dt_hang            # frames the near-talk decision still holds
+    # no filter cancelled >= DE_JUMP_ERLE at the lag since it was taken or the echo path
+    # changed: the delay estimator may replace it by the first-lock rule
+    cdef bint provisional
+    cdef int lag_age            # frames since the lag was taken (counts to DE_PROVE_FRAMES)
     # Last frame: the far end talks or talked within 200 ms and no near-end talker is
     # evident (see capture_c), so what is left is echo, or near-end noise the suppressor
     # modulated with the far envelope. The chain passes this to the gain control so it

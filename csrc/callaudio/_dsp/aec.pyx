@@ -42,9 +42,11 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    removed; for every lag ``l`` in ``0 .. L-1`` (``L - 1 = ceil(max_delay_ms / 10)``) a
    recursively averaged (1.5 s) normalised correlation ``rho_l``.  The first lag with
    ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, ``rho >= 0.5``, a 0.1
-   margin and a filter that is not cancelling (linear ERLE < 6 dB).  Within +-2 frames
-   the filter re-anchors itself on its own dominant peak (clock drift).  The filter
-   starts 2 frames (20 ms) before the locked lag.
+   margin and a filter that is not cancelling (linear ERLE < 6 dB). Until a filter has
+   cancelled >= 6 dB at the locked lag, and again after an echo-path change, the lag is
+   provisional: once held 40 frames, a lag 0.1 better replaces it after 4 frames.
+   Within +-2 frames the filter re-anchors itself on its own dominant peak (clock
+   drift).  The filter starts 2 frames (20 ms) before the locked lag.
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
 5. Kalman update per partition and bin: ``Phi`` = smoothed ``|E|^2`` (E = FFT([0, e])),
@@ -125,6 +127,7 @@ from callaudio._dsp.aec_constants cimport (
     ANCHOR_ERLE,
     ANCHOR_DOM,
     ANCHOR_FRAMES,
+    DE_PROVE_FRAMES,
     KF_Q,
     KAL_RES,
     DIV_ALPHA,
@@ -257,6 +260,7 @@ cdef class EchoCanceller:
         memset(self.X2r, 0, self.H * self.k * sizeof(f32))
         memset(self.fe2r, 0, self.H * sizeof(f32))
         self.delay.reset()
+        self.lag_age = 0
         self.filter.d = 0
         self.suppressor.reset_all()
         self._reset_path()
@@ -280,6 +284,7 @@ cdef class EchoCanceller:
         self.div_n = 0
         self.nact = 0
         self.g_echo = 0.0
+        self.provisional = True
         self.dt_hang = 0
         self.s_ee = 0.0
         self.s_yy = 0.0
@@ -358,7 +363,8 @@ cdef class EchoCanceller:
         ca_aec_power(k, self.D2, self.Dspec)
         # 3. bulk delay
         lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
-                                self.conv_lin)
+                                self.conv_lin,
+                                self.provisional and self.lag_age >= DE_PROVE_FRAMES)
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
@@ -386,6 +392,8 @@ cdef class EchoCanceller:
             self.suppressor.clear_output()
             memset(mic, 0, n * sizeof(f32))
             code = ERR_NONFINITE
+        if self.lag_age < DE_PROVE_FRAMES:
+            self.lag_age += 1
         self.t += 1
         return code
 
@@ -412,8 +420,11 @@ cdef class EchoCanceller:
             # The echo path changed: weaken the delay prior (as reset() does), unless no
             # delay is locked (nothing to weaken; the estimator would lock onto noise) or
             # a near-end talker is evident (then the filter drifted, the path did not move).
+            # The lag becomes provisional (as if no filter had cancelled at it): a clearly
+            # better one replaces it within DE_CONFIRM frames.
             if self.delay.lag >= 0 and self.dt_hang == 0:
                 self.delay.weaken_prior()
+                self.provisional = True
             self.div_n = 0
 
     cdef bint _near_talk(self) noexcept nogil:
@@ -460,7 +471,9 @@ cdef class EchoCanceller:
             newd = 0
         self.delay.accept(lag)
         self.anchor_n = 0
+        self.lag_age = 0
         self.g_echo = 0.0
+        self.provisional = True
         self.dt_hang = 0
         self.filter.move_to(newd)
 
@@ -547,6 +560,7 @@ cdef class EchoCanceller:
             # the filter explains >= 3/4 of the mic: its echo gain is the near-talk yardstick
             if self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:
                 self.g_echo = self.p_y / (self.p_far + 1e-20)
+                self.provisional = False
 
     # ------------------------------------------------------------------ Python API
     def _frame(self, x, name):

@@ -18,6 +18,8 @@
 #define AEC_DE_MARGIN 0.1  /* correlation margin of a changed lag over the current one */
 #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
 #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
+#define AEC_DE_WEAK_FRAMES 50  /* the prior is weakened only when its memory is longer (frames) */
+#define AEC_DE_PROVE_FRAMES 40  /* frames a provisional lag is kept before a better one replaces it */
 #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
 #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
 #define AEC_DT_RHO 0.5  /* error/echo-estimate correlation below which excess is a talker */

@@ -11,6 +11,8 @@ cdef extern from "aec_constants.h":
     const double DE_MARGIN "AEC_DE_MARGIN"
     const double DE_JUMP_ERLE "AEC_DE_JUMP_ERLE"
     const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
+    const int DE_WEAK_FRAMES "AEC_DE_WEAK_FRAMES"
+    const int DE_PROVE_FRAMES "AEC_DE_PROVE_FRAMES"
     const double DT_RATIO "AEC_DT_RATIO"
     const int DT_HANG "AEC_DT_HANG"
     const double DT_RHO "AEC_DT_RHO"

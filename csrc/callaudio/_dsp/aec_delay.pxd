@@ -23,4 +23,4 @@ cdef class DelayEstimator:
     cdef void accept(self, int lag) noexcept nogil
     cdef void weaken_prior(self) noexcept nogil
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin) noexcept nogil
+                    double conv_lin, bint provisional) noexcept nogil

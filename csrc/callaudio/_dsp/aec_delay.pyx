@@ -6,7 +6,9 @@ per frame NB log band energies (bins 4..84 = 200..4200 Hz) of far and mic, runni
 removed; for every lag l in 0 .. L-1 frames a recursively averaged (DE_TAU frames)
 normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM frames
 locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
-filter that is not cancelling (linear ERLE < DE_JUMP_ERLE dB).
+filter that is not cancelling (linear ERLE < DE_JUMP_ERLE dB). While the lag is provisional
+(no filter has cancelled at it yet, e.g. a chance lock on noise before the first echo) a
+lag DE_MARGIN better than it replaces it after DE_CONFIRM frames, as a first lock.
 
 Units: frames of 10 ms; bins of 50 Hz. Constants: ``aec_constants.h``.
 """
@@ -21,7 +23,7 @@ import numpy as np
 from callaudio._dsp._typedefs cimport f32, f64
 from callaudio._dsp.aec_constants cimport (
     DE_CONFIRM, DE_CONFIRM_CHANGE, DE_JUMP_ERLE, DE_MARGIN, DE_RHO_JUMP, DE_RHO_MIN, DE_TAU,
-    HEADROOM, NB, TINY,
+    DE_WEAK_FRAMES, HEADROOM, NB, TINY,
 )
 
 
@@ -96,8 +98,12 @@ cdef class DelayEstimator:
 
     cdef void weaken_prior(self) noexcept nogil:
         """Shorten the correlation memory ten-fold: the delay found for the old echo path
-        is only a weak prior, a new one is confirmed within a second."""
+        is only a weak prior, a new one is confirmed within a second. A memory already
+        shorter than DE_WEAK_FRAMES is kept: weakening it again on every frame of an
+        echo-path change would leave a correlation too noisy to confirm any lag."""
         cdef int i
+        if self.nde <= DE_WEAK_FRAMES:
+            return
         for i in range(self.L):
             self.C[i] *= 0.1
             self.F[i] *= 0.1
@@ -108,9 +114,10 @@ cdef class DelayEstimator:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin) noexcept nogil:
+                    double conv_lin, bint provisional) noexcept nogil:
         """One frame: far power spectrum ``X2`` (stored in ring slot ``slot``), mic power
-        spectrum ``D2``, the filter's linear ERLE. Returns the lag to take, or -1."""
+        spectrum ``D2``, the filter's linear ERLE; ``provisional``: no filter has cancelled
+        at the current lag yet. Returns the lag to take, or -1."""
         cdef int b, i, lo, hi, valid, best, L = self.L
         cdef double sf, sm, fl, am, a, xm, rbest, rlag
         cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
@@ -163,6 +170,11 @@ cdef class DelayEstimator:
         self.cand = best
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
+                return best
+        elif provisional:
+            # No filter has cancelled at the current lag: it may be a chance lock (noise
+            # before the first echo). A clearly better lag replaces it as a first lock does.
+            if self.cand_n >= DE_CONFIRM and rbest > rlag + DE_MARGIN:
                 return best
         elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest >= DE_RHO_JUMP
               and rbest > rlag + DE_MARGIN and conv_lin < DE_JUMP_ERLE):
