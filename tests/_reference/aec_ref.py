@@ -194,6 +194,7 @@ class EchoCancellerRef:
         """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
         self._reset_path()
         self._weaken_prior()
+        self.lag_age = 0  # the kept lag is held DE_PROVE_FRAMES again (see aec.pyx)
 
     def _weaken_prior(self) -> None:
         """Shorten the delay estimator's memory ten-fold, unless it is already short."""
@@ -351,7 +352,11 @@ class EchoCancellerRef:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)
         elif self.provisional and self.lag_age >= DE_PROVE_FRAMES:  # see aec_delay.pyx
-            if self.cand_n >= DE_CONFIRM and rho[best] > rlag + DE_MARGIN:
+            if (
+                self.cand_n >= DE_CONFIRM
+                and rho[best] >= DE_RHO_JUMP
+                and rho[best] > rlag + DE_MARGIN
+            ):
                 self._set_lag(best)
         elif (
             self.cand_n >= DE_CONFIRM_CHANGE

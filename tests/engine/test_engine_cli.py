@@ -156,7 +156,9 @@ def test_demo_runs_a_whole_call_and_writes_its_report(tmp_path, capsys):
     assert metrics["callback_us_per_frame_mean"] > 0
     # The chain did its job on the simulated room (floors well under the measured values).
     assert metrics["erle_db_reported_far_end_only"] > 25.0
-    assert metrics["echo_attenuation_db_after_resume"] > 25.0  # re-converged within 1 s
+    # re-converged within 1 s of the resume (a provisional lag replaced on a noisy, just
+    # weakened correlation once left it at 29 dB)
+    assert metrics["echo_attenuation_db_after_resume"] > 38.0
     assert metrics["near_end_level_change_db_double_talk"] > -6.0
     assert abs(metrics["echo_delay_estimate_ms"] - metrics["echo_delay_true_ms"]) < 5.0
     for name in ("mic", "far", "out", "near", "echo"):

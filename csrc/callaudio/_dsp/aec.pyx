@@ -293,6 +293,9 @@ cdef class EchoCanceller:
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
         self.delay.weaken_prior()
+        # The lag stays, provisional: it must be held DE_PROVE_FRAMES again before a
+        # "better" one replaces it (the weakened correlation is noisy for a while).
+        self.lag_age = 0
 
     def reset(self):
         """Forget the echo path (route change); keep the delay estimate as a prior.

@@ -8,7 +8,7 @@ normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM
 locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
 filter that is not cancelling (linear ERLE < DE_JUMP_ERLE dB). While the lag is provisional
 (no filter has cancelled at it yet, e.g. a chance lock on noise before the first echo) a
-lag DE_MARGIN better than it replaces it after DE_CONFIRM frames, as a first lock.
+lag DE_MARGIN better than it, with rho >= DE_RHO_JUMP, replaces it after DE_CONFIRM frames.
 
 Units: frames of 10 ms; bins of 50 Hz. Constants: ``aec_constants.h``.
 """
@@ -173,8 +173,11 @@ cdef class DelayEstimator:
                 return best
         elif provisional:
             # No filter has cancelled at the current lag: it may be a chance lock (noise
-            # before the first echo). A clearly better lag replaces it as a first lock does.
-            if self.cand_n >= DE_CONFIRM and rbest > rlag + DE_MARGIN:
+            # before the first echo). A clearly better lag with a strong correlation replaces
+            # it as a first lock does (near speech in undetected double talk correlates
+            # weakly, 0.25-0.4: it must not move the lag).
+            if (self.cand_n >= DE_CONFIRM and rbest >= DE_RHO_JUMP
+                    and rbest > rlag + DE_MARGIN):
                 return best
         elif (self.cand_n >= DE_CONFIRM_CHANGE and rbest >= DE_RHO_JUMP
               and rbest > rlag + DE_MARGIN and conv_lin < DE_JUMP_ERLE):
