@@ -88,7 +88,8 @@ class DemoRun:
     stats_t: list[float]
     stats_gain: list[float]
     stats_erle: list[float]
-    last_delay_ms: float | None
+    delay_ms: float | None
+    """The canceller's delay estimate: the median of its 50 ms reports while the call ran."""
     true_delay_ms: float
     duplex_stats: list[Any]
     session_after: str
@@ -136,7 +137,7 @@ class _Audio:
         self.stats_t: list[float] = []
         self.stats_gain: list[float] = []
         self.stats_erle: list[float] = []
-        self.last_delay_ms: float | None = None
+        self.delays_ms: list[float] = []
         self.progress = Progress(round(audio_s * 100), "demo", enabled=not quiet)
 
     def play(self, seg: Segment) -> None:
@@ -178,7 +179,7 @@ class _Audio:
             self.stats_gain.append(np.nan if st.gain_db is None else st.gain_db)
             self.stats_erle.append(np.nan if st.erle_db is None else st.erle_db)
             if st.delay_ms is not None:
-                self.last_delay_ms = st.delay_ms
+                self.delays_ms.append(st.delay_ms)
         return np.asarray(y, dtype=np.float32)
 
 
@@ -250,7 +251,7 @@ def run_call(rate: int, seed: int, *, quiet: bool = True) -> DemoRun:
         stats_t=audio.stats_t,
         stats_gain=audio.stats_gain,
         stats_erle=audio.stats_erle,
-        last_delay_ms=audio.last_delay_ms,
+        delay_ms=float(np.median(audio.delays_ms)) if audio.delays_ms else None,
         true_delay_ms=1000.0 * audio.room.delay_samples / rate + 1000.0 * 0.6 / 343.0,
         duplex_stats=[s for kind, s in backend.history if kind == "duplex"],
         session_after=restored,
@@ -310,7 +311,7 @@ def measure(run: DemoRun) -> dict[str, Any]:
         "echo_attenuation_db_after_resume": erle_resumed,
         "near_end_level_change_db_double_talk": loss,
         "echo_delay_true_ms": run.true_delay_ms,
-        "echo_delay_estimate_ms": run.last_delay_ms,
+        "echo_delay_estimate_ms": run.delay_ms,
         "output_speech_level_dbfs": out_level,
         "callback_us_per_frame_mean": float(np.mean(cost)) if cost else None,
         "callback_us_per_frame_max": float(np.max(cost_max)) if cost_max else None,

@@ -245,7 +245,13 @@ def _plots(outdir: Path, run: DemoRun) -> list[str]:
     ax2.set_ylabel("gain (dB)", color="C1")
     _mark_audio_axes(ax1, run, text_color="0.35")
     lines = ax1.get_lines()[:1] + ax2.get_lines()[:1]
-    ax1.legend(lines, [str(ln.get_label()) for ln in lines], loc="lower right", fontsize=8)
+    ax1.legend(
+        lines,
+        [str(ln.get_label()) for ln in lines],
+        loc="upper center",
+        bbox_to_anchor=(0.525, 1.0),
+        fontsize=8,
+    )
     ax1.set_title(
         "echo return loss enhancement and gain over time\n"
         "(ERLE is drawn only where it is defined: call audio running, near end silent)",
