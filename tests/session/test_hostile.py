@@ -700,7 +700,7 @@ def test_events_submitted_after_the_thread_dispatcher_closed_are_delivered() -> 
     assert len(got) == 8
 
 
-@pytest.mark.parametrize("rate", [7919, 1000, 384000, 1000000])
+@pytest.mark.parametrize("rate", [7919, 1000, 384000, 768000])
 def test_a_sound_file_at_an_odd_rate_is_resampled(
     session: AudioSession, tmp_path: Any, rate: int
 ) -> None:
