@@ -150,6 +150,7 @@ def _mark_audio_axes(ax: Any, run: DemoRun, *, text_color: str) -> None:
             f"interruption (call clock {span})",
             color="red",
             fontsize=7,
+            bbox={"facecolor": "white", "alpha": 0.75, "linewidth": 0, "pad": 1.0},
             ha="right",
             va="bottom",
             rotation=90,
@@ -197,11 +198,11 @@ def _plots(outdir: Path, run: DemoRun) -> list[str]:
         _mark_audio_axes(ax, run, text_color="white")
     ring = run.marks[0]
     axes[1].text(
-        (ring[1] + ring[2]) / 200.0,
-        0.5,
-        "no call audio yet\n(ringing: the capture\nstream starts on answer)",
+        (ring[1] + ring[2]) / 200.0 + 0.1,
+        0.3,
+        "no call audio yet\n(ringing: capture\nstarts on answer)",
         color="white",
-        fontsize=8,
+        fontsize=7,
         ha="center",
         va="center",
         transform=axes[1].get_xaxis_transform(),
