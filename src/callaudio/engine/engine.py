@@ -8,13 +8,14 @@ One :class:`AudioEngine` runs one stream on one device. Per 10 ms frame its call
    application had been sending and stopped short, without :meth:`AudioEngine.flush_far`),
 2. mixes in the controller's sound (a progress tone or a sound file, :meth:`AudioEngine.play`),
 3. guards the result (finite, within full scale), hands it to
-   ``VoiceProcessor.process_render`` (the echo canceller's reference is exactly what the
-   loudspeaker plays) and writes it to the stream's output,
-4. runs the microphone frame through ``VoiceProcessor.process_capture`` into a preallocated
-   buffer, zeroes it when muted, and delivers it to the application: to a ``capture``
-   callback, or into a second ring read with :meth:`AudioEngine.read_capture` (a full ring
-   drops the frame and counts an *overrun*; the next read warns with
-   :class:`~callaudio.errors.AudioDropWarning`).
+   ``VoiceProcessor.process_render_fast`` (the engine's own buffer, checked when the engine
+   was built; the echo canceller's reference is exactly what the loudspeaker plays) and
+   writes it to the stream's output,
+4. runs the microphone frame (the device's data, so the checked
+   ``VoiceProcessor.process_capture``) into a preallocated buffer, zeroes it when muted,
+   and delivers it to the application: to a ``capture`` callback, or into a second ring
+   read with :meth:`AudioEngine.read_capture` (a full ring drops the frame and counts an
+   *overrun*; the next read warns with :class:`~callaudio.errors.AudioDropWarning`).
 
 Queue sizes: the far-end and capture rings hold ``far_buffer_ms`` and ``capture_buffer_ms``
 (default 500 ms each, configurable). Nothing is dropped silently: ``write_far`` returns what it
@@ -153,7 +154,7 @@ class AudioEngine:
         if processor is not None:
             if not all(
                 callable(getattr(processor, m, None))
-                for m in ("process_capture", "process_render", "reset_echo_path")
+                for m in ("process_capture", "process_render_fast", "reset_echo_path")
             ):
                 raise ConfigError(
                     "processor", f"must be a VoiceProcessor or None, got {processor!r}"
@@ -634,12 +635,12 @@ class AudioEngine:
                 src.mix_into(play)
                 self._guard(play)
             if vp is not None and indata is not None:
-                vp.process_render(play)
+                vp.process_render_fast(play)  # the engine's own buffer: checked at start
             np.copyto(outdata, play)
         if indata is not None:
             cap = self._cap
             if vp is not None:
-                vp.process_capture(indata, out=cap)
+                vp.process_capture(indata, out=cap)  # the device's data: checked
             else:
                 np.copyto(cap, indata)
             if self.muted:
