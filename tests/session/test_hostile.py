@@ -675,21 +675,23 @@ def test_a_closed_clients_controller_refuses_to_play(
 
 
 def test_events_submitted_after_the_thread_dispatcher_closed_are_delivered() -> None:
-    import time
-
     dispatcher = ThreadDispatcher()
     session = AudioSession(dispatcher=dispatcher)
     got: list[str] = []
+    delivering, closed = threading.Event(), threading.Event()
 
     class Slow:
         def on_event(self, event: Event) -> None:
-            if not got:
-                time.sleep(0.2)  # the close below happens while this delivery runs
+            if not got:  # the close below happens while this first delivery runs
+                delivering.set()
+                closed.wait(5.0)
             got.append(event.name)
 
     session.add_observer(Slow())
     hold = session.activate()
+    assert delivering.wait(5.0)
     dispatcher.close(timeout=0)
+    closed.set()
     session.release(hold)
     run_bounded(lambda: dispatcher.flush())
     assert got == ["will_set_active", "did_set_active"] * 2
