@@ -35,6 +35,8 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
+from ..simulation.resample import kaiser_sinc
+
 __all__ = ["StreamResampler"]
 
 F64 = npt.NDArray[np.float64]
@@ -51,11 +53,8 @@ _CHUNK = 4096
 
 
 def _kernel(tau: F64) -> F64:
-    """Kaiser-windowed sinc at ``tau`` (samples of the lower rate), zero for ``|tau| >= Z``."""
-    z = float(ZERO_CROSSINGS)
-    arg = np.clip(1.0 - (tau / z) ** 2, 0.0, 1.0)
-    win = np.i0(BETA * np.sqrt(arg)) / np.i0(BETA)
-    return np.asarray(np.where(np.abs(tau) < z, ROLLOFF * np.sinc(ROLLOFF * tau) * win, 0.0))
+    """The shared Kaiser-windowed sinc with this resampler's parameters."""
+    return kaiser_sinc(tau, ZERO_CROSSINGS, ROLLOFF, BETA)
 
 
 class StreamResampler:

@@ -33,7 +33,7 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["resample", "resample_ratio"]
+__all__ = ["kaiser_sinc", "resample", "resample_ratio"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -58,8 +58,9 @@ def _check_params(zero_crossings: int, rolloff: float, beta: float) -> None:
         raise ValueError(f"beta must be >= 0, got {beta}")
 
 
-def _kernel(tau: F64, zero_crossings: int, rolloff: float, beta: float) -> F64:
-    """Windowed sinc at ``tau`` (in samples of the lower rate), support ``|tau| < Z``."""
+def kaiser_sinc(tau: F64, zero_crossings: int, rolloff: float, beta: float) -> F64:
+    """Kaiser-windowed sinc at ``tau`` (in samples of the lower rate), support ``|tau| < Z``:
+    the interpolation kernel of every resampler here and of the CLI's streaming one."""
     z = float(zero_crossings)
     inside = np.abs(tau) < z
     arg = np.clip(1.0 - (tau / z) ** 2, 0.0, 1.0)
@@ -110,7 +111,7 @@ def resample(
     r = max(up, down)
     half = zero_crossings * r
     taps = np.arange(-half, half + 1, dtype=np.float64)
-    h = _kernel(taps / r, zero_crossings, rolloff, beta) * (up / r)
+    h = kaiser_sinc(taps / r, zero_crossings, rolloff, beta) * (up / r)
     # Polyphase bank: phase p holds h[p + k L]; pad to a whole number of taps per phase.
     n_k = -(-h.size // up)
     hp = np.zeros(n_k * up)
@@ -140,7 +141,7 @@ def _phase_bank(half: int, scale: float, zero_crossings: int, rolloff: float, be
     k = np.arange(-half + 1, half + 1, dtype=np.float64)
     frac = np.arange(_PHASES + 1, dtype=np.float64) / _PHASES
     tau = (k[None, :] - frac[:, None]) * scale
-    return _kernel(tau, zero_crossings, rolloff, beta) * scale
+    return kaiser_sinc(tau, zero_crossings, rolloff, beta) * scale
 
 
 def resample_ratio(
