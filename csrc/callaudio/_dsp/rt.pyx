@@ -117,6 +117,7 @@ ctypedef struct rt_counters:
     int64_t status_bits
     int64_t bad_frames
     int64_t resets           # chains reset after a non-finite output
+    int64_t echo_resets      # echo-path resets applied (commands)
     int64_t cost_sum
     int64_t cost_max
     int64_t interval_max
@@ -238,6 +239,7 @@ cdef void _apply_commands(rt_state* s) noexcept nogil:
             for i in range(s.n_chains):
                 if s.have_chain[i]:
                     s.chains[i].reset_echo_path(s.chains[i].self)
+            CA_ADD(&s.c.echo_resets, 1)
         t += 1
     s.q_tail = t
     CA_STORE(&s.c.commands_done, t)
@@ -624,6 +626,7 @@ cdef class Core:
             "status_bits": CA_LOAD(&c.status_bits),
             "bad_frames": CA_LOAD(&c.bad_frames),
             "resets": CA_LOAD(&c.resets),
+            "echo_resets": CA_LOAD(&c.echo_resets),
             "cost_ns_sum": CA_LOAD(&c.cost_sum),
             "cost_ns_max": CA_LOAD(&c.cost_max),
             "interval_ns_max": CA_LOAD(&c.interval_max),
