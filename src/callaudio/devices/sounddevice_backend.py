@@ -11,9 +11,13 @@ indices change when PortAudio re-scans. Names are resolved
 again at every :meth:`SounddeviceBackend.open_stream`.
 
 Streams are opened with the engine's 10 ms frame as blocksize (one callback per frame),
-float32, and run the engine's callback with sounddevice's contract
-``callback(indata, outdata, frames, time, status)``; input-only and output-only streams
-are adapted to it by passing ``None`` for the missing side.
+float32. Given a compiled callback (``raw``: a C function with PortAudio's
+``PaStreamCallback`` signature and its ``userData``), the stream hands the function
+pointer to PortAudio through python-sounddevice's raw-callback support (``_StreamBase``
+with ``wrap_callback=None``, as python-rtmixer does; sounddevice >= 0.5), so the audio
+thread runs no Python and never needs the GIL. Otherwise it runs the engine's Python
+callback with sounddevice's contract ``callback(indata, outdata, frames, time, status)``;
+input-only and output-only streams are adapted to it by passing ``None`` for the missing side.
 
 PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
 was imported is not seen until :meth:`SounddeviceBackend.reinitialize`.
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BackendError, DeviceError
-from .base import MODES, DeviceCapabilities, FaultKind, StreamFault
+from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamFault
 
 __all__ = [
     "DeviceError",
@@ -52,6 +56,7 @@ _PREFERRED_ALSA_NAMES = ("pulse", "pipewire", "default")
 
 _sd_module: Any = None
 _sd_lock = threading.Lock()
+_ffi_instance: Any = None
 
 
 def _sd() -> Any:
@@ -77,6 +82,16 @@ def _sd() -> Any:
                     host_error=str(exc),
                 ) from exc
     return _sd_module
+
+
+def _c_pointers(raw: RawCallback) -> tuple[Any, Any]:
+    """The compiled callback and its user data as cffi pointers (sounddevice casts them to
+    ``PaStreamCallback *``; a pointer of another FFI instance is accepted by its cast)."""
+    global _ffi_instance
+    if _ffi_instance is None:  # cffi comes with sounddevice (its own dependency)
+        _ffi_instance = importlib.import_module("cffi").FFI()
+    ffi = _ffi_instance
+    return ffi.cast("void *", raw.callback_address), ffi.cast("void *", raw.userdata_address)
 
 
 def _wrap(operation: str, exc: BaseException, device: str | None = None) -> DeviceError:
@@ -287,8 +302,9 @@ class SounddeviceStream:
     stop it again and hang the interpreter at exit) is unregistered.
     """
 
-    def __init__(self, stream: Any, device: str, mode: str) -> None:
+    def __init__(self, stream: Any, device: str, mode: str, raw: Any = None) -> None:
         self._stream = stream
+        self._raw = raw  # the compiled callback's state: alive as long as the stream
         self._device = device
         self._mode = mode
         self._stopping = False
@@ -357,7 +373,7 @@ class SounddeviceStream:
 
     def _abandon(self) -> None:
         self._abandoned = True
-        _ABANDONED.append(self._stream)
+        _ABANDONED.append((self._stream, self._raw))
         sd = _sd()
         handler = getattr(sd, "_exit_handler", None)
         if handler is not None:
@@ -438,10 +454,15 @@ class SounddeviceBackend:
         self._speaker = True
 
     capabilities = DeviceCapabilities(
-        fixed_sample_rate=None, caller_driven=False, speaker_route=False, port_routing=True
+        fixed_sample_rate=None,
+        caller_driven=False,
+        speaker_route=False,
+        port_routing=True,
+        raw_callback="native",
     )
     """PortAudio opens any rate the device takes, on its own thread; one output device (the
-    speaker wish is only recorded); route ports that name devices are honoured."""
+    speaker wish is only recorded); route ports that name devices are honoured; a compiled
+    callback is handed to PortAudio as a C function pointer."""
 
     def add_frame_hook(self, hook: Callable[[], None]) -> None:
         """Refused: PortAudio runs frames on its own thread (``capabilities.caller_driven``
@@ -513,8 +534,10 @@ class SounddeviceBackend:
         channels: int,
         mode: str,
         callback: Any,
+        raw: RawCallback | None = None,
     ) -> SounddeviceStream:
-        """Open a PortAudio stream (not started) calling ``callback`` every ``blocksize``.
+        """Open a PortAudio stream (not started) calling ``callback`` every ``blocksize``,
+        or the compiled ``raw`` callback (a C function pointer: no Python, no GIL).
 
         ``channels`` is the microphone's channel count; the output is mono.
 
@@ -541,7 +564,25 @@ class SounddeviceBackend:
             "finished_callback": on_finished,
         }
         try:
-            if mode == "duplex":
+            if raw is not None:
+                c_callback, userdata = _c_pointers(raw)
+                kind = {"duplex": "duplex", "playback": "output", "record": "input"}[mode]
+                devices: Any = {
+                    "duplex": (din.index if din else None, dout.index if dout else None),
+                    "playback": dout.index if dout else None,
+                    "record": din.index if din else None,
+                }[mode]
+                chans: Any = {"duplex": (channels, 1), "playback": 1, "record": channels}[mode]
+                stream = sd._StreamBase(
+                    kind=kind,
+                    device=devices,
+                    channels=chans,
+                    callback=c_callback,
+                    userdata=userdata,
+                    wrap_callback=None,
+                    **common,
+                )
+            elif mode == "duplex":
                 assert din is not None and dout is not None
                 stream = sd.Stream(
                     device=(din.index, dout.index),
@@ -569,7 +610,7 @@ class SounddeviceBackend:
             raise _wrap("open", exc, label) from exc
         except ValueError as exc:  # sounddevice's own checks (channels, device)
             raise DeviceError("open", f"{label}: {exc}", device=label, host_error=str(exc)) from exc
-        wrapper = SounddeviceStream(stream, label, mode)
+        wrapper = SounddeviceStream(stream, label, mode, raw)
         finished.append(wrapper)
         return wrapper
 
