@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..devices.base import Device
+from ..errors import FrameError
 
 __all__ = [
     "COMPILED",
@@ -25,6 +26,7 @@ __all__ = [
     "choose_kind",
     "flags_text",
     "percentile_us",
+    "python_frame_arrays",
     "status_bits",
 ]
 
@@ -43,11 +45,11 @@ _BITS = (
 
 def status_bits(status: Any) -> int:
     """PortAudio's status bits of a callback's ``status`` (sounddevice's or the simulated
-    device's ``CallbackFlags``, or an int)."""
+    device's ``CallbackFlags``; TypeError for anything else that is set)."""
     if not status:
         return 0
     if isinstance(status, int):
-        return status
+        raise TypeError(f"status must be a CallbackFlags object, got {status!r}")
     bits = 0
     for name, bit in _BITS:
         if getattr(status, name, False):
@@ -96,12 +98,14 @@ class RawDriver:
     ``callback_address``/``userdata_address``: PortAudio's ``PaStreamCallback`` and its
     ``userData``, for a device that hands them to a native audio thread. :meth:`run`: one
     frame for a device whose frames run in Python (the simulated room); the GIL is
-    released while the compiled callback runs. ``premix`` (None or a callable) runs just
-    before, on the same thread: the hook that mixes a sound that is not prepared.
+    released while the compiled callback runs. ``before`` (the engine's check for a new
+    processing configuration) and ``premix`` (None, or what mixes a sound that is not
+    prepared) run just before, on the same thread.
     """
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Any, before: Any) -> None:
         self._core = core
+        self._before = before
         self.premix: Any = None
 
     @property
@@ -116,6 +120,7 @@ class RawDriver:
 
     def run(self, indata: Any, outdata: Any, frames: int, status: int) -> None:
         """One frame through the compiled callback (``status``: PortAudio's bits)."""
+        self._before()
         premix = self.premix
         if premix is not None and outdata is not None:
             premix()
@@ -140,3 +145,35 @@ class Retainer:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+def python_frame_arrays(
+    indata: Any, outdata: Any, in_buf: npt.NDArray[np.float32], out_buf: npt.NDArray[np.float32]
+) -> tuple[Any, Any]:
+    """The arrays the compiled frame can take for a Python callback's ``indata`` and
+    ``outdata``: themselves when they are float32, C-contiguous and of the frame's shape;
+    else ``indata`` copied into ``in_buf`` (FrameError for another dtype or shape) and
+    ``out_buf`` for the output (the caller copies it out, broadcasting). Allocation-free."""
+    inp = indata
+    if inp is not None and not (
+        isinstance(inp, np.ndarray)
+        and inp.dtype == np.float32
+        and inp.shape == in_buf.shape
+        and inp.flags.c_contiguous
+    ):
+        if not isinstance(inp, np.ndarray) or inp.dtype != np.float32:
+            raise FrameError(f"indata must be float32, got {getattr(inp, 'dtype', type(inp))}")
+        if inp.shape != in_buf.shape:
+            raise FrameError(f"indata must have shape {in_buf.shape}, got {inp.shape}")
+        np.copyto(in_buf, inp)
+        inp = in_buf
+    out = outdata
+    if out is not None and not (
+        isinstance(out, np.ndarray)
+        and out.dtype == np.float32
+        and out.shape == out_buf.shape
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    ):
+        out = out_buf
+    return inp, out

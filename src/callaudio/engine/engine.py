@@ -1,54 +1,38 @@
 """AudioEngine: the real-time callback between a device's stream and the VoiceProcessor.
 
 One :class:`AudioEngine` runs one stream on one device. Per 10 ms frame its callback
+(compiled: :mod:`callaudio._dsp.rt`)
 
 1. takes a frame of far-end audio from the application (:meth:`AudioEngine.write_far` feeds
-   a lock-free single-producer/single-consumer :class:`~callaudio.engine.ring.FrameRing`; an
-   empty ring plays silence, counted as a *silent frame*, and as an *underrun* when the
-   application had been sending and stopped short, without :meth:`AudioEngine.flush_far`),
+   a lock-free single-producer/single-consumer ring; an empty ring plays silence, counted
+   as a *silent frame*, and as an *underrun* when the application had been sending and
+   stopped short, without :meth:`AudioEngine.flush_far`),
 2. mixes in the controller's sound (a progress tone or a sound file, :meth:`AudioEngine.play`),
-3. guards the result (finite, within full scale), hands it to
-   ``VoiceProcessor.process_render_fast`` (the engine's own buffer, checked when the engine
-   was built; the echo canceller's reference is exactly what the loudspeaker plays) and
-   writes it to the stream's output,
-4. runs the microphone frame (the device's data, so the checked
-   ``VoiceProcessor.process_capture``) into a preallocated buffer, zeroes it when muted,
-   and delivers it to the application: to a ``capture`` callback, or into a second ring
-   read with :meth:`AudioEngine.read_capture` (a full ring drops the frame and counts an
-   *overrun*; the next read warns with :class:`~callaudio.errors.AudioDropWarning`).
+3. guards the result (finite, within full scale), writes it to the stream's output and
+   feeds it to each channel's chain as the echo reference,
+4. runs the microphone frame through the chains, zeroes it when muted, and delivers it: to
+   a ``capture`` callback, or into a second ring read with :meth:`AudioEngine.read_capture`
+   (a full ring drops the frame and counts an *overrun*; the next read warns with
+   :class:`~callaudio.errors.AudioDropWarning`).
 
-Queue sizes: the far-end and capture rings hold ``far_buffer_ms`` and ``capture_buffer_ms``
-(default 500 ms each, configurable). Nothing is dropped silently: ``write_far`` returns what it
-took (the rest counts in ``stats.far_rejected``), a capture overrun counts in
-``stats.overruns`` and warns at the next ``read_capture``. As with sounddevice's blocking
-``Stream.write``/``Stream.read``, both take a ``timeout``: 0 (the default) never waits,
-a number of seconds waits up to that long for room (``write_far``) or for the frames
-asked for (``read_capture``), None waits until done or the engine stops.
+Nothing is dropped silently: ``write_far`` returns what it took (the rest counts in
+``stats.far_rejected``). Like sounddevice's blocking ``Stream.write``/``Stream.read``, both
+take a ``timeout`` (0: never wait; seconds; None: until done or the engine stops). Captured
+audio is ``(m,)`` for one channel and ``(m, channels)`` for more.
 
-Shapes: captured audio is 1-D ``(m,)`` for one channel and ``(m, channels)`` for more,
-the same from :meth:`AudioEngine.read_capture` and for the ``capture`` callback's frames.
-
-The callback keeps python-sounddevice's contract, ``callback(indata, outdata, frames, time,
-status)``: it always writes all of ``outdata``, accumulates the status flags with ``|=`` and
-never lets an exception escape. An exception is counted, the first few are kept with their
-traceback, and :meth:`AudioEngine.stop` raises :class:`~callaudio.errors.CallbackError` with
-them. A ``KeyboardInterrupt`` or ``SystemExit`` (a ``BaseException`` that is no
-``Exception``) is kept the same way and also halts the engine: from that frame on it plays
-silence and delivers nothing, ``running`` is False, and the stream is stopped and closed on a
-helper thread. :meth:`AudioEngine.stop` called from inside the callback does the same (a
-thread cannot join itself, and PortAudio forbids stopping a stream from its callback).
-
-The per-frame work is compiled (:mod:`callaudio._dsp.rt`): it takes no lock, never waits
-and allocates nothing (every buffer is allocated in the constructor). On a device that can
-(``capabilities.raw_callback``) PortAudio calls it directly, without the GIL
-(``callback_kind == "compiled"``): a host application that holds the GIL (a CPU-bound
-thread, a garbage collection) cannot make it late. The Python callback above is the
-fallback (``"python"``), chosen at :meth:`AudioEngine.start` when Python must run on the
-audio thread (a ``capture`` callback, a sound that is not a :class:`PreparedSound` on a
-native stream, ``compiled=False``, a device without raw callbacks); it calls the same
-compiled frame with the GIL released around it. Mute, sounds, processor resets and chain
-changes reach the callback through atomics and a lock-free command queue. Devices are
-described in :mod:`callaudio.devices.base`.
+Threads. The compiled frame takes no lock, never waits and allocates nothing. On a device
+that can (``capabilities.raw_callback``) PortAudio calls it directly, without the GIL
+(``callback_kind == "compiled"``): a host that holds the GIL (a CPU-bound thread, a garbage
+collection) cannot make it late. The Python callback, python-sounddevice's contract
+``callback(indata, outdata, frames, time, status)``, is the fallback (``"python"``), chosen
+at :meth:`AudioEngine.start` when Python must run on the audio thread (a ``capture``
+callback, a sound that is not a :class:`PreparedSound` on a native stream, ``compiled=False``,
+a device without raw callbacks); it runs the same compiled frame, the GIL released around
+it. Mute, sounds, resets and chain changes reach the callback through atomics and a
+lock-free command queue. The Python callback never lets an exception escape: it is counted
+and kept, and :meth:`AudioEngine.stop` raises :class:`~callaudio.errors.CallbackError`; a
+``KeyboardInterrupt``/``SystemExit``, or :meth:`AudioEngine.stop` called inside it, also
+halts the engine (silence from then on; a helper thread stops the stream).
 """
 
 from __future__ import annotations
@@ -75,6 +59,7 @@ from .driver import (
     choose_kind,
     flags_text,
     percentile_us,
+    python_frame_arrays,
     status_bits,
 )
 from .rings import RingSide
@@ -217,10 +202,18 @@ class AudioEngine(RingSide):
             deliver=capture is not None,
             rt_priority=realtime_priority or 0,
         )
-        self._raw = RawDriver(self._core)
+        self._raw = RawDriver(self._core, self._sync_on_audio_thread)
+        # The command queue has one producer at a time: whoever holds this lock (the
+        # application's threads, the watcher). A Python-driven audio thread only tries it.
+        self._cmd_lock = threading.Lock()
         self._retained = Retainer()
         self._chains: tuple[Chain, ...] = ()  # what the callback runs (kept alive here)
+        self._synced_config: object = None  # the processor's config the chains are of
+        self._watcher: threading.Thread | None = None
+        self._watch_stop = threading.Event()
         self._extra = np.zeros(n, dtype=np.float32)  # a Python-mixed sound's next frame
+        self._in_buf = np.zeros((n, channels), dtype=np.float32)  # for odd device layouts
+        self._out_buf = np.zeros((n, 1), dtype=np.float32)
         # what the capture callback receives: 1-D for one channel (a view, not a copy)
         cap = self._core.captured()
         self._cap_out = cap[:, 0] if channels == 1 else cap
@@ -335,7 +328,6 @@ class AudioEngine(RingSide):
     @property
     def stats(self) -> EngineStats:
         """Counters since :meth:`start` (readable while running)."""
-        self._sync_chains()
         c = self._core.counters()
         frames = int(c["frames"]) + self._uncounted - self._delivering
         hist = self._core.cost_histogram() if self._kind == COMPILED else None
@@ -398,17 +390,15 @@ class AudioEngine(RingSide):
                 "the compiled callback on this device mixes PreparedSound sources only: "
                 "wrap it in PreparedSound(...) or build the engine with compiled=False",
             )
-        old = self._source
-        if prepared is not None:
-            seq = self._command(
-                self._core.set_sound, prepared.samples, prepared.state, prepared.loop
-            )
-        else:
-            seq = self._command(self._core.set_sound, None, None, False)
-        self._retained.keep(seq, old)
-        self._source = source
-        self._py_source = source if prepared is None else None
-        self._raw.premix = None if self._py_source is None else self._premix
+        with self._cmd_lock:
+            if prepared is not None:
+                args: tuple[Any, ...] = (prepared.samples, prepared.state, prepared.loop)
+            else:
+                args = (None, None, False)
+            self._command(self._core.set_sound, *args, replaces=self._source)
+            self._source = source
+            self._py_source = source if prepared is None else None
+            self._raw.premix = None if self._py_source is None else self._premix
 
     @property
     def source(self) -> MixSource | None:
@@ -429,8 +419,10 @@ class AudioEngine(RingSide):
         kind = self._kind if self._stream is not None else self._choose()[0]
         return kind == COMPILED and self._device.capabilities.raw_callback == "native"
 
-    def _command(self, fn: Callable[..., int], *args: Any) -> int:
-        """Queue a command for the callback (applied at once while no stream runs)."""
+    def _command(self, fn: Callable[..., int], *args: Any, replaces: object = None) -> None:
+        """Queue a command for the callback (applied at once while no stream runs) and
+        keep what it replaces alive until the callback has applied it. The caller holds
+        ``_cmd_lock``."""
         seq = int(fn(*args))
         deadline = time.monotonic() + 1.0
         while seq < 0:  # the queue is full: the callback is late; it frees a slot per frame
@@ -440,25 +432,37 @@ class AudioEngine(RingSide):
             seq = int(fn(*args))
         if self._stream is None:
             self._core.apply_commands()
+        self._retained.keep(seq, replaces)
         self._retained.release(int(self._core.commands_done))
-        return seq
 
-    def _sync_chains(self) -> None:
+    def _sync_chains(self, wait: bool = True) -> None:
         """Point the callback at the processor's chains as they are now (a new
-        configuration rebuilds them); the replaced ones stay alive until it moved on."""
+        configuration rebuilds them); the replaced ones stay alive until it moved on.
+
+        Runs before each frame a Python thread drives (``wait=False``: it never waits for
+        the lock, it tries again next frame), on a native stream's watcher thread, and in
+        the application-side calls; allocation-free unless the configuration changed."""
         vp = self._vp
-        chains = vp.chains() if vp is not None else ()
-        if len(chains) == len(self._chains) and all(
-            a is b for a, b in zip(chains, self._chains, strict=True)
-        ):
+        if vp is None or vp.config is self._synced_config:
             return
-        if not chains:  # closed: the callback keeps the chains it has (kept alive here)
+        if not self._cmd_lock.acquire(wait):
             return
-        for c, chain in enumerate(chains):
-            seq = self._command(self._core.set_chain, c, chain)
-            if self._chains:
-                self._retained.keep(seq, self._chains[c])
-        self._chains = tuple(chains)
+        try:
+            config = vp.config
+            chains = vp.chains()
+            old = self._chains
+            if chains and not (
+                len(chains) == len(old) and all(a is b for a, b in zip(chains, old, strict=True))
+            ):  # (no chains: the processor was closed; the callback keeps those it has)
+                for c, chain in enumerate(chains):
+                    self._command(self._core.set_chain, c, chain, replaces=old[c] if old else None)
+                self._chains = chains
+            self._synced_config = config
+        finally:
+            self._cmd_lock.release()
+
+    def _sync_on_audio_thread(self) -> None:
+        self._sync_chains(wait=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -500,6 +504,8 @@ class AudioEngine(RingSide):
                 raise ConfigError("compiled", f"the compiled callback cannot run here: {why}")
             self._reset_counters()
             self._sync_chains()
+            self._synced_config = None
+            self._sync_chains()
             self._core.apply_commands()
             self._kind, self._kind_reason = kind, why
             extra: dict[str, Any] = {"raw": self._raw} if kind == COMPILED else {}
@@ -517,6 +523,21 @@ class AudioEngine(RingSide):
                 stream.close()
                 raise
             self._stream = stream
+            if kind == COMPILED and self._device.capabilities.raw_callback == "native":
+                self._watch_stop.clear()
+                self._watcher = threading.Thread(
+                    target=self._watch, name="callaudio-engine-watch", daemon=True
+                )
+                self._watcher.start()
+
+    def _watch(self) -> None:
+        """A native stream's watcher: what the application changed without calling the
+        engine (a processor's new configuration) reaches the callback within 20 ms, and
+        what the callback no longer reads is released."""
+        while not self._watch_stop.wait(0.02):
+            self._sync_chains()
+            with self._cmd_lock:
+                self._retained.release(int(self._core.commands_done))
 
     def stop(self, *, raise_errors: bool = True) -> EngineStats:
         """Stop and close the stream; return the stats.
@@ -536,9 +557,14 @@ class AudioEngine(RingSide):
             self._halt()
             return self.stats
         self._join_stopper()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            self._watch_stop.set()
+            watcher.join()
         self._close_stream()
-        self._core.apply_commands()
-        self._retained.release(int(self._core.commands_done))
+        with self._cmd_lock:
+            self._core.apply_commands()
+            self._retained.release(int(self._core.commands_done))
         stats = self.stats
         if raise_errors and stats.callback_errors:
             errors, tracebacks = list(self._errors), list(self._tracebacks)
@@ -598,7 +624,8 @@ class AudioEngine(RingSide):
         if self._stream is None:
             vp.reset_echo_path()
         else:
-            self._command(self._core.reset_echo_path)
+            with self._cmd_lock:
+                self._command(self._core.reset_echo_path)
 
     def __enter__(self) -> AudioEngine:
         self.start()
@@ -638,10 +665,15 @@ class AudioEngine(RingSide):
                 raise FrameError(
                     f"the device delivered {frames} frames per callback, the engine needs {self._n}"
                 )
+            self._sync_chains(wait=False)
             if self._py_source is not None:
                 self._premix()
+            bits = status_bits(status)
+            inp, out = python_frame_arrays(indata, outdata, self._in_buf, self._out_buf)
+            self._core.run(inp, out, frames, bits)
             ran = True
-            self._core.run(indata, outdata, frames, status_bits(status))
+            if out is not outdata:
+                np.copyto(outdata, out)  # a device's other layout (broadcast to stereo ...)
             deliver = self._capture_cb
             if deliver is not None and indata is not None:
                 self._delivering = 1  # the frame counts once the capture callback returned
