@@ -28,7 +28,7 @@ cimport cython
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int64_t, uint32_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from callaudio._dsp._typedefs cimport OK, f32
@@ -122,6 +122,7 @@ ctypedef struct rt_counters:
     int64_t cost_max
     int64_t interval_max
     int64_t commands_done
+    int64_t xrun_frames[8]   # the frame index of the first 8 xruns
 
 ctypedef struct rt_state:
     int n
@@ -174,7 +175,9 @@ cdef int64_t _pow2(int64_t k) noexcept nogil:
 
 cdef int _ring_init(ca_ring* r, int64_t limit) noexcept nogil:
     cdef int64_t size = _pow2(limit)
-    r.buf = <f32*>calloc(size, sizeof(f32))
+    r.buf = <f32*>malloc(size * sizeof(f32))
+    if r.buf != NULL:       # touched now: the callback never takes a page fault on it
+        memset(r.buf, 0, size * sizeof(f32))
     r.mask = size - 1
     r.limit = limit
     r.head = 0
@@ -261,6 +264,8 @@ cdef void _frame(rt_state* s, const f32* inp, f32* out, unsigned long frames,
     if status:
         CA_OR(&s.c.status_bits, <int64_t>status)
         if status & CA_PA_XRUN_MASK:
+            if s.c.xruns < 8:
+                s.c.xrun_frames[s.c.xruns] = s.c.frames
             CA_ADD(&s.c.xruns, 1)
     if frames != <unsigned long>n:
         CA_ADD(&s.c.bad_frames, 1)
@@ -632,6 +637,11 @@ cdef class Core:
             "interval_ns_max": CA_LOAD(&c.interval_max),
             "priority": CA_LOAD_INT(&self.s.prio_result),
         }
+
+    def xrun_frames(self):
+        """The frame index of each of the first 8 xruns (when they happened)."""
+        cdef int64_t k = min(CA_LOAD(&self.s.c.xruns), 8)
+        return [self.s.c.xrun_frames[i] for i in range(k)]
 
     def cost_histogram(self):
         """Callbacks per microsecond of cost (index = us; the last bin is open)."""

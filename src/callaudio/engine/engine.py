@@ -362,6 +362,7 @@ class AudioEngine(RingSide):
             cost_us_p99=None if hist is None else percentile_us(hist, 0.99),
             processor_resets=int(c["resets"]),
             echo_path_resets=int(c["echo_resets"]),
+            xrun_at_frames=tuple(self._core.xrun_frames()),
         )
 
     def cost_histogram(self) -> npt.NDArray[np.int64]:

@@ -76,6 +76,8 @@ class EngineStats:
     echo_path_resets : int
         Echo-path resets the callback applied (:meth:`AudioEngine.reset_processor` while
         running).
+    xrun_at_frames : tuple of int
+        The frame each of the first 8 xruns happened at.
     """
 
     frames: int
@@ -96,3 +98,4 @@ class EngineStats:
     cost_us_p99: float | None = None
     processor_resets: int = 0
     echo_path_resets: int = 0
+    xrun_at_frames: tuple[int, ...] = ()
