@@ -95,6 +95,7 @@ cdef enum:
     MAX_CHANNELS = 64
     QUEUE = 64          # commands in flight (a power of two)
     HIST = 20000        # cost histogram: 1 us bins up to 20 ms, the last one open
+    TIMES = 1024        # frames whose start and capture-push times are kept
     K_SOUND = 1         # command: play a prepared sound (NULL samples: stop)
     K_CHAIN = 2         # command: channel `index` runs this chain (NULL self: bypass)
     K_RESET_ECHO = 3    # command: reset every chain's echo path
@@ -157,6 +158,8 @@ ctypedef struct rt_state:
     int64_t last_start
     rt_counters c
     uint32_t hist[HIST]
+    int64_t t_start[TIMES]   # monotonic ns at the callback's start, by frame index
+    int64_t t_push[TIMES]    # ... when its processed frame was in the capture ring
 
 ctypedef struct native_job:
     rt_state* s
@@ -309,6 +312,7 @@ cdef void _frame(rt_state* s, const f32* inp, f32* out, unsigned long frames,
             memset(s.capf, 0, n * ch * sizeof(f32))
         if not s.deliver and not ca_ring_push(&s.cap, s.capf, n * ch, 1):
             CA_ADD(&s.c.overruns, 1)
+        s.t_push[s.c.frames & (TIMES - 1)] = ca_now_ns()
     else:
         mic = s.zeros
     if s.monitor:
@@ -325,6 +329,7 @@ cdef int rt_callback(const void* inp, void* out, unsigned long frames,
     if s.last_start:
         ca_max64(&s.c.interval_max, t0 - s.last_start)
     s.last_start = t0
+    s.t_start[s.c.frames & (TIMES - 1)] = t0
     _frame(s, <const f32*>inp, <f32*>out, frames, status)
     cost = ca_now_ns() - t0
     CA_ADD(&s.c.cost_sum, cost)
@@ -637,6 +642,13 @@ cdef class Core:
             "interval_ns_max": CA_LOAD(&c.interval_max),
             "priority": CA_LOAD_INT(&self.s.prio_result),
         }
+
+    def frame_times(self, long long frame):
+        """(start, pushed): monotonic ns at which the callback of frame ``frame`` (counted
+        from :meth:`reset_counters`) started and pushed its processed frame into the
+        capture ring; only the last 1024 frames are kept."""
+        cdef int64_t i = frame & (TIMES - 1)
+        return self.s.t_start[i], self.s.t_push[i]
 
     def xrun_frames(self):
         """The frame index of each of the first 8 xruns (when they happened)."""

@@ -155,6 +155,13 @@ class RingSide:
         self._sync_chains()
         return data[:, 0] if self._channels == 1 else data
 
+    def frame_times(self, frame: int) -> tuple[int, int]:
+        """(start, captured) of the callback of frame ``frame`` since :meth:`start`:
+        ``time.monotonic_ns()`` values at which it began and at which its processed
+        microphone frame was in the capture ring (the last 1024 frames are kept)."""
+        start, pushed = self._core.frame_times(frame)
+        return int(start), int(pushed)
+
     def read_monitor(self, max_frames: int | None = None) -> tuple[Float32Array, Float32Array]:
         """(played, unprocessed microphone) since the last read, frame-aligned.
 
