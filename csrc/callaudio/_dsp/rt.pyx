@@ -389,9 +389,10 @@ cdef class Core:
             raise ValueError("bad frame size or channel count")
         if far_frames < 1 or capture_frames < 1:
             raise ValueError("ring capacities must be >= 1 frame")
-        self.s = <rt_state*>calloc(1, sizeof(rt_state))
+        self.s = <rt_state*>malloc(sizeof(rt_state))
         if self.s == NULL:
             raise MemoryError()
+        memset(self.s, 0, sizeof(rt_state))     # touched now: no page fault in the callback
         cdef rt_state* s = self.s
         self.frame_size = frame_size
         self.channels = channels

@@ -58,6 +58,7 @@ from .driver import (
     Retainer,
     choose_kind,
     flags_text,
+    lock_code_pages,
     percentile_us,
     python_frame_arrays,
     status_bits,
@@ -226,6 +227,8 @@ class AudioEngine(RingSide):
         self._audio_thread = 0  # the thread ident inside the callback, 0 outside
         self._stopper: threading.Thread | None = None
         self._speaker = False
+        #: Whether the compiled callback's libraries are locked in RAM (native streams).
+        self.memory_lock = "not locked (no native stream started)"
         self._far_rejected = 0
         self._overruns_seen = 0  # overruns already warned about (application side)
         self._reset_counters()
@@ -365,11 +368,6 @@ class AudioEngine(RingSide):
             xrun_at_frames=tuple(self._core.xrun_frames()),
         )
 
-    def cost_histogram(self) -> npt.NDArray[np.int64]:
-        """Compiled callbacks per microsecond of cost since :meth:`start` (index: us; the
-        last bin counts everything longer), from the monotonic clock read in C."""
-        return self._core.cost_histogram()
-
     def play(self, source: MixSource | None) -> None:
         """Mix ``source`` into the playback from the next frame on (None stops it).
 
@@ -462,7 +460,7 @@ class AudioEngine(RingSide):
         finally:
             self._cmd_lock.release()
 
-    def _sync_on_audio_thread(self) -> None:
+    def _sync_on_audio_thread(self) -> None:  # never waits
         self._sync_chains(wait=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -510,6 +508,9 @@ class AudioEngine(RingSide):
             self._core.apply_commands()
             self._kind, self._kind_reason = kind, why
             extra: dict[str, Any] = {"raw": self._raw} if kind == COMPILED else {}
+            native = kind == COMPILED and self._device.capabilities.raw_callback == "native"
+            if native:  # before the stream runs: mlock holds the address space's lock
+                self.memory_lock = lock_code_pages()
             stream = self._device.open_stream(
                 sample_rate=self._rate,
                 blocksize=self._n,
@@ -524,7 +525,7 @@ class AudioEngine(RingSide):
                 stream.close()
                 raise
             self._stream = stream
-            if kind == COMPILED and self._device.capabilities.raw_callback == "native":
+            if native:
                 self._watch_stop.clear()
                 self._watcher = threading.Thread(
                     target=self._watch, name="callaudio-engine-watch", daemon=True

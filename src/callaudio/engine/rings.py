@@ -155,6 +155,11 @@ class RingSide:
         self._sync_chains()
         return data[:, 0] if self._channels == 1 else data
 
+    def cost_histogram(self) -> npt.NDArray[np.int64]:
+        """Compiled callbacks per microsecond of cost since :meth:`start` (index: us; the
+        last bin counts everything longer), from the monotonic clock read in C."""
+        return self._core.cost_histogram()
+
     def frame_times(self, frame: int) -> tuple[int, int]:
         """(start, captured) of the callback of frame ``frame`` since :meth:`start`:
         ``time.monotonic_ns()`` values at which it began and at which its processed
