@@ -7,8 +7,10 @@ pure-Python thread, and a thread running ``gc.collect()`` storms over a large ob
 PortAudio never needs the GIL: zero xruns over the call, asserted. The Python fallback's
 xruns under the same load are measured and recorded, not asserted (counting them is the
 benchmark's job; it shows the difference). 15 s each under ``make test``, 60 s with
-``CALLAUDIO_SOAK=1``. The device latency is PortAudio's ``"high"`` suggestion, as a VoIP
-application opens its stream (on JACK the period, 10 ms, decides).
+``CALLAUDIO_SOAK=1``. The stream is set up as a real-time application sets it up: PortAudio's
+``"high"`` latency suggestion (on JACK the period, 10 ms, decides), SCHED_FIFO for the
+audio thread, the process's memory locked in RAM (``lock_memory="all"``, as JACK
+applications do: on a shared machine a reclaim daemon otherwise drops cold pages).
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def _call_under_load(compiled: bool) -> tuple[int, EngineStats, EngineStats, Hos
     stops; final stats; the load; captured samples). The stream starts, and settles for
     0.5 s, before the load does; stopping it is no part of the call either."""
     engine = AudioEngine(
-        SounddeviceBackend("loopback", hostapi="JACK", latency="high"),
+        SounddeviceBackend("loopback", hostapi="JACK", latency="high", lock_memory="all"),
         RATE,
         VoiceProcessor(RATE),
         far_buffer_ms=int(SECONDS * 1000) + 2000,

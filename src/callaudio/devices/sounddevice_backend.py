@@ -28,14 +28,17 @@ so that it never shadows the ``sounddevice`` package.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, DeviceError
+from ..errors import BackendError, ConfigError, DeviceError
 from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamFault
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "SounddeviceStream",
     "find_device",
     "list_devices",
+    "lock_memory",
     "portaudio_version",
 ]
 
@@ -92,6 +96,44 @@ def _c_pointers(raw: RawCallback) -> tuple[Any, Any]:
         _ffi_instance = importlib.import_module("cffi").FFI()
     ffi = _ffi_instance
     return ffi.cast("void *", raw.callback_address), ffi.cast("void *", raw.userdata_address)
+
+
+#: Mappings whose pages the compiled callback executes or reads: the compiled core, the
+#: PortAudio/JACK client libraries and the C/math runtime it calls.
+_CALLBACK_LIBS = ("callaudio/_dsp/", "portaudio", "libjack", "libm.so", "libc.so", "libgcc_s")
+_locked: set[tuple[int, int]] = set()
+LOCK_MEMORY = ("code", "all", "none")
+
+
+def lock_memory(what: str) -> str:
+    """Keep what a compiled callback touches in RAM, as real-time audio applications do
+    (``mlock``): a page the kernel dropped as cold (under memory pressure, or a reclaim
+    daemon) would make the callback wait for the disk. ``"code"``: the libraries it runs
+    (a few MB); ``"all"``: every page the process has now (``mlockall``, what JACK
+    applications do); ``"none"``. Linux only; returns what was done. Call it before the
+    stream starts: mlock holds the address space's lock while it faults pages in."""
+    if what == "none":
+        return "not locked"
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return "not locked (no libc or /proc/self/maps)"
+    if what == "all":
+        if libc.mlockall(1) != 0:  # MCL_CURRENT
+            return f"not locked: mlockall refused ({os.strerror(ctypes.get_errno())})"
+        return "all memory locked"
+    libc.mlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    for line in maps:
+        parts = line.split()
+        if len(parts) < 6 or not any(lib in parts[5] for lib in _CALLBACK_LIBS):
+            continue
+        lo, hi = (int(v, 16) for v in parts[0].split("-"))
+        if (lo, hi) not in _locked:
+            if libc.mlock(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo)) != 0:
+                return f"not locked: mlock refused ({os.strerror(ctypes.get_errno())})"
+            _locked.add((lo, hi))
+    return f"code locked ({sum(h - lo for lo, h in _locked) // 1024} KiB)"
 
 
 def _wrap(operation: str, exc: BaseException, device: str | None = None) -> DeviceError:
@@ -429,6 +471,9 @@ class SounddeviceBackend:
         Host API the devices must be on (substring: ``"JACK"``, ``"ALSA"``).
     latency : float or str
         PortAudio's suggested latency: ``"low"`` (default), ``"high"`` or seconds.
+    lock_memory : str
+        For a compiled callback, what to lock in RAM before its stream starts (see
+        :func:`lock_memory`): ``"code"`` (default), ``"all"`` or ``"none"``.
 
     Examples
     --------
@@ -446,7 +491,13 @@ class SounddeviceBackend:
         output_device: str | None = None,
         hostapi: str | None = None,
         latency: float | str = "low",
+        lock_memory: str = "code",
     ) -> None:
+        if lock_memory not in LOCK_MEMORY:
+            raise ConfigError("lock_memory", f"must be one of {LOCK_MEMORY}, got {lock_memory!r}")
+        self._lock_memory = lock_memory
+        self.memory_lock = "not locked (no compiled stream opened)"
+        """What the last compiled stream's :func:`lock_memory` did."""
         self._input = input_device if input_device is not None else device
         self._output = output_device if output_device is not None else device
         self._hostapi = hostapi
@@ -513,7 +564,11 @@ class SounddeviceBackend:
         if (inp, out) == (self._input, self._output):
             return self
         other = SounddeviceBackend(
-            input_device=inp, output_device=out, hostapi=self._hostapi, latency=self._latency
+            input_device=inp,
+            output_device=out,
+            hostapi=self._hostapi,
+            latency=self._latency,
+            lock_memory=self._lock_memory,
         )
         other.set_speaker(self._speaker)
         return other
@@ -565,6 +620,7 @@ class SounddeviceBackend:
         }
         try:
             if raw is not None:
+                self.memory_lock = lock_memory(self._lock_memory)
                 c_callback, userdata = _c_pointers(raw)
                 kind = {"duplex": "duplex", "playback": "output", "record": "input"}[mode]
                 devices: Any = {

@@ -10,7 +10,6 @@ still read (a chain, a sound) alive until the callback has moved on.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,6 @@ __all__ = [
     "Retainer",
     "choose_kind",
     "flags_text",
-    "lock_code_pages",
     "percentile_us",
     "python_frame_arrays",
     "status_bits",
@@ -179,40 +177,3 @@ def python_frame_arrays(
     ):
         out = out_buf
     return inp, out
-
-
-#: Mappings whose pages the compiled callback executes or reads: the compiled core, the
-#: PortAudio/JACK client libraries and the C/math runtime it calls.
-_LOCKED_LIBS = ("callaudio/_dsp/", "portaudio", "libjack", "libm.so", "libc.so", "libgcc_s")
-_locked: set[tuple[int, int]] = set()
-
-
-def lock_code_pages() -> str:
-    """Lock into RAM (``mlock``) the pages of the libraries the compiled callback runs, as
-    real-time audio applications do: a page the kernel dropped as cold (it does, under
-    memory pressure or a reclaim daemon) would make the callback wait for the disk.
-    Linux only; returns what was done, for the stats. Idempotent per mapping."""
-    import ctypes
-    import ctypes.util
-    import os
-
-    try:
-        maps = Path("/proc/self/maps").read_text().splitlines()
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
-        return "not locked (no /proc/self/maps or libc)"
-    libc.mlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    total = 0
-    for line in maps:
-        parts = line.split()
-        if len(parts) < 6 or not any(lib in parts[5] for lib in _LOCKED_LIBS):
-            continue
-        lo, hi = (int(v, 16) for v in parts[0].split("-"))
-        if (lo, hi) in _locked:
-            continue
-        if libc.mlock(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo)) != 0:
-            err = ctypes.get_errno()
-            return f"not locked: mlock refused ({os.strerror(err)})"
-        _locked.add((lo, hi))
-        total += hi - lo
-    return f"locked ({sum(h - lo for lo, h in _locked) // 1024} KiB of code and data)"

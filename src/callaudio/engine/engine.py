@@ -58,7 +58,6 @@ from .driver import (
     Retainer,
     choose_kind,
     flags_text,
-    lock_code_pages,
     percentile_us,
     python_frame_arrays,
     status_bits,
@@ -227,8 +226,6 @@ class AudioEngine(RingSide):
         self._audio_thread = 0  # the thread ident inside the callback, 0 outside
         self._stopper: threading.Thread | None = None
         self._speaker = False
-        #: Whether the compiled callback's libraries are locked in RAM (native streams).
-        self.memory_lock = "not locked (no native stream started)"
         self._far_rejected = 0
         self._overruns_seen = 0  # overruns already warned about (application side)
         self._reset_counters()
@@ -509,8 +506,6 @@ class AudioEngine(RingSide):
             self._kind, self._kind_reason = kind, why
             extra: dict[str, Any] = {"raw": self._raw} if kind == COMPILED else {}
             native = kind == COMPILED and self._device.capabilities.raw_callback == "native"
-            if native:  # before the stream runs: mlock holds the address space's lock
-                self.memory_lock = lock_code_pages()
             stream = self._device.open_stream(
                 sample_rate=self._rate,
                 blocksize=self._n,
