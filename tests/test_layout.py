@@ -25,6 +25,8 @@ ALLOWED_PRIVATE: dict[tuple[str, str], str] = {
     ("devices/sounddevice_backend.py", "sd._terminate"): "PortAudio re-initialisation after a "
     "media-services reset: python-sounddevice has no public API for it",
     ("devices/sounddevice_backend.py", "sd._initialize"): "the other half of the same",
+    ("devices/sounddevice_backend.py", "sd._StreamBase"): "the documented base class for "
+    "a raw C callback (python-rtmixer's mechanism): no public class takes a C pointer",
     ("processing.py", "vp._run_block"): "process_arrays, in the same module, is the block "
     "form of VoiceProcessor and runs the chain on its whole signal at once",
 }

@@ -488,6 +488,12 @@ class VoiceProcessor:
         self._config = config
         self._latency = int(chains[0].latency_samples)
 
+    def chains(self) -> tuple[Chain, ...]:
+        """The compiled chains as they run now, one per channel (empty once closed): for
+        an engine's compiled callback, which runs them without their path locks while
+        its stream runs (nothing else may process frames on them meanwhile)."""
+        return tuple(self._chains)
+
     def close(self) -> None:
         """Release the processor's state; later calls raise InvalidStateError.
 

@@ -19,10 +19,12 @@ MODULES = sorted(
         SRC / "simulation" / "room.py",
     ]
 )
-# sounddevice documents its private _terminate/_initialize as the way to re-scan devices.
+# sounddevice documents its private _terminate/_initialize as the way to re-scan devices,
+# and _StreamBase as the class that takes a raw C callback (python-rtmixer's mechanism).
 ALLOWED_PRIVATE = {
     ("sounddevice_backend.py", "sd._terminate"),
     ("sounddevice_backend.py", "sd._initialize"),
+    ("sounddevice_backend.py", "sd._StreamBase"),
 }
 SESSION = {"session", "client", "controller", "call", "rules", "interruption", "events", "tones"}
 FORBIDDEN = {

@@ -15,6 +15,11 @@ set before ``start`` hands it to the backend). Inside each callback it
 
 Streams: the simulated room paced in real time on its own thread, and, under
 ``make test`` (scripts/with-jack.sh), a PortAudio duplex stream on JACK's loopback.
+
+Both callbacks are audited: the Python fallback (``compiled=False``), and the compiled one
+as the simulated room calls it (``RawDriver.run``: the call into C, the GIL released). On
+a native stream the compiled callback runs no Python at all; tests/engine/test_engine_rt.py
+runs it on a native thread while the test holds the GIL.
 """
 
 from __future__ import annotations
@@ -93,14 +98,21 @@ class RecordingLock:
 
 
 class CallbackAudit:
-    def __init__(self, engine: AudioEngine, *owners: tuple[object, str]) -> None:
+    def __init__(
+        self, engine: AudioEngine, *owners: tuple[object, str], compiled: bool = False
+    ) -> None:
         self.violations: list[str] = []
         self.calls = 0
         self.max_alloc = 0
         self.worst_call = -1
         self._tls = threading.local()
-        self._orig = engine._callback
-        engine._callback = self.callback  # type: ignore[method-assign]
+        if compiled:  # the compiled callback as the simulated room calls it
+            raw = engine._raw
+            self._orig = raw.run
+            raw.run = self.callback  # type: ignore[method-assign]
+        else:
+            self._orig = engine._callback
+            engine._callback = self.callback  # type: ignore[method-assign]
         for obj, attr in ((engine, "_lock"), *owners):
             lock = getattr(obj, attr, None)
             if lock is not None:
@@ -121,7 +133,7 @@ class CallbackAudit:
                 owner = type(getattr(arg, "__self__", None)).__name__
                 self.violations.append(f"called builtin {owner}.{name}")
 
-    def callback(self, indata: Any, outdata: Any, frames: int, t: Any, status: Any) -> None:
+    def callback(self, *args: Any) -> None:
         # The profile hook allocates (strings, frames of its own), so odd callbacks are
         # profiled and even ones measured for allocations, never both at once.
         measure = tracemalloc.is_tracing() and self.calls % 2 == 0
@@ -132,7 +144,7 @@ class CallbackAudit:
             sys.setprofile(self._profile)
         self._tls.inside = True
         try:
-            self._orig(indata, outdata, frames, t, status)
+            self._orig(*args)
         finally:
             self._tls.inside = False
             if not measure:
@@ -156,6 +168,7 @@ def traced() -> Iterator[None]:
 
 def _engine(backend: Any, rate: int, **kw: Any) -> AudioEngine:
     vp = ca.VoiceProcessor(rate, config=full_config())
+    kw.setdefault("compiled", False)  # the audit wraps the Python callback unless told
     return AudioEngine(backend, rate, vp, **kw)
 
 
@@ -167,13 +180,17 @@ def _assert_clean(audit: CallbackAudit, min_calls: int) -> None:
     )
 
 
-def test_callback_discipline_on_the_real_time_simulated_stream(traced: None) -> None:
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "compiled"])
+def test_callback_discipline_on_the_real_time_simulated_stream(
+    traced: None, compiled: bool
+) -> None:
     from callaudio.devices.simulated import SimulatedBackend
 
     rate = 48000
     room = SimulatedBackend(rate, realtime=True, near=np.full(rate, 0.02, np.float32), loop=True)
-    engine = _engine(room, rate, far_buffer_ms=2000, capture_buffer_ms=3000)
-    audit = CallbackAudit(engine, (room, "_lock"))
+    engine = _engine(room, rate, far_buffer_ms=2000, capture_buffer_ms=3000, compiled=compiled)
+    assert engine.callback_kind == ("compiled" if compiled else "python")
+    audit = CallbackAudit(engine, (room, "_lock"), compiled=compiled)
     far = (0.1 * np.random.default_rng(1).standard_normal(rate)).astype(np.float32)
     engine.write_far(far)  # queued before start: the main thread then sleeps
     engine.start()

@@ -36,6 +36,8 @@ cimport numpy as cnp
 from libc.math cimport isfinite
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
@@ -538,3 +540,53 @@ cdef class Chain:
                 PyThread_release_lock(self.state.render_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
+
+    # -- C interface for a compiled audio callback (callaudio._dsp.rt) ------------------
+
+    def c_api(self):
+        """A PyCapsule with this chain's per-frame C entry points (``ca_chain_api``,
+        ``ca_rt.h``) for a compiled audio callback. It holds no reference: its user keeps
+        the chain alive, and must be the chain's only user while it runs (the C entry
+        points take no path lock)."""
+        cdef ca_chain_api* api = <ca_chain_api*>PyMem_Malloc(sizeof(ca_chain_api))
+        if api == NULL:
+            raise MemoryError()
+        api.self = <void*>self
+        api.render = _api_render
+        api.capture = _api_capture
+        api.reset = _api_reset
+        api.reset_echo_path = _api_reset_echo_path
+        api.frame_size = self.frame_size
+        return PyCapsule_New(api, CA_CHAIN_API_CAPSULE, _api_free)
+
+
+cdef extern from "ca_rt.h":
+    ctypedef struct ca_chain_api:
+        void* self
+        void (*render)(void*, const f32*) noexcept nogil
+        int (*capture)(void*, f32*) noexcept nogil
+        void (*reset)(void*) noexcept nogil
+        void (*reset_echo_path)(void*) noexcept nogil
+        int frame_size
+    const char* CA_CHAIN_API_CAPSULE
+
+
+cdef void _api_render(void* chain, const f32* far) noexcept nogil:
+    (<Chain>chain).render_c(far)
+
+
+cdef int _api_capture(void* chain, f32* x) noexcept nogil:
+    return (<Chain>chain).capture_c(x)
+
+
+cdef void _api_reset(void* chain) noexcept nogil:
+    (<Chain>chain).reset_c()
+
+
+cdef void _api_reset_echo_path(void* chain) noexcept nogil:
+    if (<Chain>chain).echo_canceller is not None:
+        (<Chain>chain).echo_canceller.reset_path_c()
+
+
+cdef void _api_free(object capsule) noexcept:
+    PyMem_Free(PyCapsule_GetPointer(capsule, CA_CHAIN_API_CAPSULE))

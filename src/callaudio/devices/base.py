@@ -24,6 +24,7 @@ __all__ = [
     "Device",
     "DeviceCapabilities",
     "FaultKind",
+    "RawCallback",
     "Stream",
     "StreamBackend",
     "StreamCallback",
@@ -72,12 +73,37 @@ class DeviceCapabilities:
         one output device, the wish is only recorded.
     port_routing : bool
         :meth:`Device.route` can move streams to the devices a session route's ports name.
+    raw_callback : str
+        How the device runs a compiled callback (:class:`RawCallback`, passed to
+        ``open_stream`` as ``raw``): ``"native"`` (handed as a C function pointer to the
+        audio thread, which then runs no Python), ``"python"`` (called through
+        :meth:`RawCallback.run` from the device's Python code), or ``""`` (not at all).
     """
 
     fixed_sample_rate: int | None = None
     caller_driven: bool = False
     speaker_route: bool = False
     port_routing: bool = False
+    raw_callback: str = ""
+
+
+@runtime_checkable
+class RawCallback(Protocol):
+    """A compiled callback with PortAudio's C signature (``PaStreamCallback``)."""
+
+    @property
+    def callback_address(self) -> int:
+        """The C function's address."""
+        ...
+
+    @property
+    def userdata_address(self) -> int:
+        """Its ``userData`` argument's address."""
+        ...
+
+    def run(self, indata: Any, outdata: Any, frames: int, status: int) -> None:
+        """One frame, for a device that runs its frames in Python (float32 C-contiguous
+        ``(frames, channels)`` arrays or None; ``status``: PortAudio's flag bits)."""
 
 
 @runtime_checkable
@@ -125,8 +151,10 @@ class Device(Protocol):
         channels: int,
         mode: str,
         callback: StreamCallback,
+        raw: RawCallback | None = None,
     ) -> Stream:
-        """Open (not start) a stream calling ``callback`` once per ``blocksize`` frames."""
+        """Open (not start) a stream calling ``callback`` once per ``blocksize`` frames,
+        or ``raw`` instead when given (only when ``capabilities.raw_callback``)."""
         ...
 
     def callback_flags(self) -> Any:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ..errors import BackendError, ConfigError
 from ..simulation.room import Room
-from .base import MODES, DeviceCapabilities, FaultKind, StreamCallback, StreamFault
+from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamCallback, StreamFault
 
 __all__ = ["CallbackFlags", "SimulatedBackend", "SimulatedStream", "StreamTime"]
 
@@ -180,8 +180,10 @@ class SimulatedBackend:
             caller_driven=not self._realtime,
             speaker_route=True,
             port_routing=False,
+            raw_callback="python",
         )
-        """One fixed rate; caller-driven unless ``realtime``; the speaker changes the echo."""
+        """One fixed rate; caller-driven unless ``realtime``; the speaker changes the echo;
+        a compiled callback runs through ``RawCallback.run`` (the room is Python)."""
 
     # -- description --------------------------------------------------------------------------
 
@@ -271,8 +273,12 @@ class SimulatedBackend:
         channels: int,
         mode: str,
         callback: StreamCallback,
+        raw: RawCallback | None = None,
     ) -> SimulatedStream:
-        """Open a stream on the room (one at a time, like an exclusive device)."""
+        """Open a stream on the room (one at a time, like an exclusive device).
+
+        With ``raw`` each frame runs the compiled callback (``raw.run``, the GIL released
+        while it runs) instead of ``callback``."""
         rate, n = self._room.sample_rate, self._room.frame_size
         if sample_rate != rate:
             raise BackendError(
@@ -287,7 +293,7 @@ class SimulatedBackend:
         with self._lock:
             if self._stream is not None:
                 raise BackendError("open", "the simulated device already has an open stream")
-            self._stream = SimulatedStream(self, channels, mode, callback)
+            self._stream = SimulatedStream(self, channels, mode, callback, raw)
             return self._stream
 
     def release(self, stream: SimulatedStream) -> None:
@@ -367,13 +373,19 @@ class SimulatedStream:
     """One stream on a :class:`SimulatedBackend` (what ``open_stream`` returns)."""
 
     def __init__(
-        self, device: SimulatedBackend, channels: int, mode: str, callback: StreamCallback
+        self,
+        device: SimulatedBackend,
+        channels: int,
+        mode: str,
+        callback: StreamCallback,
+        raw: RawCallback | None = None,
     ) -> None:
         self._device = device
         self._room = device.room
         self._channels = channels
         self._mode = mode
         self._callback = callback
+        self._raw = raw
         n = self._room.frame_size
         # The callback's arrays, reused for every frame (as PortAudio reuses its buffers).
         self._indata = np.zeros((n, channels), dtype=np.float32) if mode != "playback" else None
@@ -477,9 +489,12 @@ class SimulatedStream:
         self._time.currentTime = now
         self._time.inputBufferAdcTime = now
         self._time.outputBufferDacTime = now + room.delay_samples / room.sample_rate
-        self._callback(
-            indata, outdata, room.frame_size, self._time, self._ok if status is None else status
-        )
+        flags = self._ok if status is None else status
+        raw = self._raw
+        if raw is not None:
+            raw.run(indata, outdata, room.frame_size, int(flags))
+        else:
+            self._callback(indata, outdata, room.frame_size, self._time, flags)
         room.play(outdata)
 
     def _run(self) -> None:

@@ -11,9 +11,13 @@ indices change when PortAudio re-scans. Names are resolved
 again at every :meth:`SounddeviceBackend.open_stream`.
 
 Streams are opened with the engine's 10 ms frame as blocksize (one callback per frame),
-float32, and run the engine's callback with sounddevice's contract
-``callback(indata, outdata, frames, time, status)``; input-only and output-only streams
-are adapted to it by passing ``None`` for the missing side.
+float32. Given a compiled callback (``raw``: a C function with PortAudio's
+``PaStreamCallback`` signature and its ``userData``), the stream hands the function
+pointer to PortAudio through python-sounddevice's raw-callback support (``_StreamBase``
+with ``wrap_callback=None``, as python-rtmixer does; sounddevice >= 0.5), so the audio
+thread runs no Python and never needs the GIL. Otherwise it runs the engine's Python
+callback with sounddevice's contract ``callback(indata, outdata, frames, time, status)``;
+input-only and output-only streams are adapted to it by passing ``None`` for the missing side.
 
 PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
 was imported is not seen until :meth:`SounddeviceBackend.reinitialize`.
@@ -24,15 +28,18 @@ so that it never shadows the ``sounddevice`` package.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, DeviceError
-from .base import MODES, DeviceCapabilities, FaultKind, StreamFault
+from ..errors import BackendError, ConfigError, DeviceError
+from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamFault
 
 __all__ = [
     "DeviceError",
@@ -41,6 +48,7 @@ __all__ = [
     "SounddeviceStream",
     "find_device",
     "list_devices",
+    "lock_memory",
     "portaudio_version",
 ]
 
@@ -52,6 +60,7 @@ _PREFERRED_ALSA_NAMES = ("pulse", "pipewire", "default")
 
 _sd_module: Any = None
 _sd_lock = threading.Lock()
+_ffi_instance: Any = None
 
 
 def _sd() -> Any:
@@ -77,6 +86,54 @@ def _sd() -> Any:
                     host_error=str(exc),
                 ) from exc
     return _sd_module
+
+
+def _c_pointers(raw: RawCallback) -> tuple[Any, Any]:
+    """The compiled callback and its user data as cffi pointers (sounddevice casts them to
+    ``PaStreamCallback *``; a pointer of another FFI instance is accepted by its cast)."""
+    global _ffi_instance
+    if _ffi_instance is None:  # cffi comes with sounddevice (its own dependency)
+        _ffi_instance = importlib.import_module("cffi").FFI()
+    ffi = _ffi_instance
+    return ffi.cast("void *", raw.callback_address), ffi.cast("void *", raw.userdata_address)
+
+
+#: Mappings whose pages the compiled callback executes or reads: the compiled core, the
+#: PortAudio/JACK client libraries and the C/math runtime it calls.
+_CALLBACK_LIBS = ("callaudio/_dsp/", "portaudio", "libjack", "libm.so", "libc.so", "libgcc_s")
+_locked: set[tuple[int, int]] = set()
+LOCK_MEMORY = ("code", "all", "none")
+
+
+def lock_memory(what: str) -> str:
+    """Keep what a compiled callback touches in RAM, as real-time audio applications do
+    (``mlock``): a page the kernel dropped as cold (under memory pressure, or a reclaim
+    daemon) would make the callback wait for the disk. ``"code"``: the libraries it runs
+    (a few MB); ``"all"``: every page the process has now (``mlockall``, what JACK
+    applications do); ``"none"``. Linux only; returns what was done. Call it before the
+    stream starts: mlock holds the address space's lock while it faults pages in."""
+    if what == "none":
+        return "not locked"
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return "not locked (no libc or /proc/self/maps)"
+    if what == "all":
+        if libc.mlockall(1) != 0:  # MCL_CURRENT
+            return f"not locked: mlockall refused ({os.strerror(ctypes.get_errno())})"
+        return "all memory locked"
+    libc.mlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    for line in maps:
+        parts = line.split()
+        if len(parts) < 6 or not any(lib in parts[5] for lib in _CALLBACK_LIBS):
+            continue
+        lo, hi = (int(v, 16) for v in parts[0].split("-"))
+        if (lo, hi) not in _locked:
+            if libc.mlock(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo)) != 0:
+                return f"not locked: mlock refused ({os.strerror(ctypes.get_errno())})"
+            _locked.add((lo, hi))
+    return f"code locked ({sum(h - lo for lo, h in _locked) // 1024} KiB)"
 
 
 def _wrap(operation: str, exc: BaseException, device: str | None = None) -> DeviceError:
@@ -287,8 +344,9 @@ class SounddeviceStream:
     stop it again and hang the interpreter at exit) is unregistered.
     """
 
-    def __init__(self, stream: Any, device: str, mode: str) -> None:
+    def __init__(self, stream: Any, device: str, mode: str, raw: Any = None) -> None:
         self._stream = stream
+        self._raw = raw  # the compiled callback's state: alive as long as the stream
         self._device = device
         self._mode = mode
         self._stopping = False
@@ -357,7 +415,7 @@ class SounddeviceStream:
 
     def _abandon(self) -> None:
         self._abandoned = True
-        _ABANDONED.append(self._stream)
+        _ABANDONED.append((self._stream, self._raw))
         sd = _sd()
         handler = getattr(sd, "_exit_handler", None)
         if handler is not None:
@@ -413,6 +471,9 @@ class SounddeviceBackend:
         Host API the devices must be on (substring: ``"JACK"``, ``"ALSA"``).
     latency : float or str
         PortAudio's suggested latency: ``"low"`` (default), ``"high"`` or seconds.
+    lock_memory : str
+        For a compiled callback, what to lock in RAM before its stream starts (see
+        :func:`lock_memory`): ``"code"`` (default), ``"all"`` or ``"none"``.
 
     Examples
     --------
@@ -430,7 +491,13 @@ class SounddeviceBackend:
         output_device: str | None = None,
         hostapi: str | None = None,
         latency: float | str = "low",
+        lock_memory: str = "code",
     ) -> None:
+        if lock_memory not in LOCK_MEMORY:
+            raise ConfigError("lock_memory", f"must be one of {LOCK_MEMORY}, got {lock_memory!r}")
+        self._lock_memory = lock_memory
+        self.memory_lock = "not locked (no compiled stream opened)"
+        """What the last compiled stream's :func:`lock_memory` did."""
         self._input = input_device if input_device is not None else device
         self._output = output_device if output_device is not None else device
         self._hostapi = hostapi
@@ -438,10 +505,15 @@ class SounddeviceBackend:
         self._speaker = True
 
     capabilities = DeviceCapabilities(
-        fixed_sample_rate=None, caller_driven=False, speaker_route=False, port_routing=True
+        fixed_sample_rate=None,
+        caller_driven=False,
+        speaker_route=False,
+        port_routing=True,
+        raw_callback="native",
     )
     """PortAudio opens any rate the device takes, on its own thread; one output device (the
-    speaker wish is only recorded); route ports that name devices are honoured."""
+    speaker wish is only recorded); route ports that name devices are honoured; a compiled
+    callback is handed to PortAudio as a C function pointer."""
 
     def add_frame_hook(self, hook: Callable[[], None]) -> None:
         """Refused: PortAudio runs frames on its own thread (``capabilities.caller_driven``
@@ -492,7 +564,11 @@ class SounddeviceBackend:
         if (inp, out) == (self._input, self._output):
             return self
         other = SounddeviceBackend(
-            input_device=inp, output_device=out, hostapi=self._hostapi, latency=self._latency
+            input_device=inp,
+            output_device=out,
+            hostapi=self._hostapi,
+            latency=self._latency,
+            lock_memory=self._lock_memory,
         )
         other.set_speaker(self._speaker)
         return other
@@ -513,8 +589,10 @@ class SounddeviceBackend:
         channels: int,
         mode: str,
         callback: Any,
+        raw: RawCallback | None = None,
     ) -> SounddeviceStream:
-        """Open a PortAudio stream (not started) calling ``callback`` every ``blocksize``.
+        """Open a PortAudio stream (not started) calling ``callback`` every ``blocksize``,
+        or the compiled ``raw`` callback (a C function pointer: no Python, no GIL).
 
         ``channels`` is the microphone's channel count; the output is mono.
 
@@ -541,7 +619,26 @@ class SounddeviceBackend:
             "finished_callback": on_finished,
         }
         try:
-            if mode == "duplex":
+            if raw is not None:
+                self.memory_lock = lock_memory(self._lock_memory)
+                c_callback, userdata = _c_pointers(raw)
+                kind = {"duplex": "duplex", "playback": "output", "record": "input"}[mode]
+                devices: Any = {
+                    "duplex": (din.index if din else None, dout.index if dout else None),
+                    "playback": dout.index if dout else None,
+                    "record": din.index if din else None,
+                }[mode]
+                chans: Any = {"duplex": (channels, 1), "playback": 1, "record": channels}[mode]
+                stream = sd._StreamBase(
+                    kind=kind,
+                    device=devices,
+                    channels=chans,
+                    callback=c_callback,
+                    userdata=userdata,
+                    wrap_callback=None,
+                    **common,
+                )
+            elif mode == "duplex":
                 assert din is not None and dout is not None
                 stream = sd.Stream(
                     device=(din.index, dout.index),
@@ -569,7 +666,7 @@ class SounddeviceBackend:
             raise _wrap("open", exc, label) from exc
         except ValueError as exc:  # sounddevice's own checks (channels, device)
             raise DeviceError("open", f"{label}: {exc}", device=label, host_error=str(exc)) from exc
-        wrapper = SounddeviceStream(stream, label, mode)
+        wrapper = SounddeviceStream(stream, label, mode, raw)
         finished.append(wrapper)
         return wrapper
 

@@ -1,13 +1,17 @@
 """The engine layer: the real-time callback between a device's stream and the VoiceProcessor.
 
 - :mod:`.engine`: :class:`AudioEngine` (the callback, its start and stop);
+- :mod:`.rings`: the application's side of its rings (``write_far``, ``read_capture``);
+- :mod:`.driver`: the choice between the compiled callback (:mod:`callaudio._dsp.rt`, no
+  GIL) and the Python fallback, and the compiled callback as a device receives it;
 - :mod:`.stats`: :class:`EngineStats` (what it counts) and :class:`EngineMode`;
 - :mod:`.ring`: :class:`FrameRing`, the lock-free queue between the application and the
   callback;
 - :mod:`.sound`: :class:`PreparedSound` and the :class:`MixSource` protocol, what the
   callback mixes into the loudspeaker output, and :func:`playable`, the loudspeaker's guard.
 
-May import: ``config``, ``errors``, ``processing``, ``devices.base`` (the device contract) and
+May import: ``config``, ``errors``, ``processing``, ``_dsp.rt`` (the compiled callback),
+``devices.base`` (the device contract) and
 ``simulation.resample``. Never the session layer, the audio service or a concrete device.
 
 ``EngineBackend`` and ``make_backend`` (the session-facing service over an engine) live in

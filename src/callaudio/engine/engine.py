@@ -1,46 +1,38 @@
 """AudioEngine: the real-time callback between a device's stream and the VoiceProcessor.
 
 One :class:`AudioEngine` runs one stream on one device. Per 10 ms frame its callback
+(compiled: :mod:`callaudio._dsp.rt`)
 
 1. takes a frame of far-end audio from the application (:meth:`AudioEngine.write_far` feeds
-   a lock-free single-producer/single-consumer :class:`~callaudio.engine.ring.FrameRing`; an
-   empty ring plays silence, counted as a *silent frame*, and as an *underrun* when the
-   application had been sending and stopped short, without :meth:`AudioEngine.flush_far`),
+   a lock-free single-producer/single-consumer ring; an empty ring plays silence, counted
+   as a *silent frame*, and as an *underrun* when the application had been sending and
+   stopped short, without :meth:`AudioEngine.flush_far`),
 2. mixes in the controller's sound (a progress tone or a sound file, :meth:`AudioEngine.play`),
-3. guards the result (finite, within full scale), hands it to
-   ``VoiceProcessor.process_render_fast`` (the engine's own buffer, checked when the engine
-   was built; the echo canceller's reference is exactly what the loudspeaker plays) and
-   writes it to the stream's output,
-4. runs the microphone frame (the device's data, so the checked
-   ``VoiceProcessor.process_capture``) into a preallocated buffer, zeroes it when muted,
-   and delivers it to the application: to a ``capture`` callback, or into a second ring
-   read with :meth:`AudioEngine.read_capture` (a full ring drops the frame and counts an
-   *overrun*; the next read warns with :class:`~callaudio.errors.AudioDropWarning`).
+3. guards the result (finite, within full scale), writes it to the stream's output and
+   feeds it to each channel's chain as the echo reference,
+4. runs the microphone frame through the chains, zeroes it when muted, and delivers it: to
+   a ``capture`` callback, or into a second ring read with :meth:`AudioEngine.read_capture`
+   (a full ring drops the frame and counts an *overrun*; the next read warns with
+   :class:`~callaudio.errors.AudioDropWarning`).
 
-Queue sizes: the far-end and capture rings hold ``far_buffer_ms`` and ``capture_buffer_ms``
-(default 500 ms each, configurable). Nothing is dropped silently: ``write_far`` returns what it
-took (the rest counts in ``stats.far_rejected``), a capture overrun counts in
-``stats.overruns`` and warns at the next ``read_capture``. As with sounddevice's blocking
-``Stream.write``/``Stream.read``, both take a ``timeout``: 0 (the default) never waits,
-a number of seconds waits up to that long for room (``write_far``) or for the frames
-asked for (``read_capture``), None waits until done or the engine stops.
+Nothing is dropped silently: ``write_far`` returns what it took (the rest counts in
+``stats.far_rejected``). Like sounddevice's blocking ``Stream.write``/``Stream.read``, both
+take a ``timeout`` (0: never wait; seconds; None: until done or the engine stops). Captured
+audio is ``(m,)`` for one channel and ``(m, channels)`` for more.
 
-Shapes: captured audio is 1-D ``(m,)`` for one channel and ``(m, channels)`` for more,
-the same from :meth:`AudioEngine.read_capture` and for the ``capture`` callback's frames.
-
-The callback keeps python-sounddevice's contract, ``callback(indata, outdata, frames, time,
-status)``: it always writes all of ``outdata``, accumulates the status flags with ``|=`` and
-never lets an exception escape. An exception is counted, the first few are kept with their
-traceback, and :meth:`AudioEngine.stop` raises :class:`~callaudio.errors.CallbackError` with
-them. A ``KeyboardInterrupt`` or ``SystemExit`` (a ``BaseException`` that is no
-``Exception``) is kept the same way and also halts the engine: from that frame on it plays
-silence and delivers nothing, ``running`` is False, and the stream is stopped and closed on a
-helper thread. :meth:`AudioEngine.stop` called from inside the callback does the same (a
-thread cannot join itself, and PortAudio forbids stopping a stream from its callback).
-
-It takes no lock, never waits, and allocates no buffer: every array it touches is allocated
-in the constructor (the tests check this with :mod:`tracemalloc`). Mute and speaker state
-reach it as plain attributes. Devices are described in :mod:`callaudio.devices.base`.
+Threads. The compiled frame takes no lock, never waits and allocates nothing. On a device
+that can (``capabilities.raw_callback``) PortAudio calls it directly, without the GIL
+(``callback_kind == "compiled"``): a host that holds the GIL (a CPU-bound thread, a garbage
+collection) cannot make it late. The Python callback, python-sounddevice's contract
+``callback(indata, outdata, frames, time, status)``, is the fallback (``"python"``), chosen
+at :meth:`AudioEngine.start` when Python must run on the audio thread (a ``capture``
+callback, a sound that is not a :class:`PreparedSound` on a native stream, ``compiled=False``,
+a device without raw callbacks); it runs the same compiled frame, the GIL released around
+it. Mute, sounds, resets and chain changes reach the callback through atomics and a
+lock-free command queue. The Python callback never lets an exception escape: it is counted
+and kept, and :meth:`AudioEngine.stop` raises :class:`~callaudio.errors.CallbackError`; a
+``KeyboardInterrupt``/``SystemExit``, or :meth:`AudioEngine.stop` called inside it, also
+halts the engine (silence from then on; a helper thread stops the stream).
 """
 
 from __future__ import annotations
@@ -49,7 +41,6 @@ import os
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -59,27 +50,37 @@ import numpy.typing as npt
 
 from ..config import check_int, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
-from ..errors import AudioDropWarning, CallbackError, ConfigError, FrameError
-from .ring import FrameRing, check_max_frames
-from .sound import MixSource, playable
+from ..errors import CallbackError, ConfigError, FrameError
+from .driver import (
+    COMPILED,
+    PYTHON,
+    RawDriver,
+    Retainer,
+    choose_kind,
+    flags_text,
+    percentile_us,
+    python_frame_arrays,
+    status_bits,
+)
+from .rings import RingSide
+from .sound import MixSource, PreparedSound
 from .stats import EngineMode, EngineStats
 
 if TYPE_CHECKING:
+    from .._dsp.pipeline import Chain
     from ..processing import VoiceProcessor
 
 __all__ = ["AudioEngine", "EngineMode", "EngineStats"]  # the last two from .stats
 
 Float32Array = npt.NDArray[np.float32]
 
-# PortAudio's status bits (paInputUnderflow ... paOutputOverflow); priming (0x10) is no xrun.
-_XRUN_NAMES = ("input_underflow", "input_overflow", "output_underflow", "output_overflow")
 _MAX_KEPT_ERRORS = 8
 #: The longest far-end and capture buffer: 15 minutes, allocated up front (the loopback
 #: test records up to 10 minutes through one).
 MAX_BUFFER_MS = 900_000
 
 
-class AudioEngine:
+class AudioEngine(RingSide):
     """Runs one audio stream on a device with the VoiceProcessor in its callback.
 
     Parameters
@@ -113,6 +114,10 @@ class AudioEngine:
         Also keep what was played and the unprocessed microphone, frame by frame, in two
         more rings of ``capture_buffer_ms`` (read with :meth:`read_monitor`): for
         measurements such as the echo path's delay and the ERLE achieved.
+    compiled : bool or None
+        None (default): the compiled callback wherever it can run, else the Python one
+        (see :attr:`callback_kind`); False: the Python callback; True: the compiled one,
+        or :meth:`start` raises ConfigError saying why it cannot.
 
     Examples
     --------
@@ -141,6 +146,7 @@ class AudioEngine:
         capture_buffer_ms: int = 500,
         realtime_priority: int | None = None,
         monitor: bool = False,
+        compiled: bool | None = None,
     ) -> None:
         self._rate = check_sample_rate(sample_rate)
         self._n = frame_size(self._rate)
@@ -175,40 +181,55 @@ class AudioEngine:
             raise ConfigError("capture", f"must be callable, got {capture!r}")
         if realtime_priority is not None:
             check_int("realtime_priority", realtime_priority, 1, 99)
+        if compiled is not None and not isinstance(compiled, bool):
+            raise ConfigError("compiled", f"must be None, True or False, got {compiled!r}")
+        from .._dsp.rt import Core
+
         self._rt_priority = realtime_priority
         self._device = device
         self._vp = processor
         self._channels = channels
         self._capture_cb = capture
+        self._compiled = compiled
         n = self._n
-        self._far_ring = FrameRing(far_buffer_ms // 10, n, 1)
-        self._cap_ring = FrameRing(capture_buffer_ms // 10, n, channels)
-        self._mon_played = FrameRing(capture_buffer_ms // 10, n, 1) if monitor else None
-        self._mon_mic = FrameRing(capture_buffer_ms // 10, n, channels) if monitor else None
-        self._silence = np.zeros((n, channels), dtype=np.float32)
-        self._silence1 = np.zeros((n, 1), dtype=np.float32)
-        # Buffers the callback uses: allocated once, here.
-        self._play = np.zeros((n, 1), dtype=np.float32)
-        self._nan = np.zeros((n, 1), dtype=np.bool_)
-        self._full_scale = np.ones((n, 1), dtype=np.float32)
-        self._neg_full_scale = -self._full_scale
-        self._cap = np.zeros((n, channels), dtype=np.float32)
+        self._monitor = monitor
+        self._core = Core(
+            n,
+            channels,
+            far_buffer_ms // 10,
+            capture_buffer_ms // 10,
+            monitor=monitor,
+            deliver=capture is not None,
+            rt_priority=realtime_priority or 0,
+        )
+        self._raw = RawDriver(self._core, self._sync_on_audio_thread)
+        # The command queue has one producer at a time: whoever holds this lock (the
+        # application's threads, the watcher). A Python-driven audio thread only tries it.
+        self._cmd_lock = threading.Lock()
+        self._retained = Retainer()
+        self._chains: tuple[Chain, ...] = ()  # what the callback runs (kept alive here)
+        self._synced_config: object = None  # the processor's config the chains are of
+        self._watcher: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self._extra = np.zeros(n, dtype=np.float32)  # a Python-mixed sound's next frame
+        self._in_buf = np.zeros((n, channels), dtype=np.float32)  # for odd device layouts
+        self._out_buf = np.zeros((n, 1), dtype=np.float32)
         # what the capture callback receives: 1-D for one channel (a view, not a copy)
-        self._cap_out = self._cap[:, 0] if channels == 1 else self._cap
+        cap = self._core.captured()
+        self._cap_out = cap[:, 0] if channels == 1 else cap
         self._source: MixSource | None = None
+        self._py_source: MixSource | None = None  # a sound Python mixes (not prepared)
         self._stream: Stream | None = None
+        self._kind = PYTHON
+        self._kind_reason = ""
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
         self._audio_thread = 0  # the thread ident inside the callback, 0 outside
         self._stopper: threading.Thread | None = None
-        #: Mute: the application receives silence (the processor still runs, so the echo
-        #: canceller stays converged). A plain attribute, read by the callback.
-        self.muted = False
         self._speaker = False
-        self._reset_pending = False
         self._far_rejected = 0
-        self._far_ended = False  # set by flush_far, cleared by write_far (application side)
         self._overruns_seen = 0  # overruns already warned about (application side)
         self._reset_counters()
+        self._sync_chains()
 
     # -- properties -------------------------------------------------------------------------
 
@@ -250,11 +271,11 @@ class AudioEngine:
     @property
     def frames(self) -> int:
         """Callbacks run since :meth:`start` (cheaper than :attr:`stats` for a watchdog)."""
-        return self._frames
+        return int(self._core.counters()["frames"]) + self._uncounted - self._delivering
 
     @property
     def callback(self) -> StreamCallback:
-        """The real-time callback a device's stream calls once per frame.
+        """The Python callback (the fallback; see :attr:`callback_kind`).
 
         ``callback(indata, outdata, frames, time, status)``: python-sounddevice's contract,
         with ``None`` for the side an input-only or output-only stream does not have.
@@ -262,9 +283,37 @@ class AudioEngine:
         return self._callback
 
     @property
+    def callback_kind(self) -> str:
+        """``"compiled"`` (the device calls the compiled callback, no GIL) or ``"python"``
+        (the Python callback): what :meth:`start` chose last, or would choose now."""
+        if self._stream is None:
+            return self._choose()[0]
+        return self._kind
+
+    @property
+    def callback_kind_reason(self) -> str:
+        """Why the Python callback was chosen ("" for the compiled one)."""
+        if self._stream is None:
+            return self._choose()[1]
+        return self._kind_reason
+
+    @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`stop`, unless the engine halted itself."""
         return self._stream is not None and not self._halted
+
+    def _streaming(self) -> bool:
+        return self.running
+
+    @property
+    def muted(self) -> bool:
+        """Mute: the application receives silence (the processor still runs, so the echo
+        canceller stays converged). An atomic flag the callback reads every frame."""
+        return bool(self._core.muted)
+
+    @muted.setter
+    def muted(self, on: bool) -> None:
+        self._core.muted = bool(on)
 
     @property
     def speaker(self) -> bool:
@@ -279,154 +328,73 @@ class AudioEngine:
     @property
     def stats(self) -> EngineStats:
         """Counters since :meth:`start` (readable while running)."""
-        frames = self._frames
-        flags = self._flags
+        c = self._core.counters()
+        frames = int(c["frames"]) + self._uncounted - self._delivering
+        hist = self._core.cost_histogram() if self._kind == COMPILED else None
+        if self._kind == COMPILED:
+            cost_sum, cost_max = int(c["cost_ns_sum"]), int(c["cost_ns_max"])
+        else:
+            cost_sum, cost_max = self._cost_ns, self._cost_ns_max
+        prio = int(c["priority"])
+        if self._rt_priority is None or prio == 0:
+            priority = "normal"
+        elif prio > 0:
+            priority = f"SCHED_FIFO {self._rt_priority}"
+        else:
+            refused = os.strerror(-prio)
+            priority = f"normal (SCHED_FIFO {self._rt_priority} refused: {refused})"
         return EngineStats(
             frames=frames,
-            underruns=self._underruns,
-            overruns=self._overruns,
-            xruns=self._xruns,
-            xrun_flags="" if flags is None or not flags else str(flags),
-            callback_errors=self._error_count,
-            cost_us_mean=self._cost_ns / frames / 1000.0 if frames else None,
-            cost_us_max=self._cost_ns_max / 1000.0 if frames else None,
-            interval_us_max=self._interval_ns_max / 1000.0 if frames > 1 else None,
-            thread_priority=self._thread_priority,
+            underruns=int(c["underruns"]),
+            overruns=int(c["overruns"]),
+            xruns=int(c["xruns"]),
+            xrun_flags=flags_text(self._device, int(c["status_bits"])),
+            callback_errors=self._error_count + int(c["bad_frames"]),
+            cost_us_mean=cost_sum / frames / 1000.0 if frames else None,
+            cost_us_max=cost_max / 1000.0 if frames else None,
+            interval_us_max=int(c["interval_ns_max"]) / 1000.0 if frames > 1 else None,
+            thread_priority=priority,
             far_rejected=self._far_rejected,
             halted=self._halted,
-            silent_frames=self._silent_frames,
+            silent_frames=int(c["silent_frames"]),
+            callback_kind=self._kind,
+            cost_us_median=None if hist is None else percentile_us(hist, 0.5),
+            cost_us_p99=None if hist is None else percentile_us(hist, 0.99),
+            processor_resets=int(c["resets"]),
+            echo_path_resets=int(c["echo_resets"]),
+            xrun_at_frames=tuple(self._core.xrun_frames()),
         )
-
-    # -- application side ---------------------------------------------------------------------
-
-    def write_far(self, samples: npt.ArrayLike, timeout: float | None = 0.0) -> int:
-        """Queue far-end audio to play (any length; mono; float or int16, either byte order).
-
-        What reaches the loudspeaker is finite and within full scale: NaN plays as
-        silence, +-Inf and values beyond full scale are clipped to +-1.
-
-        Parameters
-        ----------
-        samples : array_like
-            Shape ``(m,)`` or ``(m, 1)``.
-        timeout : float or None
-            0 (default): never block, take what fits. Seconds > 0: wait up to that long
-            for room for all of it (the callback frees a frame every 10 ms). None: wait
-            until all is queued (sounddevice's blocking write), or the engine stops.
-
-        Returns
-        -------
-        int
-            The samples accepted: fewer than given when the ring (``far_buffer_ms``) stayed
-            full; write the rest later. What was not taken is counted in
-            ``stats.far_rejected``.
-
-        Raises
-        ------
-        FrameError
-            Not mono, or not float/int16 samples; nothing is queued.
-        ConfigError
-            ``timeout`` is not None or a number >= 0; nothing is queued.
-        """
-        deadline = _deadline(timeout)
-        x = np.asarray(samples)
-        if x.ndim == 2 and x.shape[1] == 1:
-            x = x[:, 0]
-        if x.ndim != 1:
-            raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
-        self._far_ended = False
-        y = playable(x, "far-end audio")
-        accepted = self._far_ring.write(y)
-        while accepted < y.shape[0] and self._wait(deadline):
-            accepted += self._far_ring.write(y[accepted:])
-        self._far_rejected += x.shape[0] - accepted
-        return accepted
-
-    def _wait(self, deadline: float | None) -> bool:
-        """Sleep about half a frame; False when the deadline passed or no stream runs.
-
-        A caller-driven device (the simulated room's ``run_frames``) advances only when
-        its caller runs it, so nothing is waited for there."""
-        if not self.running or self._device.capabilities.caller_driven:
-            return False
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
-            return False
-        pause = 0.005 if deadline is None else min(0.005, deadline - now)
-        time.sleep(pause)
-        return True
-
-    def flush_far(self) -> None:
-        """Queue the last partial far-end frame, padded with silence, and mark the end of
-        the far-end audio: the silence that follows is no underrun (until the next
-        :meth:`write_far`)."""
-        self._far_ring.flush()
-        self._far_ended = True
-
-    def far_queued_ms(self) -> float:
-        """Far-end audio waiting to be played, in ms."""
-        return 10.0 * len(self._far_ring)
-
-    def read_capture(
-        self, max_frames: int | None = None, timeout: float | None = 0.0
-    ) -> Float32Array:
-        """Processed microphone audio captured so far (when no ``capture`` callback is set).
-
-        Returns shape ``(k * frame_size,)`` for mono, ``(k * frame_size, channels)`` else.
-        ``max_frames`` (None: all) must be an int >= 0 (ConfigError; nothing read).
-        ``timeout``: 0 (default) returns what is there; seconds > 0 first wait up to that
-        long for ``max_frames`` frames (for one frame when ``max_frames`` is None); None
-        waits until they are there or the engine stops (sounddevice's blocking read).
-
-        Warns with :class:`~callaudio.errors.AudioDropWarning` when captured frames were
-        dropped (the ring was full) since the last read; ``stats.overruns`` counts them.
-        """
-        limit = check_max_frames(max_frames)
-        deadline = _deadline(timeout)
-        want = 1 if limit is None else limit
-        if timeout != 0:
-            while len(self._cap_ring) < want and self._wait(deadline):
-                pass
-        data = self._cap_ring.read(limit)
-        overruns = self._overruns
-        if overruns != self._overruns_seen:
-            dropped = overruns - self._overruns_seen
-            self._overruns_seen = overruns
-            warnings.warn(
-                AudioDropWarning(
-                    f"{dropped} captured frame(s) ({10 * dropped} ms) were dropped: the capture "
-                    f"ring ({self._cap_ring.capacity * 10} ms) "
-                    "was full; read more often or raise capture_buffer_ms"
-                ),
-                stacklevel=2,
-            )
-        return data
-
-    def read_monitor(self, max_frames: int | None = None) -> tuple[Float32Array, Float32Array]:
-        """(played, unprocessed microphone) since the last read, frame-aligned.
-
-        Only with ``monitor=True``; a side the stream does not have reads as silence.
-        """
-        limit = check_max_frames(max_frames)
-        if self._mon_played is None or self._mon_mic is None:
-            raise ConfigError("monitor", "the engine was built without monitor=True")
-        k = min(len(self._mon_played), len(self._mon_mic))
-        if limit is not None:
-            k = min(k, limit)
-        return self._mon_played.read(k), self._mon_mic.read(k)
 
     def play(self, source: MixSource | None) -> None:
         """Mix ``source`` into the playback from the next frame on (None stops it).
 
         Replaces the previous source. The AudioController's progress tones and sound
-        files come through here; they are part of the echo canceller's reference.
+        files come through here; they are part of the echo canceller's reference. A
+        :class:`PreparedSound` is mixed by the compiled callback; any other source by the
+        Python side before each frame, which a native compiled stream cannot do
+        (ConfigError: prepare it, or build the engine with ``compiled=False``).
         Anything without ``mix_into`` and ``done`` raises ConfigError (nothing changes).
         """
         if source is not None and not (
             callable(getattr(source, "mix_into", None)) and hasattr(source, "done")
         ):
             raise ConfigError("source", f"must be a MixSource or None, got {source!r}")
-        self._source = source
+        prepared = source if isinstance(source, PreparedSound) else None
+        if source is not None and prepared is None and self._native_compiled():
+            raise ConfigError(
+                "source",
+                "the compiled callback on this device mixes PreparedSound sources only: "
+                "wrap it in PreparedSound(...) or build the engine with compiled=False",
+            )
+        with self._cmd_lock:
+            if prepared is not None:
+                args: tuple[Any, ...] = (prepared.samples, prepared.state, prepared.loop)
+            else:
+                args = (None, None, False)
+            self._command(self._core.set_sound, *args, replaces=self._source)
+            self._source = source
+            self._py_source = source if prepared is None else None
+            self._raw.premix = None if self._py_source is None else self._premix
 
     @property
     def source(self) -> MixSource | None:
@@ -434,46 +402,117 @@ class AudioEngine:
         src = self._source
         return None if src is None or src.done else src
 
+    def _premix(self) -> None:
+        """Before a frame, on the audio thread: a sound Python mixes, into the next frame."""
+        src = self._py_source
+        if src is not None and not src.done:
+            extra = self._extra
+            extra.fill(0.0)
+            src.mix_into(extra[:, None])
+            self._core.set_extra(extra)
+
+    def _native_compiled(self) -> bool:
+        kind = self._kind if self._stream is not None else self._choose()[0]
+        return kind == COMPILED and self._device.capabilities.raw_callback == "native"
+
+    def _command(self, fn: Callable[..., int], *args: Any, replaces: object = None) -> None:
+        """Queue a command for the callback (applied at once while no stream runs) and
+        keep what it replaces alive until the callback has applied it. The caller holds
+        ``_cmd_lock``."""
+        seq = int(fn(*args))
+        deadline = time.monotonic() + 1.0
+        while seq < 0:  # the queue is full: the callback is late; it frees a slot per frame
+            if self._stream is None or time.monotonic() > deadline:
+                raise ConfigError("command", "the audio callback does not take commands")
+            time.sleep(0.002)
+            seq = int(fn(*args))
+        if self._stream is None:
+            self._core.apply_commands()
+        self._retained.keep(seq, replaces)
+        self._retained.release(int(self._core.commands_done))
+
+    def _sync_chains(self, wait: bool = True) -> None:
+        """Point the callback at the processor's chains as they are now (a new
+        configuration rebuilds them); the replaced ones stay alive until it moved on.
+
+        Runs before each frame a Python thread drives (``wait=False``: it never waits for
+        the lock, it tries again next frame), on a native stream's watcher thread, and in
+        the application-side calls; allocation-free unless the configuration changed."""
+        vp = self._vp
+        if vp is None or vp.config is self._synced_config:
+            return
+        if not self._cmd_lock.acquire(wait):
+            return
+        try:
+            config = vp.config
+            chains = vp.chains()
+            old = self._chains
+            if chains and not (
+                len(chains) == len(old) and all(a is b for a, b in zip(chains, old, strict=True))
+            ):  # (no chains: the processor was closed; the callback keeps those it has)
+                for c, chain in enumerate(chains):
+                    self._command(self._core.set_chain, c, chain, replaces=old[c] if old else None)
+                self._chains = chains
+            self._synced_config = config
+        finally:
+            self._cmd_lock.release()
+
+    def _sync_on_audio_thread(self) -> None:  # never waits
+        self._sync_chains(wait=False)
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     def _reset_counters(self) -> None:
-        self._frames = 0
-        self._underruns = 0
-        self._overruns = 0
-        self._xruns = 0
-        self._flags: Any = None
+        self._core.reset_counters()
+        self._uncounted = 0  # Python callbacks that raised before the compiled frame ran
+        self._delivering = 0  # 1 while the capture callback runs (its frame not done yet)
         self._error_count = 0
         self._errors: list[BaseException] = []
         self._tracebacks: list[str] = []
         self._cost_ns = 0
         self._cost_ns_max = 0
-        self._interval_ns_max = 0
-        self._last_start_ns = 0
-        self._thread_priority = "normal"
         self._far_rejected = 0
         self._halted = False
-        self._silent_frames = 0
-        self._far_flowing = False  # far-end frames have been played (callback side)
         self._overruns_seen = 0
+
+    def _choose(self) -> tuple[str, str]:
+        src = self._source
+        return choose_kind(
+            self._device,
+            wanted=self._compiled,
+            capture_callback=self._capture_cb is not None,
+            generic_source=src is not None and not isinstance(src, PreparedSound),
+        )
 
     def start(self) -> None:
         """Open and start the stream; the counters restart from zero.
 
-        Raises whatever the device raises (``DeviceError`` ...); the engine is then not
-        running.
+        Chooses the callback (:attr:`callback_kind`). Raises whatever the device raises
+        (``DeviceError`` ...), or ConfigError when ``compiled=True`` cannot be honoured;
+        the engine is then not running.
         """
         self._join_stopper()
         with self._lock:
             if self._stream is not None:
                 return
+            kind, why = self._choose()
+            if self._compiled and kind != COMPILED:
+                raise ConfigError("compiled", f"the compiled callback cannot run here: {why}")
             self._reset_counters()
-            self._flags = self._device.callback_flags()
+            self._sync_chains()
+            self._synced_config = None
+            self._sync_chains()
+            self._core.apply_commands()
+            self._kind, self._kind_reason = kind, why
+            extra: dict[str, Any] = {"raw": self._raw} if kind == COMPILED else {}
+            native = kind == COMPILED and self._device.capabilities.raw_callback == "native"
             stream = self._device.open_stream(
                 sample_rate=self._rate,
                 blocksize=self._n,
                 channels=self._channels,
                 mode=self._mode.value,
                 callback=self._callback,
+                **extra,
             )
             try:
                 stream.start()
@@ -481,6 +520,21 @@ class AudioEngine:
                 stream.close()
                 raise
             self._stream = stream
+            if native:
+                self._watch_stop.clear()
+                self._watcher = threading.Thread(
+                    target=self._watch, name="callaudio-engine-watch", daemon=True
+                )
+                self._watcher.start()
+
+    def _watch(self) -> None:
+        """A native stream's watcher: what the application changed without calling the
+        engine (a processor's new configuration) reaches the callback within 20 ms, and
+        what the callback no longer reads is released."""
+        while not self._watch_stop.wait(0.02):
+            self._sync_chains()
+            with self._cmd_lock:
+                self._retained.release(int(self._core.commands_done))
 
     def stop(self, *, raise_errors: bool = True) -> EngineStats:
         """Stop and close the stream; return the stats.
@@ -493,18 +547,35 @@ class AudioEngine:
         Raises
         ------
         CallbackError
-            When callbacks raised while running (after the stream is closed), unless
-            ``raise_errors`` is False.
+            When callbacks raised (or a device delivered frames of the wrong size) while
+            running, after the stream is closed, unless ``raise_errors`` is False.
         """
         if self._audio_thread == threading.get_ident():
             self._halt()
             return self.stats
         self._join_stopper()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            self._watch_stop.set()
+            watcher.join()
         self._close_stream()
+        with self._cmd_lock:
+            self._core.apply_commands()
+            self._retained.release(int(self._core.commands_done))
         stats = self.stats
-        if raise_errors and self._error_count:
-            err = CallbackError(self._error_count, list(self._errors), list(self._tracebacks))
-            raise err from (self._errors[0] if self._errors else None)
+        if raise_errors and stats.callback_errors:
+            errors, tracebacks = list(self._errors), list(self._tracebacks)
+            bad = stats.callback_errors - self._error_count
+            if bad:
+                errors.append(
+                    FrameError(
+                        f"the device delivered frames of another size than {self._n} "
+                        f"({bad} callbacks played silence)"
+                    )
+                )
+                tracebacks.append("")
+            err = CallbackError(stats.callback_errors, errors, tracebacks)
+            raise err from errors[0]
         return stats
 
     def _close_stream(self) -> None:
@@ -538,11 +609,11 @@ class AudioEngine:
     def reset_processor(self) -> None:
         """Reset the echo canceller (after a route change or an interruption).
 
-        Calls ``VoiceProcessor.reset_echo_path()``, which resets in place: the echo
-        canceller restarts from its delay prior; the noise suppressor and the gain control
-        keep their state. While running, the reset is done by the callback itself at the
-        start of its next frame (a flag, no lock), so it never races the processing; when
-        stopped, at once.
+        Resets in place: the echo canceller restarts from its delay prior; the noise
+        suppressor and the gain control keep their state. While running, the reset is
+        done by the callback itself at the start of its next frame (a command on the
+        lock-free queue), so it never races the processing; when stopped, at once
+        (``VoiceProcessor.reset_echo_path()``).
         """
         vp = self._vp
         if vp is None:
@@ -550,7 +621,8 @@ class AudioEngine:
         if self._stream is None:
             vp.reset_echo_path()
         else:
-            self._reset_pending = True
+            with self._cmd_lock:
+                self._command(self._core.reset_echo_path)
 
     def __enter__(self) -> AudioEngine:
         self.start()
@@ -572,7 +644,7 @@ class AudioEngine:
             f"running={self.running})"
         )
 
-    # -- the real-time callback ------------------------------------------------------------------
+    # -- the Python fallback callback ----------------------------------------------------------
 
     def _callback(
         self, indata: Any, outdata: Any, frames: int, time_info: Any, status: Any
@@ -584,18 +656,30 @@ class AudioEngine:
                 outdata.fill(0)
             return
         self._audio_thread = threading.get_ident()
-        if self._frames:
-            gap = t0 - self._last_start_ns
-            if gap > self._interval_ns_max:
-                self._interval_ns_max = gap
-        elif self._rt_priority is not None:
-            self._raise_priority(self._rt_priority)
-        self._last_start_ns = t0
+        ran = False
         try:
-            self._frame(indata, outdata, frames, status)
+            if frames != self._n:
+                raise FrameError(
+                    f"the device delivered {frames} frames per callback, the engine needs {self._n}"
+                )
+            self._sync_chains(wait=False)
+            if self._py_source is not None:
+                self._premix()
+            bits = status_bits(status)
+            inp, out = python_frame_arrays(indata, outdata, self._in_buf, self._out_buf)
+            self._core.run(inp, out, frames, bits)
+            ran = True
+            if out is not outdata:
+                np.copyto(outdata, out)  # a device's other layout (broadcast to stereo ...)
+            deliver = self._capture_cb
+            if deliver is not None and indata is not None:
+                self._delivering = 1  # the frame counts once the capture callback returned
+                deliver(self._cap_out)
         except BaseException as exc:  # recorded and raised by stop(): never swallowed
             if outdata is not None:
                 outdata.fill(0)
+            if not ran:
+                self._uncounted += 1
             self._error_count += 1
             if len(self._errors) < _MAX_KEPT_ERRORS:
                 self._errors.append(exc)
@@ -604,94 +688,8 @@ class AudioEngine:
                 self._halt()
         finally:
             self._audio_thread = 0
-        self._frames += 1
+            self._delivering = 0
         cost = time.perf_counter_ns() - t0
         self._cost_ns += cost
         if cost > self._cost_ns_max:
             self._cost_ns_max = cost
-
-    def _frame(self, indata: Any, outdata: Any, frames: int, status: Any) -> None:
-        if status:
-            self._note_status(status)
-        if frames != self._n:
-            raise FrameError(
-                f"the device delivered {frames} frames per callback, the engine needs {self._n}"
-            )
-        vp = self._vp
-        if self._reset_pending and vp is not None:
-            self._reset_pending = False
-            vp.reset_echo_path()
-        if outdata is not None:
-            play = self._play
-            if self._far_ring.pop_into(play):
-                self._far_flowing = True
-            else:
-                play.fill(0.0)
-                self._silent_frames += 1
-                if self._far_flowing and not self._far_ended:
-                    self._underruns += 1
-            src = self._source
-            if src is not None and not src.done:
-                src.mix_into(play)
-                self._guard(play)
-            if vp is not None and indata is not None:
-                vp.process_render_fast(play)  # the engine's own buffer: checked at start
-            np.copyto(outdata, play)
-        if indata is not None:
-            cap = self._cap
-            if vp is not None:
-                vp.process_capture(indata, out=cap)  # the device's data: checked
-            else:
-                np.copyto(cap, indata)
-            if self.muted:
-                cap.fill(0.0)
-            deliver = self._capture_cb
-            if deliver is not None:
-                deliver(self._cap_out)
-            elif not self._cap_ring.push(cap):
-                self._overruns += 1
-        mon = self._mon_played
-        if mon is not None and self._mon_mic is not None:
-            mon.push(self._play if outdata is not None else self._silence1)
-            self._mon_mic.push(indata if indata is not None else self._silence)
-
-    def _guard(self, play: Float32Array) -> None:
-        """Finite and within full scale, in place (a mixed-in source may add anything).
-
-        Ufuncs with preallocated operands only: ``np.clip`` and ``ndarray.any`` allocate.
-        """
-        np.isnan(play, out=self._nan)
-        np.copyto(play, self._silence1, where=self._nan)
-        np.minimum(play, self._full_scale, out=play)
-        np.maximum(play, self._neg_full_scale, out=play)
-
-    def _raise_priority(self, priority: int) -> None:
-        """Ask for SCHED_FIFO on the calling (audio) thread; once, on the first frame."""
-        setter = getattr(os, "sched_setscheduler", None)
-        if setter is None:
-            self._thread_priority = "normal (no sched_setscheduler on this OS)"
-            return
-        try:
-            setter(0, os.SCHED_FIFO, os.sched_param(priority))
-        except OSError as exc:
-            self._thread_priority = f"normal (SCHED_FIFO {priority} refused: {exc.strerror})"
-        else:
-            self._thread_priority = f"SCHED_FIFO {priority}"
-
-    def _note_status(self, status: Any) -> None:
-        flags = self._flags
-        if flags is not None:
-            flags |= status
-        for name in _XRUN_NAMES:
-            if getattr(status, name, False):
-                self._xruns += 1
-                break
-
-
-def _deadline(timeout: object) -> float | None:
-    """The monotonic time a blocking call gives up (None: never); ConfigError if bad."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
-    return time.monotonic() + float(timeout)

@@ -142,8 +142,10 @@ class PreparedSound:
         self._loop = bool(loop)
         total = int(self._x.shape[0])
         start = int(start)
-        self._pos: int = start % total if self._loop else min(max(start, 0), total)
-        self._stopped = False
+        # [position, stopped]: shared with the compiled callback, which reads and advances
+        # them with atomic loads and stores while it mixes the sound
+        self._state = np.zeros(2, dtype=np.int64)
+        self._state[0] = start % total if self._loop else min(max(start, 0), total)
         self.name = name
 
     @classmethod
@@ -198,6 +200,14 @@ class PreparedSound:
         return cls(x, loop=loop, name=name or type(source).__name__, start=start)
 
     @property
+    def _pos(self) -> int:
+        return int(self._state[0])
+
+    @property
+    def _stopped(self) -> bool:
+        return bool(self._state[1])
+
+    @property
     def done(self) -> bool:
         """True when a one-shot source reached its end or :meth:`stop` was called."""
         return self._stopped or (not self._loop and self._pos >= self._x.shape[0])
@@ -218,6 +228,18 @@ class PreparedSound:
         return self._pos
 
     @property
+    def samples(self) -> Float32Array:
+        """The prepared samples, ``(len, 1)`` float32 (read-only use: the compiled
+        callback mixes them)."""
+        return self._x
+
+    @property
+    def state(self) -> npt.NDArray[np.int64]:
+        """``[position, stopped]``, the int64 pair the compiled callback reads and
+        advances as it mixes the sound."""
+        return self._state
+
+    @property
     def loop(self) -> bool:
         """Whether it starts again at its end."""
         return self._loop
@@ -228,21 +250,23 @@ class PreparedSound:
 
     def stop(self) -> None:
         """Stop playing (the callback sees it at its next frame)."""
-        self._stopped = True
+        self._state[1] = 1
 
     def mix_into(self, buf: Float32Array) -> None:
         """Add the next ``len(buf)`` samples into ``buf``."""
         n = buf.shape[0]
         total = self._x.shape[0]
         filled = 0
-        while filled < n and not self.done:
-            k = min(n - filled, total - self._pos)
+        pos = self._pos
+        while filled < n and not self._stopped and (self._loop or pos < total):
+            k = min(n - filled, total - pos)
             seg = buf[filled : filled + k]
-            np.add(seg, self._x[self._pos : self._pos + k], out=seg)
+            np.add(seg, self._x[pos : pos + k], out=seg)
             filled += k
-            self._pos += k
-            if self._pos >= total and self._loop:
-                self._pos = 0
+            pos += k
+            if pos >= total and self._loop:
+                pos = 0
+        self._state[0] = pos
 
     def __repr__(self) -> str:
         return (

@@ -65,6 +65,19 @@ class EngineStats:
     halted : bool
         The engine stopped itself: ``stop()`` was called from inside the callback, or the
         callback raised ``KeyboardInterrupt``/``SystemExit``.
+    callback_kind : str
+        ``"compiled"`` (the device called the compiled callback, without the GIL) or
+        ``"python"`` (the Python fallback callback).
+    cost_us_median, cost_us_p99 : float or None
+        The compiled callback's cost per frame, from its own monotonic clock (1 us bins;
+        None for the Python callback or before a frame).
+    processor_resets : int
+        Frames whose processed output was not finite: silenced, and the chain reset.
+    echo_path_resets : int
+        Echo-path resets the callback applied (:meth:`AudioEngine.reset_processor` while
+        running).
+    xrun_at_frames : tuple of int
+        The frame each of the first 8 xruns happened at.
     """
 
     frames: int
@@ -80,3 +93,9 @@ class EngineStats:
     far_rejected: int = 0
     halted: bool = False
     silent_frames: int = 0
+    callback_kind: str = "python"
+    cost_us_median: float | None = None
+    cost_us_p99: float | None = None
+    processor_resets: int = 0
+    echo_path_resets: int = 0
+    xrun_at_frames: tuple[int, ...] = ()

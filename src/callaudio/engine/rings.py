@@ -1,0 +1,188 @@
+"""The application's side of the engine's rings: far-end audio in, processed capture out.
+
+:class:`RingSide` is the half of :class:`~callaudio.engine.engine.AudioEngine` that runs on
+the application's threads: :meth:`RingSide.write_far` and :meth:`RingSide.read_capture`
+(and their blocking forms, with ``timeout``) are the other end of the compiled callback's
+lock-free single-producer/single-consumer rings (:mod:`callaudio._dsp.rt`).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ..devices.base import Device
+from ..errors import AudioDropWarning, ConfigError, FrameError
+from .ring import check_max_frames
+from .sound import playable
+
+if TYPE_CHECKING:
+    from .._dsp.rt import Core
+
+__all__ = ["RingSide"]
+
+Float32Array = npt.NDArray[np.float32]
+
+
+class RingSide:
+    """The application side of the rings (a base of AudioEngine, which sets the state)."""
+
+    _core: Core
+    _n: int
+    _channels: int
+    _device: Device
+    _monitor: bool
+    _far_rejected: int
+    _overruns_seen: int
+
+    def _sync_chains(self) -> None:
+        """Point the callback at the processor's current chains (the engine's)."""
+        raise NotImplementedError
+
+    def _streaming(self) -> bool:
+        """True while a stream runs (the engine's)."""
+        raise NotImplementedError
+
+    # -- application side ---------------------------------------------------------------------
+
+    def write_far(self, samples: npt.ArrayLike, timeout: float | None = 0.0) -> int:
+        """Queue far-end audio to play (any length; mono; float or int16, either byte order).
+
+        What reaches the loudspeaker is finite and within full scale: NaN plays as
+        silence, +-Inf and values beyond full scale are clipped to +-1.
+
+        Parameters
+        ----------
+        samples : array_like
+            Shape ``(m,)`` or ``(m, 1)``.
+        timeout : float or None
+            0 (default): never block, take what fits. Seconds > 0: wait up to that long
+            for room for all of it (the callback frees a frame every 10 ms). None: wait
+            until all is queued (sounddevice's blocking write), or the engine stops.
+
+        Returns
+        -------
+        int
+            The samples accepted: fewer than given when the ring (``far_buffer_ms``) stayed
+            full; write the rest later. What was not taken is counted in
+            ``stats.far_rejected``.
+
+        Raises
+        ------
+        FrameError
+            Not mono, or not float/int16 samples; nothing is queued.
+        ConfigError
+            ``timeout`` is not None or a number >= 0; nothing is queued.
+        """
+        deadline = _deadline(timeout)
+        x = np.asarray(samples)
+        if x.ndim == 2 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.ndim != 1:
+            raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
+        self._core.set_far_ended(False)
+        y = playable(x, "far-end audio")
+        accepted = int(self._core.write_far(y))
+        while accepted < y.shape[0] and self._wait(deadline):
+            accepted += int(self._core.write_far(y[accepted:]))
+        self._far_rejected += x.shape[0] - accepted
+        self._sync_chains()
+        return accepted
+
+    def _wait(self, deadline: float | None) -> bool:
+        """Sleep about half a frame; False when the deadline passed or no stream runs.
+
+        A caller-driven device (the simulated room's ``run_frames``) advances only when
+        its caller runs it, so nothing is waited for there."""
+        if not self._streaming() or self._device.capabilities.caller_driven:
+            return False
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return False
+        pause = 0.005 if deadline is None else min(0.005, deadline - now)
+        time.sleep(pause)
+        return True
+
+    def flush_far(self) -> None:
+        """Queue the last partial far-end frame, padded with silence, and mark the end of
+        the far-end audio: the silence that follows is no underrun (until the next
+        :meth:`write_far`)."""
+        self._core.flush_far()
+        self._core.set_far_ended(True)
+
+    def far_queued_ms(self) -> float:
+        """Far-end audio waiting to be played, in ms (whole frames)."""
+        return 10.0 * (int(self._core.far_queued) // self._n)
+
+    def read_capture(
+        self, max_frames: int | None = None, timeout: float | None = 0.0
+    ) -> Float32Array:
+        """Processed microphone audio captured so far (when no ``capture`` callback is set).
+
+        Returns shape ``(k * frame_size,)`` for mono, ``(k * frame_size, channels)`` else.
+        ``max_frames`` (None: all) must be an int >= 0 (ConfigError; nothing read).
+        ``timeout``: 0 (default) returns what is there; seconds > 0 first wait up to that
+        long for ``max_frames`` frames (for one frame when ``max_frames`` is None); None
+        waits until they are there or the engine stops (sounddevice's blocking read).
+
+        Warns with :class:`~callaudio.errors.AudioDropWarning` when captured frames were
+        dropped (the ring was full) since the last read; ``stats.overruns`` counts them.
+        """
+        limit = check_max_frames(max_frames)
+        deadline = _deadline(timeout)
+        want = 1 if limit is None else limit
+        core = self._core
+        if timeout != 0:
+            while core.capture_ready < want and self._wait(deadline):
+                pass
+        data = core.read_capture(-1 if limit is None else limit)
+        overruns = int(core.counters()["overruns"])
+        if overruns != self._overruns_seen:
+            dropped = overruns - self._overruns_seen
+            self._overruns_seen = overruns
+            warnings.warn(
+                AudioDropWarning(
+                    f"{dropped} captured frame(s) ({10 * dropped} ms) were dropped: the capture "
+                    f"ring ({core.capture_capacity * 10} ms) "
+                    "was full; read more often or raise capture_buffer_ms"
+                ),
+                stacklevel=2,
+            )
+        self._sync_chains()
+        return data[:, 0] if self._channels == 1 else data
+
+    def cost_histogram(self) -> npt.NDArray[np.int64]:
+        """Compiled callbacks per microsecond of cost since :meth:`start` (index: us; the
+        last bin counts everything longer), from the monotonic clock read in C."""
+        return self._core.cost_histogram()
+
+    def frame_times(self, frame: int) -> tuple[int, int]:
+        """(start, captured) of the callback of frame ``frame`` since :meth:`start`:
+        ``time.monotonic_ns()`` values at which it began and at which its processed
+        microphone frame was in the capture ring (the last 1024 frames are kept)."""
+        start, pushed = self._core.frame_times(frame)
+        return int(start), int(pushed)
+
+    def read_monitor(self, max_frames: int | None = None) -> tuple[Float32Array, Float32Array]:
+        """(played, unprocessed microphone) since the last read, frame-aligned.
+
+        Only with ``monitor=True``; a side the stream does not have reads as silence.
+        """
+        limit = check_max_frames(max_frames)
+        if not self._monitor:
+            raise ConfigError("monitor", "the engine was built without monitor=True")
+        played, mic = self._core.read_monitor(-1 if limit is None else limit)
+        return played[:, 0], (mic[:, 0] if self._channels == 1 else mic)
+
+
+def _deadline(timeout: object) -> float | None:
+    """The monotonic time a blocking call gives up (None: never); ConfigError if bad."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
+    return time.monotonic() + float(timeout)
