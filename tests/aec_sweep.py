@@ -24,8 +24,8 @@ The six quantities of issue 15 (``measure``):
 ``lead_db``     median ERLE over the far-only lead-in (from 1 s after the first echo to the
                 first burst)                                                   [kind dt]
 ``sat_db``      median ERLE after 1 s with a saturating loudspeaker           [kind sat]
-``change_s``    seconds from a bulk-delay change until the ERLE (median over 0.5 s)
-                reaches 20 dB again                                        [kind change]
+``change_s``    seconds from the first echo after a bulk-delay change (through the new
+                path) until the ERLE (median over 0.5 s) reaches 20 dB again [kind change]
 ``dt_loss_db``  near-end level loss in double talk (dB, positive = quieter)    [kind dt]
 ``dt_pesq``     wideband PESQ of the output against the clean near end over the bursts
                 (16 kHz; 48 kHz output is resampled)                           [kind dt]
@@ -394,7 +394,13 @@ def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
         return {"sat_db": _median(_erle(res, out), first + 1.0, math.inf)}
     if case.kind == "change":
         assert case.change_s is not None
-        return {"change_s": _time_to(_erle(res, out), case.change_s, 20.0)}
+        # from the first echo through the new path (a far end silent at the change gives
+        # the canceller nothing to re-converge on; acquisition counts the same way)
+        c = round(case.change_s * rate)
+        on = np.flatnonzero(res.far_active[c:])
+        if not on.size:
+            return {"change_s": math.inf}
+        return {"change_s": _time_to(_erle(res, out), (c + int(on[0])) / rate, 20.0)}
     acq = _time_to(_erle(res, out), first, 20.0)
     per = _erle(res, out, res.far_only)
     post = min(_median(per, b, b + 2.0) for _, b in case.bursts)
