@@ -27,6 +27,15 @@ Papers
 - D. Mauler, R. Martin, "A low delay, variable resolution, perfect reconstruction spectral
   analysis-synthesis system for speech enhancement", EUSIPCO 2007: the asymmetric
   analysis/synthesis window pair that keeps the suppressor's latency below a frame.
+- K. Ochiai, T. Araseki, T. Ogihara, "Echo canceler with two echo path models", IEEE
+  Trans. Commun. 25(6), 1977: an adaptive (background) path model and a fixed
+  (foreground) copy of it, taken while the adaptive one is the better; here the copy
+  guards the adaptive filter, which is restored from it when it diverged in double talk
+  the detector missed, or took a wrong lag. The decision is the significance test of
+  SpeexDSP's MDF (J.-M. Valin; ideas only, no code): the difference of the two error
+  energies against the energy of the difference of the two echo estimates, per frame
+  and smoothed over two time scales. As in WebRTC AEC3's refined/coarse filter pair, the
+  copy also tells an echo-path change (both models add echo) from a drifted filter.
 - WebRTC AEC3's design (ideas only, no code): a render FIFO between render and capture
   calls, bulk-delay alignment in front of a short adaptive filter, a reverberation model
   beyond the filter tail.
@@ -44,11 +53,19 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, ``rho >= 0.5``, a 0.1
    margin and a filter that is not cancelling (linear ERLE < 6 dB). Until a filter has
    cancelled >= 6 dB at the locked lag, and again after an echo-path change, the lag is
-   provisional: once held 40 frames, a lag 0.1 better replaces it after 4 frames.
+   provisional: once held 40 frames, a lag 0.1 better replaces it after 4 frames
+   (a lag 0.3 better at once).
    Within +-2 frames the filter re-anchors itself on its own dominant peak (clock
    drift).  The filter starts 2 frames (20 ms) before the locked lag.
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
+   Two-path test against the kept copy ``W_f`` (its own start ``d_f`` and lag): with
+   ``Sff``, ``See`` the energies of the copy's and the filter's errors and ``Dbf`` that
+   of ``y - y_f``, the filter is copied after its update when ``(Sff - See)|Sff - See| >
+   Sff Dbf`` (or the 0.6 / 0.85 smoothed differences exceed 0.5 / 0.25 times their
+   smoothed variances), but only in a frame it removes >= 6 dB of the mic and no
+   near-end talker is evident; it is restored from the copy (delay state included) when
+   ``-(Sff - See)|Sff - See| > 4 Sff Dbf`` (or likewise smoothed).
 5. Kalman update per partition and bin: ``Phi`` = smoothed ``|E|^2`` (E = FFT([0, e])),
    ``mu = Psi / (0.5 sum_p Psi |X_p|^2 + Phi + delta)`` (``delta``: -100 dBFS plus 1e-3 x
    the far power per bin, so bins the far end hardly excites do not adapt on noise),
@@ -58,8 +75,11 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    floor keeps the filter able to learn after long silence).  Gradient constraint (zero
    the second half of the impulse response) on the peak partition and two round-robin
    ones per frame.  Echo-path change: when the error is louder than the microphone for
-   two far-active frames, ``Psi`` is raised to ``|W|^2`` (and, unless a near-end talker
-   is evident, the delay estimator's memory is shortened ten-fold).
+   two far-active frames, ``Psi`` is raised to ``|W|^2`` and, unless a near-end talker
+   is evident, the delay estimator's memory is scaled by 0.01 (0.1 before a copy exists)
+   and the lag becomes provisional; not when the kept copy's error stays below 0.8 x the
+   mic's (then the filter drifted, the path did not move, and the two-path test
+   restores it).
    Double talk (Geigel, power form): once the filter removes >= 6 dB, its echo gain
    ``g = P_y / P_far`` is kept; a mic louder than ``4 g`` times the loudest far frame of
    the filter's span, with an error that does not correlate with the echo estimate
@@ -129,6 +149,7 @@ from callaudio._dsp.aec_constants cimport (
     ANCHOR_FRAMES,
     DE_PROVE_FRAMES,
     DE_FORGET,
+    DE_UNEXPLAINED,
     KF_Q,
     KAL_RES,
     DIV_ALPHA,
@@ -314,6 +335,8 @@ cdef class EchoCanceller:
         self.tp_v1 = 0.0
         self.tp_v2 = 0.0
         self.sf_s = 0.0
+        self.ux_m = 0.0
+        self.ux_e = 0.0
 
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
@@ -393,7 +416,8 @@ cdef class EchoCanceller:
         # 3. bulk delay
         lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
                                 self.conv_lin,
-                                self.provisional, self.lag_age >= DE_PROVE_FRAMES)
+                                self.provisional, self.lag_age >= DE_PROVE_FRAMES,
+                                self.ux_e > DE_UNEXPLAINED * self.ux_m)
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
@@ -408,6 +432,8 @@ cdef class EchoCanceller:
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
         self.ms_y = _ms(self.y, n)
+        self.ux_m = 0.8 * self.ux_m + 0.2 * self.ms_mic
+        self.ux_e = 0.8 * self.ux_e + 0.2 * self.ms_e
         self._near_talk()
         self._divergence()
         # 5. Kalman update and gradient constraint. While a near-end talker is evident the
