@@ -438,7 +438,8 @@ class EchoCancellerRef:
         rf = self.Cf[:valid] / np.sqrt(self.Ff[:valid] * self.Mf + 1e-12)
         fbest = int(np.argmax(rf))
         if self.lag >= 0 and abs(fbest - self.lag) > HEADROOM and rf[fbest] >= DE_RHO_FAST:
-            self.fcand_n = self.fcand_n + 1 if self.fcand >= 0 and abs(fbest - self.fcand) <= 1 else 1
+            same = self.fcand >= 0 and abs(fbest - self.fcand) <= 1
+            self.fcand_n = self.fcand_n + 1 if same else 1
             self.fcand = fbest
             frl = float(rf[self.lag]) if self.lag < valid else -2.0
             if (
