@@ -417,10 +417,13 @@ def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
     }
 
 
-# The floors the canceller meets over the sweep (the items of issue 15 achieved so far):
-# quantity -> (bound, "max" for an upper bound on the value or "min" for a lower one).
+# The floors of issue 15 asserted over the sweep: quantity -> (bound, "max" for an upper
+# bound on the value or "min" for a lower one). Cases known to miss one are listed with the
+# reason in tests/test_aec_sweep.py (``check(..., known=...)``).
 FLOORS: dict[str, tuple[float, str]] = {
     "acq_s": (1.0, "max"),
+    "post_dt_db": (30.0, "min"),
+    "change_s": (0.5, "max"),
 }
 
 
@@ -436,12 +439,19 @@ def violations(m: dict[str, float]) -> list[str]:
     return bad
 
 
-def check(kind: str, seed: int, rate: int) -> None:
-    """Assert the floors on one drawn case (the message names the case)."""
+def check(kind: str, seed: int, rate: int, known: tuple[str, ...] = ()) -> None:
+    """Assert the floors on one drawn case (the message names the case).
+
+    ``known``: quantities this case is known to miss (a documented failure): they must
+    still miss their floor (strict, so a fix shows), every other floor must hold.
+    """
     case = draw(seed, rate, kind)
     m = measure(case)
     bad = violations(m)
-    assert not bad, f"{case.label()}: {', '.join(bad)}; all: {m}"
+    unexpected = [b for b in bad if b.split("=")[0] not in known]
+    assert not unexpected, f"{case.label()}: {', '.join(unexpected)}; all: {m}"
+    fixed = [k for k in known if not any(b.split("=")[0] == k for b in bad)]
+    assert not fixed, f"{case.label()}: {fixed} now meet their floors (no longer known): {m}"
 
 
 # worse = larger for times and losses, smaller for dB/PESQ

@@ -59,10 +59,6 @@ DE_WEAK_FRAMES = int(_C["DE_WEAK_FRAMES"])
 DE_PROVE_FRAMES = int(_C["DE_PROVE_FRAMES"])
 DE_FORGET = float(_C["DE_FORGET"])
 DE_MARGIN_FAST = float(_C["DE_MARGIN_FAST"])
-DE_FAST_TAU = float(_C["DE_FAST_TAU"])
-DE_RHO_FAST = float(_C["DE_RHO_FAST"])
-DE_CONFIRM_FAST = int(_C["DE_CONFIRM_FAST"])
-DE_UNEXPLAINED = float(_C["DE_UNEXPLAINED"])
 DT_RATIO = float(_C["DT_RATIO"])
 DT_HANG = int(_C["DT_HANG"])
 DT_RHO = float(_C["DT_RHO"])
@@ -163,11 +159,6 @@ class EchoCancellerRef:
         self.C = np.zeros(L)
         self.F = np.zeros(L)
         self.M = 0.0
-        self.Cf = np.zeros(L)  # the short-memory correlation (second delay hypothesis)
-        self.Ff = np.zeros(L)
-        self.Mf = 0.0
-        self.fcand = -1
-        self.fcand_n = 0
         self.nde = 0
         self.lag = -1
         self.lag_age = 0
@@ -219,7 +210,6 @@ class EchoCancellerRef:
         self.fg_g = 0.0
         self.tp_d1 = self.tp_d2 = self.tp_v1 = self.tp_v2 = 0.0
         self.sf_s = 0.0
-        self.ux_m = self.ux_e = 0.0
         self.ef = np.zeros(self.n)
 
     def reset(self) -> None:
@@ -278,10 +268,7 @@ class EchoCancellerRef:
         idx = [self._slot(self.d + p) for p in range(P)]
         Xp = self.X[idx]
         X2p = self.X2[idx]
-        ms_mic, ms_e = float(np.mean(x_mic * x_mic)), float(np.mean(e * e))
-        self._near_talk(ms_mic, ms_e, float(np.mean(y * y)))
-        self.ux_m = 0.8 * self.ux_m + 0.2 * ms_mic
-        self.ux_e = 0.8 * self.ux_e + 0.2 * ms_e
+        self._near_talk(float(np.mean(x_mic * x_mic)), float(np.mean(e * e)), float(np.mean(y * y)))
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
@@ -368,7 +355,6 @@ class EchoCancellerRef:
             self.peak, self.peak_i, self.d = self.peakf.copy(), self.peak_if.copy(), self.df
             if self.lag != self.fg_lag:
                 self.lag, self.cand, self.cand_n = self.fg_lag, -1, 0
-                self.fcand, self.fcand_n = -1, 0
             self.provisional, self.g_echo = self.fg_prov, self.fg_g
             self.anchor_n = self.div_n = 0
             self.se_s = self.sf_s
@@ -428,30 +414,6 @@ class EchoCancellerRef:
         valid = min(self.t + 1, L)
         rho = self.C[:valid] / np.sqrt(self.F[:valid] * self.M + 1e-12)
         best = int(np.argmax(rho))
-        # the second hypothesis (see aec_delay.pyx): the same correlation over DE_FAST_TAU
-        af = 1.0 - 1.0 / DE_FAST_TAU
-        self.Mf = af * self.Mf + float(xm @ xm)
-        self.Cf = af * self.Cf + hist @ xm
-        self.Ff = af * self.Ff + np.sum(hist * hist, axis=1)
-        self.Cf[np.abs(self.Cf) < TINY] = 0.0
-        self.Ff[self.Ff < TINY] = 0.0
-        rf = self.Cf[:valid] / np.sqrt(self.Ff[:valid] * self.Mf + 1e-12)
-        fbest = int(np.argmax(rf))
-        if self.lag >= 0 and abs(fbest - self.lag) > HEADROOM and rf[fbest] >= DE_RHO_FAST:
-            same = self.fcand >= 0 and abs(fbest - self.fcand) <= 1
-            self.fcand_n = self.fcand_n + 1 if same else 1
-            self.fcand = fbest
-            frl = float(rf[self.lag]) if self.lag < valid else -2.0
-            if (
-                self.ux_e > DE_UNEXPLAINED * self.ux_m
-                and self.fcand_n >= DE_CONFIRM_FAST
-                and rf[fbest] > frl + DE_MARGIN_FAST
-            ):
-                self._weaken_prior(DE_FORGET)
-                self._set_lag(fbest)
-                return
-        else:
-            self.fcand, self.fcand_n = -1, 0
         if rho[best] < DE_RHO_MIN:
             return
         if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
@@ -508,8 +470,6 @@ class EchoCancellerRef:
         self.lag = lag
         self.cand = -1
         self.cand_n = 0
-        self.fcand = -1
-        self.fcand_n = 0
         self.anchor_n = 0
         self.lag_age = 0
         self.g_echo = 0.0

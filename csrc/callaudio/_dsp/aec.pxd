@@ -72,7 +72,6 @@ cdef class EchoCanceller:
     # two-path test (smoothed error-power differences and their variances), the smoothed
     # error power of the copy, and the delay state the copy was taken with (fg_lag -1: none)
     cdef double tp_d1, tp_d2, tp_v1, tp_v2, sf_s, fg_g
-    cdef double ux_m, ux_e     # every frame's mic and error power, smoothed (second delay hypothesis)
     cdef int fg_lag
     cdef bint fg_prov
     cdef long long n_copy, n_restore

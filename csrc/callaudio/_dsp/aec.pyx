@@ -149,7 +149,6 @@ from callaudio._dsp.aec_constants cimport (
     ANCHOR_FRAMES,
     DE_PROVE_FRAMES,
     DE_FORGET,
-    DE_UNEXPLAINED,
     KF_Q,
     KAL_RES,
     DIV_ALPHA,
@@ -335,8 +334,6 @@ cdef class EchoCanceller:
         self.tp_v1 = 0.0
         self.tp_v2 = 0.0
         self.sf_s = 0.0
-        self.ux_m = 0.0
-        self.ux_e = 0.0
 
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
@@ -416,8 +413,7 @@ cdef class EchoCanceller:
         # 3. bulk delay
         lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
                                 self.conv_lin,
-                                self.provisional, self.lag_age >= DE_PROVE_FRAMES,
-                                self.ux_e > DE_UNEXPLAINED * self.ux_m)
+                                self.provisional, self.lag_age >= DE_PROVE_FRAMES)
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
@@ -432,8 +428,6 @@ cdef class EchoCanceller:
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
         self.ms_y = _ms(self.y, n)
-        self.ux_m = 0.8 * self.ux_m + 0.2 * self.ms_mic
-        self.ux_e = 0.8 * self.ux_e + 0.2 * self.ms_e
         self._near_talk()
         self._divergence()
         # 5. Kalman update and gradient constraint. While a near-end talker is evident the

@@ -20,10 +20,6 @@
 #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
 #define AEC_DE_WEAK_FRAMES 50  /* the prior is weakened only when its memory is longer (frames) */
 #define AEC_DE_MARGIN_FAST 0.3  /* margin that replaces a provisional lag before it is proven */
-#define AEC_DE_FAST_TAU 20.0  /* memory of the second (short) delay correlation, frames */
-#define AEC_DE_RHO_FAST 0.6  /* its normalised correlation that makes a lag a candidate */
-#define AEC_DE_CONFIRM_FAST 8  /* frames its candidate must stay the best */
-#define AEC_DE_UNEXPLAINED 0.5  /* error/mic power (-3 dB, smoothed 0.8) above which the filter explains nothing */
 #define AEC_DE_FORGET 0.01  /* correlation memory kept after a confirmed echo-path change */
 #define AEC_DE_PROVE_FRAMES 40  /* frames a provisional lag is kept before a better one replaces it */
 #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */

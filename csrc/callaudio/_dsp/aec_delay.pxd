@@ -16,10 +16,6 @@ cdef class DelayEstimator:
     cdef f64* C
     cdef f64* F
     cdef double M
-    cdef f64* Cf        # the short-memory (DE_FAST_TAU) correlation: the second hypothesis
-    cdef f64* Ff
-    cdef double Mf, fast_a
-    cdef int fcand, fcand_n
     cdef long long nfeat, nde
     cdef readonly int lag   # locked lag in frames, -1 until found
     cdef int cand, cand_n
@@ -27,5 +23,4 @@ cdef class DelayEstimator:
     cdef void accept(self, int lag) noexcept nogil
     cdef void weaken_prior(self, double factor) noexcept nogil
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin, bint provisional, bint aged,
-                    bint unexplained) noexcept nogil
+                    double conv_lin, bint provisional, bint aged) noexcept nogil

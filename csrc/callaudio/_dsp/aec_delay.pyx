@@ -25,8 +25,8 @@ import numpy as np
 
 from callaudio._dsp._typedefs cimport f32, f64
 from callaudio._dsp.aec_constants cimport (
-    DE_CONFIRM, DE_CONFIRM_CHANGE, DE_CONFIRM_FAST, DE_FAST_TAU, DE_FORGET, DE_JUMP_ERLE,
-    DE_MARGIN, DE_MARGIN_FAST, DE_RHO_FAST, DE_RHO_JUMP, DE_RHO_MIN, DE_TAU,
+    DE_CONFIRM, DE_CONFIRM_CHANGE, DE_JUMP_ERLE, DE_MARGIN, DE_MARGIN_FAST, DE_RHO_JUMP,
+    DE_RHO_MIN, DE_TAU,
     DE_WEAK_FRAMES, HEADROOM, NB, TINY,
 )
 
@@ -55,19 +55,16 @@ cdef class DelayEstimator:
         self.de_a = exp(-1.0 / DE_TAU)
         self.edges = <int*>PyMem_Malloc((NB + 1) * sizeof(int))
         self.ffr = <f32*>PyMem_Malloc(<Py_ssize_t>H * NB * sizeof(f32))
-        self.fast_a = 1.0 - 1.0 / DE_FAST_TAU
-        self._f64 = <f64*>PyMem_Malloc((H + 3 * NB + 4 * L) * sizeof(f64))
+        self._f64 = <f64*>PyMem_Malloc((H + 3 * NB + 2 * L) * sizeof(f64))
         if self.edges == NULL or self.ffr == NULL or self._f64 == NULL:
             raise MemoryError()
-        memset(self._f64, 0, (H + 3 * NB + 4 * L) * sizeof(f64))
+        memset(self._f64, 0, (H + 3 * NB + 2 * L) * sizeof(f64))
         self.ffe = self._f64
         self.mu_f = self.ffe + H
         self.mu_m = self.mu_f + NB
         self.fm = self.mu_m + NB
         self.C = self.fm + NB
         self.F = self.C + L
-        self.Cf = self.F + L
-        self.Ff = self.Cf + L
         cdef int i
         edges = band_edges(n)
         for i in range(NB + 1):
@@ -90,12 +87,7 @@ cdef class DelayEstimator:
         for i in range(self.L):
             self.C[i] = 0.0
             self.F[i] = 0.0
-            self.Cf[i] = 0.0
-            self.Ff[i] = 0.0
         self.M = 0.0
-        self.Mf = 0.0
-        self.fcand = -1
-        self.fcand_n = 0
         self.nfeat = 0
         self.nde = 0
         self.lag = -1
@@ -107,8 +99,6 @@ cdef class DelayEstimator:
         self.lag = lag
         self.cand = -1
         self.cand_n = 0
-        self.fcand = -1
-        self.fcand_n = 0
 
     cdef void weaken_prior(self, double factor) noexcept nogil:
         """Scale the correlation memory by ``factor`` (0.1 after a route change, DE_FORGET
@@ -129,17 +119,13 @@ cdef class DelayEstimator:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin, bint provisional, bint aged,
-                    bint unexplained) noexcept nogil:
+                    double conv_lin, bint provisional, bint aged) noexcept nogil:
         """One frame: far power spectrum ``X2`` (stored in ring slot ``slot``), mic power
         spectrum ``D2``, the filter's linear ERLE; ``provisional``: no filter has cancelled
         at the current lag yet; ``aged``: it was held DE_PROVE_FRAMES (before that only a
-        lag DE_MARGIN_FAST better replaces it); ``unexplained``: the filter removes < 3 dB
-        of the mic (over the last frames, far end active or not). Returns the lag to take,
-        or -1."""
+        lag DE_MARGIN_FAST better replaces it). Returns the lag to take, or -1."""
         cdef int b, i, lo, hi, valid, best, L = self.L
-        cdef int fbest
-        cdef double sf, sm, fl, am, a, xm, rbest, rlag, fr, frl
+        cdef double sf, sm, fl, am, a, xm, rbest, rlag
         cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
         self.nfeat += 1
         am = 1.0 / self.nfeat
@@ -175,28 +161,6 @@ cdef class DelayEstimator:
         # correlation of the mic features with the far features of every lag (ring slots)
         best = ca_aec_delay_corr(L, self.H, slot, NB, self.ffr, self.ffe, self.fm, a, self.M,
                                  self.C, self.F, valid, self.lag, TINY, &rbest, &rlag)
-        # the second hypothesis: the same correlation over DE_FAST_TAU frames. An echo path
-        # that moved to a clearly better lag while the filter explains nothing (e.g. the far
-        # end at the old lag is silent, so the divergence test cannot see the change) is
-        # taken at once; the old correlation is forgotten (the canceller's kept filter copy
-        # restores the old lag if this was wrong).
-        self.Mf = self.fast_a * self.Mf + sm
-        fbest = ca_aec_delay_corr(L, self.H, slot, NB, self.ffr, self.ffe, self.fm,
-                                  self.fast_a, self.Mf, self.Cf, self.Ff, valid, self.lag,
-                                  TINY, &fr, &frl)
-        if self.lag >= 0 and abs(fbest - self.lag) > HEADROOM and fr >= DE_RHO_FAST:
-            if self.fcand >= 0 and abs(fbest - self.fcand) <= 1:
-                self.fcand_n += 1
-            else:
-                self.fcand_n = 1
-            self.fcand = fbest
-            if (unexplained and self.fcand_n >= DE_CONFIRM_FAST
-                    and fr > frl + DE_MARGIN_FAST):
-                self.weaken_prior(DE_FORGET)
-                return fbest
-        else:
-            self.fcand = -1
-            self.fcand_n = 0
         if rbest < DE_RHO_MIN:
             return -1
         if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
