@@ -225,7 +225,8 @@ cdef class EchoCanceller:
         # one float arena for every array
         sizes = [
             ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
-            ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n), ("wa", 2 * n),
+            ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n),
+            ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
         ]
         cdef Py_ssize_t total = 0
