@@ -24,8 +24,8 @@ The six quantities of issue 15 (``measure``):
 ``lead_db``     median ERLE over the far-only lead-in (from 1 s after the first echo to the
                 first burst)                                                   [kind dt]
 ``sat_db``      median ERLE after 1 s with a saturating loudspeaker           [kind sat]
-``change_s``    seconds from a bulk-delay change until the ERLE (median over 0.5 s)
-                reaches 20 dB again                                        [kind change]
+``change_s``    seconds from the first echo after a bulk-delay change (through the new
+                path) until the ERLE (median over 0.5 s) reaches 20 dB again [kind change]
 ``dt_loss_db``  near-end level loss in double talk (dB, positive = quieter)    [kind dt]
 ``dt_pesq``     wideband PESQ of the output against the clean near end over the bursts
                 (16 kHz; 48 kHz output is resampled)                           [kind dt]
@@ -394,7 +394,13 @@ def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
         return {"sat_db": _median(_erle(res, out), first + 1.0, math.inf)}
     if case.kind == "change":
         assert case.change_s is not None
-        return {"change_s": _time_to(_erle(res, out), case.change_s, 20.0)}
+        # from the first echo through the new path (a far end silent at the change gives
+        # the canceller nothing to re-converge on; acquisition counts the same way)
+        c = round(case.change_s * rate)
+        on = np.flatnonzero(res.far_active[c:])
+        if not on.size:
+            return {"change_s": math.inf}
+        return {"change_s": _time_to(_erle(res, out), (c + int(on[0])) / rate, 20.0)}
     acq = _time_to(_erle(res, out), first, 20.0)
     per = _erle(res, out, res.far_only)
     post = min(_median(per, b, b + 2.0) for _, b in case.bursts)
@@ -411,17 +417,22 @@ def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
     }
 
 
-# The floors the canceller meets over the sweep (the items of issue 15 achieved so far):
-# quantity -> (bound, "max" for an upper bound on the value or "min" for a lower one).
+# The floors of issue 15 asserted over the sweep: quantity -> (bound, "max" for an upper
+# bound on the value or "min" for a lower one). Cases known to miss one are listed with the
+# reason in tests/test_aec_sweep.py (``check(..., known=...)``).
 FLOORS: dict[str, tuple[float, str]] = {
     "acq_s": (1.0, "max"),
+    "post_dt_db": (30.0, "min"),
+    "change_s": (0.5, "max"),
 }
 
 
-def violations(m: dict[str, float]) -> list[str]:
-    """The asserted floors a case's measurements break."""
+def violations(m: dict[str, float], floors: tuple[str, ...] | None = None) -> list[str]:
+    """The asserted floors (all, or those named in ``floors``) a case's measurements break."""
     bad = []
     for k, (bound, how) in FLOORS.items():
+        if floors is not None and k not in floors:
+            continue
         v = m.get(k)
         if v is None:
             continue
@@ -430,12 +441,26 @@ def violations(m: dict[str, float]) -> list[str]:
     return bad
 
 
-def check(kind: str, seed: int, rate: int) -> None:
-    """Assert the floors on one drawn case (the message names the case)."""
+def check(
+    kind: str,
+    seed: int,
+    rate: int,
+    known: tuple[str, ...] = (),
+    floors: tuple[str, ...] | None = None,
+) -> None:
+    """Assert the floors (all, or those named in ``floors``) on one drawn case (the message
+    names the case).
+
+    ``known``: quantities this case is known to miss (a documented failure): they must
+    still miss their floor (strict, so a fix shows), every other floor must hold.
+    """
     case = draw(seed, rate, kind)
     m = measure(case)
-    bad = violations(m)
-    assert not bad, f"{case.label()}: {', '.join(bad)}; all: {m}"
+    bad = violations(m, floors)
+    unexpected = [b for b in bad if b.split("=")[0] not in known]
+    assert not unexpected, f"{case.label()}: {', '.join(unexpected)}; all: {m}"
+    fixed = [k for k in known if not any(b.split("=")[0] == k for b in bad)]
+    assert not fixed, f"{case.label()}: {fixed} now meet their floors (no longer known): {m}"
 
 
 # worse = larger for times and losses, smaller for dB/PESQ

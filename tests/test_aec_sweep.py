@@ -4,9 +4,14 @@ The cases come from ``aec_sweep.draw`` (talkers incl. espeak-ng voices, rooms, d
 drift, SER, noise, at 16 and 48 kHz); each seed is one test, so a failure names the case
 (``python tests/aec_sweep.py`` prints the whole table). ``make test`` runs this small draw;
 ``make soak`` (``CALLAUDIO_SOAK=1``) a larger one (tests/reliability/test_aec_sweep_soak.py).
-The floors are ``aec_sweep.FLOORS``: the items of issue 15 the canceller meets over the
-sweep (acquisition: 20 dB within 1.0 s of the first echo, in single talk and in the far-only
-lead-in before double talk, at every rate).
+The floors are ``aec_sweep.FLOORS``: acquisition (20 dB within 1.0 s of the first echo, in
+single talk and in the far-only lead-in before double talk), the ERLE in the 2 s after
+every double-talk burst (>= 30 dB), and re-convergence after a bulk-delay change (20 dB
+within 0.5 s of the first echo through the new path), at every rate.
+
+A case known to miss a floor is listed in ``KNOWN`` with the reason and what it measures;
+it is still checked (every other floor must hold, and the known one must still fail, so a
+fix shows up as a failure asking to drop it from the list).
 """
 
 from __future__ import annotations
@@ -17,6 +22,25 @@ import aec_sweep
 
 RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
 
+# (kind, seed) -> the quantities the case misses at every rate, and why.
+KNOWN: dict[tuple[str, int], tuple[str, ...]] = {
+    # RT60 0.55 s, loudspeaker 0.4 m: the same 2-s windows score ~24 dB with no near talk
+    # at all (a linear filter of ~13 dB in this room plus the suppressor); 22 dB after the
+    # first burst. A reverberation (tail) limit, not a loss in double talk.
+    ("dt", 6): ("post_dt_db",),
+    # RT60 0.75 s, loudspeaker 0.5 m: the filter and the suppressor stay near 20 dB even
+    # before the change (the tail beyond the 128 ms filter), so 20 dB is never held.
+    ("change", 0): ("change_s",),
+    # The far end at the old lag stays silent for 0.55 s after the change, so the
+    # divergence test (error louder than the mic) cannot see it; re-locked 0.1 s after
+    # it can, 20 dB at 0.64 s (main: 1.09 s).
+    ("change", 8): ("change_s",),
+}
+
+
+def _known(kind: str, seed: int) -> tuple[str, ...]:
+    return KNOWN.get((kind, seed), ())
+
 
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("seed", range(6))
@@ -24,8 +48,16 @@ def test_acquisition(rate, seed):
     aec_sweep.check("acq", seed, rate)
 
 
+# Acquisition in the far-only lead-in and the ERLE after each of the three bursts.
 # seed 3: keyboard noise before the first echo once made the delay estimator lock on chance
 @pytest.mark.parametrize("rate", RATES)
-@pytest.mark.parametrize("seed", range(4))
-def test_acquisition_before_double_talk(rate, seed):
-    aec_sweep.check("dt", seed, rate)
+@pytest.mark.parametrize("seed", range(8))
+def test_acquisition_and_erle_after_double_talk(rate, seed):
+    aec_sweep.check("dt", seed, rate, _known("dt", seed))
+
+
+# A bulk-delay change (two renderings spliced): 20 dB back within 0.5 s.
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("seed", range(10))
+def test_reconvergence_after_delay_change(rate, seed):
+    aec_sweep.check("change", seed, rate, _known("change", seed))

@@ -57,6 +57,8 @@ DE_JUMP_ERLE = float(_C["DE_JUMP_ERLE"])
 DE_RHO_JUMP = float(_C["DE_RHO_JUMP"])
 DE_WEAK_FRAMES = int(_C["DE_WEAK_FRAMES"])
 DE_PROVE_FRAMES = int(_C["DE_PROVE_FRAMES"])
+DE_FORGET = float(_C["DE_FORGET"])
+DE_MARGIN_FAST = float(_C["DE_MARGIN_FAST"])
 DT_RATIO = float(_C["DT_RATIO"])
 DT_HANG = int(_C["DT_HANG"])
 DT_RHO = float(_C["DT_RHO"])
@@ -77,6 +79,14 @@ LEAK_BETA0 = float(_C["LEAK_BETA0"])
 DIV_ALPHA = float(_C["DIV_ALPHA"])
 DIV_RATIO = float(_C["DIV_RATIO"])
 DIV_FRAMES = int(_C["DIV_FRAMES"])
+TP_SMOOTH1 = float(_C["TP_SMOOTH1"])
+TP_SMOOTH2 = float(_C["TP_SMOOTH2"])
+TP_UPDATE1 = float(_C["TP_UPDATE1"])
+TP_UPDATE2 = float(_C["TP_UPDATE2"])
+TP_BACK = float(_C["TP_BACK"])
+TP_FLOOR = float(_C["TP_FLOOR"])
+TP_KEEP = float(_C["TP_KEEP"])
+DIV_FG = float(_C["DIV_FG"])
 STAT_ALPHA = float(_C["STAT_ALPHA"])
 FAR_ACTIVE = float(_C["FAR_ACTIVE"])
 TINY = float(_C["TINY"])
@@ -189,20 +199,32 @@ class EchoCancellerRef:
         self.provisional = True  # no filter cancelled at the lag yet (see aec.pyx)
         self.dt_hang = 0
         self.s_ee = self.s_yy = self.s_ey = 0.0
+        # two-path: the kept copy of the filter (never adapts) and its delay state
+        self.Wf = np.zeros((P, k), np.complex128)
+        self.Psif = np.repeat(self.psi0[:, None], k, axis=1)
+        self.peakf = np.zeros(P)
+        self.peak_if = np.zeros(P, np.int64)
+        self.df = self.d
+        self.fg_lag = -1
+        self.fg_prov = True
+        self.fg_g = 0.0
+        self.tp_d1 = self.tp_d2 = self.tp_v1 = self.tp_v2 = 0.0
+        self.sf_s = 0.0
+        self.ef = np.zeros(self.n)
 
     def reset(self) -> None:
         """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
         self._reset_path()
-        self._weaken_prior()
+        self._weaken_prior(0.1)
         self.lag_age = 0  # the kept lag is held DE_PROVE_FRAMES again (see aec.pyx)
 
-    def _weaken_prior(self) -> None:
-        """Shorten the delay estimator's memory ten-fold, unless it is already short."""
+    def _weaken_prior(self, factor: float) -> None:
+        """Scale the delay estimator's memory by ``factor``, unless it is already short."""
         if self.nde <= DE_WEAK_FRAMES:
             return
-        self.C *= 0.1
-        self.F *= 0.1
-        self.M *= 0.1
+        self.C *= factor
+        self.F *= factor
+        self.M *= factor
         self.nde = min(self.nde, 10)
 
     # ------------------------------------------------------------------ streams
@@ -238,20 +260,20 @@ class EchoCancellerRef:
         self.mic_prev = x_mic
         # 3. bulk delay
         self._delay_update(slot, self.X2[slot], _power(D))
-        # 4. echo estimate and error
+        # 4. echo estimate and error; the two-path test against the kept copy
+        y, e, self.PX, fsum = self._estimate(self.W, self.Psi, self.d, x_mic)
+        tp = self._two_path(x_mic, y, e, fsum)
+        if tp < 0:  # restored from the copy: its estimate
+            y, e, self.PX, fsum = self._estimate(self.W, self.Psi, self.d, x_mic)
         idx = [self._slot(self.d + p) for p in range(P)]
         Xp = self.X[idx]
         X2p = self.X2[idx]
-        y = np.fft.irfft(np.sum(self.W * Xp, axis=0), 2 * n)[n:]
-        self.PX = np.sum(self.Psi * X2p, axis=0)
-        e = x_mic - y
         self._near_talk(float(np.mean(x_mic * x_mic)), float(np.mean(e * e)), float(np.mean(y * y)))
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
         self.Phi = KF_LAMBDA * self.Phi + (1.0 - KF_LAMBDA) * _power(E) + TINY
         # gain regularisation: an absolute floor plus KF_REG times the far power per bin
-        fsum = float(np.sum(self.fe2[idx]))
         inv = 1.0 / (0.5 * self.PX + self.Phi + 2.0 * n * (KF_DELTA + KF_REG * fsum / P))
         # measurement and time update per partition, in order: the random walk's power
         # includes the neighbours' (W[p-1] already updated this frame, W[p+1] not yet)
@@ -282,6 +304,10 @@ class EchoCancellerRef:
             a = np.abs(w[:n])
             self.peak_i[r] = int(np.argmax(a))
             self.peak[r] = float(a[self.peak_i[r]])
+        if tp > 0:  # the filter was the better one: keep a copy (after its update)
+            self.Wf, self.Psif = self.W.copy(), self.Psi.copy()
+            self.peakf, self.peak_if, self.df = self.peak.copy(), self.peak_i.copy(), self.d
+            self.fg_lag, self.fg_prov, self.fg_g = self.lag, self.provisional, self.g_echo
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         out = self._suppress(x_mic, y, e, D)
@@ -289,20 +315,72 @@ class EchoCancellerRef:
         self.t += 1
         return out.astype(np.float32)
 
+    def _estimate(self, W: C128, Psi: F64, d: int, mic: F64) -> tuple[F64, F64, F64, float]:
+        """Echo estimate, error, sum_p Psi |X_p|^2 and the far power over the span."""
+        idx = [self._slot(d + p) for p in range(self.P)]
+        y = np.fft.irfft(np.sum(W * self.X[idx], axis=0), 2 * self.n)[self.n :]
+        px = np.sum(Psi * self.X2[idx], axis=0)
+        return y, mic - y, px, float(np.sum(self.fe2[idx]))
+
+    def _two_path(self, mic: F64, y: F64, e: F64, fsum: float) -> int:
+        """Ochiai's two echo paths with the SpeexDSP significance test (see aec.pyx):
+        1 = keep a copy of the filter, -1 = restored from the copy, 0 = neither."""
+        yf, self.ef, _, _ = self._estimate(self.Wf, self.Psif, self.df, mic)
+        if fsum <= FAR_ACTIVE:
+            return 0
+        sff = float(np.sum(self.ef**2))
+        see = float(np.sum(e**2))
+        dbf = float(np.sum((y - yf) ** 2)) + self.n * TP_FLOOR
+        dd = sff - see
+        v = sff * dbf
+        if dd > 0.0 and (see > TP_KEEP * float(np.sum(mic**2)) or self.dt_hang > 0):
+            dd = 0.0  # not cancelling, or a near talker: no copy
+        self.tp_d1 = TP_SMOOTH1 * self.tp_d1 + (1.0 - TP_SMOOTH1) * dd
+        self.tp_d2 = TP_SMOOTH2 * self.tp_d2 + (1.0 - TP_SMOOTH2) * dd
+        self.tp_v1 = TP_SMOOTH1**2 * self.tp_v1 + (1.0 - TP_SMOOTH1) ** 2 * v
+        self.tp_v2 = TP_SMOOTH2**2 * self.tp_v2 + (1.0 - TP_SMOOTH2) ** 2 * v
+        r = 0
+        if (
+            dd * abs(dd) > v
+            or self.tp_d1 * abs(self.tp_d1) > TP_UPDATE1 * self.tp_v1
+            or self.tp_d2 * abs(self.tp_d2) > TP_UPDATE2 * self.tp_v2
+        ):
+            r = 1
+        elif self.fg_lag >= 0 and (
+            -dd * abs(dd) > TP_BACK * v
+            or -self.tp_d1 * abs(self.tp_d1) > TP_BACK * self.tp_v1
+            or -self.tp_d2 * abs(self.tp_d2) > TP_BACK * self.tp_v2
+        ):
+            self.W, self.Psi = self.Wf.copy(), self.Psif.copy()
+            self.peak, self.peak_i, self.d = self.peakf.copy(), self.peak_if.copy(), self.df
+            if self.lag != self.fg_lag:
+                self.lag, self.cand, self.cand_n = self.fg_lag, -1, 0
+            self.provisional, self.g_echo = self.fg_prov, self.fg_g
+            self.anchor_n = self.div_n = 0
+            self.se_s = self.sf_s
+            r = -1
+        if r != 0:
+            self.tp_d1 = self.tp_d2 = self.tp_v1 = self.tp_v2 = 0.0
+        return r
+
     def _divergence(self, mic: F64, e: F64) -> None:
-        """Echo-path change: error louder than the mic for DIV_FRAMES far-active frames."""
+        """Echo-path change: error louder than the mic for DIV_FRAMES far-active frames,
+        unless the kept copy still cancels (then the filter drifted; see aec.pyx)."""
         if self.fe2[self._slot(self.d + HEADROOM)] <= FAR_ACTIVE:
             return
         self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * float(np.mean(mic * mic))
         self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * float(np.mean(e * e))
+        self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * float(np.mean(self.ef**2))
         self.div_n = self.div_n + 1 if self.se_s > DIV_RATIO * self.sm_s else 0
-        if self.div_n >= DIV_FRAMES:
+        if self.div_n >= DIV_FRAMES and self.fg_lag >= 0 and self.sf_s < DIV_FG * self.sm_s:
+            self.div_n = 0
+        elif self.div_n >= DIV_FRAMES:
             self.Psi = np.maximum(self.Psi, _power(self.W))
             # the echo path changed: weaken the delay prior as reset() does (if there is one),
             # unless a near-end talker is evident (then the filter drifted in double talk)
             # and the lag becomes provisional (see aec.pyx)
             if self.lag >= 0 and self.dt_hang == 0:
-                self._weaken_prior()
+                self._weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
             self.div_n = 0
 
@@ -351,7 +429,9 @@ class EchoCancellerRef:
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)
-        elif self.provisional and self.lag_age >= DE_PROVE_FRAMES:  # see aec_delay.pyx
+        elif self.provisional and (  # see aec_delay.pyx
+            self.lag_age >= DE_PROVE_FRAMES or rho[best] > rlag + DE_MARGIN_FAST
+        ):
             if (
                 self.cand_n >= DE_CONFIRM
                 and rho[best] >= DE_RHO_JUMP

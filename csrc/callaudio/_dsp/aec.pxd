@@ -21,6 +21,8 @@ cdef class EchoCanceller:
     cdef double gmin, wscale
     cdef RealFFT fft
     cdef PartitionedKalmanFilter filter
+    # two-path: a copy of the adaptive filter taken while it was the better one (never adapts)
+    cdef PartitionedKalmanFilter fg
     cdef DelayEstimator delay
     cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
@@ -37,6 +39,8 @@ cdef class EchoCanceller:
     cdef f32* mic_prev
     cdef f32* y
     cdef f32* e
+    cdef f32* yf        # the copy's echo estimate and error
+    cdef f32* ef
     cdef f32* tmp
     cdef f32* wa
     # spectra (interleaved re/im, 2k floats) and powers (k floats)
@@ -65,6 +69,12 @@ cdef class EchoCanceller:
     cdef readonly bint echo_only
     cdef int far_hang           # frames left in which the far end counts as talking
     cdef int div_n
+    # two-path test (smoothed error-power differences and their variances), the smoothed
+    # error power of the copy, and the delay state the copy was taken with (fg_lag -1: none)
+    cdef double tp_d1, tp_d2, tp_v1, tp_v2, sf_s, fg_g
+    cdef int fg_lag
+    cdef bint fg_prov
+    cdef long long n_copy, n_restore
     cdef long long nact
 
     # Queue one far frame of frame_size samples (n is not checked).
@@ -82,6 +92,9 @@ cdef class EchoCanceller:
     cdef void _set_lag(self, int lag) noexcept nogil
     cdef void _anchor(self) noexcept nogil
     cdef void _divergence(self) noexcept nogil
+    cdef int _two_path(self, double fsum) noexcept nogil
+    cdef void _restore(self) noexcept nogil
+    cdef void _keep(self) noexcept nogil
     cdef void _suppress(self, f32* out) noexcept nogil
     cdef bint _converged(self) noexcept nogil
     cdef bint _near_talk(self) noexcept nogil

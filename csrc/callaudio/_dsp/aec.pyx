@@ -27,6 +27,15 @@ Papers
 - D. Mauler, R. Martin, "A low delay, variable resolution, perfect reconstruction spectral
   analysis-synthesis system for speech enhancement", EUSIPCO 2007: the asymmetric
   analysis/synthesis window pair that keeps the suppressor's latency below a frame.
+- K. Ochiai, T. Araseki, T. Ogihara, "Echo canceler with two echo path models", IEEE
+  Trans. Commun. 25(6), 1977: an adaptive (background) path model and a fixed
+  (foreground) copy of it, taken while the adaptive one is the better; here the copy
+  guards the adaptive filter, which is restored from it when it diverged in double talk
+  the detector missed, or took a wrong lag. The decision is the significance test of
+  SpeexDSP's MDF (J.-M. Valin; ideas only, no code): the difference of the two error
+  energies against the energy of the difference of the two echo estimates, per frame
+  and smoothed over two time scales. As in WebRTC AEC3's refined/coarse filter pair, the
+  copy also tells an echo-path change (both models add echo) from a drifted filter.
 - WebRTC AEC3's design (ideas only, no code): a render FIFO between render and capture
   calls, bulk-delay alignment in front of a short adaptive filter, a reverberation model
   beyond the filter tail.
@@ -44,11 +53,19 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    ``rho > 0.25`` for 4 frames locks; a jump needs 25 frames, ``rho >= 0.5``, a 0.1
    margin and a filter that is not cancelling (linear ERLE < 6 dB). Until a filter has
    cancelled >= 6 dB at the locked lag, and again after an echo-path change, the lag is
-   provisional: once held 40 frames, a lag 0.1 better replaces it after 4 frames.
+   provisional: once held 40 frames, a lag 0.1 better replaces it after 4 frames
+   (a lag 0.3 better at once).
    Within +-2 frames the filter re-anchors itself on its own dominant peak (clock
    drift).  The filter starts 2 frames (20 ms) before the locked lag.
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
+   Two-path test against the kept copy ``W_f`` (its own start ``d_f`` and lag): with
+   ``Sff``, ``See`` the energies of the copy's and the filter's errors and ``Dbf`` that
+   of ``y - y_f``, the filter is copied after its update when ``(Sff - See)|Sff - See| >
+   Sff Dbf`` (or the 0.6 / 0.85 smoothed differences exceed 0.5 / 0.25 times their
+   smoothed variances), but only in a frame it removes >= 6 dB of the mic and no
+   near-end talker is evident; it is restored from the copy (delay state included) when
+   ``-(Sff - See)|Sff - See| > 4 Sff Dbf`` (or likewise smoothed).
 5. Kalman update per partition and bin: ``Phi`` = smoothed ``|E|^2`` (E = FFT([0, e])),
    ``mu = Psi / (0.5 sum_p Psi |X_p|^2 + Phi + delta)`` (``delta``: -100 dBFS plus 1e-3 x
    the far power per bin, so bins the far end hardly excites do not adapt on noise),
@@ -58,8 +75,11 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    floor keeps the filter able to learn after long silence).  Gradient constraint (zero
    the second half of the impulse response) on the peak partition and two round-robin
    ones per frame.  Echo-path change: when the error is louder than the microphone for
-   two far-active frames, ``Psi`` is raised to ``|W|^2`` (and, unless a near-end talker
-   is evident, the delay estimator's memory is shortened ten-fold).
+   two far-active frames, ``Psi`` is raised to ``|W|^2`` and, unless a near-end talker
+   is evident, the delay estimator's memory is scaled by 0.01 (0.1 before a copy exists)
+   and the lag becomes provisional; not when the kept copy's error stays below 0.8 x the
+   mic's (then the filter drifted, the path did not move, and the two-path test
+   restores it).
    Double talk (Geigel, power form): once the filter removes >= 6 dB, its echo gain
    ``g = P_y / P_far`` is kept; a mic louder than ``4 g`` times the loudest far frame of
    the filter's span, with an error that does not correlate with the echo estimate
@@ -91,7 +111,7 @@ from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock,
 )
-from libc.math cimport isfinite, log10, sqrt
+from libc.math cimport fabs, isfinite, log10, sqrt
 from libc.string cimport memcpy, memset
 
 import math
@@ -128,11 +148,20 @@ from callaudio._dsp.aec_constants cimport (
     ANCHOR_DOM,
     ANCHOR_FRAMES,
     DE_PROVE_FRAMES,
+    DE_FORGET,
     KF_Q,
     KAL_RES,
     DIV_ALPHA,
     DIV_RATIO,
     DIV_FRAMES,
+    DIV_FG,
+    TP_SMOOTH1,
+    TP_SMOOTH2,
+    TP_UPDATE1,
+    TP_UPDATE2,
+    TP_BACK,
+    TP_KEEP,
+    TP_FLOOR,
     STAT_ALPHA,
     FAR_ACTIVE,
     ECHO_ONLY_RATIO,
@@ -196,7 +225,8 @@ cdef class EchoCanceller:
         # one float arena for every array
         sizes = [
             ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
-            ("mic_prev", n), ("y", n), ("e", n), ("tmp", 2 * n), ("wa", 2 * n),
+            ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n),
+            ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
         ]
         cdef Py_ssize_t total = 0
@@ -216,6 +246,8 @@ cdef class EchoCanceller:
         self.mic_prev = a + <Py_ssize_t>offs["mic_prev"]
         self.y = a + <Py_ssize_t>offs["y"]
         self.e = a + <Py_ssize_t>offs["e"]
+        self.yf = a + <Py_ssize_t>offs["yf"]
+        self.ef = a + <Py_ssize_t>offs["ef"]
         self.tmp = a + <Py_ssize_t>offs["tmp"]
         self.wa = a + <Py_ssize_t>offs["wa"]
         self.Xr = a + <Py_ssize_t>offs["Xr"]
@@ -229,6 +261,7 @@ cdef class EchoCanceller:
             self.wa[i] = wa[i]
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
         self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
+        self.fg = PartitionedKalmanFilter(n, P, H, self.fft)
         self.delay = DelayEstimator(n, L, H)
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
                                                  self.gmin, comfort_noise)
@@ -262,6 +295,8 @@ cdef class EchoCanceller:
         self.delay.reset()
         self.lag_age = 0
         self.filter.d = 0
+        self.n_copy = 0
+        self.n_restore = 0
         self.suppressor.reset_all()
         self._reset_path()
 
@@ -289,10 +324,21 @@ cdef class EchoCanceller:
         self.s_ee = 0.0
         self.s_yy = 0.0
         self.s_ey = 0.0
+        # the copy forgets the echo path with the filter
+        self.fg.reset()
+        self.fg.d = self.filter.d
+        self.fg_lag = -1
+        self.fg_prov = True
+        self.fg_g = 0.0
+        self.tp_d1 = 0.0
+        self.tp_d2 = 0.0
+        self.tp_v1 = 0.0
+        self.tp_v2 = 0.0
+        self.sf_s = 0.0
 
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
-        self.delay.weaken_prior()
+        self.delay.weaken_prior(0.1)
         # The lag stays, provisional: it must be held DE_PROVE_FRAMES again before a
         # "better" one replaces it (the weakened correlation is noisy for a while).
         self.lag_age = 0
@@ -334,6 +380,7 @@ cdef class EchoCanceller:
         cdef double s
         cdef double fsum
         cdef f32 q
+        cdef int tp
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
         PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
@@ -367,12 +414,18 @@ cdef class EchoCanceller:
         # 3. bulk delay
         lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
                                 self.conv_lin,
-                                self.provisional and self.lag_age >= DE_PROVE_FRAMES)
+                                self.provisional, self.lag_age >= DE_PROVE_FRAMES)
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
         fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.y,
                                     self.e)
+        # two-path test against the kept copy: restore the filter from it (then redo the
+        # estimate), or take a new copy after this frame's update
+        tp = self._two_path(fsum)
+        if tp < 0:
+            fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic,
+                                        self.y, self.e)
         self.ms_mic = _ms(self.mic, n)
         self.ms_e = _ms(self.e, n)
         self.ms_y = _ms(self.y, n)
@@ -385,6 +438,8 @@ cdef class EchoCanceller:
         q = <f32>0.0 if self.dt_hang > 0 else <f32>KF_Q
         if self.filter.update(self.Xr, self.X2r, self.t, self.e, fsum, q):
             self._reset_estimates()     # a partition went non-finite: the filter restarted
+        elif tp > 0:
+            self._keep()
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         self._suppress(mic)
@@ -414,11 +469,16 @@ cdef class EchoCanceller:
             return
         self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * self.ms_mic
         self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * self.ms_e
+        self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * _ms(self.ef, self.n)
         if self.se_s > DIV_RATIO * self.sm_s:
             self.div_n += 1
         else:
             self.div_n = 0
-        if self.div_n >= DIV_FRAMES:
+        if self.div_n >= DIV_FRAMES and self.fg_lag >= 0 and self.sf_s < DIV_FG * self.sm_s:
+            # the kept copy still cancels: the filter drifted (double talk the detector
+            # missed), the echo path did not change; the two-path test restores it
+            self.div_n = 0
+        elif self.div_n >= DIV_FRAMES:
             self.filter.raise_uncertainty()
             # The echo path changed: weaken the delay prior (as reset() does), unless no
             # delay is locked (nothing to weaken; the estimator would lock onto noise) or
@@ -426,9 +486,80 @@ cdef class EchoCanceller:
             # The lag becomes provisional (as if no filter had cancelled at it): a clearly
             # better one replaces it within DE_CONFIRM frames.
             if self.delay.lag >= 0 and self.dt_hang == 0:
-                self.delay.weaken_prior()
+                self.delay.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
             self.div_n = 0
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef int _two_path(self, double fsum) noexcept nogil:
+        """Ochiai's two echo-path models with Valin's (SpeexDSP MDF) significance test.
+
+        The copy's error ``ef`` against the filter's ``e`` over this frame: ``Sff``, ``See``
+        their energies, ``Dbf`` the energy of their difference (``y - yf``). The filter is
+        better when ``(Sff - See) |Sff - See| > Sff Dbf`` (or a smoothed difference is
+        significant against its smoothed variance): returns 1, the caller copies it after
+        its update. The copy is better when ``-(Sff - See) |Sff - See| > TP_BACK Sff Dbf``
+        (likewise smoothed): the filter diverged or took a wrong lag; it is restored from
+        the copy (delay state included) and -1 returned. Near speech adds the same energy
+        to both errors, so it only dilutes the test. 0: no decision.
+        """
+        cdef int n = self.n, i, r = 0
+        cdef double sff, see, dbf = 0.0, dd, v, z
+        self.fg.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.yf, self.ef)
+        if fsum <= FAR_ACTIVE:
+            return 0
+        for i in range(n):
+            z = <double>self.y[i] - <double>self.yf[i]
+            dbf += z * z
+        dbf += n * TP_FLOOR
+        sff = ca_aec_sumsq(n, self.ef)
+        see = ca_aec_sumsq(n, self.e)
+        dd = sff - see
+        v = sff * dbf
+        if dd > 0.0 and (see > TP_KEEP * ca_aec_sumsq(n, self.mic) or self.dt_hang > 0):
+            # not cancelling in this frame, or a near-end talker is evident: an error made
+            # smaller by fitting near speech must not make the filter the kept one
+            dd = 0.0
+        self.tp_d1 = TP_SMOOTH1 * self.tp_d1 + (1.0 - TP_SMOOTH1) * dd
+        self.tp_d2 = TP_SMOOTH2 * self.tp_d2 + (1.0 - TP_SMOOTH2) * dd
+        self.tp_v1 = TP_SMOOTH1 * TP_SMOOTH1 * self.tp_v1 + (1.0 - TP_SMOOTH1) ** 2 * v
+        self.tp_v2 = TP_SMOOTH2 * TP_SMOOTH2 * self.tp_v2 + (1.0 - TP_SMOOTH2) ** 2 * v
+        if (dd * fabs(dd) > v or self.tp_d1 * fabs(self.tp_d1) > TP_UPDATE1 * self.tp_v1
+                or self.tp_d2 * fabs(self.tp_d2) > TP_UPDATE2 * self.tp_v2):
+            r = 1
+        elif self.fg_lag >= 0 and (
+                -dd * fabs(dd) > TP_BACK * v
+                or -self.tp_d1 * fabs(self.tp_d1) > TP_BACK * self.tp_v1
+                or -self.tp_d2 * fabs(self.tp_d2) > TP_BACK * self.tp_v2):
+            self._restore()
+            r = -1
+        if r != 0:
+            self.tp_d1 = 0.0
+            self.tp_d2 = 0.0
+            self.tp_v1 = 0.0
+            self.tp_v2 = 0.0
+        return r
+
+    cdef void _keep(self) noexcept nogil:
+        """Copy the filter (and the delay state it works with) into the kept copy."""
+        self.fg.copy_from(self.filter)
+        self.fg_lag = self.delay.lag
+        self.fg_prov = self.provisional
+        self.fg_g = self.g_echo
+        self.n_copy += 1
+
+    cdef void _restore(self) noexcept nogil:
+        """The filter diverged or took a wrong lag: back to the kept copy."""
+        self.filter.copy_from(self.fg)
+        if self.delay.lag != self.fg_lag:
+            self.delay.accept(self.fg_lag)
+        self.provisional = self.fg_prov
+        self.g_echo = self.fg_g
+        self.anchor_n = 0
+        self.div_n = 0
+        self.se_s = self.sf_s
+        self.n_restore += 1
 
     cdef bint _near_talk(self) noexcept nogil:
         """Geigel's double-talk test in power form, with the echo path's gain measured.
@@ -684,6 +815,17 @@ cdef class EchoCanceller:
     def converged(self):
         """True once the delay is locked and the filter's linear ERLE is >= 10 dB."""
         return bool(self._converged())
+
+    @property
+    def filter_copies(self):
+        """Frames in which the adaptive filter, being the better one, was copied (two-path)."""
+        return self.n_copy
+
+    @property
+    def filter_restores(self):
+        """Times the adaptive filter was restored from its kept copy (it had diverged in
+        double talk or taken a wrong lag)."""
+        return self.n_restore
 
     @property
     def nonfinite_frames(self):

@@ -19,6 +19,8 @@
 #define AEC_DE_JUMP_ERLE 6.0  /* lag jumps only while the linear ERLE is below (dB) */
 #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
 #define AEC_DE_WEAK_FRAMES 50  /* the prior is weakened only when its memory is longer (frames) */
+#define AEC_DE_MARGIN_FAST 0.3  /* margin that replaces a provisional lag before it is proven */
+#define AEC_DE_FORGET 0.01  /* correlation memory kept after a confirmed echo-path change */
 #define AEC_DE_PROVE_FRAMES 40  /* frames a provisional lag is kept before a better one replaces it */
 #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
 #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
@@ -40,6 +42,14 @@
 #define AEC_DIV_ALPHA 0.7  /* short-term power smoothing of the divergence test */
 #define AEC_DIV_RATIO 1.0  /* error/mic power ratio that signals an echo-path change */
 #define AEC_DIV_FRAMES 2  /* consecutive far-active frames above the ratio */
+#define AEC_TP_SMOOTH1 0.6  /* two-path: fast smoothing of the error-power difference */
+#define AEC_TP_SMOOTH2 0.85  /* two-path: slow smoothing of the error-power difference */
+#define AEC_TP_UPDATE1 0.5  /* two-path: fast-average significance that copies the adaptive filter */
+#define AEC_TP_UPDATE2 0.25  /* two-path: slow-average significance that copies the adaptive filter */
+#define AEC_TP_BACK 4.0  /* two-path: significance that restores the adaptive filter from the copy */
+#define AEC_TP_FLOOR 1e-10  /* two-path: difference-power floor per sample (-100 dBFS) */
+#define AEC_TP_KEEP 0.25  /* the filter is copied only in a frame it removes >= 6 dB of the mic */
+#define AEC_DIV_FG 0.8  /* the kept copy's error below 0.8 x the mic's power: the path did not change */
 #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
 #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
 #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */

@@ -8,7 +8,10 @@ normalised correlation rho_l. The first lag with rho > DE_RHO_MIN for DE_CONFIRM
 locks; a jump needs DE_CONFIRM_CHANGE frames, rho >= DE_RHO_JUMP, a DE_MARGIN margin and a
 filter that is not cancelling (linear ERLE < DE_JUMP_ERLE dB). While the lag is provisional
 (no filter has cancelled at it yet, e.g. a chance lock on noise before the first echo) a
-lag DE_MARGIN better than it, with rho >= DE_RHO_JUMP, replaces it after DE_CONFIRM frames.
+lag DE_MARGIN better than it, with rho >= DE_RHO_JUMP, replaces it after DE_CONFIRM frames,
+once it was held DE_PROVE_FRAMES (at once when DE_MARGIN_FAST better). After a confirmed
+echo-path change the canceller scales the correlation memory by DE_FORGET (0.1 after a
+route change), so the new delay is found on new evidence.
 
 Units: frames of 10 ms; bins of 50 Hz. Constants: ``aec_constants.h``.
 """
@@ -22,7 +25,8 @@ import numpy as np
 
 from callaudio._dsp._typedefs cimport f32, f64
 from callaudio._dsp.aec_constants cimport (
-    DE_CONFIRM, DE_CONFIRM_CHANGE, DE_JUMP_ERLE, DE_MARGIN, DE_RHO_JUMP, DE_RHO_MIN, DE_TAU,
+    DE_CONFIRM, DE_CONFIRM_CHANGE, DE_JUMP_ERLE, DE_MARGIN, DE_MARGIN_FAST, DE_RHO_JUMP,
+    DE_RHO_MIN, DE_TAU,
     DE_WEAK_FRAMES, HEADROOM, NB, TINY,
 )
 
@@ -96,28 +100,30 @@ cdef class DelayEstimator:
         self.cand = -1
         self.cand_n = 0
 
-    cdef void weaken_prior(self) noexcept nogil:
-        """Shorten the correlation memory ten-fold: the delay found for the old echo path
-        is only a weak prior, a new one is confirmed within a second. A memory already
-        shorter than DE_WEAK_FRAMES is kept: weakening it again on every frame of an
-        echo-path change would leave a correlation too noisy to confirm any lag."""
+    cdef void weaken_prior(self, double factor) noexcept nogil:
+        """Scale the correlation memory by ``factor`` (0.1 after a route change, DE_FORGET
+        after a confirmed echo-path change): the delay found for the old echo path is only
+        a weak prior, a new one is confirmed within a second. A memory already shorter
+        than DE_WEAK_FRAMES is kept: weakening it again on every frame of an echo-path
+        change would leave a correlation too noisy to confirm any lag."""
         cdef int i
         if self.nde <= DE_WEAK_FRAMES:
             return
         for i in range(self.L):
-            self.C[i] *= 0.1
-            self.F[i] *= 0.1
-        self.M *= 0.1
+            self.C[i] *= factor
+            self.F[i] *= factor
+        self.M *= factor
         if self.nde > 10:
             self.nde = 10
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin, bint provisional) noexcept nogil:
+                    double conv_lin, bint provisional, bint aged) noexcept nogil:
         """One frame: far power spectrum ``X2`` (stored in ring slot ``slot``), mic power
         spectrum ``D2``, the filter's linear ERLE; ``provisional``: no filter has cancelled
-        at the current lag yet. Returns the lag to take, or -1."""
+        at the current lag yet; ``aged``: it was held DE_PROVE_FRAMES (before that only a
+        lag DE_MARGIN_FAST better replaces it). Returns the lag to take, or -1."""
         cdef int b, i, lo, hi, valid, best, L = self.L
         cdef double sf, sm, fl, am, a, xm, rbest, rlag
         cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
@@ -171,7 +177,7 @@ cdef class DelayEstimator:
         if self.lag < 0:
             if self.cand_n >= DE_CONFIRM:
                 return best
-        elif provisional:
+        elif provisional and (aged or rbest > rlag + DE_MARGIN_FAST):
             # No filter has cancelled at the current lag: it may be a chance lock (noise
             # before the first echo). A clearly better lag with a strong correlation replaces
             # it as a first lock does (near speech in undetected double talk correlates

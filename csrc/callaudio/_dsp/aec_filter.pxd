@@ -28,4 +28,5 @@ cdef class PartitionedKalmanFilter:
     cdef bint constrain(self, int r) noexcept nogil
     cdef void raise_uncertainty(self) noexcept nogil
     cdef void move_to(self, int newd) noexcept nogil
+    cdef void copy_from(self, PartitionedKalmanFilter o) noexcept nogil
     cdef void _move_partition(self, int p, int q) noexcept nogil

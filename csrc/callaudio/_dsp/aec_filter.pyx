@@ -203,6 +203,16 @@ cdef class PartitionedKalmanFilter:
                 self._move_partition(p, p + shift)
         self.d = newd
 
+    cdef void copy_from(self, PartitionedKalmanFilter o) noexcept nogil:
+        """Take ``o``'s echo path: coefficients, state error, peaks and start ``d`` (same
+        sizes; the observation-noise PSD and the round-robin position are kept)."""
+        cdef int k = self.k, P = self.P
+        memcpy(self.W, o.W, <Py_ssize_t>P * 2 * k * sizeof(f32))
+        memcpy(self.Psi, o.Psi, <Py_ssize_t>P * k * sizeof(f32))
+        memcpy(self.peak, o.peak, P * sizeof(f32))
+        memcpy(self.peak_i, o.peak_i, P * sizeof(int))
+        self.d = o.d
+
     cdef void _move_partition(self, int p, int q) noexcept nogil:
         cdef int k = self.k, i
         if 0 <= q < self.P:
