@@ -91,6 +91,7 @@ NEAR_DB = float(_S["NEAR_DB"])
 OVER_ECHO = float(_S["OVER_ECHO"])
 OVER_NEAR = float(_S["OVER_NEAR"])
 NEAR_HOLD = float(_S["NEAR_HOLD"])
+NEAR_LEAK = float(_S["NEAR_LEAK"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -503,9 +504,8 @@ class EchoCancellerRef:
             x = 1.0
         x = max(x, NEAR_HOLD * self.near)
         self.near = x
-        over = self.suppression * math.exp(
-            (1.0 - x) * math.log(OVER_ECHO) + x * math.log(OVER_NEAR)
-        )
+        lo = OVER_NEAR + (1.0 - OVER_NEAR) * min(self.leak / NEAR_LEAK, 1.0)
+        over = self.suppression * math.exp((1.0 - x) * math.log(OVER_ECHO) + x * math.log(lo))
         G = np.clip(1.0 - np.maximum(over * self.Rs, self.Ls) / (self.See + 1e-20), self.gmin, 1.0)
         self.G = G
         up = see > self.nf

@@ -14,6 +14,7 @@
 #define AEC_SUP_OVER_ECHO 2.0  /* over-subtraction in an echo-only frame (x suppression) */
 #define AEC_SUP_OVER_NEAR 0.2  /* over-subtraction with a near-end talker (x suppression) */
 #define AEC_SUP_NEAR_HOLD 0.9  /* per-frame decay of the near-end presence (hold) */
+#define AEC_SUP_NEAR_LEAK 0.1  /* leakage (~1/linear ERLE) at which a talker gets full subtraction */
 
 /* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
  * rlin = max(leak syy, kres px) + rrev. */

@@ -34,9 +34,11 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    leaves ``c`` near 0.  R = max(R_lin, R_nl).
 3. Echo-only vs near-end presence: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
    frame), in dB; from ECHO_DB (echo only) to NEAR_DB (a near-end talker) the
-   over-subtraction moves log-linearly from OVER_ECHO to OVER_NEAR (x ``suppression``);
-   the presence decays by NEAR_HOLD per frame, so a talker's weak frames keep the gentle
-   setting.
+   over-subtraction moves log-linearly from OVER_ECHO to the near-end setting (x
+   ``suppression``); the presence decays by NEAR_HOLD per frame, so a talker's weak frames
+   keep the near-end setting.  That setting is OVER_NEAR behind a filter that cancels and
+   rises to 1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo
+   that exceeds the estimate as a talker would).
 4. Gain G = clip(1 - max(over R, leak |Y~|^2) / |E~|^2, gmin, 1) (smoothed powers: the
    gentle setting never keeps more than the leakage, e.g. what a filter adapting on
    uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
@@ -72,6 +74,7 @@ cdef extern from "aec_suppressor.h":
     double OVER_ECHO "AEC_SUP_OVER_ECHO"
     double OVER_NEAR "AEC_SUP_OVER_NEAR"
     double NEAR_HOLD "AEC_SUP_NEAR_HOLD"
+    double NEAR_LEAK "AEC_SUP_NEAR_LEAK"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
@@ -217,7 +220,7 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over
+        cdef double z, dz, nlc, x, over, lo
         cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
@@ -275,7 +278,11 @@ cdef class ResidualEchoSuppressor:
         if x < NEAR_HOLD * self.near:
             x = NEAR_HOLD * self.near
         self.near = x
-        over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(OVER_NEAR))
+        # the gentle setting only behind a filter that cancels: a poor one leaves echo that
+        # exceeds the estimate like a talker would
+        lo = self.leak / NEAR_LEAK
+        lo = OVER_NEAR + (1.0 - OVER_NEAR) * (1.0 if lo > 1.0 else lo)
+        over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
         ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.Rs, self.Ls, self.see,
                           self.Espec, <f32>over, <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
