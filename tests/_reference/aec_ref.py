@@ -90,6 +90,18 @@ DIV_FG = float(_C["DIV_FG"])
 STAT_ALPHA = float(_C["STAT_ALPHA"])
 FAR_ACTIVE = float(_C["FAR_ACTIVE"])
 TINY = float(_C["TINY"])
+# the residual-echo suppressor's own constants (aec_suppressor.h)
+_S = read_constants(HEADER.with_name("aec_suppressor.h"), "AEC_SUP_")
+NL_BETA = float(_S["NL_BETA"])
+NL_SMOOTH = float(_S["NL_SMOOTH"])
+NL_WEIGHT = float(_S["NL_WEIGHT"])
+NL_GATE = float(_S["NL_GATE"])
+ECHO_DB = float(_S["ECHO_DB"])
+NEAR_DB = float(_S["NEAR_DB"])
+OVER_ECHO = float(_S["OVER_ECHO"])
+OVER_NEAR = float(_S["OVER_NEAR"])
+NEAR_HOLD = float(_S["NEAR_HOLD"])
+NEAR_LEAK = float(_S["NEAR_LEAK"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -189,6 +201,12 @@ class EchoCancellerRef:
         self.nf = np.full(k, 1e-6)
         self.See = np.zeros(k)
         self.Rs = np.zeros(k)
+        self.NLe = np.zeros(k)
+        self.NLc = np.zeros(k)
+        self.Ls = np.zeros(k)
+        self.zbar = 0.0
+        self.pzz = 0.0
+        self.near = 0.0
         self.G = np.ones(k)
         self.p_far = self.p_y = self.p_mic = self.p_e = self.p_out = 0.0
         self.conv_lin = 0.0
@@ -542,10 +560,33 @@ class EchoCancellerRef:
         # The filter's uncertainty counts as residual echo only once an echo path has been
         # found (delay locked); with no echo path it would suppress near-end noise.
         kres = KAL_RES * self.wscale * 0.5 if self.lag >= 0 else 0.0
-        R = np.maximum(self.leak * syy, kres * self.PX) + self.Rrev
+        Rlin = np.maximum(self.leak * syy, kres * self.PX) + self.Rrev
+        # nonlinear echo: the per-bin coupling of the error beyond the linear residual echo
+        # to the spread replica power, learnt while no near-end talker is present
+        z = float(np.sum(syy)) / k
+        self.zbar = NL_SMOOTH * self.zbar + (1.0 - NL_SMOOTH) * z
+        dz = z - self.zbar
+        t = np.maximum(see - Rlin, 0.0)
+        self.NLe = NL_SMOOTH * self.NLe + (1.0 - NL_SMOOTH) * t + TINY
+        if self.near < NL_GATE:
+            self.pzz = (1.0 - NL_BETA) * self.pzz + NL_BETA * dz * dz
+            self.NLc = (1.0 - NL_BETA) * self.NLc + NL_BETA * (t - self.NLe) * dz
+        nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
+        R = np.maximum(Rlin, nlc * np.maximum(self.NLc, 0.0))
         self.See = 0.5 * self.See + 0.5 * see + TINY
         self.Rs = 0.5 * self.Rs + 0.5 * R + TINY
-        G = np.clip(1.0 - self.suppression * self.Rs / (self.See + 1e-20), self.gmin, 1.0)
+        self.Ls = 0.5 * self.Ls + 0.5 * self.leak * syy + TINY
+        # echo only -> near-end talker: the over-subtraction
+        s_s, s_r = float(np.sum(self.See)), float(np.sum(self.Rs))
+        if s_r > 0.0 and s_s > 0.0:
+            x = min(max((10.0 * math.log10(s_s / s_r) - ECHO_DB) / (NEAR_DB - ECHO_DB), 0.0), 1.0)
+        else:
+            x = 1.0
+        x = max(x, NEAR_HOLD * self.near)
+        self.near = x
+        lo = OVER_NEAR + (1.0 - OVER_NEAR) * min(self.leak / NEAR_LEAK, 1.0)
+        over = self.suppression * math.exp((1.0 - x) * math.log(OVER_ECHO) + x * math.log(lo))
+        G = np.clip(1.0 - np.maximum(over * self.Rs, self.Ls) / (self.See + 1e-20), self.gmin, 1.0)
         self.G = G
         up = see > self.nf
         self.nf = np.where(up, self.nf * 1.002, 0.8 * self.nf + 0.2 * see) + TINY

@@ -20,16 +20,7 @@ void ca_aec_kalman(int k, float *restrict w, float *restrict psi,
                    float *restrict pw, int has_prev, const float *restrict w_next, float q,
                    float spread, float floor_psi);
 
-/* Suppressor gain per bin: reverberation tail rrev = gamma (rrev + 0.5 |wl|^2 x2b);
- * residual echo r = max(leak syy, kres px) + rrev; smoothed see_s, rs; gain
- * g = clip(1 - supp rs / see_s, gmin, 1); noise floor nf (slow up, fast down);
- * out = g e (complex). */
-void ca_aec_gain(int k, float *restrict rrev, float *restrict see_s,
-                 float *restrict rs, float *restrict g, float *restrict nf,
-                 float *restrict out, const float *restrict wl, const float *restrict x2b,
-                 const float *restrict syy, const float *restrict px,
-                 const float *restrict see, const float *restrict e,
-                 float gamma, float leak, float kres, float supp, float gmin, float tiny);
+/* (the suppressor's gain kernels are declared in aec_suppressor.h) */
 
 /* out += sqrt(nf (1 - g^2) / 2) (+-1 +-j), signs from xorshift32; amp (k floats) is scratch;
  * returns the new state. */

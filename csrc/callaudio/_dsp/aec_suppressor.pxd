@@ -27,7 +27,11 @@ cdef class ResidualEchoSuppressor:
     cdef f32* G
     cdef f32* syy
     cdef f32* see
+    cdef f32* NLe
+    cdef f32* NLc
+    cdef f32* Ls
     cdef double gamma, Pey, Pyy, leak
+    cdef double zbar, pzz, near
     cdef unsigned int rng
     cdef void reset_path(self) noexcept nogil
     cdef void clear_output(self) noexcept nogil

@@ -2,18 +2,55 @@
 """The echo canceller's residual-echo suppressor and synthesis (composed by
 ``aec.EchoCanceller``).
 
-Per bin, on the low-delay windowed error E~ = D~ - Y~ (Mauler & Martin 2007 windows):
-residual echo R = max(leak |Y~|^2, kres sum_p Psi |X_p|^2) + reverb, with Valin's (2007)
-leakage estimate, Enzner's (2006) Kalman state-error term and an exponential tail beyond
-the filter with the decay of its last two partitions; gain G = clip(1 - suppression R /
-|E~|^2, gmin, 1); comfort noise sqrt(N (1 - G^2) / 2) with random signs at the error's
-noise floor N; overlap-add synthesis, ``lat`` samples late.
+Papers
+------
+- J.-M. Valin, "On adjusting the learning rate in frequency domain echo cancellation with
+  double-talk", IEEE Trans. ASLP 15(3), 2007: the leakage estimate (regression of the
+  error power on the echo-estimate power over time).
+- G. Enzner, P. Vary, "Frequency-domain adaptive Kalman filter for acoustic echo control
+  in hands-free telephones", Signal Processing 86(6), 2006: the residual echo from the
+  Kalman state error.
+- O. Hoshuyama, A. Sugiyama, "An acoustic echo suppressor based on a frequency-domain
+  model of highly nonlinear residual echo", ICASSP 2006: nonlinear (loudspeaker
+  saturation) echo modelled per bin as a coupling times a spectrally spread echo replica,
+  the coupling estimated by correlating the residual with the replica.
+- WebRTC AEC3's suppression gain (ideas only, no code): separate gain tunings for
+  echo-only frames and frames with a near-end talker.
+- D. Mauler, R. Martin, EUSIPCO 2007: the low-delay analysis/synthesis windows.
 
-Constants: ``aec_constants.h``.
+Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 of the
+2n-point spectra, so per 50 Hz bin):
+
+1. Linear residual echo R_lin = max(leak |Y~|^2, kres sum_p Psi |X_p|^2) + reverb
+   (Valin's leakage, Enzner's state-error term, an exponential tail beyond the filter with
+   the decay of its last two partitions).
+2. Nonlinear residual echo R_nl = w c z: ``z`` is the echo replica's power spread over the
+   whole band (its mean over the bins: a saturating loudspeaker's harmonics and
+   intermodulation land far from the bins that carry the echo), ``c`` the per-bin coupling,
+   the regression over time (rate NL_BETA, ~0.5 s) of the error the linear model leaves
+   unexplained, ``max(|E~|^2 - R_lin, 0)``, on ``z`` (deviations from running means).  It
+   learns only while no near-end talker is present (presence below NL_GATE, step 3), and a
+   talker would not correlate with the far end's envelope anyway; a linear loudspeaker
+   leaves ``c`` near 0.  R = max(R_lin, R_nl).
+3. Echo-only vs near-end presence: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
+   frame), in dB; from ECHO_DB (echo only) to NEAR_DB (a near-end talker) the
+   over-subtraction moves log-linearly from OVER_ECHO to the near-end setting (x
+   ``suppression``); the presence decays by NEAR_HOLD per frame, so a talker's weak frames
+   keep the near-end setting.  That setting is OVER_NEAR behind a filter that cancels and
+   rises to 1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo
+   that exceeds the estimate as a talker would).
+4. Gain G = clip(1 - max(over R, leak |Y~|^2) / |E~|^2, gmin, 1) (smoothed powers: the
+   gentle setting never keeps more than the leakage, e.g. what a filter adapting on
+   uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
+   with random signs at the error's noise floor N (only where the gain is low);
+   overlap-add synthesis, ``lat`` samples late.
+
+Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the canceller).
 """
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.math cimport exp, log, log10
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -27,11 +64,30 @@ cdef extern from "aec_window.h":
     void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
                        const f32* cur) noexcept nogil
 
+cdef extern from "aec_suppressor.h":
+    double NL_BETA "AEC_SUP_NL_BETA"
+    double NL_SMOOTH "AEC_SUP_NL_SMOOTH"
+    double NL_WEIGHT "AEC_SUP_NL_WEIGHT"
+    double NL_GATE "AEC_SUP_NL_GATE"
+    double ECHO_DB "AEC_SUP_ECHO_DB"
+    double NEAR_DB "AEC_SUP_NEAR_DB"
+    double OVER_ECHO "AEC_SUP_OVER_ECHO"
+    double OVER_NEAR "AEC_SUP_OVER_NEAR"
+    double NEAR_HOLD "AEC_SUP_NEAR_HOLD"
+    double NEAR_LEAK "AEC_SUP_NEAR_LEAK"
+    void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
+                             const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
+                             f32 tiny) noexcept nogil
+    void ca_aec_nl_regress(int k, f32* eb, f32* pez, const f32* see, const f32* rlin, f32 dz,
+                           f32 s, f32 b, int learn, f32 tiny) noexcept nogil
+    void ca_aec_residual(int k, f32* see_s, f32* rs, f32* ls, const f32* rlin, const f32* see,
+                         const f32* syy, const f32* pez, f32 leak, f32 nlc, f32 tiny,
+                         double* sums) noexcept nogil
+    void ca_aec_apply_gain(int k, f32* g, f32* nf, f32* out, const f32* see_s, const f32* rs,
+                           const f32* ls, const f32* see, const f32* e, f32 supp, f32 gmin,
+                           f32 tiny) noexcept nogil
+
 cdef extern from "aec_impl.h":
-    void ca_aec_gain(int k, f32* rrev, f32* see_s, f32* rs, f32* g, f32* nf, f32* out,
-                     const f32* wl, const f32* x2b, const f32* syy, const f32* px,
-                     const f32* see, const f32* e, f32 gamma, f32 leak, f32 kres, f32 supp,
-                     f32 gmin, f32 tiny) noexcept nogil
     unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
                                       unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
@@ -81,11 +137,11 @@ cdef class ResidualEchoSuppressor:
         self.gmin = gmin
         self.comfort_noise = comfort_noise
         cdef int k = self.k
-        # wa, ws, tmp, ola: 2n each; y_prev: n; Yspec, Espec, Tspec: 2k; 9 per-bin arrays
-        self._arena = <f32*>PyMem_Malloc((9 * n + 6 * k + 9 * k) * sizeof(f32))
+        # wa, ws, tmp, ola: 2n each; y_prev: n; Yspec, Espec, Tspec: 2k; 12 per-bin arrays
+        self._arena = <f32*>PyMem_Malloc((9 * n + 6 * k + 12 * k) * sizeof(f32))
         if self._arena == NULL:
             raise MemoryError()
-        memset(self._arena, 0, (9 * n + 6 * k + 9 * k) * sizeof(f32))
+        memset(self._arena, 0, (9 * n + 6 * k + 12 * k) * sizeof(f32))
         cdef f32* a = self._arena
         self.wa = a
         self.ws = self.wa + 2 * n
@@ -104,6 +160,9 @@ cdef class ResidualEchoSuppressor:
         self.G = self.Rs + k
         self.syy = self.G + k
         self.see = self.syy + k
+        self.NLe = self.see + k
+        self.NLc = self.NLe + k
+        self.Ls = self.NLc + k
         cdef int i
         wa, ws = analysis_windows(n, lat)
         for i in range(2 * n):
@@ -122,6 +181,9 @@ cdef class ResidualEchoSuppressor:
         memset(self.Ybar, 0, k * sizeof(f32))
         memset(self.See, 0, k * sizeof(f32))
         memset(self.Rs, 0, k * sizeof(f32))
+        memset(self.NLe, 0, k * sizeof(f32))
+        memset(self.NLc, 0, k * sizeof(f32))
+        memset(self.Ls, 0, k * sizeof(f32))
         for i in range(k):
             self.nf[i] = 1e-6
             self.G[i] = 1.0
@@ -129,6 +191,9 @@ cdef class ResidualEchoSuppressor:
         self.Pey = 0.0
         self.Pyy = 0.0
         self.leak = 1.0
+        self.zbar = 0.0
+        self.pzz = 0.0
+        self.near = 0.0
 
     cdef void clear_output(self) noexcept nogil:
         """Drop the overlap-add tail (after a frame that had to be discarded)."""
@@ -155,6 +220,8 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
+        cdef double z, dz, nlc, x, over, lo
+        cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
         self.fft.forward_c(self.tmp, self.Yspec)
@@ -187,9 +254,37 @@ cdef class ResidualEchoSuppressor:
                 self.gamma = 0.9
         else:
             self.gamma = 0.0
-        ca_aec_gain(k, self.Rrev, self.See, self.Rs, self.G, self.nf, self.Tspec, Wl, X2b,
-                    self.syy, PX, self.see, self.Espec, <f32>self.gamma, <f32>self.leak,
-                    kres, <f32>self.suppression, <f32>self.gmin, <f32>TINY)
+        # linear residual echo (into tmp), then the nonlinear echo: the per-bin coupling of
+        # the error beyond it to the spread replica power, learnt while no talker is present
+        ca_aec_residual_lin(k, self.Rrev, self.tmp, Wl, X2b, self.syy, PX, <f32>self.gamma,
+                            <f32>self.leak, kres, <f32>TINY)
+        z = sy / k
+        self.zbar = NL_SMOOTH * self.zbar + (1.0 - NL_SMOOTH) * z
+        dz = z - self.zbar
+        learn = self.near < NL_GATE
+        if learn:
+            self.pzz = (1.0 - NL_BETA) * self.pzz + NL_BETA * dz * dz
+        ca_aec_nl_regress(k, self.NLe, self.NLc, self.see, self.tmp, <f32>dz,
+                          <f32>NL_SMOOTH, <f32>NL_BETA, learn, <f32>TINY)
+        nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
+        ca_aec_residual(k, self.See, self.Rs, self.Ls, self.tmp, self.see, self.syy, self.NLc,
+                        <f32>self.leak, <f32>nlc, <f32>TINY, sums)
+        # echo only -> near-end talker: the over-subtraction
+        if sums[1] > 0.0 and sums[0] > 0.0:
+            x = (10.0 * log10(sums[0] / sums[1]) - ECHO_DB) / (NEAR_DB - ECHO_DB)
+            x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+        else:
+            x = 1.0
+        if x < NEAR_HOLD * self.near:
+            x = NEAR_HOLD * self.near
+        self.near = x
+        # the gentle setting only behind a filter that cancels: a poor one leaves echo that
+        # exceeds the estimate like a talker would
+        lo = self.leak / NEAR_LEAK
+        lo = OVER_NEAR + (1.0 - OVER_NEAR) * (1.0 if lo > 1.0 else lo)
+        over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
+        ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.Rs, self.Ls, self.see,
+                          self.Espec, <f32>over, <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
         self.fft.inverse_c(self.Tspec, self.tmp)

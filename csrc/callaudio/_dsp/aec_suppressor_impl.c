@@ -1,18 +1,17 @@
 /* Hot loops of the echo canceller's residual-echo suppressor (aec_suppressor.pyx); the
- * declarations are in aec_impl.h. */
+ * declarations are in aec_impl.h and aec_suppressor.h. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "aec_impl.h"
+#include "aec_suppressor.h"
 #include "ca_multiversion.h"
 
-CA_MULTIVERSION void ca_aec_gain(int k, float *restrict rrev, float *restrict see_s,
-                 float *restrict rs, float *restrict g, float *restrict nf,
-                 float *restrict out, const float *restrict wl, const float *restrict x2b,
-                 const float *restrict syy, const float *restrict px,
-                 const float *restrict see, const float *restrict e,
-                 float gamma, float leak, float kres, float supp, float gmin, float tiny)
+CA_MULTIVERSION void ca_aec_residual_lin(int k, float *restrict rrev, float *restrict rlin,
+                                         const float *restrict wl, const float *restrict x2b,
+                                         const float *restrict syy, const float *restrict px,
+                                         float gamma, float leak, float kres, float tiny)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
@@ -22,12 +21,60 @@ CA_MULTIVERSION void ca_aec_gain(int k, float *restrict rrev, float *restrict se
         rrev[i] = rv;
         float r = leak * syy[i];
         float a = kres * px[i];
-        r = ((a > r) ? a : r) + rv;
+        rlin[i] = ((a > r) ? a : r) + rv;
+    }
+}
+
+CA_MULTIVERSION void ca_aec_nl_regress(int k, float *restrict eb, float *restrict pez,
+                                       const float *restrict see, const float *restrict rlin,
+                                       float dz, float s, float b, int learn, float tiny)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float t = see[i] - rlin[i];
+        t = (t > 0.0f) ? t : 0.0f;
+        float e = s * eb[i] + (1.0f - s) * t + tiny;
+        eb[i] = e;
+        if (learn)
+            pez[i] = (1.0f - b) * pez[i] + b * (t - e) * dz;
+    }
+}
+
+CA_MULTIVERSION void ca_aec_residual(int k, float *restrict see_s, float *restrict rs,
+                                     float *restrict ls, const float *restrict rlin,
+                                     const float *restrict see, const float *restrict syy,
+                                     const float *restrict pez, float leak, float nlc,
+                                     float tiny, double *restrict sums)
+{
+    const ptrdiff_t m = k;
+    double ss_sum = 0.0, rs_sum = 0.0;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float r = rlin[i];
+        float nl = nlc * ((pez[i] > 0.0f) ? pez[i] : 0.0f);
+        r = (nl > r) ? nl : r;
         float ss = 0.5f * see_s[i] + 0.5f * see[i] + tiny;
         float rr = 0.5f * rs[i] + 0.5f * r + tiny;
         see_s[i] = ss;
         rs[i] = rr;
-        float gi = 1.0f - supp * rr / (ss + 1e-20f);
+        ls[i] = 0.5f * ls[i] + 0.5f * leak * syy[i] + tiny;
+        ss_sum += (double)ss;
+        rs_sum += (double)rr;
+    }
+    sums[0] = ss_sum;
+    sums[1] = rs_sum;
+}
+
+CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf,
+                                       float *restrict out, const float *restrict see_s,
+                                       const float *restrict rs, const float *restrict ls,
+                                       const float *restrict see, const float *restrict e,
+                                       float supp, float gmin, float tiny)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float r = supp * rs[i];
+        r = (ls[i] > r) ? ls[i] : r;
+        float gi = 1.0f - r / (see_s[i] + 1e-20f);
         gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
         g[i] = gi;
         float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;

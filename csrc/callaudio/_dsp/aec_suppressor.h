@@ -1,0 +1,46 @@
+/* The residual-echo suppressor's design constants and kernels (aec_suppressor.pyx; the
+ * papers and units are there).  The NumPy reference (tests/_reference/aec_ref.py) parses
+ * the constants, one per line:  #define AEC_SUP_<NAME> <number>  / * comment * /
+ * Complex spectra are interleaved (re, im) over k bins. */
+#ifndef CA_AEC_SUPPRESSOR_H
+#define CA_AEC_SUPPRESSOR_H
+
+#define AEC_SUP_NL_BETA 0.02  /* nonlinear coupling regression rate per frame (~0.5 s) */
+#define AEC_SUP_NL_SMOOTH 0.95  /* running means of the regression (per frame) */
+#define AEC_SUP_NL_WEIGHT 8.0  /* weight of the nonlinear echo in the residual echo */
+#define AEC_SUP_NL_GATE 0.5  /* the coupling learns only while the near-end presence is below */
+#define AEC_SUP_ECHO_DB -8.0  /* error/residual echo (dB) at or below which a frame is echo only */
+#define AEC_SUP_NEAR_DB -4.0  /* ... at or above which a near-end talker is present */
+#define AEC_SUP_OVER_ECHO 2.0  /* over-subtraction in an echo-only frame (x suppression) */
+#define AEC_SUP_OVER_NEAR 0.2  /* over-subtraction with a near-end talker (x suppression) */
+#define AEC_SUP_NEAR_HOLD 0.9  /* per-frame decay of the near-end presence (hold) */
+#define AEC_SUP_NEAR_LEAK 0.1  /* leakage (~1/linear ERLE) at which a talker gets full subtraction */
+
+/* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
+ * rlin = max(leak syy, kres px) + rrev. */
+void ca_aec_residual_lin(int k, float *restrict rrev, float *restrict rlin,
+                         const float *restrict wl, const float *restrict x2b,
+                         const float *restrict syy, const float *restrict px, float gamma,
+                         float leak, float kres, float tiny);
+
+/* Nonlinear coupling regression per bin: t = max(see - rlin, 0); eb = s eb + (1 - s) t;
+ * when learn, pez = (1 - b) pez + b (t - eb) dz. */
+void ca_aec_nl_regress(int k, float *restrict eb, float *restrict pez,
+                       const float *restrict see, const float *restrict rlin, float dz,
+                       float s, float b, int learn, float tiny);
+
+/* Residual echo r = max(rlin, nlc max(pez, 0)); smoothed (1/2) see_s, rs and the leakage
+ * term ls of leak syy; sums = (sum see_s, sum rs). */
+void ca_aec_residual(int k, float *restrict see_s, float *restrict rs, float *restrict ls,
+                     const float *restrict rlin, const float *restrict see,
+                     const float *restrict syy, const float *restrict pez, float leak,
+                     float nlc, float tiny, double *restrict sums);
+
+/* Gain g = clip(1 - max(supp rs, ls) / see_s, gmin, 1); noise floor nf (slow up, fast down);
+ * out = g e (complex). */
+void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf, float *restrict out,
+                       const float *restrict see_s, const float *restrict rs,
+                       const float *restrict ls, const float *restrict see, const float *restrict e, float supp,
+                       float gmin, float tiny);
+
+#endif

@@ -1,0 +1,40 @@
+"""Worst-case floors of the residual-echo suppressor over the seeded sweep (issue 15,
+items 4 and 6; tests/aec_sweep.py draws, runs and measures the cases; the floors are
+``aec_sweep.SUPPRESSOR_FLOORS``; ``make soak`` runs a larger draw,
+tests/reliability/test_aec_suppressor_sweep_soak.py).
+
+- Item 4, nonlinear echo: a small loudspeaker 3 cm from the mic driven into saturation
+  (``aec_sweep.draw_sat3``: drive 2-5, ERL -6..+3 dB, rooms, delays, drift, noise) keeps
+  >= 30 dB ERLE (median after the first second) at 16 kHz, >= 27 dB at 48 kHz (20 dB
+  before the suppressor's nonlinear echo model).  The worst 48 kHz cases (high drift)
+  keep residual echo above 4 kHz whose excess over the estimate looks like a talker.
+- Item 6, double-talk quality: over the double-talk bursts of ``draw(seed, rate, "dt")``
+  (SER -10..+10 dB) the near end loses at most 2.5 dB (2.73 before) and its wideband
+  PESQ against the clean near end is at least 1.15, while the far-only ERLE after every
+  burst and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and PESQ 2.0: the
+  suppressor's gain is driven by a state-error residual-echo estimate 10-16 dB above the
+  true residual echo, and sparing a talker more (a gentler gain when one is present)
+  also spares the echo of a filter that does not cancel, which cost the post-double-talk
+  ERLE 2-4 dB in the larger draw; so the near-end setting is gentle only behind a filter
+  that cancels >= 10 dB (``AEC_SUP_NEAR_LEAK``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import aec_sweep
+
+RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("seed", range(6))
+def test_saturating_loudspeaker_at_3cm(rate, seed):
+    aec_sweep.check_suppressor("sat3", seed, rate)
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("seed", range(6))
+def test_double_talk_quality(rate, seed):
+    aec_sweep.check_suppressor("dt", seed, rate)
