@@ -79,7 +79,9 @@ def test_band_zero_is_the_low_band_at_16k_with_unit_gain(rate: int) -> None:
         for k in range(1, fb.bands):
             assert 20 * np.log10(np.sqrt(2 * np.mean(v[k] ** 2)) / 0.5) < -60.0, (f, k)
     # a 12 kHz tone lands in band 1 (at 12 - 8 = 4 kHz, spectrally inverted: 16 - 12 = 4)
-    v = _split(fb, (0.5 * np.sin(2 * np.pi * 12000.0 * t)).astype(np.float32))[:, 2 * fb.band_size :]
+    v = _split(fb, (0.5 * np.sin(2 * np.pi * 12000.0 * t)).astype(np.float32))[
+        :, 2 * fb.band_size :
+    ]
     assert 20 * np.log10(np.sqrt(np.mean(v[0] ** 2) / np.mean(v[1] ** 2))) < -60.0
 
 

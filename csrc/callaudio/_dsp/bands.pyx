@@ -119,10 +119,10 @@ cdef class FilterBank:
         self._yr = self._ws + 2 * M * (H + nb)
         p = prototype(M, K)
         n = np.arange(2 * M) - (self.taps - 1) / 2.0
-        cdef int j, l, k
+        cdef int j, b, k
         for j in range(2 * M):
-            for l in range(K):
-                self._q[j * K + l] = (-1.0) ** l * p[j + 2 * M * l]
+            for b in range(K):
+                self._q[j * K + b] = (-1.0) ** b * p[j + 2 * M * b]
             for k in range(M):
                 th = np.pi / 4 if k % 2 == 0 else -np.pi / 4
                 a = (2 * k + 1) * np.pi / (2 * M) * n[j]

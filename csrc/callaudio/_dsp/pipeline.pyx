@@ -5,11 +5,20 @@
     capture path: mic frame -> input guard -> high-pass -> echo canceller
                   -> noise suppressor -> gain control -> output guard
 
+At 32 and 48 kHz the stages run on the 0-8 kHz band at 16 kHz (split-band processing,
+as WebRTC's APM does): ``bands.FilterBank`` splits the capture frame into 16 kHz bands,
+the high-pass, echo canceller, noise suppressor and gain control process band 0, and the
+bands above get the gains derived from it -- the echo suppressor's and the noise
+suppressor's gain over 4-8 kHz (``upper_band_gain``) and the gain control's broadband
+gain, ramped across the frame -- delayed by the stages' latency, before the synthesis.
+The far frame's band 0 feeds the echo canceller. ``split_bands=False`` runs the stages on
+the full band instead.
+
 At 44.1 kHz the stages run at 48 kHz: the 441-sample frame is resampled to 480 samples
 before the stages and back after them (``resample.Resampler``, polyphase, history kept in
 state), and the far frame likewise before the echo canceller. The two resamplers' delays
 are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
-(``latency_samples``). A chain with no stage resamples nothing.
+(``latency_samples``). A chain with no stage resamples nothing and splits nothing.
 
 The chain owns one instance of every enabled stage and two scratch frames, all allocated
 in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
@@ -36,15 +45,17 @@ cimport numpy as cnp
 from libc.math cimport isfinite
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memmove, memset
 from cpython.pythread cimport (
     WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
 )
 
 from callaudio._dsp._typedefs cimport (
-    CA_INPUT_CLAMP, ERR_NONFINITE, OK, RATE_44K1, RATE_44K1_INTERNAL, f32,
+    CA_INPUT_CLAMP, ERR_NONFINITE, OK, RATE_16K, RATE_44K1, RATE_44K1_INTERNAL, f32, f64,
 )
 from callaudio._dsp.aec cimport EchoCanceller
+from callaudio._dsp.bands cimport FilterBank
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
 from callaudio._dsp.ns cimport NoiseSuppressor
@@ -148,6 +159,9 @@ cdef class Chain:
     state : PathState, optional
         The locks and counters of the chain this one replaces (required when adopting
         its stages: the two chains then never run a stage at the same time).
+    split_bands : bool
+        At 32, 44.1 and 48 kHz, run the stages at 16 kHz on the 0-8 kHz band (default);
+        False runs them on the full band. Adopted stages must run at the matching rate.
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -158,8 +172,11 @@ cdef class Chain:
 
     cdef readonly int sample_rate
     cdef readonly int frame_size
-    cdef readonly int stage_rate    # the rate the stages run at (sample_rate but 44.1 kHz)
-    cdef int _n                     # the stages' frame (stage_rate // 100)
+    cdef readonly int core_rate     # the rate between the resamplers (sample_rate but 44.1 kHz)
+    cdef readonly int stage_rate    # the rate the stages run at (16 kHz when split)
+    cdef readonly bint split_bands  # the stages run on band 0 of a band split
+    cdef int _n                     # the core frame (core_rate // 100)
+    cdef int _ns                    # the stages' frame (stage_rate // 100)
     cdef int _latency
     cdef readonly HighPass high_pass
     cdef readonly EchoCanceller echo_canceller
@@ -172,14 +189,28 @@ cdef class Chain:
     cdef Resampler _up      # capture: sample_rate -> stage_rate (None: no resampling)
     cdef Resampler _down    # capture: stage_rate -> sample_rate
     cdef Resampler _rup     # render: sample_rate -> stage_rate
+    cdef FilterBank _bank   # capture band split (None: full band)
+    cdef FilterBank _rbank  # render band split (band 0 only)
+    cdef f32* _bands        # the capture frame's bands, bands x _ns
+    cdef f32* _rlow         # the far frame's band 0, _ns
+    cdef f32* _upper        # the upper bands' delay lines, (bands - 1) x (_udelay + _ns)
+    cdef int _udelay        # the stages' latency (samples at stage_rate)
+    cdef f64 _ugain         # the upper bands' suppression gain at the end of the last frame
+    cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
     cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
-                  noise_suppressor=None, gain_control=None, PathState state=None):
+                  noise_suppressor=None, gain_control=None, PathState state=None,
+                  bint split_bands=True):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
-        self.stage_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
-        self._n = self.stage_rate // 100
+        self.core_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
+        self._n = self.core_rate // 100
+        cdef bint any_stage = not (high_pass is None and echo_canceller is None
+                                   and noise_suppressor is None and gain_control is None)
+        self.split_bands = split_bands and any_stage and self.core_rate > RATE_16K
+        self.stage_rate = RATE_16K if self.split_bands else self.core_rate
+        self._ns = self.stage_rate // 100
         self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
         self._ren = <f32*>calloc(self.frame_size, sizeof(f32))
         self._mid = <f32*>calloc(self._n, sizeof(f32))
@@ -193,13 +224,28 @@ cdef class Chain:
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         cdef int stages = self._stage_latency()
+        if self.split_bands:
+            stages = self._build_bands(stages)
         self._latency = stages
         if self._n != self.frame_size:
-            if (self.high_pass is None and self.echo_canceller is None
-                    and self.noise_suppressor is None and self.gain_control is None):
+            if not any_stage:
                 self._n = self.frame_size     # no stage: nothing to resample (bit-exact)
             else:
                 self._build_resamplers(stages)
+
+    cdef int _build_bands(self, int stages):
+        """The band split; returns the core path's latency (samples at core_rate)."""
+        self._bank = FilterBank(self.core_rate)
+        self._rbank = FilterBank(self.core_rate)
+        cdef int M = self._bank.bands, nb = self._ns
+        self._udelay = stages
+        self._bands = <f32*>calloc(M * nb, sizeof(f32))
+        self._rlow = <f32*>calloc(nb, sizeof(f32))
+        self._upper = <f32*>calloc((M - 1) * (stages + nb), sizeof(f32))
+        if self._bands == NULL or self._rlow == NULL or self._upper == NULL:
+            raise MemoryError()
+        self._ugain = 1.0
+        return self._bank.latency_samples + M * stages
 
     cdef _build_resamplers(self, int stages):
         """Up (n -> _n) and down (_n -> n) with delays D1 / L1 and D2 / L2 input samples,
@@ -222,12 +268,20 @@ cdef class Chain:
         free(self._ren)
         free(self._mid)
         free(self._rmid)
+        free(self._bands)
+        free(self._rlow)
+        free(self._upper)
 
     @property
     def latency_samples(self):
         """Algorithmic latency of the whole chain, in samples at ``sample_rate`` (the
-        resamplers' delays included at 44.1 kHz)."""
+        band split's and the resamplers' delays included)."""
         return self._latency
+
+    @property
+    def band_split(self):
+        """The capture path's ``bands.FilterBank`` (None: the stages run on the full band)."""
+        return self._bank
 
     cdef int _stage_latency(self):
         cdef int total = 0
@@ -257,6 +311,12 @@ cdef class Chain:
         if self._up is not None:
             self._up.reset_c()
             self._down.reset_c()
+        if self._bank is not None:
+            self._bank.reset_c()
+            self._rbank.reset_c()
+            memset(self._upper, 0,
+                   (self._bank.bands - 1) * (self._udelay + self._ns) * sizeof(f32))
+            self._ugain = 1.0
         if self.high_pass is not None:
             self.high_pass.reset_c()
         if self.echo_canceller is not None:
@@ -313,7 +373,10 @@ cdef class Chain:
             self._rup.process_c(far, self._rmid)
             far = self._rmid
         if self.echo_canceller is not None:
-            self.echo_canceller.render_c(far, self._n)
+            if self._rbank is not None:
+                self._rbank.analysis_low_c(far, self._rlow)
+                far = self._rlow
+            self.echo_canceller.render_c(far, self._ns)
         self.state.render_frames += 1
 
     @cython.boundscheck(False)
@@ -325,32 +388,26 @@ cdef class Chain:
         if guard_input(x, self.frame_size):
             self.state.nonfinite_frames += 1
         if self._up is None:
-            return self.stages_c(x)
+            return self.core_c(x)
         self._up.process_c(x, self._mid)
-        rc = self.stages_c(self._mid)
+        rc = self.core_c(self._mid)
         self._down.process_c(self._mid, x)
         return rc
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef int stages_c(self, f32* x) noexcept nogil:
-        """The stages on one frame of ``_n`` samples at ``stage_rate``, in place."""
+    cdef int core_c(self, f32* x) noexcept nogil:
+        """One frame of ``_n`` samples at ``core_rate``, in place: the stages, on the
+        full band or on band 0 of the split; then the output guard."""
         cdef Py_ssize_t n = self._n, i
         cdef double acc = 0.0
-        cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
-        if self.high_pass is not None:
-            self.high_pass.process_c(x, n)
-        if self.echo_canceller is not None:
-            self.echo_canceller.capture_c(x, n)
-        if self.noise_suppressor is not None:
-            self.noise_suppressor.process_c(x, n)
-            speech_prob = <f32>self.noise_suppressor._speech_prob
-        if self.gain_control is not None:
-            # residual echo is not a talker, and the suppressor's output level in such a
-            # frame is not the near end's noise: the gain control learns neither from it
-            self.gain_control.process_c(
-                x, n, speech_prob,
-                self.echo_canceller is not None and self.echo_canceller.echo_only)
+        if self._bank is None:
+            self.stages_c(x)
+        else:
+            self._bank.analysis_c(x, self._bands)
+            self.stages_c(self._bands)
+            self.upper_bands_c()
+            self._bank.synthesis_c(self._bands, x)
         self.state.capture_frames += 1
         if not all_finite(x, n):
             for i in range(n):
@@ -361,6 +418,57 @@ cdef class Chain:
             acc += <double>x[i] * x[i]
         self.state.output_power = acc / n
         return OK
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void upper_bands_c(self) noexcept nogil:
+        """The bands above band 0: delayed like band 0 through the stages, scaled by the
+        suppressors' upper-band gains and the gain control's gain, each ramped across
+        the frame from the last frame's value (no step at a frame edge)."""
+        cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b, i
+        cdef f64 g = 1.0, g0, g1, dg
+        cdef f32* line
+        cdef f32* out
+        if self.echo_canceller is not None:
+            g *= self.echo_canceller.suppressor.upper_band_gain()
+        if self.noise_suppressor is not None:
+            g *= self.noise_suppressor.upper_band_gain_c()
+        g0 = self._ugain * self._agc0
+        g1 = g * self._agc1
+        dg = (g1 - g0) / nb
+        for b in range(1, M):
+            line = self._upper + (b - 1) * (d + nb)
+            out = self._bands + b * nb
+            memcpy(line + d, out, nb * sizeof(f32))
+            for i in range(nb):
+                out[i] = <f32>(line[i] * (g0 + dg * (i + 1)))
+            memmove(line, line + nb, d * sizeof(f32))
+        self._ugain = g
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void stages_c(self, f32* x) noexcept nogil:
+        """The stages on one frame of ``_ns`` samples at ``stage_rate``, in place."""
+        cdef Py_ssize_t n = self._ns
+        cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
+        if self.high_pass is not None:
+            self.high_pass.process_c(x, n)
+        if self.echo_canceller is not None:
+            self.echo_canceller.capture_c(x, n)
+        if self.noise_suppressor is not None:
+            self.noise_suppressor.process_c(x, n)
+            speech_prob = <f32>self.noise_suppressor._speech_prob
+        if self.gain_control is not None:
+            self._agc0 = self.gain_control._gain * self.gain_control._lim
+            # residual echo is not a talker, and the suppressor's output level in such a
+            # frame is not the near end's noise: the gain control learns neither from it
+            self.gain_control.process_c(
+                x, n, speech_prob,
+                self.echo_canceller is not None and self.echo_canceller.echo_only)
+            self._agc1 = self.gain_control._gain * self.gain_control._lim
+        else:
+            self._agc0 = 1.0
+            self._agc1 = 1.0
 
     # -- strided float32 / int16 boundary ----------------------------------------------
 

@@ -6,6 +6,7 @@ from typing_extensions import Self, disjoint_base
 
 from .aec import EchoCanceller
 from .agc import GainControl
+from .bands import FilterBank
 from .hpf import HighPass
 from .ns import NoiseSuppressor
 
@@ -24,7 +25,13 @@ class Chain:
     @property
     def sample_rate(self) -> int: ...
     @property
+    def core_rate(self) -> int: ...
+    @property
     def stage_rate(self) -> int: ...
+    @property
+    def split_bands(self) -> bool: ...
+    @property
+    def band_split(self) -> FilterBank | None: ...
     @property
     def frame_size(self) -> int: ...
     @property
@@ -53,6 +60,7 @@ class Chain:
         noise_suppressor: dict[str, Any] | NoiseSuppressor | None = ...,
         gain_control: dict[str, Any] | GainControl | None = ...,
         state: PathState | None = ...,
+        split_bands: bool = ...,
     ) -> Self: ...
     @property
     def state(self) -> PathState: ...
