@@ -69,6 +69,12 @@ cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f32 I16_SCALE = 32768.0
 
 
+cdef extern from "ca_guard.h":
+    int ca_count_nonfinite(const f32* x, int n) noexcept nogil
+    void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
+    double ca_mean_square(const f32* x, int n) noexcept nogil
+
+
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
 @cython.wraparound(False)
 cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
@@ -76,6 +82,9 @@ cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef int bad = 0
     cdef f32 v
+    if ca_count_nonfinite(x, <int>n) == 0:     # the usual case: two vectorised passes
+        ca_clamp_copy(x, x, <int>n, INPUT_CLAMP)
+        return 0
     for i in range(n):
         v = x[i]
         if not isfinite(v):
@@ -88,14 +97,8 @@ cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
     return bad
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline bint all_finite(const f32* x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef f32 acc = 0.0
-    for i in range(n):
-        acc += x[i] * 0.0   # NaN/Inf anywhere makes acc NaN; vectorises, no branch
-    return acc == 0.0
+    return ca_count_nonfinite(x, <int>n) == 0
 
 
 cdef inline int _dtype_of(cnp.ndarray a):
@@ -400,7 +403,6 @@ cdef class Chain:
         """One frame of ``_n`` samples at ``core_rate``, in place: the stages, on the
         full band or on band 0 of the split; then the output guard."""
         cdef Py_ssize_t n = self._n, i
-        cdef double acc = 0.0
         if self._bank is None:
             self.stages_c(x)
         else:
@@ -414,9 +416,7 @@ cdef class Chain:
                 x[i] = 0.0
             self.state.output_power = 0.0
             return ERR_NONFINITE
-        for i in range(n):
-            acc += <double>x[i] * x[i]
-        self.state.output_power = acc / n
+        self.state.output_power = ca_mean_square(x, <int>n)
         return OK
 
     @cython.boundscheck(False)
@@ -508,6 +508,10 @@ cdef class Chain:
     cdef void render_f32(self, const f32* src, Py_ssize_t channels) noexcept nogil:
         cdef Py_ssize_t i, c, n = self.frame_size
         cdef f32 s, inv = 1.0 / channels
+        if channels == 1 and ca_count_nonfinite(src, <int>n) == 0:
+            ca_clamp_copy(src, self._ren, <int>n, INPUT_CLAMP)    # the guard, copying
+            self.render_c(self._ren)
+            return
         for i in range(n):
             s = 0.0
             for c in range(channels):
