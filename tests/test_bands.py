@@ -110,3 +110,77 @@ def test_refuses_a_rate_without_upper_bands() -> None:
             FilterBank(rate)
     with pytest.raises(ValueError, match="frame of 480"):
         FilterBank(48000).analysis(np.zeros(479, np.float32))
+
+
+# -- the band split inside the chain ---------------------------------------------------
+
+ALL_STAGES = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
+
+
+def _band_db(x: np.ndarray, rate: int, lo: float, hi: float) -> float:
+    f = np.fft.rfftfreq(4096, 1 / rate)
+    frames = x[: x.size // 4096 * 4096].reshape(-1, 4096) * np.hanning(4096)
+    p = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).sum(axis=0)
+    return float(10 * np.log10(p[(f >= lo) & (f < hi)].sum() + 1e-30))
+
+
+def _chain_out(
+    rate: int, split: bool, stages: tuple[str, ...], mic: np.ndarray, far: np.ndarray | None = None
+) -> np.ndarray:
+    import callaudio as ca
+    from callaudio._dsp.pipeline import Chain
+
+    cfg = ca.ProcessingConfig()
+    ch = Chain(rate, split_bands=split, **{n: getattr(cfg, n).kwargs() for n in stages})
+    assert ch.split_bands == split
+    y = np.empty_like(mic)
+    ch.process_block(mic, y, far)
+    return y[ch.latency_samples :]
+
+
+def test_near_end_speech_keeps_its_spectrum_across_the_band_edge() -> None:
+    """Full-band near-end speech through the whole chain at 48 kHz, no far end: the
+    bands above 8 kHz get the same gain as the speech band (no step at the band edge)."""
+    from callaudio.simulation import speech_like
+
+    rate = 48000
+    near = speech_like(6.0, rate, level_dbfs=-30.0, seed=11).astype(np.float32)
+    noise = 10 ** (-75 / 20) * np.random.default_rng(5).standard_normal(near.size)
+    mic = (near + noise).astype(np.float32)
+    y = _chain_out(rate, True, ALL_STAGES, mic)
+    x = mic[: y.size]
+    tail = slice(2 * rate, None)
+
+    def gain(lo: float, hi: float) -> float:
+        return _band_db(y[tail], rate, lo, hi) - _band_db(x[tail], rate, lo, hi)
+
+    ref = gain(300, 4000)
+    for lo, hi in [(4000, 7000), (7000, 9000), (9000, 14000)]:
+        assert abs(gain(lo, hi) - ref) <= 1.0, (lo, hi, gain(lo, hi), ref)
+
+
+def test_echo_above_8k_is_suppressed_no_worse_than_on_the_full_band() -> None:
+    """Far-end single talk at 48 kHz with full-band speech: the split chain's echo
+    return loss enhancement above 8 kHz (no linear filter there, the suppressor's gain
+    from below) and over the whole band is at least the full-band canceller's."""
+    from callaudio.simulation import speech_like
+
+    rate = 48000
+    rng = np.random.default_rng(5)
+    far = speech_like(8.0, rate, level_dbfs=-20.0, seed=12).astype(np.float32)
+    d, tail = int(0.05 * rate), 2400
+    h = np.zeros(d + tail)
+    h[d:] = 0.4 * np.exp(-np.arange(tail) / (0.01 * rate)) * rng.standard_normal(tail)
+    echo = np.convolve(far, h)[: far.size].astype(np.float32)
+    mic = (echo + 10 ** (-70 / 20) * rng.standard_normal(far.size)).astype(np.float32)
+    s = slice(3 * rate, None)
+    erle = {}
+    for split in (True, False):
+        y = _chain_out(rate, split, ("echo_canceller",), mic, far)
+        e = echo[: y.size]
+        erle[split] = [
+            _band_db(e[s], rate, lo, hi) - _band_db(y[s], rate, lo, hi)
+            for lo, hi in [(8000, 24000), (0, 24000)]
+        ]
+    assert erle[True][0] >= erle[False][0]
+    assert erle[True][1] >= erle[False][1] - 1.0
