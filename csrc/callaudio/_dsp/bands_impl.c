@@ -18,36 +18,6 @@ CA_INLINE void axpy(int n, float a, const float* restrict x, float* restrict y) 
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-/* y[i] = sum_t a[t] x_t[i] for t < terms, x_t = base + off[t] (i < n): the sum stays in
- * a register across the terms, eight outputs at a time. */
-#if defined(__GNUC__)
-typedef float ca_v8f __attribute__((vector_size(32)));
-
-CA_INLINE void sum_terms(int n, int terms, const float* a, const float* const* x, float* y) {
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        ca_v8f acc = {0, 0, 0, 0, 0, 0, 0, 0}, xv;
-        for (int t = 0; t < terms; t++) {
-            memcpy(&xv, x[t] + i, sizeof xv);
-            acc += a[t] * xv;
-        }
-        memcpy(y + i, &acc, sizeof acc);
-    }
-    for (; i < n; i++) {
-        float acc = 0.0f;
-        for (int t = 0; t < terms; t++) acc += a[t] * x[t][i];
-        y[i] = acc;
-    }
-}
-#else
-CA_INLINE void sum_terms(int n, int terms, const float* a, const float* const* x, float* y) {
-    memset(y, 0, n * sizeof(float));
-    for (int t = 0; t < terms; t++) axpy(n, a[t], x[t], y);
-}
-#endif
-
-#define CA_BANDS_MAX_TERMS 64   /* 2 K and 2 M stay below this */
-
 CA_MULTIVERSION
 void ca_bands_analysis(int M, int K, int nb, int kmax, const float* x, float* v,
                        float* xs, float* u, const float* q, const float* cmod) {
@@ -58,15 +28,16 @@ void ca_bands_analysis(int M, int K, int nb, int kmax, const float* x, float* v,
     }
     /* v_k[m] = sum_n h_k[n] x[m M + M - 1 - n]: branch j reads phase (M - 1 - j) mod M,
      * one block earlier for j >= M */
-    const float* terms[CA_BANDS_MAX_TERMS];
+    memset(u, 0, (size_t)(2 * M) * nb * sizeof(float));
     for (int j = 0; j < 2 * M; j++) {
         const int r = j < M ? M - 1 - j : 2 * M - 1 - j, s = j < M ? 0 : 1;
         const float* src = xs + r * row + H - s;
-        for (int l = 0; l < K; l++) terms[l] = src - 2 * l;
-        sum_terms(nb, K, q + j * K, terms, u + j * nb);
+        for (int l = 0; l < K; l++) axpy(nb, q[j * K + l], src - 2 * l, u + j * nb);
     }
-    for (int j = 0; j < 2 * M; j++) terms[j] = u + j * nb;
-    for (int k = 0; k < kmax; k++) sum_terms(nb, 2 * M, cmod + k * 2 * M, terms, v + k * nb);
+    for (int k = 0; k < kmax; k++) {
+        memset(v + k * nb, 0, nb * sizeof(float));
+        for (int j = 0; j < 2 * M; j++) axpy(nb, cmod[k * 2 * M + j], u + j * nb, v + k * nb);
+    }
     for (int r = 0; r < M; r++) memmove(xs + r * row, xs + r * row + nb, H * sizeof(float));
 }
 
@@ -75,23 +46,21 @@ void ca_bands_synthesis(int M, int K, int nb, const float* v, float* y, float* w
                         float* yr, const float* q, const float* cmod) {
     const int H = 2 * K, row = H + nb;
     /* branch inputs w_j[m] = sum_k f-modulation[k][j] v_k[m] (cmod: 2M x M, gain M in it) */
-    const float* terms[CA_BANDS_MAX_TERMS];
-    float coef[CA_BANDS_MAX_TERMS];
-    for (int k = 0; k < M; k++) terms[k] = v + k * nb;
-    for (int j = 0; j < 2 * M; j++) sum_terms(nb, M, cmod + j * M, terms, ws + j * row + H);
+    for (int j = 0; j < 2 * M; j++) {
+        float* w = ws + j * row + H;
+        memset(w, 0, nb * sizeof(float));
+        for (int k = 0; k < M; k++) axpy(nb, cmod[j * M + k], v + k * nb, w);
+    }
     /* y[i M + r] = sum_{t, l} q_j[l] w_j[i - e - t - 2l], j = (r + 1) mod M + t M,
      * e = 1 for r < M - 1 (block m's output starts at sample m M + M - 1) */
+    memset(yr, 0, (size_t)M * nb * sizeof(float));
     for (int r = 0; r < M; r++) {
         const int e = r < M - 1 ? 1 : 0;
         for (int t = 0; t < 2; t++) {
             const int j = (r + 1) % M + t * M;
             const float* src = ws + j * row + H - e - t;
-            for (int l = 0; l < K; l++) {
-                terms[t * K + l] = src - 2 * l;
-                coef[t * K + l] = q[j * K + l];
-            }
+            for (int l = 0; l < K; l++) axpy(nb, q[j * K + l], src - 2 * l, yr + r * nb);
         }
-        sum_terms(nb, 2 * K, coef, terms, yr + r * nb);
     }
     for (int r = 0; r < M; r++)
         for (int i = 0; i < nb; i++) y[i * M + r] = yr[r * nb + i];
