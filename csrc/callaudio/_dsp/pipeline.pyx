@@ -315,8 +315,9 @@ cdef class Chain:
             self._up.reset_c()
             self._down.reset_c()
         if self._bank is not None:
+            # the render side's split (like its resampler) belongs to the render path and
+            # holds only the far signal's recent past: it is not reset from this one
             self._bank.reset_c()
-            self._rbank.reset_c()
             memset(self._upper, 0,
                    (self._bank.bands - 1) * (self._udelay + self._ns) * sizeof(f32))
             self._ugain = 1.0
