@@ -42,7 +42,7 @@ queue has a lock of its own), and calls on one path from several threads are ser
 
 cimport cython
 cimport numpy as cnp
-from libc.math cimport isfinite
+from libc.math cimport isfinite, sqrt
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset
@@ -66,6 +66,7 @@ from callaudio._dsp.resample import min_delay
 cnp.import_array()
 
 cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
+cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
 cdef f32 I16_SCALE = 32768.0
 
 
@@ -198,7 +199,10 @@ cdef class Chain:
     cdef f32* _rlow         # the far frame's band 0, _ns
     cdef f32* _upper        # the upper bands' delay lines, (bands - 1) x (_udelay + _ns)
     cdef int _udelay        # the stages' latency (samples at stage_rate)
-    cdef f64 _ugain         # the upper bands' suppression gain at the end of the last frame
+    cdef f64 _usup          # the upper bands' echo-suppression gain at the last frame's end
+    cdef f64 _uns           # the same, the noise suppressor's
+    cdef f64* _ufloor       # each upper band's noise power (slow minimum follower), bands - 1
+    cdef unsigned int _rng  # the upper bands' comfort noise (xorshift32)
     cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
     cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
@@ -245,9 +249,11 @@ cdef class Chain:
         self._bands = <f32*>calloc(M * nb, sizeof(f32))
         self._rlow = <f32*>calloc(nb, sizeof(f32))
         self._upper = <f32*>calloc((M - 1) * (stages + nb), sizeof(f32))
-        if self._bands == NULL or self._rlow == NULL or self._upper == NULL:
+        self._ufloor = <f64*>calloc(M - 1, sizeof(f64))
+        if self._bands == NULL or self._rlow == NULL or self._upper == NULL \
+                or self._ufloor == NULL:
             raise MemoryError()
-        self._ugain = 1.0
+        self._reset_upper()
         return self._bank.latency_samples + M * stages
 
     cdef _build_resamplers(self, int stages):
@@ -274,6 +280,7 @@ cdef class Chain:
         free(self._bands)
         free(self._rlow)
         free(self._upper)
+        free(self._ufloor)
 
     @property
     def latency_samples(self):
@@ -318,9 +325,7 @@ cdef class Chain:
             # the render side's split (like its resampler) belongs to the render path and
             # holds only the far signal's recent past: it is not reset from this one
             self._bank.reset_c()
-            memset(self._upper, 0,
-                   (self._bank.bands - 1) * (self._udelay + self._ns) * sizeof(f32))
-            self._ugain = 1.0
+            self._reset_upper()
         if self.high_pass is not None:
             self.high_pass.reset_c()
         if self.echo_canceller is not None:
@@ -420,31 +425,63 @@ cdef class Chain:
         self.state.output_power = ca_mean_square(x, <int>n)
         return OK
 
+    cdef void _reset_upper(self) noexcept nogil:
+        memset(self._upper, 0,
+               (self._bank.bands - 1) * (self._udelay + self._ns) * sizeof(f32))
+        memset(self._ufloor, 0, (self._bank.bands - 1) * sizeof(f64))
+        self._usup = 1.0
+        self._uns = 1.0
+        self._rng = 0x2545F491
+
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    @cython.cdivision(True)
     cdef void upper_bands_c(self) noexcept nogil:
         """The bands above band 0: delayed like band 0 through the stages, scaled by the
-        suppressors' upper-band gains and the gain control's gain, each ramped across
-        the frame from the last frame's value (no step at a frame edge)."""
+        echo suppressor's and the noise suppressor's upper-band gains and the gain
+        control's gain, each ramped across the frame from the last frame's value (no step
+        at a frame edge). Where the echo suppressor attenuates, comfort noise at the
+        band's noise floor fills in what it removed (as it does below 8 kHz), so
+        suppression leaves no spectral hole above the band edge."""
         cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b, i
-        cdef f64 g = 1.0, g0, g1, dg
+        cdef f64 gs0 = self._usup, gs1 = 1.0, gp0, gp1 = 1.0, dgs, dgp, p, a0, a1, da
+        cdef bint cn = False
         cdef f32* line
         cdef f32* out
+        cdef unsigned int r = self._rng
         if self.echo_canceller is not None:
-            g *= self.echo_canceller.suppressor.upper_band_gain()
+            gs1 = self.echo_canceller.suppressor.upper_band_gain()
+            cn = self.echo_canceller.comfort_noise
         if self.noise_suppressor is not None:
-            g *= self.noise_suppressor.upper_band_gain_c()
-        g0 = self._ugain * self._agc0
-        g1 = g * self._agc1
-        dg = (g1 - g0) / nb
-        for b in range(1, M):
-            line = self._upper + (b - 1) * (d + nb)
-            out = self._bands + b * nb
+            gp1 = self.noise_suppressor.upper_band_gain_c()
+        gp0 = self._uns * self._agc0
+        self._usup = gs1
+        self._uns = gp1
+        gp1 *= self._agc1
+        dgs = (gs1 - gs0) / nb
+        dgp = (gp1 - gp0) / nb
+        for b in range(M - 1):
+            line = self._upper + b * (d + nb)
+            out = self._bands + (b + 1) * nb
             memcpy(line + d, out, nb * sizeof(f32))
+            # noise floor: follows the frame power down at once, up by 1 dB per second
+            p = ca_mean_square(out, nb)
+            if p < self._ufloor[b] or self._ufloor[b] <= 0.0:
+                self._ufloor[b] = p
+            else:
+                self._ufloor[b] *= UPPER_FLOOR_RISE
+            a0 = sqrt(self._ufloor[b] * (1.0 - gs0 * gs0) * 3.0) if cn else 0.0
+            a1 = sqrt(self._ufloor[b] * (1.0 - gs1 * gs1) * 3.0) if cn else 0.0
+            da = (a1 - a0) / nb
             for i in range(nb):
-                out[i] = <f32>(line[i] * (g0 + dg * (i + 1)))
+                r ^= r << 13        # xorshift32 (Marsaglia 2003): uniform, variance 1/3
+                r ^= r >> 17
+                r ^= r << 5
+                out[i] = <f32>((line[i] * (gs0 + dgs * (i + 1))
+                                + (a0 + da * (i + 1)) * (r * (2.0 / 4294967296.0) - 1.0))
+                               * (gp0 + dgp * (i + 1)))
             memmove(line, line + nb, d * sizeof(f32))
-        self._ugain = g
+        self._rng = r
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
