@@ -473,6 +473,11 @@ cdef class Chain:
             a0 = sqrt(self._ufloor[b] * (1.0 - gs0 * gs0) * 3.0) if cn else 0.0
             a1 = sqrt(self._ufloor[b] * (1.0 - gs1 * gs1) * 3.0) if cn else 0.0
             da = (a1 - a0) / nb
+            if a0 == 0.0 and a1 == 0.0:     # no echo suppression here: no comfort noise
+                for i in range(nb):
+                    out[i] = <f32>(line[i] * (gs0 + dgs * (i + 1)) * (gp0 + dgp * (i + 1)))
+                memmove(line, line + nb, d * sizeof(f32))
+                continue
             for i in range(nb):
                 r ^= r << 13        # xorshift32 (Marsaglia 2003): uniform, variance 1/3
                 r ^= r >> 17
