@@ -184,3 +184,28 @@ def test_echo_above_8k_is_suppressed_no_worse_than_on_the_full_band() -> None:
         ]
     assert erle[True][0] >= erle[False][0]
     assert erle[True][1] >= erle[False][1] - 1.0
+
+
+@pytest.mark.parametrize("rate", [16000, 44100, 48000])
+def test_a_stereo_processor_analyses_the_far_end_once_and_matches_mono(rate: int) -> None:
+    """Channel 1 takes channel 0's analysed far frame (``Chain.render_shared``): each
+    channel's output is exactly what a mono processor gives on that channel."""
+    import callaudio as ca
+    from callaudio.simulation import scenario as scn
+
+    res = scn.double_talk(rate)
+    n = rate // 100
+    frames = 150
+    mic = res.mic[: frames * n].astype(np.float32)
+    far = res.far[: frames * n].astype(np.float32)
+    stereo_in = np.ascontiguousarray(np.stack([mic, 0.5 * mic[::-1]], axis=1))
+    stereo = ca.VoiceProcessor(rate, channels=2)
+    monos = [ca.VoiceProcessor(rate), ca.VoiceProcessor(rate)]
+    for k in range(frames):
+        s = slice(k * n, (k + 1) * n)
+        stereo.process_render(far[s])
+        y = stereo.process_capture(stereo_in[s])
+        for c, vp in enumerate(monos):
+            vp.process_render(far[s])
+            np.testing.assert_array_equal(y[:, c], vp.process_capture(stereo_in[s, c].copy()))
+    assert stereo.stats.render_frames == frames

@@ -673,6 +673,36 @@ cdef class Chain:
             PyThread_release_lock(self.state.capture_lock)
         return resets
 
+    cdef const f32* _far_frame(self) noexcept nogil:
+        """The last far frame as the echo canceller got it (downmixed, resampled, band 0)."""
+        if self._rbank is not None:
+            return self._rlow
+        if self._rup is not None:
+            return self._rmid
+        return self._ren
+
+    def render_shared(self, Chain source not None):
+        """Feed this chain the far frame ``source`` has just rendered, without downmixing,
+        resampling or splitting it again: the far-end analysis of a multi-channel capture
+        is done once per frame (``source`` is the first channel's chain; same rate and
+        band split). Takes ``source``'s render lock, then this chain's."""
+        if source is self:
+            return
+        if source.sample_rate != self.sample_rate or source.split_bands != self.split_bands \
+                or (source.echo_canceller is None) != (self.echo_canceller is None):
+            raise ValueError("render_shared needs a chain of the same rate, band split "
+                             "and echo canceller")
+        with nogil:
+            PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
+            if self.state is not source.state:
+                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+            if self.echo_canceller is not None and source.echo_canceller is not None:
+                self.echo_canceller.render_c(source._far_frame(), self._ns)
+            self.state.render_frames += 1
+            if self.state is not source.state:
+                PyThread_release_lock(self.state.render_lock)
+            PyThread_release_lock(source.state.render_lock)
+
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
         """Feed a C-contiguous (frame_size[, channels]) far-end frame (downmixed to mono)."""
         cdef int typ = _dtype_of(far)
