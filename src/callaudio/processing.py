@@ -305,12 +305,12 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
-        try:
-            for ch in chains:  # every chain checks the same: the first refuses, or none
-                ch.render(x, chans)
+        try:  # the first chain checks the frame; the others take its analysed far frame
+            chains[0].render(x, chans)
         except ValueError:  # not C-contiguous or misaligned: a fresh array is both
-            for ch in chains:
-                ch.render(np.array(x, order="C"), chans)
+            chains[0].render(np.array(x, order="C"), chans)
+        for ch in chains[1:]:
+            ch.render_shared(chains[0])
 
     def process_render_fast(self, far: npt.NDArray[Any]) -> None:
         """:meth:`process_render` for a frame already known to be right: the fast path of
@@ -328,10 +328,11 @@ class VoiceProcessor:
         if not chains:
             raise self._closed()
         try:
-            for ch in chains:
-                ch.render(far, chans)
+            chains[0].render(far, chans)
         except (TypeError, ValueError) as e:
             raise FrameError(f"far: {e}") from None
+        for ch in chains[1:]:
+            ch.render_shared(chains[0])
 
     def process_capture(
         self, mic: npt.NDArray[Any], out: npt.NDArray[Any] | None = None

@@ -38,3 +38,6 @@ cdef class ResidualEchoSuppressor:
     cdef void reset_all(self) noexcept nogil
     cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
                       const f32* Wm, const f32* X2b, const f32* PX, f32 kres) noexcept nogil
+    # The band-split chain's echo-suppression gain for the bands above (from the last
+    # frame's gains and echo estimate over the upper half of the spectrum).
+    cdef f32 upper_band_gain(self) noexcept nogil

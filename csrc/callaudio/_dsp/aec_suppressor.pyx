@@ -206,6 +206,26 @@ cdef class ResidualEchoSuppressor:
         self.rng = 0x12345678
         self.reset_path()
 
+    cdef f32 upper_band_gain(self) noexcept nogil:
+        """The gain a band-split chain applies to the bands above this one (no linear
+        filter there): over the upper half of this band (4-8 kHz at 16 kHz), the smaller
+        of the last frame's smallest gain and 1 - suppression x the echo estimate's share
+        of the mic power, within [gmin, 1]."""
+        cdef int i
+        cdef double g = 1.0, py = 0.0, pd = 0.0, yr, yi, dr, di
+        for i in range(self.k // 2, self.k):
+            if self.G[i] < g:
+                g = self.G[i]
+            yr = self.Yspec[2 * i]
+            yi = self.Yspec[2 * i + 1]
+            dr = self.Espec[2 * i] + yr
+            di = self.Espec[2 * i + 1] + yi
+            py += yr * yr + yi * yi
+            pd += dr * dr + di * di
+        if pd > 0.0 and 1.0 - self.suppression * py / pd < g:
+            g = 1.0 - self.suppression * py / pd
+        return <f32>(g if g > self.gmin else self.gmin)
+
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,

@@ -60,3 +60,6 @@ cdef class NoiseSuppressor:
     # The same, in place and allocation-free, for the per-frame path.
     cdef void reset_c(self) noexcept nogil
     cdef void _hop(self, f32* x) noexcept nogil
+    # Mean gain of the last hop over the upper half of the spectrum (the band-split
+    # chain's gain for the bands above).
+    cdef f32 upper_band_gain_c(self) noexcept nogil

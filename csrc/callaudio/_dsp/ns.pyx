@@ -400,6 +400,15 @@ cdef class NoiseSuppressor:
         memcpy(&v[0], self._noise, self._nbins * sizeof(f32))
         return out
 
+    cdef f32 upper_band_gain_c(self) noexcept nogil:
+        """Mean gain of the last hop over the upper half of the spectrum (4-8 kHz at
+        16 kHz): what a band-split chain applies to the bands above this one."""
+        cdef int k, nb = self._nbins
+        cdef f32 s = 0.0
+        for k in range(nb // 2, nb):
+            s += self._gprev[k]
+        return s / (nb - nb // 2)
+
     @property
     def gain(self):
         """A copy of the gain applied at the last hop per bin (G_min..1), float32."""

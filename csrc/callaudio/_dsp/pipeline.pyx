@@ -5,11 +5,20 @@
     capture path: mic frame -> input guard -> high-pass -> echo canceller
                   -> noise suppressor -> gain control -> output guard
 
+At 32 and 48 kHz the stages run on the 0-8 kHz band at 16 kHz (split-band processing,
+as WebRTC's APM does): ``bands.FilterBank`` splits the capture frame into 16 kHz bands,
+the high-pass, echo canceller, noise suppressor and gain control process band 0, and the
+bands above get the gains derived from it -- the echo suppressor's and the noise
+suppressor's gain over 4-8 kHz (``upper_band_gain``) and the gain control's broadband
+gain, ramped across the frame -- delayed by the stages' latency, before the synthesis.
+The far frame's band 0 feeds the echo canceller. ``split_bands=False`` runs the stages on
+the full band instead.
+
 At 44.1 kHz the stages run at 48 kHz: the 441-sample frame is resampled to 480 samples
 before the stages and back after them (``resample.Resampler``, polyphase, history kept in
 state), and the far frame likewise before the echo canceller. The two resamplers' delays
 are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
-(``latency_samples``). A chain with no stage resamples nothing.
+(``latency_samples``). A chain with no stage resamples nothing and splits nothing.
 
 The chain owns one instance of every enabled stage and two scratch frames, all allocated
 in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
@@ -33,9 +42,10 @@ queue has a lock of its own), and calls on one path from several threads are ser
 
 cimport cython
 cimport numpy as cnp
-from libc.math cimport isfinite
+from libc.math cimport isfinite, sqrt
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memmove, memset
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from cpython.pythread cimport (
@@ -44,9 +54,10 @@ from cpython.pythread cimport (
 )
 
 from callaudio._dsp._typedefs cimport (
-    CA_INPUT_CLAMP, ERR_NONFINITE, OK, RATE_44K1, RATE_44K1_INTERNAL, f32,
+    CA_INPUT_CLAMP, ERR_NONFINITE, OK, RATE_16K, RATE_44K1, RATE_44K1_INTERNAL, f32, f64,
 )
 from callaudio._dsp.aec cimport EchoCanceller
+from callaudio._dsp.bands cimport FilterBank
 from callaudio._dsp.agc cimport GainControl
 from callaudio._dsp.hpf cimport HighPass
 from callaudio._dsp.ns cimport NoiseSuppressor
@@ -57,7 +68,14 @@ from callaudio._dsp.resample import min_delay
 cnp.import_array()
 
 cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
+cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
 cdef f32 I16_SCALE = 32768.0
+
+
+cdef extern from "ca_guard.h":
+    int ca_count_nonfinite(const f32* x, int n) noexcept nogil
+    void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
+    double ca_mean_square(const f32* x, int n) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -67,6 +85,9 @@ cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef int bad = 0
     cdef f32 v
+    if ca_count_nonfinite(x, <int>n) == 0:     # the usual case: two vectorised passes
+        ca_clamp_copy(x, x, <int>n, INPUT_CLAMP)
+        return 0
     for i in range(n):
         v = x[i]
         if not isfinite(v):
@@ -79,14 +100,8 @@ cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
     return bad
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline bint all_finite(const f32* x, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef f32 acc = 0.0
-    for i in range(n):
-        acc += x[i] * 0.0   # NaN/Inf anywhere makes acc NaN; vectorises, no branch
-    return acc == 0.0
+    return ca_count_nonfinite(x, <int>n) == 0
 
 
 cdef inline int _dtype_of(cnp.ndarray a):
@@ -150,6 +165,9 @@ cdef class Chain:
     state : PathState, optional
         The locks and counters of the chain this one replaces (required when adopting
         its stages: the two chains then never run a stage at the same time).
+    split_bands : bool
+        At 32, 44.1 and 48 kHz, run the stages at 16 kHz on the 0-8 kHz band (default);
+        False runs them on the full band. Adopted stages must run at the matching rate.
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -160,8 +178,11 @@ cdef class Chain:
 
     cdef readonly int sample_rate
     cdef readonly int frame_size
-    cdef readonly int stage_rate    # the rate the stages run at (sample_rate but 44.1 kHz)
-    cdef int _n                     # the stages' frame (stage_rate // 100)
+    cdef readonly int core_rate     # the rate between the resamplers (sample_rate but 44.1 kHz)
+    cdef readonly int stage_rate    # the rate the stages run at (16 kHz when split)
+    cdef readonly bint split_bands  # the stages run on band 0 of a band split
+    cdef int _n                     # the core frame (core_rate // 100)
+    cdef int _ns                    # the stages' frame (stage_rate // 100)
     cdef int _latency
     cdef readonly HighPass high_pass
     cdef readonly EchoCanceller echo_canceller
@@ -174,14 +195,31 @@ cdef class Chain:
     cdef Resampler _up      # capture: sample_rate -> stage_rate (None: no resampling)
     cdef Resampler _down    # capture: stage_rate -> sample_rate
     cdef Resampler _rup     # render: sample_rate -> stage_rate
+    cdef FilterBank _bank   # capture band split (None: full band)
+    cdef FilterBank _rbank  # render band split (band 0 only)
+    cdef f32* _bands        # the capture frame's bands, bands x _ns
+    cdef f32* _rlow         # the far frame's band 0, _ns
+    cdef f32* _upper        # the upper bands' delay lines, (bands - 1) x (_udelay + _ns)
+    cdef int _udelay        # the stages' latency (samples at stage_rate)
+    cdef f64 _usup          # the upper bands' echo-suppression gain at the last frame's end
+    cdef f64 _uns           # the same, the noise suppressor's
+    cdef f64* _ufloor       # each upper band's noise power (slow minimum follower), bands - 1
+    cdef unsigned int _rng  # the upper bands' comfort noise (xorshift32)
+    cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
     cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
-                  noise_suppressor=None, gain_control=None, PathState state=None):
+                  noise_suppressor=None, gain_control=None, PathState state=None,
+                  bint split_bands=True):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
-        self.stage_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
-        self._n = self.stage_rate // 100
+        self.core_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
+        self._n = self.core_rate // 100
+        cdef bint any_stage = not (high_pass is None and echo_canceller is None
+                                   and noise_suppressor is None and gain_control is None)
+        self.split_bands = split_bands and any_stage and self.core_rate > RATE_16K
+        self.stage_rate = RATE_16K if self.split_bands else self.core_rate
+        self._ns = self.stage_rate // 100
         self._cap = <f32*>calloc(self.frame_size, sizeof(f32))
         self._ren = <f32*>calloc(self.frame_size, sizeof(f32))
         self._mid = <f32*>calloc(self._n, sizeof(f32))
@@ -195,13 +233,30 @@ cdef class Chain:
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         cdef int stages = self._stage_latency()
+        if self.split_bands:
+            stages = self._build_bands(stages)
         self._latency = stages
         if self._n != self.frame_size:
-            if (self.high_pass is None and self.echo_canceller is None
-                    and self.noise_suppressor is None and self.gain_control is None):
+            if not any_stage:
                 self._n = self.frame_size     # no stage: nothing to resample (bit-exact)
             else:
                 self._build_resamplers(stages)
+
+    cdef int _build_bands(self, int stages):
+        """The band split; returns the core path's latency (samples at core_rate)."""
+        self._bank = FilterBank(self.core_rate)
+        self._rbank = FilterBank(self.core_rate)
+        cdef int M = self._bank.bands, nb = self._ns
+        self._udelay = stages
+        self._bands = <f32*>calloc(M * nb, sizeof(f32))
+        self._rlow = <f32*>calloc(nb, sizeof(f32))
+        self._upper = <f32*>calloc((M - 1) * (stages + nb), sizeof(f32))
+        self._ufloor = <f64*>calloc(M - 1, sizeof(f64))
+        if self._bands == NULL or self._rlow == NULL or self._upper == NULL \
+                or self._ufloor == NULL:
+            raise MemoryError()
+        self._reset_upper()
+        return self._bank.latency_samples + M * stages
 
     cdef _build_resamplers(self, int stages):
         """Up (n -> _n) and down (_n -> n) with delays D1 / L1 and D2 / L2 input samples,
@@ -224,12 +279,21 @@ cdef class Chain:
         free(self._ren)
         free(self._mid)
         free(self._rmid)
+        free(self._bands)
+        free(self._rlow)
+        free(self._upper)
+        free(self._ufloor)
 
     @property
     def latency_samples(self):
         """Algorithmic latency of the whole chain, in samples at ``sample_rate`` (the
-        resamplers' delays included at 44.1 kHz)."""
+        band split's and the resamplers' delays included)."""
         return self._latency
+
+    @property
+    def band_split(self):
+        """The capture path's ``bands.FilterBank`` (None: the stages run on the full band)."""
+        return self._bank
 
     cdef int _stage_latency(self):
         cdef int total = 0
@@ -259,6 +323,11 @@ cdef class Chain:
         if self._up is not None:
             self._up.reset_c()
             self._down.reset_c()
+        if self._bank is not None:
+            # the render side's split (like its resampler) belongs to the render path and
+            # holds only the far signal's recent past: it is not reset from this one
+            self._bank.reset_c()
+            self._reset_upper()
         if self.high_pass is not None:
             self.high_pass.reset_c()
         if self.echo_canceller is not None:
@@ -315,7 +384,10 @@ cdef class Chain:
             self._rup.process_c(far, self._rmid)
             far = self._rmid
         if self.echo_canceller is not None:
-            self.echo_canceller.render_c(far, self._n)
+            if self._rbank is not None:
+                self._rbank.analysis_low_c(far, self._rlow)
+                far = self._rlow
+            self.echo_canceller.render_c(far, self._ns)
         self.state.render_frames += 1
 
     @cython.boundscheck(False)
@@ -327,18 +399,102 @@ cdef class Chain:
         if guard_input(x, self.frame_size):
             self.state.nonfinite_frames += 1
         if self._up is None:
-            return self.stages_c(x)
+            return self.core_c(x)
         self._up.process_c(x, self._mid)
-        rc = self.stages_c(self._mid)
+        rc = self.core_c(self._mid)
         self._down.process_c(self._mid, x)
         return rc
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef int stages_c(self, f32* x) noexcept nogil:
-        """The stages on one frame of ``_n`` samples at ``stage_rate``, in place."""
+    cdef int core_c(self, f32* x) noexcept nogil:
+        """One frame of ``_n`` samples at ``core_rate``, in place: the stages, on the
+        full band or on band 0 of the split; then the output guard."""
         cdef Py_ssize_t n = self._n, i
-        cdef double acc = 0.0
+        if self._bank is None:
+            self.stages_c(x)
+        else:
+            self._bank.analysis_c(x, self._bands)
+            self.stages_c(self._bands)
+            self.upper_bands_c()
+            self._bank.synthesis_c(self._bands, x)
+        self.state.capture_frames += 1
+        if not all_finite(x, n):
+            for i in range(n):
+                x[i] = 0.0
+            self.state.output_power = 0.0
+            return ERR_NONFINITE
+        self.state.output_power = ca_mean_square(x, <int>n)
+        return OK
+
+    cdef void _reset_upper(self) noexcept nogil:
+        memset(self._upper, 0,
+               (self._bank.bands - 1) * (self._udelay + self._ns) * sizeof(f32))
+        memset(self._ufloor, 0, (self._bank.bands - 1) * sizeof(f64))
+        self._usup = 1.0
+        self._uns = 1.0
+        self._rng = 0x2545F491
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void upper_bands_c(self) noexcept nogil:
+        """The bands above band 0: delayed like band 0 through the stages, scaled by the
+        echo suppressor's and the noise suppressor's upper-band gains and the gain
+        control's gain, each ramped across the frame from the last frame's value (no step
+        at a frame edge). Where the echo suppressor attenuates, comfort noise at the
+        band's noise floor fills in what it removed (as it does below 8 kHz), so
+        suppression leaves no spectral hole above the band edge."""
+        cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b, i
+        cdef f64 gs0 = self._usup, gs1 = 1.0, gp0, gp1 = 1.0, dgs, dgp, p, a0, a1, da
+        cdef bint cn = False
+        cdef f32* line
+        cdef f32* out
+        cdef unsigned int r = self._rng
+        if self.echo_canceller is not None:
+            gs1 = self.echo_canceller.suppressor.upper_band_gain()
+            cn = self.echo_canceller.comfort_noise
+        if self.noise_suppressor is not None:
+            gp1 = self.noise_suppressor.upper_band_gain_c()
+        gp0 = self._uns * self._agc0
+        self._usup = gs1
+        self._uns = gp1
+        gp1 *= self._agc1
+        dgs = (gs1 - gs0) / nb
+        dgp = (gp1 - gp0) / nb
+        for b in range(M - 1):
+            line = self._upper + b * (d + nb)
+            out = self._bands + (b + 1) * nb
+            memcpy(line + d, out, nb * sizeof(f32))
+            # noise floor: follows the frame power down at once, up by 1 dB per second
+            p = ca_mean_square(out, nb)
+            if p < self._ufloor[b] or self._ufloor[b] <= 0.0:
+                self._ufloor[b] = p
+            else:
+                self._ufloor[b] *= UPPER_FLOOR_RISE
+            a0 = sqrt(self._ufloor[b] * (1.0 - gs0 * gs0) * 3.0) if cn else 0.0
+            a1 = sqrt(self._ufloor[b] * (1.0 - gs1 * gs1) * 3.0) if cn else 0.0
+            da = (a1 - a0) / nb
+            if a0 == 0.0 and a1 == 0.0:     # no echo suppression here: no comfort noise
+                for i in range(nb):
+                    out[i] = <f32>(line[i] * (gs0 + dgs * (i + 1)) * (gp0 + dgp * (i + 1)))
+                memmove(line, line + nb, d * sizeof(f32))
+                continue
+            for i in range(nb):
+                r ^= r << 13        # xorshift32 (Marsaglia 2003): uniform, variance 1/3
+                r ^= r >> 17
+                r ^= r << 5
+                out[i] = <f32>((line[i] * (gs0 + dgs * (i + 1))
+                                + (a0 + da * (i + 1)) * (r * (2.0 / 4294967296.0) - 1.0))
+                               * (gp0 + dgp * (i + 1)))
+            memmove(line, line + nb, d * sizeof(f32))
+        self._rng = r
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void stages_c(self, f32* x) noexcept nogil:
+        """The stages on one frame of ``_ns`` samples at ``stage_rate``, in place."""
+        cdef Py_ssize_t n = self._ns
         cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
@@ -348,21 +504,16 @@ cdef class Chain:
             self.noise_suppressor.process_c(x, n)
             speech_prob = <f32>self.noise_suppressor._speech_prob
         if self.gain_control is not None:
+            self._agc0 = self.gain_control._gain * self.gain_control._lim
             # residual echo is not a talker, and the suppressor's output level in such a
             # frame is not the near end's noise: the gain control learns neither from it
             self.gain_control.process_c(
                 x, n, speech_prob,
                 self.echo_canceller is not None and self.echo_canceller.echo_only)
-        self.state.capture_frames += 1
-        if not all_finite(x, n):
-            for i in range(n):
-                x[i] = 0.0
-            self.state.output_power = 0.0
-            return ERR_NONFINITE
-        for i in range(n):
-            acc += <double>x[i] * x[i]
-        self.state.output_power = acc / n
-        return OK
+            self._agc1 = self.gain_control._gain * self.gain_control._lim
+        else:
+            self._agc0 = 1.0
+            self._agc1 = 1.0
 
     # -- strided float32 / int16 boundary ----------------------------------------------
 
@@ -402,6 +553,10 @@ cdef class Chain:
     cdef void render_f32(self, const f32* src, Py_ssize_t channels) noexcept nogil:
         cdef Py_ssize_t i, c, n = self.frame_size
         cdef f32 s, inv = 1.0 / channels
+        if channels == 1 and ca_count_nonfinite(src, <int>n) == 0:
+            ca_clamp_copy(src, self._ren, <int>n, INPUT_CLAMP)    # the guard, copying
+            self.render_c(self._ren)
+            return
         for i in range(n):
             s = 0.0
             for c in range(channels):
@@ -519,6 +674,36 @@ cdef class Chain:
             PyThread_release_lock(self.state.render_lock)
             PyThread_release_lock(self.state.capture_lock)
         return resets
+
+    cdef const f32* _far_frame(self) noexcept nogil:
+        """The last far frame as the echo canceller got it (downmixed, resampled, band 0)."""
+        if self._rbank is not None:
+            return self._rlow
+        if self._rup is not None:
+            return self._rmid
+        return self._ren
+
+    def render_shared(self, Chain source not None):
+        """Feed this chain the far frame ``source`` has just rendered, without downmixing,
+        resampling or splitting it again: the far-end analysis of a multi-channel capture
+        is done once per frame (``source`` is the first channel's chain; same rate and
+        band split). Takes ``source``'s render lock, then this chain's."""
+        if source is self:
+            return
+        if source.sample_rate != self.sample_rate or source.split_bands != self.split_bands \
+                or (source.echo_canceller is None) != (self.echo_canceller is None):
+            raise ValueError("render_shared needs a chain of the same rate, band split "
+                             "and echo canceller")
+        with nogil:
+            PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
+            if self.state is not source.state:
+                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+            if self.echo_canceller is not None and source.echo_canceller is not None:
+                self.echo_canceller.render_c(source._far_frame(), self._ns)
+            self.state.render_frames += 1
+            if self.state is not source.state:
+                PyThread_release_lock(self.state.render_lock)
+            PyThread_release_lock(source.state.render_lock)
 
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
         """Feed a C-contiguous (frame_size[, channels]) far-end frame (downmixed to mono)."""

@@ -15,13 +15,17 @@ Units: samples; ``cutoff`` relative to the lower of the two Nyquist frequencies 
 The smallest causal delay is ``((half + 1) L - M) / L`` input samples.
 """
 
-cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.string cimport memcpy, memmove, memset
 
 import math
 
 import numpy as np
+
+
+cdef extern from "resample_impl.h":
+    void ca_resample_frame(int n_out, int taps, const f32* coef, const int* start,
+                           const f32* buf, f32* y) noexcept nogil
 
 
 def min_delay(int n_in, int n_out, int half=16):
@@ -100,21 +104,9 @@ cdef class Resampler:
     cdef void reset_c(self) noexcept nogil:
         memset(self._buf, 0, (self._hist + self.n_in) * sizeof(f32))
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     cdef void process_c(self, const f32* x, f32* y) noexcept nogil:
-        cdef int i, k, T = self._taps
-        cdef const f32* c
-        cdef const f32* b
-        cdef f32 acc
         memcpy(self._buf + self._hist, x, self.n_in * sizeof(f32))
-        for i in range(self.n_out):
-            c = self._coef + i * T
-            b = self._buf + self._start[i]
-            acc = 0.0
-            for k in range(T):
-                acc += c[k] * b[k]
-            y[i] = acc
+        ca_resample_frame(self.n_out, self._taps, self._coef, self._start, self._buf, y)
         if self._hist:
             memmove(self._buf, self._buf + self.n_in, self._hist * sizeof(f32))
 

@@ -1,0 +1,101 @@
+"""Callgrind driver: N frames of a double-talk scenario through the whole chain.
+
+Instruction counts do not drift with machine load, so they are the before/after measure
+of speed work.  Run under callgrind and read each stage's inclusive cost per call::
+
+    valgrind --tool=callgrind --callgrind-out-file=cg.48k \
+        python bench/callgrind_frames.py 48000 300
+    python bench/callgrind_frames.py --report cg.48k
+
+The report divides each compiled stage entry point's inclusive instruction count by its
+number of calls (one call per frame), so the driver's setup is not counted.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+#: (label, regex on the Cython symbol) of the per-frame entry points
+SYMBOLS = [
+    ("chain capture_c", r"8pipeline_5Chain_capture_c$"),
+    ("chain render_c", r"8pipeline_5Chain_render_c$"),
+    ("high-pass", r"3hpf_8HighPass_process_c$"),
+    ("aec capture", r"3aec_13EchoCanceller_capture_c$"),
+    ("aec render", r"3aec_13EchoCanceller_render_c$"),
+    ("ns", r"2ns_15NoiseSuppressor_process_c$"),
+    ("agc", r"3agc_11GainControl_process_c$"),
+    ("band analysis", r"5bands_\d+\w*analysis_c$"),
+    ("band synthesis", r"5bands_\d+\w*synthesis_c$"),
+    ("resampler", r"8resample_9Resampler_process_c$"),
+    ("Chain.capture (py)", r"8pipeline_5Chain_\d+capture$"),
+    ("Chain.render (py)", r"8pipeline_5Chain_\d+render$"),
+]
+
+
+def drive(rate: int, frames: int) -> None:
+    import numpy as np
+
+    import callaudio as ca
+    from callaudio.simulation import scenario as scn
+
+    res = scn.double_talk(rate)
+    n = rate // 100
+    mic = np.ascontiguousarray(res.mic[: frames * n], dtype=np.float32).reshape(-1, n)
+    far = np.ascontiguousarray(res.far[: frames * n], dtype=np.float32).reshape(-1, n)
+    vp = ca.VoiceProcessor(rate)
+    out = np.empty(n, np.float32)
+    for k in range(min(frames, mic.shape[0])):
+        vp.process_render(far[k])
+        vp.process_capture(mic[k], out=out)
+
+
+def report(path: str) -> None:
+    text = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    incl: dict[str, int] = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(.*?\)\s+\S*:(\S+)", line) or re.match(
+            r"\s*([\d,]+)\s+\S*:(\S+)", line
+        )
+        if m:
+            # inlined code is listed again per source file: the largest is the function's
+            name, ir = m.group(2), int(m.group(1).replace(",", ""))
+            incl[name] = max(ir, incl.get(name, 0))
+    calls = _calls(path)
+    for label, pat in SYMBOLS:
+        for sym, ir in incl.items():
+            if re.search(pat, sym) and calls.get(sym):
+                print(f"{label:22s} {ir / calls[sym]:12.0f} Ir/call  ({calls[sym]} calls)")
+
+
+def _calls(path: str) -> dict[str, int]:
+    """Calls per function, from the callgrind file's calls= lines."""
+    names: dict[str, str] = {}
+    calls: dict[str, int] = {}
+    cfn = None
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+            if m:
+                key, ident, name = m.groups()
+                if name:
+                    names[ident] = name.strip()
+                if key == "cfn":
+                    cfn = names.get(ident)
+                continue
+            if line.startswith("calls=") and cfn is not None:
+                calls[cfn] = calls.get(cfn, 0) + int(line[6:].split()[0])
+    return calls
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--report":
+        report(sys.argv[2])
+    else:
+        drive(int(sys.argv[1]), int(sys.argv[2]))

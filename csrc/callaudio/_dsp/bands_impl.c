@@ -1,0 +1,68 @@
+/* Polyphase kernels of the cosine-modulated filter bank (see bands.pyx for the design).
+ *
+ * Notation: M bands, prototype p of N = 2 M K taps, nb = frame / M samples per band.
+ * The modulation c_k[n] has c_k[n + 2M] = -c_k[n], so with n = j + 2 M l
+ * (j < 2M, l < K) every filter is the 2M polyphase branches q_j[l] = (-1)^l p[j + 2Ml]
+ * followed by a 2M x M cosine matrix.  Each branch is a sum of axpys over the whole
+ * frame on one of the M input phases (x_r[i] = x[i M + r]), so every inner loop runs
+ * over contiguous memory with no reduction and vectorises without -ffast-math.
+ *
+ * State: xs holds M input phases, ws the 2M synthesis branch inputs, each a row of
+ * H + nb floats whose first H = 2K are the previous frames' tail. */
+#include <string.h>
+
+#include "bands_impl.h"
+#include "ca_multiversion.h"
+
+CA_INLINE void axpy(int n, float a, const float* restrict x, float* restrict y) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+CA_MULTIVERSION
+void ca_bands_analysis(int M, int K, int nb, int kmax, const float* x, float* v,
+                       float* xs, float* u, const float* q, const float* cmod) {
+    const int H = 2 * K, row = H + nb;
+    for (int r = 0; r < M; r++) {
+        float* d = xs + r * row + H;
+        for (int i = 0; i < nb; i++) d[i] = x[i * M + r];
+    }
+    /* v_k[m] = sum_n h_k[n] x[m M + M - 1 - n]: branch j reads phase (M - 1 - j) mod M,
+     * one block earlier for j >= M */
+    memset(u, 0, (size_t)(2 * M) * nb * sizeof(float));
+    for (int j = 0; j < 2 * M; j++) {
+        const int r = j < M ? M - 1 - j : 2 * M - 1 - j, s = j < M ? 0 : 1;
+        const float* src = xs + r * row + H - s;
+        for (int l = 0; l < K; l++) axpy(nb, q[j * K + l], src - 2 * l, u + j * nb);
+    }
+    for (int k = 0; k < kmax; k++) {
+        memset(v + k * nb, 0, nb * sizeof(float));
+        for (int j = 0; j < 2 * M; j++) axpy(nb, cmod[k * 2 * M + j], u + j * nb, v + k * nb);
+    }
+    for (int r = 0; r < M; r++) memmove(xs + r * row, xs + r * row + nb, H * sizeof(float));
+}
+
+CA_MULTIVERSION
+void ca_bands_synthesis(int M, int K, int nb, const float* v, float* y, float* ws,
+                        float* yr, const float* q, const float* cmod) {
+    const int H = 2 * K, row = H + nb;
+    /* branch inputs w_j[m] = sum_k f-modulation[k][j] v_k[m] (cmod: 2M x M, gain M in it) */
+    for (int j = 0; j < 2 * M; j++) {
+        float* w = ws + j * row + H;
+        memset(w, 0, nb * sizeof(float));
+        for (int k = 0; k < M; k++) axpy(nb, cmod[j * M + k], v + k * nb, w);
+    }
+    /* y[i M + r] = sum_{t, l} q_j[l] w_j[i - e - t - 2l], j = (r + 1) mod M + t M,
+     * e = 1 for r < M - 1 (block m's output starts at sample m M + M - 1) */
+    memset(yr, 0, (size_t)M * nb * sizeof(float));
+    for (int r = 0; r < M; r++) {
+        const int e = r < M - 1 ? 1 : 0;
+        for (int t = 0; t < 2; t++) {
+            const int j = (r + 1) % M + t * M;
+            const float* src = ws + j * row + H - e - t;
+            for (int l = 0; l < K; l++) axpy(nb, q[j * K + l], src - 2 * l, yr + r * nb);
+        }
+    }
+    for (int r = 0; r < M; r++)
+        for (int i = 0; i < nb; i++) y[i * M + r] = yr[r * nb + i];
+    for (int j = 0; j < 2 * M; j++) memmove(ws + j * row, ws + j * row + nb, H * sizeof(float));
+}

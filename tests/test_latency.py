@@ -1,0 +1,72 @@
+"""The chain's reported latency is its real delay: a click comes out ``latency_samples``
+late at every rate, with the band split (32/48 kHz and 44.1 kHz through 48 kHz) and on
+the full band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import callaudio as ca
+from callaudio._dsp.bands import FilterBank
+from callaudio._dsp.pipeline import Chain
+
+AEC_ONLY = ca.ProcessingConfig(
+    high_pass=ca.HighPassConfig(enabled=False),
+    noise_suppressor=ca.NoiseSuppressorConfig(enabled=False),
+    gain_control=ca.GainControlConfig(enabled=False),
+)
+RATES = [8000, 16000, 32000, 44100, 48000]
+
+
+def _click_delay(chain: Chain, rate: int) -> int:
+    x = np.zeros(rate, np.float32)
+    x[rate // 4 + 7] = 0.5
+    y = np.empty_like(x)
+    chain.process_block(x, y, None)
+    return int(np.argmax(np.abs(y))) - (rate // 4 + 7)
+
+
+def _chain(rate: int, config: ca.ProcessingConfig, split: bool) -> Chain:
+    kw = {
+        n: getattr(config, n).kwargs()
+        for n in ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
+        if getattr(config, n).enabled
+    }
+    return Chain(rate, split_bands=split, **kw)
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("split", [True, False], ids=["split", "fullband"])
+@pytest.mark.parametrize("config", ["aec_only", "default"])
+def test_a_click_comes_out_latency_samples_late(rate: int, split: bool, config: str) -> None:
+    cfg = AEC_ONLY if config == "aec_only" else ca.ProcessingConfig()
+    chain = _chain(rate, cfg, split)
+    assert chain.split_bands == (split and rate > 16000)
+    assert _click_delay(chain, rate) == chain.latency_samples
+
+
+@pytest.mark.parametrize("rate", [32000, 48000])
+def test_the_split_chain_reports_the_band_split_in_its_latency(rate: int) -> None:
+    split, full = (
+        _chain(rate, ca.ProcessingConfig(), True),
+        _chain(rate, ca.ProcessingConfig(), False),
+    )
+    assert split.stage_rate == 16000 and full.stage_rate == rate
+    bank = split.band_split
+    assert isinstance(bank, FilterBank) and full.band_split is None
+    # the stages' latency scales with the rate they run at; the split adds its own delay
+    m = rate // 16000
+    assert split.latency_samples == bank.latency_samples + full.latency_samples
+    assert full.latency_samples % m == 0
+    assert ca.VoiceProcessor(rate).latency_samples == split.latency_samples
+
+
+def test_a_chain_without_stages_neither_splits_nor_delays() -> None:
+    for rate in (32000, 48000):
+        chain = Chain(rate)
+        assert not chain.split_bands and chain.latency_samples == 0
+        x = np.random.default_rng(0).standard_normal(rate // 10).astype(np.float32)
+        y = np.empty_like(x)
+        chain.process_block(x, y, None)
+        np.testing.assert_array_equal(x, y)
