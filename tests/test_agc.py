@@ -92,16 +92,27 @@ class ReferenceGainControl:
         self.smoothed, self.noise, self.started = 0.0, C["ENERGY_FLOOR"], False
         self.noise_held = C["ENERGY_FLOOR"]
         self.hang, self.idle, self.speech = 0, 0, False
+        self.learn, self.learn_hang = False, 0
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
         self.desired_db = self.gain_db = C["INITIAL_GAIN_DB"]
         self.gain = 10.0 ** (self.gain_db / 20.0)
         self.lim = 1.0
 
-    def p56(self, head: int, count: int, hang: int) -> tuple[float, float]:
-        """P.56 active power of the ``count`` ring entries before ``head``; spread."""
+    def p56(
+        self, head: int, count: int, hang: int, clip: float = 1e300, skip: float = 1e300
+    ) -> tuple[float, float]:
+        """P.56 active power of the ``count`` ring entries before ``head``; spread.
+
+        Entries above ``skip`` are left out, those above ``clip`` count as ``clip``;
+        (0, 1) when none is left.
+        """
         size = self.ring.size
         e = self.ring[(head - count + np.arange(count)) % size]
+        e = np.minimum(e[e <= skip], clip)
+        if e.size == 0:
+            return 0.0, 1.0
+        count = e.size
         mean = float(np.sum(e)) / count
         spread = 1.0
         for _ in range(C["P56_ITERATIONS"]):
@@ -112,8 +123,10 @@ class ReferenceGainControl:
             spread = float(e[above].max() / e[above].min())
         return mean, spread
 
-    def _noise_floor(self, e: float) -> None:
-        """Step 2: smoothed power, sub-window minima, stationarity shortcut."""
+    def _noise_floor(self, e: float, observe: bool) -> bool:
+        """Step 2: smoothed power, sub-window minima, stationarity shortcut; known?"""
+        if not observe:
+            return self.started
         if not self.started:
             self.smoothed, self.started = e, True
         else:
@@ -129,66 +142,99 @@ class ReferenceGainControl:
         hi = max([self.sub_max] + [self.maxs[k] for k in last])
         if hi < lo * 10.0 ** (C["STATIONARY_DB"] / 10.0):
             m = lo
-        self.noise = m * C["NOISE_BIAS"]
         if self.sub_count == C["NOISE_SUBWINDOW"]:
             self.mins[self.sub_head], self.maxs[self.sub_head] = self.sub_min, self.sub_max
             self.sub_head = (self.sub_head + 1) % u
             self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
+        self.noise = m * C["NOISE_BIAS"]
+        return True
 
-    def process(self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False) -> F32:
+    def _check_change(self) -> None:
+        """Restart the long window on a sustained change (every part of the recent
+        window above/below the past by the threshold)."""
+        parts = C["CHANGE_PARTS"]
+        tries = [
+            (C["BIG_RISE_FRAMES"], C["BIG_RISE_DB"], True),
+            (C["RECENT_UP_FRAMES"], C["RESET_DB"], True),
+            (C["RECENT_FRAMES"], C["RESET_DB"], False),
+        ]
+        for r, thr, up in tries:
+            if self.count <= r:
+                continue
+            q = r // parts
+            past, _ = self.p56(self.head - r, self.count - r, 0)
+            _, spread = self.p56(self.head, q, 0)
+            ok = 10 * math.log10(spread) > C["SPREAD_DB"]
+            for j in range(parts):
+                if not ok:
+                    break
+                d = 10 * math.log10(self.p56(self.head - j * q, q, 0)[0] / past)
+                ok = d > thr if up else d < -thr
+            if not ok:
+                continue
+            newer, _ = self.p56(self.head, r // 2, 0)
+            if up or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10):
+                self.count, self.level = r // 2, newer
+                return
+
+    def process(
+        self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False
+    ) -> F32:
         x = frame.astype(np.float64)
         n = x.size
         e = float(np.dot(x, x)) / n
         if not math.isfinite(e):
             return np.zeros(n, dtype=np.float32)
         e += C["ENERGY_FLOOR"]
-        if not echo_only:  # an echo-only frame is no noise observation
-            self._noise_floor(e)
+        observe = not echo_only
+        known = self._noise_floor(e, observe)
+        vad_floor = 10.0 ** (C["VAD_FLOOR_DBFS"] / 10.0)
         # voice activity
         if echo_only:
             self.hang, sp = 0, False
         elif speech_prob >= 0.0:
-            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"] and e > 10.0 ** (
-                C["VAD_FLOOR_DBFS"] / 10.0
-            )
-        elif e > self.noise * 10.0 ** (C["VAD_SNR_DB"] / 10.0) and e > 10.0 ** (
-            C["VAD_FLOOR_DBFS"] / 10.0
-        ):
+            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"] and e > vad_floor
+        elif known and e > self.noise * 10.0 ** (C["VAD_SNR_DB"] / 10.0) and e > vad_floor:
             self.hang, sp = C["HANGOVER"], True
         elif self.hang > 0:
             self.hang, sp = self.hang - 1, True
         else:
             sp = False
         self.speech = sp
-        if not sp or self.noise < self.noise_held:
+        # learning: speech well above the floor (with hangover)
+        learn = False
+        if sp and known:
+            if e > self.noise * 10.0 ** (C["LEARN_SNR_DB"] / 10.0):
+                self.learn_hang, learn = C["HANGOVER"], True
+            elif self.learn_hang > 0:
+                self.learn_hang, learn = self.learn_hang - 1, True
+        else:
+            self.learn_hang = 0
+        self.learn = learn
+        if observe and known and (not sp or self.noise < self.noise_held):
             self.noise_held = self.noise
         # speech level
-        size, recent = self.ring.size, C["RECENT_FRAMES"]
-        if sp:
+        size = self.ring.size
+        if learn:
             self.idle = 0
             self.ring[self.head] = e
             self.head = (self.head + 1) % size
             self.count = min(self.count + 1, size)
             if self.count >= C["MIN_LEVEL_FRAMES"]:
-                self.level, _ = self.p56(self.head, self.count, C["P56_HANG"])
-                if self.count > recent:
-                    newer, spread = self.p56(self.head, recent // 2, 0)
-                    older, _ = self.p56(self.head - recent // 2, recent // 2, 0)
-                    past, _ = self.p56(self.head - recent, self.count - recent, 0)
-                    d = 10 * math.log10(newer / past)
-                    d_old = 10 * math.log10(older / past)
-                    if (
-                        10 * math.log10(spread) > C["SPREAD_DB"]
-                        and d * d_old > 0
-                        and min(abs(d), abs(d_old)) > C["RESET_DB"]
-                        and (d > 0 or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10))
-                    ):
-                        self.count, self.level = recent // 2, newer
-        else:
+                if self.level > 0.0:
+                    clip = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
+                    skip = self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10)
+                    lv, _ = self.p56(self.head, self.count, C["P56_HANG"], clip, skip)
+                    if lv > 0.0:
+                        self.level = lv
+                else:
+                    self.level, _ = self.p56(self.head, self.count, C["P56_HANG"])
+                self._check_change()
+        elif not sp and not echo_only:
             self.idle += 1
         # desired gain
         cfg = self.cfg
-        if sp and self.level > 0.0:
+        if learn and self.level > 0.0:
             d = cfg["target_level_dbfs"] - 10 * math.log10(self.level)
             self.desired_db = min(max(d, cfg["min_gain_db"]), cfg["max_gain_db"])
         elif not sp and self.idle > C["IDLE_HOLD_FRAMES"] and self.desired_db > 0.0:
@@ -197,7 +243,7 @@ class ReferenceGainControl:
         self.desired_db = min(self.desired_db, cap)
         # slew-limited gain ramp and limiter
         step = min(max(self.desired_db - self.gain_db, -self.step_db), self.step_db)
-        self.gain_db += 0.0 if step > 0.0 and not sp else step
+        self.gain_db += 0.0 if step > 0.0 and not learn else step
         g1 = 10.0 ** (self.gain_db / 20.0)
         ramp = self.gain + (g1 - self.gain) / n * np.arange(1, n + 1)
         y = x * ramp
@@ -366,10 +412,12 @@ def test_gain_never_exceeds_max_gain(rate: int) -> None:
 def test_gain_change_is_slew_limited_and_smooth_within_frames(rate: int) -> None:
     # A steady tone declared speech by the caller: the gain ramps at the slew limit and
     # is interpolated sample by sample (no zipper steps at frame boundaries).
+    # The tone is keyed (0.4 s on, 0.1 s off, whole frames): a steady tone is what the
+    # noise-floor tracker calls noise, and the level learns only from frames well above
+    # the floor.  The ceiling is raised so the noise cap does not bind either.
     t = np.arange(3 * rate) / rate
-    x = (10 ** (-40 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
-    # (A steady tone is also what the noise-floor tracker calls noise: the ceiling is
-    # raised so the noise cap, 20 dB here, does not bind.)
+    keyed = (t % 0.5) < 0.4
+    x = (10 ** (-40 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440.0 * t) * keyed).astype(np.float32)
     gc = GainControl(
         rate, max_gain_change_db_per_s=10.0, target_level_dbfs=-25.0, noise_ceiling_dbfs=-20.0
     )

@@ -103,6 +103,13 @@ cdef f64 P56_MARGIN = 0.025703957827688632   # 10^(-15.9/10)
 cdef f64 RESET_DB = 12.0             # level change that restarts the long window, dB
 cdef f64 SPREAD_DB = 6.0             # min. max/min power ratio of the recent frames, dB
 cdef f64 RESET_MIN_SNR_DB = 15.0     # a level drop must stay this far above the noise, dB
+cdef int RECENT_UP_FRAMES = 100      # recent window for a rise (outlasts a 0.5 s shout)
+cdef f64 BIG_RISE_DB = 30.0          # a rise beyond a voice's range (input gain change), dB
+cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
+cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
+cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
+cdef f64 SHOUT_CLIP_DB = 8.0         # entries above the level by this count as this, dB
+cdef f64 SHOUT_SKIP_DB = 12.0        # entries above the level by this are left out, dB
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
 cdef f64 LIMITER_RELEASE_S = 0.1     # limiter release time constant, s
@@ -113,6 +120,10 @@ cdef f64 STATIONARY_RATIO = pow(10.0, STATIONARY_DB / 10.0)
 cdef f64 VAD_SNR = pow(10.0, VAD_SNR_DB / 10.0)
 cdef f64 VAD_FLOOR = pow(10.0, VAD_FLOOR_DBFS / 10.0)
 cdef f64 RESET_MIN_SNR = pow(10.0, RESET_MIN_SNR_DB / 10.0)
+cdef f64 LEARN_SNR = pow(10.0, LEARN_SNR_DB / 10.0)
+cdef f64 SHOUT_CLIP = pow(10.0, SHOUT_CLIP_DB / 10.0)
+cdef f64 SHOUT_SKIP = pow(10.0, SHOUT_SKIP_DB / 10.0)
+cdef f64 UNKNOWN = 1e300             # an empty minimum (no observation in its sub-window)
 cdef f64 LIMITER_RELEASE = exp(-FRAME_S / LIMITER_RELEASE_S)
 
 # Exposed for the reference implementation and the documentation.
@@ -125,7 +136,10 @@ CONSTANTS = {
     "LEVEL_FRAMES": LEVEL_FRAMES, "RECENT_FRAMES": RECENT_FRAMES,
     "MIN_LEVEL_FRAMES": MIN_LEVEL_FRAMES, "P56_ITERATIONS": P56_ITERATIONS, "P56_HANG": P56_HANG,
     "P56_MARGIN": P56_MARGIN, "RESET_DB": RESET_DB, "SPREAD_DB": SPREAD_DB,
-    "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB,
+    "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB, "RECENT_UP_FRAMES": RECENT_UP_FRAMES,
+    "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
+    "LEARN_SNR_DB": LEARN_SNR_DB,
+    "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
 }
@@ -155,12 +169,14 @@ cdef inline f64 mean_square(const f32* x, Py_ssize_t n) noexcept nogil:
 @cython.wraparound(False)
 @cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
 cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int hang,
-                          f64* spread) noexcept nogil:
+                          f64* spread, f64 clip, f64 skip) noexcept nogil:
     """P.56 active power of the last ``count`` entries written before ``head``.
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
+    Entries above ``skip`` are left out, entries above ``clip`` count as ``clip`` (the
+    shout guard; pass 1e300 for neither).  Also stores in ``spread`` the max/min ratio of
+    the entries above the final threshold.  Returns 0 when every entry was left out.
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
@@ -170,11 +186,20 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         start += size
     # The entries are ring[start:start + n1] then ring[0:count - n1] (oldest first).
     n1 = count if count < size - start else size - start
-    for k in range(n1):
-        s += ring[start + k]
-    for k in range(count - n1):
-        s += ring[k]
-    mean = s / count
+    c = 0
+    for part in range(2):
+        p = ring + start if part == 0 else ring
+        m = n1 if part == 0 else count - n1
+        for k in range(m):
+            v = p[k]
+            if v > skip:
+                continue
+            s += v if v < clip else clip
+            c += 1
+    if c == 0:
+        spread[0] = 1.0
+        return 0.0
+    mean = s / c
     for _it in range(P56_ITERATIONS):
         thr = mean * P56_MARGIN
         s = 0.0
@@ -187,6 +212,10 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
+                if v > skip:
+                    continue
+                if v > clip:
+                    v = clip
                 if v >= thr:
                     h = hang + 1
                     if v > hi:
@@ -320,12 +349,12 @@ cdef class GainControl:
     cdef void reset_c(self) noexcept nogil:
         cdef int k
         for k in range(NOISE_SUBWINDOWS):
-            self._mins[k] = 1e300
+            self._mins[k] = UNKNOWN
             self._maxs[k] = 0.0
         for k in range(LEVEL_FRAMES):
             self._ring[k] = 0.0
         self._smoothed = 0.0
-        self._sub_min = 1e300
+        self._sub_min = UNKNOWN
         self._sub_max = 0.0
         self._sub_count = 0
         self._sub_head = 0
@@ -335,6 +364,8 @@ cdef class GainControl:
         self._hang = 0
         self._idle = 0
         self._speech = False
+        self._learn = False
+        self._learn_hang = 0
         self._ring_head = 0
         self._ring_count = 0
         self._level = 0.0
@@ -347,10 +378,21 @@ cdef class GainControl:
 
     @cython.boundscheck(False)   # sub-window indices are kept in range explicitly
     @cython.wraparound(False)
-    cdef void _update_floor(self) noexcept nogil:
-        """Step 2 after the smoothing: sub-window minima, stationarity shortcut, floor."""
+    cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil:
+        """Step 2: smoothing, sub-window minima, stationarity shortcut, floor.
+
+        ``observe``: the frame is a noise observation; otherwise nothing changes.
+        Returns False until the first observation (the floor is unknown).
+        """
         cdef int k
         cdef f64 m, lo, hi
+        if not observe:
+            return self._started
+        if not self._started:
+            self._smoothed = e
+            self._started = True
+        else:
+            self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
         if self._smoothed < self._sub_min:
             self._sub_min = self._smoothed
         if self._smoothed > self._sub_max:
@@ -374,14 +416,15 @@ cdef class GainControl:
                 hi = self._maxs[k]
         if hi < lo * STATIONARY_RATIO:
             m = lo
-        self._noise = m * NOISE_BIAS
         if self._sub_count == NOISE_SUBWINDOW:
             self._mins[self._sub_head] = self._sub_min
             self._maxs[self._sub_head] = self._sub_max
             self._sub_head = (self._sub_head + 1) % NOISE_SUBWINDOWS
-            self._sub_min = 1e300
+            self._sub_min = UNKNOWN
             self._sub_max = 0.0
             self._sub_count = 0
+        self._noise = m * NOISE_BIAS
+        return True
 
     @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
     @cython.wraparound(False)
@@ -389,8 +432,8 @@ cdef class GainControl:
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only) noexcept nogil:
         cdef Py_ssize_t i
-        cdef f64 e, newer, older, past, spread, dummy, cap, d, d_old, g1
-        cdef bint speech
+        cdef f64 e, dummy, cap, d, g1, lv
+        cdef bint speech, learn, floor_known, observe
 
         e = mean_square(x, n)
         if not isfinite(e):
@@ -398,28 +441,20 @@ cdef class GainControl:
                 x[i] = 0.0
             return
         e += ENERGY_FLOOR
-
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
-        # frame's level is the echo suppressor's doing (it can push the near-end noise far
-        # below its true level), so it is not a noise observation: the floor is kept.
-        if not echo_only:
-            if not self._started:
-                self._smoothed = e
-                self._started = True
-            else:
-                self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
-            self._update_floor()
+        # frame's level is the echo suppressor's doing, so it is no noise observation.
+        observe = not echo_only
+        floor_known = self._update_floor(e, observe)
         # 3. voice activity
         if echo_only:
             # Residual echo (or near-end noise the suppressor shaped): never a talker.
             speech = False
             self._hang = 0
         elif speech_prob >= 0.0:
-            # An upstream VAD decides, but nothing below the absolute floor is a talker:
-            # that keeps residual echo and comfort noise out of the level estimate.
+            # An upstream VAD decides, but nothing below the absolute floor is a talker.
             speech = speech_prob >= SPEECH_PROB_THRESHOLD and e > VAD_FLOOR
         else:
-            if e > self._noise * VAD_SNR and e > VAD_FLOOR:
+            if floor_known and e > self._noise * VAD_SNR and e > VAD_FLOOR:
                 self._hang = HANGOVER
                 speech = True
             elif self._hang > 0:
@@ -428,46 +463,50 @@ cdef class GainControl:
             else:
                 speech = False
         self._speech = speech
+        # Only a near-end talker well above the tracked floor teaches the level and may
+        # raise the gain.
+        # (held HANGOVER frames, as the VAD, so the level keeps the P.56 hangover frames)
+        learn = False
+        if speech and floor_known:
+            if e > self._noise * LEARN_SNR:
+                self._learn_hang = HANGOVER
+                learn = True
+            elif self._learn_hang > 0:
+                self._learn_hang -= 1
+                learn = True
+        else:
+            self._learn_hang = 0
+        self._learn = learn
         # Within a talk spurt the minimum can climb onto the speech itself (no pause in the
         # window); the noise cap uses an estimate that only rises in non-speech frames.
-        if not speech or self._noise < self._noise_held:
+        if observe and floor_known and (not speech or self._noise < self._noise_held):
             self._noise_held = self._noise
 
         # 4. speech level
-        if speech:
+        if learn:
             self._idle = 0
             self._ring[self._ring_head] = e
             self._ring_head = (self._ring_head + 1) % LEVEL_FRAMES
             if self._ring_count < LEVEL_FRAMES:
                 self._ring_count += 1
             if self._ring_count >= MIN_LEVEL_FRAMES:
-                self._level = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
-                                               self._ring_count, P56_HANG, &dummy)
-                if self._ring_count > RECENT_FRAMES:
-                    # A sustained change: both halves of the recent window differ the same
-                    # way by more than RESET_DB from the frames before them ("past"), and
-                    # the newer half is modulated.
-                    newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
-                                             RECENT_FRAMES // 2, 0, &spread)
-                    older = p56_active_power(self._ring, LEVEL_FRAMES,
-                                             self._ring_head - RECENT_FRAMES // 2,
-                                             RECENT_FRAMES // 2, 0, &dummy)
-                    past = p56_active_power(self._ring, LEVEL_FRAMES,
-                                            self._ring_head - RECENT_FRAMES,
-                                            self._ring_count - RECENT_FRAMES, 0, &dummy)
-                    d = power_to_db(newer / past)
-                    d_old = power_to_db(older / past)
-                    if (power_to_db(spread) > SPREAD_DB and d * d_old > 0.0
-                            and fabs(d) > RESET_DB and fabs(d_old) > RESET_DB
-                            and (d > 0.0 or newer > self._noise_held * RESET_MIN_SNR)):
-                        # Restart from the newer half: it holds only frames after the change.
-                        self._ring_count = RECENT_FRAMES // 2
-                        self._level = newer
-        else:
+                if self._level > 0.0:
+                    lv = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
+                                          self._ring_count, P56_HANG, &dummy,
+                                          self._level * SHOUT_CLIP, self._level * SHOUT_SKIP)
+                    if lv > 0.0:
+                        self._level = lv
+                else:
+                    self._level = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
+                                                   self._ring_count, P56_HANG, &dummy,
+                                                   UNKNOWN, UNKNOWN)
+                self._check_change()
+        elif not speech and not echo_only:
+            # (echo-only frames are no idle time: the near end may talk under the echo)
             self._idle += 1
 
         # 5. desired gain
-        if speech and self._level > 0.0:
+        if learn and self._level > 0.0:
             d = self.target_level_dbfs - power_to_db(self._level)
             if d > self.max_gain_db:
                 d = self.max_gain_db
@@ -485,18 +524,56 @@ cdef class GainControl:
             self._desired_db = cap
 
         # 6. slew-limited gain, 7. limiter (both applied sample by sample).  The gain only
-        # rises in speech frames: in non-speech it is frozen or falls, never pumps up.
+        # rises in frames that teach the level: otherwise it is frozen or falls.
         d = self._desired_db - self._gain_db
         if d > self._step_db:
             d = self._step_db
         elif d < -self._step_db:
             d = -self._step_db
-        if d > 0.0 and not speech:
+        if d > 0.0 and not learn:
             d = 0.0
         self._gain_db += d
         g1 = db_to_amp(self._gain_db)
         apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
         self._gain = g1
+
+    @cython.cdivision(True)
+    cdef void _check_change(self) noexcept nogil:
+        """Step 4's change detector: restart the long window on a sustained level change."""
+        cdef f64 newer, past, spread, dummy, thr, part
+        cdef int r, q, parts, k, j
+        cdef bint up, ok
+        # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall.
+        for k in range(3):
+            r = BIG_RISE_FRAMES if k == 0 else (RECENT_UP_FRAMES if k == 1 else RECENT_FRAMES)
+            thr = BIG_RISE_DB if k == 0 else RESET_DB
+            up = k < 2
+            parts = CHANGE_PARTS
+            if self._ring_count <= r:
+                continue
+            q = r // parts
+            past = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head - r,
+                                    self._ring_count - r, 0, &dummy, UNKNOWN, UNKNOWN)
+            newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, q, 0,
+                                     &spread, UNKNOWN, UNKNOWN)
+            ok = power_to_db(spread) > SPREAD_DB
+            # every part of the recent window differs from the past the same way
+            j = 0
+            while ok and j < parts:
+                part = newer if j == 0 else p56_active_power(
+                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &dummy,
+                    UNKNOWN, UNKNOWN)
+                ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
+                j += 1
+            if not ok:
+                continue
+            # restart from the newer half of the recent window: only frames after the change
+            newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, r // 2, 0,
+                                     &dummy, UNKNOWN, UNKNOWN)
+            if up or newer > self._noise_held * RESET_MIN_SNR:
+                self._ring_count = r // 2
+                self._level = newer
+                return
 
     # -- Python-facing ---------------------------------------------------------------------
 
@@ -575,6 +652,12 @@ cdef class GainControl:
     def speech_level_dbfs(self):
         """Estimated active speech level of the input, dBFS (NaN until known)."""
         return power_to_db(self._level) if self._level > 0.0 else float("nan")
+
+    @property
+    def learning(self):
+        """The last frame taught the speech level (near-end speech well above the noise
+        floor, not echo only): only such frames may raise the gain."""
+        return bool(self._learn)
 
     @property
     def gain_db(self):
