@@ -93,23 +93,24 @@ class ReferenceGainControl:
         self.noise_held = C["ENERGY_FLOOR"]
         self.hang, self.idle, self.speech = 0, 0, False
         self.learn, self.learn_hang = False, 0
+        self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
         self.ring = np.zeros(C["LEVEL_FRAMES"])
+        self.guarded = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
         self.desired_db = self.gain_db = C["INITIAL_GAIN_DB"]
         self.gain = 10.0 ** (self.gain_db / 20.0)
         self.lim = 1.0
 
     def p56(
-        self, head: int, count: int, hang: int, clip: float = 1e300, skip: float = 1e300
+        self, head: int, count: int, hang: int, ring: npt.NDArray[np.float64] | None = None
     ) -> tuple[float, float]:
-        """P.56 active power of the ``count`` ring entries before ``head``; spread.
-
-        Entries above ``skip`` are left out, those above ``clip`` count as ``clip``;
-        (0, 1) when none is left.
+        """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
+        ring by default); spread.  Negative entries are left out; (0, 1) when none is left.
         """
-        size = self.ring.size
-        e = self.ring[(head - count + np.arange(count)) % size]
-        e = np.minimum(e[e <= skip], clip)
+        r = self.ring if ring is None else ring
+        size = r.size
+        e = r[(head - count + np.arange(count)) % size]
+        e = e[e >= 0.0]
         if e.size == 0:
             return 0.0, 1.0
         count = e.size
@@ -175,11 +176,11 @@ class ReferenceGainControl:
             newer, _ = self.p56(self.head, r // 2, 0)
             if up or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10):
                 self.count, self.level = r // 2, newer
+                idx = (self.head - 1 - np.arange(r // 2)) % self.ring.size
+                self.guarded[idx] = self.ring[idx]
                 return
 
-    def process(
-        self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False
-    ) -> F32:
+    def process(self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False) -> F32:
         x = frame.astype(np.float64)
         n = x.size
         e = float(np.dot(x, x)) / n
@@ -202,9 +203,19 @@ class ReferenceGainControl:
             sp = False
         self.speech = sp
         # learning: speech well above the floor (with hangover)
+        if echo_only:
+            self.since_echo = 0
+        elif self.since_echo < C["ECHO_RECENT_FRAMES"]:
+            self.since_echo += 1
         learn = False
         if sp and known:
-            if e > self.noise * 10.0 ** (C["LEARN_SNR_DB"] / 10.0):
+            strong = e > self.noise * 10.0 ** (C["LEARN_SNR_DB"] / 10.0)
+            if strong and self.since_echo < C["ECHO_RECENT_FRAMES"]:
+                self.mod = [*self.mod, e][-C["MOD_FRAMES"] :]
+                strong = len(self.mod) > 1 and max(self.mod) > min(self.mod) * 10 ** (
+                    C["MOD_DB"] / 10
+                )
+            if strong:
                 self.learn_hang, learn = C["HANGOVER"], True
             elif self.learn_hang > 0:
                 self.learn_hang, learn = self.learn_hang - 1, True
@@ -217,18 +228,19 @@ class ReferenceGainControl:
         size = self.ring.size
         if learn:
             self.idle = 0
-            self.ring[self.head] = e
+            guarded = e
+            if self.count >= C["GUARD_FRAMES"]:
+                if e > self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10):
+                    guarded = -1.0
+                elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
+                    guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
+            self.ring[self.head], self.guarded[self.head] = e, guarded
             self.head = (self.head + 1) % size
             self.count = min(self.count + 1, size)
             if self.count >= C["MIN_LEVEL_FRAMES"]:
-                if self.level > 0.0:
-                    clip = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
-                    skip = self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10)
-                    lv, _ = self.p56(self.head, self.count, C["P56_HANG"], clip, skip)
-                    if lv > 0.0:
-                        self.level = lv
-                else:
-                    self.level, _ = self.p56(self.head, self.count, C["P56_HANG"])
+                lv, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded)
+                if lv > 0.0:
+                    self.level = lv
                 self._check_change()
         elif not sp and not echo_only:
             self.idle += 1
@@ -478,7 +490,7 @@ def test_echo_only_frames_teach_neither_the_level_nor_the_noise_floor(rate: int)
             assert not gc.speech
     assert gc.speech_level_dbfs == level
     assert gc.noise_level_dbfs == floor
-    assert gc.gain_db <= gain    # kept, or decayed as idle; never raised
+    assert gc.gain_db <= gain  # kept, or decayed as idle; never raised
     # the same frames without the flag do move them (the test can fail)
     gc2 = GainControl(rate)
     run(gc2, talk)
@@ -506,9 +518,9 @@ def reference_scenario(
     probs = np.full(frames, -1.0)
     probs[-60:] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
     echo = np.zeros(frames, bool)
-    echo[320:380] = True    # in the noise
-    echo[520:540] = True    # in speech
-    echo[-10:] = True       # with the upstream VAD
+    echo[320:380] = True  # in the noise
+    echo[520:540] = True  # in speech
+    echo[-10:] = True  # with the upstream VAD
     return x.astype(np.float32), probs, echo
 
 

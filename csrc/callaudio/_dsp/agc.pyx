@@ -12,6 +12,14 @@ References
 - WebRTC AGC2 (adaptive digital controller, design only): speech level estimated in speech
   frames only, gain = target - level limited in rate (dB/s), gain capped so the noise floor
   is not lifted above a maximum output noise level, then a limiter.
+- J. Sohn, N. S. Kim, W. Sung, "A statistical model-based voice activity detector", IEEE
+  Signal Process. Lett. 6(1), 1999, and ITU-T G.729 Annex B: a frame is only taken for
+  speech well above the tracked noise floor (here: the level learns only from frames
+  LEARN_SNR_DB over the minimum-statistics floor, whatever an upstream VAD says).
+- D. Giannoulis, M. Massberg, J. D. Reiss, "Digital dynamic range compressor design - a
+  tutorial and analysis", J. Audio Eng. Soc. 60(6), 2012: level detection with a slow
+  attack leaves short peaks to the limiter (here: the shout guard and the persistence test
+  of step 4).
 
 Per 10 ms frame of n = sample_rate / 100 samples (all levels relative to full scale 1.0,
 powers are mean squares, dBFS = 10 log10(power)):
@@ -26,36 +34,48 @@ powers are mean squares, dBFS = 10 log10(power)):
    is, and the floor follows the minimum of that stretch at once (so a new, louder noise
    stops being taken for speech within a second instead of after the whole window).
    A frame flagged ``echo_only`` (an upstream echo suppressor's output in far-end single
-   talk, whose level that suppressor set) is no noise observation: step 2 skips it.
+   talk, whose level that suppressor set) is no noise observation: step 2 skips it.  The
+   floor is unknown until the first observation.
 3. Voice activity: an ``echo_only`` frame is never speech; otherwise
    ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
-   else the frame is speech when
+   else the frame is speech when the floor is known,
    ``e > noise * 10^(VAD_SNR_DB / 10)`` and ``e > 10^(VAD_FLOOR_DBFS / 10)``, held for
    HANGOVER frames after the last such frame.
-4. Speech level: each speech frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
+   Learning (the frames that teach the level and may raise the gain): a speech frame with
+   the floor known and ``e > noise * 10^(LEARN_SNR_DB / 10)``, held for HANGOVER speech
+   frames after the last such frame (so the level keeps the hangover frames P.56 counts).
+   Residual echo, comfort noise and background noise an upstream VAD takes for speech stay
+   within a few dB of the floor and teach nothing.
+4. Speech level: each learning frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
    entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
-   this is within 0.3 dB of P.56 method B.  P.56 is max-like (a louder past dominates), so
-   a drop in level needs a change detector.  It uses the same measure without the
-   hangover (on a few frames that would count the VAD's trailing hangover frames at full
-   weight) over the newer and the older half of the last RECENT_FRAMES speech frames and
-   over the ring's frames before them ("past").  When both halves differ from the past
-   the same way by more than RESET_DB and the newer half spans more than SPREAD_DB between
-   its active frames (speech is modulated; stationary noise that the VAD mistook for
-   speech is not), the long window restarts from the newer half; a drop is only accepted
-   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.
-   Unknown (NaN) until MIN_LEVEL_FRAMES speech frames have been seen.
-5. Desired gain in speech frames: ``target - level`` clamped to [min_gain, max_gain].
-   In non-speech frames it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech a
-   positive desired gain decays to 0 dB at ``idle_gain_decay_db_per_s``.  Always capped at
+   this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
+   GUARD_FRAMES entries, entries more than SHOUT_SKIP_DB above the current level are left
+   out and those more than SHOUT_CLIP_DB above it count as SHOUT_CLIP_DB above it, so a
+   short shout moves the level little (the limiter takes its peaks).  A lasting change
+   needs a change detector.  It uses the same measure without the hangover and without the
+   guard over CHANGE_PARTS equal parts of the last r learning frames and over the ring's
+   frames before them ("past").  When every part differs from the past the same way by more
+   than the threshold and the newest part spans more than SPREAD_DB between its active
+   frames (speech is modulated; stationary noise is not), the long window restarts from
+   the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
+   voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
+   r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
+   r = RECENT_FRAMES, only accepted to a level at least RESET_MIN_SNR_DB above the noise
+   floor of step 5.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
+   Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
+   do not count: the near end may talk under the echo) a positive desired gain decays to
+   0 dB at ``idle_gain_decay_db_per_s``.  Always capped at
    ``max(noise_ceiling - noise_level, 0)`` dB so idle noise is not lifted above the ceiling;
-   noise_level here is the floor of step 2 followed upwards only in non-speech frames (in a
-   long talk spurt without pauses the minimum would climb onto the speech itself).
+   noise_level here is the floor of step 2 followed upwards only in observed non-speech
+   frames (in a long talk spurt without pauses the minimum would climb onto the speech).
 6. Applied gain moves towards the desired gain by at most
    ``max_gain_change_db_per_s / 100`` dB per frame, interpolated linearly (in amplitude)
-   sample by sample across the frame, so there is no zipper noise.
+   sample by sample across the frame, so there is no zipper noise.  It only rises in
+   learning frames.
 7. Limiter (no added latency, it sees the whole frame): with ``pk`` the frame's peak after
    the gain and ``c`` the ceiling (threshold x LIMIT_MARGIN), the limiter gain needed is
    ``t = min(1, c / pk)``.  If t is below the previous limiter gain it ramps linearly from
@@ -108,8 +128,12 @@ cdef f64 BIG_RISE_DB = 30.0          # a rise beyond a voice's range (input gain
 cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
 cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
-cdef f64 SHOUT_CLIP_DB = 8.0         # entries above the level by this count as this, dB
-cdef f64 SHOUT_SKIP_DB = 12.0        # entries above the level by this are left out, dB
+cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
+cdef f64 SHOUT_SKIP_DB = 14.0       # entries above the level by this are left out, dB
+cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
+cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
+cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
+cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
 cdef f64 LIMITER_RELEASE_S = 0.1     # limiter release time constant, s
@@ -123,6 +147,7 @@ cdef f64 RESET_MIN_SNR = pow(10.0, RESET_MIN_SNR_DB / 10.0)
 cdef f64 LEARN_SNR = pow(10.0, LEARN_SNR_DB / 10.0)
 cdef f64 SHOUT_CLIP = pow(10.0, SHOUT_CLIP_DB / 10.0)
 cdef f64 SHOUT_SKIP = pow(10.0, SHOUT_SKIP_DB / 10.0)
+cdef f64 MOD_RATIO = pow(10.0, MOD_DB / 10.0)
 cdef f64 UNKNOWN = 1e300             # an empty minimum (no observation in its sub-window)
 cdef f64 LIMITER_RELEASE = exp(-FRAME_S / LIMITER_RELEASE_S)
 
@@ -139,7 +164,8 @@ CONSTANTS = {
     "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB, "RECENT_UP_FRAMES": RECENT_UP_FRAMES,
     "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
     "LEARN_SNR_DB": LEARN_SNR_DB,
-    "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB,
+    "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
+    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
 }
@@ -169,14 +195,14 @@ cdef inline f64 mean_square(const f32* x, Py_ssize_t n) noexcept nogil:
 @cython.wraparound(False)
 @cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
 cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int hang,
-                          f64* spread, f64 clip, f64 skip) noexcept nogil:
+                          f64* spread) noexcept nogil:
     """P.56 active power of the last ``count`` entries written before ``head``.
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    Entries above ``skip`` are left out, entries above ``clip`` count as ``clip`` (the
-    shout guard; pass 1e300 for neither).  Also stores in ``spread`` the max/min ratio of
-    the entries above the final threshold.  Returns 0 when every entry was left out.
+    Negative entries (the shout guard's) are left out.  Also stores in ``spread`` the
+    max/min ratio of the entries above the final threshold.  Returns 0 when every entry
+    was left out.
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
@@ -192,9 +218,9 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         m = n1 if part == 0 else count - n1
         for k in range(m):
             v = p[k]
-            if v > skip:
+            if v < 0.0:
                 continue
-            s += v if v < clip else clip
+            s += v
             c += 1
     if c == 0:
         spread[0] = 1.0
@@ -212,10 +238,8 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
-                if v > skip:
+                if v < 0.0:
                     continue
-                if v > clip:
-                    v = clip
                 if v >= thr:
                     h = hang + 1
                     if v > hi:
@@ -332,7 +356,10 @@ cdef class GainControl:
         self._mins = <f64*>PyMem_Malloc(NOISE_SUBWINDOWS * sizeof(f64))
         self._maxs = <f64*>PyMem_Malloc(NOISE_SUBWINDOWS * sizeof(f64))
         self._ring = <f64*>PyMem_Malloc(LEVEL_FRAMES * sizeof(f64))
-        if self._mins == NULL or self._maxs == NULL or self._ring == NULL:
+        self._guarded = <f64*>PyMem_Malloc(LEVEL_FRAMES * sizeof(f64))
+        self._mod = <f64*>PyMem_Malloc(MOD_FRAMES * sizeof(f64))
+        if self._mins == NULL or self._maxs == NULL or self._ring == NULL or self._mod == NULL \
+                or self._guarded == NULL:
             raise MemoryError()
         self.reset()
 
@@ -340,6 +367,8 @@ cdef class GainControl:
         PyMem_Free(self._mins)
         PyMem_Free(self._maxs)
         PyMem_Free(self._ring)
+        PyMem_Free(self._mod)
+        PyMem_Free(self._guarded)
 
     cpdef void reset(self):
         """Forget everything learnt (noise floor, speech level, gain): as constructed."""
@@ -353,6 +382,7 @@ cdef class GainControl:
             self._maxs[k] = 0.0
         for k in range(LEVEL_FRAMES):
             self._ring[k] = 0.0
+            self._guarded[k] = 0.0
         self._smoothed = 0.0
         self._sub_min = UNKNOWN
         self._sub_max = 0.0
@@ -366,6 +396,9 @@ cdef class GainControl:
         self._speech = False
         self._learn = False
         self._learn_hang = 0
+        self._since_echo = ECHO_RECENT_FRAMES
+        self._mod_head = 0
+        self._mod_count = 0
         self._ring_head = 0
         self._ring_count = 0
         self._level = 0.0
@@ -433,7 +466,7 @@ cdef class GainControl:
                         bint echo_only) noexcept nogil:
         cdef Py_ssize_t i
         cdef f64 e, dummy, cap, d, g1, lv
-        cdef bint speech, learn, floor_known, observe
+        cdef bint speech, learn, floor_known, observe, strong
 
         e = mean_square(x, n)
         if not isfinite(e):
@@ -466,9 +499,22 @@ cdef class GainControl:
         # Only a near-end talker well above the tracked floor teaches the level and may
         # raise the gain.
         # (held HANGOVER frames, as the VAD, so the level keeps the P.56 hangover frames)
+        # After echo, speech must also be modulated (MOD_DB over the last MOD_FRAMES such
+        # frames): what an upstream VAD calls speech there may be steady noise passed on.
+        if echo_only:
+            self._since_echo = 0
+        elif self._since_echo < ECHO_RECENT_FRAMES:
+            self._since_echo += 1
         learn = False
         if speech and floor_known:
-            if e > self._noise * LEARN_SNR:
+            strong = e > self._noise * LEARN_SNR
+            if strong and self._since_echo < ECHO_RECENT_FRAMES:
+                self._mod[self._mod_head] = e
+                self._mod_head = (self._mod_head + 1) % MOD_FRAMES
+                if self._mod_count < MOD_FRAMES:
+                    self._mod_count += 1
+                strong = self._modulated()
+            if strong:
                 self._learn_hang = HANGOVER
                 learn = True
             elif self._learn_hang > 0:
@@ -485,21 +531,23 @@ cdef class GainControl:
         # 4. speech level
         if learn:
             self._idle = 0
+            # shout guard: the entry is judged once, against the level when it came
+            lv = e
+            if self._ring_count >= GUARD_FRAMES:
+                if e > self._level * SHOUT_SKIP:
+                    lv = -1.0
+                elif e > self._level * SHOUT_CLIP:
+                    lv = self._level * SHOUT_CLIP
             self._ring[self._ring_head] = e
+            self._guarded[self._ring_head] = lv
             self._ring_head = (self._ring_head + 1) % LEVEL_FRAMES
             if self._ring_count < LEVEL_FRAMES:
                 self._ring_count += 1
             if self._ring_count >= MIN_LEVEL_FRAMES:
-                if self._level > 0.0:
-                    lv = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
-                                          self._ring_count, P56_HANG, &dummy,
-                                          self._level * SHOUT_CLIP, self._level * SHOUT_SKIP)
-                    if lv > 0.0:
-                        self._level = lv
-                else:
-                    self._level = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
-                                                   self._ring_count, P56_HANG, &dummy,
-                                                   UNKNOWN, UNKNOWN)
+                lv = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
+                                      self._ring_count, P56_HANG, &dummy)
+                if lv > 0.0:
+                    self._level = lv
                 self._check_change()
         elif not speech and not echo_only:
             # (echo-only frames are no idle time: the near end may talk under the echo)
@@ -537,6 +585,19 @@ cdef class GainControl:
         apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
         self._gain = g1
 
+    @cython.boundscheck(False)   # k < _mod_count <= MOD_FRAMES
+    @cython.wraparound(False)
+    cdef bint _modulated(self) noexcept nogil:
+        """The last MOD_FRAMES learning candidates span more than MOD_DB."""
+        cdef int k
+        cdef f64 hi = 0.0, lo = UNKNOWN
+        for k in range(self._mod_count):
+            if self._mod[k] > hi:
+                hi = self._mod[k]
+            if self._mod[k] < lo:
+                lo = self._mod[k]
+        return self._mod_count > 1 and hi > lo * MOD_RATIO
+
     @cython.cdivision(True)
     cdef void _check_change(self) noexcept nogil:
         """Step 4's change detector: restart the long window on a sustained level change."""
@@ -553,26 +614,28 @@ cdef class GainControl:
                 continue
             q = r // parts
             past = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head - r,
-                                    self._ring_count - r, 0, &dummy, UNKNOWN, UNKNOWN)
+                                    self._ring_count - r, 0, &dummy)
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, q, 0,
-                                     &spread, UNKNOWN, UNKNOWN)
+                                     &spread)
             ok = power_to_db(spread) > SPREAD_DB
             # every part of the recent window differs from the past the same way
             j = 0
             while ok and j < parts:
                 part = newer if j == 0 else p56_active_power(
-                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &dummy,
-                    UNKNOWN, UNKNOWN)
+                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &dummy)
                 ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
                 j += 1
             if not ok:
                 continue
             # restart from the newer half of the recent window: only frames after the change
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, r // 2, 0,
-                                     &dummy, UNKNOWN, UNKNOWN)
+                                     &dummy)
             if up or newer > self._noise_held * RESET_MIN_SNR:
                 self._ring_count = r // 2
                 self._level = newer
+                for j in range(r // 2):
+                    q = (self._ring_head - 1 - j + LEVEL_FRAMES) % LEVEL_FRAMES
+                    self._guarded[q] = self._ring[q]
                 return
 
     # -- Python-facing ---------------------------------------------------------------------
