@@ -212,8 +212,12 @@ class ReferenceGainControl:
             strong = e > self.noise * 10.0 ** (C["LEARN_SNR_DB"] / 10.0)
             if strong and self.since_echo < C["ECHO_RECENT_FRAMES"]:
                 self.mod = [*self.mod, e][-C["MOD_FRAMES"] :]
-                strong = len(self.mod) > 1 and max(self.mod) > min(self.mod) * 10 ** (
-                    C["MOD_DB"] / 10
+                ratio = 10 ** (C["MOD_DB"] / 10)
+                m = np.array(self.mod)
+                above = np.count_nonzero(m > m.min() * ratio)
+                below = np.count_nonzero(m * ratio < m.max())
+                strong = e > self.noise * 10 ** (C["MOD_SNR_DB"] / 10) or (
+                    above >= C["MOD_MIN"] and below >= C["MOD_MIN"]
                 )
             if strong:
                 self.learn_hang, learn = C["HANGOVER"], True

@@ -133,6 +133,8 @@ cdef f64 SHOUT_SKIP_DB = 14.0       # entries above the level by this are left o
 cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
+cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
+cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
@@ -148,6 +150,7 @@ cdef f64 LEARN_SNR = pow(10.0, LEARN_SNR_DB / 10.0)
 cdef f64 SHOUT_CLIP = pow(10.0, SHOUT_CLIP_DB / 10.0)
 cdef f64 SHOUT_SKIP = pow(10.0, SHOUT_SKIP_DB / 10.0)
 cdef f64 MOD_RATIO = pow(10.0, MOD_DB / 10.0)
+cdef f64 MOD_SNR = pow(10.0, MOD_SNR_DB / 10.0)
 cdef f64 UNKNOWN = 1e300             # an empty minimum (no observation in its sub-window)
 cdef f64 LIMITER_RELEASE = exp(-FRAME_S / LIMITER_RELEASE_S)
 
@@ -165,7 +168,8 @@ CONSTANTS = {
     "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
-    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
+    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB, "MOD_MIN": MOD_MIN,
+    "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
 }
@@ -499,8 +503,9 @@ cdef class GainControl:
         # Only a near-end talker well above the tracked floor teaches the level and may
         # raise the gain.
         # (held HANGOVER frames, as the VAD, so the level keeps the P.56 hangover frames)
-        # After echo, speech must also be modulated (MOD_DB over the last MOD_FRAMES such
-        # frames): what an upstream VAD calls speech there may be steady noise passed on.
+        # After echo, speech less than MOD_SNR_DB over the floor must also be modulated
+        # (MOD_DB over the last MOD_FRAMES such frames): what an upstream VAD calls speech
+        # there may be steady noise passed on over a floor the suppressor pushed down.
         if echo_only:
             self._since_echo = 0
         elif self._since_echo < ECHO_RECENT_FRAMES:
@@ -513,7 +518,7 @@ cdef class GainControl:
                 self._mod_head = (self._mod_head + 1) % MOD_FRAMES
                 if self._mod_count < MOD_FRAMES:
                     self._mod_count += 1
-                strong = self._modulated()
+                strong = e > self._noise * MOD_SNR or self._modulated()
             if strong:
                 self._learn_hang = HANGOVER
                 learn = True
@@ -588,15 +593,22 @@ cdef class GainControl:
     @cython.boundscheck(False)   # k < _mod_count <= MOD_FRAMES
     @cython.wraparound(False)
     cdef bint _modulated(self) noexcept nogil:
-        """The last MOD_FRAMES learning candidates span more than MOD_DB."""
-        cdef int k
+        """The last MOD_FRAMES learning candidates span more than MOD_DB, with at least
+        MOD_MIN of them above the quietest by that much and MOD_MIN below the loudest (a
+        lone burst in steady noise is no modulation)."""
+        cdef int k, above = 0, below = 0
         cdef f64 hi = 0.0, lo = UNKNOWN
         for k in range(self._mod_count):
             if self._mod[k] > hi:
                 hi = self._mod[k]
             if self._mod[k] < lo:
                 lo = self._mod[k]
-        return self._mod_count > 1 and hi > lo * MOD_RATIO
+        for k in range(self._mod_count):
+            if self._mod[k] > lo * MOD_RATIO:
+                above += 1
+            if self._mod[k] * MOD_RATIO < hi:
+                below += 1
+        return above >= MOD_MIN and below >= MOD_MIN
 
     @cython.cdivision(True)
     cdef void _check_change(self) noexcept nogil:
