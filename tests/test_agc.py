@@ -94,6 +94,7 @@ class ReferenceGainControl:
         self.hang, self.idle, self.speech = 0, 0, False
         self.learn, self.learn_hang = False, 0
         self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
+        self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.guarded = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
@@ -219,6 +220,7 @@ class ReferenceGainControl:
                 strong = e > self.noise * 10 ** (C["MOD_SNR_DB"] / 10) or (
                     above >= C["MOD_MIN"] and below >= C["MOD_MIN"]
                 )
+                self.unmodulated += not strong
             if strong:
                 self.learn_hang, learn = C["HANGOVER"], True
             elif self.learn_hang > 0:
@@ -508,23 +510,26 @@ def test_echo_only_frames_teach_neither_the_level_nor_the_noise_floor(rate: int)
 def reference_scenario(
     rate: int,
 ) -> tuple[F32, npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """6 s exercising every branch: level steps, limiter, idle decay, noise cap, and
-    echo-only frames (some in the noise, some in speech)."""
+    """7.2 s exercising every branch: level steps, limiter, idle decay, noise cap, shout
+    guard, echo-only frames (some in the noise, some in speech), and after echo a steady
+    noise 20 dB over the floor that the upstream VAD calls speech (the modulation test)."""
     x = np.concatenate(
         [
             speech(1.5, rate, -45.0, seed=16, noise_db=-70.0),
             speech(1.5, rate, -5.0, seed=17, noise_db=-70.0),
             white(2 * rate, -62.0, seed=18),
             speech(1.0, rate, -30.0, seed=19, noise_db=-62.0),
+            white(int(1.2 * rate), -41.0, seed=27),
         ]
     )
     frames = x.size // (rate // 100)
     probs = np.full(frames, -1.0)
-    probs[-60:] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
+    probs[540:600] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
+    probs[600:] = 0.9
     echo = np.zeros(frames, bool)
     echo[320:380] = True  # in the noise
     echo[520:540] = True  # in speech
-    echo[-10:] = True  # with the upstream VAD
+    echo[590:605] = True  # with the upstream VAD, then steady noise after it
     return x.astype(np.float32), probs, echo
 
 
@@ -534,7 +539,7 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
     gc = GainControl(rate)
     ref = ReferenceGainControl(rate)
     n = rate // 100
-    resets = limited = 0
+    resets = limited = guarded = 0
     for i in range(probs.size):
         frame = x[i * n : (i + 1) * n]
         got = gc.process(frame, float(probs[i]), echo_only=bool(echo[i]))
@@ -550,9 +555,16 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
             assert gc.speech_level_dbfs == pytest.approx(ref.speech_level_dbfs, abs=1e-9)
         resets += ref.count == C["RECENT_FRAMES"] // 2 and ref.speech
         limited += ref.lim < 1.0
+        guarded += (
+            ref.learn
+            and ref.guarded[(ref.head - 1) % ref.ring.size]
+            != ref.ring[(ref.head - 1) % ref.ring.size]
+        )
     # The scenario really went through the level reset and the limiter.
     assert resets >= 1
     assert limited >= 10
+    assert guarded >= 1  # the shout guard clipped or left out entries
+    assert ref.unmodulated >= 1  # and the modulation test after echo turned one down
 
 
 # ------------------------------------------------------------------ state and contract

@@ -44,17 +44,24 @@ powers are mean squares, dBFS = 10 log10(power)):
    Learning (the frames that teach the level and may raise the gain): a speech frame with
    the floor known and ``e > noise * 10^(LEARN_SNR_DB / 10)``, held for HANGOVER speech
    frames after the last such frame (so the level keeps the hangover frames P.56 counts).
-   Residual echo, comfort noise and background noise an upstream VAD takes for speech stay
-   within a few dB of the floor and teach nothing.
+   Within ECHO_RECENT_FRAMES after an ``echo_only`` frame a candidate less than MOD_SNR_DB
+   over the floor must also be modulated: among the last MOD_FRAMES candidates at least
+   MOD_MIN lie MOD_DB above the quietest and MOD_MIN MOD_DB below the loudest (the echo
+   suppressor pushes the floor down, and what an upstream VAD passes as speech in the far
+   end's pauses may be steady noise; a lone residual-echo burst is no modulation either).
+   Residual echo, comfort noise and background noise an upstream VAD takes for speech so
+   teach nothing.
 4. Speech level: each learning frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
    entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
    this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
-   GUARD_FRAMES entries, entries more than SHOUT_SKIP_DB above the current level are left
-   out and those more than SHOUT_CLIP_DB above it count as SHOUT_CLIP_DB above it, so a
-   short shout moves the level little (the limiter takes its peaks).  A lasting change
+   GUARD_FRAMES entries, an entry is judged once, against the level when it arrives: more
+   than SHOUT_SKIP_DB above it, it is left out of the level; more than SHOUT_CLIP_DB above
+   it, it counts as SHOUT_CLIP_DB above it.  So a short shout moves the level little (the
+   limiter takes its peaks), and its entries cannot ratchet the level up later.  The
+   change detector below sees the raw entries; a restart takes them raw.  A lasting change
    needs a change detector.  It uses the same measure without the hangover and without the
    guard over CHANGE_PARTS equal parts of the last r learning frames and over the ring's
    frames before them ("past").  When every part differs from the past the same way by more
