@@ -93,6 +93,7 @@ class ReferenceGainControl:
         self.noise_held = C["ENERGY_FLOOR"]
         self.hang, self.idle, self.speech = 0, 0, False
         self.learn, self.learn_hang = False, 0
+        self.shout_hold = 0
         self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
@@ -238,8 +239,16 @@ class ReferenceGainControl:
             if self.count >= C["GUARD_FRAMES"]:
                 if e > self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10):
                     guarded = -1.0
+                    self.shout_hold = C["SHOUT_SPAN"]
+                    for k in range(1, min(C["SHOUT_SPAN"] + 1, self.count)):
+                        i = (self.head - k) % size
+                        if self.ring[i] > self.level:
+                            self.guarded[i] = -1.0
+                elif self.shout_hold > 0 and e > self.level:
+                    guarded = -1.0
                 elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                     guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
+            self.shout_hold = max(self.shout_hold - 1, 0)
             self.ring[self.head], self.guarded[self.head] = e, guarded
             self.head = (self.head + 1) % size
             self.count = min(self.count + 1, size)

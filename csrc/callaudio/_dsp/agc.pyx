@@ -136,12 +136,13 @@ cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
 cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
 cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
-cdef f64 SHOUT_SKIP_DB = 14.0       # entries above the level by this are left out, dB
+cdef f64 SHOUT_SKIP_DB = 12.0       # entries above the level by this are left out, dB
 cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
 cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
+cdef int SHOUT_SPAN = 20             # entries either side of a left-out one also judged
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
@@ -175,6 +176,7 @@ CONSTANTS = {
     "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
+    "SHOUT_SPAN": SHOUT_SPAN,
     "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
     "MOD_MIN": MOD_MIN, "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
@@ -407,6 +409,7 @@ cdef class GainControl:
         self._speech = False
         self._learn = False
         self._learn_hang = 0
+        self._shout_hold = 0
         self._since_echo = ECHO_RECENT_FRAMES
         self._mod_head = 0
         self._mod_count = 0
@@ -476,6 +479,7 @@ cdef class GainControl:
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only) noexcept nogil:
         cdef Py_ssize_t i
+        cdef int k
         cdef f64 e, dummy, cap, d, g1, lv
         cdef bint speech, learn, floor_known, observe, strong
 
@@ -544,12 +548,23 @@ cdef class GainControl:
         if learn:
             self._idle = 0
             # shout guard: the entry is judged once, against the level when it came
+            # (a shout's quieter frames go with it: SHOUT_SPAN entries either side of a
+            # left-out one are left out too when above the level)
             lv = e
             if self._ring_count >= GUARD_FRAMES:
                 if e > self._level * SHOUT_SKIP:
                     lv = -1.0
+                    self._shout_hold = SHOUT_SPAN
+                    for k in range(1, SHOUT_SPAN + 1):
+                        i = (self._ring_head - k + LEVEL_FRAMES) % LEVEL_FRAMES
+                        if k < self._ring_count and self._ring[i] > self._level:
+                            self._guarded[i] = -1.0
+                elif self._shout_hold > 0 and e > self._level:
+                    lv = -1.0
                 elif e > self._level * SHOUT_CLIP:
                     lv = self._level * SHOUT_CLIP
+            if self._shout_hold > 0:
+                self._shout_hold -= 1
             self._ring[self._ring_head] = e
             self._guarded[self._ring_head] = lv
             self._ring_head = (self._ring_head + 1) % LEVEL_FRAMES
