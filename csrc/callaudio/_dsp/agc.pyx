@@ -61,8 +61,8 @@ powers are mean squares, dBFS = 10 log10(power)):
    than SHOUT_SKIP_DB above it, it is left out of the level; more than SHOUT_CLIP_DB above
    it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the
    level within SHOUT_SPAN entries either side with it (the shout's quieter frames).
-   So a short shout moves the level little (the
-   limiter takes its peaks), and its entries cannot ratchet the level up later.  The
+   So a short shout moves the level little (the limiter takes its peaks), and its
+   entries cannot ratchet the level up later.  The
    change detector below sees the raw entries; a restart takes them raw.  A lasting change
    needs a change detector.  It uses the same measure without the hangover and without the
    guard over CHANGE_PARTS equal parts of the last r learning frames and over the ring's
