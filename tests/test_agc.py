@@ -92,16 +92,30 @@ class ReferenceGainControl:
         self.smoothed, self.noise, self.started = 0.0, C["ENERGY_FLOOR"], False
         self.noise_held = C["ENERGY_FLOOR"]
         self.hang, self.idle, self.speech = 0, 0, False
+        self.learn, self.learn_hang = False, 0
+        self.shout_hold = 0
+        self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
+        self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
+        self.guarded = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
         self.desired_db = self.gain_db = C["INITIAL_GAIN_DB"]
         self.gain = 10.0 ** (self.gain_db / 20.0)
         self.lim = 1.0
 
-    def p56(self, head: int, count: int, hang: int) -> tuple[float, float]:
-        """P.56 active power of the ``count`` ring entries before ``head``; spread."""
-        size = self.ring.size
-        e = self.ring[(head - count + np.arange(count)) % size]
+    def p56(
+        self, head: int, count: int, hang: int, ring: npt.NDArray[np.float64] | None = None
+    ) -> tuple[float, float]:
+        """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
+        ring by default); spread.  Negative entries are left out; (0, 1) when none is left.
+        """
+        r = self.ring if ring is None else ring
+        size = r.size
+        e = r[(head - count + np.arange(count)) % size]
+        e = e[e >= 0.0]
+        if e.size == 0:
+            return 0.0, 1.0
+        count = e.size
         mean = float(np.sum(e)) / count
         spread = 1.0
         for _ in range(C["P56_ITERATIONS"]):
@@ -112,8 +126,10 @@ class ReferenceGainControl:
             spread = float(e[above].max() / e[above].min())
         return mean, spread
 
-    def _noise_floor(self, e: float) -> None:
-        """Step 2: smoothed power, sub-window minima, stationarity shortcut."""
+    def _noise_floor(self, e: float, observe: bool) -> bool:
+        """Step 2: smoothed power, sub-window minima, stationarity shortcut; known?"""
+        if not observe:
+            return self.started
         if not self.started:
             self.smoothed, self.started = e, True
         else:
@@ -129,11 +145,42 @@ class ReferenceGainControl:
         hi = max([self.sub_max] + [self.maxs[k] for k in last])
         if hi < lo * 10.0 ** (C["STATIONARY_DB"] / 10.0):
             m = lo
-        self.noise = m * C["NOISE_BIAS"]
         if self.sub_count == C["NOISE_SUBWINDOW"]:
             self.mins[self.sub_head], self.maxs[self.sub_head] = self.sub_min, self.sub_max
             self.sub_head = (self.sub_head + 1) % u
             self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
+        self.noise = m * C["NOISE_BIAS"]
+        return True
+
+    def _check_change(self) -> None:
+        """Restart the long window on a sustained change (every part of the recent
+        window above/below the past by the threshold)."""
+        parts = C["CHANGE_PARTS"]
+        tries = [
+            (C["BIG_RISE_FRAMES"], C["BIG_RISE_DB"], True),
+            (C["RECENT_UP_FRAMES"], C["RESET_DB"], True),
+            (C["RECENT_FRAMES"], C["RESET_DB"], False),
+        ]
+        for r, thr, up in tries:
+            if self.count <= r:
+                continue
+            q = r // parts
+            past, _ = self.p56(self.head - r, self.count - r, 0)
+            _, spread = self.p56(self.head, q, 0)
+            ok = 10 * math.log10(spread) > C["SPREAD_DB"]
+            for j in range(parts):
+                if not ok:
+                    break
+                d = 10 * math.log10(self.p56(self.head - j * q, q, 0)[0] / past)
+                ok = d > thr if up else d < -thr
+            if not ok:
+                continue
+            newer, _ = self.p56(self.head, r // 2, 0)
+            if up or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10):
+                self.count, self.level = r // 2, newer
+                idx = (self.head - 1 - np.arange(r // 2)) % self.ring.size
+                self.guarded[idx] = self.ring[idx]
+                return
 
     def process(self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False) -> F32:
         x = frame.astype(np.float64)
@@ -142,53 +189,79 @@ class ReferenceGainControl:
         if not math.isfinite(e):
             return np.zeros(n, dtype=np.float32)
         e += C["ENERGY_FLOOR"]
-        if not echo_only:  # an echo-only frame is no noise observation
-            self._noise_floor(e)
+        observe = not echo_only
+        known = self._noise_floor(e, observe)
+        vad_floor = 10.0 ** (C["VAD_FLOOR_DBFS"] / 10.0)
         # voice activity
         if echo_only:
             self.hang, sp = 0, False
         elif speech_prob >= 0.0:
-            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"] and e > 10.0 ** (
-                C["VAD_FLOOR_DBFS"] / 10.0
-            )
-        elif e > self.noise * 10.0 ** (C["VAD_SNR_DB"] / 10.0) and e > 10.0 ** (
-            C["VAD_FLOOR_DBFS"] / 10.0
-        ):
+            sp = speech_prob >= C["SPEECH_PROB_THRESHOLD"] and e > vad_floor
+        elif known and e > self.noise * 10.0 ** (C["VAD_SNR_DB"] / 10.0) and e > vad_floor:
             self.hang, sp = C["HANGOVER"], True
         elif self.hang > 0:
             self.hang, sp = self.hang - 1, True
         else:
             sp = False
         self.speech = sp
-        if not sp or self.noise < self.noise_held:
+        # learning: speech well above the floor (with hangover)
+        if echo_only:
+            self.since_echo = 0
+        elif self.since_echo < C["ECHO_RECENT_FRAMES"]:
+            self.since_echo += 1
+        learn = False
+        if sp and known:
+            strong = e > self.noise * 10.0 ** (C["LEARN_SNR_DB"] / 10.0)
+            if strong and self.since_echo < C["ECHO_RECENT_FRAMES"]:
+                self.mod = [*self.mod, e][-C["MOD_FRAMES"] :]
+                ratio = 10 ** (C["MOD_DB"] / 10)
+                m = np.array(self.mod)
+                above = np.count_nonzero(m > m.min() * ratio)
+                below = np.count_nonzero(m * ratio < m.max())
+                strong = e > self.noise * 10 ** (C["MOD_SNR_DB"] / 10) or (
+                    above >= C["MOD_MIN"] and below >= C["MOD_MIN"]
+                )
+                self.unmodulated += not strong
+            if strong:
+                self.learn_hang, learn = C["HANGOVER"], True
+            elif self.learn_hang > 0:
+                self.learn_hang, learn = self.learn_hang - 1, True
+        else:
+            self.learn_hang = 0
+        self.learn = learn
+        if observe and known and (not sp or self.noise < self.noise_held):
             self.noise_held = self.noise
         # speech level
-        size, recent = self.ring.size, C["RECENT_FRAMES"]
-        if sp:
+        size = self.ring.size
+        if learn:
             self.idle = 0
-            self.ring[self.head] = e
+            guarded = e
+            if self.count >= C["GUARD_FRAMES"]:
+                if e > self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10):
+                    guarded = -1.0
+                    self.shout_hold = C["SHOUT_SPAN"]
+                    for k in range(1, min(C["SHOUT_SPAN"] + 1, self.count)):
+                        i = (self.head - k) % size
+                        if self.ring[i] > self.level:
+                            self.guarded[i] = -1.0
+                elif self.shout_hold > 0 and e > self.level:
+                    guarded = -1.0
+                elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
+                    guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
+            self.shout_hold = max(self.shout_hold - 1, 0)
+            self.ring[self.head], self.guarded[self.head] = e, guarded
             self.head = (self.head + 1) % size
             self.count = min(self.count + 1, size)
             if self.count >= C["MIN_LEVEL_FRAMES"]:
-                self.level, _ = self.p56(self.head, self.count, C["P56_HANG"])
-                if self.count > recent:
-                    newer, spread = self.p56(self.head, recent // 2, 0)
-                    older, _ = self.p56(self.head - recent // 2, recent // 2, 0)
-                    past, _ = self.p56(self.head - recent, self.count - recent, 0)
-                    d = 10 * math.log10(newer / past)
-                    d_old = 10 * math.log10(older / past)
-                    if (
-                        10 * math.log10(spread) > C["SPREAD_DB"]
-                        and d * d_old > 0
-                        and min(abs(d), abs(d_old)) > C["RESET_DB"]
-                        and (d > 0 or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10))
-                    ):
-                        self.count, self.level = recent // 2, newer
-        else:
+                lv, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded)
+                if lv > 0.0:
+                    self.level = lv
+                self._check_change()
+        elif not sp and not echo_only:
             self.idle += 1
         # desired gain
         cfg = self.cfg
-        if sp and self.level > 0.0:
+        if learn and self.level > 0.0:
             d = cfg["target_level_dbfs"] - 10 * math.log10(self.level)
             self.desired_db = min(max(d, cfg["min_gain_db"]), cfg["max_gain_db"])
         elif not sp and self.idle > C["IDLE_HOLD_FRAMES"] and self.desired_db > 0.0:
@@ -197,7 +270,7 @@ class ReferenceGainControl:
         self.desired_db = min(self.desired_db, cap)
         # slew-limited gain ramp and limiter
         step = min(max(self.desired_db - self.gain_db, -self.step_db), self.step_db)
-        self.gain_db += 0.0 if step > 0.0 and not sp else step
+        self.gain_db += 0.0 if step > 0.0 and not learn else step
         g1 = 10.0 ** (self.gain_db / 20.0)
         ramp = self.gain + (g1 - self.gain) / n * np.arange(1, n + 1)
         y = x * ramp
@@ -366,10 +439,12 @@ def test_gain_never_exceeds_max_gain(rate: int) -> None:
 def test_gain_change_is_slew_limited_and_smooth_within_frames(rate: int) -> None:
     # A steady tone declared speech by the caller: the gain ramps at the slew limit and
     # is interpolated sample by sample (no zipper steps at frame boundaries).
+    # The tone is keyed (0.4 s on, 0.1 s off, whole frames): a steady tone is what the
+    # noise-floor tracker calls noise, and the level learns only from frames well above
+    # the floor.  The ceiling is raised so the noise cap does not bind either.
     t = np.arange(3 * rate) / rate
-    x = (10 ** (-40 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
-    # (A steady tone is also what the noise-floor tracker calls noise: the ceiling is
-    # raised so the noise cap, 20 dB here, does not bind.)
+    keyed = (t % 0.5) < 0.4
+    x = (10 ** (-40 / 20) * np.sqrt(2) * np.sin(2 * np.pi * 440.0 * t) * keyed).astype(np.float32)
     gc = GainControl(
         rate, max_gain_change_db_per_s=10.0, target_level_dbfs=-25.0, noise_ceiling_dbfs=-20.0
     )
@@ -430,7 +505,7 @@ def test_echo_only_frames_teach_neither_the_level_nor_the_noise_floor(rate: int)
             assert not gc.speech
     assert gc.speech_level_dbfs == level
     assert gc.noise_level_dbfs == floor
-    assert gc.gain_db <= gain    # kept, or decayed as idle; never raised
+    assert gc.gain_db <= gain  # kept, or decayed as idle; never raised
     # the same frames without the flag do move them (the test can fail)
     gc2 = GainControl(rate)
     run(gc2, talk)
@@ -444,23 +519,26 @@ def test_echo_only_frames_teach_neither_the_level_nor_the_noise_floor(rate: int)
 def reference_scenario(
     rate: int,
 ) -> tuple[F32, npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """6 s exercising every branch: level steps, limiter, idle decay, noise cap, and
-    echo-only frames (some in the noise, some in speech)."""
+    """7.2 s exercising every branch: level steps, limiter, idle decay, noise cap, shout
+    guard, echo-only frames (some in the noise, some in speech), and after echo a steady
+    noise 20 dB over the floor that the upstream VAD calls speech (the modulation test)."""
     x = np.concatenate(
         [
             speech(1.5, rate, -45.0, seed=16, noise_db=-70.0),
             speech(1.5, rate, -5.0, seed=17, noise_db=-70.0),
             white(2 * rate, -62.0, seed=18),
             speech(1.0, rate, -30.0, seed=19, noise_db=-62.0),
+            white(int(1.2 * rate), -41.0, seed=27),
         ]
     )
     frames = x.size // (rate // 100)
     probs = np.full(frames, -1.0)
-    probs[-60:] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
+    probs[540:600] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
+    probs[600:] = 0.9
     echo = np.zeros(frames, bool)
-    echo[320:380] = True    # in the noise
-    echo[520:540] = True    # in speech
-    echo[-10:] = True       # with the upstream VAD
+    echo[320:380] = True  # in the noise
+    echo[520:540] = True  # in speech
+    echo[590:605] = True  # with the upstream VAD, then steady noise after it
     return x.astype(np.float32), probs, echo
 
 
@@ -470,7 +548,7 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
     gc = GainControl(rate)
     ref = ReferenceGainControl(rate)
     n = rate // 100
-    resets = limited = 0
+    resets = limited = guarded = 0
     for i in range(probs.size):
         frame = x[i * n : (i + 1) * n]
         got = gc.process(frame, float(probs[i]), echo_only=bool(echo[i]))
@@ -486,9 +564,16 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
             assert gc.speech_level_dbfs == pytest.approx(ref.speech_level_dbfs, abs=1e-9)
         resets += ref.count == C["RECENT_FRAMES"] // 2 and ref.speech
         limited += ref.lim < 1.0
+        guarded += (
+            ref.learn
+            and ref.guarded[(ref.head - 1) % ref.ring.size]
+            != ref.ring[(ref.head - 1) % ref.ring.size]
+        )
     # The scenario really went through the level reset and the limiter.
     assert resets >= 1
     assert limited >= 10
+    assert guarded >= 1  # the shout guard clipped or left out entries
+    assert ref.unmodulated >= 1  # and the modulation test after echo turned one down
 
 
 # ------------------------------------------------------------------ state and contract

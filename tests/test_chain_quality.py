@@ -56,24 +56,7 @@ def test_double_talk_keeps_the_near_end(rate):
     assert abs(near_only_level - target) <= 2.0, near_only_level
 
 
-NOISE_RATES = [
-    pytest.param(
-        8000,
-        id="8k",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "8 kHz: 86% of frames are echo-only, where the gain control learns no noise "
-                "floor; its floor stays at the 0.5 s value (6 dB low) and the noise ends "
-                "~1 dB over the ceiling (at 16 kHz a non-echo stretch at 7 s corrects it)"
-            ),
-        ),
-    ),
-    *RATES[1:],
-]
-
-
-@pytest.mark.parametrize("rate", NOISE_RATES)
+@pytest.mark.parametrize("rate", RATES)
 def test_far_end_talk_does_not_lift_near_end_noise(rate):
     """No echo at all, only noise at the microphone while the far end talks: the
     suppressor's release in far-end pauses must not make the gain control lift the noise

@@ -44,3 +44,16 @@ def test_report_folder_without_plots(call: demo.DemoRun, tmp_path: Path) -> None
         "events.txt",
     ]
     assert np.isfinite(metrics["echo_attenuation_db_far_end_only"])
+
+
+def test_gain_stays_flat_while_only_the_far_end_talks(call: demo.DemoRun) -> None:
+    # The gain trace the report plots: in the far-end-only stretch there is nobody at the
+    # near end, so the gain control learns nothing and its gain does not move (issue 16:
+    # it once climbed ~15 dB on residual echo and noise).
+    t = np.asarray(call.stats_t)
+    gain = np.asarray(call.stats_gain, dtype=np.float64)
+    (a, b), *_ = [(a, b) for name, a, b in call.marks if name == "far end only"]
+    stretch = gain[(t >= a / 100.0) & (t <= b / 100.0)]
+    assert stretch.size >= 100  # 50 ms reports over 6 s
+    assert np.all(np.isfinite(stretch))
+    assert float(np.max(stretch) - np.min(stretch)) <= 1.0

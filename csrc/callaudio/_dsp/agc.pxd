@@ -35,8 +35,16 @@ cdef class GainControl:
     cdef int _hang              # hangover frames left
     cdef int _idle              # consecutive non-speech frames
     cdef bint _speech           # decision for the last frame
+    cdef bint _learn            # the last frame taught the level (see process_c)
+    cdef int _learn_hang        # hangover frames left of the learning decision
+    cdef int _shout_hold        # entries left that go with a left-out (shouted) one
+    cdef int _since_echo        # frames since the last echo-only frame (saturates)
+    cdef f64* _mod              # powers of the last MOD_FRAMES learning candidates
+    cdef int _mod_head
+    cdef int _mod_count
     # -- speech level (P.56-gated power mean over a ring of speech-frame powers) --
     cdef f64* _ring
+    cdef f64* _guarded          # the same entries after the shout guard (-1: left out)
     cdef int _ring_head         # next slot
     cdef int _ring_count        # valid entries in the long window (<= LEVEL_FRAMES)
     cdef f64 _level             # long-window active speech power (mean square), 0 if unknown
@@ -52,7 +60,9 @@ cdef class GainControl:
     # observation either).
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only) noexcept nogil
-    cdef void _update_floor(self) noexcept nogil
+    cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil
+    cdef void _check_change(self) noexcept nogil
+    cdef bint _modulated(self) noexcept nogil
     cpdef void reset(self)
     # The same, in place and allocation-free, for the per-frame path.
     cdef void reset_c(self) noexcept nogil

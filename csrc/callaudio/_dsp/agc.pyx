@@ -12,6 +12,14 @@ References
 - WebRTC AGC2 (adaptive digital controller, design only): speech level estimated in speech
   frames only, gain = target - level limited in rate (dB/s), gain capped so the noise floor
   is not lifted above a maximum output noise level, then a limiter.
+- J. Sohn, N. S. Kim, W. Sung, "A statistical model-based voice activity detector", IEEE
+  Signal Process. Lett. 6(1), 1999, and ITU-T G.729 Annex B: a frame is only taken for
+  speech well above the tracked noise floor (here: the level learns only from frames
+  LEARN_SNR_DB over the minimum-statistics floor, whatever an upstream VAD says).
+- D. Giannoulis, M. Massberg, J. D. Reiss, "Digital dynamic range compressor design - a
+  tutorial and analysis", J. Audio Eng. Soc. 60(6), 2012: level detection with a slow
+  attack leaves short peaks to the limiter (here: the shout guard and the persistence test
+  of step 4).
 
 Per 10 ms frame of n = sample_rate / 100 samples (all levels relative to full scale 1.0,
 powers are mean squares, dBFS = 10 log10(power)):
@@ -26,36 +34,57 @@ powers are mean squares, dBFS = 10 log10(power)):
    is, and the floor follows the minimum of that stretch at once (so a new, louder noise
    stops being taken for speech within a second instead of after the whole window).
    A frame flagged ``echo_only`` (an upstream echo suppressor's output in far-end single
-   talk, whose level that suppressor set) is no noise observation: step 2 skips it.
+   talk, whose level that suppressor set) is no noise observation: step 2 skips it.  The
+   floor is unknown until the first observation.
 3. Voice activity: an ``echo_only`` frame is never speech; otherwise
    ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
-   else the frame is speech when
+   else the frame is speech when the floor is known,
    ``e > noise * 10^(VAD_SNR_DB / 10)`` and ``e > 10^(VAD_FLOOR_DBFS / 10)``, held for
    HANGOVER frames after the last such frame.
-4. Speech level: each speech frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
+   Learning (the frames that teach the level and may raise the gain): a speech frame with
+   the floor known and ``e > noise * 10^(LEARN_SNR_DB / 10)``, held for HANGOVER speech
+   frames after the last such frame (so the level keeps the hangover frames P.56 counts).
+   Within ECHO_RECENT_FRAMES after an ``echo_only`` frame a candidate less than MOD_SNR_DB
+   over the floor must also be modulated: among the last MOD_FRAMES candidates at least
+   MOD_MIN lie MOD_DB above the quietest and MOD_MIN MOD_DB below the loudest (the echo
+   suppressor pushes the floor down, and what an upstream VAD passes as speech in the far
+   end's pauses may be steady noise; a lone residual-echo burst is no modulation either).
+   Residual echo, comfort noise and background noise an upstream VAD takes for speech so
+   teach nothing.
+4. Speech level: each learning frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
    entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
-   this is within 0.3 dB of P.56 method B.  P.56 is max-like (a louder past dominates), so
-   a drop in level needs a change detector.  It uses the same measure without the
-   hangover (on a few frames that would count the VAD's trailing hangover frames at full
-   weight) over the newer and the older half of the last RECENT_FRAMES speech frames and
-   over the ring's frames before them ("past").  When both halves differ from the past
-   the same way by more than RESET_DB and the newer half spans more than SPREAD_DB between
-   its active frames (speech is modulated; stationary noise that the VAD mistook for
-   speech is not), the long window restarts from the newer half; a drop is only accepted
-   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.
-   Unknown (NaN) until MIN_LEVEL_FRAMES speech frames have been seen.
-5. Desired gain in speech frames: ``target - level`` clamped to [min_gain, max_gain].
-   In non-speech frames it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech a
-   positive desired gain decays to 0 dB at ``idle_gain_decay_db_per_s``.  Always capped at
+   this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
+   GUARD_FRAMES entries, an entry is judged once, against the level when it arrives: more
+   than SHOUT_SKIP_DB above it, it is left out of the level; more than SHOUT_CLIP_DB above
+   it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the
+   level within SHOUT_SPAN entries either side with it (the shout's quieter frames).
+   So a short shout moves the level little (the limiter takes its peaks), and its
+   entries cannot ratchet the level up later.  The
+   change detector below sees the raw entries; a restart takes them raw.  A lasting change
+   needs a change detector.  It uses the same measure without the hangover and without the
+   guard over CHANGE_PARTS equal parts of the last r learning frames and over the ring's
+   frames before them ("past").  When every part differs from the past the same way by more
+   than the threshold and the newest part spans more than SPREAD_DB between its active
+   frames (speech is modulated; stationary noise is not), the long window restarts from
+   the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
+   voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
+   r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
+   r = RECENT_FRAMES, only accepted to a level at least RESET_MIN_SNR_DB above the noise
+   floor of step 5.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
+   Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
+   do not count: the near end may talk under the echo) a positive desired gain decays to
+   0 dB at ``idle_gain_decay_db_per_s``.  Always capped at
    ``max(noise_ceiling - noise_level, 0)`` dB so idle noise is not lifted above the ceiling;
-   noise_level here is the floor of step 2 followed upwards only in non-speech frames (in a
-   long talk spurt without pauses the minimum would climb onto the speech itself).
+   noise_level here is the floor of step 2 followed upwards only in observed non-speech
+   frames (in a long talk spurt without pauses the minimum would climb onto the speech).
 6. Applied gain moves towards the desired gain by at most
    ``max_gain_change_db_per_s / 100`` dB per frame, interpolated linearly (in amplitude)
-   sample by sample across the frame, so there is no zipper noise.
+   sample by sample across the frame, so there is no zipper noise.  It only rises in
+   learning frames.
 7. Limiter (no added latency, it sees the whole frame): with ``pk`` the frame's peak after
    the gain and ``c`` the ceiling (threshold x LIMIT_MARGIN), the limiter gain needed is
    ``t = min(1, c / pk)``.  If t is below the previous limiter gain it ramps linearly from
@@ -103,6 +132,20 @@ cdef f64 P56_MARGIN = 0.025703957827688632   # 10^(-15.9/10)
 cdef f64 RESET_DB = 12.0             # level change that restarts the long window, dB
 cdef f64 SPREAD_DB = 6.0             # min. max/min power ratio of the recent frames, dB
 cdef f64 RESET_MIN_SNR_DB = 15.0     # a level drop must stay this far above the noise, dB
+cdef int RECENT_UP_FRAMES = 100      # recent window for a rise (outlasts a 0.5 s shout)
+cdef f64 BIG_RISE_DB = 30.0          # a rise beyond a voice's range (input gain change), dB
+cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
+cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
+cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
+cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
+cdef f64 SHOUT_SKIP_DB = 12.0       # entries above the level by this are left out, dB
+cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
+cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
+cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
+cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
+cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
+cdef int SHOUT_SPAN = 20             # entries either side of a left-out one also judged
+cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
 cdef f64 LIMITER_RELEASE_S = 0.1     # limiter release time constant, s
@@ -113,6 +156,12 @@ cdef f64 STATIONARY_RATIO = pow(10.0, STATIONARY_DB / 10.0)
 cdef f64 VAD_SNR = pow(10.0, VAD_SNR_DB / 10.0)
 cdef f64 VAD_FLOOR = pow(10.0, VAD_FLOOR_DBFS / 10.0)
 cdef f64 RESET_MIN_SNR = pow(10.0, RESET_MIN_SNR_DB / 10.0)
+cdef f64 LEARN_SNR = pow(10.0, LEARN_SNR_DB / 10.0)
+cdef f64 SHOUT_CLIP = pow(10.0, SHOUT_CLIP_DB / 10.0)
+cdef f64 SHOUT_SKIP = pow(10.0, SHOUT_SKIP_DB / 10.0)
+cdef f64 MOD_RATIO = pow(10.0, MOD_DB / 10.0)
+cdef f64 MOD_SNR = pow(10.0, MOD_SNR_DB / 10.0)
+cdef f64 UNKNOWN = 1e300             # an empty minimum (no observation in its sub-window)
 cdef f64 LIMITER_RELEASE = exp(-FRAME_S / LIMITER_RELEASE_S)
 
 # Exposed for the reference implementation and the documentation.
@@ -125,7 +174,13 @@ CONSTANTS = {
     "LEVEL_FRAMES": LEVEL_FRAMES, "RECENT_FRAMES": RECENT_FRAMES,
     "MIN_LEVEL_FRAMES": MIN_LEVEL_FRAMES, "P56_ITERATIONS": P56_ITERATIONS, "P56_HANG": P56_HANG,
     "P56_MARGIN": P56_MARGIN, "RESET_DB": RESET_DB, "SPREAD_DB": SPREAD_DB,
-    "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB,
+    "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB, "RECENT_UP_FRAMES": RECENT_UP_FRAMES,
+    "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
+    "LEARN_SNR_DB": LEARN_SNR_DB,
+    "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
+    "SHOUT_SPAN": SHOUT_SPAN,
+    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
+    "MOD_MIN": MOD_MIN, "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
 }
@@ -160,7 +215,9 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
+    Negative entries (the shout guard's) are left out.  Also stores in ``spread`` the
+    max/min ratio of the entries above the final threshold.  Returns 0 when every entry
+    was left out.
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
@@ -170,11 +227,20 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         start += size
     # The entries are ring[start:start + n1] then ring[0:count - n1] (oldest first).
     n1 = count if count < size - start else size - start
-    for k in range(n1):
-        s += ring[start + k]
-    for k in range(count - n1):
-        s += ring[k]
-    mean = s / count
+    c = 0
+    for part in range(2):
+        p = ring + start if part == 0 else ring
+        m = n1 if part == 0 else count - n1
+        for k in range(m):
+            v = p[k]
+            if v < 0.0:
+                continue
+            s += v
+            c += 1
+    if c == 0:
+        spread[0] = 1.0
+        return 0.0
+    mean = s / c
     for _it in range(P56_ITERATIONS):
         thr = mean * P56_MARGIN
         s = 0.0
@@ -187,6 +253,8 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
+                if v < 0.0:
+                    continue
                 if v >= thr:
                     h = hang + 1
                     if v > hi:
@@ -303,7 +371,10 @@ cdef class GainControl:
         self._mins = <f64*>PyMem_Malloc(NOISE_SUBWINDOWS * sizeof(f64))
         self._maxs = <f64*>PyMem_Malloc(NOISE_SUBWINDOWS * sizeof(f64))
         self._ring = <f64*>PyMem_Malloc(LEVEL_FRAMES * sizeof(f64))
-        if self._mins == NULL or self._maxs == NULL or self._ring == NULL:
+        self._guarded = <f64*>PyMem_Malloc(LEVEL_FRAMES * sizeof(f64))
+        self._mod = <f64*>PyMem_Malloc(MOD_FRAMES * sizeof(f64))
+        if self._mins == NULL or self._maxs == NULL or self._ring == NULL or self._mod == NULL \
+                or self._guarded == NULL:
             raise MemoryError()
         self.reset()
 
@@ -311,6 +382,8 @@ cdef class GainControl:
         PyMem_Free(self._mins)
         PyMem_Free(self._maxs)
         PyMem_Free(self._ring)
+        PyMem_Free(self._mod)
+        PyMem_Free(self._guarded)
 
     cpdef void reset(self):
         """Forget everything learnt (noise floor, speech level, gain): as constructed."""
@@ -320,12 +393,13 @@ cdef class GainControl:
     cdef void reset_c(self) noexcept nogil:
         cdef int k
         for k in range(NOISE_SUBWINDOWS):
-            self._mins[k] = 1e300
+            self._mins[k] = UNKNOWN
             self._maxs[k] = 0.0
         for k in range(LEVEL_FRAMES):
             self._ring[k] = 0.0
+            self._guarded[k] = 0.0
         self._smoothed = 0.0
-        self._sub_min = 1e300
+        self._sub_min = UNKNOWN
         self._sub_max = 0.0
         self._sub_count = 0
         self._sub_head = 0
@@ -335,6 +409,12 @@ cdef class GainControl:
         self._hang = 0
         self._idle = 0
         self._speech = False
+        self._learn = False
+        self._learn_hang = 0
+        self._shout_hold = 0
+        self._since_echo = ECHO_RECENT_FRAMES
+        self._mod_head = 0
+        self._mod_count = 0
         self._ring_head = 0
         self._ring_count = 0
         self._level = 0.0
@@ -347,10 +427,21 @@ cdef class GainControl:
 
     @cython.boundscheck(False)   # sub-window indices are kept in range explicitly
     @cython.wraparound(False)
-    cdef void _update_floor(self) noexcept nogil:
-        """Step 2 after the smoothing: sub-window minima, stationarity shortcut, floor."""
+    cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil:
+        """Step 2: smoothing, sub-window minima, stationarity shortcut, floor.
+
+        ``observe``: the frame is a noise observation; otherwise nothing changes.
+        Returns False until the first observation (the floor is unknown).
+        """
         cdef int k
         cdef f64 m, lo, hi
+        if not observe:
+            return self._started
+        if not self._started:
+            self._smoothed = e
+            self._started = True
+        else:
+            self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
         if self._smoothed < self._sub_min:
             self._sub_min = self._smoothed
         if self._smoothed > self._sub_max:
@@ -374,14 +465,15 @@ cdef class GainControl:
                 hi = self._maxs[k]
         if hi < lo * STATIONARY_RATIO:
             m = lo
-        self._noise = m * NOISE_BIAS
         if self._sub_count == NOISE_SUBWINDOW:
             self._mins[self._sub_head] = self._sub_min
             self._maxs[self._sub_head] = self._sub_max
             self._sub_head = (self._sub_head + 1) % NOISE_SUBWINDOWS
-            self._sub_min = 1e300
+            self._sub_min = UNKNOWN
             self._sub_max = 0.0
             self._sub_count = 0
+        self._noise = m * NOISE_BIAS
+        return True
 
     @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
     @cython.wraparound(False)
@@ -389,8 +481,9 @@ cdef class GainControl:
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only) noexcept nogil:
         cdef Py_ssize_t i
-        cdef f64 e, newer, older, past, spread, dummy, cap, d, d_old, g1
-        cdef bint speech
+        cdef int k
+        cdef f64 e, dummy, cap, d, g1, lv
+        cdef bint speech, learn, floor_known, observe, strong
 
         e = mean_square(x, n)
         if not isfinite(e):
@@ -398,28 +491,20 @@ cdef class GainControl:
                 x[i] = 0.0
             return
         e += ENERGY_FLOOR
-
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
-        # frame's level is the echo suppressor's doing (it can push the near-end noise far
-        # below its true level), so it is not a noise observation: the floor is kept.
-        if not echo_only:
-            if not self._started:
-                self._smoothed = e
-                self._started = True
-            else:
-                self._smoothed = NOISE_SMOOTH * self._smoothed + (1.0 - NOISE_SMOOTH) * e
-            self._update_floor()
+        # frame's level is the echo suppressor's doing, so it is no noise observation.
+        observe = not echo_only
+        floor_known = self._update_floor(e, observe)
         # 3. voice activity
         if echo_only:
             # Residual echo (or near-end noise the suppressor shaped): never a talker.
             speech = False
             self._hang = 0
         elif speech_prob >= 0.0:
-            # An upstream VAD decides, but nothing below the absolute floor is a talker:
-            # that keeps residual echo and comfort noise out of the level estimate.
+            # An upstream VAD decides, but nothing below the absolute floor is a talker.
             speech = speech_prob >= SPEECH_PROB_THRESHOLD and e > VAD_FLOOR
         else:
-            if e > self._noise * VAD_SNR and e > VAD_FLOOR:
+            if floor_known and e > self._noise * VAD_SNR and e > VAD_FLOOR:
                 self._hang = HANGOVER
                 speech = True
             elif self._hang > 0:
@@ -428,46 +513,77 @@ cdef class GainControl:
             else:
                 speech = False
         self._speech = speech
+        # Only a near-end talker well above the tracked floor teaches the level and may
+        # raise the gain.
+        # (held HANGOVER frames, as the VAD, so the level keeps the P.56 hangover frames)
+        # After echo, speech less than MOD_SNR_DB over the floor must also be modulated
+        # (MOD_DB over the last MOD_FRAMES such frames): what an upstream VAD calls speech
+        # there may be steady noise passed on over a floor the suppressor pushed down.
+        if echo_only:
+            self._since_echo = 0
+        elif self._since_echo < ECHO_RECENT_FRAMES:
+            self._since_echo += 1
+        learn = False
+        if speech and floor_known:
+            strong = e > self._noise * LEARN_SNR
+            if strong and self._since_echo < ECHO_RECENT_FRAMES:
+                self._mod[self._mod_head] = e
+                self._mod_head = (self._mod_head + 1) % MOD_FRAMES
+                if self._mod_count < MOD_FRAMES:
+                    self._mod_count += 1
+                strong = e > self._noise * MOD_SNR or self._modulated()
+            if strong:
+                self._learn_hang = HANGOVER
+                learn = True
+            elif self._learn_hang > 0:
+                self._learn_hang -= 1
+                learn = True
+        else:
+            self._learn_hang = 0
+        self._learn = learn
         # Within a talk spurt the minimum can climb onto the speech itself (no pause in the
         # window); the noise cap uses an estimate that only rises in non-speech frames.
-        if not speech or self._noise < self._noise_held:
+        if observe and floor_known and (not speech or self._noise < self._noise_held):
             self._noise_held = self._noise
 
         # 4. speech level
-        if speech:
+        if learn:
             self._idle = 0
+            # shout guard: the entry is judged once, against the level when it came
+            # (a shout's quieter frames go with it: SHOUT_SPAN entries either side of a
+            # left-out one are left out too when above the level)
+            lv = e
+            if self._ring_count >= GUARD_FRAMES:
+                if e > self._level * SHOUT_SKIP:
+                    lv = -1.0
+                    self._shout_hold = SHOUT_SPAN
+                    for k in range(1, SHOUT_SPAN + 1):
+                        i = (self._ring_head - k + LEVEL_FRAMES) % LEVEL_FRAMES
+                        if k < self._ring_count and self._ring[i] > self._level:
+                            self._guarded[i] = -1.0
+                elif self._shout_hold > 0 and e > self._level:
+                    lv = -1.0
+                elif e > self._level * SHOUT_CLIP:
+                    lv = self._level * SHOUT_CLIP
+            if self._shout_hold > 0:
+                self._shout_hold -= 1
             self._ring[self._ring_head] = e
+            self._guarded[self._ring_head] = lv
             self._ring_head = (self._ring_head + 1) % LEVEL_FRAMES
             if self._ring_count < LEVEL_FRAMES:
                 self._ring_count += 1
             if self._ring_count >= MIN_LEVEL_FRAMES:
-                self._level = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
-                                               self._ring_count, P56_HANG, &dummy)
-                if self._ring_count > RECENT_FRAMES:
-                    # A sustained change: both halves of the recent window differ the same
-                    # way by more than RESET_DB from the frames before them ("past"), and
-                    # the newer half is modulated.
-                    newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head,
-                                             RECENT_FRAMES // 2, 0, &spread)
-                    older = p56_active_power(self._ring, LEVEL_FRAMES,
-                                             self._ring_head - RECENT_FRAMES // 2,
-                                             RECENT_FRAMES // 2, 0, &dummy)
-                    past = p56_active_power(self._ring, LEVEL_FRAMES,
-                                            self._ring_head - RECENT_FRAMES,
-                                            self._ring_count - RECENT_FRAMES, 0, &dummy)
-                    d = power_to_db(newer / past)
-                    d_old = power_to_db(older / past)
-                    if (power_to_db(spread) > SPREAD_DB and d * d_old > 0.0
-                            and fabs(d) > RESET_DB and fabs(d_old) > RESET_DB
-                            and (d > 0.0 or newer > self._noise_held * RESET_MIN_SNR)):
-                        # Restart from the newer half: it holds only frames after the change.
-                        self._ring_count = RECENT_FRAMES // 2
-                        self._level = newer
-        else:
+                lv = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
+                                      self._ring_count, P56_HANG, &dummy)
+                if lv > 0.0:
+                    self._level = lv
+                self._check_change()
+        elif not speech and not echo_only:
+            # (echo-only frames are no idle time: the near end may talk under the echo)
             self._idle += 1
 
         # 5. desired gain
-        if speech and self._level > 0.0:
+        if learn and self._level > 0.0:
             d = self.target_level_dbfs - power_to_db(self._level)
             if d > self.max_gain_db:
                 d = self.max_gain_db
@@ -485,18 +601,78 @@ cdef class GainControl:
             self._desired_db = cap
 
         # 6. slew-limited gain, 7. limiter (both applied sample by sample).  The gain only
-        # rises in speech frames: in non-speech it is frozen or falls, never pumps up.
+        # rises in frames that teach the level: otherwise it is frozen or falls.
         d = self._desired_db - self._gain_db
         if d > self._step_db:
             d = self._step_db
         elif d < -self._step_db:
             d = -self._step_db
-        if d > 0.0 and not speech:
+        if d > 0.0 and not learn:
             d = 0.0
         self._gain_db += d
         g1 = db_to_amp(self._gain_db)
         apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
         self._gain = g1
+
+    @cython.boundscheck(False)   # k < _mod_count <= MOD_FRAMES
+    @cython.wraparound(False)
+    cdef bint _modulated(self) noexcept nogil:
+        """The last MOD_FRAMES learning candidates span more than MOD_DB, with at least
+        MOD_MIN of them above the quietest by that much and MOD_MIN below the loudest (a
+        lone burst in steady noise is no modulation)."""
+        cdef int k, above = 0, below = 0
+        cdef f64 hi = 0.0, lo = UNKNOWN
+        for k in range(self._mod_count):
+            if self._mod[k] > hi:
+                hi = self._mod[k]
+            if self._mod[k] < lo:
+                lo = self._mod[k]
+        for k in range(self._mod_count):
+            if self._mod[k] > lo * MOD_RATIO:
+                above += 1
+            if self._mod[k] * MOD_RATIO < hi:
+                below += 1
+        return above >= MOD_MIN and below >= MOD_MIN
+
+    @cython.cdivision(True)
+    cdef void _check_change(self) noexcept nogil:
+        """Step 4's change detector: restart the long window on a sustained level change."""
+        cdef f64 newer, past, spread, dummy, thr, part
+        cdef int r, q, parts, k, j
+        cdef bint up, ok
+        # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall.
+        for k in range(3):
+            r = BIG_RISE_FRAMES if k == 0 else (RECENT_UP_FRAMES if k == 1 else RECENT_FRAMES)
+            thr = BIG_RISE_DB if k == 0 else RESET_DB
+            up = k < 2
+            parts = CHANGE_PARTS
+            if self._ring_count <= r:
+                continue
+            q = r // parts
+            past = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head - r,
+                                    self._ring_count - r, 0, &dummy)
+            newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, q, 0,
+                                     &spread)
+            ok = power_to_db(spread) > SPREAD_DB
+            # every part of the recent window differs from the past the same way
+            j = 0
+            while ok and j < parts:
+                part = newer if j == 0 else p56_active_power(
+                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &dummy)
+                ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
+                j += 1
+            if not ok:
+                continue
+            # restart from the newer half of the recent window: only frames after the change
+            newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, r // 2, 0,
+                                     &dummy)
+            if up or newer > self._noise_held * RESET_MIN_SNR:
+                self._ring_count = r // 2
+                self._level = newer
+                for j in range(r // 2):
+                    q = (self._ring_head - 1 - j + LEVEL_FRAMES) % LEVEL_FRAMES
+                    self._guarded[q] = self._ring[q]
+                return
 
     # -- Python-facing ---------------------------------------------------------------------
 
@@ -575,6 +751,12 @@ cdef class GainControl:
     def speech_level_dbfs(self):
         """Estimated active speech level of the input, dBFS (NaN until known)."""
         return power_to_db(self._level) if self._level > 0.0 else float("nan")
+
+    @property
+    def learning(self):
+        """The last frame taught the speech level (near-end speech well above the noise
+        floor, not echo only): only such frames may raise the gain."""
+        return bool(self._learn)
 
     @property
     def gain_db(self):
