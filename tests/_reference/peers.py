@@ -33,6 +33,9 @@ The peers (each with its native rates and settings):
   off; its high-pass filter stays on).
 - ``speexdsp-ns``: SpeexDSP's preprocessor denoiser (``speexdsp_ns``, its default -15 dB).
 - ``rnnoise``: RNNoise (``pyrnnoise``'s ctypes binding, 48 kHz only, int16-scaled float).
+- chains (``CHAIN_PEERS``, for speed): ``callaudio`` (``VoiceProcessor``, every stage),
+  ``webrtc-apm-livekit`` and ``webrtc-apm-pywebrtc`` (AEC3, NS, AGC2, high-pass),
+  ``speexdsp-mdf+ns`` (the MDF canceller then the preprocessor's denoiser).
 - ``callaudio``: the compiled stages alone (``callaudio._dsp.aec.EchoCanceller`` /
   ``callaudio._dsp.ns.NoiseSuppressor`` at its default 12 dB), with their reported latency.
 """
@@ -55,6 +58,7 @@ from callaudio.simulation.resample import resample
 
 __all__ = [
     "AEC_PEERS",
+    "CHAIN_PEERS",
     "NS_PEERS",
     "Peer",
     "aec_peers",
@@ -83,7 +87,8 @@ def _i16(x: F32) -> I16:
 
 
 def _f32(x: Any) -> F32:
-    return np.asarray(x, dtype=np.float32) * np.float32(1.0 / 32768.0)
+    y: F32 = np.asarray(x, dtype=np.float32) * np.float32(1.0 / 32768.0)
+    return y
 
 
 # ------------------------------------------------------------------------ the factories
@@ -212,9 +217,70 @@ def _rnnoise(rate: int) -> Step:
         # RNNoise works on int16-scaled floats, rounded as its int16 callers give it
         frame[:] = np.round(mic * np.float32(32768.0))
         process(state, ptr, ptr)
-        return frame * np.float32(1.0 / 32768.0)
+        y: F32 = frame * np.float32(1.0 / 32768.0)
+        return y
 
     weakref.finalize(step, rn.destroy, state)
+    return step
+
+
+def _callaudio_chain(rate: int) -> Step:
+    from callaudio import VoiceProcessor
+
+    vp = VoiceProcessor(rate)
+
+    def step(mic: F32, far: F32) -> F32:
+        vp.process_render(far)
+        return np.asarray(vp.process_capture(mic), dtype=np.float32)
+
+    step.latency = int(vp.latency_samples)  # type: ignore[attr-defined]
+    return step
+
+
+def _livekit_chain(rate: int) -> Step:
+    apm, near, near_v, far, far_v = _livekit(
+        rate,
+        echo_cancellation=True,
+        noise_suppression=True,
+        high_pass_filter=True,
+        auto_gain_control=True,
+    )
+
+    def step(mic: F32, far_x: F32) -> F32:
+        far_v[:] = _i16(far_x)
+        apm.process_reverse_stream(far)
+        near_v[:] = _i16(mic)
+        apm.process_stream(near)
+        return _f32(near_v)
+
+    return step
+
+
+def _pywebrtc_chain(rate: int) -> Step:
+    pw = importlib.import_module("pywebrtc_audio")
+    ap = pw.AudioProcessor(
+        rate,
+        1,
+        echo_cancellation=True,
+        noise_suppression=True,
+        high_pass_filter=True,
+        auto_gain_control=True,
+        ns_level=1,
+    )
+
+    def step(mic: F32, far: F32) -> F32:
+        return np.asarray(ap.process(mic, far), dtype=np.float32)
+
+    return step
+
+
+def _speex_chain(rate: int) -> Step:
+    aec = _speex_aec(rate)
+    ns = _speex_ns(rate)
+
+    def step(mic: F32, far: F32) -> F32:
+        return ns(aec(mic, far))
+
     return step
 
 
@@ -224,7 +290,7 @@ class Peer:
 
     name: str
     kind: str  # "aec" or "ns"
-    module: str
+    module: str  # the modules it needs, comma-separated
     rates: tuple[int, ...]
     make: Callable[[int], Step]
 
@@ -245,22 +311,31 @@ NS_PEERS: tuple[Peer, ...] = (
     Peer("speexdsp-ns", "ns", "speexdsp_ns", _ALL, _speex_ns),
     Peer("rnnoise", "ns", "pyrnnoise.rnnoise", (48000,), _rnnoise),
 )
-_BY_KEY = {(p.kind, p.name): p for p in AEC_PEERS + NS_PEERS}
+# whole chains (echo cancellation, noise suppression, gain control, high-pass where the
+# library has them), step(mic, far): for the speed comparison of issue 17
+CHAIN_PEERS: tuple[Peer, ...] = (
+    Peer("callaudio", "chain", "callaudio", _CA, _callaudio_chain),
+    Peer("webrtc-apm-livekit", "chain", "livekit.rtc", _ALL, _livekit_chain),
+    Peer("webrtc-apm-pywebrtc", "chain", "pywebrtc_audio", _ALL, _pywebrtc_chain),
+    Peer("speexdsp-mdf+ns", "chain", "speexdsp,speexdsp_ns", _ALL, _speex_chain),
+)
+_BY_KEY = {(p.kind, p.name): p for p in AEC_PEERS + NS_PEERS + CHAIN_PEERS}
 
 
 @functools.cache
-def _import_error(module: str) -> str | None:
-    try:
-        importlib.import_module(module)
-    except Exception as e:  # an ImportError, or a binding whose shared library fails to load
-        return f"{module} does not import: {type(e).__name__}: {e}"
+def _import_error(modules: str) -> str | None:
+    for module in modules.split(","):
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # an ImportError, or a binding whose library fails to load
+            return f"{module} does not import: {type(e).__name__}: {e}"
     return None
 
 
 def unavailable() -> dict[str, str]:
     """{peer name: reason} of every peer that does not import here."""
     out = {}
-    for p in AEC_PEERS + NS_PEERS:
+    for p in AEC_PEERS + NS_PEERS + CHAIN_PEERS:
         reason = _import_error(p.module)
         if reason is not None:
             out[p.name] = reason
@@ -334,7 +409,8 @@ def _calibration(rate: int) -> F32:
 
     x = np.asarray(load_talker(0, rate, 3.0, seed=1), np.float32)
     hiss = np.random.default_rng(5).standard_normal(x.size).astype(np.float32)
-    return x + np.float32(1e-3) * hiss
+    y: F32 = x + np.float32(1e-3) * hiss
+    return y
 
 
 @functools.cache
@@ -349,11 +425,12 @@ def latency(kind: str, name: str, rate: int) -> int:
     x = _calibration(rate)
     sig = [x, np.zeros_like(x)] if kind == "aec" else [x]
     y = _raw(p, rate, sig).astype(np.float64)
-    a = x.astype(np.float64)
     k = int(MAX_LAG_S * rate)
-    m = a.size - k
-    c = [abs(float(np.dot(a[:m], y[j : j + m]))) for j in range(k)]
-    return int(np.argmax(c))
+    a = x[: x.size - k].astype(np.float64)
+    nfft = 1 << (a.size + y.size).bit_length()
+    # c[j] = sum_i a[i] y[i + j], j = 0 .. k-1
+    c = np.fft.irfft(np.fft.rfft(y, nfft) * np.conj(np.fft.rfft(a, nfft)), nfft)[:k]
+    return int(np.argmax(np.abs(c)))
 
 
 def _aligned(out: F32, lag: int) -> F32:
@@ -394,9 +471,9 @@ def ns_peers(callaudio: bool = True) -> dict[str, NsFn]:
 
 
 def frame_steps(kind: str, rate: int, callaudio: bool = True) -> dict[str, Step]:
-    """{name: fresh per-frame step at ``rate``} of the installed peers of ``kind`` ("aec" or
-    "ns") that run natively at ``rate`` (for timing; no resampling in the loop)."""
-    peers = AEC_PEERS if kind == "aec" else NS_PEERS
+    """{name: fresh per-frame step at ``rate``} of the installed peers of ``kind`` ("aec",
+    "ns" or "chain") that run natively at ``rate`` (for timing; no resampling in the loop)."""
+    peers = {"aec": AEC_PEERS, "ns": NS_PEERS, "chain": CHAIN_PEERS}[kind]
     return {
         p.name: p.make(rate)
         for p in peers
