@@ -63,7 +63,7 @@ COLUMNS = (
     ("lead_db", "lead-in ERLE worst", "min", "{:.1f}"),
     ("post_dt_db", "post-DT ERLE worst", "min", "{:.1f}"),
     ("sat_db", "saturated ERLE worst", "min", "{:.1f}"),
-    ("change_s", "path change 20 dB worst (s)", "max", "{:.2f}"),
+    ("change_s", "path change 20 dB med / worst (s)", "median/max", "{:.2f}"),
     ("dt_loss_db", "DT near loss worst (dB)", "max", "{:.2f}"),
     ("dt_pesq", "DT PESQ med / worst", "median/min", "{:.2f}"),
     ("echo_mos", "AECMOS echo", "mean", "{:.2f}"),
