@@ -4,12 +4,15 @@ pywebrtc-audio, webrtc-noise-gain), SpeexDSP and RNNoise, same signals, same met
 Scenarios (seeded; ``seed`` picks the talker and the noise draw): speech from the shipped
 clips and the espeak-ng voices of ``tests/aec_sweep.py`` (``load_any_talker``: sentences
 with natural pauses, -26 dBFS active level) after a 1.5 s noise-only lead-in, 11.5 s in all,
-in each noise of ``callaudio.simulation.noise`` standing for the issue's conditions (babble
-for cafe, hum for air-con, brown for car, keyboard, pink, white; ``car``/``street``/``cafe``
-too when the simulation has them) and a noise switch (brown -> babble at the middle) at 10 and
-20 dB SNR (P.56 active speech level over the noise's mean-square level); clean speech; and
+in each noise at 10 and 20 dB SNR (P.56 active speech level over the noise's mean-square
+level): when ``tests/ns_sweep.py`` (issue 16's scenarios) is there, its car, air-con,
+street, cafe and car -> cafe switch with babble, keyboard and pink of
+``callaudio.simulation.noise``; otherwise the simulation's noises closest to the issue's
+conditions (babble for cafe, hum for air-con, brown for car, keyboard, pink, white, a switch
+brown -> babble at the middle); clean speech; and
 music-like sustained tones (notes of 1 s with five harmonics and vibrato, no speech). In babble
-(and the switch to it) the talker is an espeak-ng voice: the babble holds the recorded ones.
+(and cafe, and the switch to them) the talker is an espeak-ng voice: the babble holds the
+recorded ones.
 
 Per case and processor (the output aligned by the processor's latency; 48 kHz signals
 resampled to 16 kHz for the metrics):
@@ -52,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import aec_sweep
 from _reference import peers
 from callaudio.simulation.metrics import level_dbfs
-from callaudio.simulation.noise import NOISE_KINDS, make_noise, mix_at_snr
+from callaudio.simulation.noise import make_noise, mix_at_snr
 from callaudio.simulation.resample import resample
 
 F32 = npt.NDArray[np.float32]
@@ -60,16 +63,36 @@ F64 = npt.NDArray[np.float64]
 ORDER = tuple(p.name for p in peers.NS_PEERS)
 LEAD_S = 1.5
 SPEECH_S = 10.0
-# label -> noise kind (the issue's conditions, by the closest simulated noise)
-NOISES = {
-    "babble (cafe)": "babble",
-    "hum (air-con)": "hum",
-    "brown (car)": "brown",
-    "keyboard": "keyboard",
-    "pink": "pink",
-    "white": "white",
-    **{k: k for k in ("car", "street", "cafe") if k in NOISE_KINDS},
-}
+try:  # issue 16's noise scenarios (tests/ns_sweep.py), when this checkout has them
+    import ns_sweep
+except ImportError:
+    ns_sweep = None
+_NS_KINDS = ("car", "aircon", "street", "cafe", "switch")
+if ns_sweep is not None and hasattr(ns_sweep, "noise_of") and set(_NS_KINDS) <= set(ns_sweep.KINDS):
+    SOURCE = "noises: tests/ns_sweep.py (car, aircon, street, cafe, switch) + simulation.noise"
+    NOISES = {  # label -> noise kind ("ns:" = ns_sweep.noise_of)
+        "babble": "babble",
+        "cafe": "ns:cafe",
+        "air-con": "ns:aircon",
+        "car": "ns:car",
+        "keyboard": "keyboard",
+        "street": "ns:street",
+        "pink": "pink",
+        "switch car -> cafe": "ns:switch",
+    }
+else:
+    SOURCE = "noises: callaudio.simulation.noise (the closest to the issue's conditions)"
+    NOISES = {
+        "babble (cafe)": "babble",
+        "hum (air-con)": "hum",
+        "brown (car)": "brown",
+        "keyboard": "keyboard",
+        "pink": "pink",
+        "white": "white",
+        "switch brown -> babble": "switch",
+    }
+# noises made of the recorded talkers (the speech then comes from another voice)
+BABBLE = {"babble", "ns:cafe", "ns:switch", "switch"}
 SWITCH = ("brown", "babble")
 
 
@@ -106,6 +129,9 @@ def _tones(seconds: float, rate: int, seed: int) -> F32:
 
 
 def _noise(kind: str, seconds: float, rate: int, seed: int) -> F32:
+    if kind.startswith("ns:"):
+        n = round(seconds * rate)
+        return np.asarray(ns_sweep.noise_of(kind[3:], n, rate, seed), np.float32)
     if kind != "switch":
         return make_noise(kind, seconds, rate, seed=seed)
     a, b = (make_noise(k, seconds, rate, seed=seed + i) for i, k in enumerate(SWITCH))
@@ -120,7 +146,7 @@ def case(label: str, snr_db: float, seed: int, rate: int) -> Case:
     nt = aec_sweep.n_talkers()
     # babble is made of the two recorded talkers (and synthetic voices): with espeak-ng
     # the talker in babble is another voice, not one of the babble's own
-    lo = 2 if label in ("babble (cafe)", "switch") and nt > 2 else 0
+    lo = 2 if NOISES.get(label) in BABBLE and nt > 2 else 0
     talker = int(rng.integers(lo, nt))
     nseed = int(rng.integers(2**31))
     if label == "tones":
@@ -130,7 +156,7 @@ def case(label: str, snr_db: float, seed: int, rate: int) -> Case:
     clean = np.concatenate([np.zeros(round(LEAD_S * rate), np.float32), sp]).astype(np.float32)
     if label == "clean":
         return Case(label, math.inf, seed, rate, clean, clean, talker)
-    kind = "switch" if label == "switch" else NOISES[label]
+    kind = NOISES[label]
     noisy, _ = mix_at_snr(
         clean, _noise(kind, clean.size / rate, rate, nseed)[: clean.size], snr_db, rate
     )
@@ -205,7 +231,7 @@ def measure(name: str, c: Case, mos: bool) -> dict[str, float]:
 
 def time_frames(names: list[str], rate: int, rounds: int = 5, frames: int = 200) -> dict:
     """Median and p99 us per frame at ``rate`` of the processors native at it, interleaved."""
-    x = case("babble (cafe)", 10.0, 0, rate).noisy
+    x = case(next(iter(NOISES)), 10.0, 0, rate).noisy
     n = rate // 100
     steps = peers.frame_steps("ns", rate)
     times: dict[str, list[Any]] = {k: [] for k in names if k in steps}
@@ -221,7 +247,7 @@ def time_frames(names: list[str], rate: int, rounds: int = 5, frames: int = 200)
 
 
 def conditions(noises: list[str], snrs: list[float]) -> list[tuple[str, float]]:
-    return [(lab, s) for lab in [*noises, "switch"] for s in snrs] + [
+    return [(lab, s) for lab in noises for s in snrs] + [
         ("clean", math.inf),
         ("tones", math.inf),
     ]
@@ -357,7 +383,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = sweep(names, a.seeds, a.rates, conditions(a.noises, a.snrs), not a.no_mos, a.cases)
     print(
         f"Noise suppressors ({a.seeds} seed(s) per condition and rate; espeak-ng talkers: "
-        f"{'yes' if aec_sweep.espeak_available() else 'no'}; {time.time() - t0:.0f} s)"
+        f"{'yes' if aec_sweep.espeak_available() else 'no'}; {SOURCE}; "
+        f"{time.time() - t0:.0f} s)"
     )
     print(tables(rows, names, timing))
     for k in a.peers:
@@ -403,7 +430,7 @@ if pytest is not None:
         if reason is not None:
             pytest.skip(reason)
         step = peers.frame_steps("ns", rate)[name]
-        x = case("babble (cafe)", 10.0, 0, rate).noisy
+        x = case(next(iter(NOISES)), 10.0, 0, rate).noisy
         n = rate // 100
         nf = x.size // n
         frames = x[: nf * n].reshape(nf, n)
