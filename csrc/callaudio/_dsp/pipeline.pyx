@@ -42,7 +42,7 @@ queue has a lock of its own), and calls on one path from several threads are ser
 
 cimport cython
 cimport numpy as cnp
-from libc.math cimport isfinite, sqrt
+from libc.math cimport exp, fabs, isfinite, sqrt
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset
@@ -69,6 +69,7 @@ cnp.import_array()
 
 cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
+cdef f64 OUTPUT_LIMIT_RELEASE = exp(-0.01 / 0.1)   # the output limiter's release, 0.1 s
 cdef f32 I16_SCALE = 32768.0
 
 
@@ -206,6 +207,7 @@ cdef class Chain:
     cdef f64* _ufloor       # each upper band's noise power (slow minimum follower), bands - 1
     cdef unsigned int _rng  # the upper bands' comfort noise (xorshift32)
     cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
+    cdef f64 _olim          # the output limiter's gain (split or resampled paths)
     cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
@@ -232,6 +234,7 @@ cdef class Chain:
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
+        self._olim = 1.0
         cdef int stages = self._stage_latency()
         if self.split_bands:
             stages = self._build_bands(stages)
@@ -336,6 +339,7 @@ cdef class Chain:
             self.noise_suppressor.reset_c()
         if self.gain_control is not None:
             self.gain_control.reset_c()
+        self._olim = 1.0
 
     def reset_echo_path(self):
         """The echo path changed (route change, speaker toggled): restart the echo
@@ -399,11 +403,51 @@ cdef class Chain:
         if guard_input(x, self.frame_size):
             self.state.nonfinite_frames += 1
         if self._up is None:
-            return self.core_c(x)
-        self._up.process_c(x, self._mid)
-        rc = self.core_c(self._mid)
-        self._down.process_c(self._mid, x)
+            rc = self.core_c(x)
+        else:
+            self._up.process_c(x, self._mid)
+            rc = self.core_c(self._mid)
+            self._down.process_c(self._mid, x)
+        if self.gain_control is not None and (self._up is not None or self._bank is not None):
+            self.output_limit_c(x, self.frame_size)
         return rc
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void output_limit_c(self, f32* x, Py_ssize_t n) noexcept nogil:
+        """The gain control's limiter acts on band 0 (or on the resampler's rate): the
+        upper bands, the band synthesis and the rate conversion back may add a little
+        peak on top. This zero-latency peak limiter on the final output keeps the gain
+        control's ceiling exact: attack to the first sample over it within the frame,
+        release like the gain control's limiter; idle (gain 1) while the peaks stay under."""
+        cdef f64 clip = self.gain_control._clip, pk = 0.0, a, target, lim0 = self._olim
+        cdef f64 lim1, dl, y
+        cdef Py_ssize_t i, first = -1
+        for i in range(n):
+            a = fabs(x[i])
+            if a > pk:
+                pk = a
+            if first < 0 and a * lim0 > clip:
+                first = i
+        if pk * lim0 <= clip and lim0 >= 1.0:
+            return
+        target = 1.0 if pk <= clip else clip / pk
+        if target < lim0:
+            lim1 = target
+            dl = (target - lim0) / (first + 1)
+            for i in range(n):
+                y = x[i] * (lim0 + dl * (i + 1) if i < first else target)
+                x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
+        else:
+            lim1 = target + (lim0 - target) * OUTPUT_LIMIT_RELEASE
+            if lim1 > 1.0 - 1e-9:
+                lim1 = 1.0
+            dl = (lim1 - lim0) / n
+            for i in range(n):
+                y = x[i] * (lim0 + dl * (i + 1))
+                x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
+        self._olim = lim1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
