@@ -19,6 +19,15 @@
 #define CA_NS_SPP_CAP 0.99           /* cap of the posterior SPP while the average exceeds it */
 #define CA_NS_INIT_S 0.05            /* the noise PSD is the mean periodogram of this span, s */
 #define CA_NS_NOISE_FLOOR_DBFS -140.0
+/* Speech-pause noise floor for non-stationary (babble-like) noise: the mean periodogram of
+ * the hops whose band energy is within FLOOR_GATE_DB of its minimum over FLOOR_WIN_S; it
+ * lifts the noise PSD with a weight from how far its band mean exceeds the tracker's (0 at
+ * FLOOR_ON_DB, 1 from FLOOR_FULL_DB): stationary noise leaves the tracker alone. */
+#define CA_NS_FLOOR_WIN_S 1.0        /* minimum-tracking window of the hop energy, s */
+#define CA_NS_FLOOR_GATE_DB 5.0      /* a hop within this much of the minimum is a pause, dB */
+#define CA_NS_FLOOR_TAU_S 0.1        /* smoothing time constant of the pause spectrum, s */
+#define CA_NS_FLOOR_ON_DB 2.0
+#define CA_NS_FLOOR_FULL_DB 5.0
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 #define CA_NS_DD_ALPHA 0.98          /* per hop */
 #define CA_NS_XI_MIN_DB -25.0
@@ -60,6 +69,14 @@ void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float ti
 void ca_ns_noise_update(const float *restrict P, float *restrict noise,
                         float *restrict sppbar, int nb,
                         float a_noise, float a_spp, float floor_, float tiny);
+
+/* The pause spectrum: floor <- a floor + (1 - a) P (< tiny -> 0), in place. */
+void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
+                        float a, float tiny);
+
+/* used <- max(noise, w floor). */
+void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_spec,
+                     float *restrict used, int nb, float w);
 
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).
