@@ -82,8 +82,10 @@ def aircon_noise(n: int, rate: int, rng: np.random.Generator) -> F64:
         n,
         rate,
         rng,
-        lambda f: (1.0 / np.maximum(f, 50.0) + 3e-3 * np.exp(-(((f - fc) / (0.6 * fc)) ** 2)))
-        / (1 + (f / 4000) ** 2),
+        lambda f: (
+            (1.0 / np.maximum(f, 50.0) + 3e-3 * np.exp(-(((f - fc) / (0.6 * fc)) ** 2)))
+            / (1 + (f / 4000) ** 2)
+        ),
     )
     bp = rng.uniform(80.0, 160.0)
     tones = sum(np.sin(2 * np.pi * k * bp * t + rng.uniform(0, 6.3)) / k for k in (1, 2, 3))

@@ -4,9 +4,9 @@ The same algorithm as ``csrc/callaudio/_dsp/ns.pyx`` (see its docstring for the 
 Mauler & Martin 2007 windows, Gerkmann & Hendriks 2012 noise PSD, decision-directed a
 priori SNR and log-MMSE gain of Ephraim & Malah 1984/1985, OM-LSA presence weighting of
 Cohen & Berdugo 2001, the speech-pause floor, Sohn et al. 1999 frame VAD), written
-bin-vectorised in float64 with ``numpy.fft`` and libm's exp/log (the compiled kernels use float32 and polynomial
-exp/log accurate to ~2 ulp). Tests run both on the same frames and compare outputs and
-states. The constants mirror ``csrc/callaudio/_dsp/ns_impl.h``.
+bin-vectorised in float64 with ``numpy.fft`` and libm's exp/log (the compiled kernels use
+float32 and polynomial exp/log accurate to ~2 ulp). Tests run both on the same frames and
+compare outputs and states. The constants mirror ``csrc/callaudio/_dsp/ns_impl.h``.
 """
 
 from __future__ import annotations
