@@ -303,6 +303,8 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.FLOOR_TAU_S, c.FLOOR_TAU_S),
         (r.FLOOR_ON_DB, c.FLOOR_ON_DB),
         (r.FLOOR_FULL_DB, c.FLOOR_FULL_DB),
+        (r.FLOOR_FLAT_LO, c.FLOOR_FLAT[0]),
+        (r.FLOOR_FLAT_HI, c.FLOOR_FLAT[1]),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

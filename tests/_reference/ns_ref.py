@@ -59,6 +59,8 @@ FLOOR_GATE = 10.0 ** (5.0 / 10.0)
 FLOOR_TAU_S = 0.1
 FLOOR_ON_DB = 2.0
 FLOOR_FULL_DB = 5.0
+FLOOR_FLAT_LO = 0.02
+FLOOR_FLAT_HI = 0.05
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -188,6 +190,11 @@ class NoiseSuppressorRef:
         f_mean = max(float(np.mean(self.floor_spec[band])), 1e-30)
         r_db = 10.0 * math.log10(f_mean / float(np.mean(nz[band])))
         w = min(max((r_db - FLOOR_ON_DB) / (FLOOR_FULL_DB - FLOOR_ON_DB), 0.0), 1.0)
+        # Tonal pause spectra (music, sustained tones; also car rumble) are not babble: the
+        # weight falls to 0 with the spectral flatness.
+        flat = math.exp(float(np.mean(np.log(self.floor_spec[band] + 1e-30)))) / f_mean
+        wf = math.log(max(flat, 1e-30) / FLOOR_FLAT_LO) / math.log(FLOOR_FLAT_HI / FLOOR_FLAT_LO)
+        w *= min(max(wf, 0.0), 1.0)
         self.noise = np.maximum(nz, w * self.floor_spec)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)

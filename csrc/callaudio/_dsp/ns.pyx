@@ -96,7 +96,7 @@ cdef extern from "ns_impl.h":
     double CA_NS_VAD_THRESHOLD, CA_NS_VAD_THRESHOLD_NB, CA_NS_VAD_SLOPE
     double CA_NS_LOG_ODDS_MAX, CA_NS_INPUT_LIMIT
     double CA_NS_FLOOR_WIN_S, CA_NS_FLOOR_GATE_DB, CA_NS_FLOOR_TAU_S
-    double CA_NS_FLOOR_ON_DB, CA_NS_FLOOR_FULL_DB
+    double CA_NS_FLOOR_ON_DB, CA_NS_FLOOR_FULL_DB, CA_NS_FLOOR_FLAT_LO, CA_NS_FLOOR_FLAT_HI
     float ca_ns_expf(float x) noexcept nogil
     float ca_ns_logf(float x) noexcept nogil
     float ca_ns_exp_half_e1(float v) noexcept nogil
@@ -112,6 +112,7 @@ cdef extern from "ns_impl.h":
                     float* xi_out, float* odds, int nb, float gmin,
                     float log_gmin) noexcept nogil
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
+    double ca_ns_log_mean(const float* x, int lo, int hi) noexcept nogil
     void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
                             float tiny) noexcept nogil
     void ca_ns_noise_max(const float* noise, const float* floor_spec, float* used, int nb,
@@ -148,6 +149,7 @@ FLOOR_GATE_DB = CA_NS_FLOOR_GATE_DB
 FLOOR_TAU_S = CA_NS_FLOOR_TAU_S
 FLOOR_ON_DB = CA_NS_FLOOR_ON_DB
 FLOOR_FULL_DB = CA_NS_FLOOR_FULL_DB
+FLOOR_FLAT = (CA_NS_FLOOR_FLAT_LO, CA_NS_FLOOR_FLAT_HI)
 
 
 def _fast_math(x, fn):
@@ -346,7 +348,7 @@ cdef class NoiseSuppressor:
         cdef f32* spec = self._spec
         cdef f32* P = self._power
         cdef f32 g
-        cdef f64 e, emin, w
+        cdef f64 e, emin, w, wf
         memmove(self._inbuf, self._inbuf + R, (K - R) * sizeof(f32))
         memcpy(self._inbuf + K - R, x, R * sizeof(f32))
         for i in range(K):
@@ -379,6 +381,11 @@ cdef class NoiseSuppressor:
         w = (10.0 * log10((e if e > 1e-30 else 1e-30) / w) - CA_NS_FLOOR_ON_DB) / (
             CA_NS_FLOOR_FULL_DB - CA_NS_FLOOR_ON_DB)
         w = 0.0 if w < 0.0 else (1.0 if w > 1.0 else w)
+        e = e if e > 1e-30 else 1e-30
+        wf = exp(ca_ns_log_mean(self._floor_spec, self._vad_lo, self._vad_hi)) / e
+        wf = log((wf if wf > 1e-30 else 1e-30) / CA_NS_FLOOR_FLAT_LO) / log(
+            CA_NS_FLOOR_FLAT_HI / CA_NS_FLOOR_FLAT_LO)
+        w *= 0.0 if wf < 0.0 else (1.0 if wf > 1.0 else wf)
         ca_ns_noise_max(self._noise, self._floor_spec, self._noise_used, nb, <f32>w)
         if self._count < 2147483647:
             self._count += 1

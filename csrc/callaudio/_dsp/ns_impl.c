@@ -249,3 +249,10 @@ double ca_ns_mean(const float *restrict x, int lo, int hi) {
         acc += x[k];
     return hi > lo ? acc / (hi - lo) : 0.0;
 }
+
+double ca_ns_log_mean(const float *restrict x, int lo, int hi) {
+    double acc = 0.0;
+    for (int k = lo; k < hi; k++)
+        acc += logf_i(x[k] + 1e-30f);
+    return hi > lo ? acc / (hi - lo) : 0.0;
+}

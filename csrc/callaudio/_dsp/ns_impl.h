@@ -28,6 +28,12 @@
 #define CA_NS_FLOOR_TAU_S 0.1        /* smoothing time constant of the pause spectrum, s */
 #define CA_NS_FLOOR_ON_DB 2.0
 #define CA_NS_FLOOR_FULL_DB 5.0
+/* ... and times a weight from the pause spectrum's flatness (geometric over arithmetic
+ * mean in the band; J. D. Johnston, IEEE JSAC 6(2), 1988): 0 below FLAT_LO (music,
+ * sustained tones, engine rumble: ~0.005), 1 above FLAT_HI (babble: 0.1-0.3), log-linear
+ * between. */
+#define CA_NS_FLOOR_FLAT_LO 0.02
+#define CA_NS_FLOOR_FLAT_HI 0.05
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 #define CA_NS_DD_ALPHA 0.98          /* per hop */
 #define CA_NS_XI_MIN_DB -25.0
@@ -95,5 +101,8 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
 
 /* Mean of x[lo..hi-1] (double accumulation). */
 double ca_ns_mean(const float *restrict x, int lo, int hi);
+
+/* Mean of log(x[k] + 1e-30) over lo..hi-1 (double accumulation). */
+double ca_ns_log_mean(const float *restrict x, int lo, int hi);
 
 #endif

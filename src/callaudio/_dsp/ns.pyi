@@ -33,6 +33,7 @@ FLOOR_GATE_DB: float
 FLOOR_TAU_S: float
 FLOOR_ON_DB: float
 FLOOR_FULL_DB: float
+FLOOR_FLAT: tuple[float, float]
 
 def _fast_math(x: float, fn: str) -> float: ...
 
