@@ -358,6 +358,40 @@ def measure(
     return m
 
 
+def music(rate: int, seed: int, seconds: float = 8.0) -> F32:
+    """Chords of three harmonic notes (110-880 Hz, 7 partials falling 4.5 dB/octave) held
+    0.4-2 s with 0.5-3 s decays, at -26 dBFS, over pink noise at -66 dBFS."""
+    rng = np.random.default_rng([seed, 0x3A5])
+    n = round(seconds * rate) // (rate // 100) * (rate // 100)
+    x = np.zeros(n)
+    t0 = 0
+    while t0 < n:
+        m = round(float(rng.uniform(0.4, 2.0)) * rate)
+        tt = np.arange(m) / rate
+        for f in 110.0 * 2.0 ** (rng.integers(0, 36, size=3) / 12.0):
+            note = sum(
+                np.sin(2 * np.pi * k * f * tt + rng.uniform(0, 6.3)) / k**1.5
+                for k in range(1, 8)
+                if k * f < 0.45 * rate
+            )
+            x[t0 : t0 + m] += (note * np.exp(-tt / rng.uniform(0.5, 3.0)))[: n - t0]
+        t0 += m
+    return _with_floor(x, rate, seed)
+
+
+def dial_tone(rate: int, seed: int, seconds: float = 8.0) -> F32:
+    """The 350 + 440 Hz dial tone held throughout, at -26 dBFS, over pink noise at -66."""
+    n = round(seconds * rate) // (rate // 100) * (rate // 100)
+    t = np.arange(n) / rate
+    return _with_floor(np.sin(2 * np.pi * 350 * t) + np.sin(2 * np.pi * 440 * t), rate, seed)
+
+
+def _with_floor(x: F64, rate: int, seed: int) -> F32:
+    x = x * 10.0 ** ((-26.0 - level_dbfs(x)) / 20.0)
+    v = make_noise("pink", x.size / rate + 0.01, rate, level_dbfs=-66.0, seed=seed)[: x.size]
+    return np.ascontiguousarray(x + v, dtype=np.float32)
+
+
 def worst_half_second_gain_db(x: F32, y: F32, rate: int, delay: int) -> float:
     """The lowest output-over-input level ratio over 0.5 s windows (after the first 1 s)."""
     n = y.size - delay
@@ -367,3 +401,50 @@ def worst_half_second_gain_db(x: F32, y: F32, rate: int, delay: int) -> float:
         level_dbfs(b[i : i + w]) - level_dbfs(a[i : i + w]) for i in range(rate, n - w + 1, w // 2)
     ]
     return float(min(gains))
+
+
+def table(
+    rates: tuple[int, ...] = (16000, 48000),
+    seeds: tuple[int, ...] = (0, 1),
+    kinds: tuple[str, ...] = KINDS,
+    mos: bool = True,
+) -> list[dict[str, float | str]]:
+    """One row per (rate, kind, SNR, processor): the means over ``seeds`` of the measures,
+    callaudio and every installed peer on the same signals (the bench's NS table)."""
+    rows: list[dict[str, float | str]] = []
+    for rate in rates:
+        ca_run, ca_delay = callaudio_ns(rate)
+        procs: dict[str, tuple[Runner, int | None]] = {"callaudio": (ca_run, ca_delay)}
+        for name, make in PEERS.items():
+            run = make(rate)
+            if run is not None:
+                procs[name] = (run, None)
+        for kind in kinds:
+            for snr in (10, 20):
+                acc: dict[str, list[dict[str, float]]] = {p: [] for p in procs}
+                for seed in seeds:
+                    s, x = build(draw(seed, rate, kind, snr))
+                    for name, (run, d) in procs.items():
+                        acc[name].append(measure(s, x, run(x), rate, d, mos))
+                for name, ms in acc.items():
+                    row: dict[str, float | str] = {"rate": rate, "kind": kind, "snr": snr}
+                    row["processor"] = name
+                    for key in ms[0]:
+                        row[key] = float(np.mean([m[key] for m in ms if key in m]))
+                    rows.append(row)
+    return rows
+
+
+def main() -> None:
+    """Print the NS table (``python tests/ns_sweep.py``; slow: minutes)."""
+    for r in table():
+        print(
+            f"{r['rate']:>5} {r['kind']:9s} {r['snr']:>2} {r['processor']:9s} "
+            f"pesq {r['pesq_gain']:+.3f} stoi {r['stoi_delta']:+.3f} "
+            f"atten {r.get('atten_db', float('nan')):5.1f} dB "
+            f"dnsmos {r.get('dnsmos_gain', float('nan')):+.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,21 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    0.99 while its average (time constant SPP_TAU_S = 0.5 s; the paper's 0.15 s let the
    estimate climb into long vowels of clean speech) exceeds 0.99.  The first 50 ms are
    averaged to initialise s2; s2 never falls below NOISE_FLOOR_DBFS = -140 dBFS.
+   **Speech-pause floor** (for babble-like noise, where the SPP tracker settles far below the
+   noise's mean because the noise's own peaks look like speech): a hop whose mean |Y|^2 over
+   100..8000 Hz is within FLOOR_GATE_DB = 4 dB of its minimum over the last FLOOR_WIN_S = 1 s
+   is a pause of the talker (the minimum-statistics idea of R. Martin, "Noise power spectral
+   density estimation based on optimal smoothing and minimum statistics", IEEE TSAP 9(5),
+   2001, applied to the band energy, whose variance is small); the pause hops' periodograms
+   are averaged (FLOOR_TAU_S = 0.1 s) into a pause spectrum F.  The gain uses
+   ``max(s2, w F)`` with ``w = w_level w_flat``: w_level rises from 0 to 1 as the band mean
+   of F exceeds that of s2 by FLOOR_ON_DB = 2 .. FLOOR_FULL_DB = 5 dB (stationary noise,
+   where s2 is unbiased, is left alone), w_flat from 0 to 1 as the spectral flatness of F
+   (geometric over arithmetic mean in the band; J. D. Johnston, "Transform coding of audio
+   signals using perceptual noise criteria", IEEE JSAC 6(2), 1988) rises over FLOOR_FLAT =
+   0.02 .. 0.05 (log-linear): music, sustained tones and engine rumble have flatness ~0.005
+   and are left to s2, babble 0.1-0.3.  s2 itself is not changed by F.  ``noise_psd`` and
+   ``noise_level_dbfs`` report ``max(s2, w F)``.
 3. **A priori SNR**: decision-directed, Y. Ephraim and D. Malah, "Speech enhancement using
    a minimum mean-square error short-time spectral amplitude estimator", IEEE TASSP 32(6),
    1984: ``xi = a G_prev^2 |Y_prev|^2 / s2 + (1 - a) max(gamma - 1, 0)`` with a = 0.98
@@ -438,7 +453,8 @@ cdef class NoiseSuppressor:
 
     @property
     def speech_probability(self):
-        """The same as :attr:`speech_prob` (frame-level, 0..1; the gain control's VAD)."""
+        """The same as :attr:`speech_prob`: frame-level, 0..1, read-only (item 5 of the
+        module docstring; the gain control's VAD reads it)."""
         return self._speech_prob
 
     @property

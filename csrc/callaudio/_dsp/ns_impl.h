@@ -24,7 +24,7 @@
  * lifts the noise PSD with a weight from how far its band mean exceeds the tracker's (0 at
  * FLOOR_ON_DB, 1 from FLOOR_FULL_DB): stationary noise leaves the tracker alone. */
 #define CA_NS_FLOOR_WIN_S 1.0        /* minimum-tracking window of the hop energy, s */
-#define CA_NS_FLOOR_GATE_DB 5.0      /* a hop within this much of the minimum is a pause, dB */
+#define CA_NS_FLOOR_GATE_DB 4.0      /* a hop within this much of the minimum is a pause, dB */
 #define CA_NS_FLOOR_TAU_S 0.1        /* smoothing time constant of the pause spectrum, s */
 #define CA_NS_FLOOR_ON_DB 2.0
 #define CA_NS_FLOOR_FULL_DB 5.0
