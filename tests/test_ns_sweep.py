@@ -24,22 +24,7 @@ RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pyte
 SNRS = (10, 20)
 SEEDS = {16000: (0, 1), 48000: (2,)}
 
-# Worst PESQ gain over the draw that each kind must keep (measured, rounded down).  The
-# issue's target is > 0 for every kind: babble and cafe at 10 dB sit around 0 (see
-# test_pesq_never_worse_than_input).
-PESQ_FLOOR = {
-    "babble": -0.04,
-    "cafe": -0.04,
-    "aircon": 0.15,
-    "car": 0.5,
-    "keyboard": -0.01,
-    "street": 0.2,
-    "switch": 0.0,
-}
 NOT_YET_ABOVE_ZERO = ("babble", "cafe")
-# Worst STOI change: the issue's -0.02 everywhere but air-con at 10 dB (-0.024 before and
-# after the pause floor; WebRTC NS -0.021, SpeexDSP +0.003).
-STOI_FLOOR = {"aircon": -0.03}
 
 
 def _rows(rate: int, kind: str) -> list[tuple[S.Case, dict[str, float]]]:
@@ -59,8 +44,8 @@ def test_pesq_floor_and_stoi_kept(rate: int, kind: str) -> None:
     rows = _rows(rate, kind)
     worst_p = min(rows, key=lambda r: r[1]["pesq_gain"])
     worst_s = min(rows, key=lambda r: r[1]["stoi_delta"])
-    assert worst_s[1]["stoi_delta"] >= STOI_FLOOR.get(kind, -0.02), (worst_s[0].label, worst_s[1])
-    assert worst_p[1]["pesq_gain"] >= PESQ_FLOOR[kind], (worst_p[0].label, worst_p[1])
+    assert worst_s[1]["stoi_delta"] >= S.STOI_FLOOR.get(kind, -0.02), (worst_s[0].label, worst_s[1])
+    assert worst_p[1]["pesq_gain"] >= S.PESQ_FLOOR[kind], (worst_p[0].label, worst_p[1])
 
 
 @pytest.mark.parametrize(
@@ -133,14 +118,31 @@ def test_music_and_tones_within_3_db(what: str) -> None:
 
 # -- peers ----------------------------------------------------------------------------
 
+# callaudio's PESQ gain minus the best installed peer's, worst over 10/20 dB (seed 0, 16 kHz),
+# measured with WebRTC NS (webrtc-noise-gain, livekit APM) and SpeexDSP installed; the
+# issue's target is >= 0 (met where the floor is >= 0).
+PEER_MARGIN_FLOOR: dict[str, float] = {}
+BELOW_BEST_PEER: tuple[str, ...] = ()
 
-def _peer_best(rate: int, kind: str, snr: int, seed: int) -> tuple[float, str] | None:
-    s, x = S.build(S.draw(seed, rate, kind, snr))
-    best = None
-    for name, make in S.PEERS.items():
-        run = make(rate)
-        if run is None:
-            continue
-        g = S.measure(s, x, run(x), rate)["pesq_gain"]
-        best = max(best or (g, name), (g, name))
-    return best
+
+def _margin(kind: str, rate: int = 16000, seed: int = 0) -> tuple[float, str]:
+    worst = (np.inf, "")
+    for snr in SNRS:
+        s, x = S.build(S.draw(seed, rate, kind, snr))
+        run, d = S.callaudio_ns(rate)
+        ours = S.measure(s, x, run(x), rate, d)["pesq_gain"]
+        for name, make in S.PEERS.items():
+            peer = make(rate)
+            if peer is not None:
+                g = S.measure(s, x, peer(x), rate)["pesq_gain"]
+                worst = min(worst, (ours - g, f"{kind}@{snr}dB vs {name}"))
+    if not np.isfinite(worst[0]):
+        pytest.skip("no peer installed")
+    return worst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", S.KINDS)
+def test_pesq_gain_against_the_best_peer(kind: str) -> None:
+    margin, where = _margin(kind)
+    assert margin >= PEER_MARGIN_FLOOR.get(kind, 0.0), (margin, where)
