@@ -195,6 +195,8 @@ class NoiseSuppressorRef:
         flat = math.exp(float(np.mean(np.log(self.floor_spec[band] + 1e-30)))) / f_mean
         wf = math.log(max(flat, 1e-30) / FLOOR_FLAT_LO) / math.log(FLOOR_FLAT_HI / FLOOR_FLAT_LO)
         w *= min(max(wf, 0.0), 1.0)
+        if self.sample_rate < 16000:
+            w = 0.0  # narrowband: off
         self.noise = np.maximum(nz, w * self.floor_spec)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
