@@ -17,6 +17,12 @@ only, level 2 = 12 dB, AGC off; its high-pass filter stays on), SpeexDSP's prepr
 denoiser (``speexdsp-ns``, its default -15 dB), RNNoise (``pyrnnoise``, 48 kHz only, calls
 ``rnnoise_process_frame`` through ctypes).  Peers take int16 frames, which is their
 native interface; the conversion is part of their time.
+
+``test_ns_quality_table`` regenerates issue 16's NS table on the scenarios of
+``tests/ns_sweep.py`` (babble, cafe, air-con, car, keyboard, street, a car -> cafe switch at
+10 and 20 dB; talkers incl. espeak-ng voices; two seeds; 16 and 48 kHz): PESQ gain, STOI
+change, DNSMOS OVRL gain and noise attenuation per processor, all on the same signals; the
+rows land in ``extra_info["rows"]`` (``python tests/ns_sweep.py`` prints the same table).
 """
 
 from __future__ import annotations
@@ -202,3 +208,21 @@ def test_ns_peer_rnnoise(benchmark: Any, rate: int) -> None:
 
     _timed(benchmark, run, rate)
     _quality(benchmark, run, rate)
+
+
+# -- the quality table of issue 16 -------------------------------------------------------
+
+
+@pytest.mark.benchmark(group="ns-quality")
+def test_ns_quality_table(benchmark: Any) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import ns_sweep
+
+    rows = benchmark.pedantic(ns_sweep.table, rounds=1, iterations=1)
+    benchmark.extra_info["rows"] = [
+        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in rows
+    ]
+    assert any(r["processor"] == "callaudio" for r in rows)

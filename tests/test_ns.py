@@ -298,6 +298,13 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.SAP_ZMIN, db(c.SAP_ZETA_MIN_DB)),
         (r.SAP_ZMAX, db(c.SAP_ZETA_MAX_DB)),
         (r.SAP_QMAX, c.SAP_Q_MAX),
+        (r.FLOOR_WIN_S, c.FLOOR_WIN_S),
+        (r.FLOOR_GATE, db(c.FLOOR_GATE_DB)),
+        (r.FLOOR_TAU_S, c.FLOOR_TAU_S),
+        (r.FLOOR_ON_DB, c.FLOOR_ON_DB),
+        (r.FLOOR_FULL_DB, c.FLOOR_FULL_DB),
+        (r.FLOOR_FLAT_LO, c.FLOOR_FLAT[0]),
+        (r.FLOOR_FLAT_HI, c.FLOOR_FLAT[1]),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

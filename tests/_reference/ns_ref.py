@@ -3,10 +3,10 @@
 The same algorithm as ``csrc/callaudio/_dsp/ns.pyx`` (see its docstring for the papers:
 Mauler & Martin 2007 windows, Gerkmann & Hendriks 2012 noise PSD, decision-directed a
 priori SNR and log-MMSE gain of Ephraim & Malah 1984/1985, OM-LSA presence weighting of
-Cohen & Berdugo 2001, Sohn et al. 1999 frame VAD), written bin-vectorised in float64 with
-``numpy.fft`` and libm's exp/log (the compiled kernels use float32 and polynomial
-exp/log accurate to ~2 ulp). Tests run both on the same frames and compare outputs and
-states. The constants mirror ``csrc/callaudio/_dsp/ns_impl.h``.
+Cohen & Berdugo 2001, the speech-pause floor, Sohn et al. 1999 frame VAD), written
+bin-vectorised in float64 with ``numpy.fft`` and libm's exp/log (the compiled kernels use
+float32 and polynomial exp/log accurate to ~2 ulp). Tests run both on the same frames and
+compare outputs and states. The constants mirror ``csrc/callaudio/_dsp/ns_impl.h``.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ SAP_GLOBAL_HZ = 500.0
 SAP_ZMIN = 10.0 ** (-10.0 / 10.0)
 SAP_ZMAX = 10.0 ** (-5.0 / 10.0)
 SAP_QMAX = 0.95
+FLOOR_WIN_S = 1.0
+FLOOR_GATE = 10.0 ** (4.0 / 10.0)
+FLOOR_TAU_S = 0.1
+FLOOR_ON_DB = 2.0
+FLOOR_FULL_DB = 5.0
+FLOOR_FLAT_LO = 0.02
+FLOOR_FLAT_HI = 0.05
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -124,6 +131,8 @@ class NoiseSuppressorRef:
         bw = self.sample_rate / self.fft_size
         self.h_local = int(SAP_LOCAL_HZ / bw + 0.5)
         self.h_global = int(SAP_GLOBAL_HZ / bw + 0.5)
+        self.n_hist = max(1, int(FLOOR_WIN_S / hop_s + 0.5))
+        self.a_floor = math.exp(-hop_s / FLOOR_TAU_S)
         self.reset()
 
     def reset(self) -> None:
@@ -131,12 +140,15 @@ class NoiseSuppressorRef:
         K, nb = self.fft_size, self.nbins
         self.inbuf = np.zeros(K)
         self.outacc = np.zeros(2 * self.hop_size)
-        self.noise = np.full(nb, self.noise_floor)
+        self.noise_gh = np.full(nb, self.noise_floor)  # the Gerkmann-Hendriks tracker
+        self.noise = self.noise_gh.copy()  # what the gain uses (tracker lifted by the floor)
         self.pprev = np.zeros(nb)
         self.gain = np.ones(nb)
         self.sppbar = np.zeros(nb)
         self.zeta = np.zeros(nb)
         self.xi = np.full(nb, XI_MIN)
+        self.floor_spec = np.zeros(nb)
+        self.ehist: list[float] = []
         self.count = 0
         self.log_odds = 0.0
         self.speech_prob = 0.0
@@ -154,17 +166,38 @@ class NoiseSuppressorRef:
         X = np.fft.rfft(self.wa * self.inbuf)
         P = X.real**2 + X.imag**2
         P = np.where(P >= TINY, P, 0.0)
+        nz = self.noise_gh
         if self.count < self.n_init:
-            self.noise = self.noise + (P - self.noise) / (self.count + 1)
+            nz = nz + (P - nz) / (self.count + 1)
         else:
-            ratio = np.minimum(P / self.noise, GAMMA_MAX)
+            ratio = np.minimum(P / nz, GAMMA_MAX)
             post = 1.0 / (1.0 + (1.0 + XI_H1) * np.exp(-ratio * XI_H1 / (1.0 + XI_H1)))
             self.sppbar = self.a_spp * self.sppbar + (1.0 - self.a_spp) * post
             self.sppbar = np.where(self.sppbar < TINY, 0.0, self.sppbar)
             post = np.where(self.sppbar > SPP_CAP, np.minimum(post, SPP_CAP), post)
-            en = (1.0 - post) * P + post * self.noise
-            self.noise = self.a_noise * self.noise + (1.0 - self.a_noise) * en
-        self.noise = np.maximum(self.noise, self.noise_floor)
+            en = (1.0 - post) * P + post * nz
+            nz = self.a_noise * nz + (1.0 - self.a_noise) * en
+        self.noise_gh = nz = np.maximum(nz, self.noise_floor)
+        # Speech-pause floor: a hop within FLOOR_GATE of the band energy's minimum over
+        # the last FLOOR_WIN_S (itself included) updates the pause spectrum, which lifts
+        # the tracker by a weight from how far its band mean exceeds the tracker's.
+        band = slice(self.vad_lo, self.vad_hi)
+        e = float(np.mean(P[band]))
+        self.ehist = [*self.ehist, e][-self.n_hist :]
+        if e <= min(self.ehist) * FLOOR_GATE:
+            self.floor_spec = self.a_floor * self.floor_spec + (1.0 - self.a_floor) * P
+            self.floor_spec = np.where(self.floor_spec < TINY, 0.0, self.floor_spec)
+        f_mean = max(float(np.mean(self.floor_spec[band])), 1e-30)
+        r_db = 10.0 * math.log10(f_mean / float(np.mean(nz[band])))
+        w = min(max((r_db - FLOOR_ON_DB) / (FLOOR_FULL_DB - FLOOR_ON_DB), 0.0), 1.0)
+        # Tonal pause spectra (music, sustained tones; also car rumble) are not babble: the
+        # weight falls to 0 with the spectral flatness.
+        flat = math.exp(float(np.mean(np.log(self.floor_spec[band] + 1e-30)))) / f_mean
+        wf = math.log(max(flat, 1e-30) / FLOOR_FLAT_LO) / math.log(FLOOR_FLAT_HI / FLOOR_FLAT_LO)
+        w *= min(max(wf, 0.0), 1.0)
+        if self.sample_rate < 16000:
+            w = 0.0  # narrowband: off
+        self.noise = np.maximum(nz, w * self.floor_spec)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
         xi = DD_ALPHA * self.gain**2 * self.pprev / self.noise

@@ -48,6 +48,12 @@ cdef class NoiseSuppressor:
     cdef f32* _wglob           # normalised Hann weights, 2 * _hglob + 1
     cdef int _hloc, _hglob     # half-widths of the local / global windows (bins)
     cdef f32 _a_zeta           # smoothing factor of zeta
+    cdef f32* _floor_spec      # pause spectrum (speech-pause noise floor), nbins
+    cdef f64* _ehist           # band energy of the last _nhist hops (ring)
+    cdef int _nhist, _hist_pos  # ring length (FLOOR_WIN_S in hops), next slot
+    cdef f32 _a_floor          # smoothing factor of the pause spectrum
+    cdef f64 _floor_gate       # linear FLOOR_GATE_DB
+    cdef f32* _noise_used      # max(_noise, w _floor_spec): the PSD the gain uses, nbins
     # Scalar state.
     cdef long _count           # hops since reset (saturates)
     cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability

@@ -21,6 +21,23 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    0.99 while its average (time constant SPP_TAU_S = 0.5 s; the paper's 0.15 s let the
    estimate climb into long vowels of clean speech) exceeds 0.99.  The first 50 ms are
    averaged to initialise s2; s2 never falls below NOISE_FLOOR_DBFS = -140 dBFS.
+   **Speech-pause floor** (for babble-like noise, where the SPP tracker settles far below the
+   noise's mean because the noise's own peaks look like speech): a hop whose mean |Y|^2 over
+   100..8000 Hz is within FLOOR_GATE_DB = 4 dB of its minimum over the last FLOOR_WIN_S = 1 s
+   is a pause of the talker (the minimum-statistics idea of R. Martin, "Noise power spectral
+   density estimation based on optimal smoothing and minimum statistics", IEEE TSAP 9(5),
+   2001, applied to the band energy, whose variance is small); the pause hops' periodograms
+   are averaged (FLOOR_TAU_S = 0.1 s) into a pause spectrum F.  The gain uses
+   ``max(s2, w F)`` with ``w = w_level w_flat``: w_level rises from 0 to 1 as the band mean
+   of F exceeds that of s2 by FLOOR_ON_DB = 2 .. FLOOR_FULL_DB = 5 dB (stationary noise,
+   where s2 is unbiased, is left alone), w_flat from 0 to 1 as the spectral flatness of F
+   (geometric over arithmetic mean in the band; J. D. Johnston, "Transform coding of audio
+   signals using perceptual noise criteria", IEEE JSAC 6(2), 1988) rises over FLOOR_FLAT =
+   0.02 .. 0.05 (log-linear): music, sustained tones and engine rumble have flatness ~0.005
+   and are left to s2, babble 0.1-0.3.  s2 itself is not changed by F.  ``noise_psd`` and
+   ``noise_level_dbfs`` report ``max(s2, w F)``.  At 8 kHz w = 0: in the chain's double
+   talk the pause spectrum (residual echo) lifted the tracker and took the near end's
+   level just under the chain test's bound (-23.1 dBFS for >= -23).
 3. **A priori SNR**: decision-directed, Y. Ephraim and D. Malah, "Speech enhancement using
    a minimum mean-square error short-time spectral amplitude estimator", IEEE TASSP 32(6),
    1984: ``xi = a G_prev^2 |Y_prev|^2 / s2 + (1 - a) max(gamma - 1, 0)`` with a = 0.98
@@ -95,6 +112,8 @@ cdef extern from "ns_impl.h":
     double CA_NS_VAD_LO_HZ, CA_NS_VAD_HI_HZ, CA_NS_VAD_A01, CA_NS_VAD_A10
     double CA_NS_VAD_THRESHOLD, CA_NS_VAD_THRESHOLD_NB, CA_NS_VAD_SLOPE
     double CA_NS_LOG_ODDS_MAX, CA_NS_INPUT_LIMIT
+    double CA_NS_FLOOR_WIN_S, CA_NS_FLOOR_GATE_DB, CA_NS_FLOOR_TAU_S
+    double CA_NS_FLOOR_ON_DB, CA_NS_FLOOR_FULL_DB, CA_NS_FLOOR_FLAT_LO, CA_NS_FLOOR_FLAT_HI
     float ca_ns_expf(float x) noexcept nogil
     float ca_ns_logf(float x) noexcept nogil
     float ca_ns_exp_half_e1(float v) noexcept nogil
@@ -110,6 +129,11 @@ cdef extern from "ns_impl.h":
                     float* xi_out, float* odds, int nb, float gmin,
                     float log_gmin) noexcept nogil
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
+    double ca_ns_log_mean(const float* x, int lo, int hi) noexcept nogil
+    void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
+                            float tiny) noexcept nogil
+    void ca_ns_noise_max(const float* noise, const float* floor_spec, float* used, int nb,
+                         float w) noexcept nogil
 
 
 # Algorithm constants (defined once, in ns_impl.h; see the module docstring).
@@ -137,6 +161,12 @@ SAP_ZETA_MIN_DB = CA_NS_SAP_ZETA_MIN_DB
 SAP_ZETA_MAX_DB = CA_NS_SAP_ZETA_MAX_DB
 SAP_Q_MAX = CA_NS_SAP_Q_MAX
 SPP_MARGIN = CA_NS_SPP_MARGIN
+FLOOR_WIN_S = CA_NS_FLOOR_WIN_S
+FLOOR_GATE_DB = CA_NS_FLOOR_GATE_DB
+FLOOR_TAU_S = CA_NS_FLOOR_TAU_S
+FLOOR_ON_DB = CA_NS_FLOOR_ON_DB
+FLOOR_FULL_DB = CA_NS_FLOOR_FULL_DB
+FLOOR_FLAT = (CA_NS_FLOOR_FLAT_LO, CA_NS_FLOOR_FLAT_HI)
 
 
 def _fast_math(x, fn):
@@ -252,6 +282,14 @@ cdef class NoiseSuppressor:
         self._wloc = <f32*>PyMem_Malloc((2 * self._hloc + 1) * sizeof(f32))
         self._wglob = <f32*>PyMem_Malloc((2 * self._hglob + 1) * sizeof(f32))
         self._a_zeta = exp(-hop_s / SAP_TAU_S)
+        self._nhist = max(1, <int>(FLOOR_WIN_S / hop_s + 0.5))
+        self._a_floor = exp(-hop_s / FLOOR_TAU_S)
+        self._floor_gate = 10.0 ** (FLOOR_GATE_DB / 10.0)
+        self._floor_spec = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._noise_used = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._ehist = <f64*>PyMem_Malloc(self._nhist * sizeof(f64))
+        if self._floor_spec == NULL or self._ehist == NULL or self._noise_used == NULL:
+            raise MemoryError()
         if (self._xi == NULL or self._zeta == NULL or self._odds == NULL or self._zloc == NULL
                 or self._wloc == NULL or self._wglob == NULL):
             raise MemoryError()
@@ -288,6 +326,9 @@ cdef class NoiseSuppressor:
         PyMem_Free(self._zloc)
         PyMem_Free(self._wloc)
         PyMem_Free(self._wglob)
+        PyMem_Free(self._floor_spec)
+        PyMem_Free(self._noise_used)
+        PyMem_Free(self._ehist)
 
     cpdef void reset(self):
         """Forget the signal: empty buffers, noise PSD back to its floor, gains to 1."""
@@ -301,8 +342,13 @@ cdef class NoiseSuppressor:
         memset(self._pprev, 0, nb * sizeof(f32))
         memset(self._sppbar, 0, nb * sizeof(f32))
         memset(self._zeta, 0, nb * sizeof(f32))
+        memset(self._floor_spec, 0, nb * sizeof(f32))
+        for k in range(self._nhist):
+            self._ehist[k] = 1e300   # empty slots never hold the minimum
+        self._hist_pos = 0
         for k in range(nb):
             self._noise[k] = self._noise_floor
+            self._noise_used[k] = self._noise_floor
             self._gprev[k] = 1.0
             self._xi[k] = 10.0 ** (CA_NS_XI_MIN_DB / 10.0)
         self._count = 0
@@ -319,6 +365,7 @@ cdef class NoiseSuppressor:
         cdef f32* spec = self._spec
         cdef f32* P = self._power
         cdef f32 g
+        cdef f64 e, emin, w, wf
         memmove(self._inbuf, self._inbuf + R, (K - R) * sizeof(f32))
         memcpy(self._inbuf + K - R, x, R * sizeof(f32))
         for i in range(K):
@@ -334,11 +381,36 @@ cdef class NoiseSuppressor:
         else:
             ca_ns_noise_update(P, self._noise, self._sppbar, nb, self._a_noise, self._a_spp,
                                self._noise_floor, CA_TINY)
+        # Speech-pause floor: the hop is a pause when its band energy is within
+        # FLOOR_GATE_DB of the minimum over the last FLOOR_WIN_S (this hop included).
+        e = ca_ns_mean(P, self._vad_lo, self._vad_hi)
+        self._ehist[self._hist_pos] = e
+        self._hist_pos = (self._hist_pos + 1) % self._nhist
+        emin = self._ehist[0]
+        for i in range(1, self._nhist):
+            if self._ehist[i] < emin:
+                emin = self._ehist[i]
+        if e <= emin * self._floor_gate:
+            ca_ns_floor_update(P, self._floor_spec, nb, self._a_floor, CA_TINY)
+        # Weight: how far the pause spectrum's band mean exceeds the tracker's, in dB.
+        e = ca_ns_mean(self._floor_spec, self._vad_lo, self._vad_hi)
+        w = ca_ns_mean(self._noise, self._vad_lo, self._vad_hi)
+        w = (10.0 * log10((e if e > 1e-30 else 1e-30) / w) - CA_NS_FLOOR_ON_DB) / (
+            CA_NS_FLOOR_FULL_DB - CA_NS_FLOOR_ON_DB)
+        w = 0.0 if w < 0.0 else (1.0 if w > 1.0 else w)
+        e = e if e > 1e-30 else 1e-30
+        wf = exp(ca_ns_log_mean(self._floor_spec, self._vad_lo, self._vad_hi)) / e
+        wf = log((wf if wf > 1e-30 else 1e-30) / CA_NS_FLOOR_FLAT_LO) / log(
+            CA_NS_FLOOR_FLAT_HI / CA_NS_FLOOR_FLAT_LO)
+        w *= 0.0 if wf < 0.0 else (1.0 if wf > 1.0 else wf)
+        if self.sample_rate < 16000:
+            w = 0.0   # narrowband: off (see the module docstring)
+        ca_ns_noise_max(self._noise, self._floor_spec, self._noise_used, nb, <f32>w)
         if self._count < 2147483647:
             self._count += 1
         ca_ns_absence_odds(self._zeta, self._xi, self._zloc, self._odds, nb, self._a_zeta,
                            self._wloc, self._hloc, self._wglob, self._hglob)
-        ca_ns_gain(P, self._noise, self._pprev, self._gprev, self._xi, self._odds, nb,
+        ca_ns_gain(P, self._noise_used, self._pprev, self._gprev, self._xi, self._odds, nb,
                    self._gmin, self._log_gmin)
         # self._odds now holds each bin's presence probability.
         self._presence_acc += ca_ns_mean(self._odds, self._vad_lo, self._vad_hi)
@@ -384,12 +456,18 @@ cdef class NoiseSuppressor:
         return self._speech_prob
 
     @property
+    def speech_probability(self):
+        """The same as :attr:`speech_prob`: frame-level, 0..1, read-only (item 5 of the
+        module docstring; the gain control's VAD reads it)."""
+        return self._speech_prob
+
+    @property
     def noise_level_dbfs(self):
         """Mean-square level of the estimated noise in dBFS (about -140 after reset)."""
         cdef double acc = 0.0
         cdef int k, nb = self._nbins
         for k in range(nb):
-            acc += (1.0 if k == 0 or k == nb - 1 else 2.0) * self._noise[k]
+            acc += (1.0 if k == 0 or k == nb - 1 else 2.0) * self._noise_used[k]
         return 10.0 * log10(acc / (<double>self.fft_size * self._wa_energy))
 
     @property
@@ -397,7 +475,7 @@ cdef class NoiseSuppressor:
         """A copy of the noise PSD estimate per bin (|FFT(w_a * y)|^2 units), float32."""
         out = np.empty(self._nbins, dtype=np.float32)
         cdef f32[::1] v = out
-        memcpy(&v[0], self._noise, self._nbins * sizeof(f32))
+        memcpy(&v[0], self._noise_used, self._nbins * sizeof(f32))
         return out
 
     cdef f32 upper_band_gain_c(self) noexcept nogil:

@@ -130,6 +130,24 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
     }
 }
 
+CA_NS_MULTIVERSION
+void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
+                        float a, float tiny) {
+    for (int k = 0; k < nb; k++) {
+        float v = a * floor_spec[k] + (1.0f - a) * P[k];
+        floor_spec[k] = v < tiny ? 0.0f : v;
+    }
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_spec,
+                     float *restrict used, int nb, float w) {
+    for (int k = 0; k < nb; k++) {
+        float f = w * floor_spec[k];
+        used[k] = noise[k] > f ? noise[k] : f;
+    }
+}
+
 /* out[k] = sum_j w[j] z[clamp(k + j - h)], vectorised over k away from the edges. */
 CA_NS_INLINE void smooth_bins(const float *z, float *out, int nb, const float *w, int h) {
     int lo = h < nb ? h : nb;
@@ -229,5 +247,12 @@ double ca_ns_mean(const float *restrict x, int lo, int hi) {
     double acc = 0.0;
     for (int k = lo; k < hi; k++)
         acc += x[k];
+    return hi > lo ? acc / (hi - lo) : 0.0;
+}
+
+double ca_ns_log_mean(const float *restrict x, int lo, int hi) {
+    double acc = 0.0;
+    for (int k = lo; k < hi; k++)
+        acc += logf_i(x[k] + 1e-30f);
     return hi > lo ? acc / (hi - lo) : 0.0;
 }

@@ -19,6 +19,21 @@
 #define CA_NS_SPP_CAP 0.99           /* cap of the posterior SPP while the average exceeds it */
 #define CA_NS_INIT_S 0.05            /* the noise PSD is the mean periodogram of this span, s */
 #define CA_NS_NOISE_FLOOR_DBFS -140.0
+/* Speech-pause noise floor for non-stationary (babble-like) noise: the mean periodogram of
+ * the hops whose band energy is within FLOOR_GATE_DB of its minimum over FLOOR_WIN_S; it
+ * lifts the noise PSD with a weight from how far its band mean exceeds the tracker's (0 at
+ * FLOOR_ON_DB, 1 from FLOOR_FULL_DB): stationary noise leaves the tracker alone. */
+#define CA_NS_FLOOR_WIN_S 1.0        /* minimum-tracking window of the hop energy, s */
+#define CA_NS_FLOOR_GATE_DB 4.0      /* a hop within this much of the minimum is a pause, dB */
+#define CA_NS_FLOOR_TAU_S 0.1        /* smoothing time constant of the pause spectrum, s */
+#define CA_NS_FLOOR_ON_DB 2.0
+#define CA_NS_FLOOR_FULL_DB 5.0
+/* ... and times a weight from the pause spectrum's flatness (geometric over arithmetic
+ * mean in the band; J. D. Johnston, IEEE JSAC 6(2), 1988): 0 below FLAT_LO (music,
+ * sustained tones, engine rumble: ~0.005), 1 above FLAT_HI (babble: 0.1-0.3), log-linear
+ * between. */
+#define CA_NS_FLOOR_FLAT_LO 0.02
+#define CA_NS_FLOOR_FLAT_HI 0.05
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 #define CA_NS_DD_ALPHA 0.98          /* per hop */
 #define CA_NS_XI_MIN_DB -25.0
@@ -61,6 +76,14 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
                         float *restrict sppbar, int nb,
                         float a_noise, float a_spp, float floor_, float tiny);
 
+/* The pause spectrum: floor <- a floor + (1 - a) P (< tiny -> 0), in place. */
+void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
+                        float a, float tiny);
+
+/* used <- max(noise, w floor). */
+void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_spec,
+                     float *restrict used, int nb, float w);
+
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).
  * zloc is scratch. */
@@ -78,5 +101,8 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
 
 /* Mean of x[lo..hi-1] (double accumulation). */
 double ca_ns_mean(const float *restrict x, int lo, int hi);
+
+/* Mean of log(x[k] + 1e-30) over lo..hi-1 (double accumulation). */
+double ca_ns_log_mean(const float *restrict x, int lo, int hi);
 
 #endif

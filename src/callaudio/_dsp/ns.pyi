@@ -28,6 +28,12 @@ SAP_ZETA_MIN_DB: float
 SAP_ZETA_MAX_DB: float
 SAP_Q_MAX: float
 SPP_MARGIN: float
+FLOOR_WIN_S: float
+FLOOR_GATE_DB: float
+FLOOR_TAU_S: float
+FLOOR_ON_DB: float
+FLOOR_FULL_DB: float
+FLOOR_FLAT: tuple[float, float]
 
 def _fast_math(x: float, fn: str) -> float: ...
 
@@ -51,6 +57,8 @@ class NoiseSuppressor:
     def reset(self) -> None: ...
     @property
     def speech_prob(self) -> float: ...
+    @property
+    def speech_probability(self) -> float: ...
     @property
     def noise_level_dbfs(self) -> float: ...
     @property

@@ -1,0 +1,156 @@
+"""Seeded quality sweep of the noise suppressor (issue 16): worst cases over a draw.
+
+Cases come from ``ns_sweep.draw`` (talkers incl. espeak-ng voices; babble, cafe, air-con,
+car, keyboard, street and a car -> cafe switch; 10 and 20 dB SNR), so a failure is
+reproduced by its seed.  Every floor is a worst case over the draw, not a median.  16 kHz
+runs by default, 48 kHz is ``slow``; the peer comparison (WebRTC NS, SpeexDSP, RNNoise at
+48 kHz; each skipped when not installed) is ``slow``.  A larger draw runs in
+``tests/reliability/test_ns_sweep_soak.py`` (CALLAUDIO_SOAK=1).
+
+Where the issue's target is not reached the test says so as a strict ``xfail`` (it turns
+into a failure the day the target is met, so the marker is removed), and a floor at the
+measured level keeps the present behaviour from regressing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ns_sweep as S
+from callaudio._dsp.ns import NoiseSuppressor
+
+RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
+SNRS = (10, 20)
+SEEDS = {16000: (0, 1), 48000: (2,)}
+
+NOT_YET_ABOVE_ZERO = ("babble", "cafe")
+
+
+def _rows(rate: int, kind: str) -> list[tuple[S.Case, dict[str, float]]]:
+    out = []
+    for snr in SNRS:
+        for seed in SEEDS[rate]:
+            case = S.draw(seed, rate, kind, snr)
+            s, x = S.build(case)
+            run, d = S.callaudio_ns(rate)
+            out.append((case, S.measure(s, x, run(x), rate, d)))
+    return out
+
+
+@pytest.mark.parametrize("kind", S.KINDS)
+@pytest.mark.parametrize("rate", RATES)
+def test_pesq_floor_and_stoi_kept(rate: int, kind: str) -> None:
+    rows = _rows(rate, kind)
+    worst_p = min(rows, key=lambda r: r[1]["pesq_gain"])
+    worst_s = min(rows, key=lambda r: r[1]["stoi_delta"])
+    assert worst_s[1]["stoi_delta"] >= S.STOI_FLOOR.get(kind, -0.02), (worst_s[0].label, worst_s[1])
+    assert worst_p[1]["pesq_gain"] >= S.PESQ_FLOOR[kind], (worst_p[0].label, worst_p[1])
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param(
+            k,
+            marks=pytest.mark.xfail(
+                strict=True, reason="issue 16: PESQ gain about 0 at 10 dB (babble-like noise)"
+            ),
+        )
+        if k in NOT_YET_ABOVE_ZERO
+        else k
+        for k in S.KINDS
+    ],
+)
+def test_pesq_never_worse_than_input(kind: str) -> None:
+    rows = _rows(16000, kind)
+    worst = min(rows, key=lambda r: r[1]["pesq_gain"])
+    assert worst[1]["pesq_gain"] > 0.0, (worst[0].label, worst[1])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16: STOI -0.024 in air-con at 10 dB")
+def test_stoi_within_0_02_in_aircon() -> None:
+    rows = _rows(16000, "aircon")
+    assert min(r[1]["stoi_delta"] for r in rows) >= -0.02
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_clean_speech_pesq(rate: int) -> None:
+    """Every talker of the draw (two clips, up to eight espeak-ng voices), no noise."""
+    worst = 5.0, -1
+    for talker in range(S.n_talkers()):
+        s = S.clean_of(talker, rate, 3, 4.0)
+        ns = NoiseSuppressor(rate)
+        y = ns.process_signal(s)
+        d = ns.latency_samples
+        ref = S.to16k(s[: s.size - d].astype(np.float64), rate)
+        out = S.to16k(y[d:].astype(np.float64), rate)
+        worst = min(worst, (S.pesq_wb(ref, out), talker))
+    assert worst[0] >= 4.2, worst
+
+
+# Music and the dial tone: worst 0.5 s output-over-input level (after the first second).
+# The issue's target is >= -3 dB; a held tone is stationary, so the noise tracker learns
+# it: both reach the gain floor (-12 dB) somewhere, before and after the pause floor (whose
+# flatness weight leaves tonal spectra alone).  The floor here keeps it from getting worse.
+TONAL_FLOOR_DB = {"music": -12.5, "dial_tone": -12.5}
+
+
+@pytest.mark.parametrize("what", ["music", "dial_tone"])
+@pytest.mark.parametrize("rate", RATES)
+def test_music_and_tones_kept_to_the_measured_floor(rate: int, what: str) -> None:
+    x = S.music(rate, 1) if what == "music" else S.dial_tone(rate, 1)
+    ns = NoiseSuppressor(rate)
+    y = ns.process_signal(x)
+    g = S.worst_half_second_gain_db(x, y, rate, ns.latency_samples)
+    assert g >= TONAL_FLOOR_DB[what], g
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16: music/tones worst 0.5 s gain >= -3 dB")
+@pytest.mark.parametrize("what", ["music", "dial_tone"])
+def test_music_and_tones_within_3_db(what: str) -> None:
+    rate = 16000
+    x = S.music(rate, 1) if what == "music" else S.dial_tone(rate, 1)
+    ns = NoiseSuppressor(rate)
+    y = ns.process_signal(x)
+    assert S.worst_half_second_gain_db(x, y, rate, ns.latency_samples) >= -3.0
+
+
+# -- peers ----------------------------------------------------------------------------
+
+# callaudio's PESQ gain minus the best installed peer's, worst over 10/20 dB (seed 0, 16 kHz),
+# with WebRTC NS (webrtc-noise-gain, livekit APM) and SpeexDSP installed.  The issue's
+# target is >= 0; it is met for street only.  Measured (rounded down): babble -0.005 and
+# cafe -0.001 (WebRTC NS), air-con -0.015 (SpeexDSP), car -0.037 and keyboard -0.019
+# (WebRTC NS), the switch -0.012 (SpeexDSP), all at 10 dB but keyboard (20 dB).
+PEER_MARGIN_FLOOR = {
+    "babble": -0.02,
+    "cafe": -0.02,
+    "aircon": -0.03,
+    "car": -0.06,
+    "keyboard": -0.04,
+    "switch": -0.03,
+}
+
+
+def _margin(kind: str, rate: int = 16000, seed: int = 0) -> tuple[float, str]:
+    worst = (np.inf, "")
+    for snr in SNRS:
+        s, x = S.build(S.draw(seed, rate, kind, snr))
+        run, d = S.callaudio_ns(rate)
+        ours = S.measure(s, x, run(x), rate, d)["pesq_gain"]
+        for name, make in S.PEERS.items():
+            peer = make(rate)
+            if peer is not None:
+                g = S.measure(s, x, peer(x), rate)["pesq_gain"]
+                worst = min(worst, (ours - g, f"{kind}@{snr}dB vs {name}"))
+    if not np.isfinite(worst[0]):
+        pytest.skip("no peer installed")
+    return worst
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", S.KINDS)
+def test_pesq_gain_against_the_best_peer(kind: str) -> None:
+    margin, where = _margin(kind)
+    assert margin >= PEER_MARGIN_FLOOR.get(kind, 0.0), (margin, where)
