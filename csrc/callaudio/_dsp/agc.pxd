@@ -57,9 +57,10 @@ cdef class GainControl:
     # Process one 10 ms frame (n = frame_size) in place.  speech_prob in [0, 1] from an
     # upstream VAD, or negative (or NaN) to use the built-in energy VAD.  echo_only: the
     # frame is an echo suppressor's output with only echo left (not speech, not a noise
-    # observation either).
+    # observation either).  echo_shaped: an echo canceller removed a large part of the
+    # frame (no noise observation; it may be speech).
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
-                        bint echo_only) noexcept nogil
+                        bint echo_only, bint echo_shaped) noexcept nogil
     cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil
     cdef void _check_change(self) noexcept nogil
     cdef bint _modulated(self) noexcept nogil

@@ -34,8 +34,13 @@ powers are mean squares, dBFS = 10 log10(power)):
    is, and the floor follows the minimum of that stretch at once (so a new, louder noise
    stops being taken for speech within a second instead of after the whole window).
    A frame flagged ``echo_only`` (an upstream echo suppressor's output in far-end single
-   talk, whose level that suppressor set) is no noise observation: step 2 skips it.  The
-   floor is unknown until the first observation.
+   talk, whose level that suppressor set) is no noise observation: step 2 skips it; so is
+   a frame flagged ``echo_shaped`` (the echo canceller removed more than half of its
+   power, whatever it decided about a near-end talker: its echo-only decision flickers
+   within the far end's talk and its suppressor keeps working in the far end's pauses,
+   and a floor learnt from such frames lies far below the near end's noise, which then
+   passes the learning gate of step 3 as a talker).  The floor is unknown until the
+   first observation.
 3. Voice activity: an ``echo_only`` frame is never speech; otherwise
    ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
    else the frame is speech when the floor is known,
@@ -479,7 +484,7 @@ cdef class GainControl:
     @cython.wraparound(False)
     @cython.cdivision(True)
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
-                        bint echo_only) noexcept nogil:
+                        bint echo_only, bint echo_shaped) noexcept nogil:
         cdef Py_ssize_t i
         cdef int k
         cdef f64 e, dummy, cap, d, g1, lv
@@ -492,8 +497,10 @@ cdef class GainControl:
             return
         e += ENERGY_FLOOR
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
-        # frame's level is the echo suppressor's doing, so it is no noise observation.
-        observe = not echo_only
+        # frame's level is the echo suppressor's doing, and so is an echo-shaped one's
+        # (the canceller took a large part of it, whatever its talk decision): neither is
+        # a noise observation.
+        observe = not echo_only and not echo_shaped
         floor_known = self._update_floor(e, observe)
         # 3. voice activity
         if echo_only:
@@ -676,7 +683,8 @@ cdef class GainControl:
 
     # -- Python-facing ---------------------------------------------------------------------
 
-    def process(self, frame, double speech_prob=-1.0, bint echo_only=False):
+    def process(self, frame, double speech_prob=-1.0, bint echo_only=False,
+                bint echo_shaped=False):
         """Process one 10 ms frame and return the result as a new array.
 
         Parameters
@@ -691,6 +699,10 @@ cdef class GainControl:
             (``EchoCanceller.echo_only``): it is not speech, and its level says nothing of
             the near end's noise, so neither the speech level nor the noise floor learns
             from it (the gain is kept, or decays when idle).
+        echo_shaped : bool, default False
+            An echo canceller removed a large part of the frame (the chain: more than
+            half its power): its level is no observation of the near end's noise, so the
+            noise floor does not learn from it (it may still be speech).
 
         Returns
         -------
@@ -709,10 +721,12 @@ cdef class GainControl:
         out = np.array(arr, dtype=np.float32, order="C", copy=True)
         cdef f32[::1] view = out
         with nogil:
-            self.process_c(&view[0], self.frame_size, <f32>speech_prob, echo_only)
+            self.process_c(&view[0], self.frame_size, <f32>speech_prob, echo_only,
+                           echo_shaped)
         return out
 
-    def process_signal(self, x, double speech_prob=-1.0, bint echo_only=False):
+    def process_signal(self, x, double speech_prob=-1.0, bint echo_only=False,
+                       bint echo_shaped=False):
         """Process consecutive 10 ms frames of a signal in one call (offline use, benches).
 
         Parameters
@@ -722,6 +736,8 @@ cdef class GainControl:
         speech_prob : float, default -1.0
             Applied to every frame (see :meth:`process`).
         echo_only : bool, default False
+            Applied to every frame (see :meth:`process`).
+        echo_shaped : bool, default False
             Applied to every frame (see :meth:`process`).
 
         Returns
@@ -744,7 +760,8 @@ cdef class GainControl:
         if frames:
             with nogil:
                 for k in range(frames):
-                    self.process_c(&view[k * n], n, <f32>speech_prob, echo_only)
+                    self.process_c(&view[k * n], n, <f32>speech_prob, echo_only,
+                                   echo_shaped)
         return out
 
     @property
