@@ -95,6 +95,7 @@ class ReferenceGainControl:
         self.learn, self.learn_hang = False, 0
         self.shout_hold = 0
         self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
+        self.unobserved = 0
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.guarded = np.zeros(C["LEVEL_FRAMES"])
@@ -196,6 +197,14 @@ class ReferenceGainControl:
             return np.zeros(n, dtype=np.float32)
         e += C["ENERGY_FLOOR"]
         observe = not echo_only and not echo_shaped
+        if observe:
+            if self.unobserved >= C["RESTART_FRAMES"] and self.count == 0:
+                self.mins, self.maxs = [1e300] * len(self.mins), [0.0] * len(self.maxs)
+                self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
+                self.started = False
+            self.unobserved = 0
+        else:
+            self.unobserved = min(self.unobserved + 1, C["RESTART_FRAMES"])
         known = self._noise_floor(e, observe)
         vad_floor = 10.0 ** (C["VAD_FLOOR_DBFS"] / 10.0)
         # voice activity
@@ -541,6 +550,30 @@ def test_echo_shaped_frames_are_no_noise_observations(rate: int) -> None:
         said += gc.speech
     assert said > 0.9 * (loud.size // n)
     assert gc.noise_level_dbfs == floor
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_a_floor_from_before_a_long_echo_restarts_until_a_level_is_known(rate: int) -> None:
+    """Before the far end talked, a noise suppressor may have held the near end's noise
+    30 dB lower than after it (it lost its noise estimate to the echo suppressor): with no
+    level learnt, that old floor is dropped at the first observation after >= 1 s of echo;
+    once a level is known the floor is kept (a talker answering the far end)."""
+    n = rate // 100
+    echo = white(150 * n, -95.0, seed=31)
+    after = white(50 * n, -50.0, seed=32)
+    floors = []
+    for before in (white(rate, -80.0, seed=33), speech(3.0, rate, -40.0, seed=21, noise_db=-80.0)):
+        gc = GainControl(rate)
+        run(gc, before)
+        for i in range(echo.size // n):
+            gc.process(echo[i * n : (i + 1) * n], -1.0, echo_only=True)
+        run(gc, after)
+        floors.append(gc.noise_level_dbfs)
+        if before.size == rate:
+            run(gc, after, 1.0)  # an upstream VAD calls it speech: still not a talker
+            assert math.isnan(gc.speech_level_dbfs)
+    assert floors[0] > -56.0, floors
+    assert floors[1] < -70.0, floors
 
 
 # ------------------------------------------------------------- compiled == reference

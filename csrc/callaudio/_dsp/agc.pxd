@@ -39,6 +39,7 @@ cdef class GainControl:
     cdef int _learn_hang        # hangover frames left of the learning decision
     cdef int _shout_hold        # entries left that go with a left-out (shouted) one
     cdef int _since_echo        # frames since the last echo-only frame (saturates)
+    cdef int _unobserved        # frames since the last noise observation (saturates)
     cdef f64* _mod              # powers of the last MOD_FRAMES learning candidates
     cdef int _mod_head
     cdef int _mod_count
@@ -62,6 +63,7 @@ cdef class GainControl:
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only, bint echo_shaped) noexcept nogil
     cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil
+    cdef void _restart_floor(self) noexcept nogil
     cdef void _check_change(self) noexcept nogil
     cdef bint _modulated(self) noexcept nogil
     cpdef void reset(self)

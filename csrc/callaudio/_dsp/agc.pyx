@@ -39,8 +39,14 @@ powers are mean squares, dBFS = 10 log10(power)):
    power, whatever it decided about a near-end talker: its echo-only decision flickers
    within the far end's talk and its suppressor keeps working in the far end's pauses,
    and a floor learnt from such frames lies far below the near end's noise, which then
-   passes the learning gate of step 3 as a talker).  The floor is unknown until the
-   first observation.
+   passes the learning gate of step 3 as a talker).  While no speech level has been
+   learnt, the first observation after RESTART_FRAMES frames without one restarts the
+   floor: what the upstream stages made of the noise before the echo (a noise suppressor
+   attenuating it) need not hold after it (that suppressor may have lost its noise
+   estimate to the echo suppressor's output), and a stale floor would let that noise be
+   learnt as the first talker; once a level is known the floor is kept (a talker
+   answering the far end must not restart it).  The floor is unknown until the first
+   observation.
 3. Voice activity: an ``echo_only`` frame is never speech; otherwise
    ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
    else the frame is speech when the floor is known,
@@ -149,6 +155,7 @@ cdef int MOD_FRAMES = 30             # learning candidates the modulation test s
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
 cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
+cdef int RESTART_FRAMES = 100       # frames without observation that make a floor stale
 cdef int SHOUT_SPAN = 20             # entries either side of a left-out one also judged
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
@@ -184,7 +191,8 @@ CONSTANTS = {
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
     "SHOUT_SPAN": SHOUT_SPAN,
-    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
+    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "RESTART_FRAMES": RESTART_FRAMES,
+    "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
     "MOD_MIN": MOD_MIN, "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
@@ -418,6 +426,7 @@ cdef class GainControl:
         self._learn_hang = 0
         self._shout_hold = 0
         self._since_echo = ECHO_RECENT_FRAMES
+        self._unobserved = 0
         self._mod_head = 0
         self._mod_count = 0
         self._ring_head = 0
@@ -429,6 +438,17 @@ cdef class GainControl:
         self._lim = 1.0
 
     # -- the per-frame kernel ------------------------------------------------------------
+
+    cdef void _restart_floor(self) noexcept nogil:
+        """Forget the minimum statistics: the next observation starts the floor."""
+        cdef int k
+        for k in range(NOISE_SUBWINDOWS):
+            self._mins[k] = UNKNOWN
+            self._maxs[k] = 0.0
+        self._sub_min = UNKNOWN
+        self._sub_max = 0.0
+        self._sub_count = 0
+        self._started = False
 
     @cython.boundscheck(False)   # sub-window indices are kept in range explicitly
     @cython.wraparound(False)
@@ -501,6 +521,13 @@ cdef class GainControl:
         # (the canceller took a large part of it, whatever its talk decision): neither is
         # a noise observation.
         observe = not echo_only and not echo_shaped
+        # (nothing learnt yet: a floor from before a long stretch of echo is stale)
+        if observe:
+            if self._unobserved >= RESTART_FRAMES and self._ring_count == 0:
+                self._restart_floor()
+            self._unobserved = 0
+        elif self._unobserved < RESTART_FRAMES:
+            self._unobserved += 1
         floor_known = self._update_floor(e, observe)
         # 3. voice activity
         if echo_only:

@@ -70,8 +70,7 @@ cnp.import_array()
 cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
 cdef f32 I16_SCALE = 32768.0
-cdef f64 ECHO_SHAPED = 2.0             # canceller input/output power above which it shaped
-                                       # the frame (3 dB)
+cdef f64 ECHO_SHAPED = 2.0             # canceller input/output power: it shaped the frame
 
 
 cdef extern from "ca_guard.h":
