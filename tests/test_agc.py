@@ -95,6 +95,7 @@ class ReferenceGainControl:
         self.learn, self.learn_hang = False, 0
         self.shout_hold = 0
         self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
+        self.unobserved = 0
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.guarded = np.zeros(C["LEVEL_FRAMES"])
@@ -182,14 +183,28 @@ class ReferenceGainControl:
                 self.guarded[idx] = self.ring[idx]
                 return
 
-    def process(self, frame: F32, speech_prob: float = -1.0, echo_only: bool = False) -> F32:
+    def process(
+        self,
+        frame: F32,
+        speech_prob: float = -1.0,
+        echo_only: bool = False,
+        echo_shaped: bool = False,
+    ) -> F32:
         x = frame.astype(np.float64)
         n = x.size
         e = float(np.dot(x, x)) / n
         if not math.isfinite(e):
             return np.zeros(n, dtype=np.float32)
         e += C["ENERGY_FLOOR"]
-        observe = not echo_only
+        observe = not echo_only and not echo_shaped
+        if observe:
+            if self.unobserved >= C["RESTART_FRAMES"] and self.count == 0:
+                self.mins, self.maxs = [1e300] * len(self.mins), [0.0] * len(self.maxs)
+                self.sub_min, self.sub_max, self.sub_count = 1e300, 0.0, 0
+                self.started = False
+            self.unobserved = 0
+        else:
+            self.unobserved = min(self.unobserved + 1, C["RESTART_FRAMES"])
         known = self._noise_floor(e, observe)
         vad_floor = 10.0 ** (C["VAD_FLOOR_DBFS"] / 10.0)
         # voice activity
@@ -513,15 +528,64 @@ def test_echo_only_frames_teach_neither_the_level_nor_the_noise_floor(rate: int)
     assert gc2.noise_level_dbfs < floor - 20.0
 
 
+@pytest.mark.parametrize("rate", RATES)
+def test_echo_shaped_frames_are_no_noise_observations(rate: int) -> None:
+    """A frame the echo canceller took most of (``echo_shaped``) says nothing of the near
+    end's noise, whatever the canceller decided about a talker: the floor does not learn
+    from it, but it may still be speech."""
+    n = rate // 100
+    talk = speech(3.0, rate, -40.0, seed=21, noise_db=-62.0)
+    gc = GainControl(rate)
+    run(gc, talk)
+    floor = gc.noise_level_dbfs
+    assert -66.0 < floor < -58.0
+    quiet = white(3 * rate, -95.0, seed=22).astype(np.float32)
+    for i in range(quiet.size // n):
+        gc.process(quiet[i * n : (i + 1) * n], -1.0, echo_shaped=True)
+    assert gc.noise_level_dbfs == floor
+    loud = speech(2.0, rate, -30.0, seed=23, noise_db=-62.0)
+    said = 0
+    for i in range(loud.size // n):
+        gc.process(loud[i * n : (i + 1) * n], 1.0, echo_shaped=True)
+        said += gc.speech
+    assert said > 0.9 * (loud.size // n)
+    assert gc.noise_level_dbfs == floor
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_a_floor_from_before_a_long_echo_restarts_until_a_level_is_known(rate: int) -> None:
+    """Before the far end talked, a noise suppressor may have held the near end's noise
+    30 dB lower than after it (it lost its noise estimate to the echo suppressor): with no
+    level learnt, that old floor is dropped at the first observation after >= 1 s of echo;
+    once a level is known the floor is kept (a talker answering the far end)."""
+    n = rate // 100
+    echo = white(150 * n, -95.0, seed=31)
+    after = white(50 * n, -50.0, seed=32)
+    floors = []
+    for before in (white(rate, -80.0, seed=33), speech(3.0, rate, -40.0, seed=21, noise_db=-80.0)):
+        gc = GainControl(rate)
+        run(gc, before)
+        for i in range(echo.size // n):
+            gc.process(echo[i * n : (i + 1) * n], -1.0, echo_only=True)
+        run(gc, after)
+        floors.append(gc.noise_level_dbfs)
+        if before.size == rate:
+            run(gc, after, 1.0)  # an upstream VAD calls it speech: still not a talker
+            assert math.isnan(gc.speech_level_dbfs)
+    assert floors[0] > -56.0, floors
+    assert floors[1] < -70.0, floors
+
+
 # ------------------------------------------------------------- compiled == reference
 
 
 def reference_scenario(
     rate: int,
-) -> tuple[F32, npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+) -> tuple[F32, npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """7.2 s exercising every branch: level steps, limiter, idle decay, noise cap, shout
-    guard, echo-only frames (some in the noise, some in speech), and after echo a steady
-    noise 20 dB over the floor that the upstream VAD calls speech (the modulation test)."""
+    guard, echo-only and echo-shaped frames (some in the noise, some in speech), and after
+    echo a steady noise 20 dB over the floor that the upstream VAD calls speech (the
+    modulation test)."""
     x = np.concatenate(
         [
             speech(1.5, rate, -45.0, seed=16, noise_db=-70.0),
@@ -539,20 +603,23 @@ def reference_scenario(
     echo[320:380] = True  # in the noise
     echo[520:540] = True  # in speech
     echo[590:605] = True  # with the upstream VAD, then steady noise after it
-    return x.astype(np.float32), probs, echo
+    shaped = np.zeros(frames, bool)
+    shaped[300:320] = True  # in the noise (no observation)
+    shaped[505:515] = True  # in speech
+    return x.astype(np.float32), probs, echo, shaped
 
 
 @pytest.mark.parametrize("rate", RATES)
 def test_compiled_matches_numpy_reference(rate: int) -> None:
-    x, probs, echo = reference_scenario(rate)
+    x, probs, echo, shaped = reference_scenario(rate)
     gc = GainControl(rate)
     ref = ReferenceGainControl(rate)
     n = rate // 100
     resets = limited = guarded = 0
     for i in range(probs.size):
         frame = x[i * n : (i + 1) * n]
-        got = gc.process(frame, float(probs[i]), echo_only=bool(echo[i]))
-        want = ref.process(frame, float(probs[i]), echo_only=bool(echo[i]))
+        got = gc.process(frame, float(probs[i]), bool(echo[i]), bool(shaped[i]))
+        want = ref.process(frame, float(probs[i]), bool(echo[i]), bool(shaped[i]))
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-7, err_msg=f"frame {i}")
         assert gc.speech == ref.speech, i
         assert gc.gain_db == pytest.approx(ref.gain_db, rel=1e-9, abs=1e-9), i

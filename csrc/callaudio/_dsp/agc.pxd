@@ -39,6 +39,7 @@ cdef class GainControl:
     cdef int _learn_hang        # hangover frames left of the learning decision
     cdef int _shout_hold        # entries left that go with a left-out (shouted) one
     cdef int _since_echo        # frames since the last echo-only frame (saturates)
+    cdef int _unobserved        # frames since the last noise observation (saturates)
     cdef f64* _mod              # powers of the last MOD_FRAMES learning candidates
     cdef int _mod_head
     cdef int _mod_count
@@ -57,10 +58,12 @@ cdef class GainControl:
     # Process one 10 ms frame (n = frame_size) in place.  speech_prob in [0, 1] from an
     # upstream VAD, or negative (or NaN) to use the built-in energy VAD.  echo_only: the
     # frame is an echo suppressor's output with only echo left (not speech, not a noise
-    # observation either).
+    # observation either).  echo_shaped: an echo canceller removed a large part of the
+    # frame (no noise observation; it may be speech).
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
-                        bint echo_only) noexcept nogil
+                        bint echo_only, bint echo_shaped) noexcept nogil
     cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil
+    cdef void _restart_floor(self) noexcept nogil
     cdef void _check_change(self) noexcept nogil
     cdef bint _modulated(self) noexcept nogil
     cpdef void reset(self)

@@ -34,8 +34,19 @@ powers are mean squares, dBFS = 10 log10(power)):
    is, and the floor follows the minimum of that stretch at once (so a new, louder noise
    stops being taken for speech within a second instead of after the whole window).
    A frame flagged ``echo_only`` (an upstream echo suppressor's output in far-end single
-   talk, whose level that suppressor set) is no noise observation: step 2 skips it.  The
-   floor is unknown until the first observation.
+   talk, whose level that suppressor set) is no noise observation: step 2 skips it; so is
+   a frame flagged ``echo_shaped`` (the echo canceller removed more than half of its
+   power, whatever it decided about a near-end talker: its echo-only decision flickers
+   within the far end's talk and its suppressor keeps working in the far end's pauses,
+   and a floor learnt from such frames lies far below the near end's noise, which then
+   passes the learning gate of step 3 as a talker).  While no speech level has been
+   learnt, the first observation after RESTART_FRAMES frames without one restarts the
+   floor: what the upstream stages made of the noise before the echo (a noise suppressor
+   attenuating it) need not hold after it (that suppressor may have lost its noise
+   estimate to the echo suppressor's output), and a stale floor would let that noise be
+   learnt as the first talker; once a level is known the floor is kept (a talker
+   answering the far end must not restart it).  The floor is unknown until the first
+   observation.
 3. Voice activity: an ``echo_only`` frame is never speech; otherwise
    ``speech_prob >= 0.5 and e > 10^(VAD_FLOOR_DBFS / 10)`` when given,
    else the frame is speech when the floor is known,
@@ -144,6 +155,7 @@ cdef int MOD_FRAMES = 30             # learning candidates the modulation test s
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
 cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
+cdef int RESTART_FRAMES = 100       # frames without observation that make a floor stale
 cdef int SHOUT_SPAN = 20             # entries either side of a left-out one also judged
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
@@ -179,7 +191,8 @@ CONSTANTS = {
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
     "SHOUT_SPAN": SHOUT_SPAN,
-    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
+    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "RESTART_FRAMES": RESTART_FRAMES,
+    "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
     "MOD_MIN": MOD_MIN, "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
     "LIMITER_RELEASE_S": LIMITER_RELEASE_S, "INITIAL_GAIN_DB": INITIAL_GAIN_DB,
@@ -413,6 +426,7 @@ cdef class GainControl:
         self._learn_hang = 0
         self._shout_hold = 0
         self._since_echo = ECHO_RECENT_FRAMES
+        self._unobserved = 0
         self._mod_head = 0
         self._mod_count = 0
         self._ring_head = 0
@@ -424,6 +438,17 @@ cdef class GainControl:
         self._lim = 1.0
 
     # -- the per-frame kernel ------------------------------------------------------------
+
+    cdef void _restart_floor(self) noexcept nogil:
+        """Forget the minimum statistics: the next observation starts the floor."""
+        cdef int k
+        for k in range(NOISE_SUBWINDOWS):
+            self._mins[k] = UNKNOWN
+            self._maxs[k] = 0.0
+        self._sub_min = UNKNOWN
+        self._sub_max = 0.0
+        self._sub_count = 0
+        self._started = False
 
     @cython.boundscheck(False)   # sub-window indices are kept in range explicitly
     @cython.wraparound(False)
@@ -479,7 +504,7 @@ cdef class GainControl:
     @cython.wraparound(False)
     @cython.cdivision(True)
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
-                        bint echo_only) noexcept nogil:
+                        bint echo_only, bint echo_shaped) noexcept nogil:
         cdef Py_ssize_t i
         cdef int k
         cdef f64 e, dummy, cap, d, g1, lv
@@ -492,8 +517,17 @@ cdef class GainControl:
             return
         e += ENERGY_FLOOR
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
-        # frame's level is the echo suppressor's doing, so it is no noise observation.
-        observe = not echo_only
+        # frame's level is the echo suppressor's doing, and so is an echo-shaped one's
+        # (the canceller took a large part of it, whatever its talk decision): neither is
+        # a noise observation.
+        observe = not echo_only and not echo_shaped
+        # (nothing learnt yet: a floor from before a long stretch of echo is stale)
+        if observe:
+            if self._unobserved >= RESTART_FRAMES and self._ring_count == 0:
+                self._restart_floor()
+            self._unobserved = 0
+        elif self._unobserved < RESTART_FRAMES:
+            self._unobserved += 1
         floor_known = self._update_floor(e, observe)
         # 3. voice activity
         if echo_only:
@@ -676,7 +710,8 @@ cdef class GainControl:
 
     # -- Python-facing ---------------------------------------------------------------------
 
-    def process(self, frame, double speech_prob=-1.0, bint echo_only=False):
+    def process(self, frame, double speech_prob=-1.0, bint echo_only=False,
+                bint echo_shaped=False):
         """Process one 10 ms frame and return the result as a new array.
 
         Parameters
@@ -691,6 +726,10 @@ cdef class GainControl:
             (``EchoCanceller.echo_only``): it is not speech, and its level says nothing of
             the near end's noise, so neither the speech level nor the noise floor learns
             from it (the gain is kept, or decays when idle).
+        echo_shaped : bool, default False
+            An echo canceller removed a large part of the frame (the chain: more than
+            half its power): its level is no observation of the near end's noise, so the
+            noise floor does not learn from it (it may still be speech).
 
         Returns
         -------
@@ -709,10 +748,12 @@ cdef class GainControl:
         out = np.array(arr, dtype=np.float32, order="C", copy=True)
         cdef f32[::1] view = out
         with nogil:
-            self.process_c(&view[0], self.frame_size, <f32>speech_prob, echo_only)
+            self.process_c(&view[0], self.frame_size, <f32>speech_prob, echo_only,
+                           echo_shaped)
         return out
 
-    def process_signal(self, x, double speech_prob=-1.0, bint echo_only=False):
+    def process_signal(self, x, double speech_prob=-1.0, bint echo_only=False,
+                       bint echo_shaped=False):
         """Process consecutive 10 ms frames of a signal in one call (offline use, benches).
 
         Parameters
@@ -722,6 +763,8 @@ cdef class GainControl:
         speech_prob : float, default -1.0
             Applied to every frame (see :meth:`process`).
         echo_only : bool, default False
+            Applied to every frame (see :meth:`process`).
+        echo_shaped : bool, default False
             Applied to every frame (see :meth:`process`).
 
         Returns
@@ -744,7 +787,8 @@ cdef class GainControl:
         if frames:
             with nogil:
                 for k in range(frames):
-                    self.process_c(&view[k * n], n, <f32>speech_prob, echo_only)
+                    self.process_c(&view[k * n], n, <f32>speech_prob, echo_only,
+                                   echo_shaped)
         return out
 
     @property

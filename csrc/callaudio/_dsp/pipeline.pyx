@@ -71,6 +71,7 @@ cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
 cdef f64 OUTPUT_LIMIT_RELEASE = exp(-0.01 / 0.1)   # the output limiter's release, 0.1 s
 cdef f32 I16_SCALE = 32768.0
+cdef f64 ECHO_SHAPED = 2.0             # canceller input/output power: it shaped the frame
 
 
 cdef extern from "ca_guard.h":
@@ -174,7 +175,9 @@ cdef class Chain:
     voice-activity decision from the noise suppressor's speech probability (one VAD for
     the chain) instead of its own energy detector. Frames the echo canceller marks as
     echo only (far end active, no near-end talker) count as non-speech for the gain
-    control, so it never learns residual echo as a quiet talker and lifts it.
+    control, so it never learns residual echo as a quiet talker and lifts it; they and the
+    frames the canceller took more than half the power of (``echo_shaped``) are no
+    observations of the near end's noise floor either.
     """
 
     cdef readonly int sample_rate
@@ -540,20 +543,28 @@ cdef class Chain:
         """The stages on one frame of ``_ns`` samples at ``stage_rate``, in place."""
         cdef Py_ssize_t n = self._ns
         cdef f32 speech_prob = -1.0     # negative: the gain control uses its own VAD
+        cdef f64 p_in = 0.0, p_out = 0.0
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
         if self.echo_canceller is not None:
+            p_in = ca_mean_square(x, <int>n)
             self.echo_canceller.capture_c(x, n)
+            p_out = ca_mean_square(x, <int>n)
         if self.noise_suppressor is not None:
             self.noise_suppressor.process_c(x, n)
             speech_prob = <f32>self.noise_suppressor._speech_prob
         if self.gain_control is not None:
             self._agc0 = self.gain_control._gain * self.gain_control._lim
             # residual echo is not a talker, and the suppressor's output level in such a
-            # frame is not the near end's noise: the gain control learns neither from it
+            # frame is not the near end's noise: the gain control learns neither from it.
+            # Nor is the level of a frame the canceller took more than half of (echo
+            # shaped: its echo-only decision flickers in the far end's talk and its
+            # suppressor keeps working in the far end's pauses, far below the near end's
+            # noise), whatever it decided about a near-end talker.
             self.gain_control.process_c(
                 x, n, speech_prob,
-                self.echo_canceller is not None and self.echo_canceller.echo_only)
+                self.echo_canceller is not None and self.echo_canceller.echo_only,
+                p_out * ECHO_SHAPED < p_in)
             self._agc1 = self.gain_control._gain * self.gain_control._lim
         else:
             self._agc0 = 1.0

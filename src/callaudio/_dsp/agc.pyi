@@ -46,12 +46,14 @@ class GainControl:
         frame: npt.NDArray[np.float32],
         speech_prob: float = -1.0,
         echo_only: bool = False,
+        echo_shaped: bool = False,
     ) -> npt.NDArray[np.float32]: ...
     def process_signal(
         self,
         x: npt.NDArray[np.float32],
         speech_prob: float = -1.0,
         echo_only: bool = False,
+        echo_shaped: bool = False,
     ) -> npt.NDArray[np.float32]: ...
     @property
     def speech_level_dbfs(self) -> float: ...
