@@ -75,7 +75,8 @@ def _sd() -> Any:
             except ImportError as exc:
                 raise DeviceError(
                     "import",
-                    f"python-sounddevice is not installed: pip install 'callaudio[audio]' ({exc})",
+                    "python-sounddevice is not installed: pip install 'sounddevice>=0.5' "
+                    f"(callaudio's 'audio' extra) ({exc})",
                     host_error=str(exc),
                 ) from exc
             except OSError as exc:  # "PortAudio library not found"
