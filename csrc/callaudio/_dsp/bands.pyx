@@ -57,8 +57,24 @@ def _pr_error(p, int M, int nfft=4096):
     return float(np.max(np.abs(A2[: m + 1] + A2[m::-1] - 1.0)))
 
 
+_PROTOTYPES = {}     # (M, K, beta) -> the prototype, computed once per process
+
+
 def prototype(int M, int K=TAPS_PER_BRANCH, double beta=KAISER_BETA):
-    """The prototype low-pass p (float64, 2 M K taps, DC gain 1) of an M-band bank."""
+    """The prototype low-pass p (float64, 2 M K taps, DC gain 1) of an M-band bank.
+    Designed once per (M, K, beta) and cached: building a chain at 32/48 kHz (a new
+    processor, ``apply_config``) does not redo the search."""
+    key = (M, K, beta)
+    cached = _PROTOTYPES.get(key)
+    if cached is None:
+        cached = _design_prototype(M, K, beta)
+        cached.flags.writeable = False
+        _PROTOTYPES[key] = cached
+    return cached.copy()
+
+
+def _design_prototype(int M, int K, double beta):
+    """Golden-section search of the Kaiser cutoff for the best power complementarity."""
     N = 2 * M * K
     g = (np.sqrt(5.0) - 1.0) / 2.0
     a, b = 0.3 * np.pi / M, 0.7 * np.pi / M
