@@ -155,6 +155,12 @@ class RingSide:
         self._sync_chains()
         return data[:, 0] if self._channels == 1 else data
 
+    def dropout_counts(self) -> tuple[int, int, int]:
+        """(xruns, underruns, overruns) since :meth:`start`: the callback's atomic counters,
+        read without allocating the full :attr:`stats` (a watcher polls this)."""
+        c = self._core.counters()
+        return int(c["xruns"]), int(c["underruns"]), int(c["overruns"])
+
     def cost_histogram(self) -> npt.NDArray[np.int64]:
         """Compiled callbacks per microsecond of cost since :meth:`start` (index: us; the
         last bin counts everything longer), from the monotonic clock read in C."""
