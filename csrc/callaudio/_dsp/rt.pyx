@@ -17,9 +17,8 @@ python-sounddevice as a raw C callback. Per 10 ms frame it
 5. counts frames, xruns (PortAudio's status bits), its own cost and the interval between
    calls with atomics and a monotonic clock (a 1 us histogram for the percentiles).
 
-It holds no Python object, takes no lock of its own and allocates nothing: everything is
-allocated in ``Core.__cinit__``. The chains' echo cancellers keep their one internal
-render-queue lock, uncontended here (render and capture run on this thread).
+It holds no Python object, takes no lock and allocates nothing: everything is allocated
+in ``Core.__cinit__`` (the echo cancellers' render queues are lock-free too).
 The application side (``write_far``, ``read_capture``, ``push_command`` ...) is the other
 end of each single-producer/single-consumer ring.
 """
