@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from types import TracebackType
 
-from .audio.base import AudioBackend, StreamConfig
+from .audio.base import AudioBackend, Dropout, StreamConfig
 from .audio.recording import MemoryBackend
 from .call import Call, CallDirection
 from .controller import AudioController
@@ -120,6 +121,7 @@ class VoiceClient:
         self._ids = itertools.count(1)
         self.session.attach(self.rules)
         self.backend.set_fault_handler(self.rules.backend_fault)
+        self._set_dropout_handler(self.rules.backend_dropout)
 
     def __repr__(self) -> str:
         return f"<VoiceClient calls={[c.call_id for c in self.calls]} session={self.session!r}>"
@@ -146,6 +148,13 @@ class VoiceClient:
             self.rules.close()
             self.session.detach(self.rules)
             self.backend.set_fault_handler(None)
+            self._set_dropout_handler(None)
+
+    def _set_dropout_handler(self, handler: Callable[[Dropout], None] | None) -> None:
+        # optional for a backend (see callaudio.audio.base): EngineBackend has it
+        setter = getattr(self.backend, "set_dropout_handler", None)
+        if callable(setter):
+            setter(handler)
 
     @property
     def closed(self) -> bool:

@@ -63,6 +63,10 @@ call_progressing ...      call (Call) -- also ringing, answered, established,
 call_ended                call (Call), cause (EndCause)
 muted, unmuted            (none)
 speaker_enabled/disabled  (none)
+audio_dropout             xruns (int), underruns (int), overruns (int),
+                          device (str or None) -- audio lost since the last
+                          report, at most one a second (from the backend's
+                          watcher thread; the stream goes on)
 ========================  =====================================================
 """
 
@@ -119,6 +123,7 @@ EVENT_NAMES: frozenset[str] = frozenset(
         "unmuted",
         "speaker_enabled",
         "speaker_disabled",
+        "audio_dropout",
     }
 )
 
@@ -146,6 +151,7 @@ EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "unmuted": (),
     "speaker_enabled": (),
     "speaker_disabled": (),
+    "audio_dropout": ("xruns", "underruns", "overruns", "device"),
 }
 
 

@@ -144,7 +144,8 @@ class VoiceProcessor:
     on the playback thread) and the capture path (:meth:`process_capture`, usually on the
     recording thread) may be called from two different threads at the same time: each path
     has its own lock in the compiled chain, and the far frames reach the echo canceller
-    through a queue with a lock of its own, so no state is torn between them. Calls on the
+    through a lock-free single-producer/single-consumer queue, so no state is torn between
+    them. Calls on the
     *same* path from several threads at once are serialised, one frame after the other
     (each channel's chain has its own locks, so with several channels two threads' frames
     are serialised channel by channel), as WebRTC serialises them: nothing is refused, so

@@ -77,7 +77,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .audio.base import AudioBackend, BackendFault, FaultKind, StreamConfig
+from .audio.base import AudioBackend, BackendFault, Dropout, FaultKind, StreamConfig
 from .call import Call, CallDirection, CallState, EndCause
 from .errors import BackendError
 from .session import (
@@ -390,6 +390,19 @@ class SessionRules:
                 self.session.change_route(Route(), RouteChangeReason.OLD_DEVICE_UNAVAILABLE)
                 return
             self.media_services_reset()
+
+    def backend_dropout(self, dropout: Dropout) -> None:
+        """Audio lost on a running stream (from a backend thread): ``audio_dropout``."""
+        with self.session.lock:
+            if self.closed:
+                return
+            self.session.emit(
+                "audio_dropout",
+                xruns=dropout.xruns,
+                underruns=dropout.underruns,
+                overruns=dropout.overruns,
+                device=dropout.device,
+            )
 
     def media_services_reset(self) -> None:
         """Row 9."""

@@ -4,7 +4,6 @@ from callaudio._dsp.aec_delay cimport DelayEstimator
 from callaudio._dsp.aec_filter cimport PartitionedKalmanFilter
 from callaudio._dsp.aec_suppressor cimport ResidualEchoSuppressor
 from callaudio._dsp.fft cimport RealFFT
-from cpython.pythread cimport PyThread_type_lock
 
 
 cdef class EchoCanceller:
@@ -26,11 +25,10 @@ cdef class EchoCanceller:
     cdef DelayEstimator delay
     cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
-    # render FIFO
+    # render FIFO: FIFO_FRAMES + 1 slots, lock-free (render_c and capture_c may run on two
+    # threads at once): frame counters that only grow, written with atomics (see render_c)
     cdef f32* fifo
-    cdef int fifo_head, fifo_count
-    # guards the FIFO fields: render_c and capture_c may run on two threads at once
-    cdef PyThread_type_lock _fifo_lock
+    cdef long long fifo_w, fifo_r
     cdef long long overruns, underruns, nonfinite
     # time-domain history and work buffers
     cdef f32* far

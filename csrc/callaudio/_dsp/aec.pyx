@@ -107,10 +107,6 @@ model ``tests/_reference/aec_ref.py`` mirrors every step; the tests compare the 
 cimport cython
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.pythread cimport (
-    WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
-    PyThread_release_lock,
-)
 from libc.math cimport fabs, isfinite, log10, sqrt
 from libc.string cimport memcpy, memset
 
@@ -131,6 +127,11 @@ cnp.import_array()
 cdef extern from "aec_window.h":
     void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
                        const f32* cur) noexcept nogil
+
+cdef extern from "ca_rt.h" nogil:
+    long long CA_LOAD_LL "CA_LOAD"(long long* p)
+    void CA_STORE_LL "CA_STORE"(long long* p, long long v)
+    bint CA_CAS_LL "CA_CAS"(long long* p, long long* expected, long long desired)
 
 cdef extern from "aec_impl.h":
     int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
@@ -217,14 +218,11 @@ cdef class EchoCanceller:
         self.lat = n // 4
         self.gmin = 10.0 ** (-max_attenuation_db / 20.0)
         self.fft = RealFFT(2 * n)
-        self._fifo_lock = PyThread_allocate_lock()
-        if self._fifo_lock == NULL:
-            raise MemoryError()
         cdef int k = self.k, P = self.P, L = self.L, H = self.H
         cdef int k2 = 2 * k
         # one float arena for every array
         sizes = [
-            ("fifo", FIFO_FRAMES * n), ("far", n), ("far_prev", n), ("mic", n),
+            ("fifo", (FIFO_FRAMES + 1) * n), ("far", n), ("far_prev", n), ("mic", n),
             ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n),
             ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
@@ -270,18 +268,15 @@ cdef class EchoCanceller:
 
     def __dealloc__(self):
         PyMem_Free(self._arena)
-        if self._fifo_lock != NULL:
-            PyThread_free_lock(self._fifo_lock)
 
     # ------------------------------------------------------------------ state
     cdef void reset_all_c(self) noexcept nogil:
         """Everything as after construction, in place (no allocation)."""
         cdef int n = self.n
-        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
-        self.fifo_head = 0
-        self.fifo_count = 0
+        cdef long long w = CA_LOAD_LL(&self.fifo_w), r = CA_LOAD_LL(&self.fifo_r)
+        while r < w and not CA_CAS_LL(&self.fifo_r, &r, w):
+            pass                            # the queue empties (r: the value now)
         self.overruns = 0
-        PyThread_release_lock(self._fifo_lock)
         self.underruns = 0
         self.nonfinite = 0
         self.echo_only = False
@@ -359,16 +354,21 @@ cdef class EchoCanceller:
 
     # ------------------------------------------------------------------ kernels
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil:
-        cdef int slot
-        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
-        if self.fifo_count >= FIFO_FRAMES:      # overrun: drop the oldest frame
-            self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
-            self.fifo_count -= 1
-            self.overruns += 1
-        slot = (self.fifo_head + self.fifo_count) % FIFO_FRAMES
-        memcpy(self.fifo + <Py_ssize_t>slot * self.n, far, self.n * sizeof(f32))
-        self.fifo_count += 1
-        PyThread_release_lock(self._fifo_lock)
+        # Single producer (render_c) / single consumer (capture_c), lock-free: frame w goes
+        # to slot w % (FIFO_FRAMES + 1), published by the release store of fifo_w. A full
+        # queue drops its oldest frame by advancing fifo_r with a compare-and-swap, the
+        # same swap capture_c takes a frame with, so each frame goes to exactly one of
+        # them; a capture_c whose frame was dropped (or whose slot is being rewritten)
+        # sees its swap fail and copies again.
+        cdef long long w = self.fifo_w
+        cdef long long r = CA_LOAD_LL(&self.fifo_r)
+        while w - r >= FIFO_FRAMES:         # overrun: drop the oldest frame
+            if CA_CAS_LL(&self.fifo_r, &r, r + 1):
+                self.overruns += 1
+                break
+        memcpy(self.fifo + <Py_ssize_t>(w % (FIFO_FRAMES + 1)) * self.n, far,
+               self.n * sizeof(f32))
+        CA_STORE_LL(&self.fifo_w, w + 1)
 
     @cython.boundscheck(False)   # raw pointer loops, sizes fixed at construction
     @cython.wraparound(False)
@@ -383,15 +383,15 @@ cdef class EchoCanceller:
         cdef int tp
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
-        PyThread_acquire_lock(self._fifo_lock, WAIT_LOCK)
-        if self.fifo_count > 0:
-            memcpy(far, self.fifo + <Py_ssize_t>self.fifo_head * n, n * sizeof(f32))
-            self.fifo_head = (self.fifo_head + 1) % FIFO_FRAMES
-            self.fifo_count -= 1
-        else:
-            memset(far, 0, n * sizeof(f32))
-            self.underruns += 1
-        PyThread_release_lock(self._fifo_lock)
+        cdef long long r = CA_LOAD_LL(&self.fifo_r)
+        while True:
+            if CA_LOAD_LL(&self.fifo_w) <= r:
+                memset(far, 0, n * sizeof(f32))
+                self.underruns += 1
+                break
+            memcpy(far, self.fifo + <Py_ssize_t>(r % (FIFO_FRAMES + 1)) * n, n * sizeof(f32))
+            if CA_CAS_LL(&self.fifo_r, &r, r + 1):
+                break                       # else render_c dropped it: r is the next one
         if ca_aec_sanitize(n, far, mic, self.mic, <f32>CA_INPUT_CLAMP):
             code = ERR_NONFINITE
         if code != OK:

@@ -27,6 +27,12 @@ typedef int ca_pa_callback(const void* input, void* output, unsigned long frame_
 #define CA_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define CA_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define CA_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+/* A full fence: a store before it is visible before a load after it (Dekker's pattern). */
+#define CA_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+/* Compare-and-swap: *p from *expected to desired; on failure *expected is the current value. */
+#define CA_CAS(p, expected, desired)                                                       \
+    __atomic_compare_exchange_n((p), (expected), (desired), 0, __ATOMIC_ACQ_REL,           \
+                                __ATOMIC_ACQUIRE)
 
 static inline int64_t ca_now_ns(void) {
     struct timespec ts;

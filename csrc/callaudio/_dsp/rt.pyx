@@ -13,13 +13,13 @@ python-sounddevice as a raw C callback. Per 10 ms frame it
    the Python side reads), guards the result (NaN -> 0, clipped to +-1), writes the
    output and feeds every channel's chain its render path,
 4. runs each channel's capture path in place, zeroes the frame when muted and pushes it
-   into the capture ring (full: the frame is dropped and counted as an overrun),
+   into the capture ring (full: the frame is dropped and counted as an overrun); a reader
+   blocked in ``Core.wait_capture`` is woken with ``sem_post`` (only while one waits),
 5. counts frames, xruns (PortAudio's status bits), its own cost and the interval between
    calls with atomics and a monotonic clock (a 1 us histogram for the percentiles).
 
-It holds no Python object, takes no lock of its own and allocates nothing: everything is
-allocated in ``Core.__cinit__``. The chains' echo cancellers keep their one internal
-render-queue lock, uncontended here (render and capture run on this thread).
+It holds no Python object, takes no lock and allocates nothing: everything is allocated
+in ``Core.__cinit__`` (the echo cancellers' render queues are lock-free too).
 The application side (``write_far``, ``read_capture``, ``push_command`` ...) is the other
 end of each single-producer/single-consumer ring.
 """
@@ -90,6 +90,20 @@ cdef extern from "<time.h>" nogil:
         long tv_sec
         long tv_nsec
     int nanosleep(const timespec*, timespec*)
+    int clock_gettime(int, timespec*)
+    int CLOCK_REALTIME
+
+cdef extern from "<semaphore.h>" nogil:
+    ctypedef struct sem_t:
+        pass
+    int sem_init(sem_t*, int, unsigned int)
+    int sem_destroy(sem_t*)
+    int sem_post(sem_t*)
+    int sem_trywait(sem_t*)
+    int sem_timedwait(sem_t*, const timespec*)
+
+cdef extern from "ca_rt.h" nogil:
+    void CA_FENCE()
 
 cdef enum:
     MAX_CHANNELS = 64
@@ -137,6 +151,9 @@ ctypedef struct rt_state:
     int rt_priority      # SCHED_FIFO priority asked for on the first frame (0: none)
     int prio_result      # atomic: 0 pending, 1 granted, -errno refused
     int far_flowing
+    int cap_waiting      # atomic: a reader waits on cap_sem for the capture ring
+    int sem_ok
+    sem_t cap_sem        # posted after a capture push while a reader waits
     ca_ring far
     ca_ring cap
     ca_ring mon_play
@@ -312,6 +329,9 @@ cdef void _frame(rt_state* s, const f32* inp, f32* out, unsigned long frames,
             memset(s.capf, 0, n * ch * sizeof(f32))
         if not s.deliver and not ca_ring_push(&s.cap, s.capf, n * ch, 1):
             CA_ADD(&s.c.overruns, 1)
+        CA_FENCE()                       # the push before the waiter's flag (see wait_capture)
+        if CA_LOAD_INT(&s.cap_waiting):
+            sem_post(&s.cap_sem)         # async-signal-safe, never blocks
         s.t_push[s.c.frames & (TIMES - 1)] = ca_now_ns()
     else:
         mic = s.zeros
@@ -402,6 +422,9 @@ cdef class Core:
         s.monitor = monitor
         s.deliver = deliver
         s.rt_priority = rt_priority
+        if sem_init(&s.cap_sem, 0, 0) != 0:
+            raise OSError("sem_init failed")
+        s.sem_ok = 1
         s.play = <f32*>calloc(frame_size, sizeof(f32))
         s.capf = <f32*>calloc(frame_size * channels, sizeof(f32))
         s.tmp = <f32*>calloc(frame_size, sizeof(f32))
@@ -433,6 +456,8 @@ cdef class Core:
         free(s.cap.buf)
         free(s.mon_play.buf)
         free(s.mon_mic.buf)
+        if s.sem_ok:
+            sem_destroy(&s.cap_sem)
         free(s)
 
     # -- handing the callback to a stream ---------------------------------------------------
@@ -585,6 +610,33 @@ cdef class Core:
             with nogil:
                 ca_ring_pop(r, p, m)
         return out
+
+    def wait_capture(self, long long frames, double timeout_s):
+        """Wait, the GIL released, until ``frames`` whole frames are in the capture ring or
+        ``timeout_s`` passed; True when they are. The callback posts a semaphore after a
+        push only while a reader waits (one reader at a time)."""
+        cdef rt_state* s = self.s
+        cdef int64_t need = frames * self.frame_size * self.channels
+        cdef timespec until
+        cdef long long ns
+        cdef bint ready
+        clock_gettime(CLOCK_REALTIME, &until)
+        ns = until.tv_nsec + <long long>(max(timeout_s, 0.0) * 1e9)
+        until.tv_sec += <long>(ns // 1000000000)
+        until.tv_nsec = <long>(ns % 1000000000)
+        with nogil:
+            while sem_trywait(&s.cap_sem) == 0:
+                pass                     # posts for earlier waits
+            CA_STORE_INT(&s.cap_waiting, 1)
+            CA_FENCE()                   # the flag before the ring's count (see the callback)
+            while True:
+                ready = ca_ring_count(&s.cap) >= need
+                if ready or sem_timedwait(&s.cap_sem, &until) != 0:
+                    break                # (timed out, or a signal: the caller retries)
+            CA_STORE_INT(&s.cap_waiting, 0)
+            if not ready:
+                ready = ca_ring_count(&s.cap) >= need
+        return ready
 
     def read_capture(self, long long max_frames=-1):
         """Up to ``max_frames`` whole frames (all when < 0): ``(k * n, channels)``."""

@@ -25,6 +25,9 @@ Contract for implementations:
 - The fault handler and a playback's ``on_finished`` are called from a backend helper
   thread (never from the real-time callback) without holding any backend lock, and the
   ``stop_*`` methods never wait for them: the client's handlers take the session lock.
+- A backend that counts lost audio may also offer ``set_dropout_handler(handler)``: the
+  handler receives a :class:`Dropout` (the same thread and lock rules as faults), at most
+  once per its reporting interval; the stream goes on.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ __all__ = [
     "ArraySource",
     "AudioBackend",
     "BackendFault",
+    "Dropout",
+    "DropoutHandler",
     "FaultHandler",
     "FaultKind",
     "PlaybackSource",
@@ -93,6 +98,31 @@ class BackendFault:
 
 
 FaultHandler = Callable[[BackendFault], None]
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """Audio lost or late on a running stream since the previous report (the stream goes on).
+
+    Attributes
+    ----------
+    xruns : int
+        Callbacks the device flagged (input overflow, output underflow ...).
+    underruns : int
+        Frames the far end was late for (silence played instead).
+    overruns : int
+        Processed microphone frames dropped because the application did not read them.
+    device : str or None
+        The stream's device.
+    """
+
+    xruns: int
+    underruns: int
+    overruns: int
+    device: str | None = None
+
+
+DropoutHandler = Callable[[Dropout], None]
 
 
 @runtime_checkable

@@ -27,7 +27,15 @@ from ..config import SAMPLE_RATES, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamFault
 from ..engine import AudioEngine, EngineStats, PreparedSound
 from ..errors import BackendError, CallAudioError, CallbackError, ConfigError
-from .base import BackendFault, FaultHandler, FaultKind, PlaybackSource, StreamConfig
+from .base import (
+    BackendFault,
+    Dropout,
+    DropoutHandler,
+    FaultHandler,
+    FaultKind,
+    PlaybackSource,
+    StreamConfig,
+)
 
 if TYPE_CHECKING:
     from ..processing import VoiceProcessor
@@ -54,8 +62,11 @@ class EngineBackend:
     (a new call) builds a fresh chain.
 
     A helper thread (``poll_interval`` seconds, default 20 ms) calls ``on_finished`` when a
-    one-shot sound runs out and reports a stream that died (device lost) to the fault
-    handler; it never holds this object's lock while calling out, and ``stop_*`` never wait
+    one-shot sound runs out, reports a stream that died (device lost) to the fault
+    handler, and reports lost audio (the callback's xrun, underrun and overrun counters,
+    read here, never on the audio thread) to the dropout handler as a :class:`Dropout`,
+    at most once per ``dropout_interval`` seconds (the counts accumulate); it never holds
+    this object's lock while calling out, and ``stop_*`` never wait
     for it. With ``poll_interval=None`` nothing polls by itself: call :meth:`poll` (a
     caller-driven device does, after each frame, through its frame hook).
 
@@ -77,6 +88,8 @@ class EngineBackend:
         Passed to every :class:`AudioEngine`.
     monitor : bool
         Keep what is played and the raw microphone (:meth:`read_monitor`).
+    dropout_interval : float
+        The shortest time between two dropout reports, in seconds (default 1).
     """
 
     def __init__(
@@ -90,7 +103,16 @@ class EngineBackend:
         poll_interval: float | None = 0.02,
         realtime_priority: int | None = None,
         monitor: bool = False,
+        dropout_interval: float = 1.0,
     ) -> None:
+        if (
+            isinstance(dropout_interval, bool)
+            or not isinstance(dropout_interval, (int, float))
+            or not 0.0 <= dropout_interval <= 3600.0
+        ):
+            raise ConfigError(
+                "dropout_interval", f"must be seconds in [0, 3600], got {dropout_interval!r}"
+            )
         if poll_interval is not None and (
             isinstance(poll_interval, bool)
             or not isinstance(poll_interval, (int, float))
@@ -120,6 +142,11 @@ class EngineBackend:
         self._speaker = False
         self._fault_handler: FaultHandler | None = None
         self._fault_reported: object = None
+        self._dropout_handler: DropoutHandler | None = None
+        self._dropout_interval = float(dropout_interval)
+        self._dropout_engine: AudioEngine | None = None
+        self._dropout_seen = (0, 0, 0)  # the engine's counts already reported
+        self._dropout_at = -float("inf")  # monotonic time of the last report
         self._watcher: threading.Thread | None = None
         self._watch_stop = threading.Event()
         self._watch_engine: AudioEngine | None = None
@@ -437,12 +464,17 @@ class EngineBackend:
         """Register the callable that receives :class:`~callaudio.audio.base.BackendFault`."""
         self._fault_handler = handler
 
+    def set_dropout_handler(self, handler: DropoutHandler | None) -> None:
+        """Register the callable that receives :class:`~callaudio.audio.base.Dropout` reports."""
+        self._dropout_handler = handler
+
     # -- the helper thread ---------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Check for a finished sound and a dead stream; call out (no lock held)."""
+        """Check for a finished sound, a dead stream and lost audio; call out (no lock held)."""
         finished: Callable[[], None] | None = None
         fault: BackendFault | None = None
+        dropout: Dropout | None = None
         with self._lock:
             sound = self._sound
             if sound is not None and sound.ran_out:
@@ -458,11 +490,33 @@ class EngineBackend:
             if found is not None and stream is not None and self._fault_reported is not stream:
                 self._fault_reported = stream
                 fault = BackendFault(FaultKind(found.kind.value), found.detail, stream.device_name)
+            if engine is not None and stream is not None:
+                dropout = self._check_dropout(engine, stream)
         if finished is not None:
             finished()
         handler = self._fault_handler
         if fault is not None and handler is not None:
             handler(fault)
+        on_dropout = self._dropout_handler
+        if dropout is not None and on_dropout is not None:
+            on_dropout(dropout)
+
+    def _check_dropout(self, engine: AudioEngine, stream: Stream) -> Dropout | None:
+        """The engine's new xruns, underruns and overruns since the last report, when
+        there are some and the last report is ``dropout_interval`` old (else None: the
+        counts wait for the next report)."""
+        if engine is not self._dropout_engine:  # a new stream's counters start at zero
+            self._dropout_engine, self._dropout_seen = engine, (0, 0, 0)
+        now = time.monotonic()
+        if now - self._dropout_at < self._dropout_interval:
+            return None
+        xruns, underruns, overruns = engine.dropout_counts()
+        seen = self._dropout_seen
+        new = (xruns - seen[0], underruns - seen[1], overruns - seen[2])
+        if not any(new):
+            return None
+        self._dropout_seen, self._dropout_at = (xruns, underruns, overruns), now
+        return Dropout(*new, device=stream.device_name)
 
     def _check_stream(self, engine: AudioEngine, stream: Stream) -> StreamFault | None:
         """The stream's fault, from the stream itself or from the callbacks stalling."""
@@ -525,6 +579,7 @@ _ENGINE_OPTIONS = (
     "poll_interval",
     "realtime_priority",
     "monitor",
+    "dropout_interval",
 )
 
 
@@ -539,7 +594,7 @@ def make_backend(name: str, **options: Any) -> EngineBackend:
         :class:`~callaudio.devices.sounddevice_backend.SounddeviceBackend`).
     **options
         ``processing``, ``capture``, ``far_buffer_ms``, ``capture_buffer_ms``,
-        ``poll_interval``, ``realtime_priority`` and ``monitor`` go to
+        ``poll_interval``, ``realtime_priority``, ``monitor`` and ``dropout_interval`` go to
         :class:`EngineBackend`; the rest to the device.
     """
     engine_opts = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}

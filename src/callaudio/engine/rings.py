@@ -107,6 +107,18 @@ class RingSide:
         time.sleep(pause)
         return True
 
+    def _wait_capture(self, frames: int, deadline: float | None) -> bool:
+        """Wait until ``frames`` frames are captured (the callback wakes the reader when a
+        frame lands) or at most 50 ms (to notice a stopped engine); False when the deadline
+        passed, no stream runs, or the device is caller-driven (as :meth:`_wait`)."""
+        if not self._streaming() or self._device.capabilities.caller_driven:
+            return False
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            return False
+        self._core.wait_capture(frames, 0.05 if deadline is None else min(0.05, deadline - now))
+        return True
+
     def flush_far(self) -> None:
         """Queue the last partial far-end frame, padded with silence, and mark the end of
         the far-end audio: the silence that follows is no underrun (until the next
@@ -137,7 +149,7 @@ class RingSide:
         want = 1 if limit is None else limit
         core = self._core
         if timeout != 0:
-            while core.capture_ready < want and self._wait(deadline):
+            while core.capture_ready < want and self._wait_capture(want, deadline):
                 pass
         data = core.read_capture(-1 if limit is None else limit)
         overruns = int(core.counters()["overruns"])
@@ -154,6 +166,12 @@ class RingSide:
             )
         self._sync_chains()
         return data[:, 0] if self._channels == 1 else data
+
+    def dropout_counts(self) -> tuple[int, int, int]:
+        """(xruns, underruns, overruns) since :meth:`start`: the callback's atomic counters,
+        read without allocating the full :attr:`stats` (a watcher polls this)."""
+        c = self._core.counters()
+        return int(c["xruns"]), int(c["underruns"]), int(c["overruns"])
 
     def cost_histogram(self) -> npt.NDArray[np.int64]:
         """Compiled callbacks per microsecond of cost since :meth:`start` (index: us; the
