@@ -164,6 +164,8 @@ class _Audio:
             self.progress.update(self.frames)
         if seg.near:
             self._near_pos += frames * n
+        if seg.far and self.backend.engine is not None:
+            self.backend.engine.flush_far()     # the far talker stops: no underrun
         room.set_noise(self.floor[self.frames * n :])
         self.marks.append((seg.name, start, self.frames))
 
