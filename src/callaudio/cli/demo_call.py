@@ -165,7 +165,7 @@ class _Audio:
         if seg.near:
             self._near_pos += frames * n
         if seg.far and self.backend.engine is not None:
-            self.backend.engine.flush_far()     # the far talker stops: no underrun
+            self.backend.engine.flush_far()  # the far talker stops: no underrun
         room.set_noise(self.floor[self.frames * n :])
         self.marks.append((seg.name, start, self.frames))
 
