@@ -220,6 +220,10 @@ class AudioEngine(RingSide):
         self._source: MixSource | None = None
         self._py_source: MixSource | None = None  # a sound Python mixes (not prepared)
         self._stream: Stream | None = None
+        # True from before stream.start() until after stream.stop() returned: the callback
+        # may run, so commands go to it; else they are applied on the caller's thread.
+        # Set holding _cmd_lock (no caller is applying commands then).
+        self._live = False
         self._kind = PYTHON
         self._kind_reason = ""
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
@@ -422,11 +426,14 @@ class AudioEngine(RingSide):
         seq = int(fn(*args))
         deadline = time.monotonic() + 1.0
         while seq < 0:  # the queue is full: the callback is late; it frees a slot per frame
-            if self._stream is None or time.monotonic() > deadline:
+            if not self._live:
+                self._core.apply_commands()
+            elif time.monotonic() > deadline:
                 raise ConfigError("command", "the audio callback does not take commands")
-            time.sleep(0.002)
+            else:
+                time.sleep(0.002)
             seq = int(fn(*args))
-        if self._stream is None:
+        if not self._live:  # no callback can run (it is set under _cmd_lock)
             self._core.apply_commands()
         self._retained.keep(seq, replaces)
         self._retained.release(int(self._core.commands_done))
@@ -514,10 +521,13 @@ class AudioEngine(RingSide):
                 callback=self._callback,
                 **extra,
             )
+            with self._cmd_lock:
+                self._live = True
             try:
                 stream.start()
             except BaseException:
                 stream.close()
+                self._set_stopped()
                 raise
             self._stream = stream
             if native:
@@ -586,6 +596,16 @@ class AudioEngine(RingSide):
                     stream.stop()
                 finally:
                     stream.close()
+                    self._set_stopped()
+
+    def _set_stopped(self) -> None:
+        """After the stream stopped: no callback runs; commands apply on the caller's thread.
+        (Cleared before taking the lock, so a caller waiting in _command for room, holding
+        it, applies the queue itself.)"""
+        self._live = False
+        with self._cmd_lock:
+            self._core.apply_commands()
+            self._retained.release(int(self._core.commands_done))
 
     def _halt(self) -> None:
         """On the audio thread: play silence from now on; a helper stops the stream."""
@@ -618,11 +638,11 @@ class AudioEngine(RingSide):
         vp = self._vp
         if vp is None:
             return
-        if self._stream is None:
-            vp.reset_echo_path()
-        else:
-            with self._cmd_lock:
+        with self._cmd_lock:
+            if self._live:
                 self._command(self._core.reset_echo_path)
+            else:
+                vp.reset_echo_path()
 
     def __enter__(self) -> AudioEngine:
         self.start()
