@@ -308,6 +308,8 @@ class AudioEngine(RingSide):
 
     @muted.setter
     def muted(self, on: bool) -> None:
+        if not isinstance(on, (bool, np.bool_)):
+            raise ConfigError("muted", f"must be True or False, got {on!r}")
         self._core.muted = bool(on)
 
     @property
@@ -411,9 +413,8 @@ class AudioEngine(RingSide):
         return kind == COMPILED and self._device.capabilities.raw_callback == "native"
 
     def _command(self, fn: Callable[..., int], *args: Any, replaces: object = None) -> None:
-        """Queue a command for the callback (applied at once while no stream runs) and
-        keep what it replaces alive until the callback has applied it. The caller holds
-        ``_cmd_lock``."""
+        """Queue a command (applied at once while no callback can run); keep what it
+        replaces alive until the callback applied it. The caller holds ``_cmd_lock``."""
         seq = int(fn(*args))
         deadline = time.monotonic() + 1.0
         while seq < 0:  # the queue is full: the callback is late; it frees a slot per frame

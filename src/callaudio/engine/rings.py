@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from ..config import check_int
 from ..devices.base import Device
 from ..errors import AudioDropWarning, ConfigError, FrameError
 from .ring import check_max_frames
@@ -171,7 +172,9 @@ class RingSide:
     def frame_times(self, frame: int) -> tuple[int, int]:
         """(start, captured) of the callback of frame ``frame`` since :meth:`start`:
         ``time.monotonic_ns()`` values at which it began and at which its processed
-        microphone frame was in the capture ring (the last 1024 frames are kept)."""
+        microphone frame was in the capture ring (the last 1024 frames are kept). ``frame``
+        must be an int >= 0 (ConfigError)."""
+        check_int("frame", frame, 0, 2**62)
         start, pushed = self._core.frame_times(frame)
         return int(start), int(pushed)
 
