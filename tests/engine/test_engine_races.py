@@ -59,6 +59,7 @@ print("survived")
 """
 
 
+@pytest.mark.slow  # ~10 s each: 1000 start/stop cycles (fewer rarely hit the old window)
 @pytest.mark.parametrize("kind", ["compiled", "python"])
 def test_chain_swaps_during_start_and_stop_never_free_a_running_chain(kind: str) -> None:
     assert "survived" in _run(SWAP_DURING_START_STOP, kind)
