@@ -606,10 +606,11 @@ cdef class Core:
         cdef int64_t m = frames * self.frame_size * channels
         out = np.empty((frames * self.frame_size, channels), dtype=np.float32)
         cdef f32* p = <f32*>cnp.PyArray_DATA(out)
+        cdef int ok = 1
         if m:
             with nogil:
-                ca_ring_pop(r, p, m)
-        return out
+                ok = ca_ring_pop(r, p, m)
+        return out if ok else out[:0]  # never unfilled memory (the caller serialises reads)
 
     def wait_capture(self, long long frames, double timeout_s):
         """Wait, the GIL released, until ``frames`` whole frames are in the capture ring or

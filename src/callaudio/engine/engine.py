@@ -20,18 +20,13 @@ Nothing is dropped silently: ``write_far`` returns what it took (the rest counts
 take a ``timeout`` (0: never wait; seconds; None: until done or the engine stops). Captured
 audio is ``(m,)`` for one channel and ``(m, channels)`` for more.
 
-Threads. The compiled frame takes no lock, never waits and allocates nothing. On a device
-that can (``capabilities.raw_callback``) PortAudio calls it directly, without the GIL
-(``callback_kind == "compiled"``): a host that holds the GIL (a CPU-bound thread, a garbage
-collection) cannot make it late. The Python callback, python-sounddevice's contract
-``callback(indata, outdata, frames, time, status)``, is the fallback (``"python"``), chosen
-at :meth:`AudioEngine.start` when Python must run on the audio thread (a ``capture``
-callback, a sound that is not a :class:`PreparedSound` on a native stream, ``compiled=False``,
-a device without raw callbacks); it runs the same compiled frame, the GIL released around
-it. Mute, sounds, resets and chain changes reach the callback through atomics and a
-lock-free command queue. The Python callback never lets an exception escape: it is counted
-and kept, and :meth:`AudioEngine.stop` raises :class:`~callaudio.errors.CallbackError`; a
-``KeyboardInterrupt``/``SystemExit``, or :meth:`AudioEngine.stop` called inside it, also
+Threads. The compiled frame takes no lock, never waits and allocates nothing. PortAudio
+calls it directly, without the GIL, where the device can (``callback_kind == "compiled"``);
+else the Python callback (sounddevice's contract, ``"python"``; see :meth:`AudioEngine.start`)
+runs the same frame with the GIL released. Mute, sounds, resets and chain changes reach it
+through atomics and a lock-free command queue. An exception in the Python callback is
+counted and kept, and :meth:`AudioEngine.stop` raises :class:`~callaudio.errors.CallbackError`;
+a ``KeyboardInterrupt``/``SystemExit``, or :meth:`AudioEngine.stop` called inside it, also
 halts the engine (silence from then on; a helper thread stops the stream).
 """
 
@@ -203,9 +198,9 @@ class AudioEngine(RingSide):
             rt_priority=realtime_priority or 0,
         )
         self._raw = RawDriver(self._core, self._sync_on_audio_thread)
-        # The command queue has one producer at a time: whoever holds this lock (the
-        # application's threads, the watcher). A Python-driven audio thread only tries it.
-        self._cmd_lock = threading.Lock()
+        # One producer of commands at a time (application threads, the watcher; a
+        # Python-driven audio thread only tries it); one reader and one writer of the rings.
+        self._cmd_lock, self._read_lock, self._write_lock = (threading.Lock() for _ in "crw")
         self._retained = Retainer()
         self._chains: tuple[Chain, ...] = ()  # what the callback runs (kept alive here)
         self._synced_config: object = None  # the processor's config the chains are of
@@ -220,6 +215,9 @@ class AudioEngine(RingSide):
         self._source: MixSource | None = None
         self._py_source: MixSource | None = None  # a sound Python mixes (not prepared)
         self._stream: Stream | None = None
+        # The callback may run (set under _cmd_lock before stream.start(), cleared after
+        # stream.stop()): commands go to it; else the caller's thread applies them.
+        self._live = False
         self._kind = PYTHON
         self._kind_reason = ""
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
@@ -258,10 +256,7 @@ class AudioEngine(RingSide):
         """The device the stream runs on."""
         return self._device
 
-    @property
-    def backend(self) -> Device:
-        """The device the stream runs on (its former name)."""
-        return self._device
+    backend = device  # its former name
 
     @property
     def stream(self) -> Stream | None:
@@ -313,6 +308,8 @@ class AudioEngine(RingSide):
 
     @muted.setter
     def muted(self, on: bool) -> None:
+        if not isinstance(on, (bool, np.bool_)):
+            raise ConfigError("muted", f"must be True or False, got {on!r}")
         self._core.muted = bool(on)
 
     @property
@@ -416,17 +413,19 @@ class AudioEngine(RingSide):
         return kind == COMPILED and self._device.capabilities.raw_callback == "native"
 
     def _command(self, fn: Callable[..., int], *args: Any, replaces: object = None) -> None:
-        """Queue a command for the callback (applied at once while no stream runs) and
-        keep what it replaces alive until the callback has applied it. The caller holds
-        ``_cmd_lock``."""
+        """Queue a command (applied at once while no callback can run); keep what it
+        replaces alive until the callback applied it. The caller holds ``_cmd_lock``."""
         seq = int(fn(*args))
         deadline = time.monotonic() + 1.0
         while seq < 0:  # the queue is full: the callback is late; it frees a slot per frame
-            if self._stream is None or time.monotonic() > deadline:
+            if not self._live:
+                self._core.apply_commands()
+            elif time.monotonic() > deadline:
                 raise ConfigError("command", "the audio callback does not take commands")
-            time.sleep(0.002)
+            else:
+                time.sleep(0.002)
             seq = int(fn(*args))
-        if self._stream is None:
+        if not self._live:  # no callback can run (it is set under _cmd_lock)
             self._core.apply_commands()
         self._retained.keep(seq, replaces)
         self._retained.release(int(self._core.commands_done))
@@ -514,10 +513,13 @@ class AudioEngine(RingSide):
                 callback=self._callback,
                 **extra,
             )
+            with self._cmd_lock:
+                self._live = True
             try:
                 stream.start()
             except BaseException:
                 stream.close()
+                self._set_stopped()
                 raise
             self._stream = stream
             if native:
@@ -558,10 +560,7 @@ class AudioEngine(RingSide):
         if watcher is not None:
             self._watch_stop.set()
             watcher.join()
-        self._close_stream()
-        with self._cmd_lock:
-            self._core.apply_commands()
-            self._retained.release(int(self._core.commands_done))
+        self._close_stream()  # (applies what was queued: _set_stopped)
         stats = self.stats
         if raise_errors and stats.callback_errors:
             errors, tracebacks = list(self._errors), list(self._tracebacks)
@@ -586,6 +585,14 @@ class AudioEngine(RingSide):
                     stream.stop()
                 finally:
                     stream.close()
+                    self._set_stopped()
+
+    def _set_stopped(self) -> None:
+        """After stream.stop(): a caller waiting in _command (holding the lock) now applies."""
+        self._live = False
+        with self._cmd_lock:
+            self._core.apply_commands()
+            self._retained.release(int(self._core.commands_done))
 
     def _halt(self) -> None:
         """On the audio thread: play silence from now on; a helper stops the stream."""
@@ -597,8 +604,8 @@ class AudioEngine(RingSide):
         stopper = threading.Thread(
             target=self._close_stream, name="callaudio-engine-stop", daemon=True
         )
+        stopper.start()  # before it is published: another thread's stop() joins it
         self._stopper = stopper
-        stopper.start()
 
     def _join_stopper(self) -> None:
         stopper = self._stopper
@@ -609,20 +616,18 @@ class AudioEngine(RingSide):
     def reset_processor(self) -> None:
         """Reset the echo canceller (after a route change or an interruption).
 
-        Resets in place: the echo canceller restarts from its delay prior; the noise
-        suppressor and the gain control keep their state. While running, the reset is
-        done by the callback itself at the start of its next frame (a command on the
-        lock-free queue), so it never races the processing; when stopped, at once
-        (``VoiceProcessor.reset_echo_path()``).
+        In place: the echo canceller restarts from its delay prior; the noise suppressor
+        and the gain control keep their state. While running, the callback does it at its
+        next frame (a queued command); when stopped, at once.
         """
         vp = self._vp
         if vp is None:
             return
-        if self._stream is None:
-            vp.reset_echo_path()
-        else:
-            with self._cmd_lock:
+        with self._cmd_lock:
+            if self._live:
                 self._command(self._core.reset_echo_path)
+            else:
+                vp.reset_echo_path()
 
     def __enter__(self) -> AudioEngine:
         self.start()

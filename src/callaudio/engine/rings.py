@@ -8,6 +8,7 @@ lock-free single-producer/single-consumer rings (:mod:`callaudio._dsp.rt`).
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from ..config import check_int
 from ..devices.base import Device
 from ..errors import AudioDropWarning, ConfigError, FrameError
 from .ring import check_max_frames
@@ -38,6 +40,10 @@ class RingSide:
     _monitor: bool
     _far_rejected: int
     _overruns_seen: int
+    # The rings are single-producer/single-consumer: application threads take these (the
+    # callback's side takes none).
+    _read_lock: threading.Lock
+    _write_lock: threading.Lock
 
     def _sync_chains(self) -> None:
         """Point the callback at the processor's current chains (the engine's)."""
@@ -84,12 +90,13 @@ class RingSide:
             x = x[:, 0]
         if x.ndim != 1:
             raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
-        self._core.set_far_ended(False)
         y = playable(x, "far-end audio")
-        accepted = int(self._core.write_far(y))
-        while accepted < y.shape[0] and self._wait(deadline):
-            accepted += int(self._core.write_far(y[accepted:]))
-        self._far_rejected += x.shape[0] - accepted
+        with self._write_lock:
+            self._core.set_far_ended(False)
+            accepted = int(self._core.write_far(y))
+            while accepted < y.shape[0] and self._wait(deadline):
+                accepted += int(self._core.write_far(y[accepted:]))
+            self._far_rejected += x.shape[0] - accepted
         self._sync_chains()
         return accepted
 
@@ -123,8 +130,9 @@ class RingSide:
         """Queue the last partial far-end frame, padded with silence, and mark the end of
         the far-end audio: the silence that follows is no underrun (until the next
         :meth:`write_far`)."""
-        self._core.flush_far()
-        self._core.set_far_ended(True)
+        with self._write_lock:
+            self._core.flush_far()
+            self._core.set_far_ended(True)
 
     def far_queued_ms(self) -> float:
         """Far-end audio waiting to be played, in ms (whole frames)."""
@@ -151,11 +159,12 @@ class RingSide:
         if timeout != 0:
             while core.capture_ready < want and self._wait_capture(want, deadline):
                 pass
-        data = core.read_capture(-1 if limit is None else limit)
-        overruns = int(core.counters()["overruns"])
-        if overruns != self._overruns_seen:
+        with self._read_lock:
+            data = core.read_capture(-1 if limit is None else limit)
+            overruns = int(core.counters()["overruns"])
             dropped = overruns - self._overruns_seen
             self._overruns_seen = overruns
+        if dropped:
             warnings.warn(
                 AudioDropWarning(
                     f"{dropped} captured frame(s) ({10 * dropped} ms) were dropped: the capture "
@@ -181,7 +190,9 @@ class RingSide:
     def frame_times(self, frame: int) -> tuple[int, int]:
         """(start, captured) of the callback of frame ``frame`` since :meth:`start`:
         ``time.monotonic_ns()`` values at which it began and at which its processed
-        microphone frame was in the capture ring (the last 1024 frames are kept)."""
+        microphone frame was in the capture ring (the last 1024 frames are kept). ``frame``
+        must be an int >= 0 (ConfigError)."""
+        check_int("frame", frame, 0, 2**62)
         start, pushed = self._core.frame_times(frame)
         return int(start), int(pushed)
 
@@ -193,7 +204,8 @@ class RingSide:
         limit = check_max_frames(max_frames)
         if not self._monitor:
             raise ConfigError("monitor", "the engine was built without monitor=True")
-        played, mic = self._core.read_monitor(-1 if limit is None else limit)
+        with self._read_lock:
+            played, mic = self._core.read_monitor(-1 if limit is None else limit)
         return played[:, 0], (mic[:, 0] if self._channels == 1 else mic)
 
 

@@ -85,7 +85,7 @@ class PreparedSound:
     Parameters
     ----------
     samples : array_like
-        Signal at the engine's rate, real (full scale 1.0), finite; mono or
+        Signal at the engine's rate, real (full scale 1.0; int16: 32768), finite; mono or
         ``(frames, channels)`` (downmixed to mono by averaging the channels).
     loop : bool
         Start again at the end instead of finishing.
@@ -102,7 +102,7 @@ class PreparedSound:
     FrameError
         No samples, non-finite or non-real ones, more than two dimensions.
     ConfigError
-        A gain that is not a finite real number, a start that is not an int.
+        A gain that is not a finite real number, a start that is not an int >= 0.
     """
 
     def __init__(
@@ -120,9 +120,10 @@ class PreparedSound:
             or not math.isfinite(float(gain))
         ):
             raise ConfigError("gain", f"must be a finite real number, got {gain!r}")
-        if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
-            raise ConfigError("start", f"must be an int, got {start!r}")
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer)) or start < 0:
+            raise ConfigError("start", f"must be an int >= 0, got {start!r}")
         raw = np.asarray(samples)
+        full_scale = 32768.0 if raw.dtype.kind == "i" and raw.dtype.itemsize == 2 else 1.0
         if raw.dtype.kind not in "biuf":
             raise FrameError(f"a playback source must hold real samples, got dtype {raw.dtype}")
         if raw.ndim == 2:  # (frames, channels): downmixed to mono
@@ -136,7 +137,7 @@ class PreparedSound:
             raise FrameError("a playback source needs at least one sample")
         if not np.all(np.isfinite(x)):
             raise FrameError("a playback source must hold finite samples")
-        y = x * float(gain)
+        y = x * (float(gain) / full_scale)  # int16: full scale 32768, as write_far takes it
         np.clip(y, -1.0, 1.0, out=y)
         self._x = np.ascontiguousarray(y.astype(np.float32).reshape(-1, 1))
         self._loop = bool(loop)
@@ -145,7 +146,7 @@ class PreparedSound:
         # [position, stopped]: shared with the compiled callback, which reads and advances
         # them with atomic loads and stores while it mixes the sound
         self._state = np.zeros(2, dtype=np.int64)
-        self._state[0] = start % total if self._loop else min(max(start, 0), total)
+        self._state[0] = start % total if self._loop else min(start, total)
         self.name = name
 
     @classmethod

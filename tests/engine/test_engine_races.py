@@ -1,0 +1,162 @@
+"""Races between the application's threads and the audio thread: chain swaps during start
+and stop (a freed chain must never reach the callback), commands while stopping, several
+readers of one ring, and stop() from a capture callback. Crash and hang cases run in a
+subprocess with a timeout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _run(code: str, *args: str, timeout: float = 120.0) -> str:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"hung for {timeout} s")
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}"
+    return r.stdout
+
+
+SWAP_DURING_START_STOP = """
+import sys, threading, numpy as np, callaudio as ca
+from callaudio.config import ProcessingConfig, EchoCancellerConfig
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.engine import AudioEngine
+dev = SimulatedBackend(sample_rate=16000, realtime=True)
+vp = ca.VoiceProcessor(16000)
+e = AudioEngine(dev, 16000, vp, compiled=sys.argv[1] == "compiled")
+cfgs = [ProcessingConfig(echo_canceller=EchoCancellerConfig(tail_ms=t)) for t in (64.0, 256.0)]
+done = threading.Event()
+def cfg():
+    i = 0
+    while not done.is_set():
+        vp.apply_config(cfgs[i % 2]); i += 1
+def writer():
+    while not done.is_set():
+        e.write_far(np.zeros(160, np.float32))
+def startstop():
+    for _ in range(1000):
+        e.start(); e.stop(raise_errors=False)
+    done.set()
+ts = [threading.Thread(target=f) for f in (cfg, startstop, writer)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("survived")
+"""
+
+
+@pytest.mark.slow  # ~10 s each: 1000 start/stop cycles (fewer rarely hit the old window)
+@pytest.mark.parametrize("kind", ["compiled", "python"])
+def test_chain_swaps_during_start_and_stop_never_free_a_running_chain(kind: str) -> None:
+    assert "survived" in _run(SWAP_DURING_START_STOP, kind)
+
+
+PLAY_WHILE_STOPPING = """
+import threading, time, numpy as np, callaudio as ca
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.engine import AudioEngine
+from callaudio.engine.sound import PreparedSound
+dev = SimulatedBackend(sample_rate=16000, realtime=True)
+e = AudioEngine(dev, 16000, ca.VoiceProcessor(16000), compiled=True)
+snd = PreparedSound(np.full(1600, 0.1, np.float32), loop=True)
+done = threading.Event(); errs = []
+def player():
+    while not done.is_set():
+        try:
+            e.play(snd); e.reset_processor()
+        except ca.CallAudioError as ex:
+            errs.append(str(ex))
+def startstop():
+    for _ in range(300):
+        e.start(); time.sleep(0.002); e.stop(raise_errors=False)
+    done.set()
+ts = [threading.Thread(target=f) for f in (player, startstop)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("errors", len(errs), errs[:1])
+"""
+
+
+def test_play_while_the_engine_starts_and_stops_applies_or_queues() -> None:
+    assert "errors 0 []" in _run(PLAY_WHILE_STOPPING)
+
+
+def test_several_readers_get_each_captured_frame_once_and_no_unfilled_memory() -> None:
+    import threading
+    import warnings
+
+    import numpy as np
+
+    from callaudio.devices.simulated import SimulatedBackend
+    from callaudio.engine import AudioEngine
+
+    rate, frames = 16000, 1500
+    near = (np.arange(rate * 20) + 1) * 1e-6  # every microphone sample unique and > 0
+    dev = SimulatedBackend(sample_rate=rate, near=near, realtime=False)
+    engine = AudioEngine(dev, rate, None, mode="record", compiled=True, capture_buffer_ms=20000)
+    engine.start()
+    got: list[np.ndarray] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            np.full(480, 7.0, np.float32)  # recycle memory np.empty may hand out
+            y = engine.read_capture(3)
+            if y.size:
+                got.append(y.copy())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for _ in range(frames):
+            dev.run_frames(1)
+        stop.set()
+        for t in threads:
+            t.join()
+        got.append(engine.read_capture())
+    stats = engine.stop()
+    values = np.concatenate(got).astype(np.float64)
+    assert stats.overruns == 0
+    assert values.size == frames * (rate // 100)
+    assert np.unique(values).size == values.size
+    assert np.all((values > 0) & (values < 0.97))
+
+
+STOP_FROM_CAPTURE = """
+import time, callaudio as ca
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.engine import AudioEngine
+box = {}
+for i in range(300):
+    dev = SimulatedBackend(sample_rate=16000, realtime=True)
+    e = AudioEngine(dev, 16000, None, capture=lambda fr: box["e"].stop(), compiled=False)
+    box["e"] = e
+    e.start(); time.sleep(0.0005 * (i % 20))
+    try:
+        e.stop(raise_errors=False)
+    except ca.CallAudioError:
+        pass
+    except Exception as ex:
+        print("iteration", i, type(ex).__name__, ex); break
+else:
+    print("no error")
+"""
+
+
+def test_stop_while_a_capture_callback_stops_the_engine_raises_nothing_raw() -> None:
+    assert "no error" in _run(STOP_FROM_CAPTURE)
