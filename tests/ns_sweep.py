@@ -26,12 +26,12 @@ speech is inactive (P.56 mask), the output aligned by its latency.
 
 Peers (``PEERS``): WebRTC NS (``webrtc-noise-gain`` at 16 kHz, level 2 = 12 dB; livekit's
 APM noise suppression), SpeexDSP (``speexdsp-ns``), RNNoise (``pyrnnoise``, 48 kHz only),
-each ``None`` when not installed or not at that rate.  Peers take int16 frames.
+each ``None`` when not installed or not at that rate (the shared wrappers of
+``tests/_reference/peers.py``).
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from _reference import peers
 from aec_sweep import ESPEAK_VOICES, espeak_available, load_any_talker
 from callaudio._dsp.ns import NoiseSuppressor
 from callaudio.simulation.metrics import active_mask, level_dbfs
@@ -59,7 +60,7 @@ PESQ_FLOOR = {
     "babble": -0.04,
     "cafe": -0.04,
     "aircon": 0.15,
-    "car": 0.3,   # worst measured: +0.37 (car at 20 dB, seed 1)
+    "car": 0.3,  # worst measured: +0.37 (car at 20 dB, seed 1)
     "keyboard": -0.01,
     "street": 0.2,
     "switch": 0.0,
@@ -211,102 +212,26 @@ def callaudio_ns(rate: int, level_db: float = 12.0) -> tuple[Runner, int]:
     return run, NoiseSuppressor(rate, level_db).latency_samples
 
 
-def _int16(x: F32) -> npt.NDArray[np.int16]:
-    return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
+# The peers of the comparison, from the shared wrappers (tests/_reference/peers.py), each at
+# its native rates only: WebRTC NS (webrtc-noise-gain at 16 kHz; livekit's APM), SpeexDSP,
+# RNNoise (48 kHz).  Output aligned with the input (the peer's latency removed).
+PEER_NAMES = {
+    "webrtc": "webrtc-ns-wng",
+    "livekit": "webrtc-ns-livekit",
+    "speex": "speexdsp-ns",
+    "rnnoise": "rnnoise",
+}
 
 
-def _webrtc(rate: int) -> Runner | None:
-    try:
-        import webrtc_noise_gain as wng
-    except ImportError:
+def _peer(name: str, rate: int) -> Runner | None:
+    p = next(p for p in peers.NS_PEERS if p.name == name)
+    if rate not in p.rates or name not in peers.ns_peers(callaudio=False):
         return None
-    if rate != 16000:
-        return None
-    n = rate // 100
-
-    def run(x: F32) -> F32:
-        ap = wng.AudioProcessor(0, 2)
-        pcm = _int16(x)
-        out = [
-            np.frombuffer(ap.Process10ms(pcm[i : i + n].tobytes()).audio, dtype=np.int16)
-            for i in range(0, pcm.size, n)
-        ]
-        return (np.concatenate(out) / 32768.0).astype(np.float32)
-
-    return run
-
-
-def _livekit(rate: int) -> Runner | None:
-    try:
-        from livekit import rtc
-    except ImportError:
-        return None
-    n = rate // 100
-
-    def run(x: F32) -> F32:
-        apm = rtc.AudioProcessingModule(noise_suppression=True)
-        pcm = _int16(x)
-        out = []
-        for i in range(0, pcm.size, n):
-            fr = rtc.AudioFrame(pcm[i : i + n].tobytes(), rate, 1, n)
-            apm.process_stream(fr)
-            out.append(np.frombuffer(bytes(fr.data), dtype=np.int16).copy())
-        return (np.concatenate(out) / 32768.0).astype(np.float32)
-
-    return run
-
-
-def _speex(rate: int) -> Runner | None:
-    try:
-        import speexdsp_ns as sx
-    except ImportError:
-        return None
-    n = rate // 100
-
-    def run(x: F32) -> F32:
-        ns = sx.NoiseSuppression.create(n, rate)
-        pcm = _int16(x)
-        out = [
-            np.frombuffer(ns.process(pcm[i : i + n].tobytes()), dtype=np.int16)
-            for i in range(0, pcm.size, n)
-        ]
-        return (np.concatenate(out) / 32768.0).astype(np.float32)
-
-    return run
-
-
-def _rnnoise(rate: int) -> Runner | None:
-    try:
-        import pyrnnoise.rnnoise as rn
-    except (ImportError, OSError):
-        return None
-    if rate != 48000:
-        return None
-    n = rate // 100
-
-    def run(x: F32) -> F32:
-        state = rn.create()
-        try:
-            buf = np.round(x * 32768.0).astype(np.float32)
-            out = np.empty_like(buf)
-            frame = np.empty(n, dtype=np.float32)
-            ptr = frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            for i in range(0, buf.size, n):
-                frame[:] = buf[i : i + n]
-                rn.lib.rnnoise_process_frame(state, ptr, ptr)
-                out[i : i + n] = frame
-        finally:
-            rn.destroy(state)
-        return (out / 32768.0).astype(np.float32)
-
-    return run
+    return functools.partial(peers.run_ns, name, rate=rate)
 
 
 PEERS: dict[str, Callable[[int], Runner | None]] = {
-    "webrtc": _webrtc,
-    "livekit": _livekit,
-    "speex": _speex,
-    "rnnoise": _rnnoise,
+    short: functools.partial(_peer, name) for short, name in PEER_NAMES.items()
 }
 
 
