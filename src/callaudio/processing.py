@@ -30,6 +30,7 @@ at once; calls on one path from several threads are serialised; ``reset``,
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -37,7 +38,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from ._dsp.pipeline import Chain, PathState
+from ._dsp.pipeline import Chain, ChainClaimed, PathState
 from .config import ProcessingConfig, check_sample_rate, frame_size
 from .errors import ConfigError, FrameError, InvalidStateError
 
@@ -157,6 +158,12 @@ class VoiceProcessor:
     the capture frame in flight, and reset in place, so no state is ever freed or replaced
     under a running frame. :meth:`apply_config` and :meth:`close` may be called from any
     thread too: a frame already in flight finishes on the chain it started with.
+
+    While an :class:`~callaudio.AudioEngine` runs the processor (it claims it with :meth:`claim`
+    from ``start()`` to ``stop()``: its callback runs the chains without their locks),
+    the frame and reset calls and :meth:`close` raise InvalidStateError and change
+    nothing; reset through ``engine.reset_processor()`` then. :meth:`apply_config` and
+    :attr:`stats` still work.
     """
 
     def __init__(
@@ -179,6 +186,10 @@ class VoiceProcessor:
         self._n = frame_size(self._sample_rate)
         self._chains: list[Chain] = self._build_chains(config, [], config)
         self._latency = int(self._chains[0].latency_samples)
+        self._owner: object = None  # who claimed the processor (a running engine)
+        self._claim_lock = threading.Lock()
+        shape = (self._n,) if channels == 1 else (self._n, channels)
+        self._fast_shapes = (shape, (self._n, 1)) if channels == 1 else (shape,)
 
     def _build_chains(
         self, config: ProcessingConfig, old: list[Chain], old_config: ProcessingConfig
@@ -293,6 +304,45 @@ class VoiceProcessor:
     def _closed(self) -> InvalidStateError:
         return InvalidStateError("process", "CLOSED", "the VoiceProcessor was closed")
 
+    def _in_use(self, event: str) -> InvalidStateError:
+        owner = self._owner
+        who = "a running stream" if owner is None else f"a running {type(owner).__name__}"
+        return InvalidStateError(
+            event,
+            "IN USE",
+            f"{who} runs this VoiceProcessor's chains on its audio thread; stop it first, "
+            "or reset through the engine (reset_processor)",
+        )
+
+    # -- ownership -------------------------------------------------------------------
+
+    def claim(self, owner: object) -> None:
+        """Reserve the processor for ``owner`` (``AudioEngine`` around its stream), which
+        runs its chains (:meth:`chains`) without their locks. Waits for the frames in
+        flight; until :meth:`release` the frame and reset calls and :meth:`close` raise
+        InvalidStateError. Raises InvalidStateError (nothing changed) if closed or
+        claimed by another owner."""
+        with self._claim_lock:
+            chains = self._chains
+            if not chains:
+                raise InvalidStateError("claim", "CLOSED", "the VoiceProcessor was closed")
+            if self._owner is not None:
+                if self._owner is owner:
+                    return
+                raise self._in_use("claim")
+            self._owner = owner
+            for ch in chains:
+                ch.claim()
+
+    def release(self, owner: object) -> None:
+        """End ``owner``'s :meth:`claim` (a no-op for anyone else)."""
+        with self._claim_lock:
+            if self._owner is not owner or owner is None:
+                return
+            for ch in self._chains:
+                ch.release()
+            self._owner = None
+
     # -- processing ------------------------------------------------------------------
 
     def process_render(self, far: npt.NDArray[Any]) -> None:
@@ -306,12 +356,17 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
+        if self._owner is not None:
+            raise self._in_use("process")
         try:  # the first chain checks the frame; the others take its analysed far frame
-            chains[0].render(x, chans)
-        except ValueError:  # not C-contiguous or misaligned: a fresh array is both
-            chains[0].render(np.array(x, order="C"), chans)
-        for ch in chains[1:]:
-            ch.render_shared(chains[0])
+            try:
+                chains[0].render(x, chans)
+            except ValueError:  # not C-contiguous or misaligned: a fresh array is both
+                chains[0].render(np.array(x, order="C"), chans)
+            for ch in chains[1:]:
+                ch.render_shared(chains[0])
+        except ChainClaimed:
+            raise self._in_use("process") from None
 
     def process_render_fast(self, far: npt.NDArray[Any]) -> None:
         """:meth:`process_render` for a frame already known to be right: the fast path of
@@ -330,10 +385,12 @@ class VoiceProcessor:
             raise self._closed()
         try:
             chains[0].render(far, chans)
+            for ch in chains[1:]:
+                ch.render_shared(chains[0])
+        except ChainClaimed:
+            raise self._in_use("process") from None
         except (TypeError, ValueError) as e:
             raise FrameError(f"far: {e}") from None
-        for ch in chains[1:]:
-            ch.render_shared(chains[0])
 
     def process_capture(
         self, mic: npt.NDArray[Any], out: npt.NDArray[Any] | None = None
@@ -372,13 +429,18 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
-        if len(chains) == 1:
-            try:  # the compiled chain checks contiguity, alignment and writability in C
-                chains[0].capture(x, out, 0, 1)
-            except ValueError:
+        if self._owner is not None:
+            raise self._in_use("process")
+        try:
+            if len(chains) == 1:
+                try:  # the compiled chain checks contiguity, alignment and writability in C
+                    chains[0].capture(x, out, 0, 1)
+                except ValueError:
+                    self._capture_slow(chains, x, out)
+            else:
                 self._capture_slow(chains, x, out)
-        else:
-            self._capture_slow(chains, x, out)
+        except ChainClaimed:
+            raise self._in_use("process") from None
         return out
 
     def _capture_slow(
@@ -415,13 +477,17 @@ class VoiceProcessor:
         if not chains:
             raise self._closed()
         try:
+            if mic.shape not in self._fast_shapes or out.shape != mic.shape:
+                raise ValueError(f"shapes {mic.shape} and {out.shape}, not {self._fast_shapes[0]}")
             if len(chains) == 1:
                 chains[0].capture(mic, out, 0, 1)
             else:
                 chans = len(chains)
                 for c, ch in enumerate(chains):
                     ch.capture(mic, out, c, chans)
-        except (TypeError, ValueError) as e:
+        except ChainClaimed:
+            raise self._in_use("process") from None
+        except (TypeError, ValueError, AttributeError) as e:
             raise FrameError(f"mic/out: {e}") from None
         return out
 
@@ -447,8 +513,11 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
-        for ch in chains:
-            ch.reset()
+        try:
+            for ch in chains:
+                ch.reset()
+        except ChainClaimed:
+            raise self._in_use("reset") from None
 
     def reset_echo_path(self) -> None:
         """Tell the echo canceller the echo path changed (route change, speaker toggled).
@@ -460,8 +529,11 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
-        for ch in chains:
-            ch.reset_echo_path()
+        try:
+            for ch in chains:
+                ch.reset_echo_path()
+        except ChainClaimed:
+            raise self._in_use("reset") from None
 
     def apply_config(self, config: ProcessingConfig) -> None:
         """Change the configuration while the processor runs (WebRTC's ``ApplyConfig``).
@@ -501,8 +573,16 @@ class VoiceProcessor:
 
         Safe from any thread: a frame already in flight finishes on the state it started
         with (the chains are freed when the last call using them returns).
+
+        Raises
+        ------
+        InvalidStateError
+            A running engine holds the processor (:meth:`claim`); nothing changed.
         """
-        self._chains = []
+        with self._claim_lock:
+            if self._owner is not None:
+                raise self._in_use("close")
+            self._chains = []
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
         raise InvalidStateError(

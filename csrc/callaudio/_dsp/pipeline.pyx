@@ -123,6 +123,13 @@ def _stage(cls, int sample_rate, spec):
     return cls(sample_rate, **spec)
 
 
+class ChainClaimed(RuntimeError):
+    """A chain's Python entry point was called while one user runs it (``Chain.claim``)."""
+
+    def __init__(self):
+        super().__init__("the chain is claimed by a running audio callback")
+
+
 cdef class PathState:
     """What one channel's chain keeps across a reconfiguration: the lock of each path and
     the frame counters.
@@ -137,6 +144,7 @@ cdef class PathState:
     cdef long long render_frames
     cdef long long nonfinite_frames
     cdef double output_power
+    cdef bint claimed  # one user runs the paths without these locks (Chain.claim)
 
     def __cinit__(self):
         self.capture_lock = PyThread_allocate_lock()
@@ -320,10 +328,15 @@ cdef class Chain:
         free what a running ``capture``/``render`` uses. Callers serialise it with the
         capture path (see :class:`callaudio.VoiceProcessor`).
         """
+        cdef bint busy
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-            self.reset_c()
+            busy = self.state.claimed
+            if not busy:
+                self.reset_c()
             PyThread_release_lock(self.state.capture_lock)
+        if busy:
+            raise ChainClaimed()
 
     cdef void reset_c(self) noexcept nogil:
         if self._up is not None:
@@ -348,11 +361,16 @@ cdef class Chain:
         """The echo path changed (route change, speaker toggled): restart the echo
         canceller's filter and suppressor, keeping its delay estimate as a prior so it
         re-converges fast. The other stages keep their state. In place, like ``reset``."""
+        cdef bint busy = False
         if self.echo_canceller is not None:
             with nogil:
                 PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-                self.echo_canceller.reset_path_c()
+                busy = self.state.claimed
+                if not busy:
+                    self.echo_canceller.reset_path_c()
                 PyThread_release_lock(self.state.capture_lock)
+        if busy:
+            raise ChainClaimed()
 
     @property
     def capture_frames(self):
@@ -382,6 +400,36 @@ cdef class Chain:
             return fn(self)
         finally:
             PyThread_release_lock(self.state.capture_lock)
+
+    def claim(self):
+        """Hand both paths to one user that runs them without the path locks (a compiled
+        audio callback, through :meth:`c_api`). Waits for the frames in flight; from then
+        until :meth:`release`, ``capture``, ``render``, ``render_shared``, ``process_block``,
+        ``reset`` and ``reset_echo_path`` raise :class:`ChainClaimed` (a chain rebuilt on
+        this one's state stays claimed). Returns False if it was claimed already."""
+        cdef bint was
+        with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+            was = self.state.claimed
+            self.state.claimed = True
+            PyThread_release_lock(self.state.render_lock)
+            PyThread_release_lock(self.state.capture_lock)
+        return not was
+
+    def release(self):
+        """End a :meth:`claim` (after its user stopped running the chain)."""
+        with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+            self.state.claimed = False
+            PyThread_release_lock(self.state.render_lock)
+            PyThread_release_lock(self.state.capture_lock)
+
+    @property
+    def claimed(self):
+        """Whether one user runs the chain without its locks (:meth:`claim`)."""
+        return self.state.claimed
 
     # -- kernels ---------------------------------------------------------------------
 
@@ -660,23 +708,30 @@ cdef class Chain:
             raise ValueError("channel out of range")
         cdef char* src = <char*>cnp.PyArray_DATA(mic)
         cdef char* dst = <char*>cnp.PyArray_DATA(out)
+        cdef bint busy = False
         if typ == cnp.NPY_FLOAT32:
             with nogil:
                 PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-                rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
-                if rc != OK:
-                    self.reset_c()
+                busy = self.state.claimed
+                if not busy:
+                    rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
+                    if rc != OK:
+                        self.reset_c()
                 PyThread_release_lock(self.state.capture_lock)
         elif typ == cnp.NPY_INT16:
             with nogil:
                 PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-                rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
-                                      channels)
-                if rc != OK:
-                    self.reset_c()
+                busy = self.state.claimed
+                if not busy:
+                    rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
+                                          channels)
+                    if rc != OK:
+                        self.reset_c()
                 PyThread_release_lock(self.state.capture_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
+        if busy:
+            raise ChainClaimed()
         return rc
 
     def process_block(self, cnp.ndarray mic not None, cnp.ndarray out not None, far,
@@ -716,10 +771,12 @@ cdef class Chain:
             ref = <f32*>cnp.PyArray_DATA(far)
         src = <f32*>cnp.PyArray_DATA(mic) + channel
         dst = <f32*>cnp.PyArray_DATA(out) + channel
+        cdef bint busy
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            for k in range(frames):
+            busy = self.state.claimed
+            for k in range(0 if busy else frames):
                 if ref != NULL:
                     self.render_f32(ref + k * n * far_channels, far_channels)
                 if self.capture_f32(src + k * n * channels, dst + k * n * channels,
@@ -728,6 +785,8 @@ cdef class Chain:
                     self.reset_c()
             PyThread_release_lock(self.state.render_lock)
             PyThread_release_lock(self.state.capture_lock)
+        if busy:
+            raise ChainClaimed()
         return resets
 
     cdef const f32* _far_frame(self) noexcept nogil:
@@ -749,16 +808,21 @@ cdef class Chain:
                 or (source.echo_canceller is None) != (self.echo_canceller is None):
             raise ValueError("render_shared needs a chain of the same rate, band split "
                              "and echo canceller")
+        cdef bint busy
         with nogil:
             PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
             if self.state is not source.state:
                 PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            if self.echo_canceller is not None and source.echo_canceller is not None:
-                self.echo_canceller.render_c(source._far_frame(), self._ns)
-            self.state.render_frames += 1
+            busy = self.state.claimed or source.state.claimed
+            if not busy:
+                if self.echo_canceller is not None and source.echo_canceller is not None:
+                    self.echo_canceller.render_c(source._far_frame(), self._ns)
+                self.state.render_frames += 1
             if self.state is not source.state:
                 PyThread_release_lock(self.state.render_lock)
             PyThread_release_lock(source.state.render_lock)
+        if busy:
+            raise ChainClaimed()
 
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
         """Feed a C-contiguous (frame_size[, channels]) far-end frame (downmixed to mono)."""
@@ -768,18 +832,25 @@ cdef class Chain:
         if not (cnp.PyArray_IS_C_CONTIGUOUS(far) and cnp.PyArray_ISALIGNED(far)):
             raise ValueError("frames must be C-contiguous and aligned")
         cdef char* src = <char*>cnp.PyArray_DATA(far)
+        cdef bint busy = False
         if typ == cnp.NPY_FLOAT32:
             with nogil:
                 PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-                self.render_f32(<f32*>src, channels)
+                busy = self.state.claimed
+                if not busy:
+                    self.render_f32(<f32*>src, channels)
                 PyThread_release_lock(self.state.render_lock)
         elif typ == cnp.NPY_INT16:
             with nogil:
                 PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-                self.render_i16(<int16_t*>src, channels)
+                busy = self.state.claimed
+                if not busy:
+                    self.render_i16(<int16_t*>src, channels)
                 PyThread_release_lock(self.state.render_lock)
         else:
             raise TypeError("frames must be float32 or int16 in native byte order")
+        if busy:
+            raise ChainClaimed()
 
     # -- C interface for a compiled audio callback (callaudio._dsp.rt) ------------------
 

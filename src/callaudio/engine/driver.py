@@ -10,6 +10,7 @@ still read (a chain, a sound) alive until the callback has moved on.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -177,3 +178,13 @@ def python_frame_arrays(
     ):
         out = out_buf
     return inp, out
+
+
+def priority_text(wanted: int | None, got: int) -> str:
+    """The audio thread's scheduling as the stats show it: ``got`` is the callback's
+    report (0: not asked or not applied yet, > 0: SCHED_FIFO applied, < 0: -errno)."""
+    if wanted is None or got == 0:
+        return "normal"
+    if got > 0:
+        return f"SCHED_FIFO {wanted}"
+    return f"normal (SCHED_FIFO {wanted} refused: {os.strerror(-got)})"

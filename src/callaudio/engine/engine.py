@@ -32,7 +32,6 @@ halts the engine (silence from then on; a helper thread stops the stream).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -54,6 +53,7 @@ from .driver import (
     choose_kind,
     flags_text,
     percentile_us,
+    priority_text,
     python_frame_arrays,
     status_bits,
 )
@@ -217,7 +217,7 @@ class AudioEngine(RingSide):
         self._stream: Stream | None = None
         # The callback may run (set under _cmd_lock before stream.start(), cleared after
         # stream.stop()): commands go to it; else the caller's thread applies them.
-        self._live = False
+        self._live = self._claimed = False  # (claimed: the processor, by start())
         self._kind = PYTHON
         self._kind_reason = ""
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
@@ -228,8 +228,6 @@ class AudioEngine(RingSide):
         self._overruns_seen = 0  # overruns already warned about (application side)
         self._reset_counters()
         self._sync_chains()
-
-    # -- properties -------------------------------------------------------------------------
 
     @property
     def sample_rate(self) -> int:
@@ -248,7 +246,8 @@ class AudioEngine(RingSide):
 
     @property
     def processor(self) -> VoiceProcessor | None:
-        """The VoiceProcessor, or None when processing is bypassed."""
+        """The VoiceProcessor (claimed while running), or None when processing is bypassed.
+        A running engine keeps itself alive, like a thread, until :meth:`stop`."""
         return self._vp
 
     @property
@@ -270,11 +269,8 @@ class AudioEngine(RingSide):
 
     @property
     def callback(self) -> StreamCallback:
-        """The Python callback (the fallback; see :attr:`callback_kind`).
-
-        ``callback(indata, outdata, frames, time, status)``: python-sounddevice's contract,
-        with ``None`` for the side an input-only or output-only stream does not have.
-        """
+        """The Python callback (the fallback; see :attr:`callback_kind`): sounddevice's
+        ``callback(indata, outdata, frames, time, status)``, None for a missing side."""
         return self._callback
 
     @property
@@ -332,14 +328,6 @@ class AudioEngine(RingSide):
             cost_sum, cost_max = int(c["cost_ns_sum"]), int(c["cost_ns_max"])
         else:
             cost_sum, cost_max = self._cost_ns, self._cost_ns_max
-        prio = int(c["priority"])
-        if self._rt_priority is None or prio == 0:
-            priority = "normal"
-        elif prio > 0:
-            priority = f"SCHED_FIFO {self._rt_priority}"
-        else:
-            refused = os.strerror(-prio)
-            priority = f"normal (SCHED_FIFO {self._rt_priority} refused: {refused})"
         return EngineStats(
             frames=frames,
             underruns=int(c["underruns"]),
@@ -350,7 +338,7 @@ class AudioEngine(RingSide):
             cost_us_mean=cost_sum / frames / 1000.0 if frames else None,
             cost_us_max=cost_max / 1000.0 if frames else None,
             interval_us_max=int(c["interval_ns_max"]) / 1000.0 if frames > 1 else None,
-            thread_priority=priority,
+            thread_priority=priority_text(self._rt_priority, int(c["priority"])),
             far_rejected=self._far_rejected,
             halted=self._halted,
             silent_frames=int(c["silent_frames"]),
@@ -486,9 +474,11 @@ class AudioEngine(RingSide):
     def start(self) -> None:
         """Open and start the stream; the counters restart from zero.
 
-        Chooses the callback (:attr:`callback_kind`). Raises whatever the device raises
-        (``DeviceError`` ...), or ConfigError when ``compiled=True`` cannot be honoured;
-        the engine is then not running.
+        Chooses the callback (:attr:`callback_kind`) and claims the processor
+        (``VoiceProcessor.claim``) until :meth:`stop`. Raises whatever the device raises
+        (``DeviceError`` ...), ConfigError when ``compiled=True`` cannot be honoured, or
+        InvalidStateError when the processor is closed or another running engine holds
+        it; the engine is then not running.
         """
         self._join_stopper()
         with self._lock:
@@ -513,8 +503,14 @@ class AudioEngine(RingSide):
                 callback=self._callback,
                 **extra,
             )
-            with self._cmd_lock:
-                self._live = True
+            try:
+                with self._cmd_lock:
+                    if self._vp is not None:  # its chains are ours until stop()
+                        self._vp.claim(self)
+                    self._live = self._claimed = True
+            except BaseException:
+                stream.close()
+                raise
             try:
                 stream.start()
             except BaseException:
@@ -593,6 +589,9 @@ class AudioEngine(RingSide):
         with self._cmd_lock:
             self._core.apply_commands()
             self._retained.release(int(self._core.commands_done))
+            if self._vp is not None:
+                self._vp.release(self)
+            self._claimed = False
 
     def _halt(self) -> None:
         """On the audio thread: play silence from now on; a helper stops the stream."""
@@ -624,7 +623,7 @@ class AudioEngine(RingSide):
         if vp is None:
             return
         with self._cmd_lock:
-            if self._live:
+            if self._claimed:  # running, or stopping: the chains are ours
                 self._command(self._core.reset_echo_path)
             else:
                 vp.reset_echo_path()
