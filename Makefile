@@ -59,7 +59,7 @@ test: install
 	command -v espeak-ng >/dev/null 2>&1 || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		espeak-ng >/dev/null) || echo "make test: no espeak-ng; the AEC sweep draws the shipped talkers only"
-	scripts/with-jack.sh $(PY) -m pytest -q $(TESTS)
+	scripts/with-jack.sh $(PY) -m pytest -q --durations=20 $(TESTS)
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install
 # on this platform is reported and its benchmarks are skipped.

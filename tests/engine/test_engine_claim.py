@@ -6,14 +6,9 @@ misshaped frames. Races run in a subprocess with a timeout."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
+from test_engine_races import _run  # the subprocess runner with a timeout
 
 from callaudio import VoiceProcessor
 from callaudio.config import EchoCancellerConfig, ProcessingConfig
@@ -23,23 +18,6 @@ from callaudio.errors import FrameError, InvalidStateError
 
 RATE = 16000
 N = RATE // 100
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _run(code: str, timeout: float = 120.0) -> str:
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    try:
-        r = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"hung for {timeout} s")
-    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}"
-    return r.stdout
 
 
 def _frame(seed: int = 0) -> np.ndarray:
