@@ -143,6 +143,8 @@ class SessionRules:
         self._duplex = False
         self._duplex_starts = 0  # numbers the start decisions: a late failure knows its own
         self._reset_pending = False
+        self._told_interrupted: set[str] = set()  # call_interrupted emitted, no call_resumed yet
+        self._establishing: set[str] = set()  # call_established waits for the call's audio
         self.closed = False
 
     # -- state the client shows -------------------------------------------------------------
@@ -223,7 +225,7 @@ class SessionRules:
         if session.is_interrupted:
             call.set_interrupted(True)
             session.emit("call_established", call=call)
-            session.emit("call_interrupted", call=call)
+            self._tell_interrupted(call)
             self._timer.start()
             return
         if self._duplex:
@@ -231,9 +233,13 @@ class SessionRules:
             return
 
         def established(ok: bool) -> None:
+            self._establishing.discard(call.call_id)
             if ok and call.state is CallState.ESTABLISHED:
                 session.emit("call_established", call=call)
+                if call.is_interrupted:  # interrupted while its audio was starting
+                    self._tell_interrupted(call)
 
+        self._establishing.add(call.call_id)
         self._start_duplex(resume=False, establishing=call, then=established)
 
     def call_ended(self, call: Call) -> None:
@@ -244,6 +250,8 @@ class SessionRules:
         ):
             self.controller.stop_progress_tone()
         hold = self._holds.pop(call.call_id, None)
+        self._told_interrupted.discard(call.call_id)
+        self._establishing.discard(call.call_id)
         session.emit("call_ended", call=call, cause=call.details.end_cause)
         if hold is None:
             if not any(c.is_live for c in self.calls):
@@ -297,9 +305,17 @@ class SessionRules:
         established = [c for c in self.calls if c.state is CallState.ESTABLISHED]
         for call in established:
             call.set_interrupted(True)
-            self.session.emit("call_interrupted", call=call)
+            self._tell_interrupted(call)
         if established:
             self._timer.start()
+
+    def _tell_interrupted(self, call: Call) -> None:
+        """Emit ``call_interrupted`` unless the call's last resume was never announced
+        (its audio had not answered yet: the call was never told it resumed), or its
+        establishment is not announced yet (then it is emitted after ``call_established``)."""
+        if call.call_id not in self._told_interrupted | self._establishing:
+            self._told_interrupted.add(call.call_id)
+            self.session.emit("call_interrupted", call=call)
 
     def session_interruption_ended(
         self,
@@ -313,10 +329,19 @@ class SessionRules:
             self.interruption_ended(should_resume)
 
     def interruption_ended(self, should_resume: bool) -> None:
-        """Row 6 (and the deferred parts of rows 8 and 9)."""
+        """Row 6 (and the deferred parts of rows 8 and 9).
+
+        The session is no longer interrupted, so the calls stop being marked interrupted
+        in the same step (with the timer cancelled): the mark, the timer and the session
+        agree whenever the lock is free. ``call_resumed`` waits for the restarted audio;
+        it is not emitted when the call was interrupted again (or ended) before the audio
+        answered: the next resume announces it.
+        """
         session = self.session
         ctrl = self.controller
         self._timer.cancel()
+        for call in self.calls:
+            call.set_interrupted(False)
         if not should_resume:
             ctrl.drop_paused_sound()
         reset_pending, self._reset_pending = self._reset_pending, False
@@ -324,8 +349,12 @@ class SessionRules:
         def resumed(ok: bool) -> None:
             if ok:
                 for call in self.calls:
-                    if call.is_interrupted:
-                        call.set_interrupted(False)
+                    if (
+                        call.call_id in self._told_interrupted
+                        and call.state is CallState.ESTABLISHED
+                        and not call.is_interrupted
+                    ):
+                        self._told_interrupted.discard(call.call_id)
                         session.emit("call_resumed", call=call)
             ctrl.resume_sound(should_resume)
             if reset_pending:

@@ -6,12 +6,14 @@ import itertools
 import logging
 import queue
 import random
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from callaudio.audio.base import StreamConfig
 from callaudio.audio.recording import MemoryBackend
 from callaudio.call import Call, CallState, EndCause
 from callaudio.client import VoiceClient
@@ -26,7 +28,7 @@ from callaudio.events import (
 )
 from callaudio.session import AudioSession, InterruptionPolicy
 
-from .helpers import check_invariants
+from .helpers import EventLog, check_invariants, established
 
 
 class Recorder:
@@ -107,7 +109,11 @@ def test_executor_dispatcher_keeps_order_on_a_pool() -> None:
 
 
 def _worker(
-    client: VoiceClient, clock: ManualClock, seed: int, errors: list[BaseException]
+    client: VoiceClient,
+    clock: ManualClock,
+    seed: int,
+    errors: list[BaseException],
+    steps: int = 300,
 ) -> None:
     rng = random.Random(seed)
     session = client.session
@@ -115,7 +121,7 @@ def _worker(
     calls: list[Call] = []
     holds = []
     try:
-        for _ in range(300):
+        for _ in range(steps):
             op = rng.randrange(10)
             try:
                 if op == 0:
@@ -232,3 +238,114 @@ def test_grace_timer_racing_with_the_end_of_the_interruption() -> None:
     assert outcomes["resumed"] > 0  # ended before the deadline at least once
     check_invariants(session, client)
     assert session.activation_count == 0
+
+
+#: A call's events, in the order observers get them: (state, event) -> next state.
+_CALL_EVENT_ORDER = {
+    ("new", "call_established"): "established",
+    ("established", "call_interrupted"): "interrupted",
+    ("interrupted", "call_resumed"): "established",
+    ("new", "call_ended"): "ended",
+    ("established", "call_ended"): "ended",
+    ("interrupted", "call_ended"): "ended",
+}
+
+
+def _check_call_event_order(events: list[Event]) -> None:
+    """Per call: established, then interrupted/resumed alternating, then ended."""
+    states: dict[str, str] = {}
+    for e in events:
+        if e.name in ("call_established", "call_interrupted", "call_resumed", "call_ended"):
+            cid = e.data["call"].call_id
+            state = _CALL_EVENT_ORDER.get((states.get(cid, "new"), e.name))
+            assert state is not None, (cid, [str(x) for x in events if x.data.get("call")])
+            states[cid] = state
+
+
+def test_many_threads_with_a_tiny_switch_interval_keep_the_invariants() -> None:
+    """The test above, with a thread switch every microsecond and many rounds: an invariant
+    broken while the lock is free (a transition done in two steps) shows up in a few rounds,
+    and so does a call event announced out of order."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for round_ in range(30):
+            session = AudioSession(dispatcher=SynchronousDispatcher())
+            rec = Recorder()
+            session.add_observer(rec)
+            clock = ManualClock()
+            client = VoiceClient(
+                MemoryBackend(), session=session, policy=InterruptionPolicy(clock=clock)
+            )
+            errors: list[BaseException] = []
+            threads = [
+                threading.Thread(target=_worker, args=(client, clock, 4 * round_ + k, errors, 150))
+                for k in range(4)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30.0)
+            assert all(not t.is_alive() for t in threads)
+            assert not errors, (round_, errors)
+            check_invariants(session, client, quiescent=False)
+            for call in list(client.calls):
+                call.end(EndCause.HUNG_UP)
+            _check_call_event_order(rec.events)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+class GatedRestart(MemoryBackend):
+    """A backend whose next resuming ``start_duplex`` waits until :attr:`go` is set (the
+    audio thread is slow to open the device)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
+        if resume and not self.go.is_set():
+            self.entered.set()
+            assert self.go.wait(10.0)
+        super().start_duplex(config, resume=resume)
+
+
+def test_a_resume_whose_audio_is_still_starting_is_complete_under_the_lock() -> None:
+    """Row 6 is one step: while the restarted stream is still opening (the lock is free),
+    the call is no longer marked interrupted; an interruption that begins meanwhile marks it
+    again, and the late answer of the restart neither clears that mark nor announces a
+    resume, so the grace timer still ends the call."""
+    session = AudioSession(dispatcher=SynchronousDispatcher())
+    log = EventLog()
+    session.add_observer(log)
+    clock = ManualClock()
+    backend = GatedRestart()
+    client = VoiceClient(backend, session=session, policy=InterruptionPolicy(clock=clock))
+    call = established(client)
+    session.begin_interruption("pstn")
+    ender = threading.Thread(target=session.end_interruption, args=("pstn",))
+    ender.start()
+    assert backend.entered.wait(10.0)  # the restart runs, the lock is free
+    try:
+        with session.lock:
+            assert not session.is_interrupted and session.is_active
+            assert not call.is_interrupted and client.grace_deadline is None
+            check_invariants(session, client)
+            session.begin_interruption("alarm")
+            assert call.is_interrupted and client.grace_deadline == clock.now() + 30.0
+    finally:
+        backend.go.set()
+        ender.join(10.0)
+    assert not ender.is_alive()
+    with session.lock:
+        check_invariants(session, client)
+        assert call.is_interrupted and not client.is_duplex_running
+    names = log.names()
+    assert names.count("call_interrupted") == 1 and "call_resumed" not in names
+    clock.advance(30.0)
+    assert call.state is CallState.ENDED
+    assert call.details.end_cause is EndCause.GSM_CALL_DETECTED
+    check_invariants(session, client)
+    assert not backend.duplex_running and session.activation_count == 0
