@@ -1,0 +1,60 @@
+"""Adversarial reproducers (wave 4): the fast capture path and the engine's blocking read."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from callaudio import VoiceProcessor
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.engine import AudioEngine
+from callaudio.errors import CallAudioError, FrameError
+
+RATE = 16000
+N = RATE // 100
+
+
+def test_fast_capture_with_an_overlapping_out_is_refused_or_right() -> None:
+    """mic and out one sample apart in one buffer (2 channels): channel 0's output
+    overwrote channel 1's input before it was read, and the wrong frame came back with
+    no error. The docstring forbids the overlap; it should be refused (FrameError), as
+    the other misuses are, or processed as process_capture does (it copies)."""
+    rng = np.random.default_rng(0)
+    ref_vp, vp = VoiceProcessor(RATE, channels=2), VoiceProcessor(RATE, channels=2)
+    buf = np.zeros(2 * N + 1, np.float32)
+    for _ in range(5):
+        frame = (0.1 * rng.standard_normal((N, 2))).astype(np.float32)
+        want = ref_vp.process_capture(frame.copy())
+        buf[: 2 * N] = frame.ravel()
+        mic, out = buf[: 2 * N].reshape(N, 2), buf[1:].reshape(N, 2)
+        try:
+            vp.process_capture_fast(mic, out)
+        except FrameError:
+            return
+        np.testing.assert_allclose(out, want, atol=1e-6)
+
+
+def test_a_blocking_read_on_an_engine_that_delivers_to_a_callback_does_not_hang() -> None:
+    """With a capture callback nothing ever lands in the capture ring, so
+    read_capture(timeout=None) blocked until the engine stopped. It should be refused
+    (ConfigError) or return at once."""
+    dev = SimulatedBackend(RATE, realtime=True)
+    engine = AudioEngine(dev, RATE, VoiceProcessor(RATE), capture=lambda frame: None)
+    engine.start()
+    outcome: list[object] = []
+
+    def read() -> None:
+        try:
+            outcome.append(engine.read_capture(1, timeout=None))
+        except CallAudioError as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(1.0)
+    hung = t.is_alive()
+    engine.stop()
+    t.join(5.0)
+    assert not hung, "read_capture(timeout=None) blocked while the engine ran"
