@@ -58,3 +58,19 @@ def test_a_blocking_read_on_an_engine_that_delivers_to_a_callback_does_not_hang(
     engine.stop()
     t.join(5.0)
     assert not hung, "read_capture(timeout=None) blocked while the engine ran"
+
+
+def test_ring_calls_refuse_hostile_arguments_with_one_library_error() -> None:
+    """write_far(ragged list) raised numpy's ValueError (rings.py: np.asarray unguarded);
+    read_capture(max_frames=2**70) raised OverflowError (ring.py check_max_frames has no
+    upper bound). Both should be CallAudioError subclasses."""
+    dev = SimulatedBackend(RATE)
+    engine = AudioEngine(dev, RATE, VoiceProcessor(RATE))
+    engine.start()
+    try:
+        with pytest.raises(CallAudioError):
+            engine.write_far([[0.0], [0.0, 0.0]])
+        with pytest.raises(CallAudioError):
+            engine.read_capture(2**70)
+    finally:
+        engine.stop()
