@@ -76,3 +76,24 @@ def test_a_corrupt_mp3_is_one_error_line(tmp_path: Path) -> None:
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode == 1
     assert len(lines) == 1 and lines[0].startswith("callaudio: error:"), proc.stderr
+
+
+def test_a_flac_file_through_a_pipe_is_processed(tmp_path: Path) -> None:
+    """README: input is anything libsndfile reads (FLAC included) and "a pipe
+    (/dev/stdin) is read to its end". A valid FLAC file piped in failed with "cannot read
+    this file as audio (Error : flac decoder lost sync)" -- libsndfile's FLAC reader
+    cannot work on a non-seekable stream (WAV, AIFF and OGG pipes work)."""
+    x = (0.1 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
+    src = tmp_path / "in.flac"
+    soundfile.write(src, x, RATE)
+    out = tmp_path / "out.wav"
+    with open(src, "rb") as f:
+        data = f.read()
+    proc = subprocess.run(
+        [sys.executable, "-m", "callaudio", "process", "/dev/stdin", "-o", str(out), "--quiet"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert soundfile.info(out).frames == RATE
