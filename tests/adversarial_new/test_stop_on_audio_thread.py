@@ -76,3 +76,36 @@ def test_an_interruption_begun_in_the_capture_callback_resumes() -> None:
         assert not call.is_interrupted
     finally:
         client.close()
+
+
+def test_a_device_change_announced_in_the_capture_callback_keeps_the_call() -> None:
+    """No timing at all: row 8 decides stop_duplex, reset_echo_canceller and
+    start_duplex(resume=True); they run in order on the releasing thread, here the audio
+    thread. The stop only halts the engine, so the reset finds the kept processor still
+    claimed: change_route raised InvalidStateError inside the callback and the call ended
+    with EndCause.ERROR."""
+    from callaudio.session.route import Port, Route, RouteChangeReason
+
+    errors: list[BaseException] = []
+
+    def action() -> None:
+        try:
+            session.change_route(
+                Route(Port.HEADSET_MIC, Port.HEADPHONES), RouteChangeReason.NEW_DEVICE_AVAILABLE
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    session, backend, client, armed, done = _client(action)
+    try:
+        call = client.incoming_call()
+        call.answer()
+        call.establish()
+        armed.set()
+        assert done.wait(5.0)
+        time.sleep(0.3)  # the helper thread has closed the old stream by now
+        assert not errors, errors
+        assert call.state is CallState.ESTABLISHED, call.details
+        assert backend.is_running
+    finally:
+        client.close()
