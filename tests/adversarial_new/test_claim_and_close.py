@@ -47,9 +47,7 @@ def test_close_racing_apply_config_stays_closed(monkeypatch: pytest.MonkeyPatch)
 
     def reconfigure() -> None:
         try:
-            vp.apply_config(
-                ProcessingConfig(noise_suppressor=NoiseSuppressorConfig(level_db=12.0))
-            )
+            vp.apply_config(ProcessingConfig(noise_suppressor=NoiseSuppressorConfig(level_db=12.0)))
         except CallAudioError:
             pass  # refusing (closed) is fine
         except BaseException as exc:  # pragma: no cover

@@ -43,7 +43,7 @@ def _client(action):  # type: ignore[no-untyped-def]
 
 def test_a_call_ended_in_the_capture_callback_lets_the_next_call_start() -> None:
     holder: dict[str, object] = {}
-    session, backend, client, armed, done = _client(
+    _, _, client, armed, done = _client(
         lambda: holder["call"].end(EndCause.HUNG_UP)  # type: ignore[attr-defined]
     )
     try:
@@ -63,7 +63,7 @@ def test_a_call_ended_in_the_capture_callback_lets_the_next_call_start() -> None
 
 
 def test_an_interruption_begun_in_the_capture_callback_resumes() -> None:
-    session, backend, client, armed, done = _client(lambda: session.begin_interruption("pstn"))
+    session, _, client, armed, done = _client(lambda: session.begin_interruption("pstn"))
     try:
         call = client.incoming_call()
         call.answer()
