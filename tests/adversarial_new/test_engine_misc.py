@@ -94,3 +94,39 @@ def test_backend_write_far_validates_its_input_with_no_duplex_stream() -> None:
     ):
         with pytest.raises(CallAudioError):
             backend.write_far(*args)
+
+
+def test_a_stream_whose_close_fails_does_not_keep_the_processor_claimed() -> None:
+    """AudioEngine._close_stream runs ``stream.close(); self._set_stopped()`` in one
+    ``finally``: when close() raises (sounddevice wraps a PortAudioError from
+    Pa_CloseStream in DeviceError: a device unplugged, a JACK server gone), _set_stopped
+    never runs. stop() raises the DeviceError -- fine -- but the processor stays claimed
+    by an engine that is no longer running and can never be stopped again: frames,
+    reset, close and any other engine are refused with IN USE for good."""
+    from callaudio.errors import DeviceError, InvalidStateError
+
+    class ClosingFails(SimulatedBackend):
+        def open_stream(self, **kw):  # type: ignore[no-untyped-def]
+            stream = super().open_stream(**kw)
+            close = stream.close
+
+            def failing_close() -> None:
+                close()
+                raise DeviceError("close", "the device went away")
+
+            stream.close = failing_close  # type: ignore[method-assign]
+            return stream
+
+    vp = VoiceProcessor(RATE)
+    dev = ClosingFails(RATE)
+    engine = AudioEngine(dev, RATE, vp)
+    engine.start()
+    dev.run_frames(2)
+    with pytest.raises(DeviceError):
+        engine.stop()
+    assert not engine.running
+    engine.stop()  # nothing left to stop
+    try:
+        vp.process_capture(np.zeros(N, np.float32))
+    except InvalidStateError as exc:
+        raise AssertionError(f"the processor is still claimed: {exc}") from None
