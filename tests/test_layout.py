@@ -27,7 +27,7 @@ ALLOWED_PRIVATE: dict[tuple[str, str], str] = {
     ("devices/sounddevice_backend.py", "sd._initialize"): "the other half of the same",
     ("devices/sounddevice_backend.py", "sd._StreamBase"): "the documented base class for "
     "a raw C callback (python-rtmixer's mechanism): no public class takes a C pointer",
-    ("processing.py", "vp._run_block"): "process_arrays, in the same module, is the block "
+    ("offline.py", "vp._run_block"): "process_arrays is the block "
     "form of VoiceProcessor and runs the chain on its whole signal at once",
 }
 
@@ -74,6 +74,16 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "callaudio.cli",
     ),
     "callaudio.processing": (
+        "callaudio.session",
+        "callaudio.call",
+        "callaudio.client",
+        "callaudio.controller",
+        "callaudio.engine",
+        "callaudio.audio",
+        "callaudio.devices",
+        "callaudio.cli",
+    ),
+    "callaudio.offline": (
         "callaudio.session",
         "callaudio.call",
         "callaudio.client",

@@ -51,7 +51,8 @@ from .events import (
     SynchronousDispatcher,
     ThreadDispatcher,
 )
-from .processing import ProcessingStats, VoiceProcessor, process_arrays
+from .offline import process_arrays
+from .processing import ProcessingStats, VoiceProcessor
 from .session import (
     AudioSession,
     Category,

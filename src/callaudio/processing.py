@@ -13,7 +13,7 @@ Frames
 * dtype float32 (full scale +-1.0) or int16; the output dtype follows the input. The
   per-frame calls convert nothing (float64 frames are refused with a FrameError that says
   so): a real-time path should not allocate a converted copy per frame. The offline
-  :func:`process_arrays` converts whole signals of any float or integer dtype.
+  :func:`callaudio.process_arrays` converts whole signals of any float or integer dtype.
 * Non-contiguous input is accepted (copied into an internal buffer); ``out=`` must be
   C-contiguous, of the input's shape and dtype, and writable.
 * Far-end frames may have any channel count; they are downmixed to one reference.
@@ -42,7 +42,7 @@ from ._dsp.pipeline import Chain, ChainClaimed, PathState
 from .config import ProcessingConfig, check_sample_rate, frame_size
 from .errors import ConfigError, FrameError, InvalidStateError
 
-__all__ = ["ProcessingStats", "VoiceProcessor", "process_arrays"]
+__all__ = ["ProcessingStats", "VoiceProcessor"]
 
 _F32 = np.dtype(np.float32)
 _I16 = np.dtype(np.int16)
@@ -187,6 +187,7 @@ class VoiceProcessor:
         self._chains: list[Chain] = self._build_chains(config, [], config)
         self._latency = int(self._chains[0].latency_samples)
         self._owner: object = None  # who claimed the processor (a running engine)
+        self._generation = 0  # counts apply_config calls
         self._claim_lock = threading.Lock()
         shape = (self._n,) if channels == 1 else (self._n, channels)
         self._fast_shapes = (shape, (self._n, 1)) if channels == 1 else (shape,)
@@ -322,6 +323,8 @@ class VoiceProcessor:
         flight; until :meth:`release` the frame and reset calls and :meth:`close` raise
         InvalidStateError. Raises InvalidStateError (nothing changed) if closed or
         claimed by another owner."""
+        if owner is None:
+            raise ConfigError("owner", "must be the object that runs the chains, got None")
         with self._claim_lock:
             chains = self._chains
             if not chains:
@@ -481,7 +484,9 @@ class VoiceProcessor:
                 raise ValueError(f"shapes {mic.shape} and {out.shape}, not {self._fast_shapes[0]}")
             if len(chains) == 1:
                 chains[0].capture(mic, out, 0, 1)
-            else:
+            else:  # channel by channel: an out overlapping mic elsewhere would tear it
+                if out is not mic and np.may_share_memory(out, mic):
+                    raise ValueError("out overlaps mic without being mic")
                 chans = len(chains)
                 for c, ch in enumerate(chains):
                     ch.capture(mic, out, c, chans)
@@ -558,9 +563,21 @@ class VoiceProcessor:
         # chain and one through the new never use an adopted stage at the same time, and
         # its counters, so every frame is counted once.
         chains = self._build_chains(config, old, old_config)
-        self._chains = chains  # one reference swap: each call sees the old or the new list
-        self._config = config
-        self._latency = int(chains[0].latency_samples)
+        with self._claim_lock:  # not after a close() that ran meanwhile
+            if self._chains is not old:
+                if not self._chains:
+                    raise self._closed()
+                chains = self._build_chains(config, self._chains, self._config)
+            self._chains = chains  # one swap: each call sees the old or the new list
+            self._config = config
+            self._latency = int(chains[0].latency_samples)
+            self._generation += 1
+
+    @property
+    def generation(self) -> int:
+        """How many times :meth:`apply_config` changed the chains (a running engine
+        compares it to see a new configuration, even one equal to an earlier one)."""
+        return self._generation
 
     def chains(self) -> tuple[Chain, ...]:
         """The compiled chains as they run now, one per channel (empty once closed): for
@@ -620,80 +637,3 @@ class VoiceProcessor:
             f"VoiceProcessor(sample_rate={self._sample_rate}, channels={self._channels}, "
             f"stages={on})"
         )
-
-
-def process_arrays(
-    mic: npt.ArrayLike,
-    far: npt.ArrayLike | None = None,
-    *,
-    sample_rate: int,
-    config: ProcessingConfig | None = None,
-) -> npt.NDArray[Any]:
-    """Process whole signals of any length offline, frame by frame.
-
-    Parameters
-    ----------
-    mic : array_like
-        Microphone signal, shape ``(n,)`` or ``(n, channels)``, float32/float64 (full
-        scale 1.0) or int16.
-    far : array_like, optional
-        What the loudspeaker played, same length as ``mic`` (shorter is padded with
-        silence, longer is cut); any channel count.
-    sample_rate : int
-        One of :data:`callaudio.config.SAMPLE_RATES`.
-    config : ProcessingConfig, optional
-
-    Returns
-    -------
-    ndarray
-        Same length and channel layout as ``mic``; int16 in, int16 out, else float32.
-        The last partial frame is zero-padded for processing and trimmed.
-    """
-    m = _signal(mic, "mic")
-    is_int16 = m.dtype.kind == "i" and m.dtype.itemsize == 2  # any byte order
-    x = _to_float32(m)
-    channels = 1 if x.ndim == 1 else x.shape[1]
-    vp = VoiceProcessor(sample_rate, channels=channels, config=config)
-    n = vp.frame_size
-    total = x.shape[0]
-    frames = -(-total // n)
-    padded = np.zeros((frames * n, *x.shape[1:]), dtype=np.float32)
-    padded[:total] = x
-    ref: npt.NDArray[np.float32] | None = None
-    far_channels = 1
-    if far is not None:
-        fa = _to_float32(_signal(far, "far")[:total])  # only what the mic needs converts
-        far_channels = 1 if fa.ndim == 1 else fa.shape[1]
-        if far_channels < 1:
-            raise FrameError(f"far has no channels: shape {fa.shape}")
-        ref = np.zeros((frames * n, *fa.shape[1:]), dtype=np.float32)
-        k = min(total, fa.shape[0])
-        ref[:k] = fa[:k]
-    out = np.empty_like(padded)
-    vp._run_block(padded, out, ref, far_channels)
-    y = out[:total]
-    if is_int16:
-        return np.clip(np.round(y * 32768.0), -32768, 32767).astype(np.int16)
-    return y
-
-
-def _signal(a: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
-    """``a`` as an array of real samples: signed/unsigned integers or floats, any byte
-    order, 1-D or 2-D; bool, complex, datetime/timedelta and objects are refused."""
-    try:
-        arr = np.asarray(a)
-    except (TypeError, ValueError) as e:
-        raise FrameError(f"{what} must be an array of samples: {e}") from None
-    if arr.dtype.kind not in "iuf":
-        raise FrameError(f"{what} must hold integer or float samples, got dtype {arr.dtype}")
-    if arr.ndim not in (1, 2):
-        raise FrameError(f"{what} must be 1-D or 2-D (samples, channels), got {arr.ndim}-D")
-    return arr
-
-
-def _to_float32(a: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-    """int16 -> float32 full scale 1.0; other integers are taken as int16-scaled too."""
-    out: npt.NDArray[np.float32] = np.ascontiguousarray(a, dtype=np.float32)
-    if a.dtype.kind in "iu":
-        out = out * np.float32(1.0 / 32768.0)
-    return out

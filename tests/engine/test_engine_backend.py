@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from callaudio import process_arrays
 from callaudio.audio.base import ArraySource, AudioBackend, BackendFault, FaultKind, StreamConfig
 from callaudio.audio.service import EngineBackend, make_backend
 from callaudio.config import ProcessingConfig
 from callaudio.devices.simulated import SimulatedBackend
 from callaudio.errors import BackendError, CallbackError, ConfigError
-from callaudio.processing import process_arrays
 from callaudio.tones import ToneSource, render_period, tone_plan
 
 RATE = 16000

@@ -8,11 +8,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from callaudio import VoiceProcessor, process_arrays
 from callaudio.config import ProcessingConfig
 from callaudio.devices.simulated import CallbackFlags, SimulatedBackend
 from callaudio.engine import AudioEngine, CallbackError, PreparedSound
 from callaudio.errors import AudioDropWarning, BackendError, ConfigError
-from callaudio.processing import VoiceProcessor, process_arrays
 from callaudio.tones import ToneSource, render_period, tone_plan
 
 RATES = [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000, 32000, 44100, 48000)]

@@ -26,26 +26,48 @@ F32 = npt.NDArray[np.float32]
 
 _PIECES: tuple[dict[str, object], ...] = (
     {"duration_s": 12.0, "bulk_delay_ms": 80.0},
-    {"duration_s": 12.0, "bulk_delay_ms": 200.0, "near_intervals": ((3.0, 6.0), (8.5, 10.5)),
-     "noise_kind": "pink", "noise_snr_db": 25.0},
+    {
+        "duration_s": 12.0,
+        "bulk_delay_ms": 200.0,
+        "near_intervals": ((3.0, 6.0), (8.5, 10.5)),
+        "noise_kind": "pink",
+        "noise_snr_db": 25.0,
+    },
     {"duration_s": 12.0, "bulk_delay_ms": 40.0, "path_change_s": 6.0, "far_level_dbfs": -20.0},
-    {"duration_s": 10.0, "bulk_delay_ms": 350.0, "far_level_dbfs": -36.0, "erl_db": 0.0,
-     "noise_kind": "babble", "noise_snr_db": 20.0},
-    {"duration_s": 12.0, "bulk_delay_ms": 120.0, "near_intervals": ((2.5, 9.0),),
-     "noise_kind": "keyboard", "noise_snr_db": 30.0, "rt60_s": 0.5},
-    {"duration_s": 6.0, "far_intervals": (), "near_intervals": None, "noise_kind": "white",
-     "noise_snr_db": 35.0},
+    {
+        "duration_s": 10.0,
+        "bulk_delay_ms": 350.0,
+        "far_level_dbfs": -36.0,
+        "erl_db": 0.0,
+        "noise_kind": "babble",
+        "noise_snr_db": 20.0,
+    },
+    {
+        "duration_s": 12.0,
+        "bulk_delay_ms": 120.0,
+        "near_intervals": ((2.5, 9.0),),
+        "noise_kind": "keyboard",
+        "noise_snr_db": 30.0,
+        "rt60_s": 0.5,
+    },
+    {
+        "duration_s": 6.0,
+        "far_intervals": (),
+        "near_intervals": None,
+        "noise_kind": "white",
+        "noise_snr_db": 35.0,
+    },
 )
 
 
 @dataclass(frozen=True)
 class Piece:
     far: F32
-    echo: F32                 # echo at the mic (follows the far gain)
-    near_noise: F32           # near talker + noise at the mic (follows the mic gain)
+    echo: F32  # echo at the mic (follows the far gain)
+    near_noise: F32  # near talker + noise at the mic (follows the mic gain)
     noise: F32
     far_only: npt.NDArray[np.bool_]
-    idle: npt.NDArray[np.bool_]     # neither the far end (echo) nor the near talker active
+    idle: npt.NDArray[np.bool_]  # neither the far end (echo) nor the near talker active
     frames: int
 
 
@@ -115,8 +137,11 @@ class Target:
 
         self.obj = obj
         self.kind = (
-            "chain" if isinstance(obj, Chain)
-            else "aec" if isinstance(obj, EchoCanceller) else "processor"
+            "chain"
+            if isinstance(obj, Chain)
+            else "aec"
+            if isinstance(obj, EchoCanceller)
+            else "processor"
         )
         self.chain: Any = obj._chains[0] if self.kind == "processor" else obj
 
@@ -157,7 +182,7 @@ class CallReport:
     frames: int = 0
     nonfinite_out: int = 0
     peak: float = 0.0
-    erle: list[tuple[int, int, float]] | None = None   # (visit, piece, median dB)
+    erle: list[tuple[int, int, float]] | None = None  # (visit, piece, median dB)
     # same, gain control included, with the output's rise over its own background:
     # (visit, piece, heard ERLE dB, far-only minus idle output level dB, NaN if no idle)
     erle_heard: list[tuple[int, int, float, float]] | None = None
@@ -210,7 +235,7 @@ def run_call(
 
     rep = CallReport(erle=[], erle_heard=[], erle_minutes=[], enr=[])
     visit_gains = (1.0, 1.0)
-    hop = RATE // 20                                # erle_db's 50 ms frames
+    hop = RATE // 20  # erle_db's 50 ms frames
     # every 50 ms ERLE frame of the call, by its place in the call (NaN: not measured);
     # allocated up front so the measurement itself does not grow the RSS it samples
     erle_frames = np.full(total_frames * N // hop + 1, np.nan, np.float32)
@@ -236,14 +261,14 @@ def run_call(
     def close_visit() -> None:
         if cur < 0 or not measure_erle or rep.erle is None:
             return
-        m = min(buf_out.size, (rep.frames - visit_start) * N) - lat   # processed part only
+        m = min(buf_out.size, (rep.frames - visit_start) * N) - lat  # processed part only
         start = 2 * RATE
         if m <= start:
             return
         o = buf_out[lat:][start:m]
         r = buf_ref[start:m]
         msk = buf_mask[start:m]
-        if np.count_nonzero(msk) < RATE:           # at least 1 s of far-only speech
+        if np.count_nonzero(msk) < RATE:  # at least 1 s of far-only speech
             return
         per, med = erle_db(r, o, RATE, mask=msk)
         if np.isfinite(med) and rep.enr is not None:

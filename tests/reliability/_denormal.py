@@ -73,7 +73,7 @@ def speech_then_quiet(
     rng = np.random.default_rng(seed)
     far = speech_like(speech_s, rate, level_dbfs=-16.0, seed=seed, talker=0)
     near = speech_like(speech_s, rate, level_dbfs=-20.0, seed=seed + 1, talker=1)
-    d = rate // 20                                     # 50 ms echo delay, 6 dB ERL
+    d = rate // 20  # 50 ms echo delay, 6 dB ERL
     echo = np.concatenate([np.zeros(d, np.float32), 0.5 * far[:-d]])
     mic = (near + echo).astype(np.float32)
     chain = compiled_chain(rate)
@@ -81,7 +81,7 @@ def speech_then_quiet(
     zeros = np.zeros(round(silence_s * rate), dtype=np.float32)
     phases.append(run_phase(chain, "silence", zeros, zeros))
     m = round(noise_s * rate)
-    tiny_mic = (rng.standard_normal(m) * 1e-6).astype(np.float32)     # -120 dBFS
+    tiny_mic = (rng.standard_normal(m) * 1e-6).astype(np.float32)  # -120 dBFS
     tiny_far = (rng.standard_normal(m) * 1e-6).astype(np.float32)
     phases.append(run_phase(chain, "noise", tiny_mic, tiny_far))
     return {"phases": {p.name: p for p in phases}, "chain": chain}

@@ -59,7 +59,8 @@ SPECIAL_INTS = (-32768, 32767, 0, -1, 1)
 # reached C code unaligned until 05:37 UTC; UBSan stops at the first): for sanitizer sweeps.
 _SKIP = set(filter(None, os.environ.get("CALLAUDIO_FUZZ_SKIP", "").split(",")))
 LAYOUTS = tuple(
-    k for k in ("c", "fortran", "strided", "reversed", "readonly", "unaligned", "offset")
+    k
+    for k in ("c", "fortran", "strided", "reversed", "readonly", "unaligned", "offset")
     if not (k == "unaligned" and "misaligned" in _SKIP)
 )
 FILLS = ("speech", "silence", "tiny", "loud", "full", "dc", "denormal", "noise")
@@ -79,18 +80,18 @@ def _fill(kind: str, shape: tuple[int, ...], rng: np.random.Generator) -> npt.ND
     if kind == "silence":
         v = np.zeros(size)
     elif kind == "tiny":
-        v = rng.standard_normal(size) * 1e-6          # -120 dBFS
+        v = rng.standard_normal(size) * 1e-6  # -120 dBFS
     elif kind == "denormal":
-        v = rng.standard_normal(size) * 1e-41         # float32 subnormals
+        v = rng.standard_normal(size) * 1e-41  # float32 subnormals
     elif kind == "loud":
         v = rng.standard_normal(size) * 0.7
     elif kind == "full":
-        v = np.sign(rng.standard_normal(size))        # +-1 square noise
+        v = np.sign(rng.standard_normal(size))  # +-1 square noise
     elif kind == "dc":
         v = np.full(size, 0.9)
     elif kind == "noise":
         v = rng.standard_normal(size) * 0.01
-    else:                                              # "speech": an AM tone complex
+    else:  # "speech": an AM tone complex
         t = np.arange(size)
         v = 0.1 * np.sin(2 * np.pi * t * rng.uniform(0.005, 0.05)) * (1 + np.sin(t / 50.0))
     return v.reshape(shape) if shape else v.reshape(())
@@ -174,8 +175,9 @@ def frame_cases(
     else:
         dtype = draw(st.sampled_from(VALID_DTYPES + OTHER_DTYPES))
         ndim = draw(st.integers(0, 3))
-        lengths = st.sampled_from(sorted({max(0, v) for v in (n, n - 1, n + 1, 0, 1, 2 * n,
-                                                                  n // 2)}))
+        lengths = st.sampled_from(
+            sorted({max(0, v) for v in (n, n - 1, n + 1, 0, 1, 2 * n, n // 2)})
+        )
         chans = st.integers(0, 5)
         if ndim == 0:
             shape = ()
@@ -188,9 +190,7 @@ def frame_cases(
     fill = draw(st.sampled_from(FILLS))
     seed = draw(st.integers(0, 2**32 - 1))
     specials = draw(
-        st.lists(
-            st.tuples(st.integers(0, 10_000), st.sampled_from(SPECIAL_FLOATS)), max_size=6
-        )
+        st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(SPECIAL_FLOATS)), max_size=6)
     )
     layout = draw(st.sampled_from(LAYOUTS))
     values = _fill(fill, shape, np.random.default_rng(seed))
@@ -219,8 +219,17 @@ def out_buffers(draw: st.DrawFn, frame: Any) -> tuple[Any, bool]:
     """An ``out=`` argument for ``frame`` and whether it is acceptable (given a valid frame)."""
     kind = draw(
         st.sampled_from(
-            ["none", "good", "self", "wrong_dtype", "wrong_shape", "readonly", "fortran",
-             "strided", "list"]
+            [
+                "none",
+                "good",
+                "self",
+                "wrong_dtype",
+                "wrong_shape",
+                "readonly",
+                "fortran",
+                "strided",
+                "list",
+            ]
         )
     )
     if not isinstance(frame, np.ndarray):

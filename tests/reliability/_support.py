@@ -124,7 +124,7 @@ def _malloc_trim() -> None:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_trim(0)
     except (OSError, AttributeError):
-        pass                                  # not glibc: RSS includes cached free memory
+        pass  # not glibc: RSS includes cached free memory
 
 
 def pin_mmap_threshold() -> None:
@@ -142,7 +142,7 @@ def pin_mmap_threshold() -> None:
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, 128 * 1024)          # M_MMAP_THRESHOLD
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
 

@@ -34,7 +34,10 @@ def _run(*args: str, timeout: float) -> None:
     _atheris()
     r = subprocess.run(
         [sys.executable, str(ROOT / "fuzz" / "run.py"), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert r.stdout.count(": ok (") >= 2, r.stdout
@@ -69,16 +72,26 @@ def test_soak_property_tests_under_asan_and_ubsan() -> None:
         "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:abort_on_error=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
     }
-    env.pop("CALLAUDIO_SOAK", None)          # the make-test budget of each file, sanitized
+    env.pop("CALLAUDIO_SOAK", None)  # the make-test budget of each file, sanitized
     files = [
-        "tests/reliability/test_fuzz_processor.py", "tests/reliability/test_fuzz_stages.py",
-        "tests/reliability/test_fuzz_engine.py", "tests/reliability/test_recovery.py",
-        "tests/test_processor.py", "tests/test_aec.py", "tests/test_ns.py",
-        "tests/test_fft.py", "tests/test_agc.py", "tests/test_hpf.py",
+        "tests/reliability/test_fuzz_processor.py",
+        "tests/reliability/test_fuzz_stages.py",
+        "tests/reliability/test_fuzz_engine.py",
+        "tests/reliability/test_recovery.py",
+        "tests/test_processor.py",
+        "tests/test_aec.py",
+        "tests/test_ns.py",
+        "tests/test_fft.py",
+        "tests/test_agc.py",
+        "tests/test_hpf.py",
     ]
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *files],
-        capture_output=True, text=True, timeout=3600, cwd=ROOT, env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        cwd=ROOT,
+        env=env,
     )
     report = r.stdout[-6000:] + r.stderr[-3000:]
     assert "runtime error" not in r.stdout + r.stderr, report

@@ -56,8 +56,12 @@ def callback_args(draw: st.DrawFn, channels: int) -> tuple[Any, Any, int, Any, b
     # A stereo outdata takes the mono frame by broadcasting (as sounddevice would): fine.
     # A truthy status that is not a CallbackFlags (outside sounddevice's contract) fails
     # the flag accumulation: the engine counts it as an error and plays silence (reported).
-    ok = (frames == N and kind_in in ("ok", "nan", "none")
-          and kind_out in ("ok", "none", "stereo") and not (isinstance(status, int) and status))
+    ok = (
+        frames == N
+        and kind_in in ("ok", "nan", "none")
+        and kind_out in ("ok", "none", "stereo")
+        and not (isinstance(status, int) and status)
+    )
     return indata, outdata, frames, status, ok
 
 
@@ -74,12 +78,12 @@ def test_the_callback_never_raises_and_always_fills_its_output(
     cb = engine.callback
     calls = data.draw(st.lists(callback_args(channels), min_size=1, max_size=12))
     for indata, outdata, frames, status, _ in calls:
-        cb(indata, outdata, frames, None, status)          # must not raise
+        cb(indata, outdata, frames, None, status)  # must not raise
         if outdata is not None:
             assert np.all(np.isfinite(outdata))
             assert not np.any(outdata == 7.0), "outdata not (fully) written"
     errors = engine.stats.callback_errors
-    assert errors == sum(1 for *_, ok in calls if not ok)      # each failure counted, once
+    assert errors == sum(1 for *_, ok in calls if not ok)  # each failure counted, once
     if errors:
         with pytest.raises(CallbackError) as info:
             engine.stop()

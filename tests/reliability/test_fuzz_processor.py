@@ -62,9 +62,7 @@ def processing_configs(draw: st.DrawFn) -> ProcessingConfig:
         max_delay_ms=draw(st.floats(0.0, 2000.0)),
         **extra,
     )
-    ns = NoiseSuppressorConfig(
-        enabled=draw(st.booleans()), level_db=draw(st.floats(0.0, 30.0))
-    )
+    ns = NoiseSuppressorConfig(enabled=draw(st.booleans()), level_db=draw(st.floats(0.0, 30.0)))
     gc = GainControlConfig(
         enabled=draw(st.booleans()),
         target_level_dbfs=draw(st.floats(-40.0, -3.0)),
@@ -109,7 +107,7 @@ def test_calls_either_succeed_finite_or_raise_frameerror_and_change_nothing(
 ) -> None:
     rate, channels, cfg = seq["rate"], seq["channels"], seq["config"]
     vp = ca.VoiceProcessor(rate, channels=channels, config=cfg)
-    twin = ca.VoiceProcessor(rate, channels=channels, config=cfg)   # sees only accepted calls
+    twin = ca.VoiceProcessor(rate, channels=channels, config=cfg)  # sees only accepted calls
     bound = _peak_bound(cfg)
     for kind, case, out, out_ok in seq["steps"]:
         assert isinstance(case, FrameCase)
@@ -127,7 +125,7 @@ def test_calls_either_succeed_finite_or_raise_frameerror_and_change_nothing(
             with pytest.raises(ca.FrameError):
                 vp.process_capture(x, out=out)
             continue
-        clean = np.array(x)                       # the twin gets a contiguous copy
+        clean = np.array(x)  # the twin gets a contiguous copy
         y = vp.process_capture(x, out=out)
         ref = twin.process_capture(clean)
         if out is not None:
@@ -153,9 +151,7 @@ def test_calls_either_succeed_finite_or_raise_frameerror_and_change_nothing(
 def test_constructor_accepts_exactly_the_documented_arguments(
     rate: Any, channels: Any, config: Any
 ) -> None:
-    rate_ok = (
-        isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate in SAMPLE_RATES
-    )
+    rate_ok = isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate in SAMPLE_RATES
     channels_ok = (
         isinstance(channels, int) and not isinstance(channels, bool) and 1 <= channels <= 32
     )
@@ -254,8 +250,10 @@ def test_every_config_field_validates_and_valid_configs_build(
 
 
 @fuzz_settings(100)
-@given(st.one_of(JUNK, st.builds(HighPassConfig)), st.sampled_from(
-    ["high_pass", "echo_canceller", "noise_suppressor", "gain_control"]))
+@given(
+    st.one_of(JUNK, st.builds(HighPassConfig)),
+    st.sampled_from(["high_pass", "echo_canceller", "noise_suppressor", "gain_control"]),
+)
 def test_processing_config_refuses_non_stage_values(value: Any, key: str) -> None:
     if type(value) is type(getattr(ProcessingConfig(), key)):  # its own stage class
         ProcessingConfig(**{key: value})

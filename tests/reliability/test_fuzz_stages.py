@@ -60,8 +60,7 @@ def _finite_input(a: Any) -> bool:
 
 
 @fuzz_settings(150)
-@given(st.one_of(st.integers(-4, MAX_N + 4), st.sampled_from([320, 640, 960, 1024, 2 * 7]),
-                 JUNK))
+@given(st.one_of(st.integers(-4, MAX_N + 4), st.sampled_from([320, 640, 960, 1024, 2 * 7]), JUNK))
 def test_realfft_constructor(n: Any) -> None:
     if is_supported(n):
         f = RealFFT(n)
@@ -81,16 +80,14 @@ def fft_cases(draw: st.DrawFn) -> tuple[int, FrameCase, FrameCase, Any]:
     nb = n // 2 + 1
     length = draw(st.sampled_from([nb, nb, nb - 1, n]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    X = (rng.standard_normal(length) + 1j * rng.standard_normal(length)).astype(
-        np.complex128
-    )
-    for i, v in draw(st.lists(st.tuples(st.integers(0, 999), st.sampled_from(SPECIAL_FLOATS)),
-                              max_size=3)):
+    X = (rng.standard_normal(length) + 1j * rng.standard_normal(length)).astype(np.complex128)
+    for i, v in draw(
+        st.lists(st.tuples(st.integers(0, 999), st.sampled_from(SPECIAL_FLOATS)), max_size=3)
+    ):
         X[i % length] = complex(v, 0.0)
     with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        layouts = [k for k in ("c", "strided", "readonly", "unaligned", "reversed")
-                   if k in LAYOUTS]
+        layouts = [k for k in ("c", "strided", "readonly", "unaligned", "reversed") if k in LAYOUTS]
         Xa = _layout(X.astype(cplx), draw(st.sampled_from(layouts)))
     Xcase = FrameCase(Xa, Xa.dtype.kind == "c" and Xa.shape == (nb,), f"{Xa.dtype} {Xa.shape}")
     out_kind = draw(st.sampled_from(["none", "good", "readonly", "wrong", "overlap", "list"]))
@@ -108,9 +105,15 @@ def _fft_out(kind: str, shape: int, dtype: Any, src: np.ndarray) -> tuple[Any, b
         return b, False
     if kind == "wrong":
         return np.zeros(shape + 1, dtype=dtype), False
-    if kind == "overlap" and src.ndim == 1 and src.flags.c_contiguous \
-            and src.dtype == np.float32 \
-            and src.flags.aligned and src.flags.writeable and dtype == np.complex64:
+    if (
+        kind == "overlap"
+        and src.ndim == 1
+        and src.flags.c_contiguous
+        and src.dtype == np.float32
+        and src.flags.aligned
+        and src.flags.writeable
+        and dtype == np.complex64
+    ):
         # out aliasing the input's memory must be refused (the kernels take restrict).
         raw = np.zeros(max(src.nbytes, shape * 8) + 16, dtype=np.uint8)
         xin = raw[: src.nbytes].view(np.float32)
@@ -126,10 +129,15 @@ def test_realfft_forward_inverse_contract(case: tuple[int, FrameCase, FrameCase,
     f = RealFFT(n)
     nb = n // 2 + 1
     x = xc.array
-    x_ok = isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8) \
+    x_ok = (
+        isinstance(x, np.ndarray)
+        and x.dtype.kind == "f"
+        and x.dtype.itemsize in (4, 8)
         and x.shape == (n,)
-    out, out_ok = _fft_out(out_kind, nb, np.complex64, x if isinstance(x, np.ndarray) else
-                           np.zeros(1))
+    )
+    out, out_ok = _fft_out(
+        out_kind, nb, np.complex64, x if isinstance(x, np.ndarray) else np.zeros(1)
+    )
     if isinstance(out, tuple):
         out, x = out
     before = np.array(x, copy=True) if isinstance(x, np.ndarray) else None
@@ -140,7 +148,7 @@ def test_realfft_forward_inverse_contract(case: tuple[int, FrameCase, FrameCase,
         if out is not None:
             assert X is out
         if before is not None:
-            np.testing.assert_array_equal(x, before)      # input untouched
+            np.testing.assert_array_equal(x, before)  # input untouched
         if _finite_input(np.asarray(x, dtype=np.float32)):
             xs = np.asarray(x, dtype=np.float32).astype(np.float64)
             ref = np.fft.rfft(xs)
@@ -155,8 +163,9 @@ def test_realfft_forward_inverse_contract(case: tuple[int, FrameCase, FrameCase,
             f.forward(x, out=out)
     # inverse
     Xa = Xc.array
-    out2, out2_ok = _fft_out(out_kind if out_kind != "overlap" else "good", n, np.float32,
-                             np.zeros(1))
+    out2, out2_ok = _fft_out(
+        out_kind if out_kind != "overlap" else "good", n, np.float32, np.zeros(1)
+    )
     if Xc.valid and out2_ok:
         with np.errstate(over="ignore", invalid="ignore"):
             y = f.inverse(Xa, out=out2)
@@ -181,19 +190,22 @@ def _make_stage(kind: str, rate: int, draw: st.DrawFn) -> tuple[Any, Any]:
         kw = {"cutoff_hz": draw(st.floats(20.0, 500.0)), "order": draw(st.sampled_from([2, 4]))}
         return HighPass(rate, **kw), HighPass(rate, **kw)
     if kind == "agc":
-        kw = {"target_level_dbfs": draw(st.floats(-40.0, -3.0)),
-              "limiter_threshold_dbfs": draw(st.floats(-20.0, -0.1))}
+        kw = {
+            "target_level_dbfs": draw(st.floats(-40.0, -3.0)),
+            "limiter_threshold_dbfs": draw(st.floats(-20.0, -0.1)),
+        }
         return GainControl(rate, **kw), GainControl(rate, **kw)
     if kind == "aec":
         from callaudio._dsp.aec import EchoCanceller
 
-        kw = {"tail_ms": draw(st.floats(32.0, 500.0)),
-              "max_delay_ms": draw(st.floats(0.0, 2000.0))}
+        kw = {"tail_ms": draw(st.floats(32.0, 500.0)), "max_delay_ms": draw(st.floats(0.0, 2000.0))}
         return EchoCanceller(rate, **kw), EchoCanceller(rate, **kw)
     from callaudio._dsp.ns import NoiseSuppressor
 
-    kw = {"level_db": draw(st.floats(0.0, 30.0)),
-          "hops_per_frame": draw(st.sampled_from([1, 2, 4]))}
+    kw = {
+        "level_db": draw(st.floats(0.0, 30.0)),
+        "hops_per_frame": draw(st.sampled_from([1, 2, 4])),
+    }
     return NoiseSuppressor(rate, **kw), NoiseSuppressor(rate, **kw)
 
 
@@ -212,12 +224,15 @@ def stage_sequences(draw: st.DrawFn) -> dict[str, Any]:
         length = n if kind != "hpf" else draw(st.sampled_from([n, 1, 7, 3 * n]))
         if op == "signal":
             length = n * draw(st.integers(0, 3)) + draw(st.sampled_from([0, 0, 1]))
-        case = draw(frame_cases(length, 1, dtypes=(np.dtype(np.float32),),
-                                p_valid=0.75))
+        case = draw(frame_cases(length, 1, dtypes=(np.dtype(np.float32),), p_valid=0.75))
         if kind == "hpf" and case.valid is False and _f32_1d(case.array, None):
             case.valid = True
-        extra = draw(st.one_of(st.floats(-2.0, 1.5), st.sampled_from(
-            [math.nan, -math.inf, math.inf, 1.0, 0.0, 3000.0, -1.0])))
+        extra = draw(
+            st.one_of(
+                st.floats(-2.0, 1.5),
+                st.sampled_from([math.nan, -math.inf, math.inf, 1.0, 0.0, 3000.0, -1.0]),
+            )
+        )
         steps.append((op, case, extra))
     return {"kind": kind, "rate": rate, "stage": _make_stage(kind, rate, draw), "steps": steps}
 
@@ -276,12 +291,11 @@ def test_stage_methods_contract_and_refusals_change_nothing(seq: dict[str, Any])
     kind, rate = seq["kind"], seq["rate"]
     stage, twin = seq["stage"]
     n = rate // 100
-    guarded = kind != "hpf"     # HighPass: NaN/Inf guarded since 05:36, huge values pass
+    guarded = kind != "hpf"  # HighPass: NaN/Inf guarded since 05:36, huge values pass
     for op, case, extra in seq["steps"]:
         x = case.array
-        if (kind == "aec" and op == "render" and isinstance(x, np.ndarray)
-                and not x.flags.writeable):
-            continue            # known: test_regressions::test_aec_render_accepts_read_only
+        if kind == "aec" and op == "render" and isinstance(x, np.ndarray) and not x.flags.writeable:
+            continue  # known: test_regressions::test_aec_render_accepts_read_only
         if not _oracle(kind, op, x, n, extra, stage):
             with pytest.raises(STAGE_ERRORS):
                 _call(kind, op, stage, x, extra)
@@ -347,7 +361,7 @@ def test_chain_python_methods_validate(data: st.DataObject) -> None:
     if ok:
         rc = chain.capture(mic, out, channel, channels)
         assert rc in (0, 1)
-        assert np.all(np.isfinite(out.reshape(-1)[channel::channels]))   # its channel only
+        assert np.all(np.isfinite(out.reshape(-1)[channel::channels]))  # its channel only
     else:
         with pytest.raises(STAGE_ERRORS):
             chain.capture(mic, out, channel, channels)

@@ -54,7 +54,7 @@ def has_aec(kind: str) -> bool:
 @pytest.fixture(scope="module", params=TARGETS)
 def long_run(request: pytest.FixtureRequest) -> tuple[str, CallReport]:
     kind = request.param
-    pool()                                        # generate the signals before measuring
+    pool()  # generate the signals before measuring
     passes = 3
     rep = run_call(
         make_target(kind),
@@ -127,7 +127,7 @@ def test_what_the_far_end_hears_back_stays_below_the_echo(
     low = [
         (v, p, round(e, 1), round(r, 1))
         for v, p, e, r in rep.erle_heard
-        if e < ERLE_FLOOR_DB and not r <= MASKED_RISE_DB     # NaN rise: no idle stretch
+        if e < ERLE_FLOOR_DB and not r <= MASKED_RISE_DB  # NaN rise: no idle stretch
     ]
     assert not low, (
         f"heard ERLE below {ERLE_FLOOR_DB} dB and the echo audible above the background "
@@ -238,7 +238,10 @@ def test_soak_one_hour(kind: str) -> None:
     pool()
     hour = 3600 * 100
     rep = run_call(
-        make_target(kind), hour, warmup_frames=pool_frames(), measure_erle=has_aec(kind),
+        make_target(kind),
+        hour,
+        warmup_frames=pool_frames(),
+        measure_erle=has_aec(kind),
         rss=rss_bytes,
     )
     assert rep.nonfinite_out == 0
@@ -267,13 +270,17 @@ def test_soak_eight_threads_one_hour() -> None:
     rss: dict[str, int] = {}
 
     def checkpoint(stage: str) -> None:
-        gate.wait()          # every thread is here: the main thread samples
-        gate.wait()          # sampled: go on
+        gate.wait()  # every thread is here: the main thread samples
+        gate.wait()  # sampled: go on
 
     def one(i: int) -> CallReport:
         return run_call(
-            make_target("processor"), 3600 * 100, offset=i, measure_erle=False,
-            warmup_frames=pool_frames(), checkpoint=checkpoint,
+            make_target("processor"),
+            3600 * 100,
+            offset=i,
+            measure_erle=False,
+            warmup_frames=pool_frames(),
+            checkpoint=checkpoint,
         )
 
     out: list[Any] = [None] * 8

@@ -40,8 +40,12 @@ WIN_S = 0.25
 @pytest.fixture(scope="module")
 def scene() -> EchoResult:
     return EchoScenario(
-        sample_rate=RATE, duration_s=10.0, bulk_delay_ms=100.0, seed=3,
-        noise_kind="pink", noise_snr_db=40.0,
+        sample_rate=RATE,
+        duration_s=10.0,
+        bulk_delay_ms=100.0,
+        seed=3,
+        noise_kind="pink",
+        noise_snr_db=40.0,
     ).build()
 
 
@@ -110,7 +114,7 @@ class Runner:
         frames = mic.size // N
         out = np.zeros(frames * N, np.float32)
         for k in range(frames):
-            for j in (renders(k) if renders else [k]):
+            for j in renders(k) if renders else [k]:
                 if 0 <= j < far.size // N:
                     self.render(np.ascontiguousarray(far[j * N : (j + 1) * N]))
             y = self.capture(np.ascontiguousarray(mic[k * N : (k + 1) * N]))
@@ -152,15 +156,16 @@ def _assert_recovered(tr: Track, t_back: float) -> None:
 @pytest.mark.parametrize("kind", TARGETS)
 @pytest.mark.parametrize("stream", ["mic", "far"])
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
-def test_nonfinite_samples_mid_call(scene: EchoResult, kind: str, stream: str, value: float
-                                    ) -> None:
+def test_nonfinite_samples_mid_call(
+    scene: EchoResult, kind: str, stream: str, value: float
+) -> None:
     far, mic = scene.far.copy(), scene.mic.copy()
     x = mic if stream == "mic" else far
     i0 = int(FAULT_S * RATE)
-    x[i0 : i0 + N // 2 : 3] = value                 # half a frame of scattered bad samples
-    x[i0 + 3 * N : i0 + 5 * N] = value              # then two whole bad frames
+    x[i0 : i0 + N // 2 : 3] = value  # half a frame of scattered bad samples
+    x[i0 + 3 * N : i0 + 5 * N] = value  # then two whole bad frames
     r = Runner(kind)
-    out = r.run(far, mic)                            # asserts every frame finite
+    out = r.run(far, mic)  # asserts every frame finite
     counter = r.aec if r.aec is not None else r.chain
     if stream == "mic" or r.aec is not None:
         assert counter.nonfinite_frames >= 3
@@ -180,7 +185,7 @@ def test_reference_level_jumps_40_db(scene: EchoResult, kind: str, direction: st
         g[i0:] = 0.01
     far = scene.far * g
     echo = scene.echo * g
-    noise = 0.01 * scene.noise                  # -92 dBFS: the quiet echo stays measurable
+    noise = 0.01 * scene.noise  # -92 dBFS: the quiet echo stays measurable
     mic = (echo + scene.near + noise).astype(np.float32)
     r = Runner(kind)
     out = r.run(far.astype(np.float32), mic)
@@ -188,7 +193,7 @@ def test_reference_level_jumps_40_db(scene: EchoResult, kind: str, direction: st
         tr = track(echo + noise, out)
         after = tr.median(FAULT_S + 2.0, FAULT_S + 3.5)
         assert after >= (ERLE_FLOOR_DB if direction == "up" else 10.0), after
-        assert tr.median(2.0, FAULT_S) >= 10.0          # converged before the jump
+        assert tr.median(2.0, FAULT_S) >= 10.0  # converged before the jump
 
 
 @pytest.mark.parametrize("kind", TARGETS)
@@ -249,8 +254,7 @@ def test_render_and_capture_counts_drift_apart(scene: EchoResult, kind: str, dri
 
 
 @pytest.mark.parametrize("kind", TARGETS)
-def test_capture_stalls_while_render_runs_ahead_by_a_second(scene: EchoResult, kind: str
-                                                              ) -> None:
+def test_capture_stalls_while_render_runs_ahead_by_a_second(scene: EchoResult, kind: str) -> None:
     """The app renders 100 frames with no capture (e.g. a blocked capture thread), then
     both run paired again: the render queue overflows, frames are dropped and counted,
     and the canceller re-converges."""
@@ -272,8 +276,13 @@ def test_capture_stalls_while_render_runs_ahead_by_a_second(scene: EchoResult, k
 def near_scene() -> EchoResult:
     """Near-end single talk in pink noise: the gain control has a talker to level."""
     return EchoScenario(
-        sample_rate=RATE, duration_s=10.0, far_intervals=(), near_intervals=None, seed=4,
-        noise_kind="pink", noise_snr_db=30.0,
+        sample_rate=RATE,
+        duration_s=10.0,
+        far_intervals=(),
+        near_intervals=None,
+        seed=4,
+        noise_kind="pink",
+        noise_snr_db=30.0,
     ).build()
 
 

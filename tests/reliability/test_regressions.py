@@ -53,7 +53,7 @@ def test_chain_capture_refuses_read_only_out() -> None:
     from callaudio._dsp.pipeline import Chain
 
     frozen = bytes(480 * 4)
-    out = np.frombuffer(frozen, dtype=np.float32)          # read-only view of immutable bytes
+    out = np.frombuffer(frozen, dtype=np.float32)  # read-only view of immutable bytes
     chain = Chain(48000, gain_control={})
     with pytest.raises(ValueError):
         chain.capture(np.full(480, 0.5, dtype=np.float32), out)
@@ -108,8 +108,9 @@ def test_aec_converges_fast_after_a_silent_far_start() -> None:
     from callaudio.simulation import EchoScenario
 
     rate = 16000
-    res = EchoScenario(sample_rate=rate, duration_s=7.0, far_intervals=((3.0, 7.0),),
-                       seed=1).build()
+    res = EchoScenario(
+        sample_rate=rate, duration_s=7.0, far_intervals=((3.0, 7.0),), seed=1
+    ).build()
     out = _aec_run(EchoCanceller(rate), res.far, res.mic)
     start = float(np.argmax(res.far_active)) / rate
     assert _erle_window(res.echo, out, rate, start + 1.0, start + 2.0) >= 15.0
@@ -145,9 +146,16 @@ def test_aec_keeps_the_echo_path_through_long_loud_double_talk(rate: int) -> Non
     from callaudio.simulation import EchoScenario
 
     res = EchoScenario(
-        sample_rate=rate, duration_s=12.0, bulk_delay_ms=120.0, near_intervals=((2.5, 9.0),),
-        far_level_dbfs=-38.0, near_level_dbfs=-28.0, noise_kind="keyboard",
-        noise_snr_db=30.0, rt60_s=0.5, seed=104,
+        sample_rate=rate,
+        duration_s=12.0,
+        bulk_delay_ms=120.0,
+        near_intervals=((2.5, 9.0),),
+        far_level_dbfs=-38.0,
+        near_level_dbfs=-28.0,
+        noise_kind="keyboard",
+        noise_snr_db=30.0,
+        rt60_s=0.5,
+        seed=104,
     ).build()
     aec = EchoCanceller(rate)
     n = aec.frame_size
@@ -160,7 +168,7 @@ def test_aec_keeps_the_echo_path_through_long_loud_double_talk(rate: int) -> Non
         delays.append(aec.delay_ms)
     lat = aec.latency_samples
     out = np.concatenate([out[lat:], np.zeros(lat, np.float32)])
-    assert all(abs(d - 120.0) <= 30.0 for d in delays[250:])   # never left the echo's delay
+    assert all(abs(d - 120.0) <= 30.0 for d in delays[250:])  # never left the echo's delay
     assert _erle_window(res.echo, out, rate, 9.5, 12.0) >= 15.0
 
 
@@ -195,7 +203,7 @@ def test_read_wav_bad_chunk_size_is_a_sound_file_error(tmp_path) -> None:  # typ
         w.setframerate(16000)
         w.writeframes((x * 32767).astype("<i2").tobytes())
     raw = bytearray(path.read_bytes())
-    raw[17] = 1                                  # fmt chunk size 16 -> 272
+    raw[17] = 1  # fmt chunk size 16 -> 272
     path.write_bytes(bytes(raw))
     with pytest.raises(ca.SoundFileError):
         read_wav(path)
@@ -210,9 +218,10 @@ def test_far_end_talk_does_not_pump_near_end_noise() -> None:
     from callaudio.simulation.metrics import level_dbfs
 
     rate = 48000
-    res = EchoScenario(sample_rate=rate, duration_s=8.0, seed=3, noise_kind="white",
-                       noise_snr_db=30.0).build()
-    y = ca.process_arrays(res.noise, res.far, sample_rate=rate)     # no echo, no near talker
+    res = EchoScenario(
+        sample_rate=rate, duration_s=8.0, seed=3, noise_kind="white", noise_snr_db=30.0
+    ).build()
+    y = ca.process_arrays(res.noise, res.far, sample_rate=rate)  # no echo, no near talker
     tail = np.arange(y.size) >= 3 * rate
     assert level_dbfs(res.noise[tail]) == pytest.approx(-62.0, abs=1.0)
     assert level_dbfs(y[tail]) <= ca.GainControlConfig().noise_ceiling_dbfs

@@ -31,14 +31,21 @@ RATE = 16000
 N = RATE // 100
 
 
-def _rig(*, realtime: bool, dispatcher: Any = None) -> tuple[SimulatedBackend, EngineBackend,
-                                                            AudioSession, VoiceClient]:
-    room = SimulatedBackend(RATE, impulse_response=[0.5], realtime=realtime,
-                            near=np.full(RATE, 0.01, np.float32), loop=True)
-    backend = EngineBackend(room, poll_interval=0.02 if realtime else None,
-                            capture_buffer_ms=2000)
-    session = AudioSession(preferred_sample_rate=RATE,
-                           dispatcher=dispatcher if dispatcher is not None else ThreadDispatcher())
+def _rig(
+    *, realtime: bool, dispatcher: Any = None
+) -> tuple[SimulatedBackend, EngineBackend, AudioSession, VoiceClient]:
+    room = SimulatedBackend(
+        RATE,
+        impulse_response=[0.5],
+        realtime=realtime,
+        near=np.full(RATE, 0.01, np.float32),
+        loop=True,
+    )
+    backend = EngineBackend(room, poll_interval=0.02 if realtime else None, capture_buffer_ms=2000)
+    session = AudioSession(
+        preferred_sample_rate=RATE,
+        dispatcher=dispatcher if dispatcher is not None else ThreadDispatcher(),
+    )
     return room, backend, session, VoiceClient(backend, session=session)
 
 
@@ -96,7 +103,7 @@ def test_an_observer_that_raises_or_blocks_does_not_stall_the_audio(sync: bool) 
     session.add_observer(blocker)
     result: dict[str, Any] = {}
 
-    def bring_up() -> None:                       # blocks here under sync dispatch
+    def bring_up() -> None:  # blocks here under sync dispatch
         result["call"] = _establish(client)
 
     t = threading.Thread(target=bring_up, name="app")
@@ -124,8 +131,9 @@ def test_an_observer_that_raises_or_blocks_does_not_stall_the_audio(sync: bool) 
 def _assert_no_leftover_threads(before: set[threading.Thread], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()
-                 and not t.daemon]
+        extra = [
+            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
+        ]
         if not extra:
             return
         time.sleep(0.02)
@@ -169,8 +177,19 @@ def test_device_disappears_mid_call_then_the_next_call_works(kind: str) -> None:
 
 # -- hypothesis: calls, interruptions and faults from several threads at once ---------------
 
-OPS = ("call_up", "hangup", "interrupt", "resume", "fault_lost", "fault_reset", "route",
-       "speaker", "mute", "frames", "far")
+OPS = (
+    "call_up",
+    "hangup",
+    "interrupt",
+    "resume",
+    "fault_lost",
+    "fault_reset",
+    "route",
+    "speaker",
+    "mute",
+    "frames",
+    "far",
+)
 
 
 class ConcurrentSession(RuleBasedStateMachine):
@@ -185,7 +204,7 @@ class ConcurrentSession(RuleBasedStateMachine):
         self.calls_lock = threading.Lock()
         self.sources = ["pstn", "alarm", "voip"]
         self.unexpected: list[BaseException] = []
-        self.frames_lock = threading.Lock()     # run_frames is caller-driven: one pump at a time
+        self.frames_lock = threading.Lock()  # run_frames is caller-driven: one pump at a time
 
     def _op(self, name: str, arg: int) -> None:
         try:
@@ -207,7 +226,7 @@ class ConcurrentSession(RuleBasedStateMachine):
                 try:
                     self.room.inject_fault(kind)
                 except CallAudioError:
-                    pass                                # no open stream right now
+                    pass  # no open stream right now
             elif name == "route":
                 route = (Route(), Route(Port.HEADSET_MIC, Port.HEADPHONES))[arg % 2]
                 self.session.change_route(route, RouteChangeReason.NEW_DEVICE_AVAILABLE)
@@ -222,16 +241,15 @@ class ConcurrentSession(RuleBasedStateMachine):
                     try:
                         self.room.run_frames(1 + arg % 5)
                     except CallAudioError:
-                        pass                            # no started stream
+                        pass  # no started stream
             elif name == "far":
                 self.backend.write_far(np.full(N * (1 + arg % 3), 0.05, np.float32))
         except CallAudioError:
-            pass                                        # documented refusals
+            pass  # documented refusals
         except BaseException as exc:
             self.unexpected.append(exc)
 
-    @rule(ops=st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 99)),
-                       min_size=2, max_size=4))
+    @rule(ops=st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 99)), min_size=2, max_size=4))
     def burst(self, ops: list[tuple[str, int]]) -> None:
         barrier = threading.Barrier(len(ops))
 

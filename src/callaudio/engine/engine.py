@@ -45,6 +45,7 @@ import numpy.typing as npt
 from ..config import check_int, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
 from ..errors import CallbackError, ConfigError, FrameError
+from ..processing import VoiceProcessor
 from .driver import (
     COMPILED,
     PYTHON,
@@ -63,7 +64,6 @@ from .stats import EngineMode, EngineStats
 
 if TYPE_CHECKING:
     from .._dsp.pipeline import Chain
-    from ..processing import VoiceProcessor
 
 __all__ = ["AudioEngine", "EngineMode", "EngineStats"]  # the last two from .stats
 
@@ -153,10 +153,7 @@ class AudioEngine(RingSide):
             ) from None
         check_int("channels", channels, 1, 64)
         if processor is not None:
-            if not all(
-                callable(getattr(processor, m, None))
-                for m in ("process_capture", "process_render_fast", "reset_echo_path")
-            ):
+            if not isinstance(processor, VoiceProcessor):
                 raise ConfigError(
                     "processor", f"must be a VoiceProcessor or None, got {processor!r}"
                 )
@@ -203,7 +200,7 @@ class AudioEngine(RingSide):
         self._cmd_lock, self._read_lock, self._write_lock = (threading.Lock() for _ in "crw")
         self._retained = Retainer()
         self._chains: tuple[Chain, ...] = ()  # what the callback runs (kept alive here)
-        self._synced_config: object = None  # the processor's config the chains are of
+        self._synced_gen: int | None = None  # the processor's generation the chains are of
         self._watcher: threading.Thread | None = None
         self._watch_stop = threading.Event()
         self._extra = np.zeros(n, dtype=np.float32)  # a Python-mixed sound's next frame
@@ -426,12 +423,12 @@ class AudioEngine(RingSide):
         the lock, it tries again next frame), on a native stream's watcher thread, and in
         the application-side calls; allocation-free unless the configuration changed."""
         vp = self._vp
-        if vp is None or vp.config is self._synced_config:
+        if vp is None or vp.generation == self._synced_gen:
             return
         if not self._cmd_lock.acquire(wait):
             return
         try:
-            config = vp.config
+            gen = vp.generation
             chains = vp.chains()
             old = self._chains
             if chains and not (
@@ -440,7 +437,7 @@ class AudioEngine(RingSide):
                 for c, chain in enumerate(chains):
                     self._command(self._core.set_chain, c, chain, replaces=old[c] if old else None)
                 self._chains = chains
-            self._synced_config = config
+            self._synced_gen = gen
         finally:
             self._cmd_lock.release()
 
@@ -489,7 +486,7 @@ class AudioEngine(RingSide):
                 raise ConfigError("compiled", f"the compiled callback cannot run here: {why}")
             self._reset_counters()
             self._sync_chains()
-            self._synced_config = None
+            self._synced_gen = None
             self._sync_chains()
             self._core.apply_commands()
             self._kind, self._kind_reason = kind, why
@@ -514,8 +511,10 @@ class AudioEngine(RingSide):
             try:
                 stream.start()
             except BaseException:
-                stream.close()
-                self._set_stopped()
+                try:
+                    stream.close()
+                finally:
+                    self._set_stopped()
                 raise
             self._stream = stream
             if native:
@@ -580,8 +579,10 @@ class AudioEngine(RingSide):
                 try:
                     stream.stop()
                 finally:
-                    stream.close()
-                    self._set_stopped()
+                    try:
+                        stream.close()
+                    finally:
+                        self._set_stopped()
 
     def _set_stopped(self) -> None:
         """After stream.stop(): a caller waiting in _command (holding the lock) now applies."""

@@ -28,7 +28,7 @@ def check_max_frames(max_frames: object) -> int | None:
         return None
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
         raise ConfigError("max_frames", f"must be None or an int >= 0, got {max_frames!r}")
-    if max_frames < 0:
+    if not 0 <= max_frames <= 2**62:
         raise ConfigError("max_frames", f"must be None or an int >= 0, got {max_frames}")
     return int(max_frames)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +39,7 @@ class RingSide:
     _channels: int
     _device: Device
     _monitor: bool
+    _capture_cb: Callable[[Float32Array], None] | None
     _far_rejected: int
     _overruns_seen: int
     # The rings are single-producer/single-consumer: application threads take these (the
@@ -85,7 +87,10 @@ class RingSide:
             ``timeout`` is not None or a number >= 0; nothing is queued.
         """
         deadline = _deadline(timeout)
-        x = np.asarray(samples)
+        try:
+            x = np.asarray(samples)
+        except (TypeError, ValueError) as e:  # ragged lists, objects numpy cannot take
+            raise FrameError(f"far-end audio must be an array of samples: {e}") from None
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
         if x.ndim != 1:
@@ -154,6 +159,10 @@ class RingSide:
         """
         limit = check_max_frames(max_frames)
         deadline = _deadline(timeout)
+        if timeout is None and self._capture_cb is not None:
+            raise ConfigError(
+                "timeout", "None would wait forever: a capture callback receives the frames"
+            )
         want = 1 if limit is None else limit
         core = self._core
         if timeout != 0:
