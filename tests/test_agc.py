@@ -108,12 +108,11 @@ class ReferenceGainControl:
         self, head: int, count: int, hang: int, ring: npt.NDArray[np.float64] | None = None
     ) -> tuple[float, float]:
         """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
-        ring by default); spread.  Negative entries are left out; (0, 1) when none is left.
+        ring by default); spread; (0, 1) for no entries.
         """
         r = self.ring if ring is None else ring
         size = r.size
         e = r[(head - count + np.arange(count)) % size]
-        e = e[e >= 0.0]
         if e.size == 0:
             return 0.0, 1.0
         count = e.size
@@ -166,7 +165,7 @@ class ReferenceGainControl:
             if self.count <= r:
                 continue
             q = r // parts
-            past, _ = self.p56(self.head - r, self.count - r, 0)
+            past, _ = self.p56(self.head - r, self.count - r, 0, self.guarded)
             _, spread = self.p56(self.head, q, 0)
             ok = 10 * math.log10(spread) > C["SPREAD_DB"]
             for j in range(parts):
@@ -253,14 +252,14 @@ class ReferenceGainControl:
             guarded = e
             if self.count >= C["GUARD_FRAMES"]:
                 if e > self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10):
-                    guarded = -1.0
+                    guarded = self.level
                     self.shout_hold = C["SHOUT_SPAN"]
                     for k in range(1, min(C["SHOUT_SPAN"] + 1, self.count)):
                         i = (self.head - k) % size
                         if self.ring[i] > self.level:
-                            self.guarded[i] = -1.0
+                            self.guarded[i] = self.level
                 elif self.shout_hold > 0 and e > self.level:
-                    guarded = -1.0
+                    guarded = self.level
                 elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                     guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
             self.shout_hold = max(self.shout_hold - 1, 0)
@@ -639,7 +638,7 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
     # The scenario really went through the level reset and the limiter.
     assert resets >= 1
     assert limited >= 10
-    assert guarded >= 1  # the shout guard clipped or left out entries
+    assert guarded >= 1  # the shout guard clipped or replaced entries
     assert ref.unmodulated >= 1  # and the modulation test after echo turned one down
 
 

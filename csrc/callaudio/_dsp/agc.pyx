@@ -69,15 +69,17 @@ powers are mean squares, dBFS = 10 log10(power)):
    entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
    this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
    GUARD_FRAMES entries, an entry is judged once, against the level when it arrives: more
-   than SHOUT_SKIP_DB above it, it is left out of the level; more than SHOUT_CLIP_DB above
-   it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the
-   level within SHOUT_SPAN entries either side with it (the shout's quieter frames).
-   So a short shout moves the level little (the limiter takes its peaks), and its
-   entries cannot ratchet the level up later.  The
-   change detector below sees the raw entries; a restart takes them raw.  A lasting change
-   needs a change detector.  It uses the same measure without the hangover and without the
-   guard over CHANGE_PARTS equal parts of the last r learning frames and over the ring's
-   frames before them ("past").  When every part differs from the past the same way by more
+   than SHOUT_SKIP_DB above it, it is left out: it counts as that level; more than
+   SHOUT_CLIP_DB above it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the
+   entries above the level within SHOUT_SPAN entries either side with it (the shout's
+   quieter frames).  So a short shout moves the level little (the limiter takes its
+   peaks), its entries cannot ratchet the level up later, and the window keeps its span
+   (dropping the entries would make it reach further back than without the shout and
+   differ from the no-shout level by a dB or more for seconds).  A lasting change needs
+   a change detector.  It uses the same measure without the hangover over CHANGE_PARTS
+   equal parts of the last r learning frames (raw entries, without the guard: a lasting
+   rise must show) and over the guarded entries before them ("past": a shout there is no
+   level to fall from).  When every part differs from the past the same way by more
    than the threshold and the newest part spans more than SPREAD_DB between its active
    frames (speech is modulated; stationary noise is not), the long window restarts from
    the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
@@ -149,7 +151,7 @@ cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
 cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
 cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
-cdef f64 SHOUT_SKIP_DB = 12.0       # entries above the level by this are left out, dB
+cdef f64 SHOUT_SKIP_DB = 12.0       # entries above the level by this count as it, dB
 cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
@@ -228,9 +230,8 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    Negative entries (the shout guard's) are left out.  Also stores in ``spread`` the
-    max/min ratio of the entries above the final threshold.  Returns 0 when every entry
-    was left out.
+    Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
+    Returns 0 for no entries.
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
@@ -246,8 +247,6 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         m = n1 if part == 0 else count - n1
         for k in range(m):
             v = p[k]
-            if v < 0.0:
-                continue
             s += v
             c += 1
     if c == 0:
@@ -266,8 +265,6 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
-                if v < 0.0:
-                    continue
                 if v >= thr:
                     h = hang + 1
                     if v > hi:
@@ -585,18 +582,18 @@ cdef class GainControl:
             self._idle = 0
             # shout guard: the entry is judged once, against the level when it came
             # (a shout's quieter frames go with it: SHOUT_SPAN entries either side of a
-            # left-out one are left out too when above the level)
+            # left-out one count as the level too when above it)
             lv = e
             if self._ring_count >= GUARD_FRAMES:
                 if e > self._level * SHOUT_SKIP:
-                    lv = -1.0
+                    lv = self._level
                     self._shout_hold = SHOUT_SPAN
                     for k in range(1, SHOUT_SPAN + 1):
                         i = (self._ring_head - k + LEVEL_FRAMES) % LEVEL_FRAMES
                         if k < self._ring_count and self._ring[i] > self._level:
-                            self._guarded[i] = -1.0
+                            self._guarded[i] = self._level
                 elif self._shout_hold > 0 and e > self._level:
-                    lv = -1.0
+                    lv = self._level
                 elif e > self._level * SHOUT_CLIP:
                     lv = self._level * SHOUT_CLIP
             if self._shout_hold > 0:
@@ -683,7 +680,7 @@ cdef class GainControl:
             if self._ring_count <= r:
                 continue
             q = r // parts
-            past = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head - r,
+            past = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head - r,
                                     self._ring_count - r, 0, &dummy)
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, q, 0,
                                      &spread)
