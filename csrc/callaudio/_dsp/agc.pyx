@@ -12,6 +12,13 @@ References
 - WebRTC AGC2 (adaptive digital controller, design only): speech level estimated in speech
   frames only, gain = target - level limited in rate (dB/s), gain capped so the noise floor
   is not lifted above a maximum output noise level, then a limiter.
+- A. Bifet, R. Gavalda, "Learning from time-changing data with adaptive windowing",
+  Proc. SIAM Int. Conf. Data Mining, 2007 (ADWIN): a window drops its older part when the
+  older and newer parts differ beyond a bound (here: the trend test of step 4, which
+  shortens the level window while the level falls steadily).
+- P. J. Huber, "Robust estimation of a location parameter", Ann. Math. Statist. 35(1),
+  1964: outliers enter an estimate clipped, not at full weight (here: the shout guard of
+  step 4 counts a shouted entry as the level, a loud one as at most SHOUT_CLIP_DB above).
 - J. Sohn, N. S. Kim, W. Sung, "A statistical model-based voice activity detector", IEEE
   Signal Process. Lett. 6(1), 1999, and ITU-T G.729 Annex B: a frame is only taken for
   speech well above the tracked noise floor (here: the level learns only from frames
@@ -86,7 +93,14 @@ powers are mean squares, dBFS = 10 log10(power)):
    voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
    r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
    r = RECENT_FRAMES, only accepted to a level at least RESET_MIN_SNR_DB above the noise
-   floor of step 5.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+   floor of step 5.  Last, the trend test (an adaptive window, shortened while the level
+   falls steadily, as a talker walking away): a fall of TREND_DB over r = TREND_FRAMES
+   (every part below the past, the past being the older part of the window) shortens the
+   window to its last TREND_KEEP entries, as they are (guarded), and the level is their
+   P.56 power (with the hangover), under the same noise condition.  The window then grows
+   back to LEVEL_FRAMES unless the fall goes on.  A 2 s window lags a level falling
+   3.3 dB/s by about 5 dB; a shortened one by about half that.
+   Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
 5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
    Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
    do not count: the near end may talk under the echo) a positive desired gain decays to
@@ -138,6 +152,10 @@ cdef int HANGOVER = 15               # frames of speech kept after the last dete
 cdef f64 SPEECH_PROB_THRESHOLD = 0.5
 cdef int LEVEL_FRAMES = 200          # long speech-level window, speech frames (2 s)
 cdef int RECENT_FRAMES = 60          # recent window for level-change detection
+cdef int TREND_FRAMES = 100          # recent window of the trend test (a steady fall)
+cdef f64 TREND_DB = 3.0              # fall of every part below the past in that test, dB
+cdef int TREND_PAST = 100            # entries the past needs in the trend test, speech frames
+cdef int TREND_KEEP = 80             # entries the window keeps when it passes, speech frames
 cdef int MIN_LEVEL_FRAMES = 10       # speech frames before the level is known
 cdef int P56_ITERATIONS = 3           # fixed-point iterations of the P.56 level
 cdef int P56_HANG = 20               # P.56 hangover (0.2 s), speech frames
@@ -190,6 +208,8 @@ CONSTANTS = {
     "P56_MARGIN": P56_MARGIN, "RESET_DB": RESET_DB, "SPREAD_DB": SPREAD_DB,
     "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB, "RECENT_UP_FRAMES": RECENT_UP_FRAMES,
     "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
+    "TREND_FRAMES": TREND_FRAMES, "TREND_DB": TREND_DB, "TREND_KEEP": TREND_KEEP,
+    "TREND_PAST": TREND_PAST,
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
     "SHOUT_SPAN": SHOUT_SPAN,
@@ -671,13 +691,15 @@ cdef class GainControl:
         cdef f64 newer, past, spread, dummy, thr, part
         cdef int r, q, parts, k, j
         cdef bint up, ok
-        # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall.
-        for k in range(3):
-            r = BIG_RISE_FRAMES if k == 0 else (RECENT_UP_FRAMES if k == 1 else RECENT_FRAMES)
-            thr = BIG_RISE_DB if k == 0 else RESET_DB
+        # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall,
+        # a steady fall (the window shortens).
+        for k in range(4):
+            r = BIG_RISE_FRAMES if k == 0 else (RECENT_UP_FRAMES if k == 1 else (
+                RECENT_FRAMES if k == 2 else TREND_FRAMES))
+            thr = BIG_RISE_DB if k == 0 else (RESET_DB if k < 3 else TREND_DB)
             up = k < 2
             parts = CHANGE_PARTS
-            if self._ring_count <= r:
+            if self._ring_count <= r or (k == 3 and self._ring_count < r + TREND_PAST):
                 continue
             q = r // parts
             past = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head - r,
@@ -694,6 +716,14 @@ cdef class GainControl:
                 j += 1
             if not ok:
                 continue
+            if k == 3:
+                # a steady fall (a talker walking away): keep only the recent entries
+                newer = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
+                                         TREND_KEEP, P56_HANG, &dummy)
+                if newer > self._noise_held * RESET_MIN_SNR:
+                    self._ring_count = TREND_KEEP
+                    self._level = newer
+                return
             # restart from the newer half of the recent window: only frames after the change
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, r // 2, 0,
                                      &dummy)
