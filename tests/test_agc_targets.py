@@ -132,9 +132,11 @@ def test_a_shout_is_left_to_the_limiter(rate: int) -> None:
 
 @pytest.mark.parametrize("rate", RATES)
 def test_the_gain_is_back_within_1s_of_a_shout(rate: int) -> None:
+    """From 1 s after the shout on, the gain is within 1 dB of the no-shout gain, below
+    or above it."""
     for seed in range(4 if rate == 16000 else 2):
         dip, _ = shout_run(rate, seed)
-        assert np.max(dip[650:]) <= 1.0, (seed, np.max(dip[650:]))
+        assert np.max(np.abs(dip[650:])) <= 1.0, (seed, np.min(dip[650:]), np.max(dip[650:]))
 
 
 # --------------------------------------------------------------------------- idle noise

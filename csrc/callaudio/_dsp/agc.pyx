@@ -92,15 +92,16 @@ powers are mean squares, dBFS = 10 log10(power)):
    the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
    voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
    r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
-   r = RECENT_FRAMES, only accepted to a level at least RESET_MIN_SNR_DB above the noise
-   floor of step 5.  Last, the trend test (an adaptive window, shortened while the level
-   falls steadily, as a talker walking away): a fall of TREND_DB over r = TREND_FRAMES
-   (every part below the past, the past being the older part of the window) shortens the
-   window to its last TREND_KEEP entries, as they are (guarded), and the level is their
-   P.56 power (with the hangover), under the same noise condition.  The window then grows
-   back to LEVEL_FRAMES unless the fall goes on.  A 2 s window lags a level falling
-   3.3 dB/s by about 5 dB; a shortened one by about half that.
-   Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+   r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a pause
+   lifts the room's noise 20 dB over its floor, where it passes as speech), only accepted
+   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   trend test (an adaptive window, shortened while the level falls steadily, as a talker
+   walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
+   TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
+   (guarded), and the level is their P.56 power (with the hangover), under the same
+   noise condition.  The window then grows back to LEVEL_FRAMES unless the fall goes
+   on.  A 2 s window lags a level falling 3.3 dB/s by about 5 dB; a shortened one by
+   about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
 5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
    Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
    do not count: the near end may talk under the echo) a positive desired gain decays to
@@ -151,7 +152,7 @@ cdef f64 VAD_FLOOR_DBFS = -80.0      # frames below this are never speech
 cdef int HANGOVER = 15               # frames of speech kept after the last detection
 cdef f64 SPEECH_PROB_THRESHOLD = 0.5
 cdef int LEVEL_FRAMES = 200          # long speech-level window, speech frames (2 s)
-cdef int RECENT_FRAMES = 60          # recent window for level-change detection
+cdef int RECENT_FRAMES = 80          # recent window for a fall (outlasts a 0.5 s burst)
 cdef int TREND_FRAMES = 100          # recent window of the trend test (a steady fall)
 cdef f64 TREND_DB = 3.0              # fall of every part below the past in that test, dB
 cdef int TREND_PAST = 100            # entries the past needs in the trend test, speech frames
@@ -169,7 +170,7 @@ cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
 cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
 cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
-cdef f64 SHOUT_SKIP_DB = 12.0       # entries above the level by this count as it, dB
+cdef f64 SHOUT_SKIP_DB = 14.0        # above the level by this: counts as it, dB (not +12)
 cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
