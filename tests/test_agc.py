@@ -97,6 +97,7 @@ class ReferenceGainControl:
         self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
         self.unobserved = 0
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
+        self.trends = 0  # windows the trend test shortened (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.guarded = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
@@ -108,12 +109,11 @@ class ReferenceGainControl:
         self, head: int, count: int, hang: int, ring: npt.NDArray[np.float64] | None = None
     ) -> tuple[float, float]:
         """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
-        ring by default); spread.  Negative entries are left out; (0, 1) when none is left.
+        ring by default); spread; (0, 1) for no entries.
         """
         r = self.ring if ring is None else ring
         size = r.size
         e = r[(head - count + np.arange(count)) % size]
-        e = e[e >= 0.0]
         if e.size == 0:
             return 0.0, 1.0
         count = e.size
@@ -161,12 +161,13 @@ class ReferenceGainControl:
             (C["BIG_RISE_FRAMES"], C["BIG_RISE_DB"], True),
             (C["RECENT_UP_FRAMES"], C["RESET_DB"], True),
             (C["RECENT_FRAMES"], C["RESET_DB"], False),
+            (C["TREND_FRAMES"], C["TREND_DB"], False),
         ]
-        for r, thr, up in tries:
-            if self.count <= r:
+        for k, (r, thr, up) in enumerate(tries):
+            if self.count <= r or (k == 3 and self.count < r + C["TREND_PAST"]):
                 continue
             q = r // parts
-            past, _ = self.p56(self.head - r, self.count - r, 0)
+            past, _ = self.p56(self.head - r, self.count - r, 0, self.guarded)
             _, spread = self.p56(self.head, q, 0)
             ok = 10 * math.log10(spread) > C["SPREAD_DB"]
             for j in range(parts):
@@ -176,6 +177,14 @@ class ReferenceGainControl:
                 ok = d > thr if up else d < -thr
             if not ok:
                 continue
+            if k == 3:
+                # the trend test: keep the last TREND_KEEP entries as they are
+                keep = C["TREND_KEEP"]
+                newer, _ = self.p56(self.head, keep, C["P56_HANG"], self.guarded)
+                if newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10):
+                    self.count, self.level = keep, newer
+                    self.trends += 1
+                return
             newer, _ = self.p56(self.head, r // 2, 0)
             if up or newer > self.noise_held * 10 ** (C["RESET_MIN_SNR_DB"] / 10):
                 self.count, self.level = r // 2, newer
@@ -253,14 +262,14 @@ class ReferenceGainControl:
             guarded = e
             if self.count >= C["GUARD_FRAMES"]:
                 if e > self.level * 10 ** (C["SHOUT_SKIP_DB"] / 10):
-                    guarded = -1.0
+                    guarded = self.level
                     self.shout_hold = C["SHOUT_SPAN"]
                     for k in range(1, min(C["SHOUT_SPAN"] + 1, self.count)):
                         i = (self.head - k) % size
                         if self.ring[i] > self.level:
-                            self.guarded[i] = -1.0
+                            self.guarded[i] = self.level
                 elif self.shout_hold > 0 and e > self.level:
-                    guarded = -1.0
+                    guarded = self.level
                 elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                     guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
             self.shout_hold = max(self.shout_hold - 1, 0)
@@ -582,13 +591,14 @@ def test_a_floor_from_before_a_long_echo_restarts_until_a_level_is_known(rate: i
 def reference_scenario(
     rate: int,
 ) -> tuple[F32, npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """7.2 s exercising every branch: level steps, limiter, idle decay, noise cap, shout
-    guard, echo-only and echo-shaped frames (some in the noise, some in speech), and after
-    echo a steady noise 20 dB over the floor that the upstream VAD calls speech (the
-    modulation test)."""
+    """10.2 s exercising every branch: a level falling 4 dB/s (the trend test), level steps,
+    limiter, idle decay, noise cap, shout guard, echo-only and echo-shaped frames (some in
+    the noise, some in speech), and after echo a steady noise 20 dB over the floor that
+    the upstream VAD calls speech (the modulation test)."""
+    fade = 10 ** (np.clip(np.arange(int(4.5 * rate)) / rate - 2.5, 0.0, None) * -4.0 / 20)
     x = np.concatenate(
         [
-            speech(1.5, rate, -45.0, seed=16, noise_db=-70.0),
+            speech(4.5, rate, -38.0, seed=16, noise_db=-70.0) * fade.astype(np.float32),
             speech(1.5, rate, -5.0, seed=17, noise_db=-70.0),
             white(2 * rate, -62.0, seed=18),
             speech(1.0, rate, -30.0, seed=19, noise_db=-62.0),
@@ -597,15 +607,15 @@ def reference_scenario(
     )
     frames = x.size // (rate // 100)
     probs = np.full(frames, -1.0)
-    probs[540:600] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
-    probs[600:] = 0.9
+    probs[840:900] = np.tile([0.9, 0.1, 0.7], 20)  # the upstream-VAD path as well
+    probs[900:] = 0.9
     echo = np.zeros(frames, bool)
-    echo[320:380] = True  # in the noise
-    echo[520:540] = True  # in speech
-    echo[590:605] = True  # with the upstream VAD, then steady noise after it
+    echo[620:680] = True  # in the noise
+    echo[820:840] = True  # in speech
+    echo[890:905] = True  # with the upstream VAD, then steady noise after it
     shaped = np.zeros(frames, bool)
-    shaped[300:320] = True  # in the noise (no observation)
-    shaped[505:515] = True  # in speech
+    shaped[600:620] = True  # in the noise (no observation)
+    shaped[805:815] = True  # in speech
     return x.astype(np.float32), probs, echo, shaped
 
 
@@ -639,8 +649,9 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
     # The scenario really went through the level reset and the limiter.
     assert resets >= 1
     assert limited >= 10
-    assert guarded >= 1  # the shout guard clipped or left out entries
+    assert guarded >= 1  # the shout guard clipped or replaced entries
     assert ref.unmodulated >= 1  # and the modulation test after echo turned one down
+    assert ref.trends >= 1  # and the trend test shortened the window
 
 
 # ------------------------------------------------------------------ state and contract

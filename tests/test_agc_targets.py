@@ -9,6 +9,7 @@ speech.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 import callaudio as ca
 from callaudio.simulation import EchoScenario, load_talker, speech_like
-from callaudio.simulation.metrics import active_level_dbfs, level_dbfs
+from callaudio.simulation.metrics import active_fraction, active_level_dbfs, level_dbfs
 from callaudio.simulation.noise import make_noise
 
 F32 = npt.NDArray[np.float32]
@@ -29,9 +30,13 @@ RATES = [
 LIMIT = 10 ** (ca.GainControlConfig().limiter_threshold_dbfs / 20)
 
 
-def run_chain(mic: npt.ArrayLike, far: npt.ArrayLike | None, rate: int) -> tuple[F32, F64, Any]:
-    """The default chain frame by frame: output, the gain after each frame, final stats."""
-    vp = ca.VoiceProcessor(rate)
+def run_chain(
+    mic: npt.ArrayLike, far: npt.ArrayLike | None, rate: int, agc: bool = True
+) -> tuple[F32, F64, Any]:
+    """The default chain (or without its gain control) frame by frame: output, the gain
+    after each frame, final stats."""
+    off = ca.ProcessingConfig(gain_control=ca.GainControlConfig(enabled=False))
+    vp = ca.VoiceProcessor(rate) if agc else ca.VoiceProcessor(rate, config=off)
     n = vp.frame_size
     x = np.asarray(mic, dtype=np.float32)
     f = None if far is None else np.asarray(far, dtype=np.float32)
@@ -99,6 +104,7 @@ def test_far_end_echo_and_noise_are_never_lifted(rate: int) -> None:
 # ------------------------------------------------------------------------------- shout
 
 
+@functools.lru_cache(maxsize=8)
 def shout_run(rate: int, seed: int) -> tuple[F64, F32]:
     """A talker shouts for 0.5 s (+20 dB) at 5 s: the gain's dip against the same talk
     without the shout (dB, per frame), and the output."""
@@ -124,17 +130,13 @@ def test_a_shout_is_left_to_the_limiter(rate: int) -> None:
         assert float(np.max(np.abs(y[int(5.0 * rate) : int(5.6 * rate)]))) > 0.5 * LIMIT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 16): the shout's quieter frames stay in the 2 s level window; 1 s "
-        "after the shout the gain differs from the no-shout gain by up to 1.4 dB (target 1)"
-    ),
-)
-def test_the_gain_is_back_within_1s_of_a_shout() -> None:
-    for seed in range(4):
-        dip, _ = shout_run(16000, seed)
-        assert np.max(dip[650:]) <= 1.0, (seed, np.max(dip[650:]))
+@pytest.mark.parametrize("rate", RATES)
+def test_the_gain_is_back_within_1s_of_a_shout(rate: int) -> None:
+    """From 1 s after the shout on, the gain is within 1 dB of the no-shout gain, below
+    or above it."""
+    for seed in range(4 if rate == 16000 else 2):
+        dip, _ = shout_run(rate, seed)
+        assert np.max(np.abs(dip[650:])) <= 1.0, (seed, np.min(dip[650:]), np.max(dip[650:]))
 
 
 # --------------------------------------------------------------------------- idle noise
@@ -160,28 +162,73 @@ def test_idle_room_noise_after_speech_does_not_rise(rate: int) -> None:
 
 # ----------------------------------------------------------------------- walking away
 
+# The measured worst spread over the draws below (target 2 dB, strict xfail): a floor so
+# the tracking cannot quietly get worse.  Before the trend test: 5.2/7.0/7.5 dB at 16 kHz.
+WALK_FLOOR_DB = {16000: 6.0, 48000: 8.0}
+
+
+@functools.lru_cache(maxsize=8)
+def walk_away(rate: int, seed: int) -> tuple[list[float], list[float], list[float]]:
+    """The talker's level falls 20 dB over 6 s (from 4 s on).  Per 1 s window (hop 0.5 s)
+    where the talker talks for at least a quarter of it: the output's P.56 level minus the
+    talker's own (unfaded) level, for the chain, for an ideal gain (the chain without
+    gain control times the exact inverse of the fade) and for no gain at all."""
+    level = -24.0 - 2.0 * seed
+    src = talker(seed % 4, 14.0, rate, seed, level)
+    t = np.arange(src.size) / rate
+    fade_db = np.clip(-(t - 4.0) / 6.0 * 20.0, -20.0, 0.0)
+    x = src * 10 ** (fade_db / 20)
+    x += make_noise("pink", 14.0, rate, level_dbfs=level - 45.0, seed=seed)[: x.size]
+    y, _, _ = run_chain(x, None, rate)
+    pre = run_chain(x, None, rate, agc=False)[0].astype(np.float64)
+    ideal = pre * 10 ** (-fade_db[: pre.size] / 20)
+    out: tuple[list[float], list[float], list[float]] = ([], [], [])
+    for i in range(4 * rate, 13 * rate, rate // 2):
+        b = src[i : i + rate]
+        # (a window with a word at its edges only: its P.56 level is the noise's, not the
+        # talker's, whatever the gain; the ideal gain scores 7 dB off there)
+        if np.max(np.abs(b)) > 10 ** (level / 20) * 0.1 and active_fraction(b, rate) >= 0.25:
+            ref = active_level_dbfs(b, rate)
+            for k, sig in enumerate((y, ideal, pre)):
+                out[k].append(active_level_dbfs(sig[i : i + rate], rate) - ref)
+    return out
+
+
+def spread(d: list[float]) -> float:
+    return max(d) - min(d)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_walking_away_measure_sees_the_gain(rate: int) -> None:
+    """The measure of the walk-away tests is the gain's: an ideal gain control spreads
+    <= 1 dB on it, none at all >= 15 dB."""
+    for seed in range(3):
+        _, ideal, none = walk_away(rate, seed)
+        assert spread(ideal) <= 1.0, (seed, ideal)
+        assert spread(none) >= 15.0, (seed, none)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_a_talker_walking_away_is_followed(rate: int) -> None:
+    """The output level relative to the talker's spreads no more than the measured worst
+    (:data:`WALK_FLOOR_DB`) while the talker's level falls 20 dB over 6 s."""
+    for seed in range(3):
+        d, _, _ = walk_away(rate, seed)
+        assert spread(d) <= WALK_FLOOR_DB[rate], (seed, d)
+
 
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "open (issue 16): the 2 s P.56 window lags a level falling 3.3 dB/s; the output "
-        "level relative to the talker spreads 5-12 dB over the draws (target 2 dB)"
+        "open (issue 16): the level window lags a level falling 3.3 dB/s and follows the "
+        "talker's own phrase-to-phrase level; the output level relative to the talker "
+        "spreads 4.2-5.4 dB at 16 kHz and 4.4-7.7 dB at 48 kHz over the draws (target 2 dB); "
+        "a centred, look-ahead P.56 window of 1-4 s still spreads 2.4-4.4 dB"
     ),
 )
 def test_a_talker_walking_away_keeps_the_output_level() -> None:
     """The talker's level falls 20 dB over 6 s: the output level, relative to the
     talker's own level in the same 1 s window, spreads <= 2 dB."""
-    rate = 16000
     for seed in range(3):
-        level = -24.0 - 2.0 * seed
-        src = talker(seed % 4, 14.0, rate, seed, level)
-        t = np.arange(src.size) / rate
-        x = src * 10 ** (np.clip(-(t - 4.0) / 6.0 * 20.0, -20.0, 0.0) / 20)
-        x += make_noise("pink", 14.0, rate, level_dbfs=level - 45.0, seed=seed)[: x.size]
-        y, _, _ = run_chain(x, None, rate)
-        d = []
-        for i in range(4 * rate, 13 * rate, rate // 2):
-            a, b = y[i : i + rate], src[i : i + rate]
-            if np.max(np.abs(b)) > 10 ** (level / 20) * 0.1:
-                d.append(active_level_dbfs(a, rate) - active_level_dbfs(b, rate))
-        assert max(d) - min(d) <= 2.0, (seed, d)
+        d, _, _ = walk_away(16000, seed)
+        assert spread(d) <= 2.0, (seed, d)

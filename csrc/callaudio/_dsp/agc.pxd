@@ -45,7 +45,7 @@ cdef class GainControl:
     cdef int _mod_count
     # -- speech level (P.56-gated power mean over a ring of speech-frame powers) --
     cdef f64* _ring
-    cdef f64* _guarded          # the same entries after the shout guard (-1: left out)
+    cdef f64* _guarded          # the same entries after the shout guard
     cdef int _ring_head         # next slot
     cdef int _ring_count        # valid entries in the long window (<= LEVEL_FRAMES)
     cdef f64 _level             # long-window active speech power (mean square), 0 if unknown

@@ -12,6 +12,13 @@ References
 - WebRTC AGC2 (adaptive digital controller, design only): speech level estimated in speech
   frames only, gain = target - level limited in rate (dB/s), gain capped so the noise floor
   is not lifted above a maximum output noise level, then a limiter.
+- A. Bifet, R. Gavalda, "Learning from time-changing data with adaptive windowing",
+  Proc. SIAM Int. Conf. Data Mining, 2007 (ADWIN): a window drops its older part when the
+  older and newer parts differ beyond a bound (here: the trend test of step 4, which
+  shortens the level window while the level falls steadily).
+- P. J. Huber, "Robust estimation of a location parameter", Ann. Math. Statist. 35(1),
+  1964: outliers enter an estimate clipped, not at full weight (here: the shout guard of
+  step 4 counts a shouted entry as the level, a loud one as at most SHOUT_CLIP_DB above).
 - J. Sohn, N. S. Kim, W. Sung, "A statistical model-based voice activity detector", IEEE
   Signal Process. Lett. 6(1), 1999, and ITU-T G.729 Annex B: a frame is only taken for
   speech well above the tracked noise floor (here: the level learns only from frames
@@ -69,22 +76,32 @@ powers are mean squares, dBFS = 10 log10(power)):
    entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
    this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
    GUARD_FRAMES entries, an entry is judged once, against the level when it arrives: more
-   than SHOUT_SKIP_DB above it, it is left out of the level; more than SHOUT_CLIP_DB above
-   it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the
-   level within SHOUT_SPAN entries either side with it (the shout's quieter frames).
-   So a short shout moves the level little (the limiter takes its peaks), and its
-   entries cannot ratchet the level up later.  The
-   change detector below sees the raw entries; a restart takes them raw.  A lasting change
-   needs a change detector.  It uses the same measure without the hangover and without the
-   guard over CHANGE_PARTS equal parts of the last r learning frames and over the ring's
-   frames before them ("past").  When every part differs from the past the same way by more
+   than SHOUT_SKIP_DB above it, it is left out: it counts as that level; more than
+   SHOUT_CLIP_DB above it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the
+   entries above the level within SHOUT_SPAN entries either side with it (the shout's
+   quieter frames).  So a short shout moves the level little (the limiter takes its
+   peaks), its entries cannot ratchet the level up later, and the window keeps its span
+   (dropping the entries would make it reach further back than without the shout and
+   differ from the no-shout level by a dB or more for seconds).  A lasting change needs
+   a change detector.  It uses the same measure without the hangover over CHANGE_PARTS
+   equal parts of the last r learning frames (raw entries, without the guard: a lasting
+   rise must show) and over the guarded entries before them ("past": a shout there is no
+   level to fall from).  When every part differs from the past the same way by more
    than the threshold and the newest part spans more than SPREAD_DB between its active
    frames (speech is modulated; stationary noise is not), the long window restarts from
    the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
    voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
    r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
-   r = RECENT_FRAMES, only accepted to a level at least RESET_MIN_SNR_DB above the noise
-   floor of step 5.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+   r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a pause
+   lifts the room's noise 20 dB over its floor, where it passes as speech), only accepted
+   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   trend test (an adaptive window, shortened while the level falls steadily, as a talker
+   walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
+   TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
+   (guarded), and the level is their P.56 power (with the hangover), under the same
+   noise condition.  The window then grows back to LEVEL_FRAMES unless the fall goes
+   on.  A 2 s window lags a level falling 3.3 dB/s by about 5 dB; a shortened one by
+   about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
 5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
    Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
    do not count: the near end may talk under the echo) a positive desired gain decays to
@@ -135,7 +152,11 @@ cdef f64 VAD_FLOOR_DBFS = -80.0      # frames below this are never speech
 cdef int HANGOVER = 15               # frames of speech kept after the last detection
 cdef f64 SPEECH_PROB_THRESHOLD = 0.5
 cdef int LEVEL_FRAMES = 200          # long speech-level window, speech frames (2 s)
-cdef int RECENT_FRAMES = 60          # recent window for level-change detection
+cdef int RECENT_FRAMES = 80          # recent window for a fall (outlasts a 0.5 s burst)
+cdef int TREND_FRAMES = 100          # recent window of the trend test (a steady fall)
+cdef f64 TREND_DB = 3.0              # fall of every part below the past in that test, dB
+cdef int TREND_PAST = 100            # entries the past needs in the trend test, speech frames
+cdef int TREND_KEEP = 80             # entries the window keeps when it passes, speech frames
 cdef int MIN_LEVEL_FRAMES = 10       # speech frames before the level is known
 cdef int P56_ITERATIONS = 3           # fixed-point iterations of the P.56 level
 cdef int P56_HANG = 20               # P.56 hangover (0.2 s), speech frames
@@ -149,7 +170,7 @@ cdef int BIG_RISE_FRAMES = 32        # recent window for such a rise
 cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
 cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
-cdef f64 SHOUT_SKIP_DB = 12.0       # entries above the level by this are left out, dB
+cdef f64 SHOUT_SKIP_DB = 14.0        # above the level by this: counts as it, dB (not +12)
 cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
@@ -188,6 +209,8 @@ CONSTANTS = {
     "P56_MARGIN": P56_MARGIN, "RESET_DB": RESET_DB, "SPREAD_DB": SPREAD_DB,
     "RESET_MIN_SNR_DB": RESET_MIN_SNR_DB, "RECENT_UP_FRAMES": RECENT_UP_FRAMES,
     "BIG_RISE_DB": BIG_RISE_DB, "BIG_RISE_FRAMES": BIG_RISE_FRAMES, "CHANGE_PARTS": CHANGE_PARTS,
+    "TREND_FRAMES": TREND_FRAMES, "TREND_DB": TREND_DB, "TREND_KEEP": TREND_KEEP,
+    "TREND_PAST": TREND_PAST,
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
     "SHOUT_SPAN": SHOUT_SPAN,
@@ -228,9 +251,8 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    Negative entries (the shout guard's) are left out.  Also stores in ``spread`` the
-    max/min ratio of the entries above the final threshold.  Returns 0 when every entry
-    was left out.
+    Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
+    Returns 0 for no entries.
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
@@ -246,8 +268,6 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         m = n1 if part == 0 else count - n1
         for k in range(m):
             v = p[k]
-            if v < 0.0:
-                continue
             s += v
             c += 1
     if c == 0:
@@ -266,8 +286,6 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
-                if v < 0.0:
-                    continue
                 if v >= thr:
                     h = hang + 1
                     if v > hi:
@@ -585,18 +603,18 @@ cdef class GainControl:
             self._idle = 0
             # shout guard: the entry is judged once, against the level when it came
             # (a shout's quieter frames go with it: SHOUT_SPAN entries either side of a
-            # left-out one are left out too when above the level)
+            # left-out one count as the level too when above it)
             lv = e
             if self._ring_count >= GUARD_FRAMES:
                 if e > self._level * SHOUT_SKIP:
-                    lv = -1.0
+                    lv = self._level
                     self._shout_hold = SHOUT_SPAN
                     for k in range(1, SHOUT_SPAN + 1):
                         i = (self._ring_head - k + LEVEL_FRAMES) % LEVEL_FRAMES
                         if k < self._ring_count and self._ring[i] > self._level:
-                            self._guarded[i] = -1.0
+                            self._guarded[i] = self._level
                 elif self._shout_hold > 0 and e > self._level:
-                    lv = -1.0
+                    lv = self._level
                 elif e > self._level * SHOUT_CLIP:
                     lv = self._level * SHOUT_CLIP
             if self._shout_hold > 0:
@@ -674,16 +692,18 @@ cdef class GainControl:
         cdef f64 newer, past, spread, dummy, thr, part
         cdef int r, q, parts, k, j
         cdef bint up, ok
-        # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall.
-        for k in range(3):
-            r = BIG_RISE_FRAMES if k == 0 else (RECENT_UP_FRAMES if k == 1 else RECENT_FRAMES)
-            thr = BIG_RISE_DB if k == 0 else RESET_DB
+        # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall,
+        # a steady fall (the window shortens).
+        for k in range(4):
+            r = BIG_RISE_FRAMES if k == 0 else (RECENT_UP_FRAMES if k == 1 else (
+                RECENT_FRAMES if k == 2 else TREND_FRAMES))
+            thr = BIG_RISE_DB if k == 0 else (RESET_DB if k < 3 else TREND_DB)
             up = k < 2
             parts = CHANGE_PARTS
-            if self._ring_count <= r:
+            if self._ring_count <= r or (k == 3 and self._ring_count < r + TREND_PAST):
                 continue
             q = r // parts
-            past = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head - r,
+            past = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head - r,
                                     self._ring_count - r, 0, &dummy)
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, q, 0,
                                      &spread)
@@ -697,6 +717,14 @@ cdef class GainControl:
                 j += 1
             if not ok:
                 continue
+            if k == 3:
+                # a steady fall (a talker walking away): keep only the recent entries
+                newer = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
+                                         TREND_KEEP, P56_HANG, &dummy)
+                if newer > self._noise_held * RESET_MIN_SNR:
+                    self._ring_count = TREND_KEEP
+                    self._level = newer
+                return
             # restart from the newer half of the recent window: only frames after the change
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, r // 2, 0,
                                      &dummy)
