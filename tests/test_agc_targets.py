@@ -124,14 +124,9 @@ def test_a_shout_is_left_to_the_limiter(rate: int) -> None:
         assert float(np.max(np.abs(y[int(5.0 * rate) : int(5.6 * rate)]))) > 0.5 * LIMIT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (issue 16): the shout's quieter frames stay in the 2 s level window; 1 s "
-        "after the shout the gain differs from the no-shout gain by up to 1.4 dB (target 1)"
-    ),
-)
 def test_the_gain_is_back_within_1s_of_a_shout() -> None:
+    # Passes since the noise suppressor shares the echo suppressor's analysis (its speech
+    # probability per 10 ms hop): worst 0.72 dB over the seeds (1.54 dB before).
     for seed in range(4):
         dip, _ = shout_run(16000, seed)
         assert np.max(dip[650:]) <= 1.0, (seed, np.max(dip[650:]))

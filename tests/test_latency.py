@@ -1,6 +1,6 @@
 """The chain's reported latency is its real delay: a click comes out ``latency_samples``
 late at every rate, with the band split (32/48 kHz and 44.1 kHz through 48 kHz) and on
-the full band."""
+the full band; and it is at most 5 ms."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def test_a_click_comes_out_latency_samples_late(rate: int, split: bool, config: 
     chain = _chain(rate, cfg, split)
     assert chain.split_bands == (split and rate > 16000)
     assert _click_delay(chain, rate) == chain.latency_samples
+    # issue 17: at most 5 ms for the whole chain at every rate (the echo and noise
+    # suppressors share one low-delay analysis: 2.5 ms, plus the band split above 16 kHz)
+    assert chain.latency_samples <= rate * 5 // 1000, chain.latency_samples
 
 
 @pytest.mark.parametrize("rate", [32000, 48000])
@@ -70,3 +73,17 @@ def test_a_chain_without_stages_neither_splits_nor_delays() -> None:
         y = np.empty_like(x)
         chain.process_block(x, y, None)
         np.testing.assert_array_equal(x, y)
+
+
+NS_ONLY = ca.ProcessingConfig(echo_canceller=ca.EchoCancellerConfig(enabled=False))
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("config", ["ns_without_aec", "default"])
+def test_the_whole_chain_adds_at_most_5_ms(rate: int, config: str) -> None:
+    cfg = NS_ONLY if config == "ns_without_aec" else ca.ProcessingConfig()
+    vp = ca.VoiceProcessor(rate, config=cfg)
+    assert vp.latency_samples <= rate * 5 // 1000, vp.latency_samples
+    chain = _chain(rate, cfg, True)
+    assert chain.shared_analysis == (config == "default")
+    assert _click_delay(chain, rate) == chain.latency_samples == vp.latency_samples

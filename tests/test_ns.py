@@ -114,9 +114,11 @@ def test_sizes_and_latency(rate: int) -> None:
         assert ns.frame_size == rate // 100
         assert ns.hop_size * hops == ns.frame_size
         assert ns.fft_size == 2 * ns.frame_size
-        assert ns.latency_samples == ns.hop_size
-    # The default is below WebRTC NS's ~6 ms.
-    assert NoiseSuppressor(rate).latency_samples * 1000 / rate == pytest.approx(5.0)
+        # the low-delay windows: 2.5 ms at every hop (one hop at 4 hops per frame)
+        assert ns.latency_samples == min(ns.hop_size, rate // 400)
+        assert ns.latency_samples * 1000 / rate == pytest.approx(2.5)
+    # The default is below WebRTC NS's ~6 ms (it was 5 ms before the low-delay windows).
+    assert NoiseSuppressor(rate).latency_samples * 1000 / rate <= 2.5
 
 
 @pytest.mark.parametrize(
@@ -279,7 +281,7 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.NOISE_TAU_S, c.NOISE_TAU_S),
         (r.SPP_TAU_S, c.SPP_TAU_S),
         (r.SPP_CAP, c.SPP_CAP),
-        (r.DD_ALPHA, c.DD_ALPHA),
+        (r.DD_TAU_S, c.DD_TAU_S),
         (r.XI_MIN, db(c.XI_MIN_DB)),
         (r.GAMMA_MAX, c.GAMMA_MAX),
         (r.XI_MAX, c.XI_MAX),

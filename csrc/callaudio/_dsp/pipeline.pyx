@@ -5,6 +5,11 @@
     capture path: mic frame -> input guard -> high-pass -> echo canceller
                   -> noise suppressor -> gain control -> output guard
 
+One analysis, one synthesis: when the echo canceller and the noise suppressor both run,
+the noise suppressor computes its gain on the echo suppressor's low-delay spectrum (after
+the echo-suppression gain and comfort noise) and the canceller's one synthesis applies
+both (``shared_analysis``; ns.pyx, item 1): the two add one 2.5 ms delay, not two.
+
 At 32 and 48 kHz the stages run on the 0-8 kHz band at 16 kHz (split-band processing,
 as WebRTC's APM does): ``bands.FilterBank`` splits the capture frame into 16 kHz bands,
 the high-pass, echo canceller, noise suppressor and gain control process band 0, and the
@@ -185,6 +190,8 @@ cdef class Chain:
     cdef readonly int core_rate     # the rate between the resamplers (sample_rate but 44.1 kHz)
     cdef readonly int stage_rate    # the rate the stages run at (16 kHz when split)
     cdef readonly bint split_bands  # the stages run on band 0 of a band split
+    # the noise suppressor runs inside the echo canceller's analysis/synthesis
+    cdef readonly bint shared_analysis
     cdef int _n                     # the core frame (core_rate // 100)
     cdef int _ns                    # the stages' frame (stage_rate // 100)
     cdef int _latency
@@ -234,7 +241,14 @@ cdef class Chain:
         cdef int rate = self.stage_rate
         self.high_pass = _stage(HighPass, rate, high_pass)
         self.echo_canceller = _stage(EchoCanceller, rate, echo_canceller)
+        if echo_canceller is not None and isinstance(noise_suppressor, dict):
+            # it shares the canceller's analysis: one hop per frame
+            noise_suppressor = dict(noise_suppressor, hops_per_frame=1)
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
+        # an adopted suppressor with more hops keeps its own transforms
+        self.shared_analysis = (self.echo_canceller is not None
+                                and self.noise_suppressor is not None
+                                and self.noise_suppressor.hops_per_frame == 1)
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         self._olim = 1.0
@@ -307,7 +321,7 @@ cdef class Chain:
             total += self.high_pass.latency_samples
         if self.echo_canceller is not None:
             total += self.echo_canceller.latency_samples
-        if self.noise_suppressor is not None:
+        if self.noise_suppressor is not None and not self.shared_analysis:
             total += self.noise_suppressor.latency_samples
         if self.gain_control is not None:
             total += self.gain_control.latency_samples
@@ -548,10 +562,15 @@ cdef class Chain:
             self.high_pass.process_c(x, n)
         if self.echo_canceller is not None:
             p_in = ca_mean_square(x, <int>n)
-            self.echo_canceller.capture_c(x, n)
-            p_out = ca_mean_square(x, <int>n)
+            if self.shared_analysis:
+                self.echo_canceller.capture_post_c(x, n, self.noise_suppressor)
+                p_out = self.echo_canceller.ms_out     # the canceller's share alone
+            else:
+                self.echo_canceller.capture_c(x, n)
+                p_out = ca_mean_square(x, <int>n)
         if self.noise_suppressor is not None:
-            self.noise_suppressor.process_c(x, n)
+            if not self.shared_analysis:
+                self.noise_suppressor.process_c(x, n)
             speech_prob = <f32>self.noise_suppressor._speech_prob
         if self.gain_control is not None:
             self._agc0 = self.gain_control._gain * self.gain_control._lim

@@ -8,7 +8,7 @@ XI_H1_DB: float
 NOISE_TAU_S: float
 SPP_TAU_S: float
 SPP_CAP: float
-DD_ALPHA: float
+DD_TAU_S: float
 XI_MIN_DB: float
 GAMMA_MAX: float
 XI_MAX: float
@@ -36,6 +36,9 @@ FLOOR_FULL_DB: float
 FLOOR_FLAT: tuple[float, float]
 
 def _fast_math(x: float, fn: str) -> float: ...
+def lowdelay_windows(
+    K: int, R: int, d: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 @disjoint_base
 class NoiseSuppressor:
