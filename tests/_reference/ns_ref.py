@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["NoiseSuppressorRef", "exp_half_e1", "lowdelay_windows"]
+__all__ = ["NoiseSuppressorRef", "exp_half_e1", "lowdelay_windows", "mauler_martin_windows"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -26,7 +26,8 @@ XI_H1 = 10.0 ** (15.0 / 10.0)
 NOISE_TAU_S = 0.072
 SPP_TAU_S = 0.5
 SPP_CAP = 0.99
-DD_TAU_S = 0.2475  # 0.98 per 5 ms hop
+DD_TAU_S = 0.24749158226254556  # 0.98 per 5 ms hop
+DD_ALPHA_MAX = 0.98
 XI_MIN = 10.0 ** (-25.0 / 10.0)
 GAMMA_MAX = 1.0e4
 XI_MAX = 1.0e6
@@ -78,6 +79,24 @@ def exp_half_e1(v: npt.ArrayLike) -> F64:
     return np.asarray(np.exp(0.5 * np.where(v < 1.0, small, large)), dtype=np.float64)
 
 
+def mauler_martin_windows(K: int, R: int) -> tuple[F64, F64]:
+    """Analysis and synthesis windows of length ``K`` for hop ``R``, delay ``R``
+    (Mauler & Martin 2007, M = R, d = 0): the stage's windows without ``low_delay``."""
+    L = 2 * (K - R)
+    n = np.arange(K)
+    hl = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / L)
+    hs = 0.5 - 0.5 * np.cos(2.0 * np.pi * (n - (K - 2 * R)) / (2 * R))
+    wa = np.zeros(K)
+    ws = np.zeros(K)
+    wa[: K - R] = np.sqrt(hl[: K - R])
+    wa[K - R :] = np.sqrt(hs[K - R :])
+    ws[K - R :] = np.sqrt(hs[K - R :])
+    mid = slice(K - 2 * R, K - R)
+    den = np.sqrt(hl[mid])
+    ws[mid] = np.where(den > 0.0, hs[mid] / np.where(den > 0.0, den, 1.0), 0.0)
+    return wa, ws
+
+
 def lowdelay_windows(K: int, R: int, d: int) -> tuple[F64, F64]:
     """Analysis and synthesis windows of length ``K`` for hop ``R`` and delay ``d``
     (Mauler & Martin 2007): ``wa * ws`` rises as sin^2 over ``[K-R-d, K-R)``, is one up
@@ -107,18 +126,30 @@ class NoiseSuppressorRef:
         Maximum noise attenuation in dB (0..30).
     hops_per_frame : int
         Analysis hops per 10 ms frame (1, 2 or 4).
+    low_delay : bool
+        Output delay ``frame_size / 4`` (2.5 ms) instead of one hop.
     """
 
-    def __init__(self, sample_rate: int, level_db: float = 12.0, hops_per_frame: int = 2):
+    def __init__(
+        self,
+        sample_rate: int,
+        level_db: float = 12.0,
+        hops_per_frame: int = 2,
+        low_delay: bool = False,
+    ):
         self.sample_rate = int(sample_rate)
         self.frame_size = self.sample_rate // 100
         self.hop_size = self.frame_size // hops_per_frame
         self.hops_per_frame = int(hops_per_frame)
         self.fft_size = 2 * self.frame_size
-        self.latency_samples = min(self.hop_size, self.frame_size // 4)
+        d = min(self.hop_size, self.frame_size // 4) if low_delay else self.hop_size
+        self.latency_samples = d
         K, R = self.fft_size, self.hop_size
         self.nbins = K // 2 + 1
-        self.wa, self.ws = lowdelay_windows(K, R, self.latency_samples)
+        if low_delay:
+            self.wa, self.ws = lowdelay_windows(K, R, d)
+        else:
+            self.wa, self.ws = mauler_martin_windows(K, R)
         hop_s = R / self.sample_rate
         self.gmin = 10.0 ** (-level_db / 20.0)
         self.a_noise = math.exp(-hop_s / NOISE_TAU_S)
@@ -134,7 +165,7 @@ class NoiseSuppressorRef:
         self.h_global = int(SAP_GLOBAL_HZ / bw + 0.5)
         self.n_hist = max(1, int(FLOOR_WIN_S / hop_s + 0.5))
         self.a_floor = math.exp(-hop_s / FLOOR_TAU_S)
-        self.a_dd = math.exp(-hop_s / DD_TAU_S)
+        self.a_dd = min(math.exp(-hop_s / DD_TAU_S), DD_ALPHA_MAX)
         self.reset()
 
     def reset(self) -> None:

@@ -9,12 +9,14 @@ cdef class NoiseSuppressor:
     cdef readonly double level_db
     # Analysis hops per 10 ms frame (1, 2 or 4); hop_size = frame_size // hops_per_frame.
     cdef readonly int hops_per_frame
+    # Output delay frame_size / 4 (2.5 ms) at every hop instead of one hop.
+    cdef readonly bint low_delay
     cdef readonly int frame_size
     cdef readonly int hop_size
     # FFT length = analysis window length = 2 * frame_size (20 ms).
     cdef readonly int fft_size
-    # Output delay in samples (min(hop_size, frame_size / 4): 2.5 ms at 2 and 4 hops per
-    # frame; the low-delay windows of ns.pyx, item 1).
+    # Output delay in samples: hop_size, or min(hop_size, frame_size / 4) with low_delay
+    # (the low-delay windows of ns.pyx, item 1).
     cdef readonly int latency_samples
 
     cdef RealFFT _fft

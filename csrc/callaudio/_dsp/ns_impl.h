@@ -36,8 +36,11 @@
 #define CA_NS_FLOOR_FLAT_HI 0.05
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
- * 0.98 at a 5 ms hop (the value the floors were tuned with), 0.96 at 10 ms. */
-#define CA_NS_DD_TAU_S 0.2475
+ * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
+ * 10 ms; never above DD_ALPHA_MAX (at 2.5 ms hops 0.99 would make the recursion so
+ * slow that a 1e-7 change of the input moves a gain by 1e-4). */
+#define CA_NS_DD_TAU_S 0.24749158226254556
+#define CA_NS_DD_ALPHA_MAX 0.98
 #define CA_NS_XI_MIN_DB -25.0
 #define CA_NS_XI_MAX 1.0e6
 #define CA_NS_GAMMA_MAX 1.0e4        /* a posteriori SNR cap */

@@ -241,14 +241,18 @@ cdef class Chain:
         cdef int rate = self.stage_rate
         self.high_pass = _stage(HighPass, rate, high_pass)
         self.echo_canceller = _stage(EchoCanceller, rate, echo_canceller)
-        if echo_canceller is not None and isinstance(noise_suppressor, dict):
-            # it shares the canceller's analysis: one hop per frame
-            noise_suppressor = dict(noise_suppressor, hops_per_frame=1)
+        if isinstance(noise_suppressor, dict):
+            # 2.5 ms; with the canceller it shares its analysis: one hop per frame
+            noise_suppressor = dict(noise_suppressor, low_delay=True)
+            if echo_canceller is not None:
+                noise_suppressor["hops_per_frame"] = 1
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
-        # an adopted suppressor with more hops keeps its own transforms
+        # an adopted suppressor with other windows keeps its own transforms
         self.shared_analysis = (self.echo_canceller is not None
                                 and self.noise_suppressor is not None
-                                and self.noise_suppressor.hops_per_frame == 1)
+                                and self.noise_suppressor.hops_per_frame == 1
+                                and self.noise_suppressor.latency_samples
+                                == self.echo_canceller.latency_samples)
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         self._olim = 1.0
