@@ -87,3 +87,24 @@ def test_the_whole_chain_adds_at_most_5_ms(rate: int, config: str) -> None:
     chain = _chain(rate, cfg, True)
     assert chain.shared_analysis == (config == "default")
     assert _click_delay(chain, rate) == chain.latency_samples == vp.latency_samples
+
+
+def test_switching_the_echo_canceller_on_keeps_5_ms_and_the_noise_estimate() -> None:
+    """apply_config adopts the unchanged noise suppressor; when the canceller is switched
+    on it must move into the canceller's analysis (new windows), with its noise estimate."""
+    rate = 48000
+    vp = ca.VoiceProcessor(rate, config=NS_ONLY)
+    rng = np.random.default_rng(3)
+    n = vp.frame_size
+    for _ in range(100):
+        vp.process_capture((0.01 * rng.standard_normal(n)).astype(np.float32))
+    old = vp._chains[0].noise_suppressor
+    assert old is not None and old.hops_per_frame == 2
+    level = old.noise_level_dbfs
+    vp.apply_config(ca.ProcessingConfig())
+    chain = vp._chains[0]
+    ns = chain.noise_suppressor
+    assert chain.shared_analysis and ns is not None and ns.hops_per_frame == 1
+    assert ns.noise_level_dbfs == pytest.approx(level, abs=0.5)
+    assert vp.latency_samples == chain.latency_samples <= rate * 5 // 1000
+    assert _click_delay(_chain(rate, ca.ProcessingConfig(), True), rate) == vp.latency_samples

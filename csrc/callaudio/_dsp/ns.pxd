@@ -78,6 +78,9 @@ cdef class NoiseSuppressor:
     # Returns the spectrum's power after over before (1 when it is empty or non-finite:
     # then nothing is learnt or changed).
     cdef f64 process_spectrum_c(self, f32* spec) noexcept nogil
+    # Continue from another suppressor at the same rate (a chain that must change the
+    # windows of an adopted one): see ns.pyx.
+    cdef void carry_state_c(self, NoiseSuppressor other) noexcept
     # Mean gain of the last hop over the upper half of the spectrum (the band-split
     # chain's gain for the bands above).
     cdef f32 upper_band_gain_c(self) noexcept nogil

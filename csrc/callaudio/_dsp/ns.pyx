@@ -420,6 +420,27 @@ cdef class NoiseSuppressor:
         self._log_odds = 0.0
         self._speech_prob = 0.0
 
+    cdef void carry_state_c(self, NoiseSuppressor other) noexcept:
+        """Continue from ``other`` (same rate, any hop and windows): its per-bin noise,
+        gain and presence state (the noise PSDs rescaled to this analysis window's
+        energy) and its speech probability; the signal buffers and the pause history
+        start empty."""
+        cdef int k, nb = self._nbins
+        cdef f32 scale = <f32>(self._wa_energy / other._wa_energy)
+        self.reset_c()
+        for k in range(nb):
+            self._noise[k] = other._noise[k] * scale
+            self._noise_used[k] = other._noise_used[k] * scale
+            self._floor_spec[k] = other._floor_spec[k] * scale
+            self._pprev[k] = other._pprev[k] * scale
+            self._gprev[k] = other._gprev[k]
+            self._sppbar[k] = other._sppbar[k]
+            self._xi[k] = other._xi[k]
+            self._zeta[k] = other._zeta[k]
+        self._count = other._count
+        self._log_odds = other._log_odds
+        self._speech_prob = other._speech_prob
+
     @cython.boundscheck(False)   # kernel: indices < K, R + d, nbins by construction
     @cython.wraparound(False)
     @cython.cdivision(True)      # count + 1 >= 1

@@ -168,7 +168,11 @@ cdef class Chain:
     high_pass, echo_canceller, noise_suppressor, gain_control : dict, stage or None
         Constructor keywords of that stage, an instance to adopt with its state (a chain
         rebuilt for a new configuration keeps the stages whose settings did not change),
-        or None to leave the stage out.
+        or None to leave the stage out. The noise suppressor built from keywords gets
+        ``low_delay=True`` (2.5 ms), and one hop per frame when the echo canceller runs
+        (``shared_analysis``: it works in the canceller's analysis and synthesis); an
+        adopted one with other windows (the canceller was switched on) is replaced by one
+        with these that continues from its noise estimate and gains.
     state : PathState, optional
         The locks and counters of the chain this one replaces (required when adopting
         its stages: the two chains then never run a stage at the same time).
@@ -247,12 +251,19 @@ cdef class Chain:
             if echo_canceller is not None:
                 noise_suppressor["hops_per_frame"] = 1
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
-        # an adopted suppressor with other windows keeps its own transforms
+        cdef NoiseSuppressor kept
+        if self.noise_suppressor is not None and not self.noise_suppressor.low_delay or (
+                self.echo_canceller is not None and self.noise_suppressor is not None
+                and self.noise_suppressor.hops_per_frame != 1):
+            # an adopted suppressor with other windows (the echo canceller was switched
+            # on, or it was built outside a chain): a new one continues from its state
+            kept = self.noise_suppressor
+            self.noise_suppressor = NoiseSuppressor(
+                rate, kept.level_db,
+                1 if self.echo_canceller is not None else kept.hops_per_frame, True)
+            self.noise_suppressor.carry_state_c(kept)
         self.shared_analysis = (self.echo_canceller is not None
-                                and self.noise_suppressor is not None
-                                and self.noise_suppressor.hops_per_frame == 1
-                                and self.noise_suppressor.latency_samples
-                                == self.echo_canceller.latency_samples)
+                                and self.noise_suppressor is not None)
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         self._olim = 1.0
