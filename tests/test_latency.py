@@ -108,3 +108,18 @@ def test_switching_the_echo_canceller_on_keeps_5_ms_and_the_noise_estimate() -> 
     assert ns.noise_level_dbfs == pytest.approx(level, abs=0.5)
     assert vp.latency_samples == chain.latency_samples <= rate * 5 // 1000
     assert _click_delay(_chain(rate, ca.ProcessingConfig(), True), rate) == vp.latency_samples
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_separate_analysis_on_request(rate: int) -> None:
+    """``shared_analysis=False``: the noise suppressor keeps its own 2.5 ms transforms
+    after the canceller (two delays, not one); the click still says the latency."""
+    kw = {
+        n: getattr(ca.ProcessingConfig(), n).kwargs()
+        for n in ("echo_canceller", "noise_suppressor")
+    }
+    shared, separate = Chain(rate, **kw), Chain(rate, shared_analysis=False, **kw)
+    assert shared.shared_analysis and not separate.shared_analysis
+    m = rate // 16000
+    assert separate.latency_samples == shared.latency_samples + m * 40
+    assert _click_delay(separate, rate) == separate.latency_samples

@@ -179,6 +179,11 @@ cdef class Chain:
     split_bands : bool
         At 32, 44.1 and 48 kHz, run the stages at 16 kHz on the 0-8 kHz band (default);
         False runs them on the full band. Adopted stages must run at the matching rate.
+    shared_analysis : bool
+        With the echo canceller, the noise suppressor works in its analysis and synthesis
+        (default: one 2.5 ms delay for both, one transform pair); False gives it its own
+        2.5 ms low-delay transforms after the canceller (5 ms for the two; at 5 ms hops
+        its gains move more smoothly: +0.03 to +0.25 PESQ in car noise at 20 dB SNR).
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -226,7 +231,7 @@ cdef class Chain:
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
                   noise_suppressor=None, gain_control=None, PathState state=None,
-                  bint split_bands=True):
+                  bint split_bands=True, bint shared_analysis=True):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self.core_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
@@ -245,25 +250,22 @@ cdef class Chain:
         cdef int rate = self.stage_rate
         self.high_pass = _stage(HighPass, rate, high_pass)
         self.echo_canceller = _stage(EchoCanceller, rate, echo_canceller)
+        cdef bint share = (shared_analysis and echo_canceller is not None
+                           and noise_suppressor is not None)
         if isinstance(noise_suppressor, dict):
-            # 2.5 ms; with the canceller it shares its analysis: one hop per frame
+            # 2.5 ms; sharing the canceller's analysis: one hop per frame
             noise_suppressor = dict(noise_suppressor, low_delay=True)
-            if echo_canceller is not None:
+            if share:
                 noise_suppressor["hops_per_frame"] = 1
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
-        cdef NoiseSuppressor kept
-        if self.noise_suppressor is not None and not self.noise_suppressor.low_delay or (
-                self.echo_canceller is not None and self.noise_suppressor is not None
-                and self.noise_suppressor.hops_per_frame != 1):
+        cdef NoiseSuppressor kept = self.noise_suppressor
+        if kept is not None and (not kept.low_delay or (share and kept.hops_per_frame != 1)):
             # an adopted suppressor with other windows (the echo canceller was switched
             # on, or it was built outside a chain): a new one continues from its state
-            kept = self.noise_suppressor
             self.noise_suppressor = NoiseSuppressor(
-                rate, kept.level_db,
-                1 if self.echo_canceller is not None else kept.hops_per_frame, True)
+                rate, kept.level_db, 1 if share else kept.hops_per_frame, True)
             self.noise_suppressor.carry_state_c(kept)
-        self.shared_analysis = (self.echo_canceller is not None
-                                and self.noise_suppressor is not None)
+        self.shared_analysis = share
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         self._olim = 1.0

@@ -63,6 +63,7 @@ class Chain:
         gain_control: dict[str, Any] | GainControl | None = ...,
         state: PathState | None = ...,
         split_bands: bool = ...,
+        shared_analysis: bool = ...,
     ) -> Self: ...
     @property
     def state(self) -> PathState: ...
