@@ -1,6 +1,6 @@
 """The chain's reported latency is its real delay: a click comes out ``latency_samples``
 late at every rate, with the band split (32/48 kHz and 44.1 kHz through 48 kHz) and on
-the full band."""
+the full band; and it is at most 5 ms."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def test_a_click_comes_out_latency_samples_late(rate: int, split: bool, config: 
     chain = _chain(rate, cfg, split)
     assert chain.split_bands == (split and rate > 16000)
     assert _click_delay(chain, rate) == chain.latency_samples
+    # issue 17: at most 5 ms for the whole chain at every rate (the echo and noise
+    # suppressors share one low-delay analysis: 2.5 ms, plus the band split above 16 kHz)
+    assert chain.latency_samples <= rate * 5 // 1000, chain.latency_samples
 
 
 @pytest.mark.parametrize("rate", [32000, 48000])
@@ -70,3 +73,53 @@ def test_a_chain_without_stages_neither_splits_nor_delays() -> None:
         y = np.empty_like(x)
         chain.process_block(x, y, None)
         np.testing.assert_array_equal(x, y)
+
+
+NS_ONLY = ca.ProcessingConfig(echo_canceller=ca.EchoCancellerConfig(enabled=False))
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("config", ["ns_without_aec", "default"])
+def test_the_whole_chain_adds_at_most_5_ms(rate: int, config: str) -> None:
+    cfg = NS_ONLY if config == "ns_without_aec" else ca.ProcessingConfig()
+    vp = ca.VoiceProcessor(rate, config=cfg)
+    assert vp.latency_samples <= rate * 5 // 1000, vp.latency_samples
+    chain = _chain(rate, cfg, True)
+    assert chain.shared_analysis == (config == "default")
+    assert _click_delay(chain, rate) == chain.latency_samples == vp.latency_samples
+
+
+def test_switching_the_echo_canceller_on_keeps_5_ms_and_the_noise_estimate() -> None:
+    """apply_config adopts the unchanged noise suppressor; when the canceller is switched
+    on it must move into the canceller's analysis (new windows), with its noise estimate."""
+    rate = 48000
+    vp = ca.VoiceProcessor(rate, config=NS_ONLY)
+    rng = np.random.default_rng(3)
+    n = vp.frame_size
+    for _ in range(100):
+        vp.process_capture((0.01 * rng.standard_normal(n)).astype(np.float32))
+    old = vp._chains[0].noise_suppressor
+    assert old is not None and old.hops_per_frame == 2
+    level = old.noise_level_dbfs
+    vp.apply_config(ca.ProcessingConfig())
+    chain = vp._chains[0]
+    ns = chain.noise_suppressor
+    assert chain.shared_analysis and ns is not None and ns.hops_per_frame == 1
+    assert ns.noise_level_dbfs == pytest.approx(level, abs=0.5)
+    assert vp.latency_samples == chain.latency_samples <= rate * 5 // 1000
+    assert _click_delay(_chain(rate, ca.ProcessingConfig(), True), rate) == vp.latency_samples
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_separate_analysis_on_request(rate: int) -> None:
+    """``shared_analysis=False``: the noise suppressor keeps its own 2.5 ms transforms
+    after the canceller (two delays, not one); the click still says the latency."""
+    kw = {
+        n: getattr(ca.ProcessingConfig(), n).kwargs()
+        for n in ("echo_canceller", "noise_suppressor")
+    }
+    shared, separate = Chain(rate, **kw), Chain(rate, shared_analysis=False, **kw)
+    assert shared.shared_analysis and not separate.shared_analysis
+    m = rate // 16000
+    assert separate.latency_samples == shared.latency_samples + m * 40
+    assert _click_delay(separate, rate) == separate.latency_samples

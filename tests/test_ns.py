@@ -115,6 +115,9 @@ def test_sizes_and_latency(rate: int) -> None:
         assert ns.hop_size * hops == ns.frame_size
         assert ns.fft_size == 2 * ns.frame_size
         assert ns.latency_samples == ns.hop_size
+        # the chain's low-delay windows: 2.5 ms at every hop
+        low = NoiseSuppressor(rate, hops_per_frame=hops, low_delay=True)
+        assert low.latency_samples * 1000 / rate == pytest.approx(2.5)
     # The default is below WebRTC NS's ~6 ms.
     assert NoiseSuppressor(rate).latency_samples * 1000 / rate == pytest.approx(5.0)
 
@@ -150,10 +153,11 @@ def test_process_validates_frames() -> None:
 
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("hops", [1, 2, 4])
-def test_level_zero_is_a_pure_delay(rate: int, hops: int) -> None:
+@pytest.mark.parametrize("low_delay", [False, True], ids=["one_hop", "low_delay"])
+def test_level_zero_is_a_pure_delay(rate: int, hops: int, low_delay: bool) -> None:
     """Gain 1 everywhere: the windows reconstruct the input exactly, latency_samples late."""
     x = np.asarray(noisy(rate, "pink", 5)[1][: rate // 2])
-    ns = NoiseSuppressor(rate, level_db=0.0, hops_per_frame=hops)
+    ns = NoiseSuppressor(rate, level_db=0.0, hops_per_frame=hops, low_delay=low_delay)
     y = ns.process_signal(x)
     d = ns.latency_samples
     np.testing.assert_allclose(y[d:], x[:-d], atol=2e-6)
@@ -279,7 +283,8 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.NOISE_TAU_S, c.NOISE_TAU_S),
         (r.SPP_TAU_S, c.SPP_TAU_S),
         (r.SPP_CAP, c.SPP_CAP),
-        (r.DD_ALPHA, c.DD_ALPHA),
+        (r.DD_TAU_S, c.DD_TAU_S),
+        (r.DD_ALPHA_MAX, c.DD_ALPHA_MAX),
         (r.XI_MIN, db(c.XI_MIN_DB)),
         (r.GAMMA_MAX, c.GAMMA_MAX),
         (r.XI_MAX, c.XI_MAX),
@@ -312,14 +317,17 @@ def test_reference_uses_the_compiled_constants() -> None:
 
 
 @pytest.mark.parametrize("rate", RATES)
-@pytest.mark.parametrize(("level", "hops"), [(12.0, 2), (21.0, 4), (6.0, 1), (30.0, 2)])
-def test_compiled_matches_numpy_reference(rate: int, level: float, hops: int) -> None:
+@pytest.mark.parametrize(
+    ("level", "hops", "low"),
+    [(12.0, 2, False), (21.0, 4, False), (6.0, 1, False), (30.0, 2, False), (12.0, 1, True)],
+)
+def test_compiled_matches_numpy_reference(rate: int, level: float, hops: int, low: bool) -> None:
     s = clean_speech(rate, 1)[: 2 * rate]
     noise = make_noise("pink", 2.0, rate, seed=4)
     noise[rate:] *= 3.0  # a level step inside the segment
     x, _ = mix_at_snr(s, noise, 5, rate)
-    a = NoiseSuppressor(rate, level, hops)
-    b = NoiseSuppressorRef(rate, level, hops)
+    a = NoiseSuppressor(rate, level, hops, low)
+    b = NoiseSuppressorRef(rate, level, hops, low)
     n = frames_of(rate)
     for i in range(0, x.size, n):
         ya = a.process(x[i : i + n])
@@ -439,3 +447,33 @@ def test_speech_probability(rate: int, kind: str, snr: int) -> None:
     active = active_mask(s, rate)[: p.size * n].reshape(-1, n).mean(axis=1) > 0.5
     assert np.mean(p[active] > 0.5) >= 0.75
     assert np.mean(p[~active] > 0.5) <= 0.2
+
+
+# -- shared analysis with the echo canceller ------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000)])
+def test_shared_analysis_equals_the_low_delay_stage_alone(rate: int) -> None:
+    """In a chain with the echo canceller the noise suppressor runs on the echo
+    suppressor's spectrum, in its synthesis. With a silent far end the echo suppressor
+    passes the microphone (gain 1, no comfort noise), so the chain must give what the
+    stage gives on its own with the same window pair (one hop per frame, 2.5 ms)."""
+    from callaudio._dsp.pipeline import Chain
+
+    s, x = noisy(rate, "pink", 5)
+    # 1.5 s of the noise alone, then the talker in it
+    x = np.ascontiguousarray(np.concatenate([(x - s)[: 3 * rate // 2], x[: 3 * rate]]))
+    chain = Chain(rate, echo_canceller={}, noise_suppressor={}, split_bands=False)
+    assert chain.shared_analysis
+    assert chain.latency_samples == rate // 400
+    y = np.empty_like(x)
+    chain.process_block(x, y, np.zeros_like(x))
+    alone = NoiseSuppressor(rate, hops_per_frame=1, low_delay=True)
+    np.testing.assert_allclose(y, alone.process_signal(x), atol=1e-6, rtol=0)
+    ns = chain.noise_suppressor
+    assert ns is not None
+    assert ns.speech_prob == pytest.approx(alone.speech_prob, abs=1e-6)
+    np.testing.assert_allclose(ns.noise_psd, alone.noise_psd, rtol=1e-5)
+    # the noise alone is taken down by the level (12 dB) once it is learnt
+    noise_in, noise_out = x[rate // 2 : 3 * rate // 2], y[rate // 2 : 3 * rate // 2]
+    assert level_dbfs(noise_in.astype(np.float64)) - level_dbfs(noise_out.astype(np.float64)) > 10.0

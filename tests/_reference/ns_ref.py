@@ -1,7 +1,7 @@
 """Slow NumPy model of the compiled noise suppressor (``callaudio._dsp.ns``).
 
 The same algorithm as ``csrc/callaudio/_dsp/ns.pyx`` (see its docstring for the papers:
-Mauler & Martin 2007 windows, Gerkmann & Hendriks 2012 noise PSD, decision-directed a
+Mauler & Martin 2007 low-delay windows, Gerkmann & Hendriks 2012 noise PSD, decision-directed a
 priori SNR and log-MMSE gain of Ephraim & Malah 1984/1985, OM-LSA presence weighting of
 Cohen & Berdugo 2001, the speech-pause floor, Sohn et al. 1999 frame VAD), written
 bin-vectorised in float64 with ``numpy.fft`` and libm's exp/log (the compiled kernels use
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["NoiseSuppressorRef", "exp_half_e1", "mauler_martin_windows"]
+__all__ = ["NoiseSuppressorRef", "exp_half_e1", "lowdelay_windows", "mauler_martin_windows"]
 
 F64 = npt.NDArray[np.float64]
 
@@ -26,7 +26,8 @@ XI_H1 = 10.0 ** (15.0 / 10.0)
 NOISE_TAU_S = 0.072
 SPP_TAU_S = 0.5
 SPP_CAP = 0.99
-DD_ALPHA = 0.98
+DD_TAU_S = 0.24749158226254556  # 0.98 per 5 ms hop
+DD_ALPHA_MAX = 0.98
 XI_MIN = 10.0 ** (-25.0 / 10.0)
 GAMMA_MAX = 1.0e4
 XI_MAX = 1.0e6
@@ -79,7 +80,8 @@ def exp_half_e1(v: npt.ArrayLike) -> F64:
 
 
 def mauler_martin_windows(K: int, R: int) -> tuple[F64, F64]:
-    """Analysis and synthesis windows of length ``K`` for hop ``R`` (Mauler & Martin 2007)."""
+    """Analysis and synthesis windows of length ``K`` for hop ``R``, delay ``R``
+    (Mauler & Martin 2007, M = R, d = 0): the stage's windows without ``low_delay``."""
     L = 2 * (K - R)
     n = np.arange(K)
     hl = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / L)
@@ -95,6 +97,24 @@ def mauler_martin_windows(K: int, R: int) -> tuple[F64, F64]:
     return wa, ws
 
 
+def lowdelay_windows(K: int, R: int, d: int) -> tuple[F64, F64]:
+    """Analysis and synthesis windows of length ``K`` for hop ``R`` and delay ``d``
+    (Mauler & Martin 2007): ``wa * ws`` rises as sin^2 over ``[K-R-d, K-R)``, is one up
+    to ``K-d`` and falls as cos^2 over the last ``d`` samples."""
+    wa = np.zeros(K)
+    ws = np.zeros(K)
+    r = K - d
+    wa[:r] = np.sin(0.5 * np.pi * (np.arange(r) + 0.5) / r)
+    j = np.arange(d)
+    wa[r:] = np.cos(0.5 * np.pi * (j + 0.5) / d)
+    prod = np.zeros(K)
+    prod[K - R - d : K - R] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
+    prod[K - R : K - d] = 1.0
+    prod[K - d :] = np.cos(0.5 * np.pi * (j + 0.5) / d) ** 2
+    ws[prod > 0] = prod[prod > 0] / wa[prod > 0]
+    return wa, ws
+
+
 class NoiseSuppressorRef:
     """Reference model with the constructor and per-frame behaviour of the compiled stage.
 
@@ -106,18 +126,30 @@ class NoiseSuppressorRef:
         Maximum noise attenuation in dB (0..30).
     hops_per_frame : int
         Analysis hops per 10 ms frame (1, 2 or 4).
+    low_delay : bool
+        Output delay ``frame_size / 4`` (2.5 ms) instead of one hop.
     """
 
-    def __init__(self, sample_rate: int, level_db: float = 12.0, hops_per_frame: int = 2):
+    def __init__(
+        self,
+        sample_rate: int,
+        level_db: float = 12.0,
+        hops_per_frame: int = 2,
+        low_delay: bool = False,
+    ):
         self.sample_rate = int(sample_rate)
         self.frame_size = self.sample_rate // 100
         self.hop_size = self.frame_size // hops_per_frame
         self.hops_per_frame = int(hops_per_frame)
         self.fft_size = 2 * self.frame_size
-        self.latency_samples = self.hop_size
+        d = min(self.hop_size, self.frame_size // 4) if low_delay else self.hop_size
+        self.latency_samples = d
         K, R = self.fft_size, self.hop_size
         self.nbins = K // 2 + 1
-        self.wa, self.ws = mauler_martin_windows(K, R)
+        if low_delay:
+            self.wa, self.ws = lowdelay_windows(K, R, d)
+        else:
+            self.wa, self.ws = mauler_martin_windows(K, R)
         hop_s = R / self.sample_rate
         self.gmin = 10.0 ** (-level_db / 20.0)
         self.a_noise = math.exp(-hop_s / NOISE_TAU_S)
@@ -133,13 +165,14 @@ class NoiseSuppressorRef:
         self.h_global = int(SAP_GLOBAL_HZ / bw + 0.5)
         self.n_hist = max(1, int(FLOOR_WIN_S / hop_s + 0.5))
         self.a_floor = math.exp(-hop_s / FLOOR_TAU_S)
+        self.a_dd = min(math.exp(-hop_s / DD_TAU_S), DD_ALPHA_MAX)
         self.reset()
 
     def reset(self) -> None:
         """Return to the state after construction."""
         K, nb = self.fft_size, self.nbins
         self.inbuf = np.zeros(K)
-        self.outacc = np.zeros(2 * self.hop_size)
+        self.outacc = np.zeros(self.hop_size + self.latency_samples)
         self.noise_gh = np.full(nb, self.noise_floor)  # the Gerkmann-Hendriks tracker
         self.noise = self.noise_gh.copy()  # what the gain uses (tracker lifted by the floor)
         self.pprev = np.zeros(nb)
@@ -161,9 +194,24 @@ class NoiseSuppressorRef:
         return float(10.0 * np.log10(np.sum(w * self.noise) / (self.fft_size * self.wa_energy)))
 
     def _hop(self, x: F64) -> tuple[F64, float]:
-        K, R = self.fft_size, self.hop_size
+        K, R, d = self.fft_size, self.hop_size, self.latency_samples
         self.inbuf = np.concatenate([self.inbuf[R:], x])
         X = np.fft.rfft(self.wa * self.inbuf)
+        presence = self.gain_hop(X)
+        y = np.fft.irfft(self.gain * X, K) * self.ws
+        self.outacc = self.outacc + y[K - R - d :]
+        out = self.outacc[:R].copy()
+        self.outacc = np.concatenate([self.outacc[R:], np.zeros(R)])
+        return out, presence
+
+    def gain_hop(self, X: npt.NDArray[np.complex128]) -> float:
+        """One hop's gain (``self.gain``) from the analysis spectrum ``X``; returns the
+        hop's mean presence probability over the VAD band.
+
+        The spectrum and the state between hops are rounded to float32 as the compiled
+        stage stores them (near a discrete decision, e.g. the stagnation cap, a float64
+        state would drift away from the compiled one's by more than rounding)."""
+        X = np.asarray(X, dtype=np.complex64).astype(np.complex128)
         P = X.real**2 + X.imag**2
         P = np.where(P >= TINY, P, 0.0)
         nz = self.noise_gh
@@ -200,8 +248,8 @@ class NoiseSuppressorRef:
         self.noise = np.maximum(nz, w * self.floor_spec)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
-        xi = DD_ALPHA * self.gain**2 * self.pprev / self.noise
-        xi = xi + (1.0 - DD_ALPHA) * np.maximum(gam - 1.0, 0.0)
+        xi = self.a_dd * self.gain**2 * self.pprev / self.noise
+        xi = xi + (1.0 - self.a_dd) * np.maximum(gam - 1.0, 0.0)
         xi = np.clip(xi, XI_MIN, XI_MAX)
         r = xi / (1.0 + xi)
         v = r * gam
@@ -221,12 +269,9 @@ class NoiseSuppressorRef:
         self.gain[0] = self.gain[1]
         self.gain[-1] = self.gain[-2]
         self.pprev = P
-        presence = float(np.mean(q[self.vad_lo : self.vad_hi]))
-        y = np.fft.irfft(self.gain * X, K) * self.ws
-        self.outacc = self.outacc + y[K - 2 * R :]
-        out = self.outacc[:R].copy()
-        self.outacc = np.concatenate([self.outacc[R:], np.zeros(R)])
-        return out, presence
+        for name in ("noise_gh", "noise", "pprev", "gain", "sppbar", "zeta", "xi", "floor_spec"):
+            setattr(self, name, np.asarray(getattr(self, name), np.float32).astype(np.float64))
+        return float(np.mean(q[self.vad_lo : self.vad_hi]))
 
     @staticmethod
     def _smooth(z: F64, half: int) -> F64:
@@ -253,12 +298,21 @@ class NoiseSuppressorRef:
         for h in range(self.hops_per_frame):
             out[h * R : (h + 1) * R], mh = self._hop(x[h * R : (h + 1) * R])
             m += mh
-        lam = VAD_SLOPE * (m / self.hops_per_frame - self.vad_threshold)
+        self.frame_vad(m / self.hops_per_frame)
+        return out.astype(np.float32)
+
+    def process_spectrum(self, X: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
+        """The shared-analysis path (one hop per frame): the gained spectrum."""
+        self.frame_vad(self.gain_hop(X))
+        return np.asarray(self.gain * X)
+
+    def frame_vad(self, m: float) -> None:
+        """Sohn's HMM recursion on the frame's mean presence ``m``."""
+        lam = VAD_SLOPE * (m - self.vad_threshold)
         e = math.exp(self.log_odds)
         lo = math.log((VAD_A01 + (1.0 - VAD_A10) * e) / ((1.0 - VAD_A01) + VAD_A10 * e)) + lam
         self.log_odds = min(max(lo, -LOG_ODDS_MAX), LOG_ODDS_MAX)
         self.speech_prob = 1.0 / (1.0 + math.exp(-self.log_odds))
-        return out.astype(np.float32)
 
     def process_signal(self, x: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Process a signal whose length is a multiple of the frame size."""

@@ -4,6 +4,7 @@ from callaudio._dsp.aec_delay cimport DelayEstimator
 from callaudio._dsp.aec_filter cimport PartitionedKalmanFilter
 from callaudio._dsp.aec_suppressor cimport ResidualEchoSuppressor
 from callaudio._dsp.fft cimport RealFFT
+from callaudio._dsp.ns cimport NoiseSuppressor
 
 
 cdef class EchoCanceller:
@@ -81,6 +82,13 @@ cdef class EchoCanceller:
     # ERR_NONFINITE when the frame held NaN/Inf input (replaced by 0) or the echo path
     # had to be restarted; the output is always finite.
     cdef int capture_c(self, f32* mic, Py_ssize_t n) noexcept nogil
+    # The same, with the noise suppressor ``post`` sharing the suppressor's analysis and
+    # synthesis (None: capture_c): mic -> echo- and noise-suppressed output, still
+    # latency_samples late (the noise suppressor adds no delay of its own).
+    cdef int capture_post_c(self, f32* mic, Py_ssize_t n, NoiseSuppressor post) noexcept nogil
+    # The last frame's output mean square without the noise suppressor's share (the
+    # echo canceller's own output level; its statistics use it).
+    cdef double ms_out
     # In place, allocation-free: forget the echo path, keep the delay as a weak prior.
     cdef void reset_path_c(self) noexcept nogil
     # In place, allocation-free: everything as after construction.
@@ -93,6 +101,6 @@ cdef class EchoCanceller:
     cdef int _two_path(self, double fsum) noexcept nogil
     cdef void _restore(self) noexcept nogil
     cdef void _keep(self) noexcept nogil
-    cdef void _suppress(self, f32* out) noexcept nogil
+    cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil
     cdef bint _converged(self) noexcept nogil
     cdef bint _near_talk(self) noexcept nogil

@@ -280,6 +280,7 @@ cdef class EchoCanceller:
         self.underruns = 0
         self.nonfinite = 0
         self.echo_only = False
+        self.ms_out = 0.0
         self.far_hang = 0
         self.t = 0
         memset(self.far_prev, 0, n * sizeof(f32))
@@ -373,6 +374,9 @@ cdef class EchoCanceller:
     @cython.boundscheck(False)   # raw pointer loops, sizes fixed at construction
     @cython.wraparound(False)
     cdef int capture_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
+        return self.capture_post_c(mic, nn, None)
+
+    cdef int capture_post_c(self, f32* mic, Py_ssize_t nn, NoiseSuppressor post) noexcept nogil:
         cdef int n = self.n, k = self.k, H = self.H
         cdef int slot, lag, code = OK
         cdef f32* X
@@ -442,13 +446,14 @@ cdef class EchoCanceller:
             self._keep()
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
-        self._suppress(mic)
+        self._suppress(mic, post)
         # NaN safety: a non-finite output restarts the echo path and outputs silence
         s = ca_aec_sumsq(n, mic)
         if not isfinite(s):
             self._reset_path()
             self.suppressor.clear_output()
             memset(mic, 0, n * sizeof(f32))
+            self.ms_out = 0.0
             code = ERR_NONFINITE
         if self.lag_age < DE_PROVE_FRAMES:
             self.lag_age += 1
@@ -644,7 +649,7 @@ cdef class EchoCanceller:
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
-    cdef void _suppress(self, f32* out) noexcept nogil:
+    cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil:
         cdef int n = self.n, k = self.k, P = self.P, idx
         cdef double fa, a
         cdef f32 kres
@@ -660,7 +665,10 @@ cdef class EchoCanceller:
         self.suppressor.process(out, self.y, self.Dspec,
                                 self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
                                 self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
-                                self.filter.PX, kres)
+                                self.filter.PX, kres, post)
+        # the canceller's own output level: the noise suppressor's share taken out
+        a = self.suppressor.post_ratio
+        self.ms_out = _ms(out, n) / (a if a > 1e-6 else 1e-6)
         # statistics over far-active frames
         idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
@@ -689,7 +697,7 @@ cdef class EchoCanceller:
             self.p_y = a * self.p_y + (1.0 - a) * _ms(self.y, n)
             self.p_mic = a * self.p_mic + (1.0 - a) * self.ms_mic
             self.p_e = a * self.p_e + (1.0 - a) * self.ms_e
-            self.p_out = a * self.p_out + (1.0 - a) * _ms(out, n)
+            self.p_out = a * self.p_out + (1.0 - a) * self.ms_out
             self.conv_lin = 10.0 * log10((self.p_mic + 1e-20) / (self.p_e + 1e-20))
             # the filter explains >= 3/4 of the mic: its echo gain is the near-talk yardstick
             if self.delay.lag >= 0 and self.nact >= 20 and self.conv_lin >= DE_JUMP_ERLE:

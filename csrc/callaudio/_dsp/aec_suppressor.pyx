@@ -44,6 +44,9 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
    with random signs at the error's noise floor N (only where the gain is low);
    overlap-add synthesis, ``lat`` samples late.
+5. Shared analysis: in a chain with the noise suppressor, the spectrum of step 4 (after
+   the gain and the comfort noise) goes to ``NoiseSuppressor.process_spectrum_c``, which
+   multiplies in its own gain; the one synthesis then outputs both stages (ns.pyx, item 1).
 
 Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the canceller).
 """
@@ -53,11 +56,12 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport exp, log, log10
 from libc.string cimport memcpy, memset
 
-import numpy as np
-
 from callaudio._dsp._typedefs cimport f32
 from callaudio._dsp.aec_constants cimport LEAK_BETA0, TINY
 from callaudio._dsp.fft cimport RealFFT
+from callaudio._dsp.ns cimport NoiseSuppressor
+
+from callaudio._dsp.ns import lowdelay_windows
 
 
 cdef extern from "aec_window.h":
@@ -106,22 +110,7 @@ def analysis_windows(int n, int d):
     ``[n, 2n-d)`` and the complementary fall on ``[2n-d, 2n)``, so overlap-add at hop
     ``n`` reconstructs exactly, ``d`` samples late.
     """
-    m = 2 * n
-    wa = np.zeros(m)
-    ws = np.zeros(m)
-    r = 2 * n - d
-    i = np.arange(r)
-    wa[:r] = np.sin(0.5 * np.pi * (i + 0.5) / r)
-    j = np.arange(d)
-    fall = np.cos(0.5 * np.pi * (j + 0.5) / d)
-    wa[r:] = fall
-    prod = np.zeros(m)
-    prod[n - d : n] = np.sin(0.5 * np.pi * (j + 0.5) / d) ** 2
-    prod[n : 2 * n - d] = 1.0
-    prod[2 * n - d :] = fall ** 2
-    nz = prod > 0
-    ws[nz] = prod[nz] / wa[nz]
-    return wa, ws
+    return lowdelay_windows(2 * n, n, d)
 
 
 cdef class ResidualEchoSuppressor:
@@ -204,6 +193,7 @@ cdef class ResidualEchoSuppressor:
         memset(self.y_prev, 0, self.n * sizeof(f32))
         self.clear_output()
         self.rng = 0x12345678
+        self.post_ratio = 1.0
         self.reset_path()
 
     cdef f32 upper_band_gain(self) noexcept nogil:
@@ -229,12 +219,14 @@ cdef class ResidualEchoSuppressor:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
-                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres) noexcept nogil:
+                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
+                      NoiseSuppressor post) noexcept nogil:
         """``out`` (n samples) <- the suppressed error, ``lat`` samples late.
 
         ``y``: this frame's echo estimate; ``Dspec``: the mic's windowed spectrum; ``Wl``,
         ``Wm``: the filter's last two partitions; ``X2b``: the far power spectrum just
-        beyond the filter's tail; ``PX``: sum_p Psi |X_p|^2; ``kres``: its weight.
+        beyond the filter's tail; ``PX``: sum_p Psi |X_p|^2; ``kres``: its weight;
+        ``post``: the noise suppressor sharing this analysis (None: this stage alone).
         """
         cdef int n = self.n, k = self.k
         cdef double sums[4]
@@ -307,5 +299,6 @@ cdef class ResidualEchoSuppressor:
                           self.Espec, <f32>over, <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
+        self.post_ratio = 1.0 if post is None else post.process_spectrum_c(self.Tspec)
         self.fft.inverse_c(self.Tspec, self.tmp)
         ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)

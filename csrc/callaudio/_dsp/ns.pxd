@@ -9,11 +9,14 @@ cdef class NoiseSuppressor:
     cdef readonly double level_db
     # Analysis hops per 10 ms frame (1, 2 or 4); hop_size = frame_size // hops_per_frame.
     cdef readonly int hops_per_frame
+    # Output delay frame_size / 4 (2.5 ms) at every hop instead of one hop.
+    cdef readonly bint low_delay
     cdef readonly int frame_size
     cdef readonly int hop_size
     # FFT length = analysis window length = 2 * frame_size (20 ms).
     cdef readonly int fft_size
-    # Output delay in samples (= hop_size: the synthesis window spans 2 hops).
+    # Output delay in samples: hop_size, or min(hop_size, frame_size / 4) with low_delay
+    # (the low-delay windows of ns.pyx, item 1).
     cdef readonly int latency_samples
 
     cdef RealFFT _fft
@@ -30,11 +33,11 @@ cdef class NoiseSuppressor:
     cdef double _vad_threshold  # mean presence where the frame LR is 1 (rate table)
     # Buffers (all allocated in __cinit__).
     cdef f32* _wa              # analysis window, fft_size
-    cdef f32* _ws              # synthesis window, fft_size (non-zero on the last 2 hops)
+    cdef f32* _ws              # synthesis window, fft_size (non-zero on the last R + d)
     cdef f32* _inbuf           # last fft_size input samples
     cdef f32* _tbuf            # windowed frame / inverse FFT output, fft_size
     cdef f32* _spec            # spectrum, fft_size + 2 (interleaved re, im)
-    cdef f32* _outacc          # overlap-add accumulator, 2 * hop_size
+    cdef f32* _outacc          # overlap-add accumulator, hop_size + latency_samples
     cdef f32* _power           # this hop's |X|^2, nbins
     cdef f32* _noise           # noise PSD estimate, nbins
     cdef f32* _pprev           # previous hop's |X|^2, nbins
@@ -48,6 +51,7 @@ cdef class NoiseSuppressor:
     cdef f32* _wglob           # normalised Hann weights, 2 * _hglob + 1
     cdef int _hloc, _hglob     # half-widths of the local / global windows (bins)
     cdef f32 _a_zeta           # smoothing factor of zeta
+    cdef f32 _a_dd             # decision-directed factor (per hop, from DD_TAU_S)
     cdef f32* _floor_spec      # pause spectrum (speech-pause noise floor), nbins
     cdef f64* _ehist           # band energy of the last _nhist hops (ring)
     cdef int _nhist, _hist_pos  # ring length (FLOOR_WIN_S in hops), next slot
@@ -66,6 +70,17 @@ cdef class NoiseSuppressor:
     # The same, in place and allocation-free, for the per-frame path.
     cdef void reset_c(self) noexcept nogil
     cdef void _hop(self, f32* x) noexcept nogil
+    cdef void _gain_hop(self, f32* spec, f64* sums) noexcept nogil
+    cdef void _frame_vad(self, int nh) noexcept nogil
+    # Shared analysis (the echo canceller's suppressor; ns.pyx, item 1): one frame's gain
+    # from the analysis spectrum ``spec`` (fft_size + 2 floats, interleaved, this stage's
+    # window with hops_per_frame == 1), applied in place; the speech probability updated.
+    # Returns the spectrum's power after over before (1 when it is empty or non-finite:
+    # then nothing is learnt or changed).
+    cdef f64 process_spectrum_c(self, f32* spec) noexcept nogil
+    # Continue from another suppressor at the same rate (a chain that must change the
+    # windows of an adopted one): see ns.pyx.
+    cdef void carry_state_c(self, NoiseSuppressor other) noexcept
     # Mean gain of the last hop over the upper half of the spectrum (the band-split
     # chain's gain for the bands above).
     cdef f32 upper_band_gain_c(self) noexcept nogil

@@ -211,8 +211,7 @@ void ca_ns_absence_odds(float *restrict zeta, const float *restrict xi_prev,
 CA_NS_MULTIVERSION
 void ca_ns_gain(const float *restrict P, const float *restrict noise,
                 float *restrict pprev, float *restrict gain, float *restrict xi_out,
-                float *restrict odds, int nb, float gmin, float log_gmin) {
-    const float dd = (float)CA_NS_DD_ALPHA;
+                float *restrict odds, int nb, float gmin, float log_gmin, float dd) {
     const float xi_min = (float)pow(10.0, CA_NS_XI_MIN_DB / 10.0);
     const float xi_max = (float)CA_NS_XI_MAX;
     const float gmax = (float)CA_NS_GAMMA_MAX;
@@ -241,6 +240,22 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
     }
     gain[0] = gain[1];
     gain[nb - 1] = gain[nb - 2];
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
+                 double *restrict sums) {
+    double before = 0.0, after = 0.0;
+    for (int k = 0; k < nb; k++) {
+        float re = spec[2 * k], im = spec[2 * k + 1], g = gain[k];
+        float p = re * re + im * im;
+        before += (double)p;
+        after += (double)(g * g * p);
+        spec[2 * k] = g * re;
+        spec[2 * k + 1] = g * im;
+    }
+    sums[0] = after;
+    sums[1] = before;
 }
 
 double ca_ns_mean(const float *restrict x, int lo, int hi) {

@@ -5,6 +5,11 @@
     capture path: mic frame -> input guard -> high-pass -> echo canceller
                   -> noise suppressor -> gain control -> output guard
 
+One analysis, one synthesis: when the echo canceller and the noise suppressor both run,
+the noise suppressor computes its gain on the echo suppressor's low-delay spectrum (after
+the echo-suppression gain and comfort noise) and the canceller's one synthesis applies
+both (``shared_analysis``; ns.pyx, item 1): the two add one 2.5 ms delay, not two.
+
 At 32 and 48 kHz the stages run on the 0-8 kHz band at 16 kHz (split-band processing,
 as WebRTC's APM does): ``bands.FilterBank`` splits the capture frame into 16 kHz bands,
 the high-pass, echo canceller, noise suppressor and gain control process band 0, and the
@@ -171,13 +176,22 @@ cdef class Chain:
     high_pass, echo_canceller, noise_suppressor, gain_control : dict, stage or None
         Constructor keywords of that stage, an instance to adopt with its state (a chain
         rebuilt for a new configuration keeps the stages whose settings did not change),
-        or None to leave the stage out.
+        or None to leave the stage out. The noise suppressor built from keywords gets
+        ``low_delay=True`` (2.5 ms), and one hop per frame when the echo canceller runs
+        (``shared_analysis``: it works in the canceller's analysis and synthesis); an
+        adopted one with other windows (the canceller was switched on) is replaced by one
+        with these that continues from its noise estimate and gains.
     state : PathState, optional
         The locks and counters of the chain this one replaces (required when adopting
         its stages: the two chains then never run a stage at the same time).
     split_bands : bool
         At 32, 44.1 and 48 kHz, run the stages at 16 kHz on the 0-8 kHz band (default);
         False runs them on the full band. Adopted stages must run at the matching rate.
+    shared_analysis : bool
+        With the echo canceller, the noise suppressor works in its analysis and synthesis
+        (default: one 2.5 ms delay for both, one transform pair); False gives it its own
+        2.5 ms low-delay transforms after the canceller (5 ms for the two; at 5 ms hops
+        its gains move more smoothly: +0.03 to +0.25 PESQ in car noise at 20 dB SNR).
 
     When both the noise suppressor and the gain control run, the gain control takes its
     voice-activity decision from the noise suppressor's speech probability (one VAD for
@@ -193,6 +207,8 @@ cdef class Chain:
     cdef readonly int core_rate     # the rate between the resamplers (sample_rate but 44.1 kHz)
     cdef readonly int stage_rate    # the rate the stages run at (16 kHz when split)
     cdef readonly bint split_bands  # the stages run on band 0 of a band split
+    # the noise suppressor runs inside the echo canceller's analysis/synthesis
+    cdef readonly bint shared_analysis
     cdef int _n                     # the core frame (core_rate // 100)
     cdef int _ns                    # the stages' frame (stage_rate // 100)
     cdef int _latency
@@ -223,7 +239,7 @@ cdef class Chain:
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
                   noise_suppressor=None, gain_control=None, PathState state=None,
-                  bint split_bands=True):
+                  bint split_bands=True, bint shared_analysis=True):
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self.core_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
@@ -242,7 +258,22 @@ cdef class Chain:
         cdef int rate = self.stage_rate
         self.high_pass = _stage(HighPass, rate, high_pass)
         self.echo_canceller = _stage(EchoCanceller, rate, echo_canceller)
+        cdef bint share = (shared_analysis and echo_canceller is not None
+                           and noise_suppressor is not None)
+        if isinstance(noise_suppressor, dict):
+            # 2.5 ms; sharing the canceller's analysis: one hop per frame
+            noise_suppressor = dict(noise_suppressor, low_delay=True)
+            if share:
+                noise_suppressor["hops_per_frame"] = 1
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
+        cdef NoiseSuppressor kept = self.noise_suppressor
+        if kept is not None and (not kept.low_delay or (share and kept.hops_per_frame != 1)):
+            # an adopted suppressor with other windows (the echo canceller was switched
+            # on, or it was built outside a chain): a new one continues from its state
+            self.noise_suppressor = NoiseSuppressor(
+                rate, kept.level_db, 1 if share else kept.hops_per_frame, True)
+            self.noise_suppressor.carry_state_c(kept)
+        self.shared_analysis = share
         self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         self._olim = 1.0
@@ -315,7 +346,7 @@ cdef class Chain:
             total += self.high_pass.latency_samples
         if self.echo_canceller is not None:
             total += self.echo_canceller.latency_samples
-        if self.noise_suppressor is not None:
+        if self.noise_suppressor is not None and not self.shared_analysis:
             total += self.noise_suppressor.latency_samples
         if self.gain_control is not None:
             total += self.gain_control.latency_samples
@@ -596,10 +627,15 @@ cdef class Chain:
             self.high_pass.process_c(x, n)
         if self.echo_canceller is not None:
             p_in = ca_mean_square(x, <int>n)
-            self.echo_canceller.capture_c(x, n)
-            p_out = ca_mean_square(x, <int>n)
+            if self.shared_analysis:
+                self.echo_canceller.capture_post_c(x, n, self.noise_suppressor)
+                p_out = self.echo_canceller.ms_out     # the canceller's share alone
+            else:
+                self.echo_canceller.capture_c(x, n)
+                p_out = ca_mean_square(x, <int>n)
         if self.noise_suppressor is not None:
-            self.noise_suppressor.process_c(x, n)
+            if not self.shared_analysis:
+                self.noise_suppressor.process_c(x, n)
             speech_prob = <f32>self.noise_suppressor._speech_prob
         if self.gain_control is not None:
             self._agc0 = self.gain_control._gain * self.gain_control._lim

@@ -8,7 +8,8 @@ XI_H1_DB: float
 NOISE_TAU_S: float
 SPP_TAU_S: float
 SPP_CAP: float
-DD_ALPHA: float
+DD_TAU_S: float
+DD_ALPHA_MAX: float
 XI_MIN_DB: float
 GAMMA_MAX: float
 XI_MAX: float
@@ -36,6 +37,9 @@ FLOOR_FULL_DB: float
 FLOOR_FLAT: tuple[float, float]
 
 def _fast_math(x: float, fn: str) -> float: ...
+def lowdelay_windows(
+    K: int, R: int, d: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 @disjoint_base
 class NoiseSuppressor:
@@ -46,6 +50,8 @@ class NoiseSuppressor:
     @property
     def hops_per_frame(self) -> int: ...
     @property
+    def low_delay(self) -> bool: ...
+    @property
     def frame_size(self) -> int: ...
     @property
     def hop_size(self) -> int: ...
@@ -53,7 +59,13 @@ class NoiseSuppressor:
     def fft_size(self) -> int: ...
     @property
     def latency_samples(self) -> int: ...
-    def __new__(cls, sample_rate: int, level_db: float = 12.0, hops_per_frame: int = 2) -> Self: ...
+    def __new__(
+        cls,
+        sample_rate: int,
+        level_db: float = 12.0,
+        hops_per_frame: int = 2,
+        low_delay: bool = False,
+    ) -> Self: ...
     def reset(self) -> None: ...
     @property
     def speech_prob(self) -> float: ...
