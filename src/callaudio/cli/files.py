@@ -6,6 +6,8 @@ AIFF, ...), mono or stereo, at 8000..192000 Hz, in blocks (flat memory). What it
 read is one :class:`~callaudio.errors.SoundFileError` naming the file: not audio, a
 truncated file (the header announces more data than the file holds), a sample width that
 does not fill its container (1- to 7-bit PCM), more than two channels, a rate out of range.
+A pipe streams (WAV, AIFF, OGG, AU) or, for a format libsndfile must seek in (FLAC, MP3,
+CAF, RF64), is first copied to an anonymous temporary file (:mod:`.source`).
 
 Writing (:class:`OutputTarget`), decided before any processing:
 
