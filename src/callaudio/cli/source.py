@@ -62,9 +62,14 @@ def quiet_stderr(enabled: bool) -> Iterator[None]:
             except OSError:
                 saved = None
             if saved is not None:
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 2)
-                os.close(null)
+                try:
+                    null = os.open(os.devnull, os.O_WRONLY)
+                except OSError:  # no /dev/null: leave fd 2 alone
+                    os.close(saved)
+                    saved = None
+                else:
+                    os.dup2(null, 2)
+                    os.close(null)
             _quiet_saved = saved
         _quiet_depth += 1
     try:
@@ -119,19 +124,12 @@ class InputSource:
                     break
                 head += more
             self.mpeg = is_mpeg(head)
-            if head.startswith(_SEEKING) or (self.mpeg and not head.startswith(_STREAMABLE)):
-                self._spool = tempfile.TemporaryFile()
-                self._spool.write(head)
-                shutil.copyfileobj(src, self._spool, 1 << 20)
-                self._spool.flush()
-                self._spool.seek(0)
-                self.target = self._spool.fileno()
-                src.close()
-                return
         except OSError as exc:
             src.close()
-            self.close()
             raise SoundFileError(name, "corrupt", f"cannot read ({exc.strerror or exc})") from exc
+        if head.startswith(_SEEKING) or (self.mpeg and not head.startswith(_STREAMABLE)):
+            self._spool_stream(name, head, src)
+            return
         read_end, write_end = os.pipe()
         self._relay_fd = read_end
         self.target = read_end
@@ -139,6 +137,23 @@ class InputSource:
         threading.Thread(
             target=_relay, args=(head, src, write_end), name="callaudio-input", daemon=True
         ).start()
+
+    def _spool_stream(self, name: str, head: bytes, src: IO[bytes]) -> None:
+        try:
+            self._spool = tempfile.TemporaryFile()
+            self._spool.write(head)
+            shutil.copyfileobj(src, self._spool, 1 << 20)
+            self._spool.flush()
+            self._spool.seek(0)
+        except OSError as exc:
+            self.close()
+            why = exc.strerror or str(exc)
+            raise SoundFileError(
+                name, "unsupported", f"cannot copy the stream to a temporary file ({why})"
+            ) from exc
+        finally:
+            src.close()
+        self.target = self._spool.fileno()
 
     def close(self) -> None:
         """Remove the spooled copy / end the relay (idempotent)."""
