@@ -118,7 +118,8 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         short = name if len(name) <= 200 else name[:200] + "..."
         raise SoundFileError(short, "missing", f"not a usable file path ({why})") from None
     if not is_file:
-        raise SoundFileError(name, "missing", "no such sound file")
+        why = "is a directory, not a sound file" if os.path.isdir(name) else "no such sound file"
+        raise SoundFileError(name, "missing", why)
     try:
         with wave.open(name, "rb") as w:
             channels = w.getnchannels()

@@ -4,8 +4,9 @@ One module per subcommand, each with ``add_arguments(parser)`` and ``run(args) -
 ``demo`` (a whole call on the simulated room, its report in :mod:`.report`), ``process``
 (files offline, streaming), ``loopback`` (a live echo test on a device), ``devices``,
 ``bench``, ``batch`` (a corpus on Dask); :mod:`.files` reads and writes audio files
-(soundfile), :mod:`.resample` is the streaming resampler, :mod:`.summary` the per-file
-figures, :mod:`.common` shared helpers.
+(soundfile; :mod:`.source` opens an input: a file, a pipe relayed or spooled),
+:mod:`.resample` is the streaming resampler, :mod:`.summary` the per-file figures,
+:mod:`.common` shared helpers.
 
 Layering: this package may import every other callaudio package; nothing in callaudio
 imports it (the console script's entry point is :func:`main`).

@@ -6,6 +6,8 @@ AIFF, ...), mono or stereo, at 8000..192000 Hz, in blocks (flat memory). What it
 read is one :class:`~callaudio.errors.SoundFileError` naming the file: not audio, a
 truncated file (the header announces more data than the file holds), a sample width that
 does not fill its container (1- to 7-bit PCM), more than two channels, a rate out of range.
+A pipe streams (WAV, AIFF, OGG, AU) or, for a format libsndfile must seek in (FLAC, MP3,
+CAF, RF64), is first copied to an anonymous temporary file (:mod:`.source`).
 
 Writing (:class:`OutputTarget`), decided before any processing:
 
@@ -43,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ConfigError, SoundFileError
+from .source import InputSource, quiet_stderr
 
 __all__ = [
     "MAX_RATE",
@@ -97,8 +100,11 @@ def soundfile() -> Any:
     return sf
 
 
-def _explain(error: str) -> str:
+def _explain(error: str, mpeg: bool = False) -> str:
     """libsndfile's reason for refusing a file, in the user's terms."""
+    if mpeg and ("regular file" in error or not error.strip()):
+        # libsndfile's generic error after libmpg123 refused the data
+        return "cannot read this file as audio (an MP3 header, but no valid MPEG audio frames)"
     if "not recognised" in error:
         return (
             "not an audio file callaudio can read (WAV, FLAC, OGG, AIFF and the other "
@@ -142,18 +148,24 @@ class InputFile:
             raise SoundFileError(name, "missing", "no such file")
         if os.path.isdir(name):
             raise SoundFileError(name, "missing", "is a directory, not an audio file")
+        self._source = InputSource(name)
         try:
-            self._file = sf.SoundFile(name)
+            with quiet_stderr(self._source.mpeg):
+                self._file = sf.SoundFile(self._source.target, closefd=False)
         except sf.LibsndfileError as exc:
-            raise SoundFileError(name, "not_wav", _explain(str(exc.error_string))) from exc
+            self._source.close()
+            why = _explain(str(exc.error_string), self._source.mpeg)
+            raise SoundFileError(name, "not_wav", why) from exc
         except (RuntimeError, OSError, ValueError, TypeError) as exc:
+            self._source.close()
             raise SoundFileError(
                 name, "not_wav", f"cannot read this file as audio ({exc})"
             ) from exc
+        self._source.mpeg = self._source.mpeg or str(self._file.format) == "MP3"
         try:
             self._check(what)
         except BaseException:
-            self._file.close()
+            self.close()
             raise
         self._read = 0
 
@@ -162,7 +174,7 @@ class InputFile:
         self.rate = int(f.samplerate)
         self.channels = int(f.channels)
         self.frames = int(f.frames)
-        self.length_known = bool(f.seekable())
+        self.length_known = bool(f.seekable()) and not self._source.relayed
         self.format = str(f.format)
         self.subtype = str(f.subtype)
         log = str(f.extra_info)
@@ -206,10 +218,12 @@ class InputFile:
         sf = soundfile()
         while True:
             try:
-                block = self._file.read(size, dtype="float32", always_2d=True)
+                with quiet_stderr(self._source.mpeg):
+                    block = self._file.read(size, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:
+                why = "corrupt MPEG audio data" if self._source.mpeg else str(exc)
                 raise SoundFileError(
-                    self.path, "corrupt", f"cannot decode the audio ({exc})"
+                    self.path, "corrupt", f"cannot decode the audio ({why})"
                 ) from exc
             if block.shape[0] == 0:
                 break
@@ -230,8 +244,11 @@ class InputFile:
         return self._read
 
     def close(self) -> None:
-        """Close the file."""
-        self._file.close()
+        """Close the file (and remove its spooled copy, if any)."""
+        try:
+            self._file.close()
+        finally:
+            self._source.close()
 
     def __enter__(self) -> InputFile:
         return self
@@ -263,7 +280,9 @@ def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
             choices = ", ".join(sorted(s for s in sf.available_subtypes(fmt)))
             raise ConfigError("--subtype", f"{fmt} files cannot hold {sub} (choose {choices})")
         return sub
-    if sf.check_format(fmt, input_subtype):
+    # libsndfile decodes MP3 but its WAV (and other) writers cannot encode it
+    same_codec = not input_subtype.startswith("MPEG") or fmt == "MP3"
+    if same_codec and sf.check_format(fmt, input_subtype):
         return input_subtype
     if input_subtype in ("FLOAT", "DOUBLE", "PCM_32", "PCM_24") and sf.check_format(fmt, "PCM_24"):
         return "PCM_24"
@@ -293,6 +312,10 @@ def _plan(path: str) -> _Plan:
     """Where ``path`` leads and how it is written; raises SoundFileError when it cannot be."""
     if path == "-":
         return _Plan("stdout", path)
+    if not path:
+        raise SoundFileError(
+            "''", "unwritable", "the output path is empty; give a file name, or '-' for stdout"
+        )
     try:
         st = os.stat(path)  # through symbolic links
     except FileNotFoundError:
@@ -405,8 +428,9 @@ class OutputTarget:
                 closefd=False,
             )
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+            why = str(exc.error_string) if isinstance(exc, sf.LibsndfileError) else str(exc)
             raise SoundFileError(
-                self.path, "unwritable", f"cannot write {fmt} {subtype} ({exc})"
+                self.path, "unwritable", f"cannot write {fmt} {subtype} ({why.strip()})"
             ) from exc
         return self._writer
 

@@ -204,7 +204,9 @@ class _Resampled:
         self._blocks = infile.blocks(max(1, int(_BLOCK_S * infile.rate)))
         self._rs = StreamResampler(infile.rate, rate, self.channels)
         self._buf = np.zeros((0, self.channels), dtype=np.float32)
+        self._handed = 0  # samples handed out, silence after the end included
         self.finished = False
+        self.real = 0  # samples of the file (not the silence after it) in the last take
 
     @property
     def length(self) -> int:
@@ -219,6 +221,8 @@ class _Resampled:
             y = self._rs.flush()
             self.finished = True
         else:
+            if not np.isfinite(block).all():  # silence, as the chain would (before the
+                block = np.where(np.isfinite(block), block, np.float32(0.0))  # resampler)
             x = block.mean(axis=1, keepdims=True) if self._mono else block
             y = self._rs.process(x)
         self._buf = np.concatenate([self._buf, y.astype(np.float32)])
@@ -229,6 +233,10 @@ class _Resampled:
             self._more()
         out = self._buf[:count]
         self._buf = self._buf[count:]
+        self.real = out.shape[0]
+        if self.finished:
+            self.real = min(self.real, max(0, self.length - self._handed))
+        self._handed += count
         if out.shape[0] < count:
             out = np.concatenate([out, np.zeros((count - out.shape[0], self.channels), np.float32)])
         return out
@@ -336,7 +344,7 @@ def _stream(
                     st = vp.stats
                     echo.add(st.erle_db, st.delay_ms)
         elapsed += time.perf_counter() - t0
-        level_in.add(x[:, 0])  # (trailing silence is no speech: the level is unchanged)
+        level_in.add(x[: src.real, 0])  # the file only, not the silence after it
         sink.push(y)
         done += k
         progress.update(done)
@@ -393,26 +401,26 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
             vp, src, ref, sink, skip, level_in, echo if track_echo else None, quiet=args.quiet
         )
         sink.finish()
+        summary = {  # before the output is put in place: a figure cannot fail the command
+            "input": args.mic,
+            "far": args.far,
+            "output": args.output,
+            "format": f"{fmt} {subtype}",
+            "stages": stage_names(cfg),
+            "input_rate": mic.rate,
+            "processing_rate": rate,
+            "channels": channels,
+            "duration_s": mic.frames_read / mic.rate,
+            "aligned": bool(args.align),
+            "latency_ms": 1000.0 * vp.latency_samples / rate,
+            "input_speech_level_dbfs": level_in.level_dbfs(),
+            "output_speech_level_dbfs": level_out.level_dbfs(),
+            "erle_db_mean": echo.erle_db if track_echo else None,
+            "far_active_s": echo.far_active_s if track_echo else None,
+            "delay_ms": echo.delay_ms if track_echo else None,
+            "cost_us_per_frame": 1e6 * elapsed / max(frames, 1),
+        }
         target.commit()
-    summary = {
-        "input": args.mic,
-        "far": args.far,
-        "output": args.output,
-        "format": f"{fmt} {subtype}",
-        "stages": stage_names(cfg),
-        "input_rate": mic.rate,
-        "processing_rate": rate,
-        "channels": channels,
-        "duration_s": mic.frames_read / mic.rate,
-        "aligned": bool(args.align),
-        "latency_ms": 1000.0 * vp.latency_samples / rate,
-        "input_speech_level_dbfs": level_in.level_dbfs(),
-        "output_speech_level_dbfs": level_out.level_dbfs(),
-        "erle_db_mean": echo.erle_db if track_echo else None,
-        "far_active_s": echo.far_active_s if track_echo else None,
-        "delay_ms": echo.delay_ms if track_echo else None,
-        "cost_us_per_frame": 1e6 * elapsed / max(frames, 1),
-    }
     _print_summary(summary, mic, as_json=args.json, stream=summary_to)
     return 0
 

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ActiveLevelMeter",
     "active_fraction",
     "active_level_dbfs",
     "active_mask",
@@ -51,6 +52,11 @@ _P56_MARGIN_DB = 15.9
 #: Block length used to evaluate the P.56 envelope (s). The envelope's 30 ms time
 #: constant makes a 1 ms evaluation grid indistinguishable from per-sample evaluation.
 _P56_BLOCK_S = 0.001
+#: Threshold grid (dBFS): 0.25 dB steps from -100 dBFS; an envelope above the top bin
+#: (+200 dBFS) counts in the top bin.
+_P56_STEP_DB = 0.25
+_P56_FLOOR_DB = -100.0
+_P56_BINS = int((200.0 - _P56_FLOOR_DB) / _P56_STEP_DB) + 1
 
 
 def _as_1d(x: ArrayLike, name: str) -> FloatArray:
@@ -72,28 +78,111 @@ def level_dbfs(x: ArrayLike) -> float:
     return float(_db(float(np.mean(a * a))))
 
 
-def _p56_blocks(x: FloatArray, rate: int) -> tuple[FloatArray, FloatArray, int, int]:
-    """Return (block envelope, block energy, block length, hangover in blocks)."""
-    blk = max(1, round(_P56_BLOCK_S * rate))
-    nb = x.size // blk
-    tail = x[nb * blk :]
-    body = x[: nb * blk].reshape(nb, blk)
-    mean_abs = np.abs(body).mean(axis=1)
-    energy = (body * body).sum(axis=1)
-    if tail.size:
-        mean_abs = np.append(mean_abs, np.abs(tail).mean())
-        energy = np.append(energy, float(np.sum(tail * tail)))
-    # Two cascaded first-order smoothers of |x| (P.56 method B), evaluated once per block:
-    # g = exp(-1 / (tau * block_rate)).
-    g = float(np.exp(-blk / (_P56_TIME_CONSTANT_S * rate)))
-    env = np.empty_like(mean_abs)
-    p = q = 0.0
-    for i, v in enumerate(mean_abs.tolist()):
-        p = g * p + (1.0 - g) * v
-        q = g * q + (1.0 - g) * p
-        env[i] = q
-    hang = max(1, round(_P56_HANGOVER_S * rate / blk))
-    return env, energy, blk, hang
+class ActiveLevelMeter:
+    """ITU-T P.56 method B active level of one signal at ``rate`` Hz, fed block by block.
+
+    The envelope is ``|x|`` smoothed by two cascaded one-pole filters (0.03 s), evaluated
+    once per 1 ms block. A block is active at threshold ``c`` when the envelope reached
+    ``c`` within the 0.2 s hangover, i.e. when the envelope's running maximum over the
+    hangover is ``>= c``; so the activity at every threshold of the grid follows from one
+    histogram of that running maximum (block counts and energies per 0.25 dB bin), and
+    memory stays flat. NaN and +-Inf samples count as silence (as in the processing chain).
+    Feeding a signal in pieces of any sizes gives the same result as feeding it whole.
+    """
+
+    def __init__(self, rate: int, *, keep_envelope: bool = False) -> None:
+        self.block = max(1, round(_P56_BLOCK_S * rate))
+        self.hangover = max(1, round(_P56_HANGOVER_S * rate / self.block))
+        self._g = float(np.exp(-self.block / (_P56_TIME_CONSTANT_S * rate)))
+        self._p = self._q = 0.0
+        self._tail = np.zeros(0)
+        self._recent = np.zeros(0)  # envelope of the last hangover - 1 blocks
+        self._count = np.zeros(_P56_BINS)
+        self._energy = np.zeros(_P56_BINS)
+        self._total = 0.0
+        self._envelopes: list[FloatArray] | None = [] if keep_envelope else None
+        self._result: tuple[float, float] | None = None
+        self._finished = False
+
+    def add(self, x: ArrayLike) -> None:
+        """Append samples (flattened)."""
+        if self._finished:
+            raise ValueError("the meter has finished; start a new one")
+        a = np.asarray(x, dtype=np.float64).reshape(-1)
+        if not np.isfinite(a).all():
+            a = np.where(np.isfinite(a), a, 0.0)
+        a = np.concatenate([self._tail, a])
+        nb = a.size // self.block
+        self._tail = a[nb * self.block :]
+        if nb:
+            body = a[: nb * self.block].reshape(nb, self.block)
+            self._account(np.abs(body).mean(axis=1), (body * body).sum(axis=1))
+
+    def _account(self, mean_abs: FloatArray, energy: FloatArray) -> None:
+        g, p, q = self._g, self._p, self._q
+        env = np.empty_like(mean_abs)
+        for i, v in enumerate(mean_abs.tolist()):
+            p = g * p + (1.0 - g) * v
+            q = g * q + (1.0 - g) * p
+            env[i] = q
+        self._p, self._q = p, q
+        if self._envelopes is not None:
+            self._envelopes.append(env)
+        hang = self.hangover
+        hist = np.concatenate([np.zeros(max(0, hang - 1 - self._recent.size)), self._recent, env])
+        running = np.lib.stride_tricks.sliding_window_view(hist, hang).max(axis=1)
+        self._recent = hist[hist.size - (hang - 1) :] if hang > 1 else np.zeros(0)
+        self._total += float(energy.sum())
+        with np.errstate(divide="ignore"):
+            pos = (20.0 * np.log10(running) - _P56_FLOOR_DB) / _P56_STEP_DB
+        keep = pos >= 0.0
+        idx = np.minimum(np.floor(pos[keep]), _P56_BINS - 1).astype(np.int64)
+        self._count += np.bincount(idx, minlength=_P56_BINS)
+        self._energy += np.bincount(idx, weights=energy[keep], minlength=_P56_BINS)
+
+    def finish(self) -> tuple[float, float] | None:
+        """``(active level, threshold)`` in dBFS; None when no block reached the
+        -100 dBFS floor of the threshold grid (silence: no activity). Idempotent."""
+        if not self._finished:
+            self._finished = True
+            if self._tail.size:
+                t = self._tail
+                self._account(np.array([np.abs(t).mean()]), np.array([float(np.sum(t * t))]))
+                self._tail = np.zeros(0)
+            self._result = self._crossing()
+        return self._result
+
+    @property
+    def envelope(self) -> FloatArray:
+        """The block envelope (only with ``keep_envelope=True``)."""
+        if self._envelopes is None:
+            raise ValueError("the meter was made without keep_envelope=True")
+        return np.concatenate(self._envelopes) if self._envelopes else np.zeros(0)
+
+    def _crossing(self) -> tuple[float, float] | None:
+        nonzero = np.nonzero(self._count)[0]
+        if self._total <= 0.0 or nonzero.size == 0:
+            return None
+        size = int(nonzero[-1]) + 1  # thresholds up to the loudest running maximum
+        thr_db = _P56_FLOOR_DB + _P56_STEP_DB * np.arange(size)
+        # Blocks active at threshold j: running maximum in bin >= j (never none here).
+        n_act = np.cumsum(self._count[::-1])[::-1][:size] * self.block
+        e_act = np.cumsum(self._energy[::-1])[::-1][:size]
+        act_db = _db(e_act / n_act)
+        diff = act_db - thr_db
+        # diff decreases (roughly) with the threshold; find the first crossing of M.
+        below = np.nonzero(diff <= _P56_MARGIN_DB)[0]
+        if below.size == 0:
+            return float(act_db[-1]), float(thr_db[-1])
+        j = int(below[0])
+        if j == 0:
+            return float(act_db[0]), float(thr_db[0])
+        # Linear interpolation between thresholds j-1 and j (as in P.56's bisection).
+        d0, d1 = diff[j - 1], diff[j]
+        frac = (d0 - _P56_MARGIN_DB) / (d0 - d1) if d0 != d1 else 0.0
+        level = act_db[j - 1] + frac * (act_db[j] - act_db[j - 1])
+        thr = thr_db[j - 1] + frac * (thr_db[j] - thr_db[j - 1])
+        return float(level), float(thr)
 
 
 def _activity(env: FloatArray, threshold: float, hang: int) -> BoolArray:
@@ -104,40 +193,6 @@ def _activity(env: FloatArray, threshold: float, hang: int) -> BoolArray:
     return np.asarray(np.arange(env.size) - last < hang, dtype=np.bool_)
 
 
-def _p56(x: FloatArray, rate: int) -> tuple[float, float, FloatArray, int, int]:
-    """Active level (dBFS), threshold used, envelope, block length, hangover blocks."""
-    env, energy, blk, hang = _p56_blocks(x, rate)
-    total = float(energy.sum())
-    if total <= 0.0:
-        return -200.0, float("inf"), env, blk, hang
-    # Thresholds c_j on a 0.25 dB grid from -100 dBFS up to the envelope maximum.
-    top = 20.0 * np.log10(max(float(env.max()), 1e-10))
-    thr_db = np.arange(-100.0, top + 0.25, 0.25)
-    diff = np.empty(thr_db.size)
-    act_db = np.empty(thr_db.size)
-    for j, c_db in enumerate(thr_db):
-        act = _activity(env, 10.0 ** (c_db / 20.0), hang)
-        n_act = int(act.sum()) * blk
-        e_act = float(energy[act].sum())
-        a_db = float(_db(e_act / n_act)) if n_act else -200.0
-        act_db[j] = a_db
-        diff[j] = a_db - c_db
-    # diff decreases (roughly) with the threshold; find the first crossing of M.
-    below = np.nonzero(diff <= _P56_MARGIN_DB)[0]
-    if below.size == 0:
-        j = thr_db.size - 1
-        return float(act_db[j]), float(thr_db[j]), env, blk, hang
-    j = int(below[0])
-    if j == 0:
-        return float(act_db[0]), float(thr_db[0]), env, blk, hang
-    # Linear interpolation between thresholds j-1 and j (as in P.56's bisection).
-    d0, d1 = diff[j - 1], diff[j]
-    frac = (d0 - _P56_MARGIN_DB) / (d0 - d1) if d0 != d1 else 0.0
-    level = act_db[j - 1] + frac * (act_db[j] - act_db[j - 1])
-    thr = thr_db[j - 1] + frac * (thr_db[j] - thr_db[j - 1])
-    return float(level), float(thr), env, blk, hang
-
-
 def active_level_dbfs(x: ArrayLike, rate: int) -> float:
     """Active speech level of ``x`` in dBFS, after ITU-T P.56 method B.
 
@@ -145,7 +200,9 @@ def active_level_dbfs(x: ArrayLike, rate: int) -> float:
     constant; a sample is active at threshold ``c`` if the envelope was >= ``c`` within the
     last 0.2 s (hangover). The active level ``A(c)`` is the mean square over active samples;
     the result is ``A(c)`` at the threshold where ``A(c) - 20 log10(c) = 15.9`` dB
-    (thresholds on a 0.25 dB grid, linearly interpolated). Returns -200 for silence.
+    (thresholds on a 0.25 dB grid from -100 dBFS, linearly interpolated; computed by
+    :class:`ActiveLevelMeter`). Returns -200 when nothing is active: silence, or an
+    envelope that never reaches -100 dBFS. NaN and +-Inf samples count as silence.
     As in P.56 itself, where ``A(c) - 20 log10(c)`` runs within a few tenths of a dB of the
     margin over a range of thresholds, the crossing (and the level) is ill-conditioned and
     may move by up to ~1 dB between near-identical signals.
@@ -160,22 +217,27 @@ def active_level_dbfs(x: ArrayLike, rate: int) -> float:
     a = _as_1d(x, "x")
     if a.size == 0:
         raise ValueError("x is empty")
-    return _p56(a, int(rate))[0]
+    meter = ActiveLevelMeter(int(rate))
+    meter.add(a)
+    found = meter.finish()
+    return -200.0 if found is None else found[0]
 
 
 def active_mask(x: ArrayLike, rate: int) -> BoolArray:
     """Per-sample P.56 speech activity of ``x`` (the activity at the active-level threshold).
 
-    Returns a boolean array of ``len(x)``; all False for silence.
+    Returns a boolean array of ``len(x)``; all False when nothing is active.
     """
     a = _as_1d(x, "x")
     if a.size == 0:
         return np.zeros(0, dtype=np.bool_)
-    _, thr, env, blk, hang = _p56(a, int(rate))
-    if not np.isfinite(thr):
+    meter = ActiveLevelMeter(int(rate), keep_envelope=True)
+    meter.add(a)
+    found = meter.finish()
+    if found is None:
         return np.zeros(a.size, dtype=np.bool_)
-    act = _activity(env, 10.0 ** (thr / 20.0), hang)
-    return np.asarray(np.repeat(act, blk)[: a.size], dtype=np.bool_)
+    act = _activity(meter.envelope, 10.0 ** (found[1] / 20.0), meter.hangover)
+    return np.asarray(np.repeat(act, meter.block)[: a.size], dtype=np.bool_)
 
 
 def active_fraction(x: ArrayLike, rate: int) -> float:
