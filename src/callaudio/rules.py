@@ -283,6 +283,12 @@ class SessionRules:
         """Whether any audio I/O runs on this client's backend."""
         return self._duplex or self.backend.is_running
 
+    def session_on_audio_thread(self) -> bool:
+        """Whether the calling thread is an audio thread of this client's backend (its
+        optional ``on_audio_thread()``; a backend without one has none)."""
+        check = getattr(self.backend, "on_audio_thread", None)
+        return bool(check()) if callable(check) else False
+
     def session_calls_over(self, session: AudioSession) -> None:
         """Row 4's last step, for this client's controller."""
         self.controller.clear_call_state()

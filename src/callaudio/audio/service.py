@@ -13,11 +13,12 @@ and after :meth:`EngineBackend.close`, no stream is open on the device.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +26,13 @@ import numpy.typing as npt
 
 from ..config import SAMPLE_RATES, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamFault
-from ..engine import AudioEngine, EngineStats, PreparedSound
+from ..engine import (
+    AudioEngine,
+    EngineStats,
+    PreparedSound,
+    check_far_audio,
+    in_audio_callback,
+)
 from ..errors import BackendError, CallAudioError, CallbackError, ConfigError
 from .base import (
     BackendFault,
@@ -60,6 +67,14 @@ class EngineBackend:
     resume=True)`` reuses it (same rate and channels) with its echo path reset, so a call
     restarting after an interruption keeps its noise estimate and gain; ``resume=False``
     (a new call) builds a fresh chain.
+
+    A stream stopped from inside its own callback (a capture callback calling
+    ``stop_duplex``) cannot finish stopping until that callback returns: the engine halts
+    and its helper thread closes the stream. This backend keeps that engine until then:
+    the next ``start_*`` (and ``close``, and the helper thread below) first waits for it
+    from its own thread, so no new stream meets the old one on the device or its chain;
+    the same callback cannot start the next stream (BackendError: the session starts it
+    from another thread, see :meth:`on_audio_thread`).
 
     A helper thread (``poll_interval`` seconds, default 20 ms) calls ``on_finished`` when a
     one-shot sound runs out, reports a stream that died (device lost) to the fault
@@ -132,6 +147,8 @@ class EngineBackend:
         self._lock = threading.RLock()
         self._engine: AudioEngine | None = None
         self._kind: str | None = None  # "duplex", "record" or "playback"
+        # (engine, kind) stopped inside its own callback; its helper thread is closing it
+        self._halted: tuple[AudioEngine, str] | None = None
         self._config: StreamConfig | None = None
         self._sound: PreparedSound | None = None
         self._kept_vp: VoiceProcessor | None = None  # the last stopped duplex stream's chain
@@ -185,6 +202,13 @@ class EngineBackend:
         """Whether any stream runs."""
         return self._engine is not None
 
+    def on_audio_thread(self) -> bool:
+        """Whether the calling thread is an audio thread: inside an engine's callback
+        (:func:`callaudio.engine.in_audio_callback`), where a ``capture`` callback runs.
+        Stopping a stream waits for its callback to return, so the session never runs or
+        waits for audio actions there (see :class:`~callaudio.audio.base.AudioBackend`)."""
+        return in_audio_callback()
+
     @property
     def sample_rate(self) -> int | None:
         """The device's fixed rate (its declared ``capabilities.fixed_sample_rate``), or
@@ -215,12 +239,13 @@ class EngineBackend:
         See :meth:`AudioEngine.write_far` (guarded to full scale; ``timeout`` 0: never
         block, seconds: wait for room, None: until all is queued; what a full ring refuses
         counts in ``stats.far_rejected``). With no duplex stream (an interruption) nothing
-        is taken: 0 at once, and the samples count in :attr:`far_discarded`.
+        is taken: 0 at once, and the samples count in :attr:`far_discarded`; bad input
+        raises the same FrameError/ConfigError with or without a stream.
         """
         engine = self._engine
         if engine is None or self._kind != "duplex":
-            x = np.asarray(samples)
-            self.far_discarded += int(x.shape[0]) if x.ndim >= 1 else 0
+            y = check_far_audio(samples, timeout)  # bad input: the same error as in a call
+            self.far_discarded += int(y.shape[0])
             return 0
         return engine.write_far(samples, timeout)
 
@@ -310,6 +335,10 @@ class EngineBackend:
             return
         if kind == "duplex":
             self._kept_vp = engine.processor
+        if engine.on_audio_thread():  # inside its callback: it halts, its helper closes it
+            engine.stop()
+            self._halted = (engine, str(kind))
+            return
         try:
             stats = engine.stop()
         except CallbackError:
@@ -319,13 +348,44 @@ class EngineBackend:
         self.last_stats = stats
         self.history.append((str(kind), stats))
 
+    def _finish_halted(self, operation: str) -> None:
+        """Wait (with no lock held: the callback may still call in) until a stream stopped
+        inside its own callback is closed, and record its stats. BackendError inside that
+        callback: it cannot wait for itself."""
+        halted = self._halted
+        if halted is None:
+            return
+        engine, kind = halted
+        if engine.on_audio_thread():
+            raise BackendError(
+                operation,
+                "the stream stopped inside this callback closes once the callback returns: "
+                "start the next stream from another thread",
+            )
+        stats = engine.stop(raise_errors=False)  # joins the engine's helper thread
+        with self._lock:
+            if self._halted is halted:
+                self._halted = None
+                self.last_stats = stats
+                self.history.append((kind, stats))
+
+    @contextlib.contextmanager
+    def _starting(self, operation: str) -> Iterator[None]:
+        """Hold the lock, with no stream stopped inside its callback still closing."""
+        while True:
+            self._finish_halted(operation)
+            with self._lock:
+                if self._halted is None:
+                    yield
+                    return
+
     def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
         """Open and start the call's duplex stream (with the chain when asked).
 
         ``resume=True`` reuses the chain of the last stopped duplex stream (same rate and
         channels) with its echo path reset; otherwise, or when there is none, a fresh chain.
         """
-        with self._lock:
+        with self._starting("start_duplex"):
             if self._kind in ("duplex", "record"):
                 raise BackendError("start_duplex", f"a {self._kind} stream is already running")
             rate = self._rate_and_block(config, "start_duplex")
@@ -358,15 +418,16 @@ class EngineBackend:
                 self._resume_sound_alone()
 
     def _resume_sound_alone(self) -> None:
+        # (after a stop inside the callback, the helper thread resumes it: see poll())
         sound = self._sound
-        if sound is not None and not sound.done and self._engine is None:
+        if sound is not None and not sound.done and self._engine is None and not self._halted:
             self._start_engine("playback", self._sound_rate, None, 1)
 
     def start_playback(
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
     ) -> None:
         """Play ``source``: mixed into the running duplex stream, else on its own stream."""
-        with self._lock:
+        with self._starting("start_playback"):
             if self._kind == "record":
                 raise BackendError(
                     "start_playback", "an input-only stream runs (category RECORD): no output"
@@ -411,7 +472,7 @@ class EngineBackend:
 
     def start_record(self, config: StreamConfig) -> None:
         """Open and start an input-only stream (category RECORD), with a fresh chain."""
-        with self._lock:
+        with self._starting("start_record"):
             if self._kind in ("duplex", "record"):
                 raise BackendError("start_record", f"a {self._kind} stream is already running")
             if self._kind == "playback":
@@ -441,8 +502,12 @@ class EngineBackend:
             engine = self._engine
             if engine is not None:
                 engine.reset_processor()  # nothing to do on a stream without a chain
-            if self._kind != "duplex" and self._kept_vp is not None:
-                self._kept_vp.reset_echo_path()
+            kept, halted = self._kept_vp, self._halted
+            if self._kind != "duplex" and kept is not None:
+                if halted is not None and halted[0].processor is kept:
+                    halted[0].reset_processor()  # still claimed: done as it is released
+                else:
+                    kept.reset_echo_path()
 
     def set_muted(self, muted: bool) -> None:
         """Send silence instead of the microphone (a flag the callback reads)."""
@@ -471,7 +536,15 @@ class EngineBackend:
     # -- the helper thread ---------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Check for a finished sound, a dead stream and lost audio; call out (no lock held)."""
+        """Check for a finished sound, a dead stream and lost audio; call out (no lock held).
+        A stream stopped inside its callback is waited for here, and a sound that was
+        mixed into it goes on by itself."""
+        halted = self._halted
+        if halted is not None and not halted[0].on_audio_thread():
+            self._finish_halted("poll")
+            with self._lock:
+                if self._kind is None:
+                    self._resume_sound_alone()
         finished: Callable[[], None] | None = None
         fault: BackendFault | None = None
         dropout: Dropout | None = None
@@ -559,8 +632,11 @@ class EngineBackend:
                 traceback.print_exc()
 
     def close(self) -> None:
-        """Stop every stream and the helper thread; forget the kept chain."""
+        """Stop every stream and the helper thread; forget the kept chain. (Inside a
+        stream's callback, that stream closes once the callback returns.)"""
         self._watch_stop.set()
+        with contextlib.suppress(BackendError):
+            self._finish_halted("close")
         with self._lock:
             self._sound = None
             self._on_finished = None
