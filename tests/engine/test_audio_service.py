@@ -460,6 +460,46 @@ def test_inside_its_capture_callback_a_stopped_stream_refuses_a_new_one() -> Non
     assert backend.stream is None and not backend.is_running
 
 
+def test_a_capture_callback_calling_in_while_another_thread_stops_its_stream() -> None:
+    """The application's thread stops the duplex stream, which waits for the callback to
+    return; the callback starts a sound meanwhile. The stop used to hold the backend's lock
+    while waiting, and the callback waited for the lock: both waited for ever. Now the
+    callback gets a BackendError at once (its stream is stopping), and the stop returns."""
+    armed, entered, done = threading.Event(), threading.Event(), threading.Event()
+    raised: list[BaseException] = []
+    tone = ToneSource(tone_plan("US").ringback, RATE)
+
+    def capture(frame):  # type: ignore[no-untyped-def]
+        if armed.is_set():
+            armed.clear()
+            entered.set()
+            deadline = time.monotonic() + 5.0
+            while backend.is_running and time.monotonic() < deadline:
+                time.sleep(0.001)  # until the application's thread is stopping the stream
+            try:
+                backend.start_playback(tone)
+            except BackendError as exc:
+                raised.append(exc)
+            done.set()
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0], realtime=True)
+    backend = EngineBackend(room, capture=capture)
+    backend.start_duplex(_config())
+    armed.set()
+    assert entered.wait(5.0)
+    stopper = threading.Thread(target=backend.stop_duplex, daemon=True)
+    stopper.start()
+    stopper.join(5.0)
+    assert not stopper.is_alive(), "deadlock: stop_duplex waits for the callback"
+    try:
+        assert done.is_set() and len(raised) == 1 and "stopping" in str(raised[0])
+        assert [kind for kind, _ in backend.history] == ["duplex"]
+        backend.start_playback(tone)  # from the application's thread: its own stream
+        assert backend.stream_kind == "playback"
+    finally:
+        backend.close()
+
+
 def test_a_reset_while_only_a_sound_plays_resets_the_kept_chain():
     backend, room = _backend()
     backend.start_duplex(_config())
