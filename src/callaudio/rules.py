@@ -69,6 +69,12 @@ Choices made where the rules leave room:
 - Every backend request is decided under the session lock and runs after it is released
   (:meth:`~callaudio.session.AudioSession.defer`), in order; what depends on the outcome
   (``call_established``, ``call_resumed``, ``media_services_reset``) is emitted after it.
+- Decided on the backend's audio thread (a capture callback that ends a call, begins an
+  interruption, changes the route or starts a tone; :meth:`SessionRules.session_on_audio_thread`),
+  the requests run on another thread and the audio thread does not wait for them: a stop
+  there would wait for the callback itself. ``establish()`` called there returns before the
+  call's audio started, so a start that fails ends the call with ``EndCause.ERROR`` (logged)
+  instead of raising in the callback.
 """
 
 from __future__ import annotations

@@ -91,7 +91,8 @@ class Outbox:
     def idle(self) -> bool:
         """Nothing queued and nobody running the queue."""
         with self._mutex:
-            return not (self._actions or self._events or self._acting or self._delivering)
+            busy = self._acting or self._delivering or self._worker
+            return not (self._actions or self._events or busy)
 
     def run(self) -> None:
         """Run the queued actions, then the events (call with the session lock released).
