@@ -393,6 +393,40 @@ def test_write_far_raises_the_same_error_with_and_without_a_stream() -> None:
 # -- a stream stopped inside its own capture callback -----------------------------------------
 
 
+def test_the_engine_and_the_service_tell_the_audio_thread_from_the_others() -> None:
+    """Inside a capture callback (the room runs it on this very thread): the engine, the
+    service and the module function say so; another engine does not; outside, after a
+    callback that raised too, none does."""
+    from callaudio.engine import AudioEngine, in_audio_callback
+    from callaudio.errors import CallbackError
+
+    seen: list[tuple[bool, bool, bool, bool]] = []
+
+    def capture(frame):  # type: ignore[no-untyped-def]
+        here = backend.engine
+        seen.append(
+            (
+                in_audio_callback(),
+                here is not None and here.on_audio_thread(),
+                other.on_audio_thread(),
+                backend.on_audio_thread(),
+            )
+        )
+        if len(seen) == 2:
+            raise RuntimeError("a failing capture callback")
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0])
+    backend = EngineBackend(room, poll_interval=None, capture=capture)
+    other = AudioEngine(SimulatedBackend(RATE), RATE)
+    backend.start_duplex(_config())
+    room.run_frames(3)
+    assert seen == [(True, True, False, True)] * 3
+    assert not in_audio_callback() and not backend.on_audio_thread()
+    assert not backend.engine.on_audio_thread()
+    with pytest.raises(CallbackError):
+        backend.stop_duplex()
+
+
 def test_a_stream_stopped_in_its_capture_callback_is_closed_before_the_next_start() -> None:
     """The callback stops the duplex stream and goes on 0.2 s: the engine only halts and
     its helper thread closes the stream when the callback returns. The next start (and a
