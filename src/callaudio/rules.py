@@ -69,6 +69,12 @@ Choices made where the rules leave room:
 - Every backend request is decided under the session lock and runs after it is released
   (:meth:`~callaudio.session.AudioSession.defer`), in order; what depends on the outcome
   (``call_established``, ``call_resumed``, ``media_services_reset``) is emitted after it.
+- Decided on the backend's audio thread (a capture callback that ends a call, begins an
+  interruption, changes the route or starts a tone; :meth:`SessionRules.session_on_audio_thread`),
+  the requests run on another thread and the audio thread does not wait for them: a stop
+  there would wait for the callback itself. ``establish()`` called there returns before the
+  call's audio started, so a start that fails ends the call with ``EndCause.ERROR`` (logged)
+  instead of raising in the callback.
 """
 
 from __future__ import annotations
@@ -282,6 +288,12 @@ class SessionRules:
     def session_io_running(self) -> bool:
         """Whether any audio I/O runs on this client's backend."""
         return self._duplex or self.backend.is_running
+
+    def session_on_audio_thread(self) -> bool:
+        """Whether the calling thread is an audio thread of this client's backend (its
+        optional ``on_audio_thread()``; a backend without one has none)."""
+        check = getattr(self.backend, "on_audio_thread", None)
+        return bool(check()) if callable(check) else False
 
     def session_calls_over(self, session: AudioSession) -> None:
         """Row 4's last step, for this client's controller."""

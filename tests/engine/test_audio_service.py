@@ -3,6 +3,9 @@ stats, the recording double's ``resume`` log, and devices that declare their cap
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -20,7 +23,7 @@ from callaudio.audio import (
 from callaudio.devices.base import Device, DeviceCapabilities, Stream
 from callaudio.devices.simulated import SimulatedBackend
 from callaudio.devices.sounddevice_backend import SounddeviceBackend
-from callaudio.errors import BackendError, ConfigError
+from callaudio.errors import BackendError, CallAudioError, ConfigError
 from callaudio.tones import ToneSource, tone_plan
 
 RATE = 16000
@@ -348,6 +351,187 @@ def test_far_end_audio_given_while_no_call_stream_runs_is_counted_not_lost_silen
     assert backend.write_far(np.zeros(N, np.float32)) == 0
     assert backend.far_discarded == 4 * N
     backend.close()
+
+
+def test_backend_write_far_validates_its_input_with_no_duplex_stream() -> None:
+    """EngineBackend.write_far with no duplex stream (before the call's audio, during an
+    interruption) returned 0 for anything -- a string, a stereo or complex array, a
+    negative timeout -- and raised numpy's ValueError for a ragged list, while the same
+    calls during a call raise FrameError/ConfigError. Bad input should get the same one
+    library error whether or not a stream runs."""
+    from callaudio.audio import make_backend
+
+    backend = make_backend("simulated", sample_rate=RATE, realtime=False)
+    for args in (
+        ("abc",),
+        (np.zeros((10, 2), np.float32),),
+        (np.zeros(10, complex),),
+        (np.zeros(10, np.float32), -5),
+        ([[0.0], [0.0, 0.0]],),
+    ):
+        with pytest.raises(CallAudioError):
+            backend.write_far(*args)
+
+
+def test_write_far_raises_the_same_error_with_and_without_a_stream() -> None:
+    backend, _ = _backend()
+    bad = (("abc",), (np.zeros((10, 2), np.float32),), (np.zeros(4, np.float32), -1.0))
+    without = []
+    for args in bad:
+        with pytest.raises(CallAudioError) as info:
+            backend.write_far(*args)
+        without.append((type(info.value), str(info.value)))
+    assert backend.far_discarded == 0  # bad input changes nothing
+    backend.start_duplex(_config())
+    for args, expected in zip(bad, without, strict=True):
+        with pytest.raises(CallAudioError) as info:
+            backend.write_far(*args)
+        assert (type(info.value), str(info.value)) == expected
+    backend.close()
+
+
+# -- a stream stopped inside its own capture callback -----------------------------------------
+
+
+def test_the_engine_and_the_service_tell_the_audio_thread_from_the_others() -> None:
+    """Inside a capture callback (the room runs it on this very thread): the engine, the
+    service and the module function say so; another engine does not; outside, after a
+    callback that raised too, none does."""
+    from callaudio.engine import AudioEngine, in_audio_callback
+    from callaudio.errors import CallbackError
+
+    seen: list[tuple[bool, bool, bool, bool]] = []
+
+    def capture(frame):  # type: ignore[no-untyped-def]
+        here = backend.engine
+        seen.append(
+            (
+                in_audio_callback(),
+                here is not None and here.on_audio_thread(),
+                other.on_audio_thread(),
+                backend.on_audio_thread(),
+            )
+        )
+        if len(seen) == 2:
+            raise RuntimeError("a failing capture callback")
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0])
+    backend = EngineBackend(room, poll_interval=None, capture=capture)
+    other = AudioEngine(SimulatedBackend(RATE), RATE)
+    backend.start_duplex(_config())
+    room.run_frames(3)
+    assert seen == [(True, True, False, True)] * 3
+    assert not in_audio_callback() and not backend.on_audio_thread()
+    assert not backend.engine.on_audio_thread()
+    with pytest.raises(CallbackError):
+        backend.stop_duplex()
+
+
+def test_a_stream_stopped_in_its_capture_callback_is_closed_before_the_next_start() -> None:
+    """The callback stops the duplex stream and goes on 0.2 s: the engine only halts and
+    its helper thread closes the stream when the callback returns. The next start (and a
+    reset of the kept chain) from the application must wait for it, not meet the open
+    stream on the device (BackendError) or the chain still claimed (InvalidStateError)."""
+    armed, stopped = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def capture(frame):  # type: ignore[no-untyped-def]
+        if armed.is_set():
+            armed.clear()
+            try:
+                backend.stop_duplex()
+            except BaseException as exc:
+                errors.append(exc)
+            stopped.set()
+            time.sleep(0.2)
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0], realtime=True)
+    backend = EngineBackend(room, capture=capture)
+    try:
+        backend.start_duplex(_config())
+        first = backend.engine.processor
+        armed.set()
+        assert stopped.wait(5.0)
+        assert not errors and not backend.is_running
+        backend.reset_echo_canceller()  # the kept chain is still the halted engine's
+        backend.start_duplex(_config(), resume=True)
+        assert backend.stream_kind == "duplex" and backend.engine.processor is first
+        assert [kind for kind, _ in backend.history] == ["duplex"]
+    finally:
+        backend.close()
+
+
+def test_inside_its_capture_callback_a_stopped_stream_refuses_a_new_one() -> None:
+    """The callback cannot wait for its own stream to close: a start there raises a clear
+    BackendError (the session starts it from another thread); from the application's
+    thread the start then works. A sound that was mixed into the stream goes on alone."""
+    raised: list[BaseException] = []
+    armed = [False]
+
+    def capture(frame):  # type: ignore[no-untyped-def]
+        if armed[0]:
+            armed[0] = False
+            backend.stop_duplex()
+            try:
+                backend.start_duplex(_config())
+            except BaseException as exc:
+                raised.append(exc)
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0])
+    backend = EngineBackend(room, poll_interval=None, capture=capture)
+    backend.start_duplex(_config())
+    backend.start_playback(ToneSource(tone_plan("US").ringback, RATE))
+    room.run_frames(2)
+    armed[0] = True
+    room.run_frames(2)  # the frame hook waits for the halted stream, the tone goes on
+    assert len(raised) == 1 and isinstance(raised[0], BackendError)
+    assert "another thread" in str(raised[0])
+    assert backend.stream_kind == "playback" and backend.playing
+    assert [kind for kind, _ in backend.history] == ["duplex"]
+    backend.start_duplex(_config(), resume=True)  # the tone moves into the call's stream
+    assert backend.stream_kind == "duplex" and backend.playing
+    backend.close()
+    assert backend.stream is None and not backend.is_running
+
+
+def test_a_capture_callback_calling_in_while_another_thread_stops_its_stream() -> None:
+    """The application's thread stops the duplex stream, which waits for the callback to
+    return; the callback starts a sound meanwhile. The stop used to hold the backend's lock
+    while waiting, and the callback waited for the lock: both waited for ever. Now the
+    callback gets a BackendError at once (its stream is stopping), and the stop returns."""
+    armed, entered, done = threading.Event(), threading.Event(), threading.Event()
+    raised: list[BaseException] = []
+    tone = ToneSource(tone_plan("US").ringback, RATE)
+
+    def capture(frame):  # type: ignore[no-untyped-def]
+        if armed.is_set():
+            armed.clear()
+            entered.set()
+            deadline = time.monotonic() + 5.0
+            while backend.is_running and time.monotonic() < deadline:
+                time.sleep(0.001)  # until the application's thread is stopping the stream
+            try:
+                backend.start_playback(tone)
+            except BackendError as exc:
+                raised.append(exc)
+            done.set()
+
+    room = SimulatedBackend(RATE, impulse_response=[1.0], realtime=True)
+    backend = EngineBackend(room, capture=capture)
+    backend.start_duplex(_config())
+    armed.set()
+    assert entered.wait(5.0)
+    stopper = threading.Thread(target=backend.stop_duplex, daemon=True)
+    stopper.start()
+    stopper.join(5.0)
+    assert not stopper.is_alive(), "deadlock: stop_duplex waits for the callback"
+    try:
+        assert done.is_set() and len(raised) == 1 and "stopping" in str(raised[0])
+        assert [kind for kind, _ in backend.history] == ["duplex"]
+        backend.start_playback(tone)  # from the application's thread: its own stream
+        assert backend.stream_kind == "playback"
+    finally:
+        backend.close()
 
 
 def test_a_reset_while_only_a_sound_plays_resets_the_kept_chain():

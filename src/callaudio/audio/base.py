@@ -28,6 +28,10 @@ Contract for implementations:
 - A backend that counts lost audio may also offer ``set_dropout_handler(handler)``: the
   handler receives a :class:`Dropout` (the same thread and lock rules as faults), at most
   once per its reporting interval; the stream goes on.
+- A backend whose streams call application code on their audio thread (a capture
+  callback) should offer ``on_audio_thread() -> bool``: whether the calling thread is such
+  a thread. The session then never runs or waits for audio actions there (stopping a
+  stream waits for its callback to return); another thread runs them, in order.
 """
 
 from __future__ import annotations

@@ -34,6 +34,9 @@ class MemoryBackend:
         The ``resume`` argument of every ``start_duplex`` request, in order.
     echo_resets : int
         ``reset_echo_canceller`` requests.
+    audio_threads : set of int
+        Thread idents :meth:`on_audio_thread` counts as audio threads (empty: none), for
+        tests that play a stream's callback on a thread of their own.
     """
 
     def __init__(self) -> None:
@@ -45,6 +48,7 @@ class MemoryBackend:
         self.speaker = False
         self.echo_resets = 0
         self.duplex_resumes: list[bool] = []
+        self.audio_threads: set[int] = set()
         self._on_finished: Callable[[], None] | None = None
         self._fault_handler: FaultHandler | None = None
         self._failures: dict[str, BaseException] = {}
@@ -90,6 +94,10 @@ class MemoryBackend:
     def sample_rate(self) -> int | None:
         """None: the recording double takes any rate (streams use the session's)."""
         return None
+
+    def on_audio_thread(self) -> bool:
+        """Whether the calling thread is one of :attr:`audio_threads`."""
+        return threading.get_ident() in self.audio_threads
 
     # -- simulation ----------------------------------------------------------------------
 

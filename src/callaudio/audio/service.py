@@ -13,11 +13,12 @@ and after :meth:`EngineBackend.close`, no stream is open on the device.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +26,13 @@ import numpy.typing as npt
 
 from ..config import SAMPLE_RATES, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamFault
-from ..engine import AudioEngine, EngineStats, PreparedSound
+from ..engine import (
+    AudioEngine,
+    EngineStats,
+    PreparedSound,
+    check_far_audio,
+    in_audio_callback,
+)
 from ..errors import BackendError, CallAudioError, CallbackError, ConfigError
 from .base import (
     BackendFault,
@@ -61,13 +68,19 @@ class EngineBackend:
     restarting after an interruption keeps its noise estimate and gain; ``resume=False``
     (a new call) builds a fresh chain.
 
+    Stopping a stream waits for its callback, which may call in: ``stop_*`` wait without
+    holding this object's lock. Inside its own callback a stream only halts (its engine's
+    helper thread closes it once the callback returns); the next ``start_*`` waits for it
+    (that callback cannot: BackendError), so no new stream meets the old one on the device
+    or its chain. The session starts it from another thread (:meth:`on_audio_thread`).
+
     A helper thread (``poll_interval`` seconds, default 20 ms) calls ``on_finished`` when a
     one-shot sound runs out, reports a stream that died (device lost) to the fault
     handler, and reports lost audio (the callback's xrun, underrun and overrun counters,
     read here, never on the audio thread) to the dropout handler as a :class:`Dropout`,
     at most once per ``dropout_interval`` seconds (the counts accumulate); it never holds
-    this object's lock while calling out, and ``stop_*`` never wait
-    for it. With ``poll_interval=None`` nothing polls by itself: call :meth:`poll` (a
+    this object's lock while calling out, and ``stop_*`` never wait for it. With
+    ``poll_interval=None`` nothing polls by itself: call :meth:`poll` (a
     caller-driven device does, after each frame, through its frame hook).
 
     Parameters
@@ -132,6 +145,8 @@ class EngineBackend:
         self._lock = threading.RLock()
         self._engine: AudioEngine | None = None
         self._kind: str | None = None  # "duplex", "record" or "playback"
+        # (engine, kind) taken off, being stopped out of the lock (its callback may call in)
+        self._stopping: tuple[AudioEngine, str] | None = None
         self._config: StreamConfig | None = None
         self._sound: PreparedSound | None = None
         self._kept_vp: VoiceProcessor | None = None  # the last stopped duplex stream's chain
@@ -185,6 +200,12 @@ class EngineBackend:
         """Whether any stream runs."""
         return self._engine is not None
 
+    def on_audio_thread(self) -> bool:
+        """Whether the calling thread is inside an engine's callback (a ``capture`` callback;
+        :func:`callaudio.engine.in_audio_callback`): the session never runs or waits for
+        audio actions there (a stream's stop waits for its callback to return)."""
+        return in_audio_callback()
+
     @property
     def sample_rate(self) -> int | None:
         """The device's fixed rate (its declared ``capabilities.fixed_sample_rate``), or
@@ -215,12 +236,13 @@ class EngineBackend:
         See :meth:`AudioEngine.write_far` (guarded to full scale; ``timeout`` 0: never
         block, seconds: wait for room, None: until all is queued; what a full ring refuses
         counts in ``stats.far_rejected``). With no duplex stream (an interruption) nothing
-        is taken: 0 at once, and the samples count in :attr:`far_discarded`.
+        is taken: 0 at once, and the samples count in :attr:`far_discarded`; bad input
+        raises the same FrameError/ConfigError with or without a stream.
         """
         engine = self._engine
         if engine is None or self._kind != "duplex":
-            x = np.asarray(samples)
-            self.far_discarded += int(x.shape[0]) if x.ndim >= 1 else 0
+            y = check_far_audio(samples, timeout)  # bad input: the same error as in a call
+            self.far_discarded += int(y.shape[0])
             return 0
         return engine.write_far(samples, timeout)
 
@@ -303,21 +325,57 @@ class EngineBackend:
         self._kind = kind
         self._ensure_watcher()
 
-    def _stop_engine(self) -> None:
+    def _take_engine(self) -> tuple[AudioEngine, str] | None:
+        """Take the engine off (the caller holds the lock); :meth:`_stop` stops it."""
         engine, self._engine = self._engine, None
         kind, self._kind = self._kind, None
         if engine is None:
-            return
+            return None
         if kind == "duplex":
             self._kept_vp = engine.processor
+        self._stopping = (engine, str(kind))
+        return self._stopping
+
+    def _stop(self, taken: tuple[AudioEngine, str] | None, raise_errors: bool = False) -> None:
+        """Stop an engine taken off and record its stats; CallbackError (``raise_errors``)
+        after stopping when its callbacks raised. Inside its own callback it only halts
+        (its helper thread closes the stream once the callback returns) and stays taken."""
+        if taken is None:
+            return
+        engine, kind = taken
+        if engine.on_audio_thread():
+            engine.stop()
+            return
+        error: CallbackError | None = None
         try:
-            stats = engine.stop()
-        except CallbackError:
-            self.last_stats = engine.stats
-            self.history.append((str(kind), engine.stats))
-            raise
-        self.last_stats = stats
-        self.history.append((str(kind), stats))
+            stats = engine.stop()  # (joins the helper thread of a halted engine)
+        except CallbackError as exc:
+            stats, error = engine.stats, exc
+        with self._lock:
+            if self._stopping is taken:
+                self._stopping = None
+                self.last_stats = stats
+                self.history.append((kind, stats))
+        if error is not None and raise_errors:
+            raise error
+
+    @contextlib.contextmanager
+    def _starting(self, operation: str) -> Iterator[None]:
+        """Hold the lock with no engine still stopping (waited for out of the lock);
+        BackendError inside that engine's callback: it cannot wait for itself."""
+        while True:
+            taken = self._stopping
+            if taken is not None and taken[0].on_audio_thread():
+                raise BackendError(
+                    operation,
+                    "the stream of this callback is stopping (it closes once the callback "
+                    "returns): start the next stream from another thread",
+                )
+            self._stop(taken)
+            with self._lock:
+                if self._stopping is None:
+                    yield
+                    return
 
     def start_duplex(self, config: StreamConfig, *, resume: bool = False) -> None:
         """Open and start the call's duplex stream (with the chain when asked).
@@ -325,15 +383,15 @@ class EngineBackend:
         ``resume=True`` reuses the chain of the last stopped duplex stream (same rate and
         channels) with its echo path reset; otherwise, or when there is none, a fresh chain.
         """
-        with self._lock:
+        with self._starting("start_duplex"):
             if self._kind in ("duplex", "record"):
                 raise BackendError("start_duplex", f"a {self._kind} stream is already running")
             rate = self._rate_and_block(config, "start_duplex")
             kept = self._kept_vp
             vp = self._processor(config, rate, bool(resume))
             self._config = config
-            if self._kind == "playback":
-                self._stop_engine()  # the sound moves into the duplex stream
+            if self._kind == "playback":  # the sound moves into the duplex stream
+                self._stop(self._take_engine(), raise_errors=True)  # (no capture callback)
             try:
                 self._start_engine("duplex", rate, vp, int(config.channels))
             except BaseException:
@@ -352,21 +410,25 @@ class EngineBackend:
         with self._lock:
             if self._kind != "duplex":
                 return
-            try:
-                self._stop_engine()
-            finally:
+            taken = self._take_engine()
+        try:
+            self._stop(taken, raise_errors=True)
+        finally:
+            with self._lock:
                 self._resume_sound_alone()
 
     def _resume_sound_alone(self) -> None:
+        # (after a stop inside the callback, the helper thread resumes it: see poll())
         sound = self._sound
-        if sound is not None and not sound.done and self._engine is None:
+        idle = self._engine is None and self._stopping is None
+        if idle and sound is not None and not sound.done:
             self._start_engine("playback", self._sound_rate, None, 1)
 
     def start_playback(
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
     ) -> None:
         """Play ``source``: mixed into the running duplex stream, else on its own stream."""
-        with self._lock:
+        with self._starting("start_playback"):
             if self._kind == "record":
                 raise BackendError(
                     "start_playback", "an input-only stream runs (category RECORD): no output"
@@ -406,12 +468,12 @@ class EngineBackend:
             sound.stop()
             if self._engine is not None:
                 self._engine.play(None)
-            if self._kind == "playback":
-                self._stop_engine()
+            taken = self._take_engine() if self._kind == "playback" else None
+        self._stop(taken, raise_errors=True)
 
     def start_record(self, config: StreamConfig) -> None:
         """Open and start an input-only stream (category RECORD), with a fresh chain."""
-        with self._lock:
+        with self._starting("start_record"):
             if self._kind in ("duplex", "record"):
                 raise BackendError("start_record", f"a {self._kind} stream is already running")
             if self._kind == "playback":
@@ -426,8 +488,8 @@ class EngineBackend:
     def stop_record(self) -> None:
         """Stop and close the input-only stream."""
         with self._lock:
-            if self._kind == "record":
-                self._stop_engine()
+            taken = self._take_engine() if self._kind == "record" else None
+        self._stop(taken, raise_errors=True)
 
     def reset_echo_canceller(self) -> None:
         """Forget the echo path, in place.
@@ -441,8 +503,12 @@ class EngineBackend:
             engine = self._engine
             if engine is not None:
                 engine.reset_processor()  # nothing to do on a stream without a chain
-            if self._kind != "duplex" and self._kept_vp is not None:
-                self._kept_vp.reset_echo_path()
+            kept, stopping = self._kept_vp, self._stopping
+            if self._kind != "duplex" and kept is not None:
+                if stopping is not None and stopping[0].processor is kept:
+                    stopping[0].reset_processor()  # maybe still claimed: done as released
+                else:
+                    kept.reset_echo_path()
 
     def set_muted(self, muted: bool) -> None:
         """Send silence instead of the microphone (a flag the callback reads)."""
@@ -471,8 +537,16 @@ class EngineBackend:
     # -- the helper thread ---------------------------------------------------------------------
 
     def poll(self) -> None:
-        """Check for a finished sound, a dead stream and lost audio; call out (no lock held)."""
+        """Check for a finished sound, a dead stream and lost audio; call out (no lock held).
+        A stream stopped inside its callback is waited for here, and a sound that was
+        mixed into it goes on by itself."""
+        stopping = self._stopping
+        if stopping is not None and not stopping[0].on_audio_thread():
+            self._stop(stopping)
+            with self._lock:
+                self._resume_sound_alone()
         finished: Callable[[], None] | None = None
+        taken = None
         fault: BackendFault | None = None
         dropout: Dropout | None = None
         with self._lock:
@@ -481,7 +555,7 @@ class EngineBackend:
                 finished, self._on_finished = self._on_finished, None
                 self._sound = None
                 if self._kind == "playback":
-                    self._stop_engine()
+                    taken = self._take_engine()
             engine = self._engine
             stream = engine.stream if engine is not None else None
             found = None
@@ -492,6 +566,7 @@ class EngineBackend:
                 fault = BackendFault(FaultKind(found.kind.value), found.detail, stream.device_name)
             if engine is not None and stream is not None:
                 dropout = self._check_dropout(engine, stream)
+        self._stop(taken)
         if finished is not None:
             finished()
         handler = self._fault_handler
@@ -559,13 +634,16 @@ class EngineBackend:
                 traceback.print_exc()
 
     def close(self) -> None:
-        """Stop every stream and the helper thread; forget the kept chain."""
+        """Stop every stream and the helper thread; forget the kept chain. (Inside a
+        stream's callback, that stream closes once the callback returns.)"""
         self._watch_stop.set()
+        self._stop(self._stopping)  # (inside its callback: it only halts)
         with self._lock:
             self._sound = None
             self._on_finished = None
+            taken = self._take_engine()
             self._kept_vp = None
-            self._stop_engine()
+        self._stop(taken, raise_errors=True)
 
     def __repr__(self) -> str:
         return f"EngineBackend(device={self._device!r}, stream={self._kind})"

@@ -1,9 +1,11 @@
 """The engine layer: the real-time callback between a device's stream and the VoiceProcessor.
 
 - :mod:`.engine`: :class:`AudioEngine` (the callback, its start and stop);
-- :mod:`.rings`: the application's side of its rings (``write_far``, ``read_capture``);
+- :mod:`.rings`: the application's side of its rings (``write_far``, ``read_capture``)
+  and :func:`check_far_audio`, the validation of far-end audio;
 - :mod:`.driver`: the choice between the compiled callback (:mod:`callaudio._dsp.rt`, no
-  GIL) and the Python fallback, and the compiled callback as a device receives it;
+  GIL) and the Python fallback, the compiled callback as a device receives it, and
+  :func:`in_audio_callback` (whether the calling thread is inside an engine's callback);
 - :mod:`.stats`: :class:`EngineStats` (what it counts) and :class:`EngineMode`;
 - :mod:`.ring`: :class:`FrameRing`, the lock-free queue between the application and the
   callback;
@@ -22,8 +24,10 @@ from __future__ import annotations
 
 from ..devices.base import Stream, StreamBackend, StreamCallback
 from ..errors import CallbackError
+from .driver import in_audio_callback
 from .engine import AudioEngine
 from .ring import FrameRing
+from .rings import check_far_audio
 from .sound import MixSource, PreparedSound, playable
 from .stats import EngineMode, EngineStats
 
@@ -38,5 +42,7 @@ __all__ = [
     "Stream",
     "StreamBackend",
     "StreamCallback",
+    "check_far_audio",
+    "in_audio_callback",
     "playable",
 ]

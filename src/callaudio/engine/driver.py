@@ -11,21 +11,25 @@ still read (a chain, a sound) alive until the callback has moved on.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..devices.base import Device
-from ..errors import FrameError
+from ..errors import CallbackError, FrameError
 
 __all__ = [
+    "CALLBACK_MARK",
     "COMPILED",
     "PYTHON",
     "RawDriver",
     "Retainer",
+    "callback_error",
     "choose_kind",
     "flags_text",
+    "in_audio_callback",
     "percentile_us",
     "python_frame_arrays",
     "status_bits",
@@ -33,6 +37,45 @@ __all__ = [
 
 COMPILED = "compiled"
 PYTHON = "python"
+
+
+class _CallbackMark(threading.local):
+    depth = 0  # engine callbacks the thread is inside now
+
+
+CALLBACK_MARK = _CallbackMark()
+"""Per thread: the engine's Python callback counts itself in (``depth += 1``) and out."""
+
+
+def in_audio_callback() -> bool:
+    """Whether the calling thread is running an :class:`~callaudio.engine.AudioEngine`'s
+    callback now (any engine's; a ``capture`` callback runs there).
+
+    Stopping a stream waits for its callback to return, so code that a capture callback
+    may call uses this to never wait, on the audio thread, for a thread that may be
+    waiting for the audio thread: it hands the work to another thread instead (the
+    session's audio actions, ``EngineBackend.on_audio_thread``)."""
+    return CALLBACK_MARK.depth > 0
+
+
+def callback_error(
+    count: int, errors: list[BaseException], tracebacks: list[str], raised: int, n: int
+) -> CallbackError:
+    """The CallbackError of a stop after ``count`` failed callbacks, ``raised`` of them
+    by an exception: the kept ``errors`` (and their ``tracebacks``), plus a FrameError when
+    the others got frames of another size than ``n``."""
+    errors, tracebacks = list(errors), list(tracebacks)
+    bad = count - raised
+    if bad:
+        errors.append(
+            FrameError(
+                f"the device delivered frames of another size than {n} "
+                f"({bad} callbacks played silence)"
+            )
+        )
+        tracebacks.append("")
+    return CallbackError(count, errors, tracebacks)
+
 
 # PortAudio's paStreamCallbackFlags bits, in python-sounddevice's attribute names.
 _BITS = (

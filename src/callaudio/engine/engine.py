@@ -44,13 +44,15 @@ import numpy.typing as npt
 
 from ..config import check_int, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
-from ..errors import CallbackError, ConfigError, FrameError
+from ..errors import ConfigError, FrameError
 from ..processing import VoiceProcessor
 from .driver import (
+    CALLBACK_MARK,
     COMPILED,
     PYTHON,
     RawDriver,
     Retainer,
+    callback_error,
     choose_kind,
     flags_text,
     percentile_us,
@@ -547,7 +549,7 @@ class AudioEngine(RingSide):
             When callbacks raised (or a device delivered frames of the wrong size) while
             running, after the stream is closed, unless ``raise_errors`` is False.
         """
-        if self._audio_thread == threading.get_ident():
+        if self.on_audio_thread():
             self._halt()
             return self.stats
         self._join_stopper()
@@ -558,19 +560,15 @@ class AudioEngine(RingSide):
         self._close_stream()  # (applies what was queued: _set_stopped)
         stats = self.stats
         if raise_errors and stats.callback_errors:
-            errors, tracebacks = list(self._errors), list(self._tracebacks)
-            bad = stats.callback_errors - self._error_count
-            if bad:
-                errors.append(
-                    FrameError(
-                        f"the device delivered frames of another size than {self._n} "
-                        f"({bad} callbacks played silence)"
-                    )
-                )
-                tracebacks.append("")
-            err = CallbackError(stats.callback_errors, errors, tracebacks)
-            raise err from errors[0]
+            count = stats.callback_errors
+            err = callback_error(count, self._errors, self._tracebacks, self._error_count, self._n)
+            raise err from err.errors[0]
         return stats
+
+    def on_audio_thread(self) -> bool:
+        """Whether the calling thread runs this engine's callback now (a ``capture``
+        callback): :meth:`stop` only halts there (any engine's: ``in_audio_callback()``)."""
+        return self._audio_thread == threading.get_ident()
 
     def _close_stream(self) -> None:
         with self._lock:
@@ -661,6 +659,7 @@ class AudioEngine(RingSide):
                 outdata.fill(0)
             return
         self._audio_thread = threading.get_ident()
+        CALLBACK_MARK.depth += 1
         ran = False
         try:
             if frames != self._n:
@@ -692,6 +691,7 @@ class AudioEngine(RingSide):
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit ...
                 self._halt()
         finally:
+            CALLBACK_MARK.depth -= 1
             self._audio_thread = 0
             self._delivering = 0
         cost = time.perf_counter_ns() - t0

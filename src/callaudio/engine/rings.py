@@ -26,7 +26,7 @@ from .sound import playable
 if TYPE_CHECKING:
     from .._dsp.rt import Core
 
-__all__ = ["RingSide"]
+__all__ = ["RingSide", "check_far_audio"]
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -86,22 +86,14 @@ class RingSide:
         ConfigError
             ``timeout`` is not None or a number >= 0; nothing is queued.
         """
+        y = check_far_audio(samples, timeout)
         deadline = _deadline(timeout)
-        try:
-            x = np.asarray(samples)
-        except (TypeError, ValueError) as e:  # ragged lists, objects numpy cannot take
-            raise FrameError(f"far-end audio must be an array of samples: {e}") from None
-        if x.ndim == 2 and x.shape[1] == 1:
-            x = x[:, 0]
-        if x.ndim != 1:
-            raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
-        y = playable(x, "far-end audio")
         with self._write_lock:
             self._core.set_far_ended(False)
             accepted = int(self._core.write_far(y))
             while accepted < y.shape[0] and self._wait(deadline):
                 accepted += int(self._core.write_far(y[accepted:]))
-            self._far_rejected += x.shape[0] - accepted
+            self._far_rejected += y.shape[0] - accepted
         self._sync_chains()
         return accepted
 
@@ -216,6 +208,33 @@ class RingSide:
         with self._read_lock:
             played, mic = self._core.read_monitor(-1 if limit is None else limit)
         return played[:, 0], (mic[:, 0] if self._channels == 1 else mic)
+
+
+def check_far_audio(samples: npt.ArrayLike, timeout: object = 0.0) -> Float32Array:
+    """The far-end audio :meth:`RingSide.write_far` queues for ``samples``: mono float32,
+    finite, within full scale (:func:`~callaudio.engine.sound.playable`).
+
+    The one check of ``write_far``'s arguments, for a caller that takes far-end audio
+    with or without a running engine (``EngineBackend.write_far``).
+
+    Raises
+    ------
+    FrameError
+        ``samples`` is not mono (``(m,)`` or ``(m, 1)``), not float/int16, or not an
+        array at all (a ragged list).
+    ConfigError
+        ``timeout`` is not None or a number >= 0.
+    """
+    _deadline(timeout)
+    try:
+        x = np.asarray(samples)
+    except (TypeError, ValueError) as e:  # ragged lists, objects numpy cannot take
+        raise FrameError(f"far-end audio must be an array of samples: {e}") from None
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise FrameError(f"far-end audio must be mono, shape (m,) or (m, 1), got {x.shape}")
+    return playable(x, "far-end audio")
 
 
 def _deadline(timeout: object) -> float | None:

@@ -56,6 +56,12 @@ class SessionDelegate(Protocol):
         """The last call hold went and the configuration was restored: clear per-client
         call state (the mute)."""
 
+    def session_on_audio_thread(self) -> bool:
+        """Whether the calling thread is an audio thread of this delegate's backend (inside
+        a stream's callback); asked with or without the session lock, by any thread that
+        decides or releases: the session never runs or waits for audio actions there
+        (stopping a stream waits for its callback to return)."""
+
 
 DELEGATE_METHODS = (
     "session_io_running",
@@ -64,6 +70,7 @@ DELEGATE_METHODS = (
     "session_route_changed",
     "session_return_configuration",
     "session_calls_over",
+    "session_on_audio_thread",
 )
 """The methods :meth:`AudioSession.attach` checks a delegate has (the protocol above)."""
 

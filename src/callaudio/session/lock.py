@@ -19,6 +19,14 @@ application's bounded queue) -- is posted to an :class:`Outbox` and runs only af
 
 ``with session.lock:`` is the same lock: compound operations of the application are one
 atomic decision, and their audio actions run when the block ends.
+
+An audio thread (a capture callback that changes the session; the Outbox asks its
+``audio_thread`` predicate) never runs the queue and never waits: stopping a stream waits
+for its callback to return, so the acting thread may be waiting for this very thread. It
+leaves its actions and events to the thread running the queue, or to a worker thread it
+starts (which runs them in order, as any releasing thread would); its ``wait=True``
+actions are posted as plain ones (their errors are logged, the session rules already act
+on them: a call whose audio cannot start ends with ``EndCause.ERROR``).
 """
 
 from __future__ import annotations
@@ -49,7 +57,11 @@ class _Action:
 class Outbox:
     """Audio actions and event deliveries waiting for the session lock to be released."""
 
-    def __init__(self) -> None:
+    def __init__(self, audio_thread: Callable[[], bool] | None = None) -> None:
+        """``audio_thread()``: whether the calling thread is an audio thread, which never
+        runs or waits for the queue (default: none is)."""
+        self._audio_thread = audio_thread if audio_thread is not None else _never
+        self._worker: threading.Thread | None = None
         self._mutex = threading.Lock()
         self._changed = threading.Condition(self._mutex)
         self._actions: collections.deque[_Action] = collections.deque()
@@ -60,11 +72,12 @@ class Outbox:
 
     def post_action(self, action: Callable[[], None], *, wait: bool = False) -> None:
         """Queue an audio action (decided under the session lock); ``wait``: the deciding
-        thread waits for it and gets its error even when another thread runs it.
-        ConfigError (nothing queued) when ``action`` is not callable."""
+        thread waits for it and gets its error even when another thread runs it (not on an
+        audio thread, which never waits). ConfigError (nothing queued) when ``action`` is
+        not callable."""
         if not callable(action):
             raise ConfigError("action", f"must be callable, got {action!r}")
-        item = _Action(action, wait)
+        item = _Action(action, wait and not self._audio_thread())
         with self._mutex:
             self._actions.append(item)
             self._unfinished.append(item)
@@ -78,7 +91,8 @@ class Outbox:
     def idle(self) -> bool:
         """Nothing queued and nobody running the queue."""
         with self._mutex:
-            return not (self._actions or self._events or self._acting or self._delivering)
+            busy = self._acting or self._delivering or self._worker
+            return not (self._actions or self._events or busy)
 
     def run(self) -> None:
         """Run the queued actions, then the events (call with the session lock released).
@@ -91,12 +105,42 @@ class Outbox:
         with self._mutex:
             if self._acting == threading.get_ident():
                 return  # an action re-entered the session: the outer run() goes on
+        if self._audio_thread():
+            self._hand_over()
+            return
         error = self._run_actions()
         late = self._deliver()
         if error is not None:
             raise error
         if late is not None:
             raise late
+
+    def _pending(self) -> bool:
+        """Work nobody is doing (the caller holds the mutex)."""
+        return bool(
+            (self._actions and self._acting is None) or (self._events and self._delivering is None)
+        )
+
+    def _hand_over(self) -> None:
+        """On an audio thread: leave the queue to the threads running it, or to a worker."""
+        with self._mutex:
+            if self._worker is not None or not self._pending():
+                return
+            worker = threading.Thread(target=self._work, name="callaudio-session", daemon=True)
+            self._worker = worker
+        worker.start()
+
+    def _work(self) -> None:
+        """The worker: run the queue as a releasing thread would, until nothing is left
+        that no other thread is doing."""
+        while True:
+            for error in (self._run_actions(), self._deliver()):
+                if error is not None:
+                    logger.error("audio action or delivery failed: %r", error, exc_info=error)
+            with self._mutex:
+                if not self._pending():
+                    self._worker = None
+                    return
 
     def _run_actions(self) -> BaseException | None:
         me = threading.get_ident()
@@ -145,6 +189,10 @@ class Outbox:
             except BaseException as exc:  # only SystemExit & co. get here (see deliver())
                 if first is None:
                     first = exc
+
+
+def _never() -> bool:
+    return False
 
 
 class SessionLock:

@@ -155,7 +155,7 @@ class AudioSession:
         preferred_io_buffer_duration: float = 0.01,
         route: Route | None = None,
     ) -> None:
-        self._outbox = Outbox()
+        self._outbox = Outbox(lambda: any(d.session_on_audio_thread() for d in self._delegates))
         self._lock = SessionLock(self._outbox)
         self._hub = EventHub(dispatcher)
         self._config = SessionConfiguration()
@@ -212,7 +212,9 @@ class AudioSession:
         With ``wait=True`` the deciding thread waits for it even when another thread runs
         the queue, and gets its error (starting audio). Otherwise the deciding thread does
         not wait for other threads (an audio thread that mutes never blocks on a stream
-        being stopped elsewhere); the error is raised when it ran the action itself.
+        being stopped elsewhere); the error is raised when it ran the action itself. An
+        audio thread (a delegate's ``session_on_audio_thread()``) never runs or waits for
+        actions, ``wait=True`` or not: another thread runs them (see :mod:`.lock`).
         """
         with self._lock:
             self._outbox.post_action(action, wait=wait)
