@@ -660,7 +660,7 @@ cdef class EchoCanceller:
         self.suppressor.process(out, self.y, self.Dspec,
                                 self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
                                 self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
-                                self.filter.PX, kres)
+                                self.filter.PX, kres, self.delay.lag)
         # statistics over far-active frames
         idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
