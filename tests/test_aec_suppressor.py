@@ -64,7 +64,7 @@ class _Traced(EchoCancellerRef):
         return out
 
 
-@pytest.mark.parametrize("seed", [2, 3])
+@pytest.mark.parametrize("seed", [2])
 def test_residual_echo_estimate_in_double_talk(seed):
     """Issue 15 item 6: in double talk the state-error estimate R sits 6-10 dB above the
     true residual echo (that gain cost the talker 2.4 dB); the per-bin ERLE estimate used
