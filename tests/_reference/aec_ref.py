@@ -607,11 +607,12 @@ class EchoCancellerRef:
             self.last_lag = self.lag
             self.hold = ERLE_HOLD
         self.hold = max(self.hold - 1, 0)
+        lk = min(self.leak / NEAR_LEAK, 1.0)
         if self.hold > 0:
             w = 0.0
-            lo = OVER_NEAR + (1.0 - OVER_NEAR) * min(self.leak / NEAR_LEAK, 1.0)
+            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
         else:
-            w = x * x
+            w = x * x * (1.0 - lk)
             lo = OVER_ERLE
         ratio = np.ones(k)
         if self.nlearn > ERLE_FRAMES:

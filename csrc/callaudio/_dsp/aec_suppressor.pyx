@@ -46,8 +46,10 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    [ERLE_MIN, 1]) is learnt only in echo-only frames (x < ERLE_GATE, echo path locked) and
    frozen while a talker is present; ``R_near = max(A_ee / A_yy |Y~|^2 + reverb, R_nl)``
    (ratio 1 until ERLE_FRAMES frames were learnt).  The estimate used is
-   ``R^(1-x^2) R_near^(x^2)`` (squared: a doubtful talker keeps the safe estimate, which
-   holds the ERLE right after double talk), the over-subtraction moves log-linearly from
+   ``R^(1-w) R_near^w``, ``w = x^2 (1 - min(leak / NEAR_LEAK, 1))`` (squared: a doubtful
+   talker keeps the safe estimate, which holds the ERLE right after double talk; less of
+   it behind a filter that cancels little, whose error exceeds any estimate as a talker
+   would: reverberant tails, saturation); the over-subtraction moves log-linearly from
    OVER_ECHO to OVER_ERLE with x (x ``suppression``).  For ERLE_HOLD frames after the
    delay estimator's lag changes (the filter re-converges; the learnt ERLE is stale) R
    alone is used, its talker setting OVER_NEAR behind a filter that cancels and rising to
@@ -276,7 +278,7 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w
+        cdef double z, dz, nlc, x, over, lo, w, lk
         cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
@@ -346,12 +348,13 @@ cdef class ResidualEchoSuppressor:
         learn = kres > 0.0 and x < ERLE_GATE and sy > 0.0
         if learn:
             self.nlearn += 1
+        lk = self.leak / NEAR_LEAK
+        lk = 1.0 if lk > 1.0 else lk
         if self.hold > 0:
             w = 0.0
-            lo = self.leak / NEAR_LEAK
-            lo = OVER_NEAR + (1.0 - OVER_NEAR) * (1.0 if lo > 1.0 else lo)
+            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
         else:
-            w = x * x
+            w = x * x * (1.0 - lk)
             lo = OVER_ERLE
         ca_aec_residual_near(k, self.Aee, self.Ayy, self.Res, self.tmp, self.see, self.syy,
                              self.Rrev, self.NLc, self.Rs, <f32>ERLE_RATE, learn,
