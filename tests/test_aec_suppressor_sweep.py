@@ -1,6 +1,6 @@
 """Worst-case floors of the residual-echo suppressor over the seeded sweep (issue 15,
 items 4 and 6; tests/aec_sweep.py draws, runs and measures the cases; the floors are
-``aec_sweep.SUPPRESSOR_FLOORS``; ``make soak`` runs a larger draw,
+``aec_sweep.SUPPRESSOR_FLOORS`` (near-end loss: ``FLOORS`` here); ``make soak`` runs a larger draw,
 tests/reliability/test_aec_suppressor_sweep_soak.py).
 
 - Item 4, nonlinear echo: a small loudspeaker 3 cm from the mic driven into saturation
@@ -9,14 +9,14 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   before the suppressor's nonlinear echo model).  The worst 48 kHz cases (high drift)
   keep residual echo above 4 kHz whose excess over the estimate looks like a talker.
 - Item 6, double-talk quality: over the double-talk bursts of ``draw(seed, rate, "dt")``
-  (SER -10..+10 dB) the near end loses at most 2.5 dB (2.73 before) and its wideband
-  PESQ against the clean near end is at least 1.15, while the far-only ERLE after every
-  burst and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and PESQ 2.0: the
-  suppressor's gain is driven by a state-error residual-echo estimate 10-16 dB above the
-  true residual echo, and sparing a talker more (a gentler gain when one is present)
-  also spares the echo of a filter that does not cancel, which cost the post-double-talk
-  ERLE 2-4 dB in the larger draw; so the near-end setting is gentle only behind a filter
-  that cancels >= 10 dB (``AEC_SUP_NEAR_LEAK``).
+  (SER -10..+10 dB) the near end loses at most 1.8 dB (2.73, then 2.38 before the
+  per-bin ERLE estimate behind a talker; measured worst 1.68 dB) and its wideband PESQ
+  against the clean near end is at least 1.15, while the far-only ERLE after every burst
+  and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and PESQ 2.0.  PESQ is
+  capped by the linear filter, not the suppressor's estimate: in double talk the filter
+  cancels ~5 dB (12 dB with the far end alone), so the residual echo is as loud as the
+  talker; the error before any suppression scores PESQ 1.2-2.1, and even the true
+  residual-echo power in the gain (an oracle) reaches only 1.5-2.1 on the worst cases.
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ import pytest
 import aec_sweep
 
 RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
+
+# the small draw's measured worst, with a margin (the issue's targets: 1.0 dB, PESQ 2.0)
+FLOORS = {
+    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.8, "max")}
+    for rate in aec_sweep.SUPPRESSOR_FLOORS
+}
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -37,4 +43,4 @@ def test_saturating_loudspeaker_at_3cm(rate, seed):
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("seed", range(6))
 def test_double_talk_quality(rate, seed):
-    aec_sweep.check_suppressor("dt", seed, rate)
+    aec_sweep.check_suppressor("dt", seed, rate, FLOORS)

@@ -102,6 +102,12 @@ OVER_ECHO = float(_S["OVER_ECHO"])
 OVER_NEAR = float(_S["OVER_NEAR"])
 NEAR_HOLD = float(_S["NEAR_HOLD"])
 NEAR_LEAK = float(_S["NEAR_LEAK"])
+OVER_ERLE = float(_S["OVER_ERLE"])
+ERLE_HOLD = int(_S["ERLE_HOLD"])
+ERLE_RATE = float(_S["ERLE_RATE"])
+ERLE_GATE = float(_S["ERLE_GATE"])
+ERLE_MIN = float(_S["ERLE_MIN"])
+ERLE_FRAMES = int(_S["ERLE_FRAMES"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -180,6 +186,8 @@ class EchoCancellerRef:
         self.ola = np.zeros(2 * n)
         self.rng = 0x12345678
         self._reset_path()
+        self.last_lag = -2
+        self.hold = 0
 
     def _reset_path(self) -> None:
         k, P = self.k, self.P
@@ -204,6 +212,10 @@ class EchoCancellerRef:
         self.NLe = np.zeros(k)
         self.NLc = np.zeros(k)
         self.Ls = np.zeros(k)
+        self.Aee = np.zeros(k)
+        self.Ayy = np.zeros(k)
+        self.Res = np.zeros(k)
+        self.nlearn = 0
         self.zbar = 0.0
         self.pzz = 0.0
         self.near = 0.0
@@ -572,7 +584,8 @@ class EchoCancellerRef:
             self.pzz = (1.0 - NL_BETA) * self.pzz + NL_BETA * dz * dz
             self.NLc = (1.0 - NL_BETA) * self.NLc + NL_BETA * (t - self.NLe) * dz
         nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
-        R = np.maximum(Rlin, nlc * np.maximum(self.NLc, 0.0))
+        Rnl = nlc * np.maximum(self.NLc, 0.0)
+        R = np.maximum(Rlin, Rnl)
         self.See = 0.5 * self.See + 0.5 * see + TINY
         self.Rs = 0.5 * self.Rs + 0.5 * R + TINY
         self.Ls = 0.5 * self.Ls + 0.5 * self.leak * syy + TINY
@@ -584,9 +597,31 @@ class EchoCancellerRef:
             x = 1.0
         x = max(x, NEAR_HOLD * self.near)
         self.near = x
-        lo = OVER_NEAR + (1.0 - OVER_NEAR) * min(self.leak / NEAR_LEAK, 1.0)
+        # behind a talker: the residual echo from the per-bin linear ERLE (error/echo power
+        # ratio), learnt in echo-only frames once an echo path is locked
+        if kres > 0.0 and x < ERLE_GATE and float(np.sum(syy)) > 0.0:
+            self.nlearn += 1
+            self.Aee = (1.0 - ERLE_RATE) * self.Aee + ERLE_RATE * see
+            self.Ayy = (1.0 - ERLE_RATE) * self.Ayy + ERLE_RATE * syy
+        if self.lag != self.last_lag:  # a lag change: the ERLE is stale for ERLE_HOLD frames
+            self.last_lag = self.lag
+            self.hold = ERLE_HOLD
+        self.hold = max(self.hold - 1, 0)
+        lk = min(self.leak / NEAR_LEAK, 1.0)
+        if self.hold > 0:
+            w = 0.0
+            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
+        else:
+            w = x * x * (1.0 - lk)
+            lo = OVER_ERLE
+        ratio = np.ones(k)
+        if self.nlearn > ERLE_FRAMES:
+            ratio = np.clip(self.Aee / (self.Ayy + 1e-30), ERLE_MIN, 1.0)
+        self.Res = 0.5 * self.Res + 0.5 * np.maximum(ratio * syy + self.Rrev, Rnl) + TINY
+        Ruse = self.Rs * (self.Res / self.Rs) ** w
         over = self.suppression * math.exp((1.0 - x) * math.log(OVER_ECHO) + x * math.log(lo))
-        G = np.clip(1.0 - np.maximum(over * self.Rs, self.Ls) / (self.See + 1e-20), self.gmin, 1.0)
+        G = np.maximum(over * Ruse, (1.0 - x) * self.Ls)
+        G = np.clip(1.0 - G / (self.See + 1e-20), self.gmin, 1.0)
         self.G = G
         up = see > self.nf
         self.nf = np.where(up, self.nf * 1.002, 0.8 * self.nf + 0.2 * see) + TINY

@@ -5,7 +5,11 @@ The floors are the worst cases of this draw, lower than the small draw's: the su
 quantities only (the far-only ERLE around double talk is the adaptive filter's, and falls
 to 8 dB in this draw where the filter loses the path). At 48 kHz one saturating case
 (seed 121, zero bulk delay) keeps 10 dB, as before the nonlinear model: its linear filter
-does not converge; the next worst is 24.5 dB.
+does not converge; the next worst is 24.5 dB.  With the per-bin ERLE estimate behind a
+talker (aec_suppressor.pyx step 4) the near-end loss in double talk is at most 5.3 dB at
+16 kHz and 5.5 dB at 48 kHz (7.1 and 7.3 before).  Known misses: seed 121 at 48 kHz
+keeps 7.4 dB (9.4 before, already under 10), seed 101 at 16 kHz 23.7 dB (26.2 before):
+the error of a saturating loudspeaker exceeds the estimate as a talker would.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ pytestmark = soak_only
 SOAK_FLOORS: dict[int, dict[str, tuple[float, str]]] = {
     rate: {
         "sat_db": (25.0 if rate == 16000 else 10.0, "min"),
-        "dt_loss_db": (8.0, "max"),
+        "dt_loss_db": (6.0, "max"),
         "dt_pesq": (1.05, "min"),
     }
     for rate in (16000, 48000)

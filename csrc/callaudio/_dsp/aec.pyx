@@ -665,7 +665,7 @@ cdef class EchoCanceller:
         self.suppressor.process(out, self.y, self.Dspec,
                                 self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
                                 self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
-                                self.filter.PX, kres, post)
+                                self.filter.PX, kres, self.delay.lag, post)
         # the canceller's own output level: the noise suppressor's share taken out
         a = self.suppressor.post_ratio
         self.ms_out = _ms(out, n) / (a if a > 1e-6 else 1e-6)

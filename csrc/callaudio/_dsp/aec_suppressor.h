@@ -15,6 +15,12 @@
 #define AEC_SUP_OVER_NEAR 0.2  /* over-subtraction with a near-end talker (x suppression) */
 #define AEC_SUP_NEAR_HOLD 0.9  /* per-frame decay of the near-end presence (hold) */
 #define AEC_SUP_NEAR_LEAK 0.1  /* leakage (~1/linear ERLE) at which a talker gets full subtraction */
+#define AEC_SUP_OVER_ERLE 0.5  /* over-subtraction of the ERLE-based estimate with a talker */
+#define AEC_SUP_ERLE_HOLD 100  /* frames after a lag change without the ERLE-based estimate */
+#define AEC_SUP_ERLE_RATE 0.05  /* per-frame rate of the per-bin error and echo means (~0.2 s) */
+#define AEC_SUP_ERLE_GATE 0.05  /* ... which learn only while the near-end presence is below */
+#define AEC_SUP_ERLE_MIN 1e-4  /* smallest learnt error/echo ratio (40 dB linear ERLE) */
+#define AEC_SUP_ERLE_FRAMES 10  /* echo-only frames before the learnt ratio replaces 1 */
 
 /* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
  * rlin = max(leak syy, kres px) + rrev. */
@@ -36,11 +42,20 @@ void ca_aec_residual(int k, float *restrict see_s, float *restrict rs, float *re
                      const float *restrict syy, const float *restrict pez, float leak,
                      float nlc, float tiny, double *restrict sums);
 
-/* Gain g = clip(1 - max(supp rs, ls) / see_s, gmin, 1); noise floor nf (slow up, fast down);
- * out = g e (complex). */
+/* Residual echo behind a talker from the per-bin linear ERLE: when learn, aee/ayy move by a
+ * towards see/syy; l = use ? clip(aee / ayy, lmin, 1) : 1; re = max(l syy + rrev,
+ * nlc max(pez, 0)) smoothed (1/2) into res; ruse = rs^(1-w) res^w. */
+void ca_aec_residual_near(int k, float *restrict aee, float *restrict ayy, float *restrict res,
+                          float *restrict ruse, const float *restrict see,
+                          const float *restrict syy, const float *restrict rrev,
+                          const float *restrict pez, const float *restrict rs, float a,
+                          int learn, int use, float nlc, float w, float lmin, float tiny);
+
+/* Gain g = clip(1 - max(supp r, lsw ls) / see_s, gmin, 1); noise floor nf (slow up, fast
+ * down); out = g e (complex). */
 void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf, float *restrict out,
-                       const float *restrict see_s, const float *restrict rs,
+                       const float *restrict see_s, const float *restrict r,
                        const float *restrict ls, const float *restrict see, const float *restrict e, float supp,
-                       float gmin, float tiny);
+                       float lsw, float gmin, float tiny);
 
 #endif

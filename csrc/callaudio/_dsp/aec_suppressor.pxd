@@ -31,6 +31,10 @@ cdef class ResidualEchoSuppressor:
     cdef f32* NLe
     cdef f32* NLc
     cdef f32* Ls
+    cdef f32* Aee
+    cdef f32* Ayy
+    cdef f32* Res
+    cdef int nlearn, last_lag, hold
     cdef double gamma, Pey, Pyy, leak
     cdef double zbar, pzz, near
     cdef unsigned int rng
@@ -42,7 +46,7 @@ cdef class ResidualEchoSuppressor:
     cdef void reset_all(self) noexcept nogil
     cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
                       const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
-                      NoiseSuppressor post) noexcept nogil
+                      int lag, NoiseSuppressor post) noexcept nogil
     # The band-split chain's echo-suppression gain for the bands above (from the last
     # frame's gains and echo estimate over the upper half of the spectrum).
     cdef f32 upper_band_gain(self) noexcept nogil

@@ -14,8 +14,12 @@ Papers
   model of highly nonlinear residual echo", ICASSP 2006: nonlinear (loudspeaker
   saturation) echo modelled per bin as a coupling times a spectrally spread echo replica,
   the coupling estimated by correlating the residual with the replica.
-- WebRTC AEC3's suppression gain (ideas only, no code): separate gain tunings for
-  echo-only frames and frames with a near-end talker.
+- WebRTC AEC3's suppression gain and ERLE estimator (ideas only, no code): separate gain
+  tunings for echo-only frames and frames with a near-end talker; the residual echo as the
+  linear echo estimate over a per-band ERLE learnt while only the far end talks.
+- E. Haensler, G. Schmidt, "Acoustic Echo and Noise Control", Wiley 2004: the
+  residual-echo power as the echo estimate's power times the filter's (smoothed) echo
+  attenuation, frozen in double talk.
 - D. Mauler, R. Martin, EUSIPCO 2007: the low-delay analysis/synthesis windows.
 
 Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 of the
@@ -32,16 +36,28 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    learns only while no near-end talker is present (presence below NL_GATE, step 3), and a
    talker would not correlate with the far end's envelope anyway; a linear loudspeaker
    leaves ``c`` near 0.  R = max(R_lin, R_nl).
-3. Echo-only vs near-end presence: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
-   frame), in dB; from ECHO_DB (echo only) to NEAR_DB (a near-end talker) the
-   over-subtraction moves log-linearly from OVER_ECHO to the near-end setting (x
-   ``suppression``); the presence decays by NEAR_HOLD per frame, so a talker's weak frames
-   keep the near-end setting.  That setting is OVER_NEAR behind a filter that cancels and
-   rises to 1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo
-   that exceeds the estimate as a talker would).
-4. Gain G = clip(1 - max(over R, leak |Y~|^2) / |E~|^2, gmin, 1) (smoothed powers: the
-   gentle setting never keeps more than the leakage, e.g. what a filter adapting on
-   uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
+3. Echo-only vs near-end presence x: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
+   frame), in dB, mapped from ECHO_DB (x = 0, echo only) to NEAR_DB (x = 1, a near-end
+   talker); x decays by NEAR_HOLD per frame, so a talker's weak frames keep it.
+4. Residual echo behind a talker.  R (steps 1-2) bounds the echo for the worst frame of a
+   filter in flux and sits 10-16 dB above the true residual echo in double talk, which
+   suppressed the talker.  So per bin the error/echo-estimate power
+   ratio ``A_ee / A_yy`` (the inverse linear ERLE, means at rate ERLE_RATE, clipped to
+   [ERLE_MIN, 1]) is learnt only in echo-only frames (x < ERLE_GATE, echo path locked) and
+   frozen while a talker is present; ``R_near = max(A_ee / A_yy |Y~|^2 + reverb, R_nl)``
+   (ratio 1 until ERLE_FRAMES frames were learnt).  The estimate used is
+   ``R^(1-w) R_near^w``, ``w = x^2 (1 - min(leak / NEAR_LEAK, 1))`` (squared: a doubtful
+   talker keeps the safe estimate, which holds the ERLE right after double talk; less of
+   it behind a filter that cancels little, whose error exceeds any estimate as a talker
+   would: reverberant tails, saturation); the over-subtraction moves log-linearly from
+   OVER_ECHO to OVER_ERLE with x (x ``suppression``).  For ERLE_HOLD frames after the
+   delay estimator's lag changes (the filter re-converges; the learnt ERLE is stale) R
+   alone is used, its talker setting OVER_NEAR behind a filter that cancels and rising to
+   1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo that
+   exceeds the estimate as a talker would).
+5. Gain G = clip(1 - max(over R_used, (1 - x) leak |Y~|^2) / |E~|^2, gmin, 1) (smoothed
+   powers: echo-only frames never keep more than the leakage, e.g. what a filter adapting
+   on uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
    with random signs at the error's noise floor N (only where the gain is low);
    overlap-add synthesis, ``lat`` samples late.
 5. Shared analysis: in a chain with the noise suppressor, the spectrum of step 4 (after
@@ -79,6 +95,12 @@ cdef extern from "aec_suppressor.h":
     double OVER_NEAR "AEC_SUP_OVER_NEAR"
     double NEAR_HOLD "AEC_SUP_NEAR_HOLD"
     double NEAR_LEAK "AEC_SUP_NEAR_LEAK"
+    double OVER_ERLE "AEC_SUP_OVER_ERLE"
+    int ERLE_HOLD "AEC_SUP_ERLE_HOLD"
+    double ERLE_RATE "AEC_SUP_ERLE_RATE"
+    double ERLE_GATE "AEC_SUP_ERLE_GATE"
+    double ERLE_MIN "AEC_SUP_ERLE_MIN"
+    int ERLE_FRAMES "AEC_SUP_ERLE_FRAMES"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
@@ -87,9 +109,13 @@ cdef extern from "aec_suppressor.h":
     void ca_aec_residual(int k, f32* see_s, f32* rs, f32* ls, const f32* rlin, const f32* see,
                          const f32* syy, const f32* pez, f32 leak, f32 nlc, f32 tiny,
                          double* sums) noexcept nogil
-    void ca_aec_apply_gain(int k, f32* g, f32* nf, f32* out, const f32* see_s, const f32* rs,
-                           const f32* ls, const f32* see, const f32* e, f32 supp, f32 gmin,
-                           f32 tiny) noexcept nogil
+    void ca_aec_residual_near(int k, f32* aee, f32* ayy, f32* res, f32* ruse, const f32* see,
+                              const f32* syy, const f32* rrev, const f32* pez, const f32* rs,
+                              f32 a, int learn, int use, f32 nlc, f32 x, f32 lmin,
+                              f32 tiny) noexcept nogil
+    void ca_aec_apply_gain(int k, f32* g, f32* nf, f32* out, const f32* see_s, const f32* r,
+                           const f32* ls, const f32* see, const f32* e, f32 supp, f32 lsw,
+                           f32 gmin, f32 tiny) noexcept nogil
 
 cdef extern from "aec_impl.h":
     unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
@@ -126,11 +152,11 @@ cdef class ResidualEchoSuppressor:
         self.gmin = gmin
         self.comfort_noise = comfort_noise
         cdef int k = self.k
-        # wa, ws, tmp, ola: 2n each; y_prev: n; Yspec, Espec, Tspec: 2k; 12 per-bin arrays
-        self._arena = <f32*>PyMem_Malloc((9 * n + 6 * k + 12 * k) * sizeof(f32))
+        # wa, ws, tmp, ola: 2n each; y_prev: n; Yspec, Espec, Tspec: 2k; 15 per-bin arrays
+        self._arena = <f32*>PyMem_Malloc((9 * n + 6 * k + 15 * k) * sizeof(f32))
         if self._arena == NULL:
             raise MemoryError()
-        memset(self._arena, 0, (9 * n + 6 * k + 12 * k) * sizeof(f32))
+        memset(self._arena, 0, (9 * n + 6 * k + 15 * k) * sizeof(f32))
         cdef f32* a = self._arena
         self.wa = a
         self.ws = self.wa + 2 * n
@@ -152,6 +178,9 @@ cdef class ResidualEchoSuppressor:
         self.NLe = self.see + k
         self.NLc = self.NLe + k
         self.Ls = self.NLc + k
+        self.Aee = self.Ls + k
+        self.Ayy = self.Aee + k
+        self.Res = self.Ayy + k
         cdef int i
         wa, ws = analysis_windows(n, lat)
         for i in range(2 * n):
@@ -173,6 +202,10 @@ cdef class ResidualEchoSuppressor:
         memset(self.NLe, 0, k * sizeof(f32))
         memset(self.NLc, 0, k * sizeof(f32))
         memset(self.Ls, 0, k * sizeof(f32))
+        memset(self.Aee, 0, k * sizeof(f32))
+        memset(self.Ayy, 0, k * sizeof(f32))
+        memset(self.Res, 0, k * sizeof(f32))
+        self.nlearn = 0
         for i in range(k):
             self.nf[i] = 1e-6
             self.G[i] = 1.0
@@ -195,6 +228,8 @@ cdef class ResidualEchoSuppressor:
         self.rng = 0x12345678
         self.post_ratio = 1.0
         self.reset_path()
+        self.last_lag = -2
+        self.hold = 0
 
     cdef f32 upper_band_gain(self) noexcept nogil:
         """The gain a band-split chain applies to the bands above this one (no linear
@@ -220,19 +255,21 @@ cdef class ResidualEchoSuppressor:
     @cython.wraparound(False)
     cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
                       const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
-                      NoiseSuppressor post) noexcept nogil:
+                      int lag, NoiseSuppressor post) noexcept nogil:
         """``out`` (n samples) <- the suppressed error, ``lat`` samples late.
 
         ``y``: this frame's echo estimate; ``Dspec``: the mic's windowed spectrum; ``Wl``,
         ``Wm``: the filter's last two partitions; ``X2b``: the far power spectrum just
-        beyond the filter's tail; ``PX``: sum_p Psi |X_p|^2; ``kres``: its weight;
-        ``post``: the noise suppressor sharing this analysis (None: this stage alone).
+        beyond the filter's tail; ``PX``: sum_p Psi |X_p|^2; ``kres``: its weight; ``lag``:
+        the delay estimator's lag (a change holds the ERLE-based estimate off ERLE_HOLD
+        frames); ``post``: the noise suppressor sharing this analysis (None: this stage
+        alone).
         """
         cdef int n = self.n, k = self.k
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo
+        cdef double z, dz, nlc, x, over, lo, w, lk
         cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
@@ -290,13 +327,33 @@ cdef class ResidualEchoSuppressor:
         if x < NEAR_HOLD * self.near:
             x = NEAR_HOLD * self.near
         self.near = x
-        # the gentle setting only behind a filter that cancels: a poor one leaves echo that
-        # exceeds the estimate like a talker would
-        lo = self.leak / NEAR_LEAK
-        lo = OVER_NEAR + (1.0 - OVER_NEAR) * (1.0 if lo > 1.0 else lo)
+        # behind a talker: the residual echo from the per-bin linear ERLE, learnt in
+        # echo-only frames once an echo path is locked (kres > 0), into tmp; not for
+        # ERLE_HOLD frames after a lag change (the filter re-converges, the ERLE is stale):
+        # then R with the gentle setting only behind a filter that cancels
+        if lag != self.last_lag:
+            self.last_lag = lag
+            self.hold = ERLE_HOLD
+        if self.hold > 0:
+            self.hold -= 1
+        learn = kres > 0.0 and x < ERLE_GATE and sy > 0.0
+        if learn:
+            self.nlearn += 1
+        lk = self.leak / NEAR_LEAK
+        lk = 1.0 if lk > 1.0 else lk
+        if self.hold > 0:
+            w = 0.0
+            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
+        else:
+            w = x * x * (1.0 - lk)
+            lo = OVER_ERLE
+        ca_aec_residual_near(k, self.Aee, self.Ayy, self.Res, self.tmp, self.see, self.syy,
+                             self.Rrev, self.NLc, self.Rs, <f32>ERLE_RATE, learn,
+                             self.nlearn > ERLE_FRAMES, <f32>nlc, <f32>w, <f32>ERLE_MIN,
+                             <f32>TINY)
         over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
-        ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.Rs, self.Ls, self.see,
-                          self.Espec, <f32>over, <f32>self.gmin, <f32>TINY)
+        ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.tmp, self.Ls, self.see,
+                          self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
         self.post_ratio = 1.0 if post is None else post.process_spectrum_c(self.Tspec)

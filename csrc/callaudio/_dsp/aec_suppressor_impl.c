@@ -64,16 +64,52 @@ CA_MULTIVERSION void ca_aec_residual(int k, float *restrict see_s, float *restri
     sums[1] = rs_sum;
 }
 
+CA_MULTIVERSION void ca_aec_residual_near(int k, float *restrict aee, float *restrict ayy,
+                                          float *restrict res, float *restrict ruse,
+                                          const float *restrict see,
+                                          const float *restrict syy,
+                                          const float *restrict rrev,
+                                          const float *restrict pez,
+                                          const float *restrict rs, float a, int learn,
+                                          int use, float nlc, float w, float lmin, float tiny)
+{
+    const ptrdiff_t m = k;
+    if (learn)
+        for (ptrdiff_t i = 0; i < m; i++) {
+            aee[i] = (1.0f - a) * aee[i] + a * see[i];
+            ayy[i] = (1.0f - a) * ayy[i] + a * syy[i];
+        }
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float l = 1.0f;
+        if (use) {
+            l = aee[i] / (ayy[i] + 1e-30f);
+            l = (l < lmin) ? lmin : ((l > 1.0f) ? 1.0f : l);
+        }
+        float re = l * syy[i] + rrev[i];
+        float nl = nlc * ((pez[i] > 0.0f) ? pez[i] : 0.0f);
+        re = (nl > re) ? nl : re;
+        res[i] = 0.5f * res[i] + 0.5f * re + tiny;
+    }
+    if (w <= 0.0f)
+        memcpy(ruse, rs, (size_t)m * sizeof(float));
+    else if (w >= 1.0f)
+        memcpy(ruse, res, (size_t)m * sizeof(float));
+    else
+        for (ptrdiff_t i = 0; i < m; i++)
+            ruse[i] = rs[i] * powf(res[i] / rs[i], w);
+}
+
 CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf,
                                        float *restrict out, const float *restrict see_s,
-                                       const float *restrict rs, const float *restrict ls,
+                                       const float *restrict rr, const float *restrict ls,
                                        const float *restrict see, const float *restrict e,
-                                       float supp, float gmin, float tiny)
+                                       float supp, float lsw, float gmin, float tiny)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
-        float r = supp * rs[i];
-        r = (ls[i] > r) ? ls[i] : r;
+        float r = supp * rr[i];
+        float lr = lsw * ls[i];
+        r = (lr > r) ? lr : r;
         float gi = 1.0f - r / (see_s[i] + 1e-20f);
         gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
         g[i] = gi;
