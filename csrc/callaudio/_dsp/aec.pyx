@@ -452,6 +452,8 @@ cdef class EchoCanceller:
         if not isfinite(s):
             self._reset_path()
             self.suppressor.clear_output()
+            if post is not None:
+                post.clear_output_c()
             memset(mic, 0, n * sizeof(f32))
             self.ms_out = 0.0
             code = ERR_NONFINITE
@@ -662,7 +664,7 @@ cdef class EchoCanceller:
         # been found (delay locked): with no echo path it would suppress, and so
         # modulate, near-end noise.
         kres = <f32>(KAL_RES * self.wscale * 0.5) if self.delay.lag >= 0 else 0.0
-        self.suppressor.process(out, self.y, self.Dspec,
+        self.suppressor.process(out, self.y, self.e, self.Dspec,
                                 self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
                                 self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
                                 self.filter.PX, kres, post)
