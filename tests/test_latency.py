@@ -45,7 +45,8 @@ def test_a_click_comes_out_latency_samples_late(rate: int, split: bool, config: 
     assert chain.split_bands == (split and rate > 16000)
     assert _click_delay(chain, rate) == chain.latency_samples
     # issue 17: at most 5 ms for the whole chain at every rate (the echo and noise
-    # suppressors share one low-delay analysis: 2.5 ms, plus the band split above 16 kHz)
+    # suppressors share one low-delay synthesis whose cross-fade takes what the band split
+    # and the resamplers leave of 5 ms; the canceller alone keeps 2.5 ms)
     assert chain.latency_samples <= rate * 5 // 1000, chain.latency_samples
 
 

@@ -90,7 +90,9 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    the decay of its last two partitions); gain ``G = clip(1 - suppression R / |E~|^2,
    10^(-max_attenuation_db / 20), 1)`` on the windowed error ``E~ = D~ - Y~``; comfort
    noise ``sqrt(N (1 - G^2) / 2)`` with random signs at the error's noise floor ``N``;
-   overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms).
+   overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms); with a noise
+   suppressor sharing it (``capture_post_c``), the error is synthesised in that stage's
+   5 ms hops and windows instead, with its delay (aec_suppressor.pyx, step 5).
 
 Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectrum ring,
 the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``

@@ -70,6 +70,7 @@ from callaudio._dsp.ns import lowdelay_windows
 cdef extern from "aec_window.h":
     void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
                        const f32* cur) noexcept nogil
+    void ca_aec_scale_spectrum(int k, f32* t, const f32* g) noexcept nogil
 
 cdef extern from "aec_suppressor.h":
     double NL_BETA "AEC_SUP_NL_BETA"
@@ -317,15 +318,13 @@ cdef class ResidualEchoSuppressor:
         """Step 5: the error ``e`` in ``post``'s hops and windows; each hop gets this
         frame's echo-suppression gain and comfort noise, then the noise suppressor's gain,
         and ``post``'s synthesis outputs it (``post.latency_samples`` late)."""
-        cdef int h, i, k = self.k, R = post.hop_size
+        cdef int h, k = self.k, R = post.hop_size
         cdef double sums[2]
         cdef double after = 0.0, before = 0.0
         cdef f32* T = self.Tspec
         for h in range(post.hops_per_frame):
             post.analyse_c(e + h * R, T)
-            for i in range(k):
-                T[2 * i] *= self.G[i]
-                T[2 * i + 1] *= self.G[i]
+            ca_aec_scale_spectrum(k, T, self.G)
             if self.comfort_noise:
                 self.rng = ca_aec_comfort_noise(k, T, self.nf, self.G, self.tmp, self.rng)
             if post.process_spectrum_c(T, h, sums):

@@ -114,7 +114,7 @@ the same path.  The constants live in ``ns_impl.h``.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport M_PI, cos, exp, isfinite, log, log10, sqrt
+from libc.math cimport M_PI, cos, exp, log, log10, sqrt
 from libc.string cimport memcpy, memmove, memset
 
 import numpy as np

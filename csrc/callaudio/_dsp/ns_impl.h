@@ -109,7 +109,7 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
 void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
                  double *restrict sums);
 
-/* Mean of x[lo..hi-1] (double accumulation). */
+/* Mean of x[lo..hi-1] (double accumulation in four lanes). */
 double ca_ns_mean(const float *restrict x, int lo, int hi);
 
 /* Mean of log(x[k] + 1e-30) over lo..hi-1 (eight float partial sums, added in double). */
