@@ -45,7 +45,8 @@ def test_a_click_comes_out_latency_samples_late(rate: int, split: bool, config: 
     assert chain.split_bands == (split and rate > 16000)
     assert _click_delay(chain, rate) == chain.latency_samples
     # issue 17: at most 5 ms for the whole chain at every rate (the echo and noise
-    # suppressors share one low-delay analysis: 2.5 ms, plus the band split above 16 kHz)
+    # suppressors share one low-delay synthesis whose cross-fade takes what the band split
+    # and the resamplers leave of 5 ms; the canceller alone keeps 2.5 ms)
     assert chain.latency_samples <= rate * 5 // 1000, chain.latency_samples
 
 
@@ -59,8 +60,14 @@ def test_the_split_chain_reports_the_band_split_in_its_latency(rate: int) -> Non
     bank = split.band_split
     assert isinstance(bank, FilterBank) and full.band_split is None
     # the stages' latency scales with the rate they run at; the split adds its own delay
+    # (the shared synthesis takes the longest cross-fade that fits in 5 ms: shorter with
+    # the split, whose delay counts against the budget)
     m = rate // 16000
-    assert split.latency_samples == bank.latency_samples + full.latency_samples
+    ns_split, ns_full = split.noise_suppressor, full.noise_suppressor
+    assert ns_split is not None and ns_full is not None
+    assert split.latency_samples == bank.latency_samples + m * ns_split.latency_samples
+    assert full.latency_samples == ns_full.latency_samples <= rate * 5 // 1000
+    assert split.latency_samples <= rate * 5 // 1000
     assert full.latency_samples % m == 0
     assert ca.VoiceProcessor(rate).latency_samples == split.latency_samples
 
@@ -104,7 +111,8 @@ def test_switching_the_echo_canceller_on_keeps_5_ms_and_the_noise_estimate() -> 
     vp.apply_config(ca.ProcessingConfig())
     chain = vp._chains[0]
     ns = chain.noise_suppressor
-    assert chain.shared_analysis and ns is not None and ns.hops_per_frame == 1
+    assert chain.shared_analysis and ns is not None and ns.hops_per_frame == 2
+    assert ns.low_delay and ns.latency_samples == 53  # the shared synthesis: 3.3 ms
     assert ns.noise_level_dbfs == pytest.approx(level, abs=0.5)
     assert vp.latency_samples == chain.latency_samples <= rate * 5 // 1000
     assert _click_delay(_chain(rate, ca.ProcessingConfig(), True), rate) == vp.latency_samples
@@ -113,7 +121,8 @@ def test_switching_the_echo_canceller_on_keeps_5_ms_and_the_noise_estimate() -> 
 @pytest.mark.parametrize("rate", [16000, 48000])
 def test_separate_analysis_on_request(rate: int) -> None:
     """``shared_analysis=False``: the noise suppressor keeps its own 2.5 ms transforms
-    after the canceller (two delays, not one); the click still says the latency."""
+    after the canceller's 2.5 ms (two delays, not one; shared, the one synthesis takes
+    what fits in 5 ms); the click still says the latency."""
     kw = {
         n: getattr(ca.ProcessingConfig(), n).kwargs()
         for n in ("echo_canceller", "noise_suppressor")
@@ -121,5 +130,7 @@ def test_separate_analysis_on_request(rate: int) -> None:
     shared, separate = Chain(rate, **kw), Chain(rate, shared_analysis=False, **kw)
     assert shared.shared_analysis and not separate.shared_analysis
     m = rate // 16000
-    assert separate.latency_samples == shared.latency_samples + m * 40
+    ns = shared.noise_suppressor
+    assert ns is not None
+    assert separate.latency_samples == shared.latency_samples + m * (40 + 40 - ns.latency_samples)
     assert _click_delay(separate, rate) == separate.latency_samples

@@ -27,6 +27,7 @@ import scipy.special as special
 
 from _reference.ns_ref import NoiseSuppressorRef
 from callaudio._dsp.ns import NoiseSuppressor, _fast_math
+from callaudio.errors import ConfigError
 from callaudio.simulation.metrics import (
     active_mask,
     level_dbfs,
@@ -318,16 +319,27 @@ def test_reference_uses_the_compiled_constants() -> None:
 
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize(
-    ("level", "hops", "low"),
-    [(12.0, 2, False), (21.0, 4, False), (6.0, 1, False), (30.0, 2, False), (12.0, 1, True)],
+    ("level", "hops", "low", "delay_ms"),
+    [
+        (12.0, 2, False, 0),
+        (21.0, 4, False, 0),
+        (6.0, 1, False, 0),
+        (30.0, 2, False, 0),
+        (12.0, 1, True, 0),
+        (12.0, 2, True, 4),  # the chain's shared synthesis at 32/48 kHz (its band 0)
+    ],
 )
-def test_compiled_matches_numpy_reference(rate: int, level: float, hops: int, low: bool) -> None:
+def test_compiled_matches_numpy_reference(
+    rate: int, level: float, hops: int, low: bool, delay_ms: int
+) -> None:
     s = clean_speech(rate, 1)[: 2 * rate]
     noise = make_noise("pink", 2.0, rate, seed=4)
     noise[rate:] *= 3.0  # a level step inside the segment
     x, _ = mix_at_snr(s, noise, 5, rate)
-    a = NoiseSuppressor(rate, level, hops, low)
-    b = NoiseSuppressorRef(rate, level, hops, low)
+    d = rate * delay_ms // 1000
+    a = NoiseSuppressor(rate, level, hops, low, d)
+    b = NoiseSuppressorRef(rate, level, hops, low, d)
+    assert a.latency_samples == b.latency_samples == (d or a.latency_samples)
     n = frames_of(rate)
     for i in range(0, x.size, n):
         ya = a.process(x[i : i + n])
@@ -452,12 +464,19 @@ def test_speech_probability(rate: int, kind: str, snr: int) -> None:
 # -- shared analysis with the echo canceller ------------------------------------------
 
 
+def test_delay_samples_out_of_range_is_refused() -> None:
+    for d in (-1, 81):
+        with pytest.raises(ConfigError, match="delay_samples"):
+            NoiseSuppressor(16000, delay_samples=d)
+
+
 @pytest.mark.parametrize("rate", [pytest.param(r, id=f"{r // 1000}k") for r in (8000, 16000)])
 def test_shared_analysis_equals_the_low_delay_stage_alone(rate: int) -> None:
-    """In a chain with the echo canceller the noise suppressor runs on the echo
-    suppressor's spectrum, in its synthesis. With a silent far end the echo suppressor
-    passes the microphone (gain 1, no comfort noise), so the chain must give what the
-    stage gives on its own with the same window pair (one hop per frame, 2.5 ms)."""
+    """In a chain with the echo canceller the echo suppressor's gain and the noise
+    suppressor's share one analysis of the error and one synthesis. With a silent far end
+    the echo suppressor passes the microphone (gain 1, no comfort noise), so the chain must
+    give what the stage gives on its own with the same window pair (two hops per frame,
+    the chain's 5 ms cross-fade at 8 and 16 kHz)."""
     from callaudio._dsp.pipeline import Chain
 
     s, x = noisy(rate, "pink", 5)
@@ -465,10 +484,10 @@ def test_shared_analysis_equals_the_low_delay_stage_alone(rate: int) -> None:
     x = np.ascontiguousarray(np.concatenate([(x - s)[: 3 * rate // 2], x[: 3 * rate]]))
     chain = Chain(rate, echo_canceller={}, noise_suppressor={}, split_bands=False)
     assert chain.shared_analysis
-    assert chain.latency_samples == rate // 400
+    assert chain.latency_samples == rate // 200
     y = np.empty_like(x)
     chain.process_block(x, y, np.zeros_like(x))
-    alone = NoiseSuppressor(rate, hops_per_frame=1, low_delay=True)
+    alone = NoiseSuppressor(rate, hops_per_frame=2, delay_samples=rate // 200)
     np.testing.assert_allclose(y, alone.process_signal(x), atol=1e-6, rtol=0)
     ns = chain.noise_suppressor
     assert ns is not None

@@ -128,6 +128,8 @@ class NoiseSuppressorRef:
         Analysis hops per 10 ms frame (1, 2 or 4).
     low_delay : bool
         Output delay ``frame_size / 4`` (2.5 ms) instead of one hop.
+    delay_samples : int
+        With the low-delay pair, this output delay (1 .. hop) instead (0: the rule above).
     """
 
     def __init__(
@@ -136,13 +138,16 @@ class NoiseSuppressorRef:
         level_db: float = 12.0,
         hops_per_frame: int = 2,
         low_delay: bool = False,
+        delay_samples: int = 0,
     ):
         self.sample_rate = int(sample_rate)
         self.frame_size = self.sample_rate // 100
         self.hop_size = self.frame_size // hops_per_frame
         self.hops_per_frame = int(hops_per_frame)
         self.fft_size = 2 * self.frame_size
+        low_delay = low_delay or delay_samples > 0
         d = min(self.hop_size, self.frame_size // 4) if low_delay else self.hop_size
+        d = delay_samples if delay_samples > 0 else d
         self.latency_samples = d
         K, R = self.fft_size, self.hop_size
         self.nbins = K // 2 + 1
@@ -185,6 +190,7 @@ class NoiseSuppressorRef:
         self.count = 0
         self.log_odds = 0.0
         self.speech_prob = 0.0
+        self.presence_acc = 0.0
 
     @property
     def noise_level_dbfs(self) -> float:
@@ -301,9 +307,16 @@ class NoiseSuppressorRef:
         self.frame_vad(m / self.hops_per_frame)
         return out.astype(np.float32)
 
-    def process_spectrum(self, X: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
-        """The shared-analysis path (one hop per frame): the gained spectrum."""
-        self.frame_vad(self.gain_hop(X))
+    def process_spectrum(
+        self, X: npt.NDArray[np.complex128], hop: int
+    ) -> npt.NDArray[np.complex128]:
+        """The shared-synthesis path: hop ``hop`` of a frame's spectrum (this model's
+        window), gained; the speech probability follows the frame's last hop."""
+        if hop == 0:
+            self.presence_acc = 0.0
+        self.presence_acc += self.gain_hop(X)
+        if hop == self.hops_per_frame - 1:
+            self.frame_vad(self.presence_acc / self.hops_per_frame)
         return np.asarray(self.gain * X)
 
     def frame_vad(self, m: float) -> None:

@@ -82,9 +82,9 @@ cdef class EchoCanceller:
     # ERR_NONFINITE when the frame held NaN/Inf input (replaced by 0) or the echo path
     # had to be restarted; the output is always finite.
     cdef int capture_c(self, f32* mic, Py_ssize_t n) noexcept nogil
-    # The same, with the noise suppressor ``post`` sharing the suppressor's analysis and
-    # synthesis (None: capture_c): mic -> echo- and noise-suppressed output, still
-    # latency_samples late (the noise suppressor adds no delay of its own).
+    # The same, with the noise suppressor ``post`` sharing the suppressor's synthesis
+    # (None: capture_c): mic -> echo- and noise-suppressed output, framed in post's hops
+    # and windows, post.latency_samples late (aec_suppressor.pyx, step 5).
     cdef int capture_post_c(self, f32* mic, Py_ssize_t n, NoiseSuppressor post) noexcept nogil
     # The last frame's output mean square without the noise suppressor's share (the
     # echo canceller's own output level; its statistics use it).

@@ -90,7 +90,9 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    the decay of its last two partitions); gain ``G = clip(1 - suppression R / |E~|^2,
    10^(-max_attenuation_db / 20), 1)`` on the windowed error ``E~ = D~ - Y~``; comfort
    noise ``sqrt(N (1 - G^2) / 2)`` with random signs at the error's noise floor ``N``;
-   overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms).
+   overlap-add synthesis with ``latency_samples = n // 4`` (2.5 ms); with a noise
+   suppressor sharing it (``capture_post_c``), the error is synthesised in that stage's
+   5 ms hops and windows instead, with its delay (aec_suppressor.pyx, step 5).
 
 Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectrum ring,
 the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``
@@ -452,6 +454,8 @@ cdef class EchoCanceller:
         if not isfinite(s):
             self._reset_path()
             self.suppressor.clear_output()
+            if post is not None:
+                post.clear_output_c()
             memset(mic, 0, n * sizeof(f32))
             self.ms_out = 0.0
             code = ERR_NONFINITE
@@ -662,7 +666,7 @@ cdef class EchoCanceller:
         # been found (delay locked): with no echo path it would suppress, and so
         # modulate, near-end noise.
         kres = <f32>(KAL_RES * self.wscale * 0.5) if self.delay.lag >= 0 else 0.0
-        self.suppressor.process(out, self.y, self.Dspec,
+        self.suppressor.process(out, self.y, self.e, self.Dspec,
                                 self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
                                 self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
                                 self.filter.PX, kres, self.delay.lag, post)

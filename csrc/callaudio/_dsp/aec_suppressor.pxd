@@ -39,14 +39,16 @@ cdef class ResidualEchoSuppressor:
     cdef double zbar, pzz, near
     cdef unsigned int rng
     # the last frame's output power over the echo-suppressed power (the noise suppressor's
-    # share of the attenuation when it shares this analysis; 1 without it)
+    # share of the attenuation when it shares this synthesis; 1 without it)
     cdef double post_ratio
     cdef void reset_path(self) noexcept nogil
     cdef void clear_output(self) noexcept nogil
     cdef void reset_all(self) noexcept nogil
-    cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
-                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
+    cdef void process(self, f32* out, const f32* y, const f32* e, const f32* Dspec,
+                      const f32* Wl, const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
                       int lag, NoiseSuppressor post) noexcept nogil
+    # Step 5 with a noise suppressor: the error in its hops, both gains, its synthesis.
+    cdef void _shared_synthesis(self, f32* out, const f32* e, NoiseSuppressor post) noexcept nogil
     # The band-split chain's echo-suppression gain for the bands above (from the last
     # frame's gains and echo estimate over the upper half of the spectrum).
     cdef f32 upper_band_gain(self) noexcept nogil

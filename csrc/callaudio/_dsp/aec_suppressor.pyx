@@ -60,9 +60,12 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    on uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
    with random signs at the error's noise floor N (only where the gain is low);
    overlap-add synthesis, ``lat`` samples late.
-5. Shared analysis: in a chain with the noise suppressor, the spectrum of step 4 (after
-   the gain and the comfort noise) goes to ``NoiseSuppressor.process_spectrum_c``, which
-   multiplies in its own gain; the one synthesis then outputs both stages (ns.pyx, item 1).
+5. Shared synthesis: in a chain with the noise suppressor, the error is framed in the
+   noise suppressor's hops and windows instead (two 5 ms hops per frame, its low-delay
+   pair, ``NoiseSuppressor.analyse_c``); each hop gets this frame's gain and comfort noise
+   of step 4, then ``NoiseSuppressor.process_spectrum_c`` multiplies in its own gain, and
+   one synthesis (``synthesise_c``) outputs both stages (ns.pyx, item 1).  Steps 1-4 are
+   unchanged: the estimate and the gain stay per frame, on this stage's own window.
 
 Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the canceller).
 """
@@ -83,6 +86,7 @@ from callaudio._dsp.ns import lowdelay_windows
 cdef extern from "aec_window.h":
     void ca_aec_window(int n, f32* out, const f32* wa, const f32* prev,
                        const f32* cur) noexcept nogil
+    void ca_aec_scale_spectrum(int k, f32* t, const f32* g) noexcept nogil
 
 cdef extern from "aec_suppressor.h":
     double NL_BETA "AEC_SUP_NL_BETA"
@@ -253,12 +257,14 @@ cdef class ResidualEchoSuppressor:
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
-    cdef void process(self, f32* out, const f32* y, const f32* Dspec, const f32* Wl,
-                      const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
+    cdef void process(self, f32* out, const f32* y, const f32* e, const f32* Dspec,
+                      const f32* Wl, const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
                       int lag, NoiseSuppressor post) noexcept nogil:
-        """``out`` (n samples) <- the suppressed error, ``lat`` samples late.
+        """``out`` (n samples) <- the suppressed error, ``lat`` samples late (with
+        ``post``: ``post.latency_samples`` late).
 
-        ``y``: this frame's echo estimate; ``Dspec``: the mic's windowed spectrum; ``Wl``,
+        ``y``: this frame's echo estimate; ``e``: the filter's error (mic - y);
+        ``Dspec``: the mic's windowed spectrum; ``Wl``,
         ``Wm``: the filter's last two partitions; ``X2b``: the far power spectrum just
         beyond the filter's tail; ``PX``: sum_p Psi |X_p|^2; ``kres``: its weight; ``lag``:
         the delay estimator's lag (a change holds the ERLE-based estimate off ERLE_HOLD
@@ -356,6 +362,30 @@ cdef class ResidualEchoSuppressor:
                           self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
-        self.post_ratio = 1.0 if post is None else post.process_spectrum_c(self.Tspec)
-        self.fft.inverse_c(self.Tspec, self.tmp)
-        ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
+        if post is None:
+            self.post_ratio = 1.0
+            self.fft.inverse_c(self.Tspec, self.tmp)
+            ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
+        else:
+            self._shared_synthesis(out, e, post)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _shared_synthesis(self, f32* out, const f32* e, NoiseSuppressor post) noexcept nogil:
+        """Step 5: the error ``e`` in ``post``'s hops and windows; each hop gets this
+        frame's echo-suppression gain and comfort noise, then the noise suppressor's gain,
+        and ``post``'s synthesis outputs it (``post.latency_samples`` late)."""
+        cdef int h, k = self.k, R = post.hop_size
+        cdef double sums[2]
+        cdef double after = 0.0, before = 0.0
+        cdef f32* T = self.Tspec
+        for h in range(post.hops_per_frame):
+            post.analyse_c(e + h * R, T)
+            ca_aec_scale_spectrum(k, T, self.G)
+            if self.comfort_noise:
+                self.rng = ca_aec_comfort_noise(k, T, self.nf, self.G, self.tmp, self.rng)
+            if post.process_spectrum_c(T, h, sums):
+                after += sums[0]
+                before += sums[1]
+            post.synthesise_c(T, out + h * R)
+        self.post_ratio = after / before if before > 0.0 else 1.0

@@ -9,7 +9,8 @@ cdef class NoiseSuppressor:
     cdef readonly double level_db
     # Analysis hops per 10 ms frame (1, 2 or 4); hop_size = frame_size // hops_per_frame.
     cdef readonly int hops_per_frame
-    # Output delay frame_size / 4 (2.5 ms) at every hop instead of one hop.
+    # The low-delay window pair (output delay frame_size / 4, 2.5 ms, or delay_samples)
+    # instead of the one-hop pair.
     cdef readonly bint low_delay
     cdef readonly int frame_size
     cdef readonly int hop_size
@@ -72,12 +73,20 @@ cdef class NoiseSuppressor:
     cdef void _hop(self, f32* x) noexcept nogil
     cdef void _gain_hop(self, f32* spec, f64* sums) noexcept nogil
     cdef void _frame_vad(self, int nh) noexcept nogil
-    # Shared analysis (the echo canceller's suppressor; ns.pyx, item 1): one frame's gain
-    # from the analysis spectrum ``spec`` (fft_size + 2 floats, interleaved, this stage's
-    # window with hops_per_frame == 1), applied in place; the speech probability updated.
-    # Returns the spectrum's power after over before (1 when it is empty or non-finite:
-    # then nothing is learnt or changed).
-    cdef f64 process_spectrum_c(self, f32* spec) noexcept nogil
+    # Shared analysis (the echo canceller's suppressor; ns.pyx, item 1): hop ``hop`` (0 ..
+    # hops_per_frame - 1) of a frame: this stage's gain from the analysis spectrum ``spec``
+    # (fft_size + 2 floats, interleaved, made by analyse_c), applied in place; sums = (power
+    # after, before); the speech probability is updated after the frame's last hop.
+    # Returns False (nothing learnt or changed, sums untouched) when ``spec`` is not finite.
+    cdef bint process_spectrum_c(self, f32* spec, int hop, f64* sums) noexcept nogil
+    cdef int _shared_hops       # hops of the current shared frame that were processed
+    # One hop's framing, for a stage that shares it: hop_size new samples of ``x`` into
+    # the analysis buffer, the windowed spectrum into ``spec``; and the synthesis of a
+    # (gained) spectrum into hop_size output samples, latency_samples late.
+    cdef void analyse_c(self, const f32* x, f32* spec) noexcept nogil
+    cdef void synthesise_c(self, const f32* spec, f32* out) noexcept nogil
+    # Empty the analysis and overlap-add buffers (after a frame that had to be discarded).
+    cdef void clear_output_c(self) noexcept nogil
     # Continue from another suppressor at the same rate (a chain that must change the
     # windows of an adopted one): see ns.pyx.
     cdef void carry_state_c(self, NoiseSuppressor other) noexcept

@@ -18,13 +18,16 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    whatever the hop.  A shorter d
    is a shorter cross-fade between hops (d samples): at 5 ms hops it costs 0.03-0.08 PESQ
    in car and street noise against d = R, so it is not the default.
-   **Shared analysis**: in a chain with the echo canceller the suppressor does no
-   transform of its own.  Its residual-echo suppressor hands over, once per frame, its
-   spectrum after the echo-suppression gain and comfort noise (what the listener would
-   hear; the same window pair, R = frame_size, d = 2.5 ms): ``process_spectrum_c``
-   computes this stage's gain on it, multiplies it in, and the canceller's one synthesis
-   outputs both.  The noise estimate is thus taken on the echo-suppressed error, comfort
-   noise included, as it was when this stage ran on the canceller's output.  Every
+   **Shared synthesis**: in a chain with the echo canceller the canceller's error is
+   framed in this stage's hops and windows (``analyse_c``: 5 ms hops, the low-delay pair
+   with the longest d that keeps the chain within 5 ms: 5 ms at 8/16 kHz, 4 ms on the
+   band split's 16 kHz band, 3.3 ms at 44.1 kHz); the residual-echo suppressor multiplies
+   each hop by its per-frame gain and adds its comfort noise, ``process_spectrum_c``
+   computes this stage's gain on that (what the listener would hear) and multiplies it
+   in, and one synthesis (``synthesise_c``) outputs both stages: one delay, not two.  The
+   noise estimate is thus taken on the echo-suppressed error, comfort noise included, as
+   it was when this stage ran on the canceller's output.  (One 10 ms hop with the
+   canceller's 2.5 ms cross-fade instead cost 0.09-0.25 PESQ in car noise.)  Every
    smoothing factor is a time constant turned into a per-hop factor, so the behaviour does
    not depend on the hop (decision-directed a = 0.98 at 5 ms hops is DD_TAU_S = 0.2475 s;
    at 2.5 ms hops a stays 0.98, DD_ALPHA_MAX, as before).
@@ -111,12 +114,13 @@ the same path.  The constants live in ``ns_impl.h``.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport M_PI, cos, exp, isfinite, log, log10, sqrt
+from libc.math cimport M_PI, cos, exp, log, log10, sqrt
 from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
 
 from callaudio.config import validate_stage
+from callaudio.errors import ConfigError
 
 from callaudio._dsp._typedefs cimport CA_TINY, f32, f64
 from callaudio._dsp.fft cimport RealFFT
@@ -149,6 +153,7 @@ cdef extern from "ns_impl.h":
     void ca_ns_apply(float* spec, const float* gain, int nb, double* sums) noexcept nogil
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
     double ca_ns_log_mean(const float* x, int lo, int hi) noexcept nogil
+    int ca_ns_finite(const float* x, int n) noexcept nogil
     void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
                             float tiny) noexcept nogil
     void ca_ns_noise_max(const float* noise, const float* floor_spec, float* used, int nb,
@@ -278,10 +283,12 @@ cdef class NoiseSuppressor:
         Analysis hops per 10 ms frame: 1, 2 or 4 (overlap 50, 75, 87.5 %); more hops
         cost proportionally more FFTs. The algorithmic latency is one hop (10, 5 or
         2.5 ms), or 2.5 ms at every setting with ``low_delay``. In a chain with the echo
-        canceller the stage shares the canceller's analysis and synthesis (one hop per
-        frame, no transform of its own).
+        canceller the stage shares the canceller's synthesis (two hops per frame).
     low_delay : bool, default False
         Output delay 2.5 ms at every hop (``frame_size / 4``) instead of one hop.
+    delay_samples : int, default 0
+        With the low-delay windows, this output delay (1 .. hop_size samples: the
+        cross-fade between hops) instead of 2.5 ms; 0 keeps the rule above.
 
     Raises
     ------
@@ -291,7 +298,7 @@ cdef class NoiseSuppressor:
     """
 
     def __cinit__(self, int sample_rate, double level_db=12.0, int hops_per_frame=2,
-                  bint low_delay=False):
+                  bint low_delay=False, int delay_samples=0):
         validate_stage("noise_suppressor", sample_rate, level_db=level_db,
                        hops_per_frame=hops_per_frame)
         self.sample_rate = sample_rate
@@ -300,9 +307,15 @@ cdef class NoiseSuppressor:
         self.frame_size = sample_rate // 100
         self.hop_size = self.frame_size // hops_per_frame
         self.fft_size = 2 * self.frame_size
-        self.low_delay = low_delay
-        self.latency_samples = (min(self.hop_size, self.frame_size // 4) if low_delay
-                                else self.hop_size)
+        if delay_samples != 0 and not 0 < delay_samples <= self.hop_size:
+            raise ConfigError("noise_suppressor.delay_samples",
+                              f"must be in 1..hop_size={self.hop_size}, got {delay_samples}")
+        self.low_delay = low_delay or delay_samples > 0
+        if delay_samples > 0:
+            self.latency_samples = delay_samples
+        else:
+            self.latency_samples = (min(self.hop_size, self.frame_size // 4) if low_delay
+                                    else self.hop_size)
         self._nbins = self.fft_size // 2 + 1
         self._fft = RealFFT(self.fft_size)
 
@@ -332,7 +345,10 @@ cdef class NoiseSuppressor:
         self._xi = <f32*>PyMem_Malloc(nb * sizeof(f32))
         self._zeta = <f32*>PyMem_Malloc(nb * sizeof(f32))
         self._odds = <f32*>PyMem_Malloc(nb * sizeof(f32))
-        self._zloc = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        # zloc and the smoothing's padded copy (ca_ns_absence_odds)
+        self._zloc = <f32*>PyMem_Malloc(
+            (2 * nb + 2 * (<int>(max(SAP_GLOBAL_HZ, SAP_LOCAL_HZ) * K / sample_rate) + 2))
+            * sizeof(f32))
         cdef double bw = <double>sample_rate / K
         self._hloc = <int>(SAP_LOCAL_HZ / bw + 0.5)
         self._hglob = <int>(SAP_GLOBAL_HZ / bw + 0.5)
@@ -358,7 +374,7 @@ cdef class NoiseSuppressor:
                 or self._noise == NULL or self._pprev == NULL or self._gprev == NULL
                 or self._sppbar == NULL):
             raise MemoryError()
-        if low_delay:
+        if self.low_delay:
             wa, ws = lowdelay_windows(K, R, self.latency_samples)
             for n in range(K):
                 self._wa[n] = wa[n]
@@ -497,23 +513,36 @@ cdef class NoiseSuppressor:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef void _hop(self, f32* x) noexcept nogil:
-        """Analyse R new samples of ``x`` and overwrite them with R output samples."""
+    cdef void analyse_c(self, const f32* x, f32* spec) noexcept nogil:
         cdef int K = self.fft_size, R = self.hop_size, i
-        cdef int m = R + self.latency_samples, s0 = K - R - self.latency_samples
-        cdef f64 sums[2]
         memmove(self._inbuf, self._inbuf + R, (K - R) * sizeof(f32))
         memcpy(self._inbuf + K - R, x, R * sizeof(f32))
         for i in range(K):
             self._tbuf[i] = self._wa[i] * self._inbuf[i]
-        self._fft.forward_c(self._tbuf, self._spec)
-        self._gain_hop(self._spec, sums)
-        self._fft.inverse_c(self._spec, self._tbuf)
+        self._fft.forward_c(self._tbuf, spec)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void synthesise_c(self, const f32* spec, f32* out) noexcept nogil:
+        cdef int K = self.fft_size, R = self.hop_size, i
+        cdef int m = R + self.latency_samples, s0 = K - R - self.latency_samples
+        self._fft.inverse_c(spec, self._tbuf)
         for i in range(m):
             self._outacc[i] += self._tbuf[s0 + i] * self._ws[s0 + i]
-        memcpy(x, self._outacc, R * sizeof(f32))
+        memcpy(out, self._outacc, R * sizeof(f32))
         memmove(self._outacc, self._outacc + R, (m - R) * sizeof(f32))
         memset(self._outacc + m - R, 0, R * sizeof(f32))
+
+    cdef void clear_output_c(self) noexcept nogil:
+        memset(self._inbuf, 0, self.fft_size * sizeof(f32))
+        memset(self._outacc, 0, (self.hop_size + self.latency_samples) * sizeof(f32))
+
+    cdef void _hop(self, f32* x) noexcept nogil:
+        """Analyse R new samples of ``x`` and overwrite them with R output samples."""
+        cdef f64 sums[2]
+        self.analyse_c(x, self._spec)
+        self._gain_hop(self._spec, sums)
+        self.synthesise_c(self._spec, x)
 
     cdef void _frame_vad(self, int nh) noexcept nogil:
         """Frame log likelihood ratio from the mean presence probability of the frame's
@@ -540,18 +569,17 @@ cdef class NoiseSuppressor:
         if nh > 0:
             self._frame_vad(nh)
 
-    cdef f64 process_spectrum_c(self, f32* spec) noexcept nogil:
-        cdef f64 sums[2]
-        cdef int k
-        cdef f64 acc = 0.0
-        for k in range(self.fft_size + 2):
-            acc += spec[k] * spec[k]
-        if not isfinite(acc):
-            return 1.0      # the canceller outputs silence and restarts: learn nothing
-        self._presence_acc = 0.0
-        self._gain_hop(spec, sums)
-        self._frame_vad(1)
-        return sums[0] / sums[1] if sums[1] > 0.0 else 1.0
+    cdef bint process_spectrum_c(self, f32* spec, int hop, f64* sums) noexcept nogil:
+        cdef bint ok = ca_ns_finite(spec, self.fft_size + 2)
+        if hop == 0:
+            self._presence_acc = 0.0
+            self._shared_hops = 0
+        if ok:
+            self._gain_hop(spec, sums)
+            self._shared_hops += 1
+        if hop == self.hops_per_frame - 1 and self._shared_hops > 0:
+            self._frame_vad(self._shared_hops)
+        return ok
 
     # -- Python-facing -------------------------------------------------------------------
 

@@ -148,35 +148,23 @@ void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_sp
     }
 }
 
-/* out[k] = sum_j w[j] z[clamp(k + j - h)], vectorised over k away from the edges. */
-CA_NS_INLINE void smooth_bins(const float *z, float *out, int nb, const float *w, int h) {
-    int lo = h < nb ? h : nb;
-    int hi = nb - h > lo ? nb - h : lo;
-    for (int k = 0; k < lo; k++) {
-        float acc = 0.0f;
-        for (int j = -h; j <= h; j++) {
-            int i = k + j;
-            i = i < 0 ? 0 : (i >= nb ? nb - 1 : i);
-            acc += w[j + h] * z[i];
-        }
-        out[k] = acc;
+/* out[k] = sum_j w[j] z[clamp(k + j - h)]: z with its edges repeated into pad (nb + 2h),
+ * then one vectorised loop per tap (the same order of additions as a loop per bin). */
+CA_NS_INLINE void smooth_bins(const float *z, float *out, float *pad, int nb, const float *w,
+                              int h) {
+    for (int k = 0; k < h; k++) {
+        pad[k] = z[0];
+        pad[h + nb + k] = z[nb - 1];
     }
-    for (int k = lo; k < hi; k++)
+    for (int k = 0; k < nb; k++)
+        pad[h + k] = z[k];
+    for (int k = 0; k < nb; k++)
         out[k] = 0.0f;
-    for (int j = -h; j <= h; j++) {
-        const float wj = w[j + h];
-        const float *zj = z + j;
-        for (int k = lo; k < hi; k++)
-            out[k] += wj * zj[k];
-    }
-    for (int k = hi; k < nb; k++) {
-        float acc = 0.0f;
-        for (int j = -h; j <= h; j++) {
-            int i = k + j;
-            i = i < 0 ? 0 : (i >= nb ? nb - 1 : i);
-            acc += w[j + h] * z[i];
-        }
-        out[k] = acc;
+    for (int j = 0; j <= 2 * h; j++) {
+        const float wj = w[j];
+        const float *pj = pad + j;
+        for (int k = 0; k < nb; k++)
+            out[k] += wj * pj[k];
     }
 }
 
@@ -198,8 +186,9 @@ void ca_ns_absence_odds(float *restrict zeta, const float *restrict xi_prev,
     const float qmax = (float)CA_NS_SAP_Q_MAX;
     for (int k = 0; k < nb; k++)
         zeta[k] = a_zeta * zeta[k] + (1.0f - a_zeta) * xi_prev[k];
-    smooth_bins(zeta, zloc, nb, wloc, hloc);
-    smooth_bins(zeta, odds, nb, wglob, hglob);
+    float *pad = zloc + nb;
+    smooth_bins(zeta, zloc, pad, nb, wloc, hloc);
+    smooth_bins(zeta, odds, pad, nb, wglob, hglob);
     for (int k = 0; k < nb; k++) {
         float q = 1.0f - presence(zloc[k], zmin, zmax, inv_range)
                              * presence(odds[k], zmin, zmax, inv_range);
@@ -242,32 +231,68 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
     gain[nb - 1] = gain[nb - 2];
 }
 
+/* The sums below run in four double lanes (bin k -> lane k % 4) so they vectorise; their
+ * order differs from a serial sum only by double rounding. */
+CA_NS_INLINE void apply_bin(float *restrict spec, const float *restrict gain, int k, int j,
+                            double *restrict before, double *restrict after) {
+    float re = spec[2 * k], im = spec[2 * k + 1], g = gain[k];
+    float p = re * re + im * im;
+    before[j] += (double)p;
+    after[j] += (double)(g * g * p);
+    spec[2 * k] = g * re;
+    spec[2 * k + 1] = g * im;
+}
+
 CA_NS_MULTIVERSION
 void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
                  double *restrict sums) {
-    double before = 0.0, after = 0.0;
-    for (int k = 0; k < nb; k++) {
-        float re = spec[2 * k], im = spec[2 * k + 1], g = gain[k];
-        float p = re * re + im * im;
-        before += (double)p;
-        after += (double)(g * g * p);
-        spec[2 * k] = g * re;
-        spec[2 * k + 1] = g * im;
-    }
-    sums[0] = after;
-    sums[1] = before;
+    double before[4] = {0.0, 0.0, 0.0, 0.0}, after[4] = {0.0, 0.0, 0.0, 0.0};
+    int k = 0;
+    for (; k + 4 <= nb; k += 4)
+        for (int j = 0; j < 4; j++)
+            apply_bin(spec, gain, k + j, j, before, after);
+    for (; k < nb; k++)
+        apply_bin(spec, gain, k, 0, before, after);
+    sums[0] = (after[0] + after[1]) + (after[2] + after[3]);
+    sums[1] = (before[0] + before[1]) + (before[2] + before[3]);
 }
 
+CA_NS_MULTIVERSION
 double ca_ns_mean(const float *restrict x, int lo, int hi) {
-    double acc = 0.0;
-    for (int k = lo; k < hi; k++)
-        acc += x[k];
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    int k = lo;
+    for (; k + 4 <= hi; k += 4)
+        for (int j = 0; j < 4; j++)
+            s[j] += (double)x[k + j];
+    for (; k < hi; k++)
+        s[0] += (double)x[k];
+    double acc = (s[0] + s[1]) + (s[2] + s[3]);
     return hi > lo ? acc / (hi - lo) : 0.0;
 }
 
+CA_NS_MULTIVERSION
 double ca_ns_log_mean(const float *restrict x, int lo, int hi) {
-    double acc = 0.0;
-    for (int k = lo; k < hi; k++)
-        acc += logf_i(x[k] + 1e-30f);
+    /* eight float lanes (bin k -> lane (k - lo) % 8), so the loop vectorises */
+    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int k = lo;
+    for (; k + 8 <= hi; k += 8)
+        for (int j = 0; j < 8; j++)
+            s[j] += logf_i(x[k + j] + 1e-30f);
+    for (; k < hi; k++)
+        s[0] += logf_i(x[k] + 1e-30f);
+    double acc = ((double)s[0] + s[1] + s[2] + s[3]) + ((double)s[4] + s[5] + s[6] + s[7]);
     return hi > lo ? acc / (hi - lo) : 0.0;
+}
+
+CA_NS_MULTIVERSION
+int ca_ns_finite(const float *restrict x, int n) {
+    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            s[j] += x[k + j] * 0.0f;
+    for (; k < n; k++)
+        s[0] += x[k] * 0.0f;
+    float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    return t == 0.0f;   /* x * 0 is NaN for NaN and +-inf, 0 otherwise */
 }

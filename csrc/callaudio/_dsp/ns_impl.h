@@ -91,7 +91,7 @@ void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_sp
 
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).
- * zloc is scratch. */
+ * zloc is scratch of 2 nb + 2 max(hloc, hglob) floats. */
 void ca_ns_absence_odds(float *restrict zeta, const float *restrict xi_prev,
                         float *restrict zloc, float *restrict odds, int nb,
                         float a_zeta, const float *restrict wloc, int hloc,
@@ -109,10 +109,13 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
 void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
                  double *restrict sums);
 
-/* Mean of x[lo..hi-1] (double accumulation). */
+/* Mean of x[lo..hi-1] (double accumulation in four lanes). */
 double ca_ns_mean(const float *restrict x, int lo, int hi);
 
-/* Mean of log(x[k] + 1e-30) over lo..hi-1 (double accumulation). */
+/* Mean of log(x[k] + 1e-30) over lo..hi-1 (eight float partial sums, added in double). */
 double ca_ns_log_mean(const float *restrict x, int lo, int hi);
+
+/* 1 when every x[0..n-1] is finite, else 0. */
+int ca_ns_finite(const float *restrict x, int n);
 
 #endif

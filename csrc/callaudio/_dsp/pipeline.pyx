@@ -6,9 +6,11 @@
                   -> noise suppressor -> gain control -> output guard
 
 One analysis, one synthesis: when the echo canceller and the noise suppressor both run,
-the noise suppressor computes its gain on the echo suppressor's low-delay spectrum (after
-the echo-suppression gain and comfort noise) and the canceller's one synthesis applies
-both (``shared_analysis``; ns.pyx, item 1): the two add one 2.5 ms delay, not two.
+the canceller's error is framed in the noise suppressor's 5 ms hops; each hop gets the
+echo suppressor's gain and comfort noise, then the noise suppressor's gain, and one
+synthesis applies both (``shared_analysis``; ns.pyx, item 1): one delay, not two, with
+the longest cross-fade that keeps the whole chain within 5 ms (``_shared_delay``: 5 ms
+at 8/16 kHz, 4 ms on the split band at 32/48 kHz, 3.3 ms at 44.1 kHz).
 
 At 32 and 48 kHz the stages run on the 0-8 kHz band at 16 kHz (split-band processing,
 as WebRTC's APM does): ``bands.FilterBank`` splits the capture frame into 16 kHz bands,
@@ -117,6 +119,18 @@ cdef inline int _dtype_of(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) if cnp.PyArray_ISNOTSWAPPED(a) else -1
 
 
+def _resampled_latency(int n, int N, int stages):
+    """(D1, D2, latency) of the resamplers around ``stages`` samples of delay at N per
+    frame (see ``Chain._build_resamplers``), the latency in samples at n per frame."""
+    import math
+    g = math.gcd(n, N)
+    L1, L2 = N // g, n // g
+    d1 = min_delay(n, N)
+    d2 = min_delay(N, n)
+    d2 += (-(d1 + L2 * stages + d2)) % L1
+    return d1, d2, (d1 + L2 * stages + d2) // L1
+
+
 def _stage(cls, int sample_rate, spec):
     """None, a stage instance to adopt (same rate), or the keywords to build one."""
     if spec is None:
@@ -177,8 +191,8 @@ cdef class Chain:
         Constructor keywords of that stage, an instance to adopt with its state (a chain
         rebuilt for a new configuration keeps the stages whose settings did not change),
         or None to leave the stage out. The noise suppressor built from keywords gets
-        ``low_delay=True`` (2.5 ms), and one hop per frame when the echo canceller runs
-        (``shared_analysis``: it works in the canceller's analysis and synthesis); an
+        ``low_delay=True`` (2.5 ms), or with the echo canceller (``shared_analysis``: the
+        two share one synthesis) two hops per frame and the delay that fits; an
         adopted one with other windows (the canceller was switched on) is replaced by one
         with these that continues from its noise estimate and gains.
     state : PathState, optional
@@ -260,21 +274,28 @@ cdef class Chain:
         self.echo_canceller = _stage(EchoCanceller, rate, echo_canceller)
         cdef bint share = (shared_analysis and echo_canceller is not None
                            and noise_suppressor is not None)
+        self.gain_control = _stage(GainControl, rate, gain_control)
+        # Sharing the canceller's synthesis: two 5 ms hops per frame and the longest
+        # cross-fade (output delay) that keeps the whole chain within 5 ms; otherwise 2.5 ms.
+        cdef int hops = 2, delay = 0
+        if share:
+            delay = self._shared_delay()
         if isinstance(noise_suppressor, dict):
-            # 2.5 ms; sharing the canceller's analysis: one hop per frame
             noise_suppressor = dict(noise_suppressor, low_delay=True)
             if share:
-                noise_suppressor["hops_per_frame"] = 1
+                noise_suppressor["hops_per_frame"] = hops
+                noise_suppressor["delay_samples"] = delay
         self.noise_suppressor = _stage(NoiseSuppressor, rate, noise_suppressor)
         cdef NoiseSuppressor kept = self.noise_suppressor
-        if kept is not None and (not kept.low_delay or (share and kept.hops_per_frame != 1)):
+        if kept is not None and (not kept.low_delay or (share and (
+                kept.hops_per_frame != hops or kept.latency_samples != delay))):
             # an adopted suppressor with other windows (the echo canceller was switched
             # on, or it was built outside a chain): a new one continues from its state
             self.noise_suppressor = NoiseSuppressor(
-                rate, kept.level_db, 1 if share else kept.hops_per_frame, True)
+                rate, kept.level_db, hops if share else kept.hops_per_frame, True,
+                delay if share else 0)
             self.noise_suppressor.carry_state_c(kept)
         self.shared_analysis = share
-        self.gain_control = _stage(GainControl, rate, gain_control)
         self.state = PathState() if state is None else state
         self._olim = 1.0
         cdef int stages = self._stage_latency()
@@ -286,6 +307,31 @@ cdef class Chain:
                 self._n = self.frame_size     # no stage: nothing to resample (bit-exact)
             else:
                 self._build_resamplers(stages)
+
+    cdef int _shared_delay(self):
+        """The shared synthesis' output delay (samples at stage_rate): the largest in
+        frame/4 .. frame/2 (2.5 .. 5 ms) with which the chain's latency (band split and
+        resamplers included) stays within 5 ms at sample_rate. The 48 kHz core takes the
+        delay that fits 44.1 kHz too (one stage configuration per core rate: 44.1 kHz is
+        the 48 kHz chain between two resamplers)."""
+        cdef int other = 0, d, core, M = 1, bank = 0
+        if self.high_pass is not None:
+            other += self.high_pass.latency_samples
+        if self.gain_control is not None:
+            other += self.gain_control.latency_samples
+        if self.split_bands:
+            fb = FilterBank(self.core_rate)
+            M, bank = fb.bands, fb.latency_samples
+        cdef int step = max(1, self.stage_rate // RATE_16K)   # whole 16 kHz samples
+        for d in range(self._ns // 2 // step * step, self._ns // 4, -step):
+            core = bank + M * (other + d)
+            if core > self.core_rate * 5 // 1000:
+                continue
+            if self.core_rate == RATE_44K1_INTERNAL and \
+                    _resampled_latency(RATE_44K1 // 100, self._n, core)[2] > RATE_44K1 * 5 // 1000:
+                continue
+            return d
+        return self._ns // 4
 
     cdef int _build_bands(self, int stages):
         """The band split; returns the core path's latency (samples at core_rate)."""
@@ -307,17 +353,10 @@ cdef class Chain:
         """Up (n -> _n) and down (_n -> n) with delays D1 / L1 and D2 / L2 input samples,
         D2 the smallest causal one that makes the total delay a whole number of samples:
         (D1 + L2 stages + D2) / L1 (L1 = _n / g, L2 = n / g)."""
-        cdef int n = self.frame_size, N = self._n
-        import math
-        g = math.gcd(n, N)
-        L1, L2 = N // g, n // g
-        d1 = min_delay(n, N)
-        d2 = min_delay(N, n)
-        d2 += (-(d1 + L2 * stages + d2)) % L1
-        self._up = Resampler(n, N, d1)
-        self._down = Resampler(N, n, d2)
-        self._rup = Resampler(n, N, d1)
-        self._latency = (d1 + L2 * stages + d2) // L1
+        d1, d2, self._latency = _resampled_latency(self.frame_size, self._n, stages)
+        self._up = Resampler(self.frame_size, self._n, d1)
+        self._down = Resampler(self._n, self.frame_size, d2)
+        self._rup = Resampler(self.frame_size, self._n, d1)
 
     def __dealloc__(self):
         free(self._cap)
@@ -344,10 +383,10 @@ cdef class Chain:
         cdef int total = 0
         if self.high_pass is not None:
             total += self.high_pass.latency_samples
-        if self.echo_canceller is not None:
+        if self.echo_canceller is not None and not self.shared_analysis:
             total += self.echo_canceller.latency_samples
-        if self.noise_suppressor is not None and not self.shared_analysis:
-            total += self.noise_suppressor.latency_samples
+        if self.noise_suppressor is not None:
+            total += self.noise_suppressor.latency_samples   # shared: the one synthesis
         if self.gain_control is not None:
             total += self.gain_control.latency_samples
         return total

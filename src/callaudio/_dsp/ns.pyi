@@ -65,6 +65,7 @@ class NoiseSuppressor:
         level_db: float = 12.0,
         hops_per_frame: int = 2,
         low_delay: bool = False,
+        delay_samples: int = 0,
     ) -> Self: ...
     def reset(self) -> None: ...
     @property
