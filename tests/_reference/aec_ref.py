@@ -611,8 +611,14 @@ class EchoCancellerRef:
         if self.hold > 0:
             w = 0.0
             lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
-        else:
-            w = x * x * (1.0 - lk)
+        else:  # a talker above the error's noise floor, not the near end's noise
+            s_n = float(np.sum(self.nf))
+            if s_s > 0.0:
+                xn = (10.0 * math.log10(s_s / (s_r + s_n)) - ECHO_DB) / (NEAR_DB - ECHO_DB)
+                xn = min(max(xn, 0.0), x)
+            else:
+                xn = 0.0
+            w = xn * xn * (1.0 - lk)
             lo = OVER_ERLE
         ratio = np.ones(k)
         if self.nlearn > ERLE_FRAMES:

@@ -46,10 +46,12 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    [ERLE_MIN, 1]) is learnt only in echo-only frames (x < ERLE_GATE, echo path locked) and
    frozen while a talker is present; ``R_near = max(A_ee / A_yy |Y~|^2 + reverb, R_nl)``
    (ratio 1 until ERLE_FRAMES frames were learnt).  The estimate used is
-   ``R^(1-w) R_near^w``, ``w = x^2 (1 - min(leak / NEAR_LEAK, 1))`` (squared: a doubtful
+   ``R^(1-w) R_near^w``, ``w = x_n^2 (1 - min(leak / NEAR_LEAK, 1))`` (squared: a doubtful
    talker keeps the safe estimate, which holds the ERLE right after double talk; less of
    it behind a filter that cancels little, whose error exceeds any estimate as a talker
-   would: reverberant tails, saturation); the over-subtraction moves log-linearly from
+   would: reverberant tails, saturation); ``x_n <= x`` is the presence of step 3 with the
+   error's noise floor added to R (the near end's noise is no talker: with it alone the
+   gentle estimate let residual echo lift the output above the noise); the over-subtraction moves log-linearly from
    OVER_ECHO to OVER_ERLE with x (x ``suppression``).  For ERLE_HOLD frames after the
    delay estimator's lag changes (the filter re-converges; the learnt ERLE is stale) R
    alone is used, its talker setting OVER_NEAR behind a filter that cancels and rising to
@@ -275,7 +277,8 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn
+        cdef int i
         cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
@@ -350,8 +353,16 @@ cdef class ResidualEchoSuppressor:
         if self.hold > 0:
             w = 0.0
             lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
-        else:
-            w = x * x * (1.0 - lk)
+        else:  # a talker above the error's noise floor, not the near end's noise
+            s_n = 0.0
+            for i in range(k):
+                s_n += self.nf[i]
+            if sums[0] > 0.0:
+                xn = (10.0 * log10(sums[0] / (sums[1] + s_n)) - ECHO_DB) / (NEAR_DB - ECHO_DB)
+                xn = 0.0 if xn < 0.0 else (x if xn > x else xn)
+            else:
+                xn = 0.0
+            w = xn * xn * (1.0 - lk)
             lo = OVER_ERLE
         ca_aec_residual_near(k, self.Aee, self.Ayy, self.Res, self.tmp, self.see, self.syy,
                              self.Rrev, self.NLc, self.Rs, <f32>ERLE_RATE, learn,
