@@ -217,8 +217,11 @@ class NoiseSuppressorConfig(_StageConfig):
     level_db : float
         Maximum noise attenuation in dB (WebRTC's levels are 6, 12, 18 and 21), 0..30.
     hops_per_frame : int
-        STFT hops per 10 ms frame: 1, 2 or 4. The suppressor's latency is one hop
-        (10, 5 or 2.5 ms); more hops cost proportionally more CPU.
+        STFT hops per 10 ms frame when the noise suppressor runs without the echo
+        canceller: 1, 2 or 4 (more hops cost proportionally more CPU); its low-delay
+        windows add 2.5 ms at any setting. With the echo canceller it shares the
+        canceller's synthesis at two 5 ms hops whatever this says (the whole chain stays
+        within 5 ms).
     """
 
     enabled: bool = True
