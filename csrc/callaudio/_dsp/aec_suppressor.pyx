@@ -51,8 +51,9 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    it behind a filter that cancels little, whose error exceeds any estimate as a talker
    would: reverberant tails, saturation); ``x_n <= x`` is the presence of step 3 with the
    error's noise floor added to R (the near end's noise is no talker: with it alone the
-   gentle estimate let residual echo lift the output above the noise); the over-subtraction moves log-linearly from
-   OVER_ECHO to OVER_ERLE with x (x ``suppression``).  For ERLE_HOLD frames after the
+   gentle estimate let residual echo lift the output above the noise); the
+   over-subtraction moves log-linearly from OVER_ECHO to OVER_ERLE with x (x
+   ``suppression``).  For ERLE_HOLD frames after the
    delay estimator's lag changes (the filter re-converges; the learnt ERLE is stale) R
    alone is used, its talker setting OVER_NEAR behind a filter that cancels and rising to
    1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo that
