@@ -47,7 +47,8 @@ def test_close_racing_apply_config_stays_closed(monkeypatch: pytest.MonkeyPatch)
 
     def reconfigure() -> None:
         try:
-            vp.apply_config(ProcessingConfig(noise_suppressor=NoiseSuppressorConfig(level_db=12.0)))
+            # a changed setting (an equal configuration is a no-op that builds nothing)
+            vp.apply_config(ProcessingConfig(noise_suppressor=NoiseSuppressorConfig(level_db=18.0)))
         except CallAudioError:
             pass  # refusing (closed) is fine
         except BaseException as exc:  # pragma: no cover
