@@ -187,7 +187,7 @@ class VoiceProcessor:
         self._chains: list[Chain] = self._build_chains(config, [], config)
         self._latency = int(self._chains[0].latency_samples)
         self._owner: object = None  # who claimed the processor (a running engine)
-        self._generation = 0  # counts apply_config calls
+        self._generation = 0  # counts the apply_config calls that rebuilt the chains
         self._claim_lock = threading.Lock()
         shape = (self._n,) if channels == 1 else (self._n, channels)
         self._fast_shapes = (shape, (self._n, 1)) if channels == 1 else (shape,)

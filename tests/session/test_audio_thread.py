@@ -166,13 +166,15 @@ def test_a_device_change_announced_in_the_capture_callback_keeps_the_call() -> N
             errors.append(exc)
 
     session, backend, client, armed, done = _client(action)
+    seen = _Seen("route_changed")  # delivered after the stop, reset and start ran
+    session.add_observer(seen)
     try:
         call = client.incoming_call()
         call.answer()
         call.establish()
         armed.set()
         assert done.wait(5.0)
-        time.sleep(0.3)  # the helper thread has closed the old stream by now
+        assert seen.got.wait(5.0)
         assert not errors, errors
         assert call.state is CallState.ESTABLISHED, call.details
         assert backend.is_running

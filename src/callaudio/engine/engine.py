@@ -487,8 +487,7 @@ class AudioEngine(RingSide):
             if self._compiled and kind != COMPILED:
                 raise ConfigError("compiled", f"the compiled callback cannot run here: {why}")
             self._reset_counters()
-            self._sync_chains()
-            self._synced_gen = None
+            self._synced_gen = None  # sync even an unchanged processor's chains
             self._sync_chains()
             self._core.apply_commands()
             self._kind, self._kind_reason = kind, why
