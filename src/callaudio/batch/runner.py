@@ -116,6 +116,10 @@ def _error_rows(item: Item, jobs: list[Job], exc: BaseException) -> list[dict[st
     ]
 
 
+#: How long a ``--scheduler`` address may take to answer before the run fails.
+CONNECT_TIMEOUT = "10s"
+
+
 def _dask_client(
     client: Any, scheduler: str | None, workers: int | None, dashboard: bool
 ) -> tuple[Any, list[Any]]:
@@ -129,7 +133,7 @@ def _dask_client(
             "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
         ) from exc
     if scheduler:
-        c = distributed.Client(scheduler, timeout="10s")
+        c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
         return c, [c]
     cluster = distributed.LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
