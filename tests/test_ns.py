@@ -311,6 +311,9 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.FLOOR_FULL_DB, c.FLOOR_FULL_DB),
         (r.FLOOR_FLAT_LO, c.FLOOR_FLAT[0]),
         (r.FLOOR_FLAT_HI, c.FLOOR_FLAT[1]),
+        (r.FLOOR_HOLD_TAU_S, c.FLOOR_HOLD_TAU_S),
+        (r.FLOOR_BIAS, c.FLOOR_BIAS),
+        (r.FLOOR_GMIN_SHARE, c.FLOOR_GMIN_SHARE),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

@@ -24,8 +24,6 @@ RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pyte
 SNRS = (10, 20)
 SEEDS = {16000: (0, 1), 48000: (2,)}
 
-NOT_YET_ABOVE_ZERO = ("babble", "cafe")
-
 
 def _rows(rate: int, kind: str) -> list[tuple[S.Case, dict[str, float]]]:
     out = []
@@ -48,20 +46,7 @@ def test_pesq_floor_and_stoi_kept(rate: int, kind: str) -> None:
     assert worst_p[1]["pesq_gain"] >= S.PESQ_FLOOR[kind], (worst_p[0].label, worst_p[1])
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param(
-            k,
-            marks=pytest.mark.xfail(
-                strict=True, reason="issue 16: PESQ gain about 0 at 10 dB (babble-like noise)"
-            ),
-        )
-        if k in NOT_YET_ABOVE_ZERO
-        else k
-        for k in S.KINDS
-    ],
-)
+@pytest.mark.parametrize("kind", S.KINDS)
 def test_pesq_never_worse_than_input(kind: str) -> None:
     rows = _rows(16000, kind)
     worst = min(rows, key=lambda r: r[1]["pesq_gain"])
