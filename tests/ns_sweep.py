@@ -54,11 +54,12 @@ KINDS = ("babble", "cafe", "aircon", "car", "keyboard", "street", "switch")
 SECONDS = 6.0
 
 # Worst PESQ gain over the draw that each kind must keep (measured, rounded down).  The
-# issue's target is > 0 for every kind: babble and cafe at 10 dB sit around 0 (see
-# test_ns_sweep.py's test_pesq_never_worse_than_input).
+# issue's target is > 0 for every kind.  Babble and cafe at 10 dB were -0.021 (seeds 0-1,
+# 16 kHz) before the held, bias-compensated pause floor; now +0.015 / +0.018 (seeds 0-1)
+# and +0.030 / +0.029 (soak seeds 100-111) at 16 kHz, +0.106 / +0.095 at 48 kHz.
 PESQ_FLOOR = {
-    "babble": -0.04,
-    "cafe": -0.04,
+    "babble": 0.0,
+    "cafe": 0.0,
     "aircon": 0.15,
     "car": 0.3,  # worst measured: +0.37 (car at 20 dB, seed 1)
     "keyboard": -0.01,
