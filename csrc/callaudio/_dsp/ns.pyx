@@ -75,26 +75,26 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    per 5 ms (DD_TAU_S) and xi >= -25 dB (the floor that, with the smoothing, keeps the
    residual free of musical noise; O. Cappe, IEEE TSAP 2(2), 1994).
 4. **Gain**: the log-spectral amplitude estimator, Y. Ephraim and D. Malah, "Speech
-   enhancement using a minimum mean-square error log-spectral amplitude estimator",
-   IEEE TASSP 33(2), 1985: ``G_H1 = xi / (1 + xi) exp(E1(v) / 2)``, ``v = xi gamma / (1 +
-   xi)`` (E1 from Abramowitz & Stegun 5.1.53 / 5.1.56), limited to [G_min, 1], then weighted
-   by the speech-presence probability ``p = 1 / (1 + (1 + xi) exp(-v))`` as in I. Cohen and
-   B. Berdugo, "Speech enhancement for non-stationary noise environments", Signal
-   Processing 81(11), 2001 (OM-LSA): ``G = G_H1^p G_min^(1 - p)``, so bins without speech
-   get exactly the floor ``G_min = 10^(-level_db / 20)`` (raised in babble: item 2).  The
-   a priori absence odds ``q / (1 - q)`` multiply ``(1 + xi) exp(-v)``; q follows the same paper: the previous
-   a priori SNR averaged over time (SAP_TAU_S = 22 ms) and over a local (+-50 Hz) and a
-   global (+-500 Hz) Hann window in frequency, each mapped to a presence 0..1 between
-   -10 and -5 dB, q = 1 - P_local P_global <= 0.95.  This keeps isolated noise peaks at
-   the floor, which is what keeps the residual free of musical noise.  The DC and Nyquist
-   bins take their neighbour's gain (their periodogram is chi-square with one degree of
-   freedom, which biases their noise estimate low).  Departure from the paper: p is
-   evaluated against a noise power SPP_MARGIN = 5 (7 dB) times the estimate,
-   ``p = 1 / (1 + odds (1 + xi / 5) exp(-v / 5))``.  With 75 % overlapping 5 ms hops a
-   noise periodogram peak persists over several hops and, through the decision-directed
-   recursion, pumps xi up until the bin opens (the residual's spectral kurtosis then
-   rises); the stricter presence test keeps such peaks at the floor and costs < 0.01 STOI
-   on speech in noise.
+   enhancement using a minimum mean-square error log-spectral amplitude estimator", IEEE
+   TASSP 33(2), 1985: ``G_H1 = xi / (1 + xi) exp(E1(v) / 2)``, ``v = xi gamma / (1 + xi)``
+   (E1 from Abramowitz & Stegun 5.1.53 / 5.1.56), limited to [G_min, 1], then weighted by
+   the speech-presence probability ``p = 1 / (1 + (1 + xi) exp(-v))`` as in I. Cohen and B.
+   Berdugo, "Speech enhancement for non-stationary noise environments", Signal Processing
+   81(11), 2001 (OM-LSA): ``G = G_H1^p G_min^(1 - p)``, so bins without speech get exactly
+   the floor ``G_min = 10^(-level_db / 20)`` (raised in babble: item 2).  The a priori
+   absence odds ``q / (1 - q)`` multiply ``(1 + xi) exp(-v)``; q follows the same paper: the
+   previous a priori SNR averaged over time (SAP_TAU_S = 22 ms) and over a local (+-50 Hz)
+   and a global (+-500 Hz) Hann window in frequency, each mapped to a presence 0..1 between
+   -10 and -5 dB, q = 1 - P_local P_global <= 0.95.  This keeps isolated noise peaks at the
+   floor, which is what keeps the residual free of musical noise.  The DC and Nyquist bins
+   take their neighbour's gain (their periodogram is chi-square with one degree of freedom,
+   which biases their noise estimate low).  Departure from the paper: p is evaluated against
+   a noise power SPP_MARGIN = 5 (7 dB) times the estimate,
+   ``p = 1 / (1 + odds (1 + xi / 5) exp(-v / 5))``.  With 75 % overlapping 5 ms hops a noise
+   periodogram peak persists over several hops and, through the decision-directed
+   recursion, pumps xi up until the bin opens (the residual's spectral kurtosis then rises);
+   the stricter presence test keeps such peaks at the floor and costs < 0.01 STOI on speech
+   in noise.
 5. **Speech probability per frame** (for the gain control's VAD): m = the mean of the
    presence probabilities p of item 4 over the bins in 100..8000 Hz and the frame's hops
    (it is 1 - q_max = 0.05 on noise alone) gives the frame likelihood ratio (threshold 0.13
