@@ -106,10 +106,16 @@ class ReferenceGainControl:
         self.lim = 1.0
 
     def p56(
-        self, head: int, count: int, hang: int, ring: npt.NDArray[np.float64] | None = None
+        self,
+        head: int,
+        count: int,
+        hang: int,
+        ring: npt.NDArray[np.float64] | None = None,
+        weighted: bool = False,
     ) -> tuple[float, float]:
         """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
-        ring by default); spread; (0, 1) for no entries.
+        ring by default); spread; (0, 1) for no entries.  ``weighted``: the active mean
+        weights the i-th oldest entry by i (the plain mean starts the iteration).
         """
         r = self.ring if ring is None else ring
         size = r.size
@@ -117,13 +123,14 @@ class ReferenceGainControl:
         if e.size == 0:
             return 0.0, 1.0
         count = e.size
+        w = np.arange(1.0, count + 1.0) if weighted else np.ones(count)
         mean = float(np.sum(e)) / count
         spread = 1.0
         for _ in range(C["P56_ITERATIONS"]):
             above = e >= mean * C["P56_MARGIN"]
             idx = np.where(above, np.arange(count), -(10**9))
             active = np.arange(count) - np.maximum.accumulate(idx) <= hang
-            mean = float(np.sum(e[active])) / int(np.count_nonzero(active))
+            mean = float(np.sum(w[active] * e[active])) / float(np.sum(w[active]))
             spread = float(e[above].max() / e[above].min())
         return mean, spread
 
@@ -277,7 +284,11 @@ class ReferenceGainControl:
             self.head = (self.head + 1) % size
             self.count = min(self.count + 1, size)
             if self.count >= C["MIN_LEVEL_FRAMES"]:
-                lv, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded)
+                # the lower of the plain and the recency-weighted active power
+                lv = min(
+                    self.p56(self.head, self.count, C["P56_HANG"], self.guarded)[0],
+                    self.p56(self.head, self.count, C["P56_HANG"], self.guarded, True)[0],
+                )
                 if lv > 0.0:
                     self.level = lv
                 self._check_change()
