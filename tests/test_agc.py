@@ -98,6 +98,7 @@ class ReferenceGainControl:
         self.unobserved = 0
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.trends = 0  # windows the trend test shortened (coverage)
+        self.weighted = 0  # levels the recency-weighted mean set (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.guarded = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
@@ -285,10 +286,10 @@ class ReferenceGainControl:
             self.count = min(self.count + 1, size)
             if self.count >= C["MIN_LEVEL_FRAMES"]:
                 # the lower of the plain and the recency-weighted active power
-                lv = min(
-                    self.p56(self.head, self.count, C["P56_HANG"], self.guarded)[0],
-                    self.p56(self.head, self.count, C["P56_HANG"], self.guarded, True)[0],
-                )
+                lv, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded)
+                lw, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded, True)
+                self.weighted += lw < lv
+                lv = min(lv, lw)
                 if lv > 0.0:
                     self.level = lv
                 self._check_change()
@@ -663,6 +664,7 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
     assert guarded >= 1  # the shout guard clipped or replaced entries
     assert ref.unmodulated >= 1  # and the modulation test after echo turned one down
     assert ref.trends >= 1  # and the trend test shortened the window
+    assert ref.weighted >= 1  # the recency-weighted mean set the level
 
 
 # ------------------------------------------------------------------ state and contract
