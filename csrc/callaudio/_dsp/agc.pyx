@@ -74,39 +74,39 @@ powers are mean squares, dBFS = 10 log10(power)):
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
    entries, iterated P56_ITERATIONS times from the plain mean.  The level is the lower of
-   that and the same with the mean weighting the i-th oldest entry by i (a linearly
-   weighted moving average, its centroid a third of the window back instead of half): a
-   power mean lags a fall more than a rise, the old loud entries dominating it, and the
-   weighted one follows a fall with two thirds of the lag, while a rise (which the plain
-   mean already follows quickly) is taken up as before.  On speech_like() signals this is
-   within 0.3 dB of P.56 method B.  Shout guard:
-   once the window holds GUARD_FRAMES entries, an entry is judged once, against the
-   level when it arrives: more than SHOUT_SKIP_DB above it, it is left out: it counts as
-   that level; more than SHOUT_CLIP_DB above it, it counts as SHOUT_CLIP_DB above it; a
-   left-out entry takes the entries above the level within SHOUT_SPAN entries either
-   side with it (the shout's quieter frames).  So a short shout moves the level little
-   (the limiter takes its peaks), its entries cannot ratchet the level up later, and the
-   window keeps its span (dropping the entries would make it reach further back than
-   without the shout and differ from the no-shout level by a dB or more for seconds).
-   A lasting change needs a change detector.  It uses the same measure without the hangover
-   over CHANGE_PARTS equal parts of the last r learning frames (raw entries, without the
-   guard: a lasting rise must show) and over the guarded entries before them ("past": a
-   shout there is no level to fall from).  When every part differs from the past the same
-   way by more than the threshold and the newest part spans more than SPREAD_DB between its
-   active frames (speech is modulated; stationary noise is not), the long window restarts
-   from the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
-   voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over r
-   = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over r = RECENT_FRAMES
-   (longer than a 0.5 s burst and its hangover: a shout in a pause lifts the room's noise 20
-   dB over its floor, where it passes as speech), only accepted to a level at least
-   RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the trend test (an adaptive
-   window, shortened while the level falls steadily, as a talker walking away): a fall of
-   TREND_DB over r = TREND_FRAMES, with a past of at least TREND_PAST entries, shortens the
-   window to its last TREND_KEEP entries, as they are (guarded), and the level is their P.56
-   power (with the hangover), under the same noise condition.  The window then grows back to
-   LEVEL_FRAMES unless the fall goes on.  A 2 s window lags a level falling 3.3 dB/s by
-   about 3-4 dB (about 5 dB unweighted); a shortened one by about half that.  Unknown (NaN)
-   until MIN_LEVEL_FRAMES learning frames have been seen.
+   that and the same with the mean weighting the i-th oldest entry by i (a linearly weighted
+   moving average, its centroid a third of the window back instead of half): a power mean
+   lags a fall more than a rise, the old loud entries dominating it, and the weighted one
+   follows a fall with two thirds of the lag, while a rise (which the plain mean already
+   follows quickly) is taken up as before.  On speech_like() signals this is within 0.3 dB
+   of P.56 method B.  Shout guard: once the window holds GUARD_FRAMES entries, an entry is
+   judged once, against the level when it arrives: more than SHOUT_SKIP_DB above it, it is
+   left out: it counts as that level; more than SHOUT_CLIP_DB above it, it counts as
+   SHOUT_CLIP_DB above it; a left-out entry takes the entries above the level within
+   SHOUT_SPAN entries either side with it (the shout's quieter frames).  So a short shout
+   moves the level little (the limiter takes its peaks), its entries cannot ratchet the
+   level up later, and the window keeps its span (dropping the entries would make it reach
+   further back than without the shout and differ from the no-shout level by a dB or more
+   for seconds).  A lasting change needs a change detector.  It uses the same measure
+   without the hangover over CHANGE_PARTS equal parts of the last r learning frames (raw
+   entries, without the guard: a lasting rise must show) and over the guarded entries before
+   them ("past": a shout there is no level to fall from).  When every part differs from the
+   past the same way by more than the threshold and the newest part spans more than
+   SPREAD_DB between its active frames (speech is modulated; stationary noise is not), the
+   long window restarts from the newer half of the r frames.  Tried in order: a rise of
+   BIG_RISE_DB (beyond a voice's range: an input gain change) over r = BIG_RISE_FRAMES; a
+   rise of RESET_DB over r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of
+   RESET_DB over r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a
+   pause lifts the room's noise 20 dB over its floor, where it passes as speech), only
+   accepted to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   trend test (an adaptive window, shortened while the level falls steadily, as a talker
+   walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
+   TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
+   (guarded), and the level is their P.56 power (with the hangover), under the same noise
+   condition.  The window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
+   window lags a level falling 3.3 dB/s by about 3-4 dB (about 5 dB unweighted); a shortened
+   one by about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been
+   seen.
 5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
    Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
    do not count: the near end may talk under the echo) a positive desired gain decays to
@@ -251,20 +251,17 @@ cdef inline f64 mean_square(const f32* x, Py_ssize_t n) noexcept nogil:
 @cython.wraparound(False)
 @cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
 cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int hang,
-                          f64* spread, bint weighted=False) noexcept nogil:
+                          f64* spread) noexcept nogil:
     """P.56 active power of the last ``count`` entries written before ``head``.
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    ``weighted``: the mean of the active entries weights the i-th oldest entry by i
-    (i = 1..count; the starting estimate is the plain mean).
     Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
     Returns 0 for no entries.
     """
     cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
     cdef f64 s = 0.0, v, mean, thr, hi = 0.0, lo = 1e300   # set again in every iteration
-    cdef f64 w, sw
     start = start % size
     if start < 0:
         start += size
@@ -285,8 +282,7 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
     for _it in range(P56_ITERATIONS):
         thr = mean * P56_MARGIN
         s = 0.0
-        sw = 0.0
-        w = 0.0
+        c = 0
         h = 0
         hi = 0.0
         lo = 1e300
@@ -295,7 +291,6 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
-                w = w + 1.0 if weighted else 1.0
                 if v >= thr:
                     h = hang + 1
                     if v > hi:
@@ -303,12 +298,72 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
                     if v < lo:
                         lo = v
                 if h > 0:
-                    s += w * v
-                    sw += w
+                    s += v
+                    c += 1
                     h -= 1
-        mean = s / sw    # sw >= 1: the maximum is >= mean >= thr
+        mean = s / c     # c >= 1: the maximum is >= mean >= thr
     spread[0] = hi / lo
     return mean
+
+
+@cython.boundscheck(False)   # kernel: ring indices are reduced modulo size
+@cython.wraparound(False)
+@cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
+cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noexcept nogil:
+    """Step 4's level of the last ``count`` entries written before ``head``: the lower of
+    their P.56 active power (as :func:`p56_active_power`) and the same with the mean
+    weighting the i-th oldest entry by i (i = 1..count), both iterated from the plain
+    mean, in one pass per iteration.  Returns 0 for no entries.
+    """
+    cdef int k, m, hp, hw, c, cp, _it, part, n1, start = head - count
+    cdef const f64* p
+    cdef f64 s = 0.0, v, w, mp, mw, tp, tw, sp, sw, wsum
+    start = start % size
+    if start < 0:
+        start += size
+    n1 = count if count < size - start else size - start
+    c = 0
+    for part in range(2):
+        p = ring + start if part == 0 else ring
+        m = n1 if part == 0 else count - n1
+        for k in range(m):
+            s += p[k]
+            c += 1
+    if c == 0:
+        return 0.0
+    mp = s / c
+    mw = mp
+    for _it in range(P56_ITERATIONS):
+        tp = mp * P56_MARGIN
+        tw = mw * P56_MARGIN
+        sp = 0.0
+        cp = 0
+        sw = 0.0
+        wsum = 0.0
+        w = 0.0
+        hp = 0
+        hw = 0
+        for part in range(2):
+            p = ring + start if part == 0 else ring
+            m = n1 if part == 0 else count - n1
+            for k in range(m):
+                v = p[k]
+                w += 1.0
+                if v >= tp:
+                    hp = hang + 1
+                if hp > 0:
+                    sp += v
+                    cp += 1
+                    hp -= 1
+                if v >= tw:
+                    hw = hang + 1
+                if hw > 0:
+                    sw += w * v
+                    wsum += w
+                    hw -= 1
+        mp = sp / cp     # cp >= 1 and wsum >= 1: the maximum is >= either mean >= its threshold
+        mw = sw / wsum
+    return mw if mw < mp else mp
 
 
 @cython.boundscheck(False)   # kernel: i < n
@@ -535,7 +590,7 @@ cdef class GainControl:
                         bint echo_only, bint echo_shaped) noexcept nogil:
         cdef Py_ssize_t i
         cdef int k
-        cdef f64 e, dummy, cap, d, g1, lv, lw
+        cdef f64 e, cap, d, g1, lv
         cdef bint speech, learn, floor_known, observe, strong
 
         e = mean_square(x, n)
@@ -637,12 +692,8 @@ cdef class GainControl:
             if self._ring_count >= MIN_LEVEL_FRAMES:
                 # the lower of the plain and the recency-weighted active power (a fall
                 # is followed sooner; a rise as before)
-                lv = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
-                                      self._ring_count, P56_HANG, &dummy, False)
-                lw = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
-                                      self._ring_count, P56_HANG, &dummy, True)
-                if lw < lv:
-                    lv = lw
+                lv = p56_level(self._guarded, LEVEL_FRAMES, self._ring_head,
+                               self._ring_count, P56_HANG)
                 if lv > 0.0:
                     self._level = lv
                 self._check_change()
