@@ -115,8 +115,8 @@ class ReferenceGainControl:
         weighted: bool = False,
     ) -> tuple[float, float]:
         """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
-        ring by default); spread; (0, 1) for no entries.  ``weighted``: the active mean
-        weights the i-th oldest entry by i (the plain mean starts the iteration).
+        ring by default); spread; (0, 1) for no entries.  ``weighted``: instead of the
+        power, the mean of the same active entries weighting the i-th oldest entry by i.
         """
         r = self.ring if ring is None else ring
         size = r.size
@@ -124,15 +124,18 @@ class ReferenceGainControl:
         if e.size == 0:
             return 0.0, 1.0
         count = e.size
-        w = np.arange(1.0, count + 1.0) if weighted else np.ones(count)
         mean = float(np.sum(e)) / count
         spread = 1.0
+        active = np.ones(count, dtype=bool)
         for _ in range(C["P56_ITERATIONS"]):
             above = e >= mean * C["P56_MARGIN"]
             idx = np.where(above, np.arange(count), -(10**9))
             active = np.arange(count) - np.maximum.accumulate(idx) <= hang
-            mean = float(np.sum(w[active] * e[active])) / float(np.sum(w[active]))
+            mean = float(np.sum(e[active])) / int(np.count_nonzero(active))
             spread = float(e[above].max() / e[above].min())
+        if weighted:
+            w = np.arange(1.0, count + 1.0)[active]
+            return float(np.sum(w * e[active])) / float(np.sum(w)), spread
         return mean, spread
 
     def _noise_floor(self, e: float, observe: bool) -> bool:

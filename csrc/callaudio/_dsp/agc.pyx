@@ -74,15 +74,15 @@ powers are mean squares, dBFS = 10 log10(power)):
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
    entries, iterated P56_ITERATIONS times from the plain mean.  The level is the lower of
-   that and the same with the mean weighting the i-th oldest entry by i (a linearly weighted
-   moving average, its centroid a third of the window back instead of half): a power mean
-   lags a fall more than a rise, the old loud entries dominating it, and the weighted one
-   follows a fall with two thirds of the lag, while a rise (which the plain mean already
-   follows quickly) is taken up as before.  On speech_like() signals this is within 0.3 dB
-   of P.56 method B.  Shout guard: once the window holds GUARD_FRAMES entries, an entry is
-   judged once, against the level when it arrives: more than SHOUT_SKIP_DB above it, it is
-   left out: it counts as that level; more than SHOUT_CLIP_DB above it, it counts as
-   SHOUT_CLIP_DB above it; a left-out entry takes the entries above the level within
+   that and the mean of the same active entries weighting the i-th oldest entry by i (a
+   linearly weighted moving average, its centroid a third of the window back instead of
+   half): a power mean lags a fall more than a rise, the old loud entries dominating it, and
+   the weighted one follows a fall with two thirds of the lag, while a rise (which the plain
+   mean already follows quickly) is taken up as before.  On speech_like() signals this is
+   within 0.3 dB of P.56 method B.  Shout guard: once the window holds GUARD_FRAMES entries,
+   an entry is judged once, against the level when it arrives: more than SHOUT_SKIP_DB above
+   it, it is left out: it counts as that level; more than SHOUT_CLIP_DB above it, it counts
+   as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the level within
    SHOUT_SPAN entries either side with it (the shout's quieter frames).  So a short shout
    moves the level little (the limiter takes its peaks), its entries cannot ratchet the
    level up later, and the window keeps its span (dropping the entries would make it reach
@@ -311,13 +311,12 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
 @cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
 cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noexcept nogil:
     """Step 4's level of the last ``count`` entries written before ``head``: the lower of
-    their P.56 active power (as :func:`p56_active_power`) and the same with the mean
-    weighting the i-th oldest entry by i (i = 1..count), both iterated from the plain
-    mean, in one pass per iteration.  Returns 0 for no entries.
+    their P.56 active power (as :func:`p56_active_power`) and the mean of the same active
+    entries weighting the i-th oldest entry by i (i = 1..count).  Returns 0 for no entries.
     """
-    cdef int k, m, hp, hw, c, cp, _it, part, n1, start = head - count
+    cdef int k, m, h, c, _it, part, n1, start = head - count
     cdef const f64* p
-    cdef f64 s = 0.0, v, w, mp, mw, tp, tw, sp, sw, wsum
+    cdef f64 s = 0.0, v, w, mean, thr, sw = 0.0, wsum = 1.0
     start = start % size
     if start < 0:
         start += size
@@ -331,39 +330,32 @@ cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noe
             c += 1
     if c == 0:
         return 0.0
-    mp = s / c
-    mw = mp
+    mean = s / c
     for _it in range(P56_ITERATIONS):
-        tp = mp * P56_MARGIN
-        tw = mw * P56_MARGIN
-        sp = 0.0
-        cp = 0
+        thr = mean * P56_MARGIN
+        s = 0.0
+        c = 0
         sw = 0.0
         wsum = 0.0
         w = 0.0
-        hp = 0
-        hw = 0
+        h = 0
         for part in range(2):
             p = ring + start if part == 0 else ring
             m = n1 if part == 0 else count - n1
             for k in range(m):
                 v = p[k]
                 w += 1.0
-                if v >= tp:
-                    hp = hang + 1
-                if hp > 0:
-                    sp += v
-                    cp += 1
-                    hp -= 1
-                if v >= tw:
-                    hw = hang + 1
-                if hw > 0:
+                if v >= thr:
+                    h = hang + 1
+                if h > 0:
+                    s += v
+                    c += 1
                     sw += w * v
                     wsum += w
-                    hw -= 1
-        mp = sp / cp     # cp >= 1 and wsum >= 1: the maximum is >= either mean >= its threshold
-        mw = sw / wsum
-    return mw if mw < mp else mp
+                    h -= 1
+        mean = s / c     # c >= 1: the maximum is >= mean >= thr
+    sw /= wsum
+    return sw if sw < mean else mean
 
 
 @cython.boundscheck(False)   # kernel: i < n
