@@ -73,35 +73,40 @@ powers are mean squares, dBFS = 10 log10(power)):
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
-   entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
-   this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
-   GUARD_FRAMES entries, an entry is judged once, against the level when it arrives: more
-   than SHOUT_SKIP_DB above it, it is left out: it counts as that level; more than
-   SHOUT_CLIP_DB above it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the
-   entries above the level within SHOUT_SPAN entries either side with it (the shout's
-   quieter frames).  So a short shout moves the level little (the limiter takes its
-   peaks), its entries cannot ratchet the level up later, and the window keeps its span
-   (dropping the entries would make it reach further back than without the shout and
-   differ from the no-shout level by a dB or more for seconds).  A lasting change needs
-   a change detector.  It uses the same measure without the hangover over CHANGE_PARTS
-   equal parts of the last r learning frames (raw entries, without the guard: a lasting
-   rise must show) and over the guarded entries before them ("past": a shout there is no
-   level to fall from).  When every part differs from the past the same way by more
-   than the threshold and the newest part spans more than SPREAD_DB between its active
-   frames (speech is modulated; stationary noise is not), the long window restarts from
-   the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
-   voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
-   r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
-   r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a pause
-   lifts the room's noise 20 dB over its floor, where it passes as speech), only accepted
-   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   entries, iterated P56_ITERATIONS times from the plain mean.  The level is the lower of
+   that and the mean of the same active entries weighting the i-th oldest entry by i (a
+   linearly weighted moving average, its centroid a third of the window back instead of
+   half): a power mean lags a fall more than a rise, the old loud entries dominating it, and
+   the weighted one follows a fall with two thirds of the lag, while a rise (which the plain
+   mean already follows quickly) is taken up as before.  On speech_like() signals this is
+   within 0.3 dB of P.56 method B.  Shout guard: once the window holds GUARD_FRAMES entries,
+   an entry is judged once, against the level when it arrives: more than SHOUT_SKIP_DB above
+   it, it is left out: it counts as that level; more than SHOUT_CLIP_DB above it, it counts
+   as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the level within
+   SHOUT_SPAN entries either side with it (the shout's quieter frames).  So a short shout
+   moves the level little (the limiter takes its peaks), its entries cannot ratchet the
+   level up later, and the window keeps its span (dropping the entries would make it reach
+   further back than without the shout and differ from the no-shout level by a dB or more
+   for seconds).  A lasting change needs a change detector.  It uses the same measure
+   without the hangover over CHANGE_PARTS equal parts of the last r learning frames (raw
+   entries, without the guard: a lasting rise must show) and over the guarded entries before
+   them ("past": a shout there is no level to fall from).  When every part differs from the
+   past the same way by more than the threshold and the newest part spans more than
+   SPREAD_DB between its active frames (speech is modulated; stationary noise is not), the
+   long window restarts from the newer half of the r frames.  Tried in order: a rise of
+   BIG_RISE_DB (beyond a voice's range: an input gain change) over r = BIG_RISE_FRAMES; a
+   rise of RESET_DB over r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of
+   RESET_DB over r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a
+   pause lifts the room's noise 20 dB over its floor, where it passes as speech), only
+   accepted to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
    trend test (an adaptive window, shortened while the level falls steadily, as a talker
    walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
    TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
-   (guarded), and the level is their P.56 power (with the hangover), under the same
-   noise condition.  The window then grows back to LEVEL_FRAMES unless the fall goes
-   on.  A 2 s window lags a level falling 3.3 dB/s by about 5 dB; a shortened one by
-   about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+   (guarded), and the level is their P.56 power (with the hangover), under the same noise
+   condition.  The window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
+   window lags a level falling 3.3 dB/s by about 3-4 dB (about 5 dB unweighted); a shortened
+   one by about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been
+   seen.
 5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
    Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
    do not count: the near end may talk under the echo) a positive desired gain decays to
@@ -299,6 +304,58 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         mean = s / c     # c >= 1: the maximum is >= mean >= thr
     spread[0] = hi / lo
     return mean
+
+
+@cython.boundscheck(False)   # kernel: ring indices are reduced modulo size
+@cython.wraparound(False)
+@cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
+cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noexcept nogil:
+    """Step 4's level of the last ``count`` entries written before ``head``: the lower of
+    their P.56 active power (as :func:`p56_active_power`) and the mean of the same active
+    entries weighting the i-th oldest entry by i (i = 1..count).  Returns 0 for no entries.
+    """
+    cdef int k, m, h, c, _it, part, n1, start = head - count
+    cdef const f64* p
+    cdef f64 s = 0.0, v, w, mean, thr, sw = 0.0, wsum = 1.0
+    start = start % size
+    if start < 0:
+        start += size
+    n1 = count if count < size - start else size - start
+    c = 0
+    for part in range(2):
+        p = ring + start if part == 0 else ring
+        m = n1 if part == 0 else count - n1
+        for k in range(m):
+            s += p[k]
+            c += 1
+    if c == 0:
+        return 0.0
+    mean = s / c
+    for _it in range(P56_ITERATIONS):
+        thr = mean * P56_MARGIN
+        s = 0.0
+        c = 0
+        sw = 0.0
+        wsum = 0.0
+        w = 0.0
+        h = 0
+        for part in range(2):
+            p = ring + start if part == 0 else ring
+            m = n1 if part == 0 else count - n1
+            for k in range(m):
+                v = p[k]
+                w += 1.0
+                if v >= thr:
+                    h = hang + 1
+                if h > 0:
+                    s += v
+                    c += 1
+                    sw += w * v
+                    wsum += w
+                    h -= 1
+        mean = s / c     # c >= 1: the maximum is >= mean >= thr
+    sw /= wsum
+    return sw if sw < mean else mean
 
 
 @cython.boundscheck(False)   # kernel: i < n
@@ -525,7 +582,7 @@ cdef class GainControl:
                         bint echo_only, bint echo_shaped) noexcept nogil:
         cdef Py_ssize_t i
         cdef int k
-        cdef f64 e, dummy, cap, d, g1, lv
+        cdef f64 e, cap, d, g1, lv
         cdef bint speech, learn, floor_known, observe, strong
 
         e = mean_square(x, n)
@@ -625,8 +682,10 @@ cdef class GainControl:
             if self._ring_count < LEVEL_FRAMES:
                 self._ring_count += 1
             if self._ring_count >= MIN_LEVEL_FRAMES:
-                lv = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
-                                      self._ring_count, P56_HANG, &dummy)
+                # the lower of the plain and the recency-weighted active power (a fall
+                # is followed sooner; a rise as before)
+                lv = p56_level(self._guarded, LEVEL_FRAMES, self._ring_head,
+                               self._ring_count, P56_HANG)
                 if lv > 0.0:
                     self._level = lv
                 self._check_change()
