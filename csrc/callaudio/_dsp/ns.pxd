@@ -59,6 +59,8 @@ cdef class NoiseSuppressor:
     cdef f32 _a_floor          # smoothing factor of the pause spectrum
     cdef f64 _floor_gate       # linear FLOOR_GATE_DB
     cdef f32* _noise_used      # max(_noise, w _floor_spec): the PSD the gain uses, nbins
+    cdef bint _floor_known     # _floor_mean/_floor_geo hold _floor_spec's as it is now
+    cdef f64 _floor_mean, _floor_geo  # its VAD-band mean and geometric mean (exp log-mean)
     # Scalar state.
     cdef long _count           # hops since reset (saturates)
     cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability

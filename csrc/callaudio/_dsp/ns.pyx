@@ -423,6 +423,7 @@ cdef class NoiseSuppressor:
         memset(self._sppbar, 0, nb * sizeof(f32))
         memset(self._zeta, 0, nb * sizeof(f32))
         memset(self._floor_spec, 0, nb * sizeof(f32))
+        self._floor_known = False
         for k in range(self._nhist):
             self._ehist[k] = 1e300   # empty slots never hold the minimum
         self._hist_pos = 0
@@ -487,14 +488,19 @@ cdef class NoiseSuppressor:
                 emin = self._ehist[i]
         if e <= emin * self._floor_gate:
             ca_ns_floor_update(P, self._floor_spec, nb, self._a_floor, CA_TINY)
+            self._floor_known = False
+        if not self._floor_known:   # the pause spectrum's means change only in pauses
+            self._floor_mean = ca_ns_mean(self._floor_spec, self._vad_lo, self._vad_hi)
+            self._floor_geo = exp(ca_ns_log_mean(self._floor_spec, self._vad_lo, self._vad_hi))
+            self._floor_known = True
         # Weight: how far the pause spectrum's band mean exceeds the tracker's, in dB.
-        e = ca_ns_mean(self._floor_spec, self._vad_lo, self._vad_hi)
+        e = self._floor_mean
         w = ca_ns_mean(self._noise, self._vad_lo, self._vad_hi)
         w = (10.0 * log10((e if e > 1e-30 else 1e-30) / w) - CA_NS_FLOOR_ON_DB) / (
             CA_NS_FLOOR_FULL_DB - CA_NS_FLOOR_ON_DB)
         w = 0.0 if w < 0.0 else (1.0 if w > 1.0 else w)
         e = e if e > 1e-30 else 1e-30
-        wf = exp(ca_ns_log_mean(self._floor_spec, self._vad_lo, self._vad_hi)) / e
+        wf = self._floor_geo / e
         wf = log((wf if wf > 1e-30 else 1e-30) / CA_NS_FLOOR_FLAT_LO) / log(
             CA_NS_FLOOR_FLAT_HI / CA_NS_FLOOR_FLAT_LO)
         w *= 0.0 if wf < 0.0 else (1.0 if wf > 1.0 else wf)

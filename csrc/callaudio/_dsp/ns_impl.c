@@ -2,6 +2,7 @@
 #include "ns_impl.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Instruction sets: the build uses portable flags only (SSE2 on x86-64).  With GCC on
@@ -259,13 +260,16 @@ void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
 
 CA_NS_MULTIVERSION
 double ca_ns_mean(const float *restrict x, int lo, int hi) {
+    /* pointer and ptrdiff_t index: the loop vectorises (with int k it did not) */
+    const float *restrict p = x + lo;
+    const ptrdiff_t m = hi > lo ? (ptrdiff_t)(hi - lo) : 0;
     double s[4] = {0.0, 0.0, 0.0, 0.0};
-    int k = lo;
-    for (; k + 4 <= hi; k += 4)
+    ptrdiff_t k = 0;
+    for (; k + 4 <= m; k += 4)
         for (int j = 0; j < 4; j++)
-            s[j] += (double)x[k + j];
-    for (; k < hi; k++)
-        s[0] += (double)x[k];
+            s[j] += (double)p[k + j];
+    for (; k < m; k++)
+        s[0] += (double)p[k];
     double acc = (s[0] + s[1]) + (s[2] + s[3]);
     return hi > lo ? acc / (hi - lo) : 0.0;
 }
