@@ -702,6 +702,11 @@ cdef class Chain:
     cdef int capture_f32(self, const f32* src, f32* dst, Py_ssize_t stride) noexcept nogil:
         cdef Py_ssize_t i, n = self.frame_size
         cdef int rc
+        if stride == 1:     # mono: two copies the C library vectorises
+            memcpy(self._cap, src, n * sizeof(f32))
+            rc = self.capture_c(self._cap)
+            memcpy(dst, self._cap, n * sizeof(f32))
+            return rc
         for i in range(n):
             self._cap[i] = src[i * stride]
         rc = self.capture_c(self._cap)
