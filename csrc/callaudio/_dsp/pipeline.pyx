@@ -51,7 +51,7 @@ queue has a lock of its own), and calls on one path from several threads are ser
 
 cimport cython
 cimport numpy as cnp
-from libc.math cimport exp, fabs, isfinite, sqrt
+from libc.math cimport exp, isfinite, sqrt
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset
@@ -87,6 +87,9 @@ cdef extern from "ca_guard.h":
     int ca_count_nonfinite(const f32* x, int n) noexcept nogil
     void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
     double ca_mean_square(const f32* x, int n) noexcept nogil
+    double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
+    int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
+                      double clip) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -544,19 +547,15 @@ cdef class Chain:
         peak on top. This zero-latency peak limiter on the final output keeps the gain
         control's ceiling exact: attack to the first sample over it within the frame,
         release like the gain control's limiter; idle (gain 1) while the peaks stay under."""
-        cdef f64 clip = self.gain_control._clip, pk = 0.0, a, target, lim0 = self._olim
+        cdef f64 clip = self.gain_control._clip, pk, target, lim0 = self._olim
         cdef f64 lim1, dl, y
-        cdef Py_ssize_t i, first = -1
-        for i in range(n):
-            a = fabs(x[i])
-            if a > pk:
-                pk = a
-            if first < 0 and a * lim0 > clip:
-                first = i
+        cdef Py_ssize_t i, first
+        pk = ca_peak_ramp(x, <int>n, 1.0, 0.0)     # max |x|
         if pk * lim0 <= clip and lim0 >= 1.0:
             return
         target = 1.0 if pk <= clip else clip / pk
         if target < lim0:
+            first = ca_first_over(x, <int>n, 1.0, 0.0, lim0, clip)
             lim1 = target
             dl = (target - lim0) / (first + 1)
             for i in range(n):
