@@ -275,6 +275,22 @@ double ca_ns_mean(const float *restrict x, int lo, int hi) {
 }
 
 CA_NS_MULTIVERSION
+double ca_ns_min(const double *restrict x, int n) {
+    const ptrdiff_t m = n;
+    double lo[4] = {x[0], x[0], x[0], x[0]};
+    ptrdiff_t k = 0;
+    for (; k + 4 <= m; k += 4)
+        for (int j = 0; j < 4; j++)
+            lo[j] = x[k + j] < lo[j] ? x[k + j] : lo[j];
+    for (; k < m; k++)
+        lo[0] = x[k] < lo[0] ? x[k] : lo[0];
+    double r = lo[0];
+    for (int j = 1; j < 4; j++)
+        r = lo[j] < r ? lo[j] : r;
+    return r;
+}
+
+CA_NS_MULTIVERSION
 double ca_ns_log_mean(const float *restrict x, int lo, int hi) {
     /* eight float lanes (bin k -> lane (k - lo) % 8), so the loop vectorises */
     float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
