@@ -9,6 +9,7 @@
  *
  * State: xs holds M input phases, ws the 2M synthesis branch inputs, each a row of
  * H + nb floats whose first H = 2K are the previous frames' tail. */
+#include <stddef.h>
 #include <string.h>
 
 #include "bands_impl.h"
@@ -16,6 +17,27 @@
 
 CA_INLINE void axpy(int n, float a, const float* restrict x, float* restrict y) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* y[i] (+)= a[0] x[i] + a[1] x[i - 2] + ... + a[L - 1] x[i - 2 (L - 1)], added in that
+ * order from 0 (add: from y[i]): what L axpys over shifted x give, bit for bit, in one
+ * pass over y.  Called with L = 8 (the bank's K) as a constant, so it vectorises. */
+CA_INLINE void fir2(ptrdiff_t n, int L, const float* restrict a, const float* restrict x,
+                    float* restrict y, int add) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float acc = add ? y[i] : 0.0f;
+        for (int l = 0; l < L; l++) acc += a[l] * x[i - 2 * l];
+        y[i] = acc;
+    }
+}
+
+CA_INLINE void fir2_k(ptrdiff_t n, int L, const float* a, const float* x, float* y, int add) {
+    if (L == 8 && add)
+        fir2(n, 8, a, x, y, 1);
+    else if (L == 8)
+        fir2(n, 8, a, x, y, 0);
+    else
+        fir2(n, L, a, x, y, add);
 }
 
 CA_MULTIVERSION
@@ -28,11 +50,10 @@ void ca_bands_analysis(int M, int K, int nb, int kmax, const float* x, float* v,
     }
     /* v_k[m] = sum_n h_k[n] x[m M + M - 1 - n]: branch j reads phase (M - 1 - j) mod M,
      * one block earlier for j >= M */
-    memset(u, 0, (size_t)(2 * M) * nb * sizeof(float));
     for (int j = 0; j < 2 * M; j++) {
         const int r = j < M ? M - 1 - j : 2 * M - 1 - j, s = j < M ? 0 : 1;
         const float* src = xs + r * row + H - s;
-        for (int l = 0; l < K; l++) axpy(nb, q[j * K + l], src - 2 * l, u + j * nb);
+        fir2_k(nb, K, q + j * K, src, u + j * nb, 0);
     }
     for (int k = 0; k < kmax; k++) {
         memset(v + k * nb, 0, nb * sizeof(float));
@@ -53,13 +74,12 @@ void ca_bands_synthesis(int M, int K, int nb, const float* v, float* y, float* w
     }
     /* y[i M + r] = sum_{t, l} q_j[l] w_j[i - e - t - 2l], j = (r + 1) mod M + t M,
      * e = 1 for r < M - 1 (block m's output starts at sample m M + M - 1) */
-    memset(yr, 0, (size_t)M * nb * sizeof(float));
     for (int r = 0; r < M; r++) {
         const int e = r < M - 1 ? 1 : 0;
         for (int t = 0; t < 2; t++) {
             const int j = (r + 1) % M + t * M;
             const float* src = ws + j * row + H - e - t;
-            for (int l = 0; l < K; l++) axpy(nb, q[j * K + l], src - 2 * l, yr + r * nb);
+            fir2_k(nb, K, q + j * K, src, yr + r * nb, t);
         }
     }
     for (int r = 0; r < M; r++)
