@@ -126,28 +126,14 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_noise(int k, float *restrict out,
                                                   float *restrict amp, unsigned int state)
 {
     const ptrdiff_t m = k;
-    uint32_t v[128];               /* +-amp as bits, 64 bins at a time */
     for (ptrdiff_t i = 0; i < m; i++)
         amp[i] = sqrtf(nf[i] * (1.0f - g[i] * g[i]) * 0.5f);
-    for (ptrdiff_t i0 = 0; i0 < m; i0 += 64) {
-        const ptrdiff_t c = m - i0 < 64 ? m - i0 : 64;
-        /* the generator is serial; the sign goes in by the bits (-a is a with its sign bit
-         * flipped, also for 0 and NaN), and the adds below vectorise */
-        for (ptrdiff_t i = 0; i < c; i++) {
-            state ^= state << 13;  /* xorshift32 (Marsaglia 2003) */
-            state ^= state >> 17;
-            state ^= state << 5;
-            uint32_t a;
-            memcpy(&a, amp + i0 + i, sizeof a);
-            v[2 * i] = a ^ ((~state & 1u) << 31);
-            v[2 * i + 1] = a ^ ((~state & 2u) << 30);
-        }
-        float *restrict o = out + 2 * i0;
-        for (ptrdiff_t j = 0; j < 2 * c; j++) {
-            float f;
-            memcpy(&f, v + j, sizeof f);
-            o[j] += f;
-        }
+    for (ptrdiff_t i = 0; i < m; i++) {
+        state ^= state << 13;      /* xorshift32 (Marsaglia 2003) */
+        state ^= state >> 17;
+        state ^= state << 5;
+        out[2 * i] += (state & 1u) ? amp[i] : -amp[i];
+        out[2 * i + 1] += (state & 2u) ? amp[i] : -amp[i];
     }
     return state;
 }
