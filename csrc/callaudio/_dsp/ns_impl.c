@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Instruction sets: the build uses portable flags only (SSE2 on x86-64).  With GCC on
  * x86-64 glibc the per-bin kernels are also compiled for AVX2 and picked at load time
@@ -151,20 +152,20 @@ void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_sp
 
 /* out[k] = sum_j w[j] z[clamp(k + j - h)]: z with its edges repeated into pad (nb + 2h),
  * then one vectorised loop per tap (the same order of additions as a loop per bin). */
-CA_NS_INLINE void smooth_bins(const float *z, float *out, float *pad, int nb, const float *w,
-                              int h) {
+CA_NS_INLINE void smooth_bins(const float *z, float *restrict out, float *restrict pad, int nb,
+                              const float *w, int h) {
+    const ptrdiff_t m = nb;     /* ptrdiff_t: int indices keep GCC from vectorising */
     for (int k = 0; k < h; k++) {
         pad[k] = z[0];
         pad[h + nb + k] = z[nb - 1];
     }
-    for (int k = 0; k < nb; k++)
-        pad[h + k] = z[k];
-    for (int k = 0; k < nb; k++)
+    memcpy(pad + h, z, (size_t)nb * sizeof(float));
+    for (ptrdiff_t k = 0; k < m; k++)
         out[k] = 0.0f;
     for (int j = 0; j <= 2 * h; j++) {
         const float wj = w[j];
-        const float *pj = pad + j;
-        for (int k = 0; k < nb; k++)
+        const float *restrict pj = pad + j;
+        for (ptrdiff_t k = 0; k < m; k++)
             out[k] += wj * pj[k];
     }
 }
