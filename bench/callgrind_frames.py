@@ -33,6 +33,8 @@ SYMBOLS = [
     ("resampler", r"8resample_9Resampler_process_c$"),
     ("Chain.capture (py)", r"8pipeline_5Chain_\d+capture$"),
     ("Chain.render (py)", r"8pipeline_5Chain_\d+render$"),
+    ("VoiceProcessor capture", r"8pipeline_10FrameEntry_\d+capture$"),
+    ("VoiceProcessor render", r"8pipeline_10FrameEntry_\d+render$"),
 ]
 
 

@@ -132,7 +132,7 @@ Latency: 0 samples.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, fabs, isfinite, log10, pow
+from libc.math cimport exp, isfinite, log10, pow
 
 from dataclasses import fields
 
@@ -142,6 +142,13 @@ from callaudio.config import RANGES as _CONFIG_RANGES
 from callaudio.config import GainControlConfig, validate_stage
 
 from callaudio._dsp._typedefs cimport f32, f64
+
+cdef extern from "ca_guard.h":
+    double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
+    int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
+                      double clip) noexcept nogil
+    void ca_apply_ramps(f32* x, int n, double g0, double dg, double l0, double dl,
+                        double clip) noexcept nogil
 
 # -- tuning constants of the algorithm (see the module docstring) ------------------------
 cdef f64 FRAME_S = 0.01              # frame length, s
@@ -364,18 +371,14 @@ cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noe
 cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_state,
                              f64 clip, f64 release) noexcept nogil:
     """Gain ramp g0 -> g1 across the frame, then the zero-latency limiter (step 7)."""
-    cdef Py_ssize_t i, first = -1
+    cdef Py_ssize_t i, first
     cdef f64 dg = (g1 - g0) / n
-    cdef f64 lim0 = lim_state[0], lim1, target, dl, a, y, pk = 0.0, lim
-    for i in range(n):
-        a = fabs(x[i] * (g0 + dg * (i + 1)))
-        if a > pk:
-            pk = a
-        if first < 0 and a * lim0 > clip:
-            first = i
+    cdef f64 lim0 = lim_state[0], lim1, target, dl, y, pk, lim
+    pk = ca_peak_ramp(x, <int>n, g0, dg)
     target = 1.0 if pk <= clip else clip / pk
     if target < lim0:
         # Attack: reach the target at the first sample that needs it, hold it after.
+        first = ca_first_over(x, <int>n, g0, dg, lim0, clip)
         lim1 = target
         dl = (target - lim0) / (first + 1)
         for i in range(n):
@@ -388,9 +391,7 @@ cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_stat
         if lim1 > 1.0 - 1e-9:
             lim1 = 1.0
         dl = (lim1 - lim0) / n
-        for i in range(n):
-            y = x[i] * (g0 + dg * (i + 1)) * (lim0 + dl * (i + 1))
-            x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
+        ca_apply_ramps(x, <int>n, g0, dg, lim0, dl, clip)
     lim_state[0] = lim1
 
 

@@ -166,6 +166,7 @@ cdef extern from "ns_impl.h":
     void ca_ns_apply(float* spec, const float* gain, int nb, double* sums) noexcept nogil
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
     double ca_ns_log_mean(const float* x, int lo, int hi) noexcept nogil
+    double ca_ns_min(const double* x, int n) noexcept nogil
     int ca_ns_finite(const float* x, int n) noexcept nogil
     void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
                             float tiny) noexcept nogil
@@ -441,6 +442,7 @@ cdef class NoiseSuppressor:
         memset(self._sppbar, 0, nb * sizeof(f32))
         memset(self._zeta, 0, nb * sizeof(f32))
         memset(self._floor_spec, 0, nb * sizeof(f32))
+        self._floor_known = False
         for k in range(self._nhist):
             self._ehist[k] = 1e300   # empty slots never hold the minimum
         self._hist_pos = 0
@@ -483,7 +485,7 @@ cdef class NoiseSuppressor:
     cdef void _gain_hop(self, f32* spec, f64* sums) noexcept nogil:
         """One hop's gain from the analysis spectrum ``spec`` (fft_size + 2 floats,
         interleaved), applied to it in place; sums = (power after, before)."""
-        cdef int nb = self._nbins, i, k
+        cdef int nb = self._nbins, k
         cdef f32* P = self._power
         cdef f64 e, emin, w, wf
         cdef f32 gmin, log_gmin
@@ -502,20 +504,22 @@ cdef class NoiseSuppressor:
         e = ca_ns_mean(P, self._vad_lo, self._vad_hi)
         self._ehist[self._hist_pos] = e
         self._hist_pos = (self._hist_pos + 1) % self._nhist
-        emin = self._ehist[0]
-        for i in range(1, self._nhist):
-            if self._ehist[i] < emin:
-                emin = self._ehist[i]
+        emin = ca_ns_min(self._ehist, self._nhist)
         if e <= emin * self._floor_gate:
             ca_ns_floor_update(P, self._floor_spec, nb, self._a_floor, CA_TINY)
+            self._floor_known = False
+        if not self._floor_known:   # the pause spectrum's means change only in pauses
+            self._floor_mean = ca_ns_mean(self._floor_spec, self._vad_lo, self._vad_hi)
+            self._floor_geo = exp(ca_ns_log_mean(self._floor_spec, self._vad_lo, self._vad_hi))
+            self._floor_known = True
         # Weight: how far the pause spectrum's band mean exceeds the tracker's, in dB.
-        e = ca_ns_mean(self._floor_spec, self._vad_lo, self._vad_hi)
+        e = self._floor_mean
         w = ca_ns_mean(self._noise, self._vad_lo, self._vad_hi)
         w = (10.0 * log10((e if e > 1e-30 else 1e-30) / w) - CA_NS_FLOOR_ON_DB) / (
             CA_NS_FLOOR_FULL_DB - CA_NS_FLOOR_ON_DB)
         w = 0.0 if w < 0.0 else (1.0 if w > 1.0 else w)
         e = e if e > 1e-30 else 1e-30
-        wf = exp(ca_ns_log_mean(self._floor_spec, self._vad_lo, self._vad_hi)) / e
+        wf = self._floor_geo / e
         wf = log((wf if wf > 1e-30 else 1e-30) / CA_NS_FLOOR_FLAT_LO) / log(
             CA_NS_FLOOR_FLAT_HI / CA_NS_FLOOR_FLAT_LO)
         w *= 0.0 if wf < 0.0 else (1.0 if wf > 1.0 else wf)
@@ -547,7 +551,8 @@ cdef class NoiseSuppressor:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef void analyse_c(self, const f32* x, f32* spec) noexcept nogil:
-        cdef int K = self.fft_size, R = self.hop_size, i
+        cdef int K = self.fft_size, R = self.hop_size
+        cdef Py_ssize_t i   # not int: with -fwrapv an int index keeps GCC from vectorising
         memmove(self._inbuf, self._inbuf + R, (K - R) * sizeof(f32))
         memcpy(self._inbuf + K - R, x, R * sizeof(f32))
         for i in range(K):
@@ -557,7 +562,8 @@ cdef class NoiseSuppressor:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef void synthesise_c(self, const f32* spec, f32* out) noexcept nogil:
-        cdef int K = self.fft_size, R = self.hop_size, i
+        cdef int K = self.fft_size, R = self.hop_size
+        cdef Py_ssize_t i
         cdef int m = R + self.latency_samples, s0 = K - R - self.latency_samples
         self._fft.inverse_c(spec, self._tbuf)
         for i in range(m):

@@ -124,6 +124,8 @@ double ca_ns_mean(const float *restrict x, int lo, int hi);
 
 /* Mean of log(x[k] + 1e-30) over lo..hi-1 (eight float partial sums, added in double). */
 double ca_ns_log_mean(const float *restrict x, int lo, int hi);
+/* The smallest of x[0..n) (n >= 1; x holds no NaN), in four lanes that vectorise. */
+double ca_ns_min(const double *restrict x, int n);
 
 /* 1 when every x[0..n-1] is finite, else 0. */
 int ca_ns_finite(const float *restrict x, int n);
