@@ -108,6 +108,8 @@ ERLE_RATE = float(_S["ERLE_RATE"])
 ERLE_GATE = float(_S["ERLE_GATE"])
 ERLE_MIN = float(_S["ERLE_MIN"])
 ERLE_FRAMES = int(_S["ERLE_FRAMES"])
+ERLE_OVER = float(_S["ERLE_OVER"])
+ERLE_CAP = float(_S["ERLE_CAP"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -586,6 +588,11 @@ class EchoCancellerRef:
         nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
         Rnl = nlc * np.maximum(self.NLc, 0.0)
         R = np.maximum(Rlin, Rnl)
+        # where the filter models little (saturation harmonics, a drifting path at high
+        # frequencies) the error/echo ratio learnt in echo-only frames bounds the echo
+        if kres > 0.0 and self.nlearn > ERLE_FRAMES:
+            ratio = np.clip(self.Aee / (self.Ayy + 1e-30), ERLE_MIN, ERLE_CAP)
+            R = np.maximum(R, ERLE_OVER * ratio * syy + self.Rrev)
         self.See = 0.5 * self.See + 0.5 * see + TINY
         self.Rs = 0.5 * self.Rs + 0.5 * R + TINY
         self.Ls = 0.5 * self.Ls + 0.5 * self.leak * syy + TINY

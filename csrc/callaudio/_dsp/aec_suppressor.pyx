@@ -35,7 +35,19 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    unexplained, ``max(|E~|^2 - R_lin, 0)``, on ``z`` (deviations from running means).  It
    learns only while no near-end talker is present (presence below NL_GATE, step 3), and a
    talker would not correlate with the far end's envelope anyway; a linear loudspeaker
-   leaves ``c`` near 0.  R = max(R_lin, R_nl).
+   leaves ``c`` near 0.  R = max(R_lin, R_nl, R_b).
+2b. The learnt-ratio bound R_b = ERLE_OVER clip(A_ee / A_yy, ERLE_MIN, ERLE_CAP) |Y~|^2 +
+   reverb, with the per-bin error/echo-estimate ratio of step 4 (once ERLE_FRAMES echo-only
+   frames were learnt with an echo path locked).  Where the filter models little of the
+   echo -- a saturating loudspeaker's harmonics, a drifting path above 4 kHz -- the error
+   sits at or above the echo estimate (ratio > 1, up to ERLE_CAP: -6 dB "ERLE"), while the
+   broadband leakage, set by the well-cancelled low bins, and the spread replica both sit
+   5-10 dB below it; the error then exceeded R as a talker would (step 3), and the gentle
+   talker setting let the echo through (sat3 at 3 cm, 48 kHz: the frames called "talker"
+   kept a median 13 dB ERLE).  This is AEC3's residual echo as the echo estimate over a
+   per-band ERLE (ideas only), with the ERLE allowed below 0 dB, as Hoshuyama & Sugiyama's
+   nonlinear residual exceeds the linear replica; the ratio is a ratio of means, so the
+   loud, most distorted frames weigh most.
 3. Echo-only vs near-end presence x: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
    frame), in dB, mapped from ECHO_DB (x = 0, echo only) to NEAR_DB (x = 1, a near-end
    talker); x decays by NEAR_HOLD per frame, so a talker's weak frames keep it.
@@ -108,11 +120,16 @@ cdef extern from "aec_suppressor.h":
     double ERLE_GATE "AEC_SUP_ERLE_GATE"
     double ERLE_MIN "AEC_SUP_ERLE_MIN"
     int ERLE_FRAMES "AEC_SUP_ERLE_FRAMES"
+    double ERLE_OVER "AEC_SUP_ERLE_OVER"
+    double ERLE_CAP "AEC_SUP_ERLE_CAP"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
     void ca_aec_nl_regress(int k, f32* eb, f32* pez, const f32* see, const f32* rlin, f32 dz,
                            f32 s, f32 b, int learn, f32 tiny) noexcept nogil
+    void ca_aec_residual_bound(int k, f32* rlin, const f32* aee, const f32* ayy,
+                               const f32* syy, const f32* rrev, f32 over, f32 lmin,
+                               f32 cap) noexcept nogil
     void ca_aec_residual(int k, f32* see_s, f32* rs, f32* ls, const f32* rlin, const f32* see,
                          const f32* syy, const f32* pez, f32 leak, f32 nlc, f32 tiny,
                          double* sums) noexcept nogil
@@ -326,6 +343,9 @@ cdef class ResidualEchoSuppressor:
         ca_aec_nl_regress(k, self.NLe, self.NLc, self.see, self.tmp, <f32>dz,
                           <f32>NL_SMOOTH, <f32>NL_BETA, learn, <f32>TINY)
         nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
+        if kres > 0.0 and self.nlearn > ERLE_FRAMES:  # step 2b: the learnt-ratio bound
+            ca_aec_residual_bound(k, self.tmp, self.Aee, self.Ayy, self.syy, self.Rrev,
+                                  <f32>ERLE_OVER, <f32>ERLE_MIN, <f32>ERLE_CAP)
         ca_aec_residual(k, self.See, self.Rs, self.Ls, self.tmp, self.see, self.syy, self.NLc,
                         <f32>self.leak, <f32>nlc, <f32>TINY, sums)
         # echo only -> near-end talker: the over-subtraction
