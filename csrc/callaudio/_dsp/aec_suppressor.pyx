@@ -69,7 +69,13 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    delay estimator's lag changes (the filter re-converges; the learnt ERLE is stale) R
    alone is used, its talker setting OVER_NEAR behind a filter that cancels and rising to
    1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo that
-   exceeds the estimate as a talker would).
+   exceeds the estimate as a talker would).  A lag change within JUMP_FRAMES frames of a
+   frame whose error was louder than the mic (the filter adds echo: the path moved), to
+   a lag other than the one held before it (not a transient jump and back), holds
+   OVER_JUMP instead: the re-converging filter's error is echo, not a talker (the Valin
+   leakage, learnt on the old path, is stale-low: a bulk-delay change kept ~10 dB ERLE
+   for a second behind the talker setting).  As AEC3 uses its conservative initial
+   suppression after an echo-path change (ideas only).
 5. Gain G = clip(1 - max(over R_used, (1 - x) leak |Y~|^2) / |E~|^2, gmin, 1) (smoothed
    powers: echo-only frames never keep more than the leakage, e.g. what a filter adapting
    on uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
@@ -122,6 +128,9 @@ cdef extern from "aec_suppressor.h":
     int ERLE_FRAMES "AEC_SUP_ERLE_FRAMES"
     double ERLE_OVER "AEC_SUP_ERLE_OVER"
     double ERLE_CAP "AEC_SUP_ERLE_CAP"
+    int JUMP_FRAMES "AEC_SUP_JUMP_FRAMES"
+    double JUMP_LOUDER "AEC_SUP_JUMP_LOUDER"
+    double OVER_JUMP "AEC_SUP_OVER_JUMP"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
@@ -254,6 +263,9 @@ cdef class ResidualEchoSuppressor:
         self.reset_path()
         self.last_lag = -2
         self.hold = 0
+        self.lag_before = -3
+        self.since_louder = 1 << 30
+        self.hold_jump = False
 
     cdef f32 upper_band_gain(self) noexcept nogil:
         """The gain a band-split chain applies to the bands above this one (no linear
@@ -295,7 +307,7 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd
         cdef int i
         cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
@@ -361,7 +373,16 @@ cdef class ResidualEchoSuppressor:
         # echo-only frames once an echo path is locked (kres > 0), into tmp; not for
         # ERLE_HOLD frames after a lag change (the filter re-converges, the ERLE is stale):
         # then R with the gentle setting only behind a filter that cancels
+        sd = 0.0
+        for i in range(2 * k):
+            sd += <double>Dspec[i] * Dspec[i]
+        if se > JUMP_LOUDER * sd:
+            self.since_louder = 0
+        elif self.since_louder < (1 << 30):
+            self.since_louder += 1
         if lag != self.last_lag:
+            self.hold_jump = self.since_louder < JUMP_FRAMES and lag != self.lag_before
+            self.lag_before = self.last_lag
             self.last_lag = lag
             self.hold = ERLE_HOLD
         if self.hold > 0:
@@ -373,7 +394,7 @@ cdef class ResidualEchoSuppressor:
         lk = 1.0 if lk > 1.0 else lk
         if self.hold > 0:
             w = 0.0
-            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
+            lo = OVER_JUMP if self.hold_jump else OVER_NEAR + (1.0 - OVER_NEAR) * lk
         else:  # a talker above the error's noise floor, not the near end's noise
             s_n = 0.0
             for i in range(k):
