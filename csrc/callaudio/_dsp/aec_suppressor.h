@@ -21,10 +21,10 @@
 #define AEC_SUP_ERLE_GATE 0.05  /* ... which learn only while the near-end presence is below */
 #define AEC_SUP_ERLE_MIN 1e-4  /* smallest learnt error/echo ratio (40 dB linear ERLE) */
 #define AEC_SUP_ERLE_FRAMES 10  /* echo-only frames before the learnt ratio replaces 1 */
-#define AEC_SUP_ERLE_OVER 2.0  /* weight of the learnt-ratio echo bound in the residual echo */
+#define AEC_SUP_ERLE_OVER 2.0  /* weight of the learnt-ratio bound in the residual echo */
 #define AEC_SUP_ERLE_CAP 4.0  /* largest learnt error/echo ratio in that bound (-6 dB ERLE) */
-#define AEC_SUP_JUMP_FRAMES 50  /* a lag change within this many frames of an error louder than the mic */
-#define AEC_SUP_JUMP_LOUDER 1.25  /* ... by this power ratio (1 dB: not the equal powers of no echo estimate) */
+#define AEC_SUP_JUMP_FRAMES 50  /* a lag change this soon after an error louder than the mic */
+#define AEC_SUP_JUMP_LOUDER 1.25  /* ... by this power ratio (not the equal powers of y = 0) */
 #define AEC_SUP_OVER_JUMP 2.0  /* ... holds this over-subtraction with a talker (x suppression) */
 
 /* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
