@@ -566,7 +566,7 @@ def sat3_main(argv: list[str]) -> None:
 # suppressor reaches over the sweep (tests/test_aec_suppressor_sweep.py says why).
 SUPPRESSOR_FLOORS: dict[int, dict[str, tuple[float, str]]] = {
     rate: {
-        "sat_db": (30.0 if rate == 16000 else 27.0, "min"),
+        "sat_db": (30.0, "min"),
         "dt_loss_db": (2.5, "max"),
         "dt_pesq": (1.15, "min"),
         "post_dt_db": (30.0, "min"),

@@ -29,17 +29,10 @@ KNOWN: dict[tuple[str, int] | tuple[str, int, int], tuple[str, ...]] = {
     # at all (a linear filter of ~13 dB in this room plus the suppressor); 22 dB after the
     # first burst. A reverberation (tail) limit, not a loss in double talk.
     ("dt", 6): ("post_dt_db",),
-    # RT60 0.75 s, loudspeaker 0.5 m: the filter and the suppressor stay near 20 dB even
-    # before the change (the tail beyond the 128 ms filter), so 20 dB is never held.
-    ("change", 0): ("change_s",),
     # The far end at the old lag stays silent for 0.55 s after the change, so the
     # divergence test (error louder than the mic) cannot see it; re-locked 0.1 s after
     # it can, 20 dB at 0.64 s (main: 1.09 s).
     ("change", 8): ("change_s",),
-    # 100 -> 975 ms, RT60 0.49 s, SER -8 dB babble: 0.79 s at 48 kHz with the nonlinear
-    # residual-echo model merged (the suppressor holds back while its echo-only decision
-    # re-learns the new path); 16 kHz meets 0.5 s.
-    ("change", 3, 48000): ("change_s",),
 }
 
 

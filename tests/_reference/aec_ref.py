@@ -108,6 +108,11 @@ ERLE_RATE = float(_S["ERLE_RATE"])
 ERLE_GATE = float(_S["ERLE_GATE"])
 ERLE_MIN = float(_S["ERLE_MIN"])
 ERLE_FRAMES = int(_S["ERLE_FRAMES"])
+ERLE_OVER = float(_S["ERLE_OVER"])
+ERLE_CAP = float(_S["ERLE_CAP"])
+JUMP_FRAMES = int(_S["JUMP_FRAMES"])
+JUMP_LOUDER = float(_S["JUMP_LOUDER"])
+OVER_JUMP = float(_S["OVER_JUMP"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -188,6 +193,9 @@ class EchoCancellerRef:
         self._reset_path()
         self.last_lag = -2
         self.hold = 0
+        self.lag_before = -3
+        self.since_louder = 1 << 30
+        self.hold_jump = False
 
     def _reset_path(self) -> None:
         k, P = self.k, self.P
@@ -586,6 +594,11 @@ class EchoCancellerRef:
         nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
         Rnl = nlc * np.maximum(self.NLc, 0.0)
         R = np.maximum(Rlin, Rnl)
+        # where the filter models little (saturation harmonics, a drifting path at high
+        # frequencies) the error/echo ratio learnt in echo-only frames bounds the echo
+        if kres > 0.0 and self.nlearn > ERLE_FRAMES:
+            ratio = np.clip(self.Aee / (self.Ayy + 1e-30), ERLE_MIN, ERLE_CAP)
+            R = np.maximum(R, ERLE_OVER * ratio * syy + self.Rrev)
         self.See = 0.5 * self.See + 0.5 * see + TINY
         self.Rs = 0.5 * self.Rs + 0.5 * R + TINY
         self.Ls = 0.5 * self.Ls + 0.5 * self.leak * syy + TINY
@@ -603,14 +616,22 @@ class EchoCancellerRef:
             self.nlearn += 1
             self.Aee = (1.0 - ERLE_RATE) * self.Aee + ERLE_RATE * see
             self.Ayy = (1.0 - ERLE_RATE) * self.Ayy + ERLE_RATE * syy
+        # frames since the error was louder than the mic (the filter adds echo: the path moved)
+        if float(np.sum(see)) > JUMP_LOUDER * float(np.sum(_power(D))):
+            self.since_louder = 0
+        elif self.since_louder < (1 << 30):
+            self.since_louder += 1
         if self.lag != self.last_lag:  # a lag change: the ERLE is stale for ERLE_HOLD frames
+            # after the path moved (not back to the lag held before): echo-only setting
+            self.hold_jump = self.since_louder < JUMP_FRAMES and self.lag != self.lag_before
+            self.lag_before = self.last_lag
             self.last_lag = self.lag
             self.hold = ERLE_HOLD
         self.hold = max(self.hold - 1, 0)
         lk = min(self.leak / NEAR_LEAK, 1.0)
         if self.hold > 0:
             w = 0.0
-            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
+            lo = OVER_JUMP if self.hold_jump else OVER_NEAR + (1.0 - OVER_NEAR) * lk
         else:  # a talker above the error's noise floor, not the near end's noise
             s_n = float(np.sum(self.nf))
             if s_s > 0.0:

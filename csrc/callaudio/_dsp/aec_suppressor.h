@@ -21,6 +21,11 @@
 #define AEC_SUP_ERLE_GATE 0.05  /* ... which learn only while the near-end presence is below */
 #define AEC_SUP_ERLE_MIN 1e-4  /* smallest learnt error/echo ratio (40 dB linear ERLE) */
 #define AEC_SUP_ERLE_FRAMES 10  /* echo-only frames before the learnt ratio replaces 1 */
+#define AEC_SUP_ERLE_OVER 2.0  /* weight of the learnt-ratio bound in the residual echo */
+#define AEC_SUP_ERLE_CAP 4.0  /* largest learnt error/echo ratio in that bound (-6 dB ERLE) */
+#define AEC_SUP_JUMP_FRAMES 50  /* a lag change this soon after an error louder than the mic */
+#define AEC_SUP_JUMP_LOUDER 1.25  /* ... by this power ratio (not the equal powers of y = 0) */
+#define AEC_SUP_OVER_JUMP 2.0  /* ... holds this over-subtraction with a talker (x suppression) */
 
 /* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
  * rlin = max(leak syy, kres px) + rrev. */
@@ -34,6 +39,12 @@ void ca_aec_residual_lin(int k, float *restrict rrev, float *restrict rlin,
 void ca_aec_nl_regress(int k, float *restrict eb, float *restrict pez,
                        const float *restrict see, const float *restrict rlin, float dz,
                        float s, float b, int learn, float tiny);
+
+/* The echo the filter leaves where it models little (saturation harmonics, a drifting path
+ * at high frequencies): rlin = max(rlin, over clip(aee / ayy, lmin, cap) syy + rrev). */
+void ca_aec_residual_bound(int k, float *restrict rlin, const float *restrict aee,
+                          const float *restrict ayy, const float *restrict syy,
+                          const float *restrict rrev, float over, float lmin, float cap);
 
 /* Residual echo r = max(rlin, nlc max(pez, 0)); smoothed (1/2) see_s, rs and the leakage
  * term ls of leak syy; sums = (sum see_s, sum rs). */

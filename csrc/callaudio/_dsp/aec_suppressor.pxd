@@ -34,7 +34,8 @@ cdef class ResidualEchoSuppressor:
     cdef f32* Aee
     cdef f32* Ayy
     cdef f32* Res
-    cdef int nlearn, last_lag, hold
+    cdef int nlearn, last_lag, hold, lag_before, since_louder
+    cdef bint hold_jump
     cdef double gamma, Pey, Pyy, leak
     cdef double zbar, pzz, near
     cdef unsigned int rng

@@ -35,7 +35,19 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    unexplained, ``max(|E~|^2 - R_lin, 0)``, on ``z`` (deviations from running means).  It
    learns only while no near-end talker is present (presence below NL_GATE, step 3), and a
    talker would not correlate with the far end's envelope anyway; a linear loudspeaker
-   leaves ``c`` near 0.  R = max(R_lin, R_nl).
+   leaves ``c`` near 0.  R = max(R_lin, R_nl, R_b).
+2b. The learnt-ratio bound R_b = ERLE_OVER clip(A_ee / A_yy, ERLE_MIN, ERLE_CAP) |Y~|^2 +
+   reverb, with the per-bin error/echo-estimate ratio of step 4 (once ERLE_FRAMES echo-only
+   frames were learnt with an echo path locked).  Where the filter models little of the
+   echo -- a saturating loudspeaker's harmonics, a drifting path above 4 kHz -- the error
+   sits at or above the echo estimate (ratio > 1, up to ERLE_CAP: -6 dB "ERLE"), while the
+   broadband leakage, set by the well-cancelled low bins, and the spread replica both sit
+   5-10 dB below it; the error then exceeded R as a talker would (step 3), and the gentle
+   talker setting let the echo through (sat3 at 3 cm, 48 kHz: the frames called "talker"
+   kept a median 13 dB ERLE).  This is AEC3's residual echo as the echo estimate over a
+   per-band ERLE (ideas only), with the ERLE allowed below 0 dB, as Hoshuyama & Sugiyama's
+   nonlinear residual exceeds the linear replica; the ratio is a ratio of means, so the
+   loud, most distorted frames weigh most.
 3. Echo-only vs near-end presence x: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
    frame), in dB, mapped from ECHO_DB (x = 0, echo only) to NEAR_DB (x = 1, a near-end
    talker); x decays by NEAR_HOLD per frame, so a talker's weak frames keep it.
@@ -57,7 +69,13 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    delay estimator's lag changes (the filter re-converges; the learnt ERLE is stale) R
    alone is used, its talker setting OVER_NEAR behind a filter that cancels and rising to
    1 as the leakage reaches NEAR_LEAK (a filter cancelling < 10 dB leaves echo that
-   exceeds the estimate as a talker would).
+   exceeds the estimate as a talker would).  A lag change within JUMP_FRAMES frames of a
+   frame whose error was louder than the mic (the filter adds echo: the path moved), to
+   a lag other than the one held before it (not a transient jump and back), holds
+   OVER_JUMP instead: the re-converging filter's error is echo, not a talker (the Valin
+   leakage, learnt on the old path, is stale-low: a bulk-delay change kept ~10 dB ERLE
+   for a second behind the talker setting).  As AEC3 uses its conservative initial
+   suppression after an echo-path change (ideas only).
 5. Gain G = clip(1 - max(over R_used, (1 - x) leak |Y~|^2) / |E~|^2, gmin, 1) (smoothed
    powers: echo-only frames never keep more than the leakage, e.g. what a filter adapting
    on uncorrelated noise adds); comfort noise sqrt(N (1 - G^2) / 2)
@@ -108,11 +126,19 @@ cdef extern from "aec_suppressor.h":
     double ERLE_GATE "AEC_SUP_ERLE_GATE"
     double ERLE_MIN "AEC_SUP_ERLE_MIN"
     int ERLE_FRAMES "AEC_SUP_ERLE_FRAMES"
+    double ERLE_OVER "AEC_SUP_ERLE_OVER"
+    double ERLE_CAP "AEC_SUP_ERLE_CAP"
+    int JUMP_FRAMES "AEC_SUP_JUMP_FRAMES"
+    double JUMP_LOUDER "AEC_SUP_JUMP_LOUDER"
+    double OVER_JUMP "AEC_SUP_OVER_JUMP"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
     void ca_aec_nl_regress(int k, f32* eb, f32* pez, const f32* see, const f32* rlin, f32 dz,
                            f32 s, f32 b, int learn, f32 tiny) noexcept nogil
+    void ca_aec_residual_bound(int k, f32* rlin, const f32* aee, const f32* ayy,
+                               const f32* syy, const f32* rrev, f32 over, f32 lmin,
+                               f32 cap) noexcept nogil
     void ca_aec_residual(int k, f32* see_s, f32* rs, f32* ls, const f32* rlin, const f32* see,
                          const f32* syy, const f32* pez, f32 leak, f32 nlc, f32 tiny,
                          double* sums) noexcept nogil
@@ -237,6 +263,9 @@ cdef class ResidualEchoSuppressor:
         self.reset_path()
         self.last_lag = -2
         self.hold = 0
+        self.lag_before = -3
+        self.since_louder = 1 << 30
+        self.hold_jump = False
 
     cdef f32 upper_band_gain(self) noexcept nogil:
         """The gain a band-split chain applies to the bands above this one (no linear
@@ -278,7 +307,7 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[4]
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd
         cdef int i
         cdef bint learn
         # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
@@ -326,6 +355,9 @@ cdef class ResidualEchoSuppressor:
         ca_aec_nl_regress(k, self.NLe, self.NLc, self.see, self.tmp, <f32>dz,
                           <f32>NL_SMOOTH, <f32>NL_BETA, learn, <f32>TINY)
         nlc = NL_WEIGHT * z / self.pzz if self.pzz > 1e-30 else 0.0
+        if kres > 0.0 and self.nlearn > ERLE_FRAMES:  # step 2b: the learnt-ratio bound
+            ca_aec_residual_bound(k, self.tmp, self.Aee, self.Ayy, self.syy, self.Rrev,
+                                  <f32>ERLE_OVER, <f32>ERLE_MIN, <f32>ERLE_CAP)
         ca_aec_residual(k, self.See, self.Rs, self.Ls, self.tmp, self.see, self.syy, self.NLc,
                         <f32>self.leak, <f32>nlc, <f32>TINY, sums)
         # echo only -> near-end talker: the over-subtraction
@@ -341,7 +373,16 @@ cdef class ResidualEchoSuppressor:
         # echo-only frames once an echo path is locked (kres > 0), into tmp; not for
         # ERLE_HOLD frames after a lag change (the filter re-converges, the ERLE is stale):
         # then R with the gentle setting only behind a filter that cancels
+        sd = 0.0
+        for i in range(2 * k):
+            sd += <double>Dspec[i] * Dspec[i]
+        if se > JUMP_LOUDER * sd:
+            self.since_louder = 0
+        elif self.since_louder < (1 << 30):
+            self.since_louder += 1
         if lag != self.last_lag:
+            self.hold_jump = self.since_louder < JUMP_FRAMES and lag != self.lag_before
+            self.lag_before = self.last_lag
             self.last_lag = lag
             self.hold = ERLE_HOLD
         if self.hold > 0:
@@ -353,7 +394,7 @@ cdef class ResidualEchoSuppressor:
         lk = 1.0 if lk > 1.0 else lk
         if self.hold > 0:
             w = 0.0
-            lo = OVER_NEAR + (1.0 - OVER_NEAR) * lk
+            lo = OVER_JUMP if self.hold_jump else OVER_NEAR + (1.0 - OVER_NEAR) * lk
         else:  # a talker above the error's noise floor, not the near end's noise
             s_n = 0.0
             for i in range(k):

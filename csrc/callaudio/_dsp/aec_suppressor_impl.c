@@ -40,6 +40,22 @@ CA_MULTIVERSION void ca_aec_nl_regress(int k, float *restrict eb, float *restric
     }
 }
 
+CA_MULTIVERSION void ca_aec_residual_bound(int k, float *restrict rlin,
+                                           const float *restrict aee,
+                                           const float *restrict ayy,
+                                           const float *restrict syy,
+                                           const float *restrict rrev, float over, float lmin,
+                                           float cap)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float l = aee[i] / (ayy[i] + 1e-30f);
+        l = (l < lmin) ? lmin : ((l > cap) ? cap : l);
+        float b = over * l * syy[i] + rrev[i];
+        rlin[i] = (b > rlin[i]) ? b : rlin[i];
+    }
+}
+
 CA_MULTIVERSION void ca_aec_residual(int k, float *restrict see_s, float *restrict rs,
                                      float *restrict ls, const float *restrict rlin,
                                      const float *restrict see, const float *restrict syy,
