@@ -114,6 +114,15 @@ class VoiceProcessor:
         samples (441 at 44.1 kHz).
     channels : int
         Capture channels (1..32); each runs its own chain.
+    link_channels : bool
+        With several channels and the echo canceller on (default): one residual-echo
+        suppression gain, one noise-suppression gain and one gain-control gain for all
+        channels, estimated once on the channels' combined powers (the mean per bin; the
+        loudest channel's level for the gain control); each channel keeps its own
+        high-pass, adaptive echo filter (its own echo path) and synthesis. A common gain
+        keeps the level and phase differences between the channels (a panned talker
+        keeps its pan) and costs the gain estimation once. False: every channel is
+        processed on its own, exactly as a mono processor would.
     config : ProcessingConfig, optional
         Stage configuration; the default enables every stage this build provides.
 
@@ -171,6 +180,8 @@ class VoiceProcessor:
         sample_rate: int = 48000,
         channels: int = 1,
         config: ProcessingConfig | None = None,
+        *,
+        link_channels: bool = True,
     ) -> None:
         self._sample_rate = check_sample_rate(sample_rate)
         if isinstance(channels, bool) or not isinstance(channels, int):
@@ -183,6 +194,7 @@ class VoiceProcessor:
             raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
         self._config = config
         self._channels = channels
+        self._link_channels = bool(link_channels)
         self._n = frame_size(self._sample_rate)
         self._chains: list[Chain] = self._build_chains(config, [], config)
         self._latency = int(self._chains[0].latency_samples)
@@ -208,6 +220,8 @@ class VoiceProcessor:
                 kw[name] = kept if same else stage.kwargs()
             state = old[c].state if old else PathState()
             chains.append(Chain(self._sample_rate, state=state, **kw))
+        if len(chains) > 1 and self._link_channels:
+            chains[0].link(chains[1:])  # common gains (False: nothing to link, independent)
         return chains
 
     # -- properties ------------------------------------------------------------------
@@ -461,6 +475,9 @@ class VoiceProcessor:
         ):
             x = np.array(x, order="C")  # a private aligned C-contiguous copy
         chans = len(chains)
+        if chains[0].linked_channels == chans:
+            chains[0].capture_linked(x, out)
+            return
         for c, ch in enumerate(chains):
             ch.capture(x, out, c, chans)
 
@@ -488,8 +505,11 @@ class VoiceProcessor:
                 if out is not mic and np.may_share_memory(out, mic):
                     raise ValueError("out overlaps mic without being mic")
                 chans = len(chains)
-                for c, ch in enumerate(chains):
-                    ch.capture(mic, out, c, chans)
+                if chains[0].linked_channels == chans:
+                    chains[0].capture_linked(mic, out)
+                else:
+                    for c, ch in enumerate(chains):
+                        ch.capture(mic, out, c, chans)
         except ChainClaimed:
             raise self._in_use("process") from None
         except (TypeError, ValueError, AttributeError) as e:
@@ -507,6 +527,9 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
+        if len(chains) > 1 and chains[0].linked_channels == len(chains):
+            chains[0].process_block_linked(mic, out, far, far_channels)
+            return
         for c, ch in enumerate(chains):
             ch.process_block(mic, out, far, c, self._channels, far_channels)
 

@@ -274,19 +274,40 @@ cdef class ResidualEchoSuppressor:
         frames); ``post``: the noise suppressor sharing this analysis (None: this stage
         alone).
         """
-        cdef int n = self.n, k = self.k
         cdef double sums[4]
-        cdef double sy, se, sey, syy2
-        cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn
-        cdef int i
-        cdef bint learn
-        # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
+        self.spectra_c(y, Dspec, sums)
+        self.estimate_c(sums, Wl, Wm, X2b, PX, kres, lag)
+        if post is None:
+            self.post_ratio = 1.0
+            self.fft.inverse_c(self.Tspec, self.tmp)
+            ca_aec_synthesis(self.n, self.lat, out, self.tmp, self.ola, self.ws)
+        else:
+            self._shared_synthesis(out, e, post)
+
+    cdef void spectra_c(self, const f32* y, const f32* Dspec, double* sums) noexcept nogil:
+        """Steps 0: the windowed echo estimate's spectrum, the error's by linearity
+        E~ = D~ - Y~, their powers (``see``, ``syy``) and sums (sy, se, and the
+        deviations' cross and square sums for the leakage)."""
+        cdef int n = self.n, k = self.k
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
         self.fft.forward_c(self.tmp, self.Yspec)
         memcpy(self.y_prev, y, n * sizeof(f32))
         ca_aec_residual_spectra(k, self.Espec, self.Ebar, self.Ybar, self.syy, self.see,
                                 self.Yspec, Dspec, TINY, sums)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void estimate_c(self, const double* sums, const f32* Wl, const f32* Wm,
+                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil:
+        """Steps 1-5 on ``see``/``syy`` and ``sums`` (``spectra_c``, or their means over
+        linked channels): the gain ``G``, the noise floor ``nf``, and ``G E~`` plus
+        comfort noise in ``Tspec``."""
+        cdef int k = self.k
+        cdef double sy, se, sey, syy2
+        cdef double beta, e1, e2
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn
+        cdef int i
+        cdef bint learn
         sy = sums[0]
         se = sums[1]
         sey = sums[2]
@@ -374,12 +395,34 @@ cdef class ResidualEchoSuppressor:
                           self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
-        if post is None:
-            self.post_ratio = 1.0
-            self.fft.inverse_c(self.Tspec, self.tmp)
-            ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
-        else:
-            self._shared_synthesis(out, e, post)
+
+    cdef void follow_c(self, ResidualEchoSuppressor leader) noexcept nogil:
+        """Linked channels: take the leader's gain and noise floor (``estimate_c`` ran
+        once, on the channels' mean powers); ``Tspec`` <- G E~ plus comfort noise."""
+        cdef int k = self.k, i
+        memcpy(self.G, leader.G, k * sizeof(f32))
+        memcpy(self.nf, leader.nf, k * sizeof(f32))
+        self.near = leader.near
+        for i in range(2 * k):
+            self.Tspec[i] = self.Espec[i]
+        ca_aec_scale_spectrum(k, self.Tspec, self.G)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
+
+    cdef void synthesis_c(self, f32* out) noexcept nogil:
+        """Step 5 without a noise suppressor: ``Tspec`` out, ``lat`` samples late."""
+        self.post_ratio = 1.0
+        self.fft.inverse_c(self.Tspec, self.tmp)
+        ca_aec_synthesis(self.n, self.lat, out, self.tmp, self.ola, self.ws)
+
+    cdef void hop_in_c(self, const f32* e, NoiseSuppressor post) noexcept nogil:
+        """Shared synthesis, one hop of ``post`` (its hop_size samples of the error ``e``):
+        its analysis spectrum into ``Tspec``, with this frame's gain and comfort noise."""
+        cdef int k = self.k
+        post.analyse_c(e, self.Tspec)
+        ca_aec_scale_spectrum(k, self.Tspec, self.G)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)

@@ -307,15 +307,39 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
 cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_state,
                              f64 clip, f64 release) noexcept nogil:
     """Gain ramp g0 -> g1 across the frame, then the zero-latency limiter (step 7)."""
-    cdef Py_ssize_t i, first = -1
-    cdef f64 dg = (g1 - g0) / n
-    cdef f64 lim0 = lim_state[0], lim1, target, dl, a, y, pk = 0.0, lim
+    cdef Py_ssize_t first = -1
+    cdef f64 pk = limiter_scan(x, n, g0, g1, lim_state[0], clip, &first)
+    lim_state[0] = limiter_apply(x, n, g0, g1, lim_state[0], pk, first, clip, release)
+
+
+@cython.boundscheck(False)   # kernel: i < n
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef f64 limiter_scan(const f32* x, Py_ssize_t n, f64 g0, f64 g1, f64 lim0, f64 clip,
+                      Py_ssize_t* first) noexcept nogil:
+    """The peak of the gained frame; ``first``: the first sample over the ceiling at the
+    limiter's gain ``lim0`` (left as it is when none is, or an earlier one was)."""
+    cdef Py_ssize_t i
+    cdef f64 dg = (g1 - g0) / n, a, pk = 0.0
     for i in range(n):
         a = fabs(x[i] * (g0 + dg * (i + 1)))
         if a > pk:
             pk = a
-        if first < 0 and a * lim0 > clip:
-            first = i
+        if (first[0] < 0 or i < first[0]) and a * lim0 > clip:
+            first[0] = i
+    return pk
+
+
+@cython.boundscheck(False)   # kernel: i < n
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef f64 limiter_apply(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64 lim0, f64 pk,
+                       Py_ssize_t first, f64 clip, f64 release) noexcept nogil:
+    """Apply the gain ramp and the limiter that peak ``pk`` (first over at ``first``)
+    calls for; returns the limiter's gain at the frame's end."""
+    cdef Py_ssize_t i
+    cdef f64 dg = (g1 - g0) / n
+    cdef f64 lim1, target, dl, y, lim
     target = 1.0 if pk <= clip else clip / pk
     if target < lim0:
         # Attack: reach the target at the first sample that needs it, hold it after.
@@ -334,7 +358,7 @@ cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_stat
         for i in range(n):
             y = x[i] * (g0 + dg * (i + 1)) * (lim0 + dl * (i + 1))
             x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
-    lim_state[0] = lim1
+    return lim1
 
 
 cdef inline f64 db_to_amp(f64 db) noexcept nogil:
@@ -524,15 +548,64 @@ cdef class GainControl:
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only, bint echo_shaped) noexcept nogil:
         cdef Py_ssize_t i
-        cdef int k
-        cdef f64 e, dummy, cap, d, g1, lv
-        cdef bint speech, learn, floor_known, observe, strong
-
+        cdef f64 e, g1
         e = mean_square(x, n)
         if not isfinite(e):
             for i in range(n):
                 x[i] = 0.0
             return
+        g1 = self.level_c(e, speech_prob, echo_only, echo_shaped)
+        apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
+        self._gain = g1
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void process_linked_c(self, f32** xs, int nch, Py_ssize_t n, f32 speech_prob,
+                               bint echo_only, bint echo_shaped) noexcept nogil:
+        """Linked channels: one gain for the ``nch`` frames ``xs`` (each n samples, in
+        place), from the loudest one's level (the talker's nearest microphone sets it,
+        the others keep their level below it), and one limiter over all their peaks. A
+        non-finite frame is zeroed and left out."""
+        cdef Py_ssize_t i, first = -1
+        cdef int c
+        cdef f64 e = -1.0, ec, g1, pk = 0.0, p
+        for c in range(nch):
+            ec = mean_square(xs[c], n)
+            if not isfinite(ec):
+                for i in range(n):
+                    xs[c][i] = 0.0
+            elif ec > e:
+                e = ec
+        if e < 0.0:
+            return
+        g1 = self.level_c(e, speech_prob, echo_only, echo_shaped)
+        for c in range(nch):
+            p = limiter_scan(xs[c], n, self._gain, g1, self._lim, self._clip, &first)
+            if p > pk:
+                pk = p
+        p = self._lim
+        for c in range(nch):
+            self._lim = limiter_apply(xs[c], n, self._gain, g1, p, pk, first, self._clip,
+                                      LIMITER_RELEASE)
+        self._gain = g1
+
+    cdef void follow_c(self, GainControl leader) noexcept nogil:
+        """Linked channels: take the leader's gain and limiter state (what a band-split
+        chain applies to its upper bands)."""
+        self._gain = leader._gain
+        self._lim = leader._lim
+
+    @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef f64 level_c(self, f64 e, f32 speech_prob, bint echo_only,
+                     bint echo_shaped) noexcept nogil:
+        """Steps 2-6 on a frame of (finite) mean square ``e``: returns the gain at the
+        frame's end (linear; the limiter not included)."""
+        cdef Py_ssize_t i
+        cdef int k
+        cdef f64 dummy, cap, d, g1, lv
+        cdef bint speech, learn, floor_known, observe, strong
         e += ENERGY_FLOOR
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
         # frame's level is the echo suppressor's doing, and so is an echo-shaped one's
@@ -662,9 +735,7 @@ cdef class GainControl:
         if d > 0.0 and not learn:
             d = 0.0
         self._gain_db += d
-        g1 = db_to_amp(self._gain_db)
-        apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
-        self._gain = g1
+        return db_to_amp(self._gain_db)
 
     @cython.boundscheck(False)   # k < _mod_count <= MOD_FRAMES
     @cython.wraparound(False)
