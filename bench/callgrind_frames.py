@@ -25,6 +25,7 @@ import sys
 #: (label, regex on the Cython symbol) of the per-frame entry points
 SYMBOLS = [
     ("chain capture_c", r"8pipeline_5Chain_capture_c$"),
+    ("linked capture", r"8pipeline_5Chain_capture_linked_c$"),
     ("chain render_c", r"8pipeline_5Chain_render_c$"),
     ("high-pass", r"3hpf_8HighPass_process_c$"),
     ("aec capture", r"3aec_13EchoCanceller_capture_c$"),
@@ -37,6 +38,7 @@ SYMBOLS = [
     ("band synthesis", r"5bands_\d+\w*synthesis_c$"),
     ("resampler", r"8resample_9Resampler_process_c$"),
     ("Chain.capture (py)", r"8pipeline_5Chain_\d+capture$"),
+    ("Chain.capture_linked (py)", r"8pipeline_5Chain_\d+capture_linked$"),
     ("Chain.render (py)", r"8pipeline_5Chain_\d+render$"),
 ]
 

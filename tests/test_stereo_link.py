@@ -75,17 +75,23 @@ def test_linked_paths_agree(rate: int) -> None:
     np.testing.assert_array_equal(np.asarray(y, np.float32)[: ref.shape[0]], ref)
     if rate != RATE:
         return
-    np.testing.assert_array_equal(_frames(ca.VoiceProcessor(rate, channels=2), mic, far, n, "fast"), ref)
+    np.testing.assert_array_equal(
+        _frames(ca.VoiceProcessor(rate, channels=2), mic, far, n, "fast"), ref
+    )
     np.testing.assert_array_equal(
         _frames(ca.VoiceProcessor(rate, channels=2), mic, far, n, "inplace"), ref
     )
     mi = np.round(mic * 32768).astype(np.int16)
     yi = _frames(ca.VoiceProcessor(rate, channels=2), mi, far, n, "plain")
-    yf = _frames(ca.VoiceProcessor(rate, channels=2), mi.astype(np.float32) / 32768, far, n, "plain")
+    yf = _frames(
+        ca.VoiceProcessor(rate, channels=2), mi.astype(np.float32) / 32768, far, n, "plain"
+    )
     assert np.max(np.abs(yi.astype(np.float64) - yf * 32768.0)) <= 1.0
 
 
-def _frames(vp: ca.VoiceProcessor, mic: np.ndarray, far: np.ndarray, n: int, how: str) -> np.ndarray:
+def _frames(
+    vp: ca.VoiceProcessor, mic: np.ndarray, far: np.ndarray, n: int, how: str
+) -> np.ndarray:
     out = np.empty_like(mic)
     for k in range(mic.shape[0] // n):
         s = slice(k * n, (k + 1) * n)

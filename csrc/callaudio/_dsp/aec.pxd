@@ -75,11 +75,13 @@ cdef class EchoCanceller:
     cdef bint fg_prov
     cdef long long n_copy, n_restore
     cdef long long nact
-    # linked channels' per-bin means (uncertainty, tail partitions) and a hop's power sum
+    # linked channels' per-bin means (uncertainty, tail partitions), a hop's power sum and
+    # the comfort noise's amplitude
     cdef f32* lpx
     cdef f32* lwl
     cdef f32* lwm
     cdef f32* lacc
+    cdef f32* lamp
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil

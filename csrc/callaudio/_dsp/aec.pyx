@@ -228,7 +228,7 @@ cdef class EchoCanceller:
             ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n),
             ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
-            ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k),
+            ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k), ("lamp", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -260,6 +260,7 @@ cdef class EchoCanceller:
         self.lwl = a + <Py_ssize_t>offs["lwl"]
         self.lwm = a + <Py_ssize_t>offs["lwm"]
         self.lacc = a + <Py_ssize_t>offs["lacc"]
+        self.lamp = a + <Py_ssize_t>offs["lamp"]
         cdef int i
         wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
@@ -721,10 +722,19 @@ cdef class EchoCanceller:
         cdef double after[32]
         cdef double before[32]
         cdef bint ok[32]
+        cdef bint shared
         cdef f32 kres = 0.0, inv = <f32>1.0 / nch, a2, b2
         cdef f32* see = self.suppressor.see
         cdef f32* syy = self.suppressor.syy
-        cdef const f32* w
+        cdef const f32* wl
+        cdef const f32* wm
+        cdef const f32* px
+        cdef const f32* ose
+        cdef const f32* osy
+        cdef f32* lpx = self.lpx
+        cdef f32* lwl = self.lwl
+        cdef f32* lwm = self.lwm
+        cdef f32* amp = self.lamp
         tot[0] = tot[1] = tot[2] = tot[3] = 0.0
         for c in range(nch):
             (<EchoCanceller>ecs[c]).suppressor.spectra_c(
@@ -735,37 +745,41 @@ cdef class EchoCanceller:
                 if lag < 0:
                     lag = (<EchoCanceller>ecs[c]).delay.lag
                 kres = <f32>(KAL_RES * self.wscale * 0.5)
-            w = (<EchoCanceller>ecs[c]).filter.W
-            for i in range(k):
-                a2 = (w[(P - 1) * 2 * k + 2 * i] * w[(P - 1) * 2 * k + 2 * i]
-                      + w[(P - 1) * 2 * k + 2 * i + 1] * w[(P - 1) * 2 * k + 2 * i + 1])
-                b2 = (w[(P - 2) * 2 * k + 2 * i] * w[(P - 2) * 2 * k + 2 * i]
-                      + w[(P - 2) * 2 * k + 2 * i + 1] * w[(P - 2) * 2 * k + 2 * i + 1])
-                if c == 0:
-                    self.lpx[i] = (<EchoCanceller>ecs[c]).filter.PX[i]
-                    self.lwl[2 * i] = a2
-                    self.lwm[2 * i] = b2
-                else:
-                    self.lpx[i] += (<EchoCanceller>ecs[c]).filter.PX[i]
-                    self.lwl[2 * i] += a2
-                    self.lwm[2 * i] += b2
-                    see[i] += (<EchoCanceller>ecs[c]).suppressor.see[i]
-                    syy[i] += (<EchoCanceller>ecs[c]).suppressor.syy[i]
+            wl = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 1) * 2 * k
+            wm = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 2) * 2 * k
+            px = (<EchoCanceller>ecs[c]).filter.PX
+            if c == 0:
+                for i in range(k):
+                    lpx[i] = px[i]
+                    lwl[2 * i] = wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]
+                    lwm[2 * i] = wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]
+            else:
+                ose = (<EchoCanceller>ecs[c]).suppressor.see
+                osy = (<EchoCanceller>ecs[c]).suppressor.syy
+                for i in range(k):
+                    lpx[i] += px[i]
+                    lwl[2 * i] += wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]
+                    lwm[2 * i] += wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]
+                    see[i] += ose[i]
+                    syy[i] += osy[i]
         for i in range(k):      # means; the tail partitions as magnitudes of mean power
             see[i] *= inv
             syy[i] *= inv
-            self.lpx[i] *= inv
-            self.lwl[2 * i] = sqrt(self.lwl[2 * i] * inv)
-            self.lwl[2 * i + 1] = 0.0
-            self.lwm[2 * i] = sqrt(self.lwm[2 * i] * inv)
-            self.lwm[2 * i + 1] = 0.0
+            lpx[i] *= inv
+            lwl[2 * i] = sqrt(lwl[2 * i] * inv)
+            lwl[2 * i + 1] = 0.0
+            lwm[2 * i] = sqrt(lwm[2 * i] * inv)
+            lwm[2 * i + 1] = 0.0
         for i in range(4):
             tot[i] *= inv
         self.suppressor.estimate_c(tot, self.lwl, self.lwm, self._beyond_tail(), self.lpx,
                                    kres, lag)
+        shared = not (posts == NULL or posts[0] == NULL)
         for c in range(1, nch):
-            (<EchoCanceller>ecs[c]).suppressor.follow_c(self.suppressor)
-        if posts == NULL or posts[0] == NULL:
+            (<EchoCanceller>ecs[c]).suppressor.follow_c(self.suppressor, not shared)
+        if shared:      # the comfort noise's amplitude per bin, once for every hop and channel
+            self.suppressor.comfort_amp_c(amp)
+        if not shared:
             for c in range(nch):
                 (<EchoCanceller>ecs[c]).suppressor.synthesis_c(outs[c])
         else:
@@ -778,7 +792,7 @@ cdef class EchoCanceller:
                 cnt = 0
                 for c in range(nch):
                     (<EchoCanceller>ecs[c]).suppressor.hop_in_c(
-                        (<EchoCanceller>ecs[c]).e + h * R, <NoiseSuppressor>posts[c])
+                        (<EchoCanceller>ecs[c]).e + h * R, <NoiseSuppressor>posts[c], amp)
                     ok[c] = (<NoiseSuppressor>posts[0]).power_acc_c(
                         (<EchoCanceller>ecs[c]).suppressor.Tspec, self.lacc, cnt == 0)
                     if ok[c]:

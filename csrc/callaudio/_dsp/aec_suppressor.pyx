@@ -75,7 +75,7 @@ Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the cancel
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, log, log10
+from libc.math cimport exp, log, log10, sqrtf
 from libc.string cimport memcpy, memset
 
 from callaudio._dsp._typedefs cimport f32
@@ -396,13 +396,16 @@ cdef class ResidualEchoSuppressor:
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
 
-    cdef void follow_c(self, ResidualEchoSuppressor leader) noexcept nogil:
+    cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil:
         """Linked channels: take the leader's gain and noise floor (``estimate_c`` ran
-        once, on the channels' mean powers); ``Tspec`` <- G E~ plus comfort noise."""
+        once, on the channels' mean powers); with ``spectrum``, ``Tspec`` <- G E~ plus
+        comfort noise (for ``synthesis_c``)."""
         cdef int k = self.k, i
         memcpy(self.G, leader.G, k * sizeof(f32))
         memcpy(self.nf, leader.nf, k * sizeof(f32))
         self.near = leader.near
+        if not spectrum:
+            return
         for i in range(2 * k):
             self.Tspec[i] = self.Espec[i]
         ca_aec_scale_spectrum(k, self.Tspec, self.G)
@@ -415,14 +418,36 @@ cdef class ResidualEchoSuppressor:
         self.fft.inverse_c(self.Tspec, self.tmp)
         ca_aec_synthesis(self.n, self.lat, out, self.tmp, self.ola, self.ws)
 
-    cdef void hop_in_c(self, const f32* e, NoiseSuppressor post) noexcept nogil:
-        """Shared synthesis, one hop of ``post`` (its hop_size samples of the error ``e``):
-        its analysis spectrum into ``Tspec``, with this frame's gain and comfort noise."""
-        cdef int k = self.k
-        post.analyse_c(e, self.Tspec)
-        ca_aec_scale_spectrum(k, self.Tspec, self.G)
-        if self.comfort_noise:
-            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void comfort_amp_c(self, f32* amp) noexcept nogil:
+        """The comfort noise's amplitude per bin, sqrt(N (1 - G^2) / 2) (zero without
+        comfort noise)."""
+        cdef int i
+        for i in range(self.k):
+            amp[i] = sqrtf(self.nf[i] * (1.0 - self.G[i] * self.G[i]) * 0.5) \
+                if self.comfort_noise else 0.0
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void hop_in_c(self, const f32* e, NoiseSuppressor post, const f32* amp) noexcept nogil:
+        """Linked shared synthesis, one hop of ``post`` (its hop_size samples of the error
+        ``e``): its analysis spectrum into ``Tspec``, with this frame's gain, and comfort
+        noise of amplitude ``amp`` (``comfort_amp_c``) with this channel's random signs."""
+        cdef int k = self.k, i
+        cdef unsigned int r = self.rng
+        cdef f32* T = self.Tspec
+        post.analyse_c(e, T)
+        ca_aec_scale_spectrum(k, T, self.G)
+        if not self.comfort_noise:
+            return
+        for i in range(k):
+            r ^= r << 13        # xorshift32 (Marsaglia 2003), as ca_aec_comfort_noise
+            r ^= r >> 17
+            r ^= r << 5
+            T[2 * i] += amp[i] if r & 1u else -amp[i]
+            T[2 * i + 1] += amp[i] if r & 2u else -amp[i]
+        self.rng = r
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
