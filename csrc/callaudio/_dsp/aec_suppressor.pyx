@@ -127,6 +127,8 @@ cdef extern from "aec_suppressor.h":
 cdef extern from "aec_impl.h":
     unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
                                       unsigned int state) noexcept nogil
+    unsigned int ca_aec_comfort_signs(int k, f32* out, const f32* amp,
+                                      unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
     void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
                                  f32* see_out, const f32* yspec, const f32* dspec,
@@ -434,20 +436,10 @@ cdef class ResidualEchoSuppressor:
         """Linked shared synthesis, one hop of ``post`` (its hop_size samples of the error
         ``e``): its analysis spectrum into ``Tspec``, with this frame's gain, and comfort
         noise of amplitude ``amp`` (``comfort_amp_c``) with this channel's random signs."""
-        cdef int k = self.k, i
-        cdef unsigned int r = self.rng
-        cdef f32* T = self.Tspec
-        post.analyse_c(e, T)
-        ca_aec_scale_spectrum(k, T, self.G)
-        if not self.comfort_noise:
-            return
-        for i in range(k):
-            r ^= r << 13        # xorshift32 (Marsaglia 2003), as ca_aec_comfort_noise
-            r ^= r >> 17
-            r ^= r << 5
-            T[2 * i] += amp[i] if r & 1u else -amp[i]
-            T[2 * i + 1] += amp[i] if r & 2u else -amp[i]
-        self.rng = r
+        post.analyse_c(e, self.Tspec)
+        ca_aec_scale_spectrum(self.k, self.Tspec, self.G)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_signs(self.k, self.Tspec, amp, self.rng)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)

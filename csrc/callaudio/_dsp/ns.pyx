@@ -154,6 +154,7 @@ cdef extern from "ns_impl.h":
     double ca_ns_mean(const float* x, int lo, int hi) noexcept nogil
     double ca_ns_log_mean(const float* x, int lo, int hi) noexcept nogil
     int ca_ns_finite(const float* x, int n) noexcept nogil
+    int ca_ns_power_acc(const float* spec, float* acc, int nb, int first) noexcept nogil
     void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
                             float tiny) noexcept nogil
     void ca_ns_noise_max(const float* noise, const float* floor_spec, float* used, int nb,
@@ -594,15 +595,7 @@ cdef class NoiseSuppressor:
     cdef bint power_acc_c(self, const f32* spec, f32* acc, bint first) noexcept nogil:
         """Linked channels: add this hop's power spectrum |spec|^2 to ``acc`` (nbins;
         ``first``: overwrite it). False, ``acc`` untouched, when ``spec`` is not finite."""
-        cdef int k, nb = self._nbins
-        cdef f32 re, im
-        if not ca_ns_finite(spec, self.fft_size + 2):
-            return False
-        for k in range(nb):
-            re = spec[2 * k]
-            im = spec[2 * k + 1]
-            acc[k] = re * re + im * im if first else acc[k] + (re * re + im * im)
-        return True
+        return ca_ns_power_acc(spec, acc, self._nbins, first) != 0
 
     @cython.boundscheck(False)
     @cython.wraparound(False)

@@ -27,6 +27,22 @@ state), and the far frame likewise before the echo canceller. The two resamplers
 are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
 (``latency_samples``). A chain with no stage resamples nothing and splits nothing.
 
+Linked channels (``Chain.link``, what ``VoiceProcessor(channels>1)`` builds by default): the
+chain of channel 0 runs all channels of a frame in one call (``capture_linked_c``). Each
+channel keeps its own input guard, resampler, band split, high-pass and adaptive echo filter
+(each microphone has its own echo path) and its own synthesis; the gains are estimated once
+for all channels, on their mean powers per bin (the residual-echo suppressor, per frame, and
+the noise suppressor, per hop: ``EchoCanceller.suppress_linked_c``), and the gain control's
+on the loudest channel's level with one limiter over every channel's peaks
+(``GainControl.process_linked_c``). One real gain per bin for all channels keeps their level
+and phase differences (WebRTC AEC3 computes one suppression gain for all capture channels;
+binaural noise reduction applies a common gain to keep the interaural cues). The mean, not
+the maximum, is the combined statistic: the noise model and the speech presence see a
+lower-variance periodogram, and an echo or noise on one microphone still raises it in its
+bins (by 10 log10(channels) dB less than on that channel); the maximum would bias the noise
+estimate up (the larger of two periodograms) and let one noisy microphone set the noise
+floor of all.
+
 The chain owns one instance of every enabled stage and two scratch frames, all allocated
 in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
 Validation happens once, in the Python-facing ``render``/``capture`` methods (and above
