@@ -570,17 +570,36 @@ cdef class Chain:
         peak on top. This zero-latency peak limiter on the final output keeps the gain
         control's ceiling exact: attack to the first sample over it within the frame,
         release like the gain control's limiter; idle (gain 1) while the peaks stay under."""
-        cdef f64 clip = self.gain_control._clip, pk = 0.0, a, target, lim0 = self._olim
-        cdef f64 lim1, dl, y
-        cdef Py_ssize_t i, first = -1
+        cdef Py_ssize_t first = -1
+        cdef f64 pk = self._olimit_scan(x, n, &first)
+        self._olim = self._olimit_apply(x, n, pk, first, self._olim)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef f64 _olimit_scan(self, const f32* x, Py_ssize_t n, Py_ssize_t* first) noexcept nogil:
+        """The output limiter's peak of ``x``; ``first``: its first sample over the ceiling
+        at the current gain (kept when an earlier one was found)."""
+        cdef f64 clip = self.gain_control._clip, pk = 0.0, a, lim0 = self._olim
+        cdef Py_ssize_t i
         for i in range(n):
             a = fabs(x[i])
             if a > pk:
                 pk = a
-            if first < 0 and a * lim0 > clip:
-                first = i
+            if (first[0] < 0 or i < first[0]) and a * lim0 > clip:
+                first[0] = i
+        return pk
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef f64 _olimit_apply(self, f32* x, Py_ssize_t n, f64 pk, Py_ssize_t first,
+                           f64 lim0) noexcept nogil:
+        """The output limiter on ``x`` for the peak ``pk`` (``_olimit_scan``) from the
+        gain ``lim0``; returns the gain at the frame's end."""
+        cdef f64 clip = self.gain_control._clip, target, lim1, dl, y
+        cdef Py_ssize_t i
         if pk * lim0 <= clip and lim0 >= 1.0:
-            return
+            return lim0
         target = 1.0 if pk <= clip else clip / pk
         if target < lim0:
             lim1 = target
@@ -596,7 +615,7 @@ cdef class Chain:
             for i in range(n):
                 y = x[i] * (lim0 + dl * (i + 1))
                 x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
-        self._olim = lim1
+        return lim1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -799,8 +818,8 @@ cdef class Chain:
     @cython.wraparound(False)
     cdef int _back_c(self) noexcept nogil:
         """Linked capture, this channel's part after the common gains: the upper bands,
-        the band synthesis, the output guard, the resampler back and the output limiter
-        (into ``_cap``). Returns OK or ERR_NONFINITE (then the chain has been reset)."""
+        the band synthesis, the output guard and the resampler back (into ``_cap``).
+        Returns OK or ERR_NONFINITE."""
         cdef Py_ssize_t n = self._n, i
         cdef int rc = OK
         if self._bank is not None:
@@ -816,10 +835,6 @@ cdef class Chain:
             self.state.output_power = ca_mean_square(self._core, <int>n)
         if self._up is not None:
             self._down.process_c(self._mid, self._cap)
-        if self.gain_control is not None and (self._up is not None or self._bank is not None):
-            self.output_limit_c(self._cap, self.frame_size)
-        if rc != OK:
-            self.reset_c()
         return rc
 
     @cython.boundscheck(False)
@@ -837,6 +852,9 @@ cdef class Chain:
         cdef f64 p_in = 0.0, p_out = 0.0
         cdef bint echo_only = True
         cdef f32 v
+        cdef int bad[MAX_LINK]
+        cdef Py_ssize_t first = -1
+        cdef f64 pk = 0.0, p, lim
         cdef const f32* sf = <const f32*>src
         cdef const int16_t* si = <const int16_t*>src
         cdef f32* df = <f32*>dst
@@ -882,8 +900,21 @@ cdef class Chain:
                 (<Chain>self._peer[c])._agc0 = 1.0
                 (<Chain>self._peer[c])._agc1 = 1.0
         for c in range(nch):
-            if (<Chain>self._peer[c])._back_c() != OK:
+            bad[c] = (<Chain>self._peer[c])._back_c() != OK
+        if self.gain_control is not None and (self._up is not None or self._bank is not None):
+            # one output limiter over every channel's peaks (each chain's follows it)
+            for c in range(nch):
+                p = self._olimit_scan((<Chain>self._peer[c])._cap, n, &first)
+                if p > pk:
+                    pk = p
+            lim = self._olim
+            for c in range(nch):
+                (<Chain>self._peer[c])._olim = self._olimit_apply(
+                    (<Chain>self._peer[c])._cap, n, pk, first, lim)
+        for c in range(nch):
+            if bad[c]:
                 rc = ERR_NONFINITE
+                (<Chain>self._peer[c]).reset_c()
             if i16:
                 for i in range(n):
                     v = (<Chain>self._peer[c])._cap[i] * I16_SCALE
