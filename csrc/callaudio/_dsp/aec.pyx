@@ -396,7 +396,6 @@ cdef class EchoCanceller:
         cdef int slot, lag, code = OK
         cdef f32* X
         cdef f32* X2
-        cdef double s
         cdef double fsum
         cdef f32 q
         cdef int tp
@@ -670,8 +669,7 @@ cdef class EchoCanceller:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil:
-        cdef int n = self.n, k = self.k, P = self.P, idx
-        cdef double fa, a
+        cdef int k = self.k, P = self.P, idx
         cdef f32 kres
         cdef f32* X2b
         idx = <int>((self.t - self.filter.d - P) % self.H)
@@ -723,7 +721,7 @@ cdef class EchoCanceller:
         cdef double before[32]
         cdef bint ok[32]
         cdef bint shared
-        cdef f32 kres = 0.0, inv = <f32>1.0 / nch, a2, b2
+        cdef f32 kres = 0.0, inv = <f32>1.0 / nch
         cdef f32* see = self.suppressor.see
         cdef f32* syy = self.suppressor.syy
         cdef const f32* wl

@@ -604,7 +604,7 @@ cdef class GainControl:
         frame's end (linear; the limiter not included)."""
         cdef Py_ssize_t i
         cdef int k
-        cdef f64 dummy, cap, d, g1, lv
+        cdef f64 dummy, cap, d, lv
         cdef bint speech, learn, floor_known, observe, strong
         e += ENERGY_FLOOR
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
