@@ -127,7 +127,7 @@ Latency: 0 samples.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, fabs, isfinite, log10, pow
+from libc.math cimport exp, fabs, fabsf, isfinite, log10, pow
 
 from dataclasses import fields
 
@@ -560,6 +560,7 @@ cdef class GainControl:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    @cython.cdivision(True)
     cdef void process_linked_c(self, f32** xs, int nch, Py_ssize_t n, f32 speech_prob,
                                bint echo_only, bint echo_shaped) noexcept nogil:
         """Linked channels: one gain for the ``nch`` frames ``xs`` (each n samples, in
@@ -569,6 +570,8 @@ cdef class GainControl:
         cdef Py_ssize_t i, first = -1
         cdef int c
         cdef f64 e = -1.0, ec, g1, pk = 0.0, p
+        cdef f32 g0f, dgf, a, pkf, lo, hi
+        cdef f32* x
         for c in range(nch):
             ec = mean_square(xs[c], n)
             if not isfinite(ec):
@@ -579,6 +582,29 @@ cdef class GainControl:
         if e < 0.0:
             return
         g1 = self.level_c(e, speech_prob, echo_only, echo_shaped)
+        # the usual frame: the gained peaks stay under the ceiling and the limiter is idle,
+        # so the frame is only the gain ramp (float32, one vectorisable pass per channel)
+        g0f = <f32>self._gain
+        dgf = <f32>((g1 - self._gain) / n)
+        for c in range(nch):
+            x = xs[c]
+            pkf = 0.0
+            for i in range(n):
+                a = fabsf(x[i] * (g0f + dgf * (i + 1)))
+                pkf = a if a > pkf else pkf
+            if pkf > pk:
+                pk = pkf
+        if self._lim >= 1.0 and pk * 1.0001 < self._clip:
+            hi = <f32>self._clip
+            lo = -hi
+            for c in range(nch):
+                x = xs[c]
+                for i in range(n):
+                    a = x[i] * (g0f + dgf * (i + 1))
+                    x[i] = hi if a > hi else (lo if a < lo else a)
+            self._gain = g1
+            return
+        pk = 0.0
         for c in range(nch):
             p = limiter_scan(xs[c], n, self._gain, g1, self._lim, self._clip, &first)
             if p > pk:
