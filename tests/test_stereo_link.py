@@ -107,3 +107,22 @@ def _frames(
         else:
             out[s] = vp.process_capture(mic[s])
     return out[: (mic.shape[0] // n) * n]
+
+
+def test_every_channel_gets_the_common_gains_above_8k() -> None:
+    """At 48 kHz the bands above 8 kHz of every channel get the common noise and echo
+    gains (white noise carries most of its power there): two channels of equally loud,
+    independent noise come out equally loud (before the fix the second channel kept its
+    own, never updated, noise gain: 10 dB louder)."""
+    rate, n = 48000, 480
+    rng = np.random.default_rng(3)
+    mic = (0.05 * rng.standard_normal((150 * n, 2))).astype(np.float32)
+    far = (0.05 * rng.standard_normal(150 * n)).astype(np.float32)
+    out = np.empty_like(mic)
+    vp = ca.VoiceProcessor(rate, channels=2)
+    for k in range(150):
+        s = slice(k * n, (k + 1) * n)
+        vp.process_render(far[s])
+        vp.process_capture(mic[s], out=out[s])
+    p = np.mean(out[100 * n :].astype(np.float64) ** 2, 0)
+    assert abs(10 * np.log10(p[0] / p[1])) <= 1.0

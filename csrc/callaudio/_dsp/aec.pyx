@@ -808,6 +808,8 @@ cdef class EchoCanceller:
             for c in range(nch):
                 (<EchoCanceller>ecs[c]).suppressor.post_ratio = (
                     after[c] / before[c] if before[c] > 0.0 else 1.0)
+                if c > 0:
+                    (<NoiseSuppressor>posts[c]).follow_c(<NoiseSuppressor>posts[0])
         for c in range(nch):
             (<EchoCanceller>ecs[c])._statistics(outs[c])
 

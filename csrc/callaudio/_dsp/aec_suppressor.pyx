@@ -299,11 +299,11 @@ cdef class ResidualEchoSuppressor:
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
-    cdef void estimate_c(self, const double* sums, const f32* Wl, const f32* Wm,
+    cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
                          const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil:
         """Steps 1-5 on ``see``/``syy`` and ``sums`` (``spectra_c``, or their means over
-        linked channels): the gain ``G``, the noise floor ``nf``, and ``G E~`` plus
-        comfort noise in ``Tspec``."""
+        linked channels; ``sums`` is used as scratch): the gain ``G``, the noise floor
+        ``nf``, and ``G E~`` plus comfort noise in ``Tspec``."""
         cdef int k = self.k
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2

@@ -77,6 +77,7 @@ cdef class NoiseSuppressor:
     # accumulate a hop's power, the gain from the channels' mean power, apply a gain.
     cdef bint power_acc_c(self, const f32* spec, f32* acc, bint first) noexcept nogil
     cdef void process_power_c(self, const f32* acc, int count, int hop) noexcept nogil
+    cdef void follow_c(self, NoiseSuppressor leader) noexcept nogil
     cdef const f32* gain_c(self) noexcept nogil
     cdef void apply_c(self, f32* spec, const f32* gain, f64* sums) noexcept nogil
     cdef void _frame_vad(self, int nh) noexcept nogil

@@ -620,6 +620,12 @@ cdef class NoiseSuppressor:
         if hop == self.hops_per_frame - 1 and self._shared_hops > 0:
             self._frame_vad(self._shared_hops)
 
+    cdef void follow_c(self, NoiseSuppressor leader) noexcept nogil:
+        """Linked channels: take the leader's last gain and speech probability (what a
+        band-split chain reads for its upper bands)."""
+        memcpy(self._gprev, leader._gprev, self._nbins * sizeof(f32))
+        self._speech_prob = leader._speech_prob
+
     cdef const f32* gain_c(self) noexcept nogil:
         """The last hop's gain per bin (nbins)."""
         return self._gprev
