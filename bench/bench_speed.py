@@ -5,10 +5,11 @@ Self-contained: it builds its own peer steps (livekit's ``AudioProcessingModule`
 AEC3 + NS + AGC2 + HPF, ``pywebrtc-audio``'s ``AudioProcessor``, ``speexdsp`` echo
 canceller and ``speexdsp-ns``) from pre-converted frames, so no conversion is timed. Every
 contender processes the same double-talk scenario; the contenders run interleaved in
-blocks of ``BLOCK`` frames, round after round, so machine noise hits them alike. Each
-frame is timed on its own (``perf_counter_ns``): the table gives the median and the p99
-per-frame time in microseconds, p99 / median, and the ratio of the median to WebRTC APM's
-(livekit) whole chain at the same rate. ``callaudio chain (compiled)`` is
+blocks of ``BLOCK`` frames, round after round (in a new seeded random order each round), so
+machine noise and cold caches hit them alike. Each frame is timed on its own
+(``perf_counter_ns``): the table gives the median and the p99 per-frame time in
+microseconds, p99 / median, and the ratio of the median to WebRTC APM's (livekit) whole
+chain at the same rate. ``callaudio chain (compiled)`` is
 ``Chain.process_block`` over the signal (no Python per frame: the mean only).
 ``stereo/mono`` is the two-channel capture's median over the mono one's.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -191,8 +193,13 @@ def measure(
     frames = mic.shape[0]
     pos = 0
     clock = time.perf_counter_ns
+    order = list(steps.items())
+    shuffle = random.Random(0).shuffle
     for _ in range(rounds):
-        for name, step in steps.items():
+        # a new order each round: a contender run right after a large one finds its state
+        # out of the caches, so none may always take the same place
+        shuffle(order)
+        for name, step in order:
             t = times[name]
             for j in range(BLOCK):
                 k = (pos + j) % frames

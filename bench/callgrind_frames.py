@@ -40,6 +40,8 @@ SYMBOLS = [
     ("Chain.capture (py)", r"8pipeline_5Chain_\d+capture$"),
     ("Chain.capture_linked (py)", r"8pipeline_5Chain_\d+capture_linked$"),
     ("Chain.render (py)", r"8pipeline_5Chain_\d+render$"),
+    ("VoiceProcessor capture", r"8pipeline_10FrameEntry_\d+capture$"),
+    ("VoiceProcessor render", r"8pipeline_10FrameEntry_\d+render$"),
 ]
 
 

@@ -54,11 +54,13 @@ KINDS = ("babble", "cafe", "aircon", "car", "keyboard", "street", "switch")
 SECONDS = 6.0
 
 # Worst PESQ gain over the draw that each kind must keep (measured, rounded down).  The
-# issue's target is > 0 for every kind: babble and cafe at 10 dB sit around 0 (see
-# test_ns_sweep.py's test_pesq_never_worse_than_input).
+# issue's target is > 0 for every kind.  Babble / cafe, before -> after the held,
+# bias-compensated pause floor with its raised gain floor: 16 kHz seeds 0-1 -0.021 /
+# -0.021 -> +0.022 / +0.025, soak seeds 100-111 +0.014 / +0.013 -> +0.025 / +0.025;
+# 48 kHz seed 2 +0.010 / +0.007 -> +0.065 / +0.064, soak seeds +0.029 / +0.027.
 PESQ_FLOOR = {
-    "babble": -0.04,
-    "cafe": -0.04,
+    "babble": 0.0,
+    "cafe": 0.0,
     "aircon": 0.15,
     "car": 0.3,  # worst measured: +0.37 (car at 20 dB, seed 1)
     "keyboard": -0.01,

@@ -98,6 +98,7 @@ class ReferenceGainControl:
         self.unobserved = 0
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.trends = 0  # windows the trend test shortened (coverage)
+        self.weighted = 0  # levels the recency-weighted mean set (coverage)
         self.ring = np.zeros(C["LEVEL_FRAMES"])
         self.guarded = np.zeros(C["LEVEL_FRAMES"])
         self.head, self.count, self.level = 0, 0, 0.0
@@ -106,10 +107,16 @@ class ReferenceGainControl:
         self.lim = 1.0
 
     def p56(
-        self, head: int, count: int, hang: int, ring: npt.NDArray[np.float64] | None = None
+        self,
+        head: int,
+        count: int,
+        hang: int,
+        ring: npt.NDArray[np.float64] | None = None,
+        weighted: bool = False,
     ) -> tuple[float, float]:
         """P.56 active power of the ``count`` entries before ``head`` of ``ring`` (the raw
-        ring by default); spread; (0, 1) for no entries.
+        ring by default); spread; (0, 1) for no entries.  ``weighted``: instead of the
+        power, the mean of the same active entries weighting the i-th oldest entry by i.
         """
         r = self.ring if ring is None else ring
         size = r.size
@@ -119,12 +126,16 @@ class ReferenceGainControl:
         count = e.size
         mean = float(np.sum(e)) / count
         spread = 1.0
+        active = np.ones(count, dtype=bool)
         for _ in range(C["P56_ITERATIONS"]):
             above = e >= mean * C["P56_MARGIN"]
             idx = np.where(above, np.arange(count), -(10**9))
             active = np.arange(count) - np.maximum.accumulate(idx) <= hang
             mean = float(np.sum(e[active])) / int(np.count_nonzero(active))
             spread = float(e[above].max() / e[above].min())
+        if weighted:
+            w = np.arange(1.0, count + 1.0)[active]
+            return float(np.sum(w * e[active])) / float(np.sum(w)), spread
         return mean, spread
 
     def _noise_floor(self, e: float, observe: bool) -> bool:
@@ -277,7 +288,11 @@ class ReferenceGainControl:
             self.head = (self.head + 1) % size
             self.count = min(self.count + 1, size)
             if self.count >= C["MIN_LEVEL_FRAMES"]:
+                # the lower of the plain and the recency-weighted active power
                 lv, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded)
+                lw, _ = self.p56(self.head, self.count, C["P56_HANG"], self.guarded, True)
+                self.weighted += lw < lv
+                lv = min(lv, lw)
                 if lv > 0.0:
                     self.level = lv
                 self._check_change()
@@ -652,6 +667,7 @@ def test_compiled_matches_numpy_reference(rate: int) -> None:
     assert guarded >= 1  # the shout guard clipped or replaced entries
     assert ref.unmodulated >= 1  # and the modulation test after echo turned one down
     assert ref.trends >= 1  # and the trend test shortened the window
+    assert ref.weighted >= 1  # the recency-weighted mean set the level
 
 
 # ------------------------------------------------------------------ state and contract

@@ -163,8 +163,9 @@ def test_idle_room_noise_after_speech_does_not_rise(rate: int) -> None:
 # ----------------------------------------------------------------------- walking away
 
 # The measured worst spread over the draws below (target 2 dB, strict xfail): a floor so
-# the tracking cannot quietly get worse.  Before the trend test: 5.2/7.0/7.5 dB at 16 kHz.
-WALK_FLOOR_DB = {16000: 6.0, 48000: 8.0}
+# the tracking cannot quietly get worse.  Before the trend test: 5.2/7.0/7.5 dB at 16 kHz;
+# before the recency-weighted level: 4.3/5.7/5.1 (16 kHz), 4.4/5.9/5.8 (48 kHz).
+WALK_FLOOR_DB = {16000: 6.0, 48000: 6.0}
 
 
 @functools.lru_cache(maxsize=8)
@@ -222,13 +223,16 @@ def test_a_talker_walking_away_is_followed(rate: int) -> None:
     reason=(
         "open (issue 16): the level window lags a level falling 3.3 dB/s and follows the "
         "talker's own phrase-to-phrase level; the output level relative to the talker "
-        "spreads 4.2-5.4 dB at 16 kHz and 4.4-7.7 dB at 48 kHz over the draws (target 2 dB); "
-        "a centred, look-ahead P.56 window of 1-4 s still spreads 2.4-4.4 dB"
+        "spreads 3.1-5.5 dB at 16 kHz and 3.3-5.6 dB at 48 kHz over the draw (target 2 dB); "
+        "a look-ahead (centred) P.56 window over the same learning frames spreads 2.3-3.2 "
+        "dB at +-1 s, 1.1-3.1 dB with a linear trend fit at +-2 s; WebRTC's APM (livekit, "
+        "its AGC on) 8.8-10.1 dB"
     ),
 )
-def test_a_talker_walking_away_keeps_the_output_level() -> None:
+@pytest.mark.parametrize("rate", RATES)
+def test_a_talker_walking_away_keeps_the_output_level(rate: int) -> None:
     """The talker's level falls 20 dB over 6 s: the output level, relative to the
     talker's own level in the same 1 s window, spreads <= 2 dB."""
     for seed in range(3):
-        d, _, _ = walk_away(16000, seed)
+        d, _, _ = walk_away(rate, seed)
         assert spread(d) <= 2.0, (seed, d)

@@ -311,6 +311,9 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.FLOOR_FULL_DB, c.FLOOR_FULL_DB),
         (r.FLOOR_FLAT_LO, c.FLOOR_FLAT[0]),
         (r.FLOOR_FLAT_HI, c.FLOOR_FLAT[1]),
+        (r.FLOOR_HOLD_TAU_S, c.FLOOR_HOLD_TAU_S),
+        (r.FLOOR_BIAS, c.FLOOR_BIAS),
+        (r.FLOOR_GMIN_SHARE, c.FLOOR_GMIN_SHARE),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)
@@ -349,6 +352,22 @@ def test_compiled_matches_numpy_reference(
     np.testing.assert_allclose(a.noise_psd, b.noise, rtol=1e-4)
     np.testing.assert_allclose(a.gain, b.gain, atol=1e-5)
     assert a.noise_level_dbfs == pytest.approx(b.noise_level_dbfs, abs=1e-3)
+
+
+def test_compiled_matches_numpy_reference_in_babble() -> None:
+    """Babble lifts the tracker by the pause spectrum: the held weight, the bias
+    compensation and the raised gain floor (ns.pyx item 2) against the model."""
+    rate = 16000
+    s = clean_speech(rate)[: 2 * rate]
+    x, _ = mix_at_snr(s, make_noise("babble", 2.0, rate, seed=7)[: s.size], 10, rate)
+    a, b = NoiseSuppressor(rate), NoiseSuppressorRef(rate)
+    n = frames_of(rate)
+    for i in range(0, x.size, n):
+        np.testing.assert_allclose(a.process(x[i : i + n]), b.process(x[i : i + n]), atol=2e-6)
+    assert b.wbar > 0.1  # the pause spectrum did lift the tracker
+    assert float(np.min(b.gain)) > b.gmin * 1.2  # and the gain floor rose with it
+    np.testing.assert_allclose(a.noise_psd, b.noise, rtol=1e-4)
+    np.testing.assert_allclose(a.gain, b.gain, atol=1e-5)
 
 
 # -- quality --------------------------------------------------------------------------

@@ -274,7 +274,9 @@ class Call:
     def _refusal(self, event: str) -> InvalidStateError | None:
         row = TRANSITIONS.get(event)
         if row is None:
-            raise ValueError(f"unknown call event {event!r}")
+            raise ConfigError(
+                "event", f"unknown call event {event!r} (known: {', '.join(TRANSITIONS)})"
+            )
         if self._state not in row.sources:
             return InvalidStateError(event, self._state.name)
         if row.outgoing_only and self.direction is not CallDirection.OUTGOING:

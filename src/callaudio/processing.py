@@ -2,9 +2,11 @@
 
 Per 10 ms frame, call :meth:`VoiceProcessor.process_render` with what the loudspeaker plays
 and then :meth:`VoiceProcessor.process_capture` with what the microphone recorded (WebRTC's
-``ProcessReverseStream`` / ``ProcessStream`` pair). Validation happens here, once per call;
-the compiled chain (``callaudio._dsp.pipeline.Chain``) never re-checks and runs without the
-GIL.
+``ProcessReverseStream`` / ``ProcessStream`` pair). The usual frame (native float32 or
+int16, C-contiguous) is checked and run in one compiled call (``pipeline.FrameEntry``:
+no Python per frame beyond the method call); anything else is validated here, then copied
+and run or refused. The compiled chain (``callaudio._dsp.pipeline.Chain``) runs without
+the GIL.
 
 Frames
 ------
@@ -38,7 +40,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from ._dsp.pipeline import Chain, ChainClaimed, PathState
+from ._dsp.pipeline import Chain, ChainClaimed, FrameEntry, PathState
 from .config import ProcessingConfig, check_sample_rate, frame_size
 from .errors import ConfigError, FrameError, InvalidStateError
 
@@ -115,14 +117,12 @@ class VoiceProcessor:
     channels : int
         Capture channels (1..32); each runs its own chain.
     link_channels : bool
-        With several channels and the echo canceller on (default): one residual-echo
-        suppression gain, one noise-suppression gain and one gain-control gain for all
-        channels, estimated once on the channels' combined powers (the mean per bin; the
-        loudest channel's level for the gain control); each channel keeps its own
-        high-pass, adaptive echo filter (its own echo path) and synthesis. A common gain
-        keeps the level and phase differences between the channels (a panned talker
-        keeps its pan) and costs the gain estimation once. False: every channel is
-        processed on its own, exactly as a mono processor would.
+        With several channels and the echo canceller on (default): one residual-echo, one
+        noise-suppression and one gain-control gain for all channels, estimated once on
+        their combined powers (mean per bin; the loudest channel's level for the gain
+        control); each channel keeps its own high-pass, echo filter (echo path) and
+        synthesis, so level and phase differences (a panned talker's pan) are kept.
+        False: every channel is processed on its own, exactly as a mono processor would.
     config : ProcessingConfig, optional
         Stage configuration; the default enables every stage this build provides.
 
@@ -197,6 +197,8 @@ class VoiceProcessor:
         self._link_channels = bool(link_channels)
         self._n = frame_size(self._sample_rate)
         self._chains: list[Chain] = self._build_chains(config, [], config)
+        # the per-frame calls: one compiled check-and-run over the chains (see process_capture)
+        self._entry = FrameEntry(self._chains, channels)
         self._latency = int(self._chains[0].latency_samples)
         self._owner: object = None  # who claimed the processor (a running engine)
         self._generation = 0  # counts the apply_config calls that rebuilt the chains
@@ -368,6 +370,15 @@ class VoiceProcessor:
         Any channel count is accepted and downmixed. Raises FrameError for a bad frame;
         the processor is unchanged then.
         """
+        try:  # a C-contiguous native frame runs in one compiled call; None: not taken
+            if self._entry.render(far) is not None:
+                return
+        except ChainClaimed:
+            raise self._in_use("process") from None
+        self._render_checked(far)
+
+    def _render_checked(self, far: npt.NDArray[Any]) -> None:
+        """process_render for what the compiled entry did not take: check, copy, run."""
         chans = self._check_frame(far, "far", None)
         x: npt.NDArray[Any] = far
         chains = self._chains
@@ -394,6 +405,11 @@ class VoiceProcessor:
         compiled chain still refuses anything it could not read safely (FrameError), but
         the descriptive checks of :meth:`process_render` are skipped.
         """
+        try:
+            if self._entry.render(far) is not None:
+                return
+        except ChainClaimed:
+            raise self._in_use("process") from None
         if not isinstance(far, np.ndarray) or far.ndim not in (1, 2):
             raise FrameError(f"far must be a 1-D or 2-D ndarray, got {far!r:.60}")
         chans = 1 if far.ndim == 1 else far.shape[1]
@@ -432,6 +448,17 @@ class VoiceProcessor:
         FrameError
             Wrong type, dtype, shape, channel count or ``out``; nothing is processed.
         """
+        try:  # the usual frame runs in one compiled call that checks it; None: not taken
+            y = self._entry.capture(mic, out)
+        except ChainClaimed:
+            raise self._in_use("process") from None
+        return self._capture_checked(mic, out) if y is None else y
+
+    def _capture_checked(
+        self, mic: npt.NDArray[Any], out: npt.NDArray[Any] | None
+    ) -> npt.NDArray[Any]:
+        """process_capture for what the compiled entry did not take (a wrong argument, a
+        frame that needs a copy, a closed processor): check in full, raise or run."""
         self._check_frame(mic, "mic", self._channels)
         x: npt.NDArray[Any] = mic
         if out is None:
@@ -493,6 +520,11 @@ class VoiceProcessor:
         safely (FrameError), but the descriptive checks of :meth:`process_capture` are
         skipped. Returns ``out``.
         """
+        try:
+            if out is not None and self._entry.capture(mic, out) is not None:
+                return out
+        except ChainClaimed:
+            raise self._in_use("process") from None
         chains = self._chains
         if not chains:
             raise self._closed()
@@ -596,6 +628,7 @@ class VoiceProcessor:
                     raise self._closed()
                 chains = self._build_chains(config, self._chains, self._config)
             self._chains = chains  # one swap: each call sees the old or the new list
+            self._entry = FrameEntry(chains, self._channels)
             self._config = config
             self._latency = int(chains[0].latency_samples)
             self._generation += 1
@@ -626,6 +659,7 @@ class VoiceProcessor:
         with self._claim_lock:
             if self._owner is not None:
                 raise self._in_use("close")
+            self._entry = FrameEntry((), self._channels)  # takes nothing: the checked path raises
             self._chains = []
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:

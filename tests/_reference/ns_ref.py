@@ -62,6 +62,9 @@ FLOOR_ON_DB = 2.0
 FLOOR_FULL_DB = 5.0
 FLOOR_FLAT_LO = 0.02
 FLOOR_FLAT_HI = 0.05
+FLOOR_HOLD_TAU_S = 3.0
+FLOOR_BIAS = 8.0
+FLOOR_GMIN_SHARE = 0.75
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -170,6 +173,7 @@ class NoiseSuppressorRef:
         self.h_global = int(SAP_GLOBAL_HZ / bw + 0.5)
         self.n_hist = max(1, int(FLOOR_WIN_S / hop_s + 0.5))
         self.a_floor = math.exp(-hop_s / FLOOR_TAU_S)
+        self.a_whold = math.exp(-hop_s / FLOOR_HOLD_TAU_S)
         self.a_dd = min(math.exp(-hop_s / DD_TAU_S), DD_ALPHA_MAX)
         self.reset()
 
@@ -187,6 +191,7 @@ class NoiseSuppressorRef:
         self.xi = np.full(nb, XI_MIN)
         self.floor_spec = np.zeros(nb)
         self.ehist: list[float] = []
+        self.wbar = 0.0
         self.count = 0
         self.log_odds = 0.0
         self.speech_prob = 0.0
@@ -251,7 +256,14 @@ class NoiseSuppressorRef:
         w *= min(max(wf, 0.0), 1.0)
         if self.sample_rate < 16000:
             w = 0.0  # narrowband: off
-        self.noise = np.maximum(nz, w * self.floor_spec)
+        # The weight is held (max with its FLOOR_HOLD_TAU_S average); the pause spectrum is
+        # bias-compensated (FLOOR_BIAS) and, where it lifts the tracker, the gain floor
+        # rises to gmin ** (1 - FLOOR_GMIN_SHARE w).
+        self.wbar = self.a_whold * self.wbar + (1.0 - self.a_whold) * w
+        self.wbar = 0.0 if self.wbar < 1e-30 else self.wbar
+        w = max(w, self.wbar)
+        self.noise = np.maximum(nz, np.float32(FLOOR_BIAS * w) * self.floor_spec)
+        gmin = self.gmin ** (1.0 - FLOOR_GMIN_SHARE * w)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
         xi = self.a_dd * self.gain**2 * self.pprev / self.noise
@@ -259,7 +271,7 @@ class NoiseSuppressorRef:
         xi = np.clip(xi, XI_MIN, XI_MAX)
         r = xi / (1.0 + xi)
         v = r * gam
-        gh1 = np.clip(r * exp_half_e1(v), self.gmin, 1.0)
+        gh1 = np.clip(r * exp_half_e1(v), gmin, 1.0)
         # A priori speech-absence odds (Cohen & Berdugo 2001) from the previous hop's xi.
         a = math.exp(-self.hop_size / self.sample_rate / SAP_TAU_S)
         self.zeta = a * self.zeta + (1.0 - a) * self.xi
@@ -271,7 +283,7 @@ class NoiseSuppressorRef:
         # Presence probability judged against a noise power SPP_MARGIN times the estimate.
         vq = np.minimum(v / SPP_MARGIN, 50.0)
         q = 1.0 / (1.0 + odds * (1.0 + xi / SPP_MARGIN) * np.exp(-vq))
-        self.gain = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(self.gmin))
+        self.gain = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
         self.gain[0] = self.gain[1]
         self.gain[-1] = self.gain[-2]
         self.pprev = P

@@ -199,7 +199,12 @@ def test_real_recordings_folder(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "audio" / "callaudio" / "sub" / "rec1_doubletalk.wav").exists()
 
 
-def test_unreachable_scheduler_is_one_error_line(corpus: Path, tmp_path: Path, capsys) -> None:
+def test_unreachable_scheduler_is_one_error_line(
+    corpus: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.batch import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "2s")  # the error, not the wait, is tested
     out = tmp_path / "out"
     code = main(["batch", str(corpus), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"])
     assert code == 1

@@ -99,11 +99,19 @@ def test_the_compiled_callback_runs_on_a_native_thread_while_the_gil_is_held():
         # native_thread_run waits with the GIL held: a callback that needed the GIL would
         # never finish, and it would return False after the timeout
         assert native_thread_run(core, 10)  # warm: first touch of the rings' pages
-        idle = _heap_growth(lambda c=core, d=done: d.append(native_thread_run(c, 0)))
-        busy = _heap_growth(lambda c=core, d=done: d.append(native_thread_run(c, 200, 20.0)))
-        assert done == [True, True]
-        assert busy == idle, f"200 callbacks grew the C heap by {busy} bytes, none by {idle}"
-        assert core.counters()["frames"] == 210
+        # The arena is the process's: another thread (a session worker or a JACK client
+        # left by an earlier test) may allocate during a measurement. A callback that
+        # allocates grows it on every try; up to three tries, one equal pair passes.
+        tries = []
+        for _ in range(3):
+            idle = _heap_growth(lambda c=core, d=done: d.append(native_thread_run(c, 0)))
+            busy = _heap_growth(lambda c=core, d=done: d.append(native_thread_run(c, 200, 20.0)))
+            tries.append((busy, idle))
+            if busy == idle:
+                break
+        assert all(done), done
+        assert any(b == i for b, i in tries), f"200 callbacks grew the C heap (busy, idle): {tries}"
+        assert core.counters()["frames"] == 10 + 200 * len(tries)
         assert core.capture_ready > 0
 
 

@@ -269,6 +269,54 @@ class SteadyTrack(MediaStreamTrack):
         return mono_to_frame(np.full(960, 0.1, np.float32), 960 * (self.k - 1))
 
 
+class OddTrack(MediaStreamTrack):
+    """A remote track with one odd frame (no samples, or no rate) among good ones."""
+
+    kind = "audio"
+
+    def __init__(self, odd):
+        super().__init__()
+        self.frames = [mono_to_frame(np.full(960, 0.1, np.float32), 960 * k) for k in range(20)]
+        self.frames.insert(1, odd)
+
+    async def recv(self):
+        if not self.frames:
+            raise MediaStreamError
+        await asyncio.sleep(0)
+        return self.frames.pop(0)
+
+
+def _odd_frames():
+    empty = av.AudioFrame.from_ndarray(np.zeros((1, 0), np.int16), format="s16", layout="mono")
+    empty.sample_rate, empty.pts = 48000, 960
+    rateless = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.int16), format="s16", layout="mono")
+    rateless.sample_rate, rateless.pts = 0, 960
+    return {"empty": empty, "rateless": rateless}
+
+
+@pytest.mark.parametrize("kind", ["empty", "rateless"])
+def test_one_odd_remote_frame_is_dropped_and_the_far_end_keeps_playing(kind, caplog):
+    async def scenario():
+        client = _client()
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc)
+        pc.move("connecting")
+        pc.move("connected")
+        pc.emit("track", OddTrack(_odd_frames()[kind]))
+        await asyncio.sleep(0.2)
+        task = bridge._far_task
+        failed = task.exception() if task is not None and task.done() else None
+        stats, state = bridge.stats(), bridge.call.state
+        await bridge.hangup()
+        return failed, stats, state
+
+    with caplog.at_level("WARNING"):
+        failed, stats, state = asyncio.run(scenario())
+    assert failed is None  # it used to die there (ValueError, ZeroDivisionError), silently
+    assert stats.far_frames == 20 and state is CallState.ESTABLISHED
+    assert "remote frame dropped" in caplog.text
+
+
 def test_the_far_queue_comes_back_down_after_a_burst():
     async def scenario():
         client = _client()

@@ -73,35 +73,40 @@ powers are mean squares, dBFS = 10 log10(power)):
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
    such an entry (P.56's 0.2 s hangover), and the estimate is the mean power of the active
-   entries, iterated P56_ITERATIONS times from the plain mean.  On speech_like() signals
-   this is within 0.3 dB of P.56 method B.  Shout guard: once the window holds
-   GUARD_FRAMES entries, an entry is judged once, against the level when it arrives: more
-   than SHOUT_SKIP_DB above it, it is left out: it counts as that level; more than
-   SHOUT_CLIP_DB above it, it counts as SHOUT_CLIP_DB above it; a left-out entry takes the
-   entries above the level within SHOUT_SPAN entries either side with it (the shout's
-   quieter frames).  So a short shout moves the level little (the limiter takes its
-   peaks), its entries cannot ratchet the level up later, and the window keeps its span
-   (dropping the entries would make it reach further back than without the shout and
-   differ from the no-shout level by a dB or more for seconds).  A lasting change needs
-   a change detector.  It uses the same measure without the hangover over CHANGE_PARTS
-   equal parts of the last r learning frames (raw entries, without the guard: a lasting
-   rise must show) and over the guarded entries before them ("past": a shout there is no
-   level to fall from).  When every part differs from the past the same way by more
-   than the threshold and the newest part spans more than SPREAD_DB between its active
-   frames (speech is modulated; stationary noise is not), the long window restarts from
-   the newer half of the r frames.  Tried in order: a rise of BIG_RISE_DB (beyond a
-   voice's range: an input gain change) over r = BIG_RISE_FRAMES; a rise of RESET_DB over
-   r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of RESET_DB over
-   r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a pause
-   lifts the room's noise 20 dB over its floor, where it passes as speech), only accepted
-   to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   entries, iterated P56_ITERATIONS times from the plain mean.  The level is the lower of
+   that and the mean of the same active entries weighting the i-th oldest entry by i (a
+   linearly weighted moving average, its centroid a third of the window back instead of
+   half): a power mean lags a fall more than a rise, the old loud entries dominating it, and
+   the weighted one follows a fall with two thirds of the lag, while a rise (which the plain
+   mean already follows quickly) is taken up as before.  On speech_like() signals this is
+   within 0.3 dB of P.56 method B.  Shout guard: once the window holds GUARD_FRAMES entries,
+   an entry is judged once, against the level when it arrives: more than SHOUT_SKIP_DB above
+   it, it is left out: it counts as that level; more than SHOUT_CLIP_DB above it, it counts
+   as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the level within
+   SHOUT_SPAN entries either side with it (the shout's quieter frames).  So a short shout
+   moves the level little (the limiter takes its peaks), its entries cannot ratchet the
+   level up later, and the window keeps its span (dropping the entries would make it reach
+   further back than without the shout and differ from the no-shout level by a dB or more
+   for seconds).  A lasting change needs a change detector.  It uses the same measure
+   without the hangover over CHANGE_PARTS equal parts of the last r learning frames (raw
+   entries, without the guard: a lasting rise must show) and over the guarded entries before
+   them ("past": a shout there is no level to fall from).  When every part differs from the
+   past the same way by more than the threshold and the newest part spans more than
+   SPREAD_DB between its active frames (speech is modulated; stationary noise is not), the
+   long window restarts from the newer half of the r frames.  Tried in order: a rise of
+   BIG_RISE_DB (beyond a voice's range: an input gain change) over r = BIG_RISE_FRAMES; a
+   rise of RESET_DB over r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of
+   RESET_DB over r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a
+   pause lifts the room's noise 20 dB over its floor, where it passes as speech), only
+   accepted to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
    trend test (an adaptive window, shortened while the level falls steadily, as a talker
    walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
    TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
-   (guarded), and the level is their P.56 power (with the hangover), under the same
-   noise condition.  The window then grows back to LEVEL_FRAMES unless the fall goes
-   on.  A 2 s window lags a level falling 3.3 dB/s by about 5 dB; a shortened one by
-   about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been seen.
+   (guarded), and the level is their P.56 power (with the hangover), under the same noise
+   condition.  The window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
+   window lags a level falling 3.3 dB/s by about 3-4 dB (about 5 dB unweighted); a shortened
+   one by about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been
+   seen.
 5. Desired gain in learning frames: ``target - level`` clamped to [min_gain, max_gain].
    Otherwise it is kept (frozen); after IDLE_HOLD_FRAMES of non-speech (echo-only frames
    do not count: the near end may talk under the echo) a positive desired gain decays to
@@ -127,7 +132,7 @@ Latency: 0 samples.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, fabs, fabsf, isfinite, log10, pow
+from libc.math cimport exp, fabsf, isfinite, log10, pow
 
 from dataclasses import fields
 
@@ -137,6 +142,13 @@ from callaudio.config import RANGES as _CONFIG_RANGES
 from callaudio.config import GainControlConfig, validate_stage
 
 from callaudio._dsp._typedefs cimport f32, f64
+
+cdef extern from "ca_guard.h":
+    double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
+    int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
+                      double clip) noexcept nogil
+    void ca_apply_ramps(f32* x, int n, double g0, double dg, double l0, double dl,
+                        double clip) noexcept nogil
 
 # -- tuning constants of the algorithm (see the module docstring) ------------------------
 cdef f64 FRAME_S = 0.01              # frame length, s
@@ -301,46 +313,89 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
     return mean
 
 
+@cython.boundscheck(False)   # kernel: ring indices are reduced modulo size
+@cython.wraparound(False)
+@cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
+cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noexcept nogil:
+    """Step 4's level of the last ``count`` entries written before ``head``: the lower of
+    their P.56 active power (as :func:`p56_active_power`) and the mean of the same active
+    entries weighting the i-th oldest entry by i (i = 1..count).  Returns 0 for no entries.
+    """
+    cdef int k, m, h, c, _it, part, n1, start = head - count
+    cdef const f64* p
+    cdef f64 s = 0.0, v, w, mean, thr, sw = 0.0, wsum = 1.0
+    start = start % size
+    if start < 0:
+        start += size
+    n1 = count if count < size - start else size - start
+    c = 0
+    for part in range(2):
+        p = ring + start if part == 0 else ring
+        m = n1 if part == 0 else count - n1
+        for k in range(m):
+            s += p[k]
+            c += 1
+    if c == 0:
+        return 0.0
+    mean = s / c
+    for _it in range(P56_ITERATIONS):
+        thr = mean * P56_MARGIN
+        s = 0.0
+        c = 0
+        sw = 0.0
+        wsum = 0.0
+        w = 0.0
+        h = 0
+        for part in range(2):
+            p = ring + start if part == 0 else ring
+            m = n1 if part == 0 else count - n1
+            for k in range(m):
+                v = p[k]
+                w += 1.0
+                if v >= thr:
+                    h = hang + 1
+                if h > 0:
+                    s += v
+                    c += 1
+                    sw += w * v
+                    wsum += w
+                    h -= 1
+        mean = s / c     # c >= 1: the maximum is >= mean >= thr
+    sw /= wsum
+    return sw if sw < mean else mean
+
+
 @cython.boundscheck(False)   # kernel: i < n
 @cython.wraparound(False)
 @cython.cdivision(True)
 cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_state,
                              f64 clip, f64 release) noexcept nogil:
     """Gain ramp g0 -> g1 across the frame, then the zero-latency limiter (step 7)."""
-    cdef Py_ssize_t first = -1
-    cdef f64 pk = limiter_scan(x, n, g0, g1, lim_state[0], clip, &first)
-    lim_state[0] = limiter_apply(x, n, g0, g1, lim_state[0], pk, first, clip, release)
-
-
-@cython.boundscheck(False)   # kernel: i < n
-@cython.wraparound(False)
-@cython.cdivision(True)
-cdef f64 limiter_scan(const f32* x, Py_ssize_t n, f64 g0, f64 g1, f64 lim0, f64 clip,
-                      Py_ssize_t* first) noexcept nogil:
-    """The peak of the gained frame; ``first``: the first sample over the ceiling at the
-    limiter's gain ``lim0`` (left as it is when none is, or an earlier one was)."""
-    cdef Py_ssize_t i
-    cdef f64 dg = (g1 - g0) / n, a, pk = 0.0
-    for i in range(n):
-        a = fabs(x[i] * (g0 + dg * (i + 1)))
-        if a > pk:
-            pk = a
-        if (first[0] < 0 or i < first[0]) and a * lim0 > clip:
-            first[0] = i
-    return pk
-
-
-@cython.boundscheck(False)   # kernel: i < n
-@cython.wraparound(False)
-@cython.cdivision(True)
-cdef f64 limiter_apply(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64 lim0, f64 pk,
-                       Py_ssize_t first, f64 clip, f64 release) noexcept nogil:
-    """Apply the gain ramp and the limiter that peak ``pk`` (first over at ``first``)
-    calls for; returns the limiter's gain at the frame's end."""
-    cdef Py_ssize_t i
     cdef f64 dg = (g1 - g0) / n
-    cdef f64 lim1, target, dl, y, lim
-    target = 1.0 if pk <= clip else clip / pk
+    cdef f64 lim0 = lim_state[0]
+    cdef f64 target = limiter_target(ca_peak_ramp(x, <int>n, g0, dg), clip)
+    cdef Py_ssize_t first = -1
+    if target < lim0:
+        first = ca_first_over(x, <int>n, g0, dg, lim0, clip)
+    lim_state[0] = limiter_apply(x, n, g0, dg, lim0, target, first, clip, release)
+
+
+cdef inline f64 limiter_target(f64 pk, f64 clip) noexcept nogil:
+    """The limiter's gain a frame of gained peak ``pk`` allows."""
+    return 1.0 if pk <= clip else clip / pk
+
+
+@cython.boundscheck(False)   # kernel: i < n
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef f64 limiter_apply(f32* x, Py_ssize_t n, f64 g0, f64 dg, f64 lim0, f64 target,
+                       Py_ssize_t first, f64 clip, f64 release) noexcept nogil:
+    """Apply the gain ramp g0 + dg (i + 1) and the limiter that ``target`` (the gain the
+    frame's peak allows; linked channels: every channel's peak) calls for; ``first``: the
+    first sample over the ceiling at ``lim0`` (only read when attacking; linked channels:
+    the earliest over all of them).  Returns the limiter's gain at the frame's end."""
+    cdef Py_ssize_t i
+    cdef f64 lim1, dl, y, lim
     if target < lim0:
         # Attack: reach the target at the first sample that needs it, hold it after.
         lim1 = target
@@ -355,9 +410,7 @@ cdef f64 limiter_apply(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64 lim0, f64 pk,
         if lim1 > 1.0 - 1e-9:
             lim1 = 1.0
         dl = (lim1 - lim0) / n
-        for i in range(n):
-            y = x[i] * (g0 + dg * (i + 1)) * (lim0 + dl * (i + 1))
-            x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
+        ca_apply_ramps(x, <int>n, g0, dg, lim0, dl, clip)
     return lim1
 
 
@@ -567,9 +620,9 @@ cdef class GainControl:
         place), from the loudest one's level (the talker's nearest microphone sets it,
         the others keep their level below it), and one limiter over all their peaks. A
         non-finite frame is zeroed and left out."""
-        cdef Py_ssize_t i, first = -1
+        cdef Py_ssize_t i, first = -1, f
         cdef int c
-        cdef f64 e = -1.0, ec, g1, pk = 0.0, p
+        cdef f64 e = -1.0, ec, g1, pk = 0.0, p, dg, target, lim0
         cdef f32 g0f, dgf, a, pkf, lo, hi
         cdef f32* x
         for c in range(nch):
@@ -604,15 +657,23 @@ cdef class GainControl:
                     x[i] = hi if a > hi else (lo if a < lo else a)
             self._gain = g1
             return
+        # one limiter over every channel's peak; it attacks from the earliest sample over
+        dg = (g1 - self._gain) / n
         pk = 0.0
         for c in range(nch):
-            p = limiter_scan(xs[c], n, self._gain, g1, self._lim, self._clip, &first)
+            p = ca_peak_ramp(xs[c], <int>n, self._gain, dg)
             if p > pk:
                 pk = p
-        p = self._lim
+        target = limiter_target(pk, self._clip)
+        lim0 = self._lim
+        if target < lim0:
+            for c in range(nch):
+                f = ca_first_over(xs[c], <int>n, self._gain, dg, lim0, self._clip)
+                if f >= 0 and (first < 0 or f < first):
+                    first = f
         for c in range(nch):
-            self._lim = limiter_apply(xs[c], n, self._gain, g1, p, pk, first, self._clip,
-                                      LIMITER_RELEASE)
+            self._lim = limiter_apply(xs[c], n, self._gain, dg, lim0, target, first,
+                                      self._clip, LIMITER_RELEASE)
         self._gain = g1
 
     cdef void follow_c(self, GainControl leader) noexcept nogil:
@@ -630,7 +691,7 @@ cdef class GainControl:
         frame's end (linear; the limiter not included)."""
         cdef Py_ssize_t i
         cdef int k
-        cdef f64 dummy, cap, d, lv
+        cdef f64 cap, d, lv
         cdef bint speech, learn, floor_known, observe, strong
         e += ENERGY_FLOOR
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
@@ -724,8 +785,10 @@ cdef class GainControl:
             if self._ring_count < LEVEL_FRAMES:
                 self._ring_count += 1
             if self._ring_count >= MIN_LEVEL_FRAMES:
-                lv = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
-                                      self._ring_count, P56_HANG, &dummy)
+                # the lower of the plain and the recency-weighted active power (a fall
+                # is followed sooner; a rise as before)
+                lv = p56_level(self._guarded, LEVEL_FRAMES, self._ring_head,
+                               self._ring_count, P56_HANG)
                 if lv > 0.0:
                     self._level = lv
                 self._check_change()

@@ -4,13 +4,22 @@
 #ifndef CA_GUARD_H
 #define CA_GUARD_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "ca_multiversion.h"
 
+/* each module that includes this uses some of it */
+#if defined(__GNUC__)
+#define CA_GUARD_UNUSED __attribute__((unused))
+#else
+#define CA_GUARD_UNUSED
+#endif
+
 /* How many of x[0..n) are NaN or +-Inf. */
-CA_MULTIVERSION static int ca_count_nonfinite(const float* x, int n) {
+CA_MULTIVERSION CA_GUARD_UNUSED static int ca_count_nonfinite(const float* x, int n) {
     int bad = 0;
     for (int i = 0; i < n; i++) {
         uint32_t u;
@@ -21,7 +30,7 @@ CA_MULTIVERSION static int ca_count_nonfinite(const float* x, int n) {
 }
 
 /* y[i] = x[i] clamped to [-c, c] (x finite; y may be x). */
-CA_MULTIVERSION static void ca_clamp_copy(const float* x, float* y, int n, float c) {
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_clamp_copy(const float* x, float* y, int n, float c) {
     for (int i = 0; i < n; i++) {
         float v = x[i];
         v = v > c ? c : v;
@@ -30,7 +39,7 @@ CA_MULTIVERSION static void ca_clamp_copy(const float* x, float* y, int n, float
 }
 
 /* Mean square of x[0..n) in double (eight float lanes, summed in double per frame). */
-CA_MULTIVERSION static double ca_mean_square(const float* x, int n) {
+CA_MULTIVERSION CA_GUARD_UNUSED static double ca_mean_square(const float* x, int n) {
     float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -39,6 +48,57 @@ CA_MULTIVERSION static double ca_mean_square(const float* x, int n) {
     for (int j = 0; j < 8; j++) acc += lane[j];
     for (; i < n; i++) acc += (double)x[i] * x[i];
     return n > 0 ? acc / n : 0.0;
+}
+
+/* The gain ramps of the limiters (agc.pyx, pipeline.pyx), in double as their Cython loops
+ * wrote them, sample i scaled by g0 + dg (i + 1): four lanes, the ramp's (i + 1) kept as
+ * exact doubles, so the loops vectorise and give the loops' results bit for bit. */
+
+/* max |x[i] (g0 + dg (i + 1))| over i < n, 0 for none (NaN never wins, as in a scalar
+ * "if a > peak" loop). */
+CA_MULTIVERSION CA_GUARD_UNUSED static double ca_peak_ramp(const float* x, int n, double g0, double dg) {
+    const ptrdiff_t m = n;
+    double pk[4] = {0.0, 0.0, 0.0, 0.0}, t[4] = {1.0, 2.0, 3.0, 4.0};
+    ptrdiff_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < 4; j++) {
+            double a = fabs((double)x[i + j] * (g0 + dg * t[j]));
+            pk[j] = a > pk[j] ? a : pk[j];
+            t[j] += 4.0;
+        }
+    for (; i < m; i++) {
+        double a = fabs((double)x[i] * (g0 + dg * (double)(i + 1)));
+        pk[0] = a > pk[0] ? a : pk[0];
+    }
+    double p = pk[0];
+    for (int j = 1; j < 4; j++) p = pk[j] > p ? pk[j] : p;
+    return p;
+}
+
+/* The first i < n with |x[i] (g0 + dg (i + 1))| lim > clip, or -1. */
+CA_GUARD_UNUSED static int ca_first_over(const float* x, int n, double g0, double dg, double lim, double clip) {
+    for (int i = 0; i < n; i++)
+        if (fabs((double)x[i] * (g0 + dg * (double)(i + 1))) * lim > clip) return i;
+    return -1;
+}
+
+/* x[i] = (float) clamp(x[i] (g0 + dg (i + 1)) (l0 + dl (i + 1)), -clip, clip). */
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_apply_ramps(float* x, int n, double g0, double dg, double l0,
+                                           double dl, double clip) {
+    const ptrdiff_t m = n;
+    double t[4] = {1.0, 2.0, 3.0, 4.0};
+    ptrdiff_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < 4; j++) {
+            double y = (double)x[i + j] * (g0 + dg * t[j]) * (l0 + dl * t[j]);
+            x[i + j] = (float)(y > clip ? clip : (y < -clip ? -clip : y));
+            t[j] += 4.0;
+        }
+    for (; i < m; i++) {
+        double k = (double)(i + 1);
+        double y = (double)x[i] * (g0 + dg * k) * (l0 + dl * k);
+        x[i] = (float)(y > clip ? clip : (y < -clip ? -clip : y));
+    }
 }
 
 #endif

@@ -2,7 +2,9 @@
 #include "ns_impl.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Instruction sets: the build uses portable flags only (SSE2 on x86-64).  With GCC on
  * x86-64 glibc the per-bin kernels are also compiled for AVX2 and picked at load time
@@ -100,7 +102,7 @@ void ca_ns_sanitize(float *x, long n, float tiny) {
 
 CA_NS_MULTIVERSION
 void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float tiny) {
-    for (int k = 0; k < nb; k++) {
+    for (ptrdiff_t k = 0; k < nb; k++) {
         float re = spec[2 * k], im = spec[2 * k + 1];
         float p = re * re + im * im;
         P[k] = p >= tiny ? p : 0.0f;
@@ -115,7 +117,7 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
     const float r_h1 = xi_h1 / (1.0f + xi_h1);
     const float cap = (float)CA_NS_SPP_CAP;
     const float gmax = (float)CA_NS_GAMMA_MAX;
-    for (int k = 0; k < nb; k++) {
+    for (ptrdiff_t k = 0; k < nb; k++) {
         float nz = noise[k];
         float ratio = P[k] / nz;
         ratio = ratio > gmax ? gmax : ratio;
@@ -133,7 +135,7 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
 CA_NS_MULTIVERSION
 void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
                         float a, float tiny) {
-    for (int k = 0; k < nb; k++) {
+    for (ptrdiff_t k = 0; k < nb; k++) {
         float v = a * floor_spec[k] + (1.0f - a) * P[k];
         floor_spec[k] = v < tiny ? 0.0f : v;
     }
@@ -142,7 +144,7 @@ void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int
 CA_NS_MULTIVERSION
 void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_spec,
                      float *restrict used, int nb, float w) {
-    for (int k = 0; k < nb; k++) {
+    for (ptrdiff_t k = 0; k < nb; k++) {
         float f = w * floor_spec[k];
         used[k] = noise[k] > f ? noise[k] : f;
     }
@@ -150,20 +152,20 @@ void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_sp
 
 /* out[k] = sum_j w[j] z[clamp(k + j - h)]: z with its edges repeated into pad (nb + 2h),
  * then one vectorised loop per tap (the same order of additions as a loop per bin). */
-CA_NS_INLINE void smooth_bins(const float *z, float *out, float *pad, int nb, const float *w,
-                              int h) {
+CA_NS_INLINE void smooth_bins(const float *z, float *restrict out, float *restrict pad, int nb,
+                              const float *w, int h) {
+    const ptrdiff_t m = nb;     /* ptrdiff_t: int indices keep GCC from vectorising */
     for (int k = 0; k < h; k++) {
         pad[k] = z[0];
         pad[h + nb + k] = z[nb - 1];
     }
-    for (int k = 0; k < nb; k++)
-        pad[h + k] = z[k];
-    for (int k = 0; k < nb; k++)
+    memcpy(pad + h, z, (size_t)nb * sizeof(float));
+    for (ptrdiff_t k = 0; k < m; k++)
         out[k] = 0.0f;
     for (int j = 0; j <= 2 * h; j++) {
         const float wj = w[j];
-        const float *pj = pad + j;
-        for (int k = 0; k < nb; k++)
+        const float *restrict pj = pad + j;
+        for (ptrdiff_t k = 0; k < m; k++)
             out[k] += wj * pj[k];
     }
 }
@@ -184,12 +186,12 @@ void ca_ns_absence_odds(float *restrict zeta, const float *restrict xi_prev,
     const float inv_range =
         (float)(1.0 / log(pow(10.0, (CA_NS_SAP_ZETA_MAX_DB - CA_NS_SAP_ZETA_MIN_DB) / 10.0)));
     const float qmax = (float)CA_NS_SAP_Q_MAX;
-    for (int k = 0; k < nb; k++)
+    for (ptrdiff_t k = 0; k < nb; k++)
         zeta[k] = a_zeta * zeta[k] + (1.0f - a_zeta) * xi_prev[k];
     float *pad = zloc + nb;
     smooth_bins(zeta, zloc, pad, nb, wloc, hloc);
     smooth_bins(zeta, odds, pad, nb, wglob, hglob);
-    for (int k = 0; k < nb; k++) {
+    for (ptrdiff_t k = 0; k < nb; k++) {
         float q = 1.0f - presence(zloc[k], zmin, zmax, inv_range)
                              * presence(odds[k], zmin, zmax, inv_range);
         q = q > qmax ? qmax : q;
@@ -205,7 +207,7 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
     const float xi_max = (float)CA_NS_XI_MAX;
     const float gmax = (float)CA_NS_GAMMA_MAX;
     const float inv_margin = (float)(1.0 / CA_NS_SPP_MARGIN);
-    for (int k = 0; k < nb; k++) {
+    for (ptrdiff_t k = 0; k < nb; k++) {
         float nz = noise[k];
         float gam = P[k] / nz;
         gam = gam > gmax ? gmax : gam;
@@ -233,8 +235,8 @@ void ca_ns_gain(const float *restrict P, const float *restrict noise,
 
 /* The sums below run in four double lanes (bin k -> lane k % 4) so they vectorise; their
  * order differs from a serial sum only by double rounding. */
-CA_NS_INLINE void apply_bin(float *restrict spec, const float *restrict gain, int k, int j,
-                            double *restrict before, double *restrict after) {
+CA_NS_INLINE void apply_bin(float *restrict spec, const float *restrict gain, ptrdiff_t k,
+                            int j, double *restrict before, double *restrict after) {
     float re = spec[2 * k], im = spec[2 * k + 1], g = gain[k];
     float p = re * re + im * im;
     before[j] += (double)p;
@@ -247,7 +249,7 @@ CA_NS_MULTIVERSION
 void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
                  double *restrict sums) {
     double before[4] = {0.0, 0.0, 0.0, 0.0}, after[4] = {0.0, 0.0, 0.0, 0.0};
-    int k = 0;
+    ptrdiff_t k = 0;
     for (; k + 4 <= nb; k += 4)
         for (int j = 0; j < 4; j++)
             apply_bin(spec, gain, k + j, j, before, after);
@@ -259,27 +261,48 @@ void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
 
 CA_NS_MULTIVERSION
 double ca_ns_mean(const float *restrict x, int lo, int hi) {
+    /* pointer and ptrdiff_t index: the loop vectorises (with int k it did not) */
+    const float *restrict p = x + lo;
+    const ptrdiff_t m = hi > lo ? (ptrdiff_t)(hi - lo) : 0;
     double s[4] = {0.0, 0.0, 0.0, 0.0};
-    int k = lo;
-    for (; k + 4 <= hi; k += 4)
+    ptrdiff_t k = 0;
+    for (; k + 4 <= m; k += 4)
         for (int j = 0; j < 4; j++)
-            s[j] += (double)x[k + j];
-    for (; k < hi; k++)
-        s[0] += (double)x[k];
+            s[j] += (double)p[k + j];
+    for (; k < m; k++)
+        s[0] += (double)p[k];
     double acc = (s[0] + s[1]) + (s[2] + s[3]);
     return hi > lo ? acc / (hi - lo) : 0.0;
+}
+
+CA_NS_MULTIVERSION
+double ca_ns_min(const double *restrict x, int n) {
+    const ptrdiff_t m = n;
+    double lo[4] = {x[0], x[0], x[0], x[0]};
+    ptrdiff_t k = 0;
+    for (; k + 4 <= m; k += 4)
+        for (int j = 0; j < 4; j++)
+            lo[j] = x[k + j] < lo[j] ? x[k + j] : lo[j];
+    for (; k < m; k++)
+        lo[0] = x[k] < lo[0] ? x[k] : lo[0];
+    double r = lo[0];
+    for (int j = 1; j < 4; j++)
+        r = lo[j] < r ? lo[j] : r;
+    return r;
 }
 
 CA_NS_MULTIVERSION
 double ca_ns_log_mean(const float *restrict x, int lo, int hi) {
     /* eight float lanes (bin k -> lane (k - lo) % 8), so the loop vectorises */
     float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    int k = lo;
-    for (; k + 8 <= hi; k += 8)
+    const float *restrict p = x + lo;
+    const ptrdiff_t m = hi > lo ? (ptrdiff_t)(hi - lo) : 0;
+    ptrdiff_t k = 0;
+    for (; k + 8 <= m; k += 8)
         for (int j = 0; j < 8; j++)
-            s[j] += logf_i(x[k + j] + 1e-30f);
-    for (; k < hi; k++)
-        s[0] += logf_i(x[k] + 1e-30f);
+            s[j] += logf_i(p[k + j] + 1e-30f);
+    for (; k < m; k++)
+        s[0] += logf_i(p[k] + 1e-30f);
     double acc = ((double)s[0] + s[1] + s[2] + s[3]) + ((double)s[4] + s[5] + s[6] + s[7]);
     return hi > lo ? acc / (hi - lo) : 0.0;
 }
@@ -287,7 +310,7 @@ double ca_ns_log_mean(const float *restrict x, int lo, int hi) {
 CA_NS_MULTIVERSION
 int ca_ns_finite(const float *restrict x, int n) {
     float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    int k = 0;
+    ptrdiff_t k = 0;
     for (; k + 8 <= n; k += 8)
         for (int j = 0; j < 8; j++)
             s[j] += x[k + j] * 0.0f;
@@ -301,11 +324,12 @@ CA_NS_MULTIVERSION
 int ca_ns_power_acc(const float *restrict spec, float *restrict acc, int nb, int first) {
     if (!ca_ns_finite(spec, 2 * nb))
         return 0;
+    const ptrdiff_t m = nb;   /* not int: with -fwrapv an int index blocks vectorising */
     if (first)
-        for (int k = 0; k < nb; k++)
+        for (ptrdiff_t k = 0; k < m; k++)
             acc[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
     else
-        for (int k = 0; k < nb; k++)
+        for (ptrdiff_t k = 0; k < m; k++)
             acc[k] += spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
     return 1;
 }

@@ -34,6 +34,16 @@
  * between. */
 #define CA_NS_FLOOR_FLAT_LO 0.02
 #define CA_NS_FLOOR_FLAT_HI 0.05
+/* The weight w is held: max(w, its average over FLOOR_HOLD_TAU_S), so it does not drop to 0
+ * between the talker's pauses.  The pause spectrum is the mean of the quietest hops only
+ * (within FLOOR_GATE_DB of the minimum), below the babble's mean: it is multiplied by
+ * FLOOR_BIAS (9 dB: the bias compensation of minimum statistics, R. Martin 2001, and an
+ * over-subtraction, M. Berouti et al., ICASSP 1979) before it lifts the tracker.  Where it
+ * does, the gain floor is G_min^(1 - FLOOR_GMIN_SHARE w) (3 dB at the default 12): in
+ * babble the talker's weak parts sit under the noise, and the full floor takes them. */
+#define CA_NS_FLOOR_HOLD_TAU_S 3.0
+#define CA_NS_FLOOR_BIAS 8.0
+#define CA_NS_FLOOR_GMIN_SHARE 0.75
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -114,6 +124,8 @@ double ca_ns_mean(const float *restrict x, int lo, int hi);
 
 /* Mean of log(x[k] + 1e-30) over lo..hi-1 (eight float partial sums, added in double). */
 double ca_ns_log_mean(const float *restrict x, int lo, int hi);
+/* The smallest of x[0..n) (n >= 1; x holds no NaN), in four lanes that vectorise. */
+double ca_ns_min(const double *restrict x, int n);
 
 /* 1 when every x[0..n-1] is finite, else 0. */
 int ca_ns_finite(const float *restrict x, int n);

@@ -58,14 +58,16 @@ chain in place (``reset_c``: no allocation, no stage object replaced).
 
 Threads: every Python entry point takes its path's lock (``PathState``) without the GIL
 before it touches state: ``capture``, ``reset``, ``reset_echo_path`` and ``locked`` the
-capture lock, ``render`` the render lock, ``process_block`` both (capture first, always).
+capture lock, ``render`` the render lock, ``process_block`` both (capture first, always);
+``FrameEntry`` (VoiceProcessor's one compiled call per frame) takes them as ``capture``,
+``render`` and ``render_shared`` do.
 So ``render`` and ``capture`` may run on two threads at once (the echo canceller's render
 queue has a lock of its own), and calls on one path from several threads are serialised.
 """
 
 cimport cython
 cimport numpy as cnp
-from libc.math cimport exp, fabs, isfinite, sqrt
+from libc.math cimport exp, isfinite, sqrt
 from libc.stdint cimport int16_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset
@@ -103,6 +105,9 @@ cdef extern from "ca_guard.h":
     int ca_count_nonfinite(const f32* x, int n) noexcept nogil
     void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
     double ca_mean_square(const f32* x, int n) noexcept nogil
+    double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
+    int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
+                      double clip) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -125,6 +130,11 @@ cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
         elif v < -INPUT_CLAMP:
             x[i] = -INPUT_CLAMP
     return bad
+
+
+cdef inline f64 _olimit_target(f64 pk, f64 clip) noexcept nogil:
+    """The output limiter's gain a frame of peak ``pk`` allows (< its gain: attack)."""
+    return 1.0 if pk <= clip else clip / pk
 
 
 cdef inline bint all_finite(const f32* x, Py_ssize_t n) noexcept nogil:
@@ -570,32 +580,22 @@ cdef class Chain:
         peak on top. This zero-latency peak limiter on the final output keeps the gain
         control's ceiling exact: attack to the first sample over it within the frame,
         release like the gain control's limiter; idle (gain 1) while the peaks stay under."""
+        cdef f64 pk = ca_peak_ramp(x, <int>n, 1.0, 0.0)     # max |x|
+        cdef f64 lim0 = self._olim
         cdef Py_ssize_t first = -1
-        cdef f64 pk = self._olimit_scan(x, n, &first)
-        self._olim = self._olimit_apply(x, n, pk, first, self._olim)
-
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
-    cdef f64 _olimit_scan(self, const f32* x, Py_ssize_t n, Py_ssize_t* first) noexcept nogil:
-        """The output limiter's peak of ``x``; ``first``: its first sample over the ceiling
-        at the current gain (kept when an earlier one was found)."""
-        cdef f64 clip = self.gain_control._clip, pk = 0.0, a, lim0 = self._olim
-        cdef Py_ssize_t i
-        for i in range(n):
-            a = fabs(x[i])
-            if a > pk:
-                pk = a
-            if (first[0] < 0 or i < first[0]) and a * lim0 > clip:
-                first[0] = i
-        return pk
+        if _olimit_target(pk, self.gain_control._clip) < lim0:   # attack
+            first = ca_first_over(x, <int>n, 1.0, 0.0, lim0, self.gain_control._clip)
+        self._olim = self._olimit_apply(x, n, pk, first, lim0)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     @cython.cdivision(True)
     cdef f64 _olimit_apply(self, f32* x, Py_ssize_t n, f64 pk, Py_ssize_t first,
                            f64 lim0) noexcept nogil:
-        """The output limiter on ``x`` for the peak ``pk`` (``_olimit_scan``) from the
-        gain ``lim0``; returns the gain at the frame's end."""
+        """The output limiter on ``x`` for the peak ``pk`` (linked channels: every
+        channel's) from the gain ``lim0``; ``first``: the first sample over the ceiling at
+        ``lim0`` (linked channels: the earliest of any channel; only read when the limiter
+        attacks, i.e. ``_olimit_target(pk) < lim0``); returns the gain at the frame's end."""
         cdef f64 clip = self.gain_control._clip, target, lim1, dl, y
         cdef Py_ssize_t i
         if pk * lim0 <= clip and lim0 >= 1.0:
@@ -853,7 +853,7 @@ cdef class Chain:
         cdef bint echo_only = True
         cdef f32 v
         cdef int bad[MAX_LINK]
-        cdef Py_ssize_t first = -1
+        cdef Py_ssize_t first = -1, f
         cdef f64 pk = 0.0, p, lim
         cdef const f32* sf = <const f32*>src
         cdef const int16_t* si = <const int16_t*>src
@@ -904,10 +904,16 @@ cdef class Chain:
         if self.gain_control is not None and (self._up is not None or self._bank is not None):
             # one output limiter over every channel's peaks (each chain's follows it)
             for c in range(nch):
-                p = self._olimit_scan((<Chain>self._peer[c])._cap, n, &first)
+                p = ca_peak_ramp((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0)
                 if p > pk:
                     pk = p
             lim = self._olim
+            if _olimit_target(pk, self.gain_control._clip) < lim:   # attack
+                for c in range(nch):
+                    f = ca_first_over((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0, lim,
+                                      self.gain_control._clip)
+                    if f >= 0 and (first < 0 or f < first):
+                        first = f
             for c in range(nch):
                 (<Chain>self._peer[c])._olim = self._olimit_apply(
                     (<Chain>self._peer[c])._cap, n, pk, first, lim)
@@ -1051,6 +1057,11 @@ cdef class Chain:
     cdef int capture_f32(self, const f32* src, f32* dst, Py_ssize_t stride) noexcept nogil:
         cdef Py_ssize_t i, n = self.frame_size
         cdef int rc
+        if stride == 1:     # mono: two copies the C library vectorises
+            memcpy(self._cap, src, n * sizeof(f32))
+            rc = self.capture_c(self._cap)
+            memcpy(dst, self._cap, n * sizeof(f32))
+            return rc
         for i in range(n):
             self._cap[i] = src[i * stride]
         rc = self.capture_c(self._cap)
@@ -1335,3 +1346,181 @@ cdef void _api_reset_echo_path(void* chain) noexcept nogil:
 
 cdef void _api_free(object capsule) noexcept:
     PyMem_Free(PyCapsule_GetPointer(capsule, CA_CHAIN_API_CAPSULE))
+
+
+# -- one compiled entry point per path for VoiceProcessor ---------------------------------
+
+cdef inline bint _native_frame(object a, Py_ssize_t n):
+    """``a`` is exactly an ndarray of native float32 or int16, C-contiguous and aligned,
+    of shape (n,) or (n, k) with k >= 1."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray x = <cnp.ndarray>a
+    cdef int typ = cnp.PyArray_TYPE(x)
+    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_INT16) or not cnp.PyArray_ISNOTSWAPPED(x):
+        return False
+    cdef int nd = cnp.PyArray_NDIM(x)
+    if nd < 1 or nd > 2 or cnp.PyArray_DIM(x, 0) != n or (nd == 2 and cnp.PyArray_DIM(x, 1) < 1):
+        return False
+    return cnp.PyArray_IS_C_CONTIGUOUS(x) and cnp.PyArray_ISALIGNED(x)
+
+
+cdef inline bint _overlap(cnp.ndarray a, cnp.ndarray b):
+    """The two arrays' bytes overlap (both C-contiguous)."""
+    cdef char* pa = <char*>cnp.PyArray_DATA(a)
+    cdef char* pb = <char*>cnp.PyArray_DATA(b)
+    return pa < pb + cnp.PyArray_NBYTES(b) and pb < pa + cnp.PyArray_NBYTES(a)
+
+
+cdef class FrameEntry:
+    """The per-frame entry points of one :class:`callaudio.VoiceProcessor` over its chains
+    (one per capture channel): one compiled call per frame and path.
+
+    Each call checks the frame in C and runs it only when it is exactly what the chains
+    take as it is (an ndarray of native float32 or int16, C-contiguous and aligned, of the
+    processor's frame shape; for capture an ``out`` of the same shape and dtype, writable,
+    either the input itself or, with several channels, not overlapping it). Anything else
+    -- a wrong frame, one that needs a copy, a processor without chains (closed) -- returns
+    None having touched nothing, and the caller validates it in full (and raises, or
+    copies and runs). The frame then runs exactly as ``Chain.capture``/``Chain.render`` and
+    ``Chain.render_shared`` run it: each chain's path lock taken without the GIL, raising
+    ChainClaimed (nothing run on that chain) while a user has claimed it. Linked channels
+    (``Chain.link``) run as ``Chain.capture_linked`` runs them: every channel's lock
+    taken, ChainClaimed (nothing run) when any of them is claimed.
+    """
+    cdef tuple _chains
+    cdef Chain _first
+    cdef Py_ssize_t _n          # samples per channel in one frame
+    cdef Py_ssize_t _channels   # capture channels (= chains)
+
+    def __cinit__(self, chains, Py_ssize_t channels):
+        self._chains = tuple(chains)
+        if self._chains and len(self._chains) != channels:
+            raise ValueError("one chain per capture channel")
+        for ch in self._chains:
+            if not isinstance(ch, Chain):
+                raise TypeError("chains must be Chain instances")
+        self._first = self._chains[0] if self._chains else None
+        self._n = self._first.frame_size if self._chains else 0
+        self._channels = channels
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def capture(self, object mic, object out):
+        """One capture frame: returns ``out`` (a new array when None) after running it, or
+        None when the caller must validate the arguments (nothing run)."""
+        cdef Py_ssize_t chans = self._channels, c
+        if self._first is None or not _native_frame(mic, self._n):
+            return None
+        cdef cnp.ndarray x = <cnp.ndarray>mic
+        cdef cnp.ndarray y
+        cdef int typ = cnp.PyArray_TYPE(x)
+        cdef int nd = cnp.PyArray_NDIM(x)
+        if (nd == 2 and cnp.PyArray_DIM(x, 1) != chans) or (nd == 1 and chans != 1):
+            return None
+        if out is None:
+            y = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(x), typ, 0)
+        else:
+            if out is not mic:
+                if not _native_frame(out, self._n):
+                    return None
+                y = <cnp.ndarray>out
+                if cnp.PyArray_TYPE(y) != typ or cnp.PyArray_NDIM(y) != nd or \
+                        (nd == 2 and cnp.PyArray_DIM(y, 1) != chans):
+                    return None
+                if chans > 1 and _overlap(x, y):   # channel by channel: it would tear mic
+                    return None
+            else:
+                y = x
+            if not cnp.PyArray_ISWRITEABLE(y):
+                return None
+        cdef char* src = <char*>cnp.PyArray_DATA(x)
+        cdef char* dst = <char*>cnp.PyArray_DATA(y)
+        cdef Chain ch = self._first
+        cdef bint busy = False
+        if chans == 1:
+            with nogil:
+                busy = _capture_locked(ch, src, dst, typ, 0, 1)
+        elif ch._nlink == chans:
+            # linked channels: the whole frame in the linked capture (Chain.capture_linked,
+            # the C API's capture_multi): one common gain, never channel by channel
+            with nogil:
+                busy = ch._lock_linked()
+                if not busy:
+                    ch.capture_linked_c(src, dst, typ == cnp.NPY_INT16)
+                    ch._unlock_linked()
+        else:
+            for c in range(chans):
+                ch = <Chain>self._chains[c]
+                with nogil:
+                    busy = _capture_locked(ch, src, dst, typ, c, chans)
+                if busy:
+                    break
+        if busy:
+            raise ChainClaimed()
+        return out if out is not None else y
+
+    def render(self, object far):
+        """One far-end frame (any channel count, downmixed): True after running it, or
+        None when the caller must validate the argument (nothing run)."""
+        if self._first is None or not _native_frame(far, self._n):
+            return None
+        cdef cnp.ndarray x = <cnp.ndarray>far
+        cdef Py_ssize_t k = 1 if cnp.PyArray_NDIM(x) == 1 else cnp.PyArray_DIM(x, 1), c
+        cdef int typ = cnp.PyArray_TYPE(x)
+        cdef char* src = <char*>cnp.PyArray_DATA(x)
+        cdef Chain first = self._first
+        cdef Chain ch
+        cdef bint busy
+        with nogil:
+            PyThread_acquire_lock(first.state.render_lock, WAIT_LOCK)
+            busy = first.state.claimed
+            if not busy:
+                if typ == cnp.NPY_FLOAT32:
+                    first.render_f32(<f32*>src, k)
+                else:
+                    first.render_i16(<int16_t*>src, k)
+            PyThread_release_lock(first.state.render_lock)
+        if busy:
+            raise ChainClaimed()
+        for c in range(1, self._channels):   # as Chain.render_shared(first)
+            ch = <Chain>self._chains[c]
+            with nogil:
+                busy = _render_shared_locked(ch, first)
+            if busy:
+                raise ChainClaimed()
+        return True
+
+
+cdef inline bint _capture_locked(Chain ch, char* src, char* dst, int typ, Py_ssize_t c,
+                                 Py_ssize_t chans) noexcept nogil:
+    """Chain.capture's locked section on channel ``c``; True (nothing run) if claimed."""
+    cdef int rc
+    PyThread_acquire_lock(ch.state.capture_lock, WAIT_LOCK)
+    cdef bint busy = ch.state.claimed
+    if not busy:
+        if typ == cnp.NPY_FLOAT32:
+            rc = ch.capture_f32(<f32*>src + c, <f32*>dst + c, chans)
+        else:
+            rc = ch.capture_i16(<int16_t*>src + c, <int16_t*>dst + c, chans)
+        if rc != OK:
+            ch.reset_c()
+    PyThread_release_lock(ch.state.capture_lock)
+    return busy
+
+
+cdef inline bint _render_shared_locked(Chain ch, Chain source) noexcept nogil:
+    """Chain.render_shared's locked section; True (nothing run) if either is claimed."""
+    cdef bint busy
+    PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
+    if ch.state is not source.state:
+        PyThread_acquire_lock(ch.state.render_lock, WAIT_LOCK)
+    busy = ch.state.claimed or source.state.claimed
+    if not busy:
+        if ch.echo_canceller is not None and source.echo_canceller is not None:
+            ch.echo_canceller.render_c(source._far_frame(), ch._ns)
+        ch.state.render_frames += 1
+    if ch.state is not source.state:
+        PyThread_release_lock(ch.state.render_lock)
+    PyThread_release_lock(source.state.render_lock)
+    return busy

@@ -35,6 +35,9 @@ FLOOR_TAU_S: float
 FLOOR_ON_DB: float
 FLOOR_FULL_DB: float
 FLOOR_FLAT: tuple[float, float]
+FLOOR_HOLD_TAU_S: float
+FLOOR_BIAS: float
+FLOOR_GMIN_SHARE: float
 
 def _fast_math(x: float, fn: str) -> float: ...
 def lowdelay_windows(

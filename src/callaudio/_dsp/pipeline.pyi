@@ -1,4 +1,4 @@
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy.typing as npt
@@ -107,3 +107,11 @@ class Chain:
         far_channels: int = ...,
     ) -> int: ...
     def c_api(self) -> object: ...
+
+@disjoint_base
+class FrameEntry:
+    """A VoiceProcessor's per-frame entry points over its chains (None: not taken)."""
+
+    def __new__(cls, chains: Sequence[Chain], channels: int) -> Self: ...
+    def capture(self, mic: object, out: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None: ...
+    def render(self, far: object) -> bool | None: ...

@@ -116,16 +116,37 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
 
 
 def _synthetic(root: Path) -> list[Item]:
-    files = {f.name.lower(): f for f in root.rglob("*.wav")}
+    """One item per mic file. A set is the folder holding the mic file, or the one above
+    it when that is ``nearend_mic_signal`` (the challenge's four sub-folders); the other
+    signals are taken from the same set only, and the id is the set's folder below
+    ``root`` with ``fileid_N`` (``train/fileid_1``; ``fileid_1`` for a set at the root)."""
+    wavs = sorted(root.rglob("*.wav"))
+    by_name: dict[str, list[Path]] = {}
+    for f in wavs:
+        by_name.setdefault(f.name.lower(), []).append(f)
     items = []
-    for name, f in files.items():
-        m = _SYNTH.match(name)
+    for f in wavs:
+        m = _SYNTH.match(f.name)
         if not m:
             continue
-        fid = m.group(1)
-        other = {k: files.get(pat.format(fid)) for k, pat in _SYNTH_OTHERS.items()}
-        far, near, echo = (str(v) if v is not None else None for v in other.values())
-        items.append(Item(id=fid, mic=str(f), far=far, near=near, echo=echo))
+        fid = m.group(1).lower()
+        home = f.parent.parent if f.parent.name.lower() == "nearend_mic_signal" else f.parent
+        if not home.is_relative_to(root):
+            home = root
+        paths: dict[str, str | None] = {}
+        for key, pat in _SYNTH_OTHERS.items():
+            found = [g for g in by_name.get(pat.format(fid), []) if g.is_relative_to(home)]
+            if len(found) > 1:
+                raise ConfigError(
+                    "input",
+                    f"{f}: its {key} signal is ambiguous ({', '.join(map(str, found))})",
+                )
+            paths[key] = str(found[0]) if found else None
+        rel = home.relative_to(root).as_posix()
+        item_id = fid if rel == "." else f"{rel}/{fid}"
+        items.append(
+            Item(id=item_id, mic=str(f), far=paths["far"], near=paths["near"], echo=paths["echo"])
+        )
     return items
 
 
@@ -196,7 +217,13 @@ def _from_row(manifest: Path, line: int, row: dict[str, Any]) -> Item:
     paths: dict[str, str | None] = {}
     for key in _SIGNALS:
         v = given.get(key)
-        paths[key] = None if v is None else str((manifest.parent / str(v).strip()).resolve())
+        if v is None:
+            paths[key] = None
+            continue
+        try:
+            paths[key] = str((manifest.parent / str(v).strip()).resolve())
+        except (OSError, ValueError) as exc:  # a NUL in the name; a symlink loop
+            raise ConfigError("input", f"{where}: bad {key} path {str(v)!r} ({exc})") from exc
     settings = []
     for key in sorted(clean):
         if key in ("id", *_SIGNALS):

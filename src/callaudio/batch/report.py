@@ -97,11 +97,8 @@ def write_summary(table: Any, out_dir: str) -> str:
 def write_plots(table: Any, out_dir: str) -> list[str]:
     """Histograms per metric (one series per processor and configuration) and ERLE
     against the delay estimate, as PNG in ``out_dir/plots``; [] without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    try:  # figures of their own: the caller's pyplot state and backend stay as they were
+        from matplotlib.figure import Figure
     except ImportError:
         return []
     rows = table.to_pylist()
@@ -114,7 +111,8 @@ def write_plots(table: Any, out_dir: str) -> list[str]:
         series = {k: v for k, v in series.items() if v}
         if not series:
             continue
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
         ax.hist(list(series.values()), bins=20, label=list(series), histtype="step")
         ax.set_xlabel(title)
         ax.set_ylabel("items")
@@ -122,9 +120,9 @@ def write_plots(table: Any, out_dir: str) -> list[str]:
         fig.tight_layout()
         path = os.path.join(folder, f"{col}.png")
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         written.append(path)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     plotted = False
     for (p, c), g in groups.items():
         pts = [
@@ -143,5 +141,4 @@ def write_plots(table: Any, out_dir: str) -> list[str]:
         path = os.path.join(folder, "erle_vs_delay.png")
         fig.savefig(path, dpi=100)
         written.append(path)
-    plt.close(fig)
     return written

@@ -9,6 +9,7 @@ config), so a merge interrupted half-way leaves no duplicates either.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
@@ -56,6 +57,9 @@ VOLATILE = ("seconds", "rtf", "us_per_frame", "worker")
 """Columns that differ between two runs of the same batch (timings, where it ran)."""
 
 _PART = re.compile(r"^part-(\d{8})\.parquet$")
+# An audio file a killed writer left half-written: cli.files.OutputFile's temporary name,
+# ".<name>.wav." and tempfile's eight random characters.
+_AUDIO_TMP = re.compile(r"^\..+\.wav\.[a-z0-9_]{8}$")
 
 
 def pyarrow_modules() -> tuple[Any, Any]:
@@ -112,6 +116,8 @@ class ResultsStore:
         tmp = os.path.join(self.path, f".part-{seq:08d}.{os.getpid()}.tmp")
         try:
             pq.write_table(table, tmp)
+            with open(tmp, "rb+") as fh:  # on disk before it has its name (power loss)
+                os.fsync(fh.fileno())
             os.replace(tmp, final)
         except BaseException:
             if os.path.exists(tmp):
@@ -123,7 +129,16 @@ class ResultsStore:
         """Every row as a ``pyarrow.Table``, one per key (the last written), sorted by key."""
         pa, pq = pyarrow_modules()
         schema = _schema()
-        tables = [pq.read_table(path, schema=schema) for _, path in self._parts()]
+        tables = []
+        for _, path in self._parts():
+            try:
+                tables.append(pq.read_table(path, schema=schema))
+            except (OSError, pa.ArrowException) as exc:
+                raise ConfigError(
+                    "out",
+                    f"{path}: a damaged results part ({_one_line(exc)}); move it out of the "
+                    "folder (its items run again with resume)",
+                ) from exc
         if not tables:
             return schema.empty_table()
         rows = pa.concat_tables(tables).to_pylist()
@@ -139,13 +154,26 @@ class ResultsStore:
         cols = [table.column(k).to_pylist() for k in KEY]
         return {(a, b, c) for a, b, c in zip(*cols, strict=True)}
 
-    def compact(self) -> None:
-        """Merge every part into one (written first, then the old parts removed), and
-        remove the temporary files of parts whose writer was killed."""
+    def remove_debris(self) -> None:
+        """Remove what a killed run left half-written: the temporary files of its parts
+        and of its processed audio (``DIR/audio``). Only while no other run writes here
+        (the runner holds the folder's lock)."""
         if os.path.isdir(self.path):
             for name in os.listdir(self.path):
                 if name.startswith(".part-") and name.endswith(".tmp"):
-                    os.unlink(os.path.join(self.path, name))
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(self.path, name))
+        audio = os.path.join(os.path.dirname(self.path), "audio")
+        for folder, _, names in os.walk(audio):
+            for name in names:
+                if _AUDIO_TMP.match(name):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(folder, name))
+
+    def compact(self) -> None:
+        """Merge every part into one (written first, then the old parts removed), and
+        remove the temporary files of parts whose writer was killed."""
+        self.remove_debris()
         parts = self._parts()
         if len(parts) <= 1:
             return
@@ -155,6 +183,10 @@ class ResultsStore:
         self.appended = appended
         for _, path in parts:
             os.unlink(path)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:

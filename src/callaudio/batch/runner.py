@@ -11,17 +11,18 @@ Dask on another worker; a task Dask gives up on (it killed workers more than
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from ..config import ProcessingConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigTypeError
 from .items import Item, load_items
 from .processors import PROCESSORS, available
 from .report import write_plots, write_summary
@@ -51,10 +52,18 @@ def make_jobs(
                 f"{name} is not installed here (pip install 'callaudio[peers]'; "
                 f"available: {', '.join(here)})",
             )
+    if configs is not None and not isinstance(configs, Mapping):
+        raise ConfigTypeError("configs", f"a mapping of name to ProcessingConfig, not {configs!r}")
     cfgs = dict(configs) if configs else {"default": ProcessingConfig()}
-    for cname in cfgs:
+    for cname, cfg in cfgs.items():
+        if not isinstance(cname, str):
+            raise ConfigTypeError("config", f"a configuration name is a str, not {cname!r}")
         if not cname or "/" in cname or cname.startswith("."):
             raise ConfigError("config", f"bad configuration name {cname!r}")
+        if not isinstance(cfg, ProcessingConfig):
+            raise ConfigTypeError(
+                "config", f"configuration {cname!r} is not a ProcessingConfig: {cfg!r}"
+            )
     jobs: list[Job] = []
     for name in names:
         if name == "callaudio":
@@ -116,6 +125,10 @@ def _error_rows(item: Item, jobs: list[Job], exc: BaseException) -> list[dict[st
     ]
 
 
+#: How long a ``--scheduler`` address may take to answer before the run fails.
+CONNECT_TIMEOUT = "10s"
+
+
 def _dask_client(
     client: Any, scheduler: str | None, workers: int | None, dashboard: bool
 ) -> tuple[Any, list[Any]]:
@@ -129,7 +142,7 @@ def _dask_client(
             "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
         ) from exc
     if scheduler:
-        c = distributed.Client(scheduler, timeout="10s")
+        c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
         return c, [c]
     cluster = distributed.LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
@@ -194,47 +207,116 @@ def run(
     on_finish : callable, optional
         Called with the number of rows this run wrote (one per job of each item run).
     """
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise ConfigError(
+            "workers", f"workers is a whole number >= 0 (0: no Dask), not {workers!r}"
+        )
     items = load_items(input)
     jobs = make_jobs(processors, configs)
     if mos and importlib.util.find_spec("speechmos") is None:
         raise ConfigError("mos", "DNSMOS/AECMOS need speechmos: pip install speechmos")
     out_dir = os.path.abspath(os.fspath(out))
     store = ResultsStore(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError("out", f"{out_dir} exists and is not a folder")
+    here = workers == 0 and client is None and scheduler is None
+    created = not os.path.isdir(out_dir)
+    owned: list[Any] = []
+    try:
+        with _exclusive(out_dir):
+            todo = _todo(items, jobs, store, resume, out_dir)
+            store.remove_debris()
+            if on_start is not None:
+                on_start(len(todo), len(items) - len(todo))
+            bar = Progress(len(todo), enabled=progress)
+            if todo and here:
+                _run_here(todo, out_dir, audio, mos, store, bar)
+            elif todo:
+                c, owned = _dask_client(client, scheduler, workers, dashboard)
+                _run_dask(c, todo, out_dir, audio, mos, store, bar)
+            if on_finish is not None:
+                on_finish(store.appended)
+            store.compact()
+            table = store.read()
+            write_summary(table, out_dir)
+            if plots:
+                write_plots(table, out_dir)
+    except BaseException:
+        if created:  # a run that failed before writing anything leaves no folder behind
+            with contextlib.suppress(OSError):
+                if os.listdir(out_dir) == [LOCK_NAME]:
+                    os.unlink(os.path.join(out_dir, LOCK_NAME))
+                    os.rmdir(out_dir)
+        raise
+    finally:
+        for obj in owned:
+            obj.close()
+    return table
+
+
+def _todo(
+    items: list[Item], jobs: list[Job], store: ResultsStore, resume: bool, out_dir: str
+) -> list[tuple[Item, list[Job]]]:
+    """The items with jobs left to run (each with those jobs)."""
     if store.exists() and not resume:
         raise ConfigError(
             "out", f"{out_dir} already holds results: resume them, or choose a new folder"
         )
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ConfigError("out", f"{out_dir} exists and is not a folder")
     done = store.keys() if resume else set()
     todo: list[tuple[Item, list[Job]]] = []
     for item in items:
         left = [j for j in jobs if (item.id, j.processor, j.config_name) not in done]
         if left:
             todo.append((item, left))
-    if on_start is not None:
-        on_start(len(todo), len(items) - len(todo))
-    bar = Progress(len(todo), enabled=progress)
-    if todo and workers == 0 and client is None and scheduler is None:
-        os.makedirs(out_dir, exist_ok=True)
-        _run_here(todo, out_dir, audio, mos, store, bar)
-    elif todo:
-        c, owned = _dask_client(client, scheduler, workers, dashboard)
-        try:
-            os.makedirs(out_dir, exist_ok=True)
-            _run_dask(c, todo, out_dir, audio, mos, store, bar)
-        finally:
-            for obj in owned:
-                obj.close()
+    return todo
+
+
+LOCK_NAME = ".callaudio-batch.lock"
+"""The file in a run's output folder that one run at a time holds locked."""
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir: str) -> Iterator[None]:
+    """Hold ``out_dir`` for this run: a second run (another process, or another thread of
+    this one) into the same folder gets a ConfigError instead of mixing their parts.
+
+    The lock is the operating system's (``flock``; ``msvcrt.locking`` on Windows) on
+    ``out_dir/.callaudio-batch.lock``: it dies with its process, so a killed run leaves no
+    stale lock behind. On a network file system without locks the run proceeds unlocked.
+    """
     os.makedirs(out_dir, exist_ok=True)
-    if on_finish is not None:
-        on_finish(store.appended)
-    store.compact()
-    table = store.read()
-    write_summary(table, out_dir)
-    if plots:
-        write_plots(table, out_dir)
-    return table
+    path = os.path.join(out_dir, LOCK_NAME)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ConfigError("out", f"{out_dir}: cannot write in it ({exc.strerror})") from exc
+    try:
+        try:
+            _lock_fd(fd)
+        except BlockingIOError as exc:
+            raise ConfigError(
+                "out",
+                f"{out_dir} is in use by another batch run: wait for it, or choose a new folder",
+            ) from exc
+        except OSError:  # no locking on this file system
+            pass
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock_fd(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        msvcrt: Any = importlib.import_module("msvcrt")
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            raise BlockingIOError(str(exc)) from exc
+        return
+    fcntl: Any = importlib.import_module("fcntl")
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _run_here(

@@ -6,7 +6,8 @@ setting out of range or a processor that fails becomes a row with ``status="erro
 one-line ``error``, so one bad file never stops a run.
 
 Signals are mixed down to mono. Items at a rate the core does not run at are resampled to
-the nearest one (16/32/48 kHz) before processing, and measured and written at that rate.
+the nearest one of ``config.SAMPLE_RATES`` (11.025 kHz runs at 8 kHz) before processing,
+and measured and written at that rate.
 
 Metrics (all from the aligned output ``y``):
 

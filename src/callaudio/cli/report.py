@@ -171,10 +171,7 @@ def _spectrogram_db(x: F64, rate: int) -> tuple[F64, F64, F64]:
 
 
 def _plots(outdir: Path, run: DemoRun) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     rate = run.rate
     mic = run.recording["mic"]
@@ -182,7 +179,8 @@ def _plots(outdir: Path, run: DemoRun) -> list[str]:
     files = []
 
     # Spectrograms on one colour scale, with one colour bar.
-    fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(12, 6.5), constrained_layout=True)
+    axes = fig.subplots(2, 1, sharex=True)
     t, f, s_mic = _spectrogram_db(mic, rate)
     _, _, s_out = _spectrogram_db(run.out, rate)
     vmax = float(np.percentile(s_mic, 99.9))
@@ -210,7 +208,6 @@ def _plots(outdir: Path, run: DemoRun) -> list[str]:
     axes[1].set_xlabel("audio time (s); audio pauses while the call is interrupted")
     fig.colorbar(image, ax=axes, label="power (dB re full-scale sine)")
     fig.savefig(outdir / "spectrograms.png", dpi=110)
-    plt.close(fig)
     files.append("spectrograms.png")
 
     # ERLE where it is defined (duplex stream, near end silent) and the gain: no lines
@@ -236,7 +233,8 @@ def _plots(outdir: Path, run: DemoRun) -> list[str]:
         gaps = np.nonzero(np.diff(t_gain) > 0.11)[0]
         t_gain = np.insert(t_gain, gaps + 1, t_gain[gaps] + 0.05)
         gain = np.insert(gain, gaps + 1, np.nan)
-    fig, ax1 = plt.subplots(figsize=(12, 4.5), constrained_layout=True)
+    fig = Figure(figsize=(12, 4.5), constrained_layout=True)
+    ax1 = fig.subplots()
     ax1.plot(t_erle, per, color="C0", lw=1.0, label="ERLE (measured per 100 ms)")
     ax1.set_ylabel("ERLE (dB)", color="C0")
     ax1.set_xlabel("audio time (s)")
@@ -259,16 +257,18 @@ def _plots(outdir: Path, run: DemoRun) -> list[str]:
         fontsize=10,
     )
     fig.savefig(outdir / "erle_gain.png", dpi=110)
-    plt.close(fig)
     files.append("erle_gain.png")
 
-    files.append(_timeline(outdir, run, plt))
+    files.append(_timeline(outdir, run))
     return files
 
 
-def _timeline(outdir: Path, run: DemoRun, plt: Any) -> str:
+def _timeline(outdir: Path, run: DemoRun) -> str:
+    from matplotlib.figure import Figure
+
     order = ["INITIATING", "PROGRESSING", "RINGING", "ANSWERED", "ESTABLISHED", "ENDED"]
-    fig, ax = plt.subplots(figsize=(12, 4), constrained_layout=True)
+    fig = Figure(figsize=(12, 4), constrained_layout=True)
+    ax = fig.subplots()
     ts = [t for t, _ in run.log.states]
     ys = [order.index(label.split(" ")[0]) for _, label in run.log.states]
     t_last = max([t for t, _ in run.log.lines] + ts + [0.0]) + 3.0
@@ -307,5 +307,4 @@ def _timeline(outdir: Path, run: DemoRun, plt: Any) -> str:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("the call's states, its interruptions and the grace period", fontsize=10)
     fig.savefig(outdir / "timeline.png", dpi=110)
-    plt.close(fig)
     return "timeline.png"

@@ -498,8 +498,12 @@ class CallAudioBridge:
             if not isinstance(frame, av.AudioFrame):
                 continue
             try:
+                if frame.samples <= 0 or frame.sample_rate <= 0:
+                    raise ValueError(f"{frame.samples} samples at {frame.sample_rate} Hz")
                 samples = frame_to_mono(frame)
-            except CallAudioError as exc:  # a sample format no decoder of aiortc produces
+            except (CallAudioError, ValueError, TypeError) as exc:
+                # a sample format no decoder of aiortc produces, an empty or rateless frame:
+                # this frame is dropped, the remote party is still played after it
                 log.warning("call %s: remote frame dropped: %s", self.call.call_id, exc)
                 continue
             self._far_frames += 1
@@ -512,7 +516,11 @@ class CallAudioBridge:
                 self._far_discarded += 1000.0 * frame.samples / frame.sample_rate
                 resampler = None
                 continue
-            if resampler is None or resampler.rate_out != engine.sample_rate:
+            if (
+                resampler is None
+                or resampler.rate_out != engine.sample_rate
+                or resampler.rate_in != frame.sample_rate
+            ):
                 resampler = _Resampler(frame.sample_rate, engine.sample_rate)
             queued = engine.far_queued_ms()
             self._far_queue_sum += queued

@@ -1,0 +1,135 @@
+"""Batch runs used the wrong way: two runs into one folder, bad arguments to the Python API,
+a damaged results part, what a killed run leaves behind, sets of the AEC Challenge layout in
+sub-folders, a NUL in a manifest path, and the caller's matplotlib backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from callaudio.batch import run
+from callaudio.batch.items import load_items
+from callaudio.batch.runner import LOCK_NAME, _exclusive
+from callaudio.config import ProcessingConfig
+from callaudio.errors import ConfigError, ConfigTypeError
+
+from .conftest import make_manifest, synthetic_layout
+
+pytest.importorskip("pyarrow")
+
+
+def _tree(folder: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(folder)): p.stat().st_size
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != LOCK_NAME
+    }
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    manifest = make_manifest(tmp_path / "corpus", 2)
+    out = tmp_path / "out"
+    run(manifest, out, workers=0, plots=False)
+    before = _tree(out)
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:  # another run, as far as the lock can tell (its own open file)
+        with _exclusive(str(out)):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(ConfigError, match="in use by another batch run"):
+            run(manifest, out, workers=0, plots=False)
+    finally:
+        release.set()
+        t.join()
+    assert _tree(out) == before
+    assert len(run(manifest, out, workers=0, plots=False)) == 2  # free again: resumes
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"workers": -1}, ConfigError),  # LocalCluster(n_workers=-1) waited forever
+        ({"workers": 1.5}, ConfigError),
+        ({"workers": True}, ConfigError),
+        ({"configs": {3: ProcessingConfig()}}, ConfigTypeError),
+        ({"configs": {"x": "not a config"}}, ConfigTypeError),
+        ({"configs": [ProcessingConfig()]}, ConfigTypeError),
+    ],
+)
+def test_bad_python_arguments_are_config_errors_before_any_work(
+    tmp_path: Path, kwargs: dict, error: type
+) -> None:
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    with pytest.raises(error):
+        run(manifest, tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_damaged_results_part_is_one_error_naming_it(tmp_path: Path) -> None:
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    out = tmp_path / "out"
+    run(manifest, out, workers=0, plots=False)
+    bad = out / "results.parquet" / "part-00000099.parquet"
+    bad.write_bytes(b"")  # a part renamed into place and then lost (power cut)
+    with pytest.raises(ConfigError, match=r"part-00000099\.parquet: a damaged results part"):
+        run(manifest, out, workers=0, plots=False)
+
+
+def test_resume_removes_what_a_killed_run_left_half_written(tmp_path: Path) -> None:
+    manifest = make_manifest(tmp_path / "corpus", 2)
+    out = tmp_path / "out"
+    run(manifest, out, workers=0, plots=False)
+    audio = out / "audio" / "callaudio"
+    debris = [audio / ".item1.wav.k3x9_q2z", out / "results.parquet" / ".part-00000007.99.tmp"]
+    for p in debris:
+        p.write_bytes(b"RIFF")
+    keep = audio / ".notes.txt"  # not a name the writer makes: left alone
+    keep.write_text("mine")
+    run(manifest, out, workers=0, plots=False)
+    assert not any(p.exists() for p in debris)
+    assert keep.exists()
+
+
+def test_synthetic_sets_in_sub_folders_stay_apart(tmp_path: Path) -> None:
+    synthetic_layout(tmp_path / "train", 2)
+    synthetic_layout(tmp_path / "test", 2)
+    (tmp_path / "test" / "farend_speech" / "farend_speech_fileid_1.wav").unlink()
+    items = {it.id: it for it in load_items(tmp_path)}
+    assert sorted(items) == ["test/fileid_0", "test/fileid_1", "train/fileid_0", "train/fileid_1"]
+    for name, it in items.items():
+        home = str(tmp_path / name.split("/")[0]) + os.sep
+        assert all(p is None or p.startswith(home) for p in (it.mic, it.far, it.near, it.echo))
+    assert items["test/fileid_1"].far is None  # not train's far end
+    assert items["train/fileid_1"].far is not None
+
+
+def test_a_nul_in_a_manifest_path_is_one_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "mic": "m\u0000.wav"}) + "\n")
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: bad mic path"):
+        load_items(manifest)
+
+
+def test_a_run_leaves_the_callers_matplotlib_backend_alone(tmp_path: Path) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a notebook's or an application's choice (not the default Agg)
+    try:
+        manifest = make_manifest(tmp_path / "corpus", 1)
+        run(manifest, tmp_path / "out", workers=0, plots=True)
+        assert (tmp_path / "out" / "plots" / "erle_db.png").is_file()
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)

@@ -1,0 +1,117 @@
+"""VoiceProcessor's compiled per-frame entry (``FrameEntry``) against its checked path.
+
+The usual frame (native float32/int16, C-contiguous) runs in one compiled call; anything
+else goes through the Python checks (copy or raise). Both must give the same output and
+leave the same state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import callaudio as ca
+from callaudio.errors import FrameError
+
+
+def _signal(rate: int, frames: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    n = rate // 100
+    far = (0.1 * rng.standard_normal((frames, n))).astype(np.float32)
+    mic = 0.3 * np.repeat(far[:, :, None], channels, axis=2)
+    mic += (0.05 * rng.standard_normal(mic.shape)).astype(np.float32)
+    return mic.astype(np.float32), far
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(16000, 1), (48000, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+def test_entry_and_checked_path_agree(rate: int, channels: int, dtype: type) -> None:
+    mic, far = _signal(rate, 12, channels)
+    if dtype is np.int16:
+        mic = np.round(mic * 32767).astype(np.int16)
+        far = np.round(far * 32767).astype(np.int16)
+    fast, checked = ca.VoiceProcessor(rate, channels), ca.VoiceProcessor(rate, channels)
+    for k in range(mic.shape[0]):
+        m = mic[k] if channels > 1 else mic[k, :, 0]
+        fast.process_render(far[k])
+        a = fast.process_capture(m)  # contiguous: the compiled entry
+        # a strided copy of each frame: the entry declines it, the checked path copies
+        fw = np.zeros((*far[k].shape, 2), far.dtype)
+        fw[:, 0] = far[k]
+        checked.process_render(fw[:, 0])
+        mw = np.zeros((*m.shape, 2), m.dtype)
+        mw[..., 0] = m
+        b = checked.process_capture(mw[..., 0])
+        assert not mw[..., 0].flags.c_contiguous
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == m.dtype and a.shape == m.shape
+    assert fast.stats == checked.stats
+
+
+def test_entry_declines_what_the_checks_refuse() -> None:
+    vp = ca.VoiceProcessor(16000)
+    x = np.zeros(160, np.float32)
+    before = vp.stats
+    bad = [
+        (np.zeros(160, np.float64), None),
+        (np.zeros(161, np.float32), None),
+        (np.zeros((160, 2), np.float32), None),
+        (np.zeros(160, ">f4"), None),
+        (x, np.zeros(160, np.int16)),
+        (x, np.zeros(159, np.float32)),
+        (x, np.zeros(160, np.float32)[::-1]),
+        (x, "out"),
+        ([0.0] * 160, None),
+    ]
+    ro = np.zeros(160, np.float32)
+    ro.flags.writeable = False
+    bad.append((x, ro))
+    for mic, out in bad:
+        with pytest.raises(FrameError):
+            vp.process_capture(mic, out=out)  # type: ignore[arg-type]
+    with pytest.raises(FrameError):
+        vp.process_render(np.zeros(160, np.float64))
+    assert vp.stats == before
+    vp.close()
+    with pytest.raises(ca.errors.InvalidStateError):
+        vp.process_capture(x)
+    with pytest.raises(ca.errors.InvalidStateError):
+        vp.process_render(x)
+
+
+def test_stereo_entry_copies_an_overlapping_out() -> None:
+    """An out overlapping mic (not mic itself) is declined by the entry: the checked path
+    copies mic first, so the result equals a separate out's."""
+    a, b = ca.VoiceProcessor(16000, 2), ca.VoiceProcessor(16000, 2)
+    mic, far = _signal(16000, 4, 2)
+    for k in range(4):
+        a.process_render(far[k])
+        b.process_render(far[k])
+        ref = a.process_capture(mic[k])
+        buf = np.zeros((161, 2), np.float32)
+        buf[1:] = mic[k]
+        out = b.process_capture(buf[1:], out=buf[:160])
+        np.testing.assert_array_equal(ref, out)
+
+
+def test_linked_stereo_entry_runs_the_linked_capture() -> None:
+    """A linked processor's stereo frame in the compiled entry takes the linked capture
+    (one common gain, as Chain.capture_linked), never each channel on its own."""
+    mic, far = _signal(48000, 12, 2)
+    mic[:, :, 1] *= 0.25  # the channels differ: independent gains would differ from linked
+    linked, ref, alone = (
+        ca.VoiceProcessor(48000, 2),
+        ca.VoiceProcessor(48000, 2),
+        ca.VoiceProcessor(48000, 2, link_channels=False),
+    )
+    chains = ref._chains
+    assert chains[0].linked_channels == 2
+    a, b, c = (np.empty_like(mic) for _ in range(3))
+    for k in range(mic.shape[0]):
+        for vp in (linked, ref, alone):
+            vp.process_render(far[k])
+        a[k] = linked.process_capture(mic[k])  # the compiled entry
+        chains[0].capture_linked(np.ascontiguousarray(mic[k]), b[k])
+        c[k] = alone.process_capture(mic[k])
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
