@@ -182,9 +182,13 @@ def contenders(rate: int, mic: np.ndarray, far: np.ndarray) -> dict[str, Step]:
     return out
 
 
-def measure(rate: int, rounds: int) -> list[tuple[str, float, float, float]]:
+def measure(
+    rate: int, rounds: int, only: tuple[str, ...] = ()
+) -> list[tuple[str, float, float, float]]:
     mic, far = _frames(rate)
     steps = contenders(rate, mic, far)
+    if only:
+        steps = {k: v for k, v in steps.items() if any(o in k for o in only)}
     times: dict[str, list[int]] = {k: [] for k in steps}
     frames = mic.shape[0]
     pos = 0
@@ -216,9 +220,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--rates", default="16000,32000,48000")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated substrings: time only the contenders whose name holds one "
+        "(e.g. 'VoiceProcessor),chain stereo' for the stereo/mono rows)",
+    )
     args = ap.parse_args()
+    only = tuple(o for o in args.only.split(",") if o)
     for rate in (int(r) for r in args.rates.split(",")):
-        rows = measure(rate, args.rounds)
+        rows = measure(rate, args.rounds, only)
         ref = {r[0]: r[1] for r in rows}
         base = ref.get("webrtc-apm chain (livekit)", float("nan"))
         print(f"\n{rate} Hz, us per 10 ms frame (ratio: median / WebRTC APM chain)")

@@ -4,11 +4,16 @@ Instruction counts do not drift with machine load, so they are the before/after 
 of speed work.  Run under callgrind and read each stage's inclusive cost per call::
 
     valgrind --tool=callgrind --callgrind-out-file=cg.48k \
-        python bench/callgrind_frames.py 48000 300
-    python bench/callgrind_frames.py --report cg.48k
+        python bench/callgrind_frames.py 48000 300 [CHANNELS]
+    python bench/callgrind_frames.py --report cg.48k [FRAMES]
+
+With CHANNELS (default 1) the capture is a ``VoiceProcessor(rate, channels=CHANNELS)`` fed
+the scenario's mic on every channel, each scaled differently (a talker panned across
+them); the report's Ir/frame column then counts all channels of a frame together.
 
 The report divides each compiled stage entry point's inclusive instruction count by its
-number of calls (one call per frame), so the driver's setup is not counted.
+number of calls (one call per frame and channel), so the driver's setup is not counted;
+with FRAMES it also divides by the frames (all channels of a frame together).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import sys
 #: (label, regex on the Cython symbol) of the per-frame entry points
 SYMBOLS = [
     ("chain capture_c", r"8pipeline_5Chain_capture_c$"),
+    ("linked capture", r"8pipeline_5Chain_capture_linked_c$"),
     ("chain render_c", r"8pipeline_5Chain_render_c$"),
     ("high-pass", r"3hpf_8HighPass_process_c$"),
     ("aec capture", r"3aec_13EchoCanceller_capture_c$"),
@@ -32,13 +38,14 @@ SYMBOLS = [
     ("band synthesis", r"5bands_\d+\w*synthesis_c$"),
     ("resampler", r"8resample_9Resampler_process_c$"),
     ("Chain.capture (py)", r"8pipeline_5Chain_\d+capture$"),
+    ("Chain.capture_linked (py)", r"8pipeline_5Chain_\d+capture_linked$"),
     ("Chain.render (py)", r"8pipeline_5Chain_\d+render$"),
     ("VoiceProcessor capture", r"8pipeline_10FrameEntry_\d+capture$"),
     ("VoiceProcessor render", r"8pipeline_10FrameEntry_\d+render$"),
 ]
 
 
-def drive(rate: int, frames: int) -> None:
+def drive(rate: int, frames: int, channels: int = 1) -> None:
     import numpy as np
 
     import callaudio as ca
@@ -48,14 +55,17 @@ def drive(rate: int, frames: int) -> None:
     n = rate // 100
     mic = np.ascontiguousarray(res.mic[: frames * n], dtype=np.float32).reshape(-1, n)
     far = np.ascontiguousarray(res.far[: frames * n], dtype=np.float32).reshape(-1, n)
-    vp = ca.VoiceProcessor(rate)
-    out = np.empty(n, np.float32)
+    if channels > 1:
+        gains = np.linspace(1.0, 0.5, channels, dtype=np.float32)
+        mic = np.ascontiguousarray(mic[:, :, None] * gains)
+    vp = ca.VoiceProcessor(rate, channels=channels)
+    out = np.empty(mic.shape[1:], np.float32)
     for k in range(min(frames, mic.shape[0])):
         vp.process_render(far[k])
         vp.process_capture(mic[k], out=out)
 
 
-def report(path: str) -> None:
+def report(path: str, frames: int = 0) -> None:
     text = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
         capture_output=True,
@@ -75,7 +85,10 @@ def report(path: str) -> None:
     for label, pat in SYMBOLS:
         for sym, ir in incl.items():
             if re.search(pat, sym) and calls.get(sym):
-                print(f"{label:22s} {ir / calls[sym]:12.0f} Ir/call  ({calls[sym]} calls)")
+                line = f"{label:22s} {ir / calls[sym]:12.0f} Ir/call  ({calls[sym]} calls)"
+                if frames:
+                    line += f"  {ir / frames:12.0f} Ir/frame"
+                print(line)
 
 
 def _calls(path: str) -> dict[str, int]:
@@ -100,6 +113,6 @@ def _calls(path: str) -> dict[str, int]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--report":
-        report(sys.argv[2])
+        report(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
     else:
-        drive(int(sys.argv[1]), int(sys.argv[2]))
+        drive(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)

@@ -199,7 +199,7 @@ def test_a_stereo_processor_analyses_the_far_end_once_and_matches_mono(rate: int
     mic = res.mic[: frames * n].astype(np.float32)
     far = res.far[: frames * n].astype(np.float32)
     stereo_in = np.ascontiguousarray(np.stack([mic, 0.5 * mic[::-1]], axis=1))
-    stereo = ca.VoiceProcessor(rate, channels=2)
+    stereo = ca.VoiceProcessor(rate, channels=2, link_channels=False)
     monos = [ca.VoiceProcessor(rate), ca.VoiceProcessor(rate)]
     for k in range(frames):
         s = slice(k * n, (k + 1) * n)

@@ -173,7 +173,7 @@ def test_in_place_processing():
 def test_multichannel_equals_independent_mono():
     rate = 16000
     x = np.stack([noisy_tone(rate, 0.5, seed=1), noisy_tone(rate, 0.5, seed=2, level=0.2)], 1)
-    vp = ca.VoiceProcessor(rate, channels=2)
+    vp = ca.VoiceProcessor(rate, channels=2, link_channels=False)
     y = np.concatenate([vp.process_capture(x[i : i + 160]) for i in range(0, x.shape[0], 160)])
     for c in range(2):
         np.testing.assert_array_equal(y[:, c], run_frames(ca.VoiceProcessor(rate), x[:, c].copy()))

@@ -92,3 +92,26 @@ def test_stereo_entry_copies_an_overlapping_out() -> None:
         buf[1:] = mic[k]
         out = b.process_capture(buf[1:], out=buf[:160])
         np.testing.assert_array_equal(ref, out)
+
+
+def test_linked_stereo_entry_runs_the_linked_capture() -> None:
+    """A linked processor's stereo frame in the compiled entry takes the linked capture
+    (one common gain, as Chain.capture_linked), never each channel on its own."""
+    mic, far = _signal(48000, 12, 2)
+    mic[:, :, 1] *= 0.25  # the channels differ: independent gains would differ from linked
+    linked, ref, alone = (
+        ca.VoiceProcessor(48000, 2),
+        ca.VoiceProcessor(48000, 2),
+        ca.VoiceProcessor(48000, 2, link_channels=False),
+    )
+    chains = ref._chains
+    assert chains[0].linked_channels == 2
+    a, b, c = (np.empty_like(mic) for _ in range(3))
+    for k in range(mic.shape[0]):
+        for vp in (linked, ref, alone):
+            vp.process_render(far[k])
+        a[k] = linked.process_capture(mic[k])  # the compiled entry
+        chains[0].capture_linked(np.ascontiguousarray(mic[k]), b[k])
+        c[k] = alone.process_capture(mic[k])
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)

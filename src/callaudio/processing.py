@@ -116,6 +116,13 @@ class VoiceProcessor:
         samples (441 at 44.1 kHz).
     channels : int
         Capture channels (1..32); each runs its own chain.
+    link_channels : bool
+        With several channels and the echo canceller on (default): one residual-echo, one
+        noise-suppression and one gain-control gain for all channels, estimated once on
+        their combined powers (mean per bin; the loudest channel's level for the gain
+        control); each channel keeps its own high-pass, echo filter (echo path) and
+        synthesis, so level and phase differences (a panned talker's pan) are kept.
+        False: every channel is processed on its own, exactly as a mono processor would.
     config : ProcessingConfig, optional
         Stage configuration; the default enables every stage this build provides.
 
@@ -173,6 +180,8 @@ class VoiceProcessor:
         sample_rate: int = 48000,
         channels: int = 1,
         config: ProcessingConfig | None = None,
+        *,
+        link_channels: bool = True,
     ) -> None:
         self._sample_rate = check_sample_rate(sample_rate)
         if isinstance(channels, bool) or not isinstance(channels, int):
@@ -185,6 +194,7 @@ class VoiceProcessor:
             raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
         self._config = config
         self._channels = channels
+        self._link_channels = bool(link_channels)
         self._n = frame_size(self._sample_rate)
         self._chains: list[Chain] = self._build_chains(config, [], config)
         # the per-frame calls: one compiled check-and-run over the chains (see process_capture)
@@ -212,6 +222,8 @@ class VoiceProcessor:
                 kw[name] = kept if same else stage.kwargs()
             state = old[c].state if old else PathState()
             chains.append(Chain(self._sample_rate, state=state, **kw))
+        if len(chains) > 1 and self._link_channels:
+            chains[0].link(chains[1:])  # common gains (False: nothing to link, independent)
         return chains
 
     # -- properties ------------------------------------------------------------------
@@ -490,6 +502,9 @@ class VoiceProcessor:
         ):
             x = np.array(x, order="C")  # a private aligned C-contiguous copy
         chans = len(chains)
+        if chains[0].linked_channels == chans:
+            chains[0].capture_linked(x, out)
+            return
         for c, ch in enumerate(chains):
             ch.capture(x, out, c, chans)
 
@@ -522,8 +537,11 @@ class VoiceProcessor:
                 if out is not mic and np.may_share_memory(out, mic):
                     raise ValueError("out overlaps mic without being mic")
                 chans = len(chains)
-                for c, ch in enumerate(chains):
-                    ch.capture(mic, out, c, chans)
+                if chains[0].linked_channels == chans:
+                    chains[0].capture_linked(mic, out)
+                else:
+                    for c, ch in enumerate(chains):
+                        ch.capture(mic, out, c, chans)
         except ChainClaimed:
             raise self._in_use("process") from None
         except (TypeError, ValueError, AttributeError) as e:
@@ -541,6 +559,9 @@ class VoiceProcessor:
         chains = self._chains
         if not chains:
             raise self._closed()
+        if len(chains) > 1 and chains[0].linked_channels == len(chains):
+            chains[0].process_block_linked(mic, out, far, far_channels)
+            return
         for c, ch in enumerate(chains):
             ch.process_block(mic, out, far, c, self._channels, far_channels)
 

@@ -75,6 +75,13 @@ cdef class EchoCanceller:
     cdef bint fg_prov
     cdef long long n_copy, n_restore
     cdef long long nact
+    # linked channels' per-bin means (uncertainty, tail partitions), a hop's power sum and
+    # the comfort noise's amplitude
+    cdef f32* lpx
+    cdef f32* lwl
+    cdef f32* lwm
+    cdef f32* lacc
+    cdef f32* lamp
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil
@@ -86,6 +93,15 @@ cdef class EchoCanceller:
     # (None: capture_c): mic -> echo- and noise-suppressed output, framed in post's hops
     # and windows, post.latency_samples late (aec_suppressor.pyx, step 5).
     cdef int capture_post_c(self, f32* mic, Py_ssize_t n, NoiseSuppressor post) noexcept nogil
+    # capture_post_c in steps, for linked capture channels (one residual-echo and noise
+    # gain for all; see suppress_linked_c): each channel's filter, then step 6 once for
+    # all channels (on the first channel's canceller), then each channel's NaN safety.
+    cdef int capture_filter_c(self, f32* mic, Py_ssize_t nn) noexcept nogil
+    cdef void suppress_linked_c(self, void** ecs, f32** outs, void** posts,
+                                int nch) noexcept nogil
+    cdef int capture_finish_c(self, f32* mic, int code, NoiseSuppressor post) noexcept nogil
+    cdef const f32* _beyond_tail(self) noexcept nogil
+    cdef void _statistics(self, f32* out) noexcept nogil
     # The last frame's output mean square without the noise suppressor's share (the
     # echo canceller's own output level; its statistics use it).
     cdef double ms_out

@@ -228,6 +228,7 @@ cdef class EchoCanceller:
             ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n),
             ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
+            ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k), ("lamp", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -255,6 +256,11 @@ cdef class EchoCanceller:
         self.fe2r = a + <Py_ssize_t>offs["fe2r"]
         self.Dspec = a + <Py_ssize_t>offs["Dspec"]
         self.D2 = a + <Py_ssize_t>offs["D2"]
+        self.lpx = a + <Py_ssize_t>offs["lpx"]
+        self.lwl = a + <Py_ssize_t>offs["lwl"]
+        self.lwm = a + <Py_ssize_t>offs["lwm"]
+        self.lacc = a + <Py_ssize_t>offs["lacc"]
+        self.lamp = a + <Py_ssize_t>offs["lamp"]
         cdef int i
         wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
@@ -379,11 +385,17 @@ cdef class EchoCanceller:
         return self.capture_post_c(mic, nn, None)
 
     cdef int capture_post_c(self, f32* mic, Py_ssize_t nn, NoiseSuppressor post) noexcept nogil:
+        cdef int code = self.capture_filter_c(mic, nn)
+        self._suppress(mic, post)
+        return self.capture_finish_c(mic, code, post)
+
+    cdef int capture_filter_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
+        """Steps 0-5 (far FIFO, spectra, delay, echo estimate, filter update) on ``mic``;
+        returns OK or ERR_NONFINITE (non-finite input)."""
         cdef int n = self.n, k = self.k, H = self.H
         cdef int slot, lag, code = OK
         cdef f32* X
         cdef f32* X2
-        cdef double s
         cdef double fsum
         cdef f32 q
         cdef int tp
@@ -447,10 +459,13 @@ cdef class EchoCanceller:
         elif tp > 0:
             self._keep()
         self._anchor()
-        # 6. residual-echo suppressor, synthesis, statistics
-        self._suppress(mic, post)
-        # NaN safety: a non-finite output restarts the echo path and outputs silence
-        s = ca_aec_sumsq(n, mic)
+        return code
+
+    cdef int capture_finish_c(self, f32* mic, int code, NoiseSuppressor post) noexcept nogil:
+        """After step 6 (the suppressor, its synthesis and statistics) wrote ``mic``: the
+        NaN safety (a non-finite output restarts the echo path and outputs silence)."""
+        cdef int n = self.n
+        cdef double s = ca_aec_sumsq(n, mic)
         if not isfinite(s):
             self._reset_path()
             self.suppressor.clear_output()
@@ -654,8 +669,7 @@ cdef class EchoCanceller:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil:
-        cdef int n = self.n, k = self.k, P = self.P, idx
-        cdef double fa, a
+        cdef int k = self.k, P = self.P, idx
         cdef f32 kres
         cdef f32* X2b
         idx = <int>((self.t - self.filter.d - P) % self.H)
@@ -670,6 +684,142 @@ cdef class EchoCanceller:
                                 self.filter.W + <Py_ssize_t>(P - 1) * 2 * k,
                                 self.filter.W + <Py_ssize_t>(P - 2) * 2 * k, X2b,
                                 self.filter.PX, kres, self.delay.lag, post)
+        self._statistics(out)
+
+    cdef const f32* _beyond_tail(self) noexcept nogil:
+        """The far power spectrum just beyond the filter's tail."""
+        cdef int idx = <int>((self.t - self.filter.d - self.P) % self.H)
+        if idx < 0:
+            idx += self.H
+        return self.X2r + <Py_ssize_t>idx * self.k
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void suppress_linked_c(self, void** ecs, f32** outs, void** posts,
+                                int nch) noexcept nogil:
+        """Step 6 for ``nch`` linked capture channels (``ecs``: their cancellers, this
+        one first, each after its ``capture_filter_c``; ``outs``: their frames; ``posts``:
+        their noise suppressors sharing the synthesis, or NULL).
+
+        The adaptive filters stay per channel (each microphone has its own echo path);
+        the residual-echo estimate and gain run once, on per-bin means over the channels:
+        error and echo-estimate powers, the filters' uncertainty and tail partitions'
+        powers, and the pooled leakage sums (the regression of all channels' error on
+        their echo estimates). One real gain for all channels (as WebRTC AEC3 computes one
+        suppression gain for all capture channels) keeps the near end's level and phase
+        differences; an echo on one channel raises the mean residual echo, so that
+        channel's bins are suppressed on all channels (comfort noise fills them). With
+        the noise suppressors, one noise model runs on the channels' mean power per hop
+        (``NoiseSuppressor.process_power_c``; the leader's) and its gain too is common;
+        each channel keeps its own analysis, synthesis and comfort-noise generator."""
+        cdef int c, i, k = self.k, P = self.P, h, R = 0, hops = 0, cnt, lag = -1
+        cdef double sums[5]
+        cdef double tot[5]
+        cdef double ps[2]
+        cdef double after[32]
+        cdef double before[32]
+        cdef bint ok[32]
+        cdef bint shared
+        cdef f32 kres = 0.0, inv = <f32>1.0 / nch
+        cdef f32* see = self.suppressor.see
+        cdef f32* syy = self.suppressor.syy
+        cdef const f32* wl
+        cdef const f32* wm
+        cdef const f32* px
+        cdef const f32* ose
+        cdef const f32* osy
+        cdef f32* lpx = self.lpx
+        cdef f32* lwl = self.lwl
+        cdef f32* lwm = self.lwm
+        cdef f32* amp = self.lamp
+        tot[0] = tot[1] = tot[2] = tot[3] = tot[4] = 0.0
+        for c in range(nch):
+            (<EchoCanceller>ecs[c]).suppressor.spectra_c(
+                (<EchoCanceller>ecs[c]).y, (<EchoCanceller>ecs[c]).Dspec, sums)
+            for i in range(5):
+                tot[i] += sums[i]
+            if (<EchoCanceller>ecs[c]).delay.lag >= 0:
+                if lag < 0:
+                    lag = (<EchoCanceller>ecs[c]).delay.lag
+                kres = <f32>(KAL_RES * self.wscale * 0.5)
+            wl = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 1) * 2 * k
+            wm = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 2) * 2 * k
+            px = (<EchoCanceller>ecs[c]).filter.PX
+            if c == 0:
+                for i in range(k):
+                    lpx[i] = px[i]
+                    lwl[2 * i] = wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]
+                    lwm[2 * i] = wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]
+            else:
+                ose = (<EchoCanceller>ecs[c]).suppressor.see
+                osy = (<EchoCanceller>ecs[c]).suppressor.syy
+                for i in range(k):
+                    lpx[i] += px[i]
+                    lwl[2 * i] += wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]
+                    lwm[2 * i] += wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]
+                    see[i] += ose[i]
+                    syy[i] += osy[i]
+        for i in range(k):      # means; the tail partitions as magnitudes of mean power
+            see[i] *= inv
+            syy[i] *= inv
+            lpx[i] *= inv
+            lwl[2 * i] = sqrt(lwl[2 * i] * inv)
+            lwl[2 * i + 1] = 0.0
+            lwm[2 * i] = sqrt(lwm[2 * i] * inv)
+            lwm[2 * i + 1] = 0.0
+        for i in range(5):
+            tot[i] *= inv
+        self.suppressor.estimate_c(tot, self.lwl, self.lwm, self._beyond_tail(), self.lpx,
+                                   kres, lag)
+        shared = not (posts == NULL or posts[0] == NULL)
+        for c in range(1, nch):
+            (<EchoCanceller>ecs[c]).suppressor.follow_c(self.suppressor, not shared)
+        if shared:      # the comfort noise's amplitude per bin, once for every hop and channel
+            self.suppressor.comfort_amp_c(amp)
+        if not shared:
+            for c in range(nch):
+                (<EchoCanceller>ecs[c]).suppressor.synthesis_c(outs[c])
+        else:
+            R = (<NoiseSuppressor>posts[0]).hop_size
+            hops = (<NoiseSuppressor>posts[0]).hops_per_frame
+            for c in range(nch):
+                after[c] = 0.0
+                before[c] = 0.0
+            for h in range(hops):
+                cnt = 0
+                for c in range(nch):
+                    (<EchoCanceller>ecs[c]).suppressor.hop_in_c(
+                        (<EchoCanceller>ecs[c]).e + h * R, <NoiseSuppressor>posts[c], amp)
+                    ok[c] = (<NoiseSuppressor>posts[0]).power_acc_c(
+                        (<EchoCanceller>ecs[c]).suppressor.Tspec, self.lacc, cnt == 0)
+                    if ok[c]:
+                        cnt += 1
+                (<NoiseSuppressor>posts[0]).process_power_c(self.lacc, cnt, h)
+                for c in range(nch):
+                    if ok[c]:
+                        (<NoiseSuppressor>posts[0]).apply_c(
+                            (<EchoCanceller>ecs[c]).suppressor.Tspec,
+                            (<NoiseSuppressor>posts[0]).gain_c(), ps)
+                        after[c] += ps[0]
+                        before[c] += ps[1]
+                    (<NoiseSuppressor>posts[c]).synthesise_c(
+                        (<EchoCanceller>ecs[c]).suppressor.Tspec, outs[c] + h * R)
+            for c in range(nch):
+                (<EchoCanceller>ecs[c]).suppressor.post_ratio = (
+                    after[c] / before[c] if before[c] > 0.0 else 1.0)
+                if c > 0:
+                    (<NoiseSuppressor>posts[c]).follow_c(<NoiseSuppressor>posts[0])
+        for c in range(nch):
+            (<EchoCanceller>ecs[c])._statistics(outs[c])
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _statistics(self, f32* out) noexcept nogil:
+        """After the suppressor wrote ``out``: the canceller's output level and its
+        far-active statistics (echo only, ERLE, the echo-path gain)."""
+        cdef int n = self.n, idx
+        cdef double fa, a
         # the canceller's own output level: the noise suppressor's share taken out
         a = self.suppressor.post_ratio
         self.ms_out = _ms(out, n) / (a if a > 1e-6 else 1e-6)

@@ -28,6 +28,10 @@ unsigned int ca_aec_comfort_noise(int k, float *restrict out, const float *restr
                                   const float *restrict g, float *restrict amp,
                                   unsigned int state);
 
+/* The same with the amplitudes given (amp, k floats): out += amp (+-1 +-j). */
+unsigned int ca_aec_comfort_signs(int k, float *restrict out, const float *restrict amp,
+                                  unsigned int state);
+
 /* Sanitise one frame pair: non-finite samples -> 0, then clamp to +-clamp; far in place,
  * mic -> mic_out.  Returns 1 when any input sample was non-finite. */
 int ca_aec_sanitize(int n, float *restrict far, const float *restrict mic,

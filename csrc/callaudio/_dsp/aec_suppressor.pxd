@@ -48,6 +48,16 @@ cdef class ResidualEchoSuppressor:
     cdef void process(self, f32* out, const f32* y, const f32* e, const f32* Dspec,
                       const f32* Wl, const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
                       int lag, NoiseSuppressor post) noexcept nogil
+    # The same in steps: the spectra and powers; the estimate and gain (on this stage's
+    # powers, or the means of linked channels'); a linked follower's gain from its leader;
+    # the synthesis without, or one hop's analysis with, a noise suppressor.
+    cdef void spectra_c(self, const f32* y, const f32* Dspec, double* sums) noexcept nogil
+    cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
+                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil
+    cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil
+    cdef void synthesis_c(self, f32* out) noexcept nogil
+    cdef void comfort_amp_c(self, f32* amp) noexcept nogil
+    cdef void hop_in_c(self, const f32* e, NoiseSuppressor post, const f32* amp) noexcept nogil
     # Step 5 with a noise suppressor: the error in its hops, both gains, its synthesis.
     cdef void _shared_synthesis(self, f32* out, const f32* e, NoiseSuppressor post) noexcept nogil
     # The band-split chain's echo-suppression gain for the bands above (from the last

@@ -93,7 +93,7 @@ Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the cancel
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, log, log10
+from libc.math cimport exp, log, log10, sqrtf
 from libc.string cimport memcpy, memset
 
 from callaudio._dsp._typedefs cimport f32
@@ -152,6 +152,8 @@ cdef extern from "aec_suppressor.h":
 
 cdef extern from "aec_impl.h":
     unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
+                                      unsigned int state) noexcept nogil
+    unsigned int ca_aec_comfort_signs(int k, f32* out, const f32* amp,
                                       unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
     void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
@@ -303,23 +305,50 @@ cdef class ResidualEchoSuppressor:
         frames); ``post``: the noise suppressor sharing this analysis (None: this stage
         alone).
         """
-        cdef int n = self.n, k = self.k
-        cdef double sums[4]
-        cdef double sy, se, sey, syy2
-        cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd
-        cdef int i
-        cdef bint learn
-        # windowed echo estimate; error spectrum by linearity E~ = D~ - Y~
+        cdef double sums[5]
+        self.spectra_c(y, Dspec, sums)
+        self.estimate_c(sums, Wl, Wm, X2b, PX, kres, lag)
+        if post is None:
+            self.post_ratio = 1.0
+            self.fft.inverse_c(self.Tspec, self.tmp)
+            ca_aec_synthesis(self.n, self.lat, out, self.tmp, self.ola, self.ws)
+        else:
+            self._shared_synthesis(out, e, post)
+
+    cdef void spectra_c(self, const f32* y, const f32* Dspec, double* sums) noexcept nogil:
+        """Steps 0: the windowed echo estimate's spectrum, the error's by linearity
+        E~ = D~ - Y~, their powers (``see``, ``syy``) and sums (``sums[0:4]``: sy, se,
+        and the deviations' cross and square sums for the leakage; ``sums[4]``: the
+        mic's power, sum |D~|^2)."""
+        cdef int n = self.n, k = self.k, i
+        cdef double sd = 0.0
         ca_aec_window(n, self.tmp, self.wa, self.y_prev, y)
         self.fft.forward_c(self.tmp, self.Yspec)
         memcpy(self.y_prev, y, n * sizeof(f32))
         ca_aec_residual_spectra(k, self.Espec, self.Ebar, self.Ybar, self.syy, self.see,
                                 self.Yspec, Dspec, TINY, sums)
+        for i in range(2 * k):
+            sd += <double>Dspec[i] * Dspec[i]
+        sums[4] = sd
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
+                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil:
+        """Steps 1-5 on ``see``/``syy`` and ``sums`` (``spectra_c``, or their means over
+        linked channels; ``sums`` is used as scratch): the gain ``G``, the noise floor
+        ``nf``, and ``G E~`` plus comfort noise in ``Tspec``."""
+        cdef int k = self.k
+        cdef double sy, se, sey, syy2
+        cdef double beta, e1, e2
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd
+        cdef int i
+        cdef bint learn
         sy = sums[0]
         se = sums[1]
         sey = sums[2]
         syy2 = sums[3]
+        sd = sums[4]
         # leakage (Valin 2007)
         beta = sy / (se + 1e-12)
         if beta > 1.0:
@@ -373,9 +402,6 @@ cdef class ResidualEchoSuppressor:
         # echo-only frames once an echo path is locked (kres > 0), into tmp; not for
         # ERLE_HOLD frames after a lag change (the filter re-converges, the ERLE is stale):
         # then R with the gentle setting only behind a filter that cancels
-        sd = 0.0
-        for i in range(2 * k):
-            sd += <double>Dspec[i] * Dspec[i]
         if se > JUMP_LOUDER * sd:
             self.since_louder = 0
         elif self.since_louder < (1 << 30):
@@ -415,12 +441,49 @@ cdef class ResidualEchoSuppressor:
                           self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
         if self.comfort_noise:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
-        if post is None:
-            self.post_ratio = 1.0
-            self.fft.inverse_c(self.Tspec, self.tmp)
-            ca_aec_synthesis(n, self.lat, out, self.tmp, self.ola, self.ws)
-        else:
-            self._shared_synthesis(out, e, post)
+
+    cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil:
+        """Linked channels: take the leader's gain and noise floor (``estimate_c`` ran
+        once, on the channels' mean powers); with ``spectrum``, ``Tspec`` <- G E~ plus
+        comfort noise (for ``synthesis_c``)."""
+        cdef int k = self.k, i
+        memcpy(self.G, leader.G, k * sizeof(f32))
+        memcpy(self.nf, leader.nf, k * sizeof(f32))
+        self.near = leader.near
+        if not spectrum:
+            return
+        for i in range(2 * k):
+            self.Tspec[i] = self.Espec[i]
+        ca_aec_scale_spectrum(k, self.Tspec, self.G)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
+
+    cdef void synthesis_c(self, f32* out) noexcept nogil:
+        """Step 5 without a noise suppressor: ``Tspec`` out, ``lat`` samples late."""
+        self.post_ratio = 1.0
+        self.fft.inverse_c(self.Tspec, self.tmp)
+        ca_aec_synthesis(self.n, self.lat, out, self.tmp, self.ola, self.ws)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void comfort_amp_c(self, f32* amp) noexcept nogil:
+        """The comfort noise's amplitude per bin, sqrt(N (1 - G^2) / 2) (zero without
+        comfort noise)."""
+        cdef int i
+        for i in range(self.k):
+            amp[i] = sqrtf(self.nf[i] * (1.0 - self.G[i] * self.G[i]) * 0.5) \
+                if self.comfort_noise else 0.0
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void hop_in_c(self, const f32* e, NoiseSuppressor post, const f32* amp) noexcept nogil:
+        """Linked shared synthesis, one hop of ``post`` (its hop_size samples of the error
+        ``e``): its analysis spectrum into ``Tspec``, with this frame's gain, and comfort
+        noise of amplitude ``amp`` (``comfort_amp_c``) with this channel's random signs."""
+        post.analyse_c(e, self.Tspec)
+        ca_aec_scale_spectrum(self.k, self.Tspec, self.G)
+        if self.comfort_noise:
+            self.rng = ca_aec_comfort_signs(self.k, self.Tspec, amp, self.rng)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)

@@ -154,6 +154,21 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_noise(int k, float *restrict out,
     return state;
 }
 
+CA_MULTIVERSION unsigned int ca_aec_comfort_signs(int k, float *restrict out,
+                                                  const float *restrict amp,
+                                                  unsigned int state)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        state ^= state << 13;      /* xorshift32 (Marsaglia 2003), as ca_aec_comfort_noise */
+        state ^= state >> 17;
+        state ^= state << 5;
+        out[2 * i] += (state & 1u) ? amp[i] : -amp[i];
+        out[2 * i + 1] += (state & 2u) ? amp[i] : -amp[i];
+    }
+    return state;
+}
+
 CA_MULTIVERSION double ca_aec_cpower_sum(int k, const float *restrict w)
 {
     const ptrdiff_t m = 2 * (ptrdiff_t)k;

@@ -62,6 +62,13 @@ cdef class GainControl:
     # frame (no noise observation; it may be speech).
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only, bint echo_shaped) noexcept nogil
+    # Steps 2-6 on a frame's mean square: the gain at the frame's end.
+    cdef f64 level_c(self, f64 e, f32 speech_prob, bint echo_only,
+                     bint echo_shaped) noexcept nogil
+    # Linked channels: one gain and one limiter for nch frames (see agc.pyx).
+    cdef void process_linked_c(self, f32** xs, int nch, Py_ssize_t n, f32 speech_prob,
+                               bint echo_only, bint echo_shaped) noexcept nogil
+    cdef void follow_c(self, GainControl leader) noexcept nogil
     cdef bint _update_floor(self, f64 e, bint observe) noexcept nogil
     cdef void _restart_floor(self) noexcept nogil
     cdef void _check_change(self) noexcept nogil

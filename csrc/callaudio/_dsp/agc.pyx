@@ -132,7 +132,7 @@ Latency: 0 samples.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, isfinite, log10, pow
+from libc.math cimport exp, fabsf, isfinite, log10, pow
 
 from dataclasses import fields
 
@@ -371,14 +371,33 @@ cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noe
 cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_state,
                              f64 clip, f64 release) noexcept nogil:
     """Gain ramp g0 -> g1 across the frame, then the zero-latency limiter (step 7)."""
-    cdef Py_ssize_t i, first
     cdef f64 dg = (g1 - g0) / n
-    cdef f64 lim0 = lim_state[0], lim1, target, dl, y, pk, lim
-    pk = ca_peak_ramp(x, <int>n, g0, dg)
-    target = 1.0 if pk <= clip else clip / pk
+    cdef f64 lim0 = lim_state[0]
+    cdef f64 target = limiter_target(ca_peak_ramp(x, <int>n, g0, dg), clip)
+    cdef Py_ssize_t first = -1
+    if target < lim0:
+        first = ca_first_over(x, <int>n, g0, dg, lim0, clip)
+    lim_state[0] = limiter_apply(x, n, g0, dg, lim0, target, first, clip, release)
+
+
+cdef inline f64 limiter_target(f64 pk, f64 clip) noexcept nogil:
+    """The limiter's gain a frame of gained peak ``pk`` allows."""
+    return 1.0 if pk <= clip else clip / pk
+
+
+@cython.boundscheck(False)   # kernel: i < n
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef f64 limiter_apply(f32* x, Py_ssize_t n, f64 g0, f64 dg, f64 lim0, f64 target,
+                       Py_ssize_t first, f64 clip, f64 release) noexcept nogil:
+    """Apply the gain ramp g0 + dg (i + 1) and the limiter that ``target`` (the gain the
+    frame's peak allows; linked channels: every channel's peak) calls for; ``first``: the
+    first sample over the ceiling at ``lim0`` (only read when attacking; linked channels:
+    the earliest over all of them).  Returns the limiter's gain at the frame's end."""
+    cdef Py_ssize_t i
+    cdef f64 lim1, dl, y, lim
     if target < lim0:
         # Attack: reach the target at the first sample that needs it, hold it after.
-        first = ca_first_over(x, <int>n, g0, dg, lim0, clip)
         lim1 = target
         dl = (target - lim0) / (first + 1)
         for i in range(n):
@@ -392,7 +411,7 @@ cdef void apply_gain_limiter(f32* x, Py_ssize_t n, f64 g0, f64 g1, f64* lim_stat
             lim1 = 1.0
         dl = (lim1 - lim0) / n
         ca_apply_ramps(x, <int>n, g0, dg, lim0, dl, clip)
-    lim_state[0] = lim1
+    return lim1
 
 
 cdef inline f64 db_to_amp(f64 db) noexcept nogil:
@@ -582,15 +601,98 @@ cdef class GainControl:
     cdef void process_c(self, f32* x, Py_ssize_t n, f32 speech_prob,
                         bint echo_only, bint echo_shaped) noexcept nogil:
         cdef Py_ssize_t i
-        cdef int k
-        cdef f64 e, cap, d, g1, lv
-        cdef bint speech, learn, floor_known, observe, strong
-
+        cdef f64 e, g1
         e = mean_square(x, n)
         if not isfinite(e):
             for i in range(n):
                 x[i] = 0.0
             return
+        g1 = self.level_c(e, speech_prob, echo_only, echo_shaped)
+        apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
+        self._gain = g1
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void process_linked_c(self, f32** xs, int nch, Py_ssize_t n, f32 speech_prob,
+                               bint echo_only, bint echo_shaped) noexcept nogil:
+        """Linked channels: one gain for the ``nch`` frames ``xs`` (each n samples, in
+        place), from the loudest one's level (the talker's nearest microphone sets it,
+        the others keep their level below it), and one limiter over all their peaks. A
+        non-finite frame is zeroed and left out."""
+        cdef Py_ssize_t i, first = -1, f
+        cdef int c
+        cdef f64 e = -1.0, ec, g1, pk = 0.0, p, dg, target, lim0
+        cdef f32 g0f, dgf, a, pkf, lo, hi
+        cdef f32* x
+        for c in range(nch):
+            ec = mean_square(xs[c], n)
+            if not isfinite(ec):
+                for i in range(n):
+                    xs[c][i] = 0.0
+            elif ec > e:
+                e = ec
+        if e < 0.0:
+            return
+        g1 = self.level_c(e, speech_prob, echo_only, echo_shaped)
+        # the usual frame: the gained peaks stay under the ceiling and the limiter is idle,
+        # so the frame is only the gain ramp (float32, one vectorisable pass per channel)
+        g0f = <f32>self._gain
+        dgf = <f32>((g1 - self._gain) / n)
+        for c in range(nch):
+            x = xs[c]
+            pkf = 0.0
+            for i in range(n):
+                a = fabsf(x[i] * (g0f + dgf * (i + 1)))
+                pkf = a if a > pkf else pkf
+            if pkf > pk:
+                pk = pkf
+        if self._lim >= 1.0 and pk * 1.0001 < self._clip:
+            hi = <f32>self._clip
+            lo = -hi
+            for c in range(nch):
+                x = xs[c]
+                for i in range(n):
+                    a = x[i] * (g0f + dgf * (i + 1))
+                    x[i] = hi if a > hi else (lo if a < lo else a)
+            self._gain = g1
+            return
+        # one limiter over every channel's peak; it attacks from the earliest sample over
+        dg = (g1 - self._gain) / n
+        pk = 0.0
+        for c in range(nch):
+            p = ca_peak_ramp(xs[c], <int>n, self._gain, dg)
+            if p > pk:
+                pk = p
+        target = limiter_target(pk, self._clip)
+        lim0 = self._lim
+        if target < lim0:
+            for c in range(nch):
+                f = ca_first_over(xs[c], <int>n, self._gain, dg, lim0, self._clip)
+                if f >= 0 and (first < 0 or f < first):
+                    first = f
+        for c in range(nch):
+            self._lim = limiter_apply(xs[c], n, self._gain, dg, lim0, target, first,
+                                      self._clip, LIMITER_RELEASE)
+        self._gain = g1
+
+    cdef void follow_c(self, GainControl leader) noexcept nogil:
+        """Linked channels: take the leader's gain and limiter state (what a band-split
+        chain applies to its upper bands)."""
+        self._gain = leader._gain
+        self._lim = leader._lim
+
+    @cython.boundscheck(False)   # ring/min indices are kept in range explicitly
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef f64 level_c(self, f64 e, f32 speech_prob, bint echo_only,
+                     bint echo_shaped) noexcept nogil:
+        """Steps 2-6 on a frame of (finite) mean square ``e``: returns the gain at the
+        frame's end (linear; the limiter not included)."""
+        cdef Py_ssize_t i
+        cdef int k
+        cdef f64 cap, d, lv
+        cdef bint speech, learn, floor_known, observe, strong
         e += ENERGY_FLOOR
         # 2. noise floor: minimum statistics of the smoothed frame power.  An echo-only
         # frame's level is the echo suppressor's doing, and so is an echo-shaped one's
@@ -722,9 +824,7 @@ cdef class GainControl:
         if d > 0.0 and not learn:
             d = 0.0
         self._gain_db += d
-        g1 = db_to_amp(self._gain_db)
-        apply_gain_limiter(x, n, self._gain, g1, &self._lim, self._clip, LIMITER_RELEASE)
-        self._gain = g1
+        return db_to_amp(self._gain_db)
 
     @cython.boundscheck(False)   # k < _mod_count <= MOD_FRAMES
     @cython.wraparound(False)

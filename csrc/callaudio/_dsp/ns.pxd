@@ -76,6 +76,14 @@ cdef class NoiseSuppressor:
     cdef void reset_c(self) noexcept nogil
     cdef void _hop(self, f32* x) noexcept nogil
     cdef void _gain_hop(self, f32* spec, f64* sums) noexcept nogil
+    cdef void _gain_power(self) noexcept nogil
+    # Linked channels (one gain for all of a multi-channel capture; see ns.pyx):
+    # accumulate a hop's power, the gain from the channels' mean power, apply a gain.
+    cdef bint power_acc_c(self, const f32* spec, f32* acc, bint first) noexcept nogil
+    cdef void process_power_c(self, const f32* acc, int count, int hop) noexcept nogil
+    cdef void follow_c(self, NoiseSuppressor leader) noexcept nogil
+    cdef const f32* gain_c(self) noexcept nogil
+    cdef void apply_c(self, f32* spec, const f32* gain, f64* sums) noexcept nogil
     cdef void _frame_vad(self, int nh) noexcept nogil
     # Shared analysis (the echo canceller's suppressor; ns.pyx, item 1): hop ``hop`` (0 ..
     # hops_per_frame - 1) of a frame: this stage's gain from the analysis spectrum ``spec``

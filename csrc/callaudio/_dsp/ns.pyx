@@ -168,6 +168,7 @@ cdef extern from "ns_impl.h":
     double ca_ns_log_mean(const float* x, int lo, int hi) noexcept nogil
     double ca_ns_min(const double* x, int n) noexcept nogil
     int ca_ns_finite(const float* x, int n) noexcept nogil
+    int ca_ns_power_acc(const float* spec, float* acc, int nb, int first) noexcept nogil
     void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
                             float tiny) noexcept nogil
     void ca_ns_noise_max(const float* noise, const float* floor_spec, float* used, int nb,
@@ -485,11 +486,20 @@ cdef class NoiseSuppressor:
     cdef void _gain_hop(self, f32* spec, f64* sums) noexcept nogil:
         """One hop's gain from the analysis spectrum ``spec`` (fft_size + 2 floats,
         interleaved), applied to it in place; sums = (power after, before)."""
+        ca_ns_power(spec, self._power, self._nbins, CA_TINY)
+        self._gain_power()
+        ca_ns_apply(spec, self._gprev, self._nbins, sums)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void _gain_power(self) noexcept nogil:
+        """One hop's noise tracking, speech presence and gain (into ``_gprev``) from the
+        power spectrum in ``_power``."""
         cdef int nb = self._nbins, k
         cdef f32* P = self._power
         cdef f64 e, emin, w, wf
         cdef f32 gmin, log_gmin
-        ca_ns_power(spec, P, nb, CA_TINY)
         if self._count < self._n_init:
             # Initialisation: the noise PSD is the mean periodogram of the first hops.
             for k in range(nb):
@@ -546,7 +556,6 @@ cdef class NoiseSuppressor:
                    gmin, log_gmin, self._a_dd)
         # self._odds now holds each bin's presence probability.
         self._presence_acc += ca_ns_mean(self._odds, self._vad_lo, self._vad_hi)
-        ca_ns_apply(spec, self._gprev, nb, sums)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -619,6 +628,50 @@ cdef class NoiseSuppressor:
         if hop == self.hops_per_frame - 1 and self._shared_hops > 0:
             self._frame_vad(self._shared_hops)
         return ok
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef bint power_acc_c(self, const f32* spec, f32* acc, bint first) noexcept nogil:
+        """Linked channels: add this hop's power spectrum |spec|^2 to ``acc`` (nbins;
+        ``first``: overwrite it). False, ``acc`` untouched, when ``spec`` is not finite."""
+        return ca_ns_power_acc(spec, acc, self._nbins, first) != 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void process_power_c(self, const f32* acc, int count, int hop) noexcept nogil:
+        """Linked channels, hop ``hop`` of a frame: the gain (``gain_c``) from the mean
+        ``acc / count`` of ``count`` channels' power spectra (``power_acc_c``; count 0:
+        none was finite, nothing learnt). One noise model, one speech presence, one gain
+        for all the channels: a common real gain keeps their level and phase differences
+        (binaural noise reduction's common-gain rule). The speech probability is updated
+        after the frame's last hop."""
+        cdef int k, nb = self._nbins
+        cdef f32 inv
+        if hop == 0:
+            self._presence_acc = 0.0
+            self._shared_hops = 0
+        if count > 0:
+            inv = <f32>1.0 / count
+            for k in range(nb):
+                self._power[k] = acc[k] * inv if acc[k] * inv >= CA_TINY else 0.0
+            self._gain_power()
+            self._shared_hops += 1
+        if hop == self.hops_per_frame - 1 and self._shared_hops > 0:
+            self._frame_vad(self._shared_hops)
+
+    cdef void follow_c(self, NoiseSuppressor leader) noexcept nogil:
+        """Linked channels: take the leader's last gain and speech probability (what a
+        band-split chain reads for its upper bands)."""
+        memcpy(self._gprev, leader._gprev, self._nbins * sizeof(f32))
+        self._speech_prob = leader._speech_prob
+
+    cdef const f32* gain_c(self) noexcept nogil:
+        """The last hop's gain per bin (nbins)."""
+        return self._gprev
+
+    cdef void apply_c(self, f32* spec, const f32* gain, f64* sums) noexcept nogil:
+        """``spec`` *= ``gain`` per bin; sums = (power after, before)."""
+        ca_ns_apply(spec, gain, self._nbins, sums)
 
     # -- Python-facing -------------------------------------------------------------------
 

@@ -319,3 +319,17 @@ int ca_ns_finite(const float *restrict x, int n) {
     float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
     return t == 0.0f;   /* x * 0 is NaN for NaN and +-inf, 0 otherwise */
 }
+
+CA_NS_MULTIVERSION
+int ca_ns_power_acc(const float *restrict spec, float *restrict acc, int nb, int first) {
+    if (!ca_ns_finite(spec, 2 * nb))
+        return 0;
+    const ptrdiff_t m = nb;   /* not int: with -fwrapv an int index blocks vectorising */
+    if (first)
+        for (ptrdiff_t k = 0; k < m; k++)
+            acc[k] = spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
+    else
+        for (ptrdiff_t k = 0; k < m; k++)
+            acc[k] += spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1];
+    return 1;
+}

@@ -130,4 +130,8 @@ double ca_ns_min(const double *restrict x, int n);
 /* 1 when every x[0..n-1] is finite, else 0. */
 int ca_ns_finite(const float *restrict x, int n);
 
+/* Linked channels: acc (nb) = (first) or += |spec|^2 per bin; 0 (acc untouched) when the
+ * spectrum (2 nb floats, interleaved) is not finite, else 1. */
+int ca_ns_power_acc(const float *restrict spec, float *restrict acc, int nb, int first);
+
 #endif

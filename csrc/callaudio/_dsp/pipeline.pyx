@@ -27,6 +27,22 @@ state), and the far frame likewise before the echo canceller. The two resamplers
 are chosen so that the whole chain delays by a whole number of 44.1 kHz samples
 (``latency_samples``). A chain with no stage resamples nothing and splits nothing.
 
+Linked channels (``Chain.link``, what ``VoiceProcessor(channels>1)`` builds by default): the
+chain of channel 0 runs all channels of a frame in one call (``capture_linked_c``). Each
+channel keeps its own input guard, resampler, band split, high-pass and adaptive echo filter
+(each microphone has its own echo path) and its own synthesis; the gains are estimated once
+for all channels, on their mean powers per bin (the residual-echo suppressor, per frame, and
+the noise suppressor, per hop: ``EchoCanceller.suppress_linked_c``), and the gain control's
+on the loudest channel's level with one limiter over every channel's peaks
+(``GainControl.process_linked_c``). One real gain per bin for all channels keeps their level
+and phase differences (WebRTC AEC3 computes one suppression gain for all capture channels;
+binaural noise reduction applies a common gain to keep the interaural cues). The mean, not
+the maximum, is the combined statistic: the noise model and the speech presence see a
+lower-variance periodogram, and an echo or noise on one microphone still raises it in its
+bins (by 10 log10(channels) dB less than on that channel); the maximum would bias the noise
+estimate up (the larger of two periodograms) and let one noisy microphone set the noise
+floor of all.
+
 The chain owns one instance of every enabled stage and two scratch frames, all allocated
 in ``__cinit__``; ``render_c`` and ``capture_c`` run without the GIL and allocate nothing.
 Validation happens once, in the Python-facing ``render``/``capture`` methods (and above
@@ -76,6 +92,8 @@ from callaudio._dsp.resample import min_delay
 
 cnp.import_array()
 
+DEF MAX_LINK = 32                      # VoiceProcessor's largest channel count
+
 cdef f32 INPUT_CLAMP = <f32>CA_INPUT_CLAMP
 cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
 cdef f64 OUTPUT_LIMIT_RELEASE = exp(-0.01 / 0.1)   # the output limiter's release, 0.1 s
@@ -112,6 +130,11 @@ cdef inline int guard_input(f32* x, Py_ssize_t n) noexcept nogil:
         elif v < -INPUT_CLAMP:
             x[i] = -INPUT_CLAMP
     return bad
+
+
+cdef inline f64 _olimit_target(f64 pk, f64 clip) noexcept nogil:
+    """The output limiter's gain a frame of peak ``pk`` allows (< its gain: attack)."""
+    return 1.0 if pk <= clip else clip / pk
 
 
 cdef inline bint all_finite(const f32* x, Py_ssize_t n) noexcept nogil:
@@ -255,6 +278,16 @@ cdef class Chain:
     cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
     cdef f64 _olim          # the output limiter's gain (split or resampled paths)
     cdef readonly PathState state   # locks and counters (shared with a rebuilt chain)
+    # linked capture channels (``link``): the chains of channels 0 .. _nlink - 1, this one
+    # first (0: not a linked group's first chain); the stage frame, band-split/resampler
+    # frame, canceller input power and return code of the frame in flight
+    cdef void* _peer[MAX_LINK]
+    cdef int _nlink
+    cdef list _peer_refs
+    cdef f32* _sx
+    cdef f32* _core
+    cdef f64 _p_in
+    cdef int _code
 
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
                   noise_suppressor=None, gain_control=None, PathState state=None,
@@ -547,15 +580,28 @@ cdef class Chain:
         peak on top. This zero-latency peak limiter on the final output keeps the gain
         control's ceiling exact: attack to the first sample over it within the frame,
         release like the gain control's limiter; idle (gain 1) while the peaks stay under."""
-        cdef f64 clip = self.gain_control._clip, pk, target, lim0 = self._olim
-        cdef f64 lim1, dl, y
-        cdef Py_ssize_t i, first
-        pk = ca_peak_ramp(x, <int>n, 1.0, 0.0)     # max |x|
+        cdef f64 pk = ca_peak_ramp(x, <int>n, 1.0, 0.0)     # max |x|
+        cdef f64 lim0 = self._olim
+        cdef Py_ssize_t first = -1
+        if _olimit_target(pk, self.gain_control._clip) < lim0:   # attack
+            first = ca_first_over(x, <int>n, 1.0, 0.0, lim0, self.gain_control._clip)
+        self._olim = self._olimit_apply(x, n, pk, first, lim0)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef f64 _olimit_apply(self, f32* x, Py_ssize_t n, f64 pk, Py_ssize_t first,
+                           f64 lim0) noexcept nogil:
+        """The output limiter on ``x`` for the peak ``pk`` (linked channels: every
+        channel's) from the gain ``lim0``; ``first``: the first sample over the ceiling at
+        ``lim0`` (linked channels: the earliest of any channel; only read when the limiter
+        attacks, i.e. ``_olimit_target(pk) < lim0``); returns the gain at the frame's end."""
+        cdef f64 clip = self.gain_control._clip, target, lim1, dl, y
+        cdef Py_ssize_t i
         if pk * lim0 <= clip and lim0 >= 1.0:
-            return
+            return lim0
         target = 1.0 if pk <= clip else clip / pk
         if target < lim0:
-            first = ca_first_over(x, <int>n, 1.0, 0.0, lim0, clip)
             lim1 = target
             dl = (target - lim0) / (first + 1)
             for i in range(n):
@@ -569,7 +615,7 @@ cdef class Chain:
             for i in range(n):
                 y = x[i] * (lim0 + dl * (i + 1))
                 x[i] = <f32>(clip if y > clip else (-clip if y < -clip else y))
-        self._olim = lim1
+        return lim1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -693,6 +739,316 @@ cdef class Chain:
         else:
             self._agc0 = 1.0
             self._agc1 = 1.0
+
+    # -- linked capture channels -------------------------------------------------------
+
+    def link(self, followers):
+        """Make this chain the first of a linked multi-channel capture: ``followers`` are
+        the chains of channels 1 .. len(followers) (same rate, stages and band split).
+
+        A linked capture (``capture_linked``, ``process_block_linked``, the C API's
+        ``capture_multi``) runs each channel's high-pass and adaptive echo filter (each
+        microphone has its own echo path), then ONE residual-echo estimate and gain and
+        ONE noise model and gain on the channels' mean powers
+        (``EchoCanceller.suppress_linked_c``), each channel's synthesis, and ONE gain
+        control from the loudest channel's level with one limiter over all channels'
+        peaks (``GainControl.process_linked_c``): a common real gain keeps the near end's
+        level and phase differences (a panned talker keeps its pan) and costs the gain
+        estimation once. Linking needs the echo canceller, and the noise suppressor, if
+        any, in its shared analysis; otherwise nothing is linked and False is returned
+        (the channels run independently). ``link([])`` unlinks. Returns True if linked.
+        """
+        cdef Chain f
+        followers = list(followers)
+        self._nlink = 0
+        self._peer_refs = None
+        if not followers:
+            return False
+        if len(followers) + 1 > MAX_LINK:
+            raise ValueError(f"at most {MAX_LINK} linked channels")
+        if self.echo_canceller is None or (self.noise_suppressor is not None
+                                           and not self.shared_analysis):
+            return False
+        for f in followers:
+            if f is self or f.sample_rate != self.sample_rate \
+                    or f.split_bands != self.split_bands \
+                    or f.shared_analysis != self.shared_analysis \
+                    or (f.high_pass is None) != (self.high_pass is None) \
+                    or f.echo_canceller is None \
+                    or (f.noise_suppressor is None) != (self.noise_suppressor is None) \
+                    or (f.gain_control is None) != (self.gain_control is None) \
+                    or (self.noise_suppressor is not None and (
+                        f.noise_suppressor.hops_per_frame != self.noise_suppressor.hops_per_frame)):
+                raise ValueError("linked chains need the same rate, stages and band split")
+        self._peer_refs = [self] + followers
+        for c, f in enumerate(self._peer_refs):
+            self._peer[c] = <void*>f
+        self._nlink = len(self._peer_refs)
+        return True
+
+    @property
+    def linked_channels(self):
+        """Channels of the linked capture this chain leads (0: none; see :meth:`link`)."""
+        return self._nlink
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _front_c(self) noexcept nogil:
+        """Linked capture, this channel's part before the common gains: the input guard,
+        the resampler, the band analysis, the high-pass and the echo canceller's filter
+        on the frame in ``_cap``."""
+        cdef f32* x = self._cap
+        cdef Py_ssize_t n = self._ns
+        if guard_input(x, self.frame_size):
+            self.state.nonfinite_frames += 1
+        if self._up is not None:
+            self._up.process_c(x, self._mid)
+            x = self._mid
+        self._core = x
+        if self._bank is not None:
+            self._bank.analysis_c(x, self._bands)
+            x = self._bands
+        self._sx = x
+        if self.high_pass is not None:
+            self.high_pass.process_c(x, n)
+        self._p_in = ca_mean_square(x, <int>n)
+        self._code = self.echo_canceller.capture_filter_c(x, n)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _back_c(self) noexcept nogil:
+        """Linked capture, this channel's part after the common gains: the upper bands,
+        the band synthesis, the output guard and the resampler back (into ``_cap``).
+        Returns OK or ERR_NONFINITE."""
+        cdef Py_ssize_t n = self._n, i
+        cdef int rc = OK
+        if self._bank is not None:
+            self.upper_bands_c()
+            self._bank.synthesis_c(self._bands, self._core)
+        self.state.capture_frames += 1
+        if not all_finite(self._core, n):
+            for i in range(n):
+                self._core[i] = 0.0
+            self.state.output_power = 0.0
+            rc = ERR_NONFINITE
+        else:
+            self.state.output_power = ca_mean_square(self._core, <int>n)
+        if self._up is not None:
+            self._down.process_c(self._mid, self._cap)
+        return rc
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int capture_linked_c(self, const void* src, void* dst, bint i16) noexcept nogil:
+        """One interleaved frame (frame_size x ``_nlink``, float32 or int16) of a linked
+        capture from ``src`` into ``dst`` (may be ``src``). Returns OK, or ERR_NONFINITE
+        when a channel's output went non-finite (that channel's frame is silence and its
+        chain has been reset in place)."""
+        cdef int c, nch = self._nlink, rc = OK, code
+        cdef Py_ssize_t i, n = self.frame_size, ns = self._ns
+        cdef void* ecs[MAX_LINK]
+        cdef void* posts[MAX_LINK]
+        cdef f32* xs[MAX_LINK]
+        cdef f64 p_in = 0.0, p_out = 0.0
+        cdef bint echo_only = True
+        cdef f32 v
+        cdef int bad[MAX_LINK]
+        cdef Py_ssize_t first = -1, f
+        cdef f64 pk = 0.0, p, lim
+        cdef const f32* sf = <const f32*>src
+        cdef const int16_t* si = <const int16_t*>src
+        cdef f32* df = <f32*>dst
+        cdef int16_t* di = <int16_t*>dst
+        for c in range(nch):
+            if i16:
+                for i in range(n):
+                    (<Chain>self._peer[c])._cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
+            else:
+                for i in range(n):
+                    (<Chain>self._peer[c])._cap[i] = sf[i * nch + c]
+            (<Chain>self._peer[c])._front_c()
+            ecs[c] = <void*>(<Chain>self._peer[c]).echo_canceller
+            posts[c] = <void*>(<Chain>self._peer[c]).noise_suppressor
+            xs[c] = (<Chain>self._peer[c])._sx
+        self.echo_canceller.suppress_linked_c(
+            ecs, xs, posts if self.noise_suppressor is not None else NULL, nch)
+        for c in range(nch):
+            code = (<Chain>self._peer[c])._code
+            (<Chain>self._peer[c]).echo_canceller.capture_finish_c(
+                xs[c], code, (<Chain>self._peer[c]).noise_suppressor)
+            p_in += (<Chain>self._peer[c])._p_in
+            p_out += (<Chain>self._peer[c]).echo_canceller.ms_out
+            echo_only = echo_only and (<Chain>self._peer[c]).echo_canceller.echo_only
+        if self.gain_control is not None:
+            for c in range(nch):
+                (<Chain>self._peer[c])._agc0 = (
+                    self.gain_control._gain * self.gain_control._lim)
+            # one gain: the frame is echo only when every channel's is; shaped when the
+            # cancellers together took more than half the power (see stages_c)
+            self.gain_control.process_linked_c(
+                xs, nch, ns,
+                <f32>self.noise_suppressor._speech_prob if self.noise_suppressor is not None
+                else <f32>-1.0,
+                echo_only, p_out * ECHO_SHAPED < p_in)
+            for c in range(nch):
+                if c > 0:
+                    (<Chain>self._peer[c]).gain_control.follow_c(self.gain_control)
+                (<Chain>self._peer[c])._agc1 = (
+                    self.gain_control._gain * self.gain_control._lim)
+        else:
+            for c in range(nch):
+                (<Chain>self._peer[c])._agc0 = 1.0
+                (<Chain>self._peer[c])._agc1 = 1.0
+        for c in range(nch):
+            bad[c] = (<Chain>self._peer[c])._back_c() != OK
+        if self.gain_control is not None and (self._up is not None or self._bank is not None):
+            # one output limiter over every channel's peaks (each chain's follows it)
+            for c in range(nch):
+                p = ca_peak_ramp((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0)
+                if p > pk:
+                    pk = p
+            lim = self._olim
+            if _olimit_target(pk, self.gain_control._clip) < lim:   # attack
+                for c in range(nch):
+                    f = ca_first_over((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0, lim,
+                                      self.gain_control._clip)
+                    if f >= 0 and (first < 0 or f < first):
+                        first = f
+            for c in range(nch):
+                (<Chain>self._peer[c])._olim = self._olimit_apply(
+                    (<Chain>self._peer[c])._cap, n, pk, first, lim)
+        for c in range(nch):
+            if bad[c]:
+                rc = ERR_NONFINITE
+                (<Chain>self._peer[c]).reset_c()
+            if i16:
+                for i in range(n):
+                    v = (<Chain>self._peer[c])._cap[i] * I16_SCALE
+                    v = v + 0.5 if v >= 0 else v - 0.5      # round half away from zero
+                    if v > 32767.0:
+                        v = 32767.0
+                    elif v < -32768.0:
+                        v = -32768.0
+                    di[i * nch + c] = <int16_t>v
+            else:
+                for i in range(n):
+                    df[i * nch + c] = (<Chain>self._peer[c])._cap[i]
+        return rc
+
+    cdef bint _lock_linked(self) noexcept nogil:
+        """Take every linked channel's capture lock (in channel order); True when one of
+        them is claimed (then none is held)."""
+        cdef int c
+        cdef bint busy = False
+        for c in range(self._nlink):
+            PyThread_acquire_lock((<Chain>self._peer[c]).state.capture_lock, WAIT_LOCK)
+            busy = busy or (<Chain>self._peer[c]).state.claimed
+        if busy:
+            self._unlock_linked()
+        return busy
+
+    cdef void _unlock_linked(self) noexcept nogil:
+        cdef int c
+        for c in range(self._nlink - 1, -1, -1):
+            PyThread_release_lock((<Chain>self._peer[c]).state.capture_lock)
+
+    def capture_linked(self, cnp.ndarray mic not None, cnp.ndarray out not None):
+        """Process a C-contiguous (frame_size, linked_channels) frame of a linked capture
+        (see :meth:`link`); ``mic`` and ``out`` as for :meth:`capture` (``out`` may be
+        ``mic``). Returns OK (0), or ERR_NONFINITE when a channel's output went non-finite
+        (its frame is silence and its chain has been reset in place)."""
+        cdef int typ = _dtype_of(mic)
+        cdef int rc = OK
+        cdef bint busy
+        if self._nlink < 2:
+            raise ValueError("not a linked chain")
+        if typ != _dtype_of(out):
+            raise TypeError("mic and out must have the same dtype")
+        if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_INT16:
+            raise TypeError("frames must be float32 or int16 in native byte order")
+        if cnp.PyArray_SIZE(mic) != self.frame_size * self._nlink or \
+                cnp.PyArray_SIZE(out) != self.frame_size * self._nlink:
+            raise ValueError("frame size mismatch")
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
+            raise ValueError("frames must be C-contiguous")
+        if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
+            raise ValueError("frames must be aligned to their dtype")
+        if not cnp.PyArray_ISWRITEABLE(out):
+            raise ValueError("out must be writable")
+        cdef void* src = cnp.PyArray_DATA(mic)
+        cdef void* dst = cnp.PyArray_DATA(out)
+        cdef bint i16 = typ == cnp.NPY_INT16
+        with nogil:
+            busy = self._lock_linked()
+            if not busy:
+                rc = self.capture_linked_c(src, dst, i16)
+                self._unlock_linked()
+        if busy:
+            raise ChainClaimed()
+        return rc
+
+    def process_block_linked(self, cnp.ndarray mic not None, cnp.ndarray out not None, far,
+                             Py_ssize_t far_channels=1):
+        """:meth:`process_block` for a linked capture: every channel at once, frame by
+        frame (``mic``/``out``: frames * frame_size x linked_channels float32; the far
+        frame is analysed once and fed to every channel's canceller). Returns the number
+        of frames in which a channel's output went non-finite."""
+        cdef Py_ssize_t n = self.frame_size, k, frames, nch = self._nlink
+        cdef int resets = 0, c
+        cdef f32* ref = NULL
+        cdef bint busy
+        if nch < 2:
+            raise ValueError("not a linked chain")
+        if _dtype_of(mic) != cnp.NPY_FLOAT32 or _dtype_of(out) != cnp.NPY_FLOAT32:
+            raise TypeError("process_block takes native float32 signals")
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
+            raise ValueError("signals must be C-contiguous")
+        if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
+            raise ValueError("signals must be aligned to their dtype")
+        if not cnp.PyArray_ISWRITEABLE(out):
+            raise ValueError("out must be writable")
+        if far_channels < 1:
+            raise ValueError("bad channel layout")
+        frames = cnp.PyArray_SIZE(mic) // (n * nch)
+        if cnp.PyArray_SIZE(mic) != frames * n * nch or \
+                cnp.PyArray_SIZE(out) != frames * n * nch:
+            raise ValueError("signals must hold whole frames")
+        if far is not None:
+            if _dtype_of(far) != cnp.NPY_FLOAT32 or \
+                    not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or \
+                    cnp.PyArray_SIZE(far) != frames * n * far_channels:
+                raise ValueError("far must be native float32, C-contiguous, as long as mic")
+            ref = <f32*>cnp.PyArray_DATA(far)
+        cdef f32* src = <f32*>cnp.PyArray_DATA(mic)
+        cdef f32* dst = <f32*>cnp.PyArray_DATA(out)
+        with nogil:
+            busy = self._lock_linked()
+            if not busy:
+                for c in range(nch):
+                    PyThread_acquire_lock((<Chain>self._peer[c]).state.render_lock, WAIT_LOCK)
+                for k in range(frames):
+                    if ref != NULL:
+                        self.render_f32(ref + k * n * far_channels, far_channels)
+                        self._render_peers_c()
+                    if self.capture_linked_c(src + k * n * nch, dst + k * n * nch,
+                                             False) != OK:
+                        resets += 1
+                for c in range(nch - 1, -1, -1):
+                    PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
+                self._unlock_linked()
+        if busy:
+            raise ChainClaimed()
+        return resets
+
+    cdef void _render_peers_c(self) noexcept nogil:
+        """The far frame this chain just rendered, to the other linked channels."""
+        cdef int c
+        for c in range(1, self._nlink):
+            (<Chain>self._peer[c])._take_far_c(self._far_frame())
+
+    cdef void _take_far_c(self, const f32* far) noexcept nogil:
+        self.echo_canceller.render_c(far, self._ns)
+        self.state.render_frames += 1
 
     # -- strided float32 / int16 boundary ----------------------------------------------
 
@@ -949,6 +1305,8 @@ cdef class Chain:
         api.reset = _api_reset
         api.reset_echo_path = _api_reset_echo_path
         api.frame_size = self.frame_size
+        api.capture_multi = _api_capture_multi
+        api.linked_channels = self._nlink
         return PyCapsule_New(api, CA_CHAIN_API_CAPSULE, _api_free)
 
 
@@ -960,6 +1318,8 @@ cdef extern from "ca_rt.h":
         void (*reset)(void*) noexcept nogil
         void (*reset_echo_path)(void*) noexcept nogil
         int frame_size
+        int (*capture_multi)(void*, f32*) noexcept nogil
+        int linked_channels
     const char* CA_CHAIN_API_CAPSULE
 
 
@@ -969,6 +1329,10 @@ cdef void _api_render(void* chain, const f32* far) noexcept nogil:
 
 cdef int _api_capture(void* chain, f32* x) noexcept nogil:
     return (<Chain>chain).capture_c(x)
+
+
+cdef int _api_capture_multi(void* chain, f32* x) noexcept nogil:
+    return (<Chain>chain).capture_linked_c(x, x, False)
 
 
 cdef void _api_reset(void* chain) noexcept nogil:
@@ -1020,7 +1384,9 @@ cdef class FrameEntry:
     None having touched nothing, and the caller validates it in full (and raises, or
     copies and runs). The frame then runs exactly as ``Chain.capture``/``Chain.render`` and
     ``Chain.render_shared`` run it: each chain's path lock taken without the GIL, raising
-    ChainClaimed (nothing run on that chain) while a user has claimed it.
+    ChainClaimed (nothing run on that chain) while a user has claimed it. Linked channels
+    (``Chain.link``) run as ``Chain.capture_linked`` runs them: every channel's lock
+    taken, ChainClaimed (nothing run) when any of them is claimed.
     """
     cdef tuple _chains
     cdef Chain _first
@@ -1075,6 +1441,14 @@ cdef class FrameEntry:
         if chans == 1:
             with nogil:
                 busy = _capture_locked(ch, src, dst, typ, 0, 1)
+        elif ch._nlink == chans:
+            # linked channels: the whole frame in the linked capture (Chain.capture_linked,
+            # the C API's capture_multi): one common gain, never channel by channel
+            with nogil:
+                busy = ch._lock_linked()
+                if not busy:
+                    ch.capture_linked_c(src, dst, typ == cnp.NPY_INT16)
+                    ch._unlock_linked()
         else:
             for c in range(chans):
                 ch = <Chain>self._chains[c]

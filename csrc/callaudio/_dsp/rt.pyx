@@ -60,6 +60,8 @@ cdef extern from "ca_rt.h" nogil:
         void (*reset)(void*) noexcept nogil
         void (*reset_echo_path)(void*) noexcept nogil
         int frame_size
+        int (*capture_multi)(void*, f32*) noexcept nogil
+        int linked_channels
     const char* CA_CHAIN_API_CAPSULE
     ctypedef struct ca_ring:
         int64_t head
@@ -315,16 +317,22 @@ cdef void _frame(rt_state* s, const f32* inp, f32* out, unsigned long frames,
         memcpy(out, s.play, n * sizeof(f32))
     if inp != NULL:
         memcpy(s.capf, inp, n * ch * sizeof(f32))
-        for c in range(s.n_chains):
-            if not s.have_chain[c]:
-                continue
-            for i in range(n):
-                s.tmp[i] = s.capf[i * ch + c]
-            if s.chains[c].capture(s.chains[c].self, s.tmp) != OK:
-                s.chains[c].reset(s.chains[c].self)
+        if s.have_chain[0] and s.n_chains > 1 and ch == s.n_chains \
+                and s.chains[0].linked_channels == s.n_chains:
+            # linked channels (Chain.link): one call for all, the failing ones reset in it
+            if s.chains[0].capture_multi(s.chains[0].self, s.capf) != OK:
                 CA_ADD(&s.c.resets, 1)
-            for i in range(n):
-                s.capf[i * ch + c] = s.tmp[i]
+        else:
+            for c in range(s.n_chains):
+                if not s.have_chain[c]:
+                    continue
+                for i in range(n):
+                    s.tmp[i] = s.capf[i * ch + c]
+                if s.chains[c].capture(s.chains[c].self, s.tmp) != OK:
+                    s.chains[c].reset(s.chains[c].self)
+                    CA_ADD(&s.c.resets, 1)
+                for i in range(n):
+                    s.capf[i * ch + c] = s.tmp[i]
         if CA_LOAD_INT(&s.muted):
             memset(s.capf, 0, n * ch * sizeof(f32))
         if not s.deliver and not ca_ring_push(&s.cap, s.capf, n * ch, 1):

@@ -1,4 +1,4 @@
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy.typing as npt
@@ -95,6 +95,17 @@ class Chain:
         far_channels: int = ...,
     ) -> int: ...
     def render(self, far: npt.NDArray[Any], channels: int = ...) -> None: ...
+    def link(self, followers: Iterable[Chain]) -> bool: ...
+    @property
+    def linked_channels(self) -> int: ...
+    def capture_linked(self, mic: npt.NDArray[Any], out: npt.NDArray[Any]) -> int: ...
+    def process_block_linked(
+        self,
+        mic: npt.NDArray[Any],
+        out: npt.NDArray[Any],
+        far: npt.NDArray[Any] | None,
+        far_channels: int = ...,
+    ) -> int: ...
     def c_api(self) -> object: ...
 
 @disjoint_base
