@@ -19,7 +19,7 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 PRELUDE = """
-import json, threading
+import json, threading, time
 import numpy as np
 import callaudio as ca
 
@@ -105,7 +105,12 @@ def test_capture_against_reset_and_reset_echo_path():
         bad = [0]
         def capture():
             out = np.empty((480, 2), np.float32)
-            for f in frames:
+            for k, f in enumerate(frames):
+                if k in (0, 500):  # resets before and during the frames, also when a
+                    seen = resets[0]  # loaded machine schedules the resetters late
+                    t_end = time.monotonic() + 10.0
+                    while resets[0] <= seen and time.monotonic() < t_end:
+                        time.sleep(0.001)
                 vp.process_render(f)
                 vp.process_capture(np.stack([f, 0.5 * f], 1), out=out)
                 if not np.all(np.isfinite(out)) or np.max(np.abs(out)) > 1.0:
@@ -196,6 +201,11 @@ def test_render_capture_and_a_third_thread_changing_things():
         def capture():
             out = np.empty(320, np.float32)
             for k in range(frames_n):
+                if k in (0, frames_n // 2):  # changes before and during the frames, also
+                    seen = changes[0]  # when a loaded machine schedules meddle() late
+                    t_end = time.monotonic() + 10.0
+                    while changes[0] <= seen and time.monotonic() < t_end:
+                        time.sleep(0.001)
                 vp.process_capture(mic[k], out=out)
                 if not np.all(np.isfinite(out)) or np.max(np.abs(out)) > 1.0:
                     bad[0] += 1
