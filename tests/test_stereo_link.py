@@ -126,3 +126,9 @@ def test_every_channel_gets_the_common_gains_above_8k() -> None:
         vp.process_capture(mic[s], out=out[s])
     p = np.mean(out[100 * n :].astype(np.float64) ** 2, 0)
     assert abs(10 * np.log10(p[0] / p[1])) <= 1.0
+
+
+@pytest.mark.parametrize("bad", ["no", "yes", 2, 0.5, None, []])
+def test_link_channels_takes_a_bool_only(bad) -> None:
+    with pytest.raises(ca.ConfigError, match="link_channels"):
+        ca.VoiceProcessor(16000, channels=2, link_channels=bad)

@@ -112,17 +112,16 @@ class VoiceProcessor:
     Parameters
     ----------
     sample_rate : int
-        8000, 16000, 32000, 44100 or 48000 Hz. A frame is 10 ms: ``sample_rate // 100``
-        samples (441 at 44.1 kHz).
+        8000, 16000, 32000, 44100 or 48000 Hz; a 10 ms frame (441 samples at 44.1 kHz).
     channels : int
-        Capture channels (1..32); each runs its own chain.
+        Capture channels (1..32), each with its own chain.
     link_channels : bool
         With several channels and the echo canceller on (default): one residual-echo, one
         noise-suppression and one gain-control gain for all channels, estimated once on
         their combined powers (mean per bin; the loudest channel's level for the gain
         control); each channel keeps its own high-pass, echo filter (echo path) and
         synthesis, so level and phase differences (a panned talker's pan) are kept.
-        False: every channel is processed on its own, exactly as a mono processor would.
+        False: each channel on its own, exactly as a mono processor would. A bool.
     config : ProcessingConfig, optional
         Stage configuration; the default enables every stage this build provides.
 
@@ -188,12 +187,13 @@ class VoiceProcessor:
             raise ConfigError("channels", f"must be an int, got {channels!r}")
         if not 1 <= channels <= _MAX_CHANNELS:
             raise ConfigError("channels", f"must be within [1, {_MAX_CHANNELS}], got {channels}")
-        if config is None:
-            config = ProcessingConfig()
+        config = ProcessingConfig() if config is None else config
         if not isinstance(config, ProcessingConfig):
             raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
         self._config = config
         self._channels = channels
+        if not isinstance(link_channels, (bool, np.bool_)):
+            raise ConfigError("link_channels", f"must be a bool, got {link_channels!r}")
         self._link_channels = bool(link_channels)
         self._n = frame_size(self._sample_rate)
         self._chains: list[Chain] = self._build_chains(config, [], config)

@@ -133,3 +133,53 @@ def test_a_run_leaves_the_callers_matplotlib_backend_alone(tmp_path: Path) -> No
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
+
+
+def test_a_refused_run_never_removes_the_folder_of_the_run_that_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run B checks that ``out`` is new, run A creates and locks it, B is refused: B's
+    clean-up (a failed run leaves no empty folder) removed A's lock and folder, and a third
+    run got in beside A."""
+    from callaudio.batch import runner
+
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    out = tmp_path / "out"
+    held, release = threading.Event(), threading.Event()
+
+    def a_run() -> None:
+        with _exclusive(str(out)):
+            held.set()
+            release.wait(10)
+
+    real_makedirs = os.makedirs
+    a = threading.Thread(target=a_run)
+
+    def makedirs(path, *args, **kwargs):  # B's makedirs: A gets the folder first
+        monkeypatch.setattr(runner.os, "makedirs", real_makedirs)
+        a.start()
+        assert held.wait(10)
+        return real_makedirs(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner.os, "makedirs", makedirs)
+    try:
+        with pytest.raises(ConfigError, match="in use"):
+            run(manifest, out, workers=0, plots=False)
+        assert (out / LOCK_NAME).is_file()
+        with pytest.raises(ConfigError, match="in use"):  # still A's
+            run(manifest, out, workers=0, plots=False)
+    finally:
+        release.set()
+        a.join()
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_config_error(tmp_path: Path) -> None:
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)  # a symlink loop as --out: makedirs raised FileExistsError
+    with pytest.raises(ConfigError, match="cannot write in it"):
+        run(manifest, loop / "out", workers=0, plots=False)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere" / "deeper")
+    with pytest.raises(ConfigError):
+        run(manifest, dangling, workers=0, plots=False)

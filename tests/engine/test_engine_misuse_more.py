@@ -112,3 +112,32 @@ def test_a_stream_whose_close_fails_does_not_keep_the_processor_claimed() -> Non
         vp.process_capture(np.zeros(N, np.float32))
     except InvalidStateError as exc:
         raise AssertionError(f"the processor is still claimed: {exc}") from None
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_the_audio_thread_never_waits_for_itself_on_a_full_command_queue(compiled) -> None:
+    """64 queued commands fill the queue; a configuration change then makes the audio
+    thread sync the new chains before its frame: it used to wait up to 1 s for "the
+    callback" (itself) to drain the queue and then fail the frame."""
+    import dataclasses
+    import time
+
+    rate = 16000
+    dev = SimulatedBackend(rate)  # the caller's thread runs the frames (Python raw driver)
+    vp = VoiceProcessor(rate, channels=2)
+    eng = AudioEngine(dev, rate, vp, channels=2, compiled=compiled)
+    eng.start()
+    try:
+        dev.run_frames(1)
+        for _ in range(64):
+            eng.reset_processor()
+        cfg = vp.config
+        ns = dataclasses.replace(cfg.noise_suppressor, enabled=False)
+        vp.apply_config(dataclasses.replace(cfg, noise_suppressor=ns))
+        t0 = time.monotonic()
+        dev.run_frames(3)  # the first drains the queue, a later one takes the new chains
+        assert time.monotonic() - t0 < 0.5
+        dev.run_frames(2)
+    finally:
+        stats = eng.stop(raise_errors=False)
+    assert stats.callback_errors == 0

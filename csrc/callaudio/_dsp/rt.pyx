@@ -561,6 +561,11 @@ cdef class Core:
         return CA_LOAD(&self.s.c.commands_done)
 
     @property
+    def commands_free(self):
+        """Commands that can be queued now without finding the queue full."""
+        return QUEUE - (self.s.q_head - CA_LOAD(&self.s.c.commands_done))
+
+    @property
     def muted(self):
         """The capture frames are zeroed (the chain still runs)."""
         return bool(CA_LOAD_INT(&self.s.muted))

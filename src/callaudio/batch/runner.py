@@ -222,7 +222,6 @@ def run(
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError("out", f"{out_dir} exists and is not a folder")
     here = workers == 0 and client is None and scheduler is None
-    created = not os.path.isdir(out_dir)
     owned: list[Any] = []
     try:
         with _exclusive(out_dir):
@@ -243,13 +242,6 @@ def run(
             write_summary(table, out_dir)
             if plots:
                 write_plots(table, out_dir)
-    except BaseException:
-        if created:  # a run that failed before writing anything leaves no folder behind
-            with contextlib.suppress(OSError):
-                if os.listdir(out_dir) == [LOCK_NAME]:
-                    os.unlink(os.path.join(out_dir, LOCK_NAME))
-                    os.rmdir(out_dir)
-        raise
     finally:
         for obj in owned:
             obj.close()
@@ -286,12 +278,14 @@ def _exclusive(out_dir: str) -> Iterator[None]:
     ``out_dir/.callaudio-batch.lock``: it dies with its process, so a killed run leaves no
     stale lock behind. On a network file system without locks the run proceeds unlocked.
     """
-    os.makedirs(out_dir, exist_ok=True)
+    created = not os.path.isdir(out_dir)
     path = os.path.join(out_dir, LOCK_NAME)
     try:
+        os.makedirs(out_dir, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise ConfigError("out", f"{out_dir}: cannot write in it ({exc.strerror})") from exc
+        why = exc.strerror or str(exc)
+        raise ConfigError("out", f"{out_dir}: cannot write in it ({why})") from exc
     try:
         try:
             _lock_fd(fd)
@@ -302,7 +296,17 @@ def _exclusive(out_dir: str) -> Iterator[None]:
             ) from exc
         except OSError:  # no locking on this file system
             pass
-        yield
+        try:
+            yield
+        except BaseException:
+            # This run holds the folder: one that failed before writing anything leaves
+            # no folder behind (a run refused above never removes anything).
+            if created:
+                with contextlib.suppress(OSError):
+                    if os.listdir(out_dir) == [LOCK_NAME]:
+                        os.unlink(path)
+                        os.rmdir(out_dir)
+            raise
     finally:
         os.close(fd)  # releases the lock
 

@@ -409,8 +409,7 @@ class AudioEngine(RingSide):
                 self._core.apply_commands()
             elif time.monotonic() > deadline:
                 raise ConfigError("command", "the audio callback does not take commands")
-            else:
-                time.sleep(0.002)
+            time.sleep(0.002 if self._live else 0.0)
             seq = int(fn(*args))
         if not self._live:  # no callback can run (it is set under _cmd_lock)
             self._core.apply_commands()
@@ -422,8 +421,8 @@ class AudioEngine(RingSide):
         configuration rebuilds them); the replaced ones stay alive until it moved on.
 
         Runs before each frame a Python thread drives (``wait=False``: it never waits for
-        the lock, it tries again next frame), on a native stream's watcher thread, and in
-        the application-side calls; allocation-free unless the configuration changed."""
+        the lock or a full command queue: next frame), on a native stream's watcher thread,
+        and in the application's calls; allocation-free unless the configuration changed."""
         vp = self._vp
         if vp is None or vp.generation == self._synced_gen:
             return
@@ -436,6 +435,8 @@ class AudioEngine(RingSide):
             if chains and not (
                 len(chains) == len(old) and all(a is b for a, b in zip(chains, old, strict=True))
             ):  # (no chains: the processor was closed; the callback keeps those it has)
+                if not wait and self._live and self._core.commands_free < len(chains):
+                    return
                 for c, chain in enumerate(chains):
                     self._command(self._core.set_chain, c, chain, replaces=old[c] if old else None)
                 self._chains = chains
