@@ -277,9 +277,9 @@ class ReferenceGainControl:
                     self.shout_hold = C["SHOUT_SPAN"]
                     for k in range(1, min(C["SHOUT_SPAN"] + 1, self.count)):
                         i = (self.head - k) % size
-                        if self.ring[i] > self.level:
+                        if self.ring[i] > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                             self.guarded[i] = self.level
-                elif self.shout_hold > 0 and e > self.level:
+                elif self.shout_hold > 0:
                     guarded = self.level
                 elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                     guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)
