@@ -184,8 +184,11 @@ class ReferenceGainControl:
             for j in range(parts):
                 if not ok:
                     break
-                d = 10 * math.log10(self.p56(self.head - j * q, q, 0)[0] / past)
+                part, spread = self.p56(self.head - j * q, q, 0)
+                d = 10 * math.log10(part / past)
                 ok = d > thr if up else d < -thr
+                if k == 2:  # a fall restart: every part modulated
+                    ok = ok and 10 * math.log10(spread) > C["SPREAD_DB"]
             if not ok:
                 continue
             if k == 3:

@@ -101,7 +101,9 @@ powers are mean squares, dBFS = 10 log10(power)):
    rise of RESET_DB over r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of
    RESET_DB over r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a
    pause lifts the room's noise 20 dB over its floor, where it passes as speech), only
-   accepted to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   accepted when every part, not only the newest, spans more than SPREAD_DB (the stages
+   before may hand such a burst on as a steady stretch, which then fills the older parts)
+   and to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
    trend test (an adaptive window, shortened while the level falls steadily, as a talker
    walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
    TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
@@ -876,8 +878,12 @@ cdef class GainControl:
             j = 0
             while ok and j < parts:
                 part = newer if j == 0 else p56_active_power(
-                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &dummy)
+                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &spread)
                 ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
+                # a fall restart: every part modulated (a steady stretch is noise, as a
+                # shout in a pause the stages before hand on as steady noise)
+                if ok and k == 2:
+                    ok = power_to_db(spread) > SPREAD_DB
                 j += 1
             if not ok:
                 continue
