@@ -184,8 +184,11 @@ class ReferenceGainControl:
             for j in range(parts):
                 if not ok:
                     break
-                d = 10 * math.log10(self.p56(self.head - j * q, q, 0)[0] / past)
+                part, spread = self.p56(self.head - j * q, q, 0)
+                d = 10 * math.log10(part / past)
                 ok = d > thr if up else d < -thr
+                if k == 2:  # a fall restart: every part modulated
+                    ok = ok and 10 * math.log10(spread) > C["SPREAD_DB"]
             if not ok:
                 continue
             if k == 3:
@@ -277,9 +280,9 @@ class ReferenceGainControl:
                     self.shout_hold = C["SHOUT_SPAN"]
                     for k in range(1, min(C["SHOUT_SPAN"] + 1, self.count)):
                         i = (self.head - k) % size
-                        if self.ring[i] > self.level:
+                        if self.ring[i] > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                             self.guarded[i] = self.level
-                elif self.shout_hold > 0 and e > self.level:
+                elif self.shout_hold > 0:
                     guarded = self.level
                 elif e > self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10):
                     guarded = self.level * 10 ** (C["SHOUT_CLIP_DB"] / 10)

@@ -82,12 +82,15 @@ powers are mean squares, dBFS = 10 log10(power)):
    within 0.3 dB of P.56 method B.  Shout guard: once the window holds GUARD_FRAMES entries,
    an entry is judged once, against the level when it arrives: more than SHOUT_SKIP_DB above
    it, it is left out: it counts as that level; more than SHOUT_CLIP_DB above it, it counts
-   as SHOUT_CLIP_DB above it; a left-out entry takes the entries above the level within
-   SHOUT_SPAN entries either side with it (the shout's quieter frames).  So a short shout
-   moves the level little (the limiter takes its peaks), its entries cannot ratchet the
-   level up later, and the window keeps its span (dropping the entries would make it reach
-   further back than without the shout and differ from the no-shout level by a dB or more
-   for seconds).  A lasting change needs a change detector.  It uses the same measure
+   as SHOUT_CLIP_DB above it; a left-out entry takes with it the SHOUT_SPAN entries after
+   it, whatever their power (the shout's quieter frames and its tail: leaving in those still
+   under the level, the shout's pauses, and only capping the others at it biased the level
+   low, by up to 2 dB a second after the shout), and the clipped entries within SHOUT_SPAN
+   before it (the shout's onset).  So a short shout moves the level little (the limiter
+   takes its peaks), its entries cannot ratchet the level up later, and the window keeps its
+   span (dropping the entries would make it reach further back than without the shout and
+   differ from the no-shout level by a dB or more for seconds; leaving them out of the mean
+   in place did, too).  A lasting change needs a change detector.  It uses the same measure
    without the hangover over CHANGE_PARTS equal parts of the last r learning frames (raw
    entries, without the guard: a lasting rise must show) and over the guarded entries before
    them ("past": a shout there is no level to fall from).  When every part differs from the
@@ -98,7 +101,9 @@ powers are mean squares, dBFS = 10 log10(power)):
    rise of RESET_DB over r = RECENT_UP_FRAMES (longer than a 0.5 s shout); a fall of
    RESET_DB over r = RECENT_FRAMES (longer than a 0.5 s burst and its hangover: a shout in a
    pause lifts the room's noise 20 dB over its floor, where it passes as speech), only
-   accepted to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
+   accepted when every part, not only the newest, spans more than SPREAD_DB (the stages
+   before may hand such a burst on as a steady stretch, which then fills the older parts)
+   and to a level at least RESET_MIN_SNR_DB above the noise floor of step 5.  Last, the
    trend test (an adaptive window, shortened while the level falls steadily, as a talker
    walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
    TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
@@ -189,7 +194,7 @@ cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
 cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
 cdef int RESTART_FRAMES = 100       # frames without observation that make a floor stale
-cdef int SHOUT_SPAN = 20             # entries either side of a left-out one also judged
+cdef int SHOUT_SPAN = 20             # entries around a left-out one also left out
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
 cdef int IDLE_HOLD_FRAMES = 100      # non-speech frames before the idle decay starts
 cdef f64 LIMIT_MARGIN = 0.999        # limiter ceiling below the threshold (-0.009 dB)
@@ -762,8 +767,9 @@ cdef class GainControl:
         if learn:
             self._idle = 0
             # shout guard: the entry is judged once, against the level when it came
-            # (a shout's quieter frames go with it: SHOUT_SPAN entries either side of a
-            # left-out one count as the level too when above it)
+            # (a shout's quieter frames go with it: the SHOUT_SPAN entries after a left-out
+            # one count as the level too, whatever their power, and so do the clipped ones
+            # among the SHOUT_SPAN before it)
             lv = e
             if self._ring_count >= GUARD_FRAMES:
                 if e > self._level * SHOUT_SKIP:
@@ -771,9 +777,9 @@ cdef class GainControl:
                     self._shout_hold = SHOUT_SPAN
                     for k in range(1, SHOUT_SPAN + 1):
                         i = (self._ring_head - k + LEVEL_FRAMES) % LEVEL_FRAMES
-                        if k < self._ring_count and self._ring[i] > self._level:
+                        if k < self._ring_count and self._ring[i] > self._level * SHOUT_CLIP:
                             self._guarded[i] = self._level
-                elif self._shout_hold > 0 and e > self._level:
+                elif self._shout_hold > 0:
                     lv = self._level
                 elif e > self._level * SHOUT_CLIP:
                     lv = self._level * SHOUT_CLIP
@@ -872,8 +878,12 @@ cdef class GainControl:
             j = 0
             while ok and j < parts:
                 part = newer if j == 0 else p56_active_power(
-                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &dummy)
+                    self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &spread)
                 ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
+                # a fall restart: every part modulated (a steady stretch is noise, as a
+                # shout in a pause the stages before hand on as steady noise)
+                if ok and k == 2:
+                    ok = power_to_db(spread) > SPREAD_DB
                 j += 1
             if not ok:
                 continue
