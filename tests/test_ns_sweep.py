@@ -14,6 +14,8 @@ measured level keeps the present behaviour from regressing.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,46 @@ def _margin(kind: str, rate: int = 16000, seed: int = 0) -> tuple[float, str]:
 def test_pesq_gain_against_the_best_peer(kind: str) -> None:
     margin, where = _margin(kind)
     assert margin >= PEER_MARGIN_FLOOR.get(kind, 0.0), (margin, where)
+
+
+# -- noise change cafe -> car ----------------------------------------------------------
+
+# ``switch_back`` (cafe, then car at 3 s; the sweep's ``switch`` is car -> cafe).  Whole-
+# signal PESQ gain at 16 kHz, seeds 0/1 x 10/20 dB, before the held, bias-compensated
+# pause floor with its raised gain floor (emulated in the reference model: no hold, bias 1,
+# share 0) -> after: +0.124/+0.241/+0.163/+0.133 -> +0.098/+0.189/+0.094/+0.178; STOI
+# change -0.010/-0.005/-0.006/-0.002.  The floor keeps the present level; the strict xfail
+# is the target (recover most of the loss in the worst case, seed 1 at 10 dB).
+SWITCH_BACK_FLOOR = 0.09
+SWITCH_BACK_TARGET = 0.13
+
+
+@functools.lru_cache(maxsize=8)
+def _switch_back(seed: int, snr: float) -> dict[str, float]:
+    s, x = S.build(S.draw(seed, 16000, "switch_back", snr))
+    run, d = S.callaudio_ns(16000)
+    return S.measure(s, x, run(x), 16000, d)
+
+
+def test_cafe_to_car_switch_kept_to_the_measured_floor() -> None:
+    m = _switch_back(1, 10)
+    assert m["pesq_gain"] >= SWITCH_BACK_FLOOR, m
+    assert m["stoi_delta"] >= -0.02, m
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("snr", SNRS)
+@pytest.mark.parametrize("seed", (0, 1))
+def test_cafe_to_car_switch_over_the_draw(seed: int, snr: int) -> None:
+    m = _switch_back(seed, snr)
+    assert m["pesq_gain"] >= SWITCH_BACK_FLOOR, m
+    assert m["stoi_delta"] >= -0.02, m
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cafe -> car: the held pause-floor weight and raised gain floor cost PESQ after "
+    "the babble stops (seed 1 at 10 dB +0.163 -> +0.094)",
+)
+def test_cafe_to_car_switch_recovers_the_pesq_gain() -> None:
+    assert _switch_back(1, 10)["pesq_gain"] >= SWITCH_BACK_TARGET
