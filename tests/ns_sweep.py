@@ -16,6 +16,7 @@ reproduced by its seed alone:
   ``cafe``    babble of :mod:`callaudio.simulation.noise` plus crockery clinks (decaying
               resonances at 2-6 kHz);
   ``switch``  ``car`` for the first half, then ``cafe`` (a noise change mid-signal);
+  ``switch_back``  ``cafe``, then ``car`` (the babble stops; ``EXTRA_KINDS``, not swept);
 
 - SNR: the P.56 active speech level over the noise's mean square (``mix_at_snr``).
 
@@ -51,6 +52,9 @@ F64 = npt.NDArray[np.float64]
 Runner = Callable[[F32], F32]
 
 KINDS = ("babble", "cafe", "aircon", "car", "keyboard", "street", "switch")
+# Kinds drawn only by their own tests (not in the per-kind sweep, to keep its cost):
+# ``switch_back`` is ``cafe`` for the first half, then ``car`` (babble stops).
+EXTRA_KINDS = ("switch_back",)
 SECONDS = 6.0
 
 # Worst PESQ gain over the draw that each kind must keep (measured, rounded down).  The
@@ -144,8 +148,8 @@ def cafe_noise(n: int, rate: int, rng: np.random.Generator, seed: int) -> F64:
 
 
 def noise_of(kind: str, n: int, rate: int, seed: int) -> F64:
-    """``n`` samples of noise ``kind`` (one of KINDS) at an arbitrary level."""
-    rng = np.random.default_rng([seed, KINDS.index(kind), 0x5EED])
+    """``n`` samples of noise ``kind`` (one of KINDS or EXTRA_KINDS) at an arbitrary level."""
+    rng = np.random.default_rng([seed, (KINDS + EXTRA_KINDS).index(kind), 0x5EED])
     if kind in ("babble", "keyboard"):
         return make_noise(kind, n / rate + 0.01, rate, seed=seed).astype(np.float64)[:n]
     if kind == "car":
@@ -156,8 +160,10 @@ def noise_of(kind: str, n: int, rate: int, seed: int) -> F64:
         return street_noise(n, rate, rng)
     if kind == "cafe":
         return cafe_noise(n, rate, rng, seed)
-    if kind == "switch":
+    if kind in ("switch", "switch_back"):
         a, b = car_noise(n, rate, rng), cafe_noise(n, rate, rng, seed)
+        if kind == "switch_back":
+            a, b = b, a
         h = n // 2
         return np.concatenate([a[:h] / _rms(a[:h]), b[h:] / _rms(b[h:])])
     raise ValueError(f"unknown kind {kind!r}")

@@ -14,6 +14,8 @@ measured level keeps the present behaviour from regressing.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,58 @@ def _margin(kind: str, rate: int = 16000, seed: int = 0) -> tuple[float, str]:
 def test_pesq_gain_against_the_best_peer(kind: str) -> None:
     margin, where = _margin(kind)
     assert margin >= PEER_MARGIN_FLOOR.get(kind, 0.0), (margin, where)
+
+
+# -- noise change cafe -> car ----------------------------------------------------------
+
+# ``switch_back`` (cafe, then car at 3 s; the sweep's ``switch`` is car -> cafe).  Whole-
+# signal PESQ gain at 16 kHz, seeds 0/1 x 10/20 dB, before the held, bias-compensated
+# pause floor with its raised gain floor (emulated in the reference model: no hold, bias 1,
+# share 0) -> after: +0.124/+0.241/+0.163/+0.133 -> +0.098/+0.189/+0.094/+0.178; STOI
+# change -0.010/-0.005/-0.006/-0.002.
+#
+# An ideal noise-change release (reference model, the pause floor switched off exactly at
+# the switch: what car alone gets) reaches only +0.102/+0.233/+0.092/+0.165: the worst
+# case (seed 1 at 10 dB) is lost in the cafe half (the babble trade-off of the bias and
+# the gain-floor share), and only seed 0 at 20 dB is a release problem.  Variants that do
+# not reach it either (min PESQ gain switch_back / babble, 16 kHz): the gain floor's
+# weight held 0 / 0.5 / 1 s +0.098 / +0.084 / +0.086 (babble +0.023 / +0.020 / +0.021);
+# no hold +0.093; the hold updated only in pause hops +0.095 (babble +0.023); the unheld
+# weight for the lift, held for the gain floor +0.091 (babble -0.028); the lift capped by
+# the 0.5 s mean periodogram: no change.  A lower gain-floor share (0 / 0.25 / 0.5) gives
+# +0.136 / +0.125 / +0.114, but STOI in babble / cafe falls to -0.040 / -0.029 / -0.022
+# (floor -0.02).  The floor keeps the present level; the strict xfail is the part a
+# release at the noise change can win (seed 0 at 20 dB, ideal +0.233).
+SWITCH_BACK_FLOOR = 0.09
+SWITCH_BACK_RELEASE_TARGET = 0.22
+
+
+@functools.lru_cache(maxsize=8)
+def _switch_back(seed: int, snr: float) -> dict[str, float]:
+    s, x = S.build(S.draw(seed, 16000, "switch_back", snr))
+    run, d = S.callaudio_ns(16000)
+    return S.measure(s, x, run(x), 16000, d)
+
+
+def test_cafe_to_car_switch_kept_to_the_measured_floor() -> None:
+    m = _switch_back(1, 10)
+    assert m["pesq_gain"] >= SWITCH_BACK_FLOOR, m
+    assert m["stoi_delta"] >= -0.02, m
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("snr", SNRS)
+@pytest.mark.parametrize("seed", (0, 1))
+def test_cafe_to_car_switch_over_the_draw(seed: int, snr: int) -> None:
+    m = _switch_back(seed, snr)
+    assert m["pesq_gain"] >= SWITCH_BACK_FLOOR, m
+    assert m["stoi_delta"] >= -0.02, m
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cafe -> car: the held pause floor stays on after the babble stops (seed 0 at "
+    "20 dB +0.189; +0.241 before it, +0.233 with an ideal release at the switch)",
+)
+def test_cafe_to_car_switch_released_after_the_babble() -> None:
+    assert _switch_back(0, 20)["pesq_gain"] >= SWITCH_BACK_RELEASE_TARGET
