@@ -65,7 +65,7 @@ def write_summary(table: Any, out_dir: str) -> str:
         ok = [r for r in group if r["status"] == "ok"]
         audio_s = sum(r["duration_s"] or 0.0 for r in ok)
         lines += ["", f"## {proc} ({cfg})", ""]
-        lines.append(f"{len(ok)} ok, {len(group) - len(ok)} errors, {audio_s:.1f} s of audio.")
+        lines.append(f"{len(ok)} ok, {len(group) - len(ok)} failed, {audio_s:.1f} s of audio.")
         lines += ["", "| metric | n | mean | median | worst 5 items |", "|---|---|---|---|---|"]
         for col, title, higher in METRICS:
             vals = _values(group, col)
