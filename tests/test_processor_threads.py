@@ -19,7 +19,7 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 PRELUDE = """
-import json, threading, time
+import json, threading
 import numpy as np
 import callaudio as ca
 
@@ -107,20 +107,20 @@ def test_capture_against_reset_and_reset_echo_path():
             out = np.empty((480, 2), np.float32)
             for k, f in enumerate(frames):
                 if k in (0, 500):  # resets before and during the frames, also when a
-                    seen = resets[0]  # loaded machine schedules the resetters late
-                    t_end = time.monotonic() + 10.0
-                    while resets[0] <= seen and time.monotonic() < t_end:
-                        time.sleep(0.001)
+                    did_reset.clear()  # loaded machine schedules the resetters late
+                    did_reset.wait(10.0)
                 vp.process_render(f)
                 vp.process_capture(np.stack([f, 0.5 * f], 1), out=out)
                 if not np.all(np.isfinite(out)) or np.max(np.abs(out)) > 1.0:
                     bad[0] += 1
             done.set()
         resets = [0]
+        did_reset = threading.Event()
         def resetter():
             while not done.is_set():
                 vp.reset() if resets[0] % 2 else vp.reset_echo_path()
                 resets[0] += 1
+                did_reset.set()
         errors = run([capture, resetter, resetter])
         print(json.dumps(dict(errors=errors, bad=bad[0], resets=resets[0],
                               frames=vp.stats.capture_frames)))
@@ -195,6 +195,7 @@ def test_render_capture_and_a_third_thread_changing_things():
         mic = (0.7 * far + tone(rate, frames_n, 6, level=0.05)).astype(np.float32)
         done = threading.Event()
         bad, stats_bad, changes = [0], [0], [0]
+        did_change = threading.Event()
         def render():
             for k in range(frames_n):
                 vp.process_render(far[k])
@@ -202,10 +203,8 @@ def test_render_capture_and_a_third_thread_changing_things():
             out = np.empty(320, np.float32)
             for k in range(frames_n):
                 if k in (0, frames_n // 2):  # changes before and during the frames, also
-                    seen = changes[0]  # when a loaded machine schedules meddle() late
-                    t_end = time.monotonic() + 10.0
-                    while changes[0] <= seen and time.monotonic() < t_end:
-                        time.sleep(0.001)
+                    did_change.clear()  # when a loaded machine schedules meddle() late
+                    did_change.wait(10.0)
                 vp.process_capture(mic[k], out=out)
                 if not np.all(np.isfinite(out)) or np.max(np.abs(out)) > 1.0:
                     bad[0] += 1
@@ -221,6 +220,7 @@ def test_render_capture_and_a_third_thread_changing_things():
                 elif op == 2:
                     vp.apply_config(configs[(i // 4) % len(configs)])
                     changes[0] += 1
+                    did_change.set()
                 s = vp.stats
                 if not (0 <= s.capture_frames <= frames_n and 0 <= s.render_frames <= frames_n):
                     stats_bad[0] += 1

@@ -118,9 +118,9 @@ def test_a_stream_whose_close_fails_does_not_keep_the_processor_claimed() -> Non
 def test_the_audio_thread_never_waits_for_itself_on_a_full_command_queue(compiled) -> None:
     """64 queued commands fill the queue; a configuration change then makes the audio
     thread sync the new chains before its frame: it used to wait up to 1 s for "the
-    callback" (itself) to drain the queue and then fail the frame."""
+    callback" (itself) to drain the queue and then fail the frame (a ConfigError from
+    run_frames, or a callback error)."""
     import dataclasses
-    import time
 
     rate = 16000
     dev = SimulatedBackend(rate)  # the caller's thread runs the frames (Python raw driver)
@@ -134,10 +134,7 @@ def test_the_audio_thread_never_waits_for_itself_on_a_full_command_queue(compile
         cfg = vp.config
         ns = dataclasses.replace(cfg.noise_suppressor, enabled=False)
         vp.apply_config(dataclasses.replace(cfg, noise_suppressor=ns))
-        t0 = time.monotonic()
-        dev.run_frames(3)  # the first drains the queue, a later one takes the new chains
-        assert time.monotonic() - t0 < 0.5
-        dev.run_frames(2)
+        dev.run_frames(5)  # the first drains the queue, a later one takes the new chains
     finally:
         stats = eng.stop(raise_errors=False)
     assert stats.callback_errors == 0

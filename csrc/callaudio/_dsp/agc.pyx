@@ -263,17 +263,20 @@ cdef inline f64 mean_square(const f32* x, Py_ssize_t n) noexcept nogil:
 @cython.wraparound(False)
 @cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
 cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int hang,
-                          f64* spread) noexcept nogil:
+                          f64* spread, bint recent=False) noexcept nogil:
     """P.56 active power of the last ``count`` entries written before ``head``.
 
     Activity: an entry within P56_MARGIN of the current estimate, or one of the ``hang``
     entries after such an entry (P.56's 0.2 s hangover, counted in speech frames).
-    Also stores in ``spread`` the max/min ratio of the entries above the final threshold.
+    ``spread`` (or NULL): the max/min ratio of the entries above the final threshold.
+    ``recent``: step 4's level instead -- the lower of that power and the mean of the same
+    active entries weighting the i-th oldest entry by i (i = 1..count).
     Returns 0 for no entries.
     """
-    cdef int k, m, h, c, _it, part, n1, start = head - count
+    cdef int k, m, h, c, _it, part, n1, b, start = head - count
     cdef const f64* p
-    cdef f64 s = 0.0, v, mean, thr, hi = 0.0, lo = 1e300   # set again in every iteration
+    cdef f64 s = 0.0, v, w, mean, thr, hi = 0.0, lo = 1e300   # set again in every iteration
+    cdef f64 sw = 0.0, wsum = 1.0
     start = start % size
     if start < 0:
         start += size
@@ -288,7 +291,8 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
             s += v
             c += 1
     if c == 0:
-        spread[0] = 1.0
+        if spread != NULL:
+            spread[0] = 1.0
         return 0.0
     mean = s / c
     for _it in range(P56_ITERATIONS):
@@ -298,9 +302,12 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
         h = 0
         hi = 0.0
         lo = 1e300
+        sw = 0.0
+        wsum = 0.0
         for part in range(2):
             p = ring + start if part == 0 else ring
             m = n1 if part == 0 else count - n1
+            b = 1 if part == 0 else n1 + 1    # the weight of p[0]: its age rank
             for k in range(m):
                 v = p[k]
                 if v >= thr:
@@ -312,62 +319,18 @@ cdef f64 p56_active_power(const f64* ring, int size, int head, int count, int ha
                 if h > 0:
                     s += v
                     c += 1
+                    if recent:
+                        w = <f64>(b + k)
+                        sw += w * v
+                        wsum += w
                     h -= 1
         mean = s / c     # c >= 1: the maximum is >= mean >= thr
-    spread[0] = hi / lo
+    if spread != NULL:
+        spread[0] = hi / lo
+    if recent:
+        sw /= wsum
+        return sw if sw < mean else mean
     return mean
-
-
-@cython.boundscheck(False)   # kernel: ring indices are reduced modulo size
-@cython.wraparound(False)
-@cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
-cdef f64 p56_level(const f64* ring, int size, int head, int count, int hang) noexcept nogil:
-    """Step 4's level of the last ``count`` entries written before ``head``: the lower of
-    their P.56 active power (as :func:`p56_active_power`) and the mean of the same active
-    entries weighting the i-th oldest entry by i (i = 1..count).  Returns 0 for no entries.
-    """
-    cdef int k, m, h, c, _it, part, n1, start = head - count
-    cdef const f64* p
-    cdef f64 s = 0.0, v, w, mean, thr, sw = 0.0, wsum = 1.0
-    start = start % size
-    if start < 0:
-        start += size
-    n1 = count if count < size - start else size - start
-    c = 0
-    for part in range(2):
-        p = ring + start if part == 0 else ring
-        m = n1 if part == 0 else count - n1
-        for k in range(m):
-            s += p[k]
-            c += 1
-    if c == 0:
-        return 0.0
-    mean = s / c
-    for _it in range(P56_ITERATIONS):
-        thr = mean * P56_MARGIN
-        s = 0.0
-        c = 0
-        sw = 0.0
-        wsum = 0.0
-        w = 0.0
-        h = 0
-        for part in range(2):
-            p = ring + start if part == 0 else ring
-            m = n1 if part == 0 else count - n1
-            for k in range(m):
-                v = p[k]
-                w += 1.0
-                if v >= thr:
-                    h = hang + 1
-                if h > 0:
-                    s += v
-                    c += 1
-                    sw += w * v
-                    wsum += w
-                    h -= 1
-        mean = s / c     # c >= 1: the maximum is >= mean >= thr
-    sw /= wsum
-    return sw if sw < mean else mean
 
 
 @cython.boundscheck(False)   # kernel: i < n
@@ -793,8 +756,8 @@ cdef class GainControl:
             if self._ring_count >= MIN_LEVEL_FRAMES:
                 # the lower of the plain and the recency-weighted active power (a fall
                 # is followed sooner; a rise as before)
-                lv = p56_level(self._guarded, LEVEL_FRAMES, self._ring_head,
-                               self._ring_count, P56_HANG)
+                lv = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
+                                      self._ring_count, P56_HANG, NULL, True)
                 if lv > 0.0:
                     self._level = lv
                 self._check_change()
@@ -855,7 +818,7 @@ cdef class GainControl:
     @cython.cdivision(True)
     cdef void _check_change(self) noexcept nogil:
         """Step 4's change detector: restart the long window on a sustained level change."""
-        cdef f64 newer, past, spread, dummy, thr, part
+        cdef f64 newer, past, spread, thr, part
         cdef int r, q, parts, k, j
         cdef bint up, ok
         # In this order: a rise beyond a voice's range, a rise outlasting a shout, a fall,
@@ -870,7 +833,7 @@ cdef class GainControl:
                 continue
             q = r // parts
             past = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head - r,
-                                    self._ring_count - r, 0, &dummy)
+                                    self._ring_count - r, 0, NULL)
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, q, 0,
                                      &spread)
             ok = power_to_db(spread) > SPREAD_DB
@@ -890,14 +853,14 @@ cdef class GainControl:
             if k == 3:
                 # a steady fall (a talker walking away): keep only the recent entries
                 newer = p56_active_power(self._guarded, LEVEL_FRAMES, self._ring_head,
-                                         TREND_KEEP, P56_HANG, &dummy)
+                                         TREND_KEEP, P56_HANG, NULL)
                 if newer > self._noise_held * RESET_MIN_SNR:
                     self._ring_count = TREND_KEEP
                     self._level = newer
                 return
             # restart from the newer half of the recent window: only frames after the change
             newer = p56_active_power(self._ring, LEVEL_FRAMES, self._ring_head, r // 2, 0,
-                                     &dummy)
+                                     NULL)
             if up or newer > self._noise_held * RESET_MIN_SNR:
                 self._ring_count = r // 2
                 self._level = newer

@@ -147,6 +147,34 @@ cdef inline int _dtype_of(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) if cnp.PyArray_ISNOTSWAPPED(a) else -1
 
 
+cdef Py_ssize_t _block_frames(cnp.ndarray mic, cnp.ndarray out, object far, Py_ssize_t n,
+                              Py_ssize_t channels, Py_ssize_t far_channels) except -1:
+    """The checks of ``process_block`` and ``process_block_linked``: native float32,
+    C-contiguous, aligned signals, a writable ``out``, whole frames of ``channels``
+    interleaved channels, ``far`` (or None) as long as ``mic``. Returns the frames."""
+    cdef Py_ssize_t frames
+    if _dtype_of(mic) != cnp.NPY_FLOAT32 or _dtype_of(out) != cnp.NPY_FLOAT32:
+        raise TypeError("process_block takes native float32 signals")
+    if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
+        raise ValueError("signals must be C-contiguous")
+    if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
+        raise ValueError("signals must be aligned to their dtype")
+    if not cnp.PyArray_ISWRITEABLE(out):
+        raise ValueError("out must be writable")
+    if far_channels < 1:
+        raise ValueError("bad channel layout")
+    frames = cnp.PyArray_SIZE(mic) // (n * channels)
+    if cnp.PyArray_SIZE(mic) != frames * n * channels or \
+            cnp.PyArray_SIZE(out) != frames * n * channels:
+        raise ValueError("signals must hold whole frames")
+    if far is not None and (
+            _dtype_of(far) != cnp.NPY_FLOAT32 or
+            not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or
+            cnp.PyArray_SIZE(far) != frames * n * far_channels):
+        raise ValueError("far must be native float32, C-contiguous, as long as mic")
+    return frames
+
+
 def _resampled_latency(int n, int N, int stages):
     """(D1, D2, latency) of the resamplers around ``stages`` samples of delay at N per
     frame (see ``Chain._build_resamplers``), the latency in samples at n per frame."""
@@ -999,25 +1027,8 @@ cdef class Chain:
         cdef bint busy
         if nch < 2:
             raise ValueError("not a linked chain")
-        if _dtype_of(mic) != cnp.NPY_FLOAT32 or _dtype_of(out) != cnp.NPY_FLOAT32:
-            raise TypeError("process_block takes native float32 signals")
-        if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
-            raise ValueError("signals must be C-contiguous")
-        if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
-            raise ValueError("signals must be aligned to their dtype")
-        if not cnp.PyArray_ISWRITEABLE(out):
-            raise ValueError("out must be writable")
-        if far_channels < 1:
-            raise ValueError("bad channel layout")
-        frames = cnp.PyArray_SIZE(mic) // (n * nch)
-        if cnp.PyArray_SIZE(mic) != frames * n * nch or \
-                cnp.PyArray_SIZE(out) != frames * n * nch:
-            raise ValueError("signals must hold whole frames")
+        frames = _block_frames(mic, out, far, n, nch, far_channels)
         if far is not None:
-            if _dtype_of(far) != cnp.NPY_FLOAT32 or \
-                    not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or \
-                    cnp.PyArray_SIZE(far) != frames * n * far_channels:
-                raise ValueError("far must be native float32, C-contiguous, as long as mic")
             ref = <f32*>cnp.PyArray_DATA(far)
         cdef f32* src = <f32*>cnp.PyArray_DATA(mic)
         cdef f32* dst = <f32*>cnp.PyArray_DATA(out)
@@ -1186,25 +1197,10 @@ cdef class Chain:
         cdef f32* src
         cdef f32* dst
         cdef f32* ref = NULL
-        if _dtype_of(mic) != cnp.NPY_FLOAT32 or _dtype_of(out) != cnp.NPY_FLOAT32:
-            raise TypeError("process_block takes native float32 signals")
-        if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
-            raise ValueError("signals must be C-contiguous")
-        if not (cnp.PyArray_ISALIGNED(mic) and cnp.PyArray_ISALIGNED(out)):
-            raise ValueError("signals must be aligned to their dtype")
-        if not cnp.PyArray_ISWRITEABLE(out):
-            raise ValueError("out must be writable")
-        if channels < 1 or not 0 <= channel < channels or far_channels < 1:
+        if channels < 1 or not 0 <= channel < channels:
             raise ValueError("bad channel layout")
-        frames = cnp.PyArray_SIZE(mic) // (n * channels)
-        if cnp.PyArray_SIZE(mic) != frames * n * channels or \
-                cnp.PyArray_SIZE(out) != frames * n * channels:
-            raise ValueError("signals must hold whole frames")
+        frames = _block_frames(mic, out, far, n, channels, far_channels)
         if far is not None:
-            if _dtype_of(far) != cnp.NPY_FLOAT32 or \
-                    not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or \
-                    cnp.PyArray_SIZE(far) != frames * n * far_channels:
-                raise ValueError("far must be native float32, C-contiguous, as long as mic")
             ref = <f32*>cnp.PyArray_DATA(far)
         src = <f32*>cnp.PyArray_DATA(mic) + channel
         dst = <f32*>cnp.PyArray_DATA(out) + channel
