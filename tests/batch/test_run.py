@@ -92,6 +92,14 @@ def _bad_corpus(root: Path) -> Path:
     return make_manifest(root, 1, extra=extra)
 
 
+def test_one_failed_item_is_reported_in_the_singular(tmp_path: Path, capsys) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\nlost,nowhere.wav\n")
+    argv = ["batch", str(manifest), "--out", str(tmp_path / "o"), "--workers", "0", "--quiet"]
+    assert main([*argv, "--no-plots"]) == EXIT_ITEMS_FAILED
+    assert "  1 item failed (status 'error'): lost" in capsys.readouterr().out
+
+
 def test_bad_items_are_rows_with_their_reason(tmp_path: Path, capsys) -> None:
     manifest = _bad_corpus(tmp_path / "c")
     out = tmp_path / "out"

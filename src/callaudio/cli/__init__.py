@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = modules[name]
         sp = sub.add_parser(name, help=help_text, description=module.run.__doc__)
         module.add_arguments(sp)
+        sp.set_defaults(command_parser=sp)  # names the command's own --help in usage errors
     return p
 
 
@@ -84,7 +85,11 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``callaudio`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's parser, which points at its own --help
+        getattr(args, "command_parser", parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

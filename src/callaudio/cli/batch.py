@@ -132,8 +132,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  summary: {out}/summary.md")
     if bad:
         print(
-            f"  {len(bad)} items failed (status 'error'): {', '.join(bad[:5])}"
-            + (" ..." if len(bad) > 5 else "")
+            f"  {len(bad)} item{'s' if len(bad) > 1 else ''} failed (status 'error'): "
+            f"{', '.join(bad[:5])}" + (" ..." if len(bad) > 5 else "")
         )
         return EXIT_ITEMS_FAILED
     return 0
