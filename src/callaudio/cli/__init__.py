@@ -24,7 +24,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .._version import __version__
 from ..errors import CallAudioError
@@ -45,8 +45,32 @@ _EXIT_SIGPIPE = 128 + 13
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line, like every other error."""
 
+    _argv: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._argv, namespace)
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # a misspelt option (--ouput) is what the user needs to hear about first
+            typos = [a for a in self._argv if self._misspelt(a)]
+            if typos:
+                message = f"unrecognized arguments: {' '.join(typos)}"
         self.exit(2, f"callaudio: error: {message} (see {self.prog} --help)\n")
+
+    def _misspelt(self, arg: str) -> bool:
+        """Whether ``arg`` looks like an option but names none of this parser's (nor
+        abbreviates one); a negative number is a value."""
+        text = arg.split("=")[0]
+        if not text.startswith("-") or text == "-" or text.lstrip("-")[:1].isdigit():
+            return False
+        names = [o for a in self._actions for o in a.option_strings]
+        return text not in names and not (
+            text.startswith("--") and any(n.startswith(text) for n in names)
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
