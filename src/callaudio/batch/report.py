@@ -116,6 +116,7 @@ def write_plots(table: Any, out_dir: str) -> list[str]:
         ax.hist(list(series.values()), bins=20, label=list(series), histtype="step")
         ax.set_xlabel(title)
         ax.set_ylabel("items")
+        ax.yaxis.get_major_locator().set_params(integer=True)  # no half items
         ax.legend(fontsize="small")
         fig.tight_layout()
         path = os.path.join(folder, f"{col}.png")
