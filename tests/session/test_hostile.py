@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from callaudio.audio.base import FaultKind, StreamConfig
@@ -787,3 +788,20 @@ def test_read_wav_finds_the_bit_depth_after_a_large_chunk(tmp_path: Any) -> None
     eight = tmp_path / "eight.wav"
     _pcm_wav(eight, 8000, bits=8, junk=5000)
     assert read_wav(eight).sample_width == 1
+
+
+def test_interruption_arguments_that_are_not_a_source_change_nothing(
+    session: AudioSession, client: VoiceClient
+) -> None:
+    call = established(client)
+    session.begin_interruption("pstn")
+    # an unhashable source raised TypeError from the dict lookup; a non-str is never open
+    for bad in (["pstn"], {"a": 1}, None, 5):
+        assert session.end_interruption(bad) is False  # type: ignore[arg-type]
+    # voip=<array> raised numpy's ValueError (its truth value) from inside the lock
+    with pytest.raises(ConfigError, match="voip"):
+        session.begin_interruption("voip", voip=np.ones(3))  # type: ignore[arg-type]
+    assert [i.source for i in session.open_interruptions] == ["pstn"]
+    assert call.is_interrupted
+    assert session.end_interruption("pstn") is True
+    assert not call.is_interrupted and client.is_duplex_running
