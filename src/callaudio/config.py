@@ -9,6 +9,7 @@ configuration cannot change behind its back; build a new one with :func:`datacla
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -74,7 +75,7 @@ def check_sample_rate(
     rates = NATIVE_RATES if native else SAMPLE_RATES
     if (
         isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, (int, float))
+        or not isinstance(sample_rate, numbers.Real)  # int, float, numpy's integers
         or sample_rate not in rates
     ):
         raise ConfigError(field, f"must be one of {rates} Hz, got {sample_rate!r}")
