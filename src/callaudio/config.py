@@ -79,7 +79,7 @@ def check_sample_rate(
         or sample_rate not in rates
     ):
         raise ConfigError(field, f"must be one of {rates} Hz, got {sample_rate!r}")
-    return int(sample_rate)
+    return rates[rates.index(sample_rate)]  # the int itself
 
 
 def check_int(name: str, value: object, lo: int, hi: int) -> int:

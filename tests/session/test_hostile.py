@@ -40,7 +40,7 @@ from callaudio.session import (
     SessionState,
 )
 
-from .helpers import EventLog, established
+from .helpers import EventLog, established, write_wav
 
 TIMEOUT = 10.0
 
@@ -805,3 +805,19 @@ def test_interruption_arguments_that_are_not_a_source_change_nothing(
     assert call.is_interrupted
     assert session.end_interruption("pstn") is True
     assert not call.is_interrupted and client.is_duplex_running
+
+
+def test_a_sound_files_loop_flag_must_be_a_bool(
+    session: AudioSession, client: VoiceClient, tmp_path: Any
+) -> None:
+    # loop="no" played in a loop (a truthy str); loop=<array> raised numpy's ValueError
+    from pathlib import Path
+
+    path = write_wav(Path(tmp_path) / "s.wav", np.zeros(1600))
+    controller = client.audio_controller
+    for bad in ("no", np.ones(3), None, 0.5):
+        with pytest.raises(ConfigError, match="loop"):
+            controller.start_playing_sound_file(path, loop=bad)  # type: ignore[arg-type]
+        assert not session.is_active and controller.sound is None
+    controller.start_playing_sound_file(path, loop=True)
+    assert controller.is_playing
