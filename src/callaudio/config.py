@@ -82,6 +82,17 @@ def check_sample_rate(
     return rates[rates.index(sample_rate)]  # the int itself
 
 
+def check_flag(name: str, value: object) -> bool:
+    """``value`` if it is a bool (numpy's too); else ConfigError naming ``name`` (a string
+    such as ``"no"`` is truthy, an array has no truth value)."""
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, bool) or (
+        getattr(value, "shape", None) == () and dtype is not None and dtype.kind == "b"
+    ):
+        return bool(value)
+    raise ConfigError(name, f"must be True or False, got {value!r}")
+
+
 def check_int(name: str, value: object, lo: int, hi: int) -> int:
     """``value`` if it is an int (not a bool) in ``lo..hi``; else ConfigError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
