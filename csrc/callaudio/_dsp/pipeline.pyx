@@ -800,8 +800,8 @@ cdef class Chain:
         followers = list(followers)
         if len(followers) + 1 > MAX_LINK:
             raise ValueError(f"at most {MAX_LINK} linked channels")
-        for f in followers:   # TypeError for anything but a Chain
-            pass
+        if not all(isinstance(x, Chain) for x in followers):
+            raise TypeError("followers must be Chain instances")
         if len({id((<Chain>f).state) for f in [self] + followers}) != len(followers) + 1:
             raise ValueError("linked chains must be distinct, each with its own state")
         cdef bint linked = bool(followers) and self.echo_canceller is not None and not (
