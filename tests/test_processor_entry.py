@@ -164,6 +164,12 @@ def test_link_refuses_a_chain_twice_and_changes_nothing() -> None:
     with pytest.raises(TypeError):
         c0.link([c1, "x"])
     assert c0.linked_channels == 2  # the refused links left the group as it was
+    owner = object()
+    vp.claim(owner)  # an engine's compiled callback runs the group without locks
+    with pytest.raises(ValueError, match="claimed"):
+        c0.link([])
+    vp.release(owner)
+    assert c0.linked_channels == 2
     ref = ca.VoiceProcessor(16000, channels=2)
     mic = _signal(16000, 3, 2)[0]
     for k in range(3):

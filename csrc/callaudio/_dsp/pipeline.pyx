@@ -793,7 +793,8 @@ cdef class Chain:
         (the channels run independently). ``link([])`` unlinks. Returns True if linked.
         The chains must be distinct, each with its own state (its own locks); a refused
         link (ValueError, TypeError) changes nothing. The group changes under this chain's
-        capture lock, so never under a linked frame in flight.
+        capture lock, so never under a linked frame in flight; a claimed chain's group (one
+        an engine's compiled callback runs without locks) never changes.
         """
         cdef Chain f
         cdef int c
@@ -819,6 +820,9 @@ cdef class Chain:
                 raise ValueError("linked chains need the same rate, stages and band split")
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        if self.state.claimed and self._nlink:   # its user runs the group without locks
+            PyThread_release_lock(self.state.capture_lock)
+            raise ValueError("a claimed chain's linked group cannot change (release it first)")
         self._nlink = 0
         self._peer_refs = None
         if linked:
