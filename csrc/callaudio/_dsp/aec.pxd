@@ -74,6 +74,9 @@ cdef class EchoCanceller:
     cdef int fg_lag
     cdef bint fg_prov
     cdef long long n_copy, n_restore
+    # the filters' versions when the copy was last taken or restored: while both still
+    # hold, the copy's echo estimate is the filter's
+    cdef long long sync_f, sync_g
     cdef long long nact
     # linked channels' per-bin means (uncertainty, tail partitions), a hop's power sum and
     # the comfort noise's amplitude

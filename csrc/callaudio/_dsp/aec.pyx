@@ -331,6 +331,8 @@ cdef class EchoCanceller:
         # the copy forgets the echo path with the filter
         self.fg.reset()
         self.fg.d = self.filter.d
+        self.sync_f = -1
+        self.sync_g = -1
         self.fg_lag = -1
         self.fg_prov = True
         self.fg_g = 0.0
@@ -530,9 +532,17 @@ cdef class EchoCanceller:
         """
         cdef int n = self.n, i, r = 0
         cdef double sff, see, dbf = 0.0, dd, v, z
-        self.fg.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.yf, self.ef)
         if fsum <= FAR_ACTIVE:
+            # no decision; yf and ef are not read this frame (_divergence reads ef only
+            # when a frame of the span is far-active, which makes fsum so too)
             return 0
+        if self.filter.version == self.sync_f and self.fg.version == self.sync_g:
+            # neither changed since the copy was taken: its estimate is the filter's
+            memcpy(self.yf, self.y, n * sizeof(f32))
+            memcpy(self.ef, self.e, n * sizeof(f32))
+        else:
+            self.fg.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.yf,
+                             self.ef)
         for i in range(n):
             z = <double>self.y[i] - <double>self.yf[i]
             dbf += z * z
@@ -568,6 +578,8 @@ cdef class EchoCanceller:
     cdef void _keep(self) noexcept nogil:
         """Copy the filter (and the delay state it works with) into the kept copy."""
         self.fg.copy_from(self.filter)
+        self.sync_f = self.filter.version
+        self.sync_g = self.fg.version
         self.fg_lag = self.delay.lag
         self.fg_prov = self.provisional
         self.fg_g = self.g_echo
@@ -576,6 +588,8 @@ cdef class EchoCanceller:
     cdef void _restore(self) noexcept nogil:
         """The filter diverged or took a wrong lag: back to the kept copy."""
         self.filter.copy_from(self.fg)
+        self.sync_f = self.filter.version
+        self.sync_g = self.fg.version
         if self.delay.lag != self.fg_lag:
             self.delay.accept(self.fg_lag)
         self.provisional = self.fg_prov
@@ -848,7 +862,7 @@ cdef class EchoCanceller:
             a = STAT_ALPHA
             self.nact += 1
             self.p_far = a * self.p_far + (1.0 - a) * fa
-            self.p_y = a * self.p_y + (1.0 - a) * _ms(self.y, n)
+            self.p_y = a * self.p_y + (1.0 - a) * self.ms_y   # _ms(self.y, n)
             self.p_mic = a * self.p_mic + (1.0 - a) * self.ms_mic
             self.p_e = a * self.p_e + (1.0 - a) * self.ms_e
             self.p_out = a * self.p_out + (1.0 - a) * self.ms_out

@@ -89,6 +89,7 @@ cdef class PartitionedKalmanFilter:
             self.peak_i[p] = 0
         memset(self.Phi, 0, k * sizeof(f32))
         self.rr = 0
+        self.version += 1
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -123,6 +124,7 @@ cdef class PartitionedKalmanFilter:
         cdef double delta
         cdef f32* Wp
         cdef bint restarted = False
+        self.version += 1
         # E = FFT([0, e])
         memset(self.tmp, 0, n * sizeof(f32))
         memcpy(self.tmp + n, e, n * sizeof(f32))
@@ -195,6 +197,7 @@ cdef class PartitionedKalmanFilter:
         cdef int shift = newd - self.d, p, P = self.P
         if shift == 0:
             return
+        self.version += 1
         if shift > 0:
             for p in range(P):
                 self._move_partition(p, p + shift)
@@ -212,6 +215,7 @@ cdef class PartitionedKalmanFilter:
         memcpy(self.peak, o.peak, P * sizeof(f32))
         memcpy(self.peak_i, o.peak_i, P * sizeof(int))
         self.d = o.d
+        self.version += 1
 
     cdef void _move_partition(self, int p, int q) noexcept nogil:
         cdef int k = self.k, i

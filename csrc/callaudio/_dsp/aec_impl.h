@@ -32,6 +32,15 @@ unsigned int ca_aec_comfort_noise(int k, float *restrict out, const float *restr
 unsigned int ca_aec_comfort_signs(int k, float *restrict out, const float *restrict amp,
                                   unsigned int state);
 
+/* amp = sqrt(nf (1 - g^2) / 2) (as ca_aec_comfort_noise). */
+void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
+                        const float *restrict g);
+
+/* The state after k bins' signs without drawing them: col (32 words) <- the table for k,
+ * then ca_aec_comfort_jump(col, state). */
+void ca_aec_comfort_jump_table(int k, unsigned int *col);
+unsigned int ca_aec_comfort_jump(const unsigned int *col, unsigned int state);
+
 /* Sanitise one frame pair: non-finite samples -> 0, then clamp to +-clamp; far in place,
  * mic -> mic_out.  Returns 1 when any input sample was non-finite. */
 int ca_aec_sanitize(int n, float *restrict far, const float *restrict mic,
