@@ -442,12 +442,14 @@ cdef class EchoCanceller:
                                     self.e)
         # two-path test against the kept copy: restore the filter from it (then redo the
         # estimate), or take a new copy after this frame's update
+        self.ss_mic = ca_aec_sumsq(n, self.mic)
         tp = self._two_path(fsum)
         if tp < 0:
             fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic,
                                         self.y, self.e)
-        self.ms_mic = _ms(self.mic, n)
-        self.ms_e = _ms(self.e, n)
+            self.has_see = False
+        self.ms_mic = self.ss_mic / n
+        self.ms_e = (self.tp_see if self.has_see else ca_aec_sumsq(n, self.e)) / n
         self.ms_y = _ms(self.y, n)
         self._near_talk()
         self._divergence()
@@ -495,7 +497,8 @@ cdef class EchoCanceller:
             return
         self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * self.ms_mic
         self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * self.ms_e
-        self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * _ms(self.ef, self.n)
+        self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * (
+            (self.tp_sff if self.has_sff else ca_aec_sumsq(self.n, self.ef)) / self.n)
         if self.se_s > DIV_RATIO * self.sm_s:
             self.div_n += 1
         else:
@@ -532,6 +535,8 @@ cdef class EchoCanceller:
         """
         cdef int n = self.n, i, r = 0
         cdef double sff, see, dbf = 0.0, dd, v, z
+        self.has_see = False
+        self.has_sff = False
         if fsum <= FAR_ACTIVE:
             # no decision; yf and ef are not read this frame (_divergence reads ef only
             # when a frame of the span is far-active, which makes fsum so too)
@@ -549,9 +554,13 @@ cdef class EchoCanceller:
         dbf += n * TP_FLOOR
         sff = ca_aec_sumsq(n, self.ef)
         see = ca_aec_sumsq(n, self.e)
+        self.tp_sff = sff       # the caller's energies of ef and (unless restored) e
+        self.tp_see = see
+        self.has_sff = True
+        self.has_see = True
         dd = sff - see
         v = sff * dbf
-        if dd > 0.0 and (see > TP_KEEP * ca_aec_sumsq(n, self.mic) or self.dt_hang > 0):
+        if dd > 0.0 and (see > TP_KEEP * self.ss_mic or self.dt_hang > 0):
             # not cancelling in this frame, or a near-end talker is evident: an error made
             # smaller by fitting near speech must not make the filter the kept one
             dd = 0.0

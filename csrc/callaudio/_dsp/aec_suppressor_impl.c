@@ -7,6 +7,7 @@
 #include "aec_impl.h"
 #include "aec_suppressor.h"
 #include "ca_multiversion.h"
+#include "ca_vec.h"
 
 CA_MULTIVERSION void ca_aec_residual_lin(int k, float *restrict rrev, float *restrict rlin,
                                          const float *restrict wl, const float *restrict x2b,
@@ -257,19 +258,6 @@ CA_MULTIVERSION double ca_aec_cpower_sum(int k, const float *restrict w)
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
-typedef float v4f __attribute__((vector_size(16)));
-typedef double v4d __attribute__((vector_size(32)));
-#if defined(__clang__)
-#define SHUF4(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
-#else
-typedef int v4i __attribute__((vector_size(16)));
-#define SHUF4(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (v4i){i0, i1, i2, i3})
-#endif
-#define CVT_V4D(x) __builtin_convertvector(x, v4d)
-#define CVT_V4F(x) __builtin_convertvector(x, v4f)
-#endif
-
 /* One bin of ca_aec_residual_spectra, accumulating into lane j of the partial sums. */
 static inline void residual_bin(ptrdiff_t i, int j, float *restrict espec, float *restrict ebar,
                                 float *restrict ybar, float *restrict syy_out,
@@ -308,7 +296,7 @@ CA_MULTIVERSION void ca_aec_residual_spectra(int k, float *restrict espec, float
     double sy[4] = {0.0, 0.0, 0.0, 0.0}, se[4] = {0.0, 0.0, 0.0, 0.0};
     double sey[4] = {0.0, 0.0, 0.0, 0.0}, syy2[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t i = 0;
-#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
+#if CA_HAVE_VEC
     /* Four bins at a time in 4-double vectors, lane j = bin i + j: the same operations per
      * bin and the same lanes of the sums as residual_bin (GCC's vector extensions). */
     {

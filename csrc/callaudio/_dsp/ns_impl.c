@@ -1,5 +1,6 @@
 /* Per-bin kernels of the noise suppressor; see ns_impl.h and ns.pyx. */
 #include "ns_impl.h"
+#include "ca_vec.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -272,9 +273,34 @@ void ca_ns_apply(float *restrict spec, const float *restrict gain, int nb,
                  double *restrict sums) {
     double before[4] = {0.0, 0.0, 0.0, 0.0}, after[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t k = 0;
+#if CA_HAVE_VEC
+    {   /* four bins at a time, lane j = bin k + j: apply_bin's operations (ca_vec.h) */
+        v4d vb = {0.0, 0.0, 0.0, 0.0}, va = vb;
+        for (; k + 4 <= nb; k += 4) {
+            v4f s0, s1, g;
+            memcpy(&s0, spec + 2 * k, sizeof s0);
+            memcpy(&s1, spec + 2 * k + 4, sizeof s1);
+            memcpy(&g, gain + k, sizeof g);
+            const v4f re = SHUF4(s0, s1, 0, 2, 4, 6), im = SHUF4(s0, s1, 1, 3, 5, 7);
+            const v4f p = re * re + im * im;
+            vb += CVT_V4D(p);
+            va += CVT_V4D(g * g * p);
+            const v4f gr = g * re, gi = g * im;
+            s0 = SHUF4(gr, gi, 0, 4, 1, 5);
+            s1 = SHUF4(gr, gi, 2, 6, 3, 7);
+            memcpy(spec + 2 * k, &s0, sizeof s0);
+            memcpy(spec + 2 * k + 4, &s1, sizeof s1);
+        }
+        for (int j = 0; j < 4; j++) {
+            before[j] = vb[j];
+            after[j] = va[j];
+        }
+    }
+#else
     for (; k + 4 <= nb; k += 4)
         for (int j = 0; j < 4; j++)
             apply_bin(spec, gain, k + j, j, before, after);
+#endif
     for (; k < nb; k++)
         apply_bin(spec, gain, k, 0, before, after);
     sums[0] = (after[0] + after[1]) + (after[2] + after[3]);
@@ -288,9 +314,22 @@ double ca_ns_mean(const float *restrict x, int lo, int hi) {
     const ptrdiff_t m = hi > lo ? (ptrdiff_t)(hi - lo) : 0;
     double s[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t k = 0;
+#if CA_HAVE_VEC
+    {
+        v4d acc = {0.0, 0.0, 0.0, 0.0};
+        for (; k + 4 <= m; k += 4) {
+            v4f v;
+            memcpy(&v, p + k, sizeof v);
+            acc += CVT_V4D(v);
+        }
+        for (int j = 0; j < 4; j++)
+            s[j] = acc[j];
+    }
+#else
     for (; k + 4 <= m; k += 4)
         for (int j = 0; j < 4; j++)
             s[j] += (double)p[k + j];
+#endif
     for (; k < m; k++)
         s[0] += (double)p[k];
     double acc = (s[0] + s[1]) + (s[2] + s[3]);
