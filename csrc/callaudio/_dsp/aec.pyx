@@ -546,8 +546,7 @@ cdef class EchoCanceller:
             memcpy(self.yf, self.y, n * sizeof(f32))
             memcpy(self.ef, self.e, n * sizeof(f32))
         else:
-            self.fg.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.yf,
-                             self.ef)
+            self.fg.estimate_echo(self.Xr, self.t, self.mic, self.yf, self.ef)
         for i in range(n):
             z = <double>self.y[i] - <double>self.yf[i]
             dbf += z * z

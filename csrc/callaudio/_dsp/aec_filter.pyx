@@ -31,6 +31,7 @@ from callaudio._dsp.fft cimport RealFFT
 cdef extern from "aec_impl.h":
     void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
                            const f32* ps, const f32* x2) noexcept nogil
+    void ca_aec_filter_acc_y(int k, f32* acc, const f32* w, const f32* x) noexcept nogil
     void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
                        const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
                        f32 q, f32 spread, f32 floor_psi) noexcept nogil
@@ -112,6 +113,22 @@ cdef class PartitionedKalmanFilter:
         self.fft.inverse_c(self.Yspec, self.tmp)
         ca_aec_error(n, y, e, self.tmp + n, mic)
         return fsum
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void estimate_echo(self, const f32* Xr, long long t, const f32* mic, f32* y,
+                            f32* e) noexcept nogil:
+        """``estimate`` without ``PX`` and the far sum (the kept copy's estimate)."""
+        cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx
+        memset(self.Yspec, 0, 2 * k * sizeof(f32))
+        for p in range(P):
+            idx = <int>((t - self.d - p) % H)
+            if idx < 0:
+                idx += H
+            ca_aec_filter_acc_y(k, self.Yspec, self.W + <Py_ssize_t>p * 2 * k,
+                                Xr + <Py_ssize_t>idx * 2 * k)
+        self.fft.inverse_c(self.Yspec, self.tmp)
+        ca_aec_error(n, y, e, self.tmp + n, mic)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
