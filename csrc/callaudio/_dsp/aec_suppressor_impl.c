@@ -65,17 +65,18 @@ CA_MULTIVERSION void ca_aec_residual(int k, float *restrict see_s, float *restri
 {
     const ptrdiff_t m = k;
     double ss_sum = 0.0, rs_sum = 0.0;
+    /* the per-bin updates in a loop that vectorises, then the two sums in bin order */
     for (ptrdiff_t i = 0; i < m; i++) {
         float r = rlin[i];
         float nl = nlc * ((pez[i] > 0.0f) ? pez[i] : 0.0f);
         r = (nl > r) ? nl : r;
-        float ss = 0.5f * see_s[i] + 0.5f * see[i] + tiny;
-        float rr = 0.5f * rs[i] + 0.5f * r + tiny;
-        see_s[i] = ss;
-        rs[i] = rr;
+        see_s[i] = 0.5f * see_s[i] + 0.5f * see[i] + tiny;
+        rs[i] = 0.5f * rs[i] + 0.5f * r + tiny;
         ls[i] = 0.5f * ls[i] + 0.5f * leak * syy[i] + tiny;
-        ss_sum += (double)ss;
-        rs_sum += (double)rr;
+    }
+    for (ptrdiff_t i = 0; i < m; i++) {
+        ss_sum += (double)see_s[i];
+        rs_sum += (double)rs[i];
     }
     sums[0] = ss_sum;
     sums[1] = rs_sum;
