@@ -166,14 +166,33 @@ CA_MULTIVERSION CA_GUARD_UNUSED static void ca_upper_ramp(const float* restrict 
 CA_MULTIVERSION CA_GUARD_UNUSED static void ca_apply_ramps(float* x, int n, double g0, double dg, double l0,
                                            double dl, double clip) {
     const ptrdiff_t m = n;
-    double t[4] = {1.0, 2.0, 3.0, 4.0};
     ptrdiff_t i = 0;
+#if CA_HAVE_VEC
+    {   /* the same in 4-double vectors (ca_vec.h); each clamp a compare-and-select (a NaN
+         * fails both compares and stays, as in the scalar loop) */
+        typedef long long v4l __attribute__((vector_size(32)));
+        const v4d hi = {clip, clip, clip, clip}, lo = -hi;
+        v4d vt = {1.0, 2.0, 3.0, 4.0};
+        for (; i + 4 <= m; i += 4) {
+            v4f xf;
+            memcpy(&xf, x + i, sizeof xf);
+            const v4d y = CVT_V4D(xf) * (g0 + dg * vt) * (l0 + dl * vt);
+            const v4l above = (v4l)(y > hi), below = (v4l)(y < lo);
+            const v4l low = (below & (v4l)lo) | (~below & (v4l)y);
+            xf = CVT_V4F((v4d)((above & (v4l)hi) | (~above & low)));
+            memcpy(x + i, &xf, sizeof xf);
+            vt += 4.0;
+        }
+    }
+#else
+    double t[4] = {1.0, 2.0, 3.0, 4.0};
     for (; i + 4 <= m; i += 4)
         for (int j = 0; j < 4; j++) {
             double y = (double)x[i + j] * (g0 + dg * t[j]) * (l0 + dl * t[j]);
             x[i + j] = (float)(y > clip ? clip : (y < -clip ? -clip : y));
             t[j] += 4.0;
         }
+#endif
     for (; i < m; i++) {
         double k = (double)(i + 1);
         double y = (double)x[i] * (g0 + dg * k) * (l0 + dl * k);
