@@ -341,9 +341,24 @@ double ca_ns_min(const double *restrict x, int n) {
     const ptrdiff_t m = n;
     double lo[4] = {x[0], x[0], x[0], x[0]};
     ptrdiff_t k = 0;
+#if CA_HAVE_VEC
+    {   /* the same lanes as vectors, the min as a compare-and-select (ca_vec.h) */
+        typedef long long v4l __attribute__((vector_size(32)));
+        v4d vlo = {x[0], x[0], x[0], x[0]};
+        for (; k + 4 <= m; k += 4) {
+            v4d v;
+            memcpy(&v, x + k, sizeof v);
+            const v4l lt = (v4l)(v < vlo);
+            vlo = (v4d)((lt & (v4l)v) | (~lt & (v4l)vlo));
+        }
+        for (int j = 0; j < 4; j++)
+            lo[j] = vlo[j];
+    }
+#else
     for (; k + 4 <= m; k += 4)
         for (int j = 0; j < 4; j++)
             lo[j] = x[k + j] < lo[j] ? x[k + j] : lo[j];
+#endif
     for (; k < m; k++)
         lo[0] = x[k] < lo[0] ? x[k] : lo[0];
     double r = lo[0];
