@@ -74,6 +74,12 @@ cdef class EchoCanceller:
     cdef int fg_lag
     cdef bint fg_prov
     cdef long long n_copy, n_restore
+    # the filters' versions when the copy was last taken or restored: while both still
+    # hold, the copy's echo estimate is the filter's
+    cdef long long sync_f, sync_g
+    # this frame's sum of squares of mic, and the two-path test's of ef and e (when set)
+    cdef double ss_mic, tp_sff, tp_see
+    cdef bint has_sff, has_see
     cdef long long nact
     # linked channels' per-bin means (uncertainty, tail partitions), a hop's power sum and
     # the comfort noise's amplitude

@@ -31,6 +31,7 @@ from callaudio._dsp.fft cimport RealFFT
 cdef extern from "aec_impl.h":
     void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
                            const f32* ps, const f32* x2) noexcept nogil
+    void ca_aec_filter_acc_y(int k, f32* acc, const f32* w, const f32* x) noexcept nogil
     void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
                        const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
                        f32 q, f32 spread, f32 floor_psi) noexcept nogil
@@ -89,6 +90,7 @@ cdef class PartitionedKalmanFilter:
             self.peak_i[p] = 0
         memset(self.Phi, 0, k * sizeof(f32))
         self.rr = 0
+        self.version += 1
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -114,6 +116,22 @@ cdef class PartitionedKalmanFilter:
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
+    cdef void estimate_echo(self, const f32* Xr, long long t, const f32* mic, f32* y,
+                            f32* e) noexcept nogil:
+        """``estimate`` without ``PX`` and the far sum (the kept copy's estimate)."""
+        cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx
+        memset(self.Yspec, 0, 2 * k * sizeof(f32))
+        for p in range(P):
+            idx = <int>((t - self.d - p) % H)
+            if idx < 0:
+                idx += H
+            ca_aec_filter_acc_y(k, self.Yspec, self.W + <Py_ssize_t>p * 2 * k,
+                                Xr + <Py_ssize_t>idx * 2 * k)
+        self.fft.inverse_c(self.Yspec, self.tmp)
+        ca_aec_error(n, y, e, self.tmp + n, mic)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
     cdef bint update(self, const f32* Xr, const f32* X2r, long long t, const f32* e,
                      double fsum, f32 q) noexcept nogil:
         """Measurement and time update with error ``e`` (random-walk factor ``q``), then
@@ -123,6 +141,7 @@ cdef class PartitionedKalmanFilter:
         cdef double delta
         cdef f32* Wp
         cdef bint restarted = False
+        self.version += 1
         # E = FFT([0, e])
         memset(self.tmp, 0, n * sizeof(f32))
         memcpy(self.tmp + n, e, n * sizeof(f32))
@@ -195,6 +214,7 @@ cdef class PartitionedKalmanFilter:
         cdef int shift = newd - self.d, p, P = self.P
         if shift == 0:
             return
+        self.version += 1
         if shift > 0:
             for p in range(P):
                 self._move_partition(p, p + shift)
@@ -212,6 +232,7 @@ cdef class PartitionedKalmanFilter:
         memcpy(self.peak, o.peak, P * sizeof(f32))
         memcpy(self.peak_i, o.peak_i, P * sizeof(int))
         self.d = o.d
+        self.version += 1
 
     cdef void _move_partition(self, int p, int q) noexcept nogil:
         cdef int k = self.k, i

@@ -8,6 +8,8 @@
 void ca_aec_filter_acc(int k, float *restrict acc, float *restrict pacc,
                        const float *restrict w, const float *restrict x,
                        const float *restrict ps, const float *restrict x2);
+void ca_aec_filter_acc_y(int k, float *restrict acc, const float *restrict w,
+                         const float *restrict x);
 
 /* Kalman step of one partition: mu = psi * inv; w += mu conj(x) e;
  * psi = (1 - q) psi max(1 - 0.5 mu |x|^2, floor) + q (|w|^2 + spread (|w_prev|^2 +
@@ -31,6 +33,15 @@ unsigned int ca_aec_comfort_noise(int k, float *restrict out, const float *restr
 /* The same with the amplitudes given (amp, k floats): out += amp (+-1 +-j). */
 unsigned int ca_aec_comfort_signs(int k, float *restrict out, const float *restrict amp,
                                   unsigned int state);
+
+/* amp = sqrt(nf (1 - g^2) / 2) (as ca_aec_comfort_noise). */
+void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
+                        const float *restrict g);
+
+/* The state after k bins' signs without drawing them: col (32 words) <- the table for k,
+ * then ca_aec_comfort_jump(col, state). */
+void ca_aec_comfort_jump_table(int k, unsigned int *col);
+unsigned int ca_aec_comfort_jump(const unsigned int *col, unsigned int state);
 
 /* Sanitise one frame pair: non-finite samples -> 0, then clamp to +-clamp; far in place,
  * mic -> mic_out.  Returns 1 when any input sample was non-finite. */

@@ -108,6 +108,9 @@ cdef extern from "ca_guard.h":
     double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
     int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
                       double clip) noexcept nogil
+    void ca_upper_ramp(const f32* x, f32* out, int n, double gs0, double dgs, double a0,
+                       double da, double gp0, double dgp, int noise,
+                       unsigned int* rng) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -691,7 +694,7 @@ cdef class Chain:
         at a frame edge). Where the echo suppressor attenuates, comfort noise at the
         band's noise floor fills in what it removed (as it does below 8 kHz), so
         suppression leaves no spectral hole above the band edge."""
-        cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b, i
+        cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b
         cdef f64 gs0 = self._usup, gs1 = 1.0, gp0, gp1 = 1.0, dgs, dgp, p, a0, a1, da
         cdef bint cn = False
         cdef f32* line
@@ -721,18 +724,10 @@ cdef class Chain:
             a0 = sqrt(self._ufloor[b] * (1.0 - gs0 * gs0) * 3.0) if cn else 0.0
             a1 = sqrt(self._ufloor[b] * (1.0 - gs1 * gs1) * 3.0) if cn else 0.0
             da = (a1 - a0) / nb
-            if a0 == 0.0 and a1 == 0.0:     # no echo suppression here: no comfort noise
-                for i in range(nb):
-                    out[i] = <f32>(line[i] * (gs0 + dgs * (i + 1)) * (gp0 + dgp * (i + 1)))
-                memmove(line, line + nb, d * sizeof(f32))
-                continue
-            for i in range(nb):
-                r ^= r << 13        # xorshift32 (Marsaglia 2003): uniform, variance 1/3
-                r ^= r >> 17
-                r ^= r << 5
-                out[i] = <f32>((line[i] * (gs0 + dgs * (i + 1))
-                                + (a0 + da * (i + 1)) * (r * (2.0 / 4294967296.0) - 1.0))
-                               * (gp0 + dgp * (i + 1)))
+            # out = (line gs + a u) gp, u uniform (xorshift32, variance 1/3), each ramped;
+            # no echo suppression here (a0 = a1 = 0): no comfort noise
+            ca_upper_ramp(line, out, nb, gs0, dgs, a0, da, gp0, dgp,
+                          not (a0 == 0.0 and a1 == 0.0), &r)
             memmove(line, line + nb, d * sizeof(f32))
         self._rng = r
 
