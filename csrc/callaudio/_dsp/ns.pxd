@@ -62,7 +62,10 @@ cdef class NoiseSuppressor:
     cdef f32* _tonal_pad       # scratch of the tonal limit, nbins + 2 TONAL_BINS
     cdef f32 _tonal_on, _tonal_inv_span  # linear TONAL_ON_DB, 1 / (FULL - ON) linear
     cdef f32* _pbar            # mean periodogram (TONAL_TAU_S) of the tonal protection, nbins
-    cdef f32 _a_pbar           # its smoothing factor per hop
+    cdef f32 _a_pbar           # its smoothing factor per update (every _tonal_every hops)
+    cdef int _tonal_every      # hops between updates of _pbar and the weights (TONAL_EVERY_S)
+    cdef f32* _tonal_t         # tonal weight per bin (0 outside the band), nbins
+    cdef f32* _tonal_fl        # the local floor it limits s2 to, nbins
     cdef f64 _wbar             # average of the pause-floor weight w (FLOOR_HOLD_TAU_S)
     cdef f64 _a_whold          # its smoothing factor per hop
     cdef bint _floor_known     # _floor_mean/_floor_geo hold _floor_spec's as it is now

@@ -57,6 +57,7 @@
 #define CA_NS_TONAL_ON_DB 20.0
 #define CA_NS_TONAL_FULL_DB 25.0
 #define CA_NS_TONAL_TAU_S 0.5
+#define CA_NS_TONAL_EVERY_S 0.02     /* the weights are updated every 20 ms (4 hops of 5 ms) */
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -108,16 +109,20 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
 void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
                         float a, float tiny);
 
-/* used <- max(noise, w floor_spec), where over bins lo..hi-1 (0 <= lo < hi <= nb) noise
- * is first limited at tonal peaks of pbar <- a_pbar pbar + (1 - a_pbar) P (updated there):
- * with F the larger of the minima of pbar over the CA_NS_TONAL_BINS bins left and right
- * of a bin (within lo..hi-1, its edges repeated; >= fl_min),
- * t = clamp((pbar / F - t_on) / (t_full - t_on)), noise <- noise - t (noise - min(noise,
- * F)).  pad is scratch of hi - lo + 2 CA_NS_TONAL_BINS floats. */
+/* used <- max(noise - tonal_t (noise - min(noise, tonal_fl)), w floor_spec). */
 void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_spec,
-                      float *restrict used, const float *restrict P, float *restrict pbar,
-                      float *restrict pad, int nb, float w, int lo, int hi, float a_pbar,
-                      float t_on, float inv_span, float fl_min);
+                      const float *restrict tonal_t, const float *restrict tonal_fl,
+                      float *restrict used, int nb, float w);
+
+/* The tonal weights over bins lo..hi-1 (0 <= lo < hi): pbar <- a_pbar pbar + (1 - a_pbar)
+ * P there; tonal_fl <- F, the larger of the minima of pbar over the CA_NS_TONAL_BINS bins
+ * left and right of a bin (within lo..hi-1, its edges repeated; >= fl_min); tonal_t <-
+ * clamp((pbar / F - t_on) inv_span) with inv_span = 1 / (t_full - t_on).  pad is scratch
+ * of hi - lo + 2 CA_NS_TONAL_BINS floats. */
+void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
+                        float *restrict tonal_t, float *restrict tonal_fl,
+                        float *restrict pad, int lo, int hi, float a_pbar, float t_on,
+                        float inv_span, float fl_min);
 
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).

@@ -41,6 +41,7 @@ FLOOR_GMIN_SHARE: float
 TONAL_BINS: int
 TONAL_DB: tuple[float, float]
 TONAL_TAU_S: float
+TONAL_EVERY_S: float
 
 def _fast_math(x: float, fn: str) -> float: ...
 def lowdelay_windows(
