@@ -314,6 +314,11 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.FLOOR_HOLD_TAU_S, c.FLOOR_HOLD_TAU_S),
         (r.FLOOR_BIAS, c.FLOOR_BIAS),
         (r.FLOOR_GMIN_SHARE, c.FLOOR_GMIN_SHARE),
+        (r.TONAL_BINS, c.TONAL_BINS),
+        (r.TONAL_ON, db(c.TONAL_DB[0])),
+        (r.TONAL_FULL, db(c.TONAL_DB[1])),
+        (r.TONAL_TAU_S, c.TONAL_TAU_S),
+        (r.TONAL_EVERY_S, c.TONAL_EVERY_S),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

@@ -21,6 +21,7 @@ import pytest
 
 import ns_sweep as S
 from callaudio._dsp.ns import NoiseSuppressor
+from callaudio.simulation.metrics import level_dbfs
 
 RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pytest.mark.slow)]
 SNRS = (10, 20)
@@ -77,10 +78,15 @@ def test_clean_speech_pesq(rate: int) -> None:
 
 
 # Music and the dial tone: worst 0.5 s output-over-input level (after the first second).
-# The issue's target is >= -3 dB; a held tone is stationary, so the noise tracker learns
-# it: both reach the gain floor (-12 dB) somewhere, before and after the pause floor (whose
-# flatness weight leaves tonal spectra alone).  The floor here keeps it from getting worse.
-TONAL_FLOOR_DB = {"music": -12.5, "dial_tone": -12.5}
+# The issue's target is >= -3 dB.  A held tone is stationary, so the noise tracker learns
+# it; the tonal protection (ns.pyx item 2: the tracker falls to the local floor where the
+# mean periodogram stands >= 20 dB above its neighbours) keeps the dial tone: -12.0 ->
+# -0.57 / -0.53 dB at 16 / 48 kHz.  Music (seed 1) stays at -12.0 (seeds 2 / 3: -3.7 /
+# -7.7 -> -3.2 / -7.7): the first chord sounds from the first sample, so the noise
+# estimate starts on it, and its low partials (110 Hz apart, two bins) stand only 10-15
+# dB over their neighbours, as air-con blade-pass tones do.  The floors keep the present
+# levels (music raised from -12.5, dial tone from -12.5).
+TONAL_FLOOR_DB = {"music": -12.25, "dial_tone": -1.0}
 
 
 @pytest.mark.parametrize("what", ["music", "dial_tone"])
@@ -93,14 +99,44 @@ def test_music_and_tones_kept_to_the_measured_floor(rate: int, what: str) -> Non
     assert g >= TONAL_FLOOR_DB[what], g
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: music/tones worst 0.5 s gain >= -3 dB")
-@pytest.mark.parametrize("what", ["music", "dial_tone"])
-def test_music_and_tones_within_3_db(what: str) -> None:
-    rate = 16000
-    x = S.music(rate, 1) if what == "music" else S.dial_tone(rate, 1)
+@pytest.mark.parametrize("rate", RATES)
+def test_dial_tone_within_3_db(rate: int) -> None:
+    x = S.dial_tone(rate, 1)
     ns = NoiseSuppressor(rate)
     y = ns.process_signal(x)
     assert S.worst_half_second_gain_db(x, y, rate, ns.latency_samples) >= -3.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16: music worst 0.5 s gain >= -3 dB (-12.0: the first chord is learnt "
+    "as noise from the first sample, its low partials unresolved)",
+)
+def test_music_within_3_db() -> None:
+    rate = 16000
+    x = S.music(rate, 1)
+    ns = NoiseSuppressor(rate)
+    y = ns.process_signal(x)
+    assert S.worst_half_second_gain_db(x, y, rate, ns.latency_samples) >= -3.0
+
+
+@pytest.mark.parametrize("seed", (0, 1))
+def test_aircon_blade_pass_tones_still_suppressed(seed: int) -> None:
+    """The tonal protection leaves noise tones alone: air-con alone (its blade-pass tones
+    10-15 dB over the broadband noise, not the 20 dB the protection needs) keeps the full
+    12 dB attenuation at its strongest tone (80-160 Hz) after the first second."""
+    rate = 16000
+    v = S.noise_of("aircon", 4 * rate, rate, seed)
+    x = np.ascontiguousarray(v * 10 ** ((-45 - level_dbfs(v)) / 20), dtype=np.float32)
+    ns = NoiseSuppressor(rate)
+    y = ns.process_signal(x)
+    d = ns.latency_samples
+    a = np.abs(np.fft.rfft(x[rate : x.size - d].astype(np.float64))) ** 2
+    b = np.abs(np.fft.rfft(y[rate + d :].astype(np.float64))) ** 2
+    f = np.fft.rfftfreq(x.size - rate - d, 1.0 / rate)
+    band = np.flatnonzero((f >= 75.0) & (f <= 165.0))
+    k = band[np.argmax(a[band])]
+    assert 10.0 * np.log10(a[k - 2 : k + 3].sum() / b[k - 2 : k + 3].sum()) >= 11.0
 
 
 # -- peers ----------------------------------------------------------------------------

@@ -65,6 +65,11 @@ FLOOR_FLAT_HI = 0.05
 FLOOR_HOLD_TAU_S = 3.0
 FLOOR_BIAS = 8.0
 FLOOR_GMIN_SHARE = 0.75
+TONAL_BINS = 8
+TONAL_ON = 10.0 ** (20.0 / 10.0)
+TONAL_FULL = 10.0 ** (25.0 / 10.0)
+TONAL_TAU_S = 0.5
+TONAL_EVERY_S = 0.02
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -175,6 +180,8 @@ class NoiseSuppressorRef:
         self.a_floor = math.exp(-hop_s / FLOOR_TAU_S)
         self.a_whold = math.exp(-hop_s / FLOOR_HOLD_TAU_S)
         self.a_dd = min(math.exp(-hop_s / DD_TAU_S), DD_ALPHA_MAX)
+        self.tonal_every = max(1, int(TONAL_EVERY_S / hop_s + 0.5))
+        self.a_pbar = math.exp(-self.tonal_every * hop_s / TONAL_TAU_S)
         self.reset()
 
     def reset(self) -> None:
@@ -190,6 +197,9 @@ class NoiseSuppressorRef:
         self.zeta = np.zeros(nb)
         self.xi = np.full(nb, XI_MIN)
         self.floor_spec = np.zeros(nb)
+        self.pbar = np.zeros(nb)
+        self.tonal_t = np.zeros(nb)
+        self.tonal_fl = np.zeros(nb)
         self.ehist: list[float] = []
         self.wbar = 0.0
         self.count = 0
@@ -262,7 +272,11 @@ class NoiseSuppressorRef:
         self.wbar = self.a_whold * self.wbar + (1.0 - self.a_whold) * w
         self.wbar = 0.0 if self.wbar < 1e-30 else self.wbar
         w = max(w, self.wbar)
-        self.noise = np.maximum(nz, np.float32(FLOOR_BIAS * w) * self.floor_spec)
+        if self.count % self.tonal_every == 0:
+            self.pbar[band] = self.a_pbar * self.pbar[band] + (1.0 - self.a_pbar) * P[band]
+            self._tonal_update(band)
+        lim = nz - self.tonal_t * (nz - np.minimum(nz, self.tonal_fl))
+        self.noise = np.maximum(lim, np.float32(FLOOR_BIAS * w) * self.floor_spec)
         gmin = self.gmin ** (1.0 - FLOOR_GMIN_SHARE * w)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
@@ -287,9 +301,34 @@ class NoiseSuppressorRef:
         self.gain[0] = self.gain[1]
         self.gain[-1] = self.gain[-2]
         self.pprev = P
-        for name in ("noise_gh", "noise", "pprev", "gain", "sppbar", "zeta", "xi", "floor_spec"):
+        for name in (
+            "noise_gh",
+            "noise",
+            "pprev",
+            "gain",
+            "sppbar",
+            "zeta",
+            "xi",
+            "floor_spec",
+            "pbar",
+            "tonal_t",
+            "tonal_fl",
+        ):
             setattr(self, name, np.asarray(getattr(self, name), np.float32).astype(np.float64))
         return float(np.mean(q[self.vad_lo : self.vad_hi]))
+
+    def _tonal_update(self, band: slice) -> None:
+        """Tonal protection (ns.pyx item 2): in the band, where the mean periodogram stands
+        more than TONAL_ON above the larger of its minima over the TONAL_BINS bins on
+        either side (within the band, its edges repeated), the weight with which the
+        tracker falls towards that local floor."""
+        h, lo, hi, pbar = TONAL_BINS, band.start, band.stop, self.pbar
+        k = np.arange(lo, hi)
+        left = np.min([pbar[np.maximum(k - j, lo)] for j in range(1, h + 1)], axis=0)
+        right = np.min([pbar[np.minimum(k + j, hi - 1)] for j in range(1, h + 1)], axis=0)
+        fl = np.maximum(np.maximum(left, right), self.noise_floor)
+        self.tonal_t[band] = np.clip((pbar[band] / fl - TONAL_ON) / (TONAL_FULL - TONAL_ON), 0, 1)
+        self.tonal_fl[band] = fl
 
     @staticmethod
     def _smooth(z: F64, half: int) -> F64:

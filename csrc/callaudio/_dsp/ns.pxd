@@ -58,7 +58,14 @@ cdef class NoiseSuppressor:
     cdef int _nhist, _hist_pos  # ring length (FLOOR_WIN_S in hops), next slot
     cdef f32 _a_floor          # smoothing factor of the pause spectrum
     cdef f64 _floor_gate       # linear FLOOR_GATE_DB
-    cdef f32* _noise_used      # max(_noise, B w _floor_spec): the PSD the gain uses, nbins
+    cdef f32* _noise_used      # max(_noise, B w _floor_spec), tonal-limited: the gain's PSD
+    cdef f32* _tonal_pad       # scratch of the tonal limit, nbins + 2 TONAL_BINS
+    cdef f32 _tonal_on, _tonal_inv_span  # linear TONAL_ON_DB, 1 / (FULL - ON) linear
+    cdef f32* _pbar            # mean periodogram (TONAL_TAU_S) of the tonal protection, nbins
+    cdef f32 _a_pbar           # its smoothing factor per update (every _tonal_every hops)
+    cdef int _tonal_every      # hops between updates of _pbar and the weights (TONAL_EVERY_S)
+    cdef f32* _tonal_t         # tonal weight per bin (0 outside the band), nbins
+    cdef f32* _tonal_fl        # the local floor it limits s2 to, nbins
     cdef f64 _wbar             # average of the pause-floor weight w (FLOOR_HOLD_TAU_S)
     cdef f64 _a_whold          # its smoothing factor per hop
     cdef bint _floor_known     # _floor_mean/_floor_geo hold _floor_spec's as it is now

@@ -66,10 +66,23 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    parts, which the full floor would take with it.  Worst PESQ gain in babble at 10 dB
    (16 kHz, the sweep's seeds) -0.021 -> +0.022, STOI kept within 0.02; the worst DNSMOS
    OVRL change in babble -0.29 -> -0.18 (16 kHz), -0.04 -> -0.01 (48 kHz).
-   s2 itself is not changed by F.  ``noise_psd`` and ``noise_level_dbfs`` report
-   ``max(s2, B w F)``.  At 8 kHz w = 0: in the chain's double talk the pause spectrum
-   (residual echo) lifted the tracker and took the near end's level just under the chain
-   test's bound (-23.1 dBFS for >= -23).
+   s2 itself is not changed by F.  At 8 kHz w = 0: in the chain's double talk the pause
+   spectrum (residual echo) lifted the tracker and took the near end's level just under
+   the chain test's bound (-23.1 dBFS for >= -23).
+   **Tonal protection** (music, dial and ring tones: stationary, so s2 learns them and the
+   gain took them to its floor within a second): a bin of the VAD band where the mean
+   periodogram Pbar (time constant TONAL_TAU_S = 0.5 s; it and the weights below are
+   updated every TONAL_EVERY_S = 20 ms) stands more than TONAL_ON_DB =
+   20 dB above its local floor L (the larger of the minima of Pbar over the TONAL_BINS =
+   8 bins, 400 Hz, on either side, within the band) is a tonal peak, as MPEG-1's
+   psychoacoustic model 1 tells tonal from noise maskers by a local maximum's margin over
+   its neighbours (ISO/IEC 11172-3, Annex D.1, 1993); s2 there falls towards min(s2, L)
+   before the pause floor's max, fully from TONAL_FULL_DB = 25 dB (weight linear in
+   power).  The dial tone stands ~34 dB over its local floor (16 kHz), resolved notes
+   25-35 dB; air-con blade-pass tones and engine harmonics 10-15 dB.  (On s2 instead of
+   Pbar the margin also caught bins of s2 that had learnt a talker's harmonics over the
+   near-silence between keyboard clicks.)  ``noise_psd`` and ``noise_level_dbfs`` report
+   ``max(s2 limited, B w F)``.
 3. **A priori SNR**: decision-directed, Y. Ephraim and D. Malah, "Speech enhancement using
    a minimum mean-square error short-time spectral amplitude estimator", IEEE TASSP 32(6),
    1984: ``xi = a G_prev^2 |Y_prev|^2 / s2 + (1 - a) max(gamma - 1, 0)`` with a = 0.98
@@ -149,6 +162,8 @@ cdef extern from "ns_impl.h":
     double CA_NS_FLOOR_WIN_S, CA_NS_FLOOR_GATE_DB, CA_NS_FLOOR_TAU_S
     double CA_NS_FLOOR_ON_DB, CA_NS_FLOOR_FULL_DB, CA_NS_FLOOR_FLAT_LO, CA_NS_FLOOR_FLAT_HI
     double CA_NS_FLOOR_HOLD_TAU_S, CA_NS_FLOOR_BIAS, CA_NS_FLOOR_GMIN_SHARE
+    int CA_NS_TONAL_BINS
+    double CA_NS_TONAL_ON_DB, CA_NS_TONAL_FULL_DB, CA_NS_TONAL_TAU_S, CA_NS_TONAL_EVERY_S
     float ca_ns_expf(float x) noexcept nogil
     float ca_ns_logf(float x) noexcept nogil
     float ca_ns_exp_half_e1(float v) noexcept nogil
@@ -171,8 +186,11 @@ cdef extern from "ns_impl.h":
     int ca_ns_power_acc(const float* spec, float* acc, int nb, int first) noexcept nogil
     void ca_ns_floor_update(const float* P, float* floor_spec, int nb, float a,
                             float tiny) noexcept nogil
-    void ca_ns_noise_max(const float* noise, const float* floor_spec, float* used, int nb,
-                         float w) noexcept nogil
+    void ca_ns_noise_used(const float* noise, const float* floor_spec, const float* tonal_t,
+                          const float* tonal_fl, float* used, int nb, float w) noexcept nogil
+    void ca_ns_tonal_update(const float* P, float* pbar, float* tonal_t, float* tonal_fl,
+                            float* pad, int lo, int hi, float a_pbar, float t_on,
+                            float inv_span, float fl_min) noexcept nogil
 
 
 # Algorithm constants (defined once, in ns_impl.h; see the module docstring).
@@ -210,6 +228,10 @@ FLOOR_FLAT = (CA_NS_FLOOR_FLAT_LO, CA_NS_FLOOR_FLAT_HI)
 FLOOR_HOLD_TAU_S = CA_NS_FLOOR_HOLD_TAU_S
 FLOOR_BIAS = CA_NS_FLOOR_BIAS
 FLOOR_GMIN_SHARE = CA_NS_FLOOR_GMIN_SHARE
+TONAL_BINS = CA_NS_TONAL_BINS
+TONAL_DB = (CA_NS_TONAL_ON_DB, CA_NS_TONAL_FULL_DB)
+TONAL_TAU_S = CA_NS_TONAL_TAU_S
+TONAL_EVERY_S = CA_NS_TONAL_EVERY_S
 
 
 def _fast_math(x, fn):
@@ -381,8 +403,18 @@ cdef class NoiseSuppressor:
         self._floor_gate = 10.0 ** (FLOOR_GATE_DB / 10.0)
         self._floor_spec = <f32*>PyMem_Malloc(nb * sizeof(f32))
         self._noise_used = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._tonal_pad = <f32*>PyMem_Malloc((nb + 2 * CA_NS_TONAL_BINS) * sizeof(f32))
+        self._pbar = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._tonal_t = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._tonal_fl = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._tonal_every = max(1, <int>(CA_NS_TONAL_EVERY_S / hop_s + 0.5))
+        self._a_pbar = exp(-self._tonal_every * hop_s / CA_NS_TONAL_TAU_S)
+        self._tonal_on = 10.0 ** (CA_NS_TONAL_ON_DB / 10.0)
+        self._tonal_inv_span = 1.0 / (10.0 ** (CA_NS_TONAL_FULL_DB / 10.0) - self._tonal_on)
         self._ehist = <f64*>PyMem_Malloc(self._nhist * sizeof(f64))
-        if self._floor_spec == NULL or self._ehist == NULL or self._noise_used == NULL:
+        if (self._floor_spec == NULL or self._ehist == NULL or self._noise_used == NULL
+                or self._tonal_pad == NULL or self._pbar == NULL or self._tonal_t == NULL
+                or self._tonal_fl == NULL):
             raise MemoryError()
         if (self._xi == NULL or self._zeta == NULL or self._odds == NULL or self._zloc == NULL
                 or self._wloc == NULL or self._wglob == NULL):
@@ -428,6 +460,10 @@ cdef class NoiseSuppressor:
         PyMem_Free(self._wglob)
         PyMem_Free(self._floor_spec)
         PyMem_Free(self._noise_used)
+        PyMem_Free(self._tonal_pad)
+        PyMem_Free(self._pbar)
+        PyMem_Free(self._tonal_t)
+        PyMem_Free(self._tonal_fl)
         PyMem_Free(self._ehist)
 
     cpdef void reset(self):
@@ -443,6 +479,9 @@ cdef class NoiseSuppressor:
         memset(self._sppbar, 0, nb * sizeof(f32))
         memset(self._zeta, 0, nb * sizeof(f32))
         memset(self._floor_spec, 0, nb * sizeof(f32))
+        memset(self._pbar, 0, nb * sizeof(f32))
+        memset(self._tonal_t, 0, nb * sizeof(f32))
+        memset(self._tonal_fl, 0, nb * sizeof(f32))
         self._floor_known = False
         for k in range(self._nhist):
             self._ehist[k] = 1e300   # empty slots never hold the minimum
@@ -470,6 +509,9 @@ cdef class NoiseSuppressor:
             self._noise[k] = other._noise[k] * scale
             self._noise_used[k] = other._noise_used[k] * scale
             self._floor_spec[k] = other._floor_spec[k] * scale
+            self._pbar[k] = other._pbar[k] * scale
+            self._tonal_fl[k] = other._tonal_fl[k] * scale
+            self._tonal_t[k] = other._tonal_t[k]
             self._pprev[k] = other._pprev[k] * scale
             self._gprev[k] = other._gprev[k]
             self._sppbar[k] = other._sppbar[k]
@@ -540,8 +582,14 @@ cdef class NoiseSuppressor:
             self._wbar = 0.0
         if self._wbar > w:
             w = self._wbar
-        ca_ns_noise_max(self._noise, self._floor_spec, self._noise_used, nb,
-                        <f32>(CA_NS_FLOOR_BIAS * w))
+        # max(s2 limited at the tonal peaks of the mean periodogram, B w F); the peaks
+        # (a 0.5 s mean) are looked for every TONAL_EVERY_S.
+        if self._count % self._tonal_every == 0:
+            ca_ns_tonal_update(P, self._pbar, self._tonal_t, self._tonal_fl, self._tonal_pad,
+                               self._vad_lo, self._vad_hi, self._a_pbar, self._tonal_on,
+                               self._tonal_inv_span, self._noise_floor)
+        ca_ns_noise_used(self._noise, self._floor_spec, self._tonal_t, self._tonal_fl,
+                         self._noise_used, nb, <f32>(CA_NS_FLOOR_BIAS * w))
         # The gain floor where the pause spectrum lifts the tracker (babble).
         gmin = self._gmin
         log_gmin = self._log_gmin

@@ -147,11 +147,56 @@ void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int
 }
 
 CA_NS_MULTIVERSION
-void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_spec,
-                     float *restrict used, int nb, float w) {
-    for (ptrdiff_t k = 0; k < nb; k++) {
+void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_spec,
+                      const float *restrict tonal_t, const float *restrict tonal_fl,
+                      float *restrict used, int nb, float w) {
+    const ptrdiff_t m = nb;
+    for (ptrdiff_t k = 0; k < m; k++) {
+        float nz = noise[k];
+        float lo = nz < tonal_fl[k] ? nz : tonal_fl[k];
+        float lim = nz - tonal_t[k] * (nz - lo);
         float f = w * floor_spec[k];
-        used[k] = noise[k] > f ? noise[k] : f;
+        used[k] = lim > f ? lim : f;
+    }
+}
+
+/* The local floor is the minimum over 8 bins, built by doubling in place (min of 2, of 4,
+ * of 8 consecutive: three passes that vectorise) on a copy of the band with its edges
+ * repeated. */
+CA_NS_MULTIVERSION
+void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
+                        float *restrict tonal_t, float *restrict tonal_fl,
+                        float *restrict pad, int lo, int hi, float a_pbar, float t_on,
+                        float inv_span, float fl_min) {
+    const int H = CA_NS_TONAL_BINS;
+    const ptrdiff_t n = hi - lo, L = n + 2 * H;
+    float *restrict pb = pbar + lo;
+    const float *restrict p = P + lo;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float v = a_pbar * pb[i] + (1.0f - a_pbar) * p[i];
+        pb[i] = v;
+        pad[H + i] = v;
+    }
+    for (int j = 0; j < H; j++) {
+        pad[j] = pb[0];
+        pad[n + H + j] = pb[n - 1];
+    }
+    for (ptrdiff_t j = 0; j + 1 < L; j++)
+        pad[j] = pad[j + 1] < pad[j] ? pad[j + 1] : pad[j];
+    for (ptrdiff_t j = 0; j + 3 < L; j++)
+        pad[j] = pad[j + 2] < pad[j] ? pad[j + 2] : pad[j];
+    for (ptrdiff_t j = 0; j + 7 < L; j++)
+        pad[j] = pad[j + 4] < pad[j] ? pad[j + 4] : pad[j];
+    /* pad[i]: min of pbar[lo + i - H .. lo + i - 1]; pad[i + H + 1]: of the H after */
+    float *restrict t_ = tonal_t + lo;
+    float *restrict f_ = tonal_fl + lo;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float fl = pad[i] > pad[i + H + 1] ? pad[i] : pad[i + H + 1];
+        fl = fl > fl_min ? fl : fl_min;
+        float t = (pb[i] - t_on * fl) * inv_span / fl;
+        t = t < 0.0f ? 0.0f : t;
+        t_[i] = t > 1.0f ? 1.0f : t;
+        f_[i] = fl;
     }
 }
 

@@ -44,6 +44,20 @@
 #define CA_NS_FLOOR_HOLD_TAU_S 3.0
 #define CA_NS_FLOOR_BIAS 8.0
 #define CA_NS_FLOOR_GMIN_SHARE 0.75
+/* Tonal protection (music, dial and ring tones): a bin whose mean periodogram (time
+ * constant TONAL_TAU_S) stands more than TONAL_ON_DB above the mean periodogram on both
+ * sides (the minimum over the TONAL_BINS bins left of it, and right of it; 400 Hz, the
+ * bin being 50 Hz at every rate) is a tonal peak, as MPEG-1's psychoacoustic model 1
+ * tells tonal from noise maskers by a local maximum's margin over its neighbours
+ * (ISO/IEC 11172-3, Annex D.1, 1993).  There the tracker's noise PSD falls to that local
+ * floor, fully from TONAL_FULL_DB (weight linear in power between), before the pause
+ * floor's max.  Air-con blade-pass tones and engine harmonics stand 10-15 dB above their
+ * broadband floor, a held tone over a quiet floor 30-40 dB. */
+#define CA_NS_TONAL_BINS 8           /* fixed: the minimum is built by doubling (2, 4, 8) */
+#define CA_NS_TONAL_ON_DB 20.0
+#define CA_NS_TONAL_FULL_DB 25.0
+#define CA_NS_TONAL_TAU_S 0.5
+#define CA_NS_TONAL_EVERY_S 0.02     /* the weights are updated every 20 ms (4 hops of 5 ms) */
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -95,9 +109,20 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
 void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
                         float a, float tiny);
 
-/* used <- max(noise, w floor). */
-void ca_ns_noise_max(const float *restrict noise, const float *restrict floor_spec,
-                     float *restrict used, int nb, float w);
+/* used <- max(noise - tonal_t (noise - min(noise, tonal_fl)), w floor_spec). */
+void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_spec,
+                      const float *restrict tonal_t, const float *restrict tonal_fl,
+                      float *restrict used, int nb, float w);
+
+/* The tonal weights over bins lo..hi-1 (0 <= lo < hi): pbar <- a_pbar pbar + (1 - a_pbar)
+ * P there; tonal_fl <- F, the larger of the minima of pbar over the CA_NS_TONAL_BINS bins
+ * left and right of a bin (within lo..hi-1, its edges repeated; >= fl_min); tonal_t <-
+ * clamp((pbar / F - t_on) inv_span) with inv_span = 1 / (t_full - t_on).  pad is scratch
+ * of hi - lo + 2 CA_NS_TONAL_BINS floats. */
+void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
+                        float *restrict tonal_t, float *restrict tonal_fl,
+                        float *restrict pad, int lo, int hi, float a_pbar, float t_on,
+                        float inv_span, float fl_min);
 
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).

@@ -38,6 +38,10 @@ FLOOR_FLAT: tuple[float, float]
 FLOOR_HOLD_TAU_S: float
 FLOOR_BIAS: float
 FLOOR_GMIN_SHARE: float
+TONAL_BINS: int
+TONAL_DB: tuple[float, float]
+TONAL_TAU_S: float
+TONAL_EVERY_S: float
 
 def _fast_math(x: float, fn: str) -> float: ...
 def lowdelay_windows(
