@@ -24,6 +24,8 @@ cdef class EchoCanceller:
     # two-path: a copy of the adaptive filter taken while it was the better one (never adapts)
     cdef PartitionedKalmanFilter fg
     cdef DelayEstimator delay
+    # this canceller's own estimator (``delay`` is a linked leader's when shared)
+    cdef DelayEstimator own_delay
     cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
     # render FIFO: FIFO_FRAMES + 1 slots, lock-free (render_c and capture_c may run on two
@@ -74,6 +76,7 @@ cdef class EchoCanceller:
     cdef int fg_lag
     cdef bint fg_prov
     cdef long long n_copy, n_restore
+    cdef long long n_far        # frames whose far spectrum this canceller computed
     cdef long long nact
     # linked channels' per-bin means (uncertainty, tail partitions), a hop's power sum and
     # the comfort noise's amplitude
@@ -82,6 +85,7 @@ cdef class EchoCanceller:
     cdef f32* lwm
     cdef f32* lacc
     cdef f32* lamp
+    cdef f32* ld2
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil
@@ -97,6 +101,14 @@ cdef class EchoCanceller:
     # gain for all; see suppress_linked_c): each channel's filter, then step 6 once for
     # all channels (on the first channel's canceller), then each channel's NaN safety.
     cdef int capture_filter_c(self, f32* mic, Py_ssize_t nn) noexcept nogil
+    # capture_filter_c in steps for linked channels: each channel's far FIFO, sanitation
+    # and spectra (the far spectrum copied from the first channel's), one delay estimate
+    # for all on the first channel's canceller (its estimator shared, ``share_delay``),
+    # then each channel's filter with the lag taken (-1: none).
+    cdef int analyse_c(self, f32* mic, EchoCanceller far_src) noexcept nogil
+    cdef int delay_linked_c(self, void** ecs, int nch) noexcept nogil
+    cdef bint share_delay(self, EchoCanceller leader)
+    cdef void adapt_c(self, int lag) noexcept nogil
     cdef void suppress_linked_c(self, void** ecs, f32** outs, void** posts,
                                 int nch) noexcept nogil
     cdef int capture_finish_c(self, f32* mic, int code, NoiseSuppressor post) noexcept nogil

@@ -53,7 +53,8 @@ cdef class ResidualEchoSuppressor:
     # the synthesis without, or one hop's analysis with, a noise suppressor.
     cdef void spectra_c(self, const f32* y, const f32* Dspec, double* sums) noexcept nogil
     cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
-                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil
+                         const f32* X2b, const f32* PX, f32 kres, int lag,
+                         bint comfort) noexcept nogil
     cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil
     cdef void synthesis_c(self, f32* out) noexcept nogil
     cdef void comfort_amp_c(self, f32* amp) noexcept nogil

@@ -93,7 +93,7 @@ Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the cancel
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, log, log10, sqrtf
+from libc.math cimport exp, log, log10
 from libc.string cimport memcpy, memset
 
 from callaudio._dsp._typedefs cimport f32
@@ -153,6 +153,7 @@ cdef extern from "aec_suppressor.h":
 cdef extern from "aec_impl.h":
     unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
                                       unsigned int state) noexcept nogil
+    void ca_aec_comfort_amp(int k, f32* amp, const f32* nf, const f32* g) noexcept nogil
     unsigned int ca_aec_comfort_signs(int k, f32* out, const f32* amp,
                                       unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
@@ -307,7 +308,7 @@ cdef class ResidualEchoSuppressor:
         """
         cdef double sums[5]
         self.spectra_c(y, Dspec, sums)
-        self.estimate_c(sums, Wl, Wm, X2b, PX, kres, lag)
+        self.estimate_c(sums, Wl, Wm, X2b, PX, kres, lag, True)
         if post is None:
             self.post_ratio = 1.0
             self.fft.inverse_c(self.Tspec, self.tmp)
@@ -334,7 +335,8 @@ cdef class ResidualEchoSuppressor:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
-                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil:
+                         const f32* X2b, const f32* PX, f32 kres, int lag,
+                         bint comfort) noexcept nogil:
         """Steps 1-5 on ``see``/``syy`` and ``sums`` (``spectra_c``, or their means over
         linked channels; ``sums`` is used as scratch): the gain ``G``, the noise floor
         ``nf``, and ``G E~`` plus comfort noise in ``Tspec``."""
@@ -439,7 +441,7 @@ cdef class ResidualEchoSuppressor:
         over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
         ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.tmp, self.Ls, self.see,
                           self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
-        if self.comfort_noise:
+        if self.comfort_noise and comfort:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
 
     cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil:
@@ -469,10 +471,10 @@ cdef class ResidualEchoSuppressor:
     cdef void comfort_amp_c(self, f32* amp) noexcept nogil:
         """The comfort noise's amplitude per bin, sqrt(N (1 - G^2) / 2) (zero without
         comfort noise)."""
-        cdef int i
-        for i in range(self.k):
-            amp[i] = sqrtf(self.nf[i] * (1.0 - self.G[i] * self.G[i]) * 0.5) \
-                if self.comfort_noise else 0.0
+        if self.comfort_noise:
+            ca_aec_comfort_amp(self.k, amp, self.nf, self.G)
+        else:
+            memset(amp, 0, self.k * sizeof(f32))
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)

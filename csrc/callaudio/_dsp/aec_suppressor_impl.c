@@ -154,17 +154,38 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_noise(int k, float *restrict out,
     return state;
 }
 
+CA_MULTIVERSION void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
+                                         const float *restrict g)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++)
+        amp[i] = sqrtf(nf[i] * (1.0f - g[i] * g[i]) * 0.5f);
+}
+
 CA_MULTIVERSION unsigned int ca_aec_comfort_signs(int k, float *restrict out,
                                                   const float *restrict amp,
                                                   unsigned int state)
 {
+    /* one xorshift32 step (Marsaglia 2003, as ca_aec_comfort_noise) gives the two signs
+     * of 16 bins (bits 2j, 2j + 1); the sign is set on the bits, so the loop vectorises */
     const ptrdiff_t m = k;
-    for (ptrdiff_t i = 0; i < m; i++) {
-        state ^= state << 13;      /* xorshift32 (Marsaglia 2003), as ca_aec_comfort_noise */
+    for (ptrdiff_t b = 0; b < m; b += 16) {
+        state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
-        out[2 * i] += (state & 1u) ? amp[i] : -amp[i];
-        out[2 * i + 1] += (state & 2u) ? amp[i] : -amp[i];
+        const uint32_t s = state;
+        const ptrdiff_t e = (m - b < 16) ? m - b : 16;
+        for (ptrdiff_t j = 0; j < e; j++) {
+            uint32_t a, re, im;
+            float fr, fi;
+            memcpy(&a, &amp[b + j], sizeof a);
+            re = a ^ ((~(s >> (2 * j)) & 1u) << 31);
+            im = a ^ ((~(s >> (2 * j + 1)) & 1u) << 31);
+            memcpy(&fr, &re, sizeof fr);
+            memcpy(&fi, &im, sizeof fi);
+            out[2 * (b + j)] += fr;
+            out[2 * (b + j) + 1] += fi;
+        }
     }
     return state;
 }

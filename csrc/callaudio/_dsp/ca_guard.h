@@ -101,4 +101,30 @@ CA_MULTIVERSION CA_GUARD_UNUSED static void ca_apply_ramps(float* x, int n, doub
     }
 }
 
+/* The linked gain control's usual frame in float32 (agc.pyx, process_linked_c; x finite):
+ * the gain ramp g0 + dg (i + 1), as the scalar loops wrote it, in loops that vectorise.
+ * ca_peak_ramp_f32: max |x[i] (g0 + dg (i + 1))| (0 for none; on the bit patterns, whose
+ * integer order is the float order of |.|); ca_ramp_clamp_f32: x[i] = clamp(x[i] (g0 +
+ * dg (i + 1)), -hi, hi). */
+CA_MULTIVERSION CA_GUARD_UNUSED static float ca_peak_ramp_f32(const float* x, int n, float g0, float dg) {
+    uint32_t mx = 0;
+    for (int i = 0; i < n; i++) {
+        float a = x[i] * (g0 + dg * (float)(i + 1));
+        uint32_t u;
+        memcpy(&u, &a, sizeof u);
+        u &= 0x7fffffffu;
+        mx = u > mx ? u : mx;
+    }
+    float p;
+    memcpy(&p, &mx, sizeof p);
+    return p;
+}
+
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_ramp_clamp_f32(float* x, int n, float g0, float dg, float hi) {
+    for (int i = 0; i < n; i++) {
+        float a = x[i] * (g0 + dg * (float)(i + 1));
+        x[i] = a > hi ? hi : (a < -hi ? -hi : a);
+    }
+}
+
 #endif

@@ -775,8 +775,12 @@ cdef class Chain:
         the chains of channels 1 .. len(followers) (same rate, stages and band split).
 
         A linked capture (``capture_linked``, ``process_block_linked``, the C API's
-        ``capture_multi``) runs each channel's high-pass and adaptive echo filter (each
-        microphone has its own echo path), then ONE residual-echo estimate and gain and
+        ``capture_multi``) analyses the far end once (the first channel's canceller; the
+        others copy its far spectrum) and runs ONE bulk-delay estimate on the channels'
+        mean microphone power (the followers share the first canceller's estimator:
+        one loudspeaker, one playout path, so one bulk delay; see
+        ``EchoCanceller.share_delay``), each channel's high-pass and adaptive echo filter
+        (each microphone has its own echo path), then ONE residual-echo estimate and gain and
         ONE noise model and gain on the channels' mean powers
         (``EchoCanceller.suppress_linked_c``), each channel's synthesis, and ONE gain
         control from the loudest channel's level with one limiter over all channels'
@@ -788,6 +792,9 @@ cdef class Chain:
         """
         cdef Chain f
         followers = list(followers)
+        if self._peer_refs is not None:
+            for f in self._peer_refs:
+                f.echo_canceller.share_delay(None)
         self._nlink = 0
         self._peer_refs = None
         if not followers:
@@ -808,6 +815,12 @@ cdef class Chain:
                     or (self.noise_suppressor is not None and (
                         f.noise_suppressor.hops_per_frame != self.noise_suppressor.hops_per_frame)):
                 raise ValueError("linked chains need the same rate, stages and band split")
+        if not all([(<Chain>f).echo_canceller.share_delay(self.echo_canceller)
+                    for f in followers]):
+            for f in followers:
+                f.echo_canceller.share_delay(None)
+            raise ValueError("linked chains need echo cancellers of the same tail and "
+                             "delay range")
         self._peer_refs = [self] + followers
         for c, f in enumerate(self._peer_refs):
             self._peer[c] = <void*>f
@@ -821,10 +834,10 @@ cdef class Chain:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef void _front_c(self) noexcept nogil:
-        """Linked capture, this channel's part before the common gains: the input guard,
-        the resampler, the band analysis, the high-pass and the echo canceller's filter
-        on the frame in ``_cap``."""
+    cdef void _front_c(self, Chain lead) noexcept nogil:
+        """Linked capture, this channel's part before the common delay estimate: the input
+        guard, the resampler, the band analysis, the high-pass and the echo canceller's
+        analysis (the far spectrum taken from ``lead``'s) on the frame in ``_cap``."""
         cdef f32* x = self._cap
         cdef Py_ssize_t n = self._ns
         if guard_input(x, self.frame_size):
@@ -840,7 +853,10 @@ cdef class Chain:
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
         self._p_in = ca_mean_square(x, <int>n)
-        self._code = self.echo_canceller.capture_filter_c(x, n)
+        if lead is self:
+            self._code = self.echo_canceller.analyse_c(x, None)
+        else:
+            self._code = self.echo_canceller.analyse_c(x, lead.echo_canceller)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -872,7 +888,7 @@ cdef class Chain:
         capture from ``src`` into ``dst`` (may be ``src``). Returns OK, or ERR_NONFINITE
         when a channel's output went non-finite (that channel's frame is silence and its
         chain has been reset in place)."""
-        cdef int c, nch = self._nlink, rc = OK, code
+        cdef int c, nch = self._nlink, rc = OK, code, lag
         cdef Py_ssize_t i, n = self.frame_size, ns = self._ns
         cdef void* ecs[MAX_LINK]
         cdef void* posts[MAX_LINK]
@@ -887,17 +903,24 @@ cdef class Chain:
         cdef const int16_t* si = <const int16_t*>src
         cdef f32* df = <f32*>dst
         cdef int16_t* di = <int16_t*>dst
+        cdef f32* cap
         for c in range(nch):
+            cap = (<Chain>self._peer[c])._cap
             if i16:
                 for i in range(n):
-                    (<Chain>self._peer[c])._cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
+                    cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
             else:
                 for i in range(n):
-                    (<Chain>self._peer[c])._cap[i] = sf[i * nch + c]
-            (<Chain>self._peer[c])._front_c()
+                    cap[i] = sf[i * nch + c]
+            (<Chain>self._peer[c])._front_c(self)
             ecs[c] = <void*>(<Chain>self._peer[c]).echo_canceller
             posts[c] = <void*>(<Chain>self._peer[c]).noise_suppressor
             xs[c] = (<Chain>self._peer[c])._sx
+        # one delay estimate (the far end was analysed once, by this chain's canceller),
+        # then each channel's adaptive filter
+        lag = self.echo_canceller.delay_linked_c(ecs, nch)
+        for c in range(nch):
+            (<Chain>self._peer[c]).echo_canceller.adapt_c(lag)
         self.echo_canceller.suppress_linked_c(
             ecs, xs, posts if self.noise_suppressor is not None else NULL, nch)
         for c in range(nch):
@@ -949,9 +972,10 @@ cdef class Chain:
             if bad[c]:
                 rc = ERR_NONFINITE
                 (<Chain>self._peer[c]).reset_c()
+            cap = (<Chain>self._peer[c])._cap
             if i16:
                 for i in range(n):
-                    v = (<Chain>self._peer[c])._cap[i] * I16_SCALE
+                    v = cap[i] * I16_SCALE
                     v = v + 0.5 if v >= 0 else v - 0.5      # round half away from zero
                     if v > 32767.0:
                         v = 32767.0
@@ -960,7 +984,7 @@ cdef class Chain:
                     di[i * nch + c] = <int16_t>v
             else:
                 for i in range(n):
-                    df[i * nch + c] = (<Chain>self._peer[c])._cap[i]
+                    df[i * nch + c] = cap[i]
         return rc
 
     cdef bint _lock_linked(self) noexcept nogil:
