@@ -85,7 +85,7 @@ cdef class EchoCanceller:
     cdef f32* lwm
     cdef f32* lacc
     cdef f32* lamp
-    cdef f32* ld2
+    cdef f32* ld2               # linked channels' mean mic power spectrum (delay_linked_c)
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil

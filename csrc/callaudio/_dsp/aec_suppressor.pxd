@@ -64,3 +64,6 @@ cdef class ResidualEchoSuppressor:
     # The band-split chain's echo-suppression gain for the bands above (from the last
     # frame's gains and echo estimate over the upper half of the spectrum).
     cdef f32 upper_band_gain(self) noexcept nogil
+    # The same for linked channels after estimate_c on their means: from this stage's
+    # (mean) echo-estimate powers ``syy`` and the channels' mean mic power ``d2``.
+    cdef f32 upper_band_gain_mean(self, const f32* d2) noexcept nogil

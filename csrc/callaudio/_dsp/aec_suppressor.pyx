@@ -292,6 +292,23 @@ cdef class ResidualEchoSuppressor:
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
+    cdef f32 upper_band_gain_mean(self, const f32* d2) noexcept nogil:
+        """``upper_band_gain`` for linked channels: the echo estimate's and the mic's
+        powers over the upper half are the channels' means (``syy`` after their
+        averaging; ``d2``: the mean |D~|^2, as |E~ + Y~|^2 there)."""
+        cdef int i
+        cdef double g = 1.0, py = 0.0, pd = 0.0
+        for i in range(self.k // 2, self.k):
+            if self.G[i] < g:
+                g = self.G[i]
+            py += self.syy[i]
+            pd += d2[i]
+        if pd > 0.0 and 1.0 - self.suppression * py / pd < g:
+            g = 1.0 - self.suppression * py / pd
+        return <f32>(g if g > self.gmin else self.gmin)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
     cdef void process(self, f32* out, const f32* y, const f32* e, const f32* Dspec,
                       const f32* Wl, const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
                       int lag, NoiseSuppressor post) noexcept nogil:

@@ -127,4 +127,23 @@ CA_MULTIVERSION CA_GUARD_UNUSED static void ca_ramp_clamp_f32(float* x, int n, f
     }
 }
 
+/* A channel of an interleaved frame: dst[i] = src[i * stride] (ca_gather_f32) or
+ * dst[i * stride] = src[i] (ca_scatter_f32), i < n; stride 2 (stereo) as its own loop, a
+ * constant stride the compiler vectorises. */
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_gather_f32(const float* src, ptrdiff_t stride, float* dst, int n) {
+    const ptrdiff_t m = n;
+    if (stride == 2)
+        for (ptrdiff_t i = 0; i < m; i++) dst[i] = src[2 * i];
+    else
+        for (ptrdiff_t i = 0; i < m; i++) dst[i] = src[i * stride];
+}
+
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_scatter_f32(const float* src, float* dst, ptrdiff_t stride, int n) {
+    const ptrdiff_t m = n;
+    if (stride == 2)
+        for (ptrdiff_t i = 0; i < m; i++) dst[2 * i] = src[i];
+    else
+        for (ptrdiff_t i = 0; i < m; i++) dst[i * stride] = src[i];
+}
+
 #endif

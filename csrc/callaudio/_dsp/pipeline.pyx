@@ -108,6 +108,9 @@ cdef extern from "ca_guard.h":
     double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
     int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
                       double clip) noexcept nogil
+    f32 ca_peak_ramp_f32(const f32* x, int n, f32 g0, f32 dg) noexcept nogil
+    void ca_gather_f32(const f32* src, Py_ssize_t stride, f32* dst, int n) noexcept nogil
+    void ca_scatter_f32(const f32* src, f32* dst, Py_ssize_t stride, int n) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -656,7 +659,7 @@ cdef class Chain:
         else:
             self._bank.analysis_c(x, self._bands)
             self.stages_c(self._bands)
-            self.upper_bands_c()
+            self.upper_bands_c(-1.0)
             self._bank.synthesis_c(self._bands, x)
         self.state.capture_frames += 1
         if not all_finite(x, n):
@@ -678,13 +681,15 @@ cdef class Chain:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     @cython.cdivision(True)
-    cdef void upper_bands_c(self) noexcept nogil:
+    cdef void upper_bands_c(self, f64 gs_linked) noexcept nogil:
         """The bands above band 0: delayed like band 0 through the stages, scaled by the
         echo suppressor's and the noise suppressor's upper-band gains and the gain
         control's gain, each ramped across the frame from the last frame's value (no step
         at a frame edge). Where the echo suppressor attenuates, comfort noise at the
         band's noise floor fills in what it removed (as it does below 8 kHz), so
-        suppression leaves no spectral hole above the band edge."""
+        suppression leaves no spectral hole above the band edge. ``gs_linked`` (>= 0):
+        a linked capture's common echo-suppression gain for these bands, instead of this
+        channel's own."""
         cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b, i
         cdef f64 gs0 = self._usup, gs1 = 1.0, gp0, gp1 = 1.0, dgs, dgp, p, a0, a1, da
         cdef bint cn = False
@@ -692,7 +697,8 @@ cdef class Chain:
         cdef f32* out
         cdef unsigned int r = self._rng
         if self.echo_canceller is not None:
-            gs1 = self.echo_canceller.suppressor.upper_band_gain()
+            gs1 = (gs_linked if gs_linked >= 0.0
+                   else self.echo_canceller.suppressor.upper_band_gain())
             cn = self.echo_canceller.comfort_noise
         if self.noise_suppressor is not None:
             gp1 = self.noise_suppressor.upper_band_gain_c()
@@ -860,14 +866,14 @@ cdef class Chain:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef int _back_c(self) noexcept nogil:
+    cdef int _back_c(self, f64 gs_linked) noexcept nogil:
         """Linked capture, this channel's part after the common gains: the upper bands,
         the band synthesis, the output guard and the resampler back (into ``_cap``).
         Returns OK or ERR_NONFINITE."""
         cdef Py_ssize_t n = self._n, i
         cdef int rc = OK
         if self._bank is not None:
-            self.upper_bands_c()
+            self.upper_bands_c(gs_linked)
             self._bank.synthesis_c(self._bands, self._core)
         self.state.capture_frames += 1
         if not all_finite(self._core, n):
@@ -898,7 +904,7 @@ cdef class Chain:
         cdef f32 v
         cdef int bad[MAX_LINK]
         cdef Py_ssize_t first = -1, f
-        cdef f64 pk = 0.0, p, lim
+        cdef f64 pk = 0.0, p, lim, gs
         cdef const f32* sf = <const f32*>src
         cdef const int16_t* si = <const int16_t*>src
         cdef f32* df = <f32*>dst
@@ -910,8 +916,7 @@ cdef class Chain:
                 for i in range(n):
                     cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
             else:
-                for i in range(n):
-                    cap[i] = sf[i * nch + c]
+                ca_gather_f32(sf + c, nch, cap, <int>n)
             (<Chain>self._peer[c])._front_c(self)
             ecs[c] = <void*>(<Chain>self._peer[c]).echo_canceller
             posts[c] = <void*>(<Chain>self._peer[c]).noise_suppressor
@@ -950,12 +955,17 @@ cdef class Chain:
             for c in range(nch):
                 (<Chain>self._peer[c])._agc0 = 1.0
                 (<Chain>self._peer[c])._agc1 = 1.0
+        # the bands above 8 kHz: one echo-suppression gain too, from the channels' means
+        gs = (self.echo_canceller.suppressor.upper_band_gain_mean(self.echo_canceller.ld2)
+              if self._bank is not None else -1.0)
         for c in range(nch):
-            bad[c] = (<Chain>self._peer[c])._back_c() != OK
+            bad[c] = (<Chain>self._peer[c])._back_c(gs) != OK
         if self.gain_control is not None and (self._up is not None or self._bank is not None):
-            # one output limiter over every channel's peaks (each chain's follows it)
+            # one output limiter over every channel's peaks (each chain's follows it);
+            # max |x| (the frames are finite here), as ca_peak_ramp(x, n, 1, 0) but on the
+            # bit patterns
             for c in range(nch):
-                p = ca_peak_ramp((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0)
+                p = ca_peak_ramp_f32((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0)
                 if p > pk:
                     pk = p
             lim = self._olim
@@ -983,8 +993,7 @@ cdef class Chain:
                         v = -32768.0
                     di[i * nch + c] = <int16_t>v
             else:
-                for i in range(n):
-                    df[i * nch + c] = cap[i]
+                ca_scatter_f32(cap, df + c, nch, <int>n)
         return rc
 
     cdef bint _lock_linked(self) noexcept nogil:
