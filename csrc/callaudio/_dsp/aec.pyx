@@ -274,6 +274,7 @@ cdef class EchoCanceller:
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
         self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
         self.fg = PartitionedKalmanFilter(n, P, H, self.fft)
+        self.fg.keep_px = False     # the copy only estimates (its PX is never read)
         self.own_delay = DelayEstimator(n, L, H)
         self.delay = self.own_delay
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,

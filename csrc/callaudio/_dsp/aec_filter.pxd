@@ -19,6 +19,7 @@ cdef class PartitionedKalmanFilter:
     cdef f32* peak      # P largest |tap| of each partition
     cdef int* peak_i    # P its index
     cdef int rr         # round-robin partition of the gradient constraint
+    cdef bint keep_px   # estimate keeps PX (False: a copy that never updates)
     cdef readonly int d  # frames from the far ring's newest frame to the first partition
     cdef void reset(self) noexcept nogil
     cdef double estimate(self, const f32* Xr, const f32* X2r, const f32* fe2r, long long t,

@@ -31,6 +31,7 @@ from callaudio._dsp.fft cimport RealFFT
 cdef extern from "aec_impl.h":
     void ca_aec_filter_acc(int k, f32* acc, f32* pacc, const f32* w, const f32* x,
                            const f32* ps, const f32* x2) noexcept nogil
+    void ca_aec_filter_acc_y(int k, f32* acc, const f32* w, const f32* x) noexcept nogil
     void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
                        const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
                        f32 q, f32 spread, f32 floor_psi) noexcept nogil
@@ -72,6 +73,7 @@ cdef class PartitionedKalmanFilter:
         for i in range(P):
             self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
         self.d = 0
+        self.keep_px = True
         self.reset()
 
     def __dealloc__(self):
@@ -95,18 +97,24 @@ cdef class PartitionedKalmanFilter:
     cdef double estimate(self, const f32* Xr, const f32* X2r, const f32* fe2r, long long t,
                          const f32* mic, f32* y, f32* e) noexcept nogil:
         """Echo estimate ``y`` and error ``e = mic - y`` of frame ``t``; keeps
-        ``PX = sum_p Psi |X_p|^2``. Returns the sum of the far mean squares over the span."""
+        ``PX = sum_p Psi |X_p|^2`` (unless ``keep_px`` is False: the two-path copy, whose
+        update never runs). Returns the sum of the far mean squares over the span."""
         cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx
         cdef double fsum = 0.0
         memset(self.Yspec, 0, 2 * k * sizeof(f32))
-        memset(self.PX, 0, k * sizeof(f32))
+        if self.keep_px:
+            memset(self.PX, 0, k * sizeof(f32))
         for p in range(P):
             idx = <int>((t - self.d - p) % H)
             if idx < 0:
                 idx += H
-            ca_aec_filter_acc(k, self.Yspec, self.PX, self.W + <Py_ssize_t>p * 2 * k,
-                              Xr + <Py_ssize_t>idx * 2 * k, self.Psi + <Py_ssize_t>p * k,
-                              X2r + <Py_ssize_t>idx * k)
+            if self.keep_px:
+                ca_aec_filter_acc(k, self.Yspec, self.PX, self.W + <Py_ssize_t>p * 2 * k,
+                                  Xr + <Py_ssize_t>idx * 2 * k, self.Psi + <Py_ssize_t>p * k,
+                                  X2r + <Py_ssize_t>idx * k)
+            else:
+                ca_aec_filter_acc_y(k, self.Yspec, self.W + <Py_ssize_t>p * 2 * k,
+                                    Xr + <Py_ssize_t>idx * 2 * k)
             fsum += fe2r[idx]
         self.fft.inverse_c(self.Yspec, self.tmp)
         ca_aec_error(n, y, e, self.tmp + n, mic)

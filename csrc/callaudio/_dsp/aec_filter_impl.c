@@ -22,6 +22,17 @@ CA_MULTIVERSION void ca_aec_filter_acc(int k, float *restrict acc, float *restri
     }
 }
 
+CA_MULTIVERSION void ca_aec_filter_acc_y(int k, float *restrict acc, const float *restrict w,
+                                         const float *restrict x)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float wr = w[2 * i], wi = w[2 * i + 1], xr = x[2 * i], xi = x[2 * i + 1];
+        acc[2 * i] += wr * xr - wi * xi;
+        acc[2 * i + 1] += wr * xi + wi * xr;
+    }
+}
+
 /* One Kalman step over bins [0, m); nb_prev / nb_next select the neighbour terms (the callers
  * pass compile-time constants, so each variant is a branch-free loop).  pw holds |w_prev|^2 on
  * entry and |w|^2 (updated) on return, so the previous partition's power is not recomputed. */

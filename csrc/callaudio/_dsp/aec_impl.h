@@ -9,6 +9,10 @@ void ca_aec_filter_acc(int k, float *restrict acc, float *restrict pacc,
                        const float *restrict w, const float *restrict x,
                        const float *restrict ps, const float *restrict x2);
 
+/* acc[i] += w[i] * x[i] (complex), i < k: ca_aec_filter_acc without the PX sum. */
+void ca_aec_filter_acc_y(int k, float *restrict acc, const float *restrict w,
+                         const float *restrict x);
+
 /* Kalman step of one partition: mu = psi * inv; w += mu conj(x) e;
  * psi = (1 - q) psi max(1 - 0.5 mu |x|^2, floor) + q (|w|^2 + spread (|w_prev|^2 +
  * |w_next|^2) + floor_psi).  pw (k floats) holds |w_prev|^2 of the previous partition (already
