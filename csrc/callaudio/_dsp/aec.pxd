@@ -24,8 +24,9 @@ cdef class EchoCanceller:
     # two-path: a copy of the adaptive filter taken while it was the better one (never adapts)
     cdef PartitionedKalmanFilter fg
     cdef DelayEstimator delay
-    # this canceller's own estimator (``delay`` is a linked leader's when shared)
-    cdef DelayEstimator own_delay
+    # the estimator whose correlation memory an echo-path change weakens: ``delay``, or a
+    # linked capture's first channel's (``share_delay``)
+    cdef DelayEstimator prior
     cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
     # render FIFO: FIFO_FRAMES + 1 slots, lock-free (render_c and capture_c may run on two
@@ -57,6 +58,9 @@ cdef class EchoCanceller:
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
     cdef double ms_y, s_ee, s_yy, s_ey  # echo estimate's, and smoothed error/estimate moments
+    # this frame's sums of squares, each taken once: mic, error and the copy's error
+    # (-1: not taken; _two_path), the output (_statistics, for capture_finish_c)
+    cdef double s_mic, s_e, s_ef, s_out
     cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
     cdef int dt_hang            # frames the near-talk decision still holds
     # no filter cancelled >= DE_JUMP_ERLE at the lag since it was taken or the echo path

@@ -275,8 +275,8 @@ cdef class EchoCanceller:
         self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
         self.fg = PartitionedKalmanFilter(n, P, H, self.fft)
         self.fg.keep_px = False     # the copy only estimates (its PX is never read)
-        self.own_delay = DelayEstimator(n, L, H)
-        self.delay = self.own_delay
+        self.delay = DelayEstimator(n, L, H)
+        self.prior = self.delay
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
                                                  self.gmin, comfort_noise)
         self.hint = -1
@@ -351,7 +351,7 @@ cdef class EchoCanceller:
 
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
-        self.delay.weaken_prior(0.1)
+        self.prior.weaken_prior(0.1)
         # The lag stays, provisional: it must be held DE_PROVE_FRAMES again before a
         # "better" one replaces it (the weakened correlation is noisy for a while).
         self.lag_age = 0
@@ -484,18 +484,24 @@ cdef class EchoCanceller:
                                  prov, aged)
 
     cdef bint share_delay(self, EchoCanceller leader):
-        """Linked channels: use ``leader``'s delay estimator (None: this canceller's own
-        again). One bulk delay for a device's microphones: they hear one loudspeaker
-        through one playout path, so the bulk delay is common; what differs (the short
-        acoustic paths, a few ms) each channel's filter models in its HEADROOM partitions
-        before the lag and its tail after it, and re-anchors on its own peak (``_anchor``).
-        False when the estimators' sizes differ (then nothing is shared)."""
+        """Linked channels: ``leader``'s delay estimator serves this channel too (None:
+        this canceller's own again). Its correlation runs once per frame for all
+        (``delay_linked_c``), and this channel's echo-path changes weaken its memory;
+        this channel keeps its own lag, taking the common one when it changes.
+
+        The assumption: one bulk delay for a device's microphones. They hear one
+        loudspeaker through one playout path; what differs, the acoustic paths (a few
+        ms between the mics of one device), each channel's filter models (its HEADROOM
+        partitions before the lag, its tail after it) and follows by re-anchoring on its
+        own peak (``_anchor``). Bulk delays further apart than the filter's tail (mics on
+        separate devices, separate playout paths) need independent channels. False when
+        the estimators' sizes differ (then nothing is shared)."""
         if leader is None or leader is self:
-            self.delay = self.own_delay
+            self.prior = self.delay
             return True
         if leader.n != self.n or leader.L != self.L or leader.H != self.H:
             return False
-        self.delay = leader.own_delay
+        self.prior = leader.delay
         return True
 
     @property
@@ -520,12 +526,14 @@ cdef class EchoCanceller:
                                     self.e)
         # two-path test against the kept copy: restore the filter from it (then redo the
         # estimate), or take a new copy after this frame's update
+        self.s_mic = ca_aec_sumsq(n, self.mic)
         tp = self._two_path(fsum)
         if tp < 0:
             fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic,
                                         self.y, self.e)
-        self.ms_mic = _ms(self.mic, n)
-        self.ms_e = _ms(self.e, n)
+            self.s_e = -1.0
+        self.ms_mic = self.s_mic / n
+        self.ms_e = (self.s_e if self.s_e >= 0.0 else ca_aec_sumsq(n, self.e)) / n
         self.ms_y = _ms(self.y, n)
         self._near_talk()
         self._divergence()
@@ -544,7 +552,7 @@ cdef class EchoCanceller:
         """After step 6 (the suppressor, its synthesis and statistics) wrote ``mic``: the
         NaN safety (a non-finite output restarts the echo path and outputs silence)."""
         cdef int n = self.n
-        cdef double s = ca_aec_sumsq(n, mic)
+        cdef double s = self.s_out     # sum of squares of mic (_statistics just took it)
         if not isfinite(s):
             self._reset_path()
             self.suppressor.clear_output()
@@ -572,7 +580,8 @@ cdef class EchoCanceller:
             return
         self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * self.ms_mic
         self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * self.ms_e
-        self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * _ms(self.ef, self.n)
+        self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * (
+            self.s_ef if self.s_ef >= 0.0 else ca_aec_sumsq(self.n, self.ef)) / self.n
         if self.se_s > DIV_RATIO * self.sm_s:
             self.div_n += 1
         else:
@@ -589,7 +598,7 @@ cdef class EchoCanceller:
             # The lag becomes provisional (as if no filter had cancelled at it): a clearly
             # better one replaces it within DE_CONFIRM frames.
             if self.delay.lag >= 0 and self.dt_hang == 0:
-                self.delay.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
+                self.prior.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
             self.div_n = 0
 
@@ -610,6 +619,8 @@ cdef class EchoCanceller:
         cdef int n = self.n, i, r = 0
         cdef double sff, see, dbf = 0.0, dd, v, z
         self.fg.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.yf, self.ef)
+        self.s_ef = -1.0
+        self.s_e = -1.0
         if fsum <= FAR_ACTIVE:
             return 0
         for i in range(n):
@@ -618,9 +629,11 @@ cdef class EchoCanceller:
         dbf += n * TP_FLOOR
         sff = ca_aec_sumsq(n, self.ef)
         see = ca_aec_sumsq(n, self.e)
+        self.s_ef = sff     # kept for this frame's divergence test and mean squares
+        self.s_e = see
         dd = sff - see
         v = sff * dbf
-        if dd > 0.0 and (see > TP_KEEP * ca_aec_sumsq(n, self.mic) or self.dt_hang > 0):
+        if dd > 0.0 and (see > TP_KEEP * self.s_mic or self.dt_hang > 0):
             # not cancelling in this frame, or a near-end talker is evident: an error made
             # smaller by fitting near speech must not make the filter the kept one
             dd = 0.0
@@ -879,7 +892,8 @@ cdef class EchoCanceller:
         cdef double fa, a
         # the canceller's own output level: the noise suppressor's share taken out
         a = self.suppressor.post_ratio
-        self.ms_out = _ms(out, n) / (a if a > 1e-6 else 1e-6)
+        self.s_out = ca_aec_sumsq(n, out)
+        self.ms_out = (self.s_out / n) / (a if a > 1e-6 else 1e-6)
         # statistics over far-active frames
         idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
@@ -905,7 +919,7 @@ cdef class EchoCanceller:
             a = STAT_ALPHA
             self.nact += 1
             self.p_far = a * self.p_far + (1.0 - a) * fa
-            self.p_y = a * self.p_y + (1.0 - a) * _ms(self.y, n)
+            self.p_y = a * self.p_y + (1.0 - a) * self.ms_y     # y as in adapt_c
             self.p_mic = a * self.p_mic + (1.0 - a) * self.ms_mic
             self.p_e = a * self.p_e + (1.0 - a) * self.ms_e
             self.p_out = a * self.p_out + (1.0 - a) * self.ms_out

@@ -925,7 +925,12 @@ cdef class Chain:
         # then each channel's adaptive filter
         lag = self.echo_canceller.delay_linked_c(ecs, nch)
         for c in range(nch):
-            (<Chain>self._peer[c]).echo_canceller.adapt_c(lag)
+            # each channel keeps its own lag (its filter re-anchors on its own path); one
+            # without any (after its reset) takes the common one
+            if lag >= 0 or (<Chain>self._peer[c]).echo_canceller.delay.lag >= 0:
+                (<Chain>self._peer[c]).echo_canceller.adapt_c(lag)
+            else:
+                (<Chain>self._peer[c]).echo_canceller.adapt_c(self.echo_canceller.delay.lag)
         self.echo_canceller.suppress_linked_c(
             ecs, xs, posts if self.noise_suppressor is not None else NULL, nch)
         for c in range(nch):
