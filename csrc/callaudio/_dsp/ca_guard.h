@@ -146,4 +146,22 @@ CA_MULTIVERSION CA_GUARD_UNUSED static void ca_scatter_f32(const float* src, flo
         for (ptrdiff_t i = 0; i < m; i++) dst[i * stride] = src[i];
 }
 
+/* Two channels at once (stereo): a[i], b[i] <-> d[2 i], d[2 i + 1], i < n (loops the
+ * compiler vectorises, unlike a stride-2 store of one channel). */
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_deinterleave2_f32(const float* s, float* a, float* b, int n) {
+    const ptrdiff_t m = n;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        a[i] = s[2 * i];
+        b[i] = s[2 * i + 1];
+    }
+}
+
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_interleave2_f32(const float* a, const float* b, float* d, int n) {
+    const ptrdiff_t m = n;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        d[2 * i] = a[i];
+        d[2 * i + 1] = b[i];
+    }
+}
+
 #endif

@@ -101,6 +101,12 @@ cdef f32 I16_SCALE = 32768.0
 cdef f64 ECHO_SHAPED = 2.0             # canceller input/output power: it shaped the frame
 
 
+cdef extern from "pipeline_impl.h":
+    unsigned int ca_upper_band(int nb, f32* out, const f32* line, double gs0, double dgs,
+                               double gp0, double dgp, double a0, double da, unsigned int r,
+                               int noise, unsigned int* rs) noexcept nogil
+
+
 cdef extern from "ca_guard.h":
     int ca_count_nonfinite(const f32* x, int n) noexcept nogil
     void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
@@ -111,6 +117,8 @@ cdef extern from "ca_guard.h":
     f32 ca_peak_ramp_f32(const f32* x, int n, f32 g0, f32 dg) noexcept nogil
     void ca_gather_f32(const f32* src, Py_ssize_t stride, f32* dst, int n) noexcept nogil
     void ca_scatter_f32(const f32* src, f32* dst, Py_ssize_t stride, int n) noexcept nogil
+    void ca_deinterleave2_f32(const f32* s, f32* a, f32* b, int n) noexcept nogil
+    void ca_interleave2_f32(const f32* a, const f32* b, f32* d, int n) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -305,6 +313,7 @@ cdef class Chain:
     cdef f64 _usup          # the upper bands' echo-suppression gain at the last frame's end
     cdef f64 _uns           # the same, the noise suppressor's
     cdef f64* _ufloor       # each upper band's noise power (slow minimum follower), bands - 1
+    cdef unsigned int* _urand   # the upper bands' comfort noise draws of a frame (_ns)
     cdef unsigned int _rng  # the upper bands' comfort noise (xorshift32)
     cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
     cdef f64 _olim          # the output limiter's gain (split or resampled paths)
@@ -412,8 +421,9 @@ cdef class Chain:
         self._rlow = <f32*>calloc(nb, sizeof(f32))
         self._upper = <f32*>calloc((M - 1) * (stages + nb), sizeof(f32))
         self._ufloor = <f64*>calloc(M - 1, sizeof(f64))
+        self._urand = <unsigned int*>calloc(nb, sizeof(unsigned int))
         if self._bands == NULL or self._rlow == NULL or self._upper == NULL \
-                or self._ufloor == NULL:
+                or self._ufloor == NULL or self._urand == NULL:
             raise MemoryError()
         self._reset_upper()
         return self._bank.latency_samples + M * stages
@@ -436,6 +446,7 @@ cdef class Chain:
         free(self._rlow)
         free(self._upper)
         free(self._ufloor)
+        free(self._urand)
 
     @property
     def latency_samples(self):
@@ -690,7 +701,7 @@ cdef class Chain:
         suppression leaves no spectral hole above the band edge. ``gs_linked`` (>= 0):
         a linked capture's common echo-suppression gain for these bands, instead of this
         channel's own."""
-        cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b, i
+        cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b
         cdef f64 gs0 = self._usup, gs1 = 1.0, gp0, gp1 = 1.0, dgs, dgp, p, a0, a1, da
         cdef bint cn = False
         cdef f32* line
@@ -721,18 +732,10 @@ cdef class Chain:
             a0 = sqrt(self._ufloor[b] * (1.0 - gs0 * gs0) * 3.0) if cn else 0.0
             a1 = sqrt(self._ufloor[b] * (1.0 - gs1 * gs1) * 3.0) if cn else 0.0
             da = (a1 - a0) / nb
-            if a0 == 0.0 and a1 == 0.0:     # no echo suppression here: no comfort noise
-                for i in range(nb):
-                    out[i] = <f32>(line[i] * (gs0 + dgs * (i + 1)) * (gp0 + dgp * (i + 1)))
-                memmove(line, line + nb, d * sizeof(f32))
-                continue
-            for i in range(nb):
-                r ^= r << 13        # xorshift32 (Marsaglia 2003): uniform, variance 1/3
-                r ^= r >> 17
-                r ^= r << 5
-                out[i] = <f32>((line[i] * (gs0 + dgs * (i + 1))
-                                + (a0 + da * (i + 1)) * (r * (2.0 / 4294967296.0) - 1.0))
-                               * (gp0 + dgp * (i + 1)))
+            # no echo suppression here: no comfort noise; else uniform noise (xorshift32,
+            # variance 1/3) of amplitude a0 -> a1
+            r = ca_upper_band(nb, out, line, gs0, dgs, gp0, dgp, a0, da, r,
+                              not (a0 == 0.0 and a1 == 0.0), self._urand)
             memmove(line, line + nb, d * sizeof(f32))
         self._rng = r
 
@@ -910,12 +913,15 @@ cdef class Chain:
         cdef f32* df = <f32*>dst
         cdef int16_t* di = <int16_t*>dst
         cdef f32* cap
+        if nch == 2 and not i16:
+            ca_deinterleave2_f32(sf, (<Chain>self._peer[0])._cap, (<Chain>self._peer[1])._cap,
+                                 <int>n)
         for c in range(nch):
             cap = (<Chain>self._peer[c])._cap
             if i16:
                 for i in range(n):
                     cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
-            else:
+            elif nch != 2:
                 ca_gather_f32(sf + c, nch, cap, <int>n)
             (<Chain>self._peer[c])._front_c(self)
             ecs[c] = <void*>(<Chain>self._peer[c]).echo_canceller
@@ -997,8 +1003,11 @@ cdef class Chain:
                     elif v < -32768.0:
                         v = -32768.0
                     di[i * nch + c] = <int16_t>v
-            else:
+            elif nch != 2:
                 ca_scatter_f32(cap, df + c, nch, <int>n)
+        if nch == 2 and not i16:
+            ca_interleave2_f32((<Chain>self._peer[0])._cap, (<Chain>self._peer[1])._cap, df,
+                               <int>n)
         return rc
 
     cdef bint _lock_linked(self) noexcept nogil:
