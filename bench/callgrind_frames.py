@@ -11,9 +11,9 @@ The stereo/mono check of issue 17 (exit status 1 above ``--max``, default 1.6)::
 
     python bench/callgrind_frames.py --stereo-ratio 48000 [FRAMES] [--max 1.6]
 
-runs the driver under callgrind twice, mono and two linked channels, collecting only inside
-the per-frame entry points (``VoiceProcessor.process_render/process_capture``), and prints
-each one's instructions per frame and their ratio.
+runs the driver under callgrind twice, mono and two linked channels, and prints each one's
+instructions per frame in the per-frame entry points (``VoiceProcessor.process_capture``
+plus ``process_render``, inclusive) and their ratio.
 
 With CHANNELS (default 1) the capture is a ``VoiceProcessor(rate, channels=CHANNELS)`` fed
 the scenario's mic on every channel, each scaled differently (a talker panned across
@@ -75,7 +75,8 @@ def drive(rate: int, frames: int, channels: int = 1) -> None:
         vp.process_capture(mic[k], out=out)
 
 
-def report(path: str, frames: int = 0) -> None:
+def inclusive(path: str) -> dict[str, tuple[int, int]]:
+    """Each SYMBOLS label's (inclusive instructions, calls) in a callgrind file."""
     text = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
         capture_output=True,
@@ -92,13 +93,20 @@ def report(path: str, frames: int = 0) -> None:
             name, ir = m.group(2), int(m.group(1).replace(",", ""))
             incl[name] = max(ir, incl.get(name, 0))
     calls = _calls(path)
+    out: dict[str, tuple[int, int]] = {}
     for label, pat in SYMBOLS:
         for sym, ir in incl.items():
             if re.search(pat, sym) and calls.get(sym):
-                line = f"{label:22s} {ir / calls[sym]:12.0f} Ir/call  ({calls[sym]} calls)"
-                if frames:
-                    line += f"  {ir / frames:12.0f} Ir/frame"
-                print(line)
+                out[label] = (ir, calls[sym])
+    return out
+
+
+def report(path: str, frames: int = 0) -> None:
+    for label, (ir, n) in inclusive(path).items():
+        line = f"{label:22s} {ir / n:12.0f} Ir/call  ({n} calls)"
+        if frames:
+            line += f"  {ir / frames:12.0f} Ir/frame"
+        print(line)
 
 
 def _calls(path: str) -> dict[str, int]:
@@ -122,7 +130,7 @@ def _calls(path: str) -> dict[str, int]:
 
 
 def frame_instructions(rate: int, frames: int, channels: int) -> float:
-    """Instructions per frame inside the per-frame entry points (callgrind, toggled)."""
+    """Instructions per frame of VoiceProcessor's capture and render entry points."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cg.out")
         subprocess.run(
@@ -130,8 +138,6 @@ def frame_instructions(rate: int, frames: int, channels: int) -> float:
                 "valgrind",
                 "--tool=callgrind",
                 f"--callgrind-out-file={out}",
-                "--toggle-collect=*FrameEntry_*capture",
-                "--toggle-collect=*FrameEntry_*render",
                 sys.executable,
                 __file__,
                 str(rate),
@@ -141,9 +147,8 @@ def frame_instructions(rate: int, frames: int, channels: int) -> float:
             capture_output=True,
             check=True,
         )
-        with open(out) as f:
-            total = next(int(line.split()[1]) for line in f if line.startswith("summary:"))
-    return total / frames
+        incl = inclusive(out)
+    return sum(incl[k][0] for k in ("VoiceProcessor capture", "VoiceProcessor render")) / frames
 
 
 def stereo_ratio(rate: int, frames: int = 300, limit: float = 1.6) -> bool:
