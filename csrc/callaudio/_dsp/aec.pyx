@@ -98,7 +98,11 @@ Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectr
 the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``
 (step 3, ``aec_delay.pyx``) and a ``ResidualEchoSuppressor`` (step 6,
 ``aec_suppressor.pyx``), each with its own state; the design constants are in
-``aec_constants.h``.
+``aec_constants.h``. Linked capture channels (``pipeline.Chain.link``) run steps 1-5 in
+parts: each channel's ``analyse_c`` (the far spectrum transformed by the first channel's
+canceller only, the others copy it), one ``delay_linked_c`` (step 3 on the channels' mean
+mic power, the first channel's estimator), each channel's ``adapt_c``; step 6 once on their
+mean powers (``suppress_linked_c``).
 
 Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
 cimports (no checks, no allocation; the hot loops are plain C in ``aec_impl.c``);
