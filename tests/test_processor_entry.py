@@ -115,3 +115,62 @@ def test_linked_stereo_entry_runs_the_linked_capture() -> None:
         c[k] = alone.process_capture(mic[k])
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+# The compiled chains a VoiceProcessor hands out (``chains()``, for an engine's callback)
+# check their channel counts by division: a product ``frame_size * channels`` overflowed
+# for a hostile count (2**62 + 1 passed as 1 channel), and the kernels read or wrote far
+# outside the arrays (SIGSEGV) or divided by zero (SIGFPE). Run in a subprocess: before
+# the fix each case killed the interpreter.
+_HOSTILE_CHAIN_CALLS = """
+import numpy as np, callaudio as ca
+ch = ca.VoiceProcessor(16000).chains()[0]
+m, o = np.zeros(160, np.float32), np.zeros(160, np.float32)
+calls = [
+    lambda: ch.process_block(m, o, None, 0, 2**62, 1),
+    lambda: ch.process_block(m, o, np.zeros(0, np.float32), 0, 1, 2**62),
+    lambda: ch.process_block(m, o, None, 0, 1, 0),
+    lambda: ch.capture(m, o, 2**62, 2**62 + 1),
+    lambda: ch.render(m, 2**62 + 1),
+    lambda: ch.render(m, 0),
+]
+for call in calls:
+    try:
+        call()
+    except ValueError:
+        print("refused")
+"""
+
+
+def test_chain_calls_refuse_overflowing_channel_counts() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-c", _HOSTILE_CHAIN_CALLS], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout.split() == ["refused"] * 6
+
+
+def test_link_refuses_a_chain_twice_and_changes_nothing() -> None:
+    # the same follower twice: the linked capture took its lock twice (a deadlock)
+    vp = ca.VoiceProcessor(16000, channels=2)
+    c0, c1 = vp.chains()
+    with pytest.raises(ValueError, match="distinct"):
+        c0.link([c1, c1])
+    with pytest.raises(ValueError, match="distinct"):
+        c0.link([c0])
+    with pytest.raises(TypeError):
+        c0.link([c1, "x"])
+    assert c0.linked_channels == 2  # the refused links left the group as it was
+    owner = object()
+    vp.claim(owner)  # an engine's compiled callback runs the group without locks
+    with pytest.raises(ValueError, match="claimed"):
+        c0.link([])
+    vp.release(owner)
+    assert c0.linked_channels == 2
+    ref = ca.VoiceProcessor(16000, channels=2)
+    mic = _signal(16000, 3, 2)[0]
+    for k in range(3):
+        np.testing.assert_array_equal(vp.process_capture(mic[k]), ref.process_capture(mic[k]))

@@ -214,3 +214,19 @@ def test_stage_slots_take_only_their_own_stage_class() -> None:
         with pytest.raises(ConfigError, match="hops_per_frame"):
             ca.NoiseSuppressorConfig(hops_per_frame=flag)
     assert ca.NoiseSuppressorConfig(hops_per_frame=4).hops_per_frame == 4
+
+
+def test_numpy_integers_are_rates_and_channel_counts_like_ints() -> None:
+    # np.int64(16000) was refused as a rate while 16000.0 was taken (float's subclass
+    # np.float64 passed, numpy's integers did not); np.int64 channels likewise
+    vp = ca.VoiceProcessor(np.int64(16000), channels=np.int32(2))
+    assert (vp.sample_rate, vp.channels) == (16000, 2)
+    assert type(vp.sample_rate) is int and type(vp.channels) is int
+    ref = ca.VoiceProcessor(16000, channels=2)
+    x = np.stack([tone(1)] * 2, axis=1)
+    np.testing.assert_array_equal(vp.process_capture(x), ref.process_capture(x))
+    for rate in (np.bool_(True), np.int64(7), np.float64(16000.5)):
+        with pytest.raises(ca.ConfigError, match="sample_rate"):
+            ca.VoiceProcessor(rate)
+    with pytest.raises(ca.ConfigError, match="channels"):
+        ca.VoiceProcessor(16000, channels=np.bool_(True))

@@ -21,3 +21,31 @@ def test_readme_examples():
 def test_readme_shows_the_two_commands():
     text = README.read_text()
     assert "make demo" in text and "make test" in text
+
+
+def _python_block_with(text: str, marker: str) -> str:
+    """The README's fenced ``python`` block (not a doctest) that contains ``marker``."""
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    found = [b for b in blocks if marker in b and ">>>" not in b]
+    assert len(found) == 1, f"{len(found)} python blocks hold {marker!r}"
+    return found[0]
+
+
+def test_readme_corpus_recipe_writes_a_synthetic_layout(tmp_path, monkeypatch):
+    """The script that makes a corpus for `callaudio batch` runs as shown (two short items
+    instead of 8 of 10 s) and writes a folder the batch loader reads as the AEC Challenge
+    synthetic layout, every signal present."""
+    from callaudio.batch import detect_layout, load_items
+
+    code = _python_block_with(README.read_text(), 'Path("datasets/synthetic")')
+    sized = code.replace("n_items, seconds = 8, 10.0", "n_items, seconds = 2, 1.0")
+    assert sized != code
+    monkeypatch.chdir(tmp_path)
+    exec(compile(sized, "README.md", "exec"), {})
+    root = tmp_path / "datasets" / "synthetic"
+    assert detect_layout(root) == "aec-synthetic"
+    items = load_items(root)
+    assert [i.id for i in items] == ["fileid_0", "fileid_1"]
+    for item in items:
+        for path in (item.mic, item.far, item.near, item.echo):
+            assert path is not None and (root / path).is_file()

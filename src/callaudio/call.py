@@ -196,6 +196,9 @@ class Call:
     ) -> None:
         if not isinstance(direction, CallDirection):
             raise ConfigError("direction", f"must be a CallDirection, got {direction!r}")
+        for name, value in (("call_id", call_id), ("remote", remote)):
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(name, f"must be a str or None, got {value!r}")
         self.direction = direction
         self.call_id = call_id if call_id is not None else f"call-{next(_ids)}"
         self.remote = remote
@@ -258,10 +261,13 @@ class Call:
         InvalidStateError
             When the call has already ended.
         ConfigError
-            When ``cause`` is not an ``EndCause`` or is ``EndCause.NONE``.
+            When ``cause`` is not an ``EndCause`` or is ``EndCause.NONE``, or ``error`` is
+            neither None nor an exception.
         """
         if not isinstance(cause, EndCause) or cause is EndCause.NONE:
             raise ConfigError("cause", f"must be an EndCause other than NONE, got {cause!r}")
+        if error is not None and not isinstance(error, BaseException):
+            raise ConfigError("error", f"must be an exception or None, got {error!r}")
         self._fire("end", cause, error)
 
     def hangup(self) -> None:

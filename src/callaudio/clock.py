@@ -154,20 +154,20 @@ class ManualClock:
 
 
 class _ThreadTimer:
-    """A timer run by a daemon ``threading.Timer``."""
+    """A timer run by a daemon thread (cancelled through its event)."""
 
-    __slots__ = ("_deadline", "_timer")
+    __slots__ = ("_deadline", "_stop")
 
-    def __init__(self, deadline: float, timer: threading.Timer) -> None:
+    def __init__(self, deadline: float, stop: threading.Event) -> None:
         self._deadline = deadline
-        self._timer = timer
+        self._stop = stop
 
     @property
     def deadline(self) -> float:
         return self._deadline
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self._stop.set()
 
 
 class MonotonicClock:
@@ -183,10 +183,18 @@ class MonotonicClock:
         return time.monotonic()
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> TimerHandle:
-        """Start a daemon timer thread that runs ``callback`` at ``deadline``."""
-        delay = max(0.0, deadline - time.monotonic())
-        timer = threading.Timer(delay, callback)
-        timer.daemon = True
-        timer.name = "callaudio-timer"
-        timer.start()
-        return _ThreadTimer(deadline, timer)
+        """Start a daemon timer thread that runs ``callback`` at ``deadline`` (any deadline
+        but NaN: the thread waits in steps a lock's timeout takes; a ``threading.Timer``
+        died with OverflowError beyond ``threading.TIMEOUT_MAX``, ~292 years)."""
+        if math.isnan(deadline):
+            raise ConfigError("deadline", "must be a number of seconds, got nan")
+        stop = threading.Event()
+
+        def wait_then_run() -> None:
+            while not stop.wait(min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)):
+                if time.monotonic() >= deadline:
+                    callback()
+                    return
+
+        threading.Thread(target=wait_then_run, name="callaudio-timer", daemon=True).start()
+        return _ThreadTimer(deadline, stop)

@@ -9,6 +9,7 @@ configuration cannot change behind its back; build a new one with :func:`datacla
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -74,11 +75,22 @@ def check_sample_rate(
     rates = NATIVE_RATES if native else SAMPLE_RATES
     if (
         isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, (int, float))
+        or not isinstance(sample_rate, numbers.Real)  # int, float, numpy's integers
         or sample_rate not in rates
     ):
         raise ConfigError(field, f"must be one of {rates} Hz, got {sample_rate!r}")
-    return int(sample_rate)
+    return rates[rates.index(sample_rate)]  # the int itself
+
+
+def check_flag(name: str, value: object) -> bool:
+    """``value`` if it is a bool (numpy's too); else ConfigError naming ``name`` (a string
+    such as ``"no"`` is truthy, an array has no truth value)."""
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, bool) or (
+        getattr(value, "shape", None) == () and dtype is not None and dtype.kind == "b"
+    ):
+        return bool(value)
+    raise ConfigError(name, f"must be True or False, got {value!r}")
 
 
 def check_int(name: str, value: object, lo: int, hi: int) -> int:

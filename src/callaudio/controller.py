@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from .audio.base import ArraySource, AudioBackend, PlaybackSource
 from .config import SAMPLE_RATES
 from .engine.sound import can_resample
-from .errors import InvalidStateError, SoundFileError
+from .errors import ConfigError, InvalidStateError, SoundFileError
 from .session import AudioSession, Category, HoldKind, SessionConfiguration, SessionHold
 from .tones import TonePlan, ToneSource
 from .tones import tone_plan as tone_plan_of
@@ -241,10 +241,14 @@ class AudioController:
             For a missing, corrupt, truncated, non-WAV or unsupported file (a sample rate
             the player cannot convert to every processing rate, checked here so that the
             sound cannot fail later when an interruption ends); nothing changed.
+        ConfigError
+            ``loop`` is not a bool (a string such as ``"no"`` is not one); nothing changed.
         InvalidStateError
             When the client is closed.
         """
         self._check_open("play a sound file")
+        if not isinstance(loop, int):  # bool, or 0/1
+            raise ConfigError("loop", f"must be True or False, got {loop!r}")
         audio = read_wav(path)
         if not all(can_resample(audio.sample_rate, rate) for rate in SAMPLE_RATES):
             raise SoundFileError(

@@ -183,7 +183,7 @@ class VoiceProcessor:
         link_channels: bool = True,
     ) -> None:
         self._sample_rate = check_sample_rate(sample_rate)
-        if isinstance(channels, bool) or not isinstance(channels, int):
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
             raise ConfigError("channels", f"must be an int, got {channels!r}")
         if not 1 <= channels <= _MAX_CHANNELS:
             raise ConfigError("channels", f"must be within [1, {_MAX_CHANNELS}], got {channels}")
@@ -191,7 +191,7 @@ class VoiceProcessor:
         if not isinstance(config, ProcessingConfig):
             raise ConfigError("config", f"must be a ProcessingConfig, got {config!r}")
         self._config = config
-        self._channels = channels
+        self._channels = channels = int(channels)
         if not isinstance(link_channels, (bool, np.bool_)):
             raise ConfigError("link_channels", f"must be a bool, got {link_channels!r}")
         self._link_channels = bool(link_channels)

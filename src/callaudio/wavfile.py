@@ -119,6 +119,8 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         raise SoundFileError(short, "missing", f"not a usable file path ({why})") from None
     if not is_file:
         why = "is a directory, not a sound file" if os.path.isdir(name) else "no such sound file"
+        if os.path.exists(name) and not os.path.isdir(name):  # a FIFO, a device, a socket
+            why = "not a regular file (a FIFO or a device), not a sound file"
         raise SoundFileError(name, "missing", why)
     try:
         with wave.open(name, "rb") as w:

@@ -63,6 +63,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
         ({"workers": -1}, ConfigError),  # LocalCluster(n_workers=-1) waited forever
         ({"workers": 1.5}, ConfigError),
         ({"workers": True}, ConfigError),
+        ({"workers": 100_000}, ConfigError),  # started 100000 worker processes, no end
         ({"configs": {3: ProcessingConfig()}}, ConfigTypeError),
         ({"configs": {"x": "not a config"}}, ConfigTypeError),
         ({"configs": [ProcessingConfig()]}, ConfigTypeError),
@@ -183,3 +184,16 @@ def test_an_output_folder_that_cannot_be_made_is_one_config_error(tmp_path: Path
     dangling.symlink_to(tmp_path / "nowhere" / "deeper")
     with pytest.raises(ConfigError):
         run(manifest, dangling, workers=0, plots=False)
+
+
+def test_an_empty_output_folder_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # out="" is abspath(""), the working folder: results, audio and the lock landed there
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(ConfigError, match="empty"):
+        run(manifest, "", workers=0, plots=False)
+    assert list(work.iterdir()) == []

@@ -62,6 +62,10 @@ def test_stage_settings_columns(tmp_path: Path) -> None:
         ("id,mic\n../up,a.wav\n", "cannot name an output file"),
         ("id,mic\n/abs,a.wav\n", "cannot name an output file"),
         ("id,mic\na//b,a.wav\n", "cannot name an output file"),
+        # a newline or NUL made an output file named with it (and a multi-line report)
+        ('id,mic\n"a\nb",a.wav\n', "no control characters"),
+        ("id,mic\na\x00b,a.wav\n", "no control characters"),
+        ("id,mic\na\tb,a.wav\n", "no control characters"),
     ],
 )
 def test_bad_manifests(tmp_path: Path, text: str, message: str) -> None:

@@ -51,3 +51,37 @@ def test_merge_keeps_every_key_once_and_drops_stray_temporaries(tmp_path: Path) 
     assert [p.name for p in parts] == ["part-00000003.parquet"]
     assert store.read() == before
     assert store.appended == 2  # a merge is not new rows
+
+
+def test_histograms_count_whole_items(tmp_path: Path, monkeypatch) -> None:
+    """The metric histograms' item axis has integer ticks (8 items: no '0.5 items')."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from callaudio.batch.report import METRICS, write_plots
+
+    ticks: dict[str, list[float]] = {}
+
+    def record(fig: Figure, path: str, **kw: object) -> None:
+        ticks[Path(path).stem] = list(fig.axes[0].get_yticks())
+
+    monkeypatch.setattr(Figure, "savefig", record)
+    rows = [
+        {
+            "id": f"f{k}",
+            "processor": "callaudio",
+            "config": "default",
+            "status": "ok",
+            **{col: None for col, _, _ in METRICS},
+            "delay_ms": 40.0,
+            "erle_db": 55.0 + 2.0 * k,
+        }
+        for k in range(8)
+    ]
+
+    class Table:
+        def to_pylist(self) -> list[dict[str, object]]:
+            return rows
+
+    write_plots(Table(), str(tmp_path))
+    assert ticks["erle_db"] and all(t == int(t) for t in ticks["erle_db"]), ticks

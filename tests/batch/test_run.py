@@ -92,6 +92,40 @@ def _bad_corpus(root: Path) -> Path:
     return make_manifest(root, 1, extra=extra)
 
 
+def test_one_failed_item_is_reported_in_the_singular(tmp_path: Path, capsys) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\nlost,nowhere.wav\n")
+    argv = ["batch", str(manifest), "--out", str(tmp_path / "o"), "--workers", "0", "--quiet"]
+    assert main([*argv, "--no-plots"]) == EXIT_ITEMS_FAILED
+    assert "  1 item failed (status 'error'): lost" in capsys.readouterr().out
+
+
+def test_what_a_missing_optional_package_left_out_is_said(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """No PESQ, STOI or plots because their packages are missing: one line says which and
+    how to install them (the run itself succeeds)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    missing = {"pesq", "pystoi", "matplotlib"}
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in missing else real(name, *a)
+    )
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\nlost,nowhere.wav\n")
+    assert (
+        main(["batch", str(manifest), "--out", str(tmp_path / "o"), "--workers", "0", "--quiet"])
+        == EXIT_ITEMS_FAILED
+    )
+    out = capsys.readouterr().out
+    assert (
+        "  not measured here: PESQ (pesq is not installed: pip install pesq); "
+        "STOI (pystoi is not installed: pip install pystoi); "
+        "plots (matplotlib is not installed: pip install matplotlib)\n"
+    ) in out
+
+
 def test_bad_items_are_rows_with_their_reason(tmp_path: Path, capsys) -> None:
     manifest = _bad_corpus(tmp_path / "c")
     out = tmp_path / "out"

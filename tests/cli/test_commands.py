@@ -28,14 +28,35 @@ def test_every_subcommand_is_registered_with_help() -> None:
         (["bench", "--repeat", "0"], "--repeat"),
         (["bench", "--rates", "12345"], "--rates"),
         (["process", "in.wav"], "-o"),
+        (["process", "in.wav", "--agc-target", "-20"], "required: -o/--output"),
         (["demo", "--rate", "8"], "--rate"),
         (["nonsense"], "nonsense"),
+        (["demo", "--rte", "16000"], "--rte"),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(run: Run, argv: list[str], mention: str) -> None:
     code, _, err = run(*argv)
     assert code == 2
     one_error_line(code, err, mention)
+
+
+@pytest.mark.parametrize(
+    ("argv", "unknown", "helped"),
+    [
+        (["demo", "--rte", "16000"], "--rte 16000", "callaudio demo"),
+        (["process", "in.wav", "-o", "out.wav", "--bogus"], "--bogus", "callaudio process"),
+        (["--bogus"], "--bogus", "callaudio"),
+        (["process", "--ouput", "out.wav", "in.wav"], "--ouput", "callaudio process"),
+        (["process", "in.wav", "--ouput=out.wav"], "--ouput=out.wav", "callaudio process"),
+    ],
+)
+def test_an_unknown_option_points_at_its_commands_help(
+    run: Run, argv: list[str], unknown: str, helped: str
+) -> None:
+    code, out, err = run(*argv)
+    assert (code, out) == (2, "")
+    line = one_error_line(code, err, f"unrecognized arguments: {unknown}")
+    assert line.endswith(f"(see {helped} --help)"), line
 
 
 def test_bench_prints_each_stage(run: Run) -> None:

@@ -215,6 +215,11 @@ def test_a_sound_file_path_that_is_a_directory_says_so(tmp_path: Path) -> None:
     assert info.value.reason == "missing"
     with pytest.raises(SoundFileError, match="no such sound file"):
         read_wav(tmp_path / "nothing.wav")
+    fifo = tmp_path / "f.wav"
+    os.mkfifo(fifo)  # was reported as "no such sound file"; never opened (it would block)
+    for special in (fifo, Path("/dev/null")):
+        with pytest.raises(SoundFileError, match="not a regular file"):
+            read_wav(special)
     client = VoiceClient(MemoryBackend())
     try:
         with pytest.raises(SoundFileError, match="is a directory"):

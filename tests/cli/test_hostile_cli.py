@@ -152,6 +152,22 @@ def test_a_demo_report_folder_that_is_not_a_folder_is_refused_first(
     assert stdout == ""
 
 
+def test_an_empty_demo_report_folder_is_refused_first(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --out '' wrote mic.wav, far.wav ... into the working folder, over the user's files
+    from callaudio.cli import demo
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the demo ran before --out was checked")
+
+    monkeypatch.setattr(demo, "run_call", refuse)
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = run("demo", "--out", "")
+    one_error_line(code, err, "empty")
+    assert stdout == "" and os.listdir(tmp_path) == []
+
+
 # -- a closed stderr ------------------------------------------------------------------------
 
 

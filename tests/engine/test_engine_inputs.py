@@ -40,3 +40,30 @@ def test_muted_takes_a_bool_only(value: object) -> None:
     assert engine.muted is False
     engine.muted = True
     assert engine.muted is True
+
+
+def test_misaligned_device_buffers_are_copied_not_failed() -> None:
+    # a device handing the Python callback misaligned float32 buffers (legal numpy views)
+    # failed every frame ("need a native, aligned ... array"): they are copied like a
+    # strided one, and the output lands in the misaligned buffer
+    from callaudio import VoiceProcessor
+
+    def misaligned(fill: float) -> np.ndarray:
+        raw = np.zeros(4 * 160 + 1, np.uint8)[1:].view(np.float32).reshape(160, 1)
+        raw[:] = fill
+        assert not raw.flags.aligned
+        return raw
+
+    engine = AudioEngine(
+        SimulatedBackend(16000, impulse_response=[1.0]),
+        16000,
+        VoiceProcessor(16000),
+        compiled=False,
+    )
+    engine.start()
+    out = misaligned(0.5)
+    for _ in range(3):
+        engine.callback(misaligned(0.0), out, 160, None, 0)
+    stats = engine.stop()
+    assert stats.callback_errors == 0 and stats.frames == 3
+    assert np.all(out == 0.0)  # nothing queued to play: silence written into it

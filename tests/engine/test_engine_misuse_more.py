@@ -138,3 +138,23 @@ def test_the_audio_thread_never_waits_for_itself_on_a_full_command_queue(compile
     finally:
         stats = eng.stop(raise_errors=False)
     assert stats.callback_errors == 0
+
+
+def test_flags_must_be_bools_and_a_refused_one_changes_nothing() -> None:
+    # engine.speaker = <array> raised numpy's ValueError (muted was checked, speaker not);
+    # PreparedSound(loop="no") looped (a truthy str)
+    from callaudio.engine.sound import PreparedSound
+    from callaudio.errors import ConfigError
+
+    room = SimulatedBackend(16000, impulse_response=[1.0])
+    engine = AudioEngine(room, 16000)
+    engine.speaker = np.True_
+    for bad in (np.ones(3), "no", None, 1):
+        with pytest.raises(ConfigError, match="speaker"):
+            engine.speaker = bad
+        with pytest.raises(ConfigError, match="muted"):
+            engine.muted = bad
+        with pytest.raises(ConfigError, match="loop"):
+            PreparedSound(np.zeros(10), loop=bad)
+    assert engine.speaker is True and engine.muted is False
+    assert PreparedSound(np.zeros(10), loop=np.True_).loop is True

@@ -160,3 +160,46 @@ else:
 
 def test_stop_while_a_capture_callback_stops_the_engine_raises_nothing_raw() -> None:
     assert "no error" in _run(STOP_FROM_CAPTURE)
+
+
+def test_a_caller_driven_simulated_stream_stops_after_the_frame_in_flight() -> None:
+    # stop() on a caller-driven stream returned while another thread's run_frames was
+    # inside the callback: the engine then released the processor and freed the replaced
+    # chains under the running compiled callback (apply_config + stop/start while a
+    # thread drives run_frames: SIGSEGV). It must wait, as PortAudio's stop waits.
+    import threading
+
+    from callaudio.devices.simulated import SimulatedBackend
+
+    dev = SimulatedBackend(16000, impulse_response=[1.0])
+    inside, go = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def callback(indata: object, outdata: object, frames: int, t: object, status: object) -> None:
+        inside.set()
+        go.wait(30)
+        order.append("frame done")
+
+    stream = dev.open_stream(
+        sample_rate=16000, blocksize=160, channels=1, mode="duplex", callback=callback
+    )
+    stream.start()
+    driver = threading.Thread(target=dev.run_frames, args=(1,))
+    driver.start()
+    assert inside.wait(30)
+
+    def stop() -> None:
+        stream.stop()
+        order.append("stopped")
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    stopper.join(0.3)  # (with the bug, stop() has returned by now)
+    go.set()
+    stopper.join(30)
+    driver.join(30)
+    assert order == ["frame done", "stopped"]
+    inside.clear()
+    stream.run_frame()  # a stopped stream calls back no more
+    assert not inside.is_set()
+    stream.close()

@@ -114,3 +114,32 @@ def test_manual_clock_fires_due_timers_in_order_at_their_deadlines() -> None:
     with pytest.raises(ConfigError):
         clock.advance_to(49.0)
     assert clock.now() == 50.0
+
+
+def test_a_far_deadline_on_the_monotonic_clock_waits_and_cancels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # InterruptionPolicy(grace_period=1e10): threading.Timer died with OverflowError
+    # ("timestamp out of range") in its thread, and the call was never ended by the rule
+    import threading
+    import time
+
+    from callaudio.clock import MonotonicClock
+
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    clock = MonotonicClock()
+    before = set(threading.enumerate())
+    far = clock.call_at(time.monotonic() + 1e12, lambda: None)
+    (thread,) = [
+        t for t in threading.enumerate() if t not in before and t.name == "callaudio-timer"
+    ]
+    fired = threading.Event()
+    clock.call_at(time.monotonic() + 0.01, fired.set)
+    assert fired.wait(10)
+    assert thread.is_alive() and died == []
+    far.cancel()
+    thread.join(10)
+    assert not thread.is_alive() and died == []
+    with pytest.raises(ConfigError, match="deadline"):
+        clock.call_at(float("nan"), lambda: None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callaudio.call import TRANSITIONS, Call, CallDirection, CallState, EndCause
+from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock
 from callaudio.errors import CallAudioError, ConfigError, InvalidStateError
 
@@ -194,3 +195,21 @@ def test_interrupted_flag_only_on_established_calls() -> None:
     assert call.is_interrupted and "interrupted" in repr(call)
     call.hangup()
     assert not call.is_interrupted
+
+
+def test_a_remote_or_error_that_is_not_one_is_refused_and_changes_nothing(
+    client: VoiceClient,
+) -> None:
+    # start_call(5) / incoming_call(["x"]) kept a non-str remote; end(error=5) a non-exception
+    for bad in (5, ["x"], b"alice"):
+        with pytest.raises(ConfigError, match="remote"):
+            client.start_call(bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="remote"):
+            client.incoming_call(bad)  # type: ignore[arg-type]
+    assert client.calls == ()
+    call = client.start_call("alice")
+    with pytest.raises(ConfigError, match="error"):
+        call.end(EndCause.ERROR, error=5)  # type: ignore[arg-type]
+    assert call.state is CallState.INITIATING
+    call.end(EndCause.ERROR, error=RuntimeError("x"))
+    assert call.state is CallState.ENDED

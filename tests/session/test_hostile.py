@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 from callaudio.audio.base import FaultKind, StreamConfig
@@ -39,7 +40,7 @@ from callaudio.session import (
     SessionState,
 )
 
-from .helpers import EventLog, established
+from .helpers import EventLog, established, write_wav
 
 TIMEOUT = 10.0
 
@@ -787,3 +788,36 @@ def test_read_wav_finds_the_bit_depth_after_a_large_chunk(tmp_path: Any) -> None
     eight = tmp_path / "eight.wav"
     _pcm_wav(eight, 8000, bits=8, junk=5000)
     assert read_wav(eight).sample_width == 1
+
+
+def test_interruption_arguments_that_are_not_a_source_change_nothing(
+    session: AudioSession, client: VoiceClient
+) -> None:
+    call = established(client)
+    session.begin_interruption("pstn")
+    # an unhashable source raised TypeError from the dict lookup; a non-str is never open
+    for bad in (["pstn"], {"a": 1}, None, 5):
+        assert session.end_interruption(bad) is False  # type: ignore[arg-type]
+    # voip=<array> raised numpy's ValueError (its truth value) from inside the lock
+    with pytest.raises(ConfigError, match="voip"):
+        session.begin_interruption("voip", voip=np.ones(3))  # type: ignore[arg-type]
+    assert [i.source for i in session.open_interruptions] == ["pstn"]
+    assert call.is_interrupted
+    assert session.end_interruption("pstn") is True
+    assert not call.is_interrupted and client.is_duplex_running
+
+
+def test_a_sound_files_loop_flag_must_be_a_bool(
+    session: AudioSession, client: VoiceClient, tmp_path: Any
+) -> None:
+    # loop="no" played in a loop (a truthy str); loop=<array> raised numpy's ValueError
+    from pathlib import Path
+
+    path = write_wav(Path(tmp_path) / "s.wav", np.zeros(1600))
+    controller = client.audio_controller
+    for bad in ("no", np.ones(3), None, 0.5):
+        with pytest.raises(ConfigError, match="loop"):
+            controller.start_playing_sound_file(path, loop=bad)  # type: ignore[arg-type]
+        assert not session.is_active and controller.sound is None
+    controller.start_playing_sound_file(path, loop=True)
+    assert controller.is_playing

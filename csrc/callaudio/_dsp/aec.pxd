@@ -58,9 +58,7 @@ cdef class EchoCanceller:
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
     cdef double ms_y, s_ee, s_yy, s_ey  # echo estimate's, and smoothed error/estimate moments
-    # this frame's sums of squares, each taken once: mic, error and the copy's error
-    # (-1: not taken; _two_path), the output (_statistics, for capture_finish_c)
-    cdef double s_mic, s_e, s_ef, s_out
+    cdef double s_out           # this frame's output sum of squares (_statistics)
     cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
     cdef int dt_hang            # frames the near-talk decision still holds
     # no filter cancelled >= DE_JUMP_ERLE at the lag since it was taken or the echo path
@@ -81,6 +79,12 @@ cdef class EchoCanceller:
     cdef bint fg_prov
     cdef long long n_copy, n_restore
     cdef long long n_far        # frames whose far spectrum this canceller computed
+    # the filters' versions when the copy was last taken or restored: while both still
+    # hold, the copy's echo estimate is the filter's
+    cdef long long sync_f, sync_g
+    # this frame's sum of squares of mic, and the two-path test's of ef and e (when set)
+    cdef double ss_mic, tp_sff, tp_see
+    cdef bint has_sff, has_see
     cdef long long nact
     # linked channels' per-bin means (uncertainty, tail partitions), a hop's power sum and
     # the comfort noise's amplitude

@@ -278,7 +278,6 @@ cdef class EchoCanceller:
         self.wscale = float(np.sum(np.asarray(wa, np.float32).astype(np.float64) ** 2)) / n
         self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
         self.fg = PartitionedKalmanFilter(n, P, H, self.fft)
-        self.fg.keep_px = False     # the copy only estimates (its PX is never read)
         self.delay = DelayEstimator(n, L, H)
         self.prior = self.delay
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
@@ -344,6 +343,8 @@ cdef class EchoCanceller:
         # the copy forgets the echo path with the filter
         self.fg.reset()
         self.fg.d = self.filter.d
+        self.sync_f = -1
+        self.sync_g = -1
         self.fg_lag = -1
         self.fg_prov = True
         self.fg_g = 0.0
@@ -530,14 +531,14 @@ cdef class EchoCanceller:
                                     self.e)
         # two-path test against the kept copy: restore the filter from it (then redo the
         # estimate), or take a new copy after this frame's update
-        self.s_mic = ca_aec_sumsq(n, self.mic)
+        self.ss_mic = ca_aec_sumsq(n, self.mic)
         tp = self._two_path(fsum)
         if tp < 0:
             fsum = self.filter.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic,
                                         self.y, self.e)
-            self.s_e = -1.0
-        self.ms_mic = self.s_mic / n
-        self.ms_e = (self.s_e if self.s_e >= 0.0 else ca_aec_sumsq(n, self.e)) / n
+            self.has_see = False
+        self.ms_mic = self.ss_mic / n
+        self.ms_e = (self.tp_see if self.has_see else ca_aec_sumsq(n, self.e)) / n
         self.ms_y = _ms(self.y, n)
         self._near_talk()
         self._divergence()
@@ -585,7 +586,7 @@ cdef class EchoCanceller:
         self.sm_s = DIV_ALPHA * self.sm_s + (1.0 - DIV_ALPHA) * self.ms_mic
         self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * self.ms_e
         self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * (
-            self.s_ef if self.s_ef >= 0.0 else ca_aec_sumsq(self.n, self.ef)) / self.n
+            (self.tp_sff if self.has_sff else ca_aec_sumsq(self.n, self.ef)) / self.n)
         if self.se_s > DIV_RATIO * self.sm_s:
             self.div_n += 1
         else:
@@ -622,22 +623,31 @@ cdef class EchoCanceller:
         """
         cdef int n = self.n, i, r = 0
         cdef double sff, see, dbf = 0.0, dd, v, z
-        self.fg.estimate(self.Xr, self.X2r, self.fe2r, self.t, self.mic, self.yf, self.ef)
-        self.s_ef = -1.0
-        self.s_e = -1.0
+        self.has_see = False
+        self.has_sff = False
         if fsum <= FAR_ACTIVE:
+            # no decision; yf and ef are not read this frame (_divergence reads ef only
+            # when a frame of the span is far-active, which makes fsum so too)
             return 0
+        if self.filter.version == self.sync_f and self.fg.version == self.sync_g:
+            # neither changed since the copy was taken: its estimate is the filter's
+            memcpy(self.yf, self.y, n * sizeof(f32))
+            memcpy(self.ef, self.e, n * sizeof(f32))
+        else:
+            self.fg.estimate_echo(self.Xr, self.t, self.mic, self.yf, self.ef)
         for i in range(n):
             z = <double>self.y[i] - <double>self.yf[i]
             dbf += z * z
         dbf += n * TP_FLOOR
         sff = ca_aec_sumsq(n, self.ef)
         see = ca_aec_sumsq(n, self.e)
-        self.s_ef = sff     # kept for this frame's divergence test and mean squares
-        self.s_e = see
+        self.tp_sff = sff       # the caller's energies of ef and (unless restored) e
+        self.tp_see = see
+        self.has_sff = True
+        self.has_see = True
         dd = sff - see
         v = sff * dbf
-        if dd > 0.0 and (see > TP_KEEP * self.s_mic or self.dt_hang > 0):
+        if dd > 0.0 and (see > TP_KEEP * self.ss_mic or self.dt_hang > 0):
             # not cancelling in this frame, or a near-end talker is evident: an error made
             # smaller by fitting near speech must not make the filter the kept one
             dd = 0.0
@@ -664,6 +674,8 @@ cdef class EchoCanceller:
     cdef void _keep(self) noexcept nogil:
         """Copy the filter (and the delay state it works with) into the kept copy."""
         self.fg.copy_from(self.filter)
+        self.sync_f = self.filter.version
+        self.sync_g = self.fg.version
         self.fg_lag = self.delay.lag
         self.fg_prov = self.provisional
         self.fg_g = self.g_echo
@@ -672,6 +684,8 @@ cdef class EchoCanceller:
     cdef void _restore(self) noexcept nogil:
         """The filter diverged or took a wrong lag: back to the kept copy."""
         self.filter.copy_from(self.fg)
+        self.sync_f = self.filter.version
+        self.sync_g = self.fg.version
         if self.delay.lag != self.fg_lag:
             self.delay.accept(self.fg_lag)
         self.provisional = self.fg_prov
@@ -923,7 +937,7 @@ cdef class EchoCanceller:
             a = STAT_ALPHA
             self.nact += 1
             self.p_far = a * self.p_far + (1.0 - a) * fa
-            self.p_y = a * self.p_y + (1.0 - a) * self.ms_y     # y as in adapt_c
+            self.p_y = a * self.p_y + (1.0 - a) * self.ms_y   # _ms(self.y, n)
             self.p_mic = a * self.p_mic + (1.0 - a) * self.ms_mic
             self.p_e = a * self.p_e + (1.0 - a) * self.ms_e
             self.p_out = a * self.p_out + (1.0 - a) * self.ms_out

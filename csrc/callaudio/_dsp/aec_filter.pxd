@@ -19,11 +19,14 @@ cdef class PartitionedKalmanFilter:
     cdef f32* peak      # P largest |tap| of each partition
     cdef int* peak_i    # P its index
     cdef int rr         # round-robin partition of the gradient constraint
-    cdef bint keep_px   # estimate keeps PX (False: a copy that never updates)
     cdef readonly int d  # frames from the far ring's newest frame to the first partition
+    # bumped by every change of W or d: equal versions mean an unchanged echo estimate
+    cdef long long version
     cdef void reset(self) noexcept nogil
     cdef double estimate(self, const f32* Xr, const f32* X2r, const f32* fe2r, long long t,
                          const f32* mic, f32* y, f32* e) noexcept nogil
+    cdef void estimate_echo(self, const f32* Xr, long long t, const f32* mic, f32* y,
+                            f32* e) noexcept nogil
     cdef bint update(self, const f32* Xr, const f32* X2r, long long t, const f32* e,
                      double fsum, f32 q) noexcept nogil
     cdef bint constrain(self, int r) noexcept nogil

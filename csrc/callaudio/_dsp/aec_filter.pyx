@@ -73,7 +73,6 @@ cdef class PartitionedKalmanFilter:
         for i in range(P):
             self.psi0[i] = KF_PSI0 * KF_DECAY ** max(i - HEADROOM - 1, 0)
         self.d = 0
-        self.keep_px = True
         self.reset()
 
     def __dealloc__(self):
@@ -91,34 +90,45 @@ cdef class PartitionedKalmanFilter:
             self.peak_i[p] = 0
         memset(self.Phi, 0, k * sizeof(f32))
         self.rr = 0
+        self.version += 1
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef double estimate(self, const f32* Xr, const f32* X2r, const f32* fe2r, long long t,
                          const f32* mic, f32* y, f32* e) noexcept nogil:
         """Echo estimate ``y`` and error ``e = mic - y`` of frame ``t``; keeps
-        ``PX = sum_p Psi |X_p|^2`` (unless ``keep_px`` is False: the two-path copy, whose
-        update never runs). Returns the sum of the far mean squares over the span."""
+        ``PX = sum_p Psi |X_p|^2``. Returns the sum of the far mean squares over the span."""
         cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx
         cdef double fsum = 0.0
         memset(self.Yspec, 0, 2 * k * sizeof(f32))
-        if self.keep_px:
-            memset(self.PX, 0, k * sizeof(f32))
+        memset(self.PX, 0, k * sizeof(f32))
         for p in range(P):
             idx = <int>((t - self.d - p) % H)
             if idx < 0:
                 idx += H
-            if self.keep_px:
-                ca_aec_filter_acc(k, self.Yspec, self.PX, self.W + <Py_ssize_t>p * 2 * k,
-                                  Xr + <Py_ssize_t>idx * 2 * k, self.Psi + <Py_ssize_t>p * k,
-                                  X2r + <Py_ssize_t>idx * k)
-            else:
-                ca_aec_filter_acc_y(k, self.Yspec, self.W + <Py_ssize_t>p * 2 * k,
-                                    Xr + <Py_ssize_t>idx * 2 * k)
+            ca_aec_filter_acc(k, self.Yspec, self.PX, self.W + <Py_ssize_t>p * 2 * k,
+                              Xr + <Py_ssize_t>idx * 2 * k, self.Psi + <Py_ssize_t>p * k,
+                              X2r + <Py_ssize_t>idx * k)
             fsum += fe2r[idx]
         self.fft.inverse_c(self.Yspec, self.tmp)
         ca_aec_error(n, y, e, self.tmp + n, mic)
         return fsum
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void estimate_echo(self, const f32* Xr, long long t, const f32* mic, f32* y,
+                            f32* e) noexcept nogil:
+        """``estimate`` without ``PX`` and the far sum (the kept copy's estimate)."""
+        cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx
+        memset(self.Yspec, 0, 2 * k * sizeof(f32))
+        for p in range(P):
+            idx = <int>((t - self.d - p) % H)
+            if idx < 0:
+                idx += H
+            ca_aec_filter_acc_y(k, self.Yspec, self.W + <Py_ssize_t>p * 2 * k,
+                                Xr + <Py_ssize_t>idx * 2 * k)
+        self.fft.inverse_c(self.Yspec, self.tmp)
+        ca_aec_error(n, y, e, self.tmp + n, mic)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -131,6 +141,7 @@ cdef class PartitionedKalmanFilter:
         cdef double delta
         cdef f32* Wp
         cdef bint restarted = False
+        self.version += 1
         # E = FFT([0, e])
         memset(self.tmp, 0, n * sizeof(f32))
         memcpy(self.tmp + n, e, n * sizeof(f32))
@@ -203,6 +214,7 @@ cdef class PartitionedKalmanFilter:
         cdef int shift = newd - self.d, p, P = self.P
         if shift == 0:
             return
+        self.version += 1
         if shift > 0:
             for p in range(P):
                 self._move_partition(p, p + shift)
@@ -220,6 +232,7 @@ cdef class PartitionedKalmanFilter:
         memcpy(self.peak, o.peak, P * sizeof(f32))
         memcpy(self.peak_i, o.peak_i, P * sizeof(int))
         self.d = o.d
+        self.version += 1
 
     cdef void _move_partition(self, int p, int q) noexcept nogil:
         cdef int k = self.k, i

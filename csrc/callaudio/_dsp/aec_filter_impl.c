@@ -22,6 +22,7 @@ CA_MULTIVERSION void ca_aec_filter_acc(int k, float *restrict acc, float *restri
     }
 }
 
+/* ca_aec_filter_acc without the uncertainty sum (for the kept copy, whose PX is unused). */
 CA_MULTIVERSION void ca_aec_filter_acc_y(int k, float *restrict acc, const float *restrict w,
                                          const float *restrict x)
 {

@@ -6,6 +6,7 @@
 #include "aec_impl.h"
 #include "aec_window.h"
 #include "ca_multiversion.h"
+#include "ca_vec.h"
 
 /* ---- per-frame helpers (elementwise passes; double where aec.pyx's model keeps double) --- */
 
@@ -40,9 +41,22 @@ CA_MULTIVERSION double ca_aec_sumsq(int n, const float *restrict x)
     const ptrdiff_t m = n;
     double s[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t i = 0;
+#if CA_HAVE_VEC
+    {
+        v4d acc = {0.0, 0.0, 0.0, 0.0};
+        for (; i + 4 <= m; i += 4) {
+            v4f v;
+            memcpy(&v, x + i, sizeof v);
+            acc += CVT_V4D(v * v);
+        }
+        for (int j = 0; j < 4; j++)
+            s[j] = acc[j];
+    }
+#else
     for (; i + 4 <= m; i += 4)
         for (int j = 0; j < 4; j++)
             s[j] += (double)(x[i + j] * x[i + j]);
+#endif
     for (; i < m; i++)
         s[0] += (double)(x[i] * x[i]);
     return (s[0] + s[1]) + (s[2] + s[3]);

@@ -36,10 +36,20 @@ unsigned int ca_aec_comfort_noise(int k, float *restrict out, const float *restr
 void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
                         const float *restrict g);
 
-/* The same with the amplitudes given (amp, k floats >= 0): out += amp (+-1 +-j), the signs
- * of 16 bins from one xorshift32 step (linked channels: one generator per channel). */
+/* The same with the amplitudes given (amp, k floats): out += amp (+-1 +-j), one xorshift32
+ * step per bin (the draws of ca_aec_comfort_noise). */
 unsigned int ca_aec_comfort_signs(int k, float *restrict out, const float *restrict amp,
                                   unsigned int state);
+
+/* ca_aec_comfort_signs with the signs of 16 bins from one xorshift32 step (amp >= 0;
+ * linked channels: one generator per channel). */
+unsigned int ca_aec_comfort_signs16(int k, float *restrict out, const float *restrict amp,
+                                    unsigned int state);
+
+/* The state after k bins' signs without drawing them: col (32 words) <- the table for k,
+ * then ca_aec_comfort_jump(col, state). */
+void ca_aec_comfort_jump_table(int k, unsigned int *col);
+unsigned int ca_aec_comfort_jump(const unsigned int *col, unsigned int state);
 
 /* Sanitise one frame pair: non-finite samples -> 0, then clamp to +-clamp; far in place,
  * mic -> mic_out.  Returns 1 when any input sample was non-finite. */

@@ -69,4 +69,10 @@ void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf, float *rest
                        const float *restrict ls, const float *restrict see, const float *restrict e, float supp,
                        float lsw, float gmin, float tiny);
 
+/* The same without the spectrum: g and nf only. */
+void ca_aec_gain_floor(int k, float *restrict g, float *restrict nf, const float *restrict see_s,
+                       const float *restrict r, const float *restrict ls,
+                       const float *restrict see, float supp, float lsw, float gmin,
+                       float tiny);
+
 #endif

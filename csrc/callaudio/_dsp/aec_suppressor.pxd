@@ -39,6 +39,7 @@ cdef class ResidualEchoSuppressor:
     cdef double gamma, Pey, Pyy, leak
     cdef double zbar, pzz, near
     cdef unsigned int rng
+    cdef unsigned int rng_jump[32]     # the comfort noise's state map over k bins
     # the last frame's output power over the echo-suppressed power (the noise suppressor's
     # share of the attenuation when it shares this synthesis; 1 without it)
     cdef double post_ratio
@@ -55,6 +56,9 @@ cdef class ResidualEchoSuppressor:
     cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
                          const f32* X2b, const f32* PX, f32 kres, int lag,
                          bint comfort) noexcept nogil
+    cdef void _estimate(self, double* sums, const f32* Wl, const f32* Wm, const f32* X2b,
+                        const f32* PX, f32 kres, int lag, bint spectrum,
+                        bint comfort) noexcept nogil
     cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil
     cdef void synthesis_c(self, f32* out) noexcept nogil
     cdef void comfort_amp_c(self, f32* amp) noexcept nogil

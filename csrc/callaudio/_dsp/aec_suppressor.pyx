@@ -149,13 +149,20 @@ cdef extern from "aec_suppressor.h":
     void ca_aec_apply_gain(int k, f32* g, f32* nf, f32* out, const f32* see_s, const f32* r,
                            const f32* ls, const f32* see, const f32* e, f32 supp, f32 lsw,
                            f32 gmin, f32 tiny) noexcept nogil
+    void ca_aec_gain_floor(int k, f32* g, f32* nf, const f32* see_s, const f32* r,
+                           const f32* ls, const f32* see, f32 supp, f32 lsw, f32 gmin,
+                           f32 tiny) noexcept nogil
 
 cdef extern from "aec_impl.h":
+    void ca_aec_comfort_amp(int k, f32* amp, const f32* nf, const f32* g) noexcept nogil
+    void ca_aec_comfort_jump_table(int k, unsigned int* col) noexcept nogil
+    unsigned int ca_aec_comfort_jump(const unsigned int* col, unsigned int state) noexcept nogil
     unsigned int ca_aec_comfort_noise(int k, f32* out, const f32* nf, const f32* g, f32* amp,
                                       unsigned int state) noexcept nogil
-    void ca_aec_comfort_amp(int k, f32* amp, const f32* nf, const f32* g) noexcept nogil
     unsigned int ca_aec_comfort_signs(int k, f32* out, const f32* amp,
                                       unsigned int state) noexcept nogil
+    unsigned int ca_aec_comfort_signs16(int k, f32* out, const f32* amp,
+                                        unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
     void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
                                  f32* see_out, const f32* yspec, const f32* dspec,
@@ -188,6 +195,7 @@ cdef class ResidualEchoSuppressor:
         self.gmin = gmin
         self.comfort_noise = comfort_noise
         cdef int k = self.k
+        ca_aec_comfort_jump_table(k, self.rng_jump)
         # wa, ws, tmp, ola: 2n each; y_prev: n; Yspec, Espec, Tspec: 2k; 15 per-bin arrays
         self._arena = <f32*>PyMem_Malloc((9 * n + 6 * k + 15 * k) * sizeof(f32))
         if self._arena == NULL:
@@ -325,7 +333,7 @@ cdef class ResidualEchoSuppressor:
         """
         cdef double sums[5]
         self.spectra_c(y, Dspec, sums)
-        self.estimate_c(sums, Wl, Wm, X2b, PX, kres, lag, True)
+        self._estimate(sums, Wl, Wm, X2b, PX, kres, lag, post is None, True)
         if post is None:
             self.post_ratio = 1.0
             self.fft.inverse_c(self.Tspec, self.tmp)
@@ -356,7 +364,18 @@ cdef class ResidualEchoSuppressor:
                          bint comfort) noexcept nogil:
         """Steps 1-5 on ``see``/``syy`` and ``sums`` (``spectra_c``, or their means over
         linked channels; ``sums`` is used as scratch): the gain ``G``, the noise floor
-        ``nf``, and ``G E~`` plus comfort noise in ``Tspec``."""
+        ``nf``, and (with ``comfort``) ``G E~`` plus comfort noise in ``Tspec``; without,
+        the gain and floor only, the generator untouched (each hop draws its own)."""
+        self._estimate(sums, Wl, Wm, X2b, PX, kres, lag, comfort, comfort)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void _estimate(self, double* sums, const f32* Wl, const f32* Wm, const f32* X2b,
+                        const f32* PX, f32 kres, int lag, bint spectrum,
+                        bint comfort) noexcept nogil:
+        """``estimate_c``; without ``spectrum`` (a shared synthesis analyses the error
+        itself) ``Tspec`` is not written and, with ``comfort``, the generator skips the
+        comfort noise's signs (k steps)."""
         cdef int k = self.k
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
@@ -456,6 +475,12 @@ cdef class ResidualEchoSuppressor:
                              self.nlearn > ERLE_FRAMES, <f32>nlc, <f32>w, <f32>ERLE_MIN,
                              <f32>TINY)
         over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
+        if not spectrum:
+            ca_aec_gain_floor(k, self.G, self.nf, self.See, self.tmp, self.Ls, self.see,
+                              <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
+            if self.comfort_noise and comfort:
+                self.rng = ca_aec_comfort_jump(self.rng_jump, self.rng)
+            return
         ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.tmp, self.Ls, self.see,
                           self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
         if self.comfort_noise and comfort:
@@ -502,7 +527,7 @@ cdef class ResidualEchoSuppressor:
         post.analyse_c(e, self.Tspec)
         ca_aec_scale_spectrum(self.k, self.Tspec, self.G)
         if self.comfort_noise:
-            self.rng = ca_aec_comfort_signs(self.k, self.Tspec, amp, self.rng)
+            self.rng = ca_aec_comfort_signs16(self.k, self.Tspec, amp, self.rng)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -514,11 +539,13 @@ cdef class ResidualEchoSuppressor:
         cdef double sums[2]
         cdef double after = 0.0, before = 0.0
         cdef f32* T = self.Tspec
+        if self.comfort_noise:      # the amplitudes once, in tmp (free until the next frame)
+            ca_aec_comfort_amp(k, self.tmp, self.nf, self.G)
         for h in range(post.hops_per_frame):
             post.analyse_c(e + h * R, T)
             ca_aec_scale_spectrum(k, T, self.G)
             if self.comfort_noise:
-                self.rng = ca_aec_comfort_noise(k, T, self.nf, self.G, self.tmp, self.rng)
+                self.rng = ca_aec_comfort_signs(k, T, self.tmp, self.rng)
             if post.process_spectrum_c(T, h, sums):
                 after += sums[0]
                 before += sums[1]

@@ -7,6 +7,7 @@
 #include "aec_impl.h"
 #include "aec_suppressor.h"
 #include "ca_multiversion.h"
+#include "ca_vec.h"
 
 CA_MULTIVERSION void ca_aec_residual_lin(int k, float *restrict rrev, float *restrict rlin,
                                          const float *restrict wl, const float *restrict x2b,
@@ -64,17 +65,18 @@ CA_MULTIVERSION void ca_aec_residual(int k, float *restrict see_s, float *restri
 {
     const ptrdiff_t m = k;
     double ss_sum = 0.0, rs_sum = 0.0;
+    /* the per-bin updates in a loop that vectorises, then the two sums in bin order */
     for (ptrdiff_t i = 0; i < m; i++) {
         float r = rlin[i];
         float nl = nlc * ((pez[i] > 0.0f) ? pez[i] : 0.0f);
         r = (nl > r) ? nl : r;
-        float ss = 0.5f * see_s[i] + 0.5f * see[i] + tiny;
-        float rr = 0.5f * rs[i] + 0.5f * r + tiny;
-        see_s[i] = ss;
-        rs[i] = rr;
+        see_s[i] = 0.5f * see_s[i] + 0.5f * see[i] + tiny;
+        rs[i] = 0.5f * rs[i] + 0.5f * r + tiny;
         ls[i] = 0.5f * ls[i] + 0.5f * leak * syy[i] + tiny;
-        ss_sum += (double)ss;
-        rs_sum += (double)rr;
+    }
+    for (ptrdiff_t i = 0; i < m; i++) {
+        ss_sum += (double)see_s[i];
+        rs_sum += (double)rs[i];
     }
     sums[0] = ss_sum;
     sums[1] = rs_sum;
@@ -136,6 +138,96 @@ CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict
     }
 }
 
+/* ca_aec_apply_gain without the spectrum: the gain and the noise floor only (the same
+ * operations per bin), for a synthesis that takes the error from another analysis. */
+CA_MULTIVERSION void ca_aec_gain_floor(int k, float *restrict g, float *restrict nf,
+                                       const float *restrict see_s, const float *restrict rr,
+                                       const float *restrict ls, const float *restrict see,
+                                       float supp, float lsw, float gmin, float tiny)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float r = supp * rr[i];
+        float lr = lsw * ls[i];
+        r = (lr > r) ? lr : r;
+        float gi = 1.0f - r / (see_s[i] + 1e-20f);
+        gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
+        g[i] = gi;
+        float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
+        nf[i] = (see[i] > nf[i]) ? up : down;
+    }
+}
+
+/* The comfort noise's amplitudes as ca_aec_comfort_noise computes them. */
+CA_MULTIVERSION void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
+                                        const float *restrict g)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++)
+        amp[i] = sqrtf(nf[i] * (1.0f - g[i] * g[i]) * 0.5f);
+}
+
+/* The xorshift32 (Marsaglia 2003) map applied k times.  It is linear over GF(2), so
+ * ca_aec_comfort_jump_table stores the images of the 32 unit vectors and
+ * ca_aec_comfort_jump applies it to any state with 32 masked XORs instead of k steps. */
+static unsigned int xorshift_steps(int k, unsigned int state)
+{
+    for (int i = 0; i < k; i++) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+    }
+    return state;
+}
+
+void ca_aec_comfort_jump_table(int k, unsigned int *col)
+{
+    for (int b = 0; b < 32; b++)
+        col[b] = xorshift_steps(k, 1u << b);
+}
+
+unsigned int ca_aec_comfort_jump(const unsigned int *col, unsigned int state)
+{
+    unsigned int r = 0;
+    for (int b = 0; b < 32; b++)
+        r ^= col[b] & (0u - ((state >> b) & 1u));
+    return r;
+}
+
+/* out += amp (+-1 +-j): the re sign from bit 0, the im sign from bit 1 of each bin's
+ * xorshift32 state (set: +).  The serial state chain runs into a block of states first,
+ * then the signs go on as sign-bit flips (-a is a with its sign bit flipped) in a loop
+ * that vectorises. */
+CA_INLINE unsigned int comfort_signs(int k, float *restrict out, const float *restrict amp,
+                                     unsigned int state)
+{
+    uint32_t st[64];
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += 64) {
+        const ptrdiff_t c = (m - i0 < 64) ? m - i0 : 64;
+        for (ptrdiff_t j = 0; j < c; j++) {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            st[j] = state;
+        }
+        const float *restrict a = amp + i0;
+        float *restrict o = out + 2 * i0;
+        for (ptrdiff_t j = 0; j < c; j++) {
+            uint32_t u, ur, ui;
+            float fr, fi;
+            memcpy(&u, &a[j], sizeof u);
+            ur = u ^ ((~st[j] & 1u) << 31);
+            ui = u ^ ((~st[j] & 2u) << 30);
+            memcpy(&fr, &ur, sizeof fr);
+            memcpy(&fi, &ui, sizeof fi);
+            o[2 * j] += fr;
+            o[2 * j + 1] += fi;
+        }
+    }
+    return state;
+}
+
 CA_MULTIVERSION unsigned int ca_aec_comfort_noise(int k, float *restrict out,
                                                   const float *restrict nf,
                                                   const float *restrict g,
@@ -144,27 +236,19 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_noise(int k, float *restrict out,
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++)
         amp[i] = sqrtf(nf[i] * (1.0f - g[i] * g[i]) * 0.5f);
-    for (ptrdiff_t i = 0; i < m; i++) {
-        state ^= state << 13;      /* xorshift32 (Marsaglia 2003) */
-        state ^= state >> 17;
-        state ^= state << 5;
-        out[2 * i] += (state & 1u) ? amp[i] : -amp[i];
-        out[2 * i + 1] += (state & 2u) ? amp[i] : -amp[i];
-    }
-    return state;
-}
-
-CA_MULTIVERSION void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
-                                         const float *restrict g)
-{
-    const ptrdiff_t m = k;
-    for (ptrdiff_t i = 0; i < m; i++)
-        amp[i] = sqrtf(nf[i] * (1.0f - g[i] * g[i]) * 0.5f);
+    return comfort_signs(k, out, amp, state);
 }
 
 CA_MULTIVERSION unsigned int ca_aec_comfort_signs(int k, float *restrict out,
                                                   const float *restrict amp,
                                                   unsigned int state)
+{
+    return comfort_signs(k, out, amp, state);
+}
+
+CA_MULTIVERSION unsigned int ca_aec_comfort_signs16(int k, float *restrict out,
+                                                    const float *restrict amp,
+                                                    unsigned int state)
 {
     /* one xorshift32 step (Marsaglia 2003, as ca_aec_comfort_noise) gives the two signs
      * of 16 bins (bits 2j, 2j + 1); the sign is set on the bits, so the loop vectorises */
@@ -195,9 +279,24 @@ CA_MULTIVERSION double ca_aec_cpower_sum(int k, const float *restrict w)
     const ptrdiff_t m = 2 * (ptrdiff_t)k;
     double s[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t i = 0;
+#if CA_HAVE_VEC
+    {   /* lane j = bin i / 2 + j, as below (ca_vec.h) */
+        v4d acc = {0.0, 0.0, 0.0, 0.0};
+        for (; i + 8 <= m; i += 8) {
+            v4f a, b;
+            memcpy(&a, w + i, sizeof a);
+            memcpy(&b, w + i + 4, sizeof b);
+            const v4f re = SHUF4(a, b, 0, 2, 4, 6), im = SHUF4(a, b, 1, 3, 5, 7);
+            acc += CVT_V4D(re * re + im * im);
+        }
+        for (int j = 0; j < 4; j++)
+            s[j] = acc[j];
+    }
+#else
     for (; i + 8 <= m; i += 8)
         for (int j = 0; j < 4; j++)
             s[j] += (double)(w[i + 2 * j] * w[i + 2 * j] + w[i + 2 * j + 1] * w[i + 2 * j + 1]);
+#endif
     for (; i < m; i += 2)
         s[0] += (double)(w[i] * w[i] + w[i + 1] * w[i + 1]);
     return (s[0] + s[1]) + (s[2] + s[3]);
@@ -241,10 +340,54 @@ CA_MULTIVERSION void ca_aec_residual_spectra(int k, float *restrict espec, float
     double sy[4] = {0.0, 0.0, 0.0, 0.0}, se[4] = {0.0, 0.0, 0.0, 0.0};
     double sey[4] = {0.0, 0.0, 0.0, 0.0}, syy2[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t i = 0;
+#if CA_HAVE_VEC
+    /* Four bins at a time in 4-double vectors, lane j = bin i + j: the same operations per
+     * bin and the same lanes of the sums as residual_bin (GCC's vector extensions). */
+    {
+        v4d vsy = {0.0, 0.0, 0.0, 0.0}, vse = vsy, vsey = vsy, vsyy2 = vsy;
+        for (; i + 4 <= m; i += 4) {
+            v4f y0, y1, d0, d1, eb4, yb4;
+            memcpy(&y0, yspec + 2 * i, sizeof y0);
+            memcpy(&y1, yspec + 2 * i + 4, sizeof y1);
+            memcpy(&d0, dspec + 2 * i, sizeof d0);
+            memcpy(&d1, dspec + 2 * i + 4, sizeof d1);
+            const v4d yr = CVT_V4D(SHUF4(y0, y1, 0, 2, 4, 6));
+            const v4d yi = CVT_V4D(SHUF4(y0, y1, 1, 3, 5, 7));
+            const v4d er = CVT_V4D(SHUF4(d0, d1, 0, 2, 4, 6)) - yr;
+            const v4d ei = CVT_V4D(SHUF4(d0, d1, 1, 3, 5, 7)) - yi;
+            const v4f erf = CVT_V4F(er), eif = CVT_V4F(ei);
+            const v4f e0 = SHUF4(erf, eif, 0, 4, 1, 5), e1 = SHUF4(erf, eif, 2, 6, 3, 7);
+            memcpy(espec + 2 * i, &e0, sizeof e0);
+            memcpy(espec + 2 * i + 4, &e1, sizeof e1);
+            const v4d see = er * er + ei * ei, syy = yr * yr + yi * yi;
+            memcpy(&eb4, ebar + i, sizeof eb4);
+            memcpy(&yb4, ybar + i, sizeof yb4);
+            eb4 = CVT_V4F(0.95 * CVT_V4D(eb4) + 0.05 * see + tiny);
+            yb4 = CVT_V4F(0.95 * CVT_V4D(yb4) + 0.05 * syy + tiny);
+            memcpy(ebar + i, &eb4, sizeof eb4);
+            memcpy(ybar + i, &yb4, sizeof yb4);
+            const v4d dE = see - CVT_V4D(eb4), dY = syy - CVT_V4D(yb4);
+            vsy += syy;
+            vse += see;
+            vsey += dE * dY;
+            vsyy2 += dY * dY;
+            const v4f syyf = CVT_V4F(syy), seef = CVT_V4F(see);
+            memcpy(syy_out + i, &syyf, sizeof syyf);
+            memcpy(see_out + i, &seef, sizeof seef);
+        }
+        for (int j = 0; j < 4; j++) {
+            sy[j] = vsy[j];
+            se[j] = vse[j];
+            sey[j] = vsey[j];
+            syy2[j] = vsyy2[j];
+        }
+    }
+#else
     for (; i + 4 <= m; i += 4)
         for (int j = 0; j < 4; j++)
             residual_bin(i + j, j, espec, ebar, ybar, syy_out, see_out, yspec, dspec, tiny,
                          sy, se, sey, syy2);
+#endif
     for (; i < m; i++)
         residual_bin(i, 0, espec, ebar, ybar, syy_out, see_out, yspec, dspec, tiny,
                      sy, se, sey, syy2);

@@ -61,14 +61,59 @@ CA_INLINE void mix_k(ptrdiff_t n, int J, const float* c, const float* x, ptrdiff
     }
 }
 
+/* d_r[i] = x[i M + r] (r < M) and back, with M = 2 and 3 (32 and 48 kHz) as constants and
+ * ptrdiff_t indices so the strided copies vectorise. */
+CA_INLINE void split_phases(ptrdiff_t nb, int M, const float* restrict x, float* d, ptrdiff_t row) {
+    if (M == 3) {
+        float* restrict d0 = d;
+        float* restrict d1 = d + row;
+        float* restrict d2 = d + 2 * row;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            d0[i] = x[3 * i];
+            d1[i] = x[3 * i + 1];
+            d2[i] = x[3 * i + 2];
+        }
+    } else if (M == 2) {
+        float* restrict d0 = d;
+        float* restrict d1 = d + row;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            d0[i] = x[2 * i];
+            d1[i] = x[2 * i + 1];
+        }
+    } else {
+        for (ptrdiff_t r = 0; r < M; r++)
+            for (ptrdiff_t i = 0; i < nb; i++) d[r * row + i] = x[i * M + r];
+    }
+}
+
+CA_INLINE void join_phases(ptrdiff_t nb, int M, const float* s, float* restrict y) {
+    if (M == 3) {
+        const float* restrict s0 = s;
+        const float* restrict s1 = s + nb;
+        const float* restrict s2 = s + 2 * nb;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            y[3 * i] = s0[i];
+            y[3 * i + 1] = s1[i];
+            y[3 * i + 2] = s2[i];
+        }
+    } else if (M == 2) {
+        const float* restrict s0 = s;
+        const float* restrict s1 = s + nb;
+        for (ptrdiff_t i = 0; i < nb; i++) {
+            y[2 * i] = s0[i];
+            y[2 * i + 1] = s1[i];
+        }
+    } else {
+        for (ptrdiff_t r = 0; r < M; r++)
+            for (ptrdiff_t i = 0; i < nb; i++) y[i * M + r] = s[r * nb + i];
+    }
+}
+
 CA_MULTIVERSION
 void ca_bands_analysis(int M, int K, int nb, int kmax, const float* x, float* v,
                        float* xs, float* u, const float* q, const float* cmod) {
     const int H = 2 * K, row = H + nb;
-    for (int r = 0; r < M; r++) {
-        float* d = xs + r * row + H;
-        for (int i = 0; i < nb; i++) d[i] = x[i * M + r];
-    }
+    split_phases(nb, M, x, xs + H, row);
     /* v_k[m] = sum_n h_k[n] x[m M + M - 1 - n]: branch j reads phase (M - 1 - j) mod M,
      * one block earlier for j >= M */
     for (int j = 0; j < 2 * M; j++) {
@@ -98,7 +143,6 @@ void ca_bands_synthesis(int M, int K, int nb, const float* v, float* y, float* w
             fir2_k(nb, K, q + j * K, src, yr + r * nb, t);
         }
     }
-    for (int r = 0; r < M; r++)
-        for (int i = 0; i < nb; i++) y[i * M + r] = yr[r * nb + i];
+    join_phases(nb, M, yr, y);
     for (int j = 0; j < 2 * M; j++) memmove(ws + j * row, ws + j * row + nb, H * sizeof(float));
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ca_multiversion.h"
+#include "ca_vec.h"
 
 /* each module that includes this uses some of it */
 #if defined(__GNUC__)
@@ -58,14 +59,34 @@ CA_MULTIVERSION CA_GUARD_UNUSED static double ca_mean_square(const float* x, int
  * "if a > peak" loop). */
 CA_MULTIVERSION CA_GUARD_UNUSED static double ca_peak_ramp(const float* x, int n, double g0, double dg) {
     const ptrdiff_t m = n;
-    double pk[4] = {0.0, 0.0, 0.0, 0.0}, t[4] = {1.0, 2.0, 3.0, 4.0};
+    double pk[4] = {0.0, 0.0, 0.0, 0.0};
     ptrdiff_t i = 0;
+#if CA_HAVE_VEC
+    {   /* the same in 4-double vectors (ca_vec.h): |.| as the sign bit cleared, the max as
+         * a compare-and-select that keeps pk where a > pk is false (NaN) */
+        typedef long long v4l __attribute__((vector_size(32)));
+        const v4l nosign = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+        v4d vpk = {0.0, 0.0, 0.0, 0.0}, vt = {1.0, 2.0, 3.0, 4.0};
+        for (; i + 4 <= m; i += 4) {
+            v4f xf;
+            memcpy(&xf, x + i, sizeof xf);
+            const v4d a = (v4d)((v4l)(CVT_V4D(xf) * (g0 + dg * vt)) & nosign);
+            const v4l gt = (v4l)(a > vpk);
+            vpk = (v4d)((gt & (v4l)a) | (~gt & (v4l)vpk));
+            vt += 4.0;
+        }
+        for (int j = 0; j < 4; j++)
+            pk[j] = vpk[j];
+    }
+#else
+    double t[4] = {1.0, 2.0, 3.0, 4.0};
     for (; i + 4 <= m; i += 4)
         for (int j = 0; j < 4; j++) {
             double a = fabs((double)x[i + j] * (g0 + dg * t[j]));
             pk[j] = a > pk[j] ? a : pk[j];
             t[j] += 4.0;
         }
+#endif
     for (; i < m; i++) {
         double a = fabs((double)x[i] * (g0 + dg * (double)(i + 1)));
         pk[0] = a > pk[0] ? a : pk[0];
@@ -82,18 +103,96 @@ CA_GUARD_UNUSED static int ca_first_over(const float* x, int n, double g0, doubl
     return -1;
 }
 
+/* The upper bands' ramps (pipeline.pyx, upper_bands_c), in double as its Cython loop wrote
+ * them: out[i] = (float) ((x[i] gs(i) + a(i) (r_i 2^-31 - 1)) gp(i)) with gs(i) = gs0 +
+ * dgs (i + 1) (likewise a, gp) and r_i the xorshift32 (Marsaglia 2003) state after i + 1
+ * steps from *rng; with a0 = a1 = 0 (no comfort noise) out[i] = (float) (x[i] gs(i)
+ * gp(i)) and the state stays.  The serial state chain runs into a block of states first;
+ * then four samples at a time in 4-double vectors (ca_vec.h), the ramps' (i + 1) as exact
+ * doubles and each state converted exactly, so the result is the loop's bit for bit. */
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_upper_ramp(const float* restrict x, float* restrict out,
+                                                          int n, double gs0, double dgs,
+                                                          double a0, double da, double gp0,
+                                                          double dgp, int noise,
+                                                          unsigned int* rng) {
+    const ptrdiff_t m = n;
+    unsigned int r = *rng;
+    uint32_t st[64];
+    for (ptrdiff_t i0 = 0; i0 < m; i0 += 64) {
+        const ptrdiff_t c = (m - i0 < 64) ? m - i0 : 64;
+        if (noise)
+            for (ptrdiff_t j = 0; j < c; j++) {
+                r ^= r << 13;
+                r ^= r >> 17;
+                r ^= r << 5;
+                st[j] = r;
+            }
+        ptrdiff_t j = 0;
+#if CA_HAVE_VEC
+        typedef int v4si __attribute__((vector_size(16)));
+        v4d vt = {1.0, 2.0, 3.0, 4.0};
+        vt += (double)i0;
+        for (; j + 4 <= c; j += 4) {
+            v4f xf;
+            memcpy(&xf, x + i0 + j, sizeof xf);
+            const v4d xs = CVT_V4D(xf) * (gs0 + dgs * vt);
+            v4d o;
+            if (noise) {
+                const v4si sv = {(int)(st[j] ^ 0x80000000u), (int)(st[j + 1] ^ 0x80000000u),
+                                 (int)(st[j + 2] ^ 0x80000000u), (int)(st[j + 3] ^ 0x80000000u)};
+                const v4d rd = __builtin_convertvector(sv, v4d) + 2147483648.0;
+                o = (xs + (a0 + da * vt) * (rd * (2.0 / 4294967296.0) - 1.0)) * (gp0 + dgp * vt);
+            } else {
+                o = xs * (gp0 + dgp * vt);
+            }
+            const v4f of = CVT_V4F(o);
+            memcpy(out + i0 + j, &of, sizeof of);
+            vt += 4.0;
+        }
+#endif
+        for (; j < c; j++) {
+            const double t = (double)(i0 + j + 1);
+            const double xs = (double)x[i0 + j] * (gs0 + dgs * t);
+            out[i0 + j] = noise ? (float)((xs + (a0 + da * t) * ((double)st[j]
+                                                                  * (2.0 / 4294967296.0) - 1.0))
+                                          * (gp0 + dgp * t))
+                                : (float)(xs * (gp0 + dgp * t));
+        }
+    }
+    *rng = r;
+}
+
 /* x[i] = (float) clamp(x[i] (g0 + dg (i + 1)) (l0 + dl (i + 1)), -clip, clip). */
 CA_MULTIVERSION CA_GUARD_UNUSED static void ca_apply_ramps(float* x, int n, double g0, double dg, double l0,
                                            double dl, double clip) {
     const ptrdiff_t m = n;
-    double t[4] = {1.0, 2.0, 3.0, 4.0};
     ptrdiff_t i = 0;
+#if CA_HAVE_VEC
+    {   /* the same in 4-double vectors (ca_vec.h); each clamp a compare-and-select (a NaN
+         * fails both compares and stays, as in the scalar loop) */
+        typedef long long v4l __attribute__((vector_size(32)));
+        const v4d hi = {clip, clip, clip, clip}, lo = -hi;
+        v4d vt = {1.0, 2.0, 3.0, 4.0};
+        for (; i + 4 <= m; i += 4) {
+            v4f xf;
+            memcpy(&xf, x + i, sizeof xf);
+            const v4d y = CVT_V4D(xf) * (g0 + dg * vt) * (l0 + dl * vt);
+            const v4l above = (v4l)(y > hi), below = (v4l)(y < lo);
+            const v4l low = (below & (v4l)lo) | (~below & (v4l)y);
+            xf = CVT_V4F((v4d)((above & (v4l)hi) | (~above & low)));
+            memcpy(x + i, &xf, sizeof xf);
+            vt += 4.0;
+        }
+    }
+#else
+    double t[4] = {1.0, 2.0, 3.0, 4.0};
     for (; i + 4 <= m; i += 4)
         for (int j = 0; j < 4; j++) {
             double y = (double)x[i + j] * (g0 + dg * t[j]) * (l0 + dl * t[j]);
             x[i + j] = (float)(y > clip ? clip : (y < -clip ? -clip : y));
             t[j] += 4.0;
         }
+#endif
     for (; i < m; i++) {
         double k = (double)(i + 1);
         double y = (double)x[i] * (g0 + dg * k) * (l0 + dl * k);

@@ -101,12 +101,6 @@ cdef f32 I16_SCALE = 32768.0
 cdef f64 ECHO_SHAPED = 2.0             # canceller input/output power: it shaped the frame
 
 
-cdef extern from "pipeline_impl.h":
-    unsigned int ca_upper_band(int nb, f32* out, const f32* line, double gs0, double dgs,
-                               double gp0, double dgp, double a0, double da, unsigned int r,
-                               int noise, unsigned int* rs) noexcept nogil
-
-
 cdef extern from "ca_guard.h":
     int ca_count_nonfinite(const f32* x, int n) noexcept nogil
     void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
@@ -119,6 +113,9 @@ cdef extern from "ca_guard.h":
     void ca_scatter_f32(const f32* src, f32* dst, Py_ssize_t stride, int n) noexcept nogil
     void ca_deinterleave2_f32(const f32* s, f32* a, f32* b, int n) noexcept nogil
     void ca_interleave2_f32(const f32* a, const f32* b, f32* d, int n) noexcept nogil
+    void ca_upper_ramp(const f32* x, f32* out, int n, double gs0, double dgs, double a0,
+                       double da, double gp0, double dgp, int noise,
+                       unsigned int* rng) noexcept nogil
 
 
 @cython.boundscheck(False)   # kernels: indices are bounded by n, checked by the callers
@@ -158,6 +155,13 @@ cdef inline int _dtype_of(cnp.ndarray a):
     return cnp.PyArray_TYPE(a) if cnp.PyArray_ISNOTSWAPPED(a) else -1
 
 
+cdef inline bint _holds(cnp.ndarray a, Py_ssize_t per, Py_ssize_t channels):
+    """``a`` holds exactly ``per`` samples of ``channels`` interleaved channels (checked by
+    division: ``per * channels`` could overflow for a hostile channel count)."""
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
+    return channels >= 1 and size % channels == 0 and size // channels == per
+
+
 cdef Py_ssize_t _block_frames(cnp.ndarray mic, cnp.ndarray out, object far, Py_ssize_t n,
                               Py_ssize_t channels, Py_ssize_t far_channels) except -1:
     """The checks of ``process_block`` and ``process_block_linked``: native float32,
@@ -172,16 +176,15 @@ cdef Py_ssize_t _block_frames(cnp.ndarray mic, cnp.ndarray out, object far, Py_s
         raise ValueError("signals must be aligned to their dtype")
     if not cnp.PyArray_ISWRITEABLE(out):
         raise ValueError("out must be writable")
-    if far_channels < 1:
+    if far_channels < 1 or channels < 1:
         raise ValueError("bad channel layout")
-    frames = cnp.PyArray_SIZE(mic) // (n * channels)
-    if cnp.PyArray_SIZE(mic) != frames * n * channels or \
-            cnp.PyArray_SIZE(out) != frames * n * channels:
+    frames = cnp.PyArray_SIZE(mic) // channels // n
+    if not (_holds(mic, frames * n, channels) and _holds(out, frames * n, channels)):
         raise ValueError("signals must hold whole frames")
     if far is not None and (
             _dtype_of(far) != cnp.NPY_FLOAT32 or
             not cnp.PyArray_IS_C_CONTIGUOUS(far) or not cnp.PyArray_ISALIGNED(far) or
-            cnp.PyArray_SIZE(far) != frames * n * far_channels):
+            not _holds(far, frames * n, far_channels)):
         raise ValueError("far must be native float32, C-contiguous, as long as mic")
     return frames
 
@@ -313,7 +316,6 @@ cdef class Chain:
     cdef f64 _usup          # the upper bands' echo-suppression gain at the last frame's end
     cdef f64 _uns           # the same, the noise suppressor's
     cdef f64* _ufloor       # each upper band's noise power (slow minimum follower), bands - 1
-    cdef unsigned int* _urand   # the upper bands' comfort noise draws of a frame (_ns)
     cdef unsigned int _rng  # the upper bands' comfort noise (xorshift32)
     cdef f64 _agc0, _agc1   # the gain control's broadband gain before / after this frame
     cdef f64 _olim          # the output limiter's gain (split or resampled paths)
@@ -421,9 +423,8 @@ cdef class Chain:
         self._rlow = <f32*>calloc(nb, sizeof(f32))
         self._upper = <f32*>calloc((M - 1) * (stages + nb), sizeof(f32))
         self._ufloor = <f64*>calloc(M - 1, sizeof(f64))
-        self._urand = <unsigned int*>calloc(nb, sizeof(unsigned int))
         if self._bands == NULL or self._rlow == NULL or self._upper == NULL \
-                or self._ufloor == NULL or self._urand == NULL:
+                or self._ufloor == NULL:
             raise MemoryError()
         self._reset_upper()
         return self._bank.latency_samples + M * stages
@@ -446,7 +447,6 @@ cdef class Chain:
         free(self._rlow)
         free(self._upper)
         free(self._ufloor)
-        free(self._urand)
 
     @property
     def latency_samples(self):
@@ -732,10 +732,10 @@ cdef class Chain:
             a0 = sqrt(self._ufloor[b] * (1.0 - gs0 * gs0) * 3.0) if cn else 0.0
             a1 = sqrt(self._ufloor[b] * (1.0 - gs1 * gs1) * 3.0) if cn else 0.0
             da = (a1 - a0) / nb
-            # no echo suppression here: no comfort noise; else uniform noise (xorshift32,
-            # variance 1/3) of amplitude a0 -> a1
-            r = ca_upper_band(nb, out, line, gs0, dgs, gp0, dgp, a0, da, r,
-                              not (a0 == 0.0 and a1 == 0.0), self._urand)
+            # out = (line gs + a u) gp, u uniform (xorshift32, variance 1/3), each ramped;
+            # no echo suppression here (a0 = a1 = 0): no comfort noise
+            ca_upper_ramp(line, out, nb, gs0, dgs, a0, da, gp0, dgp,
+                          not (a0 == 0.0 and a1 == 0.0), &r)
             memmove(line, line + nb, d * sizeof(f32))
         self._rng = r
 
@@ -798,22 +798,24 @@ cdef class Chain:
         estimation once. Linking needs the echo canceller, and the noise suppressor, if
         any, in its shared analysis; otherwise nothing is linked and False is returned
         (the channels run independently). ``link([])`` unlinks. Returns True if linked.
+        The chains must be distinct, each with its own state (its own locks); a refused
+        link (ValueError, TypeError) changes nothing. The group changes under this chain's
+        capture lock, so never under a linked frame in flight; a claimed chain's group (one
+        an engine's compiled callback runs without locks) never changes.
         """
         cdef Chain f
+        cdef EchoCanceller ec
+        cdef int c
         followers = list(followers)
-        if self._peer_refs is not None:
-            for f in self._peer_refs:
-                f.echo_canceller.share_delay(None)
-        self._nlink = 0
-        self._peer_refs = None
-        if not followers:
-            return False
         if len(followers) + 1 > MAX_LINK:
             raise ValueError(f"at most {MAX_LINK} linked channels")
-        if self.echo_canceller is None or (self.noise_suppressor is not None
-                                           and not self.shared_analysis):
-            return False
-        for f in followers:
+        if not all(isinstance(x, Chain) for x in followers):
+            raise TypeError("followers must be Chain instances")
+        if len({id((<Chain>f).state) for f in [self] + followers}) != len(followers) + 1:
+            raise ValueError("linked chains must be distinct, each with its own state")
+        cdef bint linked = bool(followers) and self.echo_canceller is not None and not (
+            self.noise_suppressor is not None and not self.shared_analysis)
+        for f in followers if linked else ():
             if f is self or f.sample_rate != self.sample_rate \
                     or f.split_bands != self.split_bands \
                     or f.shared_analysis != self.shared_analysis \
@@ -824,17 +826,29 @@ cdef class Chain:
                     or (self.noise_suppressor is not None and (
                         f.noise_suppressor.hops_per_frame != self.noise_suppressor.hops_per_frame)):
                 raise ValueError("linked chains need the same rate, stages and band split")
-        if not all([(<Chain>f).echo_canceller.share_delay(self.echo_canceller)
-                    for f in followers]):
-            for f in followers:
+            ec = f.echo_canceller   # share_delay's condition, checked before anything changes
+            if ec.n != self.echo_canceller.n or ec.L != self.echo_canceller.L \
+                    or ec.H != self.echo_canceller.H:
+                raise ValueError("linked chains need echo cancellers of the same tail and "
+                                 "delay range")
+        with nogil:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        if self.state.claimed and self._nlink:   # its user runs the group without locks
+            PyThread_release_lock(self.state.capture_lock)
+            raise ValueError("a claimed chain's linked group cannot change (release it first)")
+        if self._peer_refs is not None:
+            for f in self._peer_refs:
                 f.echo_canceller.share_delay(None)
-            raise ValueError("linked chains need echo cancellers of the same tail and "
-                             "delay range")
-        self._peer_refs = [self] + followers
-        for c, f in enumerate(self._peer_refs):
-            self._peer[c] = <void*>f
-        self._nlink = len(self._peer_refs)
-        return True
+        self._nlink = 0
+        self._peer_refs = None
+        if linked:
+            self._peer_refs = [self] + followers
+            for c in range(len(self._peer_refs)):
+                self._peer[c] = <void*>self._peer_refs[c]
+                (<Chain>self._peer_refs[c]).echo_canceller.share_delay(self.echo_canceller)
+            self._nlink = len(self._peer_refs)
+        PyThread_release_lock(self.state.capture_lock)
+        return linked
 
     @property
     def linked_channels(self):
@@ -1010,17 +1024,25 @@ cdef class Chain:
                                <int>n)
         return rc
 
-    cdef bint _lock_linked(self) noexcept nogil:
-        """Take every linked channel's capture lock (in channel order); True when one of
-        them is claimed (then none is held)."""
+    cdef int _lock_linked(self, int nch) noexcept nogil:
+        """Take every linked channel's capture lock (in channel order, this chain's first:
+        ``link`` changes the group under it). 0: held; 1: one of them is claimed, 2: the
+        group is no longer ``nch`` channels (``link`` ran since the caller looked); none
+        is held then."""
         cdef int c
         cdef bint busy = False
-        for c in range(self._nlink):
+        PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        if self._nlink != nch:
+            PyThread_release_lock(self.state.capture_lock)
+            return 2
+        for c in range(1, nch):
             PyThread_acquire_lock((<Chain>self._peer[c]).state.capture_lock, WAIT_LOCK)
+        for c in range(nch):
             busy = busy or (<Chain>self._peer[c]).state.claimed
         if busy:
             self._unlock_linked()
-        return busy
+            return 1
+        return 0
 
     cdef void _unlock_linked(self) noexcept nogil:
         cdef int c
@@ -1033,16 +1055,15 @@ cdef class Chain:
         ``mic``). Returns OK (0), or ERR_NONFINITE when a channel's output went non-finite
         (its frame is silence and its chain has been reset in place)."""
         cdef int typ = _dtype_of(mic)
-        cdef int rc = OK
-        cdef bint busy
-        if self._nlink < 2:
+        cdef int rc = OK, busy, nch = self._nlink
+        if nch < 2:
             raise ValueError("not a linked chain")
         if typ != _dtype_of(out):
             raise TypeError("mic and out must have the same dtype")
         if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_INT16:
             raise TypeError("frames must be float32 or int16 in native byte order")
-        if cnp.PyArray_SIZE(mic) != self.frame_size * self._nlink or \
-                cnp.PyArray_SIZE(out) != self.frame_size * self._nlink:
+        if cnp.PyArray_SIZE(mic) != self.frame_size * nch or \
+                cnp.PyArray_SIZE(out) != self.frame_size * nch:
             raise ValueError("frame size mismatch")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
             raise ValueError("frames must be C-contiguous")
@@ -1054,10 +1075,12 @@ cdef class Chain:
         cdef void* dst = cnp.PyArray_DATA(out)
         cdef bint i16 = typ == cnp.NPY_INT16
         with nogil:
-            busy = self._lock_linked()
+            busy = self._lock_linked(nch)
             if not busy:
                 rc = self.capture_linked_c(src, dst, i16)
                 self._unlock_linked()
+        if busy == 2:
+            raise ValueError("the linked group changed (link) during the call")
         if busy:
             raise ChainClaimed()
         return rc
@@ -1071,7 +1094,7 @@ cdef class Chain:
         cdef Py_ssize_t n = self.frame_size, k, frames, nch = self._nlink
         cdef int resets = 0, c
         cdef f32* ref = NULL
-        cdef bint busy
+        cdef int busy
         if nch < 2:
             raise ValueError("not a linked chain")
         frames = _block_frames(mic, out, far, n, nch, far_channels)
@@ -1080,7 +1103,7 @@ cdef class Chain:
         cdef f32* src = <f32*>cnp.PyArray_DATA(mic)
         cdef f32* dst = <f32*>cnp.PyArray_DATA(out)
         with nogil:
-            busy = self._lock_linked()
+            busy = self._lock_linked(nch)
             if not busy:
                 for c in range(nch):
                     PyThread_acquire_lock((<Chain>self._peer[c]).state.render_lock, WAIT_LOCK)
@@ -1094,6 +1117,8 @@ cdef class Chain:
                 for c in range(nch - 1, -1, -1):
                     PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
                 self._unlock_linked()
+        if busy == 2:
+            raise ValueError("the linked group changed (link) during the call")
         if busy:
             raise ChainClaimed()
         return resets
@@ -1190,8 +1215,8 @@ cdef class Chain:
         cdef int rc
         if typ != _dtype_of(out):
             raise TypeError("mic and out must have the same dtype")
-        if cnp.PyArray_SIZE(mic) != self.frame_size * channels or \
-                cnp.PyArray_SIZE(out) != self.frame_size * channels:
+        if not (_holds(mic, self.frame_size, channels) and
+                _holds(out, self.frame_size, channels)):
             raise ValueError("frame size mismatch")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(mic) and cnp.PyArray_IS_C_CONTIGUOUS(out)):
             raise ValueError("frames must be C-contiguous")
@@ -1307,7 +1332,7 @@ cdef class Chain:
     def render(self, cnp.ndarray far not None, Py_ssize_t channels=1):
         """Feed a C-contiguous (frame_size[, channels]) far-end frame (downmixed to mono)."""
         cdef int typ = _dtype_of(far)
-        if cnp.PyArray_SIZE(far) != self.frame_size * channels or channels < 1:
+        if not _holds(far, self.frame_size, channels):
             raise ValueError("frame size mismatch")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(far) and cnp.PyArray_ISALIGNED(far)):
             raise ValueError("frames must be C-contiguous and aligned")
@@ -1481,6 +1506,7 @@ cdef class FrameEntry:
         cdef char* dst = <char*>cnp.PyArray_DATA(y)
         cdef Chain ch = self._first
         cdef bint busy = False
+        cdef int lk
         if chans == 1:
             with nogil:
                 busy = _capture_locked(ch, src, dst, typ, 0, 1)
@@ -1488,10 +1514,13 @@ cdef class FrameEntry:
             # linked channels: the whole frame in the linked capture (Chain.capture_linked,
             # the C API's capture_multi): one common gain, never channel by channel
             with nogil:
-                busy = ch._lock_linked()
-                if not busy:
+                lk = ch._lock_linked(<int>chans)
+                if lk == 0:
                     ch.capture_linked_c(src, dst, typ == cnp.NPY_INT16)
                     ch._unlock_linked()
+            if lk == 2:     # relinked since the check above: the caller's checked path
+                return None
+            busy = lk == 1
         else:
             for c in range(chans):
                 ch = <Chain>self._chains[c]

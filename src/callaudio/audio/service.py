@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -45,14 +45,17 @@ from .base import (
 )
 
 if TYPE_CHECKING:
+    from ..devices.simulated import SimulatedBackend
+    from ..devices.sounddevice_backend import SounddeviceBackend
     from ..processing import VoiceProcessor
 
 __all__ = ["EngineBackend", "make_backend"]
 
 Float32Array = npt.NDArray[np.float32]
+DeviceT = TypeVar("DeviceT", bound=Device)
 
 
-class EngineBackend:
+class EngineBackend(Generic[DeviceT]):
     """The :class:`~callaudio.audio.base.AudioBackend` the client drives, over real streams.
 
     It runs at most one :class:`AudioEngine` at a time on ``device`` (a
@@ -107,7 +110,7 @@ class EngineBackend:
 
     def __init__(
         self,
-        device: Device,
+        device: DeviceT,
         *,
         processing: Any = None,
         capture: Callable[[Float32Array], None] | None = None,
@@ -181,8 +184,8 @@ class EngineBackend:
     # -- inspection ----------------------------------------------------------------------------
 
     @property
-    def device(self) -> Device:
-        """Where the streams run."""
+    def device(self) -> DeviceT:
+        """Where the streams run (typed as the device given: a room's ``run_frames``)."""
         return self._device
 
     @property
@@ -297,7 +300,7 @@ class EngineBackend:
         return VoiceProcessor(rate, channels=channels, config=self._processing)
 
     def _start_engine(self, kind: str, rate: int, vp: VoiceProcessor | None, channels: int) -> None:
-        device = self._device
+        device: Device = self._device
         config = self._config
         if config is not None and kind != "playback":
             device = device.route(str(config.input_port), str(config.output_port))
@@ -649,19 +652,18 @@ class EngineBackend:
         return f"EngineBackend(device={self._device!r}, stream={self._kind})"
 
 
-_ENGINE_OPTIONS = (
-    "processing",
-    "capture",
-    "far_buffer_ms",
-    "capture_buffer_ms",
-    "poll_interval",
-    "realtime_priority",
-    "monitor",
-    "dropout_interval",
-)
+_ENGINE_OPTIONS = tuple(inspect.signature(EngineBackend).parameters)[1:]  # all but device
 
 
-def make_backend(name: str, **options: Any) -> EngineBackend:
+@overload
+def make_backend(name: Literal["simulated"], **options: Any) -> EngineBackend[SimulatedBackend]: ...
+@overload
+def make_backend(
+    name: Literal["sounddevice"], **options: Any
+) -> EngineBackend[SounddeviceBackend]: ...
+@overload
+def make_backend(name: str, **options: Any) -> EngineBackend[Device]: ...
+def make_backend(name: str, **options: Any) -> EngineBackend[Any]:
     """An :class:`EngineBackend` on a device chosen by name.
 
     Parameters
@@ -695,5 +697,4 @@ def make_backend(name: str, **options: Any) -> EngineBackend:
             f"unknown option(s) {', '.join(unknown)} for the {name} backend (known: "
             f"{', '.join(sorted({*known, *_ENGINE_OPTIONS} - {'self'}))})",
         )
-    device: Device = device_class(**options)
-    return EngineBackend(device, **engine_opts)
+    return EngineBackend(device_class(**options), **engine_opts)

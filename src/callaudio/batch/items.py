@@ -101,11 +101,13 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
     seen: set[str] = set()
     for it in items:
         parts = it.id.split("/")
-        if it.id.startswith("/") or "\\" in it.id or any(q in ("", ".", "..") for q in parts):
+        control = any(ord(ch) < 32 or ord(ch) == 127 for ch in it.id)  # newline, NUL
+        bad = control or any(q in ("", ".", "..") for q in parts)
+        if it.id.startswith("/") or "\\" in it.id or bad:
             raise ConfigError(
                 "input",
                 f"{path}: id {it.id!r} cannot name an output file (a relative name, "
-                "'/' between folders, no '.' or '..')",
+                "'/' between folders, no '.' or '..', no control characters)",
             )
         if it.id in seen:
             raise ConfigError("input", f"{path}: id {it.id!r} appears more than once")

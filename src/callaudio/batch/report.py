@@ -99,6 +99,7 @@ def write_plots(table: Any, out_dir: str) -> list[str]:
     against the delay estimate, as PNG in ``out_dir/plots``; [] without matplotlib."""
     try:  # figures of their own: the caller's pyplot state and backend stay as they were
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return []
     rows = table.to_pylist()
@@ -116,6 +117,7 @@ def write_plots(table: Any, out_dir: str) -> list[str]:
         ax.hist(list(series.values()), bins=20, label=list(series), histtype="step")
         ax.set_xlabel(title)
         ax.set_ylabel("items")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # no half items
         ax.legend(fontsize="small")
         fig.tight_layout()
         path = os.path.join(folder, f"{col}.png")

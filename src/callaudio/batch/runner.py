@@ -125,6 +125,9 @@ def _error_rows(item: Item, jobs: list[Job], exc: BaseException) -> list[dict[st
     ]
 
 
+#: The most local Dask workers per core (``workers``): 100000 started processes without end.
+MAX_WORKERS_PER_CORE = 4
+
 #: How long a ``--scheduler`` address may take to answer before the run fails.
 CONNECT_TIMEOUT = "10s"
 
@@ -189,7 +192,8 @@ def run(
     client : distributed.Client, optional
         Run on this client's cluster. Otherwise ``scheduler`` (an address) is connected
         to, or a local cluster of ``workers`` processes (default: one per core) is
-        started on 127.0.0.1; ``workers=0`` runs in this process without Dask.
+        started on 127.0.0.1; ``workers=0`` runs in this process without Dask. At most
+        :data:`MAX_WORKERS_PER_CORE` local workers per core (more only compete for them).
     resume : bool
         Skip the rows already in ``out``'s results (matched by id, processor and
         configuration *name*: error rows too; a changed configuration needs a new name or
@@ -207,12 +211,17 @@ def run(
     on_finish : callable, optional
         Called with the number of rows this run wrote (one per job of each item run).
     """
+    most = MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
     if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+        isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= most
     ):
         raise ConfigError(
-            "workers", f"workers is a whole number >= 0 (0: no Dask), not {workers!r}"
+            "workers",
+            f"workers is a whole number in 0..{most} ({MAX_WORKERS_PER_CORE} per core; "
+            f"0: no Dask), not {workers!r}",
         )
+    if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
+        raise ConfigError("out", "the output folder is empty; give a folder")
     items = load_items(input)
     jobs = make_jobs(processors, configs)
     if mos and importlib.util.find_spec("speechmos") is None:

@@ -24,7 +24,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .._version import __version__
 from ..errors import CallAudioError
@@ -45,8 +45,32 @@ _EXIT_SIGPIPE = 128 + 13
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line, like every other error."""
 
+    _argv: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._argv, namespace)
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("the following arguments are required"):
+            # a misspelt option (--ouput) is what the user needs to hear about first
+            typos = [a for a in self._argv if self._misspelt(a)]
+            if typos:
+                message = f"unrecognized arguments: {' '.join(typos)}"
         self.exit(2, f"callaudio: error: {message} (see {self.prog} --help)\n")
+
+    def _misspelt(self, arg: str) -> bool:
+        """Whether ``arg`` looks like an option but names none of this parser's (nor
+        abbreviates one); a negative number is a value."""
+        text = arg.split("=")[0]
+        if not text.startswith("-") or text == "-" or text.lstrip("-")[:1].isdigit():
+            return False
+        names = [o for a in self._actions for o in a.option_strings]
+        return text not in names and not (
+            text.startswith("--") and any(n.startswith(text) for n in names)
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = modules[name]
         sp = sub.add_parser(name, help=help_text, description=module.run.__doc__)
         module.add_arguments(sp)
+        sp.set_defaults(command_parser=sp)  # names the command's own --help in usage errors
     return p
 
 
@@ -84,7 +109,11 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``callaudio`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's parser, which points at its own --help
+        getattr(args, "command_parser", parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

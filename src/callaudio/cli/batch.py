@@ -7,8 +7,10 @@ failed (their rows hold the reasons), 1 for an error that stopped the run before
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
+from typing import Any
 
 from ..batch import available
 from ..batch import run as run_batch
@@ -130,10 +132,34 @@ def run(args: argparse.Namespace) -> int:
         f"-> {out}/results.parquet"
     )
     print(f"  summary: {out}/summary.md")
+    skipped = _not_measured(table, args.plots)
+    if skipped:
+        print(f"  not measured here: {'; '.join(skipped)}")
     if bad:
         print(
-            f"  {len(bad)} items failed (status 'error'): {', '.join(bad[:5])}"
-            + (" ..." if len(bad) > 5 else "")
+            f"  {len(bad)} item{'s' if len(bad) > 1 else ''} failed (status 'error'): "
+            f"{', '.join(bad[:5])}" + (" ..." if len(bad) > 5 else "")
         )
         return EXIT_ITEMS_FAILED
     return 0
+
+
+_OPTIONAL = (  # (what, result column or None for the plots, module, install hint)
+    ("PESQ", "pesq", "pesq", "pip install pesq"),
+    ("STOI", "stoi", "pystoi", "pip install pystoi"),
+    ("plots", None, "matplotlib", "pip install matplotlib"),
+)
+
+
+def _not_measured(table: Any, plots: bool) -> list[str]:
+    """What the run left out because an optional package is missing in this environment
+    (a remote cluster's workers may differ: the hint is for this machine)."""
+    out = []
+    for what, column, module, hint in _OPTIONAL:
+        if column is None and not plots:
+            continue
+        if column is not None and any(v is not None for v in table.column(column).to_pylist()):
+            continue
+        if importlib.util.find_spec(module) is None:
+            out.append(f"{what} ({module} is not installed: {hint})")
+    return out

@@ -342,6 +342,8 @@ def check_folder(path: str | os.PathLike[str]) -> None:
     """Check, before any work, that ``path`` is (or can be created as) a writable folder;
     SoundFileError naming it otherwise. Nothing is created."""
     name = os.fspath(path)
+    if not name:  # abspath("") is the working folder: the report would land among its files
+        raise SoundFileError("''", "unwritable", "the report folder is empty; give a folder")
     probe = os.path.abspath(name)
     while not os.path.lexists(probe):
         probe = os.path.dirname(probe)

@@ -398,6 +398,10 @@ class SimulatedStream:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._stop_evt = threading.Event()
+        # held through each frame: stop() waits for a frame another thread is running
+        # (run_frames), as PortAudio's stop waits for the callback (re-entrant: a callback
+        # may stop its own stream)
+        self._frame_lock = threading.RLock()
         self._fault: StreamFault | None = None
         self.xruns = 0
         self.error: BaseException | None = None
@@ -456,12 +460,13 @@ class SimulatedStream:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop; returns after the last callback has finished.
+        """Stop; returns after the last callback has finished (also one that another
+        thread runs through :meth:`SimulatedBackend.run_frames`).
 
         From the stream's own pacing thread (inside the callback) it only stops the loop:
         a thread cannot wait for itself.
         """
-        self._active = False
+        self._stop_frames()
         thread = self._thread
         if thread is None:
             return
@@ -469,6 +474,11 @@ class SimulatedStream:
         if thread is not threading.current_thread():
             self._thread = None
             thread.join()
+
+    def _stop_frames(self) -> None:
+        self._active = False
+        with self._frame_lock:  # the frame in flight on another thread has finished
+            pass
 
     def close(self) -> None:
         """Stop and release the device."""
@@ -479,7 +489,13 @@ class SimulatedStream:
 
     def run_frame(self, status: CallbackFlags | None = None) -> None:
         """Run one frame now: the microphone hears the room, the callback runs, what it
-        played goes into the room (caller-driven devices; the pacing thread uses it too)."""
+        played goes into the room (caller-driven devices; the pacing thread uses it too).
+        Nothing runs once the stream is stopped."""
+        with self._frame_lock:
+            if self._active:
+                self._frame(status)
+
+    def _frame(self, status: CallbackFlags | None) -> None:
         room = self._room
         indata, outdata = self._indata, self._outdata
         # The room goes on whatever the stream's directions: the microphone frame is

@@ -195,7 +195,7 @@ def python_frame_arrays(
     indata: Any, outdata: Any, in_buf: npt.NDArray[np.float32], out_buf: npt.NDArray[np.float32]
 ) -> tuple[Any, Any]:
     """The arrays the compiled frame can take for a Python callback's ``indata`` and
-    ``outdata``: themselves when they are float32, C-contiguous and of the frame's shape;
+    ``outdata``: themselves when they are float32, C-contiguous, aligned, of the frame's shape;
     else ``indata`` copied into ``in_buf`` (FrameError for another dtype or shape) and
     ``out_buf`` for the output (the caller copies it out, broadcasting). Allocation-free."""
     inp = indata
@@ -204,6 +204,7 @@ def python_frame_arrays(
         and inp.dtype == np.float32
         and inp.shape == in_buf.shape
         and inp.flags.c_contiguous
+        and inp.flags.aligned
     ):
         if not isinstance(inp, np.ndarray) or inp.dtype != np.float32:
             raise FrameError(f"indata must be float32, got {getattr(inp, 'dtype', type(inp))}")
@@ -218,6 +219,7 @@ def python_frame_arrays(
         and out.shape == out_buf.shape
         and out.flags.c_contiguous
         and out.flags.writeable
+        and out.flags.aligned
     ):
         out = out_buf
     return inp, out

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..config import check_int, check_sample_rate, frame_size
+from ..config import check_flag, check_int, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
 from ..errors import ConfigError, FrameError
 from ..processing import VoiceProcessor
@@ -303,9 +303,7 @@ class AudioEngine(RingSide):
 
     @muted.setter
     def muted(self, on: bool) -> None:
-        if not isinstance(on, (bool, np.bool_)):
-            raise ConfigError("muted", f"must be True or False, got {on!r}")
-        self._core.muted = bool(on)
+        self._core.muted = check_flag("muted", on)
 
     @property
     def speaker(self) -> bool:
@@ -314,7 +312,7 @@ class AudioEngine(RingSide):
 
     @speaker.setter
     def speaker(self, on: bool) -> None:
-        self._speaker = bool(on)
+        self._speaker = check_flag("speaker", on)
         self._device.set_speaker(self._speaker)
 
     @property

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from ..config import check_flag
 from ..errors import ConfigError, FrameError
 
 __all__ = ["MixSource", "PreparedSound", "can_resample", "playable"]
@@ -140,7 +141,7 @@ class PreparedSound:
         y = x * (float(gain) / full_scale)  # int16: full scale 32768, as write_far takes it
         np.clip(y, -1.0, 1.0, out=y)
         self._x = np.ascontiguousarray(y.astype(np.float32).reshape(-1, 1))
-        self._loop = bool(loop)
+        self._loop = check_flag("loop", loop)
         total = int(self._x.shape[0])
         start = int(start)
         # [position, stopped]: shared with the compiled callback, which reads and advances

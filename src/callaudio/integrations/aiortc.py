@@ -51,6 +51,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -221,7 +222,7 @@ class MicrophoneTrack(MediaStreamTrack):
     kind = "audio"
 
     def __init__(
-        self, backend: EngineBackend, live: Callable[[], bool], *, max_buffer_ms: float = 60.0
+        self, backend: EngineBackend[Any], live: Callable[[], bool], *, max_buffer_ms: float = 60.0
     ) -> None:
         super().__init__()
         self._backend = backend

@@ -573,8 +573,8 @@ class AudioSession:
         """
         if not isinstance(reason, InterruptionReason):
             raise ConfigError("reason", f"must be an InterruptionReason, got {reason!r}")
-        if not isinstance(source, str):
-            raise ConfigError("source", f"must be a str, got {source!r}")
+        if not isinstance(source, str) or not isinstance(voip, int):  # a bool (an int) is one
+            raise ConfigError("source/voip", f"must be a str and a bool, got {source!r}, {voip!r}")
         with self._lock:
             if source in self._interruptions:
                 return False
@@ -595,7 +595,8 @@ class AudioSession:
         Ending a source that is not open logs a warning, changes nothing, returns False.
         """
         with self._lock:
-            interruption = self._interruptions.pop(source, None)
+            is_str = isinstance(source, str)  # a non-str source (unhashable too) is never open
+            interruption = self._interruptions.pop(source, None) if is_str else None
             if interruption is None:
                 logger.warning("end of interruption from %r, which is not open: ignored", source)
                 return False
