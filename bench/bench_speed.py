@@ -251,7 +251,16 @@ def main() -> None:
         help="comma-separated substrings: time only the contenders whose name holds one "
         "(e.g. 'VoiceProcessor),chain stereo' for the stereo/mono rows)",
     )
+    ap.add_argument(
+        "--max-stereo-ratio",
+        type=float,
+        default=0.0,
+        help="exit with status 1 when callaudio's stereo/mono median ratio exceeds this "
+        "at any rate (issue 17: 1.6; e.g. with --only 'VoiceProcessor),callaudio chain "
+        "stereo')",
+    )
     args = ap.parse_args()
+    failed = False
     only = tuple(o for o in args.only.split(",") if o)
     if args.profile:
         for rate in (int(r) for r in args.rates.split(",")):
@@ -272,9 +281,13 @@ def main() -> None:
         s, m = ref.get("callaudio chain stereo"), ref.get("callaudio chain (VoiceProcessor)")
         if s and m:
             print(f"callaudio stereo/mono: {s / m:.2f}", end="")
+            failed = failed or 0.0 < args.max_stereo_ratio < s / m
         s, m = ref.get("webrtc-apm chain stereo (livekit)"), ref.get("webrtc-apm chain (livekit)")
         if s and m:
             print(f"   webrtc-apm stereo/mono: {s / m:.2f}")
+        print()
+    if failed:
+        raise SystemExit(f"callaudio stereo/mono above {args.max_stereo_ratio}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,14 @@ of speed work.  Run under callgrind and read each stage's inclusive cost per cal
         python bench/callgrind_frames.py 48000 300 [CHANNELS]
     python bench/callgrind_frames.py --report cg.48k [FRAMES]
 
+The stereo/mono check of issue 17 (exit status 1 above ``--max``, default 1.6)::
+
+    python bench/callgrind_frames.py --stereo-ratio 48000 [FRAMES] [--max 1.6]
+
+runs the driver under callgrind twice, mono and two linked channels, and prints each one's
+instructions per frame in the per-frame entry points (``VoiceProcessor.process_capture``
+plus ``process_render``, inclusive) and their ratio.
+
 With CHANNELS (default 1) the capture is a ``VoiceProcessor(rate, channels=CHANNELS)`` fed
 the scenario's mic on every channel, each scaled differently (a talker panned across
 them); the report's Ir/frame column then counts all channels of a frame together.
@@ -18,9 +26,11 @@ with FRAMES it also divides by the frames (all channels of a frame together).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tempfile
 
 #: (label, regex on the Cython symbol) of the per-frame entry points
 SYMBOLS = [
@@ -65,7 +75,8 @@ def drive(rate: int, frames: int, channels: int = 1) -> None:
         vp.process_capture(mic[k], out=out)
 
 
-def report(path: str, frames: int = 0) -> None:
+def inclusive(path: str) -> dict[str, tuple[int, int]]:
+    """Each SYMBOLS label's (inclusive instructions, calls) in a callgrind file."""
     text = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
         capture_output=True,
@@ -82,13 +93,20 @@ def report(path: str, frames: int = 0) -> None:
             name, ir = m.group(2), int(m.group(1).replace(",", ""))
             incl[name] = max(ir, incl.get(name, 0))
     calls = _calls(path)
+    out: dict[str, tuple[int, int]] = {}
     for label, pat in SYMBOLS:
         for sym, ir in incl.items():
             if re.search(pat, sym) and calls.get(sym):
-                line = f"{label:22s} {ir / calls[sym]:12.0f} Ir/call  ({calls[sym]} calls)"
-                if frames:
-                    line += f"  {ir / frames:12.0f} Ir/frame"
-                print(line)
+                out[label] = (ir, calls[sym])
+    return out
+
+
+def report(path: str, frames: int = 0) -> None:
+    for label, (ir, n) in inclusive(path).items():
+        line = f"{label:22s} {ir / n:12.0f} Ir/call  ({n} calls)"
+        if frames:
+            line += f"  {ir / frames:12.0f} Ir/frame"
+        print(line)
 
 
 def _calls(path: str) -> dict[str, int]:
@@ -111,7 +129,50 @@ def _calls(path: str) -> dict[str, int]:
     return calls
 
 
+def frame_instructions(rate: int, frames: int, channels: int) -> float:
+    """Instructions per frame of VoiceProcessor's capture and render entry points."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "cg.out")
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                str(rate),
+                str(frames),
+                str(channels),
+            ],
+            capture_output=True,
+            check=True,
+        )
+        incl = inclusive(out)
+    return sum(incl[k][0] for k in ("VoiceProcessor capture", "VoiceProcessor render")) / frames
+
+
+def stereo_ratio(rate: int, frames: int = 300, limit: float = 1.6) -> bool:
+    """Print mono and linked-stereo instructions per frame and their ratio; True if the
+    ratio is at most ``limit``."""
+    mono, stereo = (frame_instructions(rate, frames, c) for c in (1, 2))
+    ratio = stereo / mono
+    print(
+        f"{rate} Hz: mono {mono:.0f} Ir/frame, stereo {stereo:.0f} Ir/frame, "
+        f"stereo/mono {ratio:.3f} (limit {limit})"
+    )
+    return ratio <= limit
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--stereo-ratio":
+        args = sys.argv[2:]
+        lim = 1.6
+        if "--max" in args:
+            i = args.index("--max")
+            lim = float(args[i + 1])
+            del args[i : i + 2]
+        ok = stereo_ratio(int(args[0]), int(args[1]) if len(args) > 1 else 300, lim)
+        sys.exit(0 if ok else 1)
     if sys.argv[1] == "--report":
         report(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
     else:

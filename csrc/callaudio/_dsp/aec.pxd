@@ -24,6 +24,9 @@ cdef class EchoCanceller:
     # two-path: a copy of the adaptive filter taken while it was the better one (never adapts)
     cdef PartitionedKalmanFilter fg
     cdef DelayEstimator delay
+    # the estimator whose correlation memory an echo-path change weakens: ``delay``, or a
+    # linked capture's first channel's (``share_delay``)
+    cdef DelayEstimator prior
     cdef ResidualEchoSuppressor suppressor
     cdef f32* _arena
     # render FIFO: FIFO_FRAMES + 1 slots, lock-free (render_c and capture_c may run on two
@@ -55,6 +58,7 @@ cdef class EchoCanceller:
     cdef double p_far, p_y, p_mic, p_e, p_out, conv_lin, sm_s, se_s
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
     cdef double ms_y, s_ee, s_yy, s_ey  # echo estimate's, and smoothed error/estimate moments
+    cdef double s_out           # this frame's output sum of squares (_statistics)
     cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
     cdef int dt_hang            # frames the near-talk decision still holds
     # no filter cancelled >= DE_JUMP_ERLE at the lag since it was taken or the echo path
@@ -74,6 +78,7 @@ cdef class EchoCanceller:
     cdef int fg_lag
     cdef bint fg_prov
     cdef long long n_copy, n_restore
+    cdef long long n_far        # frames whose far spectrum this canceller computed
     # the filters' versions when the copy was last taken or restored: while both still
     # hold, the copy's echo estimate is the filter's
     cdef long long sync_f, sync_g
@@ -88,6 +93,7 @@ cdef class EchoCanceller:
     cdef f32* lwm
     cdef f32* lacc
     cdef f32* lamp
+    cdef f32* ld2               # linked channels' mean mic power spectrum (delay_linked_c)
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil
@@ -103,6 +109,14 @@ cdef class EchoCanceller:
     # gain for all; see suppress_linked_c): each channel's filter, then step 6 once for
     # all channels (on the first channel's canceller), then each channel's NaN safety.
     cdef int capture_filter_c(self, f32* mic, Py_ssize_t nn) noexcept nogil
+    # capture_filter_c in steps for linked channels: each channel's far FIFO, sanitation
+    # and spectra (the far spectrum copied from the first channel's), one delay estimate
+    # for all on the first channel's canceller (its estimator shared, ``share_delay``),
+    # then each channel's filter with the lag taken (-1: none).
+    cdef int analyse_c(self, f32* mic, EchoCanceller far_src) noexcept nogil
+    cdef int delay_linked_c(self, void** ecs, int nch) noexcept nogil
+    cdef bint share_delay(self, EchoCanceller leader)
+    cdef void adapt_c(self, int lag) noexcept nogil
     cdef void suppress_linked_c(self, void** ecs, f32** outs, void** posts,
                                 int nch) noexcept nogil
     cdef int capture_finish_c(self, f32* mic, int code, NoiseSuppressor post) noexcept nogil

@@ -98,7 +98,11 @@ Composition: ``EchoCanceller`` (this file) owns the render queue, the far-spectr
 the partitioned Kalman filter and the statistics, and composes a ``DelayEstimator``
 (step 3, ``aec_delay.pyx``) and a ``ResidualEchoSuppressor`` (step 6,
 ``aec_suppressor.pyx``), each with its own state; the design constants are in
-``aec_constants.h``.
+``aec_constants.h``. Linked capture channels (``pipeline.Chain.link``) run steps 1-5 in
+parts: each channel's ``analyse_c`` (the far spectrum transformed by the first channel's
+canceller only, the others copy it), one ``delay_linked_c`` (step 3 on the channels' mean
+mic power, the first channel's estimator), each channel's ``adapt_c``; step 6 once on their
+mean powers (``suppress_linked_c``).
 
 Layers: ``capture_c`` / ``render_c`` are the ``nogil`` per-frame kernels the pipeline
 cimports (no checks, no allocation; the hot loops are plain C in ``aec_impl.c``);
@@ -139,6 +143,11 @@ cdef extern from "aec_impl.h":
     int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
     void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
     double ca_aec_sumsq(int n, const f32* x) noexcept nogil
+    void ca_aec_link_acc(int k, int first, f32* lpx, f32* lwl, f32* lwm, f32* see,
+                         f32* syy, const f32* px, const f32* wl, const f32* wm,
+                         const f32* ose, const f32* osy) noexcept nogil
+    void ca_aec_link_mean(int k, f32 inv, f32* see, f32* syy, f32* lpx, f32* lwl,
+                          f32* lwm) noexcept nogil
 
 from callaudio._dsp.aec_constants cimport (
     HEADROOM,
@@ -228,7 +237,7 @@ cdef class EchoCanceller:
             ("mic_prev", n), ("y", n), ("e", n), ("yf", n), ("ef", n), ("tmp", 2 * n),
             ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
-            ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k), ("lamp", k),
+            ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k), ("lamp", k), ("ld2", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -261,6 +270,7 @@ cdef class EchoCanceller:
         self.lwm = a + <Py_ssize_t>offs["lwm"]
         self.lacc = a + <Py_ssize_t>offs["lacc"]
         self.lamp = a + <Py_ssize_t>offs["lamp"]
+        self.ld2 = a + <Py_ssize_t>offs["ld2"]
         cdef int i
         wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
@@ -269,6 +279,7 @@ cdef class EchoCanceller:
         self.filter = PartitionedKalmanFilter(n, P, H, self.fft)
         self.fg = PartitionedKalmanFilter(n, P, H, self.fft)
         self.delay = DelayEstimator(n, L, H)
+        self.prior = self.delay
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
                                                  self.gmin, comfort_noise)
         self.hint = -1
@@ -301,6 +312,7 @@ cdef class EchoCanceller:
         self.filter.d = 0
         self.n_copy = 0
         self.n_restore = 0
+        self.n_far = 0
         self.suppressor.reset_all()
         self._reset_path()
 
@@ -344,7 +356,7 @@ cdef class EchoCanceller:
 
     cdef void reset_path_c(self) noexcept nogil:
         self._reset_path()
-        self.delay.weaken_prior(0.1)
+        self.prior.weaken_prior(0.1)
         # The lag stays, provisional: it must be held DE_PROVE_FRAMES again before a
         # "better" one replaces it (the weakened correlation is noisy for a while).
         self.lag_age = 0
@@ -394,13 +406,24 @@ cdef class EchoCanceller:
     cdef int capture_filter_c(self, f32* mic, Py_ssize_t nn) noexcept nogil:
         """Steps 0-5 (far FIFO, spectra, delay, echo estimate, filter update) on ``mic``;
         returns OK or ERR_NONFINITE (non-finite input)."""
+        cdef int code = self.analyse_c(mic, None)
+        cdef int slot = <int>(self.t % self.H)
+        self.adapt_c(self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * self.k,
+                                       self.D2, self.conv_lin, self.provisional,
+                                       self.lag_age >= DE_PROVE_FRAMES))
+        return code
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef int analyse_c(self, f32* mic, EchoCanceller far_src) noexcept nogil:
+        """Steps 0-2: the far frame from the FIFO, the input sanitation, the far spectrum
+        into the ring (taken from ``far_src``'s ring, which analysed this frame's far end
+        already, when not None: linked channels) and the microphone's analysis spectrum.
+        Returns OK or ERR_NONFINITE (non-finite input)."""
         cdef int n = self.n, k = self.k, H = self.H
-        cdef int slot, lag, code = OK
+        cdef int slot, code = OK, src
         cdef f32* X
         cdef f32* X2
-        cdef double fsum
-        cdef f32 q
-        cdef int tp
         cdef f32* far = self.far
         # 0. render FIFO (missing far = silence) and input sanitation
         cdef long long r = CA_LOAD_LL(&self.fifo_r)
@@ -418,23 +441,89 @@ cdef class EchoCanceller:
             self.nonfinite += 1
         slot = <int>(self.t % H)
         # 1. far spectrum of [prev, cur] (overlap-save block), power, frame energy
-        memcpy(self.tmp, self.far_prev, n * sizeof(f32))
-        memcpy(self.tmp + n, far, n * sizeof(f32))
         X = self.Xr + <Py_ssize_t>slot * 2 * k
         X2 = self.X2r + <Py_ssize_t>slot * k
-        self.fft.forward_c(self.tmp, X)
+        if far_src is None:
+            memcpy(self.tmp, self.far_prev, n * sizeof(f32))
+            memcpy(self.tmp + n, far, n * sizeof(f32))
+            self.fft.forward_c(self.tmp, X)
+            ca_aec_power(k, X2, X)
+            self.fe2r[slot] = <f32>_ms(far, n)
+            self.n_far += 1
+        else:
+            src = <int>(far_src.t % far_src.H)
+            memcpy(X, far_src.Xr + <Py_ssize_t>src * 2 * k, 2 * k * sizeof(f32))
+            memcpy(X2, far_src.X2r + <Py_ssize_t>src * k, k * sizeof(f32))
+            self.fe2r[slot] = far_src.fe2r[src]
         memcpy(self.far_prev, far, n * sizeof(f32))
-        ca_aec_power(k, X2, X)
-        self.fe2r[slot] = <f32>_ms(far, n)
         # 2. microphone analysis spectrum (low-delay window)
         ca_aec_window(n, self.tmp, self.wa, self.mic_prev, self.mic)
         self.fft.forward_c(self.tmp, self.Dspec)
         memcpy(self.mic_prev, self.mic, n * sizeof(f32))
         ca_aec_power(k, self.D2, self.Dspec)
-        # 3. bulk delay
-        lag = self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, self.D2,
-                                self.conv_lin,
-                                self.provisional, self.lag_age >= DE_PROVE_FRAMES)
+        return code
+
+    cdef int delay_linked_c(self, void** ecs, int nch) noexcept nogil:
+        """Step 3 once for ``nch`` linked channels (``ecs``: their cancellers, this one
+        first, each after its ``analyse_c``; they share this one's estimator, see
+        ``share_delay``): the estimator runs on the channels' mean microphone power
+        spectrum; the lag counts as proven once any channel's filter cancelled at it,
+        and may jump only while none cancels. Returns the lag to take, or -1."""
+        cdef int c, i, k = self.k, slot = <int>(self.t % self.H)
+        cdef f32* d2 = self.ld2
+        cdef f32* o
+        cdef f32 inv = <f32>1.0 / nch
+        cdef double conv = self.conv_lin
+        cdef bint prov = self.provisional, aged = self.lag_age >= DE_PROVE_FRAMES
+        memcpy(d2, self.D2, k * sizeof(f32))
+        for c in range(1, nch):
+            o = (<EchoCanceller>ecs[c]).D2
+            for i in range(k):
+                d2[i] += o[i]
+            conv = max(conv, (<EchoCanceller>ecs[c]).conv_lin)
+            prov = prov and (<EchoCanceller>ecs[c]).provisional
+            aged = aged and (<EchoCanceller>ecs[c]).lag_age >= DE_PROVE_FRAMES
+        for i in range(k):
+            d2[i] *= inv
+        return self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, d2, conv,
+                                 prov, aged)
+
+    cdef bint share_delay(self, EchoCanceller leader):
+        """Linked channels: ``leader``'s delay estimator serves this channel too (None:
+        this canceller's own again). Its correlation runs once per frame for all
+        (``delay_linked_c``), and this channel's echo-path changes weaken its memory;
+        this channel keeps its own lag, taking the common one when it changes.
+
+        The assumption: one bulk delay for a device's microphones. They hear one
+        loudspeaker through one playout path; what differs, the acoustic paths (a few
+        ms between the mics of one device), each channel's filter models (its HEADROOM
+        partitions before the lag, its tail after it) and follows by re-anchoring on its
+        own peak (``_anchor``). Bulk delays further apart than the filter's tail (mics on
+        separate devices, separate playout paths) need independent channels. False when
+        the estimators' sizes differ (then nothing is shared)."""
+        if leader is None or leader is self:
+            self.prior = self.delay
+            return True
+        if leader.n != self.n or leader.L != self.L or leader.H != self.H:
+            return False
+        self.prior = leader.delay
+        return True
+
+    @property
+    def far_analyses(self):
+        """Frames whose far-end spectrum this canceller computed itself (a linked
+        channel's follower takes its leader's: 0 there)."""
+        return self.n_far
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
+    cdef void adapt_c(self, int lag) noexcept nogil:
+        """Steps 3 (taking ``lag``, -1: none) to 5 after ``analyse_c``: echo estimate,
+        two-path test, near-talk and divergence tests, Kalman update, re-anchoring."""
+        cdef int n = self.n
+        cdef double fsum
+        cdef f32 q
+        cdef int tp
         if lag >= 0:
             self._set_lag(lag)
         # 4. echo estimate Y = sum_p W_p X_{t-d-p}, e = mic - y
@@ -463,13 +552,12 @@ cdef class EchoCanceller:
         elif tp > 0:
             self._keep()
         self._anchor()
-        return code
 
     cdef int capture_finish_c(self, f32* mic, int code, NoiseSuppressor post) noexcept nogil:
         """After step 6 (the suppressor, its synthesis and statistics) wrote ``mic``: the
         NaN safety (a non-finite output restarts the echo path and outputs silence)."""
         cdef int n = self.n
-        cdef double s = ca_aec_sumsq(n, mic)
+        cdef double s = self.s_out     # sum of squares of mic (_statistics just took it)
         if not isfinite(s):
             self._reset_path()
             self.suppressor.clear_output()
@@ -515,7 +603,7 @@ cdef class EchoCanceller:
             # The lag becomes provisional (as if no filter had cancelled at it): a clearly
             # better one replaces it within DE_CONFIRM frames.
             if self.delay.lag >= 0 and self.dt_hang == 0:
-                self.delay.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
+                self.prior.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
             self.div_n = 0
 
@@ -748,12 +836,6 @@ cdef class EchoCanceller:
         cdef f32* syy = self.suppressor.syy
         cdef const f32* wl
         cdef const f32* wm
-        cdef const f32* px
-        cdef const f32* ose
-        cdef const f32* osy
-        cdef f32* lpx = self.lpx
-        cdef f32* lwl = self.lwl
-        cdef f32* lwm = self.lwm
         cdef f32* amp = self.lamp
         tot[0] = tot[1] = tot[2] = tot[3] = tot[4] = 0.0
         for c in range(nch):
@@ -767,34 +849,18 @@ cdef class EchoCanceller:
                 kres = <f32>(KAL_RES * self.wscale * 0.5)
             wl = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 1) * 2 * k
             wm = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 2) * 2 * k
-            px = (<EchoCanceller>ecs[c]).filter.PX
-            if c == 0:
-                for i in range(k):
-                    lpx[i] = px[i]
-                    lwl[2 * i] = wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]
-                    lwm[2 * i] = wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]
-            else:
-                ose = (<EchoCanceller>ecs[c]).suppressor.see
-                osy = (<EchoCanceller>ecs[c]).suppressor.syy
-                for i in range(k):
-                    lpx[i] += px[i]
-                    lwl[2 * i] += wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]
-                    lwm[2 * i] += wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]
-                    see[i] += ose[i]
-                    syy[i] += osy[i]
-        for i in range(k):      # means; the tail partitions as magnitudes of mean power
-            see[i] *= inv
-            syy[i] *= inv
-            lpx[i] *= inv
-            lwl[2 * i] = sqrt(lwl[2 * i] * inv)
-            lwl[2 * i + 1] = 0.0
-            lwm[2 * i] = sqrt(lwm[2 * i] * inv)
-            lwm[2 * i + 1] = 0.0
+            ca_aec_link_acc(k, c == 0, self.lpx, self.lwl, self.lwm, see, syy,
+                            (<EchoCanceller>ecs[c]).filter.PX, wl, wm,
+                            (<EchoCanceller>ecs[c]).suppressor.see,
+                            (<EchoCanceller>ecs[c]).suppressor.syy)
+        # means; the tail partitions as magnitudes of mean power
+        ca_aec_link_mean(k, inv, see, syy, self.lpx, self.lwl, self.lwm)
         for i in range(5):
             tot[i] *= inv
-        self.suppressor.estimate_c(tot, self.lwl, self.lwm, self._beyond_tail(), self.lpx,
-                                   kres, lag)
         shared = not (posts == NULL or posts[0] == NULL)
+        # (with the noise suppressors each hop gets its comfort noise in hop_in_c)
+        self.suppressor.estimate_c(tot, self.lwl, self.lwm, self._beyond_tail(), self.lpx,
+                                   kres, lag, not shared)
         for c in range(1, nch):
             (<EchoCanceller>ecs[c]).suppressor.follow_c(self.suppressor, not shared)
         if shared:      # the comfort noise's amplitude per bin, once for every hop and channel
@@ -844,7 +910,8 @@ cdef class EchoCanceller:
         cdef double fa, a
         # the canceller's own output level: the noise suppressor's share taken out
         a = self.suppressor.post_ratio
-        self.ms_out = _ms(out, n) / (a if a > 1e-6 else 1e-6)
+        self.s_out = ca_aec_sumsq(n, out)
+        self.ms_out = (self.s_out / n) / (a if a > 1e-6 else 1e-6)
         # statistics over far-active frames
         idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:

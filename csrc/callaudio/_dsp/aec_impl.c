@@ -62,3 +62,45 @@ CA_MULTIVERSION double ca_aec_sumsq(int n, const float *restrict x)
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+/* ---- linked capture channels (aec.pyx, suppress_linked_c) ---------------------------- */
+
+CA_MULTIVERSION void ca_aec_link_acc(int k, int first, float *restrict lpx,
+                                     float *restrict lwl, float *restrict lwm,
+                                     float *restrict see, float *restrict syy,
+                                     const float *restrict px, const float *restrict wl,
+                                     const float *restrict wm, const float *restrict ose,
+                                     const float *restrict osy)
+{
+    const ptrdiff_t m = k;
+    if (first) {
+        for (ptrdiff_t i = 0; i < m; i++) {
+            lpx[i] = px[i];
+            lwl[2 * i] = wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1];
+            lwm[2 * i] = wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1];
+        }
+        return;
+    }
+    for (ptrdiff_t i = 0; i < m; i++) {
+        lpx[i] += px[i];
+        lwl[2 * i] += wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1];
+        lwm[2 * i] += wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1];
+        see[i] += ose[i];
+        syy[i] += osy[i];
+    }
+}
+
+CA_MULTIVERSION void ca_aec_link_mean(int k, float inv, float *restrict see,
+                                      float *restrict syy, float *restrict lpx,
+                                      float *restrict lwl, float *restrict lwm)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        see[i] *= inv;
+        syy[i] *= inv;
+        lpx[i] *= inv;
+        lwl[2 * i] = (float)sqrt((double)(lwl[2 * i] * inv));
+        lwl[2 * i + 1] = 0.0f;
+        lwm[2 * i] = (float)sqrt((double)(lwm[2 * i] * inv));
+        lwm[2 * i + 1] = 0.0f;
+    }
+}

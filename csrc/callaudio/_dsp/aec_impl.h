@@ -8,6 +8,8 @@
 void ca_aec_filter_acc(int k, float *restrict acc, float *restrict pacc,
                        const float *restrict w, const float *restrict x,
                        const float *restrict ps, const float *restrict x2);
+
+/* acc[i] += w[i] * x[i] (complex), i < k: ca_aec_filter_acc without the PX sum. */
 void ca_aec_filter_acc_y(int k, float *restrict acc, const float *restrict w,
                          const float *restrict x);
 
@@ -30,13 +32,19 @@ unsigned int ca_aec_comfort_noise(int k, float *restrict out, const float *restr
                                   const float *restrict g, float *restrict amp,
                                   unsigned int state);
 
-/* The same with the amplitudes given (amp, k floats): out += amp (+-1 +-j). */
+/* amp = sqrt(nf (1 - g^2) / 2), the comfort noise's amplitude (as ca_aec_comfort_noise's). */
+void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
+                        const float *restrict g);
+
+/* The same with the amplitudes given (amp, k floats): out += amp (+-1 +-j), one xorshift32
+ * step per bin (the draws of ca_aec_comfort_noise). */
 unsigned int ca_aec_comfort_signs(int k, float *restrict out, const float *restrict amp,
                                   unsigned int state);
 
-/* amp = sqrt(nf (1 - g^2) / 2) (as ca_aec_comfort_noise). */
-void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
-                        const float *restrict g);
+/* ca_aec_comfort_signs with the signs of 16 bins from one xorshift32 step (amp >= 0;
+ * linked channels: one generator per channel). */
+unsigned int ca_aec_comfort_signs16(int k, float *restrict out, const float *restrict amp,
+                                    unsigned int state);
 
 /* The state after k bins' signs without drawing them: col (32 words) <- the table for k,
  * then ca_aec_comfort_jump(col, state). */
@@ -91,5 +99,19 @@ int ca_aec_delay_corr(int L, int H, int slot, int nb, const float *restrict ffr,
                       const double *restrict ffe, const double *restrict fm, double a, double M,
                       double *restrict C, double *restrict F, int valid, int lag, double tiny,
                       double *restrict rbest_out, double *restrict rlag_out);
+
+/* Linked capture channels' per-bin sums (aec.pyx, suppress_linked_c): lpx = px and the tail
+ * partitions' powers lwl/lwm (real lanes) = |wl|^2, |wm|^2 for the first channel; for the
+ * others, lpx += px, lwl/lwm += |wl|^2, |wm|^2, see += ose, syy += osy. */
+void ca_aec_link_acc(int k, int first, float *restrict lpx, float *restrict lwl,
+                     float *restrict lwm, float *restrict see, float *restrict syy,
+                     const float *restrict px, const float *restrict wl,
+                     const float *restrict wm, const float *restrict ose,
+                     const float *restrict osy);
+
+/* ... and their means over the channels (inv = 1 / channels): see, syy, lpx scaled; lwl,
+ * lwm = (sqrt(mean power), 0), the magnitudes of the mean powers. */
+void ca_aec_link_mean(int k, float inv, float *restrict see, float *restrict syy,
+                      float *restrict lpx, float *restrict lwl, float *restrict lwm);
 
 #endif

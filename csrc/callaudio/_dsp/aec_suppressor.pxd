@@ -54,9 +54,11 @@ cdef class ResidualEchoSuppressor:
     # the synthesis without, or one hop's analysis with, a noise suppressor.
     cdef void spectra_c(self, const f32* y, const f32* Dspec, double* sums) noexcept nogil
     cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
-                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil
+                         const f32* X2b, const f32* PX, f32 kres, int lag,
+                         bint comfort) noexcept nogil
     cdef void _estimate(self, double* sums, const f32* Wl, const f32* Wm, const f32* X2b,
-                        const f32* PX, f32 kres, int lag, bint spectrum) noexcept nogil
+                        const f32* PX, f32 kres, int lag, bint spectrum,
+                        bint comfort) noexcept nogil
     cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil
     cdef void synthesis_c(self, f32* out) noexcept nogil
     cdef void comfort_amp_c(self, f32* amp) noexcept nogil
@@ -66,3 +68,6 @@ cdef class ResidualEchoSuppressor:
     # The band-split chain's echo-suppression gain for the bands above (from the last
     # frame's gains and echo estimate over the upper half of the spectrum).
     cdef f32 upper_band_gain(self) noexcept nogil
+    # The same for linked channels after estimate_c on their means: from this stage's
+    # (mean) echo-estimate powers ``syy`` and the channels' mean mic power ``d2``.
+    cdef f32 upper_band_gain_mean(self, const f32* d2) noexcept nogil

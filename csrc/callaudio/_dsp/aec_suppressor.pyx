@@ -93,7 +93,7 @@ Constants: ``aec_suppressor.h`` (this stage) and ``aec_constants.h`` (the cancel
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, log, log10, sqrtf
+from libc.math cimport exp, log, log10
 from libc.string cimport memcpy, memset
 
 from callaudio._dsp._typedefs cimport f32
@@ -161,6 +161,8 @@ cdef extern from "aec_impl.h":
                                       unsigned int state) noexcept nogil
     unsigned int ca_aec_comfort_signs(int k, f32* out, const f32* amp,
                                       unsigned int state) noexcept nogil
+    unsigned int ca_aec_comfort_signs16(int k, f32* out, const f32* amp,
+                                        unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
     void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
                                  f32* see_out, const f32* yspec, const f32* dspec,
@@ -298,6 +300,23 @@ cdef class ResidualEchoSuppressor:
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
+    cdef f32 upper_band_gain_mean(self, const f32* d2) noexcept nogil:
+        """``upper_band_gain`` for linked channels: the echo estimate's and the mic's
+        powers over the upper half are the channels' means (``syy`` after their
+        averaging; ``d2``: the mean |D~|^2, as |E~ + Y~|^2 there)."""
+        cdef int i
+        cdef double g = 1.0, py = 0.0, pd = 0.0
+        for i in range(self.k // 2, self.k):
+            if self.G[i] < g:
+                g = self.G[i]
+            py += self.syy[i]
+            pd += d2[i]
+        if pd > 0.0 and 1.0 - self.suppression * py / pd < g:
+            g = 1.0 - self.suppression * py / pd
+        return <f32>(g if g > self.gmin else self.gmin)
+
+    @cython.boundscheck(False)   # raw pointer loops
+    @cython.wraparound(False)
     cdef void process(self, f32* out, const f32* y, const f32* e, const f32* Dspec,
                       const f32* Wl, const f32* Wm, const f32* X2b, const f32* PX, f32 kres,
                       int lag, NoiseSuppressor post) noexcept nogil:
@@ -314,7 +333,7 @@ cdef class ResidualEchoSuppressor:
         """
         cdef double sums[5]
         self.spectra_c(y, Dspec, sums)
-        self._estimate(sums, Wl, Wm, X2b, PX, kres, lag, post is None)
+        self._estimate(sums, Wl, Wm, X2b, PX, kres, lag, post is None, True)
         if post is None:
             self.post_ratio = 1.0
             self.fft.inverse_c(self.Tspec, self.tmp)
@@ -341,18 +360,22 @@ cdef class ResidualEchoSuppressor:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void estimate_c(self, double* sums, const f32* Wl, const f32* Wm,
-                         const f32* X2b, const f32* PX, f32 kres, int lag) noexcept nogil:
+                         const f32* X2b, const f32* PX, f32 kres, int lag,
+                         bint comfort) noexcept nogil:
         """Steps 1-5 on ``see``/``syy`` and ``sums`` (``spectra_c``, or their means over
         linked channels; ``sums`` is used as scratch): the gain ``G``, the noise floor
-        ``nf``, and ``G E~`` plus comfort noise in ``Tspec``."""
-        self._estimate(sums, Wl, Wm, X2b, PX, kres, lag, True)
+        ``nf``, and (with ``comfort``) ``G E~`` plus comfort noise in ``Tspec``; without,
+        the gain and floor only, the generator untouched (each hop draws its own)."""
+        self._estimate(sums, Wl, Wm, X2b, PX, kres, lag, comfort, comfort)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef void _estimate(self, double* sums, const f32* Wl, const f32* Wm, const f32* X2b,
-                        const f32* PX, f32 kres, int lag, bint spectrum) noexcept nogil:
+                        const f32* PX, f32 kres, int lag, bint spectrum,
+                        bint comfort) noexcept nogil:
         """``estimate_c``; without ``spectrum`` (a shared synthesis analyses the error
-        itself) ``Tspec`` is not written and the comfort noise's signs are skipped."""
+        itself) ``Tspec`` is not written and, with ``comfort``, the generator skips the
+        comfort noise's signs (k steps)."""
         cdef int k = self.k
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
@@ -455,12 +478,12 @@ cdef class ResidualEchoSuppressor:
         if not spectrum:
             ca_aec_gain_floor(k, self.G, self.nf, self.See, self.tmp, self.Ls, self.see,
                               <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
-            if self.comfort_noise:
+            if self.comfort_noise and comfort:
                 self.rng = ca_aec_comfort_jump(self.rng_jump, self.rng)
             return
         ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.tmp, self.Ls, self.see,
                           self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
-        if self.comfort_noise:
+        if self.comfort_noise and comfort:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
 
     cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil:
@@ -490,10 +513,10 @@ cdef class ResidualEchoSuppressor:
     cdef void comfort_amp_c(self, f32* amp) noexcept nogil:
         """The comfort noise's amplitude per bin, sqrt(N (1 - G^2) / 2) (zero without
         comfort noise)."""
-        cdef int i
-        for i in range(self.k):
-            amp[i] = sqrtf(self.nf[i] * (1.0 - self.G[i] * self.G[i]) * 0.5) \
-                if self.comfort_noise else 0.0
+        if self.comfort_noise:
+            ca_aec_comfort_amp(self.k, amp, self.nf, self.G)
+        else:
+            memset(amp, 0, self.k * sizeof(f32))
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -504,7 +527,7 @@ cdef class ResidualEchoSuppressor:
         post.analyse_c(e, self.Tspec)
         ca_aec_scale_spectrum(self.k, self.Tspec, self.G)
         if self.comfort_noise:
-            self.rng = ca_aec_comfort_signs(self.k, self.Tspec, amp, self.rng)
+            self.rng = ca_aec_comfort_signs16(self.k, self.Tspec, amp, self.rng)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)

@@ -246,6 +246,48 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_signs(int k, float *restrict out,
     return comfort_signs(k, out, amp, state);
 }
 
+CA_MULTIVERSION unsigned int ca_aec_comfort_signs16(int k, float *restrict out,
+                                                    const float *restrict amp,
+                                                    unsigned int state)
+{
+    /* one xorshift32 step (Marsaglia 2003, as ca_aec_comfort_noise) gives the two signs
+     * of 16 bins (bits 2j, 2j + 1); the sign is set on the bits, so the loop vectorises.
+     * A whole block runs over its 32 interleaved outputs q (sign: bit q), so the shifts
+     * are per-lane constants */
+    const ptrdiff_t m = k;
+    for (ptrdiff_t b = 0; b < m; b += 16) {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        const uint32_t s = state;
+        const ptrdiff_t e = (m - b < 16) ? m - b : 16;
+        if (e == 16) {
+            float *restrict o = out + 2 * b;
+            for (int q = 0; q < 32; q++) {
+                uint32_t a, u;
+                float f;
+                memcpy(&a, &amp[b + (q >> 1)], sizeof a);
+                u = a ^ ((~(s >> q) & 1u) << 31);
+                memcpy(&f, &u, sizeof f);
+                o[q] += f;
+            }
+            continue;
+        }
+        for (ptrdiff_t j = 0; j < e; j++) {
+            uint32_t a, re, im;
+            float fr, fi;
+            memcpy(&a, &amp[b + j], sizeof a);
+            re = a ^ ((~(s >> (2 * j)) & 1u) << 31);
+            im = a ^ ((~(s >> (2 * j + 1)) & 1u) << 31);
+            memcpy(&fr, &re, sizeof fr);
+            memcpy(&fi, &im, sizeof fi);
+            out[2 * (b + j)] += fr;
+            out[2 * (b + j) + 1] += fi;
+        }
+    }
+    return state;
+}
+
 CA_MULTIVERSION double ca_aec_cpower_sum(int k, const float *restrict w)
 {
     const ptrdiff_t m = 2 * (ptrdiff_t)k;

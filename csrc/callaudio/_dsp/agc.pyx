@@ -137,7 +137,7 @@ Latency: 0 samples.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport exp, fabsf, isfinite, log10, pow
+from libc.math cimport exp, isfinite, log10, pow
 
 from dataclasses import fields
 
@@ -154,6 +154,8 @@ cdef extern from "ca_guard.h":
                       double clip) noexcept nogil
     void ca_apply_ramps(f32* x, int n, double g0, double dg, double l0, double dl,
                         double clip) noexcept nogil
+    f32 ca_peak_ramp_f32(const f32* x, int n, f32 g0, f32 dg) noexcept nogil
+    void ca_ramp_clamp_f32(f32* x, int n, f32 g0, f32 dg, f32 hi) noexcept nogil
 
 # -- tuning constants of the algorithm (see the module docstring) ------------------------
 cdef f64 FRAME_S = 0.01              # frame length, s
@@ -591,8 +593,7 @@ cdef class GainControl:
         cdef Py_ssize_t i, first = -1, f
         cdef int c
         cdef f64 e = -1.0, ec, g1, pk = 0.0, p, dg, target, lim0
-        cdef f32 g0f, dgf, a, pkf, lo, hi
-        cdef f32* x
+        cdef f32 g0f, dgf, pkf
         for c in range(nch):
             ec = mean_square(xs[c], n)
             if not isfinite(ec):
@@ -608,21 +609,12 @@ cdef class GainControl:
         g0f = <f32>self._gain
         dgf = <f32>((g1 - self._gain) / n)
         for c in range(nch):
-            x = xs[c]
-            pkf = 0.0
-            for i in range(n):
-                a = fabsf(x[i] * (g0f + dgf * (i + 1)))
-                pkf = a if a > pkf else pkf
+            pkf = ca_peak_ramp_f32(xs[c], <int>n, g0f, dgf)
             if pkf > pk:
                 pk = pkf
         if self._lim >= 1.0 and pk * 1.0001 < self._clip:
-            hi = <f32>self._clip
-            lo = -hi
             for c in range(nch):
-                x = xs[c]
-                for i in range(n):
-                    a = x[i] * (g0f + dgf * (i + 1))
-                    x[i] = hi if a > hi else (lo if a < lo else a)
+                ca_ramp_clamp_f32(xs[c], <int>n, g0f, dgf, <f32>self._clip)
             self._gain = g1
             return
         # one limiter over every channel's peak; it attacks from the earliest sample over

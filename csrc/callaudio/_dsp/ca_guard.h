@@ -200,4 +200,67 @@ CA_MULTIVERSION CA_GUARD_UNUSED static void ca_apply_ramps(float* x, int n, doub
     }
 }
 
+/* The linked gain control's usual frame in float32 (agc.pyx, process_linked_c; x finite):
+ * the gain ramp g0 + dg (i + 1), as the scalar loops wrote it, in loops that vectorise.
+ * ca_peak_ramp_f32: max |x[i] (g0 + dg (i + 1))| (0 for none; on the bit patterns, whose
+ * integer order is the float order of |.|); ca_ramp_clamp_f32: x[i] = clamp(x[i] (g0 +
+ * dg (i + 1)), -hi, hi). */
+CA_MULTIVERSION CA_GUARD_UNUSED static float ca_peak_ramp_f32(const float* x, int n, float g0, float dg) {
+    uint32_t mx = 0;
+    for (int i = 0; i < n; i++) {
+        float a = x[i] * (g0 + dg * (float)(i + 1));
+        uint32_t u;
+        memcpy(&u, &a, sizeof u);
+        u &= 0x7fffffffu;
+        mx = u > mx ? u : mx;
+    }
+    float p;
+    memcpy(&p, &mx, sizeof p);
+    return p;
+}
+
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_ramp_clamp_f32(float* x, int n, float g0, float dg, float hi) {
+    for (int i = 0; i < n; i++) {
+        float a = x[i] * (g0 + dg * (float)(i + 1));
+        x[i] = a > hi ? hi : (a < -hi ? -hi : a);
+    }
+}
+
+/* A channel of an interleaved frame: dst[i] = src[i * stride] (ca_gather_f32) or
+ * dst[i * stride] = src[i] (ca_scatter_f32), i < n; stride 2 (stereo) as its own loop, a
+ * constant stride the compiler vectorises. */
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_gather_f32(const float* src, ptrdiff_t stride, float* dst, int n) {
+    const ptrdiff_t m = n;
+    if (stride == 2)
+        for (ptrdiff_t i = 0; i < m; i++) dst[i] = src[2 * i];
+    else
+        for (ptrdiff_t i = 0; i < m; i++) dst[i] = src[i * stride];
+}
+
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_scatter_f32(const float* src, float* dst, ptrdiff_t stride, int n) {
+    const ptrdiff_t m = n;
+    if (stride == 2)
+        for (ptrdiff_t i = 0; i < m; i++) dst[2 * i] = src[i];
+    else
+        for (ptrdiff_t i = 0; i < m; i++) dst[i * stride] = src[i];
+}
+
+/* Two channels at once (stereo): a[i], b[i] <-> d[2 i], d[2 i + 1], i < n (loops the
+ * compiler vectorises, unlike a stride-2 store of one channel). */
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_deinterleave2_f32(const float* s, float* a, float* b, int n) {
+    const ptrdiff_t m = n;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        a[i] = s[2 * i];
+        b[i] = s[2 * i + 1];
+    }
+}
+
+CA_MULTIVERSION CA_GUARD_UNUSED static void ca_interleave2_f32(const float* a, const float* b, float* d, int n) {
+    const ptrdiff_t m = n;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        d[2 * i] = a[i];
+        d[2 * i + 1] = b[i];
+    }
+}
+
 #endif

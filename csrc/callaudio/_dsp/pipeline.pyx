@@ -108,6 +108,11 @@ cdef extern from "ca_guard.h":
     double ca_peak_ramp(const f32* x, int n, double g0, double dg) noexcept nogil
     int ca_first_over(const f32* x, int n, double g0, double dg, double lim,
                       double clip) noexcept nogil
+    f32 ca_peak_ramp_f32(const f32* x, int n, f32 g0, f32 dg) noexcept nogil
+    void ca_gather_f32(const f32* src, Py_ssize_t stride, f32* dst, int n) noexcept nogil
+    void ca_scatter_f32(const f32* src, f32* dst, Py_ssize_t stride, int n) noexcept nogil
+    void ca_deinterleave2_f32(const f32* s, f32* a, f32* b, int n) noexcept nogil
+    void ca_interleave2_f32(const f32* a, const f32* b, f32* d, int n) noexcept nogil
     void ca_upper_ramp(const f32* x, f32* out, int n, double gs0, double dgs, double a0,
                        double da, double gp0, double dgp, int noise,
                        unsigned int* rng) noexcept nogil
@@ -665,7 +670,7 @@ cdef class Chain:
         else:
             self._bank.analysis_c(x, self._bands)
             self.stages_c(self._bands)
-            self.upper_bands_c()
+            self.upper_bands_c(-1.0)
             self._bank.synthesis_c(self._bands, x)
         self.state.capture_frames += 1
         if not all_finite(x, n):
@@ -687,13 +692,15 @@ cdef class Chain:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     @cython.cdivision(True)
-    cdef void upper_bands_c(self) noexcept nogil:
+    cdef void upper_bands_c(self, f64 gs_linked) noexcept nogil:
         """The bands above band 0: delayed like band 0 through the stages, scaled by the
         echo suppressor's and the noise suppressor's upper-band gains and the gain
         control's gain, each ramped across the frame from the last frame's value (no step
         at a frame edge). Where the echo suppressor attenuates, comfort noise at the
         band's noise floor fills in what it removed (as it does below 8 kHz), so
-        suppression leaves no spectral hole above the band edge."""
+        suppression leaves no spectral hole above the band edge. ``gs_linked`` (>= 0):
+        a linked capture's common echo-suppression gain for these bands, instead of this
+        channel's own."""
         cdef int M = self._bank.bands, nb = self._ns, d = self._udelay, b
         cdef f64 gs0 = self._usup, gs1 = 1.0, gp0, gp1 = 1.0, dgs, dgp, p, a0, a1, da
         cdef bint cn = False
@@ -701,7 +708,8 @@ cdef class Chain:
         cdef f32* out
         cdef unsigned int r = self._rng
         if self.echo_canceller is not None:
-            gs1 = self.echo_canceller.suppressor.upper_band_gain()
+            gs1 = (gs_linked if gs_linked >= 0.0
+                   else self.echo_canceller.suppressor.upper_band_gain())
             cn = self.echo_canceller.comfort_noise
         if self.noise_suppressor is not None:
             gp1 = self.noise_suppressor.upper_band_gain_c()
@@ -776,8 +784,12 @@ cdef class Chain:
         the chains of channels 1 .. len(followers) (same rate, stages and band split).
 
         A linked capture (``capture_linked``, ``process_block_linked``, the C API's
-        ``capture_multi``) runs each channel's high-pass and adaptive echo filter (each
-        microphone has its own echo path), then ONE residual-echo estimate and gain and
+        ``capture_multi``) analyses the far end once (the first channel's canceller; the
+        others copy its far spectrum) and runs ONE bulk-delay estimate on the channels'
+        mean microphone power (the followers share the first canceller's estimator:
+        one loudspeaker, one playout path, so one bulk delay; see
+        ``EchoCanceller.share_delay``), each channel's high-pass and adaptive echo filter
+        (each microphone has its own echo path), then ONE residual-echo estimate and gain and
         ONE noise model and gain on the channels' mean powers
         (``EchoCanceller.suppress_linked_c``), each channel's synthesis, and ONE gain
         control from the loudest channel's level with one limiter over all channels'
@@ -792,6 +804,7 @@ cdef class Chain:
         an engine's compiled callback runs without locks) never changes.
         """
         cdef Chain f
+        cdef EchoCanceller ec
         cdef int c
         followers = list(followers)
         if len(followers) + 1 > MAX_LINK:
@@ -813,17 +826,26 @@ cdef class Chain:
                     or (self.noise_suppressor is not None and (
                         f.noise_suppressor.hops_per_frame != self.noise_suppressor.hops_per_frame)):
                 raise ValueError("linked chains need the same rate, stages and band split")
+            ec = f.echo_canceller   # share_delay's condition, checked before anything changes
+            if ec.n != self.echo_canceller.n or ec.L != self.echo_canceller.L \
+                    or ec.H != self.echo_canceller.H:
+                raise ValueError("linked chains need echo cancellers of the same tail and "
+                                 "delay range")
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
         if self.state.claimed and self._nlink:   # its user runs the group without locks
             PyThread_release_lock(self.state.capture_lock)
             raise ValueError("a claimed chain's linked group cannot change (release it first)")
+        if self._peer_refs is not None:
+            for f in self._peer_refs:
+                f.echo_canceller.share_delay(None)
         self._nlink = 0
         self._peer_refs = None
         if linked:
             self._peer_refs = [self] + followers
             for c in range(len(self._peer_refs)):
                 self._peer[c] = <void*>self._peer_refs[c]
+                (<Chain>self._peer_refs[c]).echo_canceller.share_delay(self.echo_canceller)
             self._nlink = len(self._peer_refs)
         PyThread_release_lock(self.state.capture_lock)
         return linked
@@ -835,10 +857,10 @@ cdef class Chain:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef void _front_c(self) noexcept nogil:
-        """Linked capture, this channel's part before the common gains: the input guard,
-        the resampler, the band analysis, the high-pass and the echo canceller's filter
-        on the frame in ``_cap``."""
+    cdef void _front_c(self, Chain lead) noexcept nogil:
+        """Linked capture, this channel's part before the common delay estimate: the input
+        guard, the resampler, the band analysis, the high-pass and the echo canceller's
+        analysis (the far spectrum taken from ``lead``'s) on the frame in ``_cap``."""
         cdef f32* x = self._cap
         cdef Py_ssize_t n = self._ns
         if guard_input(x, self.frame_size):
@@ -854,18 +876,21 @@ cdef class Chain:
         if self.high_pass is not None:
             self.high_pass.process_c(x, n)
         self._p_in = ca_mean_square(x, <int>n)
-        self._code = self.echo_canceller.capture_filter_c(x, n)
+        if lead is self:
+            self._code = self.echo_canceller.analyse_c(x, None)
+        else:
+            self._code = self.echo_canceller.analyse_c(x, lead.echo_canceller)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef int _back_c(self) noexcept nogil:
+    cdef int _back_c(self, f64 gs_linked) noexcept nogil:
         """Linked capture, this channel's part after the common gains: the upper bands,
         the band synthesis, the output guard and the resampler back (into ``_cap``).
         Returns OK or ERR_NONFINITE."""
         cdef Py_ssize_t n = self._n, i
         cdef int rc = OK
         if self._bank is not None:
-            self.upper_bands_c()
+            self.upper_bands_c(gs_linked)
             self._bank.synthesis_c(self._bands, self._core)
         self.state.capture_frames += 1
         if not all_finite(self._core, n):
@@ -886,7 +911,7 @@ cdef class Chain:
         capture from ``src`` into ``dst`` (may be ``src``). Returns OK, or ERR_NONFINITE
         when a channel's output went non-finite (that channel's frame is silence and its
         chain has been reset in place)."""
-        cdef int c, nch = self._nlink, rc = OK, code
+        cdef int c, nch = self._nlink, rc = OK, code, lag
         cdef Py_ssize_t i, n = self.frame_size, ns = self._ns
         cdef void* ecs[MAX_LINK]
         cdef void* posts[MAX_LINK]
@@ -896,22 +921,36 @@ cdef class Chain:
         cdef f32 v
         cdef int bad[MAX_LINK]
         cdef Py_ssize_t first = -1, f
-        cdef f64 pk = 0.0, p, lim
+        cdef f64 pk = 0.0, p, lim, gs
         cdef const f32* sf = <const f32*>src
         cdef const int16_t* si = <const int16_t*>src
         cdef f32* df = <f32*>dst
         cdef int16_t* di = <int16_t*>dst
+        cdef f32* cap
+        if nch == 2 and not i16:
+            ca_deinterleave2_f32(sf, (<Chain>self._peer[0])._cap, (<Chain>self._peer[1])._cap,
+                                 <int>n)
         for c in range(nch):
+            cap = (<Chain>self._peer[c])._cap
             if i16:
                 for i in range(n):
-                    (<Chain>self._peer[c])._cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
-            else:
-                for i in range(n):
-                    (<Chain>self._peer[c])._cap[i] = sf[i * nch + c]
-            (<Chain>self._peer[c])._front_c()
+                    cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
+            elif nch != 2:
+                ca_gather_f32(sf + c, nch, cap, <int>n)
+            (<Chain>self._peer[c])._front_c(self)
             ecs[c] = <void*>(<Chain>self._peer[c]).echo_canceller
             posts[c] = <void*>(<Chain>self._peer[c]).noise_suppressor
             xs[c] = (<Chain>self._peer[c])._sx
+        # one delay estimate (the far end was analysed once, by this chain's canceller),
+        # then each channel's adaptive filter
+        lag = self.echo_canceller.delay_linked_c(ecs, nch)
+        for c in range(nch):
+            # each channel keeps its own lag (its filter re-anchors on its own path); one
+            # without any (after its reset) takes the common one
+            if lag >= 0 or (<Chain>self._peer[c]).echo_canceller.delay.lag >= 0:
+                (<Chain>self._peer[c]).echo_canceller.adapt_c(lag)
+            else:
+                (<Chain>self._peer[c]).echo_canceller.adapt_c(self.echo_canceller.delay.lag)
         self.echo_canceller.suppress_linked_c(
             ecs, xs, posts if self.noise_suppressor is not None else NULL, nch)
         for c in range(nch):
@@ -941,12 +980,17 @@ cdef class Chain:
             for c in range(nch):
                 (<Chain>self._peer[c])._agc0 = 1.0
                 (<Chain>self._peer[c])._agc1 = 1.0
+        # the bands above 8 kHz: one echo-suppression gain too, from the channels' means
+        gs = (self.echo_canceller.suppressor.upper_band_gain_mean(self.echo_canceller.ld2)
+              if self._bank is not None else -1.0)
         for c in range(nch):
-            bad[c] = (<Chain>self._peer[c])._back_c() != OK
+            bad[c] = (<Chain>self._peer[c])._back_c(gs) != OK
         if self.gain_control is not None and (self._up is not None or self._bank is not None):
-            # one output limiter over every channel's peaks (each chain's follows it)
+            # one output limiter over every channel's peaks (each chain's follows it);
+            # max |x| (the frames are finite here), as ca_peak_ramp(x, n, 1, 0) but on the
+            # bit patterns
             for c in range(nch):
-                p = ca_peak_ramp((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0)
+                p = ca_peak_ramp_f32((<Chain>self._peer[c])._cap, <int>n, 1.0, 0.0)
                 if p > pk:
                     pk = p
             lim = self._olim
@@ -963,18 +1007,21 @@ cdef class Chain:
             if bad[c]:
                 rc = ERR_NONFINITE
                 (<Chain>self._peer[c]).reset_c()
+            cap = (<Chain>self._peer[c])._cap
             if i16:
                 for i in range(n):
-                    v = (<Chain>self._peer[c])._cap[i] * I16_SCALE
+                    v = cap[i] * I16_SCALE
                     v = v + 0.5 if v >= 0 else v - 0.5      # round half away from zero
                     if v > 32767.0:
                         v = 32767.0
                     elif v < -32768.0:
                         v = -32768.0
                     di[i * nch + c] = <int16_t>v
-            else:
-                for i in range(n):
-                    df[i * nch + c] = (<Chain>self._peer[c])._cap[i]
+            elif nch != 2:
+                ca_scatter_f32(cap, df + c, nch, <int>n)
+        if nch == 2 and not i16:
+            ca_interleave2_f32((<Chain>self._peer[0])._cap, (<Chain>self._peer[1])._cap, df,
+                               <int>n)
         return rc
 
     cdef int _lock_linked(self, int nch) noexcept nogil:
