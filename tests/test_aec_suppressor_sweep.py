@@ -13,14 +13,18 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   filter models little above 4 kHz, the error there exceeded the estimate and was taken
   for a talker.
 - Item 6, double-talk quality: over the double-talk bursts of ``draw(seed, rate, "dt")``
-  (SER -10..+10 dB) the near end loses at most 1.8 dB (2.73, then 2.38 before the
-  per-bin ERLE estimate behind a talker; measured worst 1.68 dB) and its wideband PESQ
-  against the clean near end is at least 1.15, while the far-only ERLE after every burst
-  and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and PESQ 2.0.  PESQ is
-  capped by the linear filter, not the suppressor's estimate: in double talk the filter
-  cancels ~5 dB (12 dB with the far end alone), so the residual echo is as loud as the
-  talker; the error before any suppression scores PESQ 1.2-2.1, and even the true
-  residual-echo power in the gain (an oracle) reaches only 1.5-2.1 on the worst cases.
+  (SER -10..+10 dB) the near end loses at most 1.7 dB (2.73, then 2.38 before the
+  per-bin ERLE estimate behind a talker, 1.73 before that estimate's weight went linear
+  in the presence; measured worst 1.65 / 1.63 dB at 16 / 48 kHz) and its wideband PESQ
+  against the clean near end is at least 1.15 (worst 1.17 / 1.16), while the far-only
+  ERLE after every burst and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and
+  PESQ 2.0.  tests/aec_dt_diagnosis.py shows why PESQ is capped by the linear filter,
+  not the suppressor's estimate: in double talk the filter cancels 5-13 dB (9-19 dB with
+  the far end alone), so the residual echo is about as loud as the talker; the linear
+  stage alone scores PESQ 1.20-2.08 and loses up to 0.9 dB, and a suppressor of this
+  form given the TRUE residual-echo power (an oracle) reaches only PESQ 1.64 / 1.51 and
+  loses 1.54 / 1.84 dB on the worst cases (seeds 2, 3 at 16 kHz); only the ideal Wiener
+  gain, which knows the near end, reaches 2.8-3.7.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pyte
 
 # the small draw's measured worst, with a margin (the issue's targets: 1.0 dB, PESQ 2.0)
 FLOORS = {
-    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.8, "max")}
+    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.7, "max")}
     for rate in aec_sweep.SUPPRESSOR_FLOORS
 }
 

@@ -639,7 +639,7 @@ class EchoCancellerRef:
                 xn = min(max(xn, 0.0), x)
             else:
                 xn = 0.0
-            w = xn * xn * (1.0 - lk)
+            w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
         ratio = np.ones(k)
         if self.nlearn > ERLE_FRAMES:
