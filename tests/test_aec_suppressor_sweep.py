@@ -14,17 +14,18 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   for a talker.
 - Item 6, double-talk quality: over the double-talk bursts of ``draw(seed, rate, "dt")``
   (SER -10..+10 dB) the near end loses at most 1.7 dB (2.73, then 2.38 before the
-  per-bin ERLE estimate behind a talker, 1.73 before that estimate's weight went linear
-  in the presence; measured worst 1.65 / 1.63 dB at 16 / 48 kHz) and its wideband PESQ
-  against the clean near end is at least 1.15 (worst 1.17 / 1.16), while the far-only
-  ERLE after every burst and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and
-  PESQ 2.0.  tests/aec_dt_diagnosis.py shows why PESQ is capped by the linear filter,
-  not the suppressor's estimate: in double talk the filter cancels 5-13 dB (9-19 dB with
-  the far end alone), so the residual echo is about as loud as the talker; the linear
-  stage alone scores PESQ 1.20-2.08 and loses up to 0.9 dB, and a suppressor of this
-  form given the TRUE residual-echo power (an oracle) reaches only PESQ 1.64 / 1.51 and
-  loses 1.54 / 1.84 dB on the worst cases (seeds 2, 3 at 16 kHz); only the ideal Wiener
-  gain, which knows the near end, reaches 2.8-3.7.
+  per-bin ERLE estimate behind a talker, 1.73 / 1.73 at 16 / 48 kHz before that
+  estimate's weight went linear in the presence; measured worst 1.65 / 1.63 dB) and its
+  wideband PESQ against the clean near end is at least 1.15 (worst 1.17 / 1.16), while
+  the far-only ERLE after every burst and in the lead-in stays >= 30 dB.  The issue asks
+  1.0 dB and PESQ 2.0.  tests/aec_dt_diagnosis.py shows the cap is the linear filter,
+  not the suppressor's estimate: the talker disturbs it (linear ERLE over the bursts
+  4.9-13 dB, 10-24 dB with the near end removed from the mic; Geigel's level test
+  catches few of those frames, so the Kalman random walk goes on and the filter fits the
+  talker, losing up to 0.9 dB of it before any suppression); the linear stage alone
+  scores PESQ 1.20-2.08, a suppressor of this form given the TRUE residual-echo power
+  1.64 / 1.51 on the worst seeds (2, 3 at 16 kHz; loss 1.54 / 1.84 dB), and only the
+  ideal Wiener gain, which knows the near end, 2.8-3.7.
 """
 
 from __future__ import annotations
