@@ -21,11 +21,11 @@ scores, over the double-talk bursts, against the clean near end:
 All spectra use the suppressor's own low-delay analysis/synthesis pair (Mauler & Martin,
 EUSIPCO 2007; ``aec_suppressor.analysis_windows``).  Run:
 ``python tests/aec_dt_diagnosis.py [n_seeds] [rates...]`` (default 6 seeds, 16 kHz).
-Measured (seeds 0-5, 16 kHz; 48 kHz alike): lin_dt 4.9-13 dB against lin_dt0 10-24 dB
-(the talker makes the filter fit it: Geigel's level test catches 9-54 % of the burst
-frames, the Kalman random walk goes on in the others), lin_loss up to 0.9 dB, lin_pesq
-1.20-2.08; the oracle of this suppressor's form reaches only PESQ 1.64 / 1.51 on seeds
-2 / 3, the ideal Wiener gain 2.8-3.7.
+Measured (seeds 0-5, 16 kHz; 48 kHz alike; before aec.pyx ``_talker``): lin_dt 4.9-13
+dB against lin_dt0 10-24 dB (the talker made the filter fit it: Geigel's level test
+caught 9-54 % of the burst frames, the Kalman random walk went on in the others),
+lin_loss up to 0.9 dB, lin_pesq 1.20-2.08; the oracle of this suppressor's form reached
+only PESQ 1.64 / 1.51 on seeds 2 / 3, the ideal Wiener gain 2.8-3.7.
 """
 
 from __future__ import annotations
