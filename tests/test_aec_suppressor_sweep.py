@@ -13,14 +13,23 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   filter models little above 4 kHz, the error there exceeded the estimate and was taken
   for a talker.
 - Item 6, double-talk quality: over the double-talk bursts of ``draw(seed, rate, "dt")``
-  (SER -10..+10 dB) the near end loses at most 1.8 dB (2.73, then 2.38 before the
-  per-bin ERLE estimate behind a talker; measured worst 1.68 dB) and its wideband PESQ
-  against the clean near end is at least 1.15, while the far-only ERLE after every burst
-  and in the lead-in stays >= 30 dB.  The issue asks 1.0 dB and PESQ 2.0.  PESQ is
-  capped by the linear filter, not the suppressor's estimate: in double talk the filter
-  cancels ~5 dB (12 dB with the far end alone), so the residual echo is as loud as the
-  talker; the error before any suppression scores PESQ 1.2-2.1, and even the true
-  residual-echo power in the gain (an oracle) reaches only 1.5-2.1 on the worst cases.
+  (SER -10..+10 dB) the near end loses at most 1.55 dB and its wideband PESQ against the
+  clean near end is at least 1.16, while the far-only ERLE after every burst and in the
+  lead-in stays >= 30 dB.  Worst over seeds 0-5 at 16 / 48 kHz: loss 1.73 / 1.73 dB,
+  PESQ 1.170 / 1.167 before; 1.65 / 1.63 dB with the learnt-ERLE estimate's weight
+  linear in the presence (aec_suppressor.pyx step 4); 1.50 / 1.50 dB, PESQ 1.177 /
+  1.171 once the Kalman random walk also stops for the suppressor's talker (aec.pyx
+  ``_talker``).  The issue asks 1.0 dB and PESQ 2.0.  tests/aec_dt_diagnosis.py shows
+  the cap is the linear filter, not the suppressor's estimate: the talker disturbs it
+  (linear ERLE over the bursts 4.9-13 dB, 10-24 dB with the near end removed from the
+  mic, before ``_talker``; Geigel's level test caught 9-54 % of the burst frames, the
+  filter fitted the talker and lost up to 0.9 dB of it before any suppression); the
+  linear stage alone scored PESQ 1.20-2.08, a suppressor of this form given the TRUE
+  residual-echo power 1.64 / 1.51 on the worst seeds (2, 3 at 16 kHz), and only the
+  ideal Wiener gain, which knows the near end, 2.8-3.7.  Stopping the random walk on
+  every frame of the suppressor's talker (no persistence) reached 0.71 / 1.16 dB and
+  PESQ 1.31 / 1.25, but slowed a converged filter's far-end single talk in the split
+  chain (tests/test_bands.py, 26.1 dB against 27.3).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pyte
 
 # the small draw's measured worst, with a margin (the issue's targets: 1.0 dB, PESQ 2.0)
 FLOORS = {
-    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.8, "max")}
+    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.55, "max")}
     for rate in aec_sweep.SUPPRESSOR_FLOORS
 }
 

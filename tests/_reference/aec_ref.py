@@ -62,6 +62,10 @@ DE_MARGIN_FAST = float(_C["DE_MARGIN_FAST"])
 DT_RATIO = float(_C["DT_RATIO"])
 DT_HANG = int(_C["DT_HANG"])
 DT_RHO = float(_C["DT_RHO"])
+DT_NEAR = float(_C["DT_NEAR"])
+DT_LEAK = float(_C["DT_LEAK"])
+DT_RHO_FREEZE = float(_C["DT_RHO_FREEZE"])
+DT_PERSIST = int(_C["DT_PERSIST"])
 ANCHOR_ERLE = float(_C["ANCHOR_ERLE"])
 ANCHOR_DOM = float(_C["ANCHOR_DOM"])
 ANCHOR_FRAMES = int(_C["ANCHOR_FRAMES"])
@@ -237,6 +241,7 @@ class EchoCancellerRef:
         self.provisional = True  # no filter cancelled at the lag yet (see aec.pyx)
         self.dt_hang = 0
         self.s_ee = self.s_yy = self.s_ey = 0.0
+        self.talk_n = 0
         # two-path: the kept copy of the filter (never adapts) and its delay state
         self.Wf = np.zeros((P, k), np.complex128)
         self.Psif = np.repeat(self.psi0[:, None], k, axis=1)
@@ -307,6 +312,21 @@ class EchoCancellerRef:
         Xp = self.X[idx]
         X2p = self.X2[idx]
         self._near_talk(float(np.mean(x_mic * x_mic)), float(np.mean(e * e)), float(np.mean(y * y)))
+        # the random walk stops for Geigel's talker, or the suppressor's (last frame) for
+        # DT_PERSIST far-active frames behind a filter that leaks little, with an error
+        # uncorrelated with the echo estimate (see aec.pyx, _talker)
+        if self.dt_hang > 0:
+            talker = True
+        else:
+            cond = (
+                self.g_echo > 0.0
+                and self.fe2[self._slot(self.d + HEADROOM)] > FAR_ACTIVE
+                and self.near > DT_NEAR
+                and self.leak < DT_LEAK
+                and abs(self.s_ey) < DT_RHO_FREEZE * math.sqrt(self.s_ee * self.s_yy)
+            )
+            self.talk_n = self.talk_n + 1 if cond else 0
+            talker = self.talk_n >= DT_PERSIST
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
@@ -325,7 +345,7 @@ class EchoCancellerRef:
             if p < P - 1:
                 nb += _power(self.W[p + 1])
             floor = KF_PSIMIN * self.psi0[p] + TINY
-            q = 0.0 if self.dt_hang > 0 else KF_Q  # no random walk while the near end talks
+            q = 0.0 if talker else KF_Q  # no random walk while the near end talks
             self.Psi[p] = (1.0 - q) * psi + q * (_power(self.W[p]) + KF_SPREAD * nb + floor)
         # gradient constraint: the peak partition and two round-robin partitions
         todo = [int(np.argmax(self.peak))]
@@ -639,7 +659,7 @@ class EchoCancellerRef:
                 xn = min(max(xn, 0.0), x)
             else:
                 xn = 0.0
-            w = xn * xn * (1.0 - lk)
+            w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
         ratio = np.ones(k)
         if self.nlearn > ERLE_FRAMES:

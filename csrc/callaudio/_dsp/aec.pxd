@@ -59,6 +59,7 @@ cdef class EchoCanceller:
     cdef double ms_mic, ms_e    # this frame's mean squares of mic and error
     cdef double ms_y, s_ee, s_yy, s_ey  # echo estimate's, and smoothed error/estimate moments
     cdef double s_out           # this frame's output sum of squares (_statistics)
+    cdef int talk_n  # consecutive frames of the suppressor's talker (_talker)
     cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
     cdef int dt_hang            # frames the near-talk decision still holds
     # no filter cancelled >= DE_JUMP_ERLE at the lag since it was taken or the echo path
@@ -140,3 +141,4 @@ cdef class EchoCanceller:
     cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil
     cdef bint _converged(self) noexcept nogil
     cdef bint _near_talk(self) noexcept nogil
+    cdef bint _talker(self) noexcept nogil

@@ -24,6 +24,10 @@ Papers
   1978 (Geigel's double-talk detector): a near-end talker is declared when the mic exceeds
   what the far signal over the echo span can produce; here in power form with the echo
   gain measured by the filter instead of an assumed ERL.
+- J. Benesty, D. R. Morgan, J. H. Cho, "A new class of doubletalk detectors based on
+  cross-correlation", IEEE Trans. SAP 8(2), 2000: a talker decorrelates the microphone
+  (here: the error) from the far end's echo; with the suppressor's near-end presence it
+  stops the Kalman random walk for talkers Geigel's level test misses.
 - D. Mauler, R. Martin, "A low delay, variable resolution, perfect reconstruction spectral
   analysis-synthesis system for speech enhancement", EUSIPCO 2007: the asymmetric
   analysis/synthesis window pair that keeps the suppressor's latency below a frame.
@@ -85,6 +89,11 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    the filter's span, with an error that does not correlate with the echo estimate
    (< 0.5), is a near-end talker (held 100 ms).  Meanwhile ``q = 0``: the path
    is not expected to move, so near speech cannot make the state error and the gain grow.
+   Also ``q = 0`` once, for 6 far-active frames in a row, the suppressor's near-end
+   presence (step 6, last frame) was above 0.5 behind a filter leaking < 0.03 with an
+   error uncorrelated with the echo estimate (|rho| < 0.2; Benesty, Morgan & Cho's
+   cross-correlation test): a talker no louder than the echo, which the level test
+   misses (``_talker``).
 6. Residual echo per bin ``R = max(leak |Y~|^2, 0.5 sum_p Psi |X_p|^2) + reverb``
    (Valin's leakage; Enzner's state-error term; an exponential tail beyond the filter with
    the decay of its last two partitions); gain ``G = clip(1 - suppression R / |E~|^2,
@@ -156,6 +165,10 @@ from callaudio._dsp.aec_constants cimport (
     DT_RATIO,
     DT_HANG,
     DT_RHO,
+    DT_NEAR,
+    DT_LEAK,
+    DT_RHO_FREEZE,
+    DT_PERSIST,
     ANCHOR_ERLE,
     ANCHOR_DOM,
     ANCHOR_FRAMES,
@@ -337,6 +350,7 @@ cdef class EchoCanceller:
         self.g_echo = 0.0
         self.provisional = True
         self.dt_hang = 0
+        self.talk_n = 0
         self.s_ee = 0.0
         self.s_yy = 0.0
         self.s_ey = 0.0
@@ -546,7 +560,7 @@ cdef class EchoCanceller:
         # echo path is not expected to move: no random walk, so the state error and with
         # it the gain cannot grow in the double talk (a path that did move shows in the
         # divergence test, which restores it).
-        q = <f32>0.0 if self.dt_hang > 0 else <f32>KF_Q
+        q = <f32>0.0 if self._talker() else <f32>KF_Q
         if self.filter.update(self.Xr, self.X2r, self.t, self.e, fsum, q):
             self._reset_estimates()     # a partition went non-finite: the filter restarted
         elif tp > 0:
@@ -694,6 +708,31 @@ cdef class EchoCanceller:
         self.div_n = 0
         self.se_s = self.sf_s
         self.n_restore += 1
+
+    cdef bint _talker(self) noexcept nogil:
+        """A near-end talker for the Kalman filter's random walk: Geigel's test
+        (``_near_talk``), or, for DT_PERSIST far-active frames in a row, the suppressor's
+        near-end presence (last frame) above DT_NEAR behind a filter that measured the echo
+        path and leaks < DT_LEAK, with an error that does not correlate with the echo
+        estimate (|rho| < DT_RHO_FREEZE: the cross-correlation double-talk test of
+        Benesty, Morgan & Cho, IEEE Trans. SAP 8(2), 2000, on the error).  Geigel's level
+        test misses a talker no louder than the echo (9-54 % of the burst frames of the
+        dt sweep); the random walk then raised the state error and the filter fitted the
+        talker (tests/aec_dt_diagnosis.py).  The leakage keeps a saturating loudspeaker
+        (whose error the suppressor also takes for a talker) adapting, the persistence a
+        converged filter's far-end single talk (its error is uncorrelated too)."""
+        cdef int idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
+        if idx < 0:
+            idx += self.H
+        if self.dt_hang > 0:
+            return True
+        if (self.g_echo > 0.0 and self.fe2r[idx] > FAR_ACTIVE
+                and self.suppressor.near > DT_NEAR and self.suppressor.leak < DT_LEAK
+                and fabs(self.s_ey) < DT_RHO_FREEZE * sqrt(self.s_ee * self.s_yy)):
+            self.talk_n += 1
+        else:
+            self.talk_n = 0
+        return self.talk_n >= DT_PERSIST
 
     cdef bint _near_talk(self) noexcept nogil:
         """Geigel's double-talk test in power form, with the echo path's gain measured.

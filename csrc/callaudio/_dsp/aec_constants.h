@@ -25,6 +25,10 @@
 #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */
 #define AEC_DT_HANG 10  /* frames the near-talk decision holds (100 ms) */
 #define AEC_DT_RHO 0.5  /* error/echo-estimate correlation below which excess is a talker */
+#define AEC_DT_NEAR 0.5  /* suppressor's near-end presence above which the random walk may stop */
+#define AEC_DT_LEAK 0.03  /* ... behind a filter whose leakage is below (not a saturating speaker) */
+#define AEC_DT_RHO_FREEZE 0.2  /* ... while |error/echo-estimate correlation| is below */
+#define AEC_DT_PERSIST 6  /* ... once that held this many far-active frames in a row */
 #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
 #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
 #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */

@@ -58,10 +58,14 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    [ERLE_MIN, 1]) is learnt only in echo-only frames (x < ERLE_GATE, echo path locked) and
    frozen while a talker is present; ``R_near = max(A_ee / A_yy |Y~|^2 + reverb, R_nl)``
    (ratio 1 until ERLE_FRAMES frames were learnt).  The estimate used is
-   ``R^(1-w) R_near^w``, ``w = x_n^2 (1 - min(leak / NEAR_LEAK, 1))`` (squared: a doubtful
-   talker keeps the safe estimate, which holds the ERLE right after double talk; less of
-   it behind a filter that cancels little, whose error exceeds any estimate as a talker
-   would: reverberant tails, saturation); ``x_n <= x`` is the presence of step 3 with the
+   ``R^(1-w) R_near^w``, ``w = x_n (1 - min(leak / NEAR_LEAK, 1)^2)`` (less of it behind
+   a filter that cancels little, whose error exceeds any estimate as a talker would:
+   reverberant tails, saturation).  In double talk (tests/aec_dt_diagnosis.py, the dt
+   sweep) R sits 6-12 dB above the true residual echo and R_near within +-4 dB of it, and
+   the filters there leak 0.007-0.03 (a saturating loudspeaker at 3 cm: 0.06-0.07): so
+   the weight is linear in the presence (was ``x_n^2``) and the leakage enters squared
+   (was linear), which moves the talker's frames to the calibrated estimate and keeps
+   the safe one behind saturation; ``x_n <= x`` is the presence of step 3 with the
    error's noise floor added to R (the near end's noise is no talker: with it alone the
    gentle estimate let residual echo lift the output above the noise); the
    over-subtraction moves log-linearly from OVER_ECHO to OVER_ERLE with x (x
@@ -468,7 +472,7 @@ cdef class ResidualEchoSuppressor:
                 xn = 0.0 if xn < 0.0 else (x if xn > x else xn)
             else:
                 xn = 0.0
-            w = xn * xn * (1.0 - lk)
+            w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
         ca_aec_residual_near(k, self.Aee, self.Ayy, self.Res, self.tmp, self.see, self.syy,
                              self.Rrev, self.NLc, self.Rs, <f32>ERLE_RATE, learn,
