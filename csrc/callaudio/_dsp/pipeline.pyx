@@ -1025,6 +1025,22 @@ cdef class Chain:
             return 1
         return 0
 
+    cdef void _lock_renders(self, int nch) noexcept nogil:
+        """Take every linked channel's render lock (the capture locks held), as
+        :meth:`_lock_linked` takes the capture locks: a group linked in the other order
+        waited for a ``render_shared`` holding its first lock (a deadlock)."""
+        cdef int c, got = 0
+        while got < nch:
+            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+            got = 1
+            while got < nch and PyThread_acquire_lock(
+                    (<Chain>self._peer[got]).state.render_lock, NOWAIT_LOCK):
+                got += 1
+            if got < nch:
+                for c in range(got - 1, -1, -1):
+                    PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
+                ca_yield()
+
     cdef void _unlock_linked(self) noexcept nogil:
         cdef int c
         for c in range(self._nlink - 1, -1, -1):
@@ -1086,8 +1102,7 @@ cdef class Chain:
         with nogil:
             busy = self._lock_linked(nch)
             if not busy:
-                for c in range(nch):
-                    PyThread_acquire_lock((<Chain>self._peer[c]).state.render_lock, WAIT_LOCK)
+                self._lock_renders(nch)
                 for k in range(frames):
                     if ref != NULL:
                         self.render_f32(ref + k * n * far_channels, far_channels)
