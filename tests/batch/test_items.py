@@ -75,6 +75,16 @@ def test_bad_manifests(tmp_path: Path, text: str, message: str) -> None:
         load_items(m)
 
 
+@pytest.mark.parametrize("ident", ["a\ud800b", "a\u2028b", "a\x85b"])
+def test_an_id_no_file_name_or_report_line_holds_is_refused(tmp_path: Path, ident: str) -> None:
+    # a lone surrogate (valid JSON) escaped the run as UnicodeEncodeError; U+2028 and NEL
+    # break a line like a newline
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"id": ident, "mic": "a.wav"}) + "\n")
+    with pytest.raises(ConfigError, match="no control characters"):
+        load_items(m)
+
+
 def test_bad_json_line_names_the_line(tmp_path: Path) -> None:
     m = tmp_path / "m.jsonl"
     m.write_text('{"id": "a", "mic": "a.wav"}\n{"id": \n')

@@ -59,6 +59,13 @@ def test_an_unknown_option_points_at_its_commands_help(
     assert line.endswith(f"(see {helped} --help)"), line
 
 
+def test_a_file_named_like_an_option_after_dashes_is_no_typo(run: Run) -> None:
+    # after '--' every argument is a value: '-in.wav' is the input file, and what is
+    # missing is -o (it was reported as 'unrecognized arguments: -in.wav')
+    code, _, err = run("process", "--", "-in.wav")
+    one_error_line(code, err, "required: -o/--output")
+
+
 def test_bench_prints_each_stage(run: Run) -> None:
     code, out, err = run("bench", "--repeat", "1", "--rates", "16000")
     assert code == 0, err

@@ -67,3 +67,35 @@ def test_misaligned_device_buffers_are_copied_not_failed() -> None:
     stats = engine.stop()
     assert stats.callback_errors == 0 and stats.frames == 3
     assert np.all(out == 0.0)  # nothing queued to play: silence written into it
+
+
+@pytest.mark.parametrize("loop", ["no", 1, None, np.array([True, False])])
+def test_sources_and_rooms_loop_on_a_bool_only(loop: object) -> None:
+    # ArraySource and the room's near/noise tracks took bool(loop): loop="no" looped
+    # (PreparedSound and start_playing_sound_file already refused it)
+    from callaudio.audio.base import ArraySource
+
+    with pytest.raises(ConfigError, match="loop"):
+        ArraySource(np.zeros(10, np.float32), RATE, loop=loop)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="loop"):
+        SimulatedBackend(RATE, near=np.zeros(160), loop=loop)  # type: ignore[arg-type]
+    flag: bool = np.bool_(True)  # type: ignore[assignment]
+    assert ArraySource(np.zeros(10, np.float32), RATE, loop=flag).loop is True
+
+
+def test_numpy_integer_rates_are_taken_wherever_a_rate_is() -> None:
+    # VoiceProcessor, AudioEngine, SimulatedBackend take np.int64(16000); ArraySource and
+    # AudioSession.set_preferred_sample_rate refused it
+    from callaudio.audio.base import ArraySource
+    from callaudio.session import AudioSession
+
+    src = ArraySource(np.zeros(10, np.float32), np.int64(RATE))
+    assert src.sample_rate == RATE and type(src.sample_rate) is int
+    session = AudioSession()
+    session.set_preferred_sample_rate(np.int32(RATE))
+    assert session.preferred_sample_rate == RATE and type(session.preferred_sample_rate) is int
+    for bad in (np.float64(RATE), np.bool_(True)):
+        with pytest.raises(ConfigError, match="preferred_sample_rate"):
+            session.set_preferred_sample_rate(bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="sample_rate"):
+        ArraySource(np.zeros(10, np.float32), np.float64(RATE))

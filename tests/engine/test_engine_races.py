@@ -203,3 +203,40 @@ def test_a_caller_driven_simulated_stream_stops_after_the_frame_in_flight() -> N
     stream.run_frame()  # a stopped stream calls back no more
     assert not inside.is_set()
     stream.close()
+
+
+RESTART_FROM_CAPTURE = """
+import threading, callaudio as ca
+from callaudio.devices.simulated import SimulatedBackend
+from callaudio.engine import AudioEngine
+from callaudio.errors import InvalidStateError
+for realtime in (False, True):
+    dev = SimulatedBackend(16000, realtime=realtime)
+    box, seen, done = {}, [], threading.Event()
+    def capture(frame):
+        if done.is_set():
+            return
+        box["e"].stop()
+        try:
+            box["e"].start()
+        except InvalidStateError as exc:
+            seen.append(str(exc))
+        done.set()
+    box["e"] = e = AudioEngine(dev, 16000, ca.VoiceProcessor(16000), capture=capture)
+    e.start()
+    if not realtime:
+        dev.run_frames(2)
+    assert done.wait(30)
+    e.stop()
+    e.start()  # from another thread it restarts
+    e.stop()
+    print(seen)
+"""
+
+
+def test_start_inside_the_callback_that_stopped_the_engine_is_refused_not_hung() -> None:
+    # stop() inside the capture callback hands the stream to a helper thread, which waits
+    # for that callback to return (a caller-driven simulated stream too, since its stop()
+    # waits for the frame in flight): a start() there joined the helper and hung for ever
+    lines = _run(RESTART_FROM_CAPTURE, timeout=60).splitlines()
+    assert len(lines) == 2 and all("STOPPING" in line for line in lines), lines

@@ -74,7 +74,7 @@ from libc.string cimport memcpy, memmove, memset
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from cpython.pythread cimport (
-    WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
+    NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock, PyThread_allocate_lock, PyThread_free_lock,
     PyThread_release_lock, PyThread_type_lock,
 )
 
@@ -99,6 +99,20 @@ cdef f64 UPPER_FLOOR_RISE = 1.0023     # 1 dB per second in 10 ms frames
 cdef f64 OUTPUT_LIMIT_RELEASE = exp(-0.01 / 0.1)   # the output limiter's release, 0.1 s
 cdef f32 I16_SCALE = 32768.0
 cdef f64 ECHO_SHAPED = 2.0             # canceller input/output power: it shaped the frame
+
+
+cdef extern from *:
+    """
+    #ifdef _WIN32
+    #define WIN32_LEAN_AND_MEAN
+    #include <windows.h>
+    static void ca_yield(void) { SwitchToThread(); }
+    #else
+    #include <sched.h>
+    static void ca_yield(void) { sched_yield(); }
+    #endif
+    """
+    void ca_yield() noexcept nogil
 
 
 cdef extern from "ca_guard.h":
@@ -1025,24 +1039,49 @@ cdef class Chain:
         return rc
 
     cdef int _lock_linked(self, int nch) noexcept nogil:
-        """Take every linked channel's capture lock (in channel order, this chain's first:
-        ``link`` changes the group under it). 0: held; 1: one of them is claimed, 2: the
-        group is no longer ``nch`` channels (``link`` ran since the caller looked); none
-        is held then."""
-        cdef int c
+        """Take every linked channel's capture lock: this chain's first (``link`` changes
+        the group under it), the others without waiting; when one is busy, all are given
+        back and taken again (two groups sharing chains in opposite orders, such as
+        ``a.link([b])`` and ``b.link([a])``, deadlocked waiting for each other's). 0: held;
+        1: one of them is claimed, 2: the group is no longer ``nch`` channels (``link`` ran
+        since the caller looked); none is held then."""
+        cdef int c, got = 0
         cdef bint busy = False
-        PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-        if self._nlink != nch:
-            PyThread_release_lock(self.state.capture_lock)
-            return 2
-        for c in range(1, nch):
-            PyThread_acquire_lock((<Chain>self._peer[c]).state.capture_lock, WAIT_LOCK)
+        while got < nch:
+            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            if self._nlink != nch:
+                PyThread_release_lock(self.state.capture_lock)
+                return 2
+            got = 1
+            while got < nch and PyThread_acquire_lock(
+                    (<Chain>self._peer[got]).state.capture_lock, NOWAIT_LOCK):
+                got += 1
+            if got < nch:
+                for c in range(got - 1, -1, -1):
+                    PyThread_release_lock((<Chain>self._peer[c]).state.capture_lock)
+                ca_yield()
         for c in range(nch):
             busy = busy or (<Chain>self._peer[c]).state.claimed
         if busy:
             self._unlock_linked()
             return 1
         return 0
+
+    cdef void _lock_renders(self, int nch) noexcept nogil:
+        """Take every linked channel's render lock (the capture locks held), as
+        :meth:`_lock_linked` takes the capture locks: a group linked in the other order
+        waited for a ``render_shared`` holding its first lock (a deadlock)."""
+        cdef int c, got = 0
+        while got < nch:
+            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+            got = 1
+            while got < nch and PyThread_acquire_lock(
+                    (<Chain>self._peer[got]).state.render_lock, NOWAIT_LOCK):
+                got += 1
+            if got < nch:
+                for c in range(got - 1, -1, -1):
+                    PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
+                ca_yield()
 
     cdef void _unlock_linked(self) noexcept nogil:
         cdef int c
@@ -1105,8 +1144,7 @@ cdef class Chain:
         with nogil:
             busy = self._lock_linked(nch)
             if not busy:
-                for c in range(nch):
-                    PyThread_acquire_lock((<Chain>self._peer[c]).state.render_lock, WAIT_LOCK)
+                self._lock_renders(nch)
                 for k in range(frames):
                     if ref != NULL:
                         self.render_f32(ref + k * n * far_channels, far_channels)

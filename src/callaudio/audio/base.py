@@ -44,6 +44,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from ..config import check_flag
 from ..devices.base import FaultKind
 from ..errors import ConfigError
 
@@ -169,6 +170,7 @@ class ArraySource:
     """
 
     def __init__(self, samples: npt.ArrayLike, sample_rate: int, loop: bool = False) -> None:
+        loop = check_flag("loop", loop)  # (loop="no" looped)
         data = np.asarray(samples, dtype=np.float32)
         if data.ndim == 1:
             data = data[:, np.newaxis]
@@ -178,11 +180,15 @@ class ArraySource:
             )
         if loop and data.shape[0] == 0:
             raise ConfigError("samples", "a looping source needs at least one frame")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
+        if (
+            isinstance(sample_rate, bool)
+            or not isinstance(sample_rate, (int, np.integer))
+            or sample_rate <= 0
+        ):
             raise ConfigError("sample_rate", f"must be a positive int, got {sample_rate!r}")
         self._data = np.ascontiguousarray(data)
-        self._rate = sample_rate
-        self._loop = bool(loop)
+        self._rate = int(sample_rate)
+        self._loop = loop
         self._pos = 0
         self._lock = threading.Lock()
 

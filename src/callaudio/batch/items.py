@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,8 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
     seen: set[str] = set()
     for it in items:
         parts = it.id.split("/")
-        control = any(ord(ch) < 32 or ord(ch) == 127 for ch in it.id)  # newline, NUL
+        # newline, NUL, U+2028 (a line break too), a lone surrogate (no file name can hold it)
+        control = any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in it.id)
         bad = control or any(q in ("", ".", "..") for q in parts)
         if it.id.startswith("/") or "\\" in it.id or bad:
             raise ConfigError(

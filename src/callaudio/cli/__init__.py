@@ -56,7 +56,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.startswith("the following arguments are required"):
             # a misspelt option (--ouput) is what the user needs to hear about first
-            typos = [a for a in self._argv if self._misspelt(a)]
+            argv = list(self._argv)
+            argv = argv[: argv.index("--")] if "--" in argv else argv  # then values only
+            typos = [a for a in argv if self._misspelt(a)]
             if typos:
                 message = f"unrecognized arguments: {' '.join(typos)}"
         self.exit(2, f"callaudio: error: {message} (see {self.prog} --help)\n")

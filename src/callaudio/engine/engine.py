@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from ..config import check_flag, check_int, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamCallback
-from ..errors import ConfigError, FrameError
+from ..errors import ConfigError, FrameError, InvalidStateError
 from ..processing import VoiceProcessor
 from .driver import (
     CALLBACK_MARK,
@@ -475,8 +475,8 @@ class AudioEngine(RingSide):
         Chooses the callback (:attr:`callback_kind`) and claims the processor
         (``VoiceProcessor.claim``) until :meth:`stop`. Raises whatever the device raises
         (``DeviceError`` ...), ConfigError when ``compiled=True`` cannot be honoured, or
-        InvalidStateError when the processor is closed or another running engine holds
-        it; the engine is then not running.
+        InvalidStateError when the processor is closed, another running engine holds it
+        or its callback stopped it (then start from another thread); nothing started.
         """
         self._join_stopper()
         with self._lock:
@@ -605,6 +605,8 @@ class AudioEngine(RingSide):
 
     def _join_stopper(self) -> None:
         stopper = self._stopper
+        if stopper is not None and self.on_audio_thread():  # it waits for this callback
+            raise InvalidStateError("start", "STOPPING", "start it from another thread")
         if stopper is not None and stopper is not threading.current_thread():
             stopper.join()
             self._stopper = None

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -99,11 +100,10 @@ MAX_IO_BUFFER = 0.5
 
 def _check_rate(hz: object) -> int:
     """The preferred rate must be one the processing chain runs at (config owns the list)."""
-    if isinstance(hz, int) and not isinstance(hz, bool) and hz in SAMPLE_RATES:
+    if isinstance(hz, numbers.Integral) and not isinstance(hz, bool) and hz in SAMPLE_RATES:
         return check_sample_rate(hz)
-    raise ConfigError(
-        "preferred_sample_rate", f"must be one of {SAMPLE_RATES} Hz (an int), got {hz!r}"
-    )
+    text = f"must be one of {SAMPLE_RATES} Hz (an int, numpy's too), got {hz!r}"
+    raise ConfigError("preferred_sample_rate", text)
 
 
 def _check_buffer(seconds: object) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ..config import check_sample_rate, frame_size
+from ..config import check_flag, check_sample_rate, frame_size
 from ..errors import ConfigError
 from .rir import room_rir
 
@@ -93,6 +93,7 @@ class Room:
     ) -> None:
         self._rate = check_sample_rate(sample_rate)
         self._n = frame_size(self._rate)
+        self._loop = check_flag("loop", loop)  # (loop="no" looped)
         if (
             isinstance(delay_ms, bool)
             or not isinstance(delay_ms, (int, float))
@@ -125,7 +126,6 @@ class Room:
         self._noise = _as_track(noise, "noise")
         self._near_start = 0
         self._noise_start = 0
-        self._loop = bool(loop)
         self._record = bool(record)
         n, length = self._n, h.size
         # Overlap-add with one FFT pair per frame, or a direct convolution for a short
