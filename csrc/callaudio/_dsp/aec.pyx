@@ -152,7 +152,7 @@ cdef extern from "aec_impl.h":
     int ca_aec_sanitize(int n, f32* far, const f32* mic, f32* mic_out, f32 clamp) noexcept nogil
     void ca_aec_power(int k, f32* x2, const f32* x) noexcept nogil
     double ca_aec_sumsq(int n, const f32* x) noexcept nogil
-    void ca_aec_link_acc(int k, int first, f32* lpx, f32* lwl, f32* lwm, f32* see,
+    void ca_aec_link_acc(int k, int mode, f32 inv, f32* lpx, f32* lwl, f32* lwm, f32* see,
                          f32* syy, const f32* px, const f32* wl, const f32* wm,
                          const f32* ose, const f32* osy) noexcept nogil
     void ca_aec_link_mean(int k, f32 inv, f32* see, f32* syy, f32* lpx, f32* lwl,
@@ -888,12 +888,15 @@ cdef class EchoCanceller:
                 kres = <f32>(KAL_RES * self.wscale * 0.5)
             wl = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 1) * 2 * k
             wm = (<EchoCanceller>ecs[c]).filter.W + <Py_ssize_t>(P - 2) * 2 * k
-            ca_aec_link_acc(k, c == 0, self.lpx, self.lwl, self.lwm, see, syy,
+            ca_aec_link_acc(k, 0 if c == 0 else (2 if c == nch - 1 else 1), inv,
+                            self.lpx, self.lwl, self.lwm, see, syy,
                             (<EchoCanceller>ecs[c]).filter.PX, wl, wm,
                             (<EchoCanceller>ecs[c]).suppressor.see,
                             (<EchoCanceller>ecs[c]).suppressor.syy)
-        # means; the tail partitions as magnitudes of mean power
-        ca_aec_link_mean(k, inv, see, syy, self.lpx, self.lwl, self.lwm)
+        # means (the last channel's pass took them); the tail partitions as magnitudes of
+        # mean power
+        if nch == 1:
+            ca_aec_link_mean(k, inv, see, syy, self.lpx, self.lwl, self.lwm)
         for i in range(5):
             tot[i] *= inv
         shared = not (posts == NULL or posts[0] == NULL)

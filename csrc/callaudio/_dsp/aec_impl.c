@@ -64,7 +64,7 @@ CA_MULTIVERSION double ca_aec_sumsq(int n, const float *restrict x)
 
 /* ---- linked capture channels (aec.pyx, suppress_linked_c) ---------------------------- */
 
-CA_MULTIVERSION void ca_aec_link_acc(int k, int first, float *restrict lpx,
+CA_MULTIVERSION void ca_aec_link_acc(int k, int mode, float inv, float *restrict lpx,
                                      float *restrict lwl, float *restrict lwm,
                                      float *restrict see, float *restrict syy,
                                      const float *restrict px, const float *restrict wl,
@@ -72,11 +72,25 @@ CA_MULTIVERSION void ca_aec_link_acc(int k, int first, float *restrict lpx,
                                      const float *restrict osy)
 {
     const ptrdiff_t m = k;
-    if (first) {
+    if (mode == 0) {
         for (ptrdiff_t i = 0; i < m; i++) {
             lpx[i] = px[i];
             lwl[2 * i] = wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1];
             lwm[2 * i] = wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1];
+        }
+        return;
+    }
+    if (mode == 2) {    /* the last channel: its sums and the means in one pass */
+        for (ptrdiff_t i = 0; i < m; i++) {
+            float l = lwl[2 * i] + (wl[2 * i] * wl[2 * i] + wl[2 * i + 1] * wl[2 * i + 1]);
+            float w = lwm[2 * i] + (wm[2 * i] * wm[2 * i] + wm[2 * i + 1] * wm[2 * i + 1]);
+            lpx[i] = (lpx[i] + px[i]) * inv;
+            see[i] = (see[i] + ose[i]) * inv;
+            syy[i] = (syy[i] + osy[i]) * inv;
+            lwl[2 * i] = (float)sqrt((double)(l * inv));
+            lwl[2 * i + 1] = 0.0f;
+            lwm[2 * i] = (float)sqrt((double)(w * inv));
+            lwm[2 * i + 1] = 0.0f;
         }
         return;
     }

@@ -100,10 +100,11 @@ int ca_aec_delay_corr(int L, int H, int slot, int nb, const float *restrict ffr,
                       double *restrict C, double *restrict F, int valid, int lag, double tiny,
                       double *restrict rbest_out, double *restrict rlag_out);
 
-/* Linked capture channels' per-bin sums (aec.pyx, suppress_linked_c): lpx = px and the tail
- * partitions' powers lwl/lwm (real lanes) = |wl|^2, |wm|^2 for the first channel; for the
- * others, lpx += px, lwl/lwm += |wl|^2, |wm|^2, see += ose, syy += osy. */
-void ca_aec_link_acc(int k, int first, float *restrict lpx, float *restrict lwl,
+/* Linked capture channels' per-bin sums (aec.pyx, suppress_linked_c): mode 0 (the first
+ * channel): lpx = px and the tail partitions' powers lwl/lwm (real lanes) = |wl|^2, |wm|^2;
+ * mode 1: lpx += px, lwl/lwm += |wl|^2, |wm|^2, see += ose, syy += osy; mode 2 (the last
+ * channel): those sums and their means (ca_aec_link_mean with inv) in one pass. */
+void ca_aec_link_acc(int k, int mode, float inv, float *restrict lpx, float *restrict lwl,
                      float *restrict lwm, float *restrict see, float *restrict syy,
                      const float *restrict px, const float *restrict wl,
                      const float *restrict wm, const float *restrict ose,

@@ -492,12 +492,14 @@ cdef class ResidualEchoSuppressor:
 
     cdef void follow_c(self, ResidualEchoSuppressor leader, bint spectrum) noexcept nogil:
         """Linked channels: take the leader's gain and noise floor (``estimate_c`` ran
-        once, on the channels' mean powers); with ``spectrum``, ``Tspec`` <- G E~ plus
-        comfort noise (for ``synthesis_c``)."""
+        once, on the channels' mean powers), its near-end presence and pooled leakage
+        (what the canceller's double-talk test reads); with ``spectrum``, ``Tspec`` <- G E~
+        plus comfort noise (for ``synthesis_c``)."""
         cdef int k = self.k, i
         memcpy(self.G, leader.G, k * sizeof(f32))
         memcpy(self.nf, leader.nf, k * sizeof(f32))
         self.near = leader.near
+        self.leak = leader.leak
         if not spectrum:
             return
         for i in range(2 * k):
