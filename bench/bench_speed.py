@@ -8,8 +8,10 @@ contender processes the same double-talk scenario; the contenders run interleave
 blocks of ``BLOCK`` frames, round after round (in a new seeded random order each round), so
 machine noise and cold caches hit them alike. Each frame is timed on its own
 (``perf_counter_ns``): the table gives the median and the p99 per-frame time in
-microseconds, p99 / median, and the ratio of the median to WebRTC APM's (livekit) whole
-chain at the same rate. ``callaudio chain (compiled)`` is
+microseconds, p99 / median, ``warm`` (p99 / median without the first frame of each block:
+that frame follows another contender and finds its state out of the caches), ``cold`` (the
+median of those first frames, us) and the ratio of the median to WebRTC APM's (livekit)
+whole chain at the same rate. ``callaudio chain (compiled)`` is
 ``Chain.process_block`` over the signal (no Python per frame: the mean only).
 ``stereo/mono`` is the two-channel capture's median over the mono one's.
 """
@@ -184,12 +186,14 @@ def contenders(rate: int, mic: np.ndarray, far: np.ndarray) -> dict[str, Step]:
 
 def measure(
     rate: int, rounds: int, only: tuple[str, ...] = ()
-) -> list[tuple[str, float, float, float]]:
+) -> list[tuple[str, float, float, float, float, float]]:
     mic, far = _frames(rate)
     steps = contenders(rate, mic, far)
     if only:
         steps = {k: v for k, v in steps.items() if any(o in k for o in only)}
     times: dict[str, list[int]] = {k: [] for k in steps}
+    # the first frame of each block follows another contender: its caches are cold
+    first: dict[str, list[int]] = {k: [] for k in steps}
     frames = mic.shape[0]
     pos = 0
     clock = time.perf_counter_ns
@@ -206,13 +210,18 @@ def measure(
                 t0 = clock()
                 step(k)
                 t.append(clock() - t0)
+                if j == 0:
+                    first[name].append(t[-1])
         pos = (pos + BLOCK) % frames
     rows = []
     for name, t in times.items():
         t = t[BLOCK:]  # the first block warms up
+        warm = [v for i, v in enumerate(t) if i % BLOCK]
         med = statistics.median(t) / 1000.0
         p99 = float(np.percentile(t, 99)) / 1000.0
-        rows.append((name, med, p99, p99 / med))
+        p99w = float(np.percentile(warm, 99)) / 1000.0
+        cold = statistics.median(first[name][1:]) / 1000.0
+        rows.append((name, med, p99, p99 / med, p99w / med, cold))
     return rows
 
 
@@ -275,9 +284,15 @@ def main() -> None:
         ref = {r[0]: r[1] for r in rows}
         base = ref.get("webrtc-apm chain (livekit)", float("nan"))
         print(f"\n{rate} Hz, us per 10 ms frame (ratio: median / WebRTC APM chain)")
-        print(f"{'':38s} {'median':>8s} {'p99':>8s} {'p99/med':>8s} {'ratio':>7s}")
-        for name, med, p99, pr in rows:
-            print(f"{name:38s} {med:8.1f} {p99:8.1f} {pr:8.2f} {med / base:7.2f}")
+        print(
+            f"{'':38s} {'median':>8s} {'p99':>8s} {'p99/med':>8s} {'warm':>6s} "
+            f"{'cold':>7s} {'ratio':>7s}"
+        )
+        for name, med, p99, pr, prw, cold in rows:
+            print(
+                f"{name:38s} {med:8.1f} {p99:8.1f} {pr:8.2f} {prw:6.2f} {cold:7.1f} "
+                f"{med / base:7.2f}"
+            )
         s, m = ref.get("callaudio chain stereo"), ref.get("callaudio chain (VoiceProcessor)")
         if s and m:
             print(f"callaudio stereo/mono: {s / m:.2f}", end="")
