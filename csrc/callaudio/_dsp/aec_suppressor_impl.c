@@ -117,6 +117,24 @@ CA_MULTIVERSION void ca_aec_residual_near(int k, float *restrict aee, float *res
             ruse[i] = rs[i] * powf(res[i] / rs[i], w);
 }
 
+/* One bin's suppression gain (stored in g[i]) and noise-floor update: the step shared by
+ * ca_aec_apply_gain and ca_aec_gain_floor (inlined into both loops). */
+static inline float gain_bin(ptrdiff_t i, float *restrict g, float *restrict nf,
+                             const float *restrict see_s, const float *restrict rr,
+                             const float *restrict ls, const float *restrict see,
+                             float supp, float lsw, float gmin, float tiny)
+{
+    float r = supp * rr[i];
+    float lr = lsw * ls[i];
+    r = (lr > r) ? lr : r;
+    float gi = 1.0f - r / (see_s[i] + 1e-20f);
+    gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
+    g[i] = gi;
+    float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
+    nf[i] = (see[i] > nf[i]) ? up : down;
+    return gi;
+}
+
 CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf,
                                        float *restrict out, const float *restrict see_s,
                                        const float *restrict rr, const float *restrict ls,
@@ -125,14 +143,7 @@ CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
-        float r = supp * rr[i];
-        float lr = lsw * ls[i];
-        r = (lr > r) ? lr : r;
-        float gi = 1.0f - r / (see_s[i] + 1e-20f);
-        gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
-        g[i] = gi;
-        float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
-        nf[i] = (see[i] > nf[i]) ? up : down;
+        float gi = gain_bin(i, g, nf, see_s, rr, ls, see, supp, lsw, gmin, tiny);
         out[2 * i] = gi * e[2 * i];
         out[2 * i + 1] = gi * e[2 * i + 1];
     }
@@ -146,16 +157,8 @@ CA_MULTIVERSION void ca_aec_gain_floor(int k, float *restrict g, float *restrict
                                        float supp, float lsw, float gmin, float tiny)
 {
     const ptrdiff_t m = k;
-    for (ptrdiff_t i = 0; i < m; i++) {
-        float r = supp * rr[i];
-        float lr = lsw * ls[i];
-        r = (lr > r) ? lr : r;
-        float gi = 1.0f - r / (see_s[i] + 1e-20f);
-        gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
-        g[i] = gi;
-        float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
-        nf[i] = (see[i] > nf[i]) ? up : down;
-    }
+    for (ptrdiff_t i = 0; i < m; i++)
+        gain_bin(i, g, nf, see_s, rr, ls, see, supp, lsw, gmin, tiny);
 }
 
 /* The comfort noise's amplitudes as ca_aec_comfort_noise computes them. */
