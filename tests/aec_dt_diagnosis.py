@@ -37,23 +37,9 @@ import sys
 import numpy as np
 
 import aec_sweep
-from callaudio._dsp.aec import EchoCanceller
 from callaudio._dsp.aec_suppressor import analysis_windows
 from callaudio.simulation.metrics import near_end_loss_db
 from callaudio.simulation.resample import resample
-
-
-def _run(res, **kw) -> np.ndarray:
-    aec = EchoCanceller(res.sample_rate, **kw)
-    n = res.sample_rate // 100
-    nf = len(res.mic) // n
-    out = np.zeros(nf * n, np.float32)
-    for i in range(nf):
-        s = slice(i * n, (i + 1) * n)
-        aec.render(res.far[s])
-        out[s] = aec.capture(res.mic[s])
-    lat = aec.latency_samples
-    return np.concatenate([out[lat:], np.zeros(lat, np.float32)])
 
 
 def _stft(x: np.ndarray, n: int, wa: np.ndarray) -> np.ndarray:
@@ -87,10 +73,10 @@ def _db(a: float, b: float) -> float:
 def diagnose(seed: int, rate: int) -> dict[str, float]:
     case = aec_sweep.draw(seed, rate, "dt")
     res = aec_sweep.build(case)
-    out = _run(res)
-    lin = _run(res, suppression=0.0, max_attenuation_db=0.0, comfort_noise=False)
+    out = aec_sweep.run(res)
+    lin = aec_sweep.run(res, suppression=0.0, max_attenuation_db=0.0, comfort_noise=False)
     res0 = dataclasses.replace(res, mic=(res.mic - res.near).astype(np.float32))
-    lin0 = _run(res0, suppression=0.0, max_attenuation_db=0.0, comfort_noise=False)
+    lin0 = aec_sweep.run(res0, suppression=0.0, max_attenuation_db=0.0, comfort_noise=False)
     m = len(out)
     near = res.near[:m].astype(np.float64)
     noise = res.noise[:m].astype(np.float64)

@@ -304,10 +304,11 @@ def build(case: Case) -> EchoResult:
     )
 
 
-def run(res: EchoResult) -> np.ndarray:
-    """The canceller's output over the scenario, realigned by its latency."""
+def run(res: EchoResult, **options: Any) -> np.ndarray:
+    """The canceller's output over the scenario, realigned by its latency (``options``:
+    ``EchoCanceller`` keyword arguments)."""
     rate = res.sample_rate
-    aec = EchoCanceller(rate)
+    aec = EchoCanceller(rate, **options)
     n = rate // 100
     nf = len(res.mic) // n
     out = np.zeros(nf * n, np.float32)
