@@ -44,6 +44,11 @@ from callaudio.config import validate_stage
 from callaudio._dsp._typedefs cimport CA_TINY, f32, f64
 
 
+cdef extern from "hpf_vec.h" nogil:
+    int ca_sos_df2t_x2(f32* x0, f32* x1, Py_ssize_t n, const f64* coef, f64* s0, f64* s1,
+                       int nsec, double tiny)
+
+
 @cython.boundscheck(False)   # kernel: i < n by construction
 @cython.wraparound(False)
 cdef void sos_df2t_inplace(f32* x, Py_ssize_t n, const f64* coef, f64* state,
@@ -162,14 +167,30 @@ cdef class HighPass:
         PyMem_Free(self._state)
 
     cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil:
-        cdef int i
         sos_df2t_inplace(x, n, self._coef, self._state, self._nsec)
+        self._restart_if_nonfinite()
+
+    cdef void _restart_if_nonfinite(self) noexcept nogil:
         # A non-finite input sample would leave the recursive state NaN for ever: the
         # output of this call is lost anyway, so restart from rest (2 compares/section).
+        cdef int i
         for i in range(2 * self._nsec):
             if not isfinite(self._state[i]):
                 memset(self._state, 0, 2 * self._nsec * sizeof(f64))
                 break
+
+    cdef void process2_c(self, HighPass other, f32* x, f32* y, Py_ssize_t n) noexcept nogil:
+        cdef int k
+        cdef bint same = other is not self and other._nsec == self._nsec
+        for k in range(5 * self._nsec):
+            same = same and other._coef[k] == self._coef[k]
+        if same and ca_sos_df2t_x2(x, y, n, self._coef, self._state, other._state,
+                                   self._nsec, <double>CA_TINY):
+            self._restart_if_nonfinite()
+            other._restart_if_nonfinite()
+        else:
+            self.process_c(x, n)
+            other.process_c(y, n)
 
     cpdef void reset(self):
         """Clear the filter state (as after construction)."""
