@@ -8,25 +8,29 @@
 
 #include <stddef.h>
 
+#include "ca_multiversion.h"
+
 #if defined(__SSE2__) || defined(_M_X64)
 #include <emmintrin.h>
 
 /* fabs(z) < tiny -> +0.0, lane by lane (a NaN lane is kept: fabs(NaN) < tiny is false) */
-static inline __m128d ca_hpf_flush2(__m128d z, __m128d tiny, __m128d sign) {
+CA_INLINE __m128d ca_hpf_flush2(__m128d z, __m128d tiny, __m128d sign) {
     return _mm_andnot_pd(_mm_cmplt_pd(_mm_andnot_pd(sign, z), tiny), z);
 }
 
-static inline __m128d ca_hpf_load2(const float* x0, const float* x1) {
+CA_INLINE __m128d ca_hpf_load2(const float* x0, const float* x1) {
     return _mm_cvtps_pd(_mm_unpacklo_ps(_mm_load_ss(x0), _mm_load_ss(x1)));
 }
 
-static inline void ca_hpf_store2(float* x0, float* x1, __m128 o) {
+CA_INLINE void ca_hpf_store2(float* x0, float* x1, __m128 o) {
     _mm_store_ss(x0, o);
     _mm_store_ss(x1, _mm_shuffle_ps(o, o, 1));
 }
 
-static inline int ca_sos_df2t_x2(float* x0, float* x1, ptrdiff_t n, const double* coef,
-                                 double* s0, double* s1, int nsec, double tiny_) {
+/* the AVX2 clone only for the 3-operand (VEX) encoding: the same SSE2 operations */
+CA_MULTIVERSION
+static int ca_sos_df2t_x2(float* x0, float* x1, ptrdiff_t n, const double* coef,
+                          double* s0, double* s1, int nsec, double tiny_) {
     const __m128d tiny = _mm_set1_pd(tiny_), sign = _mm_set1_pd(-0.0);
     const __m128d b0 = _mm_set1_pd(coef[0]), b1 = _mm_set1_pd(coef[1]);
     const __m128d b2 = _mm_set1_pd(coef[2]), a1 = _mm_set1_pd(coef[3]);
