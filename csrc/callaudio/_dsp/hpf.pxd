@@ -17,6 +17,11 @@ cdef class HighPass:
 
     # Filter n samples of x in place (any n >= 0); the state carries over to the next call.
     cdef void process_c(self, f32* x, Py_ssize_t n) noexcept nogil
+    # x with this filter and y with ``other`` (the same design, its own state), both n
+    # samples in place, bit-identical to process_c on each; the two recursions run in
+    # the two lanes of one SSE2 vector (hpf_vec.h) when the designs are equal.
+    cdef void process2_c(self, HighPass other, f32* x, f32* y, Py_ssize_t n) noexcept nogil
+    cdef void _restart_if_nonfinite(self) noexcept nogil
     cpdef void reset(self)
     # The same, in place and allocation-free, for the per-frame path.
     cdef void reset_c(self) noexcept nogil

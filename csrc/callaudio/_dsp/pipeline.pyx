@@ -871,12 +871,11 @@ cdef class Chain:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef void _front_c(self, Chain lead) noexcept nogil:
-        """Linked capture, this channel's part before the common delay estimate: the input
-        guard, the resampler, the band analysis, the high-pass and the echo canceller's
-        analysis (the far spectrum taken from ``lead``'s) on the frame in ``_cap``."""
+    cdef void _front_c(self, Chain lead, bint hp) noexcept nogil:
+        """Linked capture, this channel's part before the high-pass: the input guard, the
+        resampler and the band analysis on the frame in ``_cap`` (then the high-pass if
+        ``hp``, and :meth:`_front_end_c`)."""
         cdef f32* x = self._cap
-        cdef Py_ssize_t n = self._ns
         if guard_input(x, self.frame_size):
             self.state.nonfinite_frames += 1
         if self._up is not None:
@@ -887,9 +886,16 @@ cdef class Chain:
             self._bank.analysis_c(x, self._bands)
             x = self._bands
         self._sx = x
-        if self.high_pass is not None:
-            self.high_pass.process_c(x, n)
-        self._p_in = ca_mean_square(x, <int>n)
+        if hp:
+            if self.high_pass is not None:
+                self.high_pass.process_c(x, self._ns)
+            self._front_end_c(lead)
+
+    cdef void _front_end_c(self, Chain lead) noexcept nogil:
+        """Linked capture, after the high-pass: the input power and the echo canceller's
+        analysis (the far spectrum taken from ``lead``'s) of the stage frame ``_sx``."""
+        cdef f32* x = self._sx
+        self._p_in = ca_mean_square(x, <int>self._ns)
         if lead is self:
             self._code = self.echo_canceller.analyse_c(x, None)
         else:
@@ -941,6 +947,7 @@ cdef class Chain:
         cdef f32* df = <f32*>dst
         cdef int16_t* di = <int16_t*>dst
         cdef f32* cap
+        cdef bint hp2 = nch == 2 and self.high_pass is not None
         if nch == 2 and not i16:
             ca_deinterleave2_f32(sf, (<Chain>self._peer[0])._cap, (<Chain>self._peer[1])._cap,
                                  <int>n)
@@ -951,7 +958,13 @@ cdef class Chain:
                     cap[i] = si[i * nch + c] * (1.0 / I16_SCALE)
             elif nch != 2:
                 ca_gather_f32(sf + c, nch, cap, <int>n)
-            (<Chain>self._peer[c])._front_c(self)
+            (<Chain>self._peer[c])._front_c(self, not hp2)
+        if hp2:     # two channels' high-pass recursions in one vector's lanes (exact)
+            self.high_pass.process2_c((<Chain>self._peer[1]).high_pass, self._sx,
+                                      (<Chain>self._peer[1])._sx, ns)
+            self._front_end_c(self)
+            (<Chain>self._peer[1])._front_end_c(self)
+        for c in range(nch):
             ecs[c] = <void*>(<Chain>self._peer[c]).echo_canceller
             posts[c] = <void*>(<Chain>self._peer[c]).noise_suppressor
             xs[c] = (<Chain>self._peer[c])._sx
