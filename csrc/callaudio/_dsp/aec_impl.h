@@ -41,10 +41,10 @@ void ca_aec_comfort_amp(int k, float *restrict amp, const float *restrict nf,
 unsigned int ca_aec_comfort_signs(int k, float *restrict out, const float *restrict amp,
                                   unsigned int state);
 
-/* ca_aec_comfort_signs with the signs of 16 bins from one xorshift32 step (amp >= 0;
- * linked channels: one generator per channel). */
-unsigned int ca_aec_comfort_signs16(int k, float *restrict out, const float *restrict amp,
-                                    unsigned int state);
+/* out <- out g (ca_aec_scale_spectrum), then ca_aec_comfort_signs with the signs of 16
+ * bins from one xorshift32 step (amp >= 0; linked channels: one generator per channel). */
+unsigned int ca_aec_scale_signs16(int k, float *restrict out, const float *restrict g,
+                                  const float *restrict amp, unsigned int state);
 
 /* The state after k bins' signs without drawing them: col (32 words) <- the table for k,
  * then ca_aec_comfort_jump(col, state). */

@@ -165,8 +165,8 @@ cdef extern from "aec_impl.h":
                                       unsigned int state) noexcept nogil
     unsigned int ca_aec_comfort_signs(int k, f32* out, const f32* amp,
                                       unsigned int state) noexcept nogil
-    unsigned int ca_aec_comfort_signs16(int k, f32* out, const f32* amp,
-                                        unsigned int state) noexcept nogil
+    unsigned int ca_aec_scale_signs16(int k, f32* out, const f32* g, const f32* amp,
+                                      unsigned int state) noexcept nogil
     double ca_aec_cpower_sum(int k, const f32* w) noexcept nogil
     void ca_aec_residual_spectra(int k, f32* espec, f32* ebar, f32* ybar, f32* syy_out,
                                  f32* see_out, const f32* yspec, const f32* dspec,
@@ -531,9 +531,10 @@ cdef class ResidualEchoSuppressor:
         ``e``): its analysis spectrum into ``Tspec``, with this frame's gain, and comfort
         noise of amplitude ``amp`` (``comfort_amp_c``) with this channel's random signs."""
         post.analyse_c(e, self.Tspec)
-        ca_aec_scale_spectrum(self.k, self.Tspec, self.G)
         if self.comfort_noise:
-            self.rng = ca_aec_comfort_signs16(self.k, self.Tspec, amp, self.rng)
+            self.rng = ca_aec_scale_signs16(self.k, self.Tspec, self.G, amp, self.rng)
+        else:
+            ca_aec_scale_spectrum(self.k, self.Tspec, self.G)
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)

@@ -249,11 +249,26 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_signs(int k, float *restrict out,
     return comfort_signs(k, out, amp, state);
 }
 
-CA_MULTIVERSION unsigned int ca_aec_comfort_signs16(int k, float *restrict out,
-                                                    const float *restrict amp,
-                                                    unsigned int state)
+#if CA_HAVE_VEC
+typedef float v8f __attribute__((vector_size(32)));
+typedef uint32_t v8u __attribute__((vector_size(32)));
+#if defined(__clang__)
+#define DUP8(a, h) ((h) ? __builtin_shufflevector(a, a, 4, 4, 5, 5, 6, 6, 7, 7) \
+                        : __builtin_shufflevector(a, a, 0, 0, 1, 1, 2, 2, 3, 3))
+#else
+typedef int v8i __attribute__((vector_size(32)));
+#define DUP8(a, h) ((h) ? __builtin_shuffle(a, (v8i){4, 4, 5, 5, 6, 6, 7, 7}) \
+                        : __builtin_shuffle(a, (v8i){0, 0, 1, 1, 2, 2, 3, 3}))
+#endif
+#endif
+
+CA_MULTIVERSION unsigned int ca_aec_scale_signs16(int k, float *restrict out,
+                                                  const float *restrict g,
+                                                  const float *restrict amp,
+                                                  unsigned int state)
 {
-    /* one xorshift32 step (Marsaglia 2003, as ca_aec_comfort_noise) gives the two signs
+    /* out <- out g (each bin's pair, as ca_aec_scale_spectrum) plus the comfort noise:
+     * one xorshift32 step (Marsaglia 2003, as ca_aec_comfort_noise) gives the two signs
      * of 16 bins (bits 2j, 2j + 1); the sign is set on the bits, so the loop vectorises.
      * A whole block runs over its 32 interleaved outputs q (sign: bit q), so the shifts
      * are per-lane constants */
@@ -266,12 +281,31 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_signs16(int k, float *restrict out,
         const ptrdiff_t e = (m - b < 16) ? m - b : 16;
         if (e == 16) {
             float *restrict o = out + 2 * b;
+#if CA_HAVE_VEC
+            {   /* the same bits as below, 8 outputs a vector: bit q of s clear -> sign set */
+                const v8u st = {s, s, s, s, s, s, s, s};
+                v8f a[2], gg[2], t;
+                memcpy(a, &amp[b], sizeof a);
+                memcpy(gg, &g[b], sizeof gg);
+                for (int v = 0; v < 4; v++) {
+                    const v8f d = DUP8(a[v >> 1], v & 1);
+                    const v8u bit = (v8u){1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u} << (8 * v);
+                    const v8u sgn = (v8u)((st & bit) == 0) & 0x80000000u;
+                    memcpy(&t, o + 8 * v, sizeof t);
+                    t *= DUP8(gg[v >> 1], v & 1);
+                    t += (v8f)((v8u)d ^ sgn);
+                    memcpy(o + 8 * v, &t, sizeof t);
+                }
+            }
+            continue;
+#endif
             for (int q = 0; q < 32; q++) {
                 uint32_t a, u;
                 float f;
                 memcpy(&a, &amp[b + (q >> 1)], sizeof a);
                 u = a ^ ((~(s >> q) & 1u) << 31);
                 memcpy(&f, &u, sizeof f);
+                o[q] *= g[b + (q >> 1)];
                 o[q] += f;
             }
             continue;
@@ -284,6 +318,8 @@ CA_MULTIVERSION unsigned int ca_aec_comfort_signs16(int k, float *restrict out,
             im = a ^ ((~(s >> (2 * j + 1)) & 1u) << 31);
             memcpy(&fr, &re, sizeof fr);
             memcpy(&fi, &im, sizeof fi);
+            out[2 * (b + j)] *= g[b + j];
+            out[2 * (b + j) + 1] *= g[b + j];
             out[2 * (b + j)] += fr;
             out[2 * (b + j) + 1] += fi;
         }
