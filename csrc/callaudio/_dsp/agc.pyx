@@ -261,6 +261,27 @@ cdef inline f64 mean_square(const f32* x, Py_ssize_t n) noexcept nogil:
     return acc / n
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef inline void mean_square2(const f32* x, const f32* y, Py_ssize_t n,
+                              f64* ex, f64* ey) noexcept nogil:
+    """mean_square of two frames in one pass (each sum in the same order: the same bits)."""
+    cdef Py_ssize_t i = 0
+    cdef f64 ax = 0.0, ay = 0.0, u, v
+    while i + 4 <= n:
+        u = x[i]; v = y[i]; ax += u * u; ay += v * v
+        u = x[i + 1]; v = y[i + 1]; ax += u * u; ay += v * v
+        u = x[i + 2]; v = y[i + 2]; ax += u * u; ay += v * v
+        u = x[i + 3]; v = y[i + 3]; ax += u * u; ay += v * v
+        i += 4
+    while i < n:
+        u = x[i]; v = y[i]; ax += u * u; ay += v * v
+        i += 1
+    ex[0] = ax / n
+    ey[0] = ay / n
+
+
 @cython.boundscheck(False)   # kernel: ring indices are reduced modulo size
 @cython.wraparound(False)
 @cython.cdivision(True)      # count >= 1 and size >= 1 are guaranteed by the caller
@@ -594,8 +615,11 @@ cdef class GainControl:
         cdef int c
         cdef f64 e = -1.0, ec, g1, pk = 0.0, p, dg, target, lim0
         cdef f32 g0f, dgf, pkf
+        cdef f64 ms[2]
+        if nch == 2:
+            mean_square2(xs[0], xs[1], n, &ms[0], &ms[1])
         for c in range(nch):
-            ec = mean_square(xs[c], n)
+            ec = ms[c] if nch == 2 else mean_square(xs[c], n)
             if not isfinite(ec):
                 for i in range(n):
                     xs[c][i] = 0.0
