@@ -284,15 +284,17 @@ CA_MULTIVERSION unsigned int ca_aec_scale_signs16(int k, float *restrict out,
 #if CA_HAVE_VEC
             {   /* the same bits as below, 8 outputs a vector: bit q of s clear -> sign set */
                 const v8u st = {s, s, s, s, s, s, s, s};
-                v8f a[2], gg[2], t;
-                memcpy(a, &amp[b], sizeof a);
-                memcpy(gg, &g[b], sizeof gg);
+                v8f a0, a1, g0, g1, t;
+                memcpy(&a0, &amp[b], sizeof a0);
+                memcpy(&a1, &amp[b + 8], sizeof a1);
+                memcpy(&g0, &g[b], sizeof g0);
+                memcpy(&g1, &g[b + 8], sizeof g1);
                 for (int v = 0; v < 4; v++) {
-                    const v8f d = DUP8(a[v >> 1], v & 1);
+                    const v8f d = DUP8((v >> 1) ? a1 : a0, v & 1);
                     const v8u bit = (v8u){1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u} << (8 * v);
                     const v8u sgn = (v8u)((st & bit) == 0) & 0x80000000u;
                     memcpy(&t, o + 8 * v, sizeof t);
-                    t *= DUP8(gg[v >> 1], v & 1);
+                    t *= DUP8((v >> 1) ? g1 : g0, v & 1);
                     t += (v8f)((v8u)d ^ sgn);
                     memcpy(o + 8 * v, &t, sizeof t);
                 }
