@@ -269,14 +269,19 @@ cdef inline void mean_square2(const f32* x, const f32* y, Py_ssize_t n,
     """mean_square of two frames in one pass (each sum in the same order: the same bits)."""
     cdef Py_ssize_t i = 0
     cdef f64 ax = 0.0, ay = 0.0, u, v
+    cdef int j
     while i + 4 <= n:
-        u = x[i]; v = y[i]; ax += u * u; ay += v * v
-        u = x[i + 1]; v = y[i + 1]; ax += u * u; ay += v * v
-        u = x[i + 2]; v = y[i + 2]; ax += u * u; ay += v * v
-        u = x[i + 3]; v = y[i + 3]; ax += u * u; ay += v * v
+        for j in range(4):      # unrolled by the compiler (a constant trip count)
+            u = x[i + j]
+            v = y[i + j]
+            ax += u * u
+            ay += v * v
         i += 4
     while i < n:
-        u = x[i]; v = y[i]; ax += u * u; ay += v * v
+        u = x[i]
+        v = y[i]
+        ax += u * u
+        ay += v * v
         i += 1
     ex[0] = ax / n
     ey[0] = ay / n
