@@ -1279,28 +1279,11 @@ cdef class Chain:
             raise ValueError("channel out of range")
         cdef char* src = <char*>cnp.PyArray_DATA(mic)
         cdef char* dst = <char*>cnp.PyArray_DATA(out)
-        cdef bint busy = False
-        if typ == cnp.NPY_FLOAT32:
-            with nogil:
-                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-                busy = self.state.claimed
-                if not busy:
-                    rc = self.capture_f32(<f32*>src + channel, <f32*>dst + channel, channels)
-                    if rc != OK:
-                        self.reset_c()
-                PyThread_release_lock(self.state.capture_lock)
-        elif typ == cnp.NPY_INT16:
-            with nogil:
-                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-                busy = self.state.claimed
-                if not busy:
-                    rc = self.capture_i16(<int16_t*>src + channel, <int16_t*>dst + channel,
-                                          channels)
-                    if rc != OK:
-                        self.reset_c()
-                PyThread_release_lock(self.state.capture_lock)
-        else:
+        if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_INT16:
             raise TypeError("frames must be float32 or int16 in native byte order")
+        cdef bint busy
+        with nogil:
+            busy = _capture_locked(self, src, dst, typ, channel, channels, &rc)
         if busy:
             raise ChainClaimed()
         return rc
@@ -1366,17 +1349,7 @@ cdef class Chain:
                              "and echo canceller")
         cdef bint busy
         with nogil:
-            PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
-            if self.state is not source.state:
-                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            busy = self.state.claimed or source.state.claimed
-            if not busy:
-                if self.echo_canceller is not None and source.echo_canceller is not None:
-                    self.echo_canceller.render_c(source._far_frame(), self._ns)
-                self.state.render_frames += 1
-            if self.state is not source.state:
-                PyThread_release_lock(self.state.render_lock)
-            PyThread_release_lock(source.state.render_lock)
+            busy = _render_shared_locked(self, source)
         if busy:
             raise ChainClaimed()
 
@@ -1388,23 +1361,11 @@ cdef class Chain:
         if not (cnp.PyArray_IS_C_CONTIGUOUS(far) and cnp.PyArray_ISALIGNED(far)):
             raise ValueError("frames must be C-contiguous and aligned")
         cdef char* src = <char*>cnp.PyArray_DATA(far)
-        cdef bint busy = False
-        if typ == cnp.NPY_FLOAT32:
-            with nogil:
-                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-                busy = self.state.claimed
-                if not busy:
-                    self.render_f32(<f32*>src, channels)
-                PyThread_release_lock(self.state.render_lock)
-        elif typ == cnp.NPY_INT16:
-            with nogil:
-                PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-                busy = self.state.claimed
-                if not busy:
-                    self.render_i16(<int16_t*>src, channels)
-                PyThread_release_lock(self.state.render_lock)
-        else:
+        if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_INT16:
             raise TypeError("frames must be float32 or int16 in native byte order")
+        cdef bint busy
+        with nogil:
+            busy = _render_locked(self, src, typ, channels)
         if busy:
             raise ChainClaimed()
 
@@ -1557,10 +1518,10 @@ cdef class FrameEntry:
         cdef char* dst = <char*>cnp.PyArray_DATA(y)
         cdef Chain ch = self._first
         cdef bint busy = False
-        cdef int lk
+        cdef int lk, rc
         if chans == 1:
             with nogil:
-                busy = _capture_locked(ch, src, dst, typ, 0, 1)
+                busy = _capture_locked(ch, src, dst, typ, 0, 1, &rc)
         elif ch._nlink == chans:
             # linked channels: the whole frame in the linked capture (Chain.capture_linked,
             # the C API's capture_multi): one common gain, never channel by channel
@@ -1576,7 +1537,7 @@ cdef class FrameEntry:
             for c in range(chans):
                 ch = <Chain>self._chains[c]
                 with nogil:
-                    busy = _capture_locked(ch, src, dst, typ, c, chans)
+                    busy = _capture_locked(ch, src, dst, typ, c, chans, &rc)
                 if busy:
                     break
         if busy:
@@ -1596,14 +1557,7 @@ cdef class FrameEntry:
         cdef Chain ch
         cdef bint busy
         with nogil:
-            PyThread_acquire_lock(first.state.render_lock, WAIT_LOCK)
-            busy = first.state.claimed
-            if not busy:
-                if typ == cnp.NPY_FLOAT32:
-                    first.render_f32(<f32*>src, k)
-                else:
-                    first.render_i16(<int16_t*>src, k)
-            PyThread_release_lock(first.state.render_lock)
+            busy = _render_locked(first, src, typ, k)
         if busy:
             raise ChainClaimed()
         for c in range(1, self._channels):   # as Chain.render_shared(first)
@@ -1616,19 +1570,34 @@ cdef class FrameEntry:
 
 
 cdef inline bint _capture_locked(Chain ch, char* src, char* dst, int typ, Py_ssize_t c,
-                                 Py_ssize_t chans) noexcept nogil:
-    """Chain.capture's locked section on channel ``c``; True (nothing run) if claimed."""
-    cdef int rc
+                                 Py_ssize_t chans, int* rc) noexcept nogil:
+    """Channel ``c`` of a float32/int16 frame through ``ch`` under its capture lock (reset
+    in place after a non-finite output; ``rc``: the capture's code); True (nothing run) if
+    the chain is claimed."""
     PyThread_acquire_lock(ch.state.capture_lock, WAIT_LOCK)
     cdef bint busy = ch.state.claimed
     if not busy:
         if typ == cnp.NPY_FLOAT32:
-            rc = ch.capture_f32(<f32*>src + c, <f32*>dst + c, chans)
+            rc[0] = ch.capture_f32(<f32*>src + c, <f32*>dst + c, chans)
         else:
-            rc = ch.capture_i16(<int16_t*>src + c, <int16_t*>dst + c, chans)
-        if rc != OK:
+            rc[0] = ch.capture_i16(<int16_t*>src + c, <int16_t*>dst + c, chans)
+        if rc[0] != OK:
             ch.reset_c()
     PyThread_release_lock(ch.state.capture_lock)
+    return busy
+
+
+cdef inline bint _render_locked(Chain ch, char* src, int typ, Py_ssize_t chans) noexcept nogil:
+    """A float32/int16 far frame of ``chans`` channels into ``ch`` under its render lock;
+    True (nothing run) if the chain is claimed."""
+    PyThread_acquire_lock(ch.state.render_lock, WAIT_LOCK)
+    cdef bint busy = ch.state.claimed
+    if not busy:
+        if typ == cnp.NPY_FLOAT32:
+            ch.render_f32(<f32*>src, chans)
+        else:
+            ch.render_i16(<int16_t*>src, chans)
+    PyThread_release_lock(ch.state.render_lock)
     return busy
 
 
