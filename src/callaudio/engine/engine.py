@@ -85,8 +85,7 @@ class AudioEngine(RingSide):
     device : Device
         Where the stream runs (``SounddeviceBackend``, ``SimulatedBackend``, ...).
     sample_rate : int
-        A supported rate (:data:`callaudio.config.SAMPLE_RATES`); a frame (the stream's
-        blocksize) is 10 ms.
+        A supported rate (:data:`callaudio.config.SAMPLE_RATES`); a frame (blocksize) is 10 ms.
     processor : VoiceProcessor or None
         The capture chain; None bypasses processing (MEASUREMENT mode): the application gets
         the microphone unchanged. Its sample rate must match.
@@ -407,7 +406,8 @@ class AudioEngine(RingSide):
                 self._core.apply_commands()
             elif time.monotonic() > deadline:
                 raise ConfigError("command", "the audio callback does not take commands")
-            time.sleep(0.002 if self._live else 0.0)
+            else:  # a live callback frees a slot per frame
+                time.sleep(0.002)
             seq = int(fn(*args))
         if not self._live:  # no callback can run (it is set under _cmd_lock)
             self._core.apply_commands()
