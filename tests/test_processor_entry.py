@@ -210,3 +210,31 @@ def test_linked_groups_in_opposite_orders_do_not_deadlock() -> None:
         pytest.fail("the linked captures deadlocked")
     assert r.returncode == 0, r.stderr[-500:]
     assert r.stdout.split() == ["done"]
+
+
+# Two chains feeding each other's far frame from two threads (a.render_shared(b) takes b's
+# render lock then a's, b.render_shared(a) a's then b's) deadlocked both for good.
+_SHARED_BOTH_WAYS = """
+import threading, numpy as np, callaudio as ca
+a, b = ca.VoiceProcessor(16000, channels=2, link_channels=False).chains()
+def loop(x, y):
+    for _ in range(50000):
+        x.render_shared(y)
+ts = [threading.Thread(target=loop, args=p) for p in ((a, b), (b, a))]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("done")
+"""
+
+
+def test_render_shared_both_ways_at_once_does_not_deadlock() -> None:
+    import subprocess
+    import sys
+
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", _SHARED_BOTH_WAYS], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("render_shared deadlocked")
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout.split() == ["done"]

@@ -1602,17 +1602,22 @@ cdef inline bint _render_locked(Chain ch, char* src, int typ, Py_ssize_t chans) 
 
 
 cdef inline bint _render_shared_locked(Chain ch, Chain source) noexcept nogil:
-    """Chain.render_shared's locked section; True (nothing run) if either is claimed."""
-    cdef bint busy
-    PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
-    if ch.state is not source.state:
-        PyThread_acquire_lock(ch.state.render_lock, WAIT_LOCK)
+    """Chain.render_shared's locked section; True (nothing run) if either is claimed.
+    The second lock is only tried (as in _lock_renders): a.render_shared(b) and
+    b.render_shared(a) at once took the two locks in opposite orders (a deadlock)."""
+    cdef bint busy, same = ch.state is source.state
+    while True:
+        PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
+        if same or PyThread_acquire_lock(ch.state.render_lock, NOWAIT_LOCK):
+            break
+        PyThread_release_lock(source.state.render_lock)
+        ca_yield()
     busy = ch.state.claimed or source.state.claimed
     if not busy:
         if ch.echo_canceller is not None and source.echo_canceller is not None:
             ch.echo_canceller.render_c(source._far_frame(), ch._ns)
         ch.state.render_frames += 1
-    if ch.state is not source.state:
+    if not same:
         PyThread_release_lock(ch.state.render_lock)
     PyThread_release_lock(source.state.render_lock)
     return busy
