@@ -55,9 +55,12 @@ demo: $(VENV)/.deps-demo $(VENV)/.built
 # Debian's libportaudio2 and jackd2 when missing).
 # The echo canceller's sweep (tests/aec_sweep.py) draws talkers from espeak-ng voices as well
 # as the shipped clips: install Debian's espeak-ng so every machine draws the same cases.
+# Debian packages go in with apt-get: directly as root, else through `sudo -n` (as
+# scripts/jack-server.sh does); without either the step says so and the target goes on.
+APT := $(if $(filter 0,$(shell id -u)),,sudo -n) env DEBIAN_FRONTEND=noninteractive apt-get
 test: install
-	command -v espeak-ng >/dev/null 2>&1 || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	command -v espeak-ng >/dev/null 2>&1 || ($(APT) update -qq && \
+		$(APT) install -y -qq --no-install-recommends \
 		espeak-ng >/dev/null) || echo "make test: no espeak-ng; the AEC sweep draws the shipped talkers only"
 	scripts/with-jack.sh $(PY) -m pytest -q --durations=20 $(TESTS)
 
@@ -67,7 +70,7 @@ PEERS := speexdsp-ns webrtc-noise-gain pyrnnoise livekit pywebrtc-audio speexdsp
 $(VENV)/.peers: $(VENV)/.deps-test
 	# speexdsp's binding builds against Debian's libspeexdsp with swig
 	dpkg -s libspeexdsp-dev swig >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		($(APT) update -qq && $(APT) install -y -qq \
 		--no-install-recommends libspeexdsp-dev swig) || echo "bench: no libspeexdsp-dev"
 	for p in $(PEERS); do $(PIP) install $$p || echo "bench: peer $$p did not install"; done
 	touch $@
@@ -75,8 +78,8 @@ $(VENV)/.peers: $(VENV)/.deps-test
 # The side-by-side benches (bench/bench_*_peers.py) score with AECMOS/DNSMOS (the `mos`
 # extra) and draw talkers from espeak-ng voices, as the AEC sweep does. Their tables:
 # bench/README.md.
-BENCH_ESPEAK := command -v espeak-ng >/dev/null 2>&1 || (apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+BENCH_ESPEAK := command -v espeak-ng >/dev/null 2>&1 || ($(APT) update -qq && \
+	$(APT) install -y -qq --no-install-recommends \
 	espeak-ng >/dev/null) || echo "bench: no espeak-ng; the shipped talkers only"
 bench: install $(VENV)/.peers $(VENV)/.deps-mos
 	$(BENCH_ESPEAK)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A JACK server on the dummy driver with one loopback port pair, for callaudio's real-audio
-# tests on machines with no sound card (facts and pitfalls: REAL_AUDIO.md).
+# tests on machines with no sound card (start it before Python imports sounddevice: PortAudio
+# scans its host APIs once, at initialisation; stop it only after that process has exited).
 #
 #   scripts/jack-server.sh start  NAME   install libportaudio2 + jackd2 if missing, start, wait
 #   scripts/jack-server.sh stop   NAME   SIGTERM, wait for exit (SIGKILL + shm cleanup after 10 s)

@@ -5,8 +5,8 @@
 #
 # Starts `scripts/jack-server.sh start NAME` (installing libportaudio2 + jackd2 when missing),
 # runs COMMAND with JACK_DEFAULT_SERVER=NAME and JACK_NO_START_SERVER=1 exported, stops the
-# server after COMMAND has exited (never before: REAL_AUDIO.md pitfall 2) and exits with
-# COMMAND's exit status.
+# server after COMMAND has exited (never before: libportaudio 19.6 aborts at exit, status 134,
+# when the server went away under it) and exits with COMMAND's exit status.
 #
 # NAME defaults to $CALLAUDIO_JACK_NAME or `callaudio-<pid>`: a server per invocation, so two
 # test runs on one machine never mix their signals in one loopback (pitfall 4).

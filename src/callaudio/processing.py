@@ -66,8 +66,8 @@ def _known(value: float) -> float | None:
 class ProcessingStats:
     """What the chain measured, for channel 0 (WebRTC's ``AudioProcessingStats``).
 
-    Every field is ``None`` until it is known (its stage is off, or has not seen enough
-    signal yet).
+    A measured field is ``None`` until it is known (its stage is off, or has not seen
+    enough signal yet); the frame counters and ``latency_ms`` always have a value.
 
     Attributes
     ----------
@@ -79,7 +79,7 @@ class ProcessingStats:
     gain_db : float or None
         Gain the gain control applied to the last frame, in dB (limiter included).
     speech : bool or None
-        The voice-activity decision of the last frame.
+        The gain control's near-end speech decision for the last frame.
     erl_db, erle_db, delay_ms, echo_converged : float, float, float, bool or None
         Echo canceller metrics (echo return loss, echo return loss enhancement, bulk
         delay estimate, convergence flag); None while the canceller is off.

@@ -132,10 +132,15 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
     except wave.Error as exc:
         text = str(exc)
         if "RIFF" in text or "WAVE" in text:
-            raise SoundFileError(name, "not_wav", f"not a WAV file ({text})") from exc
+            raise SoundFileError(
+                name, "not_wav", f"not a WAV file ({text}); sound files here are integer PCM WAV"
+            ) from exc
         if text.startswith("unknown format"):
             raise SoundFileError(
-                name, "unsupported", f"only integer PCM WAV is supported ({text})"
+                name,
+                "unsupported",
+                f"only integer PCM WAV is supported ({text}); convert it, e.g. "
+                "sox IN -e signed -b 16 OUT.wav",
             ) from exc
         if "bad sample width" in text:
             raise SoundFileError(name, "unsupported", f"unsupported sample width ({text})") from exc

@@ -1,7 +1,7 @@
 """The engine on real PortAudio streams: JACK's dummy driver with a loopback port pair.
 
 What a stream plays on the `loopback` device comes back on its input, bit-exact, two
-periods later (REAL_AUDIO.md). Run through ``scripts/with-jack.sh`` (``make test`` does).
+periods later. Run through ``scripts/with-jack.sh`` (``make test`` does).
 These tests run in real time: a few seconds each. They hold on a loaded machine: the rings
 get the headroom an application gives them (seconds, not the 500 ms default), and each
 test asserts what it is about (the data, bit-exact) apart from the xrun count, which a

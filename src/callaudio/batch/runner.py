@@ -263,7 +263,9 @@ def _todo(
     """The items with jobs left to run (each with those jobs)."""
     if store.exists() and not resume:
         raise ConfigError(
-            "out", f"{out_dir} already holds results: resume them, or choose a new folder"
+            "out",
+            f"{out_dir} already holds results: resume them (--resume; resume=True in "
+            "Python), or choose a new folder",
         )
     done = store.keys() if resume else set()
     todo: list[tuple[Item, list[Job]]] = []

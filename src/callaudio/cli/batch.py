@@ -95,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise ConfigError("--workers", f"must be >= 0, got {args.workers}")
     procs = [p.strip() for p in args.processors.split(",")]
+    absent: list[str] = []
     if procs == ["all"]:
         procs = available()
+        absent = [p for p in ("webrtc", "speex") if p not in procs]
 
     def started(todo: int, skipped: int) -> None:
         if not args.quiet:
@@ -132,7 +134,10 @@ def run(args: argparse.Namespace) -> int:
         f"-> {out}/results.parquet"
     )
     print(f"  summary: {out}/summary.md")
-    skipped = _not_measured(table, args.plots)
+    skipped = _not_measured(table, args.plots) + [
+        f'{p} (its library is not installed: pip install "callaudio[peers]" in a checkout)'
+        for p in absent
+    ]
     if skipped:
         print(f"  not measured here: {'; '.join(skipped)}")
     if bad:

@@ -446,7 +446,8 @@ def _print_summary(
         if s["far_active_s"] is not None:
             lines.append(
                 f"  echo: ERLE {fmt(s['erle_db_mean'], ' dB')} mean over "
-                f"{s['far_active_s']:.1f} s of far-end activity, "
+                f"{s['far_active_s']:.1f} s of far-end activity (double talk included: "
+                "the canceller's figure against a mic holding the talker), "
                 f"delay estimate: {fmt(s['delay_ms'], ' ms')}"
             )
         if s["aligned"]:

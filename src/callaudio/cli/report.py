@@ -278,7 +278,13 @@ def _timeline(outdir: Path, run: DemoRun) -> str:
     spans = _interruptions(run)
     for i, (began, ended) in enumerate(spans):
         end = ended if ended is not None else t_last
-        ax.axvspan(began, end, color="red", alpha=0.15, label="interrupted" if i == 0 else None)
+        ax.axvspan(
+            began,
+            end,
+            color="red",
+            alpha=0.15,
+            label="audio session interrupted" if i == 0 else None,
+        )
     if spans:
         began = spans[-1][0]
         ax.axvspan(
