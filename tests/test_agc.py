@@ -187,7 +187,7 @@ class ReferenceGainControl:
                 part, spread = self.p56(self.head - j * q, q, 0)
                 d = 10 * math.log10(part / past)
                 ok = d > thr if up else d < -thr
-                if k == 2:  # a fall restart: every part modulated
+                if k >= 2:  # a fall (restart or trend): every part modulated
                     ok = ok and 10 * math.log10(spread) > C["SPREAD_DB"]
             if not ok:
                 continue

@@ -108,7 +108,11 @@ powers are mean squares, dBFS = 10 log10(power)):
    walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
    TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
    (guarded), and the level is their P.56 power (with the hangover), under the same noise
-   condition.  The window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
+   and modulation conditions (every part spanning more than SPREAD_DB: after a shout the
+   stages before may hand on a second of its quiet, steady tail as speech 25 dB under the
+   talker; taken as a fall, the level dropped there and the shout guard then left the
+   talker's own next frames out as shouts, holding the gain 20 dB high for 0.8 s).  The
+   window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
    window lags a level falling 3.3 dB/s by about 3-4 dB (about 5 dB unweighted); a shortened
    one by about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been
    seen.
@@ -864,9 +868,10 @@ cdef class GainControl:
                 part = newer if j == 0 else p56_active_power(
                     self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &spread)
                 ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
-                # a fall restart: every part modulated (a steady stretch is noise, as a
-                # shout in a pause the stages before hand on as steady noise)
-                if ok and k == 2:
+                # a fall (a restart or the trend test): every part modulated (a steady
+                # stretch is noise, as a shout in a pause the stages before hand on as
+                # steady noise, or the quiet tail they leave after a shout)
+                if ok and k >= 2:
                     ok = power_to_db(spread) > SPREAD_DB
                 j += 1
             if not ok:
