@@ -62,13 +62,15 @@ powers are mean squares, dBFS = 10 log10(power)):
    Learning (the frames that teach the level and may raise the gain): a speech frame with
    the floor known and ``e > noise * 10^(LEARN_SNR_DB / 10)``, held for HANGOVER speech
    frames after the last such frame (so the level keeps the hangover frames P.56 counts).
-   Within ECHO_RECENT_FRAMES after an ``echo_only`` frame a candidate less than MOD_SNR_DB
-   over the floor must also be modulated: among the last MOD_FRAMES candidates at least
-   MOD_MIN lie MOD_DB above the quietest and MOD_MIN MOD_DB below the loudest (the echo
-   suppressor pushes the floor down, and what an upstream VAD passes as speech in the far
-   end's pauses may be steady noise; a lone residual-echo burst is no modulation either).
-   Residual echo, comfort noise and background noise an upstream VAD takes for speech so
-   teach nothing.
+   A candidate less than MOD_SNR_DB over the floor must also be modulated: among the last
+   MOD_FRAMES candidates at least MOD_MIN lie MOD_DB above the quietest and MOD_MIN MOD_DB
+   below the loudest (the echo suppressor pushes the floor down, and what an upstream VAD
+   passes as speech in the far end's pauses may be steady noise; a lone residual-echo burst
+   is no modulation either; nor is the room's noise lifted 20 dB for half a second while
+   the talker pauses, a burst an upstream VAD passes as speech whatever came before it,
+   and which, learnt, moved the level by up to a dB for seconds -- so the test holds
+   everywhere, not only after echo).  Residual echo, comfort noise and background noise
+   an upstream VAD takes for speech so teach nothing.
 4. Speech level: each learning frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
@@ -194,7 +196,6 @@ cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
 cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
 cdef f64 SHOUT_SKIP_DB = 14.0        # above the level by this: counts as it, dB (not +12)
-cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
@@ -237,7 +238,7 @@ CONSTANTS = {
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
     "SHOUT_SPAN": SHOUT_SPAN,
-    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "RESTART_FRAMES": RESTART_FRAMES,
+    "RESTART_FRAMES": RESTART_FRAMES,
     "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
     "MOD_MIN": MOD_MIN, "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
@@ -520,7 +521,6 @@ cdef class GainControl:
         self._learn = False
         self._learn_hang = 0
         self._shout_hold = 0
-        self._since_echo = ECHO_RECENT_FRAMES
         self._unobserved = 0
         self._mod_head = 0
         self._mod_count = 0
@@ -721,17 +721,13 @@ cdef class GainControl:
         # Only a near-end talker well above the tracked floor teaches the level and may
         # raise the gain.
         # (held HANGOVER frames, as the VAD, so the level keeps the P.56 hangover frames)
-        # After echo, speech less than MOD_SNR_DB over the floor must also be modulated
-        # (MOD_DB over the last MOD_FRAMES such frames): what an upstream VAD calls speech
-        # there may be steady noise passed on over a floor the suppressor pushed down.
-        if echo_only:
-            self._since_echo = 0
-        elif self._since_echo < ECHO_RECENT_FRAMES:
-            self._since_echo += 1
+        # Speech less than MOD_SNR_DB over the floor must also be modulated (MOD_DB over
+        # the last MOD_FRAMES such frames): what an upstream VAD calls speech may be steady
+        # noise (passed on over a floor the echo suppressor pushed down, or a burst).
         learn = False
         if speech and floor_known:
             strong = e > self._noise * LEARN_SNR
-            if strong and self._since_echo < ECHO_RECENT_FRAMES:
+            if strong:
                 self._mod[self._mod_head] = e
                 self._mod_head = (self._mod_head + 1) % MOD_FRAMES
                 if self._mod_count < MOD_FRAMES:
