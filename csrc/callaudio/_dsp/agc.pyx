@@ -68,9 +68,10 @@ powers are mean squares, dBFS = 10 log10(power)):
    passes as speech in the far end's pauses may be steady noise; a lone residual-echo burst
    is no modulation either; nor is the room's noise lifted 20 dB for half a second while
    the talker pauses, a burst an upstream VAD passes as speech whatever came before it,
-   and which, learnt, moved the level by up to a dB for seconds -- so the test holds
-   everywhere, not only after echo).  Residual echo, comfort noise and background noise
-   an upstream VAD takes for speech so teach nothing.
+   and which, learnt, moved the level by up to 2 dB for seconds -- so the test holds
+   everywhere, not only after echo, and MOD_SNR_DB is above such a burst's 30-35 dB).
+   Residual echo, comfort noise and background noise an upstream VAD takes for speech so
+   teach nothing.
 4. Speech level: each learning frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
    The level is the P.56 active power of the ring, computed on frames: an entry is active
    when it is within 15.9 dB of the current estimate or among the P56_HANG entries after
@@ -199,7 +200,7 @@ cdef f64 SHOUT_SKIP_DB = 14.0        # above the level by this: counts as it, dB
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
-cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
+cdef f64 MOD_SNR_DB = 40.0           # candidates this far over the floor need no test, dB
 cdef int RESTART_FRAMES = 100       # frames without observation that make a floor stale
 cdef int SHOUT_SPAN = 20             # entries around a left-out one also left out
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
