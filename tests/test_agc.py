@@ -94,7 +94,7 @@ class ReferenceGainControl:
         self.hang, self.idle, self.speech = 0, 0, False
         self.learn, self.learn_hang = False, 0
         self.shout_hold = 0
-        self.since_echo, self.mod = C["ECHO_RECENT_FRAMES"], []
+        self.mod: list[float] = []
         self.unobserved = 0
         self.unmodulated = 0  # candidates the modulation test turned down (coverage)
         self.trends = 0  # windows the trend test shortened (coverage)
@@ -187,7 +187,7 @@ class ReferenceGainControl:
                 part, spread = self.p56(self.head - j * q, q, 0)
                 d = 10 * math.log10(part / past)
                 ok = d > thr if up else d < -thr
-                if k == 2:  # a fall restart: every part modulated
+                if k >= 2:  # a fall (restart or trend): every part modulated
                     ok = ok and 10 * math.log10(spread) > C["SPREAD_DB"]
             if not ok:
                 continue
@@ -243,14 +243,10 @@ class ReferenceGainControl:
             sp = False
         self.speech = sp
         # learning: speech well above the floor (with hangover)
-        if echo_only:
-            self.since_echo = 0
-        elif self.since_echo < C["ECHO_RECENT_FRAMES"]:
-            self.since_echo += 1
         learn = False
         if sp and known:
             strong = e > self.noise * 10.0 ** (C["LEARN_SNR_DB"] / 10.0)
-            if strong and self.since_echo < C["ECHO_RECENT_FRAMES"]:
+            if strong:
                 self.mod = [*self.mod, e][-C["MOD_FRAMES"] :]
                 ratio = 10 ** (C["MOD_DB"] / 10)
                 m = np.array(self.mod)

@@ -38,7 +38,6 @@ cdef class GainControl:
     cdef bint _learn            # the last frame taught the level (see process_c)
     cdef int _learn_hang        # hangover frames left of the learning decision
     cdef int _shout_hold        # entries left that go with a left-out (shouted) one
-    cdef int _since_echo        # frames since the last echo-only frame (saturates)
     cdef int _unobserved        # frames since the last noise observation (saturates)
     cdef f64* _mod              # powers of the last MOD_FRAMES learning candidates
     cdef int _mod_head

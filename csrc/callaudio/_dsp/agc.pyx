@@ -62,11 +62,14 @@ powers are mean squares, dBFS = 10 log10(power)):
    Learning (the frames that teach the level and may raise the gain): a speech frame with
    the floor known and ``e > noise * 10^(LEARN_SNR_DB / 10)``, held for HANGOVER speech
    frames after the last such frame (so the level keeps the hangover frames P.56 counts).
-   Within ECHO_RECENT_FRAMES after an ``echo_only`` frame a candidate less than MOD_SNR_DB
-   over the floor must also be modulated: among the last MOD_FRAMES candidates at least
-   MOD_MIN lie MOD_DB above the quietest and MOD_MIN MOD_DB below the loudest (the echo
-   suppressor pushes the floor down, and what an upstream VAD passes as speech in the far
-   end's pauses may be steady noise; a lone residual-echo burst is no modulation either).
+   A candidate less than MOD_SNR_DB over the floor must also be modulated: among the last
+   MOD_FRAMES candidates at least MOD_MIN lie MOD_DB above the quietest and MOD_MIN MOD_DB
+   below the loudest (the echo suppressor pushes the floor down, and what an upstream VAD
+   passes as speech in the far end's pauses may be steady noise; a lone residual-echo burst
+   is no modulation either; nor is the room's noise lifted 20 dB for half a second while
+   the talker pauses, a burst an upstream VAD passes as speech whatever came before it,
+   and which, learnt, moved the level by up to 2 dB for seconds -- so the test holds
+   everywhere, not only after echo, and MOD_SNR_DB is above such a burst's 30-35 dB).
    Residual echo, comfort noise and background noise an upstream VAD takes for speech so
    teach nothing.
 4. Speech level: each learning frame's power enters a ring of LEVEL_FRAMES (2 s of speech).
@@ -108,7 +111,11 @@ powers are mean squares, dBFS = 10 log10(power)):
    walking away): a fall of TREND_DB over r = TREND_FRAMES, with a past of at least
    TREND_PAST entries, shortens the window to its last TREND_KEEP entries, as they are
    (guarded), and the level is their P.56 power (with the hangover), under the same noise
-   condition.  The window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
+   and modulation conditions (every part spanning more than SPREAD_DB: after a shout the
+   stages before may hand on a second of its quiet, steady tail as speech 25 dB under the
+   talker; taken as a fall, the level dropped there and the shout guard then left the
+   talker's own next frames out as shouts, holding the gain 20 dB high for 0.8 s).  The
+   window then grows back to LEVEL_FRAMES unless the fall goes on.  A 2 s
    window lags a level falling 3.3 dB/s by about 3-4 dB (about 5 dB unweighted); a shortened
    one by about half that.  Unknown (NaN) until MIN_LEVEL_FRAMES learning frames have been
    seen.
@@ -190,11 +197,10 @@ cdef int CHANGE_PARTS = 4            # parts of the window a change must hold in
 cdef f64 LEARN_SNR_DB = 20.0         # frame power above the noise floor to learn from, dB
 cdef f64 SHOUT_CLIP_DB = 10.0        # entries above the level by this count as this, dB
 cdef f64 SHOUT_SKIP_DB = 14.0        # above the level by this: counts as it, dB (not +12)
-cdef int ECHO_RECENT_FRAMES = 500    # frames after echo in which speech must be modulated
 cdef int MOD_FRAMES = 30             # learning candidates the modulation test spans
 cdef f64 MOD_DB = 6.0                # their minimum max/min ratio, dB
 cdef int MOD_MIN = 2                 # candidates needed on each side of that ratio
-cdef f64 MOD_SNR_DB = 30.0           # candidates this far over the floor need no test, dB
+cdef f64 MOD_SNR_DB = 40.0           # candidates this far over the floor need no test, dB
 cdef int RESTART_FRAMES = 100       # frames without observation that make a floor stale
 cdef int SHOUT_SPAN = 20             # entries around a left-out one also left out
 cdef int GUARD_FRAMES = 50           # speech frames in the window before the shout guard
@@ -233,7 +239,7 @@ CONSTANTS = {
     "LEARN_SNR_DB": LEARN_SNR_DB,
     "SHOUT_CLIP_DB": SHOUT_CLIP_DB, "SHOUT_SKIP_DB": SHOUT_SKIP_DB, "GUARD_FRAMES": GUARD_FRAMES,
     "SHOUT_SPAN": SHOUT_SPAN,
-    "ECHO_RECENT_FRAMES": ECHO_RECENT_FRAMES, "RESTART_FRAMES": RESTART_FRAMES,
+    "RESTART_FRAMES": RESTART_FRAMES,
     "MOD_FRAMES": MOD_FRAMES, "MOD_DB": MOD_DB,
     "MOD_MIN": MOD_MIN, "MOD_SNR_DB": MOD_SNR_DB,
     "IDLE_HOLD_FRAMES": IDLE_HOLD_FRAMES, "LIMIT_MARGIN": LIMIT_MARGIN,
@@ -516,7 +522,6 @@ cdef class GainControl:
         self._learn = False
         self._learn_hang = 0
         self._shout_hold = 0
-        self._since_echo = ECHO_RECENT_FRAMES
         self._unobserved = 0
         self._mod_head = 0
         self._mod_count = 0
@@ -717,17 +722,13 @@ cdef class GainControl:
         # Only a near-end talker well above the tracked floor teaches the level and may
         # raise the gain.
         # (held HANGOVER frames, as the VAD, so the level keeps the P.56 hangover frames)
-        # After echo, speech less than MOD_SNR_DB over the floor must also be modulated
-        # (MOD_DB over the last MOD_FRAMES such frames): what an upstream VAD calls speech
-        # there may be steady noise passed on over a floor the suppressor pushed down.
-        if echo_only:
-            self._since_echo = 0
-        elif self._since_echo < ECHO_RECENT_FRAMES:
-            self._since_echo += 1
+        # Speech less than MOD_SNR_DB over the floor must also be modulated (MOD_DB over
+        # the last MOD_FRAMES such frames): what an upstream VAD calls speech may be steady
+        # noise (passed on over a floor the echo suppressor pushed down, or a burst).
         learn = False
         if speech and floor_known:
             strong = e > self._noise * LEARN_SNR
-            if strong and self._since_echo < ECHO_RECENT_FRAMES:
+            if strong:
                 self._mod[self._mod_head] = e
                 self._mod_head = (self._mod_head + 1) % MOD_FRAMES
                 if self._mod_count < MOD_FRAMES:
@@ -864,9 +865,10 @@ cdef class GainControl:
                 part = newer if j == 0 else p56_active_power(
                     self._ring, LEVEL_FRAMES, self._ring_head - j * q, q, 0, &spread)
                 ok = power_to_db(part / past) > thr if up else power_to_db(part / past) < -thr
-                # a fall restart: every part modulated (a steady stretch is noise, as a
-                # shout in a pause the stages before hand on as steady noise)
-                if ok and k == 2:
+                # a fall (a restart or the trend test): every part modulated (a steady
+                # stretch is noise, as a shout in a pause the stages before hand on as
+                # steady noise, or the quiet tail they leave after a shout)
+                if ok and k >= 2:
                     ok = power_to_db(spread) > SPREAD_DB
                 j += 1
             if not ok:
