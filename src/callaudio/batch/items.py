@@ -23,15 +23,19 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cli.files import text_lines
 from ..config import ProcessingConfig
 from ..errors import ConfigError
 
 __all__ = ["Item", "detect_layout", "load_items", "natural_key"]
 
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024
+"""Largest manifest read (a million-item corpus needs about 200 MB)."""
 _SIGNALS = ("mic", "far", "near", "echo")
 _STAGES = tuple(f.name for f in dataclasses.fields(ProcessingConfig))
 _SYNTH = re.compile(r"^nearend_mic_(fileid_\d+)\.wav$", re.IGNORECASE)
@@ -168,10 +172,14 @@ def _real(root: Path) -> list[Item]:
     return items
 
 
+def _lines(p: Path, **kw: Any) -> Iterator[str]:
+    return text_lines(p, limit=MANIFEST_MAX_BYTES, what="input", **kw)
+
+
 def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
-            return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
+        rows = csv.DictReader(_lines(p, encoding="utf-8-sig", newline=""))
+        return [(n, dict(row)) for n, row in enumerate(rows, start=2)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
 
@@ -179,18 +187,21 @@ def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
 def _read_jsonl(p: Path) -> list[tuple[int, dict[str, Any]]]:
     rows = []
     try:
-        with open(p, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
+        for n, line in enumerate(_lines(p), start=1):
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ConfigError("input", f"{p}:{n}: each line must be a JSON object")
-                rows.append((n, row))
+            except json.JSONDecodeError as exc:
+                raise ConfigError("input", f"{p}:{n}: not valid JSON ({exc.msg})") from None
+            except (ValueError, RecursionError) as exc:  # > 4300 digits; deep nesting
+                why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+                raise ConfigError("input", f"{p}:{n}: not valid JSON ({why})") from None
+            if not isinstance(row, dict):
+                raise ConfigError("input", f"{p}:{n}: each line must be a JSON object")
+            rows.append((n, row))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError("input", f"{p}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
     return rows
 
 
