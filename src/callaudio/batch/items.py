@@ -32,7 +32,7 @@ from ..cli.files import text_lines
 from ..config import ProcessingConfig
 from ..errors import ConfigError
 
-__all__ = ["Item", "detect_layout", "load_items", "natural_key"]
+__all__ = ["Item", "detect_layout", "has_control_characters", "load_items", "natural_key"]
 
 MANIFEST_MAX_BYTES = 256 * 1024 * 1024
 """Largest manifest read (a million-item corpus needs about 200 MB)."""
@@ -66,6 +66,12 @@ class Item:
 def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key with the digit runs compared as numbers (fileid_2 before fileid_10)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character no output name may: a newline, NUL, U+2028 (a
+    line break too) or a lone surrogate (no file name can hold it)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in text)
 
 
 def detect_layout(path: str | os.PathLike[str]) -> str:
@@ -106,9 +112,7 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
     seen: set[str] = set()
     for it in items:
         parts = it.id.split("/")
-        # newline, NUL, U+2028 (a line break too), a lone surrogate (no file name can hold it)
-        control = any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in it.id)
-        bad = control or any(q in ("", ".", "..") for q in parts)
+        bad = has_control_characters(it.id) or any(q in ("", ".", "..") for q in parts)
         if it.id.startswith("/") or "\\" in it.id or bad:
             raise ConfigError(
                 "input",
