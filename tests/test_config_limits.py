@@ -101,3 +101,52 @@ def test_core_limits_are_exported():
     assert _typedefs.INPUT_CLAMP == 16.0
     assert _typedefs.ERROR_CODES["OK"] == 0
     assert len(set(_typedefs.ERROR_CODES.values())) == len(_typedefs.ERROR_CODES)
+
+
+class _LyingFloat(float):
+    """Comparisons that say "in range" whatever the value."""
+
+    def __le__(self, other: object) -> bool:
+        return True
+
+    __ge__ = __le__
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    __gt__ = __lt__
+
+
+class _LyingInt(int):
+    __le__ = _LyingFloat.__le__
+    __ge__ = _LyingFloat.__ge__
+    __lt__ = _LyingFloat.__lt__
+    __gt__ = _LyingFloat.__gt__
+
+
+class _RaisingInt(int):
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("__eq__")
+
+    __hash__ = int.__hash__
+
+
+def test_numbers_are_checked_and_kept_as_plain_numbers():
+    """The checks compared the caller's object (its comparisons may lie or raise) and kept
+    it: tail_ms=1e9 passed, VoiceProcessor(RaisingInt(16000)) raised RuntimeError."""
+    with pytest.raises(ConfigError, match="tail_ms"):
+        ca.EchoCancellerConfig(tail_ms=_LyingFloat(1e9))
+    with pytest.raises(ConfigError, match="channels"):
+        ca.VoiceProcessor(16000, channels=_LyingInt(200))
+    with pytest.raises(ConfigError, match="channels"):
+        ca.VoiceProcessor(16000, channels=_LyingInt(0))
+    with pytest.raises(ConfigError, match="max_gain_db"):
+        ca.GainControlConfig(max_gain_db=2**2000)
+    hp = ca.HighPassConfig(cutoff_hz=_LyingFloat(100.0), order=_RaisingInt(4))
+    assert type(hp.cutoff_hz) is float and type(hp.order) is int and hp.order == 4
+    assert type(ca.EchoCancellerConfig(tail_ms=256).tail_ms) is int  # an int stays an int
+    assert config.check_sample_rate(_RaisingInt(16000)) == 16000
+    assert type(ca.VoiceProcessor(_RaisingInt(16000)).sample_rate) is int
+    assert config.check_int("n", _LyingInt(5), 1, 9) == 5
+    with pytest.raises(ConfigError, match="n"):
+        config.check_int("n", _LyingInt(50), 1, 9)

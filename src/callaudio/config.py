@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -66,6 +67,21 @@ def frame_size(sample_rate: int) -> int:
     return int(sample_rate) // 100
 
 
+def _plain(value: object) -> int | float | None:
+    """``value`` as a plain ``int`` (an integer of any kind: int, numpy's) or ``float``
+    (another real number), or None when it is no number (a bool, a str) or converting it
+    raises. Checks compare the plain number, never the caller's object (a subclass may
+    lie in its comparisons or raise from them) and keep it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        if isinstance(value, numbers.Integral):
+            return operator.index(value)  # an exact int
+        return float(value)
+    except Exception:  # a __float__/__index__ that raises; an overflow
+        return None
+
+
 def check_sample_rate(
     sample_rate: object, field: str = "sample_rate", *, native: bool = False
 ) -> int:
@@ -73,13 +89,10 @@ def check_sample_rate(
     chain does not take it (``native=True``: if the stages do not run at it). The one
     rate check of the package."""
     rates = NATIVE_RATES if native else SAMPLE_RATES
-    if (
-        isinstance(sample_rate, bool)
-        or not isinstance(sample_rate, numbers.Real)  # int, float, numpy's integers
-        or sample_rate not in rates
-    ):
+    plain = _plain(sample_rate)  # int, float, numpy's integers
+    if plain is None or plain not in rates:
         raise ConfigError(field, f"must be one of {rates} Hz, got {sample_rate!r}")
-    return rates[rates.index(sample_rate)]  # the int itself
+    return rates[rates.index(plain)]  # the int itself
 
 
 def check_flag(name: str, value: object) -> bool:
@@ -94,48 +107,55 @@ def check_flag(name: str, value: object) -> bool:
 
 
 def check_int(name: str, value: object, lo: int, hi: int) -> int:
-    """``value`` if it is an int (not a bool) in ``lo..hi``; else ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    """``value`` as a plain int if it is an int (not a bool) in ``lo..hi``; else
+    ConfigError naming ``name``."""
+    plain = _plain(value) if isinstance(value, int) else None
+    if not isinstance(plain, int) or not lo <= plain <= hi:
         raise ConfigError(name, f"must be an int in {lo}..{hi}, got {value!r}")
+    return plain
+
+
+def _check_range(name: str, value: object, lo: float, hi: float, unit: str) -> int | float:
+    plain = _plain(value) if isinstance(value, (int, float)) else None
+    try:
+        finite = plain is not None and math.isfinite(plain)
+    except OverflowError:  # an int beyond float range
+        finite = False
+    if plain is None or not finite:
+        raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")
+    if not lo <= plain <= hi:
+        raise ConfigError(name, f"must be within [{lo}, {hi}] {unit}, got {value!r}")
+    return plain
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(name, f"must be True or False, got {value!r}")
     return value
 
 
-def _check_range(name: str, value: float, lo: float, hi: float, unit: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")
-    try:
-        finite = math.isfinite(value)
-    except OverflowError:  # an int beyond float range
-        finite = False
-    if not finite:
-        raise ConfigError(name, f"must be a finite number of {unit}, got {value!r}")
-    if not lo <= value <= hi:
-        raise ConfigError(name, f"must be within [{lo}, {hi}] {unit}, got {value!r}")
-
-
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(name, f"must be True or False, got {value!r}")
-
-
-def _check_choice(name: str, value: object, allowed: tuple[int, ...]) -> None:
+def _check_choice(name: str, value: object, allowed: tuple[int, ...]) -> int:
     is_bool = isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
-    if is_bool or value not in allowed:
+    plain = None if is_bool else _plain(value)
+    if plain is None or plain not in allowed:
         listed = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
         raise ConfigError(name, f"must be {listed}, got {value!r}")
+    return allowed[allowed.index(plain)]  # the int itself
 
 
 def _validate(stage: str, config: Any, prefix: str) -> None:
-    """Check every field of a stage config against RANGES/CHOICES; bools are bools."""
+    """Check every field of a stage config against RANGES/CHOICES; bools are bools. The
+    checked values are kept as plain numbers (never the caller's subclass)."""
     ranges, choices = RANGES.get(stage, {}), CHOICES.get(stage, {})
     for f in fields(config):
         value = getattr(config, f.name)
         if f.name in ranges:
-            _check_range(prefix + f.name, value, *ranges[f.name])
+            value = _check_range(prefix + f.name, value, *ranges[f.name])
         elif f.name in choices:
-            _check_choice(prefix + f.name, value, choices[f.name])
+            value = _check_choice(prefix + f.name, value, choices[f.name])
         else:
-            _check_bool(prefix + f.name, value)
+            value = _check_bool(prefix + f.name, value)
+        object.__setattr__(config, f.name, value)
 
 
 def validate_stage(stage: str, sample_rate: object, **settings: Any) -> None:

@@ -78,12 +78,16 @@ import inspect
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ConfigError, ConfigTypeError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "EVENT_FIELDS",
@@ -239,8 +243,53 @@ class SynchronousDispatcher:
         delivery()
 
 
+class _EventThread:
+    """What the event thread shares with its :class:`ThreadDispatcher`: the thread holds
+    this, never the dispatcher, so a dispatcher no longer used (its session collected) is
+    collected too, and its finaliser tells the thread to stop."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.unfinished = 0
+        self.exited = False  # the thread took its stop signal
+        self.idle = threading.Condition(self.lock)
+
+    def running(self) -> bool:
+        """Whether a thread runs (call with the lock held)."""
+        return self.thread is not None and not self.exited and self.thread.is_alive()
+
+    def run(self) -> None:
+        while True:
+            delivery = self.queue.get()
+            if delivery is None:
+                with self.lock:
+                    if self.unfinished == 0:
+                        if self.thread is threading.current_thread():
+                            self.exited = True  # the next submit starts a new thread
+                        return
+                    # Submitted after close(): deliver them first, then stop.
+                    self.queue.put(None)
+                continue
+            try:
+                delivery()
+            except BaseException:  # SystemExit & co. from an observer: the thread lives on
+                logger.exception("event delivery raised on the event thread")
+            finally:
+                with self.idle:
+                    self.unfinished -= 1
+                    if self.unfinished == 0:
+                        self.idle.notify_all()
+
+
 class ThreadDispatcher:
     """Deliver on one daemon event thread, started at the first event.
+
+    The thread stops at :meth:`close`, when the dispatcher is replaced on its session
+    (``session.dispatcher = ...``) and when the dispatcher is garbage-collected (with its
+    session), after delivering what is queued; a later event starts a new one.
 
     Parameters
     ----------
@@ -249,28 +298,24 @@ class ThreadDispatcher:
     """
 
     def __init__(self, name: str = "callaudio-events") -> None:
-        self._name = name
-        self._queue: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._unfinished = 0
-        self._exited = False  # the thread took its stop signal
-        self._idle = threading.Condition(self._lock)
+        self._shared = _EventThread(name)
+        weakref.finalize(self, self._shared.queue.put, None)
 
     @property
     def thread(self) -> threading.Thread | None:
         """The event thread, once started."""
-        return self._thread
+        return self._shared.thread
 
     def submit(self, delivery: Delivery) -> None:
         """Queue ``delivery`` for the event thread."""
-        with self._lock:
-            self._unfinished += 1
-            if self._thread is None or self._exited or not self._thread.is_alive():
-                self._exited = False
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-        self._queue.put(delivery)
+        sh = self._shared
+        with sh.lock:
+            sh.unfinished += 1
+            if not sh.running():
+                sh.exited = False
+                sh.thread = threading.Thread(target=sh.run, name=sh.name, daemon=True)
+                sh.thread.start()
+        sh.queue.put(delivery)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every delivery submitted so far has run; False on timeout.
@@ -279,45 +324,28 @@ class ThreadDispatcher:
         deliveries queued behind the running one: it returns at once, True only when
         nothing but the running delivery is unfinished.
         """
-        if threading.current_thread() is self._thread:
-            with self._idle:
-                return self._unfinished <= 1
-        with self._idle:
-            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
+        sh = self._shared
+        if threading.current_thread() is sh.thread:
+            with sh.idle:
+                return sh.unfinished <= 1
+        with sh.idle:
+            return sh.idle.wait_for(lambda: sh.unfinished == 0, timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Deliver what is queued, then stop the event thread.
+        """Deliver what is queued, then stop the event thread (waiting at most
+        ``timeout`` seconds for it; 0: do not wait).
 
         A delivery submitted after ``close`` (even while the thread is still draining) is
         delivered too: by the same thread, which then stops, or by a new one.
         """
-        thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(None)
-        thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            delivery = self._queue.get()
-            if delivery is None:
-                with self._lock:
-                    if self._unfinished == 0:
-                        if self._thread is threading.current_thread():
-                            self._exited = True  # the next submit starts a new thread
-                        return
-                    # Submitted after close(): deliver them first, then stop.
-                    self._queue.put(None)
-                continue
-            try:
-                delivery()
-            except BaseException:  # SystemExit & co. from an observer: the thread lives on
-                logger.exception("event delivery raised on the event thread")
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    if self._unfinished == 0:
-                        self._idle.notify_all()
+        sh = self._shared
+        with sh.lock:
+            thread = sh.thread
+            if thread is None or not sh.running():
+                return
+            sh.queue.put(None)
+        if thread is not threading.current_thread():
+            thread.join(timeout)
 
 
 def check_dispatcher(dispatcher: Any) -> Dispatcher:
@@ -332,9 +360,13 @@ class QueueDispatcher:
 
     Parameters
     ----------
-    target : queue.Queue or anything with ``put(item)``
+    target : queue.Queue, asyncio.Queue, or anything with ``put(item)``
         The application's queue. Each item is a zero-argument callable to call on the
-        application's own thread, e.g. ``while True: q.get()()``.
+        application's own thread, e.g. ``while True: q.get()()`` (``(await q.get())()``
+        on an event loop). An ``asyncio.Queue`` (whose ``put`` is a coroutine) must be
+        given while its event loop runs: each delivery is put with ``put_nowait`` on that
+        loop (``loop.call_soon_threadsafe``); a delivery that finds the loop closed or
+        the queue full is dropped and logged.
 
     Notes
     -----
@@ -345,13 +377,43 @@ class QueueDispatcher:
     """
 
     def __init__(self, target: Any) -> None:
-        if not callable(getattr(target, "put", None)):
+        put = getattr(target, "put", None)
+        if not callable(put):
             raise ConfigTypeError("target", "QueueDispatcher needs an object with a put() method")
         self._target = target
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if inspect.iscoroutinefunction(put):  # asyncio.Queue: put() only makes a coroutine
+            import asyncio  # here: most applications never need it
+
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._loop = None
+            if self._loop is None or not callable(getattr(target, "put_nowait", None)):
+                raise ConfigTypeError(
+                    "target",
+                    "the queue's put() is a coroutine (an asyncio.Queue): create the "
+                    "QueueDispatcher inside its running event loop (it needs put_nowait()), "
+                    "or pass a queue.Queue",
+                )
 
     def submit(self, delivery: Delivery) -> None:
         """Put ``delivery`` on the application's queue."""
-        self._target.put(delivery)
+        if self._loop is None:
+            self._target.put(delivery)
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._put_nowait, delivery)
+        except RuntimeError:  # the loop is closed
+            logger.error("event dropped: the event loop of the QueueDispatcher is closed")
+
+    def _put_nowait(self, delivery: Delivery) -> None:
+        import asyncio
+
+        try:
+            self._target.put_nowait(delivery)
+        except asyncio.QueueFull:
+            logger.error("event dropped: the QueueDispatcher's asyncio queue is full")
 
 
 class ExecutorDispatcher:
@@ -430,10 +492,22 @@ class EventHub:
     """
 
     def __init__(self, dispatcher: Dispatcher | None = None) -> None:
-        self.dispatcher: Dispatcher = (
+        self._dispatcher: Dispatcher = (
             check_dispatcher(dispatcher) if dispatcher is not None else ThreadDispatcher()
         )
         self._observers: tuple[object, ...] = ()
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """How events reach the observers. Replacing a :class:`ThreadDispatcher` stops its
+        event thread once what it queued is delivered (without waiting for it)."""
+        return self._dispatcher
+
+    @dispatcher.setter
+    def dispatcher(self, dispatcher: Dispatcher) -> None:
+        old, self._dispatcher = self._dispatcher, check_dispatcher(dispatcher)
+        if old is not self._dispatcher and isinstance(old, ThreadDispatcher):
+            old.close(timeout=0)
 
     @property
     def observers(self) -> tuple[object, ...]:

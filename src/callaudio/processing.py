@@ -185,7 +185,7 @@ class VoiceProcessor:
         self._sample_rate = check_sample_rate(sample_rate)
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
             raise ConfigError("channels", f"must be an int, got {channels!r}")
-        if not 1 <= channels <= _MAX_CHANNELS:
+        if not 1 <= (channels := int(channels)) <= _MAX_CHANNELS:  # a plain int: no lying subclass
             raise ConfigError("channels", f"must be within [1, {_MAX_CHANNELS}], got {channels}")
         config = ProcessingConfig() if config is None else config
         if not isinstance(config, ProcessingConfig):

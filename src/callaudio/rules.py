@@ -232,7 +232,7 @@ class SessionRules:
             call.set_interrupted(True)
             session.emit("call_established", call=call)
             self._tell_interrupted(call)
-            self._timer.start()
+            self._start_grace()
             return
         if self._duplex:
             session.emit("call_established", call=call)
@@ -319,7 +319,18 @@ class SessionRules:
             call.set_interrupted(True)
             self._tell_interrupted(call)
         if established:
+            self._start_grace()
+
+    def _start_grace(self) -> None:
+        """Start the grace timer of rows 5 and 2; when the clock cannot (a timer thread
+        at the process's limit, a closed event loop) the interruption could outlast any
+        deadline, so the interrupted calls end now (ERROR, with the clock's exception)."""
+        try:
             self._timer.start()
+        except Exception as exc:
+            log.error("the grace timer could not start (%r): the interrupted calls end", exc)
+            for call in [c for c in self.calls if c.is_interrupted]:
+                call.end(EndCause.ERROR, exc)
 
     def _tell_interrupted(self, call: Call) -> None:
         """Emit ``call_interrupted`` unless the call's last resume was never announced

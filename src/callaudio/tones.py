@@ -31,6 +31,7 @@ so the loop is phase-continuous; for other specs the wrap falls in the final "of
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -39,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .audio.base import ArraySource
-from .errors import ConfigError
+from .errors import ConfigError, ConfigTypeError
 
 __all__ = [
     "DBM0_FULL_SCALE",
@@ -54,6 +55,25 @@ __all__ = [
 
 #: A full-scale sine in G.711 is +3.14 dBm0 (the digital milliwatt, ITU-T G.711).
 DBM0_FULL_SCALE = 3.14
+#: Bounds of a :class:`ToneSpec`: frequencies summed, cadence segments, seconds per period.
+MAX_COMPONENTS, MAX_SEGMENTS, MAX_PERIOD = 16, 64, 60.0
+
+
+def _numbers(name: str, values: object, most: int) -> tuple[float, ...]:
+    """``values`` (a tuple or list of real numbers, at most ``most``) as floats; else
+    ConfigTypeError naming ``name``."""
+    wrong = ConfigTypeError(name, f"must be a tuple of at most {most} numbers, got {values!r}")
+    if not isinstance(values, (tuple, list)) or len(values) > most:
+        raise wrong
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise wrong
+        try:
+            out.append(float(v))
+        except Exception:  # a Real whose __float__ raises or overflows
+            raise wrong from None
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -79,19 +99,28 @@ class ToneSpec:
     ramp: float = 0.005
 
     def __post_init__(self) -> None:
-        if not self.frequencies or any(not math.isfinite(f) or f <= 0 for f in self.frequencies):
-            raise ConfigError(
-                "frequencies", f"need one or more positive Hz, got {self.frequencies}"
-            )
-        if len(self.cadence) % 2 or any(not math.isfinite(s) or s <= 0 for s in self.cadence):
-            raise ConfigError(
-                "cadence", f"need on/off pairs of positive seconds, got {self.cadence}"
-            )
-        if not math.isfinite(self.level_dbm0) or self.level_dbm0 > 0:
-            raise ConfigError("level_dbm0", f"must be <= 0 dBm0, got {self.level_dbm0}")
-        shortest_on = min(self.cadence[::2], default=math.inf)
-        if not (0 <= self.ramp <= shortest_on / 2):
-            raise ConfigError("ramp", f"must be in [0, shortest on / 2], got {self.ramp}")
+        freqs = _numbers("frequencies", self.frequencies, MAX_COMPONENTS)
+        cadence = _numbers("cadence", self.cadence, MAX_SEGMENTS)
+        level = _numbers("level_dbm0", (self.level_dbm0,), 1)[0]
+        ramp = _numbers("ramp", (self.ramp,), 1)[0]
+        if not freqs or any(not math.isfinite(f) or f <= 0 for f in freqs):
+            raise ConfigError("frequencies", f"need one or more positive Hz, got {freqs}")
+        if len(cadence) % 2 or any(not math.isfinite(x) or x <= 0 for x in cadence):
+            raise ConfigError("cadence", f"need on/off pairs of positive seconds, got {cadence}")
+        if sum(cadence) > MAX_PERIOD:  # one period is rendered whole
+            raise ConfigError("cadence", f"a period is at most {MAX_PERIOD:g} s, got {cadence}")
+        if not math.isfinite(level) or level > 0:
+            raise ConfigError("level_dbm0", f"must be <= 0 dBm0, got {level}")
+        shortest_on = min(cadence[::2], default=math.inf)
+        if not (0 <= ramp <= shortest_on / 2):
+            raise ConfigError("ramp", f"must be in [0, shortest on / 2], got {ramp}")
+        for name, value in (
+            ("frequencies", freqs),
+            ("cadence", cadence),
+            ("level_dbm0", level),
+            ("ramp", ramp),
+        ):
+            object.__setattr__(self, name, value)
 
     @property
     def period(self) -> float:
@@ -111,6 +140,13 @@ class TonePlan:
     name: str
     ringback: ToneSpec
     busy: ToneSpec
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ConfigTypeError("name", f"must be a str, got {self.name!r}")
+        for field in ("ringback", "busy"):
+            if not isinstance(getattr(self, field), ToneSpec):
+                raise ConfigTypeError(field, f"must be a ToneSpec, got {getattr(self, field)!r}")
 
 
 #: The regional plans (ITU-T E.180 Supplement 2), by name.

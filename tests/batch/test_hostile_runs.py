@@ -4,14 +4,16 @@ sub-folders, a NUL in a manifest path, and the caller's matplotlib backend."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from callaudio.batch import run
+from callaudio.batch import run, runner
 from callaudio.batch.items import load_items
 from callaudio.batch.runner import LOCK_NAME, _exclusive
 from callaudio.config import ProcessingConfig
@@ -67,15 +69,52 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
         ({"configs": {3: ProcessingConfig()}}, ConfigTypeError),
         ({"configs": {"x": "not a config"}}, ConfigTypeError),
         ({"configs": [ProcessingConfig()]}, ConfigTypeError),
+        # a newline in a name made a folder with it and a forged heading in summary.md
+        ({"configs": {"x\n## fake heading\ny": ProcessingConfig()}}, ConfigError),
+        ({"configs": {"a\\b": ProcessingConfig()}}, ConfigError),
+        ({"processors": None}, ConfigTypeError),  # raw TypeErrors before
+        ({"processors": [3]}, ConfigTypeError),
+        ({"input": 5}, ConfigTypeError),
+        ({"input": b"m.csv"}, ConfigTypeError),
+        ({"out": 5}, ConfigTypeError),
+        ({"out": b"out"}, ConfigTypeError),
+        ({"scheduler": 5}, ConfigTypeError),
+        ({"resume": "no"}, ConfigError),  # a truthy str was taken as True
+        ({"plots": "no"}, ConfigError),
     ],
 )
 def test_bad_python_arguments_are_config_errors_before_any_work(
     tmp_path: Path, kwargs: dict, error: type
 ) -> None:
     manifest = make_manifest(tmp_path / "corpus", 1)
+    args = {"input": manifest, "out": tmp_path / "out", "workers": 0, **kwargs}
     with pytest.raises(error):
-        run(manifest, tmp_path / "out", **kwargs)
+        run(args.pop("input"), args.pop("out"), **args)
     assert not (tmp_path / "out").exists()
+
+
+def test_numpy_workers_and_a_str_of_processors_are_taken(tmp_path: Path) -> None:
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    table = run(manifest, tmp_path / "out", "callaudio", workers=np.int64(0), plots=False)
+    assert table.column("processor").to_pylist() == ["callaudio"]  # not 'c', 'a', 'l' ...
+
+
+def test_an_unreachable_scheduler_is_one_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unreachable:
+        def Client(self, address: str, timeout: str) -> None:
+            raise OSError(f"Timed out trying to connect to {address} after {timeout}")
+
+    real = importlib.import_module
+    monkeypatch.setattr(
+        runner.importlib,
+        "import_module",
+        lambda name: Unreachable() if name == "distributed" else real(name),
+    )
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    with pytest.raises(ConfigError, match=r"scheduler: tcp://10\.0\.0\.1:1: Timed out"):
+        run(manifest, tmp_path / "out", scheduler="tcp://10.0.0.1:1", plots=False)
 
 
 def test_a_damaged_results_part_is_one_error_naming_it(tmp_path: Path) -> None:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from callaudio.batch import detect_layout, load_items
+from callaudio.batch import detect_layout, items, load_items
 from callaudio.errors import ConfigError
 
 from .conftest import real_layout, synthetic_layout
+
+
+def _writer_later(fifo: Path) -> threading.Timer:
+    """On a regression (the FIFO opened for reading), a writer comes after 5 s and ends the
+    wait: the test fails instead of hanging."""
+    timer = threading.Timer(5.0, lambda: open(fifo, "wb").close())
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def test_csv_paths_are_relative_to_the_manifest(tmp_path: Path) -> None:
@@ -124,3 +135,35 @@ def test_aec_real_layout(tmp_path: Path) -> None:
     assert a.id == "sub/rec0_doubletalk"
     assert a.far is not None and a.far.endswith("rec0_doubletalk_lpb.wav")
     assert b.far is None and b.near is None and b.echo is None
+
+
+def test_a_manifest_that_is_no_regular_file_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "m.csv"
+    os.mkfifo(fifo)  # opening it would wait for a writer; /dev/zero: see tests/cli
+    timer = _writer_later(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_items(fifo)
+    timer.cancel()
+
+
+def test_a_manifest_past_the_size_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("id,mic\n" + "".join(f"a{i},a.wav\n" for i in range(20)))
+    monkeypatch.setattr(items, "MANIFEST_MAX_BYTES", 100)
+    with pytest.raises(ConfigError, match="larger than 100 bytes"):
+        load_items(m)
+
+
+@pytest.mark.parametrize(
+    ("value", "mention"),
+    [("[" * 100000 + "]" * 100000, "nested too deeply"), ("9" * 5000, "digits")],
+)
+def test_jsonl_values_the_parser_chokes_on_are_one_config_error(
+    tmp_path: Path, value: str, mention: str
+) -> None:
+    m = tmp_path / "m.jsonl"
+    m.write_text('{"id": "a", "mic": "a.wav"}\n{"id": "b", "mic": "b.wav", "x": ' + value + "}\n")
+    with pytest.raises(ConfigError, match=f"m.jsonl:2: not valid JSON .*{mention}"):
+        load_items(m)

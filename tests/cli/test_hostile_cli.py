@@ -4,11 +4,14 @@ stderr. Each failure is one ``callaudio: error:`` line with nothing else written
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +187,37 @@ def test_a_failure_with_stderr_closed_prints_nothing_on_stdout(tmp_path: Path) -
     missing = tmp_path / "missing.wav"
     done = _cli(f"process {shlex.quote(str(missing))} -o {shlex.quote(str(out))} 2>&-")
     assert done.returncode == 1 and done.stdout == "" and not out.exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminated_process_leaves_no_temporary_output(tmp_path: Path, sig: int) -> None:
+    """SIGTERM (``timeout``, a service stop) and SIGHUP (the terminal closed) clean up as
+    Ctrl-C does; they used to leave the half-written ``.out.wav.XXXX`` behind."""
+    head = io.BytesIO()
+    soundfile.write(head, np.zeros(16000), 16000, format="WAV", subtype="PCM_16")
+    wav = bytearray(head.getvalue())
+    wav[4:8] = wav[40:44] = (0xFFFFFFFF).to_bytes(4, "little")  # a stream of unknown length
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "callaudio", "process", "/dev/stdin", "-o", str(out_dir / "o.wav")],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    assert p.stdin is not None
+    try:
+        p.stdin.write(bytes(wav))
+        p.stdin.flush()
+        for _ in range(3000):  # until the temporary output exists (at most 30 s)
+            if any(out_dir.iterdir()) or p.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert any(out_dir.iterdir()), p.communicate(timeout=30)[1]
+        p.send_signal(sig)
+        p.wait(timeout=30)  # stdin stays open: it is the signal that ends the command
+    finally:
+        p.kill()
+    assert p.stderr is not None
+    assert p.returncode == 128 + sig, p.stderr.read()
+    assert list(out_dir.iterdir()) == []

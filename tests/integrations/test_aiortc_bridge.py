@@ -29,6 +29,7 @@ from callaudio import (
 )
 from callaudio.audio import MemoryBackend
 from callaudio.events import SynchronousDispatcher
+from callaudio.integrations import aiortc as aiortc_bridge
 from callaudio.integrations.aiortc import (
     OPUS_FRAME_SAMPLES,
     CallAudioBridge,
@@ -291,10 +292,17 @@ def _odd_frames():
     empty.sample_rate, empty.pts = 48000, 960
     rateless = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.int16), format="s16", layout="mono")
     rateless.sample_rate, rateless.pts = 0, 960
-    return {"empty": empty, "rateless": rateless}
+    odd = {"empty": empty, "rateless": rateless}
+    for name, rate in (("2**31-1 Hz", 2**31 - 1), ("1 Hz", 1)):
+        # av's MemoryError killed the far task; 1 Hz resampled to 46 million samples
+        odd[name] = av.AudioFrame.from_ndarray(
+            np.full((1, 960), 1000, np.int16), format="s16", layout="mono"
+        )
+        odd[name].sample_rate, odd[name].pts = rate, 960
+    return odd
 
 
-@pytest.mark.parametrize("kind", ["empty", "rateless"])
+@pytest.mark.parametrize("kind", ["empty", "rateless", "2**31-1 Hz", "1 Hz"])
 def test_one_odd_remote_frame_is_dropped_and_the_far_end_keeps_playing(kind, caplog):
     async def scenario():
         client = _client()
@@ -315,6 +323,39 @@ def test_one_odd_remote_frame_is_dropped_and_the_far_end_keeps_playing(kind, cap
     assert failed is None  # it used to die there (ValueError, ZeroDivisionError), silently
     assert stats.far_frames == 20 and state is CallState.ESTABLISHED
     assert "remote frame dropped" in caplog.text
+    assert stats.far_refused == 1
+
+
+def test_a_remote_frame_the_resampler_fails_on_is_dropped(monkeypatch, caplog):
+    real = aiortc_bridge._Resampler.__call__
+    calls = []
+
+    def failing_once(self, x):
+        calls.append(len(x))
+        if len(calls) == 2:
+            raise MemoryError("swr_convert")
+        return real(self, x)
+
+    monkeypatch.setattr(aiortc_bridge._Resampler, "__call__", failing_once)
+
+    async def scenario():
+        client = _client(rate=16000)  # 48 kHz frames are resampled
+        pc = ScriptedPeerConnection()
+        bridge = CallAudioBridge(client, pc)
+        pc.move("connecting")
+        pc.move("connected")
+        pc.emit("track", OddTrack(mono_to_frame(np.full(960, 0.1, np.float32), 960)))
+        await asyncio.sleep(0.2)
+        task = bridge._far_task
+        failed = task.exception() if task is not None and task.done() else None
+        stats = bridge.stats()
+        await bridge.hangup()
+        return failed, stats
+
+    with caplog.at_level("WARNING"):
+        failed, stats = asyncio.run(scenario())
+    assert failed is None and len(calls) > 2  # the frames after it were resampled too
+    assert stats.far_refused == 1 and "swr_convert" in caplog.text
 
 
 def test_the_far_queue_comes_back_down_after_a_burst():

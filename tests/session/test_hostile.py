@@ -821,3 +821,49 @@ def test_a_sound_files_loop_flag_must_be_a_bool(
         assert not session.is_active and controller.sound is None
     controller.start_playing_sound_file(path, loop=True)
     assert controller.is_playing
+
+
+class _LyingFloat(float):
+    """A float whose comparisons say "in range" whatever the value."""
+
+    def __le__(self, other: object) -> bool:
+        return True
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return False
+
+
+class _RaisingHashStr(str):
+    def __hash__(self) -> int:
+        raise RuntimeError("__hash__")
+
+
+def test_flags_and_numbers_that_lie_change_nothing(
+    session: AudioSession, client: VoiceClient
+) -> None:
+    """A truthy str turned the override on and resumed; lying or huge numbers were stored
+    (every later call failed to start its audio) or escaped as raw errors."""
+    session.set_category(Category.PLAY_AND_RECORD)
+    for bad in ("no", np.array([1, 0]), None, 1):
+        with pytest.raises(ConfigError, match="enabled"):
+            session.override_output_to_speaker(bad)  # type: ignore[arg-type]
+        assert not session.speaker_override
+    before = session.preferred_io_buffer_duration
+    for seconds in (_LyingFloat(-5.0), 2**2000, float("nan")):
+        with pytest.raises(ConfigError, match="preferred_io_buffer_duration"):
+            session.set_preferred_io_buffer_duration(seconds)
+    assert session.preferred_io_buffer_duration == before
+    call = established(client)
+    assert session.begin_interruption(_RaisingHashStr("pstn"))
+    assert [type(i.source) for i in session.open_interruptions] == [str]
+    with pytest.raises(ConfigError, match="should_resume"):
+        session.end_interruption("pstn", should_resume="no")  # type: ignore[arg-type]
+    assert call.is_interrupted and session.is_interrupted
+    assert session.end_interruption(_RaisingHashStr("pstn"), should_resume=False) is True
+    assert not call.is_interrupted and client.is_duplex_running

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from callaudio.audio.recording import MemoryBackend
 from callaudio.call import CallState, EndCause
 from callaudio.client import VoiceClient
-from callaudio.clock import ManualClock, MonotonicClock
+from callaudio.clock import ManualClock, MonotonicClock, TimerHandle
 from callaudio.errors import ConfigError, SessionBusyError
 from callaudio.events import SynchronousDispatcher
 from callaudio.session import (
@@ -439,3 +440,45 @@ def test_monotonic_clock_cancel_prevents_the_callback() -> None:
     late = threading.Event()
     clock.call_at(clock.now() + 0.02, late.set)
     assert late.wait(5.0) and not fired.is_set()
+
+
+class _FailingClock(ManualClock):
+    """A manual clock whose call_at fails while ``fail`` is set, as MonotonicClock's does
+    at the process's thread limit (Thread.start: "can't start new thread")."""
+
+    fail = False
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> TimerHandle:
+        if self.fail:
+            raise RuntimeError("can't start new thread")
+        return super().call_at(deadline, callback)
+
+
+@pytest.mark.parametrize("when", ["interrupted while established", "established while interrupted"])
+def test_a_grace_timer_that_cannot_start_ends_the_interrupted_calls(
+    session: AudioSession, backend: MemoryBackend, when: str
+) -> None:
+    """The interruption is a fact (the device is taken), so it is recorded; without a
+    deadline the call would hang in limbo, so it ends at once (ERROR, the clock's error)."""
+    clock = _FailingClock()
+    client = VoiceClient(backend, session=session, policy=InterruptionPolicy(clock=clock))
+    if when == "interrupted while established":
+        call = established(client)
+        clock.fail = True
+        assert session.begin_interruption("pstn")
+    else:
+        call = client.start_call()
+        call.progress()
+        call.ring()
+        call.answer()
+        session.begin_interruption("pstn")
+        clock.fail = True
+        call.establish()
+    assert call.state is CallState.ENDED
+    assert call.details.end_cause is EndCause.ERROR
+    assert isinstance(call.details.error, RuntimeError)
+    assert client.grace_deadline is None and session.is_interrupted
+    check_invariants(session, client)
+    clock.fail = False
+    session.end_interruption("pstn")
+    assert not session.is_active and session.activation_count == 0

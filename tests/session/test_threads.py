@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import itertools
 import logging
 import queue
@@ -9,6 +11,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,7 +21,12 @@ from callaudio.audio.recording import MemoryBackend
 from callaudio.call import Call, CallState, EndCause
 from callaudio.client import VoiceClient
 from callaudio.clock import ManualClock, MonotonicClock
-from callaudio.errors import ActivationError, InvalidStateError, SessionBusyError
+from callaudio.errors import (
+    ActivationError,
+    ConfigTypeError,
+    InvalidStateError,
+    SessionBusyError,
+)
 from callaudio.events import (
     Event,
     ExecutorDispatcher,
@@ -73,6 +81,33 @@ def test_thread_dispatcher_delivers_on_one_event_thread_in_order(
     assert not dispatcher.thread.is_alive()
 
 
+def test_the_event_thread_ends_with_its_session_and_when_its_dispatcher_is_replaced() -> None:
+    """One event thread per session used to outlive it (and each replaced dispatcher):
+    a server making a session per call ran into the thread limit."""
+    session = AudioSession()  # the default ThreadDispatcher
+    rec = Recorder()
+    session.add_observer(rec)
+    session.activate().release()
+    dispatcher = session.dispatcher
+    assert isinstance(dispatcher, ThreadDispatcher) and dispatcher.flush(timeout=5.0)
+    first = dispatcher.thread
+    assert first is not None and first.is_alive()
+    session.dispatcher = ThreadDispatcher()
+    first.join(timeout=5.0)
+    assert not first.is_alive()
+    session.activate().release()  # delivered by the new dispatcher's thread
+    second = session.dispatcher.thread
+    assert second is not None and second is not first
+    session.dispatcher.flush(timeout=5.0)  # type: ignore[attr-defined]
+    assert len(rec.events) == 8 and rec.threads == {first.ident, second.ident}
+    dispatcher.submit(lambda: None)  # a closed dispatcher used again starts a thread again
+    assert dispatcher.flush(timeout=5.0) and dispatcher.thread is not first
+    del session, dispatcher
+    gc.collect()
+    second.join(timeout=5.0)
+    assert not second.is_alive()
+
+
 def test_queue_dispatcher_hands_deliveries_to_the_application() -> None:
     app_queue: queue.Queue[object] = queue.Queue()
     session = AudioSession(dispatcher=QueueDispatcher(app_queue))
@@ -94,6 +129,32 @@ def test_queue_dispatcher_hands_deliveries_to_the_application() -> None:
     assert rec.threads == {threading.get_ident()}
     with pytest.raises(TypeError):
         QueueDispatcher(object())
+
+
+def test_queue_dispatcher_on_an_asyncio_queue_delivers_on_its_loop() -> None:
+    """asyncio.Queue.put is a coroutine: calling it dropped every event silently."""
+    with pytest.raises(ConfigTypeError, match="running event loop"):
+        QueueDispatcher(asyncio.Queue())  # no loop runs: no way to reach the queue
+
+    async def app() -> list[str]:
+        app_queue: asyncio.Queue[Callable[[], None]] = asyncio.Queue()
+        session = AudioSession(dispatcher=QueueDispatcher(app_queue))
+        rec = Recorder()
+        session.add_observer(rec)
+        worker = threading.Thread(target=lambda: session.activate().release())
+        worker.start()  # events from another thread reach the loop's queue too
+        await asyncio.get_running_loop().run_in_executor(None, worker.join)
+        for _ in range(4):
+            (await asyncio.wait_for(app_queue.get(), 5.0))()
+        assert rec.threads == {threading.get_ident()} and app_queue.empty()
+        return [str(e) for e in rec.events]
+
+    assert asyncio.run(app()) == [
+        "will_set_active(active=True)",
+        "did_set_active(active=True)",
+        "will_set_active(active=False)",
+        "did_set_active(active=False)",
+    ]
 
 
 def test_executor_dispatcher_keeps_order_on_a_pool() -> None:

@@ -140,6 +140,17 @@ def test_render_tone_duration_and_start() -> None:
         ({"frequencies": (440.0,), "cadence": (1.0, 0.0)}, "cadence"),
         ({"frequencies": (440.0,), "level_dbm0": 3.0}, "level_dbm0"),
         ({"frequencies": (440.0,), "cadence": (0.004, 1.0)}, "ramp"),
+        # wrong types: raw TypeError/ValueError before
+        ({"frequencies": "440"}, "frequencies"),
+        ({"frequencies": (None,)}, "frequencies"),
+        ({"frequencies": np.array([440.0, 480.0])}, "frequencies"),
+        ({"frequencies": (440.0,), "cadence": "12"}, "cadence"),
+        ({"frequencies": (440.0,), "level_dbm0": "x"}, "level_dbm0"),
+        ({"frequencies": (440.0,), "ramp": None}, "ramp"),
+        # a period is rendered whole: (1e6, 1) asked for 358 GiB
+        ({"frequencies": (440.0,), "cadence": (1e6, 1.0)}, "cadence"),
+        ({"frequencies": (440.0,), "cadence": (0.5,) * 200}, "cadence"),
+        ({"frequencies": tuple(range(100, 2000, 10))}, "frequencies"),
     ],
 )
 def test_bad_specs(kwargs: dict[str, object], field: str) -> None:
@@ -162,3 +173,14 @@ def test_plan_lookup() -> None:
     assert tone_plan(custom) is custom
     with pytest.raises(ConfigError, match="known: US, UK, CEPT"):
         tone_plan("Mars")
+
+
+def test_plans_take_specs_only() -> None:
+    spec = ToneSpec([440, 480], [2, 4])  # a list of ints is taken, as floats
+    assert spec == ToneSpec((440.0, 480.0), (2.0, 4.0))
+    with pytest.raises(ConfigError, match="ringback"):
+        TonePlan("x", ringback="no", busy=spec)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="busy"):
+        TonePlan("x", spec, None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="name"):
+        TonePlan(None, spec, spec)  # type: ignore[arg-type]

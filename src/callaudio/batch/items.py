@@ -23,15 +23,19 @@ import json
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cli.files import text_lines
 from ..config import ProcessingConfig
 from ..errors import ConfigError
 
-__all__ = ["Item", "detect_layout", "load_items", "natural_key"]
+__all__ = ["Item", "detect_layout", "has_control_characters", "load_items", "natural_key"]
 
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024
+"""Largest manifest read (a million-item corpus needs about 200 MB)."""
 _SIGNALS = ("mic", "far", "near", "echo")
 _STAGES = tuple(f.name for f in dataclasses.fields(ProcessingConfig))
 _SYNTH = re.compile(r"^nearend_mic_(fileid_\d+)\.wav$", re.IGNORECASE)
@@ -62,6 +66,12 @@ class Item:
 def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key with the digit runs compared as numbers (fileid_2 before fileid_10)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character no output name may: a newline, NUL, U+2028 (a
+    line break too) or a lone surrogate (no file name can hold it)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in text)
 
 
 def detect_layout(path: str | os.PathLike[str]) -> str:
@@ -102,9 +112,7 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
     seen: set[str] = set()
     for it in items:
         parts = it.id.split("/")
-        # newline, NUL, U+2028 (a line break too), a lone surrogate (no file name can hold it)
-        control = any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in it.id)
-        bad = control or any(q in ("", ".", "..") for q in parts)
+        bad = has_control_characters(it.id) or any(q in ("", ".", "..") for q in parts)
         if it.id.startswith("/") or "\\" in it.id or bad:
             raise ConfigError(
                 "input",
@@ -168,10 +176,14 @@ def _real(root: Path) -> list[Item]:
     return items
 
 
+def _lines(p: Path, **kw: Any) -> Iterator[str]:
+    return text_lines(p, limit=MANIFEST_MAX_BYTES, what="input", **kw)
+
+
 def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
-            return [(n, dict(row)) for n, row in enumerate(csv.DictReader(fh), start=2)]
+        rows = csv.DictReader(_lines(p, encoding="utf-8-sig", newline=""))
+        return [(n, dict(row)) for n, row in enumerate(rows, start=2)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
 
@@ -179,18 +191,21 @@ def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
 def _read_jsonl(p: Path) -> list[tuple[int, dict[str, Any]]]:
     rows = []
     try:
-        with open(p, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
+        for n, line in enumerate(_lines(p), start=1):
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ConfigError("input", f"{p}:{n}: each line must be a JSON object")
-                rows.append((n, row))
+            except json.JSONDecodeError as exc:
+                raise ConfigError("input", f"{p}:{n}: not valid JSON ({exc.msg})") from None
+            except (ValueError, RecursionError) as exc:  # > 4300 digits; deep nesting
+                why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+                raise ConfigError("input", f"{p}:{n}: not valid JSON ({why})") from None
+            if not isinstance(row, dict):
+                raise ConfigError("input", f"{p}:{n}: each line must be a JSON object")
+            rows.append((n, row))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError("input", f"{p}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
     return rows
 
 

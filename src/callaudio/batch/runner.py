@@ -15,15 +15,16 @@ import contextlib
 import importlib
 import importlib.util
 import math
+import numbers
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
-from ..config import ProcessingConfig
+from ..config import ProcessingConfig, check_flag
 from ..errors import ConfigError, ConfigTypeError
-from .items import Item, load_items
+from .items import Item, has_control_characters, load_items
 from .processors import PROCESSORS, available
 from .report import write_plots, write_summary
 from .results import ResultsStore
@@ -33,12 +34,16 @@ __all__ = ["Progress", "make_jobs", "run"]
 
 
 def make_jobs(
-    processors: Sequence[str], configs: Mapping[str, ProcessingConfig] | None = None
+    processors: Sequence[str] | str, configs: Mapping[str, ProcessingConfig] | None = None
 ) -> list[Job]:
     """The jobs of a run: callaudio once per named configuration, each peer once.
 
     Raises ConfigError for an unknown processor or one that is not installed here.
     """
+    if isinstance(processors, str):  # "callaudio,webrtc", as on the command line
+        processors = processors.split(",")
+    if not isinstance(processors, Iterable) or not all(isinstance(p, str) for p in processors):
+        raise ConfigTypeError("processors", f"processor names (str), not {processors!r}")
     names = list(dict.fromkeys(p.strip() for p in processors if p.strip()))
     if not names:
         raise ConfigError("processors", "give at least one processor")
@@ -58,8 +63,18 @@ def make_jobs(
     for cname, cfg in cfgs.items():
         if not isinstance(cname, str):
             raise ConfigTypeError("config", f"a configuration name is a str, not {cname!r}")
-        if not cname or "/" in cname or cname.startswith("."):
-            raise ConfigError("config", f"bad configuration name {cname!r}")
+        if (
+            not cname
+            or "/" in cname
+            or "\\" in cname
+            or cname.startswith(".")
+            or has_control_characters(cname)
+        ):
+            raise ConfigError(
+                "config",
+                f"bad configuration name {cname!r} (it names a folder: no '/' or '\\', "
+                "no leading '.', no control characters)",
+            )
         if not isinstance(cfg, ProcessingConfig):
             raise ConfigTypeError(
                 "config", f"configuration {cname!r} is not a ProcessingConfig: {cfg!r}"
@@ -145,7 +160,10 @@ def _dask_client(
             "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
         ) from exc
     if scheduler:
-        c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+        try:
+            c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except OSError as exc:  # unreachable, refused, timed out
+            raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
         return c, [c]
     cluster = distributed.LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
@@ -212,14 +230,29 @@ def run(
         Called with the number of rows this run wrote (one per job of each item run).
     """
     most = MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= most
+    if workers is not None:
+        whole = not isinstance(workers, bool) and isinstance(workers, numbers.Integral)
+        if not whole or not 0 <= int(workers) <= most:  # numpy ints are whole numbers too
+            raise ConfigError(
+                "workers",
+                f"workers is a whole number in 0..{most} ({MAX_WORKERS_PER_CORE} per core; "
+                f"0: no Dask), not {workers!r}",
+            )
+        workers = int(workers)
+    for name, flag in (
+        ("resume", resume),
+        ("audio", audio),
+        ("mos", mos),
+        ("dashboard", dashboard),
+        ("progress", progress),
+        ("plots", plots),
     ):
-        raise ConfigError(
-            "workers",
-            f"workers is a whole number in 0..{most} ({MAX_WORKERS_PER_CORE} per core; "
-            f"0: no Dask), not {workers!r}",
-        )
+        check_flag(name, flag)
+    for name, path in (("input", input), ("out", out)):
+        if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+            raise ConfigTypeError(name, f"must be a path (str or os.PathLike), got {path!r}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise ConfigTypeError("scheduler", f"must be an address (str), got {scheduler!r}")
     if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
         raise ConfigError("out", "the output folder is empty; give a folder")
     items = load_items(input)

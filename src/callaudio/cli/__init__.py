@@ -15,15 +15,21 @@ Errors: every failure a user can act on (a bad file or option value, an output p
 cannot be written, a missing device) is one ``callaudio: error: ...`` line on stderr and a
 non-zero exit status (1; 2 for usage errors), with no output file left behind. A closed
 stdout (``callaudio process ... | head -1``) ends the command quietly with status 141, as
-Unix tools killed by SIGPIPE do. Anything else is a bug and keeps its traceback.
+Unix tools killed by SIGPIPE do. Ctrl-C, SIGTERM and SIGHUP (unless ignored, as under
+``nohup``) stop the command the same way: no partial output left, status 128 + the signal.
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import Any, NoReturn
 
 from .._version import __version__
@@ -108,6 +114,39 @@ def _quiet_stdout() -> None:
         pass
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so that the clean-up of Ctrl-C runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _termination_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP raise :class:`_Terminated` (once: a
+    second one does not break the clean-up); a handler already set, or an ignored signal
+    (``nohup``), is left alone. The previous handlers come back at the end."""
+    raised: list[int] = []
+
+    def _raise(signum: int, _frame: FrameType | None) -> None:
+        if not raised:
+            raised.append(signum)
+            raise _Terminated(signum)
+
+    old: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+                old[sig] = signal.signal(sig, _raise)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``callaudio`` console script; returns the exit status."""
     parser = build_parser()
@@ -120,9 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args))
+        with _termination_as_interrupt():
+            return int(args.func(args))
+    except _Terminated as exc:
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:
         _quiet_stdout()
         return _EXIT_SIGPIPE

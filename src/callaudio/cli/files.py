@@ -26,6 +26,9 @@ Writing (:class:`OutputTarget`), decided before any processing:
 - ``-`` is standard output: a file the shell opened is written in place, a pipe gets the
   spooled file;
 - a directory, a block device or a socket is refused.
+
+Text inputs (``--config`` TOML, batch manifests) are read with :func:`text_lines`: regular
+files only, at most a given size (``/dev/zero`` or a FIFO is refused before any read).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ __all__ = [
     "output_format",
     "output_subtype",
     "soundfile",
+    "text_lines",
     "write_audio",
 ]
 
@@ -336,6 +340,37 @@ def _plan(path: str) -> _Plan:
     if not os.access(path, os.W_OK):
         raise SoundFileError(path, "unwritable", "the file is read-only")
     return _Plan("regular", os.path.realpath(path))
+
+
+def text_lines(
+    path: str | os.PathLike[str],
+    *,
+    limit: int,
+    what: str,
+    encoding: str = "utf-8",
+    newline: str | None = None,
+) -> Iterator[str]:
+    """The lines of the regular text file ``path``, read as they come, at most ``limit``
+    characters in all: ConfigError(``what``) for a device, FIFO, folder or socket (refused
+    before it is opened) and for a larger file (at once when its size says so, else as
+    soon as ``limit`` is passed: a file growing meanwhile never fills memory). OSError and
+    UnicodeDecodeError pass through."""
+    name = os.fspath(path)
+    if not stat.S_ISREG(os.stat(name).st_mode):
+        raise ConfigError(what, f"{name}: not a regular file")
+    with open(name, encoding=encoding, newline=newline) as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):  # replaced between the two looks
+            raise ConfigError(what, f"{name}: not a regular file")
+        too_large = f"{name}: larger than {limit:,} bytes"
+        if st.st_size > limit:
+            raise ConfigError(what, too_large)
+        left = limit
+        while line := fh.readline(left + 1):
+            left -= len(line)
+            if left < 0:
+                raise ConfigError(what, too_large)
+            yield line
 
 
 def check_folder(path: str | os.PathLike[str]) -> None:

@@ -31,7 +31,7 @@ from ..config import SAMPLE_RATES, ProcessingConfig
 from ..errors import ConfigError
 from ..processing import VoiceProcessor
 from .common import Progress, fmt, stage_names
-from .files import InputFile, OutputTarget, output_format, output_subtype
+from .files import InputFile, OutputTarget, output_format, output_subtype, text_lines
 from .resample import StreamResampler
 from .summary import EchoFigures, SpeechLevel
 
@@ -117,6 +117,12 @@ def nearest_rate(rate: int) -> int:
     return min(SAMPLE_RATES, key=lambda r: (abs(r - rate), -r))
 
 
+CONFIG_MAX_BYTES = 64 * 1024
+"""Largest ``--config`` file read (a full configuration is under 2 KB)."""
+CONFIG_MAX_LINE = 1024
+"""Longest line of a ``--config`` file (characters)."""
+
+
 def load_config(path: str) -> ProcessingConfig:
     """A ProcessingConfig from a TOML file: one table per stage, keys the stage's fields.
 
@@ -135,12 +141,19 @@ def load_config(path: str) -> ProcessingConfig:
         except ImportError:
             raise ConfigError("--config", "reading TOML needs Python 3.11 or tomli") from None
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        lines = list(text_lines(path, limit=CONFIG_MAX_BYTES, what="--config", newline=""))
     except OSError as exc:
         raise ConfigError("--config", f"{path}: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ConfigError("--config", f"{path}: not valid TOML ({exc})") from exc
+    for n, line in enumerate(lines, start=1):
+        if len(line) > CONFIG_MAX_LINE:  # tomllib is quadratic in a dotted key's length
+            raise ConfigError("--config", f"{path}:{n}: longer than {CONFIG_MAX_LINE} characters")
+    try:
+        data = tomllib.loads("".join(lines))
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError; an int of > 4300 digits
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ConfigError("--config", f"{path}: not valid TOML ({why})") from None
     cfg = ProcessingConfig()
     stages = [f.name for f in dataclasses.fields(ProcessingConfig)]
     for key, table in data.items():

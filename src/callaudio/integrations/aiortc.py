@@ -76,6 +76,7 @@ from .loop_clock import LoopClock
 __all__ = [
     "OPUS_FRAME_SAMPLES",
     "OPUS_SAMPLE_RATE",
+    "REMOTE_RATES",
     "BridgeStats",
     "CallAudioBridge",
     "LoopClock",
@@ -92,6 +93,10 @@ OPUS_SAMPLE_RATE = 48000
 """The rate aiortc's Opus codec runs at (Hz)."""
 OPUS_FRAME_SAMPLES = 960
 """Samples per channel in one 20 ms Opus packet at 48 kHz."""
+REMOTE_RATES = (8000, 192000)
+"""The remote frame rates played (Hz, inclusive; as ``callaudio process`` reads): a frame
+at another rate (a custom track's 1 Hz would resample to 48000 times as many samples on
+the loop) is dropped."""
 _TIME_BASE = fractions.Fraction(1, OPUS_SAMPLE_RATE)
 _SCALE = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0}
 
@@ -191,6 +196,10 @@ class BridgeStats:
     far_queue_ms : float
         Mean far-end audio queued in the engine when a remote frame arrived (the jitter
         buffer's delay).
+    far_refused : int
+        Remote frames dropped as unusable (logged): no samples, a rate outside
+        ``REMOTE_RATES``, a sample format no decoder produces, or one the resampler failed
+        on. They are not in ``far_frames``.
     """
 
     frames_sent: int
@@ -204,6 +213,7 @@ class BridgeStats:
     far_dropped_ms: float
     far_primes: int
     far_queue_ms: float
+    far_refused: int = 0
 
 
 class MicrophoneTrack(MediaStreamTrack):
@@ -403,6 +413,7 @@ class CallAudioBridge:
         self._closing: asyncio.Task[None] | None = None
         self._done = asyncio.Event()
         self._far_frames = 0
+        self._far_refused = 0
         self._far_gaps = 0
         self._far_discarded = 0.0
         self._far_dropped = 0.0
@@ -462,6 +473,7 @@ class CallAudioBridge:
             far_dropped_ms=self._far_dropped,
             far_primes=self._far_primes,
             far_queue_ms=self._far_queue_sum / frames,
+            far_refused=self._far_refused,
         )
 
     # -- session observer (any thread) ----------------------------------------------------
@@ -499,13 +511,14 @@ class CallAudioBridge:
             if not isinstance(frame, av.AudioFrame):
                 continue
             try:
-                if frame.samples <= 0 or frame.sample_rate <= 0:
+                low, high = REMOTE_RATES
+                if frame.samples <= 0 or not low <= frame.sample_rate <= high:
                     raise ValueError(f"{frame.samples} samples at {frame.sample_rate} Hz")
                 samples = frame_to_mono(frame)
             except (CallAudioError, ValueError, TypeError) as exc:
-                # a sample format no decoder of aiortc produces, an empty or rateless frame:
-                # this frame is dropped, the remote party is still played after it
-                log.warning("call %s: remote frame dropped: %s", self.call.call_id, exc)
+                # a sample format no decoder of aiortc produces, an empty frame, an odd
+                # rate: this frame is dropped, the remote party is still played after it
+                self._refuse_far(exc)
                 continue
             self._far_frames += 1
             if frame.pts is not None:
@@ -535,6 +548,12 @@ class CallAudioBridge:
             if queued > self._max_far_queue_ms or settled:
                 self._far_dropped += frame_ms
                 continue
+            try:
+                converted = resampler(samples)
+            except (MemoryError, ValueError, av.FFmpegError) as exc:
+                self._refuse_far(exc)
+                resampler = None  # a fresh one for the next frame
+                continue
             ran_dry = engine.stats.underruns
             if engine is not self._primed or (ran_dry > self._underruns and queued < 10.0):
                 # A new stream, or the ring ran dry: start again behind a cushion of silence
@@ -543,7 +562,11 @@ class CallAudioBridge:
                 self._far_primes += 1
                 cushion = int(self._far_prime_ms * engine.sample_rate / 1000.0)
                 backend.write_far(np.zeros(cushion, np.float32))
-            backend.write_far(resampler(samples))
+            backend.write_far(converted)
+
+    def _refuse_far(self, exc: BaseException) -> None:
+        self._far_refused += 1
+        log.warning("call %s: remote frame dropped: %s", self.call.call_id, exc)
 
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState

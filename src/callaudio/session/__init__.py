@@ -4,8 +4,8 @@ Pure state and events, no audio: ``categories`` (Category, Mode, CategoryOptions
 Apple's validity tables), ``route`` (Port, Route, RouteChangeReason), ``interruption``
 (the 30-second rule's policy and timer), ``lock`` (the session lock and the work deferred
 to its release), ``state`` (SessionState and its transition table), ``holds``
-(SessionHold), ``delegate`` (what the session tells the audio side) and ``session``
-(AudioSession).
+(SessionHold), ``delegate`` (what the session tells the audio side), ``checks`` (its
+setters' argument checks) and ``session`` (AudioSession).
 
 May import: ``callaudio.errors``, ``callaudio.config``, ``callaudio.events``,
 ``callaudio.clock``, ``callaudio.call``. Imports nothing of the audio layers (``audio``,
@@ -21,6 +21,7 @@ from .categories import (
     SessionConfiguration,
     validate_configuration,
 )
+from .checks import MAX_IO_BUFFER, MIN_IO_BUFFER
 from .delegate import SessionDelegate
 from .holds import HoldKind, SessionHold
 from .interruption import (
@@ -32,7 +33,7 @@ from .interruption import (
 )
 from .lock import SessionLock
 from .route import Port, Route, RouteChangeReason
-from .session import MAX_IO_BUFFER, MIN_IO_BUFFER, AudioSession
+from .session import AudioSession
 from .state import SESSION_TRANSITIONS, SessionState
 
 __all__ = [

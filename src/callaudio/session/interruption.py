@@ -170,15 +170,17 @@ class GraceTimer:
         return self._deadline is not None
 
     def start(self) -> bool:
-        """Start the grace period now unless one is running; True when it started."""
+        """Start the grace period now unless one is running; True when it started.
+
+        What the clock raises (a timer thread that cannot start) passes through, with no
+        deadline set."""
         if self._deadline is not None:
             return False
         self._generation += 1
         generation = self._generation
-        self._deadline = self._policy.clock.now() + self._policy.grace_period
-        self._handle = self._policy.clock.call_at(
-            self._deadline, lambda: self._on_deadline(generation)
-        )
+        deadline = self._policy.clock.now() + self._policy.grace_period
+        self._handle = self._policy.clock.call_at(deadline, lambda: self._on_deadline(generation))
+        self._deadline = deadline
         return True
 
     def cancel(self) -> None:

@@ -56,13 +56,10 @@ Lock order (the rule every module of the session layer follows):
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ..config import SAMPLE_RATES, check_sample_rate
 from ..errors import ActivationError, ConfigError, InvalidStateError, SessionBusyError
 from ..events import Dispatcher, EventHub, check_dispatcher
 from .categories import (
@@ -74,6 +71,7 @@ from .categories import (
     mode_for,
     validate_configuration,
 )
+from .checks import check_flag, check_io_buffer, check_preferred_rate, check_source
 from .delegate import SessionDelegate, check_delegate
 from .holds import HoldKind, SessionHold
 from .interruption import APPLICATION_SOURCE, Interruption, InterruptionReason
@@ -92,31 +90,6 @@ __all__ = [
 
 logger = logging.getLogger("callaudio.session")
 _T = SessionState
-
-
-MIN_IO_BUFFER = 0.001
-MAX_IO_BUFFER = 0.5
-
-
-def _check_rate(hz: object) -> int:
-    """The preferred rate must be one the processing chain runs at (config owns the list)."""
-    if isinstance(hz, numbers.Integral) and not isinstance(hz, bool) and hz in SAMPLE_RATES:
-        return check_sample_rate(hz)
-    text = f"must be one of {SAMPLE_RATES} Hz (an int, numpy's too), got {hz!r}"
-    raise ConfigError("preferred_sample_rate", text)
-
-
-def _check_buffer(seconds: object) -> float:
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, (int, float))
-        or not (math.isfinite(seconds) and MIN_IO_BUFFER <= seconds <= MAX_IO_BUFFER)
-    ):
-        raise ConfigError(
-            "preferred_io_buffer_duration",
-            f"must be seconds in [{MIN_IO_BUFFER}, {MAX_IO_BUFFER}], got {seconds!r}",
-        )
-    return float(seconds)
 
 
 class AudioSession:
@@ -168,8 +141,8 @@ class AudioSession:
         self._route = self._effective_route()
         self._delegates: tuple[SessionDelegate, ...] = ()
         self._call_snapshot: SessionConfiguration | None = None
-        self._sample_rate = _check_rate(preferred_sample_rate)
-        self._io_buffer = _check_buffer(preferred_io_buffer_duration)
+        self._sample_rate = check_preferred_rate(preferred_sample_rate)
+        self._io_buffer = check_io_buffer(preferred_io_buffer_duration)
 
     @classmethod
     def shared(cls) -> AudioSession:
@@ -402,7 +375,7 @@ class AudioSession:
         """Set the preferred sample rate (one of ``callaudio.SAMPLE_RATES`` Hz); takes
         effect at the next stream start."""
         with self._lock:
-            self._sample_rate = _check_rate(hz)
+            self._sample_rate = check_preferred_rate(hz)
 
     @property
     def preferred_io_buffer_duration(self) -> float:
@@ -412,7 +385,7 @@ class AudioSession:
     def set_preferred_io_buffer_duration(self, seconds: float) -> None:
         """Set the preferred I/O buffer duration in seconds (0.001..0.5)."""
         with self._lock:
-            self._io_buffer = _check_buffer(seconds)
+            self._io_buffer = check_io_buffer(seconds)
 
     # -- activation ----------------------------------------------------------------------
 
@@ -573,8 +546,7 @@ class AudioSession:
         """
         if not isinstance(reason, InterruptionReason):
             raise ConfigError("reason", f"must be an InterruptionReason, got {reason!r}")
-        if not isinstance(source, str) or not isinstance(voip, int):  # a bool (an int) is one
-            raise ConfigError("source/voip", f"must be a str and a bool, got {source!r}, {voip!r}")
+        source = check_source(source, voip)
         with self._lock:
             if source in self._interruptions:
                 return False
@@ -594,9 +566,10 @@ class AudioSession:
         When none is left open the session is active again if any hold is live.
         Ending a source that is not open logs a warning, changes nothing, returns False.
         """
+        should_resume = check_flag("should_resume", should_resume)
         with self._lock:
             is_str = isinstance(source, str)  # a non-str source (unhashable too) is never open
-            interruption = self._interruptions.pop(source, None) if is_str else None
+            interruption = self._interruptions.pop(str.__str__(source), None) if is_str else None
             if interruption is None:
                 logger.warning("end of interruption from %r, which is not open: ignored", source)
                 return False
@@ -655,7 +628,7 @@ class AudioSession:
             Overriding to the speaker outside PLAY_AND_RECORD (as on iOS).
         """
         with self._lock:
-            enabled = bool(enabled)
+            enabled = check_flag("enabled", enabled)
             if enabled == self._speaker_override:
                 return
             if enabled and not self.can_override_to_speaker():
