@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -135,16 +136,60 @@ def _termination_as_interrupt() -> Iterator[None]:
             raise _Terminated(signum)
 
     old: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for name in ("SIGTERM", "SIGHUP"):
-            sig = getattr(signal, name, None)
-            if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
-                old[sig] = signal.signal(sig, _raise)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+            old[sig] = signal.signal(sig, _raise)
+    done = threading.Event()
+    rsock, wsock = socket.socketpair()
+    wsock.setblocking(False)
+    old_fd = signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
+    watcher = threading.Thread(
+        target=_exit_if_stuck, args=(rsock, done), name="callaudio-signals", daemon=True
+    )
+    watcher.start()
     try:
         yield
     finally:
+        done.set()
+        signal.set_wakeup_fd(old_fd)
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        wsock.close()
+        rsock.shutdown(socket.SHUT_RDWR)
+        watcher.join()
+        rsock.close()
+
+
+_STUCK_GRACE_S = 1.0  # how long a signal may wait for the main thread before the exit
+
+
+def _exit_if_stuck(rsock: socket.socket, done: threading.Event) -> None:
+    """The signals' second path. Python runs a signal handler in the main thread only
+    between bytecodes; a main thread blocked in C (libsndfile reading a pipe that stays
+    open, and retrying the read the signal interrupted) never gets there. The signal
+    still writes its number to the wakeup socket: if the command has not ended
+    :data:`_STUCK_GRACE_S` later, its temporary output is removed here and the process
+    exits with 128 + the signal (the status the handler's way gives)."""
+    watched = {
+        int(getattr(signal, n)) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
+    }
+    while True:
+        try:
+            data = rsock.recv(64)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in data:
+            if signum in watched and not done.wait(_STUCK_GRACE_S):
+                from .files import abandon_outputs
+
+                abandon_outputs()
+                os._exit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -393,6 +394,17 @@ def check_folder(path: str | os.PathLike[str]) -> None:
         raise SoundFileError(name, "unwritable", f"cannot write in {probe!r} (permission denied)")
 
 
+_PENDING: weakref.WeakSet[OutputTarget] = weakref.WeakSet()  # with a temporary file now
+
+
+def abandon_outputs() -> None:
+    """Remove every pending temporary output and the folders made for it, from any thread:
+    the last step before the process exits on a signal its main thread cannot take (it is
+    blocked in a read inside libsndfile)."""
+    for target in list(_PENDING):
+        target.abandon()
+
+
 class OutputTarget:
     """Where the processed audio goes; see the module docstring for each kind of path.
 
@@ -413,6 +425,7 @@ class OutputTarget:
         self._made_dirs: list[str] = []
         if self.kind == "regular":
             self._create_temp()
+            _PENDING.add(self)
 
     def _create_temp(self) -> None:
         folder = os.path.dirname(self._target) or "."
@@ -495,6 +508,7 @@ class OutputTarget:
             self._put_in_place(existing is None)
             self._tmp = None
             self._made_dirs = []
+            _PENDING.discard(self)
         elif self._spool is not None:
             self._spool.seek(0)
             if self.kind == "stdout":
@@ -544,6 +558,15 @@ class OutputTarget:
         os.replace(self._tmp, self._target)
         return None
 
+    def abandon(self) -> None:
+        """Remove the temporary file and the folders made for it, touching nothing else
+        (the writer may be in use by a thread that will not run again)."""
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self._remove_dirs()
+
     def abort(self) -> None:
         """Undo: remove the temporary file and any folder created; the target is untouched."""
         if self._writer is not None:
@@ -556,6 +579,7 @@ class OutputTarget:
         if self._spool is not None:
             self._spool.close()
         self._remove_dirs()
+        _PENDING.discard(self)
 
     def __enter__(self) -> OutputTarget:
         return self
