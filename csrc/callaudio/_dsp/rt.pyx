@@ -232,6 +232,13 @@ cdef void _mix_sound(rt_state* s) noexcept nogil:
     if CA_LOAD(&st[1]):
         return
     pos = CA_LOAD(&st[0])
+    if pos < 0 or pos > total:  # an application wrote the position: never trusted
+        if s.snd_loop:
+            pos %= total
+            if pos < 0:
+                pos += total
+        else:
+            pos = 0 if pos < 0 else total
     while filled < n and (s.snd_loop or pos < total):
         k = n - filled
         if total - pos < k:

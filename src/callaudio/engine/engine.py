@@ -61,7 +61,7 @@ from .driver import (
     status_bits,
 )
 from .rings import RingSide
-from .sound import MixSource, PreparedSound
+from .sound import MixSource, PreparedSound, core_args
 from .stats import EngineMode, EngineStats
 
 if TYPE_CHECKING:
@@ -211,6 +211,7 @@ class AudioEngine(RingSide):
         cap = self._core.captured()
         self._cap_out = cap[:, 0] if channels == 1 else cap
         self._source: MixSource | None = None
+        self._args: tuple[Any, ...] = ()  # the arrays handed to the callback with _source
         self._py_source: MixSource | None = None  # a sound Python mixes (not prepared)
         self._stream: Stream | None = None
         # The callback may run (set under _cmd_lock before stream.start(), cleared after
@@ -368,12 +369,9 @@ class AudioEngine(RingSide):
                 "wrap it in PreparedSound(...) or build the engine with compiled=False",
             )
         with self._cmd_lock:
-            if prepared is not None:
-                args: tuple[Any, ...] = (prepared.samples, prepared.state, prepared.loop)
-            else:
-                args = (None, None, False)
-            self._command(self._core.set_sound, *args, replaces=self._source)
-            self._source = source
+            args = (None, None, False) if prepared is None else core_args(prepared)
+            self._command(self._core.set_sound, *args, replaces=(self._source, self._args))
+            self._source, self._args = source, args  # the arrays the callback reads: alive
             self._py_source = source if prepared is None else None
             self._raw.premix = None if self._py_source is None else self._premix
 
