@@ -153,3 +153,34 @@ def test_a_subclass_handing_over_wrong_arrays_is_refused_and_changes_nothing(cls
         assert eng.source is playing
         dev.run_frames(2)
         assert playing.position == 2 * N
+
+
+# -- the simulated room's and the rings' arguments ---------------------------------------------
+
+
+@pytest.mark.parametrize("count", [-1, 1.5, True, "2"])
+def test_run_frames_takes_an_int_count_only(count):
+    dev = SimulatedBackend(sample_rate=RATE, realtime=False)
+    with AudioEngine(dev, RATE) as eng:
+        with pytest.raises(ConfigError, match="count"):
+            dev.run_frames(count)
+        dev.run_frames(np.int64(2))
+        assert eng.stats.frames == 2
+
+
+@pytest.mark.parametrize(
+    "options", [{"seed": -1}, {"seed": 1.5}, {"realtime": "no"}, {"record": "no"}]
+)
+def test_the_simulated_room_refuses_bad_options(options):
+    with pytest.raises(ConfigError, match=next(iter(options))):
+        SimulatedBackend(sample_rate=RATE, **options)
+
+
+@pytest.mark.parametrize("timeout", [2**2000, -1.0, float("nan"), True, "1"])
+def test_ring_timeouts_refuse_what_is_no_number_of_seconds(timeout):
+    with AudioEngine(SimulatedBackend(sample_rate=RATE, realtime=False), RATE) as eng:
+        with pytest.raises(ConfigError, match="timeout"):
+            eng.write_far(np.zeros(N, np.float32), timeout=timeout)
+        with pytest.raises(ConfigError, match="timeout"):
+            eng.read_capture(1, timeout=timeout)
+        assert eng.far_queued_ms() == 0.0

@@ -60,6 +60,7 @@ from .driver import (
     python_frame_arrays,
     status_bits,
 )
+from .options import check_engine_options
 from .rings import RingSide
 from .sound import MixSource, PreparedSound, core_args
 from .stats import EngineMode, EngineStats
@@ -72,9 +73,6 @@ __all__ = ["AudioEngine", "EngineMode", "EngineStats"]  # the last two from .sta
 Float32Array = npt.NDArray[np.float32]
 
 _MAX_KEPT_ERRORS = 8
-#: The longest far-end and capture buffer: 15 minutes, allocated up front (the loopback
-#: test records up to 10 minutes through one).
-MAX_BUFFER_MS = 900_000
 
 
 class AudioEngine(RingSide):
@@ -168,12 +166,7 @@ class AudioEngine(RingSide):
                     "processor",
                     f"has {processor.channels} channel(s) but the engine {channels}",
                 )
-        check_int("far_buffer_ms", far_buffer_ms, 10, MAX_BUFFER_MS)
-        check_int("capture_buffer_ms", capture_buffer_ms, 10, MAX_BUFFER_MS)
-        if capture is not None and not callable(capture):
-            raise ConfigError("capture", f"must be callable, got {capture!r}")
-        if realtime_priority is not None:
-            check_int("realtime_priority", realtime_priority, 1, 99)
+        check_engine_options(capture, far_buffer_ms, capture_buffer_ms, realtime_priority, monitor)
         if compiled is not None and not isinstance(compiled, bool):
             raise ConfigError("compiled", f"must be None, True or False, got {compiled!r}")
         from .._dsp.rt import Core

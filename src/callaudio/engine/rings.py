@@ -8,6 +8,7 @@ lock-free single-producer/single-consumer rings (:mod:`callaudio._dsp.rt`).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from ..config import check_int
 from ..devices.base import Device
 from ..errors import AudioDropWarning, ConfigError, FrameError
+from .options import check_seconds
 from .ring import check_max_frames
 from .sound import playable
 
@@ -260,6 +262,8 @@ def _deadline(timeout: object) -> float | None:
     """The monotonic time a blocking call gives up (None: never); ConfigError if bad."""
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
-    return time.monotonic() + float(timeout)
+    try:  # (a number whose conversion overflows or raises is refused too)
+        seconds = check_seconds("timeout", timeout, 0.0, math.inf)
+    except ConfigError:
+        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}") from None
+    return time.monotonic() + seconds
