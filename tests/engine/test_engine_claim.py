@@ -212,3 +212,20 @@ def test_links_racing_with_start_and_stop_never_reach_a_running_callback() -> No
     """The callback reads a chain's live group (fixed once claimed), not the one its C API
     saw when the engine last synced: a group changed between two runs crashed it."""
     assert _run(LINK_WHILE_STARTING, timeout=60).split() == ["survived"]
+
+
+def test_only_the_engine_itself_releases_its_processor() -> None:
+    """``vp.release(engine)`` from outside un-claimed the chains of a running engine: the
+    application's frames then ran them beside the callback."""
+    vp = VoiceProcessor(RATE)
+    dev = SimulatedBackend(RATE)
+    with AudioEngine(dev, RATE, vp) as engine:
+        dev.run_frames(2)
+        vp.release(engine)
+        assert vp.chains()[0].claimed
+        with pytest.raises(InvalidStateError, match=r"IN USE.*AudioEngine"):
+            vp.process_capture(_frame())
+        dev.run_frames(2)
+        assert engine.stats.frames == 4
+    assert not vp.chains()[0].claimed
+    vp.process_capture(_frame())  # released by the engine's stop()

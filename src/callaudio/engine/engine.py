@@ -50,6 +50,7 @@ from .driver import (
     CALLBACK_MARK,
     COMPILED,
     PYTHON,
+    AudioEngineStream,
     RawDriver,
     Retainer,
     callback_error,
@@ -210,6 +211,7 @@ class AudioEngine(RingSide):
         # The callback may run (set under _cmd_lock before stream.start(), cleared after
         # stream.stop()): commands go to it; else the caller's thread applies them.
         self._live = self._claimed = False  # (claimed: the processor, by start())
+        self._owner = AudioEngineStream()  # what it claims the processor as
         self._kind = PYTHON
         self._kind_reason = ""
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
@@ -494,7 +496,7 @@ class AudioEngine(RingSide):
             try:
                 with self._cmd_lock:
                     if self._vp is not None:  # its chains are ours until stop()
-                        self._vp.claim(self)
+                        self._vp.claim(self._owner)
                     self._live = self._claimed = True
             except BaseException:
                 stream.close()
@@ -578,7 +580,7 @@ class AudioEngine(RingSide):
             self._core.apply_commands()
             self._retained.release(int(self._core.commands_done))
             if self._vp is not None:
-                self._vp.release(self)
+                self._vp.release(self._owner)
             self._claimed = False
 
     def _halt(self) -> None:
