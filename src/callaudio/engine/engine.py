@@ -501,15 +501,16 @@ class AudioEngine(RingSide):
             except BaseException:
                 stream.close()
                 raise
+            self._stream = stream  # before its first callback: a stop() there finds it
             try:
                 stream.start()
             except BaseException:
+                self._stream = None
                 try:
                     stream.close()
                 finally:
                     self._set_stopped()
                 raise
-            self._stream = stream
             if native:
                 self._watch_stop.clear()
                 self._watcher = threading.Thread(
