@@ -107,6 +107,8 @@ class EngineBackend(Generic[DeviceT]):
         Keep what is played and the raw microphone (:meth:`read_monitor`).
     dropout_interval : float
         The shortest time between two dropout reports, in seconds (default 1).
+
+    A bad option raises ConfigError here (as :class:`AudioEngine` would), not at a call.
     """
 
     def __init__(
