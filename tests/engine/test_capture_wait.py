@@ -47,3 +47,24 @@ def test_blocking_read_capture_on_a_real_time_room() -> None:
         assert got.shape == (5 * N,)
         more = engine.read_capture(max_frames=2, timeout=None)
         assert more.shape == (2 * N,)
+
+
+def test_a_blocking_read_of_more_than_the_ring_reads_the_frames_as_they_land() -> None:
+    # it waited for all of them in the ring at once: for ever, dropping what did not fit
+    device = SimulatedBackend(RATE, realtime=True)
+    engine = AudioEngine(device, RATE, capture_buffer_ms=100)  # 10 frames
+    engine.start()
+    got: dict[str, object] = {}
+
+    def reader() -> None:
+        got["none"] = engine.read_capture(max_frames=25, timeout=None).shape
+        got["timed"] = engine.read_capture(max_frames=21, timeout=60.0).shape
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    thread.join(30.0)
+    hung = thread.is_alive()
+    engine.stop()
+    thread.join(5.0)
+    assert not hung, "the read of more frames than the ring holds never returned"
+    assert got == {"none": (25 * N,), "timed": (21 * N,)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from callaudio.audio.base import ArraySource, AudioBackend, BackendFault, FaultK
 from callaudio.audio.service import EngineBackend, make_backend
 from callaudio.config import ProcessingConfig
 from callaudio.devices.simulated import SimulatedBackend
-from callaudio.errors import BackendError, CallbackError, ConfigError
+from callaudio.errors import BackendError, CallbackError, ConfigError, DeviceError
 from callaudio.tones import ToneSource, render_period, tone_plan
 
 RATE = 16000
@@ -246,3 +248,84 @@ def test_a_resumed_call_keeps_its_chain_and_a_new_call_gets_a_fresh_one():
     backend.start_duplex(_config())  # a new call: resume=False
     assert backend.engine.processor is not first
     backend.stop_duplex()
+
+
+class _Refusing(SimulatedBackend):
+    """A room whose next streams the test can refuse (a device that went away)."""
+
+    refuse = False
+
+    def open_stream(self, **kw):
+        if self.refuse:
+            raise DeviceError("open", "the device refuses")
+        return super().open_stream(**kw)
+
+
+def test_a_sound_playing_alone_goes_on_at_its_rate_when_a_duplex_start_is_refused():
+    # the sound was re-prepared at the refused rate first, so it could not go on either
+    device = SimulatedBackend(48000, realtime=False)  # a room at 48 kHz only
+    backend = EngineBackend(device, poll_interval=None)
+    finished = []
+    backend.start_playback(
+        ArraySource(np.full(48000, 0.1, np.float32), 48000, loop=True), finished.append
+    )
+    device.run_frames(3)
+    with pytest.raises(BackendError, match="16000"):
+        backend.start_duplex(_config(rate=16000))
+    assert (backend.stream_kind, backend.sample_rate, backend.is_running) == (
+        "playback",
+        48000,
+        True,
+    )
+    before = backend.engine.source.position
+    device.run_frames(2)
+    assert backend.playing and backend.engine.source.position == before + 960
+    backend.poll()
+    assert not finished
+    backend.close()
+
+
+def test_a_sound_no_stream_takes_ends_and_says_so(capsys):
+    device = _Refusing(48000, realtime=True)
+    backend = EngineBackend(device, poll_interval=0.01)
+    done = threading.Event()
+    backend.start_playback(ArraySource(np.full(4800, 0.1, np.float32), 48000, loop=True), done.set)
+    device.refuse = True
+    with pytest.raises(BackendError, match="refuses"):
+        backend.start_duplex(_config(rate=48000))
+    assert not backend.playing and not backend.is_running  # no stream would take it
+    assert done.wait(10.0), "on_finished was never called"
+    backend.close()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"processing": "x"},
+        {"capture": 5},
+        {"far_buffer_ms": 10**9},
+        {"far_buffer_ms": 15},
+        {"capture_buffer_ms": 0},
+        {"realtime_priority": 0},
+        {"monitor": "yes"},
+        {"poll_interval": True},
+        {"dropout_interval": 2**2000},
+    ],
+)
+def test_make_backend_refuses_a_bad_engine_option_up_front(options):
+    # they were checked when a call's stream was built: every call then ended in ERROR
+    name = next(iter(options))
+    with pytest.raises(ConfigError, match=name):
+        make_backend("simulated", realtime=False, **options)
+
+
+@pytest.mark.parametrize("flag", ["no", 1, np.array([True, False])])
+def test_mute_and_speaker_take_a_bool_only(flag):
+    backend = make_backend("simulated", realtime=False)
+    with pytest.raises(ConfigError):
+        backend.set_muted(flag)
+    with pytest.raises(ConfigError):
+        backend.set_speaker(flag)
+    backend.set_muted(np.bool_(True))
+    backend.close()

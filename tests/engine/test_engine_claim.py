@@ -155,3 +155,77 @@ def test_application_calls_racing_with_start_and_stop_are_run_or_refused() -> No
     """Two application threads use the processor while the engine starts and stops 200
     times: every call runs or is refused, nothing else, no crash."""
     assert _run(CALLS_WHILE_STARTING).split() == ["True", "True", "[]"]
+
+
+@pytest.mark.parametrize("link_channels", [True, False])
+def test_link_refuses_every_chain_a_running_engine_claimed(link_channels: bool) -> None:
+    """Linked or not, no chain the callback runs without locks changes group: leader or
+    follower, old group or new (unlinked claimed chains were linked under a running
+    callback: a crash); a refused link changes nothing; the processor's own rebuild of its
+    chains while running still links the new ones."""
+    vp = VoiceProcessor(RATE, channels=2, link_channels=link_channels)
+    dev = SimulatedBackend(RATE, realtime=False)
+    engine = AudioEngine(dev, RATE, vp, channels=2)
+    engine.start()
+    dev.run_frames(2)
+    c0, c1 = vp.chains()
+    before = (c0.linked_channels, c1.linked_channels)
+    free = VoiceProcessor(RATE, channels=2, link_channels=False).chains()[0]
+    for leader, followers in ((c0, [c1]), (c0, []), (c1, [c0]), (c1, []), (free, [c1])):
+        with pytest.raises(ValueError, match="claimed"):
+            leader.link(followers)
+        assert (c0.linked_channels, c1.linked_channels, free.linked_channels) == (*before, 0)
+    vp.apply_config(ProcessingConfig(echo_canceller=EchoCancellerConfig(tail_ms=64.0)))
+    dev.run_frames(2)
+    assert vp.chains()[0].linked_channels == (2 if link_channels else 0)
+    engine.stop()
+    c0, c1 = vp.chains()
+    assert c0.link([c1]) and c0.linked_channels == 2  # released: allowed again
+
+
+LINK_WHILE_STARTING = """
+import threading, time, callaudio as ca
+from callaudio.engine import AudioEngine
+from callaudio.devices.simulated import SimulatedBackend
+vp = ca.VoiceProcessor(16000, channels=2)
+dev = SimulatedBackend(sample_rate=16000, realtime=False)
+eng = AudioEngine(dev, 16000, vp, channels=2)
+stop = time.monotonic() + 0.8
+def engine_side():
+    while time.monotonic() < stop:
+        eng.start(); dev.run_frames(2); eng.stop()
+def linker():
+    while time.monotonic() < stop:
+        c0, c1 = vp.chains()
+        for leader, followers in ((c0, []), (c0, [c1]), (c1, [c0]), (c1, []), (c0, [c1])):
+            try:
+                leader.link(followers)
+            except ValueError:
+                pass
+ts = [threading.Thread(target=engine_side), threading.Thread(target=linker)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("survived")
+"""
+
+
+def test_links_racing_with_start_and_stop_never_reach_a_running_callback() -> None:
+    """The callback reads a chain's live group (fixed once claimed), not the one its C API
+    saw when the engine last synced: a group changed between two runs crashed it."""
+    assert _run(LINK_WHILE_STARTING, timeout=60).split() == ["survived"]
+
+
+def test_only_the_engine_itself_releases_its_processor() -> None:
+    """``vp.release(engine)`` from outside un-claimed the chains of a running engine: the
+    application's frames then ran them beside the callback."""
+    vp = VoiceProcessor(RATE)
+    dev = SimulatedBackend(RATE)
+    with AudioEngine(dev, RATE, vp) as engine:
+        dev.run_frames(2)
+        vp.release(engine)
+        assert vp.chains()[0].claimed
+        with pytest.raises(InvalidStateError, match=r"IN USE.*AudioEngine"):
+            vp.process_capture(_frame())
+        dev.run_frames(2)
+        assert engine.stats.frames == 4
+    assert not vp.chains()[0].claimed
+    vp.process_capture(_frame())  # released by the engine's stop()

@@ -52,11 +52,13 @@ typedef struct ca_chain_api {
     void (*reset)(void* self);
     void (*reset_echo_path)(void* self);
     int frame_size;
-    /* A linked multi-channel capture (Chain.link): all linked_channels channels of one
+    /* A linked multi-channel capture (Chain.link): all *linked_channels channels of one
      * interleaved frame in place, once, on the first channel's chain; the return code
-     * as capture's, the failing channels already reset. linked_channels 0: not linked. */
+     * as capture's, the failing channels already reset. *linked_channels 0: not linked.
+     * It points at the chain's live count, read at each frame: the group may change
+     * until the chain is claimed, never while it is. */
     int (*capture_multi)(void* self, float* x);
-    int linked_channels;
+    const int* linked_channels;
 } ca_chain_api;
 #define CA_CHAIN_API_CAPSULE "callaudio._dsp.pipeline.ca_chain_api"
 

@@ -340,6 +340,7 @@ cdef class Chain:
     cdef void* _peer[MAX_LINK]
     cdef int _nlink
     cdef list _peer_refs
+    cdef bint _handed   # given to a user by claim() or c_api(): that user may run it
     cdef f32* _sx
     cdef f32* _core
     cdef f64 _p_in
@@ -577,6 +578,7 @@ cdef class Chain:
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
             was = self.state.claimed
             self.state.claimed = True
+            self._handed = True
             PyThread_release_lock(self.state.render_lock)
             PyThread_release_lock(self.state.capture_lock)
         return not was
@@ -814,8 +816,11 @@ cdef class Chain:
         (the channels run independently). ``link([])`` unlinks. Returns True if linked.
         The chains must be distinct, each with its own state (its own locks); a refused
         link (ValueError, TypeError) changes nothing. The group changes under this chain's
-        capture lock, so never under a linked frame in flight; a claimed chain's group (one
-        an engine's compiled callback runs without locks) never changes.
+        capture lock, so never under a linked frame in flight; a claimed chain (one an
+        engine's compiled callback runs without locks), leader or follower, old or new, is
+        never linked or unlinked (ValueError) once its user has it (:meth:`claim` or
+        :meth:`c_api` called on it; a chain just built on a claimed state, as
+        ``VoiceProcessor.apply_config`` builds them, is linked before anyone runs it).
         """
         cdef Chain f
         cdef EchoCanceller ec
@@ -845,24 +850,53 @@ cdef class Chain:
                     or ec.H != self.echo_canceller.H:
                 raise ValueError("linked chains need echo cancellers of the same tail and "
                                  "delay range")
-        with nogil:
-            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-        if self.state.claimed and self._nlink:   # its user runs the group without locks
+        others = self._lock_members(followers)
+        try:
+            if any((<Chain>f).state.claimed and (<Chain>f)._handed for f in [self] + others):
+                raise ValueError("a claimed chain cannot be linked or unlinked (release it "
+                                 "first)")   # its user runs it (and its group) without locks
+            if self._peer_refs is not None:
+                for f in self._peer_refs:
+                    f.echo_canceller.share_delay(None)
+            self._nlink = 0
+            self._peer_refs = None
+            if linked:
+                self._peer_refs = [self] + followers
+                for c in range(len(self._peer_refs)):
+                    self._peer[c] = <void*>self._peer_refs[c]
+                    (<Chain>self._peer_refs[c]).echo_canceller.share_delay(self.echo_canceller)
+                self._nlink = len(self._peer_refs)
+        finally:
+            for f in reversed(others):
+                PyThread_release_lock((<Chain>f).state.capture_lock)
             PyThread_release_lock(self.state.capture_lock)
-            raise ValueError("a claimed chain's linked group cannot change (release it first)")
-        if self._peer_refs is not None:
-            for f in self._peer_refs:
-                f.echo_canceller.share_delay(None)
-        self._nlink = 0
-        self._peer_refs = None
-        if linked:
-            self._peer_refs = [self] + followers
-            for c in range(len(self._peer_refs)):
-                self._peer[c] = <void*>self._peer_refs[c]
-                (<Chain>self._peer_refs[c]).echo_canceller.share_delay(self.echo_canceller)
-            self._nlink = len(self._peer_refs)
-        PyThread_release_lock(self.state.capture_lock)
         return linked
+
+    cdef list _lock_members(self, list followers):
+        """Take the capture locks of this chain (first), the new ``followers`` and the
+        current group's chains, one per state; returns the others, locked. When one is
+        busy, all are given back and taken again (as :meth:`_lock_linked`)."""
+        cdef list others
+        cdef Py_ssize_t got
+        while True:
+            with nogil:
+                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+            others = []
+            for f in followers + (self._peer_refs or []):
+                if (<Chain>f).state is not self.state and all(
+                        (<Chain>f).state is not (<Chain>o).state for o in others):
+                    others.append(f)
+            got = 0
+            while got < len(others) and PyThread_acquire_lock(
+                    (<Chain>others[got]).state.capture_lock, NOWAIT_LOCK):
+                got += 1
+            if got == len(others):
+                return others
+            for f in reversed(others[:got]):
+                PyThread_release_lock((<Chain>f).state.capture_lock)
+            PyThread_release_lock(self.state.capture_lock)
+            with nogil:
+                ca_yield()
 
     @property
     def linked_channels(self):
@@ -1379,6 +1413,7 @@ cdef class Chain:
         cdef ca_chain_api* api = <ca_chain_api*>PyMem_Malloc(sizeof(ca_chain_api))
         if api == NULL:
             raise MemoryError()
+        self._handed = True
         api.self = <void*>self
         api.render = _api_render
         api.capture = _api_capture
@@ -1386,7 +1421,7 @@ cdef class Chain:
         api.reset_echo_path = _api_reset_echo_path
         api.frame_size = self.frame_size
         api.capture_multi = _api_capture_multi
-        api.linked_channels = self._nlink
+        api.linked_channels = &self._nlink   # live: fixed while the chain is claimed
         return PyCapsule_New(api, CA_CHAIN_API_CAPSULE, _api_free)
 
 
@@ -1399,7 +1434,7 @@ cdef extern from "ca_rt.h":
         void (*reset_echo_path)(void*) noexcept nogil
         int frame_size
         int (*capture_multi)(void*, f32*) noexcept nogil
-        int linked_channels
+        const int* linked_channels
     const char* CA_CHAIN_API_CAPSULE
 
 

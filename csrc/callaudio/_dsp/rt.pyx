@@ -61,7 +61,7 @@ cdef extern from "ca_rt.h" nogil:
         void (*reset_echo_path)(void*) noexcept nogil
         int frame_size
         int (*capture_multi)(void*, f32*) noexcept nogil
-        int linked_channels
+        const int* linked_channels
     const char* CA_CHAIN_API_CAPSULE
     ctypedef struct ca_ring:
         int64_t head
@@ -232,6 +232,13 @@ cdef void _mix_sound(rt_state* s) noexcept nogil:
     if CA_LOAD(&st[1]):
         return
     pos = CA_LOAD(&st[0])
+    if pos < 0 or pos > total:  # an application wrote the position: never trusted
+        if s.snd_loop:
+            pos %= total
+            if pos < 0:
+                pos += total
+        else:
+            pos = 0 if pos < 0 else total
     while filled < n and (s.snd_loop or pos < total):
         k = n - filled
         if total - pos < k:
@@ -318,7 +325,7 @@ cdef void _frame(rt_state* s, const f32* inp, f32* out, unsigned long frames,
     if inp != NULL:
         memcpy(s.capf, inp, n * ch * sizeof(f32))
         if s.have_chain[0] and s.n_chains > 1 and ch == s.n_chains \
-                and s.chains[0].linked_channels == s.n_chains:
+                and s.chains[0].linked_channels[0] == s.n_chains:
             # linked channels (Chain.link): one call for all, the failing ones reset in it
             if s.chains[0].capture_multi(s.chains[0].self, s.capf) != OK:
                 CA_ADD(&s.c.resets, 1)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from ..config import SAMPLE_RATES, check_sample_rate, frame_size
+from ..config import SAMPLE_RATES, ProcessingConfig, check_flag, check_sample_rate, frame_size
 from ..devices.base import Device, Stream, StreamFault
 from ..engine import (
     AudioEngine,
@@ -33,6 +33,7 @@ from ..engine import (
     check_far_audio,
     in_audio_callback,
 )
+from ..engine.options import check_engine_options, check_seconds
 from ..errors import BackendError, CallAudioError, CallbackError, ConfigError
 from .base import (
     BackendFault,
@@ -106,6 +107,8 @@ class EngineBackend(Generic[DeviceT]):
         Keep what is played and the raw microphone (:meth:`read_monitor`).
     dropout_interval : float
         The shortest time between two dropout reports, in seconds (default 1).
+
+    A bad option raises ConfigError here (as :class:`AudioEngine` would), not at a call.
     """
 
     def __init__(
@@ -121,22 +124,13 @@ class EngineBackend(Generic[DeviceT]):
         monitor: bool = False,
         dropout_interval: float = 1.0,
     ) -> None:
-        if (
-            isinstance(dropout_interval, bool)
-            or not isinstance(dropout_interval, (int, float))
-            or not 0.0 <= dropout_interval <= 3600.0
-        ):
-            raise ConfigError(
-                "dropout_interval", f"must be seconds in [0, 3600], got {dropout_interval!r}"
-            )
-        if poll_interval is not None and (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, (int, float))
-            or not 0.001 <= poll_interval <= 10.0
-        ):
-            raise ConfigError(
-                "poll_interval", f"must be None or seconds in [0.001, 10], got {poll_interval!r}"
-            )
+        # checked now, not when a call connects and its stream is built (nothing built)
+        check_engine_options(capture, far_buffer_ms, capture_buffer_ms, realtime_priority, monitor)
+        dropout_interval = check_seconds("dropout_interval", dropout_interval, 0.0, 3600.0)
+        if poll_interval is not None:  # (None: no thread)
+            poll_interval = check_seconds("poll_interval", poll_interval, 0.001, 10.0)
+        if processing is not None and not isinstance(processing, ProcessingConfig):
+            raise ConfigError("processing", f"must be a ProcessingConfig, got {processing!r}")
         self._device = device
         self._rt_priority = realtime_priority
         self._monitor = monitor
@@ -156,6 +150,7 @@ class EngineBackend(Generic[DeviceT]):
         self._sound_rate = 48000
         self._source: PlaybackSource | None = None
         self._on_finished: Callable[[], None] | None = None
+        self._orphan: PreparedSound | None = None  # a sound no stream would take (poll ends it)
         self._muted = False
         self._speaker = False
         self._fault_handler: FaultHandler | None = None
@@ -318,12 +313,14 @@ class EngineBackend(Generic[DeviceT]):
         )
         engine.muted = self._muted
         engine.speaker = self._speaker
-        if self._sound is not None and not self._sound.done and engine.mode.has_output:
+        sound = self._sound
+        if sound is not None and not sound.done and engine.mode.has_output:
             if self._sound_rate != rate and self._source is not None:
-                self._sound = PreparedSound.from_source(self._source, rate)
-                self._sound_rate = rate
-            engine.play(self._sound)
+                sound = PreparedSound.from_source(self._source, rate)
+            engine.play(sound)
         engine.start()
+        if sound is not self._sound:  # (only once started: a refused start keeps the old)
+            self._sound, self._sound_rate = sound, rate
         self._engine = engine
         self._kind = kind
         self._ensure_watcher()
@@ -399,10 +396,7 @@ class EngineBackend(Generic[DeviceT]):
                 self._start_engine("duplex", rate, vp, int(config.channels))
             except BaseException:
                 self._kept_vp = kept  # no call audio: a later resume still finds its chain
-                try:
-                    self._resume_sound_alone()  # the call has no audio; the sound goes on
-                except CallAudioError:
-                    pass  # the device refuses both; the first error is the one to report
+                self._resume_sound_alone()  # the call has no audio; the sound goes on
                 raise
 
     def stop_duplex(self) -> None:
@@ -421,11 +415,16 @@ class EngineBackend(Generic[DeviceT]):
                 self._resume_sound_alone()
 
     def _resume_sound_alone(self) -> None:
-        # (after a stop inside the callback, the helper thread resumes it: see poll())
+        """A sound left without a stream goes on alone; if the device refuses, it ends
+        (``playing`` False; the next :meth:`poll` calls ``on_finished``)."""
         sound = self._sound
         idle = self._engine is None and self._stopping is None
         if idle and sound is not None and not sound.done:
-            self._start_engine("playback", self._sound_rate, None, 1)
+            try:
+                self._start_engine("playback", self._sound_rate, None, 1)
+            except CallAudioError:
+                sound.stop()
+                self._orphan = sound
 
     def start_playback(
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
@@ -515,14 +514,14 @@ class EngineBackend(Generic[DeviceT]):
 
     def set_muted(self, muted: bool) -> None:
         """Send silence instead of the microphone (a flag the callback reads)."""
-        self._muted = bool(muted)
+        self._muted = check_flag("muted", muted)
         engine = self._engine
         if engine is not None:
             engine.muted = self._muted
 
     def set_speaker(self, enabled: bool) -> None:
         """Loudspeaker route on or off (passed to the device)."""
-        self._speaker = bool(enabled)
+        self._speaker = check_flag("enabled", enabled)
         engine = self._engine
         if engine is not None:
             engine.speaker = self._speaker
@@ -554,9 +553,9 @@ class EngineBackend(Generic[DeviceT]):
         dropout: Dropout | None = None
         with self._lock:
             sound = self._sound
-            if sound is not None and sound.ran_out:
+            if sound is not None and (sound.ran_out or sound is self._orphan):
                 finished, self._on_finished = self._on_finished, None
-                self._sound = None
+                self._sound = self._orphan = None
                 if self._kind == "playback":
                     taken = self._take_engine()
             engine = self._engine

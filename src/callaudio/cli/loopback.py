@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         backend,
         rate,
         vp,
-        capture_buffer_ms=int(1000 * args.seconds) + 2000,
+        capture_buffer_ms=10 * math.ceil(100 * args.seconds) + 2000,  # whole frames
         monitor=True,
         realtime_priority=args.priority if args.priority > 0 else None,
     )

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ..config import check_flag
 from ..errors import BackendError, ConfigError
 from ..simulation.room import Room
 from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamCallback, StreamFault
@@ -169,7 +170,7 @@ class SimulatedBackend:
             record=record,
             seed=seed,
         )
-        self._realtime = bool(realtime)
+        self._realtime = check_flag("realtime", realtime)  # ("no" was paced)
         self._stream: SimulatedStream | None = None
         self._lock = threading.Lock()  # guards open/close, not the callback
         self.faults: list[str] = []
@@ -305,8 +306,11 @@ class SimulatedBackend:
     def run_frames(self, count: int) -> None:
         """Run ``count`` frames now, as fast as possible (``realtime=False`` only).
 
-        Raises BackendError when no stream is started or the device paces itself.
+        Raises BackendError when no stream is started or the device paces itself,
+        ConfigError when ``count`` is not an int >= 0 (nothing run).
         """
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            raise ConfigError("count", f"must be an int >= 0, got {count!r}")
         if self._realtime:
             raise BackendError("run_frames", "this backend is paced in real time")
         stream = self._stream
@@ -353,13 +357,13 @@ class SimulatedBackend:
 
     def run_seconds(self, seconds: float) -> None:
         """Run ``round(seconds * 100)`` frames (see :meth:`run_frames`); ConfigError for a
-        duration that is not a finite number."""
+        duration that is not a finite number >= 0."""
         if (
             isinstance(seconds, bool)
             or not isinstance(seconds, (int, float, np.integer, np.floating))
-            or not math.isfinite(seconds)
+            or not 0 <= seconds < math.inf
         ):
-            raise ConfigError("seconds", f"must be a finite number, got {seconds!r}")
+            raise ConfigError("seconds", f"must be a finite number >= 0, got {seconds!r}")
         self.run_frames(round(seconds * 100.0))
 
     def __repr__(self) -> str:

@@ -7,6 +7,8 @@
   GIL) and the Python fallback, the compiled callback as a device receives it, and
   :func:`in_audio_callback` (whether the calling thread is inside an engine's callback);
 - :mod:`.stats`: :class:`EngineStats` (what it counts) and :class:`EngineMode`;
+- :mod:`.options`: the checks of its stream options (buffers, capture, priority, monitor),
+  shared with the audio service, which takes them before it builds any engine;
 - :mod:`.ring`: :class:`FrameRing`, the lock-free queue between the application and the
   callback;
 - :mod:`.sound`: :class:`PreparedSound` and the :class:`MixSource` protocol, what the

@@ -24,6 +24,7 @@ __all__ = [
     "CALLBACK_MARK",
     "COMPILED",
     "PYTHON",
+    "AudioEngineStream",
     "RawDriver",
     "Retainer",
     "callback_error",
@@ -169,6 +170,14 @@ class RawDriver:
         if premix is not None and outdata is not None:
             premix()
         self._core.run(indata, outdata, frames, status)
+
+
+class AudioEngineStream:
+    """The owner of a VoiceProcessor while an AudioEngine's stream runs its chains
+    (``VoiceProcessor.claim``): one per engine, held by it only, so a
+    ``vp.release(engine)`` from outside releases nothing."""
+
+    __slots__ = ()
 
 
 class Retainer:

@@ -50,6 +50,7 @@ from .driver import (
     CALLBACK_MARK,
     COMPILED,
     PYTHON,
+    AudioEngineStream,
     RawDriver,
     Retainer,
     callback_error,
@@ -60,8 +61,9 @@ from .driver import (
     python_frame_arrays,
     status_bits,
 )
+from .options import check_engine_options
 from .rings import RingSide
-from .sound import MixSource, PreparedSound
+from .sound import MixSource, PreparedSound, core_args
 from .stats import EngineMode, EngineStats
 
 if TYPE_CHECKING:
@@ -72,9 +74,6 @@ __all__ = ["AudioEngine", "EngineMode", "EngineStats"]  # the last two from .sta
 Float32Array = npt.NDArray[np.float32]
 
 _MAX_KEPT_ERRORS = 8
-#: The longest far-end and capture buffer: 15 minutes, allocated up front (the loopback
-#: test records up to 10 minutes through one).
-MAX_BUFFER_MS = 900_000
 
 
 class AudioEngine(RingSide):
@@ -168,12 +167,7 @@ class AudioEngine(RingSide):
                     "processor",
                     f"has {processor.channels} channel(s) but the engine {channels}",
                 )
-        check_int("far_buffer_ms", far_buffer_ms, 10, MAX_BUFFER_MS)
-        check_int("capture_buffer_ms", capture_buffer_ms, 10, MAX_BUFFER_MS)
-        if capture is not None and not callable(capture):
-            raise ConfigError("capture", f"must be callable, got {capture!r}")
-        if realtime_priority is not None:
-            check_int("realtime_priority", realtime_priority, 1, 99)
+        check_engine_options(capture, far_buffer_ms, capture_buffer_ms, realtime_priority, monitor)
         if compiled is not None and not isinstance(compiled, bool):
             raise ConfigError("compiled", f"must be None, True or False, got {compiled!r}")
         from .._dsp.rt import Core
@@ -211,11 +205,13 @@ class AudioEngine(RingSide):
         cap = self._core.captured()
         self._cap_out = cap[:, 0] if channels == 1 else cap
         self._source: MixSource | None = None
+        self._args: tuple[Any, ...] = ()  # the arrays handed to the callback with _source
         self._py_source: MixSource | None = None  # a sound Python mixes (not prepared)
         self._stream: Stream | None = None
         # The callback may run (set under _cmd_lock before stream.start(), cleared after
         # stream.stop()): commands go to it; else the caller's thread applies them.
         self._live = self._claimed = False  # (claimed: the processor, by start())
+        self._owner = AudioEngineStream()  # what it claims the processor as
         self._kind = PYTHON
         self._kind_reason = ""
         self._lock = threading.Lock()  # serialises start/stop; never taken by the callback
@@ -368,12 +364,9 @@ class AudioEngine(RingSide):
                 "wrap it in PreparedSound(...) or build the engine with compiled=False",
             )
         with self._cmd_lock:
-            if prepared is not None:
-                args: tuple[Any, ...] = (prepared.samples, prepared.state, prepared.loop)
-            else:
-                args = (None, None, False)
-            self._command(self._core.set_sound, *args, replaces=self._source)
-            self._source = source
+            args = (None, None, False) if prepared is None else core_args(prepared)
+            self._command(self._core.set_sound, *args, replaces=(self._source, self._args))
+            self._source, self._args = source, args  # the arrays the callback reads: alive
             self._py_source = source if prepared is None else None
             self._raw.premix = None if self._py_source is None else self._premix
 
@@ -503,20 +496,21 @@ class AudioEngine(RingSide):
             try:
                 with self._cmd_lock:
                     if self._vp is not None:  # its chains are ours until stop()
-                        self._vp.claim(self)
+                        self._vp.claim(self._owner)
                     self._live = self._claimed = True
             except BaseException:
                 stream.close()
                 raise
+            self._stream = stream  # before its first callback: a stop() there finds it
             try:
                 stream.start()
             except BaseException:
+                self._stream = None
                 try:
                     stream.close()
                 finally:
                     self._set_stopped()
                 raise
-            self._stream = stream
             if native:
                 self._watch_stop.clear()
                 self._watcher = threading.Thread(
@@ -587,7 +581,7 @@ class AudioEngine(RingSide):
             self._core.apply_commands()
             self._retained.release(int(self._core.commands_done))
             if self._vp is not None:
-                self._vp.release(self)
+                self._vp.release(self._owner)
             self._claimed = False
 
     def _halt(self) -> None:

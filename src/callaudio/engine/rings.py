@@ -8,6 +8,7 @@ lock-free single-producer/single-consumer rings (:mod:`callaudio._dsp.rt`).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import warnings
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from ..config import check_int
 from ..devices.base import Device
 from ..errors import AudioDropWarning, ConfigError, FrameError
+from .options import check_seconds
 from .ring import check_max_frames
 from .sound import playable
 
@@ -145,6 +147,9 @@ class RingSide:
         ``timeout``: 0 (default) returns what is there; seconds > 0 first wait up to that
         long for ``max_frames`` frames (for one frame when ``max_frames`` is None); None
         waits until they are there or the engine stops (sounddevice's blocking read).
+        A wait for more frames than the capture ring holds (``capture_buffer_ms``) reads
+        them as they land (one reader at a time), so all of them can arrive: it returns
+        once ``max_frames`` frames were read, the timeout passed or the engine stopped.
 
         Warns with :class:`~callaudio.errors.AudioDropWarning` when captured frames were
         dropped (the ring was full) since the last read; ``stats.overruns`` counts them.
@@ -157,14 +162,23 @@ class RingSide:
             )
         want = 1 if limit is None else limit
         core = self._core
-        if timeout != 0:
-            while core.capture_ready < want and self._wait_capture(want, deadline):
-                pass
-        with self._read_lock:
-            data = core.read_capture(-1 if limit is None else limit)
-            overruns = int(core.counters()["overruns"])
-            dropped = overruns - self._overruns_seen
-            self._overruns_seen = overruns
+        if timeout != 0 and want > core.capture_capacity:
+            with self._read_lock:  # more than the ring holds: read it as it lands
+                parts = [core.read_capture(want)]
+                got = parts[0].shape[0] // self._n
+                step = max(1, core.capture_capacity // 2)  # woken when the ring is half full
+                while got < want and self._wait_capture(min(want - got, step), deadline):
+                    parts.append(core.read_capture(want - got))
+                    got += parts[-1].shape[0] // self._n
+                data = np.concatenate(parts)
+                dropped = self._dropped()
+        else:
+            if timeout != 0:
+                while core.capture_ready < want and self._wait_capture(want, deadline):
+                    pass
+            with self._read_lock:
+                data = core.read_capture(-1 if limit is None else limit)
+                dropped = self._dropped()
         if dropped:
             warnings.warn(
                 AudioDropWarning(
@@ -176,6 +190,13 @@ class RingSide:
             )
         self._sync_chains()
         return data[:, 0] if self._channels == 1 else data
+
+    def _dropped(self) -> int:
+        """Captured frames dropped since the last read (the caller holds ``_read_lock``)."""
+        overruns = int(self._core.counters()["overruns"])
+        dropped = overruns - self._overruns_seen
+        self._overruns_seen = overruns
+        return dropped
 
     def dropout_counts(self) -> tuple[int, int, int]:
         """(xruns, underruns, overruns) since :meth:`start`: the callback's atomic counters,
@@ -241,6 +262,8 @@ def _deadline(timeout: object) -> float | None:
     """The monotonic time a blocking call gives up (None: never); ConfigError if bad."""
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
-    return time.monotonic() + float(timeout)
+    try:  # (a number whose conversion overflows or raises is refused too)
+        seconds = check_seconds("timeout", timeout, 0.0, math.inf)
+    except ConfigError:
+        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}") from None
+    return time.monotonic() + seconds

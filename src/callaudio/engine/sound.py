@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ..config import check_flag
 from ..errors import ConfigError, FrameError
 
-__all__ = ["MixSource", "PreparedSound", "can_resample", "playable"]
+__all__ = ["MixSource", "PreparedSound", "can_resample", "core_args", "playable"]
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -61,6 +61,27 @@ def _resample(x: npt.NDArray[np.float64], rate_in: int, rate_out: int) -> npt.ND
         return resample(x, rate_in, rate_out)
     except ValueError:  # "too fine for the polyphase bank" (x is 1-D, the rates positive)
         return resample_ratio(x, rate_out / rate_in, n_out=-(-x.size * rate_out // rate_in))
+
+
+def core_args(sound: PreparedSound) -> tuple[Float32Array, npt.NDArray[np.int64], bool]:
+    """What the engine hands to the compiled callback for ``sound``: its samples (native
+    float32, C-contiguous, at least one), its ``[position, stopped]`` state (native int64,
+    two, C-contiguous, writable) and whether it loops. The caller keeps the tuple alive
+    while the callback may read it.
+
+    Raises ConfigError when ``sound`` (a subclass) hands over other arrays.
+    """
+    x, state = sound.core_arrays()
+    loop = sound.loop
+    ok_x = isinstance(x, np.ndarray) and x.dtype == np.float32 and x.size >= 1
+    ok_state = isinstance(state, np.ndarray) and state.dtype == np.int64 and state.size == 2
+    if not (ok_x and x.flags.c_contiguous and x.flags.aligned):
+        raise ConfigError("source", "its samples must be a C-contiguous float32 array")
+    if not (ok_state and state.flags.c_contiguous and state.flags.aligned):
+        raise ConfigError("source", "its state must be a C-contiguous int64 [position, stopped]")
+    if not state.flags.writeable or not isinstance(loop, (bool, np.bool_)):
+        raise ConfigError("source", "its state must be writable and its loop a bool")
+    return x, state, bool(loop)
 
 
 class MixSource(Protocol):
@@ -238,8 +259,15 @@ class PreparedSound:
     @property
     def state(self) -> npt.NDArray[np.int64]:
         """``[position, stopped]``, the int64 pair the compiled callback reads and
-        advances as it mixes the sound."""
-        return self._state
+        advances as it mixes the sound: a read-only view (:meth:`stop` stops it)."""
+        view: npt.NDArray[np.int64] = self._state.view()
+        view.flags.writeable = False
+        return view
+
+    def core_arrays(self) -> tuple[Float32Array, npt.NDArray[np.int64]]:
+        """The samples and the writable ``[position, stopped]`` pair the engine hands to
+        the compiled callback (it keeps both alive while the callback may read them)."""
+        return self._x, self._state
 
     @property
     def loop(self) -> bool:
@@ -260,6 +288,8 @@ class PreparedSound:
         total = self._x.shape[0]
         filled = 0
         pos = self._pos
+        if not 0 <= pos <= total:  # as the compiled callback: wrapped or clamped
+            pos = pos % total if self._loop else min(max(pos, 0), total)
         while filled < n and not self._stopped and (self._loop or pos < total):
             k = min(n - filled, total - pos)
             seg = buf[filled : filled + k]

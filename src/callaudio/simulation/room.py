@@ -113,6 +113,8 @@ class Room:
         ):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise ConfigError(fname, f"must be within [{lo}, {hi}], got {v!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError("seed", f"must be an int >= 0, got {seed!r}")
         if impulse_response is None:
             h, _ = room_rir(self._rate, float(rt60_s), float(distance_m), seed=int(seed))
             h = h * np.sqrt(10.0 ** (echo_gain_db / 10.0) / max(float(np.sum(h * h)), 1e-30))
@@ -126,7 +128,7 @@ class Room:
         self._noise = _as_track(noise, "noise")
         self._near_start = 0
         self._noise_start = 0
-        self._record = bool(record)
+        self._record = check_flag("record", record)
         n, length = self._n, h.size
         # Overlap-add with one FFT pair per frame, or a direct convolution for a short
         # response (a pure delay then reaches the microphone bit-exact).
