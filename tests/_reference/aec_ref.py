@@ -246,7 +246,6 @@ class EchoCancellerRef:
         self.dt_hang = 0
         self.s_ee = self.s_yy = self.s_ey = 0.0
         self.talk_n = 0
-        self.leak_eo = 1.0  # the leakage last seen without a talker (see aec.pyx)
         self.Cdy = np.zeros(self.k, np.complex128)
         self.Cyy = np.zeros(self.k)
         self.Cdd = np.zeros(self.k)
@@ -342,9 +341,7 @@ class EchoCancellerRef:
         # suppressor's near-end presence (see aec.pyx, _random_walk)
         coh = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
         qf = np.clip((coh - COH_LO) / (COH_HI - COH_LO), 0.0, 1.0)
-        if self.near < DT_NEAR:
-            self.leak_eo = self.leak
-        if self.g_echo <= 0.0 or self.leak_eo >= COH_LEAK:
+        if self.g_echo <= 0.0 or self.leak >= COH_LEAK:
             qf[:] = 1.0
         qf = 1.0 - min(self.near, 1.0) * (1.0 - qf)
         self.Phi = KF_LAMBDA * self.Phi + (1.0 - KF_LAMBDA) * _power(E) + TINY

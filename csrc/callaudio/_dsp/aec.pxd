@@ -60,7 +60,6 @@ cdef class EchoCanceller:
     cdef double ms_y, s_ee, s_yy, s_ey  # echo estimate's, and smoothed error/estimate moments
     cdef double s_out           # this frame's output sum of squares (_statistics)
     cdef int talk_n  # consecutive frames of the suppressor's talker (_talker)
-    cdef double leak_eo         # the suppressor's leakage, held while it sees a talker
     cdef double g_echo          # echo power per far power, from a filter that works (0: unknown)
     cdef int dt_hang            # frames the near-talk decision still holds
     # no filter cancelled >= DE_JUMP_ERLE at the lag since it was taken or the echo path

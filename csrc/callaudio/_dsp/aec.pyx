@@ -101,8 +101,8 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    Otherwise q per bin: ``q = 0.03 (1 - x + x clip((C - 0.6) / 0.35, 0, 1))`` with ``x``
    the suppressor's near-end presence (last frame) and ``C`` the magnitude-squared
    coherence of the smoothed mic and echo-estimate spectra (Gaensler et al.'s coherence
-   double-talk detector, soft and per bin; behind a filter leaking < 0.025 when last
-   seen without a talker, once it measured the echo path: ``_random_walk``).
+   double-talk detector, soft and per bin; behind a filter leaking < 0.02, once it
+   measured the echo path: ``_random_walk``).
 6. Residual echo per bin ``R = max(leak |Y~|^2, 0.5 sum_p Psi |X_p|^2) + reverb``
    (Valin's leakage; Enzner's state-error term; an exponential tail beyond the filter with
    the decay of its last two partitions); gain ``G = clip(1 - suppression R / |E~|^2,
@@ -373,7 +373,6 @@ cdef class EchoCanceller:
         self.provisional = True
         self.dt_hang = 0
         self.talk_n = 0
-        self.leak_eo = 1.0
         memset(self.cdy, 0, 2 * self.k * sizeof(f32))
         memset(self.cyy, 0, self.k * sizeof(f32))
         memset(self.cdd, 0, self.k * sizeof(f32))
@@ -774,17 +773,18 @@ cdef class EchoCanceller:
         instead of fitting the talker (Enzner & Vary 2006: the state error sets the step).
         Weighted by x, and only behind a filter leaking < COH_LEAK, so that a saturating
         loudspeaker, whose harmonics lower the coherence too, keeps adapting (sat3 seed 3
-        at 48 kHz: 30.8 dB; 28.8 without the leakage condition, 30.4 with it at 0.03). The
-        leakage is the one last seen with presence < DT_NEAR: a talker raises Valin's
-        estimate too (dt seed 2: 0.018 in the far-only frames, 0.036 in the bursts).
+        at 48 kHz: 30.8 dB, 28.8 without the leakage condition; soak seed 113 at 16 kHz:
+        28.4 dB, 26.5 with the condition at 0.025). A talker raises Valin's estimate too
+        (dt seed 2: 0.018 in the far-only frames, 0.036 in the bursts), so this keeps the
+        random walk in part of the bursts; holding the leakage seen without a talker
+        instead kept a filter that lost the path in a burst from re-converging (soak dt
+        seed 113 at 48 kHz: ERLE after the burst 23.6 -> 9.1 dB).
         Unknown echo path (``g_echo`` 0: no filter cancelled at this lag): KF_Q everywhere."""
         cdef int i
         cdef f32 x
-        if self.suppressor.near < DT_NEAR:
-            self.leak_eo = self.suppressor.leak
         if self._talker():
             memset(self.qv, 0, self.k * sizeof(f32))
-        elif self.g_echo <= 0.0 or self.leak_eo >= COH_LEAK:
+        elif self.g_echo <= 0.0 or self.suppressor.leak >= COH_LEAK:
             for i in range(self.k):
                 self.qv[i] = <f32>KF_Q
         else:
