@@ -99,6 +99,8 @@ cdef class EchoCanceller:
     cdef f32* cyy               # k smoothed |Y~|^2
     cdef f32* cdd               # k smoothed |D~|^2
     cdef f32* qv                # k the Kalman random-walk factor per bin (_random_walk)
+    cdef f32* qfull             # k KF_Q everywhere, and
+    cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil

@@ -268,7 +268,7 @@ cdef class EchoCanceller:
             ("wa", 2 * n),
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
             ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k), ("lamp", k), ("ld2", k),
-            ("cdy", k2), ("cyy", k), ("cdd", k), ("qv", k),
+            ("cdy", k2), ("cyy", k), ("cdd", k), ("qv", k), ("qfull", k), ("qzero", k),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -306,7 +306,11 @@ cdef class EchoCanceller:
         self.cyy = a + <Py_ssize_t>offs["cyy"]
         self.cdd = a + <Py_ssize_t>offs["cdd"]
         self.qv = a + <Py_ssize_t>offs["qv"]
+        self.qfull = a + <Py_ssize_t>offs["qfull"]
+        self.qzero = a + <Py_ssize_t>offs["qzero"]
         cdef int i
+        for i in range(k):
+            self.qfull[i] = <f32>KF_Q
         wa = analysis_windows(n, self.lat)[0]
         for i in range(2 * n):
             self.wa[i] = wa[i]
@@ -780,19 +784,16 @@ cdef class EchoCanceller:
         instead kept a filter that lost the path in a burst from re-converging (soak dt
         seed 113 at 48 kHz: ERLE after the burst 23.6 -> 9.1 dB).
         Unknown echo path (``g_echo`` 0: no filter cancelled at this lag): KF_Q everywhere."""
-        cdef int i
         cdef f32 x
         if self._talker():
-            memset(self.qv, 0, self.k * sizeof(f32))
-        elif self.g_echo <= 0.0 or self.suppressor.leak >= COH_LEAK:
-            for i in range(self.k):
-                self.qv[i] = <f32>KF_Q
-        else:
-            x = <f32>self.suppressor.near
-            if x > 1.0:
-                x = 1.0
-            ca_aec_coherence_q(self.k, self.qv, self.cdy, self.cyy, self.cdd, <f32>KF_Q,
-                               <f32>COH_LO, <f32>COH_HI, x)
+            return self.qzero
+        if self.g_echo <= 0.0 or self.suppressor.leak >= COH_LEAK:
+            return self.qfull
+        x = <f32>self.suppressor.near
+        if x > 1.0:
+            x = 1.0
+        ca_aec_coherence_q(self.k, self.qv, self.cdy, self.cyy, self.cdd, <f32>KF_Q,
+                           <f32>COH_LO, <f32>COH_HI, x)
         return self.qv
 
     cdef bint _near_talk(self) noexcept nogil:
