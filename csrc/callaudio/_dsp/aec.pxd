@@ -101,6 +101,7 @@ cdef class EchoCanceller:
     cdef f32* qv                # k the Kalman random-walk factor per bin (_random_walk)
     cdef f32* qfull             # k KF_Q everywhere, and
     cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
+    cdef EchoCanceller coh_src  # a linked follower's leader, whose coherence spectra it uses
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil

@@ -543,13 +543,18 @@ cdef class EchoCanceller:
         partitions before the lag, its tail after it) and follows by re-anchoring on its
         own peak (``_anchor``). Bulk delays further apart than the filter's tail (mics on
         separate devices, separate playout paths) need independent channels. False when
-        the estimators' sizes differ (then nothing is shared)."""
+        the estimators' sizes differ (then nothing is shared).
+
+        The random walk's coherence (``_random_walk``) is the leader's too: a near-end
+        talker is common to a device's microphones."""
         if leader is None or leader is self:
             self.prior = self.delay
+            self.coh_src = None
             return True
         if leader.n != self.n or leader.L != self.L or leader.H != self.H:
             return False
         self.prior = leader.delay
+        self.coh_src = leader
         return True
 
     @property
@@ -785,15 +790,22 @@ cdef class EchoCanceller:
         seed 113 at 48 kHz: ERLE after the burst 23.6 -> 9.1 dB).
         Unknown echo path (``g_echo`` 0: no filter cancelled at this lag): KF_Q everywhere."""
         cdef f32 x
+        cdef f32* cdy = self.cdy
+        cdef f32* cyy = self.cyy
+        cdef f32* cdd = self.cdd
         if self._talker():
             return self.qzero
         if self.g_echo <= 0.0 or self.suppressor.leak >= COH_LEAK:
             return self.qfull
+        if self.coh_src is not None:    # a linked follower: the leader's spectra
+            cdy = self.coh_src.cdy
+            cyy = self.coh_src.cyy
+            cdd = self.coh_src.cdd
         x = <f32>self.suppressor.near
         if x > 1.0:
             x = 1.0
-        ca_aec_coherence_q(self.k, self.qv, self.cdy, self.cyy, self.cdd, <f32>KF_Q,
-                           <f32>COH_LO, <f32>COH_HI, x)
+        ca_aec_coherence_q(self.k, self.qv, cdy, cyy, cdd, <f32>KF_Q, <f32>COH_LO,
+                           <f32>COH_HI, x)
         return self.qv
 
     cdef bint _near_talk(self) noexcept nogil:
@@ -1016,9 +1028,11 @@ cdef class EchoCanceller:
         a = self.suppressor.post_ratio
         self.s_out = ca_aec_sumsq(n, out)
         self.ms_out = (self.s_out / n) / (a if a > 1e-6 else 1e-6)
-        # mic/echo-estimate coherence spectra (the random walk's, _random_walk)
-        ca_aec_coherence_acc(self.k, <f32>COH_SMOOTH, self.cdy, self.cyy, self.cdd,
-                             self.Dspec, self.suppressor.Yspec)
+        # mic/echo-estimate coherence spectra (the random walk's, _random_walk; a linked
+        # follower uses its leader's)
+        if self.coh_src is None:
+            ca_aec_coherence_acc(self.k, <f32>COH_SMOOTH, self.cdy, self.cyy, self.cdd,
+                                 self.Dspec, self.suppressor.Yspec)
         # statistics over far-active frames
         idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
