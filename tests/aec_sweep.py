@@ -568,8 +568,8 @@ def sat3_main(argv: list[str]) -> None:
 SUPPRESSOR_FLOORS: dict[int, dict[str, tuple[float, str]]] = {
     rate: {
         "sat_db": (30.0, "min"),
-        "dt_loss_db": (1.55, "max"),
-        "dt_pesq": (1.16, "min"),
+        "dt_loss_db": (1.05, "max"),
+        "dt_pesq": (1.24, "min"),
         "post_dt_db": (30.0, "min"),
         "lead_db": (30.0, "min"),
     }

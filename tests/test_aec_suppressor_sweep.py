@@ -13,8 +13,8 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   filter models little above 4 kHz, the error there exceeded the estimate and was taken
   for a talker.
 - Item 6, double-talk quality: over the double-talk bursts of ``draw(seed, rate, "dt")``
-  (SER -10..+10 dB) the near end loses at most 1.55 dB and its wideband PESQ against the
-  clean near end is at least 1.16, while the far-only ERLE after every burst and in the
+  (SER -10..+10 dB) the near end loses at most 1.05 dB and its wideband PESQ against the
+  clean near end is at least 1.24, while the far-only ERLE after every burst and in the
   lead-in stays >= 30 dB.  Worst over seeds 0-5 at 16 / 48 kHz: loss 1.73 / 1.73 dB,
   PESQ 1.170 / 1.167 before; 1.65 / 1.63 dB with the learnt-ERLE estimate's weight
   linear in the presence (aec_suppressor.pyx step 4); 1.50 / 1.50 dB, PESQ 1.177 /
@@ -29,7 +29,13 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   ideal Wiener gain, which knows the near end, 2.8-3.7.  Stopping the random walk on
   every frame of the suppressor's talker (no persistence) reached 0.71 / 1.16 dB and
   PESQ 1.31 / 1.25, but slowed a converged filter's far-end single talk in the split
-  chain (tests/test_bands.py, 26.1 dB against 27.3).
+  chain (tests/test_bands.py, 26.1 dB against 27.3).  With the random walk also scaled
+  per bin by the mic/echo-estimate coherence, weighted by the suppressor's presence
+  (aec.pyx ``_random_walk``): 0.97 / 0.97 dB, PESQ 1.26 / 1.26; post-DT ERLE min
+  42.0 -> 37.4 / 43.3 -> 42.3 dB, sat3 36.14 -> 35.99 / 30.84 -> 30.83 dB.  An oracle
+  that stops the random walk on every burst frame (and only there) reaches 0.32 dB /
+  PESQ 1.32 on seed 2; stopping the adaptation altogether in the bursts 2.34 dB / 1.10
+  (the path drifts: the linear stage then cancels 8.0 dB there).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pyte
 
 # the small draw's measured worst, with a margin (the issue's targets: 1.0 dB, PESQ 2.0)
 FLOORS = {
-    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.55, "max")}
+    rate: {**aec_sweep.SUPPRESSOR_FLOORS[rate], "dt_loss_db": (1.05, "max")}
     for rate in aec_sweep.SUPPRESSOR_FLOORS
 }
 

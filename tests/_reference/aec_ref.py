@@ -66,6 +66,10 @@ DT_NEAR = float(_C["DT_NEAR"])
 DT_LEAK = float(_C["DT_LEAK"])
 DT_RHO_FREEZE = float(_C["DT_RHO_FREEZE"])
 DT_PERSIST = int(_C["DT_PERSIST"])
+COH_SMOOTH = float(_C["COH_SMOOTH"])
+COH_LO = float(_C["COH_LO"])
+COH_HI = float(_C["COH_HI"])
+COH_LEAK = float(_C["COH_LEAK"])
 ANCHOR_ERLE = float(_C["ANCHOR_ERLE"])
 ANCHOR_DOM = float(_C["ANCHOR_DOM"])
 ANCHOR_FRAMES = int(_C["ANCHOR_FRAMES"])
@@ -242,6 +246,9 @@ class EchoCancellerRef:
         self.dt_hang = 0
         self.s_ee = self.s_yy = self.s_ey = 0.0
         self.talk_n = 0
+        self.Cdy = np.zeros(self.k, np.complex128)
+        self.Cyy = np.zeros(self.k)
+        self.Cdd = np.zeros(self.k)
         # two-path: the kept copy of the filter (never adapts) and its delay state
         self.Wf = np.zeros((P, k), np.complex128)
         self.Psif = np.repeat(self.psi0[:, None], k, axis=1)
@@ -330,6 +337,13 @@ class EchoCancellerRef:
         self._divergence(x_mic, e)
         # 5. Kalman update (diagonal, partitioned), E = FFT([0, e])
         E = np.fft.rfft(np.concatenate([np.zeros(n), e]))
+        # the random walk per bin: down to the mic/echo-estimate coherence, weighted by the
+        # suppressor's near-end presence (see aec.pyx, _random_walk)
+        coh = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
+        qf = np.clip((coh - COH_LO) / (COH_HI - COH_LO), 0.0, 1.0)
+        if self.g_echo <= 0.0 or self.leak >= COH_LEAK:
+            qf[:] = 1.0
+        qf = 1.0 - min(self.near, 1.0) * (1.0 - qf)
         self.Phi = KF_LAMBDA * self.Phi + (1.0 - KF_LAMBDA) * _power(E) + TINY
         # gain regularisation: an absolute floor plus KF_REG times the far power per bin
         inv = 1.0 / (0.5 * self.PX + self.Phi + 2.0 * n * (KF_DELTA + KF_REG * fsum / P))
@@ -345,7 +359,7 @@ class EchoCancellerRef:
             if p < P - 1:
                 nb += _power(self.W[p + 1])
             floor = KF_PSIMIN * self.psi0[p] + TINY
-            q = 0.0 if talker else KF_Q  # no random walk while the near end talks
+            q = 0.0 if talker else KF_Q * qf  # no random walk while the near end talks
             self.Psi[p] = (1.0 - q) * psi + q * (_power(self.W[p]) + KF_SPREAD * nb + floor)
         # gradient constraint: the peak partition and two round-robin partitions
         todo = [int(np.argmax(self.peak))]
@@ -578,6 +592,11 @@ class EchoCancellerRef:
         Yt = np.fft.rfft(self.wa * np.concatenate([self.y_prev, y]))
         self.y_prev = y
         Et = D - Yt
+        # the mic/echo-estimate coherence spectra of the random walk (aec.pyx, _random_walk)
+        a = COH_SMOOTH
+        self.Cdy = a * self.Cdy + (1.0 - a) * D * np.conj(Yt)
+        self.Cyy = a * self.Cyy + (1.0 - a) * _power(Yt)
+        self.Cdd = a * self.Cdd + (1.0 - a) * _power(D)
         see = _power(Et)
         syy = _power(Yt)
         # leakage (Valin 2007): regression of |E|^2 on |Y|^2 over time

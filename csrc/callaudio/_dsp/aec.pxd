@@ -95,6 +95,13 @@ cdef class EchoCanceller:
     cdef f32* lacc
     cdef f32* lamp
     cdef f32* ld2               # linked channels' mean mic power spectrum (delay_linked_c)
+    cdef f32* cdy               # 2k smoothed mic/echo-estimate cross-spectrum (D~ conj(Y~))
+    cdef f32* cyy               # k smoothed |Y~|^2
+    cdef f32* cdd               # k smoothed |D~|^2
+    cdef f32* qv                # k the Kalman random-walk factor per bin (_random_walk)
+    cdef f32* qfull             # k KF_Q everywhere, and
+    cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
+    cdef EchoCanceller coh_src  # a linked follower's leader, whose coherence spectra it uses
 
     # Queue one far frame of frame_size samples (n is not checked).
     cdef void render_c(self, const f32* far, Py_ssize_t n) noexcept nogil
@@ -123,6 +130,7 @@ cdef class EchoCanceller:
     cdef int capture_finish_c(self, f32* mic, int code, NoiseSuppressor post) noexcept nogil
     cdef const f32* _beyond_tail(self) noexcept nogil
     cdef void _statistics(self, f32* out) noexcept nogil
+    cdef const f32* _random_walk(self) noexcept nogil
     # The last frame's output mean square without the noise suppressor's share (the
     # echo canceller's own output level; its statistics use it).
     cdef double ms_out

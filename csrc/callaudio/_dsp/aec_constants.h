@@ -29,6 +29,10 @@
 #define AEC_DT_LEAK 0.03  /* ... behind a filter whose leakage is below (not a saturating speaker) */
 #define AEC_DT_RHO_FREEZE 0.2  /* ... while |error/echo-estimate correlation| is below */
 #define AEC_DT_PERSIST 6  /* ... once that held this many far-active frames in a row */
+#define AEC_COH_SMOOTH 0.7  /* mic/echo-estimate cross- and auto-spectra smoothing per frame */
+#define AEC_COH_LO 0.6  /* coherence at or below which a bin's random walk stops in a talker */
+#define AEC_COH_HI 0.95  /* coherence at or above which it runs at the full rate */
+#define AEC_COH_LEAK 0.02  /* ... only behind a filter whose leakage is below (not saturating) */
 #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
 #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
 #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */

@@ -34,7 +34,7 @@ cdef extern from "aec_impl.h":
     void ca_aec_filter_acc_y(int k, f32* acc, const f32* w, const f32* x) noexcept nogil
     void ca_aec_kalman(int k, f32* w, f32* psi, const f32* x, const f32* x2, const f32* e,
                        const f32* inv, f32 floor_, f32* pw, int has_prev, const f32* w_next,
-                       f32 q, f32 spread, f32 floor_psi) noexcept nogil
+                       const f32* q, f32 spread, f32 floor_psi) noexcept nogil
     void ca_aec_error(int n, f32* y, f32* e, const f32* t, const f32* mic) noexcept nogil
     void ca_aec_gain_inv(int k, f32* phi, f32* inv, const f32* e, const f32* px, double lam,
                          double delta, double tiny) noexcept nogil
@@ -133,8 +133,9 @@ cdef class PartitionedKalmanFilter:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef bint update(self, const f32* Xr, const f32* X2r, long long t, const f32* e,
-                     double fsum, f32 q) noexcept nogil:
-        """Measurement and time update with error ``e`` (random-walk factor ``q``), then
+                     double fsum, const f32* q) noexcept nogil:
+        """Measurement and time update with error ``e`` (random-walk factor ``q``, k
+        floats: one per bin), then
         the gradient constraint. Returns True when a partition went non-finite: the filter
         has then restarted itself (``reset``) and the caller resets what depends on it."""
         cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx, pk, r, r2

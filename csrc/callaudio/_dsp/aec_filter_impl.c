@@ -41,7 +41,8 @@ static inline void kalman_loop(ptrdiff_t m, float *restrict w, float *restrict p
                                const float *restrict x, const float *restrict x2,
                                const float *restrict e, const float *restrict inv, float floor_,
                                float *restrict pw, const float *restrict w_next,
-                               float q, float spread, float floor_psi, int nb_prev, int nb_next)
+                               const float *restrict q, float spread, float floor_psi,
+                               int nb_prev, int nb_next)
 {
     for (ptrdiff_t i = 0; i < m; i++) {
         /* measurement update */
@@ -61,15 +62,15 @@ static inline void kalman_loop(ptrdiff_t m, float *restrict w, float *restrict p
             nb += w_next[2 * i] * w_next[2 * i] + w_next[2 * i + 1] * w_next[2 * i + 1];
         float w2 = wr * wr + wi * wi;
         pw[i] = w2;
-        psi[i] = (1.0f - q) * p + q * (w2 + spread * nb + floor_psi);
+        psi[i] = (1.0f - q[i]) * p + q[i] * (w2 + spread * nb + floor_psi);
     }
 }
 
 CA_MULTIVERSION void ca_aec_kalman(int k, float *restrict w, float *restrict psi,
                    const float *restrict x, const float *restrict x2,
                    const float *restrict e, const float *restrict inv, float floor_,
-                   float *restrict pw, int has_prev, const float *restrict w_next, float q,
-                   float spread, float floor_psi)
+                   float *restrict pw, int has_prev, const float *restrict w_next,
+                   const float *restrict q, float spread, float floor_psi)
 {
     const ptrdiff_t m = k;
     if (has_prev && w_next != NULL)

@@ -118,3 +118,35 @@ CA_MULTIVERSION void ca_aec_link_mean(int k, float inv, float *restrict see,
         lwm[2 * i + 1] = 0.0f;
     }
 }
+
+CA_MULTIVERSION void ca_aec_coherence_acc(int k, float a, float *restrict cdy,
+                                          float *restrict cyy, float *restrict cdd,
+                                          const float *restrict d, const float *restrict y)
+{
+    const ptrdiff_t m = k;
+    const float b = 1.0f - a;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float dr = d[2 * i], di = d[2 * i + 1], yr = y[2 * i], yi = y[2 * i + 1];
+        cdy[2 * i] = a * cdy[2 * i] + b * (dr * yr + di * yi);
+        cdy[2 * i + 1] = a * cdy[2 * i + 1] + b * (di * yr - dr * yi);
+        cyy[i] = a * cyy[i] + b * (yr * yr + yi * yi);
+        cdd[i] = a * cdd[i] + b * (dr * dr + di * di);
+    }
+}
+
+CA_MULTIVERSION void ca_aec_coherence_q(int k, float *restrict q, const float *restrict cdy,
+                                        const float *restrict cyy, const float *restrict cdd,
+                                        float q0, float lo, float hi, float x)
+{
+    const ptrdiff_t m = k;
+    const float s = 1.0f / (hi - lo), base = q0 * (1.0f - x), qx = q0 * x;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        /* |cdy|^2 <= cyy cdd (Cauchy-Schwarz); powers of clamped input stay below ~1e9, so
+         * the products fit a float */
+        float c2 = cdy[2 * i] * cdy[2 * i] + cdy[2 * i + 1] * cdy[2 * i + 1];
+        float c = c2 / (cyy[i] * cdd[i] + 1e-30f);
+        float v = s * (c - lo);
+        v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+        q[i] = base + qx * v;
+    }
+}

@@ -15,14 +15,26 @@ void ca_aec_filter_acc_y(int k, float *restrict acc, const float *restrict w,
 
 /* Kalman step of one partition: mu = psi * inv; w += mu conj(x) e;
  * psi = (1 - q) psi max(1 - 0.5 mu |x|^2, floor) + q (|w|^2 + spread (|w_prev|^2 +
- * |w_next|^2) + floor_psi).  pw (k floats) holds |w_prev|^2 of the previous partition (already
+ * |w_next|^2) + floor_psi), with the random-walk factor q = q[i] per bin.  pw (k floats) holds |w_prev|^2 of the previous partition (already
  * updated this frame) on entry when has_prev, and this partition's new |w|^2 on return; w_next
  * (not yet updated) is NULL for the last partition. */
 void ca_aec_kalman(int k, float *restrict w, float *restrict psi,
                    const float *restrict x, const float *restrict x2,
                    const float *restrict e, const float *restrict inv, float floor_,
-                   float *restrict pw, int has_prev, const float *restrict w_next, float q,
-                   float spread, float floor_psi);
+                   float *restrict pw, int has_prev, const float *restrict w_next,
+                   const float *restrict q, float spread, float floor_psi);
+
+/* Mic/echo-estimate coherence per bin (aec.pyx, _random_walk): the smoothed cross- and
+ * auto-spectra cdy += (1 - a) (d conj(y) - cdy), cyy, cdd likewise (d, y: k complex bins). */
+void ca_aec_coherence_acc(int k, float a, float *restrict cdy, float *restrict cyy,
+                          float *restrict cdd, const float *restrict d,
+                          const float *restrict y);
+
+/* q[i] = q0 (1 - x + x clip((|cdy|^2 / (cyy cdd) - lo) / (hi - lo), 0, 1)): the random
+ * walk per bin, the coherence's share weighted by x (0..1). */
+void ca_aec_coherence_q(int k, float *restrict q, const float *restrict cdy,
+                        const float *restrict cyy, const float *restrict cdd, float q0,
+                        float lo, float hi, float x);
 
 /* (the suppressor's gain kernels are declared in aec_suppressor.h) */
 
