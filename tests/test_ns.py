@@ -319,6 +319,7 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.TONAL_FULL, db(c.TONAL_DB[1])),
         (r.TONAL_TAU_S, c.TONAL_TAU_S),
         (r.TONAL_EVERY_S, c.TONAL_EVERY_S),
+        (r.TONAL_COH_TAU_S, c.TONAL_COH_TAU_S),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

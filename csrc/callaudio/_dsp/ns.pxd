@@ -66,6 +66,10 @@ cdef class NoiseSuppressor:
     cdef int _tonal_every      # hops between updates of _pbar and the weights (TONAL_EVERY_S)
     cdef f32* _tonal_t         # tonal weight per bin (0 outside the band), nbins
     cdef f32* _tonal_fl        # the local floor it limits s2 to, nbins
+    cdef f32* _xprev           # unit phasors of the hop before an update (2 nbins, band only)
+    cdef f32* _zlast           # the last update's phase advance x conj(xprev) (2 nbins)
+    cdef f32* _coh             # phase coherence average, complex (2 nbins; |.| 0..1)
+    cdef f32 _a_coh            # its smoothing factor per update (TONAL_COH_TAU_S)
     cdef f64 _wbar             # average of the pause-floor weight w (FLOOR_HOLD_TAU_S)
     cdef f64 _a_whold          # its smoothing factor per hop
     cdef bint _floor_known     # _floor_mean/_floor_geo hold _floor_spec's as it is now

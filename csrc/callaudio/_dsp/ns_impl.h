@@ -58,6 +58,16 @@
 #define CA_NS_TONAL_FULL_DB 25.0
 #define CA_NS_TONAL_TAU_S 0.5
 #define CA_NS_TONAL_EVERY_S 0.02     /* the weights are updated every 20 ms (4 hops of 5 ms) */
+/* The local floor is taken on the noise-like part of the mean periodogram: each bin's
+ * Pbar times (1 - C)^2, C the phase coherence of the bin, |mean of u / |u||,
+ * u = z_n conj(z_{n-4}) with z_n = X_n conj(X_{n-1}) (the phase advance over one hop, as
+ * a phase vocoder tracks a partial's instantaneous frequency; M. Dolson, "The phase
+ * vocoder: a tutorial", Computer Music Journal 10(4), 1986), averaged over TONAL_COH_TAU_S
+ * at every update.  A steady sinusoid advances by the same phase every hop (C -> 1, also in
+ * the bins its window leaks into), noise by a random one (C ~ 0.2 over 0.3 s): a chord's
+ * low partials, two bins apart, no longer fill each other's floor, while a fan's tones
+ * keep theirs (their neighbours are noise). */
+#define CA_NS_TONAL_COH_TAU_S 0.3
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -115,14 +125,27 @@ void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_s
                       float *restrict used, int nb, float w);
 
 /* The tonal weights over bins lo..hi-1 (0 <= lo < hi): pbar <- a_pbar pbar + (1 - a_pbar)
- * P there; tonal_fl <- F, the larger of the minima of pbar over the CA_NS_TONAL_BINS bins
- * left and right of a bin (within lo..hi-1, its edges repeated; >= fl_min); tonal_t <-
+ * P there; tonal_fl <- F, the larger of the minima of pbar (1 - |coh|)^2 (coh: interleaved
+ * complex, indexed by bin) over the CA_NS_TONAL_BINS bins left and right of a bin (within
+ * lo..hi-1, its edges repeated; >= fl_min); tonal_t <-
  * clamp((pbar / F - t_on) inv_span) with inv_span = 1 / (t_full - t_on).  pad is scratch
  * of hi - lo + 2 CA_NS_TONAL_BINS floats. */
 void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
-                        float *restrict tonal_t, float *restrict tonal_fl,
-                        float *restrict pad, int lo, int hi, float a_pbar, float t_on,
-                        float inv_span, float fl_min);
+                        const float *restrict coh, float *restrict tonal_t,
+                        float *restrict tonal_fl, float *restrict pad, int lo, int hi,
+                        float a_pbar, float t_on, float inv_span, float fl_min);
+
+/* The phase coherence's update over bins lo..hi-1 (interleaved complex arrays of nbins,
+ * indexed by bin): z = spec / |spec| conj(xprev) (xprev: the unit phasors stored by
+ * ca_ns_phase_store the hop before; 0 where P is 0), coh <- a coh + (1 - a) z conj(zlast)
+ * (|values| < tiny -> 0), zlast <- z. */
+void ca_ns_coherence(const float *restrict spec, const float *restrict P,
+                     const float *restrict xprev, float *restrict zlast,
+                     float *restrict coh, int lo, int hi, float a, float tiny);
+
+/* xn <- spec / |spec| over bins lo..hi-1 (0 where P is 0; interleaved, indexed by bin). */
+void ca_ns_phase_store(const float *restrict spec, const float *restrict P,
+                       float *restrict xn, int lo, int hi);
 
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).

@@ -42,6 +42,7 @@ TONAL_BINS: int
 TONAL_DB: tuple[float, float]
 TONAL_TAU_S: float
 TONAL_EVERY_S: float
+TONAL_COH_TAU_S: float
 
 def _fast_math(x: float, fn: str) -> float: ...
 def lowdelay_windows(
