@@ -82,10 +82,10 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    25-35 dB; air-con blade-pass tones and engine harmonics 10-15 dB.  The minima are
    taken on the noise-like part of Pbar, ``Pbar (1 - C)^2``, C the bin's phase coherence:
    ``|mean(u / |u|)|`` over TONAL_COH_TAU_S = 0.3 s of the updates, ``u = z_n
-   conj(z_{n-4})``, ``z_n = X_n conj(X_{n-1})`` the phase advance over one hop (a steady
-   sinusoid advances by the same phase every hop, as a phase vocoder tracks a partial's
-   frequency; M. Dolson, "The phase vocoder: a tutorial", Computer Music Journal 10(4),
-   1986).  Sinusoids and the bins their window leaks into have C near 1, noise ~0.2: a
+   conj(z_m)`` (m: the last update), ``z_n = X_n conj(X_{n-1})`` the phase advance over
+   one hop (a steady sinusoid advances by the same phase every hop, as a phase vocoder
+   tracks a partial's frequency; M. Dolson, "The phase vocoder: a tutorial", Computer
+   Music Journal 10(4), 1986).  Sinusoids and the bins their window leaks into have C near 1, noise ~0.2: a
    chord's low partials (two bins apart) filled each other's floor and stood only 10-15
    dB over it; now they stand over the noise between them, while a fan's tones, whose
    neighbours are noise, keep their 10-15 dB.  Music's worst 0.5 s gain -12.0 -> -2.1 dB.

@@ -60,13 +60,13 @@
 #define CA_NS_TONAL_EVERY_S 0.02     /* the weights are updated every 20 ms (4 hops of 5 ms) */
 /* The local floor is taken on the noise-like part of the mean periodogram: each bin's
  * Pbar times (1 - C)^2, C the phase coherence of the bin, |mean of u / |u||,
- * u = z_n conj(z_{n-4}) with z_n = X_n conj(X_{n-1}) (the phase advance over one hop, as
- * a phase vocoder tracks a partial's instantaneous frequency; M. Dolson, "The phase
- * vocoder: a tutorial", Computer Music Journal 10(4), 1986), averaged over TONAL_COH_TAU_S
- * at every update.  A steady sinusoid advances by the same phase every hop (C -> 1, also in
- * the bins its window leaks into), noise by a random one (C ~ 0.2 over 0.3 s): a chord's
- * low partials, two bins apart, no longer fill each other's floor, while a fan's tones
- * keep theirs (their neighbours are noise). */
+ * u = z_n conj(z_m) (m: the last update), z_n = X_n conj(X_{n-1}) the phase advance over
+ * one hop (as a phase vocoder tracks a partial's instantaneous frequency; M. Dolson, "The
+ * phase vocoder: a tutorial", Computer Music Journal 10(4), 1986), averaged over
+ * TONAL_COH_TAU_S at every update.  A steady sinusoid advances by the same phase every hop
+ * (C -> 1, also in the bins its window leaks into), noise by a random one (C ~ 0.2 over
+ * 0.3 s): a chord's low partials, two bins apart, no longer fill each other's floor, while
+ * a fan's tones keep theirs (their neighbours are noise). */
 #define CA_NS_TONAL_COH_TAU_S 0.3
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
