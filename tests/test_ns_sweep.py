@@ -56,8 +56,10 @@ def test_pesq_never_worse_than_input(kind: str) -> None:
     assert worst[1]["pesq_gain"] > 0.0, (worst[0].label, worst[1])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: STOI -0.024 in air-con at 10 dB")
 def test_stoi_within_0_02_in_aircon() -> None:
+    """Issue 16's STOI target in air-con: -0.024 before the onset hold (ns.pyx item 2: the
+    tracker had learnt the talker's harmonics at 200-600 Hz, 5-10 dB over the fan), -0.017
+    with it (16 kHz, seeds 0/1 at 10 dB)."""
     rows = _rows(16000, "aircon")
     assert min(r[1]["stoi_delta"] for r in rows) >= -0.02
 

@@ -71,6 +71,11 @@ TONAL_FULL = 10.0 ** (25.0 / 10.0)
 TONAL_TAU_S = 0.5
 TONAL_EVERY_S = 0.02
 TONAL_COH_TAU_S = 0.3
+ONSET_ON = 10.0 ** (10.0 / 10.0)
+ONSET_HOLD_S = 1.5
+ONSET_COH = (0.25, 0.75)
+ONSET_TAU_S = 0.02
+ONSET_MAX_W = 0.05
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -184,6 +189,8 @@ class NoiseSuppressorRef:
         self.tonal_every = max(1, int(TONAL_EVERY_S / hop_s + 0.5))
         self.a_pbar = math.exp(-self.tonal_every * hop_s / TONAL_TAU_S)
         self.a_coh = math.exp(-self.tonal_every * hop_s / TONAL_COH_TAU_S)
+        self.hold_n = float(int(ONSET_HOLD_S / hop_s + 0.5))
+        self.a_onset = math.exp(-hop_s / ONSET_TAU_S)
         self.reset()
 
     def reset(self) -> None:
@@ -205,6 +212,8 @@ class NoiseSuppressorRef:
         self.xprev = np.zeros(nb, dtype=np.complex128)  # unit phasors, the hop before
         self.zlast = np.zeros(nb, dtype=np.complex128)  # the last update's phase advance
         self.coh = np.zeros(nb, dtype=np.complex128)  # phase coherence average
+        self.hold = np.zeros(nb)  # onset hold, hops left
+        self.psm = np.zeros(nb)  # the periodogram's ONSET_TAU_S average
         self.ehist: list[float] = []
         self.wbar = 0.0
         self.count = 0
@@ -264,7 +273,23 @@ class NoiseSuppressorRef:
             self.sppbar = np.where(self.sppbar < TINY, 0.0, self.sppbar)
             post = np.where(self.sppbar > SPP_CAP, np.minimum(post, SPP_CAP), post)
             en = (1.0 - post) * P + post * nz
+            # Onset hold: after a bin rises ONSET_ON over the tracker, while it is phase
+            # coherent (a steady partial), the tracker may fall there but not rise.
+            ps = self.a_onset * self.psm + (1.0 - self.a_onset) * P
+            self.psm = np.asarray(np.where(ps < TINY, 0.0, ps), np.float32).astype(np.float64)
+            onset = self.psm.astype(np.float32) > np.float32(ONSET_ON) * nz.astype(np.float32)
+            hold_on = self.wbar < ONSET_MAX_W  # off in babble
+            onset &= hold_on
+            self.hold = np.where(
+                onset & (self.hold <= 0.0), self.hold_n, np.maximum(self.hold - 1.0, 0.0)
+            )
+            c2 = self.coh.real.astype(np.float32) ** 2 + self.coh.imag.astype(np.float32) ** 2
+            lo2, hi2 = ONSET_COH[0] ** 2, ONSET_COH[1] ** 2
+            kap = np.clip((c2 - np.float32(lo2)) * np.float32(1.0 / (hi2 - lo2)), 0.0, 1.0)
+            kap = np.where((self.hold > 0.0) & hold_on, kap, 0.0)
+            old = nz
             nz = self.a_noise * nz + (1.0 - self.a_noise) * en
+            nz = np.where((kap > 0.0) & (nz > old), old + (1.0 - kap) * (nz - old), nz)
         self.noise_gh = nz = np.maximum(nz, self.noise_floor)
         # Speech-pause floor: a hop within FLOOR_GATE of the band energy's minimum over
         # the last FLOOR_WIN_S (itself included) updates the pause spectrum, which lifts

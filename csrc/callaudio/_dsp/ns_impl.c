@@ -116,8 +116,10 @@ void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float ti
 
 CA_NS_MULTIVERSION
 void ca_ns_noise_update(const float *restrict P, float *restrict noise,
-                        float *restrict sppbar, int nb,
-                        float a_noise, float a_spp, float floor_, float tiny) {
+                        float *restrict sppbar, float *restrict hold,
+                        float *restrict psm, const float *restrict coh, int nb,
+                        float a_noise, float a_spp, float floor_, float tiny, float on,
+                        float a_on, float hold_n, float coh2_lo, float coh2_inv) {
     const float xi_h1 = (float)pow(10.0, CA_NS_XI_H1_DB / 10.0);
     const float r_h1 = xi_h1 / (1.0f + xi_h1);
     const float cap = (float)CA_NS_SPP_CAP;
@@ -132,7 +134,18 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
         sppbar[k] = sb;
         post = (sb > cap && post > cap) ? cap : post;
         float en = (1.0f - post) * P[k] + post * nz;
+        float ps = a_on * psm[k] + (1.0f - a_on) * P[k];
+        psm[k] = ps < tiny ? 0.0f : ps;
+        float h = hold[k];
+        h = (ps > on * nz && h <= 0.0f) ? hold_n : (h > 1.0f ? h - 1.0f : 0.0f);
+        hold[k] = h;
+        float cr = coh[2 * k], ci = coh[2 * k + 1];
+        float kap = (cr * cr + ci * ci - coh2_lo) * coh2_inv;   /* 0..1: the hold's share */
+        kap = kap < 0.0f ? 0.0f : (kap > 1.0f ? 1.0f : kap);
+        kap = h > 0.0f ? kap : 0.0f;
+        float old = nz;
         nz = a_noise * nz + (1.0f - a_noise) * en;
+        nz = (kap > 0.0f && nz > old) ? old + (1.0f - kap) * (nz - old) : nz;
         noise[k] = nz < floor_ ? floor_ : nz;
     }
 }
