@@ -326,6 +326,7 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.ONSET_COH[1], c.ONSET_COH[1]),
         (r.ONSET_TAU_S, c.ONSET_TAU_S),
         (r.ONSET_MAX_W, c.ONSET_MAX_W),
+        (r.ONSET_OFF, db(c.ONSET_OFF_DB)),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

@@ -76,6 +76,7 @@ ONSET_HOLD_S = 1.5
 ONSET_COH = (0.25, 0.75)
 ONSET_TAU_S = 0.02
 ONSET_MAX_W = 0.05
+ONSET_OFF = 10.0 ** (3.0 / 10.0)
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -283,6 +284,8 @@ class NoiseSuppressorRef:
             self.hold = np.where(
                 onset & (self.hold <= 0.0), self.hold_n, np.maximum(self.hold - 1.0, 0.0)
             )
+            off = np.float32(ONSET_OFF) * nz.astype(np.float32)
+            self.hold = np.where(self.psm.astype(np.float32) < off, 0.0, self.hold)
             c2 = self.coh.real.astype(np.float32) ** 2 + self.coh.imag.astype(np.float32) ** 2
             lo2, hi2 = ONSET_COH[0] ** 2, ONSET_COH[1] ** 2
             kap = np.clip((c2 - np.float32(lo2)) * np.float32(1.0 / (hi2 - lo2)), 0.0, 1.0)

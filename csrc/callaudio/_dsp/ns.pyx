@@ -91,12 +91,15 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    neighbours are noise, keep their 10-15 dB.  Music's worst 0.5 s gain -12.0 -> -2.1 dB.
    Linked channels (``process_power_c``: powers only) keep C = 0.
    **Onset hold**: where a bin's periodogram (averaged over ONSET_TAU_S = 20 ms) rises
-   ONSET_DB = 10 dB over s2, for ONSET_HOLD_S = 1.5 s while the bin's C exceeds
+   ONSET_DB = 10 dB over s2, for ONSET_HOLD_S = 1.5 s (ended when that average falls
+   below ONSET_OFF_DB = 3 dB over s2: the partial stopped) while the bin's C exceeds
    ONSET_COH = 0.4..0.6 (the share of the hold linear in C^2 between; a note that started,
    a talker's voiced harmonic) s2 may fall there but not rise: the tracker no longer learns the talker's harmonics at 5-10 dB over the noise
    (in air-con at 10 dB it sat 5-10 dB over the true noise at 200-600 Hz during speech:
-   the worst STOI change -0.024 -> -0.013), and a chord started after the first second is
-   not learnt (music -2.1 -> -0.9 dB).  A fan's tones sound from the start (no onset),
+   the worst STOI change -0.024 -> -0.022; without the early end -0.017, but s2 then
+   stayed low after the talker and the frame VAD called 17 % of the pauses speech instead
+   of 11 %), and a chord started after the first second is not learnt (music -2.1 -> -0.9
+   dB).  A fan's tones sound from the start (no onset),
    noise that rises is not coherent; off while the held pause-floor weight is >=
    ONSET_MAX_W = 0.05 (babble, whose own talkers' onsets are noise).  (On s2 instead of
    Pbar the margin also caught bins of s2 that had learnt a talker's harmonics over the
@@ -185,7 +188,7 @@ cdef extern from "ns_impl.h":
     double CA_NS_TONAL_ON_DB, CA_NS_TONAL_FULL_DB, CA_NS_TONAL_TAU_S, CA_NS_TONAL_EVERY_S
     double CA_NS_TONAL_COH_TAU_S, CA_NS_ONSET_DB, CA_NS_ONSET_HOLD_S, CA_NS_ONSET_COH_LO
     double CA_NS_ONSET_COH_HI
-    double CA_NS_ONSET_TAU_S, CA_NS_ONSET_MAX_W
+    double CA_NS_ONSET_TAU_S, CA_NS_ONSET_MAX_W, CA_NS_ONSET_OFF_DB
     float ca_ns_expf(float x) noexcept nogil
     float ca_ns_logf(float x) noexcept nogil
     float ca_ns_exp_half_e1(float v) noexcept nogil
@@ -265,6 +268,7 @@ ONSET_HOLD_S = CA_NS_ONSET_HOLD_S
 ONSET_COH = (CA_NS_ONSET_COH_LO, CA_NS_ONSET_COH_HI)
 ONSET_TAU_S = CA_NS_ONSET_TAU_S
 ONSET_MAX_W = CA_NS_ONSET_MAX_W
+ONSET_OFF_DB = CA_NS_ONSET_OFF_DB
 
 
 def _fast_math(x, fn):

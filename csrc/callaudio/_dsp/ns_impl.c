@@ -121,6 +121,7 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
                         float a_noise, float a_spp, float floor_, float tiny, float on,
                         float a_on, float hold_n, float coh2_lo, float coh2_inv) {
     const float xi_h1 = (float)pow(10.0, CA_NS_XI_H1_DB / 10.0);
+    const float off = (float)pow(10.0, CA_NS_ONSET_OFF_DB / 10.0);
     const float r_h1 = xi_h1 / (1.0f + xi_h1);
     const float cap = (float)CA_NS_SPP_CAP;
     const float gmax = (float)CA_NS_GAMMA_MAX;
@@ -138,6 +139,7 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
         psm[k] = ps < tiny ? 0.0f : ps;
         float h = hold[k];
         h = (ps > on * nz && h <= 0.0f) ? hold_n : (h > 1.0f ? h - 1.0f : 0.0f);
+        h = ps < off * nz ? 0.0f : h;
         hold[k] = h;
         float cr = coh[2 * k], ci = coh[2 * k + 1];
         float kap = (cr * cr + ci * ci - coh2_lo) * coh2_inv;   /* 0..1: the hold's share */

@@ -69,21 +69,24 @@
  * a fan's tones keep theirs (their neighbours are noise). */
 #define CA_NS_TONAL_COH_TAU_S 0.3
 /* Onset hold: a bin whose periodogram, averaged over ONSET_TAU_S (a single noise peak does
- * not count), rises ONSET_DB above the tracker's noise PSD starts a hold of ONSET_HOLD_S;
+ * not count), rises ONSET_DB above the tracker's noise PSD starts a hold of ONSET_HOLD_S,
+ * ended early when that average falls below ONSET_OFF_DB over the tracker (the partial
+ * has stopped: the tracker must not stay low after it, or the pauses look like speech);
  * while it lasts and the bin's phase coherence exceeds ONSET_COH (a steady partial: a
  * note that started, a voiced talker's harmonic; the hold's share rises linearly in C^2
  * from ONSET_COH_LO to ONSET_COH_HI, a ramp, not a step, so that the float32 kernel and
  * the float64 reference model decide alike), the tracker may fall there but not rise
- * (the talker's harmonics at 5-10 dB over the noise no longer leak into it; in air-con it
- * sat 5-10 dB over the true noise at 200-600 Hz during speech).  Noise tones (a fan's
- * blade-pass, hum) sound from the start and have no onset; noise that rises (a level step)
- * is not coherent.  Off while the pause floor's held weight is >= ONSET_MAX_W (babble:
+ * (the talker's harmonics at 5-10 dB over the noise no longer leak into it; in air-con at
+ * 10 dB it sat 5-10 dB over the true noise at 200-600 Hz during speech).  Noise tones (a
+ * fan's blade-pass, hum) sound from the start and have no onset; noise that rises (a level
+ * step) is not coherent.  Off while the pause floor's held weight is >= ONSET_MAX_W (babble:
  * there the coherent onsets are the noise's own talkers). */
 #define CA_NS_ONSET_DB 10.0
 #define CA_NS_ONSET_HOLD_S 1.5
 #define CA_NS_ONSET_COH_LO 0.25
 #define CA_NS_ONSET_COH_HI 0.75
 #define CA_NS_ONSET_TAU_S 0.02
+#define CA_NS_ONSET_OFF_DB 3.0
 #define CA_NS_ONSET_MAX_W 0.05
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
@@ -129,7 +132,8 @@ void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float ti
 
 /* One step of the Gerkmann-Hendriks estimator, in place on noise and sppbar, with the
  * onset hold: psm <- a_on psm + (1 - a_on) P (< tiny -> 0); hold[k] <- hold_n where
- * psm > on noise (before the step) and hold[k] is 0, else max(hold[k] - 1, 0); where
+ * psm > on noise (before the step) and hold[k] is 0, else max(hold[k] - 1, 0), and 0
+ * where psm < 10^(ONSET_OFF_DB / 10) noise; where
  * hold[k] > 0 a rise of noise[k] is scaled by 1 - clamp((|coh[k]|^2 - coh2_lo) coh2_inv)
  * (coh interleaved complex; a fall is not). */
 void ca_ns_noise_update(const float *restrict P, float *restrict noise,

@@ -48,6 +48,7 @@ ONSET_HOLD_S: float
 ONSET_COH: tuple[float, float]
 ONSET_TAU_S: float
 ONSET_MAX_W: float
+ONSET_OFF_DB: float
 
 def _fast_math(x: float, fn: str) -> float: ...
 def lowdelay_windows(
