@@ -85,22 +85,23 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    conj(z_m)`` (m: the last update), ``z_n = X_n conj(X_{n-1})`` the phase advance over
    one hop (a steady sinusoid advances by the same phase every hop, as a phase vocoder
    tracks a partial's frequency; M. Dolson, "The phase vocoder: a tutorial", Computer
-   Music Journal 10(4), 1986).  Sinusoids and the bins their window leaks into have C near 1, noise ~0.2: a
-   chord's low partials (two bins apart) filled each other's floor and stood only 10-15
-   dB over it; now they stand over the noise between them, while a fan's tones, whose
-   neighbours are noise, keep their 10-15 dB.  Music's worst 0.5 s gain -12.0 -> -2.1 dB.
-   Linked channels (``process_power_c``: powers only) keep C = 0.
+   Music Journal 10(4), 1986).  Sinusoids and the bins their window leaks into have C
+   near 1, noise ~0.2: a chord's low partials (two bins apart) filled each other's floor
+   and stood only 10-15 dB over it; now they stand over the noise between them, while a
+   fan's tones, whose neighbours are noise, keep their 10-15 dB.  Music's worst 0.5 s gain
+   -12.0 -> -2.1 dB.  Linked channels (``process_power_c``: powers only) keep C = 0.
    **Onset hold**: where a bin's periodogram (averaged over ONSET_TAU_S = 20 ms) rises
    ONSET_DB = 10 dB over s2, for ONSET_HOLD_S = 1.5 s (ended when that average falls
    below ONSET_OFF_DB = 3 dB over s2: the partial stopped) while the bin's C exceeds
-   ONSET_COH = 0.4..0.6 (the share of the hold linear in C^2 between; a note that started,
-   a talker's voiced harmonic) s2 may fall there but not rise: the tracker no longer learns the talker's harmonics at 5-10 dB over the noise
-   (in air-con at 10 dB it sat 5-10 dB over the true noise at 200-600 Hz during speech:
-   the worst STOI change -0.024 -> -0.022; without the early end -0.017, but s2 then
-   stayed low after the talker and the frame VAD called 17 % of the pauses speech instead
-   of 11 %), and a chord started after the first second is not learnt (music -2.1 -> -0.9
-   dB).  A fan's tones sound from the start (no onset),
-   noise that rises is not coherent; off while the held pause-floor weight is >=
+   ONSET_COH = 0.25..0.75 (the hold's share linear in C^2 between: a ramp, so that the
+   float32 kernel and the reference model decide alike; a note that started, a talker's
+   voiced harmonic) s2 may fall there but not rise: the tracker no longer learns the
+   talker's harmonics at 5-10 dB over the noise (in air-con at 10 dB it sat 5-10 dB over
+   the true noise at 200-600 Hz during speech: the worst STOI change -0.024 -> -0.022;
+   without the early end -0.017, but s2 then stayed low after the talker and the frame VAD
+   called 17 % of the pauses speech instead of 11 %), and a chord started after the first
+   second is not learnt (music -2.1 -> -0.9 dB).  A fan's tones sound from the start (no
+   onset), noise that rises is not coherent; off while the held pause-floor weight is >=
    ONSET_MAX_W = 0.05 (babble, whose own talkers' onsets are noise).  (On s2 instead of
    Pbar the margin also caught bins of s2 that had learnt a talker's harmonics over the
    near-silence between keyboard clicks.)  ``noise_psd`` and ``noise_level_dbfs`` report
