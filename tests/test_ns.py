@@ -319,6 +319,14 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.TONAL_FULL, db(c.TONAL_DB[1])),
         (r.TONAL_TAU_S, c.TONAL_TAU_S),
         (r.TONAL_EVERY_S, c.TONAL_EVERY_S),
+        (r.TONAL_COH_TAU_S, c.TONAL_COH_TAU_S),
+        (r.ONSET_ON, db(c.ONSET_DB)),
+        (r.ONSET_HOLD_S, c.ONSET_HOLD_S),
+        (r.ONSET_COH[0], c.ONSET_COH[0]),
+        (r.ONSET_COH[1], c.ONSET_COH[1]),
+        (r.ONSET_TAU_S, c.ONSET_TAU_S),
+        (r.ONSET_MAX_W, c.ONSET_MAX_W),
+        (r.ONSET_OFF, db(c.ONSET_OFF_DB)),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

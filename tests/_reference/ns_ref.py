@@ -70,6 +70,13 @@ TONAL_ON = 10.0 ** (20.0 / 10.0)
 TONAL_FULL = 10.0 ** (25.0 / 10.0)
 TONAL_TAU_S = 0.5
 TONAL_EVERY_S = 0.02
+TONAL_COH_TAU_S = 0.3
+ONSET_ON = 10.0 ** (10.0 / 10.0)
+ONSET_HOLD_S = 1.5
+ONSET_COH = (0.25, 0.75)
+ONSET_TAU_S = 0.02
+ONSET_MAX_W = 0.05
+ONSET_OFF = 10.0 ** (3.0 / 10.0)
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -182,6 +189,9 @@ class NoiseSuppressorRef:
         self.a_dd = min(math.exp(-hop_s / DD_TAU_S), DD_ALPHA_MAX)
         self.tonal_every = max(1, int(TONAL_EVERY_S / hop_s + 0.5))
         self.a_pbar = math.exp(-self.tonal_every * hop_s / TONAL_TAU_S)
+        self.a_coh = math.exp(-self.tonal_every * hop_s / TONAL_COH_TAU_S)
+        self.hold_n = float(int(ONSET_HOLD_S / hop_s + 0.5))
+        self.a_onset = math.exp(-hop_s / ONSET_TAU_S)
         self.reset()
 
     def reset(self) -> None:
@@ -200,6 +210,11 @@ class NoiseSuppressorRef:
         self.pbar = np.zeros(nb)
         self.tonal_t = np.zeros(nb)
         self.tonal_fl = np.zeros(nb)
+        self.xprev = np.zeros(nb, dtype=np.complex128)  # unit phasors, the hop before
+        self.zlast = np.zeros(nb, dtype=np.complex128)  # the last update's phase advance
+        self.coh = np.zeros(nb, dtype=np.complex128)  # phase coherence average
+        self.hold = np.zeros(nb)  # onset hold, hops left
+        self.psm = np.zeros(nb)  # the periodogram's ONSET_TAU_S average
         self.ehist: list[float] = []
         self.wbar = 0.0
         self.count = 0
@@ -235,6 +250,20 @@ class NoiseSuppressorRef:
         X = np.asarray(X, dtype=np.complex64).astype(np.complex128)
         P = X.real**2 + X.imag**2
         P = np.where(P >= TINY, P, 0.0)
+        # Phase coherence of the band's bins (tonal protection): the phase advance over a
+        # hop, z, against the last update's, averaged as unit phasors.
+        band = slice(self.vad_lo, self.vad_hi)
+        unit = np.where(P > 0.0, X / np.sqrt(np.where(P > 0.0, P, 1.0)), 0.0)
+        if self.count % self.tonal_every == 0:
+            z = unit[band] * np.conj(self.xprev[band])
+            c = self.a_coh * self.coh[band] + (1.0 - self.a_coh) * z * np.conj(self.zlast[band])
+            c = np.where(np.abs(c.real) < TINY, 0.0, c.real) + 1j * np.where(
+                np.abs(c.imag) < TINY, 0.0, c.imag
+            )
+            self.coh[band] = c
+            self.zlast[band] = z
+        if (self.count + 1) % self.tonal_every == 0:
+            self.xprev[band] = unit[band]
         nz = self.noise_gh
         if self.count < self.n_init:
             nz = nz + (P - nz) / (self.count + 1)
@@ -245,12 +274,29 @@ class NoiseSuppressorRef:
             self.sppbar = np.where(self.sppbar < TINY, 0.0, self.sppbar)
             post = np.where(self.sppbar > SPP_CAP, np.minimum(post, SPP_CAP), post)
             en = (1.0 - post) * P + post * nz
+            # Onset hold: after a bin rises ONSET_ON over the tracker, while it is phase
+            # coherent (a steady partial), the tracker may fall there but not rise.
+            ps = self.a_onset * self.psm + (1.0 - self.a_onset) * P
+            self.psm = np.asarray(np.where(ps < TINY, 0.0, ps), np.float32).astype(np.float64)
+            onset = self.psm.astype(np.float32) > np.float32(ONSET_ON) * nz.astype(np.float32)
+            hold_on = self.wbar < ONSET_MAX_W  # off in babble
+            onset &= hold_on
+            self.hold = np.where(
+                onset & (self.hold <= 0.0), self.hold_n, np.maximum(self.hold - 1.0, 0.0)
+            )
+            off = np.float32(ONSET_OFF) * nz.astype(np.float32)
+            self.hold = np.where(self.psm.astype(np.float32) < off, 0.0, self.hold)
+            c2 = self.coh.real.astype(np.float32) ** 2 + self.coh.imag.astype(np.float32) ** 2
+            lo2, hi2 = ONSET_COH[0] ** 2, ONSET_COH[1] ** 2
+            kap = np.clip((c2 - np.float32(lo2)) * np.float32(1.0 / (hi2 - lo2)), 0.0, 1.0)
+            kap = np.where((self.hold > 0.0) & hold_on, kap, 0.0)
+            old = nz
             nz = self.a_noise * nz + (1.0 - self.a_noise) * en
+            nz = np.where((kap > 0.0) & (nz > old), old + (1.0 - kap) * (nz - old), nz)
         self.noise_gh = nz = np.maximum(nz, self.noise_floor)
         # Speech-pause floor: a hop within FLOOR_GATE of the band energy's minimum over
         # the last FLOOR_WIN_S (itself included) updates the pause spectrum, which lifts
         # the tracker by a weight from how far its band mean exceeds the tracker's.
-        band = slice(self.vad_lo, self.vad_hi)
         e = float(np.mean(P[band]))
         self.ehist = [*self.ehist, e][-self.n_hist :]
         if e <= min(self.ehist) * FLOOR_GATE:
@@ -315,17 +361,21 @@ class NoiseSuppressorRef:
             "tonal_fl",
         ):
             setattr(self, name, np.asarray(getattr(self, name), np.float32).astype(np.float64))
+        for name in ("xprev", "zlast", "coh"):
+            v = np.asarray(getattr(self, name), np.complex64).astype(np.complex128)
+            setattr(self, name, v)
         return float(np.mean(q[self.vad_lo : self.vad_hi]))
 
     def _tonal_update(self, band: slice) -> None:
         """Tonal protection (ns.pyx item 2): in the band, where the mean periodogram stands
-        more than TONAL_ON above the larger of its minima over the TONAL_BINS bins on
-        either side (within the band, its edges repeated), the weight with which the
-        tracker falls towards that local floor."""
+        more than TONAL_ON above the larger of its noise-like part's (pbar (1 - |coh|)^2)
+        minima over the TONAL_BINS bins on either side (within the band, its edges
+        repeated), the weight with which the tracker falls towards that local floor."""
         h, lo, hi, pbar = TONAL_BINS, band.start, band.stop, self.pbar
+        pn = pbar * np.maximum(1.0 - np.abs(self.coh), 0.0) ** 2
         k = np.arange(lo, hi)
-        left = np.min([pbar[np.maximum(k - j, lo)] for j in range(1, h + 1)], axis=0)
-        right = np.min([pbar[np.minimum(k + j, hi - 1)] for j in range(1, h + 1)], axis=0)
+        left = np.min([pn[np.maximum(k - j, lo)] for j in range(1, h + 1)], axis=0)
+        right = np.min([pn[np.minimum(k + j, hi - 1)] for j in range(1, h + 1)], axis=0)
         fl = np.maximum(np.maximum(left, right), self.noise_floor)
         self.tonal_t[band] = np.clip((pbar[band] / fl - TONAL_ON) / (TONAL_FULL - TONAL_ON), 0, 1)
         self.tonal_fl[band] = fl

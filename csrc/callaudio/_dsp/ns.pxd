@@ -66,6 +66,15 @@ cdef class NoiseSuppressor:
     cdef int _tonal_every      # hops between updates of _pbar and the weights (TONAL_EVERY_S)
     cdef f32* _tonal_t         # tonal weight per bin (0 outside the band), nbins
     cdef f32* _tonal_fl        # the local floor it limits s2 to, nbins
+    cdef f32* _xprev           # unit phasors of the hop before an update (2 nbins, band only)
+    cdef f32* _zlast           # the last update's phase advance x conj(xprev) (2 nbins)
+    cdef f32* _coh             # phase coherence average, complex (2 nbins; |.| 0..1)
+    cdef f32 _a_coh            # its smoothing factor per update (TONAL_COH_TAU_S)
+    cdef f32* _hold            # onset hold per bin, hops left (ONSET_HOLD_S), nbins
+    cdef f32 _onset, _onset_coh2, _onset_coh2_inv  # linear ONSET_DB, ONSET_COH[0]^2, 1 / ramp
+    cdef f32 _hold_n           # ONSET_HOLD_S in hops
+    cdef f32* _psm             # the periodogram's ONSET_TAU_S average, nbins
+    cdef f32 _a_onset          # its smoothing factor per hop
     cdef f64 _wbar             # average of the pause-floor weight w (FLOOR_HOLD_TAU_S)
     cdef f64 _a_whold          # its smoothing factor per hop
     cdef bint _floor_known     # _floor_mean/_floor_geo hold _floor_spec's as it is now

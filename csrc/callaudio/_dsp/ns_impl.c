@@ -116,9 +116,12 @@ void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float ti
 
 CA_NS_MULTIVERSION
 void ca_ns_noise_update(const float *restrict P, float *restrict noise,
-                        float *restrict sppbar, int nb,
-                        float a_noise, float a_spp, float floor_, float tiny) {
+                        float *restrict sppbar, float *restrict hold,
+                        float *restrict psm, const float *restrict coh, int nb,
+                        float a_noise, float a_spp, float floor_, float tiny, float on,
+                        float a_on, float hold_n, float coh2_lo, float coh2_inv) {
     const float xi_h1 = (float)pow(10.0, CA_NS_XI_H1_DB / 10.0);
+    const float off = (float)pow(10.0, CA_NS_ONSET_OFF_DB / 10.0);
     const float r_h1 = xi_h1 / (1.0f + xi_h1);
     const float cap = (float)CA_NS_SPP_CAP;
     const float gmax = (float)CA_NS_GAMMA_MAX;
@@ -132,7 +135,19 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
         sppbar[k] = sb;
         post = (sb > cap && post > cap) ? cap : post;
         float en = (1.0f - post) * P[k] + post * nz;
+        float ps = a_on * psm[k] + (1.0f - a_on) * P[k];
+        psm[k] = ps < tiny ? 0.0f : ps;
+        float h = hold[k];
+        h = (ps > on * nz && h <= 0.0f) ? hold_n : (h > 1.0f ? h - 1.0f : 0.0f);
+        h = ps < off * nz ? 0.0f : h;
+        hold[k] = h;
+        float cr = coh[2 * k], ci = coh[2 * k + 1];
+        float kap = (cr * cr + ci * ci - coh2_lo) * coh2_inv;   /* 0..1: the hold's share */
+        kap = kap < 0.0f ? 0.0f : (kap > 1.0f ? 1.0f : kap);
+        kap = h > 0.0f ? kap : 0.0f;
+        float old = nz;
         nz = a_noise * nz + (1.0f - a_noise) * en;
+        nz = (kap > 0.0f && nz > old) ? old + (1.0f - kap) * (nz - old) : nz;
         noise[k] = nz < floor_ ? floor_ : nz;
     }
 }
@@ -165,21 +180,25 @@ void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_s
  * repeated. */
 CA_NS_MULTIVERSION
 void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
-                        float *restrict tonal_t, float *restrict tonal_fl,
-                        float *restrict pad, int lo, int hi, float a_pbar, float t_on,
-                        float inv_span, float fl_min) {
+                        const float *restrict coh, float *restrict tonal_t,
+                        float *restrict tonal_fl, float *restrict pad, int lo, int hi,
+                        float a_pbar, float t_on, float inv_span, float fl_min) {
     const int H = CA_NS_TONAL_BINS;
     const ptrdiff_t n = hi - lo, L = n + 2 * H;
     float *restrict pb = pbar + lo;
     const float *restrict p = P + lo;
+    const float *restrict c2 = coh + 2 * (ptrdiff_t)lo;
     for (ptrdiff_t i = 0; i < n; i++) {
         float v = a_pbar * pb[i] + (1.0f - a_pbar) * p[i];
         pb[i] = v;
-        pad[H + i] = v;
+        float cr = c2[2 * i], ci = c2[2 * i + 1];
+        float r = 1.0f - sqrtf(cr * cr + ci * ci);
+        r = r < 0.0f ? 0.0f : r;
+        pad[H + i] = v * (r * r);   /* the noise-like part */
     }
     for (int j = 0; j < H; j++) {
-        pad[j] = pb[0];
-        pad[n + H + j] = pb[n - 1];
+        pad[j] = pad[H];
+        pad[n + H + j] = pad[n + H - 1];
     }
     for (ptrdiff_t j = 0; j + 1 < L; j++)
         pad[j] = pad[j + 1] < pad[j] ? pad[j + 1] : pad[j];
@@ -197,6 +216,40 @@ void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
         t = t < 0.0f ? 0.0f : t;
         t_[i] = t > 1.0f ? 1.0f : t;
         f_[i] = fl;
+    }
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_phase_store(const float *restrict spec, const float *restrict P,
+                       float *restrict xn, int lo, int hi) {
+    for (ptrdiff_t k = lo; k < hi; k++) {
+        float p = P[k];
+        float s = 1.0f / sqrtf(p > 0.0f ? p : 1.0f);
+        s = p > 0.0f ? s : 0.0f;
+        xn[2 * k] = spec[2 * k] * s;
+        xn[2 * k + 1] = spec[2 * k + 1] * s;
+    }
+}
+
+CA_NS_MULTIVERSION
+void ca_ns_coherence(const float *restrict spec, const float *restrict P,
+                     const float *restrict xprev, float *restrict zlast,
+                     float *restrict coh, int lo, int hi, float a, float tiny) {
+    for (ptrdiff_t k = lo; k < hi; k++) {
+        float p = P[k];
+        float s = 1.0f / sqrtf(p > 0.0f ? p : 1.0f);
+        s = p > 0.0f ? s : 0.0f;
+        float xr = spec[2 * k] * s, xi = spec[2 * k + 1] * s;
+        float pr = xprev[2 * k], pi = xprev[2 * k + 1];
+        float zr = xr * pr + xi * pi, zi = xi * pr - xr * pi;     /* x conj(xprev) */
+        float lr = zlast[2 * k], li = zlast[2 * k + 1];
+        float ur = zr * lr + zi * li, ui = zi * lr - zr * li;     /* z conj(zlast) */
+        zlast[2 * k] = zr;
+        zlast[2 * k + 1] = zi;
+        float cr = a * coh[2 * k] + (1.0f - a) * ur;
+        float ci = a * coh[2 * k + 1] + (1.0f - a) * ui;
+        coh[2 * k] = (cr < tiny && cr > -tiny) ? 0.0f : cr;
+        coh[2 * k + 1] = (ci < tiny && ci > -tiny) ? 0.0f : ci;
     }
 }
 

@@ -58,6 +58,36 @@
 #define CA_NS_TONAL_FULL_DB 25.0
 #define CA_NS_TONAL_TAU_S 0.5
 #define CA_NS_TONAL_EVERY_S 0.02     /* the weights are updated every 20 ms (4 hops of 5 ms) */
+/* The local floor is taken on the noise-like part of the mean periodogram: each bin's
+ * Pbar times (1 - C)^2, C the phase coherence of the bin, |mean of u / |u||,
+ * u = z_n conj(z_m) (m: the last update), z_n = X_n conj(X_{n-1}) the phase advance over
+ * one hop (as a phase vocoder tracks a partial's instantaneous frequency; M. Dolson, "The
+ * phase vocoder: a tutorial", Computer Music Journal 10(4), 1986), averaged over
+ * TONAL_COH_TAU_S at every update.  A steady sinusoid advances by the same phase every hop
+ * (C -> 1, also in the bins its window leaks into), noise by a random one (C ~ 0.2 over
+ * 0.3 s): a chord's low partials, two bins apart, no longer fill each other's floor, while
+ * a fan's tones keep theirs (their neighbours are noise). */
+#define CA_NS_TONAL_COH_TAU_S 0.3
+/* Onset hold: a bin whose periodogram, averaged over ONSET_TAU_S (a single noise peak does
+ * not count), rises ONSET_DB above the tracker's noise PSD starts a hold of ONSET_HOLD_S,
+ * ended early when that average falls below ONSET_OFF_DB over the tracker (the partial
+ * has stopped: the tracker must not stay low after it, or the pauses look like speech);
+ * while it lasts and the bin's phase coherence exceeds ONSET_COH (a steady partial: a
+ * note that started, a voiced talker's harmonic; the hold's share rises linearly in C^2
+ * from ONSET_COH_LO to ONSET_COH_HI, a ramp, not a step, so that the float32 kernel and
+ * the float64 reference model decide alike), the tracker may fall there but not rise
+ * (the talker's harmonics at 5-10 dB over the noise no longer leak into it; in air-con at
+ * 10 dB it sat 5-10 dB over the true noise at 200-600 Hz during speech).  Noise tones (a
+ * fan's blade-pass, hum) sound from the start and have no onset; noise that rises (a level
+ * step) is not coherent.  Off while the pause floor's held weight is >= ONSET_MAX_W (babble:
+ * there the coherent onsets are the noise's own talkers). */
+#define CA_NS_ONSET_DB 10.0
+#define CA_NS_ONSET_HOLD_S 1.5
+#define CA_NS_ONSET_COH_LO 0.25
+#define CA_NS_ONSET_COH_HI 0.75
+#define CA_NS_ONSET_TAU_S 0.02
+#define CA_NS_ONSET_OFF_DB 3.0
+#define CA_NS_ONSET_MAX_W 0.05
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -100,10 +130,17 @@ void ca_ns_sanitize(float *x, long n, float tiny);
 /* |X|^2 of the interleaved spectrum (nb bins); values below tiny become 0. */
 void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float tiny);
 
-/* One step of the Gerkmann-Hendriks estimator, in place on noise and sppbar. */
+/* One step of the Gerkmann-Hendriks estimator, in place on noise and sppbar, with the
+ * onset hold: psm <- a_on psm + (1 - a_on) P (< tiny -> 0); hold[k] <- hold_n where
+ * psm > on noise (before the step) and hold[k] is 0, else max(hold[k] - 1, 0), and 0
+ * where psm < 10^(ONSET_OFF_DB / 10) noise; where
+ * hold[k] > 0 a rise of noise[k] is scaled by 1 - clamp((|coh[k]|^2 - coh2_lo) coh2_inv)
+ * (coh interleaved complex; a fall is not). */
 void ca_ns_noise_update(const float *restrict P, float *restrict noise,
-                        float *restrict sppbar, int nb,
-                        float a_noise, float a_spp, float floor_, float tiny);
+                        float *restrict sppbar, float *restrict hold,
+                        float *restrict psm, const float *restrict coh, int nb,
+                        float a_noise, float a_spp, float floor_, float tiny, float on,
+                        float a_on, float hold_n, float coh2_lo, float coh2_inv);
 
 /* The pause spectrum: floor <- a floor + (1 - a) P (< tiny -> 0), in place. */
 void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
@@ -115,14 +152,27 @@ void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_s
                       float *restrict used, int nb, float w);
 
 /* The tonal weights over bins lo..hi-1 (0 <= lo < hi): pbar <- a_pbar pbar + (1 - a_pbar)
- * P there; tonal_fl <- F, the larger of the minima of pbar over the CA_NS_TONAL_BINS bins
- * left and right of a bin (within lo..hi-1, its edges repeated; >= fl_min); tonal_t <-
+ * P there; tonal_fl <- F, the larger of the minima of pbar (1 - |coh|)^2 (coh: interleaved
+ * complex, indexed by bin) over the CA_NS_TONAL_BINS bins left and right of a bin (within
+ * lo..hi-1, its edges repeated; >= fl_min); tonal_t <-
  * clamp((pbar / F - t_on) inv_span) with inv_span = 1 / (t_full - t_on).  pad is scratch
  * of hi - lo + 2 CA_NS_TONAL_BINS floats. */
 void ca_ns_tonal_update(const float *restrict P, float *restrict pbar,
-                        float *restrict tonal_t, float *restrict tonal_fl,
-                        float *restrict pad, int lo, int hi, float a_pbar, float t_on,
-                        float inv_span, float fl_min);
+                        const float *restrict coh, float *restrict tonal_t,
+                        float *restrict tonal_fl, float *restrict pad, int lo, int hi,
+                        float a_pbar, float t_on, float inv_span, float fl_min);
+
+/* The phase coherence's update over bins lo..hi-1 (interleaved complex arrays of nbins,
+ * indexed by bin): z = spec / |spec| conj(xprev) (xprev: the unit phasors stored by
+ * ca_ns_phase_store the hop before; 0 where P is 0), coh <- a coh + (1 - a) z conj(zlast)
+ * (|values| < tiny -> 0), zlast <- z. */
+void ca_ns_coherence(const float *restrict spec, const float *restrict P,
+                     const float *restrict xprev, float *restrict zlast,
+                     float *restrict coh, int lo, int hi, float a, float tiny);
+
+/* xn <- spec / |spec| over bins lo..hi-1 (0 where P is 0; interleaved, indexed by bin). */
+void ca_ns_phase_store(const float *restrict spec, const float *restrict P,
+                       float *restrict xn, int lo, int hi);
 
 /* zeta <- a zeta + (1 - a) xi_prev; odds <- q / (1 - q) from the local and global
  * Hann-smoothed zeta (weights wloc[2 hloc + 1], wglob[2 hglob + 1], edges repeated).

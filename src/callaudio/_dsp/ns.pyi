@@ -42,6 +42,13 @@ TONAL_BINS: int
 TONAL_DB: tuple[float, float]
 TONAL_TAU_S: float
 TONAL_EVERY_S: float
+TONAL_COH_TAU_S: float
+ONSET_DB: float
+ONSET_HOLD_S: float
+ONSET_COH: tuple[float, float]
+ONSET_TAU_S: float
+ONSET_MAX_W: float
+ONSET_OFF_DB: float
 
 def _fast_math(x: float, fn: str) -> float: ...
 def lowdelay_windows(
