@@ -224,3 +224,73 @@ def test_a_terminated_process_leaves_no_temporary_output(tmp_path: Path, sig: in
     assert p.stderr is not None
     assert p.returncode == 128 + sig, p.stderr.read()
     assert list(out_dir.iterdir()) == []
+
+
+def _endless_wav() -> bytes:
+    """A WAV header that announces a stream of unknown length, and one second of it."""
+    head = io.BytesIO()
+    soundfile.write(head, np.zeros(16000), 16000, format="WAV", subtype="PCM_16")
+    wav = bytearray(head.getvalue())
+    wav[4:8] = wav[40:44] = (0xFFFFFFFF).to_bytes(4, "little")
+    return bytes(wav)
+
+
+def test_two_signals_at_once_still_clean_up(tmp_path: Path) -> None:
+    """SIGINT and SIGTERM back to back: the first one's clean-up runs to its end (the
+    second used to raise inside it and leave ``.out.wav.XXXX``)."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cmd = [sys.executable, "-m", "callaudio", "process", "/dev/stdin", "-o", str(out_dir / "o.wav")]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    assert p.stdin is not None
+    try:
+        p.stdin.write(_endless_wav())
+        p.stdin.flush()
+        for _ in range(3000):
+            if any(out_dir.iterdir()) or p.poll() is not None:
+                break
+            time.sleep(0.01)
+        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM)
+    assert list(out_dir.iterdir()) == []
+
+
+CHILD_WITH_ITS_OWN_HANDLER = """
+import os, signal, sys, threading
+from callaudio.cli import main
+got = []
+signal.signal(signal.SIGTERM, lambda s, f: got.append(s))
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+rc = main(["process", "/dev/stdin", "-o", sys.argv[1], "--quiet"])
+print("survived", rc, got, signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, flush=True)
+"""
+
+
+def test_a_programs_own_sigterm_handler_is_left_alone(tmp_path: Path) -> None:
+    """``main()`` in a program that handles SIGTERM itself: the signal is the program's
+    (the stuck-read watcher used to exit the whole process 1 s after it)."""
+    out = tmp_path / "o.wav"
+    p = subprocess.Popen(
+        [sys.executable, "-c", CHILD_WITH_ITS_OWN_HANDLER, str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        text=False,
+    )
+    try:
+        assert p.stdin is not None
+        p.stdin.write(_endless_wav())
+        p.stdin.flush()
+        time.sleep(1.6)  # the signal came at 0.3 s; the old watcher exited at 1.3 s
+        stdout, stderr = p.communicate(timeout=60)  # closes stdin: the command finishes
+    finally:
+        p.kill()
+    assert p.returncode == 0, stderr.decode()
+    last = stdout.decode().splitlines()[-1]
+    assert last == f"survived 0 [{int(signal.SIGTERM)}] True", stdout
+    assert out.exists()

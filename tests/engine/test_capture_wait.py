@@ -7,6 +7,7 @@ No timing is asserted: a wake-up that never came would show as the wait running 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -68,3 +69,38 @@ def test_a_blocking_read_of_more_than_the_ring_reads_the_frames_as_they_land() -
     thread.join(5.0)
     assert not hung, "the read of more frames than the ring holds never returned"
     assert got == {"none": (25 * N,), "timed": (21 * N,)}
+
+
+def test_a_long_read_does_not_hold_other_readers_past_their_timeout() -> None:
+    # the reader of more than the ring held the read lock through its whole wait: a
+    # read with timeout=0 in another thread waited for it (3 s and more)
+    device = SimulatedBackend(RATE, realtime=True)
+    engine = AudioEngine(device, RATE, capture_buffer_ms=100)  # 10 frames
+    engine.start()
+    started = threading.Event()
+
+    def long_reader() -> None:
+        started.set()
+        engine.read_capture(max_frames=6000, timeout=None)  # a minute: ends with stop()
+
+    thread = threading.Thread(target=long_reader, daemon=True)
+    thread.start()
+    started.wait()
+    done = threading.Event()
+    shapes: list[tuple[int, ...]] = []
+
+    def short_reader() -> None:
+        time.sleep(0.2)  # the long reader has the lock by then
+        for _ in range(20):
+            shapes.append(engine.read_capture(timeout=0).shape)
+            shapes.append(engine.read_capture(max_frames=1, timeout=0.01).shape)
+        done.set()
+
+    other = threading.Thread(target=short_reader, daemon=True)
+    other.start()
+    returned = done.wait(30.0)
+    engine.stop()
+    thread.join(5.0)
+    other.join(5.0)
+    assert returned, "reads with timeout 0 / 10 ms waited for the long reader"
+    assert all(s[0] <= N for s in shapes)

@@ -125,58 +125,82 @@ class _Terminated(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _termination_as_interrupt() -> Iterator[None]:
-    """While the command runs, SIGTERM and SIGHUP raise :class:`_Terminated` (once: a
-    second one does not break the clean-up); a handler already set, or an ignored signal
-    (``nohup``), is left alone. The previous handlers come back at the end."""
-    raised: list[int] = []
-
-    def _raise(signum: int, _frame: FrameType | None) -> None:
-        if not raised:
-            raised.append(signum)
-            raise _Terminated(signum)
-
-    old: dict[int, Any] = {}
+    """While the command runs, SIGINT (while Python's default handler has it), SIGTERM and
+    SIGHUP (while at their default) raise ``KeyboardInterrupt`` / :class:`_Terminated`,
+    once: a later signal does not break the clean-up of the first. A handler the calling
+    program set, or an ignored signal (``nohup``), is left alone, and so is a wakeup fd it
+    set (its event loop's): the watcher of :func:`_exit_if_stuck` then does not run. The
+    watcher acts only on the signals taken here. Everything comes back at the end."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    for name in ("SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
-            old[sig] = signal.signal(sig, _raise)
-    done = threading.Event()
-    rsock, wsock = socket.socketpair()
-    wsock.setblocking(False)
-    old_fd = signal.set_wakeup_fd(wsock.fileno(), warn_on_full_buffer=False)
-    watcher = threading.Thread(
-        target=_exit_if_stuck, args=(rsock, done), name="callaudio-signals", daemon=True
+    raised: list[int] = []
+
+    def _raise(signum: int, _frame: FrameType | None) -> None:
+        if raised:
+            return
+        raised.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise _Terminated(signum)
+
+    defaults = (
+        ("SIGINT", signal.default_int_handler),
+        ("SIGTERM", signal.SIG_DFL),
+        ("SIGHUP", signal.SIG_DFL),
     )
-    watcher.start()
+    old: dict[int, Any] = {}
+    done = threading.Event()
+    socks: list[socket.socket] = []
+    watcher: threading.Thread | None = None
+    wakeup_set = False
     try:
+        for name, default in defaults:
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) is default:
+                old[sig] = signal.signal(sig, _raise)
+        if old:
+            socks = list(socket.socketpair())
+            socks[1].setblocking(False)
+            previous = signal.set_wakeup_fd(socks[1].fileno(), warn_on_full_buffer=False)
+            wakeup_set = True
+            if previous != -1:  # the program's own (an event loop's): keep it, no watcher
+                signal.set_wakeup_fd(previous)
+                wakeup_set = False
+            else:
+                watcher = threading.Thread(
+                    target=_exit_if_stuck,
+                    args=(socks[0], done, frozenset(old)),
+                    name="callaudio-signals",
+                    daemon=True,
+                )
+                watcher.start()
         yield
     finally:
         done.set()
-        signal.set_wakeup_fd(old_fd)
+        if wakeup_set:
+            signal.set_wakeup_fd(-1)
         for sig, handler in old.items():
             signal.signal(sig, handler)
-        wsock.close()
-        rsock.shutdown(socket.SHUT_RDWR)
-        watcher.join()
-        rsock.close()
+        if socks:
+            socks[1].close()
+            with contextlib.suppress(OSError):
+                socks[0].shutdown(socket.SHUT_RDWR)
+            if watcher is not None and watcher.ident is not None:
+                watcher.join()
+            socks[0].close()
 
 
 _STUCK_GRACE_S = 1.0  # how long a signal may wait for the main thread before the exit
 
 
-def _exit_if_stuck(rsock: socket.socket, done: threading.Event) -> None:
+def _exit_if_stuck(rsock: socket.socket, done: threading.Event, watched: frozenset[int]) -> None:
     """The signals' second path. Python runs a signal handler in the main thread only
     between bytecodes; a main thread blocked in C (libsndfile reading a pipe that stays
     open, and retrying the read the signal interrupted) never gets there. The signal
     still writes its number to the wakeup socket: if the command has not ended
     :data:`_STUCK_GRACE_S` later, its temporary output is removed here and the process
     exits with 128 + the signal (the status the handler's way gives)."""
-    watched = {
-        int(getattr(signal, n)) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
-    }
     while True:
         try:
             data = rsock.recv(64)

@@ -359,10 +359,19 @@ def text_lines(
     name = os.fspath(path)
     if not stat.S_ISREG(os.stat(name).st_mode):
         raise ConfigError(what, f"{name}: not a regular file")
-    with open(name, encoding=encoding, newline=newline) as fh:
-        st = os.fstat(fh.fileno())
+    # O_NONBLOCK: a FIFO put in its place meanwhile must not block the open (no writer)
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # replaced between the two looks
             raise ConfigError(what, f"{name}: not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        fh = open(fd, encoding=encoding, newline=newline)  # closed by the with below
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
         too_large = f"{name}: larger than {limit:,} bytes"
         if st.st_size > limit:
             raise ConfigError(what, too_large)

@@ -149,7 +149,8 @@ class RingSide:
         waits until they are there or the engine stops (sounddevice's blocking read).
         A wait for more frames than the capture ring holds (``capture_buffer_ms``) reads
         them as they land (one reader at a time), so all of them can arrive: it returns
-        once ``max_frames`` frames were read, the timeout passed or the engine stopped.
+        once ``max_frames`` frames were read, the timeout passed or the engine stopped;
+        meanwhile another thread's read gets nothing once its own timeout has passed.
 
         Warns with :class:`~callaudio.errors.AudioDropWarning` when captured frames were
         dropped (the ring was full) since the last read; ``stats.overruns`` counts them.
@@ -176,9 +177,17 @@ class RingSide:
             if timeout != 0:
                 while core.capture_ready < want and self._wait_capture(want, deadline):
                     pass
-            with self._read_lock:
-                data = core.read_capture(-1 if limit is None else limit)
-                dropped = self._dropped()
+            # a reader of more than the ring holds may have the lock for its whole wait:
+            # take it within this call's own deadline, else return nothing
+            wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._read_lock.acquire(timeout=wait):
+                data, dropped = np.empty((0, self._channels), np.float32), 0
+            else:
+                try:
+                    data = core.read_capture(-1 if limit is None else limit)
+                    dropped = self._dropped()
+                finally:
+                    self._read_lock.release()
         if dropped:
             warnings.warn(
                 AudioDropWarning(
