@@ -103,4 +103,4 @@ def test_a_long_read_does_not_hold_other_readers_past_their_timeout() -> None:
     thread.join(5.0)
     other.join(5.0)
     assert returned, "reads with timeout 0 / 10 ms waited for the long reader"
-    assert all(s[0] <= N for s in shapes)
+    assert all(s[0] <= 10 * N for s in shapes)  # never more than the ring held
