@@ -156,6 +156,23 @@ def test_a_manifest_past_the_size_cap_is_refused(
         load_items(m)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_manifest_past_the_item_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    # the byte cap alone let 256 MB of few-byte rows through: ~20 GB as rows and items
+    m = tmp_path / f"m.{suffix}"
+    if suffix == "csv":
+        m.write_text("id,mic\n" + "".join(f"a{i},a.wav\n" for i in range(20)))
+    else:
+        m.write_text("".join(f'{{"id": "a{i}", "mic": "a.wav"}}\n' for i in range(20)))
+    monkeypatch.setattr(items, "MANIFEST_MAX_ITEMS", 19)
+    with pytest.raises(ConfigError, match="more than 19 items"):
+        load_items(m)
+    monkeypatch.setattr(items, "MANIFEST_MAX_ITEMS", 20)
+    assert len(load_items(m)) == 20
+
+
 @pytest.mark.parametrize(
     ("value", "mention"),
     [("[" * 100000 + "]" * 100000, "nested too deeply"), ("9" * 5000, "digits")],

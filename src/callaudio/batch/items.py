@@ -36,6 +36,9 @@ __all__ = ["Item", "detect_layout", "has_control_characters", "load_items", "nat
 
 MANIFEST_MAX_BYTES = 256 * 1024 * 1024
 """Largest manifest read (a million-item corpus needs about 200 MB)."""
+MANIFEST_MAX_ITEMS = 1_000_000
+"""Most rows of a manifest: the bytes alone do not bound the memory (a row of a few bytes
+costs ~1 KB as a row and an item: 256 MB of them would be ~20 GB)."""
 _SIGNALS = ("mic", "far", "near", "echo")
 _STAGES = tuple(f.name for f in dataclasses.fields(ProcessingConfig))
 _SYNTH = re.compile(r"^nearend_mic_(fileid_\d+)\.wav$", re.IGNORECASE)
@@ -183,13 +186,17 @@ def _lines(p: Path, **kw: Any) -> Iterator[str]:
 def _read_csv(p: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         rows = csv.DictReader(_lines(p, encoding="utf-8-sig", newline=""))
-        return [(n, dict(row)) for n, row in enumerate(rows, start=2)]
+        out: list[tuple[int, dict[str, Any]]] = []
+        for n, row in enumerate(rows, start=2):
+            _count(p, len(out))
+            out.append((n, dict(row)))
+        return out
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
 
 
 def _read_jsonl(p: Path) -> list[tuple[int, dict[str, Any]]]:
-    rows = []
+    rows: list[tuple[int, dict[str, Any]]] = []
     try:
         for n, line in enumerate(_lines(p), start=1):
             if not line.strip():
@@ -203,10 +210,17 @@ def _read_jsonl(p: Path) -> list[tuple[int, dict[str, Any]]]:
                 raise ConfigError("input", f"{p}:{n}: not valid JSON ({why})") from None
             if not isinstance(row, dict):
                 raise ConfigError("input", f"{p}:{n}: each line must be a JSON object")
+            _count(p, len(rows))
             rows.append((n, row))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("input", f"{p}: cannot read the manifest ({exc})") from exc
     return rows
+
+
+def _count(p: Path, rows: int) -> None:
+    """ConfigError when a manifest holds more than :data:`MANIFEST_MAX_ITEMS` rows."""
+    if rows >= MANIFEST_MAX_ITEMS:
+        raise ConfigError("input", f"{p}: more than {MANIFEST_MAX_ITEMS:,} items: split the corpus")
 
 
 def _value(text: Any) -> Any:
