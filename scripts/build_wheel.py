@@ -207,6 +207,7 @@ def portable_build_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("CALLAUDIO_NATIVE", None)  # a distributed wheel is never -march=native
     env.pop("CALLAUDIO_BUILD_ONLY", None)  # ... and always has every module
+    env.pop("CALLAUDIO_OPT", None)  # ... at full optimisation
     ldshared = sysconfig.get_config_var("LDSHARED") or ""
     if sys.platform.startswith("linux") and "rpath" in ldshared and "LDSHARED" not in env:
         words = [w for w in shlex.split(ldshared) if not re.match(r"-Wl,-(rpath|R)\b", w)]
