@@ -115,6 +115,19 @@ cdef extern from *:
     void ca_yield() noexcept nogil
 
 
+# what _lock_states (the end of this file) returns
+cdef enum:
+    LOCKS_HELD = 0
+    LOCKS_CLAIMED = 1       # one of the chains is claimed (Chain.claim)
+    LOCKS_REGROUPED = 2     # the linked group changed since the caller looked
+
+ctypedef int (*_states_fn)(void* ctx, void** states) noexcept nogil
+
+cdef struct _Group:
+    void* lead      # the linked group's first Chain
+    int nch         # the group's size the caller saw
+
+
 cdef extern from "ca_guard.h":
     int ca_count_nonfinite(const f32* x, int n) noexcept nogil
     void ca_clamp_copy(const f32* x, f32* y, int n, f32 c) noexcept nogil
@@ -874,29 +887,13 @@ cdef class Chain:
 
     cdef list _lock_members(self, list followers):
         """Take the capture locks of this chain (first), the new ``followers`` and the
-        current group's chains, one per state; returns the others, locked. When one is
-        busy, all are given back and taken again (as :meth:`_lock_linked`)."""
-        cdef list others
-        cdef Py_ssize_t got
-        while True:
-            with nogil:
-                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-            others = []
-            for f in followers + (self._peer_refs or []):
-                if (<Chain>f).state is not self.state and all(
-                        (<Chain>f).state is not (<Chain>o).state for o in others):
-                    others.append(f)
-            got = 0
-            while got < len(others) and PyThread_acquire_lock(
-                    (<Chain>others[got]).state.capture_lock, NOWAIT_LOCK):
-                got += 1
-            if got == len(others):
-                return others
-            for f in reversed(others[:got]):
-                PyThread_release_lock((<Chain>f).state.capture_lock)
-            PyThread_release_lock(self.state.capture_lock)
-            with nogil:
-                ca_yield()
+        current group's chains, one per state (:func:`_lock_states`); returns the others,
+        locked."""
+        cdef void* states[2 * MAX_LINK]
+        cdef list ctx = [self, followers, None]
+        with nogil:
+            _lock_states(<void*>self.state, False, _member_states, <void*>ctx, states)
+        return ctx[2]
 
     @property
     def linked_channels(self):
@@ -1086,49 +1083,34 @@ cdef class Chain:
         return rc
 
     cdef int _lock_linked(self, int nch) noexcept nogil:
-        """Take every linked channel's capture lock: this chain's first (``link`` changes
-        the group under it), the others without waiting; when one is busy, all are given
-        back and taken again (two groups sharing chains in opposite orders, such as
-        ``a.link([b])`` and ``b.link([a])``, deadlocked waiting for each other's). 0: held;
-        1: one of them is claimed, 2: the group is no longer ``nch`` channels (``link`` ran
-        since the caller looked); none is held then."""
-        cdef int c, got = 0
+        """Take every linked channel's capture lock (:func:`_lock_states`): this chain's
+        first (``link`` changes the group under it). LOCKS_HELD (0); LOCKS_CLAIMED: one of
+        them is claimed, LOCKS_REGROUPED: the group is no longer ``nch`` channels (``link``
+        ran since the caller looked); none is held then."""
+        cdef void* states[MAX_LINK]
+        cdef _Group g
+        cdef int c, rc
         cdef bint busy = False
-        while got < nch:
-            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-            if self._nlink != nch:
-                PyThread_release_lock(self.state.capture_lock)
-                return 2
-            got = 1
-            while got < nch and PyThread_acquire_lock(
-                    (<Chain>self._peer[got]).state.capture_lock, NOWAIT_LOCK):
-                got += 1
-            if got < nch:
-                for c in range(got - 1, -1, -1):
-                    PyThread_release_lock((<Chain>self._peer[c]).state.capture_lock)
-                ca_yield()
+        g.lead = <void*>self
+        g.nch = nch
+        rc = _lock_states(<void*>self.state, False, _group_states, &g, states)
+        if rc != LOCKS_HELD:
+            return rc
         for c in range(nch):
             busy = busy or (<Chain>self._peer[c]).state.claimed
         if busy:
             self._unlock_linked()
-            return 1
-        return 0
+            return LOCKS_CLAIMED
+        return LOCKS_HELD
 
     cdef void _lock_renders(self, int nch) noexcept nogil:
-        """Take every linked channel's render lock (the capture locks held), as
-        :meth:`_lock_linked` takes the capture locks: a group linked in the other order
-        waited for a ``render_shared`` holding its first lock (a deadlock)."""
-        cdef int c, got = 0
-        while got < nch:
-            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            got = 1
-            while got < nch and PyThread_acquire_lock(
-                    (<Chain>self._peer[got]).state.render_lock, NOWAIT_LOCK):
-                got += 1
-            if got < nch:
-                for c in range(got - 1, -1, -1):
-                    PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
-                ca_yield()
+        """Take every linked channel's render lock (the capture locks held, so the group
+        stays), as :meth:`_lock_linked` takes the capture locks."""
+        cdef void* states[MAX_LINK]
+        cdef _Group g
+        g.lead = <void*>self
+        g.nch = nch
+        _lock_states(<void*>self.state, True, _group_states, &g, states)
 
     cdef void _unlock_linked(self) noexcept nogil:
         cdef int c
@@ -1165,10 +1147,7 @@ cdef class Chain:
             if not busy:
                 rc = self.capture_linked_c(src, dst, i16)
                 self._unlock_linked()
-        if busy == 2:
-            raise ValueError("the linked group changed (link) during the call")
-        if busy:
-            raise ChainClaimed()
+        _raise_unlocked(busy)
         return rc
 
     def process_block_linked(self, cnp.ndarray mic not None, cnp.ndarray out not None, far,
@@ -1202,10 +1181,7 @@ cdef class Chain:
                 for c in range(nch - 1, -1, -1):
                     PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
                 self._unlock_linked()
-        if busy == 2:
-            raise ValueError("the linked group changed (link) during the call")
-        if busy:
-            raise ChainClaimed()
+        _raise_unlocked(busy)
         return resets
 
     cdef void _render_peers_c(self) noexcept nogil:
@@ -1565,9 +1541,9 @@ cdef class FrameEntry:
                 if lk == 0:
                     ch.capture_linked_c(src, dst, typ == cnp.NPY_INT16)
                     ch._unlock_linked()
-            if lk == 2:     # relinked since the check above: the caller's checked path
+            if lk == LOCKS_REGROUPED:   # relinked since the check above: the checked path
                 return None
-            busy = lk == 1
+            _raise_unlocked(lk)
         else:
             for c in range(chans):
                 ch = <Chain>self._chains[c]
@@ -1638,15 +1614,12 @@ cdef inline bint _render_locked(Chain ch, char* src, int typ, Py_ssize_t chans) 
 
 cdef inline bint _render_shared_locked(Chain ch, Chain source) noexcept nogil:
     """Chain.render_shared's locked section; True (nothing run) if either is claimed.
-    The second lock is only tried (as in _lock_renders): a.render_shared(b) and
-    b.render_shared(a) at once took the two locks in opposite orders (a deadlock)."""
+    Both render locks, source's first (:func:`_lock_states`: a.render_shared(b) and
+    b.render_shared(a) at once take them in opposite orders)."""
     cdef bint busy, same = ch.state is source.state
-    while True:
-        PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
-        if same or PyThread_acquire_lock(ch.state.render_lock, NOWAIT_LOCK):
-            break
-        PyThread_release_lock(source.state.render_lock)
-        ca_yield()
+    cdef void* states[1]
+    _lock_states(<void*>source.state, True, _one_state, NULL if same else <void*>ch.state,
+                 states)
     busy = ch.state.claimed or source.state.claimed
     if not busy:
         if ch.echo_canceller is not None and source.echo_canceller is not None:
@@ -1656,3 +1629,87 @@ cdef inline bint _render_shared_locked(Chain ch, Chain source) noexcept nogil:
         PyThread_release_lock(ch.state.render_lock)
     PyThread_release_lock(source.state.render_lock)
     return busy
+
+
+# -- taking several chains' path locks --------------------------------------------------
+
+cdef int _lock_states(void* first, bint render, _states_fn others_of, void* ctx,
+                      void** states) noexcept nogil:
+    """Take the path lock (render or capture) of the PathState ``first`` waiting; then,
+    with it held, those of the states ``others_of(ctx, states)`` writes to ``states`` (it
+    returns how many; a negative value -code: give up with that code) without waiting.
+    When one is busy, all are given back and taken again after a yield: a thread never
+    waits for a lock while it holds another, so callers taking overlapping sets in
+    opposite orders (``a.link([b])`` with ``b.link([a])``, linked captures of two groups
+    sharing chains, ``a.render_shared(b)`` with the reverse) cannot deadlock.
+    Returns LOCKS_HELD (all held) or the code ``others_of`` gave (nothing held then)."""
+    cdef PyThread_type_lock lock0 = (<PathState>first).render_lock if render else \
+        (<PathState>first).capture_lock
+    cdef int n, got, c
+    while True:
+        PyThread_acquire_lock(lock0, WAIT_LOCK)
+        n = others_of(ctx, states)
+        if n < 0:
+            PyThread_release_lock(lock0)
+            return -n
+        got = 0
+        while got < n and PyThread_acquire_lock(_path_lock(states[got], render), NOWAIT_LOCK):
+            got += 1
+        if got == n:
+            return LOCKS_HELD
+        for c in range(got - 1, -1, -1):
+            PyThread_release_lock(_path_lock(states[c], render))
+        PyThread_release_lock(lock0)
+        ca_yield()
+
+
+cdef inline PyThread_type_lock _path_lock(void* state, bint render) noexcept nogil:
+    return (<PathState>state).render_lock if render else (<PathState>state).capture_lock
+
+
+cdef int _group_states(void* ctx, void** states) noexcept nogil:
+    """A linked group's other channels' states (``ctx``: a _Group; its first chain's lock
+    held); -LOCKS_REGROUPED when ``link`` changed the group since the caller looked."""
+    cdef _Group* g = <_Group*>ctx
+    cdef int c
+    if (<Chain>g.lead)._nlink != g.nch:
+        return -LOCKS_REGROUPED
+    for c in range(1, g.nch):
+        states[c - 1] = <void*>(<Chain>(<Chain>g.lead)._peer[c]).state
+    return g.nch - 1
+
+
+cdef int _one_state(void* ctx, void** states) noexcept nogil:
+    """``ctx`` (a PathState; NULL: none)."""
+    if ctx == NULL:
+        return 0
+    states[0] = ctx
+    return 1
+
+
+cdef int _member_states(void* ctx, void** states) noexcept nogil:
+    """Chain.link's other states (``ctx``: the list [leader, followers, None]; the
+    leader's capture lock held): the followers' and the leader's current group's, one per
+    state, the leader's left out; their chains go to ``ctx[2]``."""
+    with gil:
+        return _members_of(<list>ctx, states)
+
+
+cdef int _members_of(list ctx, void** states) noexcept:
+    cdef Chain lead = ctx[0]
+    cdef list others = []
+    for f in ctx[1] + (lead._peer_refs or []):
+        if (<Chain>f).state is not lead.state and all(
+                (<Chain>f).state is not (<Chain>o).state for o in others):
+            states[len(others)] = <void*>(<Chain>f).state
+            others.append(f)
+    ctx[2] = others
+    return len(others)
+
+
+cdef _raise_unlocked(int rc):
+    """The error for a :func:`_lock_states` code (LOCKS_HELD: none)."""
+    if rc == LOCKS_REGROUPED:
+        raise ValueError("the linked group changed (link) during the call")
+    if rc == LOCKS_CLAIMED:
+        raise ChainClaimed()
