@@ -1,7 +1,8 @@
 """The compiled chains' path locks (internal API, ``callaudio._dsp.pipeline``).
 
 Several locks at a time (``Chain.link``, the linked captures, ``render_shared``: one
-try-and-retake helper). A hang fails through a join timeout.
+try-and-retake helper), and a thread that holds a chain's capture lock inside
+``Chain.locked`` calling back into the chains. A hang fails through a join timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import callaudio as ca
-from callaudio._dsp.pipeline import Chain
+from callaudio._dsp.pipeline import Chain, ChainLockHeld
 
 RATE = 16000
 
@@ -71,3 +72,43 @@ def test_relinking_both_ways_beside_linked_captures_never_deadlocks() -> None:
     _bounded(all_at_once)
     assert (c0.linked_channels, c1.linked_channels) == (2, 2)
     assert _bounded(lambda: c0.locked(lambda c: c1.locked(lambda d: d.linked_channels))) == 2
+
+
+def test_link_inside_locked_is_refused_instead_of_waiting_for_itself() -> None:
+    """``a.locked(lambda _: b.link([a]))`` spun for ever (it retried a lock its own thread
+    held); ``a.link`` and ``a.locked`` in there waited for ever. They raise ChainLockHeld,
+    change nothing and hold nothing afterwards."""
+    vp = ca.VoiceProcessor(RATE, channels=2, link_channels=False)
+    a, b = vp.chains()
+    for call in (
+        lambda _: b.link([a]),
+        lambda _: a.link([b]),
+        lambda _: a.link([]),
+        lambda _: a.locked(lambda c: 0),
+    ):
+        with pytest.raises(ChainLockHeld, match="inside Chain"):
+            _bounded(lambda call=call: a.locked(call))
+    assert (a.linked_channels, b.linked_channels) == (0, 0)
+    assert _bounded(lambda: b.link([a])) and b.linked_channels == 2
+    mic = np.zeros((RATE // 100, 2), np.float32)
+    with pytest.raises(ChainLockHeld):  # a follower's lock, held, in a linked capture
+        _bounded(lambda: a.locked(lambda _: b.capture_linked(mic, mic.copy())))
+    assert _bounded(lambda: b.capture_linked(mic, mic.copy())) == 0
+
+
+def test_link_waits_for_another_threads_locked_section() -> None:
+    """Only the thread inside ``locked`` is refused: another one waits its turn."""
+    a, b = ca.VoiceProcessor(RATE, channels=2, link_channels=False).chains()
+    inside, leave = threading.Event(), threading.Event()
+    holder = threading.Thread(target=a.locked, args=(lambda _: (inside.set(), leave.wait(10)),))
+    holder.start()
+    assert inside.wait(10)
+    done: list[bool] = []
+    linker = threading.Thread(target=lambda: done.append(b.link([a])))
+    linker.start()
+    linker.join(0.05)
+    assert done == []  # waiting for a's lock (refusing would end the thread with nothing)
+    leave.set()
+    holder.join(10)
+    linker.join(10)
+    assert done == [True] and b.linked_channels == 2

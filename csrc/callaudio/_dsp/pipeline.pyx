@@ -114,12 +114,16 @@ cdef extern from *:
     """
     void ca_yield() noexcept nogil
 
+cdef extern from "pythread.h":
+    unsigned long ca_thread_ident "PyThread_get_thread_ident"() noexcept nogil
+
 
 # what _lock_states (the end of this file) returns
 cdef enum:
     LOCKS_HELD = 0
     LOCKS_CLAIMED = 1       # one of the chains is claimed (Chain.claim)
     LOCKS_REGROUPED = 2     # the linked group changed since the caller looked
+    LOCKS_REENTERED = 3     # this thread holds one of the locks (inside Chain.locked)
 
 ctypedef int (*_states_fn)(void* ctx, void** states) noexcept nogil
 
@@ -246,6 +250,16 @@ class ChainClaimed(RuntimeError):
         super().__init__("the chain is claimed by a running audio callback")
 
 
+class ChainLockHeld(RuntimeError):
+    """A call needs a chain's capture lock that the calling thread holds itself, inside
+    ``Chain.locked(fn)``'s ``fn``: waiting would never end (the package's errors module is
+    out of this layer's reach: :mod:`callaudio._dsp` imports nothing else of callaudio)."""
+
+    def __init__(self):
+        super().__init__("this thread holds the chain's capture lock (inside Chain.locked): "
+                         "link or process the chain after locked() returns")
+
+
 cdef class PathState:
     """What one channel's chain keeps across a reconfiguration: the lock of each path and
     the frame counters.
@@ -261,6 +275,7 @@ cdef class PathState:
     cdef long long nonfinite_frames
     cdef double output_power
     cdef bint claimed  # one user runs the paths without these locks (Chain.claim)
+    cdef unsigned long holder   # the thread inside Chain.locked's fn (0: none)
 
     def __cinit__(self):
         self.capture_lock = PyThread_allocate_lock()
@@ -571,12 +586,20 @@ cdef class Chain:
         return self.state.output_power
 
     def locked(self, fn):
-        """``fn(self)`` while no capture frame runs (a consistent reading of the stats)."""
+        """``fn(self)`` while no capture frame runs (a consistent reading of the stats).
+        ``fn`` holds the capture lock: ``locked``, ``link`` and the linked captures of a
+        chain on this state called from it raise :class:`ChainLockHeld` (they would wait
+        for their own thread); ``capture``, ``reset``, ``claim`` on it would wait for ever."""
+        cdef unsigned long me = ca_thread_ident()
+        if self.state.holder == me:
+            raise ChainLockHeld()
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        self.state.holder = me
         try:
             return fn(self)
         finally:
+            self.state.holder = 0
             PyThread_release_lock(self.state.capture_lock)
 
     def claim(self):
@@ -828,12 +851,13 @@ cdef class Chain:
         any, in its shared analysis; otherwise nothing is linked and False is returned
         (the channels run independently). ``link([])`` unlinks. Returns True if linked.
         The chains must be distinct, each with its own state (its own locks); a refused
-        link (ValueError, TypeError) changes nothing. The group changes under this chain's
-        capture lock, so never under a linked frame in flight; a claimed chain (one an
-        engine's compiled callback runs without locks), leader or follower, old or new, is
-        never linked or unlinked (ValueError) once its user has it (:meth:`claim` or
-        :meth:`c_api` called on it; a chain just built on a claimed state, as
-        ``VoiceProcessor.apply_config`` builds them, is linked before anyone runs it).
+        link (ValueError, TypeError, :class:`ChainLockHeld`) changes nothing. The group
+        changes under this chain's capture lock, so never under a linked frame in flight; a
+        claimed chain (one an engine's compiled callback runs without locks), leader or
+        follower, old or new, is never linked or unlinked (ValueError) once its user has it
+        (:meth:`claim` or :meth:`c_api` called on it; a chain just built on a claimed
+        state, as ``VoiceProcessor.apply_config`` builds them, is linked before anyone runs
+        it).
         """
         cdef Chain f
         cdef EchoCanceller ec
@@ -891,8 +915,11 @@ cdef class Chain:
         locked."""
         cdef void* states[2 * MAX_LINK]
         cdef list ctx = [self, followers, None]
+        cdef int rc
         with nogil:
-            _lock_states(<void*>self.state, False, _member_states, <void*>ctx, states)
+            rc = _lock_states(<void*>self.state, False, _member_states, <void*>ctx, states)
+        if rc == LOCKS_REENTERED:
+            raise ChainLockHeld()
         return ctx[2]
 
     @property
@@ -1086,7 +1113,7 @@ cdef class Chain:
         """Take every linked channel's capture lock (:func:`_lock_states`): this chain's
         first (``link`` changes the group under it). LOCKS_HELD (0); LOCKS_CLAIMED: one of
         them is claimed, LOCKS_REGROUPED: the group is no longer ``nch`` channels (``link``
-        ran since the caller looked); none is held then."""
+        ran since the caller looked), LOCKS_REENTERED; none is held then."""
         cdef void* states[MAX_LINK]
         cdef _Group g
         cdef int c, rc
@@ -1642,16 +1669,25 @@ cdef int _lock_states(void* first, bint render, _states_fn others_of, void* ctx,
     waits for a lock while it holds another, so callers taking overlapping sets in
     opposite orders (``a.link([b])`` with ``b.link([a])``, linked captures of two groups
     sharing chains, ``a.render_shared(b)`` with the reverse) cannot deadlock.
-    Returns LOCKS_HELD (all held) or the code ``others_of`` gave (nothing held then)."""
+    Returns LOCKS_HELD (all held), the code ``others_of`` gave, or LOCKS_REENTERED when
+    this thread holds one of the capture locks inside ``Chain.locked`` (waiting for it
+    would never end); nothing is held then."""
+    cdef unsigned long me = 0 if render else ca_thread_ident()
     cdef PyThread_type_lock lock0 = (<PathState>first).render_lock if render else \
         (<PathState>first).capture_lock
     cdef int n, got, c
+    if me != 0 and (<PathState>first).holder == me:
+        return LOCKS_REENTERED
     while True:
         PyThread_acquire_lock(lock0, WAIT_LOCK)
         n = others_of(ctx, states)
         if n < 0:
             PyThread_release_lock(lock0)
             return -n
+        for c in range(n):
+            if me != 0 and (<PathState>states[c]).holder == me:
+                PyThread_release_lock(lock0)
+                return LOCKS_REENTERED
         got = 0
         while got < n and PyThread_acquire_lock(_path_lock(states[got], render), NOWAIT_LOCK):
             got += 1
@@ -1713,3 +1749,5 @@ cdef _raise_unlocked(int rc):
         raise ValueError("the linked group changed (link) during the call")
     if rc == LOCKS_CLAIMED:
         raise ChainClaimed()
+    if rc == LOCKS_REENTERED:
+        raise ChainLockHeld()

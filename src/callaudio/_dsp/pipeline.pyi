@@ -15,6 +15,9 @@ _T = TypeVar("_T")
 class ChainClaimed(RuntimeError):
     def __init__(self) -> None: ...
 
+class ChainLockHeld(RuntimeError):
+    def __init__(self) -> None: ...
+
 @disjoint_base
 class PathState:
     """The path locks and frame counters a rebuilt chain shares with its predecessor."""
