@@ -1,8 +1,9 @@
 """The compiled chains' path locks (internal API, ``callaudio._dsp.pipeline``).
 
 Several locks at a time (``Chain.link``, the linked captures, ``render_shared``: one
-try-and-retake helper), and a thread that holds a chain's capture lock inside
-``Chain.locked`` calling back into the chains. A hang fails through a join timeout.
+try-and-retake helper), a thread that holds a chain's capture lock inside ``Chain.locked``
+calling back into the chains, and claims that belong to the chain's shared state (a second
+``Chain`` built on a claimed state is claimed too). A hang fails through a join timeout.
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ def _bounded(fn: Callable[[], Any], timeout: float = 20.0) -> Any:
     if not ok:
         raise value
     return value
+
+
+def _shadow(ch: Chain) -> Chain:
+    """A second chain on ``ch``'s state with its stages (as a rebuild adopts them)."""
+    return Chain(
+        RATE,
+        high_pass=ch.high_pass,
+        echo_canceller=ch.echo_canceller,
+        noise_suppressor=ch.noise_suppressor,
+        gain_control=ch.gain_control,
+        state=ch.state,
+        split_bands=ch.split_bands,
+        shared_analysis=ch.shared_analysis,
+    )
 
 
 def test_relinking_both_ways_beside_linked_captures_never_deadlocks() -> None:
@@ -112,3 +127,23 @@ def test_link_waits_for_another_threads_locked_section() -> None:
     holder.join(10)
     linker.join(10)
     assert done == [True] and b.linked_channels == 2
+
+
+def test_a_chain_built_on_a_claimed_state_is_claimed_too() -> None:
+    """The claim was the chain object's: a second chain on a running chain's state, with
+    its stages, was linked (rewiring the running cancellers' delay sharing under the
+    callback) and could release the state. Now the claim is the state's, with its key."""
+    vp = ca.VoiceProcessor(RATE, channels=2, link_channels=False)
+    c0, c1 = vp.chains()
+    owner = object()
+    vp.claim(owner)
+    s0, s1 = _shadow(c0), _shadow(c1)
+    assert s0.claimed and s1.claimed
+    for lead, followers in ((s0, [s1]), (s0, []), (s1, [c0]), (c0, [s1])):
+        with pytest.raises(ValueError, match="claimed"):
+            lead.link(followers)
+    assert (c0.linked_channels, s0.linked_channels, s1.linked_channels) == (0, 0, 0)
+    assert s0.release() is False and c0.claimed  # not the claim's key: still claimed
+    assert c0.release(object()) is False and c0.claimed
+    vp.release(owner)
+    assert not s0.claimed and s0.link([s1]) and s0.linked_channels == 2

@@ -275,6 +275,7 @@ cdef class PathState:
     cdef long long nonfinite_frames
     cdef double output_power
     cdef bint claimed  # one user runs the paths without these locks (Chain.claim)
+    cdef object claim_key       # what that user claimed with: link/release need it
     cdef unsigned long holder   # the thread inside Chain.locked's fn (0: none)
 
     def __cinit__(self):
@@ -368,7 +369,6 @@ cdef class Chain:
     cdef void* _peer[MAX_LINK]
     cdef int _nlink
     cdef list _peer_refs
-    cdef bint _handed   # given to a user by claim() or c_api(): that user may run it
     cdef f32* _sx
     cdef f32* _core
     cdef f64 _p_in
@@ -602,31 +602,39 @@ cdef class Chain:
             self.state.holder = 0
             PyThread_release_lock(self.state.capture_lock)
 
-    def claim(self):
+    def claim(self, key=None):
         """Hand both paths to one user that runs them without the path locks (a compiled
         audio callback, through :meth:`c_api`). Waits for the frames in flight; from then
         until :meth:`release`, ``capture``, ``render``, ``render_shared``, ``process_block``,
-        ``reset`` and ``reset_echo_path`` raise :class:`ChainClaimed` (a chain rebuilt on
-        this one's state stays claimed). Returns False if it was claimed already."""
+        ``reset`` and ``reset_echo_path`` raise :class:`ChainClaimed`. The claim belongs to
+        the state: every chain built on it (a rebuilt one, or any other) is claimed too.
+        ``key``: an object only the claiming user holds (``VoiceProcessor`` passes a private
+        one); :meth:`link` and :meth:`release` act on a claimed state only with it. Returns
+        False if it was claimed already (the first claim and its key stay)."""
         cdef bint was
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            was = self.state.claimed
+        was = self.state.claimed
+        if not was:
+            self.state.claim_key = key
             self.state.claimed = True
-            self._handed = True
-            PyThread_release_lock(self.state.render_lock)
-            PyThread_release_lock(self.state.capture_lock)
+        PyThread_release_lock(self.state.render_lock)
+        PyThread_release_lock(self.state.capture_lock)
         return not was
 
-    def release(self):
-        """End a :meth:`claim` (after its user stopped running the chain)."""
+    def release(self, key=None):
+        """End a :meth:`claim` made with ``key`` (after its user stopped running the chain;
+        any other key changes nothing). Returns whether the state is unclaimed now."""
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+        if self.state.claim_key is key:
             self.state.claimed = False
-            PyThread_release_lock(self.state.render_lock)
-            PyThread_release_lock(self.state.capture_lock)
+            self.state.claim_key = None
+        PyThread_release_lock(self.state.render_lock)
+        PyThread_release_lock(self.state.capture_lock)
+        return not self.state.claimed
 
     @property
     def claimed(self):
@@ -831,7 +839,7 @@ cdef class Chain:
 
     # -- linked capture channels -------------------------------------------------------
 
-    def link(self, followers):
+    def link(self, followers, key=None):
         """Make this chain the first of a linked multi-channel capture: ``followers`` are
         the chains of channels 1 .. len(followers) (same rate, stages and band split).
 
@@ -852,12 +860,12 @@ cdef class Chain:
         (the channels run independently). ``link([])`` unlinks. Returns True if linked.
         The chains must be distinct, each with its own state (its own locks); a refused
         link (ValueError, TypeError, :class:`ChainLockHeld`) changes nothing. The group
-        changes under this chain's capture lock, so never under a linked frame in flight; a
-        claimed chain (one an engine's compiled callback runs without locks), leader or
-        follower, old or new, is never linked or unlinked (ValueError) once its user has it
-        (:meth:`claim` or :meth:`c_api` called on it; a chain just built on a claimed
-        state, as ``VoiceProcessor.apply_config`` builds them, is linked before anyone runs
-        it).
+        changes under the capture locks of every chain it touches, so never under a linked
+        frame in flight. A chain on a claimed state (one an engine's compiled callback runs
+        without locks, or any other chain built on that state, which may share its stages),
+        leader or follower, old group or new, is linked or unlinked only with the claim's
+        ``key`` (ValueError otherwise): ``VoiceProcessor.apply_config`` links the chains it
+        builds on its running chains' states before anyone runs them.
         """
         cdef Chain f
         cdef EchoCanceller ec
@@ -889,7 +897,7 @@ cdef class Chain:
                                  "delay range")
         others = self._lock_members(followers)
         try:
-            if any((<Chain>f).state.claimed and (<Chain>f)._handed for f in [self] + others):
+            if any(_claimed_against(<Chain>f, key) for f in [self] + others):
                 raise ValueError("a claimed chain cannot be linked or unlinked (release it "
                                  "first)")   # its user runs it (and its group) without locks
             if self._peer_refs is not None:
@@ -1416,7 +1424,6 @@ cdef class Chain:
         cdef ca_chain_api* api = <ca_chain_api*>PyMem_Malloc(sizeof(ca_chain_api))
         if api == NULL:
             raise MemoryError()
-        self._handed = True
         api.self = <void*>self
         api.render = _api_render
         api.capture = _api_capture
@@ -1741,6 +1748,11 @@ cdef int _members_of(list ctx, void** states) noexcept:
             others.append(f)
     ctx[2] = others
     return len(others)
+
+
+cdef bint _claimed_against(Chain ch, object key):
+    """Whether ``ch``'s state is claimed by someone other than the holder of ``key``."""
+    return ch.state.claimed and (key is None or ch.state.claim_key is not key)
 
 
 cdef _raise_unlocked(int rc):
