@@ -63,6 +63,9 @@ capture lock, ``render`` the render lock, ``process_block`` both (capture first,
 ``render`` and ``render_shared`` do.
 So ``render`` and ``capture`` may run on two threads at once (the echo canceller's render
 queue has a lock of its own), and calls on one path from several threads are serialised.
+Several chains' locks at once (``link``, the linked captures, ``render_shared``) go through
+``_lock_states``: the first waited for, the others only tried, all given back when one is
+busy, so no thread waits while it holds one. A claim (``Chain.claim``) is the state's.
 """
 
 cimport cython
