@@ -196,13 +196,13 @@ class VoiceProcessor:
             raise ConfigError("link_channels", f"must be a bool, got {link_channels!r}")
         self._link_channels = bool(link_channels)
         self._n = frame_size(self._sample_rate)
+        self._claim_lock = threading.Lock()  # also the chains' claim key (Chain.claim)
         self._chains: list[Chain] = self._build_chains(config, [], config)
         # the per-frame calls: one compiled check-and-run over the chains (see process_capture)
         self._entry = FrameEntry(self._chains, channels)
         self._latency = int(self._chains[0].latency_samples)
         self._owner: object = None  # who claimed the processor (a running engine)
         self._generation = 0  # counts the apply_config calls that rebuilt the chains
-        self._claim_lock = threading.Lock()
         shape = (self._n,) if channels == 1 else (self._n, channels)
         self._fast_shapes = (shape, (self._n, 1)) if channels == 1 else (shape,)
 
@@ -223,7 +223,7 @@ class VoiceProcessor:
             state = old[c].state if old else PathState()
             chains.append(Chain(self._sample_rate, state=state, **kw))
         if len(chains) > 1 and self._link_channels:
-            chains[0].link(chains[1:])  # common gains (False: nothing to link, independent)
+            chains[0].link(chains[1:], self._claim_lock)  # common gains (False: independent)
         return chains
 
     # -- properties ------------------------------------------------------------------
@@ -351,7 +351,7 @@ class VoiceProcessor:
                 raise self._in_use("claim")
             self._owner = owner
             for ch in chains:
-                ch.claim()
+                ch.claim(self._claim_lock)
 
     def release(self, owner: object) -> None:
         """End ``owner``'s :meth:`claim` (a no-op for anyone else)."""
@@ -359,7 +359,7 @@ class VoiceProcessor:
             if self._owner is not owner or owner is None:
                 return
             for ch in self._chains:
-                ch.release()
+                ch.release(self._claim_lock)
             self._owner = None
 
     # -- processing ------------------------------------------------------------------

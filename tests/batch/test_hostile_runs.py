@@ -236,3 +236,46 @@ def test_an_empty_output_folder_is_refused_before_any_work(
     with pytest.raises(ConfigError, match="empty"):
         run(manifest, "", workers=0, plots=False)
     assert list(work.iterdir()) == []
+
+
+SIGTERM_IN_CLUSTER_START = r"""
+import os, signal, sys, threading
+import distributed
+from callaudio.cli import main
+start = distributed.LocalCluster.__init__
+def init(self, *args, **kwargs):  # SIGTERM 0.3 s into the local cluster's start
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    return start(self, *args, **kwargs)
+distributed.LocalCluster.__init__ = init
+sys.exit(main(["batch", sys.argv[1], "--out", sys.argv[2], "--workers", "2", "--no-plots"]))
+"""
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_local_cluster_starts_ends_quietly(tmp_path: Path) -> None:
+    """SIGTERM (or Ctrl-C) while ``batch`` starts its local Dask cluster: status 143 after
+    the run's one start line, nothing else. The half-started cluster was left to Dask's exit
+    hook, which printed an ``AssertionError: Status.init`` traceback (and took seconds)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    manifest = make_manifest(tmp_path / "corpus", 2)
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    src = str(Path(runner.__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
+    p = subprocess.run(
+        [sys.executable, "-c", SIGTERM_IN_CLUSTER_START, str(manifest), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert p.returncode == 143, p.stderr[-2000:]
+    # no traceback, no Dask log line
+    assert p.stderr.splitlines() == ["batch: 2 items to run, 0 already in the results"], p.stderr
+    assert not out.exists()  # the run made it: nothing left
+    left = [str(f.relative_to(tmp)) for f in tmp.rglob("*") if not f.name.endswith(".lock")]
+    assert left in ([], ["dask-scratch-space"]), left  # no worker's folder left

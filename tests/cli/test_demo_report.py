@@ -57,3 +57,56 @@ def test_gain_stays_flat_while_only_the_far_end_talks(call: demo.DemoRun) -> Non
     assert stretch.size >= 100  # 50 ms reports over 6 s
     assert np.all(np.isfinite(stretch))
     assert float(np.max(stretch) - np.min(stretch)) <= 1.0
+
+
+def _stop(*_args: object) -> list[str]:
+    raise KeyboardInterrupt  # what the CLI raises where the demo is on Ctrl-C or SIGTERM
+
+
+def test_a_report_stopped_while_written_leaves_no_partial_folder(
+    call: demo.DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal while the plots were drawn left the WAVs, metrics and events in the report
+    folder (a partial report); now nothing, and an earlier report in it stays whole."""
+    pytest.importorskip("matplotlib")
+    metrics = demo.measure(call)
+    monkeypatch.setattr(report, "_plots", _stop)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_folder(tmp_path / "made" / "rep", call, metrics, plots=True)
+    assert list(tmp_path.iterdir()) == []  # nor the folders made for it, nor a temporary one
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "notes.txt").write_text("mine")
+    (old / "metrics.json").write_text("{}")
+    with pytest.raises(KeyboardInterrupt):
+        report.write_folder(old, call, metrics, plots=True)
+    assert sorted(p.name for p in old.iterdir()) == ["metrics.json", "notes.txt"]
+    assert (old / "metrics.json").read_text() == "{}"
+    monkeypatch.undo()
+    written = report.write_folder(old, call, metrics, plots=False)
+    assert sorted(p.name for p in old.iterdir()) == sorted([*written, "notes.txt"])
+
+
+def test_a_signal_while_the_report_moves_in_finishes_the_move(
+    call: demo.DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files move into an existing folder one by one; the run's one signal coming in
+    between still leaves the whole report (then stops)."""
+    metrics = demo.measure(call)
+    replace = report.os.replace
+    calls: list[str] = []
+
+    def once(src: Path, dst: Path) -> None:
+        replace(src, dst)
+        calls.append(str(dst))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(report.os, "replace", once)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_folder(tmp_path, call, metrics, plots=False)
+    monkeypatch.undo()
+    assert len(calls) == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["mic.wav", "far.wav", "out.wav", "near.wav", "echo.wav", "metrics.json", "events.txt"]
+    )

@@ -63,6 +63,9 @@ capture lock, ``render`` the render lock, ``process_block`` both (capture first,
 ``render`` and ``render_shared`` do.
 So ``render`` and ``capture`` may run on two threads at once (the echo canceller's render
 queue has a lock of its own), and calls on one path from several threads are serialised.
+Several chains' locks at once (``link``, the linked captures, ``render_shared``) go through
+``_lock_states``: the first waited for, the others only tried, all given back when one is
+busy, so no thread waits while it holds one. A claim (``Chain.claim``) is the state's.
 """
 
 cimport cython
@@ -113,6 +116,23 @@ cdef extern from *:
     #endif
     """
     void ca_yield() noexcept nogil
+
+cdef extern from "pythread.h":
+    unsigned long ca_thread_ident "PyThread_get_thread_ident"() noexcept nogil
+
+
+# what _lock_states (the end of this file) returns
+cdef enum:
+    LOCKS_HELD = 0
+    LOCKS_CLAIMED = 1       # one of the chains is claimed (Chain.claim)
+    LOCKS_REGROUPED = 2     # the linked group changed since the caller looked
+    LOCKS_REENTERED = 3     # this thread holds one of the locks (inside Chain.locked)
+
+ctypedef int (*_states_fn)(void* ctx, void** states) noexcept nogil
+
+cdef struct _Group:
+    void* lead      # the linked group's first Chain
+    int nch         # the group's size the caller saw
 
 
 cdef extern from "ca_guard.h":
@@ -233,6 +253,16 @@ class ChainClaimed(RuntimeError):
         super().__init__("the chain is claimed by a running audio callback")
 
 
+class ChainLockHeld(RuntimeError):
+    """A call needs a chain's capture lock that the calling thread holds itself, inside
+    ``Chain.locked(fn)``'s ``fn``: waiting would never end (the package's errors module is
+    out of this layer's reach: :mod:`callaudio._dsp` imports nothing else of callaudio)."""
+
+    def __init__(self):
+        super().__init__("this thread holds the chain's capture lock (inside Chain.locked): "
+                         "link or process the chain after locked() returns")
+
+
 cdef class PathState:
     """What one channel's chain keeps across a reconfiguration: the lock of each path and
     the frame counters.
@@ -248,6 +278,8 @@ cdef class PathState:
     cdef long long nonfinite_frames
     cdef double output_power
     cdef bint claimed  # one user runs the paths without these locks (Chain.claim)
+    cdef object claim_key       # what that user claimed with: link/release need it
+    cdef unsigned long holder   # the thread inside Chain.locked's fn (0: none)
 
     def __cinit__(self):
         self.capture_lock = PyThread_allocate_lock()
@@ -340,7 +372,6 @@ cdef class Chain:
     cdef void* _peer[MAX_LINK]
     cdef int _nlink
     cdef list _peer_refs
-    cdef bint _handed   # given to a user by claim() or c_api(): that user may run it
     cdef f32* _sx
     cdef f32* _core
     cdef f64 _p_in
@@ -558,39 +589,55 @@ cdef class Chain:
         return self.state.output_power
 
     def locked(self, fn):
-        """``fn(self)`` while no capture frame runs (a consistent reading of the stats)."""
+        """``fn(self)`` while no capture frame runs (a consistent reading of the stats).
+        ``fn`` holds the capture lock: ``locked``, ``link`` and the linked captures of a
+        chain on this state called from it raise :class:`ChainLockHeld` (they would wait
+        for their own thread); ``capture``, ``reset``, ``claim`` on it would wait for ever."""
+        cdef unsigned long me = ca_thread_ident()
+        if self.state.holder == me:
+            raise ChainLockHeld()
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
+        self.state.holder = me
         try:
             return fn(self)
         finally:
+            self.state.holder = 0
             PyThread_release_lock(self.state.capture_lock)
 
-    def claim(self):
+    def claim(self, key=None):
         """Hand both paths to one user that runs them without the path locks (a compiled
         audio callback, through :meth:`c_api`). Waits for the frames in flight; from then
         until :meth:`release`, ``capture``, ``render``, ``render_shared``, ``process_block``,
-        ``reset`` and ``reset_echo_path`` raise :class:`ChainClaimed` (a chain rebuilt on
-        this one's state stays claimed). Returns False if it was claimed already."""
+        ``reset`` and ``reset_echo_path`` raise :class:`ChainClaimed`. The claim belongs to
+        the state: every chain built on it (a rebuilt one, or any other) is claimed too.
+        ``key``: an object only the claiming user holds (``VoiceProcessor`` passes a private
+        one); :meth:`link` and :meth:`release` act on a claimed state only with it. Returns
+        False if it was claimed already (the first claim and its key stay)."""
         cdef bint was
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            was = self.state.claimed
+        was = self.state.claimed
+        if not was:
+            self.state.claim_key = key
             self.state.claimed = True
-            self._handed = True
-            PyThread_release_lock(self.state.render_lock)
-            PyThread_release_lock(self.state.capture_lock)
+        PyThread_release_lock(self.state.render_lock)
+        PyThread_release_lock(self.state.capture_lock)
         return not was
 
-    def release(self):
-        """End a :meth:`claim` (after its user stopped running the chain)."""
+    def release(self, key=None):
+        """End a :meth:`claim` made with ``key`` (after its user stopped running the chain;
+        any other key changes nothing). Returns whether the state is unclaimed now."""
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
+        if self.state.claim_key is key:
             self.state.claimed = False
-            PyThread_release_lock(self.state.render_lock)
-            PyThread_release_lock(self.state.capture_lock)
+            self.state.claim_key = None
+        PyThread_release_lock(self.state.render_lock)
+        PyThread_release_lock(self.state.capture_lock)
+        return not self.state.claimed
 
     @property
     def claimed(self):
@@ -795,7 +842,7 @@ cdef class Chain:
 
     # -- linked capture channels -------------------------------------------------------
 
-    def link(self, followers):
+    def link(self, followers, key=None):
         """Make this chain the first of a linked multi-channel capture: ``followers`` are
         the chains of channels 1 .. len(followers) (same rate, stages and band split).
 
@@ -815,12 +862,13 @@ cdef class Chain:
         any, in its shared analysis; otherwise nothing is linked and False is returned
         (the channels run independently). ``link([])`` unlinks. Returns True if linked.
         The chains must be distinct, each with its own state (its own locks); a refused
-        link (ValueError, TypeError) changes nothing. The group changes under this chain's
-        capture lock, so never under a linked frame in flight; a claimed chain (one an
-        engine's compiled callback runs without locks), leader or follower, old or new, is
-        never linked or unlinked (ValueError) once its user has it (:meth:`claim` or
-        :meth:`c_api` called on it; a chain just built on a claimed state, as
-        ``VoiceProcessor.apply_config`` builds them, is linked before anyone runs it).
+        link (ValueError, TypeError, :class:`ChainLockHeld`) changes nothing. The group
+        changes under the capture locks of every chain it touches, so never under a linked
+        frame in flight. A chain on a claimed state (one an engine's compiled callback runs
+        without locks, or any other chain built on that state, which may share its stages),
+        leader or follower, old group or new, is linked or unlinked only with the claim's
+        ``key`` (ValueError otherwise): ``VoiceProcessor.apply_config`` links the chains it
+        builds on its running chains' states before anyone runs them.
         """
         cdef Chain f
         cdef EchoCanceller ec
@@ -852,7 +900,7 @@ cdef class Chain:
                                  "delay range")
         others = self._lock_members(followers)
         try:
-            if any((<Chain>f).state.claimed and (<Chain>f)._handed for f in [self] + others):
+            if any(_claimed_against(<Chain>f, key) for f in [self] + others):
                 raise ValueError("a claimed chain cannot be linked or unlinked (release it "
                                  "first)")   # its user runs it (and its group) without locks
             if self._peer_refs is not None:
@@ -874,29 +922,16 @@ cdef class Chain:
 
     cdef list _lock_members(self, list followers):
         """Take the capture locks of this chain (first), the new ``followers`` and the
-        current group's chains, one per state; returns the others, locked. When one is
-        busy, all are given back and taken again (as :meth:`_lock_linked`)."""
-        cdef list others
-        cdef Py_ssize_t got
-        while True:
-            with nogil:
-                PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-            others = []
-            for f in followers + (self._peer_refs or []):
-                if (<Chain>f).state is not self.state and all(
-                        (<Chain>f).state is not (<Chain>o).state for o in others):
-                    others.append(f)
-            got = 0
-            while got < len(others) and PyThread_acquire_lock(
-                    (<Chain>others[got]).state.capture_lock, NOWAIT_LOCK):
-                got += 1
-            if got == len(others):
-                return others
-            for f in reversed(others[:got]):
-                PyThread_release_lock((<Chain>f).state.capture_lock)
-            PyThread_release_lock(self.state.capture_lock)
-            with nogil:
-                ca_yield()
+        current group's chains, one per state (:func:`_lock_states`); returns the others,
+        locked."""
+        cdef void* states[2 * MAX_LINK]
+        cdef list ctx = [self, followers, None]
+        cdef int rc
+        with nogil:
+            rc = _lock_states(<void*>self.state, False, _member_states, <void*>ctx, states)
+        if rc == LOCKS_REENTERED:
+            raise ChainLockHeld()
+        return ctx[2]
 
     @property
     def linked_channels(self):
@@ -1086,49 +1121,34 @@ cdef class Chain:
         return rc
 
     cdef int _lock_linked(self, int nch) noexcept nogil:
-        """Take every linked channel's capture lock: this chain's first (``link`` changes
-        the group under it), the others without waiting; when one is busy, all are given
-        back and taken again (two groups sharing chains in opposite orders, such as
-        ``a.link([b])`` and ``b.link([a])``, deadlocked waiting for each other's). 0: held;
-        1: one of them is claimed, 2: the group is no longer ``nch`` channels (``link`` ran
-        since the caller looked); none is held then."""
-        cdef int c, got = 0
+        """Take every linked channel's capture lock (:func:`_lock_states`): this chain's
+        first (``link`` changes the group under it). LOCKS_HELD (0); LOCKS_CLAIMED: one of
+        them is claimed, LOCKS_REGROUPED: the group is no longer ``nch`` channels (``link``
+        ran since the caller looked), LOCKS_REENTERED; none is held then."""
+        cdef void* states[MAX_LINK]
+        cdef _Group g
+        cdef int c, rc
         cdef bint busy = False
-        while got < nch:
-            PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
-            if self._nlink != nch:
-                PyThread_release_lock(self.state.capture_lock)
-                return 2
-            got = 1
-            while got < nch and PyThread_acquire_lock(
-                    (<Chain>self._peer[got]).state.capture_lock, NOWAIT_LOCK):
-                got += 1
-            if got < nch:
-                for c in range(got - 1, -1, -1):
-                    PyThread_release_lock((<Chain>self._peer[c]).state.capture_lock)
-                ca_yield()
+        g.lead = <void*>self
+        g.nch = nch
+        rc = _lock_states(<void*>self.state, False, _group_states, &g, states)
+        if rc != LOCKS_HELD:
+            return rc
         for c in range(nch):
             busy = busy or (<Chain>self._peer[c]).state.claimed
         if busy:
             self._unlock_linked()
-            return 1
-        return 0
+            return LOCKS_CLAIMED
+        return LOCKS_HELD
 
     cdef void _lock_renders(self, int nch) noexcept nogil:
-        """Take every linked channel's render lock (the capture locks held), as
-        :meth:`_lock_linked` takes the capture locks: a group linked in the other order
-        waited for a ``render_shared`` holding its first lock (a deadlock)."""
-        cdef int c, got = 0
-        while got < nch:
-            PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
-            got = 1
-            while got < nch and PyThread_acquire_lock(
-                    (<Chain>self._peer[got]).state.render_lock, NOWAIT_LOCK):
-                got += 1
-            if got < nch:
-                for c in range(got - 1, -1, -1):
-                    PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
-                ca_yield()
+        """Take every linked channel's render lock (the capture locks held, so the group
+        stays), as :meth:`_lock_linked` takes the capture locks."""
+        cdef void* states[MAX_LINK]
+        cdef _Group g
+        g.lead = <void*>self
+        g.nch = nch
+        _lock_states(<void*>self.state, True, _group_states, &g, states)
 
     cdef void _unlock_linked(self) noexcept nogil:
         cdef int c
@@ -1165,10 +1185,7 @@ cdef class Chain:
             if not busy:
                 rc = self.capture_linked_c(src, dst, i16)
                 self._unlock_linked()
-        if busy == 2:
-            raise ValueError("the linked group changed (link) during the call")
-        if busy:
-            raise ChainClaimed()
+        _raise_unlocked(busy)
         return rc
 
     def process_block_linked(self, cnp.ndarray mic not None, cnp.ndarray out not None, far,
@@ -1202,10 +1219,7 @@ cdef class Chain:
                 for c in range(nch - 1, -1, -1):
                     PyThread_release_lock((<Chain>self._peer[c]).state.render_lock)
                 self._unlock_linked()
-        if busy == 2:
-            raise ValueError("the linked group changed (link) during the call")
-        if busy:
-            raise ChainClaimed()
+        _raise_unlocked(busy)
         return resets
 
     cdef void _render_peers_c(self) noexcept nogil:
@@ -1413,7 +1427,6 @@ cdef class Chain:
         cdef ca_chain_api* api = <ca_chain_api*>PyMem_Malloc(sizeof(ca_chain_api))
         if api == NULL:
             raise MemoryError()
-        self._handed = True
         api.self = <void*>self
         api.render = _api_render
         api.capture = _api_capture
@@ -1565,9 +1578,9 @@ cdef class FrameEntry:
                 if lk == 0:
                     ch.capture_linked_c(src, dst, typ == cnp.NPY_INT16)
                     ch._unlock_linked()
-            if lk == 2:     # relinked since the check above: the caller's checked path
+            if lk == LOCKS_REGROUPED:   # relinked since the check above: the checked path
                 return None
-            busy = lk == 1
+            _raise_unlocked(lk)
         else:
             for c in range(chans):
                 ch = <Chain>self._chains[c]
@@ -1638,15 +1651,12 @@ cdef inline bint _render_locked(Chain ch, char* src, int typ, Py_ssize_t chans) 
 
 cdef inline bint _render_shared_locked(Chain ch, Chain source) noexcept nogil:
     """Chain.render_shared's locked section; True (nothing run) if either is claimed.
-    The second lock is only tried (as in _lock_renders): a.render_shared(b) and
-    b.render_shared(a) at once took the two locks in opposite orders (a deadlock)."""
+    Both render locks, source's first (:func:`_lock_states`: a.render_shared(b) and
+    b.render_shared(a) at once take them in opposite orders)."""
     cdef bint busy, same = ch.state is source.state
-    while True:
-        PyThread_acquire_lock(source.state.render_lock, WAIT_LOCK)
-        if same or PyThread_acquire_lock(ch.state.render_lock, NOWAIT_LOCK):
-            break
-        PyThread_release_lock(source.state.render_lock)
-        ca_yield()
+    cdef void* states[1]
+    _lock_states(<void*>source.state, True, _one_state, NULL if same else <void*>ch.state,
+                 states)
     busy = ch.state.claimed or source.state.claimed
     if not busy:
         if ch.echo_canceller is not None and source.echo_canceller is not None:
@@ -1656,3 +1666,103 @@ cdef inline bint _render_shared_locked(Chain ch, Chain source) noexcept nogil:
         PyThread_release_lock(ch.state.render_lock)
     PyThread_release_lock(source.state.render_lock)
     return busy
+
+
+# -- taking several chains' path locks --------------------------------------------------
+
+cdef int _lock_states(void* first, bint render, _states_fn others_of, void* ctx,
+                      void** states) noexcept nogil:
+    """Take the path lock (render or capture) of the PathState ``first`` waiting; then,
+    with it held, those of the states ``others_of(ctx, states)`` writes to ``states`` (it
+    returns how many; a negative value -code: give up with that code) without waiting.
+    When one is busy, all are given back and taken again after a yield: a thread never
+    waits for a lock while it holds another, so callers taking overlapping sets in
+    opposite orders (``a.link([b])`` with ``b.link([a])``, linked captures of two groups
+    sharing chains, ``a.render_shared(b)`` with the reverse) cannot deadlock.
+    Returns LOCKS_HELD (all held), the code ``others_of`` gave, or LOCKS_REENTERED when
+    this thread holds one of the capture locks inside ``Chain.locked`` (waiting for it
+    would never end); nothing is held then."""
+    cdef unsigned long me = 0 if render else ca_thread_ident()
+    cdef PyThread_type_lock lock0 = (<PathState>first).render_lock if render else \
+        (<PathState>first).capture_lock
+    cdef int n, got, c
+    if me != 0 and (<PathState>first).holder == me:
+        return LOCKS_REENTERED
+    while True:
+        PyThread_acquire_lock(lock0, WAIT_LOCK)
+        n = others_of(ctx, states)
+        if n < 0:
+            PyThread_release_lock(lock0)
+            return -n
+        for c in range(n):
+            if me != 0 and (<PathState>states[c]).holder == me:
+                PyThread_release_lock(lock0)
+                return LOCKS_REENTERED
+        got = 0
+        while got < n and PyThread_acquire_lock(_path_lock(states[got], render), NOWAIT_LOCK):
+            got += 1
+        if got == n:
+            return LOCKS_HELD
+        for c in range(got - 1, -1, -1):
+            PyThread_release_lock(_path_lock(states[c], render))
+        PyThread_release_lock(lock0)
+        ca_yield()
+
+
+cdef inline PyThread_type_lock _path_lock(void* state, bint render) noexcept nogil:
+    return (<PathState>state).render_lock if render else (<PathState>state).capture_lock
+
+
+cdef int _group_states(void* ctx, void** states) noexcept nogil:
+    """A linked group's other channels' states (``ctx``: a _Group; its first chain's lock
+    held); -LOCKS_REGROUPED when ``link`` changed the group since the caller looked."""
+    cdef _Group* g = <_Group*>ctx
+    cdef int c
+    if (<Chain>g.lead)._nlink != g.nch:
+        return -LOCKS_REGROUPED
+    for c in range(1, g.nch):
+        states[c - 1] = <void*>(<Chain>(<Chain>g.lead)._peer[c]).state
+    return g.nch - 1
+
+
+cdef int _one_state(void* ctx, void** states) noexcept nogil:
+    """``ctx`` (a PathState; NULL: none)."""
+    if ctx == NULL:
+        return 0
+    states[0] = ctx
+    return 1
+
+
+cdef int _member_states(void* ctx, void** states) noexcept nogil:
+    """Chain.link's other states (``ctx``: the list [leader, followers, None]; the
+    leader's capture lock held): the followers' and the leader's current group's, one per
+    state, the leader's left out; their chains go to ``ctx[2]``."""
+    with gil:
+        return _members_of(<list>ctx, states)
+
+
+cdef int _members_of(list ctx, void** states) noexcept:
+    cdef Chain lead = ctx[0]
+    cdef list others = []
+    for f in ctx[1] + (lead._peer_refs or []):
+        if (<Chain>f).state is not lead.state and all(
+                (<Chain>f).state is not (<Chain>o).state for o in others):
+            states[len(others)] = <void*>(<Chain>f).state
+            others.append(f)
+    ctx[2] = others
+    return len(others)
+
+
+cdef bint _claimed_against(Chain ch, object key):
+    """Whether ``ch``'s state is claimed by someone other than the holder of ``key``."""
+    return ch.state.claimed and (key is None or ch.state.claim_key is not key)
+
+
+cdef _raise_unlocked(int rc):
+    """The error for a :func:`_lock_states` code (LOCKS_HELD: none)."""
+    if rc == LOCKS_REGROUPED:
+        raise ValueError("the linked group changed (link) during the call")
+    if rc == LOCKS_CLAIMED:
+        raise ChainClaimed()
+    if rc == LOCKS_REENTERED:
+        raise ChainLockHeld()

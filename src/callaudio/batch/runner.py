@@ -165,15 +165,39 @@ def _dask_client(
         except OSError as exc:  # unreachable, refused, timed out
             raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
         return c, [c]
-    cluster = distributed.LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:8787" if dashboard else None,
-    )
+    made: list[Any] = []
+
+    class Cluster(distributed.LocalCluster):  # type: ignore[misc]
+        """A LocalCluster known before its start ends (an interrupted start raises out of
+        the constructor, and Dask's exit hook then closed it: a traceback)."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            made.append(self)
+            super().__init__(**kwargs)
+
+    try:
+        cluster = Cluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:8787" if dashboard else None,
+        )
+    except BaseException:  # Ctrl-C, SIGTERM (the CLI raises it here), a failed start
+        for half in made:
+            _abandon(half)
+        raise
     c = distributed.Client(cluster)
     return c, [c, cluster]
+
+
+def _abandon(cluster: Any) -> None:
+    """Stop a local cluster whose start was interrupted, quietly: its loop thread stops
+    (the worker processes end with this process: they watch their parent), and Dask's
+    exit hook leaves it alone (closing one half started failed an assertion there)."""
+    cluster.shutdown_on_close = False
+    with contextlib.suppress(Exception):
+        cluster.close(timeout=1)
 
 
 def run(

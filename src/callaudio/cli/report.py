@@ -8,8 +8,13 @@ labelled with their call-clock span; the timeline is drawn on the call clock.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +82,59 @@ def print_report(run: DemoRun, metrics: dict[str, Any]) -> None:
 
 
 def write_folder(outdir: Path, run: DemoRun, metrics: dict[str, Any], *, plots: bool) -> list[str]:
-    """WAV files, metrics.json, events.txt and the plots; returns the file names written."""
-    outdir.mkdir(parents=True, exist_ok=True)
+    """WAV files, metrics.json, events.txt and the plots; returns the file names written.
+
+    They are written to a temporary folder beside ``outdir``, which becomes ``outdir`` at
+    the end (or in an existing ``outdir``, whose files they then replace): a demo stopped
+    while writing (Ctrl-C, SIGTERM) leaves no partial report, and an earlier report there
+    stays whole."""
+    with _staged(Path(os.path.abspath(outdir))) as tmp:
+        return _write(tmp, run, metrics, plots)
+
+
+@contextlib.contextmanager
+def _staged(outdir: Path) -> Iterator[Path]:
+    """A temporary folder for the report, beside ``outdir`` (whose missing parents are
+    made) or in it if it exists (a folder the user can write in, maybe not its parent);
+    committed to ``outdir`` when the block ends, else removed with the parents made."""
+    made: list[Path] = []
+    parent = outdir.parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    home = outdir if outdir.is_dir() else outdir.parent
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".partial", dir=home))
+        try:
+            yield tmp
+            _commit(tmp, outdir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # (gone after a rename, empty after moves)
+    except BaseException:
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _commit(tmp: Path, outdir: Path) -> None:
+    """The report's files from ``tmp`` to ``outdir``: one rename when there is no ``outdir``
+    yet, else file by file (finished even when the run's signal comes in between: the CLI
+    raises one per run)."""
+    if not os.path.lexists(outdir):
+        os.rename(tmp, outdir)
+        return
+    try:
+        for name in sorted(os.listdir(tmp)):
+            os.replace(tmp / name, outdir / name)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: the report whole, then the stop
+        for name in sorted(os.listdir(tmp)):
+            os.replace(tmp / name, outdir / name)
+        raise
+
+
+def _write(outdir: Path, run: DemoRun, metrics: dict[str, Any], plots: bool) -> list[str]:
     rec = run.recording
     audio = {
         "mic.wav": rec["mic"],
