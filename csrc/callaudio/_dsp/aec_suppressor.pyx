@@ -135,6 +135,10 @@ cdef extern from "aec_suppressor.h":
     int JUMP_FRAMES "AEC_SUP_JUMP_FRAMES"
     double JUMP_LOUDER "AEC_SUP_JUMP_LOUDER"
     double OVER_JUMP "AEC_SUP_OVER_JUMP"
+    double KEEP_FLOOR "AEC_SUP_KEEP_FLOOR"
+    double KEEP_NEAR "AEC_SUP_KEEP_NEAR"
+    double KEEP_DECAY "AEC_SUP_KEEP_DECAY"
+    double KEEP_RATIO "AEC_SUP_KEEP_RATIO"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
@@ -151,11 +155,12 @@ cdef extern from "aec_suppressor.h":
                               f32 a, int learn, int use, f32 nlc, f32 x, f32 lmin,
                               f32 tiny) noexcept nogil
     void ca_aec_apply_gain(int k, f32* g, f32* nf, f32* out, const f32* see_s, const f32* r,
-                           const f32* ls, const f32* see, const f32* e, f32 supp, f32 lsw,
-                           f32 gmin, f32 tiny) noexcept nogil
-    void ca_aec_gain_floor(int k, f32* g, f32* nf, const f32* see_s, const f32* r,
-                           const f32* ls, const f32* see, f32 supp, f32 lsw, f32 gmin,
+                           const f32* ls, const f32* see, const f32* e, const f32* res,
+                           f32 supp, f32 lsw, f32 gmin, f32 keep, f32 kslope,
                            f32 tiny) noexcept nogil
+    void ca_aec_gain_floor(int k, f32* g, f32* nf, const f32* see_s, const f32* r,
+                           const f32* ls, const f32* see, const f32* res, f32 supp, f32 lsw,
+                           f32 gmin, f32 keep, f32 kslope, f32 tiny) noexcept nogil
 
 cdef extern from "aec_impl.h":
     void ca_aec_comfort_amp(int k, f32* amp, const f32* nf, const f32* g) noexcept nogil
@@ -264,6 +269,7 @@ cdef class ResidualEchoSuppressor:
         self.zbar = 0.0
         self.pzz = 0.0
         self.near = 0.0
+        self.keep_ctx = 0.0
 
     cdef void clear_output(self) noexcept nogil:
         """Drop the overlap-add tail (after a frame that had to be discarded)."""
@@ -383,7 +389,7 @@ cdef class ResidualEchoSuppressor:
         cdef int k = self.k
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd, keep
         cdef int i
         cdef bint learn
         sy = sums[0]
@@ -463,6 +469,7 @@ cdef class ResidualEchoSuppressor:
         if self.hold > 0:
             w = 0.0
             lo = OVER_JUMP if self.hold_jump else OVER_NEAR + (1.0 - OVER_NEAR) * lk
+            self.keep_ctx = 0.0
         else:  # a talker above the error's noise floor, not the near end's noise
             s_n = 0.0
             for i in range(k):
@@ -474,19 +481,23 @@ cdef class ResidualEchoSuppressor:
                 xn = 0.0
             w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
+            self.keep_ctx = 1.0 if xn > KEEP_NEAR else KEEP_DECAY * self.keep_ctx
         ca_aec_residual_near(k, self.Aee, self.Ayy, self.Res, self.tmp, self.see, self.syy,
                              self.Rrev, self.NLc, self.Rs, <f32>ERLE_RATE, learn,
                              self.nlearn > ERLE_FRAMES, <f32>nlc, <f32>w, <f32>ERLE_MIN,
                              <f32>TINY)
         over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
+        keep = KEEP_FLOOR * self.keep_ctx
         if not spectrum:
             ca_aec_gain_floor(k, self.G, self.nf, self.See, self.tmp, self.Ls, self.see,
-                              <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
+                              self.Res, <f32>over, <f32>(1.0 - x), <f32>self.gmin,
+                              <f32>keep, <f32>(1.0 / (KEEP_RATIO - 1.0)), <f32>TINY)
             if self.comfort_noise and comfort:
                 self.rng = ca_aec_comfort_jump(self.rng_jump, self.rng)
             return
         ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.tmp, self.Ls, self.see,
-                          self.Espec, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
+                          self.Espec, self.Res, <f32>over, <f32>(1.0 - x), <f32>self.gmin,
+                          <f32>keep, <f32>(1.0 / (KEEP_RATIO - 1.0)), <f32>TINY)
         if self.comfort_noise and comfort:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)
 

@@ -118,17 +118,23 @@ CA_MULTIVERSION void ca_aec_residual_near(int k, float *restrict aee, float *res
 }
 
 /* One bin's suppression gain (stored in g[i]) and noise-floor update: the step shared by
- * ca_aec_apply_gain and ca_aec_gain_floor (inlined into both loops). */
+ * ca_aec_apply_gain and ca_aec_gain_floor (inlined into both loops).  The talker's floor:
+ * g >= keep clip((see_s / res - 1) kslope, 0, 1) (keep = 0: none). */
 static inline float gain_bin(ptrdiff_t i, float *restrict g, float *restrict nf,
                              const float *restrict see_s, const float *restrict rr,
                              const float *restrict ls, const float *restrict see,
-                             float supp, float lsw, float gmin, float tiny)
+                             const float *restrict res, float supp, float lsw, float gmin,
+                             float keep, float kslope, float tiny)
 {
     float r = supp * rr[i];
     float lr = lsw * ls[i];
     r = (lr > r) ? lr : r;
     float gi = 1.0f - r / (see_s[i] + 1e-20f);
     gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
+    float m = (see_s[i] / (res[i] + 1e-30f) - 1.0f) * kslope;
+    m = (m < 0.0f) ? 0.0f : ((m > 1.0f) ? 1.0f : m);
+    float f = keep * m;
+    gi = (f > gi) ? f : gi;
     g[i] = gi;
     float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
     nf[i] = (see[i] > nf[i]) ? up : down;
@@ -139,11 +145,13 @@ CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict
                                        float *restrict out, const float *restrict see_s,
                                        const float *restrict rr, const float *restrict ls,
                                        const float *restrict see, const float *restrict e,
-                                       float supp, float lsw, float gmin, float tiny)
+                                       const float *restrict res, float supp, float lsw,
+                                       float gmin, float keep, float kslope, float tiny)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
-        float gi = gain_bin(i, g, nf, see_s, rr, ls, see, supp, lsw, gmin, tiny);
+        float gi = gain_bin(i, g, nf, see_s, rr, ls, see, res, supp, lsw, gmin, keep, kslope,
+                            tiny);
         out[2 * i] = gi * e[2 * i];
         out[2 * i + 1] = gi * e[2 * i + 1];
     }
@@ -154,11 +162,12 @@ CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict
 CA_MULTIVERSION void ca_aec_gain_floor(int k, float *restrict g, float *restrict nf,
                                        const float *restrict see_s, const float *restrict rr,
                                        const float *restrict ls, const float *restrict see,
-                                       float supp, float lsw, float gmin, float tiny)
+                                       const float *restrict res, float supp, float lsw,
+                                       float gmin, float keep, float kslope, float tiny)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++)
-        gain_bin(i, g, nf, see_s, rr, ls, see, supp, lsw, gmin, tiny);
+        gain_bin(i, g, nf, see_s, rr, ls, see, res, supp, lsw, gmin, keep, kslope, tiny);
 }
 
 /* The comfort noise's amplitudes as ca_aec_comfort_noise computes them. */
