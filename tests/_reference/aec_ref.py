@@ -125,6 +125,8 @@ KEEP_FLOOR = float(_S["KEEP_FLOOR"])
 KEEP_NEAR = float(_S["KEEP_NEAR"])
 KEEP_DECAY = float(_S["KEEP_DECAY"])
 KEEP_RATIO = float(_S["KEEP_RATIO"])
+KEEP_COH_LO = float(_S["KEEP_COH_LO"])
+KEEP_COH_HI = float(_S["KEEP_COH_HI"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -597,6 +599,9 @@ class EchoCancellerRef:
         Yt = np.fft.rfft(self.wa * np.concatenate([self.y_prev, y]))
         self.y_prev = y
         Et = D - Yt
+        # the talker's floor reads the coherence up to the last frame (the kernel accumulates
+        # it after the suppressor)
+        coh_last = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
         # the mic/echo-estimate coherence spectra of the random walk (aec.pyx, _random_walk)
         a = COH_SMOOTH
         self.Cdy = a * self.Cdy + (1.0 - a) * D * np.conj(Yt)
@@ -695,8 +700,10 @@ class EchoCancellerRef:
         over = self.suppression * math.exp((1.0 - x) * math.log(OVER_ECHO) + x * math.log(lo))
         G = np.maximum(over * Ruse, (1.0 - x) * self.Ls)
         G = np.clip(1.0 - G / (self.See + 1e-20), self.gmin, 1.0)
-        # the talker's floor in the bins whose error exceeds the calibrated estimate
+        # the talker's floor in the bins whose error exceeds the calibrated estimate and
+        # whose mic the echo estimate does not explain (coherence)
         kept = np.clip((self.See / (self.Res + 1e-30) - 1.0) / (KEEP_RATIO - 1.0), 0.0, 1.0)
+        kept *= np.clip((KEEP_COH_HI - coh_last) / (KEEP_COH_HI - KEEP_COH_LO), 0.0, 1.0)
         G = np.maximum(G, KEEP_FLOOR * self.keep_ctx * kept)
         self.G = G
         up = see > self.nf
