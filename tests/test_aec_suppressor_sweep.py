@@ -38,11 +38,10 @@ tests/reliability/test_aec_suppressor_sweep_soak.py).
   PESQ 1.32 on seed 2; stopping the adaptation altogether in the bursts 2.34 dB / 1.10
   (the path drifts: the linear stage then cancels 8.0 dB there).
   The suppressor's talker floor (aec_suppressor.pyx step 5b: -16.5 dB in the bins the
-  near end holds, gated by the mic/echo-estimate coherence) and the coherence veto on the
-  gain's presence (step 3b): PESQ worst 1.261 -> 1.314 / 1.263 -> 1.331, median 1.54 ->
-  1.56 / 1.56 -> 1.57; loss 0.969 / 0.971 dB; post-DT ERLE min 37.4 / 40.5 dB (48 kHz
-  42.3 before), lead-in min 40.1 / 41.6 (seeds 0-7; 40.8 / 43.6 before), sat3 36.46 /
-  31.14 (35.99 / 30.84 before).  Measured against the true
+  near end holds, gated by the mic/echo-estimate coherence): PESQ worst 1.261 -> 1.310 /
+  1.263 -> 1.325, median 1.54 -> 1.55 / 1.56 -> 1.57; loss 0.963 / 0.967 dB; post-DT ERLE
+  min 37.4 / 40.5 dB (48 kHz 42.3 before), lead-in min 40.1 / 40.9 (seeds 0-7; 40.8 /
+  43.6 before), sat3 35.33 / 30.76 (35.99 / 30.84 before).  Measured against the true
   residual echo per bin (tests/aec_dt_diagnosis.py ``--per-bin``), the suppressor's
   estimate in double talk is right on median and spreads -6..+1 dB; an oracle of this
   gain's form given the true residual with 3 dB of error per bin, or smoothed over ~7

@@ -127,9 +127,6 @@ KEEP_DECAY = float(_S["KEEP_DECAY"])
 KEEP_RATIO = float(_S["KEEP_RATIO"])
 KEEP_COH_LO = float(_S["KEEP_COH_LO"])
 KEEP_COH_HI = float(_S["KEEP_COH_HI"])
-VETO_LO = float(_S["VETO_LO"])
-VETO_HI = float(_S["VETO_HI"])
-VETO_FRAMES = int(_S["VETO_FRAMES"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -245,8 +242,6 @@ class EchoCancellerRef:
         self.pzz = 0.0
         self.near = 0.0
         self.keep_ctx = 0.0
-        self.cw_hist = [0.0] * VETO_FRAMES
-        self.cw_i = 0
         self.G = np.ones(k)
         self.p_far = self.p_y = self.p_mic = self.p_e = self.p_out = 0.0
         self.conv_lin = 0.0
@@ -607,8 +602,6 @@ class EchoCancellerRef:
         # the talker's floor reads the coherence up to the last frame (the kernel accumulates
         # it after the suppressor)
         coh_last = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
-        den = float(np.sum(self.Cyy))
-        cw = float(np.sum(_power(self.Cdy) / (self.Cdd + 1e-30))) / den if den > 0.0 else 0.0
         # the mic/echo-estimate coherence spectra of the random walk (aec.pyx, _random_walk)
         a = COH_SMOOTH
         self.Cdy = a * self.Cdy + (1.0 - a) * D * np.conj(Yt)
@@ -666,14 +659,6 @@ class EchoCancellerRef:
             x = 1.0
         x = max(x, NEAR_HOLD * self.near)
         self.near = x
-        # the coherence veto, for the gain only (xg): a mic the echo estimate explains
-        # (over VETO_FRAMES frames) holds no talker (a filter that lost the path in a burst)
-        self.cw_hist[self.cw_i] = cw
-        self.cw_i = (self.cw_i + 1) % VETO_FRAMES
-        cmin = min(self.cw_hist)
-        xg = x
-        if cmin > VETO_LO:
-            xg *= 0.0 if cmin >= VETO_HI else (VETO_HI - cmin) / (VETO_HI - VETO_LO)
         # behind a talker: the residual echo from the per-bin linear ERLE (error/echo power
         # ratio), learnt in echo-only frames once an echo path is locked
         if kres > 0.0 and x < ERLE_GATE and float(np.sum(syy)) > 0.0:
@@ -701,20 +686,19 @@ class EchoCancellerRef:
             s_n = float(np.sum(self.nf))
             if s_s > 0.0:
                 xn = (10.0 * math.log10(s_s / (s_r + s_n)) - ECHO_DB) / (NEAR_DB - ECHO_DB)
-                xn = max(xn, 0.0)
+                xn = min(max(xn, 0.0), x)
             else:
                 xn = 0.0
-            self.keep_ctx = 1.0 if min(xn, x) > KEEP_NEAR else KEEP_DECAY * self.keep_ctx
-            xn = min(xn, xg)
             w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
+            self.keep_ctx = 1.0 if xn > KEEP_NEAR else KEEP_DECAY * self.keep_ctx
         ratio = np.ones(k)
         if self.nlearn > ERLE_FRAMES:
             ratio = np.clip(self.Aee / (self.Ayy + 1e-30), ERLE_MIN, 1.0)
         self.Res = 0.5 * self.Res + 0.5 * np.maximum(ratio * syy + self.Rrev, Rnl) + TINY
         Ruse = self.Rs * (self.Res / self.Rs) ** w
-        over = self.suppression * math.exp((1.0 - xg) * math.log(OVER_ECHO) + xg * math.log(lo))
-        G = np.maximum(over * Ruse, (1.0 - xg) * self.Ls)
+        over = self.suppression * math.exp((1.0 - x) * math.log(OVER_ECHO) + x * math.log(lo))
+        G = np.maximum(over * Ruse, (1.0 - x) * self.Ls)
         G = np.clip(1.0 - G / (self.See + 1e-20), self.gmin, 1.0)
         # the talker's floor in the bins whose error exceeds the calibrated estimate and
         # whose mic the echo estimate does not explain (coherence)

@@ -32,9 +32,6 @@
 #define AEC_SUP_KEEP_RATIO 6.0  /* error/R_near power ratio at which a bin gets the whole floor */
 #define AEC_SUP_KEEP_COH_LO 0.7  /* mic/echo-estimate coherence at or below which it does */
 #define AEC_SUP_KEEP_COH_HI 0.95  /* ... at or above which it gets none (the echo dominates) */
-#define AEC_SUP_VETO_LO 0.9  /* mean coherence (min over VETO_FRAMES) above which x falls */
-#define AEC_SUP_VETO_HI 0.98  /* ... to 0 at this: the mic is the echo, not a talker */
-#define AEC_SUP_VETO_FRAMES 5  /* frames of that minimum (cw_hist in aec_suppressor.pxd) */
 
 /* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
  * rlin = max(leak syy, kres px) + rrev. */
@@ -84,11 +81,6 @@ void ca_aec_gain_floor(int k, float *restrict g, float *restrict nf, const float
                        const float *restrict r, const float *restrict ls,
                        const float *restrict see, const float *restrict kf, float supp,
                        float lsw, float gmin, float tiny);
-
-/* The mic/echo-estimate coherence C_i = |cdy_i|^2 / (cyy_i cdd_i) averaged over the bins
- * weighted by the echo estimate's power cyy_i (0 without echo estimate). */
-double ca_aec_coherence_mean(int k, const float *restrict cdy, const float *restrict cyy,
-                             const float *restrict cdd);
 
 /* The talker's floor kf = keep clip((see_s / res - 1) kslope, 0, 1)
  * clip((chi - C) / (chi - clo), 0, 1), C = |cdy|^2 / (cyy cdd) (cdy complex). */

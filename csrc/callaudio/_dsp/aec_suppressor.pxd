@@ -45,9 +45,7 @@ cdef class ResidualEchoSuppressor:
     cdef bint hold_jump
     cdef double gamma, Pey, Pyy, leak
     cdef double zbar, pzz, near
-    cdef double keep_ctx               # the talker's floor context (step 5b)
-    cdef double cw_hist[5]             # the last VETO_FRAMES frames' mean coherence
-    cdef int cw_i
+    cdef double keep_ctx               # the talker's floor context (step 5)
     cdef unsigned int rng
     cdef unsigned int rng_jump[32]     # the comfort noise's state map over k bins
     # the last frame's output power over the echo-suppressed power (the noise suppressor's

@@ -57,20 +57,6 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
 3. Echo-only vs near-end presence x: ``p = sum |E~|^2 / sum R`` (both smoothed by 1/2 per
    frame), in dB, mapped from ECHO_DB (x = 0, echo only) to NEAR_DB (x = 1, a near-end
    talker); x decays by NEAR_HOLD per frame, so a talker's weak frames keep it.
-3b. The coherence veto, for the gain only: the mean mic/echo-estimate coherence over the
-   bins (weighted by the echo estimate's power; the canceller's spectra up to the last
-   frame), its minimum over VETO_FRAMES frames from VETO_LO to VETO_HI, scales x down to
-   0 in the gain's presence x_g (over-subtraction, leakage term and the weight w of step
-   4): a mic the echo estimate explains holds no talker (Gaensler et al. 1996).  After a
-   burst the filter can cancel 5-10 dB less for ~0.5 s; its error then exceeds R and x
-   called it a talker, and the gentle setting let it through (soak dt seed 105: post-DT
-   ERLE 17.9 dB, 21.7 with the veto; seed 103 28.0 -> 30.0, 122 11.2 -> 15.6; sat3 worst
-   35.3 -> 36.5 / 30.8 -> 31.1 dB at 16 / 48 kHz).  x itself, which the canceller's
-   random walk, the learning gates and the talker's floor read, is left as it is: the
-   veto on x cost the double talk (seed 2 near-end loss 0.96 -> 1.29 dB, the filter and
-   the learnt ratios changed with it).  Its cost: soak dt #117 / #118 PESQ 1.93 -> 1.75
-   / 2.44 -> 2.19 (at 48 kHz alike); weighting the mean by the mic's power instead, or a
-   12-frame minimum, kept those and gave back part of the post-burst gain.
 4. Residual echo behind a talker.  R (steps 1-2) bounds the echo for the worst frame of a
    filter in flux and sits 10-16 dB above the true residual echo in double talk, which
    suppressed the talker.  So per bin the error/echo-estimate power
@@ -120,9 +106,8 @@ Per frame, per bin, on the low-delay windowed error E~ = D~ - Y~ (powers |.|^2 o
    burst frames the presence calls echo only (x <= 0.5: the talker's pauses and weak
    phonemes, suppressed to gmin on the over-subtracted R; the oracle there alone: PESQ
    1.25 -> 1.67 on seed 0).  A floor of -16.5 dB in the near end's bins keeps them: DT
-   PESQ worst 1.26 -> 1.31 / 1.33 at 16 / 48 kHz; without the coherence term the
-   post-burst ERLE fell up to 9 dB at 48 kHz (seed 5: 48.7 -> 39.7) and the lead-in of
-   seed 6 by 7 dB.
+   PESQ worst 1.26 -> 1.32-1.34; without the coherence term the post-burst ERLE fell up
+   to 9 dB at 48 kHz (seed 5: 48.7 -> 39.7) and the lead-in of seed 6 by 7 dB.
 5c. Shared synthesis: in a chain with the noise suppressor, the error is framed in the
    noise suppressor's hops and windows instead (two 5 ms hops per frame, its low-delay
    pair, ``NoiseSuppressor.analyse_c``); each hop gets this frame's gain and comfort noise
@@ -179,9 +164,6 @@ cdef extern from "aec_suppressor.h":
     double KEEP_RATIO "AEC_SUP_KEEP_RATIO"
     double KEEP_COH_LO "AEC_SUP_KEEP_COH_LO"
     double KEEP_COH_HI "AEC_SUP_KEEP_COH_HI"
-    double VETO_LO "AEC_SUP_VETO_LO"
-    double VETO_HI "AEC_SUP_VETO_HI"
-    int VETO_FRAMES "AEC_SUP_VETO_FRAMES"
     void ca_aec_residual_lin(int k, f32* rrev, f32* rlin, const f32* wl, const f32* x2b,
                              const f32* syy, const f32* px, f32 gamma, f32 leak, f32 kres,
                              f32 tiny) noexcept nogil
@@ -203,8 +185,6 @@ cdef extern from "aec_suppressor.h":
     void ca_aec_gain_floor(int k, f32* g, f32* nf, const f32* see_s, const f32* r,
                            const f32* ls, const f32* see, const f32* kf, f32 supp, f32 lsw,
                            f32 gmin, f32 tiny) noexcept nogil
-    double ca_aec_coherence_mean(int k, const f32* cdy, const f32* cyy,
-                                 const f32* cdd) noexcept nogil
     void ca_aec_keep_floor(int k, f32* kf, const f32* see_s, const f32* res, const f32* cdy,
                            const f32* cyy, const f32* cdd, f32 keep, f32 kslope, f32 clo,
                            f32 chi) noexcept nogil
@@ -323,8 +303,6 @@ cdef class ResidualEchoSuppressor:
         self.pzz = 0.0
         self.near = 0.0
         self.keep_ctx = 0.0
-        memset(self.cw_hist, 0, sizeof(self.cw_hist))
-        self.cw_i = 0
 
     cdef void set_coherence(self, const f32* cdy, const f32* cyy, const f32* cdd) noexcept nogil:
         """The smoothed mic/echo-estimate cross- (2k) and auto-spectra (k each) the
@@ -451,7 +429,7 @@ cdef class ResidualEchoSuppressor:
         cdef int k = self.k
         cdef double sy, se, sey, syy2
         cdef double beta, e1, e2
-        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd, keep, xg, cmin
+        cdef double z, dz, nlc, x, over, lo, w, lk, s_n, xn, sd, keep
         cdef int i
         cdef bint learn
         sy = sums[0]
@@ -508,19 +486,6 @@ cdef class ResidualEchoSuppressor:
         if x < NEAR_HOLD * self.near:
             x = NEAR_HOLD * self.near
         self.near = x
-        # the coherence veto (step 3b): the gain's presence xg; the filter, the learning
-        # gates and the talker's floor read x
-        xg = x
-        if self.coh_dy != NULL:
-            self.cw_hist[self.cw_i] = ca_aec_coherence_mean(k, self.coh_dy, self.coh_yy,
-                                                            self.coh_dd)
-            self.cw_i = (self.cw_i + 1) % VETO_FRAMES
-            cmin = self.cw_hist[0]
-            for i in range(1, VETO_FRAMES):
-                if self.cw_hist[i] < cmin:
-                    cmin = self.cw_hist[i]
-            if cmin > VETO_LO:
-                xg *= 0.0 if cmin >= VETO_HI else (VETO_HI - cmin) / (VETO_HI - VETO_LO)
         # behind a talker: the residual echo from the per-bin linear ERLE, learnt in
         # echo-only frames once an echo path is locked (kres > 0), into tmp; not for
         # ERLE_HOLD frames after a lag change (the filter re-converges, the ERLE is stale):
@@ -551,18 +516,17 @@ cdef class ResidualEchoSuppressor:
                 s_n += self.nf[i]
             if sums[0] > 0.0:
                 xn = (10.0 * log10(sums[0] / (sums[1] + s_n)) - ECHO_DB) / (NEAR_DB - ECHO_DB)
-                xn = 0.0 if xn < 0.0 else xn
+                xn = 0.0 if xn < 0.0 else (x if xn > x else xn)
             else:
                 xn = 0.0
-            self.keep_ctx = 1.0 if min(xn, x) > KEEP_NEAR else KEEP_DECAY * self.keep_ctx
-            xn = xg if xn > xg else xn
             w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
+            self.keep_ctx = 1.0 if xn > KEEP_NEAR else KEEP_DECAY * self.keep_ctx
         ca_aec_residual_near(k, self.Aee, self.Ayy, self.Res, self.tmp, self.see, self.syy,
                              self.Rrev, self.NLc, self.Rs, <f32>ERLE_RATE, learn,
                              self.nlearn > ERLE_FRAMES, <f32>nlc, <f32>w, <f32>ERLE_MIN,
                              <f32>TINY)
-        over = self.suppression * exp((1.0 - xg) * log(OVER_ECHO) + xg * log(lo))
+        over = self.suppression * exp((1.0 - x) * log(OVER_ECHO) + x * log(lo))
         keep = KEEP_FLOOR * self.keep_ctx
         if keep > self.gmin and self.coh_dy != NULL:
             ca_aec_keep_floor(k, self.Kf, self.See, self.Res, self.coh_dy, self.coh_yy,
@@ -574,12 +538,12 @@ cdef class ResidualEchoSuppressor:
             self.kf_set = False
         if not spectrum:
             ca_aec_gain_floor(k, self.G, self.nf, self.See, self.tmp, self.Ls, self.see,
-                              self.Kf, <f32>over, <f32>(1.0 - xg), <f32>self.gmin, <f32>TINY)
+                              self.Kf, <f32>over, <f32>(1.0 - x), <f32>self.gmin, <f32>TINY)
             if self.comfort_noise and comfort:
                 self.rng = ca_aec_comfort_jump(self.rng_jump, self.rng)
             return
         ca_aec_apply_gain(k, self.G, self.nf, self.Tspec, self.See, self.tmp, self.Ls, self.see,
-                          self.Espec, self.Kf, <f32>over, <f32>(1.0 - xg), <f32>self.gmin,
+                          self.Espec, self.Kf, <f32>over, <f32>(1.0 - x), <f32>self.gmin,
                           <f32>TINY)
         if self.comfort_noise and comfort:
             self.rng = ca_aec_comfort_noise(k, self.Tspec, self.nf, self.G, self.tmp, self.rng)

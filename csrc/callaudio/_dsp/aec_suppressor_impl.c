@@ -166,20 +166,6 @@ CA_MULTIVERSION void ca_aec_gain_floor(int k, float *restrict g, float *restrict
         gain_bin(i, g, nf, see_s, rr, ls, see, kf, supp, lsw, gmin, tiny);
 }
 
-CA_MULTIVERSION double ca_aec_coherence_mean(int k, const float *restrict cdy,
-                                             const float *restrict cyy,
-                                             const float *restrict cdd)
-{
-    const ptrdiff_t m = k;
-    double num = 0.0, den = 0.0;
-    for (ptrdiff_t i = 0; i < m; i++) {
-        float c2 = cdy[2 * i] * cdy[2 * i] + cdy[2 * i + 1] * cdy[2 * i + 1];
-        num += (double)(c2 / (cdd[i] + 1e-30f));   /* C_i cyy_i */
-        den += (double)cyy[i];
-    }
-    return den > 0.0 ? num / den : 0.0;
-}
-
 CA_MULTIVERSION void ca_aec_keep_floor(int k, float *restrict kf, const float *restrict see_s,
                                        const float *restrict res, const float *restrict cdy,
                                        const float *restrict cyy, const float *restrict cdd,
