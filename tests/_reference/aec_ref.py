@@ -121,6 +121,12 @@ ERLE_CAP = float(_S["ERLE_CAP"])
 JUMP_FRAMES = int(_S["JUMP_FRAMES"])
 JUMP_LOUDER = float(_S["JUMP_LOUDER"])
 OVER_JUMP = float(_S["OVER_JUMP"])
+KEEP_FLOOR = float(_S["KEEP_FLOOR"])
+KEEP_NEAR = float(_S["KEEP_NEAR"])
+KEEP_DECAY = float(_S["KEEP_DECAY"])
+KEEP_RATIO = float(_S["KEEP_RATIO"])
+KEEP_COH_LO = float(_S["KEEP_COH_LO"])
+KEEP_COH_HI = float(_S["KEEP_COH_HI"])
 # the core's one input clamp limit, written in ca_limits.h
 CLAMP = float(read_constants(HEADER.with_name("ca_limits.h"), "CA_")["INPUT_CLAMP"])
 MASK32 = 0xFFFFFFFF
@@ -235,6 +241,7 @@ class EchoCancellerRef:
         self.zbar = 0.0
         self.pzz = 0.0
         self.near = 0.0
+        self.keep_ctx = 0.0
         self.G = np.ones(k)
         self.p_far = self.p_y = self.p_mic = self.p_e = self.p_out = 0.0
         self.conv_lin = 0.0
@@ -592,6 +599,9 @@ class EchoCancellerRef:
         Yt = np.fft.rfft(self.wa * np.concatenate([self.y_prev, y]))
         self.y_prev = y
         Et = D - Yt
+        # the talker's floor reads the coherence up to the last frame (the kernel accumulates
+        # it after the suppressor)
+        coh_last = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
         # the mic/echo-estimate coherence spectra of the random walk (aec.pyx, _random_walk)
         a = COH_SMOOTH
         self.Cdy = a * self.Cdy + (1.0 - a) * D * np.conj(Yt)
@@ -671,6 +681,7 @@ class EchoCancellerRef:
         if self.hold > 0:
             w = 0.0
             lo = OVER_JUMP if self.hold_jump else OVER_NEAR + (1.0 - OVER_NEAR) * lk
+            self.keep_ctx = 0.0
         else:  # a talker above the error's noise floor, not the near end's noise
             s_n = float(np.sum(self.nf))
             if s_s > 0.0:
@@ -680,6 +691,7 @@ class EchoCancellerRef:
                 xn = 0.0
             w = xn * (1.0 - lk * lk)
             lo = OVER_ERLE
+            self.keep_ctx = 1.0 if xn > KEEP_NEAR else KEEP_DECAY * self.keep_ctx
         ratio = np.ones(k)
         if self.nlearn > ERLE_FRAMES:
             ratio = np.clip(self.Aee / (self.Ayy + 1e-30), ERLE_MIN, 1.0)
@@ -688,6 +700,11 @@ class EchoCancellerRef:
         over = self.suppression * math.exp((1.0 - x) * math.log(OVER_ECHO) + x * math.log(lo))
         G = np.maximum(over * Ruse, (1.0 - x) * self.Ls)
         G = np.clip(1.0 - G / (self.See + 1e-20), self.gmin, 1.0)
+        # the talker's floor in the bins whose error exceeds the calibrated estimate and
+        # whose mic the echo estimate does not explain (coherence)
+        kept = np.clip((self.See / (self.Res + 1e-30) - 1.0) / (KEEP_RATIO - 1.0), 0.0, 1.0)
+        kept *= np.clip((KEEP_COH_HI - coh_last) / (KEEP_COH_HI - KEEP_COH_LO), 0.0, 1.0)
+        G = np.maximum(G, KEEP_FLOOR * self.keep_ctx * kept)
         self.G = G
         up = see > self.nf
         self.nf = np.where(up, self.nf * 1.002, 0.8 * self.nf + 0.2 * see) + TINY

@@ -321,6 +321,7 @@ cdef class EchoCanceller:
         self.prior = self.delay
         self.suppressor = ResidualEchoSuppressor(n, self.lat, self.fft, suppression,
                                                  self.gmin, comfort_noise)
+        self.suppressor.set_coherence(self.cdy, self.cyy, self.cdd)
         self.hint = -1
         self.reset_all_c()
 

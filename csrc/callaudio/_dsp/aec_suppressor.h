@@ -26,6 +26,12 @@
 #define AEC_SUP_JUMP_FRAMES 50  /* a lag change this soon after an error louder than the mic */
 #define AEC_SUP_JUMP_LOUDER 1.25  /* ... by this power ratio (not the equal powers of y = 0) */
 #define AEC_SUP_OVER_JUMP 2.0  /* ... holds this over-subtraction with a talker (x suppression) */
+#define AEC_SUP_KEEP_FLOOR 0.15  /* the talker's gain floor (-16.5 dB) in a bin the near end holds */
+#define AEC_SUP_KEEP_NEAR 0.8  /* presence x_n above which a talker sets the floor's context */
+#define AEC_SUP_KEEP_DECAY 0.967  /* per-frame decay of that context (~0.3 s) */
+#define AEC_SUP_KEEP_RATIO 6.0  /* error/R_near power ratio at which a bin gets the whole floor */
+#define AEC_SUP_KEEP_COH_LO 0.7  /* mic/echo-estimate coherence at or below which it does */
+#define AEC_SUP_KEEP_COH_HI 0.95  /* ... at or above which it gets none (the echo dominates) */
 
 /* Linear residual echo per bin: rrev = gamma (rrev + 0.5 |wl|^2 x2b) (0 below tiny);
  * rlin = max(leak syy, kres px) + rrev. */
@@ -62,17 +68,25 @@ void ca_aec_residual_near(int k, float *restrict aee, float *restrict ayy, float
                           const float *restrict pez, const float *restrict rs, float a,
                           int learn, int use, float nlc, float w, float lmin, float tiny);
 
-/* Gain g = clip(1 - max(supp r, lsw ls) / see_s, gmin, 1); noise floor nf (slow up, fast
- * down); out = g e (complex). */
+/* Gain g = clip(1 - max(supp r, lsw ls) / see_s, gmin, 1), then g = max(g, kf) (the
+ * talker's floor); noise floor nf (slow up, fast down); out = g e (complex). */
 void ca_aec_apply_gain(int k, float *restrict g, float *restrict nf, float *restrict out,
                        const float *restrict see_s, const float *restrict r,
-                       const float *restrict ls, const float *restrict see, const float *restrict e, float supp,
+                       const float *restrict ls, const float *restrict see,
+                       const float *restrict e, const float *restrict kf, float supp,
                        float lsw, float gmin, float tiny);
 
 /* The same without the spectrum: g and nf only. */
 void ca_aec_gain_floor(int k, float *restrict g, float *restrict nf, const float *restrict see_s,
                        const float *restrict r, const float *restrict ls,
-                       const float *restrict see, float supp, float lsw, float gmin,
-                       float tiny);
+                       const float *restrict see, const float *restrict kf, float supp,
+                       float lsw, float gmin, float tiny);
+
+/* The talker's floor kf = keep clip((see_s / res - 1) kslope, 0, 1)
+ * clip((chi - C) / (chi - clo), 0, 1), C = |cdy|^2 / (cyy cdd) (cdy complex). */
+void ca_aec_keep_floor(int k, float *restrict kf, const float *restrict see_s,
+                       const float *restrict res, const float *restrict cdy,
+                       const float *restrict cyy, const float *restrict cdd, float keep,
+                       float kslope, float clo, float chi);
 
 #endif

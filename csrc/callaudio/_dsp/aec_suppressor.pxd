@@ -34,10 +34,18 @@ cdef class ResidualEchoSuppressor:
     cdef f32* Aee
     cdef f32* Ayy
     cdef f32* Res
+    cdef f32* Kf                       # the talker's floor per bin (step 5; zeros: none)
+    cdef bint kf_set
+    # the canceller's smoothed mic/echo-estimate spectra (``set_coherence``; NULL: none)
+    cdef const f32* coh_dy
+    cdef const f32* coh_yy
+    cdef const f32* coh_dd
+    cdef void set_coherence(self, const f32* cdy, const f32* cyy, const f32* cdd) noexcept nogil
     cdef int nlearn, last_lag, hold, lag_before, since_louder
     cdef bint hold_jump
     cdef double gamma, Pey, Pyy, leak
     cdef double zbar, pzz, near
+    cdef double keep_ctx               # the talker's floor context (step 5)
     cdef unsigned int rng
     cdef unsigned int rng_jump[32]     # the comfort noise's state map over k bins
     # the last frame's output power over the echo-suppressed power (the noise suppressor's

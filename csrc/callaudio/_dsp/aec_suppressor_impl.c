@@ -118,17 +118,20 @@ CA_MULTIVERSION void ca_aec_residual_near(int k, float *restrict aee, float *res
 }
 
 /* One bin's suppression gain (stored in g[i]) and noise-floor update: the step shared by
- * ca_aec_apply_gain and ca_aec_gain_floor (inlined into both loops). */
+ * ca_aec_apply_gain and ca_aec_gain_floor (inlined into both loops), then the talker's
+ * floor kf[i] (ca_aec_keep_floor; zeros when none). */
 static inline float gain_bin(ptrdiff_t i, float *restrict g, float *restrict nf,
                              const float *restrict see_s, const float *restrict rr,
                              const float *restrict ls, const float *restrict see,
-                             float supp, float lsw, float gmin, float tiny)
+                             const float *restrict kf, float supp, float lsw, float gmin,
+                             float tiny)
 {
     float r = supp * rr[i];
     float lr = lsw * ls[i];
     r = (lr > r) ? lr : r;
     float gi = 1.0f - r / (see_s[i] + 1e-20f);
     gi = (gi < gmin) ? gmin : ((gi > 1.0f) ? 1.0f : gi);
+    gi = (kf[i] > gi) ? kf[i] : gi;
     g[i] = gi;
     float up = nf[i] * 1.002f + tiny, down = 0.8f * nf[i] + 0.2f * see[i] + tiny;
     nf[i] = (see[i] > nf[i]) ? up : down;
@@ -139,11 +142,12 @@ CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict
                                        float *restrict out, const float *restrict see_s,
                                        const float *restrict rr, const float *restrict ls,
                                        const float *restrict see, const float *restrict e,
-                                       float supp, float lsw, float gmin, float tiny)
+                                       const float *restrict kf, float supp, float lsw,
+                                       float gmin, float tiny)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
-        float gi = gain_bin(i, g, nf, see_s, rr, ls, see, supp, lsw, gmin, tiny);
+        float gi = gain_bin(i, g, nf, see_s, rr, ls, see, kf, supp, lsw, gmin, tiny);
         out[2 * i] = gi * e[2 * i];
         out[2 * i + 1] = gi * e[2 * i + 1];
     }
@@ -154,11 +158,31 @@ CA_MULTIVERSION void ca_aec_apply_gain(int k, float *restrict g, float *restrict
 CA_MULTIVERSION void ca_aec_gain_floor(int k, float *restrict g, float *restrict nf,
                                        const float *restrict see_s, const float *restrict rr,
                                        const float *restrict ls, const float *restrict see,
-                                       float supp, float lsw, float gmin, float tiny)
+                                       const float *restrict kf, float supp, float lsw,
+                                       float gmin, float tiny)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++)
-        gain_bin(i, g, nf, see_s, rr, ls, see, supp, lsw, gmin, tiny);
+        gain_bin(i, g, nf, see_s, rr, ls, see, kf, supp, lsw, gmin, tiny);
+}
+
+CA_MULTIVERSION void ca_aec_keep_floor(int k, float *restrict kf, const float *restrict see_s,
+                                       const float *restrict res, const float *restrict cdy,
+                                       const float *restrict cyy, const float *restrict cdd,
+                                       float keep, float kslope, float clo, float chi)
+{
+    const ptrdiff_t m = k;
+    const float s = 1.0f / (chi - clo);
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float a = (see_s[i] / (res[i] + 1e-30f) - 1.0f) * kslope;
+        a = (a < 0.0f) ? 0.0f : ((a > 1.0f) ? 1.0f : a);
+        /* |cdy|^2 <= cyy cdd; see ca_aec_coherence_q */
+        float c2 = cdy[2 * i] * cdy[2 * i] + cdy[2 * i + 1] * cdy[2 * i + 1];
+        float c = c2 / (cyy[i] * cdd[i] + 1e-30f);
+        float v = (chi - c) * s;
+        v = (v < 0.0f) ? 0.0f : ((v > 1.0f) ? 1.0f : v);
+        kf[i] = keep * a * v;
+    }
 }
 
 /* The comfort noise's amplitudes as ca_aec_comfort_noise computes them. */
