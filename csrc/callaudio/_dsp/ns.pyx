@@ -190,6 +190,12 @@ cdef extern from "ns_impl.h":
     double CA_NS_TONAL_COH_TAU_S, CA_NS_ONSET_DB, CA_NS_ONSET_HOLD_S, CA_NS_ONSET_COH_LO
     double CA_NS_ONSET_COH_HI
     double CA_NS_ONSET_TAU_S, CA_NS_ONSET_MAX_W, CA_NS_ONSET_OFF_DB
+    double CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ, CA_NS_TRANS_ON_DB, CA_NS_TRANS_JUMP_DB
+    double CA_NS_TRANS_HL, CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S, CA_NS_TRANS_ENV_TAU_S
+    double CA_NS_TRANS_REF_TAU_S, CA_NS_TRANS_RATE_TAU_S, CA_NS_TRANS_RATE_LO
+    double CA_NS_TRANS_RATE_HI
+    void ca_ns_transient(const float* P, float* tref, float* used, int nb, float a, float w,
+                         int active, float tiny) noexcept nogil
     float ca_ns_expf(float x) noexcept nogil
     float ca_ns_logf(float x) noexcept nogil
     float ca_ns_exp_half_e1(float v) noexcept nogil
@@ -270,6 +276,16 @@ ONSET_COH = (CA_NS_ONSET_COH_LO, CA_NS_ONSET_COH_HI)
 ONSET_TAU_S = CA_NS_ONSET_TAU_S
 ONSET_MAX_W = CA_NS_ONSET_MAX_W
 ONSET_OFF_DB = CA_NS_ONSET_OFF_DB
+TRANS_BAND_HZ = (CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ)
+TRANS_ON_DB = CA_NS_TRANS_ON_DB
+TRANS_JUMP_DB = CA_NS_TRANS_JUMP_DB
+TRANS_HL = CA_NS_TRANS_HL
+TRANS_OFF_DB = CA_NS_TRANS_OFF_DB
+TRANS_MAX_S = CA_NS_TRANS_MAX_S
+TRANS_ENV_TAU_S = CA_NS_TRANS_ENV_TAU_S
+TRANS_REF_TAU_S = CA_NS_TRANS_REF_TAU_S
+TRANS_RATE_TAU_S = CA_NS_TRANS_RATE_TAU_S
+TRANS_RATE = (CA_NS_TRANS_RATE_LO, CA_NS_TRANS_RATE_HI)
 
 
 def _fast_math(x, fn):
@@ -462,11 +478,21 @@ cdef class NoiseSuppressor:
         self._tonal_on = 10.0 ** (CA_NS_TONAL_ON_DB / 10.0)
         self._tonal_inv_span = 1.0 / (10.0 ** (CA_NS_TONAL_FULL_DB / 10.0) - self._tonal_on)
         self._ehist = <f64*>PyMem_Malloc(self._nhist * sizeof(f64))
+        self._tref = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._t_lo = <int>(CA_NS_TRANS_LO_HZ * K / sample_rate + 0.5)
+        self._t_hi = min(nb, <int>(CA_NS_TRANS_HI_HZ * K / sample_rate) + 1)
+        self._a_tref = exp(-hop_s / CA_NS_TRANS_REF_TAU_S)
+        self._a_tenv = exp(-hop_s / CA_NS_TRANS_ENV_TAU_S)
+        self._a_trate = exp(-hop_s / CA_NS_TRANS_RATE_TAU_S)
+        self._t_max = max(1, <int>(CA_NS_TRANS_MAX_S / hop_s + 0.5))
+        self._t_on = 10.0 ** (CA_NS_TRANS_ON_DB / 10.0)
+        self._t_off = 10.0 ** (CA_NS_TRANS_OFF_DB / 10.0)
+        self._t_jump = 10.0 ** (CA_NS_TRANS_JUMP_DB / 10.0)
         if (self._floor_spec == NULL or self._ehist == NULL or self._noise_used == NULL
                 or self._tonal_pad == NULL or self._pbar == NULL or self._tonal_t == NULL
                 or self._tonal_fl == NULL or self._xprev == NULL or self._zlast == NULL
                 or self._coh == NULL or self._hold == NULL
-                or self._psm == NULL):
+                or self._psm == NULL or self._tref == NULL):
             raise MemoryError()
         if (self._xi == NULL or self._zeta == NULL or self._odds == NULL or self._zloc == NULL
                 or self._wloc == NULL or self._wglob == NULL):
@@ -522,6 +548,7 @@ cdef class NoiseSuppressor:
         PyMem_Free(self._hold)
         PyMem_Free(self._psm)
         PyMem_Free(self._ehist)
+        PyMem_Free(self._tref)
 
     cpdef void reset(self):
         """Forget the signal: empty buffers, noise PSD back to its floor, gains to 1."""
@@ -544,6 +571,15 @@ cdef class NoiseSuppressor:
         memset(self._coh, 0, 2 * nb * sizeof(f32))
         memset(self._hold, 0, nb * sizeof(f32))
         memset(self._psm, 0, nb * sizeof(f32))
+        memset(self._tref, 0, nb * sizeof(f32))
+        self._t_left = 0
+        self._t_refr = False
+        self._t_env = 0.0
+        self._t_elprev = 0.0
+        self._t_e1 = 0.0
+        self._t_e2 = 0.0
+        self._t_rate = 0.0
+        self._t_count = 0
         self._floor_known = False
         for k in range(self._nhist):
             self._ehist[k] = 1e300   # empty slots never hold the minimum
@@ -581,6 +617,9 @@ cdef class NoiseSuppressor:
             self._sppbar[k] = other._sppbar[k]
             self._xi[k] = other._xi[k]
             self._zeta[k] = other._zeta[k]
+            self._tref[k] = other._tref[k] * scale
+        self._t_env = other._t_env * scale
+        self._t_rate = other._t_rate
         self._count = other._count
         self._wbar = other._wbar
         self._log_odds = other._log_odds
@@ -672,6 +711,7 @@ cdef class NoiseSuppressor:
         if w > 0.0:
             log_gmin = <f32>((1.0 - CA_NS_FLOOR_GMIN_SHARE * w) * self._log_gmin)
             gmin = <f32>exp(log_gmin)
+        self._transient()
         if self._count < 2147483647:
             self._count += 1
         ca_ns_absence_odds(self._zeta, self._xi, self._zloc, self._odds, nb, self._a_zeta,
@@ -680,6 +720,45 @@ cdef class NoiseSuppressor:
                    gmin, log_gmin, self._a_dd)
         # self._odds now holds each bin's presence probability.
         self._presence_acc += ca_ns_mean(self._odds, self._vad_lo, self._vad_hi)
+
+    @cython.cdivision(True)
+    cdef void _transient(self) noexcept nogil:
+        """Transient (click) suppression (item 2; ns_impl.h TRANS_*) on ``_power``: lifts
+        ``_noise_used`` during a transient by the confirmed clicks' weight."""
+        cdef f32* P = self._power
+        cdef f64 eh = ca_ns_mean(P, self._t_lo, self._t_hi)
+        cdef f64 el = ca_ns_mean(P, self._vad_lo, self._t_lo)
+        cdef f64 env = self._t_env, dl = el - self._t_elprev, e2 = self._t_e1, wt
+        self._t_elprev = el
+        self._t_e1 = self._t_e2
+        self._t_e2 = eh
+        if self._t_left > 0:
+            if eh < self._t_off * env:
+                self._t_left = 0
+            else:
+                self._t_left -= 1
+                if self._t_left == 0:
+                    self._t_refr = True
+            if self._t_left == 0 and not self._t_refr:
+                self._t_rate += 1.0   # a confirmed click: it decayed within TRANS_MAX_S
+        elif self._t_refr:
+            if eh < self._t_off * env:
+                self._t_refr = False
+        elif (self._count >= self._n_init and eh > self._t_on * env
+              and eh - env > CA_NS_TRANS_HL * dl and eh > self._t_jump * e2):
+            self._t_left = self._t_max
+            self._t_count += 1
+        self._t_rate *= self._a_trate
+        wt = (self._t_rate - CA_NS_TRANS_RATE_LO) / (CA_NS_TRANS_RATE_HI - CA_NS_TRANS_RATE_LO)
+        wt = 0.0 if wt < 0.0 else (1.0 if wt > 1.0 else wt)
+        if self._t_left > 0:
+            if wt > 0.0:
+                ca_ns_transient(P, self._tref, self._noise_used, self._nbins, self._a_tref,
+                                <f32>wt, 1, CA_TINY)
+        else:
+            ca_ns_transient(P, self._tref, self._noise_used, self._nbins, self._a_tref,
+                            0.0, 0, CA_TINY)
+            self._t_env = eh if eh < env else self._a_tenv * env + (1.0 - self._a_tenv) * eh
 
     @cython.boundscheck(False)
     @cython.wraparound(False)

@@ -162,6 +162,22 @@ void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int
 }
 
 CA_NS_MULTIVERSION
+void ca_ns_transient(const float *restrict P, float *restrict tref, float *restrict used,
+                     int nb, float a, float w, int active, float tiny) {
+    const ptrdiff_t m = nb;
+    if (active) {
+        for (ptrdiff_t k = 0; k < m; k++) {
+            float d = w * (P[k] - tref[k]);
+            used[k] = d > used[k] ? d : used[k];
+        }
+    } else {
+        for (ptrdiff_t k = 0; k < m; k++) {
+            float t = a * tref[k] + (1.0f - a) * P[k];
+            tref[k] = t < tiny ? 0.0f : t;
+        }
+    }
+}
+
 void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_spec,
                       const float *restrict tonal_t, const float *restrict tonal_fl,
                       float *restrict used, int nb, float w) {
