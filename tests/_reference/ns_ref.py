@@ -84,6 +84,7 @@ TRANS_JUMP = 10.0 ** (10.0 / 10.0)
 TRANS_HL = 4.0
 TRANS_OFF = 10.0 ** (6.0 / 10.0)
 TRANS_MAX_S = 0.05
+TRANS_CONFIRM_S = 0.06
 TRANS_ENV_TAU_S = 0.1
 TRANS_REF_TAU_S = 0.03
 TRANS_RATE_TAU_S = 2.0
@@ -207,6 +208,7 @@ class NoiseSuppressorRef:
         self.t_hi = min(self.nbins, int(TRANS_HI_HZ * K / self.sample_rate) + 1)
         self.a_tref = math.exp(-hop_s / TRANS_REF_TAU_S)
         self.t_max = max(1, int(TRANS_MAX_S / hop_s + 0.5))
+        self.t_conf = max(1, int(TRANS_CONFIRM_S / hop_s + 0.5))
         self.a_tenv = math.exp(-hop_s / TRANS_ENV_TAU_S)
         self.a_trate = math.exp(-hop_s / TRANS_RATE_TAU_S)
         self.reset()
@@ -237,6 +239,9 @@ class NoiseSuppressorRef:
         self.t_left = 0  # hops left in a transient
         self.t_refr = False  # a transient that lasted: not a click, until it ends
         self.t_count = 0  # transients started
+        self.t_el0 = 0.0
+        self.t_pend = 0
+        self.t_voiced = False
         self.t_rate = 0.0
         self.t_ehist = [0.0, 0.0]
         self.t_env = 0.0
@@ -411,8 +416,7 @@ class NoiseSuppressorRef:
             else:
                 self.t_left -= 1
                 self.t_refr = self.t_left == 0
-            if self.t_left == 0 and not self.t_refr:
-                self.t_rate += 1.0
+            self.t_voiced = self.t_voiced or self.t_refr  # it lasted: not a click
         elif self.t_refr:
             self.t_refr = not eh < TRANS_OFF * env
         elif (
@@ -422,7 +426,18 @@ class NoiseSuppressorRef:
             and eh > TRANS_JUMP * e2
         ):
             self.t_left = self.t_max
+            self.t_el0 = el - dl  # the low band before the transient
+            self.t_pend = self.t_conf
+            self.t_voiced = False
             self.t_count += 1
+        if self.t_pend > 0:
+            # confirmed a click TRANS_CONFIRM_S after its onset unless it lasted or voicing
+            # followed it (a plosive)
+            if self.t_left == 0 and el > TRANS_OFF * self.t_el0:
+                self.t_voiced = True
+            self.t_pend -= 1
+            if self.t_pend == 0 and not self.t_voiced:
+                self.t_rate += 1.0
         self.t_rate *= self.a_trate
         wt = min(max((self.t_rate - TRANS_RATE[0]) / (TRANS_RATE[1] - TRANS_RATE[0]), 0.0), 1.0)
         if self.t_left > 0:

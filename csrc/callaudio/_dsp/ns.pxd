@@ -89,6 +89,9 @@ cdef class NoiseSuppressor:
     cdef int _t_left           # hops left in a transient (0: none)
     cdef bint _t_refr          # a transient that lasted (not a click), until it ends
     cdef f64 _t_env, _t_elprev, _t_e1, _t_e2  # e_h envelope, last low-band mean, e_h history
+    cdef f64 _t_el0            # the low-band mean before the transient
+    cdef int _t_conf, _t_pend  # TRANS_CONFIRM_S in hops; hops left until the confirmation
+    cdef bint _t_voiced        # the pending transient lasted or voicing followed it
     cdef f64 _t_rate           # confirmed clicks, decaying with TRANS_RATE_TAU_S
     cdef long _t_count         # transients started since reset
     cdef void _transient(self) noexcept nogil

@@ -193,7 +193,7 @@ cdef extern from "ns_impl.h":
     double CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ, CA_NS_TRANS_ON_DB, CA_NS_TRANS_JUMP_DB
     double CA_NS_TRANS_HL, CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S, CA_NS_TRANS_ENV_TAU_S
     double CA_NS_TRANS_REF_TAU_S, CA_NS_TRANS_RATE_TAU_S, CA_NS_TRANS_RATE_LO
-    double CA_NS_TRANS_RATE_HI
+    double CA_NS_TRANS_RATE_HI, CA_NS_TRANS_CONFIRM_S
     void ca_ns_transient(const float* P, float* tref, float* used, int nb, float a, float w,
                          int active, float tiny) noexcept nogil
     float ca_ns_expf(float x) noexcept nogil
@@ -282,6 +282,7 @@ TRANS_JUMP_DB = CA_NS_TRANS_JUMP_DB
 TRANS_HL = CA_NS_TRANS_HL
 TRANS_OFF_DB = CA_NS_TRANS_OFF_DB
 TRANS_MAX_S = CA_NS_TRANS_MAX_S
+TRANS_CONFIRM_S = CA_NS_TRANS_CONFIRM_S
 TRANS_ENV_TAU_S = CA_NS_TRANS_ENV_TAU_S
 TRANS_REF_TAU_S = CA_NS_TRANS_REF_TAU_S
 TRANS_RATE_TAU_S = CA_NS_TRANS_RATE_TAU_S
@@ -485,6 +486,7 @@ cdef class NoiseSuppressor:
         self._a_tenv = exp(-hop_s / CA_NS_TRANS_ENV_TAU_S)
         self._a_trate = exp(-hop_s / CA_NS_TRANS_RATE_TAU_S)
         self._t_max = max(1, <int>(CA_NS_TRANS_MAX_S / hop_s + 0.5))
+        self._t_conf = max(1, <int>(CA_NS_TRANS_CONFIRM_S / hop_s + 0.5))
         self._t_on = 10.0 ** (CA_NS_TRANS_ON_DB / 10.0)
         self._t_off = 10.0 ** (CA_NS_TRANS_OFF_DB / 10.0)
         self._t_jump = 10.0 ** (CA_NS_TRANS_JUMP_DB / 10.0)
@@ -576,6 +578,9 @@ cdef class NoiseSuppressor:
         self._t_refr = False
         self._t_env = 0.0
         self._t_elprev = 0.0
+        self._t_el0 = 0.0
+        self._t_pend = 0
+        self._t_voiced = False
         self._t_e1 = 0.0
         self._t_e2 = 0.0
         self._t_rate = 0.0
@@ -739,15 +744,26 @@ cdef class NoiseSuppressor:
                 self._t_left -= 1
                 if self._t_left == 0:
                     self._t_refr = True
-            if self._t_left == 0 and not self._t_refr:
-                self._t_rate += 1.0   # a confirmed click: it decayed within TRANS_MAX_S
+            if self._t_refr:
+                self._t_voiced = True   # it lasted: not a click
         elif self._t_refr:
             if eh < self._t_off * env:
                 self._t_refr = False
         elif (self._count >= self._n_init and eh > self._t_on * env
               and eh - env > CA_NS_TRANS_HL * dl and eh > self._t_jump * e2):
             self._t_left = self._t_max
+            self._t_el0 = el - dl
+            self._t_pend = self._t_conf
+            self._t_voiced = False
             self._t_count += 1
+        if self._t_pend > 0:
+            # A click is confirmed TRANS_CONFIRM_S after its onset if it decayed within
+            # TRANS_MAX_S and no voicing followed it (a plosive's burst is followed by one).
+            if self._t_left == 0 and el > self._t_off * self._t_el0:
+                self._t_voiced = True
+            self._t_pend -= 1
+            if self._t_pend == 0 and not self._t_voiced:
+                self._t_rate += 1.0
         self._t_rate *= self._a_trate
         wt = (self._t_rate - CA_NS_TRANS_RATE_LO) / (CA_NS_TRANS_RATE_HI - CA_NS_TRANS_RATE_LO)
         wt = 0.0 if wt < 0.0 else (1.0 if wt > 1.0 else wt)

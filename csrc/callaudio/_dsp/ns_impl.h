@@ -93,7 +93,10 @@
  * TRANS_JUMP_DB over e_h two hops before (abrupt), and more than TRANS_HL times the rise of
  * the 100..TRANS_LO_HZ mean over one hop (a voiced onset rises there) starts a transient;
  * it ends when e_h falls under TRANS_OFF_DB over the envelope, and is confirmed a click if
- * that happens within TRANS_MAX_S (else it was not one: no new transient until it ends).
+ * that happens within TRANS_MAX_S and, from its end to TRANS_CONFIRM_S after its onset, the
+ * 100..TRANS_LO_HZ mean stays under TRANS_OFF_DB over its value before the transient (a
+ * plosive's burst is followed by voicing); a transient that lasts TRANS_MAX_S is not a click
+ * (no new one starts until it ends).
  * The confirmed clicks' count, decaying with TRANS_RATE_TAU_S, gives the weight (0 at
  * TRANS_RATE_LO, 1 from TRANS_RATE_HI) with which, during a transient, the gain's noise PSD
  * is lifted to the rise of each bin over its spectrum before (TRANS_REF_TAU_S mean, not
@@ -106,6 +109,7 @@
 #define CA_NS_TRANS_HL 4.0
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
+#define CA_NS_TRANS_CONFIRM_S 0.06
 #define CA_NS_TRANS_ENV_TAU_S 0.1
 #define CA_NS_TRANS_REF_TAU_S 0.03
 #define CA_NS_TRANS_RATE_TAU_S 2.0
