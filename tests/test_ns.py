@@ -340,6 +340,8 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.TRANS_RATE_TAU_S, c.TRANS_RATE_TAU_S),
         (r.TRANS_RATE[0], c.TRANS_RATE[0]),
         (r.TRANS_RATE[1], c.TRANS_RATE[1]),
+        (r.TRANS_KEEP, c.TRANS_KEEP),
+        (r.TRANS_GMIN, 10.0 ** (c.TRANS_GMIN_DB / 20.0)),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

@@ -93,6 +93,7 @@ cdef class NoiseSuppressor:
     cdef int _t_conf, _t_pend  # TRANS_CONFIRM_S in hops; hops left until the confirmation
     cdef bint _t_voiced        # the pending transient lasted or voicing followed it
     cdef f64 _t_rate           # confirmed clicks, decaying with TRANS_RATE_TAU_S
+    cdef f64 _t_wt             # this hop's click weight (0 outside a transient)
     cdef long _t_count         # transients started since reset
     cdef void _transient(self) noexcept nogil
     # Scalar state.

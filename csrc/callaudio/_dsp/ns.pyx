@@ -193,7 +193,9 @@ cdef extern from "ns_impl.h":
     double CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ, CA_NS_TRANS_ON_DB, CA_NS_TRANS_JUMP_DB
     double CA_NS_TRANS_HL, CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S, CA_NS_TRANS_ENV_TAU_S
     double CA_NS_TRANS_REF_TAU_S, CA_NS_TRANS_RATE_TAU_S, CA_NS_TRANS_RATE_LO
-    double CA_NS_TRANS_RATE_HI, CA_NS_TRANS_CONFIRM_S
+    double CA_NS_TRANS_RATE_HI, CA_NS_TRANS_CONFIRM_S, CA_NS_TRANS_KEEP, CA_NS_TRANS_GMIN_DB
+    void ca_ns_transient_limit(const float* P, const float* tref, float* gain, int nb,
+                               float keep, float gmin2, float w) noexcept nogil
     void ca_ns_transient(const float* P, float* tref, float* used, int nb, float a, float w,
                          int active, float tiny) noexcept nogil
     float ca_ns_expf(float x) noexcept nogil
@@ -287,6 +289,8 @@ TRANS_ENV_TAU_S = CA_NS_TRANS_ENV_TAU_S
 TRANS_REF_TAU_S = CA_NS_TRANS_REF_TAU_S
 TRANS_RATE_TAU_S = CA_NS_TRANS_RATE_TAU_S
 TRANS_RATE = (CA_NS_TRANS_RATE_LO, CA_NS_TRANS_RATE_HI)
+TRANS_KEEP = CA_NS_TRANS_KEEP
+TRANS_GMIN_DB = CA_NS_TRANS_GMIN_DB
 
 
 def _fast_math(x, fn):
@@ -584,6 +588,7 @@ cdef class NoiseSuppressor:
         self._t_e1 = 0.0
         self._t_e2 = 0.0
         self._t_rate = 0.0
+        self._t_wt = 0.0
         self._t_count = 0
         self._floor_known = False
         for k in range(self._nhist):
@@ -723,6 +728,10 @@ cdef class NoiseSuppressor:
                            self._wloc, self._hloc, self._wglob, self._hglob)
         ca_ns_gain(P, self._noise_used, self._pprev, self._gprev, self._xi, self._odds, nb,
                    gmin, log_gmin, self._a_dd)
+        if self._t_wt > 0.0:
+            ca_ns_transient_limit(P + self._t_lo, self._tref + self._t_lo,
+                                  self._gprev + self._t_lo, nb - self._t_lo, CA_NS_TRANS_KEEP,
+                                  <f32>(10.0 ** (CA_NS_TRANS_GMIN_DB / 10.0)), <f32>self._t_wt)
         # self._odds now holds each bin's presence probability.
         self._presence_acc += ca_ns_mean(self._odds, self._vad_lo, self._vad_hi)
 
@@ -767,6 +776,7 @@ cdef class NoiseSuppressor:
         self._t_rate *= self._a_trate
         wt = (self._t_rate - CA_NS_TRANS_RATE_LO) / (CA_NS_TRANS_RATE_HI - CA_NS_TRANS_RATE_LO)
         wt = 0.0 if wt < 0.0 else (1.0 if wt > 1.0 else wt)
+        self._t_wt = wt if self._t_left > 0 else 0.0
         if self._t_left > 0:
             if wt > 0.0:
                 ca_ns_transient(P, self._tref, self._noise_used, self._nbins, self._a_tref,

@@ -178,6 +178,18 @@ void ca_ns_transient(const float *restrict P, float *restrict tref, float *restr
     }
 }
 
+void ca_ns_transient_limit(const float *restrict P, const float *restrict tref,
+                           float *restrict gain, int nb, float keep, float gmin2, float w) {
+    const ptrdiff_t m = nb;
+    const float h = 0.5f * w;
+    for (ptrdiff_t k = 0; k < m; k++) {
+        float p = P[k] > 1e-30f ? P[k] : 1e-30f;
+        float r = keep * tref[k] / p;
+        r = r < gmin2 ? gmin2 : (r > 1.0f ? 1.0f : r);
+        gain[k] *= ca_ns_expf(h * ca_ns_logf(r));
+    }
+}
+
 void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_spec,
                       const float *restrict tonal_t, const float *restrict tonal_fl,
                       float *restrict used, int nb, float w) {

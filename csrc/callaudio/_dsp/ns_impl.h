@@ -104,9 +104,9 @@
  * weight stays 0. */
 #define CA_NS_TRANS_LO_HZ 1000.0
 #define CA_NS_TRANS_HI_HZ 8000.0
-#define CA_NS_TRANS_ON_DB 15.0
+#define CA_NS_TRANS_ON_DB 10.0
 #define CA_NS_TRANS_JUMP_DB 10.0
-#define CA_NS_TRANS_HL 4.0
+#define CA_NS_TRANS_HL 2.0
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
 #define CA_NS_TRANS_CONFIRM_S 0.06
@@ -115,6 +115,11 @@
 #define CA_NS_TRANS_RATE_TAU_S 2.0
 #define CA_NS_TRANS_RATE_LO 1.0
 #define CA_NS_TRANS_RATE_HI 2.0
+/* ... and the gain limits each bin above TRANS_LO_HZ to TRANS_KEEP times its power before
+ * the click (not below TRANS_GMIN_DB), to the same weight (below, a voiced onset that comes
+ * with a click would be limited too). */
+#define CA_NS_TRANS_KEEP 2.0
+#define CA_NS_TRANS_GMIN_DB -30.0
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -173,6 +178,10 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
  * a tref + (1 - a) P (< tiny -> 0). */
 void ca_ns_transient(const float *restrict P, float *restrict tref, float *restrict used,
                      int nb, float a, float w, int active, float tiny);
+
+/* The click limit: gain[k] *= (clamp(keep tref / max(P, 1e-30), gmin2, 1))^(w / 2). */
+void ca_ns_transient_limit(const float *restrict P, const float *restrict tref,
+                           float *restrict gain, int nb, float keep, float gmin2, float w);
 
 /* The pause spectrum: floor <- a floor + (1 - a) P (< tiny -> 0), in place. */
 void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,
