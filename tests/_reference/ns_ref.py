@@ -79,9 +79,9 @@ ONSET_MAX_W = 0.05
 ONSET_OFF = 10.0 ** (3.0 / 10.0)
 TRANS_LO_HZ = 1000.0
 TRANS_HI_HZ = 8000.0
-TRANS_ON = 10.0 ** (10.0 / 10.0)
+TRANS_ON = 10.0 ** (15.0 / 10.0)
 TRANS_JUMP = 10.0 ** (10.0 / 10.0)
-TRANS_HL = 2.0
+TRANS_HL = 4.0
 TRANS_OFF = 10.0 ** (6.0 / 10.0)
 TRANS_MAX_S = 0.05
 TRANS_CONFIRM_S = 0.06
@@ -89,7 +89,7 @@ TRANS_ENV_TAU_S = 0.1
 TRANS_REF_TAU_S = 0.03
 TRANS_RATE_TAU_S = 2.0
 TRANS_RATE = (1.0, 2.0)
-TRANS_KEEP = 2.0
+TRANS_KEEP = 4.0
 TRANS_GMIN = 10.0 ** (-30.0 / 20.0)
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
@@ -380,8 +380,9 @@ class NoiseSuppressorRef:
         self.gain = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
         self.gain[0] = self.gain[1]
         self.gain[-1] = self.gain[-2]
-        if self.t_wt > 0.0:
-            # In a click, each bin above TRANS_LO_HZ at most TRANS_KEEP times its power before.
+        if self.t_wt > 0.0 and self.sample_rate >= 16000:
+            # In a click, each bin above TRANS_LO_HZ at most TRANS_KEEP times its power
+            # before it (not at 8 kHz, where 1-4 kHz carries most of the talker's cues).
             hi = slice(self.t_lo, None)  # above the voiced band only
             cl = np.clip(TRANS_KEEP * self.tref[hi] / np.maximum(P[hi], 1e-30), TRANS_GMIN**2, 1)
             self.gain[hi] = self.gain[hi] * np.exp(0.5 * self.t_wt * np.log(cl))

@@ -728,7 +728,7 @@ cdef class NoiseSuppressor:
                            self._wloc, self._hloc, self._wglob, self._hglob)
         ca_ns_gain(P, self._noise_used, self._pprev, self._gprev, self._xi, self._odds, nb,
                    gmin, log_gmin, self._a_dd)
-        if self._t_wt > 0.0:
+        if self._t_wt > 0.0 and self.sample_rate >= 16000:
             ca_ns_transient_limit(P + self._t_lo, self._tref + self._t_lo,
                                   self._gprev + self._t_lo, nb - self._t_lo, CA_NS_TRANS_KEEP,
                                   <f32>(10.0 ** (CA_NS_TRANS_GMIN_DB / 10.0)), <f32>self._t_wt)

@@ -104,9 +104,9 @@
  * weight stays 0. */
 #define CA_NS_TRANS_LO_HZ 1000.0
 #define CA_NS_TRANS_HI_HZ 8000.0
-#define CA_NS_TRANS_ON_DB 10.0
+#define CA_NS_TRANS_ON_DB 15.0
 #define CA_NS_TRANS_JUMP_DB 10.0
-#define CA_NS_TRANS_HL 2.0
+#define CA_NS_TRANS_HL 4.0
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
 #define CA_NS_TRANS_CONFIRM_S 0.06
@@ -117,8 +117,9 @@
 #define CA_NS_TRANS_RATE_HI 2.0
 /* ... and the gain limits each bin above TRANS_LO_HZ to TRANS_KEEP times its power before
  * the click (not below TRANS_GMIN_DB), to the same weight (below, a voiced onset that comes
- * with a click would be limited too). */
-#define CA_NS_TRANS_KEEP 2.0
+ * with a click would be limited too).  Off at 8 kHz: there 1-4 kHz carries most of the
+ * talker's cues, and the limit cost 0.02 STOI in keyboard noise at 5 dB. */
+#define CA_NS_TRANS_KEEP 4.0
 #define CA_NS_TRANS_GMIN_DB -30.0
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
