@@ -106,6 +106,29 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    Pbar the margin also caught bins of s2 that had learnt a talker's harmonics over the
    near-silence between keyboard clicks.)  ``noise_psd`` and ``noise_level_dbfs`` report
    ``max(s2 limited, B w F)``.
+   **Transient (keyboard click) suppression**: a click is an abrupt, broadband onset that
+   decays within tens of ms, which the trackers above (time constants >= 72 ms) cannot
+   learn.  A hop is a transient's onset when the mean periodogram e_h over TRANS_BAND_HZ =
+   1..8 kHz stands TRANS_ON_DB = 15 dB over its envelope (follows a fall at once, a rise
+   with TRANS_ENV_TAU_S = 0.1 s) and TRANS_JUMP_DB = 10 dB over e_h two hops before (a
+   spectral-flux onset test; J. P. Bello et al., "A tutorial on onset detection in music
+   signals", IEEE TSAP 13(5), 2005), and its rise exceeds TRANS_HL = 4 times the one-hop
+   rise of the 100 Hz..1 kHz mean (a voiced onset rises there).  It ends when e_h falls
+   under TRANS_OFF_DB = 6 dB over the envelope; one that lasts TRANS_MAX_S = 50 ms was not
+   a click (no new onset until it ends).  It is confirmed a click TRANS_CONFIRM_S = 60 ms
+   after its onset if it ended and the low band did not rise TRANS_OFF_DB over its level
+   before it meanwhile (a plosive's burst is followed by voicing).  The count of confirmed
+   clicks, decaying with TRANS_RATE_TAU_S = 2 s, gives a weight wt (0 at TRANS_RATE = 1, 1
+   from 2): clicks that recur, as typing's do, are suppressed; a talker's lone bursts are
+   not (clean speech and the plosive test are unchanged).  During a transient the gain's
+   noise PSD is ``max(., wt (|Y|^2 - T))``, T the periodogram's TRANS_REF_TAU_S = 30 ms
+   average before the onset (not updated during transients), and above 1 kHz the gain is
+   multiplied by ``clamp(TRANS_KEEP T / |Y|^2, TRANS_GMIN^2, 1)^(wt / 2)`` (each bin at
+   most TRANS_KEEP = 4 times, 6 dB, its power before; >= -30 dB; off at 8 kHz, where
+   1-4 kHz carries most of the talker's cues): a fast per-bin noise estimate for the
+   flagged hops only, the slow trackers untouched.  Keyboard noise, PESQ gain, bench means
+   over 2 seeds: 16 kHz +0.00 / +0.01 -> +0.03 / +0.04 at 10 / 20 dB, 48 kHz -0.00 /
+   -0.00 -> +0.03 / +0.09; every other noise of the bench unchanged.
 3. **A priori SNR**: decision-directed, Y. Ephraim and D. Malah, "Speech enhancement using
    a minimum mean-square error short-time spectral amplitude estimator", IEEE TASSP 32(6),
    1984: ``xi = a G_prev^2 |Y_prev|^2 / s2 + (1 - a) max(gamma - 1, 0)`` with a = 0.98
