@@ -327,6 +327,21 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.ONSET_TAU_S, c.ONSET_TAU_S),
         (r.ONSET_MAX_W, c.ONSET_MAX_W),
         (r.ONSET_OFF, db(c.ONSET_OFF_DB)),
+        (r.TRANS_LO_HZ, c.TRANS_BAND_HZ[0]),
+        (r.TRANS_HI_HZ, c.TRANS_BAND_HZ[1]),
+        (r.TRANS_ON, db(c.TRANS_ON_DB)),
+        (r.TRANS_JUMP, db(c.TRANS_JUMP_DB)),
+        (r.TRANS_HL, c.TRANS_HL),
+        (r.TRANS_OFF, db(c.TRANS_OFF_DB)),
+        (r.TRANS_MAX_S, c.TRANS_MAX_S),
+        (r.TRANS_CONFIRM_S, c.TRANS_CONFIRM_S),
+        (r.TRANS_ENV_TAU_S, c.TRANS_ENV_TAU_S),
+        (r.TRANS_REF_TAU_S, c.TRANS_REF_TAU_S),
+        (r.TRANS_RATE_TAU_S, c.TRANS_RATE_TAU_S),
+        (r.TRANS_RATE[0], c.TRANS_RATE[0]),
+        (r.TRANS_RATE[1], c.TRANS_RATE[1]),
+        (r.TRANS_KEEP, c.TRANS_KEEP),
+        (r.TRANS_GMIN, 10.0 ** (c.TRANS_GMIN_DB / 20.0)),
     ]
     for ref, compiled in pairs:
         assert ref == pytest.approx(compiled, rel=1e-12)

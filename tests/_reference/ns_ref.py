@@ -77,6 +77,20 @@ ONSET_COH = (0.25, 0.75)
 ONSET_TAU_S = 0.02
 ONSET_MAX_W = 0.05
 ONSET_OFF = 10.0 ** (3.0 / 10.0)
+TRANS_LO_HZ = 1000.0
+TRANS_HI_HZ = 8000.0
+TRANS_ON = 10.0 ** (15.0 / 10.0)
+TRANS_JUMP = 10.0 ** (10.0 / 10.0)
+TRANS_HL = 4.0
+TRANS_OFF = 10.0 ** (6.0 / 10.0)
+TRANS_MAX_S = 0.05
+TRANS_CONFIRM_S = 0.06
+TRANS_ENV_TAU_S = 0.1
+TRANS_REF_TAU_S = 0.03
+TRANS_RATE_TAU_S = 2.0
+TRANS_RATE = (1.0, 2.0)
+TRANS_KEEP = 4.0
+TRANS_GMIN = 10.0 ** (-30.0 / 20.0)
 
 _A = (-0.57721566, 0.99999193, -0.24991055, 0.05519968, -0.00976004, 0.00107857)
 _NUM = (8.5733287401, 18.0590169730, 8.6347608925, 0.2677737343)
@@ -192,6 +206,13 @@ class NoiseSuppressorRef:
         self.a_coh = math.exp(-self.tonal_every * hop_s / TONAL_COH_TAU_S)
         self.hold_n = float(int(ONSET_HOLD_S / hop_s + 0.5))
         self.a_onset = math.exp(-hop_s / ONSET_TAU_S)
+        self.t_lo = int(TRANS_LO_HZ * K / self.sample_rate + 0.5)
+        self.t_hi = min(self.nbins, int(TRANS_HI_HZ * K / self.sample_rate) + 1)
+        self.a_tref = math.exp(-hop_s / TRANS_REF_TAU_S)
+        self.t_max = max(1, int(TRANS_MAX_S / hop_s + 0.5))
+        self.t_conf = max(1, int(TRANS_CONFIRM_S / hop_s + 0.5))
+        self.a_tenv = math.exp(-hop_s / TRANS_ENV_TAU_S)
+        self.a_trate = math.exp(-hop_s / TRANS_RATE_TAU_S)
         self.reset()
 
     def reset(self) -> None:
@@ -216,6 +237,18 @@ class NoiseSuppressorRef:
         self.hold = np.zeros(nb)  # onset hold, hops left
         self.psm = np.zeros(nb)  # the periodogram's ONSET_TAU_S average
         self.ehist: list[float] = []
+        self.tref = np.zeros(nb)  # the spectrum before a transient (TRANS_REF_TAU_S mean)
+        self.t_left = 0  # hops left in a transient
+        self.t_refr = False  # a transient that lasted: not a click, until it ends
+        self.t_count = 0  # transients started
+        self.t_el0 = 0.0
+        self.t_wt = 0.0
+        self.t_pend = 0
+        self.t_voiced = False
+        self.t_rate = 0.0
+        self.t_ehist = [0.0, 0.0]
+        self.t_env = 0.0
+        self.t_elprev = 0.0
         self.wbar = 0.0
         self.count = 0
         self.log_odds = 0.0
@@ -324,6 +357,7 @@ class NoiseSuppressorRef:
         lim = nz - self.tonal_t * (nz - np.minimum(nz, self.tonal_fl))
         self.noise = np.maximum(lim, np.float32(FLOOR_BIAS * w) * self.floor_spec)
         gmin = self.gmin ** (1.0 - FLOOR_GMIN_SHARE * w)
+        self._transient(P)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
         xi = self.a_dd * self.gain**2 * self.pprev / self.noise
@@ -346,6 +380,12 @@ class NoiseSuppressorRef:
         self.gain = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
         self.gain[0] = self.gain[1]
         self.gain[-1] = self.gain[-2]
+        if self.t_wt > 0.0 and self.sample_rate >= 16000:
+            # In a click, each bin above TRANS_LO_HZ at most TRANS_KEEP times its power
+            # before it (not at 8 kHz, where 1-4 kHz carries most of the talker's cues).
+            hi = slice(self.t_lo, None)  # above the voiced band only
+            cl = np.clip(TRANS_KEEP * self.tref[hi] / np.maximum(P[hi], 1e-30), TRANS_GMIN**2, 1)
+            self.gain[hi] = self.gain[hi] * np.exp(0.5 * self.t_wt * np.log(cl))
         self.pprev = P
         for name in (
             "noise_gh",
@@ -359,12 +399,64 @@ class NoiseSuppressorRef:
             "pbar",
             "tonal_t",
             "tonal_fl",
+            "tref",
         ):
             setattr(self, name, np.asarray(getattr(self, name), np.float32).astype(np.float64))
         for name in ("xprev", "zlast", "coh"):
             v = np.asarray(getattr(self, name), np.complex64).astype(np.complex128)
             setattr(self, name, v)
         return float(np.mean(q[self.vad_lo : self.vad_hi]))
+
+    def _transient(self, P: F64) -> None:
+        """Transient (keyboard click) suppression (ns.pyx item 2): during a transient that
+        is abrupt, broadband-high and not a voiced onset, the gain's noise PSD is lifted to
+        each bin's rise over the spectrum before it, weighted by how many clicks were
+        confirmed (decayed within TRANS_MAX_S) over the last TRANS_RATE_TAU_S."""
+        hf, lf = slice(self.t_lo, self.t_hi), slice(self.vad_lo, self.t_lo)
+        eh, el = float(np.mean(P[hf])), float(np.mean(P[lf]))
+        env = self.t_env
+        dl = el - self.t_elprev
+        self.t_elprev = el
+        e2 = self.t_ehist[0]
+        self.t_ehist = [self.t_ehist[1], eh]
+        if self.t_left > 0:
+            if eh < TRANS_OFF * env:
+                self.t_left = 0
+            else:
+                self.t_left -= 1
+                self.t_refr = self.t_left == 0
+            self.t_voiced = self.t_voiced or self.t_refr  # it lasted: not a click
+        elif self.t_refr:
+            self.t_refr = not eh < TRANS_OFF * env
+        elif (
+            self.count >= self.n_init
+            and eh > TRANS_ON * env
+            and eh - env > TRANS_HL * dl
+            and eh > TRANS_JUMP * e2
+        ):
+            self.t_left = self.t_max
+            self.t_el0 = el - dl  # the low band before the transient
+            self.t_pend = self.t_conf
+            self.t_voiced = False
+            self.t_count += 1
+        if self.t_pend > 0:
+            # confirmed a click TRANS_CONFIRM_S after its onset unless it lasted or voicing
+            # followed it (a plosive)
+            if self.t_left == 0 and el > TRANS_OFF * self.t_el0:
+                self.t_voiced = True
+            self.t_pend -= 1
+            if self.t_pend == 0 and not self.t_voiced:
+                self.t_rate += 1.0
+        self.t_rate *= self.a_trate
+        wt = min(max((self.t_rate - TRANS_RATE[0]) / (TRANS_RATE[1] - TRANS_RATE[0]), 0.0), 1.0)
+        self.t_wt = wt if self.t_left > 0 else 0.0
+        if self.t_left > 0:
+            if wt > 0.0:
+                self.noise = np.maximum(self.noise, np.float32(wt) * (P - self.tref))
+        else:
+            t = self.a_tref * self.tref + (1.0 - self.a_tref) * P
+            self.tref = np.where(t < TINY, 0.0, t)
+            self.t_env = eh if eh < env else self.a_tenv * env + (1.0 - self.a_tenv) * eh
 
     def _tonal_update(self, band: slice) -> None:
         """Tonal protection (ns.pyx item 2): in the band, where the mean periodogram stands

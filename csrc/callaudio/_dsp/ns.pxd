@@ -79,6 +79,23 @@ cdef class NoiseSuppressor:
     cdef f64 _a_whold          # its smoothing factor per hop
     cdef bint _floor_known     # _floor_mean/_floor_geo hold _floor_spec's as it is now
     cdef f64 _floor_mean, _floor_geo  # its VAD-band mean and geometric mean (exp log-mean)
+    # Transient (click) suppression (ns.pyx item 2; ns_impl.h TRANS_*).
+    cdef f32* _tref            # the spectrum before a transient (TRANS_REF_TAU_S mean), nbins
+    cdef int _t_lo, _t_hi      # bins of TRANS_LO_HZ .. TRANS_HI_HZ
+    cdef f32 _a_tref
+    cdef f64 _a_tenv, _a_trate
+    cdef f64 _t_on, _t_off, _t_jump  # linear TRANS_ON_DB, TRANS_OFF_DB, TRANS_JUMP_DB
+    cdef int _t_max            # TRANS_MAX_S in hops
+    cdef int _t_left           # hops left in a transient (0: none)
+    cdef bint _t_refr          # a transient that lasted (not a click), until it ends
+    cdef f64 _t_env, _t_elprev, _t_e1, _t_e2  # e_h envelope, last low-band mean, e_h history
+    cdef f64 _t_el0            # the low-band mean before the transient
+    cdef int _t_conf, _t_pend  # TRANS_CONFIRM_S in hops; hops left until the confirmation
+    cdef bint _t_voiced        # the pending transient lasted or voicing followed it
+    cdef f64 _t_rate           # confirmed clicks, decaying with TRANS_RATE_TAU_S
+    cdef f64 _t_wt             # this hop's click weight (0 outside a transient)
+    cdef long _t_count         # transients started since reset
+    cdef void _transient(self) noexcept nogil
     # Scalar state.
     cdef long _count           # hops since reset (saturates)
     cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability

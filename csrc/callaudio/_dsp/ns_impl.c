@@ -162,6 +162,34 @@ void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int
 }
 
 CA_NS_MULTIVERSION
+void ca_ns_transient(const float *restrict P, float *restrict tref, float *restrict used,
+                     int nb, float a, float w, int active, float tiny) {
+    const ptrdiff_t m = nb;
+    if (active) {
+        for (ptrdiff_t k = 0; k < m; k++) {
+            float d = w * (P[k] - tref[k]);
+            used[k] = d > used[k] ? d : used[k];
+        }
+    } else {
+        for (ptrdiff_t k = 0; k < m; k++) {
+            float t = a * tref[k] + (1.0f - a) * P[k];
+            tref[k] = t < tiny ? 0.0f : t;
+        }
+    }
+}
+
+void ca_ns_transient_limit(const float *restrict P, const float *restrict tref,
+                           float *restrict gain, int nb, float keep, float gmin2, float w) {
+    const ptrdiff_t m = nb;
+    const float h = 0.5f * w;
+    for (ptrdiff_t k = 0; k < m; k++) {
+        float p = P[k] > 1e-30f ? P[k] : 1e-30f;
+        float r = keep * tref[k] / p;
+        r = r < gmin2 ? gmin2 : (r > 1.0f ? 1.0f : r);
+        gain[k] *= ca_ns_expf(h * ca_ns_logf(r));
+    }
+}
+
 void ca_ns_noise_used(const float *restrict noise, const float *restrict floor_spec,
                       const float *restrict tonal_t, const float *restrict tonal_fl,
                       float *restrict used, int nb, float w) {

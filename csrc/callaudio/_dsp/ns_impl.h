@@ -88,6 +88,39 @@
 #define CA_NS_ONSET_TAU_S 0.02
 #define CA_NS_ONSET_OFF_DB 3.0
 #define CA_NS_ONSET_MAX_W 0.05
+/* Transient (keyboard click) suppression: a hop whose mean periodogram over TRANS_LO..HI_HZ
+ * (e_h) rises TRANS_ON_DB over its envelope (falls at once, rises with TRANS_ENV_TAU_S),
+ * TRANS_JUMP_DB over e_h two hops before (abrupt), and more than TRANS_HL times the rise of
+ * the 100..TRANS_LO_HZ mean over one hop (a voiced onset rises there) starts a transient;
+ * it ends when e_h falls under TRANS_OFF_DB over the envelope, and is confirmed a click if
+ * that happens within TRANS_MAX_S and, from its end to TRANS_CONFIRM_S after its onset, the
+ * 100..TRANS_LO_HZ mean stays under TRANS_OFF_DB over its value before the transient (a
+ * plosive's burst is followed by voicing); a transient that lasts TRANS_MAX_S is not a click
+ * (no new one starts until it ends).
+ * The confirmed clicks' count, decaying with TRANS_RATE_TAU_S, gives the weight (0 at
+ * TRANS_RATE_LO, 1 from TRANS_RATE_HI) with which, during a transient, the gain's noise PSD
+ * is lifted to the rise of each bin over its spectrum before (TRANS_REF_TAU_S mean, not
+ * updated during transients).  Where no clicks recur (clean speech, plosives alone) the
+ * weight stays 0. */
+#define CA_NS_TRANS_LO_HZ 1000.0
+#define CA_NS_TRANS_HI_HZ 8000.0
+#define CA_NS_TRANS_ON_DB 15.0
+#define CA_NS_TRANS_JUMP_DB 10.0
+#define CA_NS_TRANS_HL 4.0
+#define CA_NS_TRANS_OFF_DB 6.0
+#define CA_NS_TRANS_MAX_S 0.05
+#define CA_NS_TRANS_CONFIRM_S 0.06
+#define CA_NS_TRANS_ENV_TAU_S 0.1
+#define CA_NS_TRANS_REF_TAU_S 0.03
+#define CA_NS_TRANS_RATE_TAU_S 2.0
+#define CA_NS_TRANS_RATE_LO 1.0
+#define CA_NS_TRANS_RATE_HI 2.0
+/* ... and the gain limits each bin above TRANS_LO_HZ to TRANS_KEEP times its power before
+ * the click (not below TRANS_GMIN_DB), to the same weight (below, a voiced onset that comes
+ * with a click would be limited too).  Off at 8 kHz: there 1-4 kHz carries most of the
+ * talker's cues, and the limit cost 0.02 STOI in keyboard noise at 5 dB. */
+#define CA_NS_TRANS_KEEP 4.0
+#define CA_NS_TRANS_GMIN_DB -30.0
 /* Decision-directed a priori SNR and log-MMSE gain (Ephraim & Malah 1984, 1985). */
 /* Time constant of the decision-directed recursion: its factor is exp(-hop / DD_TAU_S),
  * 0.98 at a 5 ms hop (-0.005 / ln 0.98: the value the floors were tuned with), 0.96 at
@@ -141,6 +174,15 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
                         float *restrict psm, const float *restrict coh, int nb,
                         float a_noise, float a_spp, float floor_, float tiny, float on,
                         float a_on, float hold_n, float coh2_lo, float coh2_inv);
+
+/* Transient suppression (nb bins): active: used <- max(used, w (P - tref)); else tref <-
+ * a tref + (1 - a) P (< tiny -> 0). */
+void ca_ns_transient(const float *restrict P, float *restrict tref, float *restrict used,
+                     int nb, float a, float w, int active, float tiny);
+
+/* The click limit: gain[k] *= (clamp(keep tref / max(P, 1e-30), gmin2, 1))^(w / 2). */
+void ca_ns_transient_limit(const float *restrict P, const float *restrict tref,
+                           float *restrict gain, int nb, float keep, float gmin2, float w);
 
 /* The pause spectrum: floor <- a floor + (1 - a) P (< tiny -> 0), in place. */
 void ca_ns_floor_update(const float *restrict P, float *restrict floor_spec, int nb,

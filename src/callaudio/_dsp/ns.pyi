@@ -48,6 +48,19 @@ ONSET_HOLD_S: float
 ONSET_COH: tuple[float, float]
 ONSET_TAU_S: float
 ONSET_MAX_W: float
+TRANS_BAND_HZ: tuple[float, float]
+TRANS_ON_DB: float
+TRANS_JUMP_DB: float
+TRANS_HL: float
+TRANS_OFF_DB: float
+TRANS_MAX_S: float
+TRANS_CONFIRM_S: float
+TRANS_ENV_TAU_S: float
+TRANS_REF_TAU_S: float
+TRANS_RATE_TAU_S: float
+TRANS_RATE: tuple[float, float]
+TRANS_KEEP: float
+TRANS_GMIN_DB: float
 ONSET_OFF_DB: float
 
 def _fast_math(x: float, fn: str) -> float: ...
