@@ -1,0 +1,39 @@
+"""Failures while the output is written (a full disk, a file size limit): one error line
+naming the output and the system's reason, nothing left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .conftest import Run, no_temp_files, one_error_line, write
+
+
+@contextlib.contextmanager
+def file_size_limit(nbytes: int) -> Iterator[None]:
+    """RLIMIT_FSIZE for this process (Python ignores SIGXFSZ: a write past it is EFBIG),
+    as a full disk is met half-way through a file."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_write_error_mid_file_is_one_line_with_the_reason(tmp_path: Path, run: Run) -> None:
+    """libsndfile's "System error." escaped as a traceback, the errno lost."""
+    src = write(tmp_path / "in.wav", np.zeros(8000 * 4, np.float32), 8000)
+    old = tmp_path / "old.wav"
+    old.write_bytes(b"mine")
+    for name in ("out.wav", "old.wav"):
+        with file_size_limit(20_000):
+            code, _, err = run("process", str(src), "-o", str(tmp_path / name), "--quiet")
+        one_error_line(code, err, name, "cannot write", "File too large")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "old.wav"]
+    assert old.read_bytes() == b"mine"
+    assert no_temp_files(tmp_path)
