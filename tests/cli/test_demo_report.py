@@ -133,3 +133,16 @@ def test_a_write_error_in_the_report_names_the_users_path_and_leaves_nothing(
     assert str(info.value).startswith(str(tmp_path / "rep" / "mic.wav"))
     assert list(tmp_path.iterdir()) == []
 
+
+def test_a_report_that_cannot_be_moved_in_whole_moves_nothing(
+    call: demo.DemoRun, tmp_path: Path
+) -> None:
+    """``metrics.json`` is a folder in the existing report folder: the WAVs before it in
+    name order were moved in, and stayed there; now the folder is refused first."""
+    from callaudio.errors import SoundFileError
+
+    metrics = demo.measure(call)
+    (tmp_path / "metrics.json").mkdir()
+    with pytest.raises(SoundFileError, match=r"metrics\.json: is a folder"):
+        report.write_folder(tmp_path, call, metrics, plots=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

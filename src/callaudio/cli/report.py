@@ -134,6 +134,14 @@ def _commit(tmp: Path, outdir: Path) -> None:
     if not os.path.lexists(outdir):
         os.rename(tmp, outdir)
         return
+    for name in sorted(os.listdir(tmp)):  # checked before the first file is moved
+        if os.path.isdir(outdir / name) and not os.path.islink(outdir / name):
+            raise SoundFileError(
+                str(outdir / name),
+                "unwritable",
+                "is a folder; the report was not written (the folder's other files are "
+                "left as they were)",
+            )
     try:
         for name in sorted(os.listdir(tmp)):
             os.replace(tmp / name, outdir / name)
