@@ -1,0 +1,30 @@
+"""EngineBackend used against its client: what must be refused, and with what error."""
+
+from __future__ import annotations
+
+import pytest
+
+import callaudio as ca
+from callaudio.audio.service import make_backend
+from callaudio.errors import InvalidStateError
+from callaudio.session import AudioSession
+
+
+def test_closing_the_backend_under_a_live_call_is_refused() -> None:
+    """close() while a client's call held the duplex stream was accepted: the stream was
+    gone, yet the call stayed ESTABLISHED for ever (no fault, no event)."""
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    client = ca.VoiceClient(backend, session=AudioSession())
+    call = client.start_call("bob")
+    call.progress()
+    call.answer()
+    call.establish()
+    assert backend.stream_kind == "duplex"
+    with pytest.raises(InvalidStateError, match="a call holds its duplex stream"):
+        backend.close()
+    assert backend.stream_kind == "duplex" and call.state.name == "ESTABLISHED"
+    call.hangup()
+    backend.close()  # the call ended: the backend closes
+    assert backend.stream is None
+    client.close()
+    backend.close()
