@@ -85,3 +85,28 @@ def test_histograms_count_whole_items(tmp_path: Path, monkeypatch) -> None:
 
     write_plots(Table(), str(tmp_path))
     assert ticks["erle_db"] and all(t == int(t) for t in ticks["erle_db"]), ticks
+
+
+def test_a_results_folder_whose_name_is_not_utf8_works(tmp_path: Path) -> None:
+    """A valid Linux name (byte 0xFF): pyarrow encoded the str path strictly and the run
+    died with a UnicodeEncodeError traceback."""
+    import os
+
+    out = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"res\xff"))
+    store = ResultsStore(out)
+    store.append([_row("a")])
+    store.append([_row("b")])
+    store.compact()
+    assert [r["id"] for r in store.read().to_pylist()] == ["a", "b"]
+
+
+def test_a_fifo_as_a_part_is_a_damaged_part_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    from callaudio.errors import ConfigError
+
+    store = ResultsStore(tmp_path)
+    store.append([_row("a")])
+    os.mkfifo(tmp_path / "results.parquet" / "part-00000002.parquet")
+    with pytest.raises(ConfigError, match="damaged results part"):
+        store.read()

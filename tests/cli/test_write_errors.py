@@ -4,6 +4,7 @@ naming the output and the system's reason, nothing left behind."""
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,4 +37,17 @@ def test_a_write_error_mid_file_is_one_line_with_the_reason(tmp_path: Path, run:
         one_error_line(code, err, name, "cannot write", "File too large")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "old.wav"]
     assert old.read_bytes() == b"mine"
+    assert no_temp_files(tmp_path)
+
+
+def test_file_names_that_are_not_utf8_are_read_and_written(tmp_path: Path, run: Run) -> None:
+    """Valid Linux names (bytes 0xFE, 0xFF) were refused: soundfile encoded the str path
+    strictly ("surrogates not allowed")."""
+    folder = os.fsencode(tmp_path)
+    src = os.fsdecode(os.path.join(folder, b"in\xfe.wav"))
+    out = os.fsdecode(os.path.join(folder, b"out\xff.wav"))
+    write(tmp_path / "a.wav", 0.1 * np.ones(8000, np.float32), 8000).rename(src)
+    code, _, err = run("process", src, "-o", out, "--quiet")
+    assert (code, err) == (0, "")
+    assert os.path.getsize(out) > 8000
     assert no_temp_files(tmp_path)

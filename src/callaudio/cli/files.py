@@ -123,6 +123,12 @@ def _explain(error: str, mpeg: bool = False) -> str:
     return f"cannot read this file as audio ({error.strip().rstrip('.')})"
 
 
+def _fs(name: Any) -> Any:
+    """A path as bytes for libsndfile (which soundfile would encode strictly, refusing a
+    valid Linux file name that is not UTF-8); an fd or file object as it is."""
+    return os.fsencode(name) if isinstance(name, str) else name
+
+
 def _log_value(log: str, key: str) -> str | None:
     m = re.search(rf"^\s*{re.escape(key)}\s*:\s*(.+)$", log, re.MULTILINE)
     return m.group(1).strip() if m else None
@@ -156,7 +162,7 @@ class InputFile:
         self._source = InputSource(name)
         try:
             with quiet_stderr(self._source.mpeg):
-                self._file = sf.SoundFile(self._source.target, closefd=False)
+                self._file = sf.SoundFile(_fs(self._source.target), closefd=False)
         except sf.LibsndfileError as exc:
             self._source.close()
             why = _explain(str(exc.error_string), self._source.mpeg)
@@ -534,14 +540,14 @@ class OutputTarget:
         sf = soundfile()
         try:
             if self.kind == "regular":
-                dest: Any = self._tmp
+                dest: Any = _fs(self._tmp)
             elif self.kind == "stdout" and _seekable(1):
                 dest = 1  # a regular file the shell opened: written in place
             elif self.kind in ("fifo", "stdout"):
                 self._spool = tempfile.TemporaryFile()
                 dest = self._spool
             else:
-                dest = self._target
+                dest = _fs(self._target)
             writer = sf.SoundFile(
                 dest,
                 "w",
