@@ -10,7 +10,6 @@ config), so a merge interrupted half-way leaves no duplicates either.
 from __future__ import annotations
 
 import contextlib
-import errno
 import importlib
 import os
 import re
@@ -58,7 +57,7 @@ KEY = ("id", "processor", "config")
 VOLATILE = ("seconds", "rtf", "us_per_frame", "worker")
 """Columns that differ between two runs of the same batch (timings, where it ran)."""
 
-_PART = re.compile(r"^part-(\d{8})\.parquet$")
+_PART = re.compile(r"^part-(\d{8,})\.parquet$")  # 8 digits, more past 99999999
 # An audio file a killed writer left half-written: cli.files.OutputFile's temporary name,
 # ".<name>.wav." and tempfile's eight random characters.
 _AUDIO_TMP = re.compile(r"^\..+\.wav\.[a-z0-9_]{8}$")
@@ -136,7 +135,11 @@ class ResultsStore:
         for _, path in self._parts():
             try:
                 with _open_part(path) as fh:  # (a name that is not UTF-8 is valid here)
-                    tables.append(pq.read_table(fh, schema=schema))
+                    table = pq.read_table(fh, schema=schema)
+                empty = [k for k in KEY if table.column(k).null_count]
+                if empty:
+                    raise OSError(f"rows without {' and '.join(empty)}")
+                tables.append(table)
             except (OSError, pa.ArrowException) as exc:
                 raise ConfigError(
                     "out",
@@ -195,7 +198,7 @@ def _open_part(path: str) -> Any:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
+            raise OSError("not a regular file")
         os.set_blocking(fd, True)
         return open(fd, "rb")
     except BaseException:
