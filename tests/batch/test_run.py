@@ -77,6 +77,25 @@ def test_resume_runs_only_the_missing_items(tmp_path: Path) -> None:
     assert len(list((out / "results.parquet").glob("part-*.parquet"))) == 1  # merged
 
 
+def test_resume_refuses_a_configuration_changed_under_its_name(tmp_path: Path) -> None:
+    """Rows were matched by the configuration's name only: a resume with other settings
+    under the same name kept the old rows, computed the rest with the new settings and
+    summed both up as one configuration."""
+    from callaudio import ProcessingConfig
+    from callaudio.cli.common import full_config
+
+    items = make_manifest(tmp_path / "c", 1)
+    out = tmp_path / "out"
+    run(items, out, workers=0, plots=False, configs={"x": ProcessingConfig()})
+    other = full_config(noise_suppressor=False)
+    parts = sorted((out / "results.parquet").iterdir())
+    with pytest.raises(ConfigError, match="configuration 'x' has other settings"):
+        run(items, out, workers=0, plots=False, configs={"x": other})
+    assert sorted((out / "results.parquet").iterdir()) == parts
+    table = run(items, out, workers=0, plots=False, configs={"x": ProcessingConfig(), "y": other})
+    assert sorted(set(table.column("config").to_pylist())) == ["x", "y"]
+
+
 def _bad_corpus(root: Path) -> Path:
     res = scenario(0).build()
     root.mkdir()
