@@ -51,3 +51,22 @@ def test_file_names_that_are_not_utf8_are_read_and_written(tmp_path: Path, run: 
     assert (code, err) == (0, "")
     assert os.path.getsize(out) > 8000
     assert no_temp_files(tmp_path)
+
+
+def test_output_to_a_closed_stdout_is_refused_before_processing(tmp_path: Path) -> None:
+    """``process in.wav -o - >&-``: the whole file was processed, then an AttributeError
+    traceback ('NoneType' object has no attribute 'flush')."""
+    import subprocess
+    import sys
+
+    src = write(tmp_path / "in.wav", np.zeros(800, np.float32), 8000)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run(
+        [sys.executable, "-m", "callaudio", "process", str(src), "-o", "-", "--quiet"],
+        preexec_fn=lambda: os.close(1),
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=120,
+    )
+    one_error_line(p.returncode, p.stderr.decode(), "-: standard output is closed")

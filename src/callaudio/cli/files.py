@@ -387,6 +387,12 @@ class _Plan:
 def _plan(path: str) -> _Plan:
     """Where ``path`` leads and how it is written; raises SoundFileError when it cannot be."""
     if path == "-":
+        try:
+            if sys.stdout is None:  # closed when the program started (>&-)
+                raise OSError
+            os.fstat(1)
+        except OSError:
+            raise SoundFileError("-", "unwritable", "standard output is closed") from None
         return _Plan("stdout", path)
     if not path:
         raise SoundFileError(
