@@ -50,6 +50,7 @@ import numpy.typing as npt
 
 from ..errors import ConfigError, SoundFileError
 from .source import InputSource, quiet_stderr
+from .writer import AudioWriter
 
 __all__ = [
     "MAX_RATE",
@@ -300,71 +301,6 @@ def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
     return str(sf.default_subtype(fmt))
 
 
-def _write_error(dest: str | int | None) -> str | None:
-    """Why writing to ``dest`` fails, as the system says it (``"No space left on device"``,
-    ``"File too large"``): libsndfile reports a failed write as "System error" and the
-    errno is lost by then, so one block is written past the end of the file again here
-    (and cut off). None when that write succeeds or ``dest`` cannot be probed."""
-    if dest is None:
-        return None
-    try:
-        fd = os.open(dest, os.O_WRONLY) if isinstance(dest, str) else dest
-    except OSError as exc:
-        return exc.strerror
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        try:
-            os.pwrite(fd, bytes(65536), st.st_size)
-        except OSError as exc:
-            return exc.strerror
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, st.st_size)
-        return None
-    except OSError:
-        return None
-    finally:
-        if isinstance(dest, str):
-            os.close(fd)
-
-
-class _Writer:
-    """The ``soundfile.SoundFile`` being written, whose failures (a full disk, a file size
-    limit) are one :class:`SoundFileError` naming the output and the system's reason."""
-
-    def __init__(self, writer: Any, path: str, dest: str | int | None) -> None:
-        self._writer = writer
-        self._path = path
-        self._dest = dest
-
-    def _failed(self, exc: Exception) -> SoundFileError:
-        why = _write_error(self._dest)
-        if why is None:
-            why = str(getattr(exc, "error_string", None) or exc).strip().rstrip(".")
-        return SoundFileError(self._path, "unwritable", f"cannot write ({why})")
-
-    def write(self, data: npt.ArrayLike) -> None:
-        """Append frames (``(n, channels)`` or mono)."""
-        try:
-            self._writer.write(data)
-        except (RuntimeError, OSError) as exc:  # LibsndfileError is a RuntimeError
-            raise self._failed(exc) from exc
-
-    def close(self) -> None:
-        """Finish the file (libsndfile rewrites the header here)."""
-        try:
-            self._writer.close()
-        except (RuntimeError, OSError) as exc:
-            raise self._failed(exc) from exc
-
-    @property
-    def closed(self) -> bool:
-        """True once closed."""
-        return bool(self._writer.closed)
-
-
 def _seekable(fd: int) -> bool:
     try:
         return stat.S_ISREG(os.fstat(fd).st_mode)
@@ -568,7 +504,7 @@ class OutputTarget:
             raise SoundFileError(
                 self.path, "unwritable", f"cannot write {fmt} {subtype} ({why.strip()})"
             ) from exc
-        self._writer = _Writer(writer, self.path, self._written_fd())
+        self._writer = AudioWriter(writer, self.path, self._written_fd())
         return self._writer
 
     def _written_fd(self) -> Any:
