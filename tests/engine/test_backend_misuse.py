@@ -28,3 +28,24 @@ def test_closing_the_backend_under_a_live_call_is_refused() -> None:
     assert backend.stream is None
     client.close()
     backend.close()
+
+
+@pytest.mark.parametrize("duplex", [False, True])
+def test_start_playback_of_something_that_is_not_a_source_is_a_config_error(duplex: bool) -> None:
+    """With no duplex stream, None/5/"tone.wav"/an array/a StreamConfig raised a raw
+    AttributeError ('sample_rate', 'read'); nothing may change either way."""
+    import numpy as np
+
+    from callaudio.audio.base import StreamConfig
+    from callaudio.errors import ConfigError
+
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    config = StreamConfig(16000, 0.01, True, "built_in_mic", "built_in_speaker")
+    if duplex:
+        backend.start_duplex(config)
+    for bad in (None, 5, "tone.wav", np.zeros(160, np.float32), config):
+        with pytest.raises(ConfigError, match="not a PlaybackSource"):
+            backend.start_playback(bad)  # type: ignore[arg-type]
+        assert backend.stream_kind == ("duplex" if duplex else None)
+        assert not backend.playing
+    backend.close()

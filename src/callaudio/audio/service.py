@@ -425,6 +425,8 @@ class EngineBackend(Generic[DeviceT]):
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
     ) -> None:
         """Play ``source``: mixed into the running duplex stream, else on its own stream."""
+        if not isinstance(source, PlaybackSource):  # (ConfigError with a stream or without)
+            raise ConfigError("source", f"not a PlaybackSource: {type(source).__name__}")
         with self._starting("start_playback"):
             if self._kind == "record":
                 raise BackendError(
@@ -442,8 +444,7 @@ class EngineBackend(Generic[DeviceT]):
                 self._start_engine("playback", rate, None, 1)
 
     def _playback_rate(self, source: PlaybackSource) -> int:
-        # The running stream's rate; else the device's fixed rate; else the last call's;
-        # else the source's own when the engine supports it; else 48 kHz.
+        # the stream's rate, else the device's, the last call's, the source's if supported, 48k
         if self._engine is not None:
             return self._engine.sample_rate
         for rate in (
@@ -641,8 +642,7 @@ class EngineBackend(Generic[DeviceT]):
         self._watch_stop.set()
         self._stop(self._stopping)  # (inside its callback: it only halts)
         with self._lock:
-            self._sound = None
-            self._on_finished = None
+            self._sound, self._on_finished = None, None
             taken = self._take_engine()
             self._kept_vp = None
         self._stop(taken, raise_errors=True)
