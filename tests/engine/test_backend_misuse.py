@@ -49,3 +49,17 @@ def test_start_playback_of_something_that_is_not_a_source_is_a_config_error(dupl
         assert backend.stream_kind == ("duplex" if duplex else None)
         assert not backend.playing
     backend.close()
+
+
+def test_the_sounddevice_latency_is_checked_at_construction() -> None:
+    """Anything was accepted; "bogus" became a raw TypeError when a call connected, and
+    NaN, -1, inf or True opened a stream with whatever PortAudio made of them."""
+    import math
+
+    from callaudio.errors import ConfigError
+
+    for bad in ("bogus", math.nan, -1.0, math.inf, True, [0.01], None):
+        with pytest.raises(ConfigError, match="must be 'low', 'high' or seconds"):
+            make_backend("sounddevice", latency=bad)
+    for good in ("low", "high", 0, 0.02):
+        make_backend("sounddevice", latency=good).close()
