@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .conftest import Run, no_temp_files, one_error_line, write
+from .conftest import Run, no_temp_files, one_error_line, soundfile, write
 
 
 @contextlib.contextmanager
@@ -70,3 +70,17 @@ def test_output_to_a_closed_stdout_is_refused_before_processing(tmp_path: Path) 
         timeout=120,
     )
     one_error_line(p.returncode, p.stderr.decode(), "-: standard output is closed")
+
+
+def test_output_names_up_to_the_longest_the_folder_takes_are_written(
+    tmp_path: Path, run: Run
+) -> None:
+    """A valid name of 246..255 bytes was refused ("File name too long"): the temporary
+    name ``.NAME.XXXXXXXX`` beside it was 10 bytes longer."""
+    src = write(tmp_path / "in.wav", np.zeros(800, np.float32), 8000)
+    for name in ("a" * 251 + ".wav", "b" * 255):
+        for _ in range(2):  # a new file, then replacing it
+            code, _, err = run("process", str(src), "-o", str(tmp_path / name), "--quiet")
+            assert (code, err) == (0, "")
+            assert soundfile.info(str(tmp_path / name)).frames == 800
+    assert no_temp_files(tmp_path)

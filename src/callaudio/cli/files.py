@@ -301,6 +301,20 @@ def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
     return str(sf.default_subtype(fmt))
 
 
+def _temp_prefix(target: str, folder: str) -> bytes:
+    """``.NAME.`` for the temporary file beside ``target`` (mkstemp adds 8 characters),
+    NAME cut (keeping its extension) where the whole would pass the folder's longest name."""
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    root, ext = os.path.splitext(os.fsencode(os.path.basename(target)))
+    room = longest - 10 - len(ext)  # the two dots and mkstemp's 8
+    if room < 1:
+        root, ext, room = root + ext, b"", longest - 10
+    return b"." + root[:room] + ext + b"."
+
+
 def _seekable(fd: int) -> bool:
     try:
         return stat.S_ISREG(os.fstat(fd).st_mode)
@@ -460,10 +474,10 @@ class OutputTarget:
             for d in reversed(missing):
                 os.mkdir(d)
                 self._made_dirs.append(d)
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{os.path.basename(self._target)}.", dir=folder
-            )
+            prefix = _temp_prefix(self._target, folder)
+            fd, tmp = tempfile.mkstemp(prefix=prefix, dir=os.fsencode(folder))
             os.close(fd)
+            self._tmp = os.fsdecode(tmp)
         except OSError as exc:
             self._remove_dirs()
             why = exc.strerror or str(exc)
