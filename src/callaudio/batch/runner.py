@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import importlib.util
 import json
+import logging
 import math
 import numbers
 import os
@@ -196,7 +197,10 @@ def _dask_client(
 def _abandon(cluster: Any) -> None:
     """Stop a local cluster whose start was interrupted, quietly: its loop thread stops
     (the worker processes end with this process: they watch their parent), and Dask's
-    exit hook leaves it alone (closing one half started failed an assertion there)."""
+    exit hook leaves it alone (closing one half started failed an assertion there). Dask's
+    warnings about the workers it loses on the way (an exit status "already read") are
+    silenced from here on: the run is being stopped, and its output ends with its one line."""
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster.shutdown_on_close = False
     with contextlib.suppress(Exception):
         cluster.close(timeout=1)
