@@ -96,6 +96,20 @@ def test_resume_refuses_a_configuration_changed_under_its_name(tmp_path: Path) -
     assert sorted(set(table.column("config").to_pylist())) == ["x", "y"]
 
 
+def test_resume_refuses_an_item_whose_mic_changed(tmp_path: Path) -> None:
+    """An id whose manifest now names another microphone file was skipped: its old rows
+    passed for the new recording."""
+    items = make_manifest(tmp_path / "c", 2)
+    out = tmp_path / "out"
+    run(items, out, workers=0, plots=False)
+    lines = items.read_text().splitlines()
+    other = lines[2].split(",")[1]  # item1's mic, given to item0 too
+    lines[1] = ",".join([lines[1].split(",")[0], other, *lines[1].split(",")[2:]])
+    items.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="item 'item0' now has mic"):
+        run(items, out, workers=0, plots=False)
+
+
 def _bad_corpus(root: Path) -> Path:
     res = scenario(0).build()
     root.mkdir()

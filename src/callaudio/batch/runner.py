@@ -333,6 +333,16 @@ def _todo(
         )
     _check_settings(jobs, store, out_dir)
     done = store.keys() if resume else set()
+    if done:  # an id whose microphone file changed: its old rows would pass for it
+        mics = {(r["id"], r["mic"]) for r in store.read().select(["id", "mic"]).to_pylist()}
+        was = {i: m for i, m in mics if m is not None}
+        for item in items:
+            if item.id in was and was[item.id] != item.mic:
+                raise ConfigError(
+                    "input",
+                    f"item {item.id!r} now has mic {item.mic}, its results in {out_dir} were "
+                    f"computed from {was[item.id]}; give it a new id, or choose a new folder",
+                )
     todo: list[tuple[Item, list[Job]]] = []
     for item in items:
         left = [j for j in jobs if (item.id, j.processor, j.config_name) not in done]
