@@ -110,6 +110,20 @@ def test_resume_refuses_an_item_whose_mic_changed(tmp_path: Path) -> None:
         run(items, out, workers=0, plots=False)
 
 
+def test_an_output_folder_whose_name_is_not_utf8_is_run_and_shown(tmp_path: Path, capsys) -> None:
+    """``batch --out 'res\\xff'`` with a strict stdout (PYTHONIOENCODING=utf-8): the run
+    finished, then printing the folder's name failed with a UnicodeEncodeError traceback."""
+    import os
+
+    items = make_manifest(tmp_path / "c", 1)
+    out = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"res\xff"))
+    argv = ["batch", str(items), "--out", out, "--workers", "0", "--no-plots", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "res\\udcff" in printed
+    assert (Path(out) / "summary.md").is_file()
+
+
 def _bad_corpus(root: Path) -> Path:
     res = scenario(0).build()
     root.mkdir()
