@@ -85,3 +85,58 @@ def test_histograms_count_whole_items(tmp_path: Path, monkeypatch) -> None:
 
     write_plots(Table(), str(tmp_path))
     assert ticks["erle_db"] and all(t == int(t) for t in ticks["erle_db"]), ticks
+
+
+def test_a_results_folder_whose_name_is_not_utf8_works(tmp_path: Path) -> None:
+    """A valid Linux name (byte 0xFF): pyarrow encoded the str path strictly and the run
+    died with a UnicodeEncodeError traceback."""
+    import os
+
+    out = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"res\xff"))
+    store = ResultsStore(out)
+    store.append([_row("a")])
+    store.append([_row("b")])
+    store.compact()
+    assert [r["id"] for r in store.read().to_pylist()] == ["a", "b"]
+
+
+def test_a_fifo_as_a_part_is_a_damaged_part_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    from callaudio.errors import ConfigError
+
+    store = ResultsStore(tmp_path)
+    store.append([_row("a")])
+    os.mkfifo(tmp_path / "results.parquet" / "part-00000002.parquet")
+    with pytest.raises(ConfigError, match="damaged results part"):
+        store.read()
+
+
+def test_a_part_with_a_null_key_is_a_damaged_part(tmp_path: Path) -> None:
+    """A tampered part whose row has no id gave a TypeError traceback (sorting None)."""
+    from callaudio.errors import ConfigError
+
+    store = ResultsStore(tmp_path)
+    store.append([_row("a")])
+    store.append([{**_row("b"), "id": None}])
+    with pytest.raises(ConfigError, match=r"part-00000002\.parquet: a damaged results part"):
+        store.read()
+
+
+def test_part_numbers_past_eight_digits_keep_their_rows(tmp_path: Path) -> None:
+    """After ``part-99999999``, the next part (nine digits) was invisible to the reader:
+    every later part was written over it, and its rows were lost."""
+    store = ResultsStore(tmp_path)
+    store.append([_row("a")])
+    folder = tmp_path / "results.parquet"
+    (folder / "part-00000001.parquet").rename(folder / "part-99999999.parquet")
+    store.append([_row("b")])
+    store.append([_row("c")])
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "part-100000000.parquet",
+        "part-100000001.parquet",
+        "part-99999999.parquet",
+    ]
+    assert [r["id"] for r in store.read().to_pylist()] == ["a", "b", "c"]
+    store.compact()
+    assert [r["id"] for r in store.read().to_pylist()] == ["a", "b", "c"]

@@ -77,6 +77,53 @@ def test_resume_runs_only_the_missing_items(tmp_path: Path) -> None:
     assert len(list((out / "results.parquet").glob("part-*.parquet"))) == 1  # merged
 
 
+def test_resume_refuses_a_configuration_changed_under_its_name(tmp_path: Path) -> None:
+    """Rows were matched by the configuration's name only: a resume with other settings
+    under the same name kept the old rows, computed the rest with the new settings and
+    summed both up as one configuration."""
+    from callaudio import ProcessingConfig
+    from callaudio.cli.common import full_config
+
+    items = make_manifest(tmp_path / "c", 1)
+    out = tmp_path / "out"
+    run(items, out, workers=0, plots=False, configs={"x": ProcessingConfig()})
+    other = full_config(noise_suppressor=False)
+    parts = sorted((out / "results.parquet").iterdir())
+    with pytest.raises(ConfigError, match="configuration 'x' has other settings"):
+        run(items, out, workers=0, plots=False, configs={"x": other})
+    assert sorted((out / "results.parquet").iterdir()) == parts
+    table = run(items, out, workers=0, plots=False, configs={"x": ProcessingConfig(), "y": other})
+    assert sorted(set(table.column("config").to_pylist())) == ["x", "y"]
+
+
+def test_resume_refuses_an_item_whose_mic_changed(tmp_path: Path) -> None:
+    """An id whose manifest now names another microphone file was skipped: its old rows
+    passed for the new recording."""
+    items = make_manifest(tmp_path / "c", 2)
+    out = tmp_path / "out"
+    run(items, out, workers=0, plots=False)
+    lines = items.read_text().splitlines()
+    other = lines[2].split(",")[1]  # item1's mic, given to item0 too
+    lines[1] = ",".join([lines[1].split(",")[0], other, *lines[1].split(",")[2:]])
+    items.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="item 'item0' now has mic"):
+        run(items, out, workers=0, plots=False)
+
+
+def test_an_output_folder_whose_name_is_not_utf8_is_run_and_shown(tmp_path: Path, capsys) -> None:
+    """``batch --out 'res\\xff'`` with a strict stdout (PYTHONIOENCODING=utf-8): the run
+    finished, then printing the folder's name failed with a UnicodeEncodeError traceback."""
+    import os
+
+    items = make_manifest(tmp_path / "c", 1)
+    out = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"res\xff"))
+    argv = ["batch", str(items), "--out", out, "--workers", "0", "--no-plots", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "res\\udcff" in printed
+    assert (Path(out) / "summary.md").is_file()
+
+
 def _bad_corpus(root: Path) -> Path:
     res = scenario(0).build()
     root.mkdir()

@@ -110,3 +110,39 @@ def test_a_signal_while_the_report_moves_in_finishes_the_move(
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["mic.wav", "far.wav", "out.wav", "near.wav", "echo.wav", "metrics.json", "events.txt"]
     )
+
+
+def test_a_write_error_in_the_report_names_the_users_path_and_leaves_nothing(
+    call: demo.DemoRun, tmp_path: Path
+) -> None:
+    """A file size limit (as a full disk) mid-report: libsndfile's "System error." escaped
+    as a traceback; now one SoundFileError with the reason, naming the report's path (not
+    the temporary folder's), and no folder left."""
+    import resource
+
+    from callaudio.errors import SoundFileError
+
+    metrics = demo.measure(call)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, hard))
+    try:
+        with pytest.raises(SoundFileError, match="File too large") as info:
+            report.write_folder(tmp_path / "rep", call, metrics, plots=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert str(info.value).startswith(str(tmp_path / "rep" / "mic.wav"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_that_cannot_be_moved_in_whole_moves_nothing(
+    call: demo.DemoRun, tmp_path: Path
+) -> None:
+    """``metrics.json`` is a folder in the existing report folder: the WAVs before it in
+    name order were moved in, and stayed there; now the folder is refused first."""
+    from callaudio.errors import SoundFileError
+
+    metrics = demo.measure(call)
+    (tmp_path / "metrics.json").mkdir()
+    with pytest.raises(SoundFileError, match=r"metrics\.json: is a folder"):
+        report.write_folder(tmp_path, call, metrics, plots=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

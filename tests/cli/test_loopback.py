@@ -39,3 +39,17 @@ def test_loopback_exits_non_zero_when_no_echo_path_is_found(
         assert "echo path delay: 720 samples = 15.00 ms" in out
     else:
         one_error_line(code, err, "no echo path found", "--device")
+
+
+@pytest.mark.parametrize("priority", ["-5", "100", "1000"])
+def test_a_priority_out_of_range_is_refused_before_the_device_opens(
+    run: Run, monkeypatch: pytest.MonkeyPatch, priority: str
+) -> None:
+    """``--priority -5`` ran (as "no priority") while 1000 was refused by the engine."""
+
+    def never(args: argparse.Namespace) -> Any:
+        raise AssertionError("the device was opened")
+
+    monkeypatch.setattr(loopback, "open_device", never)
+    code, _, err = run("loopback", "--seconds", "1", "--priority", priority)
+    one_error_line(code, err, "priority", "0 (none) or 1..99", priority)

@@ -104,3 +104,22 @@ def test_a_long_read_does_not_hold_other_readers_past_their_timeout() -> None:
     other.join(5.0)
     assert returned, "reads with timeout 0 / 10 ms waited for the long reader"
     assert all(s[0] <= 10 * N for s in shapes)  # never more than the ring held
+
+
+def test_an_infinite_or_huge_timeout_waits_without_limit() -> None:
+    """``timeout=inf`` (or 1e300) reached ``Lock.acquire`` and raised a raw OverflowError;
+    now it waits as None does, and a capture callback refuses it as it refuses None."""
+    import math
+
+    import pytest
+
+    from callaudio.errors import ConfigError
+
+    device = SimulatedBackend(RATE, realtime=True)
+    with AudioEngine(device, RATE) as engine:
+        for timeout in (math.inf, 1e300):
+            assert engine.read_capture(max_frames=2, timeout=timeout).shape == (2 * N,)
+        assert engine.write_far(np.zeros(N, np.float32), timeout=math.inf) == N
+    with AudioEngine(SimulatedBackend(RATE), RATE, capture=lambda _: None) as engine:
+        with pytest.raises(ConfigError, match="inf would wait forever"):
+            engine.read_capture(timeout=math.inf)

@@ -34,7 +34,7 @@ from ..engine import (
     in_audio_callback,
 )
 from ..engine.options import check_engine_options, check_seconds
-from ..errors import BackendError, CallAudioError, CallbackError, ConfigError
+from ..errors import BackendError, CallAudioError, CallbackError, ConfigError, InvalidStateError
 from .base import (
     BackendFault,
     Dropout,
@@ -132,12 +132,10 @@ class EngineBackend(Generic[DeviceT]):
         if processing is not None and not isinstance(processing, ProcessingConfig):
             raise ConfigError("processing", f"must be a ProcessingConfig, got {processing!r}")
         self._device = device
-        self._rt_priority = realtime_priority
-        self._monitor = monitor
+        self._rt_priority, self._monitor = realtime_priority, monitor
         self._processing = processing
         self._capture = capture
-        self._far_ms = far_buffer_ms
-        self._cap_ms = capture_buffer_ms
+        self._far_ms, self._cap_ms = far_buffer_ms, capture_buffer_ms
         self._poll_interval = poll_interval
         self._lock = threading.RLock()
         self._engine: AudioEngine | None = None
@@ -151,8 +149,7 @@ class EngineBackend(Generic[DeviceT]):
         self._source: PlaybackSource | None = None
         self._on_finished: Callable[[], None] | None = None
         self._orphan: PreparedSound | None = None  # a sound no stream would take (poll ends it)
-        self._muted = False
-        self._speaker = False
+        self._muted = self._speaker = False
         self._fault_handler: FaultHandler | None = None
         self._fault_reported: object = None
         self._dropout_handler: DropoutHandler | None = None
@@ -163,9 +160,7 @@ class EngineBackend(Generic[DeviceT]):
         self._watcher: threading.Thread | None = None
         self._watch_stop = threading.Event()
         self._watch_engine: AudioEngine | None = None
-        self._watch_frames = -1
-        self._watch_since = 0.0
-        self._stall_timeout = 0.5
+        self._watch_frames, self._watch_since, self._stall_timeout = -1, 0.0, 0.5
         self.last_stats: EngineStats | None = None
         """Stats of the last engine stopped (a call's stream at hang-up)."""
         self.history: list[tuple[str, EngineStats]] = []
@@ -430,6 +425,8 @@ class EngineBackend(Generic[DeviceT]):
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
     ) -> None:
         """Play ``source``: mixed into the running duplex stream, else on its own stream."""
+        if not isinstance(source, PlaybackSource):  # (ConfigError with a stream or without)
+            raise ConfigError("source", f"not a PlaybackSource: {type(source).__name__}")
         with self._starting("start_playback"):
             if self._kind == "record":
                 raise BackendError(
@@ -447,8 +444,7 @@ class EngineBackend(Generic[DeviceT]):
                 self._start_engine("playback", rate, None, 1)
 
     def _playback_rate(self, source: PlaybackSource) -> int:
-        # The running stream's rate; else the device's fixed rate; else the last call's;
-        # else the source's own when the engine supports it; else 48 kHz.
+        # the stream's rate, else the device's, the last call's, the source's if supported, 48k
         if self._engine is not None:
             return self._engine.sample_rate
         for rate in (
@@ -637,12 +633,16 @@ class EngineBackend(Generic[DeviceT]):
 
     def close(self) -> None:
         """Stop every stream and the helper thread; forget the kept chain. (Inside a
-        stream's callback, that stream closes once the callback returns.)"""
+        stream's callback, that stream closes once the callback returns.) Refused while a
+        client's call holds the duplex stream (InvalidStateError): the call would stay up
+        with no audio; end it, or close the client, first."""
+        with self._lock:
+            if self._kind == "duplex" and self._fault_handler is not None:
+                raise InvalidStateError("close the backend", "a call holds its duplex stream")
         self._watch_stop.set()
         self._stop(self._stopping)  # (inside its callback: it only halts)
         with self._lock:
-            self._sound = None
-            self._on_finished = None
+            self._sound, self._on_finished = None, None
             taken = self._take_engine()
             self._kept_vp = None
         self._stop(taken, raise_errors=True)

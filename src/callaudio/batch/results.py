@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,7 +57,7 @@ KEY = ("id", "processor", "config")
 VOLATILE = ("seconds", "rtf", "us_per_frame", "worker")
 """Columns that differ between two runs of the same batch (timings, where it ran)."""
 
-_PART = re.compile(r"^part-(\d{8})\.parquet$")
+_PART = re.compile(r"^part-(\d{8,})\.parquet$")  # 8 digits, more past 99999999
 # An audio file a killed writer left half-written: cli.files.OutputFile's temporary name,
 # ".<name>.wav." and tempfile's eight random characters.
 _AUDIO_TMP = re.compile(r"^\..+\.wav\.[a-z0-9_]{8}$")
@@ -115,9 +116,10 @@ class ResultsStore:
         final = os.path.join(self.path, f"part-{seq:08d}.parquet")
         tmp = os.path.join(self.path, f".part-{seq:08d}.{os.getpid()}.tmp")
         try:
-            pq.write_table(table, tmp)
-            with open(tmp, "rb+") as fh:  # on disk before it has its name (power loss)
-                os.fsync(fh.fileno())
+            with open(tmp, "wb") as fh:  # a file object: pyarrow encodes str paths strictly
+                pq.write_table(table, fh)
+                fh.flush()
+                os.fsync(fh.fileno())  # on disk before it has its name (power loss)
             os.replace(tmp, final)
         except BaseException:
             if os.path.exists(tmp):
@@ -132,7 +134,12 @@ class ResultsStore:
         tables = []
         for _, path in self._parts():
             try:
-                tables.append(pq.read_table(path, schema=schema))
+                with _open_part(path) as fh:  # (a name that is not UTF-8 is valid here)
+                    table = pq.read_table(fh, schema=schema)
+                empty = [k for k in KEY if table.column(k).null_count]
+                if empty:
+                    raise OSError(f"rows without {' and '.join(empty)}")
+                tables.append(table)
             except (OSError, pa.ArrowException) as exc:
                 raise ConfigError(
                     "out",
@@ -183,6 +190,20 @@ class ResultsStore:
         self.appended = appended
         for _, path in parts:
             os.unlink(path)
+
+
+def _open_part(path: str) -> Any:
+    """A part opened for reading; OSError for anything but a regular file (a FIFO put
+    there must not block the read)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        os.set_blocking(fd, True)
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _one_line(exc: BaseException) -> str:

@@ -12,8 +12,11 @@ Dask on another worker; a task Dask gives up on (it killed workers more than
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import importlib.util
+import json
+import logging
 import math
 import numbers
 import os
@@ -194,7 +197,10 @@ def _dask_client(
 def _abandon(cluster: Any) -> None:
     """Stop a local cluster whose start was interrupted, quietly: its loop thread stops
     (the worker processes end with this process: they watch their parent), and Dask's
-    exit hook leaves it alone (closing one half started failed an assertion there)."""
+    exit hook leaves it alone (closing one half started failed an assertion there). Dask's
+    warnings about the workers it loses on the way (an exit status "already read") are
+    silenced from here on: the run is being stopped, and its output ends with its one line."""
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster.shutdown_on_close = False
     with contextlib.suppress(Exception):
         cluster.close(timeout=1)
@@ -238,8 +244,9 @@ def run(
         :data:`MAX_WORKERS_PER_CORE` local workers per core (more only compete for them).
     resume : bool
         Skip the rows already in ``out``'s results (matched by id, processor and
-        configuration *name*: error rows too; a changed configuration needs a new name or
-        a new ``out``); when False, ``out`` must hold no results.
+        configuration name: error rows too). A configuration whose settings changed under
+        its name is refused (ConfigError; the settings are kept in ``out/configs.json``):
+        give it a new name or a new ``out``. When False, ``out`` must hold no results.
     audio : bool
         Write the processed audio.
     mos : bool
@@ -324,13 +331,61 @@ def _todo(
             f"{out_dir} already holds results: resume them (--resume; resume=True in "
             "Python), or choose a new folder",
         )
+    _check_settings(jobs, store, out_dir)
     done = store.keys() if resume else set()
+    if done:  # an id whose microphone file changed: its old rows would pass for it
+        mics = {(r["id"], r["mic"]) for r in store.read().select(["id", "mic"]).to_pylist()}
+        was = {i: m for i, m in mics if m is not None}
+        for item in items:
+            if item.id in was and was[item.id] != item.mic:
+                raise ConfigError(
+                    "input",
+                    f"item {item.id!r} now has mic {item.mic}, its results in {out_dir} were "
+                    f"computed from {was[item.id]}; give it a new id, or choose a new folder",
+                )
     todo: list[tuple[Item, list[Job]]] = []
     for item in items:
         left = [j for j in jobs if (item.id, j.processor, j.config_name) not in done]
         if left:
             todo.append((item, left))
     return todo
+
+
+SETTINGS_NAME = "configs.json"
+"""The file in a run's output folder holding each configuration's settings, by name."""
+
+
+def _settings(cfg: ProcessingConfig) -> Any:
+    return json.loads(json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str))
+
+
+def _check_settings(jobs: list[Job], store: ResultsStore, out_dir: str) -> None:
+    """Refuse to resume rows of a configuration whose settings changed under the same name
+    (the summary would mix both); then record this run's settings beside the results.
+    Results written before the settings were recorded are taken as they are."""
+    path = os.path.join(out_dir, SETTINGS_NAME)
+    known: dict[str, Any] = {}
+    if store.exists() and os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                known = dict(json.load(fh)["configs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError("out", f"{path}: damaged ({exc}); move it out of the folder") from exc
+    now = {j.config_name: _settings(j.config) for j in jobs if j.config is not None}
+    with_rows = {key[2] for key in store.keys()} if known else set()
+    for name, settings in now.items():
+        if name in known and name in with_rows and known[name] != settings:
+            raise ConfigError(
+                "config",
+                f"configuration {name!r} has other settings than the results in {out_dir} "
+                "were computed with; give it a new name, or choose a new folder",
+            )
+    known.update(now)
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"configs": known}, fh, indent=1, sort_keys=True)
+    os.replace(tmp, path)
 
 
 LOCK_NAME = ".callaudio-batch.lock"
@@ -371,8 +426,10 @@ def _exclusive(out_dir: str) -> Iterator[None]:
             # no folder behind (a run refused above never removes anything).
             if created:
                 with contextlib.suppress(OSError):
-                    if os.listdir(out_dir) == [LOCK_NAME]:
-                        os.unlink(path)
+                    left = set(os.listdir(out_dir))
+                    if left <= {LOCK_NAME, SETTINGS_NAME}:  # (the settings of this run)
+                        for name in left:
+                            os.unlink(os.path.join(out_dir, name))
                         os.rmdir(out_dir)
             raise
     finally:

@@ -216,8 +216,20 @@ def _exit_if_stuck(rsock: socket.socket, done: threading.Event, watched: frozens
                 os._exit(128 + signum)
 
 
+def _printable_names() -> None:
+    """A file name that is not UTF-8 (valid on Linux; Python holds its bytes as lone
+    surrogates) is printed escaped (``\\udcff``) rather than failing a finished command:
+    standard output and error are set to ``backslashreplace`` where they were strict
+    (``PYTHONIOENCODING=utf-8``; the C and UTF-8 locales escape them already)."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(Exception):  # (a stream that cannot change stays)
+                stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``callaudio`` console script; returns the exit status."""
+    _printable_names()
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the command's parser, which points at its own --help

@@ -50,6 +50,7 @@ import numpy.typing as npt
 
 from ..errors import ConfigError, SoundFileError
 from .source import InputSource, quiet_stderr
+from .writer import AudioWriter
 
 __all__ = [
     "MAX_RATE",
@@ -123,6 +124,12 @@ def _explain(error: str, mpeg: bool = False) -> str:
     return f"cannot read this file as audio ({error.strip().rstrip('.')})"
 
 
+def _fs(name: Any) -> Any:
+    """A path as bytes for libsndfile (which soundfile would encode strictly, refusing a
+    valid Linux file name that is not UTF-8); an fd or file object as it is."""
+    return os.fsencode(name) if isinstance(name, str) else name
+
+
 def _log_value(log: str, key: str) -> str | None:
     m = re.search(rf"^\s*{re.escape(key)}\s*:\s*(.+)$", log, re.MULTILINE)
     return m.group(1).strip() if m else None
@@ -156,7 +163,7 @@ class InputFile:
         self._source = InputSource(name)
         try:
             with quiet_stderr(self._source.mpeg):
-                self._file = sf.SoundFile(self._source.target, closefd=False)
+                self._file = sf.SoundFile(_fs(self._source.target), closefd=False)
         except sf.LibsndfileError as exc:
             self._source.close()
             why = _explain(str(exc.error_string), self._source.mpeg)
@@ -294,6 +301,20 @@ def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
     return str(sf.default_subtype(fmt))
 
 
+def _temp_prefix(target: str, folder: str) -> bytes:
+    """``.NAME.`` for the temporary file beside ``target`` (mkstemp adds 8 characters),
+    NAME cut (keeping its extension) where the whole would pass the folder's longest name."""
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    root, ext = os.path.splitext(os.fsencode(os.path.basename(target)))
+    room = longest - 10 - len(ext)  # the two dots and mkstemp's 8
+    if room < 1:
+        root, ext, room = root + ext, b"", longest - 10
+    return b"." + root[:room] + ext + b"."
+
+
 def _seekable(fd: int) -> bool:
     try:
         return stat.S_ISREG(os.fstat(fd).st_mode)
@@ -316,6 +337,12 @@ class _Plan:
 def _plan(path: str) -> _Plan:
     """Where ``path`` leads and how it is written; raises SoundFileError when it cannot be."""
     if path == "-":
+        try:
+            if sys.stdout is None:  # closed when the program started (>&-)
+                raise OSError
+            os.fstat(1)
+        except OSError:
+            raise SoundFileError("-", "unwritable", "standard output is closed") from None
         return _Plan("stdout", path)
     if not path:
         raise SoundFileError(
@@ -447,10 +474,10 @@ class OutputTarget:
             for d in reversed(missing):
                 os.mkdir(d)
                 self._made_dirs.append(d)
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{os.path.basename(self._target)}.", dir=folder
-            )
+            prefix = _temp_prefix(self._target, folder)
+            fd, tmp = tempfile.mkstemp(prefix=prefix, dir=os.fsencode(folder))
             os.close(fd)
+            self._tmp = os.fsdecode(tmp)
         except OSError as exc:
             self._remove_dirs()
             why = exc.strerror or str(exc)
@@ -469,15 +496,15 @@ class OutputTarget:
         sf = soundfile()
         try:
             if self.kind == "regular":
-                dest: Any = self._tmp
+                dest: Any = _fs(self._tmp)
             elif self.kind == "stdout" and _seekable(1):
                 dest = 1  # a regular file the shell opened: written in place
             elif self.kind in ("fifo", "stdout"):
                 self._spool = tempfile.TemporaryFile()
                 dest = self._spool
             else:
-                dest = self._target
-            self._writer = sf.SoundFile(
+                dest = _fs(self._target)
+            writer = sf.SoundFile(
                 dest,
                 "w",
                 samplerate=rate,
@@ -491,7 +518,16 @@ class OutputTarget:
             raise SoundFileError(
                 self.path, "unwritable", f"cannot write {fmt} {subtype} ({why.strip()})"
             ) from exc
+        self._writer = AudioWriter(writer, self.path, self._written_fd())
         return self._writer
+
+    def _written_fd(self) -> Any:
+        """What the writer writes to, for :func:`_write_error` (a path, an fd or a file)."""
+        if self.kind == "regular":
+            return self._tmp
+        if self._spool is not None:
+            return self._spool.fileno()
+        return 1 if self.kind == "stdout" else None
 
     def commit(self) -> None:
         """Finish: rename over the target (regular), copy into the FIFO, or just close."""

@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--priority",
         type=int,
         default=20,
-        help="SCHED_FIFO priority of the audio thread when allowed (0: none; default 20)",
+        help="SCHED_FIFO priority of the audio thread when allowed, 1..99 (0: none; default 20)",
     )
     p.set_defaults(func=run)
 
@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("seconds", f"must be within [1, 600], got {args.seconds}")
     if not -100.0 <= args.level <= 0.0:  # also refuses nan and inf
         raise ConfigError("level", f"must be within [-100, 0] dBFS, got {args.level}")
+    if not 0 <= args.priority <= 99:  # (1..99 as the engine takes it, 0: none)
+        raise ConfigError("priority", f"must be 0 (none) or 1..99, got {args.priority}")
     if args.signal == "speech":
         far = load_talker(0, rate, args.seconds, seed=1, level_dbfs=args.level)
     else:

@@ -468,5 +468,6 @@ def _print_summary(
         else:
             lines.append(f"  not aligned: the output lags the input by {s['latency_ms']:.2f} ms")
         lines.append(f"  cost: {s['cost_us_per_frame']:.1f} us per 10 ms frame")
-    stream.write("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"  # a file name that is not UTF-8 shows as "\xff"
+    stream.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
     stream.flush()

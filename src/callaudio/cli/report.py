@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import SoundFileError
 from .common import fmt
 from .demo_call import GRACE_PERIOD_S, DemoRun, aligned_output
 from .files import write_audio
@@ -88,8 +89,16 @@ def write_folder(outdir: Path, run: DemoRun, metrics: dict[str, Any], *, plots: 
     the end (or in an existing ``outdir``, whose files they then replace): a demo stopped
     while writing (Ctrl-C, SIGTERM) leaves no partial report, and an earlier report there
     stays whole."""
-    with _staged(Path(os.path.abspath(outdir))) as tmp:
-        return _write(tmp, run, metrics, plots)
+    final = Path(os.path.abspath(outdir))
+    with _staged(final) as tmp:
+        try:
+            return _write(tmp, run, metrics, plots)
+        except SoundFileError as exc:  # named as the user will find it
+            name, why = os.path.basename(exc.path), str(exc).rsplit(": ", 1)[-1]
+            raise SoundFileError(str(outdir / name), "unwritable", why) from exc
+        except OSError as exc:
+            name, why = os.path.basename(str(exc.filename or "")), exc.strerror or str(exc)
+            raise SoundFileError(str(outdir / name), "unwritable", f"cannot write ({why})") from exc
 
 
 @contextlib.contextmanager
@@ -125,6 +134,14 @@ def _commit(tmp: Path, outdir: Path) -> None:
     if not os.path.lexists(outdir):
         os.rename(tmp, outdir)
         return
+    for name in sorted(os.listdir(tmp)):  # checked before the first file is moved
+        if os.path.isdir(outdir / name) and not os.path.islink(outdir / name):
+            raise SoundFileError(
+                str(outdir / name),
+                "unwritable",
+                "is a folder; the report was not written (the folder's other files are "
+                "left as they were)",
+            )
     try:
         for name in sorted(os.listdir(tmp)):
             os.replace(tmp / name, outdir / name)

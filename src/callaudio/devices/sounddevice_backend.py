@@ -28,9 +28,12 @@ so that it never shadows the ``sounddevice`` package.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import importlib
+import math
+import numbers
 import os
 import threading
 from collections.abc import Callable
@@ -104,6 +107,17 @@ def _c_pointers(raw: RawCallback) -> tuple[Any, Any]:
 _CALLBACK_LIBS = ("callaudio/_dsp/", "portaudio", "libjack", "libm.so", "libc.so", "libgcc_s")
 _locked: set[tuple[int, int]] = set()
 LOCK_MEMORY = ("code", "all", "none")
+
+
+def _check_latency(latency: object) -> float | str:
+    """``"low"``, ``"high"`` or seconds >= 0 (finite), as PortAudio takes it; ConfigError."""
+    if isinstance(latency, str) and latency in ("low", "high"):
+        return latency
+    if isinstance(latency, numbers.Real) and not isinstance(latency, bool):
+        with contextlib.suppress(OverflowError):
+            if math.isfinite(float(latency)) and float(latency) >= 0.0:
+                return float(latency)
+    raise ConfigError("latency", f"must be 'low', 'high' or seconds >= 0 (finite), got {latency!r}")
 
 
 def lock_memory(what: str) -> str:
@@ -502,7 +516,7 @@ class SounddeviceBackend:
         self._input = input_device if input_device is not None else device
         self._output = output_device if output_device is not None else device
         self._hostapi = hostapi
-        self._latency = latency
+        self._latency = _check_latency(latency)
         self._speaker = True
 
     capabilities = DeviceCapabilities(

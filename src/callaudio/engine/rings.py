@@ -157,9 +157,9 @@ class RingSide:
         """
         limit = check_max_frames(max_frames)
         deadline = _deadline(timeout)
-        if timeout is None and self._capture_cb is not None:
+        if deadline is None and self._capture_cb is not None:
             raise ConfigError(
-                "timeout", "None would wait forever: a capture callback receives the frames"
+                "timeout", f"{timeout} would wait forever: a capture callback receives the frames"
             )
         want = 1 if limit is None else limit
         core = self._core
@@ -268,11 +268,12 @@ def check_far_audio(samples: npt.ArrayLike, timeout: object = 0.0) -> Float32Arr
 
 
 def _deadline(timeout: object) -> float | None:
-    """The monotonic time a blocking call gives up (None: never); ConfigError if bad."""
+    """The monotonic time a blocking call gives up (None: never, also for ``inf`` and
+    anything past ``threading.TIMEOUT_MAX``, which no lock wait takes); ConfigError if bad."""
     if timeout is None:
         return None
     try:  # (a number whose conversion overflows or raises is refused too)
         seconds = check_seconds("timeout", timeout, 0.0, math.inf)
     except ConfigError:
         raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}") from None
-    return time.monotonic() + seconds
+    return None if seconds >= threading.TIMEOUT_MAX else time.monotonic() + seconds

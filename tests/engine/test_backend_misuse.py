@@ -1,0 +1,65 @@
+"""EngineBackend used against its client: what must be refused, and with what error."""
+
+from __future__ import annotations
+
+import pytest
+
+import callaudio as ca
+from callaudio.audio.service import make_backend
+from callaudio.errors import InvalidStateError
+from callaudio.session import AudioSession
+
+
+def test_closing_the_backend_under_a_live_call_is_refused() -> None:
+    """close() while a client's call held the duplex stream was accepted: the stream was
+    gone, yet the call stayed ESTABLISHED for ever (no fault, no event)."""
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    client = ca.VoiceClient(backend, session=AudioSession())
+    call = client.start_call("bob")
+    call.progress()
+    call.answer()
+    call.establish()
+    assert backend.stream_kind == "duplex"
+    with pytest.raises(InvalidStateError, match="a call holds its duplex stream"):
+        backend.close()
+    assert backend.stream_kind == "duplex" and call.state.name == "ESTABLISHED"
+    call.hangup()
+    backend.close()  # the call ended: the backend closes
+    assert backend.stream is None
+    client.close()
+    backend.close()
+
+
+@pytest.mark.parametrize("duplex", [False, True])
+def test_start_playback_of_something_that_is_not_a_source_is_a_config_error(duplex: bool) -> None:
+    """With no duplex stream, None/5/"tone.wav"/an array/a StreamConfig raised a raw
+    AttributeError ('sample_rate', 'read'); nothing may change either way."""
+    import numpy as np
+
+    from callaudio.audio.base import StreamConfig
+    from callaudio.errors import ConfigError
+
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    config = StreamConfig(16000, 0.01, True, "built_in_mic", "built_in_speaker")
+    if duplex:
+        backend.start_duplex(config)
+    for bad in (None, 5, "tone.wav", np.zeros(160, np.float32), config):
+        with pytest.raises(ConfigError, match="not a PlaybackSource"):
+            backend.start_playback(bad)  # type: ignore[arg-type]
+        assert backend.stream_kind == ("duplex" if duplex else None)
+        assert not backend.playing
+    backend.close()
+
+
+def test_the_sounddevice_latency_is_checked_at_construction() -> None:
+    """Anything was accepted; "bogus" became a raw TypeError when a call connected, and
+    NaN, -1, inf or True opened a stream with whatever PortAudio made of them."""
+    import math
+
+    from callaudio.errors import ConfigError
+
+    for bad in ("bogus", math.nan, -1.0, math.inf, True, [0.01], None):
+        with pytest.raises(ConfigError, match="must be 'low', 'high' or seconds"):
+            make_backend("sounddevice", latency=bad)
+    for good in ("low", "high", 0, 0.02):
+        make_backend("sounddevice", latency=good).close()
