@@ -424,7 +424,8 @@ def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
 FLOORS: dict[str, tuple[float, str]] = {
     "acq_s": (1.0, "max"),
     "post_dt_db": (30.0, "min"),
-    "change_s": (0.5, "max"),
+    # issue 15 asks 0.5 s; seeds 0-9 reach 0.19 / 0.20 s at 16 / 48 kHz (#8 known)
+    "change_s": (0.3, "max"),
 }
 
 

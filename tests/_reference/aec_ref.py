@@ -95,6 +95,9 @@ TP_BACK = float(_C["TP_BACK"])
 TP_FLOOR = float(_C["TP_FLOOR"])
 TP_KEEP = float(_C["TP_KEEP"])
 DIV_FG = float(_C["DIV_FG"])
+DIV_FG_ADD = float(_C["DIV_FG_ADD"])
+DIV_SE = float(_C["DIV_SE"])
+DIV_FG_FRAMES = int(_C["DIV_FG_FRAMES"])
 STAT_ALPHA = float(_C["STAT_ALPHA"])
 FAR_ACTIVE = float(_C["FAR_ACTIVE"])
 TINY = float(_C["TINY"])
@@ -246,7 +249,7 @@ class EchoCancellerRef:
         self.p_far = self.p_y = self.p_mic = self.p_e = self.p_out = 0.0
         self.conv_lin = 0.0
         self.sm_s = self.se_s = 0.0
-        self.div_n = 0
+        self.div_n = self.cp_n = 0
         self.nact = 0
         self.g_echo = 0.0  # echo power per far power, from a filter that works (0: unknown)
         self.provisional = True  # no filter cancelled at the lag yet (see aec.pyx)
@@ -435,7 +438,7 @@ class EchoCancellerRef:
             if self.lag != self.fg_lag:
                 self.lag, self.cand, self.cand_n = self.fg_lag, -1, 0
             self.provisional, self.g_echo = self.fg_prov, self.fg_g
-            self.anchor_n = self.div_n = 0
+            self.anchor_n = self.div_n = self.cp_n = 0
             self.se_s = self.sf_s
             r = -1
         if r != 0:
@@ -451,9 +454,12 @@ class EchoCancellerRef:
         self.se_s = DIV_ALPHA * self.se_s + (1.0 - DIV_ALPHA) * float(np.mean(e * e))
         self.sf_s = DIV_ALPHA * self.sf_s + (1.0 - DIV_ALPHA) * float(np.mean(self.ef**2))
         self.div_n = self.div_n + 1 if self.se_s > DIV_RATIO * self.sm_s else 0
+        # or the kept copy adds echo behind a filter removing < 3 dB, no near talk (aec.pyx)
+        added = self.fg_lag >= 0 and self.dt_hang == 0 and self.sf_s > DIV_FG_ADD * self.sm_s
+        self.cp_n = self.cp_n + 1 if added and self.se_s > DIV_SE * self.sm_s else 0
         if self.div_n >= DIV_FRAMES and self.fg_lag >= 0 and self.sf_s < DIV_FG * self.sm_s:
             self.div_n = 0
-        elif self.div_n >= DIV_FRAMES:
+        elif self.div_n >= DIV_FRAMES or self.cp_n >= DIV_FG_FRAMES:
             self.Psi = np.maximum(self.Psi, _power(self.W))
             # the echo path changed: weaken the delay prior as reset() does (if there is one),
             # unless a near-end talker is evident (then the filter drifted in double talk)

@@ -73,6 +73,7 @@ cdef class EchoCanceller:
     cdef readonly bint echo_only
     cdef int far_hang           # frames left in which the far end counts as talking
     cdef int div_n
+    cdef int cp_n
     # two-path test (smoothed error-power differences and their variances), the smoothed
     # error power of the copy, and the delay state the copy was taken with (fg_lag -1: none)
     cdef double tp_d1, tp_d2, tp_v1, tp_v2, sf_s, fg_g

@@ -83,7 +83,11 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    floor keeps the filter able to learn after long silence).  Gradient constraint (zero
    the second half of the impulse response) on the peak partition and two round-robin
    ones per frame.  Echo-path change: when the error is louder than the microphone for
-   two far-active frames, ``Psi`` is raised to ``|W|^2`` and, unless a near-end talker
+   two far-active frames, or the kept copy's error louder than twice the microphone
+   (the copy adds echo) behind a filter removing < 3 dB for four far-active frames with
+   no near-end talker evident (the copy shows a change 0.1-0.2 s before the adapting
+   filter's error does; WebRTC AEC3's refined/coarse filter pair, ideas only), ``Psi``
+   is raised to ``|W|^2`` and, unless a near-end talker
    is evident, the delay estimator's memory is scaled by 0.01 (0.1 before a copy exists)
    and the lag becomes provisional; not when the kept copy's error stays below 0.8 x the
    mic's (then the filter drifted, the path did not move, and the two-path test
@@ -197,6 +201,9 @@ from callaudio._dsp.aec_constants cimport (
     DIV_RATIO,
     DIV_FRAMES,
     DIV_FG,
+    DIV_FG_ADD,
+    DIV_SE,
+    DIV_FG_FRAMES,
     TP_SMOOTH1,
     TP_SMOOTH2,
     TP_UPDATE1,
@@ -373,6 +380,7 @@ cdef class EchoCanceller:
         self.sm_s = 0.0
         self.se_s = 0.0
         self.div_n = 0
+        self.cp_n = 0
         self.nact = 0
         self.g_echo = 0.0
         self.provisional = True
@@ -622,8 +630,9 @@ cdef class EchoCanceller:
     @cython.wraparound(False)
     cdef void _divergence(self) noexcept nogil:
         """Echo-path change: the error louder than the microphone over DIV_FRAMES far-active
-        frames means the filter adds echo; its state error is raised to the coefficient power.
-        """
+        frames means the filter adds echo, the kept copy's error louder than DIV_FG_ADD x
+        the microphone over DIV_FG_FRAMES that the copy does; the state error is raised to
+        the coefficient power."""
         cdef int idx
         idx = <int>((self.t - self.filter.d - HEADROOM) % self.H)
         if idx < 0:
@@ -638,11 +647,21 @@ cdef class EchoCanceller:
             self.div_n += 1
         else:
             self.div_n = 0
+        # Or the kept copy's error above twice the mic's (the copy adds echo; near speech
+        # adds to mic and error alike) behind a filter that removes < 3 dB, for
+        # DIV_FG_FRAMES frames with no near-end talker evident (a saturating loudspeaker's
+        # burst makes the copy add echo for a frame or two). The adapting filter shrinks
+        # its output after a change: its error alone reaches the mic's 0.1-0.2 s later.
+        if (self.fg_lag >= 0 and self.dt_hang == 0 and self.sf_s > DIV_FG_ADD * self.sm_s
+                and self.se_s > DIV_SE * self.sm_s):
+            self.cp_n += 1
+        else:
+            self.cp_n = 0
         if self.div_n >= DIV_FRAMES and self.fg_lag >= 0 and self.sf_s < DIV_FG * self.sm_s:
             # the kept copy still cancels: the filter drifted (double talk the detector
             # missed), the echo path did not change; the two-path test restores it
             self.div_n = 0
-        elif self.div_n >= DIV_FRAMES:
+        elif self.div_n >= DIV_FRAMES or self.cp_n >= DIV_FG_FRAMES:
             self.filter.raise_uncertainty()
             # The echo path changed: weaken the delay prior (as reset() does), unless no
             # delay is locked (nothing to weaken; the estimator would lock onto noise) or
@@ -653,6 +672,7 @@ cdef class EchoCanceller:
                 self.prior.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
             self.div_n = 0
+            self.cp_n = 0
 
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
@@ -739,6 +759,7 @@ cdef class EchoCanceller:
         self.g_echo = self.fg_g
         self.anchor_n = 0
         self.div_n = 0
+        self.cp_n = 0
         self.se_s = self.sf_s
         self.n_restore += 1
 

@@ -58,6 +58,9 @@
 #define AEC_TP_FLOOR 1e-10  /* two-path: difference-power floor per sample (-100 dBFS) */
 #define AEC_TP_KEEP 0.25  /* the filter is copied only in a frame it removes >= 6 dB of the mic */
 #define AEC_DIV_FG 0.8  /* the kept copy's error below 0.8 x the mic's power: the path did not change */
+#define AEC_DIV_FG_ADD 2.0  /* the kept copy's error above 2 x the mic's power: it adds echo, the path changed */
+#define AEC_DIV_FG_FRAMES 4  /* consecutive far-active frames of that without near talk */
+#define AEC_DIV_SE 0.5  /* ... while the adaptive filter's error is above 0.5 x the mic's (it removes < 3 dB) */
 #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
 #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
 #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */
