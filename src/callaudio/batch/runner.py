@@ -170,16 +170,16 @@ def _dask_client(
         return c, [c]
     made: list[Any] = []
 
-    class Cluster(distributed.LocalCluster):  # type: ignore[misc]
-        """A LocalCluster known before its start ends (an interrupted start raises out of
-        the constructor, and Dask's exit hook then closed it: a traceback)."""
+    def known_before_started(self: Any, **kwargs: Any) -> None:
+        made.append(self)
+        distributed.LocalCluster.__init__(self, **kwargs)
 
-        def __init__(self, **kwargs: Any) -> None:
-            made.append(self)
-            super().__init__(**kwargs)
-
+    # A LocalCluster known before its start ends (an interrupted start raises out of the
+    # constructor, and Dask's exit hook then closed it: a traceback). Made with type(): a
+    # class statement in a function is a name stubtest finds in the module and not at run time.
+    local = type("Cluster", (distributed.LocalCluster,), {"__init__": known_before_started})
     try:
-        cluster = Cluster(
+        cluster = local(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
