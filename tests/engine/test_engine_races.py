@@ -111,16 +111,18 @@ def test_several_readers_get_each_captured_frame_once_and_no_unfilled_memory() -
     got: list[np.ndarray] = []
     stop = threading.Event()
 
-    def reader() -> None:
+    def reader(timeout: float) -> None:
         while not stop.is_set():
             np.full(480, 7.0, np.float32)  # recycle memory np.empty may hand out
-            y = engine.read_capture(3)
+            y = engine.read_capture(3, timeout=timeout)
             if y.size:
                 got.append(y.copy())
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        threads = [threading.Thread(target=reader) for _ in range(3)]
+        # one reader polls without waiting, two wait a little (three pollers spent seconds
+        # passing the GIL between them)
+        threads = [threading.Thread(target=reader, args=(t,)) for t in (0.0, 0.002, 0.002)]
         for t in threads:
             t.start()
         for _ in range(frames):
