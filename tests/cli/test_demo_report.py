@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,15 @@ def test_report_folder_without_plots(call: demo.DemoRun, tmp_path: Path) -> None
         "events.txt",
     ]
     assert np.isfinite(metrics["echo_attenuation_db_far_end_only"])
+
+
+def test_a_new_report_folder_has_the_umask_mode(call: demo.DemoRun, tmp_path: Path) -> None:
+    # it is a temporary folder renamed: tempfile.mkdtemp's 0700 made it private
+    mask = os.umask(0o022)
+    os.umask(mask)
+    out = tmp_path / "report"
+    report.write_folder(out, call, demo.measure(call), plots=False)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
 
 
 def test_gain_stays_flat_while_only_the_far_end_talks(call: demo.DemoRun) -> None:
@@ -93,7 +104,7 @@ def test_a_signal_while_the_report_moves_in_finishes_the_move(
     """The files move into an existing folder one by one; the run's one signal coming in
     between still leaves the whole report (then stops)."""
     metrics = demo.measure(call)
-    replace = report.os.replace
+    replace = os.replace
     calls: list[str] = []
 
     def once(src: Path, dst: Path) -> None:
@@ -102,7 +113,7 @@ def test_a_signal_while_the_report_moves_in_finishes_the_move(
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(report.os, "replace", once)
+    monkeypatch.setattr(os, "replace", once)  # (the module report uses)
     with pytest.raises(KeyboardInterrupt):
         report.write_folder(tmp_path, call, metrics, plots=False)
     monkeypatch.undo()

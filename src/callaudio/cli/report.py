@@ -12,8 +12,8 @@ import contextlib
 import importlib.util
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ def _staged(outdir: Path) -> Iterator[Path]:
     home = outdir if outdir.is_dir() else outdir.parent
     try:
         home.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", suffix=".partial", dir=home))
+        tmp = _new_folder(home, f".{outdir.name}.", ".partial")
         try:
             yield tmp
             _commit(tmp, outdir)
@@ -125,6 +125,19 @@ def _staged(outdir: Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+def _new_folder(home: Path, prefix: str, suffix: str) -> Path:
+    """A new folder of a name no other has, with the mode the user's umask gives a folder
+    (``tempfile.mkdtemp`` makes it 0700, and the report folder is this one renamed)."""
+    for _ in range(100):
+        path = home / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name in {home}")
 
 
 def _commit(tmp: Path, outdir: Path) -> None:
