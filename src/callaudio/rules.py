@@ -66,6 +66,11 @@ Choices made where the rules leave room:
 - A call whose audio fails to start (the backend raises) ends with ``EndCause.ERROR``
   (``details.error`` set) and ``establish()`` raises :class:`~callaudio.errors.BackendError`;
   a restart that fails (rows 6, 8, 9) ends the client's live calls the same way.
+- The application may not stop a call's duplex stream behind the rules' back (the call
+  would stay ESTABLISHED with no audio, and nothing would end it): the rules start and stop
+  it inside :func:`~callaudio.audio.base.session_request`, and
+  :class:`~callaudio.audio.service.EngineBackend` refuses any other ``stop_duplex`` or
+  ``close`` of it with InvalidStateError. Hang up, or begin an interruption, instead.
 - Every backend request is decided under the session lock and runs after it is released
   (:meth:`~callaudio.session.AudioSession.defer`), in order; what depends on the outcome
   (``call_established``, ``call_resumed``, ``media_services_reset``) is emitted after it.
@@ -83,7 +88,14 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .audio.base import AudioBackend, BackendFault, Dropout, FaultKind, StreamConfig
+from .audio.base import (
+    AudioBackend,
+    BackendFault,
+    Dropout,
+    FaultKind,
+    StreamConfig,
+    session_request,
+)
 from .call import Call, CallDirection, CallState, EndCause
 from .errors import BackendError
 from .session import (
@@ -494,7 +506,11 @@ class SessionRules:
     def _stop_duplex(self) -> None:
         if self._duplex:
             self._duplex = False
-            self._defer(self.backend.stop_duplex)
+            self.session.defer(self._backend_stop_duplex)
+
+    def _backend_stop_duplex(self) -> None:
+        with session_request():  # the rules' own stop: the backend refuses the application's
+            self.backend.stop_duplex()
 
     def _start_duplex(
         self,
@@ -518,7 +534,8 @@ class SessionRules:
         def start() -> None:
             error: BaseException | None = None
             try:
-                self.backend.start_duplex(config, resume=resume)
+                with session_request():  # a call's stream: only the rules stop it
+                    self.backend.start_duplex(config, resume=resume)
             except Exception as exc:  # a BackendError, or whatever the backend raised
                 error = exc
             with self.session.lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import callaudio as ca
+from callaudio.audio.base import StreamConfig
 from callaudio.audio.service import make_backend
 from callaudio.errors import InvalidStateError
 from callaudio.session import AudioSession
@@ -28,6 +29,56 @@ def test_closing_the_backend_under_a_live_call_is_refused() -> None:
     assert backend.stream is None
     client.close()
     backend.close()
+
+
+def _established(backend: object) -> tuple[ca.VoiceClient, ca.Call]:
+    client = ca.VoiceClient(backend, session=AudioSession())
+    call = client.start_call("bob")
+    call.progress()
+    call.answer()
+    call.establish()
+    return client, call
+
+
+def test_stopping_the_duplex_stream_under_a_live_call_is_refused() -> None:
+    """stop_duplex() from the application while a client's call held the stream stopped it:
+    the call stayed ESTABLISHED with no audio for ever (no fault, no event, nothing ends it).
+    The rules' own stops (hang-up, interruption, route change) still stop it."""
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    client, call = _established(backend)
+    engine = backend.engine
+    with pytest.raises(InvalidStateError, match="stop_duplex when a call holds its duplex"):
+        backend.stop_duplex()
+    assert backend.engine is engine and engine is not None and engine.running
+    assert call.state.name == "ESTABLISHED" and client.is_duplex_running
+    backend.device.run_frames(3)
+    assert engine.frames >= 3  # the call's audio still runs
+    client.session.begin_interruption("gsm")  # the rules stop it ...
+    assert backend.engine is None and call.state.name == "ESTABLISHED"
+    backend.stop_duplex()  # (nothing runs: nothing to refuse)
+    client.session.end_interruption("gsm")  # ... and restart it: again the call's
+    assert backend.stream_kind == "duplex"
+    with pytest.raises(InvalidStateError):
+        backend.stop_duplex()
+    call.hangup()
+    assert backend.engine is None
+    client.close()
+    backend.close()
+
+
+def test_a_duplex_stream_the_application_started_itself_stops() -> None:
+    """Only a call's stream is refused: with a client attached and no call, the
+    application's own duplex stream stops and the backend closes."""
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    client = ca.VoiceClient(backend, session=AudioSession())
+    config = StreamConfig(16000, 0.01, True, "built_in_mic", "built_in_speaker")
+    backend.start_duplex(config)
+    backend.stop_duplex()
+    assert backend.engine is None
+    backend.start_duplex(config)
+    backend.close()
+    assert backend.engine is None
+    client.close()
 
 
 @pytest.mark.parametrize("duplex", [False, True])

@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-from callaudio.audio import service as service_module
+from callaudio.audio import watch as watch_module
 from callaudio.audio.base import Dropout, StreamConfig
 from callaudio.audio.service import EngineBackend, make_backend
 from callaudio.devices.simulated import CallbackFlags, SimulatedBackend
@@ -67,7 +67,7 @@ def test_an_xrun_and_a_starved_far_ring_are_reported_with_their_counts() -> None
 
 def test_reports_are_rate_limited_and_counts_accumulate(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [100.0]
-    monkeypatch.setattr(service_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(watch_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     backend, device = _backend()  # the default: at most one report a second
     reports: list[Dropout] = []
     backend.set_dropout_handler(reports.append)

@@ -4,6 +4,7 @@
   :class:`BackendFault`, :class:`FaultKind`, :class:`PlaybackSource`, :class:`ArraySource`;
 - :mod:`.service`: :class:`EngineBackend`, the protocol over an
   :class:`~callaudio.engine.AudioEngine` on a device, and :func:`make_backend`;
+- :mod:`.watch`: :class:`StreamWatch`, what the backend's helper thread checks on a stream;
 - :mod:`.recording`: :class:`MemoryBackend` (alias :class:`RecordingAudioService`), the
   recording test double.
 

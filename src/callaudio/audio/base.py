@@ -37,7 +37,8 @@ Contract for implementations:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -58,7 +59,27 @@ __all__ = [
     "FaultKind",
     "PlaybackSource",
     "StreamConfig",
+    "in_session_request",
+    "session_request",
 ]
+
+_requests = threading.local()
+
+
+@contextmanager
+def session_request() -> Iterator[None]:
+    """Mark the backend requests made inside (on this thread) as the session rules' own:
+    the stream they start belongs to a call, and only such a request stops it."""
+    _requests.depth = getattr(_requests, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _requests.depth -= 1
+
+
+def in_session_request() -> bool:
+    """Whether this thread is inside :func:`session_request` (the session rules' request)."""
+    return bool(getattr(_requests, "depth", 0))
 
 
 @dataclass(frozen=True)

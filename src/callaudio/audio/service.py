@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
@@ -25,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import SAMPLE_RATES, ProcessingConfig, check_flag, check_sample_rate, frame_size
-from ..devices.base import Device, Stream, StreamFault
+from ..devices.base import Device, Stream
 from ..engine import (
     AudioEngine,
     EngineStats,
@@ -43,7 +42,9 @@ from .base import (
     FaultKind,
     PlaybackSource,
     StreamConfig,
+    in_session_request,
 )
+from .watch import StreamWatch
 
 if TYPE_CHECKING:
     from ..devices.simulated import SimulatedBackend
@@ -140,6 +141,7 @@ class EngineBackend(Generic[DeviceT]):
         self._lock = threading.RLock()
         self._engine: AudioEngine | None = None
         self._kind: str | None = None  # "duplex", "record" or "playback"
+        self._call_owned = False  # the duplex stream was started by the session rules
         # (engine, kind) taken off, being stopped out of the lock (its callback may call in)
         self._stopping: tuple[AudioEngine, str] | None = None
         self._config: StreamConfig | None = None
@@ -153,14 +155,9 @@ class EngineBackend(Generic[DeviceT]):
         self._fault_handler: FaultHandler | None = None
         self._fault_reported: object = None
         self._dropout_handler: DropoutHandler | None = None
-        self._dropout_interval = float(dropout_interval)
-        self._dropout_engine: AudioEngine | None = None
-        self._dropout_seen = (0, 0, 0)  # the engine's counts already reported
-        self._dropout_at = -float("inf")  # monotonic time of the last report
+        self._stream_watch = StreamWatch(dropout_interval)
         self._watcher: threading.Thread | None = None
         self._watch_stop = threading.Event()
-        self._watch_engine: AudioEngine | None = None
-        self._watch_frames, self._watch_since, self._stall_timeout = -1, 0.0, 0.5
         self.last_stats: EngineStats | None = None
         """Stats of the last engine stopped (a call's stream at hang-up)."""
         self.history: list[tuple[str, EngineStats]] = []
@@ -324,6 +321,7 @@ class EngineBackend(Generic[DeviceT]):
         """Take the engine off (the caller holds the lock); :meth:`_stop` stops it."""
         engine, self._engine = self._engine, None
         kind, self._kind = self._kind, None
+        self._call_owned = False
         if engine is None:
             return None
         if kind == "duplex":
@@ -393,13 +391,22 @@ class EngineBackend(Generic[DeviceT]):
                 self._kept_vp = kept  # no call audio: a later resume still finds its chain
                 self._resume_sound_alone()  # the call has no audio; the sound goes on
                 raise
+            self._call_owned = in_session_request()
+
+    def _refuse_under_call(self, event: str) -> None:
+        # the application stopping a call's stream: the call would stay up with no audio
+        if self._kind == "duplex" and self._call_owned and not in_session_request():
+            raise InvalidStateError(event, "a call holds its duplex stream", "end the call first")
 
     def stop_duplex(self) -> None:
         """Stop and close the duplex stream; a sound still playing goes on by itself.
 
-        Raises CallbackError (a BackendError) after stopping when callbacks raised.
+        Raises CallbackError (a BackendError) after stopping when callbacks raised, and
+        InvalidStateError (nothing stopped) when a client's call holds the stream: the
+        session rules stop it when the call ends or is interrupted.
         """
         with self._lock:
+            self._refuse_under_call("stop_duplex")
             if self._kind != "duplex":
                 return
             taken = self._take_engine()
@@ -558,12 +565,14 @@ class EngineBackend(Generic[DeviceT]):
             stream = engine.stream if engine is not None else None
             found = None
             if engine is not None and stream is not None:
-                found = self._check_stream(engine, stream)
+                found = self._stream_watch.check_stream(
+                    engine, stream, self._poll_interval is not None
+                )
             if found is not None and stream is not None and self._fault_reported is not stream:
                 self._fault_reported = stream
                 fault = BackendFault(FaultKind(found.kind.value), found.detail, stream.device_name)
             if engine is not None and stream is not None:
-                dropout = self._check_dropout(engine, stream)
+                dropout = self._stream_watch.check_dropout(engine, stream)
         self._stop(taken)
         if finished is not None:
             finished()
@@ -573,40 +582,6 @@ class EngineBackend(Generic[DeviceT]):
         on_dropout = self._dropout_handler
         if dropout is not None and on_dropout is not None:
             on_dropout(dropout)
-
-    def _check_dropout(self, engine: AudioEngine, stream: Stream) -> Dropout | None:
-        """The engine's new xruns, underruns and overruns since the last report, when
-        there are some and the last report is ``dropout_interval`` old (else None: the
-        counts wait for the next report)."""
-        if engine is not self._dropout_engine:  # a new stream's counters start at zero
-            self._dropout_engine, self._dropout_seen = engine, (0, 0, 0)
-        now = time.monotonic()
-        if now - self._dropout_at < self._dropout_interval:
-            return None
-        xruns, underruns, overruns = engine.dropout_counts()
-        seen = self._dropout_seen
-        new = (xruns - seen[0], underruns - seen[1], overruns - seen[2])
-        if not any(new):
-            return None
-        self._dropout_seen, self._dropout_at = (xruns, underruns, overruns), now
-        return Dropout(*new, device=stream.device_name)
-
-    def _check_stream(self, engine: AudioEngine, stream: Stream) -> StreamFault | None:
-        """The stream's fault, from the stream itself or from the callbacks stalling."""
-        found = stream.check_alive()
-        if found is not None or self._poll_interval is None or not engine.running:
-            return found
-        # A running stream whose callbacks stopped coming: the device or server is gone.
-        frames = engine.frames
-        now = time.monotonic()
-        if engine is not self._watch_engine or frames != self._watch_frames:
-            self._watch_engine, self._watch_frames, self._watch_since = engine, frames, now
-            return None
-        if now - self._watch_since < self._stall_timeout:
-            return None
-        text = f"no audio callback for {now - self._watch_since:.1f} s (device or server gone)"
-        stream.declare_lost(text)
-        return stream.check_alive()
 
     def _ensure_watcher(self) -> None:
         if self._poll_interval is None:
@@ -637,8 +612,7 @@ class EngineBackend(Generic[DeviceT]):
         client's call holds the duplex stream (InvalidStateError): the call would stay up
         with no audio; end it, or close the client, first."""
         with self._lock:
-            if self._kind == "duplex" and self._fault_handler is not None:
-                raise InvalidStateError("close the backend", "a call holds its duplex stream")
+            self._refuse_under_call("close the backend")
         self._watch_stop.set()
         self._stop(self._stopping)  # (inside its callback: it only halts)
         with self._lock:
