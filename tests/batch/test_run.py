@@ -173,6 +173,63 @@ def test_what_a_missing_optional_package_left_out_is_said(
     ) in out
 
 
+def test_summary_and_table_say_what_was_not_measured(tmp_path: Path, capsys, monkeypatch) -> None:
+    """summary.md said nothing of the metrics and peers left out (only stderr did): a reader
+    of the summary could not tell why PESQ or a peer's table was missing. Now it lists them
+    with the reason, and the returned table's metadata holds the same list."""
+    import importlib.util
+
+    from callaudio.batch import processors as procs_module
+    from callaudio.batch.report import NOT_MEASURED_KEY, skipped_in
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pesq" else real(name, *a)
+    )
+    monkeypatch.setattr(procs_module, "_installed", lambda module: False)  # no peer here
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\nlost,nowhere.wav\n")
+    out = tmp_path / "o"
+    table = run(manifest, out, processors="all", workers=0, plots=False)
+    got = {s.what: s for s in skipped_in(table)}
+    assert NOT_MEASURED_KEY in table.schema.metadata
+    assert got["PESQ"].installable and "pip install pesq" in got["PESQ"].reason
+    assert got["webrtc"].installable and got["speex"].installable
+    assert not got["DNSMOS"].installable and "--mos" in got["DNSMOS"].reason
+    assert "plots" not in got  # not asked for
+    summary = (out / "summary.md").read_text()
+    assert "Not measured:" in summary
+    for line in (
+        "- PESQ: pesq is not installed: pip install pesq",
+        '- webrtc: its library is not installed: pip install "callaudio[peers]" in a checkout',
+        "- speex: its library is not installed",
+        "- DNSMOS: not asked (--mos, mos=True)",
+        "- AECMOS: not asked",
+    ):
+        assert line in summary, (line, summary)
+    assert (
+        main(
+            [
+                "batch",
+                str(manifest),
+                "--out",
+                str(out),
+                "--resume",
+                "--workers",
+                "0",
+                "--quiet",
+                "--no-plots",
+                "--processors",
+                "all",
+            ]
+        )
+        == EXIT_ITEMS_FAILED
+    )
+    printed = capsys.readouterr().out
+    assert "not measured here: PESQ (pesq is not installed: pip install pesq); webrtc (" in printed
+    assert "DNSMOS" not in printed  # not asked is not a missing package
+
+
 def test_bad_items_are_rows_with_their_reason(tmp_path: Path, capsys) -> None:
     manifest = _bad_corpus(tmp_path / "c")
     out = tmp_path / "out"

@@ -1,15 +1,27 @@
-"""``DIR/summary.md`` (a table per processor and configuration: means, medians, worst items)
-and ``DIR/plots/`` (metric distributions per processor, ERLE against the delay estimate;
-written when matplotlib is installed)."""
+"""``DIR/summary.md`` (a table per processor and configuration: means, medians, worst items;
+what was not measured, and why) and ``DIR/plots/`` (metric distributions per processor,
+ERLE against the delay estimate; written when matplotlib is installed)."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 import os
 from collections import defaultdict
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-__all__ = ["METRICS", "write_plots", "write_summary"]
+__all__ = [
+    "METRICS",
+    "NOT_MEASURED_KEY",
+    "Skipped",
+    "not_measured",
+    "skipped_in",
+    "with_not_measured",
+    "write_plots",
+    "write_summary",
+]
 
 METRICS: tuple[tuple[str, str, bool | None], ...] = (
     ("erle_db", "ERLE (dB)", True),
@@ -27,6 +39,73 @@ METRICS: tuple[tuple[str, str, bool | None], ...] = (
 )
 """(column, title, higher is better) of every summarised metric; None: no better
 direction (no worst items listed)."""
+
+
+class Skipped(NamedTuple):
+    """A metric, the plots or a processor the results leave out, and why."""
+
+    what: str
+    """``"PESQ"``, ``"plots"``, ``"webrtc"`` ..."""
+    reason: str
+    """Why, with what to do about it."""
+    installable: bool
+    """True when a package missing in this environment is the reason (a remote cluster's
+    workers may differ: the hint is for this machine)."""
+
+
+NOT_MEASURED_KEY = b"callaudio.not_measured"
+"""The key of the returned table's schema metadata listing the :class:`Skipped` entries
+(JSON: a list of objects with ``what``, ``reason`` and ``installable``)."""
+
+_PACKAGES = (  # (what, result column or None for the plots, module, install hint)
+    ("PESQ", "pesq", "pesq", "pip install pesq"),
+    ("STOI", "stoi", "pystoi", "pip install pystoi"),
+    ("plots", None, "matplotlib", "pip install matplotlib"),
+)
+_PEER_HINT = 'pip install "callaudio[peers]" in a checkout'
+
+
+def not_measured(
+    table: Any, *, plots: bool = True, absent: Sequence[str] = (), mos: bool = False
+) -> list[Skipped]:
+    """What the results in ``table`` leave out, and why: a metric no row has a value for
+    (its package missing here, not asked for, or no item it applies to), the plots
+    without matplotlib, and the ``absent`` processors (not installed here)."""
+    cols = set(table.column_names)
+
+    def measured(col: str) -> bool:
+        return col in cols and table.column(col).null_count < len(table)
+
+    out: list[Skipped] = []
+    for what, col, module, hint in _PACKAGES:
+        if (col is None and not plots) or (col is not None and measured(col)):
+            continue
+        if importlib.util.find_spec(module) is None:
+            out.append(Skipped(what, f"{module} is not installed: {hint}", True))
+        elif col is not None:
+            out.append(Skipped(what, "no value: it needs items with near-end speech (near)", False))
+    out += [Skipped(p, f"its library is not installed: {_PEER_HINT}", True) for p in absent]
+    for what, col, needs in (
+        ("DNSMOS", "dnsmos_ovrl", ""),
+        ("AECMOS", "aecmos_echo", " with a far end"),
+    ):
+        if not measured(col):
+            why = f"no value: no item{needs} gave one" if mos else "not asked (--mos, mos=True)"
+            out.append(Skipped(what, why, False))
+    return out
+
+
+def with_not_measured(table: Any, skipped: Sequence[Skipped]) -> Any:
+    """``table`` with ``skipped`` in its schema metadata (:data:`NOT_MEASURED_KEY`)."""
+    meta = dict(table.schema.metadata or {})
+    meta[NOT_MEASURED_KEY] = json.dumps([s._asdict() for s in skipped]).encode()
+    return table.replace_schema_metadata(meta)
+
+
+def skipped_in(table: Any) -> list[Skipped]:
+    """The :class:`Skipped` entries of a table :func:`callaudio.batch.run` returned."""
+    raw = (table.schema.metadata or {}).get(NOT_MEASURED_KEY)
+    return [Skipped(**entry) for entry in json.loads(raw)] if raw else []
 
 
 def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -54,13 +133,17 @@ def _num(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 0.01 else f"{v:.2f}"
 
 
-def write_summary(table: Any, out_dir: str) -> str:
-    """Write ``out_dir/summary.md`` from the results ``table``; returns its path."""
+def write_summary(table: Any, out_dir: str, skipped: Sequence[Skipped] = ()) -> str:
+    """Write ``out_dir/summary.md`` from the results ``table`` (and what was ``skipped``,
+    :func:`not_measured`); returns its path."""
     rows = table.to_pylist()
     lines = ["# Batch summary", ""]
     ids = {r["id"] for r in rows}
     failed = sorted({r["id"] for r in rows if r["status"] != "ok"})
     lines.append(f"{len(ids)} items, {len(failed)} with errors.")
+    if skipped:
+        lines += ["", "Not measured:", ""]
+        lines += [f"- {s.what}: {s.reason}" for s in skipped]
     for (proc, cfg), group in _groups(rows).items():
         ok = [r for r in group if r["status"] == "ok"]
         audio_s = sum(r["duration_s"] or 0.0 for r in ok)

@@ -29,7 +29,7 @@ from ..config import ProcessingConfig, check_flag
 from ..errors import ConfigError, ConfigTypeError
 from .items import Item, has_control_characters, load_items
 from .processors import PROCESSORS, available
-from .report import write_plots, write_summary
+from .report import not_measured, with_not_measured, write_plots, write_summary
 from .results import ResultsStore
 from .worker import Job, process_item
 
@@ -39,17 +39,12 @@ __all__ = ["Progress", "make_jobs", "run"]
 def make_jobs(
     processors: Sequence[str] | str, configs: Mapping[str, ProcessingConfig] | None = None
 ) -> list[Job]:
-    """The jobs of a run: callaudio once per named configuration, each peer once.
+    """The jobs of a run: callaudio once per named configuration, each peer once
+    (``"all"``: every processor installed here).
 
     Raises ConfigError for an unknown processor or one that is not installed here.
     """
-    if isinstance(processors, str):  # "callaudio,webrtc", as on the command line
-        processors = processors.split(",")
-    if not isinstance(processors, Iterable) or not all(isinstance(p, str) for p in processors):
-        raise ConfigTypeError("processors", f"processor names (str), not {processors!r}")
-    names = list(dict.fromkeys(p.strip() for p in processors if p.strip()))
-    if not names:
-        raise ConfigError("processors", "give at least one processor")
+    names, _ = _processor_names(processors)
     here = available()
     for name in names:
         if name not in PROCESSORS:
@@ -89,6 +84,24 @@ def make_jobs(
         else:
             jobs.append(Job(name, "default", None))
     return jobs
+
+
+def _processor_names(processors: Sequence[str] | str) -> tuple[list[str], list[str]]:
+    """(the processors named, "all" expanded to those installed here; the ones "all"
+    left out because they are not installed)."""
+    if isinstance(processors, str):  # "callaudio,webrtc", as on the command line
+        processors = processors.split(",")
+    if not isinstance(processors, Iterable) or not all(isinstance(p, str) for p in processors):
+        raise ConfigTypeError("processors", f"processor names (str), not {processors!r}")
+    names = [p.strip() for p in processors if p.strip()]
+    if not names:
+        raise ConfigError("processors", "give at least one processor")
+    absent: list[str] = []
+    if "all" in names:
+        here = available()
+        absent = [p for p in PROCESSORS if p not in here and p not in names]
+        names = [q for p in names for q in (here if p == "all" else [p])]
+    return list(dict.fromkeys(names)), absent
 
 
 class Progress:
@@ -224,7 +237,9 @@ def run(
     on_start: Callable[[int, int], None] | None = None,
     on_finish: Callable[[int], None] | None = None,
 ) -> Any:
-    """Run a batch; returns every row of ``out``'s results as a ``pyarrow.Table``.
+    """Run a batch; returns every row of ``out``'s results as a ``pyarrow.Table``, with
+    what was not measured, and why, in its schema metadata
+    (:data:`~callaudio.batch.report.NOT_MEASURED_KEY`; ``out/summary.md`` lists it too).
 
     Parameters
     ----------
@@ -234,7 +249,8 @@ def run(
     out : path
         Output folder: ``results.parquet``, ``audio/<processor>/<id>.wav``.
     processors : names
-        ``callaudio`` and the installed peers (``webrtc``, ``speex``).
+        ``callaudio`` and the installed peers (``webrtc``, ``speex``); ``"all"``: every
+        one installed here (those that are not are listed as not measured).
     configs : {name: ProcessingConfig}, optional
         callaudio's configurations (default: ``{"default": ProcessingConfig()}``).
     client : distributed.Client, optional
@@ -287,7 +303,8 @@ def run(
     if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
         raise ConfigError("out", "the output folder is empty; give a folder")
     items = load_items(input)
-    jobs = make_jobs(processors, configs)
+    names, absent = _processor_names(processors)
+    jobs = make_jobs(names, configs)
     if mos and importlib.util.find_spec("speechmos") is None:
         raise ConfigError("mos", "DNSMOS/AECMOS need speechmos: pip install speechmos")
     out_dir = os.path.abspath(os.fspath(out))
@@ -312,13 +329,14 @@ def run(
                 on_finish(store.appended)
             store.compact()
             table = store.read()
-            write_summary(table, out_dir)
+            skipped = not_measured(table, plots=plots, absent=absent, mos=mos)
+            write_summary(table, out_dir, skipped)
             if plots:
                 write_plots(table, out_dir)
     finally:
         for obj in owned:
             obj.close()
-    return table
+    return with_not_measured(table, skipped)
 
 
 def _todo(

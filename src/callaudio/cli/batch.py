@@ -7,13 +7,12 @@ failed (their rows hold the reasons), 1 for an error that stopped the run before
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
-from typing import Any
 
 from ..batch import available
 from ..batch import run as run_batch
+from ..batch.report import skipped_in
 from ..config import ProcessingConfig
 from ..errors import ConfigError
 from .process import load_config
@@ -94,11 +93,6 @@ def run(args: argparse.Namespace) -> int:
     peers, on a local Dask cluster or an existing one; results in DIR/results.parquet."""
     if args.workers is not None and args.workers < 0:
         raise ConfigError("--workers", f"must be >= 0, got {args.workers}")
-    procs = [p.strip() for p in args.processors.split(",")]
-    absent: list[str] = []
-    if procs == ["all"]:
-        procs = available()
-        absent = [p for p in ("webrtc", "speex") if p not in procs]
 
     def started(todo: int, skipped: int) -> None:
         if not args.quiet:
@@ -112,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     table = run_batch(
         args.input,
         args.out,
-        procs,
+        args.processors,
         configs=_configs(args.config),
         scheduler=args.scheduler,
         workers=args.workers,
@@ -134,10 +128,7 @@ def run(args: argparse.Namespace) -> int:
         f"-> {out}/results.parquet"
     )
     print(f"  summary: {out}/summary.md")
-    skipped = _not_measured(table, args.plots) + [
-        f'{p} (its library is not installed: pip install "callaudio[peers]" in a checkout)'
-        for p in absent
-    ]
+    skipped = [f"{s.what} ({s.reason})" for s in skipped_in(table) if s.installable]
     if skipped:
         print(f"  not measured here: {'; '.join(skipped)}")
     if bad:
@@ -147,24 +138,3 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_ITEMS_FAILED
     return 0
-
-
-_OPTIONAL = (  # (what, result column or None for the plots, module, install hint)
-    ("PESQ", "pesq", "pesq", "pip install pesq"),
-    ("STOI", "stoi", "pystoi", "pip install pystoi"),
-    ("plots", None, "matplotlib", "pip install matplotlib"),
-)
-
-
-def _not_measured(table: Any, plots: bool) -> list[str]:
-    """What the run left out because an optional package is missing in this environment
-    (a remote cluster's workers may differ: the hint is for this machine)."""
-    out = []
-    for what, column, module, hint in _OPTIONAL:
-        if column is None and not plots:
-            continue
-        if column is not None and any(v is not None for v in table.column(column).to_pylist()):
-            continue
-        if importlib.util.find_spec(module) is None:
-            out.append(f"{what} ({module} is not installed: {hint})")
-    return out
