@@ -140,3 +140,42 @@ def test_part_numbers_past_eight_digits_keep_their_rows(tmp_path: Path) -> None:
     assert [r["id"] for r in store.read().to_pylist()] == ["a", "b", "c"]
     store.compact()
     assert [r["id"] for r in store.read().to_pylist()] == ["a", "b", "c"]
+
+
+_POOL_PROBE = """
+import os, sys
+import pyarrow, pyarrow.parquet
+from callaudio.batch import ResultsStore
+def native():
+    return len(os.listdir("/proc/self/task"))
+before = native()
+store = ResultsStore(sys.argv[1])
+store.append([{"id": "a", "processor": "callaudio", "config": "default", "status": "ok"}])
+store.append([{"id": "b", "processor": "callaudio", "config": "default", "status": "ok"}])
+store.keys()
+store.compact()
+store.read().to_pylist()
+print(native() - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_reading_results_starts_no_pyarrow_thread_pool(tmp_path: Path) -> None:
+    """``pq.read_table`` started pyarrow's CPU and I/O thread pools; their workers, alive
+    at interpreter exit, aborted about one process in 20-40 ("terminate called without an
+    active exception", status 134): a refused ``batch --resume`` printed its one error
+    line, then aborted. The store reads and writes in the calling thread: no new thread."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _POOL_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=True,
+    )
+    assert out.stdout.strip() == "0", out
