@@ -4,13 +4,14 @@ ERLE against the delay estimate; written when matplotlib is installed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
 import os
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 __all__ = [
     "METRICS",
@@ -41,7 +42,8 @@ METRICS: tuple[tuple[str, str, bool | None], ...] = (
 direction (no worst items listed)."""
 
 
-class Skipped(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Skipped:
     """A metric, the plots or a processor the results leave out, and why."""
 
     what: str
@@ -98,7 +100,7 @@ def not_measured(
 def with_not_measured(table: Any, skipped: Sequence[Skipped]) -> Any:
     """``table`` with ``skipped`` in its schema metadata (:data:`NOT_MEASURED_KEY`)."""
     meta = dict(table.schema.metadata or {})
-    meta[NOT_MEASURED_KEY] = json.dumps([s._asdict() for s in skipped]).encode()
+    meta[NOT_MEASURED_KEY] = json.dumps([dataclasses.asdict(s) for s in skipped]).encode()
     return table.replace_schema_metadata(meta)
 
 
