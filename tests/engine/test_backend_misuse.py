@@ -114,3 +114,24 @@ def test_the_sounddevice_latency_is_checked_at_construction() -> None:
             make_backend("sounddevice", latency=bad)
     for good in ("low", "high", 0, 0.02):
         make_backend("sounddevice", latency=good).close()
+
+
+@pytest.mark.parametrize("arg", ["device", "input_device", "output_device", "hostapi"])
+def test_the_sounddevice_device_names_are_checked_at_construction(
+    arg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An int, bytes or a list as a device or host API name was accepted; once PortAudio
+    listed devices, the call's start failed with a raw AttributeError (``5.lower()``)."""
+    from callaudio.devices import sounddevice_backend as sdb
+    from callaudio.errors import ConfigError
+
+    for bad in (5, b"loopback", ["loopback"], 1.5):
+        with pytest.raises(ConfigError, match=f"{arg}: must be a name"):
+            make_backend("sounddevice", **{arg: bad})
+    make_backend("sounddevice", **{arg: "loopback"}).close()
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    monkeypatch.setattr(sdb, "list_devices", lambda: [info])
+    assert sdb.find_device("loop", hostapi="JACK") == info
+    for kw in ({"name": 5}, {"name": "loop", "hostapi": 5}):
+        with pytest.raises(ConfigError, match="must be a name"):
+            sdb.find_device(**kw)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import ConfigError
+
 __all__ = [
     "MODES",
     "Device",
@@ -29,9 +31,20 @@ __all__ = [
     "StreamBackend",
     "StreamCallback",
     "StreamFault",
+    "check_device_names",
 ]
 
 StreamCallback = Callable[[Any, Any, int, Any, Any], None]
+
+
+def check_device_names(**names: object) -> None:
+    """Device and host API names are str or None: ConfigError naming the argument (an int,
+    bytes or a list failed as a raw AttributeError only once devices were listed)."""
+    for what, value in names.items():
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(what, f"must be a name (str) or None, got {value!r}")
+
+
 """``callback(indata, outdata, frames, time, status)``: python-sounddevice's contract."""
 
 MODES = ("duplex", "playback", "record")

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError, ConfigError, DeviceError
-from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamFault
+from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamFault, check_device_names
 
 __all__ = [
     "DeviceError",
@@ -243,6 +243,7 @@ def find_device(name: str | None, hostapi: str | None = None, kind: str = "duple
         No such device, an ambiguous name, or a device without the needed channels; the
         message lists the candidates.
     """
+    check_device_names(name=name, hostapi=hostapi)
     if name is None:
         name = os.environ.get("CALLAUDIO_DEVICE") or None
     devs = list_devices()
@@ -508,6 +509,9 @@ class SounddeviceBackend:
         latency: float | str = "low",
         lock_memory: str = "code",
     ) -> None:
+        check_device_names(
+            device=device, input_device=input_device, output_device=output_device, hostapi=hostapi
+        )
         if lock_memory not in LOCK_MEMORY:
             raise ConfigError("lock_memory", f"must be one of {LOCK_MEMORY}, got {lock_memory!r}")
         self._lock_memory = lock_memory
