@@ -197,6 +197,8 @@ def test_summary_and_table_say_what_was_not_measured(tmp_path: Path, capsys, mon
     assert got["webrtc"].installable and got["speex"].installable
     assert not got["DNSMOS"].installable and "--mos" in got["DNSMOS"].reason
     assert "plots" not in got  # not asked for
+    if real("pystoi") is not None:
+        assert got["STOI"].reason == "no value: every item failed"
     summary = (out / "summary.md").read_text()
     assert "Not measured:" in summary
     for line in (

@@ -78,6 +78,7 @@ def not_measured(
     def measured(col: str) -> bool:
         return col in cols and table.column(col).null_count < len(table)
 
+    ok = "status" in cols and "ok" in table.column("status").to_pylist()
     out: list[Skipped] = []
     for what, col, module, hint in _PACKAGES:
         if (col is None and not plots) or (col is not None and measured(col)):
@@ -85,14 +86,16 @@ def not_measured(
         if importlib.util.find_spec(module) is None:
             out.append(Skipped(what, f"{module} is not installed: {hint}", True))
         elif col is not None:
-            out.append(Skipped(what, "no value: it needs items with near-end speech (near)", False))
+            why = "it needs items with near-end speech (near)" if ok else "every item failed"
+            out.append(Skipped(what, f"no value: {why}", False))
     out += [Skipped(p, f"its library is not installed: {_PEER_HINT}", True) for p in absent]
     for what, col, needs in (
         ("DNSMOS", "dnsmos_ovrl", ""),
         ("AECMOS", "aecmos_echo", " with a far end"),
     ):
         if not measured(col):
-            why = f"no value: no item{needs} gave one" if mos else "not asked (--mos, mos=True)"
+            why = f"no item{needs} gave one" if ok else "every item failed"
+            why = f"no value: {why}" if mos else "not asked (--mos, mos=True)"
             out.append(Skipped(what, why, False))
     return out
 
