@@ -57,6 +57,16 @@ def test_a_new_report_folder_has_the_umask_mode(call: demo.DemoRun, tmp_path: Pa
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
 
 
+def test_a_report_folder_named_up_to_the_longest_name_is_written(
+    call: demo.DemoRun, tmp_path: Path
+) -> None:
+    """A 240-255 byte folder name ran the whole call, then failed: the staging folder
+    beside it (``.NAME.xxxxxxxx.partial``) was 18 bytes longer than the longest name."""
+    out = tmp_path / ("r" * os.pathconf(tmp_path, "PC_NAME_MAX"))
+    report.write_folder(out, call, demo.measure(call), plots=False)
+    assert (out / "metrics.json").is_file() and os.listdir(tmp_path) == [out.name]
+
+
 def test_gain_stays_flat_while_only_the_far_end_talks(call: demo.DemoRun) -> None:
     # The gain trace the report plots: in the far-end-only stretch there is nobody at the
     # near end, so the gain control learns nothing and its gain does not move (issue 16:

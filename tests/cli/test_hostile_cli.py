@@ -171,6 +171,30 @@ def test_an_empty_demo_report_folder_is_refused_first(
     assert stdout == "" and os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("kind", ["proc", "too-long", "too-long-inside"])
+def test_a_demo_report_folder_that_cannot_be_made_is_refused_first(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """``--out /proc/demo`` (root passes access() there) and a name over the file system's
+    longest ran the whole call, then failed with the errno text of the staging folder."""
+    from callaudio.cli import demo
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the demo ran before --out was checked")
+
+    monkeypatch.setattr(demo, "run_call", refuse)
+    if kind == "proc":
+        if not os.path.isdir("/proc/self"):
+            pytest.skip("no /proc")
+        out, why = "/proc/callaudio-demo", "cannot write in '/proc'"
+    else:
+        out = str(tmp_path / ("r" * 300 if kind == "too-long" else f"a/{'r' * 300}/b"))
+        why = "longer than"
+    code, stdout, err = run("demo", "--out", out)
+    one_error_line(code, err, why)
+    assert stdout == "" and os.listdir(tmp_path) == []
+
+
 # -- a closed stderr ------------------------------------------------------------------------
 
 

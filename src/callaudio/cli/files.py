@@ -412,7 +412,7 @@ def text_lines(
 
 def check_folder(path: str | os.PathLike[str]) -> None:
     """Check, before any work, that ``path`` is (or can be created as) a writable folder;
-    SoundFileError naming it otherwise. Nothing is created."""
+    SoundFileError naming it otherwise. Nothing is left (a probe folder comes and goes)."""
     name = os.fspath(path)
     if not name:  # abspath("") is the working folder: the report would land among its files
         raise SoundFileError("''", "unwritable", "the report folder is empty; give a folder")
@@ -428,6 +428,16 @@ def check_folder(path: str | os.PathLike[str]) -> None:
         raise SoundFileError(name, "unwritable", f"{why}; give a folder for the report")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise SoundFileError(name, "unwritable", f"cannot write in {probe!r} (permission denied)")
+    try:  # what access() does not tell: a virtual file system (/proc, /sys), root's EROFS
+        os.rmdir(tempfile.mkdtemp(prefix=".callaudio-check.", dir=probe))
+        longest = os.pathconf(probe, "PC_NAME_MAX")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise SoundFileError(name, "unwritable", f"cannot write in {probe!r} ({why})") from exc
+    rest = os.path.relpath(os.path.abspath(name), probe)
+    for part in [] if rest == os.curdir else rest.split(os.sep):
+        if len(os.fsencode(part)) > longest:
+            raise SoundFileError(name, "unwritable", f"a name is longer than {longest} bytes")
 
 
 _PENDING: weakref.WeakSet[OutputTarget] = weakref.WeakSet()  # with a temporary file now

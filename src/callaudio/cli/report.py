@@ -114,7 +114,7 @@ def _staged(outdir: Path) -> Iterator[Path]:
     home = outdir if outdir.is_dir() else outdir.parent
     try:
         home.mkdir(parents=True, exist_ok=True)
-        tmp = _new_folder(home, f".{outdir.name}.", ".partial")
+        tmp = _new_folder(home, _staging_prefix(outdir.name, home), ".partial")
         try:
             yield tmp
             _commit(tmp, outdir)
@@ -125,6 +125,17 @@ def _staged(outdir: Path) -> Iterator[Path]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+def _staging_prefix(name: str, home: Path) -> str:
+    """``.NAME.`` for the staging folder, NAME cut where the whole (with the 8 random
+    characters and ``.partial``) would pass the folder's longest name: a report folder
+    named up to that length is written (it failed after the whole call was run)."""
+    try:
+        longest = os.pathconf(home, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    return "." + os.fsdecode(os.fsencode(name)[: max(1, longest - 18)]) + "."
 
 
 def _new_folder(home: Path, prefix: str, suffix: str) -> Path:
