@@ -586,21 +586,23 @@ class EngineBackend(Generic[DeviceT]):
     def _ensure_watcher(self) -> None:
         if self._poll_interval is None:
             return
-        thread = self._watcher
-        if thread is not None and thread.is_alive():
+        thread = self._watcher  # (one told to stop by close() may not have seen it yet)
+        if thread is not None and thread.is_alive() and not self._watch_stop.is_set():
             return
-        self._watch_stop.clear()
+        self._watch_stop = stop = threading.Event()
         self._watcher = threading.Thread(
-            target=self._watch, name="callaudio-engine-watcher", daemon=True
+            target=self._watch, args=(stop,), name="callaudio-engine-watcher", daemon=True
         )
         self._watcher.start()
 
-    def _watch(self) -> None:
+    def _watch(self, stop: threading.Event) -> None:
         interval = float(self._poll_interval or 0.02)
-        while not self._watch_stop.wait(interval):
-            if self._engine is None and self._sound is None:
-                self._watcher = None
-                return
+        while not stop.wait(interval):
+            with self._lock:  # (a stream starting now finds this watcher still there)
+                if self._engine is None and self._sound is None:
+                    if self._watcher is threading.current_thread():
+                        self._watcher = None
+                    return
             try:
                 self.poll()
             except Exception:  # a handler's error must not kill the watcher
@@ -613,9 +615,10 @@ class EngineBackend(Generic[DeviceT]):
         with no audio; end it, or close the client, first."""
         with self._lock:
             self._refuse_under_call("close the backend")
-        self._watch_stop.set()
         self._stop(self._stopping)  # (inside its callback: it only halts)
-        with self._lock:
+        with self._lock:  # again: a call's stream may have started meanwhile
+            self._refuse_under_call("close the backend")
+            self._watch_stop.set()
             self._sound, self._on_finished = None, None
             taken = self._take_engine()
             self._kept_vp = None
