@@ -279,3 +279,43 @@ def test_sigterm_while_the_local_cluster_starts_ends_quietly(tmp_path: Path) -> 
     assert not out.exists()  # the run made it: nothing left
     left = [str(f.relative_to(tmp)) for f in tmp.rglob("*") if not f.name.endswith(".lock")]
     assert left in ([], ["dask-scratch-space"]), left  # no worker's folder left
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("summary.md", True), ("configs.json", True), ("results.parquet", False), ("plots", False)],
+)
+def test_a_run_name_of_the_wrong_kind_in_out_is_refused_before_any_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, folder: bool
+) -> None:
+    """A folder named summary.md (or configs.json), or a file named results.parquet or
+    plots, failed the run with the errno text of a rename once every item had run (or
+    after the first), and left ``summary.md.tmp`` / ``configs.json.tmp`` behind."""
+    from callaudio.batch import worker
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("an item ran before the output folder was checked")
+
+    monkeypatch.setattr(runner, "process_item", refuse)
+    monkeypatch.setattr(worker, "process_item", refuse)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\nlost,nowhere.wav\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).mkdir() if folder else (out / name).write_text("mine")
+    before = _tree(out)
+    with pytest.raises(ConfigError, match=f"{name} is not a {'file' if folder else 'folder'}"):
+        run(manifest, out, workers=0)
+    assert _tree(out) == before and sorted(os.listdir(out)) == sorted([name, LOCK_NAME])
+
+
+def test_a_summary_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """``summary.md.tmp`` and ``configs.json.tmp`` stayed behind after a failed rename."""
+    from callaudio.batch.report import write_text
+
+    (tmp_path / "summary.md").mkdir()
+    with pytest.raises(IsADirectoryError):
+        write_text(str(tmp_path / "summary.md"), "x")
+    assert os.listdir(tmp_path) == ["summary.md"]
+    write_text(str(tmp_path / "ok.md"), "text\n")
+    assert (tmp_path / "ok.md").read_text() == "text\n" and len(os.listdir(tmp_path)) == 2

@@ -22,6 +22,7 @@ __all__ = [
     "with_not_measured",
     "write_plots",
     "write_summary",
+    "write_text",
 ]
 
 METRICS: tuple[tuple[str, str, bool | None], ...] = (
@@ -175,11 +176,22 @@ def write_summary(table: Any, out_dir: str, skipped: Sequence[Skipped] = ()) -> 
             if len(errors) > 20:
                 lines.append(f"- ... and {len(errors) - 20} more (see results.parquet)")
     path = os.path.join(out_dir, "summary.md")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text(path, "\n".join(lines) + "\n")
     return path
+
+
+def write_text(path: str, text: str) -> None:
+    """``text`` to ``path`` whole or not at all: written beside it (``path.tmp``) and
+    renamed over it; the temporary file is removed when that fails (a full disk)."""
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.isfile(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_plots(table: Any, out_dir: str) -> list[str]:

@@ -29,7 +29,7 @@ from ..config import ProcessingConfig, check_flag
 from ..errors import ConfigError, ConfigTypeError
 from .items import Item, has_control_characters, load_items
 from .processors import PROCESSORS, available
-from .report import not_measured, with_not_measured, write_plots, write_summary
+from .report import not_measured, with_not_measured, write_plots, write_summary, write_text
 from .results import ResultsStore
 from .worker import Job, process_item
 
@@ -315,6 +315,7 @@ def run(
     owned: list[Any] = []
     try:
         with _exclusive(out_dir):
+            _check_layout(out_dir, plots)
             todo = _todo(items, jobs, store, resume, out_dir)
             store.remove_debris()
             if on_start is not None:
@@ -373,6 +374,18 @@ SETTINGS_NAME = "configs.json"
 """The file in a run's output folder holding each configuration's settings, by name."""
 
 
+def _check_layout(out_dir: str, plots: bool) -> None:
+    """What a run writes in ``out_dir`` under its own names is absent or of its kind,
+    checked before any work: a folder named ``summary.md`` (or a file named
+    ``results.parquet`` or ``plots``) failed the run once every item had run."""
+    names = [("results.parquet", True), (SETTINGS_NAME, False), ("summary.md", False)]
+    for name, folder in names + ([("plots", True)] if plots else []):
+        path = os.path.join(out_dir, name)
+        if os.path.lexists(path) and os.path.isdir(path) != folder:
+            kind = "a folder" if folder else "a file"
+            raise ConfigError("out", f"{path} is not {kind}; move it out of the folder")
+
+
 def _settings(cfg: ProcessingConfig) -> Any:
     return json.loads(json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str))
 
@@ -400,10 +413,7 @@ def _check_settings(jobs: list[Job], store: ResultsStore, out_dir: str) -> None:
             )
     known.update(now)
     os.makedirs(out_dir, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"configs": known}, fh, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    write_text(path, json.dumps({"configs": known}, indent=1, sort_keys=True))
 
 
 LOCK_NAME = ".callaudio-batch.lock"
