@@ -163,3 +163,45 @@ def test_the_sounddevice_device_names_are_checked_at_construction(
     for kw in ({"name": 5}, {"name": "loop", "hostapi": 5}):
         with pytest.raises(ConfigError, match="must be a name"):
             sdb.find_device(**kw)
+
+
+def test_portaudio_is_not_reinitialised_under_an_open_stream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """reinitialize() with a stream open was accepted: PortAudio closed the stream under
+    its engine, whose callbacks stopped for good (frames 31 -> 31 under JACK)."""
+    import types
+
+    from callaudio.devices import sounddevice_backend as sdb
+    from callaudio.errors import BackendError
+
+    calls: list[str] = []
+
+    class FakeStream:
+        active = True
+
+        def __init__(self, **kwargs: object) -> None:
+            pass
+
+        def close(self) -> None:
+            calls.append("close")
+
+    fake = types.SimpleNamespace(
+        Stream=FakeStream,
+        PortAudioError=OSError,
+        _terminate=lambda: calls.append("terminate"),
+        _initialize=lambda: calls.append("initialize"),
+    )
+    monkeypatch.setattr(sdb, "_sd", lambda: fake)
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    device = sdb.SounddeviceBackend("loopback")
+    monkeypatch.setattr(device, "resolve", lambda mode: (info, info))
+    stream = device.open_stream(
+        sample_rate=48000, blocksize=480, channels=1, mode="duplex", callback=print
+    )
+    with pytest.raises(BackendError, match="a stream is open"):
+        sdb.SounddeviceBackend.reinitialize()
+    assert calls == []
+    stream.close()
+    sdb.SounddeviceBackend.reinitialize()
+    assert calls == ["close", "terminate", "initialize"]

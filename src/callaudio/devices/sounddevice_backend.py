@@ -7,8 +7,7 @@ PortAudio. When PortAudio or a device is missing, or PortAudio refuses a request
 
 Devices are chosen by name and host API, never by PortAudio's default index: once Debian's
 ``libasound2-plugins`` is installed the default device becomes ALSA's ``jack`` plug-in, and
-indices change when PortAudio re-scans. Names are resolved
-again at every :meth:`SounddeviceBackend.open_stream`.
+indices change when PortAudio re-scans. Names are resolved at every ``open_stream``.
 
 Streams are opened with the engine's 10 ms frame as blocksize (one callback per frame),
 float32. Given a compiled callback (``raw``: a C function with PortAudio's
@@ -20,7 +19,8 @@ callback with sounddevice's contract ``callback(indata, outdata, frames, time, s
 input-only and output-only streams are adapted to it by passing ``None`` for the missing side.
 
 PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
-was imported is not seen until :meth:`SounddeviceBackend.reinitialize`.
+was imported is not seen until :meth:`SounddeviceBackend.reinitialize` (refused while a
+stream is open: PortAudio would close it under its owner, whose callbacks just stop).
 
 This module is ``callaudio.devices.sounddevice_backend`` (not ``...devices.sounddevice``)
 so that it never shadows the ``sounddevice`` package.
@@ -36,6 +36,7 @@ import math
 import numbers
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,6 +318,7 @@ def _default_device(devs: list[DeviceInfo], kind: str) -> DeviceInfo | None:
 # Streams whose PortAudio calls hung after their device or sound server vanished. Kept
 # referenced so that no finaliser touches them again.
 _ABANDONED: list[Any] = []
+_OPEN: weakref.WeakSet[SounddeviceStream] = weakref.WeakSet()  # opened, not closed yet
 _CLOSE_TIMEOUT_S = 1.0
 
 
@@ -334,9 +336,7 @@ def _bounded(fn: Any, timeout: float) -> tuple[bool, BaseException | None]:
     t = threading.Thread(target=run, name="callaudio-portaudio-close", daemon=True)
     t.start()
     t.join(timeout)
-    if not result:
-        return False, None
-    return True, result[0]
+    return (True, result[0]) if result else (False, None)
 
 
 class SounddeviceStream:
@@ -464,6 +464,7 @@ class SounddeviceStream:
         """Stop and release the stream."""
         sd = _sd()
         self._stopping = True
+        _OPEN.discard(self)
         if self.fault is not None:
             self._faulted_call(self._stream.close)
             return
@@ -546,10 +547,10 @@ class SounddeviceBackend:
 
     @staticmethod
     def reinitialize() -> None:
-        """Terminate and initialise PortAudio again: re-scan host APIs and devices.
-
-        Needed after a sound server (re)starts; every stream must be closed first.
-        """
+        """Terminate and initialise PortAudio again: re-scan host APIs and devices. Needed
+        after a sound server (re)starts; refused (BackendError) while a stream is open."""
+        if any(not stream.abandoned for stream in list(_OPEN)):
+            raise BackendError("reinitialize", "a stream is open: close every stream first")
         sd = _sd()
         try:
             sd._terminate()
@@ -687,6 +688,7 @@ class SounddeviceBackend:
             raise DeviceError("open", f"{label}: {exc}", device=label, host_error=str(exc)) from exc
         wrapper = SounddeviceStream(stream, label, mode, raw)
         finished.append(wrapper)
+        _OPEN.add(wrapper)
         return wrapper
 
     def __repr__(self) -> str:
