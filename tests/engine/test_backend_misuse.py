@@ -205,3 +205,30 @@ def test_portaudio_is_not_reinitialised_under_an_open_stream(
     stream.close()
     sdb.SounddeviceBackend.reinitialize()
     assert calls == ["close", "terminate", "initialize"]
+
+
+@pytest.mark.parametrize(
+    "error", [TypeError("an integer is required"), OverflowError("can't convert negative")]
+)
+def test_a_stream_sounddevice_refuses_by_type_is_a_device_error(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """open_stream(blocksize=-5), (channels="2"), (sample_rate="x") under JACK: raw
+    OverflowError / TypeError from python-sounddevice; ValueError was already wrapped."""
+    import types
+
+    from callaudio.devices import sounddevice_backend as sdb
+    from callaudio.errors import DeviceError
+
+    def refuse(**kwargs: object) -> None:
+        raise error
+
+    fake = types.SimpleNamespace(Stream=refuse, PortAudioError=OSError)
+    monkeypatch.setattr(sdb, "_sd", lambda: fake)
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    device = sdb.SounddeviceBackend("loopback")
+    monkeypatch.setattr(device, "resolve", lambda mode: (info, info))
+    with pytest.raises(DeviceError, match=str(error)):
+        device.open_stream(
+            sample_rate=48000, blocksize=-5, channels=1, mode="duplex", callback=print
+        )

@@ -684,7 +684,7 @@ class SounddeviceBackend:
                 )
         except sd.PortAudioError as exc:
             raise _wrap("open", exc, label) from exc
-        except ValueError as exc:  # sounddevice's own checks (channels, device)
+        except (ValueError, TypeError, OverflowError) as exc:  # sounddevice's own checks
             raise DeviceError("open", f"{label}: {exc}", device=label, host_error=str(exc)) from exc
         wrapper = SounddeviceStream(stream, label, mode, raw)
         finished.append(wrapper)
