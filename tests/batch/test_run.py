@@ -110,6 +110,22 @@ def test_resume_refuses_an_item_whose_mic_changed(tmp_path: Path) -> None:
         run(items, out, workers=0, plots=False)
 
 
+def test_a_refused_resume_leaves_the_recorded_settings_as_they_were(tmp_path: Path) -> None:
+    """The settings of a run refused for a changed microphone file were recorded in
+    configs.json all the same (a refused run changed the folder)."""
+    from callaudio.config import ProcessingConfig
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\nlost,nowhere.wav\n")
+    out = tmp_path / "out"
+    run(manifest, out, workers=0, plots=False)
+    before = (out / "configs.json").read_text()
+    manifest.write_text("id,mic\nlost,elsewhere.wav\n")
+    with pytest.raises(ConfigError, match="item 'lost' now has mic"):
+        run(manifest, out, workers=0, plots=False, configs={"y": ProcessingConfig()})
+    assert (out / "configs.json").read_text() == before
+
+
 def test_an_output_folder_whose_name_is_not_utf8_is_run_and_shown(tmp_path: Path, capsys) -> None:
     """``batch --out 'res\\xff'`` with a strict stdout (PYTHONIOENCODING=utf-8): the run
     finished, then printing the folder's name failed with a UnicodeEncodeError traceback."""

@@ -350,7 +350,7 @@ def _todo(
             f"{out_dir} already holds results: resume them (--resume; resume=True in "
             "Python), or choose a new folder",
         )
-    _check_settings(jobs, store, out_dir)
+    settings = _check_settings(jobs, store, out_dir)
     done = store.keys() if resume else set()
     if done:  # an id whose microphone file changed: its old rows would pass for it
         mics = {(r["id"], r["mic"]) for r in store.read().select(["id", "mic"]).to_pylist()}
@@ -362,6 +362,8 @@ def _todo(
                     f"item {item.id!r} now has mic {item.mic}, its results in {out_dir} were "
                     f"computed from {was[item.id]}; give it a new id, or choose a new folder",
                 )
+    os.makedirs(out_dir, exist_ok=True)  # recorded once nothing is refused any more
+    write_text(os.path.join(out_dir, SETTINGS_NAME), json.dumps(settings, indent=1, sort_keys=True))
     todo: list[tuple[Item, list[Job]]] = []
     for item in items:
         left = [j for j in jobs if (item.id, j.processor, j.config_name) not in done]
@@ -390,10 +392,11 @@ def _settings(cfg: ProcessingConfig) -> Any:
     return json.loads(json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str))
 
 
-def _check_settings(jobs: list[Job], store: ResultsStore, out_dir: str) -> None:
+def _check_settings(jobs: list[Job], store: ResultsStore, out_dir: str) -> dict[str, Any]:
     """Refuse to resume rows of a configuration whose settings changed under the same name
-    (the summary would mix both); then record this run's settings beside the results.
-    Results written before the settings were recorded are taken as they are."""
+    (the summary would mix both); else the settings file's content with this run's added
+    (the caller records it). Results written before the settings were recorded are taken
+    as they are."""
     path = os.path.join(out_dir, SETTINGS_NAME)
     known: dict[str, Any] = {}
     if store.exists() and os.path.isfile(path):
@@ -412,8 +415,7 @@ def _check_settings(jobs: list[Job], store: ResultsStore, out_dir: str) -> None:
                 "were computed with; give it a new name, or choose a new folder",
             )
     known.update(now)
-    os.makedirs(out_dir, exist_ok=True)
-    write_text(path, json.dumps({"configs": known}, indent=1, sort_keys=True))
+    return {"configs": known}
 
 
 LOCK_NAME = ".callaudio-batch.lock"
