@@ -250,6 +250,31 @@ def test_a_terminated_process_leaves_no_temporary_output(tmp_path: Path, sig: in
     assert list(out_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, "sigterm"])
+def test_a_signal_before_the_output_is_guarded_leaves_no_temporary_file(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, stop: object
+) -> None:
+    """A signal just after the temporary output was made and before the ``with`` around
+    it (the window a loaded machine hit: SIGHUP left ``.o.wav.XXXXXXXX``) left it behind:
+    nothing held it any more. The command now removes every pending temporary output."""
+    from callaudio import cli
+    from callaudio.cli import process
+
+    real = process.OutputTarget
+
+    def made_then_stopped(path: str) -> object:
+        real(path)
+        raise KeyboardInterrupt if stop is KeyboardInterrupt else cli._Terminated(15)
+
+    monkeypatch.setattr(process, "OutputTarget", made_then_stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, stdout, _ = run("process", str(src), "-o", str(out_dir / "o.wav"))
+    assert code == (130 if stop is KeyboardInterrupt else 143) and stdout == ""
+    assert list(out_dir.iterdir()) == []
+
+
 def _endless_wav() -> bytes:
     """A WAV header that announces a stream of unknown length, and one second of it."""
     head = io.BytesIO()

@@ -216,6 +216,14 @@ def _exit_if_stuck(rsock: socket.socket, done: threading.Event, watched: frozens
                 os._exit(128 + signum)
 
 
+def _abandon_outputs() -> None:
+    """A signal that came before a command's clean-up could take it (between an output's
+    temporary file and the ``with`` around it) leaves no temporary file either."""
+    from .files import abandon_outputs
+
+    abandon_outputs()
+
+
 def _printable_names() -> None:
     """A file name that is not UTF-8 (valid on Linux; Python holds its bytes as lone
     surrogates) is printed escaped (``\\udcff``) rather than failing a finished command:
@@ -243,8 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _termination_as_interrupt():
             return int(args.func(args))
     except _Terminated as exc:
+        _abandon_outputs()
         return 128 + exc.signum
     except KeyboardInterrupt:
+        _abandon_outputs()
         return 128 + signal.SIGINT
     except BrokenPipeError:
         _quiet_stdout()

@@ -36,11 +36,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import stat
 import sys
 import tempfile
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -440,14 +440,14 @@ def check_folder(path: str | os.PathLike[str]) -> None:
             raise SoundFileError(name, "unwritable", f"a name is longer than {longest} bytes")
 
 
-_PENDING: weakref.WeakSet[OutputTarget] = weakref.WeakSet()  # with a temporary file now
+_PENDING: set[OutputTarget] = set()  # may have a temporary file now (commit/abort: out)
 
 
 def abandon_outputs() -> None:
     """Remove every pending temporary output and the folders made for it, from any thread:
     the last step before the process exits on a signal its main thread cannot take (it is
     blocked in a read inside libsndfile)."""
-    for target in list(_PENDING):
+    for target in _PENDING.copy():  # (one C call: another thread may add meanwhile)
         target.abandon()
 
 
@@ -470,8 +470,8 @@ class OutputTarget:
         self._writer: Any = None
         self._made_dirs: list[str] = []
         if self.kind == "regular":
+            _PENDING.add(self)  # first: a signal any time after leaves no temporary file
             self._create_temp()
-            _PENDING.add(self)
 
     def _create_temp(self) -> None:
         folder = os.path.dirname(self._target) or "."
@@ -485,11 +485,19 @@ class OutputTarget:
                 os.mkdir(d)
                 self._made_dirs.append(d)
             prefix = _temp_prefix(self._target, folder)
-            fd, tmp = tempfile.mkstemp(prefix=prefix, dir=os.fsencode(folder))
-            os.close(fd)
-            self._tmp = os.fsdecode(tmp)
+            for _ in range(100):  # (as mkstemp, with the name known before the file exists)
+                self._tmp = os.path.join(folder, os.fsdecode(prefix) + secrets.token_hex(4))
+                try:
+                    os.close(os.open(_fs(self._tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                    break
+                except FileExistsError:
+                    self._tmp = None  # (another's file)
+            else:
+                raise FileExistsError(f"no free temporary name in {folder!r}")
         except OSError as exc:
+            self._tmp = None
             self._remove_dirs()
+            _PENDING.discard(self)
             why = exc.strerror or str(exc)
             raise SoundFileError(
                 self.path, "unwritable", f"cannot write in the folder {folder!r} ({why})"
@@ -619,8 +627,9 @@ class OutputTarget:
         tmp, self._tmp = self._tmp, None
         if tmp is not None:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(_fs(tmp))
         self._remove_dirs()
+        _PENDING.discard(self)
 
     def abort(self) -> None:
         """Undo: remove the temporary file and any folder created; the target is untouched."""
