@@ -281,6 +281,7 @@ def test_reference_uses_the_compiled_constants() -> None:
     db = lambda v: 10.0 ** (v / 10.0)  # noqa: E731
     pairs = [
         (r.XI_H1, db(c.XI_H1_DB)),
+        (r.XI_H1_PAPER, db(c.XI_H1_PAPER_DB)),
         (r.NOISE_TAU_S, c.NOISE_TAU_S),
         (r.SPP_TAU_S, c.SPP_TAU_S),
         (r.SPP_CAP, c.SPP_CAP),

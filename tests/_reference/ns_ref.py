@@ -22,7 +22,8 @@ __all__ = ["NoiseSuppressorRef", "exp_half_e1", "lowdelay_windows", "mauler_mart
 
 F64 = npt.NDArray[np.float64]
 
-XI_H1 = 10.0 ** (15.0 / 10.0)
+XI_H1 = 10.0 ** (13.5 / 10.0)
+XI_H1_PAPER = 10.0 ** (15.0 / 10.0)  # at 8 kHz and in babble (wbar >= ONSET_MAX_W)
 NOISE_TAU_S = 0.072
 SPP_TAU_S = 0.5
 SPP_CAP = 0.99
@@ -302,7 +303,10 @@ class NoiseSuppressorRef:
             nz = nz + (P - nz) / (self.count + 1)
         else:
             ratio = np.minimum(P / nz, GAMMA_MAX)
-            post = 1.0 / (1.0 + (1.0 + XI_H1) * np.exp(-ratio * XI_H1 / (1.0 + XI_H1)))
+            low = self.sample_rate >= 16000 and self.wbar < ONSET_MAX_W
+            xh = np.float32(XI_H1 if low else XI_H1_PAPER)
+            rh = np.float32(xh / (np.float32(1.0) + xh))  # float32, as the kernel has it
+            post = 1.0 / (1.0 + (1.0 + xh) * np.exp(-ratio * rh))
             self.sppbar = self.a_spp * self.sppbar + (1.0 - self.a_spp) * post
             self.sppbar = np.where(self.sppbar < TINY, 0.0, self.sppbar)
             post = np.where(self.sppbar > SPP_CAP, np.minimum(post, SPP_CAP), post)

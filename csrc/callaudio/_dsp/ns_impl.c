@@ -119,8 +119,8 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
                         float *restrict sppbar, float *restrict hold,
                         float *restrict psm, const float *restrict coh, int nb,
                         float a_noise, float a_spp, float floor_, float tiny, float on,
-                        float a_on, float hold_n, float coh2_lo, float coh2_inv) {
-    const float xi_h1 = (float)pow(10.0, CA_NS_XI_H1_DB / 10.0);
+                        float a_on, float hold_n, float coh2_lo, float coh2_inv,
+                        float xi_h1) {
     const float off = (float)pow(10.0, CA_NS_ONSET_OFF_DB / 10.0);
     const float r_h1 = xi_h1 / (1.0f + xi_h1);
     const float cap = (float)CA_NS_SPP_CAP;

@@ -13,7 +13,8 @@
 #define CA_NS_IMPL_H
 
 /* Gerkmann & Hendriks 2012 noise PSD estimator. */
-#define CA_NS_XI_H1_DB 15.0          /* fixed a priori SNR under speech presence, dB */
+#define CA_NS_XI_H1_DB 13.5          /* fixed a priori SNR under speech presence, dB */
+#define CA_NS_XI_H1_PAPER_DB 15.0    /* the paper's: at 8 kHz and in babble (ns.pyx item 2) */
 #define CA_NS_NOISE_TAU_S 0.072      /* noise PSD smoothing time constant, s */
 #define CA_NS_SPP_TAU_S 0.5          /* stagnation-control SPP average time constant, s */
 #define CA_NS_SPP_CAP 0.99           /* cap of the posterior SPP while the average exceeds it */
@@ -163,7 +164,8 @@ void ca_ns_sanitize(float *x, long n, float tiny);
 /* |X|^2 of the interleaved spectrum (nb bins); values below tiny become 0. */
 void ca_ns_power(const float *restrict spec, float *restrict P, int nb, float tiny);
 
-/* One step of the Gerkmann-Hendriks estimator, in place on noise and sppbar, with the
+/* One step of the Gerkmann-Hendriks estimator (a priori SNR xi_h1, linear), in place on
+ * noise and sppbar, with the
  * onset hold: psm <- a_on psm + (1 - a_on) P (< tiny -> 0); hold[k] <- hold_n where
  * psm > on noise (before the step) and hold[k] is 0, else max(hold[k] - 1, 0), and 0
  * where psm < 10^(ONSET_OFF_DB / 10) noise; where
@@ -173,7 +175,8 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
                         float *restrict sppbar, float *restrict hold,
                         float *restrict psm, const float *restrict coh, int nb,
                         float a_noise, float a_spp, float floor_, float tiny, float on,
-                        float a_on, float hold_n, float coh2_lo, float coh2_inv);
+                        float a_on, float hold_n, float coh2_lo, float coh2_inv,
+                        float xi_h1);
 
 /* Transient suppression (nb bins): active: used <- max(used, w (P - tref)); else tref <-
  * a tref + (1 - a) P (< tiny -> 0). */

@@ -5,6 +5,7 @@ import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
 XI_H1_DB: float
+XI_H1_PAPER_DB: float
 NOISE_TAU_S: float
 SPP_TAU_S: float
 SPP_CAP: float
