@@ -559,7 +559,10 @@ cdef class EchoCanceller:
         correlation is broad there; soak change#110: 0.24 -> 0.14 s); the wrong lag held
         until it aged. Not after the error-louder-than-mic test alone: double talk the
         detector missed fires it too, and near speech then moved the lag (soak dt#113
-        at 48 kHz: PESQ 1.99 -> 1.56). Before the first echo the DE_MARGIN_FAST rule
+        at 48 kHz: PESQ 1.99 -> 1.56), nor with the copy's error merely above the mic's
+        (it is in missed double talk too: soak dt#110 loss 0.87 -> 1.15 dB, dt#113 at
+        48 kHz PESQ 1.99 -> 1.68; it would have helped change#1, #6 at 16 kHz, 0.17 ->
+        0.07 s and 0.16 -> 0.11 s). Before the first echo the DE_MARGIN_FAST rule
         stays (a chance lock is replaced only by a clearly better lag)."""
         return self.lag_age >= DE_PROVE_FRAMES or self.relock_n > 0
 
