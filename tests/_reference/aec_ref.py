@@ -472,6 +472,7 @@ class EchoCancellerRef:
                 self.provisional = True
                 if self.cp_n >= DIV_FG_FRAMES:  # the copy adds echo (aec.pyx)
                     self.relock_n = DE_RELOCK_FRAMES
+                    self.Psi = np.maximum(self.Psi, self.psi0[:, None])
             self.div_n = self.cp_n = 0
 
     # ------------------------------------------------------------------ delay

@@ -65,7 +65,8 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    (a lag 0.3 better at once).
    Within 1 s of an echo-path change the kept filter copy confirmed (step 5: the copy
    adds echo) the 0.1 rule holds at once (a first re-lock on the weakened correlation
-   is often wrong in reverberant rooms).
+   is often wrong in reverberant rooms), and such a change raises the state error to
+   the prior at once, as a provisional lag does (below).
    Within +-2 frames the filter re-anchors itself on its own dominant peak (clock
    drift).  The filter starts 2 frames (20 ms) before the locked lag; a lag taken while
    provisional raises the state error ``Psi`` to at least each partition's prior
@@ -700,8 +701,11 @@ cdef class EchoCanceller:
                 self.prior.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
                 if self.cp_n >= DIV_FG_FRAMES:
-                    # the copy adds echo: the path moved (near speech cannot do that)
+                    # the copy adds echo: the path moved (near speech cannot do that);
+                    # the re-lock window opens and the state error is at least the prior
+                    # at once (the suppressor reads it before any re-lock)
                     self.relock_n = DE_RELOCK_FRAMES
+                    self.filter.raise_prior()
             self.div_n = 0
             self.cp_n = 0
 
