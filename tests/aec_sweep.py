@@ -422,10 +422,14 @@ def _measure(case: Case, res: EchoResult, out: np.ndarray) -> dict[str, float]:
 # bound on the value or "min" for a lower one). Cases known to miss one are listed with the
 # reason in tests/test_aec_sweep.py (``check(..., known=...)``).
 FLOORS: dict[str, tuple[float, str]] = {
-    "acq_s": (1.0, "max"),
+    # issue 15 asks 1.0 s; seeds 0-7 (acq, dt) and the soak draw's 100-123 reach 0.05 s at
+    # 16 and 48 kHz since a first lock raises the filter's state error to its prior (acq#0
+    # 0.24 / 0.19 s before)
+    "acq_s": (0.15, "max"),
     "post_dt_db": (30.0, "min"),
-    # issue 15 asks 0.5 s; seeds 0-9 reach 0.19 / 0.20 s at 16 / 48 kHz (#8 known)
-    "change_s": (0.3, "max"),
+    # issue 15 asks 0.5 s; seeds 0-9 reach 0.19 / 0.19 s at 16 / 48 kHz (#8 known; #5: a
+    # near-end talker declared right after the change holds the delay prior 0.3 s)
+    "change_s": (0.25, "max"),
 }
 
 

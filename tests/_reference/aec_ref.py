@@ -59,6 +59,7 @@ DE_WEAK_FRAMES = int(_C["DE_WEAK_FRAMES"])
 DE_PROVE_FRAMES = int(_C["DE_PROVE_FRAMES"])
 DE_FORGET = float(_C["DE_FORGET"])
 DE_MARGIN_FAST = float(_C["DE_MARGIN_FAST"])
+DE_RELOCK_FRAMES = int(_C["DE_RELOCK_FRAMES"])
 DT_RATIO = float(_C["DT_RATIO"])
 DT_HANG = int(_C["DT_HANG"])
 DT_RHO = float(_C["DT_RHO"])
@@ -202,6 +203,7 @@ class EchoCancellerRef:
         self.nde = 0
         self.lag = -1
         self.lag_age = 0
+        self.relock_n = 0
         self.cand = -1
         self.cand_n = 0
         self.d = 0
@@ -394,6 +396,7 @@ class EchoCancellerRef:
         # 6. residual-echo suppressor, synthesis, statistics
         out = self._suppress(x_mic, y, e, D)
         self.lag_age = min(self.lag_age + 1, DE_PROVE_FRAMES)
+        self.relock_n = max(self.relock_n - 1, 0)
         self.t += 1
         return out.astype(np.float32)
 
@@ -467,7 +470,10 @@ class EchoCancellerRef:
             if self.lag >= 0 and self.dt_hang == 0:
                 self._weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
-            self.div_n = 0
+                if self.cp_n >= DIV_FG_FRAMES:  # the copy adds echo (aec.pyx)
+                    self.relock_n = DE_RELOCK_FRAMES
+                    self.Psi = np.maximum(self.Psi, self.psi0[:, None])
+            self.div_n = self.cp_n = 0
 
     # ------------------------------------------------------------------ delay
     def _features(self, s2: F64) -> F64:
@@ -515,7 +521,9 @@ class EchoCancellerRef:
             if self.cand_n >= DE_CONFIRM:
                 self._set_lag(best)
         elif self.provisional and (  # see aec_delay.pyx
-            self.lag_age >= DE_PROVE_FRAMES or rho[best] > rlag + DE_MARGIN_FAST
+            self.lag_age >= DE_PROVE_FRAMES
+            or self.relock_n > 0  # a recent echo-path change (aec.pyx _aged)
+            or rho[best] > rlag + DE_MARGIN_FAST
         ):
             if (
                 self.cand_n >= DE_CONFIRM
@@ -552,6 +560,7 @@ class EchoCancellerRef:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
         newd = max(0, lag - HEADROOM)
         shift = newd - self.d
+        unproven = self.provisional
         self.lag = lag
         self.cand = -1
         self.cand_n = 0
@@ -560,8 +569,14 @@ class EchoCancellerRef:
         self.g_echo = 0.0
         self.provisional = True
         self.dt_hang = 0
-        if shift == 0:
-            return
+        if shift != 0:
+            self._move(shift)
+            self.d = newd
+        if unproven:  # no filter cancelled at the old lag: at least the prior (aec_filter.pyx)
+            self.Psi = np.maximum(self.Psi, self.psi0[:, None])
+
+    def _move(self, shift: int) -> None:
+        """Shift the partitions by ``shift`` frames, keeping the echo path found."""
         W = np.zeros_like(self.W)
         Psi = np.repeat(self.psi0[:, None], self.k, axis=1)
         peak = np.zeros(self.P)
@@ -576,7 +591,6 @@ class EchoCancellerRef:
                     self.peak_i[q],
                 )
         self.W, self.Psi, self.peak, self.peak_i = W, Psi, peak, peak_i
-        self.d = newd
 
     def _anchor(self) -> None:
         """Keep a dominant filter peak within one partition of partition HEADROOM."""

@@ -66,6 +66,7 @@ cdef class EchoCanceller:
     # changed: the delay estimator may replace it by the first-lock rule
     cdef bint provisional
     cdef int lag_age            # frames since the lag was taken (counts to DE_PROVE_FRAMES)
+    cdef int relock_n           # frames left in which a path change lets the lag move (_aged)
     # Last frame: the far end talks or talked within 200 ms and no near-end talker is
     # evident (see capture_c), so what is left is echo, or near-end noise the suppressor
     # modulated with the far envelope. The chain passes this to the gain control so it
@@ -149,5 +150,6 @@ cdef class EchoCanceller:
     cdef void _keep(self) noexcept nogil
     cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil
     cdef bint _converged(self) noexcept nogil
+    cdef bint _aged(self) noexcept nogil
     cdef bint _near_talk(self) noexcept nogil
     cdef bint _talker(self) noexcept nogil

@@ -63,8 +63,17 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    cancelled >= 6 dB at the locked lag, and again after an echo-path change, the lag is
    provisional: once held 40 frames, a lag 0.1 better replaces it after 4 frames
    (a lag 0.3 better at once).
+   Within 1 s of an echo-path change the kept filter copy confirmed (step 5: the copy
+   adds echo) the 0.1 rule holds at once (a first re-lock on the weakened correlation
+   is often wrong in reverberant rooms), and such a change raises the state error to
+   the prior at once, as a provisional lag does (below).
    Within +-2 frames the filter re-anchors itself on its own dominant peak (clock
-   drift).  The filter starts 2 frames (20 ms) before the locked lag.
+   drift).  The filter starts 2 frames (20 ms) before the locked lag; a lag taken while
+   provisional raises the state error ``Psi`` to at least each partition's prior
+   ``Psi_0`` (the partitions moved to the head carried a tail partition's smaller prior,
+   and every partition's state error shrank while the far end played before its echo
+   reached the mic: the filter, and the suppressor reading ``Psi``, took the path as
+   known and the first 0.2-0.3 s cancelled 3-5 dB).
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
    Two-path test against the kept copy ``W_f`` (its own start ``d_f`` and lag): with
@@ -195,6 +204,7 @@ from callaudio._dsp.aec_constants cimport (
     ANCHOR_FRAMES,
     DE_PROVE_FRAMES,
     DE_FORGET,
+    DE_RELOCK_FRAMES,
     KF_Q,
     KAL_RES,
     DIV_ALPHA,
@@ -356,6 +366,7 @@ cdef class EchoCanceller:
         memset(self.fe2r, 0, self.H * sizeof(f32))
         self.delay.reset()
         self.lag_age = 0
+        self.relock_n = 0
         self.filter.d = 0
         self.n_copy = 0
         self.n_restore = 0
@@ -462,7 +473,7 @@ cdef class EchoCanceller:
         cdef int slot = <int>(self.t % self.H)
         self.adapt_c(self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * self.k,
                                        self.D2, self.conv_lin, self.provisional,
-                                       self.lag_age >= DE_PROVE_FRAMES))
+                                       self._aged()))
         return code
 
     @cython.boundscheck(False)   # raw pointer loops
@@ -526,7 +537,7 @@ cdef class EchoCanceller:
         cdef f32* o
         cdef f32 inv = <f32>1.0 / nch
         cdef double conv = self.conv_lin
-        cdef bint prov = self.provisional, aged = self.lag_age >= DE_PROVE_FRAMES
+        cdef bint prov = self.provisional, aged = self._aged()
         memcpy(d2, self.D2, k * sizeof(f32))
         for c in range(1, nch):
             o = (<EchoCanceller>ecs[c]).D2
@@ -534,11 +545,27 @@ cdef class EchoCanceller:
                 d2[i] += o[i]
             conv = max(conv, (<EchoCanceller>ecs[c]).conv_lin)
             prov = prov and (<EchoCanceller>ecs[c]).provisional
-            aged = aged and (<EchoCanceller>ecs[c]).lag_age >= DE_PROVE_FRAMES
+            aged = aged and (<EchoCanceller>ecs[c])._aged()
         for i in range(k):
             d2[i] *= inv
         return self.delay.update(slot, self.t, self.X2r + <Py_ssize_t>slot * k, d2, conv,
                                  prov, aged)
+
+    cdef bint _aged(self) noexcept nogil:
+        """The provisional lag may be replaced by one DE_MARGIN better (not only
+        DE_MARGIN_FAST better): it was held DE_PROVE_FRAMES, or an echo-path change that
+        the kept copy confirmed (it adds echo, ``_divergence``) is less than
+        DE_RELOCK_FRAMES old. After the change the weakened correlation, a few frames of
+        new evidence, first peaks at a wrong lag in reverberant rooms (the envelope
+        correlation is broad there; soak change#110: 0.24 -> 0.14 s); the wrong lag held
+        until it aged. Not after the error-louder-than-mic test alone: double talk the
+        detector missed fires it too, and near speech then moved the lag (soak dt#113
+        at 48 kHz: PESQ 1.99 -> 1.56), nor with the copy's error merely above the mic's
+        (it is in missed double talk too: soak dt#110 loss 0.87 -> 1.15 dB, dt#113 at
+        48 kHz PESQ 1.99 -> 1.68; it would have helped change#1, #6 at 16 kHz, 0.17 ->
+        0.07 s and 0.16 -> 0.11 s). Before the first echo the DE_MARGIN_FAST rule
+        stays (a chance lock is replaced only by a clearly better lag)."""
+        return self.lag_age >= DE_PROVE_FRAMES or self.relock_n > 0
 
     cdef bint share_delay(self, EchoCanceller leader):
         """Linked channels: ``leader``'s delay estimator serves this channel too (None:
@@ -623,6 +650,8 @@ cdef class EchoCanceller:
             code = ERR_NONFINITE
         if self.lag_age < DE_PROVE_FRAMES:
             self.lag_age += 1
+        if self.relock_n > 0:
+            self.relock_n -= 1
         self.t += 1
         return code
 
@@ -671,6 +700,12 @@ cdef class EchoCanceller:
             if self.delay.lag >= 0 and self.dt_hang == 0:
                 self.prior.weaken_prior(DE_FORGET if self.fg_lag >= 0 else 0.1)
                 self.provisional = True
+                if self.cp_n >= DIV_FG_FRAMES:
+                    # the copy adds echo: the path moved (near speech cannot do that);
+                    # the re-lock window opens and the state error is at least the prior
+                    # at once (the suppressor reads it before any re-lock)
+                    self.relock_n = DE_RELOCK_FRAMES
+                    self.filter.raise_prior()
             self.div_n = 0
             self.cp_n = 0
 
@@ -870,6 +905,7 @@ cdef class EchoCanceller:
     cdef void _set_lag(self, int lag) noexcept nogil:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
         cdef int newd = lag - HEADROOM
+        cdef bint unproven = self.provisional
         if newd < 0:
             newd = 0
         self.delay.accept(lag)
@@ -879,6 +915,8 @@ cdef class EchoCanceller:
         self.provisional = True
         self.dt_hang = 0
         self.filter.move_to(newd)
+        if unproven:
+            self.filter.raise_prior()
 
     cdef void _anchor(self) noexcept nogil:
         """Keep the filter's main peak HEADROOM partitions after its start (drift).

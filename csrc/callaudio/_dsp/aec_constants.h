@@ -20,6 +20,7 @@
 #define AEC_DE_RHO_JUMP 0.5  /* normalised correlation a changed lag needs */
 #define AEC_DE_WEAK_FRAMES 50  /* the prior is weakened only when its memory is longer (frames) */
 #define AEC_DE_MARGIN_FAST 0.3  /* margin that replaces a provisional lag before it is proven */
+#define AEC_DE_RELOCK_FRAMES 100  /* frames after a confirmed echo-path change a lag counts as proven-held */
 #define AEC_DE_FORGET 0.01  /* correlation memory kept after a confirmed echo-path change */
 #define AEC_DE_PROVE_FRAMES 40  /* frames a provisional lag is kept before a better one replaces it */
 #define AEC_DT_RATIO 4.0  /* mic power over the echo the far end explains: near talk */

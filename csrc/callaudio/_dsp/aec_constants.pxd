@@ -13,6 +13,7 @@ cdef extern from "aec_constants.h":
     const double DE_RHO_JUMP "AEC_DE_RHO_JUMP"
     const int DE_WEAK_FRAMES "AEC_DE_WEAK_FRAMES"
     const double DE_MARGIN_FAST "AEC_DE_MARGIN_FAST"
+    const int DE_RELOCK_FRAMES "AEC_DE_RELOCK_FRAMES"
     const double DE_FORGET "AEC_DE_FORGET"
     const int DE_PROVE_FRAMES "AEC_DE_PROVE_FRAMES"
     const double DT_RATIO "AEC_DT_RATIO"

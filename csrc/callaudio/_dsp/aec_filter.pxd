@@ -31,6 +31,7 @@ cdef class PartitionedKalmanFilter:
                      double fsum, const f32* q) noexcept nogil
     cdef bint constrain(self, int r) noexcept nogil
     cdef void raise_uncertainty(self) noexcept nogil
+    cdef void raise_prior(self) noexcept nogil
     cdef void move_to(self, int newd) noexcept nogil
     cdef void copy_from(self, PartitionedKalmanFilter o) noexcept nogil
     cdef void _move_partition(self, int p, int q) noexcept nogil

@@ -210,6 +210,19 @@ cdef class PartitionedKalmanFilter:
             if w2 > self.Psi[i]:
                 self.Psi[i] = <f32>w2
 
+    cdef void raise_prior(self) noexcept nogil:
+        """A lag no filter has cancelled at yet: the state error becomes at least the
+        prior ``psi0`` of each partition's position (the partitions moved to the head
+        carry a tail's prior, and every partition shrank its state error while the far end
+        played before its echo reached the mic)."""
+        cdef int k = self.k, p, i
+        cdef f32 s0
+        for p in range(self.P):
+            s0 = self.psi0[p]
+            for i in range(k):
+                if self.Psi[p * k + i] < s0:
+                    self.Psi[p * k + i] = s0
+
     cdef void move_to(self, int newd) noexcept nogil:
         """Start the partitions at frame delay ``newd``, keeping the echo path found."""
         cdef int shift = newd - self.d, p, P = self.P
