@@ -150,3 +150,48 @@ CA_MULTIVERSION void ca_aec_coherence_q(int k, float *restrict q, const float *r
         q[i] = base + qx * v;
     }
 }
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+CA_MULTIVERSION void ca_aec_drift_acc(int k, float *restrict c, const float *restrict w,
+                                      const float *restrict wold, float decay)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float wr = w[2 * i], wi = w[2 * i + 1], or_ = wold[2 * i], oi = wold[2 * i + 1];
+        c[2 * i] = decay * c[2 * i] + (wr * or_ + wi * oi);
+        c[2 * i + 1] = decay * c[2 * i + 1] + (wi * or_ - wr * oi);
+    }
+}
+
+double ca_aec_drift_delta(int k, int n, const float *restrict c)
+{
+    double num = 0.0, den = 0.0;
+    for (int i = 1; i < k - 1; i++) {
+        double cr = c[2 * i], ci = c[2 * i + 1];
+        double a = sqrt(cr * cr + ci * ci), w = M_PI * i / n;
+        num += w * a * atan2(ci, cr);
+        den += w * w * a;
+    }
+    return den > 0.0 ? -num / den : 0.0;
+}
+
+void ca_aec_rotate(int k, int P, float *restrict w, int n, double theta)
+{
+    const double br = cos(M_PI * theta / n), bi = -sin(M_PI * theta / n);
+    double pr = 1.0, pi_ = 0.0;
+    for (int i = 0; i < k; i++) {
+        const float fr = (float)pr, fi = (float)pi_;
+        for (int p = 0; p < P; p++) {
+            float *z = w + (ptrdiff_t)p * 2 * k + 2 * i;
+            const float zr = z[0], zi = z[1];
+            z[0] = zr * fr - zi * fi;
+            z[1] = zr * fi + zi * fr;
+        }
+        const double t = pr * br - pi_ * bi;
+        pi_ = pr * bi + pi_ * br;
+        pr = t;
+    }
+}
