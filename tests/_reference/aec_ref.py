@@ -101,7 +101,7 @@ DIV_FG_FRAMES = int(_C["DIV_FG_FRAMES"])
 STAT_ALPHA = float(_C["STAT_ALPHA"])
 FAR_ACTIVE = float(_C["FAR_ACTIVE"])
 TINY = float(_C["TINY"])
-DR_DECAY = float(_C["DR_DECAY"])
+DR_GAIN = float(_C["DR_GAIN"])
 DR_EVAL = int(_C["DR_EVAL"])
 DR_MAX = float(_C["DR_MAX"])
 DR_STEP = float(_C["DR_STEP"])
@@ -369,8 +369,9 @@ class EchoCancellerRef:
         # includes the neighbours' (W[p-1] already updated this frame, W[p+1] not yet)
         pk0 = int(np.argmax(self.peak))
         w_old = self.W[pk0].copy()
-        free = (not talker and fsum > FAR_ACTIVE and self.g_echo > 0.0
-                and self.conv_lin >= ANCHOR_ERLE)
+        free = (
+            not talker and fsum > FAR_ACTIVE and self.g_echo > 0.0 and self.conv_lin >= ANCHOR_ERLE
+        )
         for p in range(P):
             mu = self.Psi[p] * inv
             self.W[p] = self.W[p] + mu * np.conj(Xp[p]) * E
@@ -403,7 +404,7 @@ class EchoCancellerRef:
             self.peakf, self.peak_if, self.df = self.peak.copy(), self.peak_i.copy(), self.d
             self.fg_lag, self.fg_prov, self.fg_g = self.lag, self.provisional, self.g_echo
             self.fg_ph = self.w_ph
-        self._drift(free, pk0, w_old, talker)
+        self._drift(free, pk0, w_old)
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         out = self._suppress(x_mic, y, e, D)
@@ -411,12 +412,12 @@ class EchoCancellerRef:
         self.t += 1
         return out.astype(np.float32)
 
-    def _drift(self, free: bool, pk: int, w_old: C128, talker: bool) -> None:
-        """Clock drift in double talk (aec.pyx, _drift): the filter's rotation per frame
-        on its peak partition over free frames, fitted as a delay every DR_EVAL frames; the
-        kept copy (always) and the filter (in a talker's frames) rotated by it."""
+    def _drift(self, free: bool, pk: int, w_old: C128) -> None:
+        """Clock drift (aec.pyx, _drift): the filter and the kept copy rotated by the drift
+        every frame; the filter's remaining rotation on its peak partition, summed over
+        its free frames and fitted as a delay every DR_EVAL frames, corrects the drift."""
         if free:
-            self.dr_C = DR_DECAY * self.dr_C + self.W[pk] * np.conj(w_old)
+            self.dr_C = self.dr_C + self.W[pk] * np.conj(w_old)
             self.dr_n += 1
         if self.t % DR_EVAL == 0 and self.dr_n >= DR_EVAL // 2:
             w = np.pi * np.arange(1, self.k - 1) / self.n
@@ -424,19 +425,20 @@ class EchoCancellerRef:
             a = np.abs(c)
             den = float(np.sum(w * w * a))
             if den > 0.0:
-                dl = -float(np.sum(w * a * np.angle(c))) / den
+                dl = self.dr_delta - DR_GAIN * float(np.sum(w * a * np.angle(c))) / den
                 lim = DR_MAX * 1e-6 * self.n
                 self.dr_delta = min(max(dl, -lim), lim)
+            self.dr_C[:] = 0.0
             self.dr_n = 0
-        if talker:
-            self.w_ph += self.dr_delta
+        self.w_ph += self.dr_delta
         if self.fg_lag >= 0:
             self.fg_ph += self.dr_delta
+        bins = np.pi * np.arange(self.k) / self.n
         if abs(self.w_ph) >= DR_STEP:
-            self.W = self.W * np.exp(-1j * np.pi * np.arange(self.k) / self.n * self.w_ph)[None, :]
+            self.W = self.W * np.exp(-1j * bins * self.w_ph)[None, :]
             self.w_ph = 0.0
         if abs(self.fg_ph) >= DR_STEP:
-            self.Wf = self.Wf * np.exp(-1j * np.pi * np.arange(self.k) / self.n * self.fg_ph)[None, :]
+            self.Wf = self.Wf * np.exp(-1j * bins * self.fg_ph)[None, :]
             self.fg_ph = 0.0
 
     def _estimate(self, W: C128, Psi: F64, d: int, mic: F64) -> tuple[F64, F64, F64, float]:

@@ -156,13 +156,13 @@ CA_MULTIVERSION void ca_aec_coherence_q(int k, float *restrict q, const float *r
 #endif
 
 CA_MULTIVERSION void ca_aec_drift_acc(int k, float *restrict c, const float *restrict w,
-                                      const float *restrict wold, float decay)
+                                      const float *restrict wold)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
         float wr = w[2 * i], wi = w[2 * i + 1], or_ = wold[2 * i], oi = wold[2 * i + 1];
-        c[2 * i] = decay * c[2 * i] + (wr * or_ + wi * oi);
-        c[2 * i + 1] = decay * c[2 * i + 1] + (wi * or_ - wr * oi);
+        c[2 * i] += wr * or_ + wi * oi;
+        c[2 * i + 1] += wi * or_ - wr * oi;
     }
 }
 
