@@ -104,6 +104,7 @@ cdef class EchoCanceller:
     cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
     cdef f32* drc               # 2k clock-drift tracker: the filter's remaining rotation (_drift)
     cdef f32* wold              # 2k the peak partition before this frame's update
+    cdef f32* drph              # 2k the rotation's phasors
     cdef double dr_delta        # the drift: delay change per frame (samples)
     cdef double w_ph, fg_ph     # rotation (samples) pending on the filter / the kept copy
     cdef int dr_n               # free frames tracked since the last estimate

@@ -180,7 +180,8 @@ cdef extern from "aec_impl.h":
                             f32 q0, f32 lo, f32 hi, f32 x) noexcept nogil
     void ca_aec_drift_acc(int k, f32* c, const f32* w, const f32* wold) noexcept nogil
     double ca_aec_drift_delta(int k, int n, const f32* c) noexcept nogil
-    void ca_aec_rotate(int k, int P, f32* w, int n, double theta) noexcept nogil
+    void ca_aec_phasor(int k, f32* ph, int n, double theta) noexcept nogil
+    void ca_aec_rotate(int k, int P, f32* w, const f32* ph) noexcept nogil
 
 from callaudio._dsp.aec_constants cimport (
     HEADROOM,
@@ -287,7 +288,7 @@ cdef class EchoCanceller:
             ("Xr", H * k2), ("X2r", H * k), ("fe2r", H), ("Dspec", k2), ("D2", k),
             ("lpx", k), ("lwl", k2), ("lwm", k2), ("lacc", k), ("lamp", k), ("ld2", k),
             ("cdy", k2), ("cyy", k), ("cdd", k), ("qv", k), ("qfull", k), ("qzero", k),
-            ("drc", k2), ("wold", k2),
+            ("drc", k2), ("wold", k2), ("drph", k2),
         ]
         cdef Py_ssize_t total = 0
         offs = {}
@@ -329,6 +330,7 @@ cdef class EchoCanceller:
         self.qzero = a + <Py_ssize_t>offs["qzero"]
         self.drc = a + <Py_ssize_t>offs["drc"]
         self.wold = a + <Py_ssize_t>offs["wold"]
+        self.drph = a + <Py_ssize_t>offs["drph"]
         cdef int i
         for i in range(k):
             self.qfull[i] = <f32>KF_Q
@@ -810,11 +812,17 @@ cdef class EchoCanceller:
         if self.fg_lag >= 0:
             self.fg_ph += self.dr_delta
         if fabs(self.w_ph) >= DR_STEP:
-            ca_aec_rotate(self.k, self.P, self.filter.W, self.n, self.w_ph)
+            ca_aec_phasor(self.k, self.drph, self.n, self.w_ph)
+            ca_aec_rotate(self.k, self.P, self.filter.W, self.drph)
             self.filter.version += 1
+            if self.fg_ph == self.w_ph:     # the same phasors (the usual case)
+                ca_aec_rotate(self.k, self.P, self.fg.W, self.drph)
+                self.fg.version += 1
+                self.fg_ph = 0.0
             self.w_ph = 0.0
         if fabs(self.fg_ph) >= DR_STEP:
-            ca_aec_rotate(self.k, self.P, self.fg.W, self.n, self.fg_ph)
+            ca_aec_phasor(self.k, self.drph, self.n, self.fg_ph)
+            ca_aec_rotate(self.k, self.P, self.fg.W, self.drph)
             self.fg.version += 1
             self.fg_ph = 0.0
 
