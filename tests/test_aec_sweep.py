@@ -26,10 +26,6 @@ RATES = [pytest.param(16000, id="16k"), pytest.param(48000, id="48k", marks=pyte
 # (kind, seed) -> the quantities the case misses at every rate, and why;
 # (kind, seed, rate) -> the same at that rate only.
 KNOWN: dict[tuple[str, int] | tuple[str, int, int], tuple[str, ...]] = {
-    # RT60 0.55 s, loudspeaker 0.4 m: the same 2-s windows score ~24 dB with no near talk
-    # at all (a linear filter of ~13 dB in this room plus the suppressor); 22 dB after the
-    # first burst. A reverberation (tail) limit, not a loss in double talk.
-    ("dt", 6): ("post_dt_db",),
     # The far end at the old lag stays silent for 0.55 s after the change, so the
     # divergence test (error louder than the mic) cannot see it; re-locked 0.1 s after
     # it can, 20 dB at 0.64 s (main: 1.09 s).

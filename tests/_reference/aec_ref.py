@@ -102,6 +102,10 @@ DIV_FG_FRAMES = int(_C["DIV_FG_FRAMES"])
 STAT_ALPHA = float(_C["STAT_ALPHA"])
 FAR_ACTIVE = float(_C["FAR_ACTIVE"])
 TINY = float(_C["TINY"])
+DR_GAIN = float(_C["DR_GAIN"])
+DR_EVAL = int(_C["DR_EVAL"])
+DR_MAX = float(_C["DR_MAX"])
+DR_STEP = float(_C["DR_STEP"])
 # the residual-echo suppressor's own constants (aec_suppressor.h)
 _S = read_constants(HEADER.with_name("aec_suppressor.h"), "AEC_SUP_")
 NL_BETA = float(_S["NL_BETA"])
@@ -273,6 +277,10 @@ class EchoCancellerRef:
         self.tp_d1 = self.tp_d2 = self.tp_v1 = self.tp_v2 = 0.0
         self.sf_s = 0.0
         self.ef = np.zeros(self.n)
+        self.dr_C = np.zeros(k, np.complex128)
+        self.dr_n = 0
+        self.dr_delta = 0.0
+        self.w_ph = self.fg_ph = 0.0
 
     def reset(self) -> None:
         """Forget the echo path; keep the delay estimate, shorten its memory ten-fold."""
@@ -361,6 +369,11 @@ class EchoCancellerRef:
         inv = 1.0 / (0.5 * self.PX + self.Phi + 2.0 * n * (KF_DELTA + KF_REG * fsum / P))
         # measurement and time update per partition, in order: the random walk's power
         # includes the neighbours' (W[p-1] already updated this frame, W[p+1] not yet)
+        pk0 = int(np.argmax(self.peak))
+        w_old = self.W[pk0].copy()
+        free = (
+            not talker and fsum > FAR_ACTIVE and self.g_echo > 0.0 and self.conv_lin >= ANCHOR_ERLE
+        )
         for p in range(P):
             mu = self.Psi[p] * inv
             self.W[p] = self.W[p] + mu * np.conj(Xp[p]) * E
@@ -392,6 +405,8 @@ class EchoCancellerRef:
             self.Wf, self.Psif = self.W.copy(), self.Psi.copy()
             self.peakf, self.peak_if, self.df = self.peak.copy(), self.peak_i.copy(), self.d
             self.fg_lag, self.fg_prov, self.fg_g = self.lag, self.provisional, self.g_echo
+            self.fg_ph = self.w_ph
+        self._drift(free, pk0, w_old)
         self._anchor()
         # 6. residual-echo suppressor, synthesis, statistics
         out = self._suppress(x_mic, y, e, D)
@@ -399,6 +414,35 @@ class EchoCancellerRef:
         self.relock_n = max(self.relock_n - 1, 0)
         self.t += 1
         return out.astype(np.float32)
+
+    def _drift(self, free: bool, pk: int, w_old: C128) -> None:
+        """Clock drift (aec.pyx, _drift): the filter and the kept copy rotated by the drift
+        every frame; the filter's remaining rotation on its peak partition, summed over
+        its free frames and fitted as a delay every DR_EVAL frames, corrects the drift."""
+        if free:
+            self.dr_C = self.dr_C + self.W[pk] * np.conj(w_old)
+            self.dr_n += 1
+        if self.t % DR_EVAL == 0 and self.dr_n >= DR_EVAL // 2:
+            w = np.pi * np.arange(1, self.k - 1) / self.n
+            c = self.dr_C[1 : self.k - 1]
+            a = np.abs(c)
+            den = float(np.sum(w * w * a))
+            if den > 0.0:
+                dl = self.dr_delta - DR_GAIN * float(np.sum(w * a * np.angle(c))) / den
+                lim = DR_MAX * 1e-6 * self.n
+                self.dr_delta = min(max(dl, -lim), lim)
+            self.dr_C[:] = 0.0
+            self.dr_n = 0
+        self.w_ph += self.dr_delta
+        if self.fg_lag >= 0:
+            self.fg_ph += self.dr_delta
+        bins = np.pi * np.arange(self.k) / self.n
+        if abs(self.w_ph) >= DR_STEP:
+            self.W = self.W * np.exp(-1j * bins * self.w_ph)[None, :]
+            self.w_ph = 0.0
+        if abs(self.fg_ph) >= DR_STEP:
+            self.Wf = self.Wf * np.exp(-1j * bins * self.fg_ph)[None, :]
+            self.fg_ph = 0.0
 
     def _estimate(self, W: C128, Psi: F64, d: int, mic: F64) -> tuple[F64, F64, F64, float]:
         """Echo estimate, error, sum_p Psi |X_p|^2 and the far power over the span."""
@@ -443,6 +487,7 @@ class EchoCancellerRef:
             self.provisional, self.g_echo = self.fg_prov, self.fg_g
             self.anchor_n = self.div_n = self.cp_n = 0
             self.se_s = self.sf_s
+            self.w_ph = self.fg_ph
             r = -1
         if r != 0:
             self.tp_d1 = self.tp_d2 = self.tp_v1 = self.tp_v2 = 0.0

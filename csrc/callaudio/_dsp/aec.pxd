@@ -103,6 +103,12 @@ cdef class EchoCanceller:
     cdef f32* qv                # k the Kalman random-walk factor per bin (_random_walk)
     cdef f32* qfull             # k KF_Q everywhere, and
     cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
+    cdef f32* drc               # 2k clock-drift tracker: the filter's remaining rotation (_drift)
+    cdef f32* wold              # 2k the peak partition before this frame's update
+    cdef f32* drph              # 2k the rotation's phasors
+    cdef double dr_delta        # the drift: delay change per frame (samples)
+    cdef double w_ph, fg_ph     # rotation (samples) pending on the filter / the kept copy
+    cdef int dr_n               # free frames tracked since the last estimate
     cdef EchoCanceller coh_src  # a linked follower's leader, whose coherence spectra it uses
 
     # Queue one far frame of frame_size samples (n is not checked).
@@ -148,6 +154,7 @@ cdef class EchoCanceller:
     cdef int _two_path(self, double fsum) noexcept nogil
     cdef void _restore(self) noexcept nogil
     cdef void _keep(self) noexcept nogil
+    cdef void _drift(self, bint free, int pk) noexcept nogil
     cdef void _suppress(self, f32* out, NoiseSuppressor post) noexcept nogil
     cdef bint _converged(self) noexcept nogil
     cdef bint _aged(self) noexcept nogil

@@ -62,6 +62,10 @@
 #define AEC_DIV_FG_ADD 2.0  /* the kept copy's error above 2 x the mic's power: it adds echo, the path changed */
 #define AEC_DIV_FG_FRAMES 4  /* consecutive far-active frames of that without near talk */
 #define AEC_DIV_SE 0.5  /* ... while the adaptive filter's error is above 0.5 x the mic's (it removes < 3 dB) */
+#define AEC_DR_GAIN 0.5  /* clock-drift tracker: share of the filter's remaining rotation taken per estimate */
+#define AEC_DR_EVAL 16  /* ... frames between its estimates (atan2 per bin) */
+#define AEC_DR_MAX 200.0  /* ... largest drift it applies (ppm) */
+#define AEC_DR_STEP 0.05  /* ... pending rotation (samples) applied at once */
 #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */
 #define AEC_FAR_ACTIVE 1e-7  /* far frame mean square above which the far end is active */
 #define AEC_ECHO_ONLY_RATIO 0.0316  /* error/mic power (-15 dB): far-active frame = echo only */

@@ -60,3 +60,7 @@ cdef extern from "aec_constants.h":
     const double ECHO_ONLY_RATIO "AEC_ECHO_ONLY_RATIO"
     const int ECHO_HANG "AEC_ECHO_HANG"
     const double TINY "AEC_TINY"
+    const double DR_GAIN "AEC_DR_GAIN"
+    const int DR_EVAL "AEC_DR_EVAL"
+    const double DR_MAX "AEC_DR_MAX"
+    const double DR_STEP "AEC_DR_STEP"

@@ -150,3 +150,55 @@ CA_MULTIVERSION void ca_aec_coherence_q(int k, float *restrict q, const float *r
         q[i] = base + qx * v;
     }
 }
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+CA_MULTIVERSION void ca_aec_drift_acc(int k, float *restrict c, const float *restrict w,
+                                      const float *restrict wold)
+{
+    const ptrdiff_t m = k;
+    for (ptrdiff_t i = 0; i < m; i++) {
+        float wr = w[2 * i], wi = w[2 * i + 1], or_ = wold[2 * i], oi = wold[2 * i + 1];
+        c[2 * i] += wr * or_ + wi * oi;
+        c[2 * i + 1] += wi * or_ - wr * oi;
+    }
+}
+
+double ca_aec_drift_delta(int k, int n, const float *restrict c)
+{
+    double num = 0.0, den = 0.0;
+    for (int i = 1; i < k - 1; i++) {
+        double cr = c[2 * i], ci = c[2 * i + 1];
+        double a = sqrt(cr * cr + ci * ci), w = M_PI * i / n;
+        num += w * a * atan2(ci, cr);
+        den += w * w * a;
+    }
+    return den > 0.0 ? -num / den : 0.0;
+}
+
+CA_MULTIVERSION void ca_aec_phasor(int k, float *restrict ph, int n, double theta)
+{
+    const ptrdiff_t m = k;
+    const float s = (float)(-M_PI * theta / n);
+    for (ptrdiff_t i = 0; i < m; i++) {
+        /* Taylor series to a^8 / a^9: |a| <= pi 0.15 here, error < 1e-8 */
+        const float a = s * (float)i, a2 = a * a;
+        ph[2 * i] = 1.0f - 0.5f * a2 * (1.0f - a2 / 12.0f * (1.0f - a2 / 30.0f * (1.0f - a2 / 56.0f)));
+        ph[2 * i + 1] = a * (1.0f - a2 / 6.0f * (1.0f - a2 / 20.0f * (1.0f - a2 / 42.0f * (1.0f - a2 / 72.0f))));
+    }
+}
+
+CA_MULTIVERSION void ca_aec_rotate(int k, int P, float *restrict w, const float *restrict ph)
+{
+    const ptrdiff_t m = k;
+    for (int p = 0; p < P; p++) {
+        float *restrict z = w + (ptrdiff_t)p * 2 * k;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const float zr = z[2 * i], zi = z[2 * i + 1], fr = ph[2 * i], fi = ph[2 * i + 1];
+            z[2 * i] = zr * fr - zi * fi;
+            z[2 * i + 1] = zr * fi + zi * fr;
+        }
+    }
+}

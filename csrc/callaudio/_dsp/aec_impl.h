@@ -127,4 +127,15 @@ void ca_aec_link_acc(int k, int mode, float inv, float *restrict lpx, float *res
 void ca_aec_link_mean(int k, float inv, float *restrict see, float *restrict syy,
                       float *restrict lpx, float *restrict lwl, float *restrict lwm);
 
+/* Clock-drift tracker (aec.pyx, _drift): c += w conj(wold) over k bins (complex,
+ * interleaved); the delay change per frame (samples) the rotation of c shows, least squares
+ * over bins 1 .. k-2 weighted by |c| (0 when c is empty); the phasors exp(-j pi i theta / n)
+ * of bins i < k (a delay of theta samples, |theta| <= 0.15); P partitions of k bins rotated
+ * by them. */
+void ca_aec_drift_acc(int k, float *restrict c, const float *restrict w,
+                      const float *restrict wold);
+double ca_aec_drift_delta(int k, int n, const float *restrict c);
+void ca_aec_phasor(int k, float *restrict ph, int n, double theta);
+void ca_aec_rotate(int k, int P, float *restrict w, const float *restrict ph);
+
 #endif
