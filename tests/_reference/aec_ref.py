@@ -279,6 +279,7 @@ class EchoCancellerRef:
         self.ef = np.zeros(self.n)
         self.dr_C = np.zeros(k, np.complex128)
         self.dr_n = 0
+        self.dr_pk = HEADROOM
         self.dr_delta = 0.0
         self.w_ph = self.fg_ph = 0.0
 
@@ -369,7 +370,7 @@ class EchoCancellerRef:
         inv = 1.0 / (0.5 * self.PX + self.Phi + 2.0 * n * (KF_DELTA + KF_REG * fsum / P))
         # measurement and time update per partition, in order: the random walk's power
         # includes the neighbours' (W[p-1] already updated this frame, W[p+1] not yet)
-        pk0 = int(np.argmax(self.peak))
+        pk0 = self.dr_pk
         w_old = self.W[pk0].copy()
         free = (
             not talker and fsum > FAR_ACTIVE and self.g_echo > 0.0 and self.conv_lin >= ANCHOR_ERLE
@@ -418,7 +419,8 @@ class EchoCancellerRef:
     def _drift(self, free: bool, pk: int, w_old: C128) -> None:
         """Clock drift (aec.pyx, _drift): the filter and the kept copy rotated by the drift
         every frame; the filter's remaining rotation on its peak partition, summed over
-        its free frames and fitted as a delay every DR_EVAL frames, corrects the drift."""
+        its free frames and fitted as a delay every DR_EVAL frames, corrects the drift; the
+        partition tracked is the most energetic one at the last DR_EVAL boundary."""
         if free:
             self.dr_C = self.dr_C + self.W[pk] * np.conj(w_old)
             self.dr_n += 1
@@ -433,6 +435,8 @@ class EchoCancellerRef:
                 self.dr_delta = min(max(dl, -lim), lim)
             self.dr_C[:] = 0.0
             self.dr_n = 0
+        if self.t % DR_EVAL == 0:  # the next window's partition: the most energetic
+            self.dr_pk = int(np.argmax(np.sum(_power(self.W), axis=1)))
         self.w_ph += self.dr_delta
         if self.fg_lag >= 0:
             self.fg_ph += self.dr_delta

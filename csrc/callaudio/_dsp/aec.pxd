@@ -109,6 +109,7 @@ cdef class EchoCanceller:
     cdef double dr_delta        # the drift: delay change per frame (samples)
     cdef double w_ph, fg_ph     # rotation (samples) pending on the filter / the kept copy
     cdef int dr_n               # free frames tracked since the last estimate
+    cdef int dr_pk              # the partition tracked (the filter's most energetic one)
     cdef EchoCanceller coh_src  # a linked follower's leader, whose coherence spectra it uses
 
     # Queue one far frame of frame_size samples (n is not checked).

@@ -434,6 +434,7 @@ cdef class EchoCanceller:
         self.sf_s = 0.0
         memset(self.drc, 0, 2 * self.k * sizeof(f32))
         self.dr_n = 0
+        self.dr_pk = HEADROOM
         self.dr_delta = 0.0
         self.w_ph = 0.0
         self.fg_ph = 0.0
@@ -652,10 +653,7 @@ cdef class EchoCanceller:
         # it the gain cannot grow in the double talk (a path that did move shows in the
         # divergence test, which restores it).
         q = self._random_walk()
-        pk = 0
-        for p in range(1, self.P):
-            if self.filter.peak[p] > self.filter.peak[pk]:
-                pk = p
+        pk = self.dr_pk
         memcpy(self.wold, self.filter.W + <Py_ssize_t>pk * 2 * self.k, 2 * self.k * sizeof(f32))
         if self.filter.update(self.Xr, self.X2r, self.t, self.e, fsum, q):
             self._reset_estimates()     # a partition went non-finite: the filter restarted
@@ -823,13 +821,18 @@ cdef class EchoCanceller:
         n)`` per bin i (a known delay ramp as the state transition of the Kalman model,
         Enzner & Vary 2006), in steps of DR_STEP samples.  What drift remains shows as the
         filter's own rotation over the frames it adapts freely (converged, no talker):
-        ``c += W_pk conj(W_pk before the update)`` on its peak partition; every DR_EVAL
+        ``c += W_pk conj(W_pk before the update)`` on its most energetic partition (chosen
+        every DR_EVAL frames; the largest tap misled it: at dt#6@48k, once the state error
+        was raised to the prior at the first lag, a spike on the first tap of the partition
+        after the direct path's outgrew the direct path's peak, and the rotation measured
+        there kept the estimate near 0 ppm at +60); every DR_EVAL
         frames its rotation per bin, fitted as a delay (least squares over bins, weighted
         by |c|), corrects ``dr_delta`` by DR_GAIN of it (clamped to DR_MAX ppm).
         Measured (reference model, true echo, dt seed 2 at 16 kHz, -39 ppm): a copy frozen
         at a burst's start cancels 8.3-8.9 dB over the burst, 13.1-15.0 without drift,
         11.7-13.1 rotated; the estimate settles within 2 % of the drift."""
-        cdef double lim
+        cdef double lim, e, ep
+        cdef int p
         if free:
             ca_aec_drift_acc(self.k, self.drc, self.filter.W + <Py_ssize_t>pk * 2 * self.k,
                              self.wold)
@@ -843,6 +846,13 @@ cdef class EchoCanceller:
                 self.dr_delta = -lim
             memset(self.drc, 0, 2 * self.k * sizeof(f32))
             self.dr_n = 0
+        if self.t % DR_EVAL == 0:       # the next window's partition: the most energetic
+            e = -1.0
+            for p in range(self.P):
+                ep = ca_aec_sumsq(2 * self.k, self.filter.W + <Py_ssize_t>p * 2 * self.k)
+                if ep > e:
+                    e = ep
+                    self.dr_pk = p
         self.w_ph += self.dr_delta
         if self.fg_lag >= 0:
             self.fg_ph += self.dr_delta
