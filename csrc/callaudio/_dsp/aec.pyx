@@ -825,7 +825,8 @@ cdef class EchoCanceller:
         every DR_EVAL frames; the largest tap misled it: at dt#6@48k, once the state error
         was raised to the prior at the first lag, a spike on the first tap of the partition
         after the direct path's outgrew the direct path's peak, and the rotation measured
-        there kept the estimate near 0 ppm at +60); every DR_EVAL
+        there kept the estimate near 0 ppm at +60: post-DT ERLE 12.4 dB, 34.7 with the
+        energy, lead-in 36.3 -> 39.0, DT PESQ 1.43 -> 1.71); every DR_EVAL
         frames its rotation per bin, fitted as a delay (least squares over bins, weighted
         by |c|), corrects ``dr_delta`` by DR_GAIN of it (clamped to DR_MAX ppm).
         Measured (reference model, true echo, dt seed 2 at 16 kHz, -39 ppm): a copy frozen
