@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import install_hint
+
 __all__ = [
     "METRICS",
     "NOT_MEASURED_KEY",
@@ -65,7 +67,7 @@ _PACKAGES = (  # (what, result column or None for the plots, module, install hin
     ("STOI", "stoi", "pystoi", "pip install pystoi"),
     ("plots", None, "matplotlib", "pip install matplotlib"),
 )
-_PEER_HINT = 'pip install "callaudio[peers]" in a checkout'
+_PEER_HINT = install_hint("peers")
 
 
 def not_measured(

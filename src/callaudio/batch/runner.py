@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from ..config import ProcessingConfig, check_flag
-from ..errors import ConfigError, ConfigTypeError
+from ..errors import ConfigError, ConfigTypeError, install_hint
 from .items import Item, has_control_characters, load_items
 from .processors import PROCESSORS, available
 from .report import not_measured, with_not_measured, write_plots, write_summary, write_text
-from .results import ResultsStore
+from .results import ResultsStore, pyarrow_modules
 from .worker import Job, process_item
 
 __all__ = ["Progress", "make_jobs", "run"]
@@ -52,7 +52,7 @@ def make_jobs(
         if name not in here:
             raise ConfigError(
                 "processors",
-                f"{name} is not installed here (pip install 'callaudio[peers]'; "
+                f"{name} is not installed here ({install_hint('peers')}; "
                 f"available: {', '.join(here)})",
             )
     if configs is not None and not isinstance(configs, Mapping):
@@ -163,18 +163,25 @@ MAX_WORKERS_PER_CORE = 4
 CONNECT_TIMEOUT = "10s"
 
 
+def _distributed() -> Any:
+    """The ``distributed`` module, or a ConfigError naming the extra to install."""
+    try:
+        return importlib.import_module("distributed")
+    except ImportError as exc:
+        raise ConfigError(
+            "batch",
+            "Dask runs need dask.distributed (the batch extra; --workers 0 runs without "
+            f"Dask): {install_hint('batch')}",
+        ) from exc
+
+
 def _dask_client(
     client: Any, scheduler: str | None, workers: int | None, dashboard: bool
 ) -> tuple[Any, list[Any]]:
     """The client to use and what to close afterwards."""
     if client is not None:
         return client, []
-    try:
-        distributed: Any = importlib.import_module("distributed")
-    except ImportError as exc:
-        raise ConfigError(
-            "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
-        ) from exc
+    distributed = _distributed()
     if scheduler:
         try:
             c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -302,6 +309,10 @@ def run(
         raise ConfigTypeError("scheduler", f"must be an address (str), got {scheduler!r}")
     if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
         raise ConfigError("out", "the output folder is empty; give a folder")
+    here = workers == 0 and client is None and scheduler is None
+    pyarrow_modules()  # every package the run needs, before anything is written or announced
+    if not here and client is None:
+        _distributed()
     items = load_items(input)
     names, absent = _processor_names(processors)
     jobs = make_jobs(names, configs)
@@ -311,7 +322,6 @@ def run(
     store = ResultsStore(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError("out", f"{out_dir} exists and is not a folder")
-    here = workers == 0 and client is None and scheduler is None
     owned: list[Any] = []
     try:
         with _exclusive(out_dir):
