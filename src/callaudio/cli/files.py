@@ -539,6 +539,12 @@ class OutputTarget:
         self._writer = AudioWriter(writer, self.path, self._written_fd())
         return self._writer
 
+    @property
+    def written_through(self) -> bool:
+        """True when the audio goes straight to the target as it is processed (a device,
+        a file the shell opened as stdout): a stopped command leaves part of it there."""
+        return self.kind == "device" or (self.kind == "stdout" and _seekable(1))
+
     def _written_fd(self) -> Any:
         """What the writer writes to, for :func:`_write_error` (a path, an fd or a file)."""
         if self.kind == "regular":

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from ..config import SAMPLE_RATES, ProcessingConfig
 from ..errors import ConfigError
 from ..processing import VoiceProcessor
-from .common import Progress, fmt, stage_names
+from .common import Progress, fmt, on_interrupt, stage_names
 from .files import InputFile, OutputTarget, output_format, output_subtype, text_lines
 from .resample import StreamResampler
 from .summary import EchoFigures, SpeechLevel
@@ -396,6 +396,9 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
     level_in, level_out = SpeechLevel(rate), SpeechLevel(rate)
     echo = EchoFigures(0.01)
     with OutputTarget(args.output) as target:  # the path is checked before any processing
+        if target.written_through:
+            where = "stdout" if target.kind == "stdout" else args.output
+            on_interrupt(lambda: f"{where} got part of the audio")
         vp = VoiceProcessor(rate, channels=channels, config=cfg)
         skip = vp.latency_samples if args.align else 0
         src = _Resampled(mic, rate, mono=False)
