@@ -217,7 +217,7 @@ class InputFile:
             raise ConfigError(
                 what,
                 f"{name}: sample rate {self.rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz, "
-                "the range callaudio process accepts",
+                "the range callaudio accepts",
             )
         if self.frames <= 0 and self.length_known:
             raise SoundFileError(name, "corrupt", "the file holds no audio frames")
