@@ -30,3 +30,24 @@ def test_rate_errors_are_true_for_batch(tmp_path: Path) -> None:
     assert "batch needs an item's files at one rate" in pair
     assert "7999 Hz is outside 8000..192000 Hz" in low
     assert "process" not in low
+
+
+def test_a_small_real_time_factor_keeps_its_digits(tmp_path: Path) -> None:
+    """summary.md showed a real-time factor of 0.0123 as "0.01"."""
+    import pyarrow as pa
+
+    from callaudio.batch.report import write_summary
+    from callaudio.batch.results import COLUMNS
+
+    rows = []
+    for k, rtf in enumerate((0.0123, 0.0125, 0.0552)):
+        row: dict[str, object] = dict.fromkeys(name for name, _ in COLUMNS)
+        row.update(id=f"i{k}", processor="callaudio", config="default", status="ok")
+        row.update(duration_s=10.0, rtf=rtf)
+        rows.append(row)
+    write_summary(pa.Table.from_pylist(rows), str(tmp_path))
+    line = next(
+        ln for ln in (tmp_path / "summary.md").read_text().splitlines() if "real-time" in ln
+    )
+    assert line.startswith("| real-time factor | 3 | 0.0267 | 0.0125 | "), line
+    assert "i2 (0.0552)" in line, line

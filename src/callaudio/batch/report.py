@@ -138,7 +138,9 @@ def _median(v: list[float]) -> float:
 
 
 def _num(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 0.01 else f"{v:.2f}"
+    """Two decimals, or three significant digits below 0.1 (a real-time factor of 0.0123
+    read "0.01")."""
+    return f"{v:.3g}" if abs(v) < 0.1 else f"{v:.2f}"
 
 
 def write_summary(table: Any, out_dir: str, skipped: Sequence[Skipped] = ()) -> str:
