@@ -95,3 +95,46 @@ def test_batch_says_how_many_items_are_done_and_how_to_go_on(
     assert err.splitlines() == [
         f"callaudio: batch interrupted ({name}): 1 item done in {out}; --resume continues"
     ]
+
+
+def test_process_stopped_after_its_output_is_in_place_says_it_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import process
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process, "_print_summary", stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    out = tmp_path / "o.wav"
+    code, _, err = run("process", str(src), "-o", str(out), "--quiet")
+    assert code == 130
+    assert err.splitlines() == [f"callaudio: process interrupted (SIGINT): {out} is complete"]
+    assert out.is_file()
+
+
+def test_demo_stopped_after_its_report_is_written_says_it_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import demo, report
+
+    rep = tmp_path / "rep"
+
+    def written(outdir: Path, *_args: object, **_kw: object) -> list[str]:
+        outdir.mkdir()
+        return []
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "run_call", lambda *a, **k: None)
+    monkeypatch.setattr(demo, "measure", lambda call: {})
+    monkeypatch.setattr(report, "print_report", lambda *a: None)
+    monkeypatch.setattr(report, "write_folder", written)
+    monkeypatch.setattr(demo, "print", stopped, raising=False)  # the last lines
+    code, _, err = run("demo", "--out", str(rep), "--quiet")
+    assert code == 130
+    assert err.splitlines() == [
+        f"callaudio: demo interrupted (SIGINT): the report in {rep} is complete"
+    ]

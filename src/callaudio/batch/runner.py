@@ -219,8 +219,11 @@ def _abandon(cluster: Any) -> None:
     (the worker processes end with this process: they watch their parent), and Dask's
     exit hook leaves it alone (closing one half started failed an assertion there). Dask's
     warnings about the workers it loses on the way (an exit status "already read") are
-    silenced from here on: the run is being stopped, and its output ends with its one line."""
+    silenced from here on, and so is asyncio's report of a worker's start task that failed
+    unseen ("Task exception was never retrieved ... Nanny failed to start", printed when
+    the task is collected): the run is being stopped, and its output ends with its line."""
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     cluster.shutdown_on_close = False
     with contextlib.suppress(Exception):
         cluster.close(timeout=1)

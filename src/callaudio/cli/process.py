@@ -396,8 +396,8 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
     level_in, level_out = SpeechLevel(rate), SpeechLevel(rate)
     echo = EchoFigures(0.01)
     with OutputTarget(args.output) as target:  # the path is checked before any processing
+        where = "stdout" if target.kind == "stdout" else args.output
         if target.written_through:
-            where = "stdout" if target.kind == "stdout" else args.output
             on_interrupt(lambda: f"{where} got part of the audio")
         vp = VoiceProcessor(rate, channels=channels, config=cfg)
         skip = vp.latency_samples if args.align else 0
@@ -436,7 +436,10 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
             "delay_ms": echo.delay_ms if track_echo else None,
             "cost_us_per_frame": 1e6 * elapsed / max(frames, 1),
         }
+        if target.kind in ("fifo", "stdout") and not target.written_through:
+            on_interrupt(lambda: f"{where} may have got part of the audio")  # (the copy)
         target.commit()
+        on_interrupt(lambda: f"{where} is complete")
     _print_summary(summary, mic, as_json=args.json, stream=summary_to)
     return 0
 
