@@ -51,3 +51,55 @@ def test_a_small_real_time_factor_keeps_its_digits(tmp_path: Path) -> None:
     )
     assert line.startswith("| real-time factor | 3 | 0.0267 | 0.0125 | "), line
     assert "i2 (0.0552)" in line, line
+
+
+LOCAL_WORKER = r"""
+import logging, signal
+from callaudio.batch.local_worker import dask_setup
+dask_setup(None)
+seen = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        seen.append(record.getMessage())
+log = logging.getLogger("distributed.worker.state_machine")
+log.addHandler(Keep())
+log.warning("Async instruction for <Task cancelled> ended with CancelledError")
+log.warning("another warning")
+print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, seen)
+"""
+
+
+def test_a_local_worker_leaves_ctrl_c_to_the_run(tmp_path: Path) -> None:
+    """Ctrl-C in the terminal reached the local cluster's workers too: each printed a
+    KeyboardInterrupt traceback (and a CancelledError warning) around the run's line."""
+    import os
+    import subprocess
+    import sys
+
+    from callaudio.batch import runner
+
+    src = str(Path(runner.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run(
+        [sys.executable, "-c", LOCAL_WORKER], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert p.stdout.strip() == "True ['another warning']", p.stderr
+
+
+def test_the_local_cluster_runs_the_worker_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    from callaudio.batch import runner
+
+    got: dict[str, object] = {}
+
+    def refuse(self: object, **kwargs: object) -> None:
+        got.update(kwargs)
+        raise OSError("no cluster in this test")
+
+    monkeypatch.setattr(distributed.LocalCluster, "__init__", refuse)
+    monkeypatch.setattr(runner, "_abandon", lambda cluster: None)  # (it silences loggers)
+    with pytest.raises(OSError, match="no cluster"):
+        runner._dask_client(None, None, 1, False)
+    assert got["preload"] == ["callaudio.batch.local_worker"]

@@ -205,6 +205,7 @@ def _dask_client(
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:8787" if dashboard else None,
+            preload=["callaudio.batch.local_worker"],  # (workers leave Ctrl-C to the run)
         )
     except BaseException:  # Ctrl-C, SIGTERM (the CLI raises it here), a failed start
         for half in made:
@@ -347,6 +348,10 @@ def run(
             write_summary(table, out_dir, skipped)
             if plots:
                 write_plots(table, out_dir)
+    except KeyboardInterrupt:
+        if owned:  # the local workers got the terminal's Ctrl-C too: Dask's warnings of them
+            logging.getLogger("distributed").setLevel(logging.ERROR)  # going would follow
+        raise
     finally:
         for obj in owned:
             obj.close()
