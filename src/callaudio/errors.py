@@ -1,4 +1,5 @@
-"""callaudio's exceptions: one base class, subclasses with structured fields."""
+"""callaudio's exceptions: one base class, subclasses with structured fields (and
+:func:`install_hint`, the text their messages give for a missing optional extra)."""
 
 from __future__ import annotations
 
@@ -171,3 +172,12 @@ class AudioDropWarning(UserWarning):
 
     A warning, not an error: the stream goes on. The engine's stats count what was dropped.
     """
+
+
+def install_hint(extra: str) -> str:
+    """How to install callaudio's optional ``extra`` (callaudio is not on PyPI: from a
+    checkout, or from a wheel built with ``make wheel``), for an error message."""
+    return (
+        f'pip install ".[{extra}]" in a checkout, or '
+        f'pip install "callaudio-<version>-<tags>.whl[{extra}]" for a wheel'
+    )

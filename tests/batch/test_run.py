@@ -219,7 +219,8 @@ def test_summary_and_table_say_what_was_not_measured(tmp_path: Path, capsys, mon
     assert "Not measured:" in summary
     for line in (
         "- PESQ: pesq is not installed: pip install pesq",
-        '- webrtc: its library is not installed: pip install "callaudio[peers]" in a checkout',
+        '- webrtc: its library is not installed: pip install ".[peers]" in a checkout, or '
+        'pip install "callaudio-<version>-<tags>.whl[peers]" for a wheel',
         "- speex: its library is not installed",
         "- DNSMOS: not asked (--mos, mos=True)",
         "- AECMOS: not asked",

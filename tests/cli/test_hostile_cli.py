@@ -246,8 +246,12 @@ def test_a_terminated_process_leaves_no_temporary_output(tmp_path: Path, sig: in
     finally:
         p.kill()
     assert p.stderr is not None
-    assert p.returncode == 128 + sig, p.stderr.read()
+    err = p.stderr.read().decode()
+    assert p.returncode == 128 + sig, err
     assert list(out_dir.iterdir()) == []
+    name = signal.Signals(sig).name  # said once, by the watcher that ended the command
+    assert err.splitlines()[-1:] == [f"callaudio: process interrupted ({name}): nothing written"]
+    assert err.count("interrupted") == 1, err
 
 
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, "sigterm"])

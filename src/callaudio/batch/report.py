@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import install_hint
+
 __all__ = [
     "METRICS",
     "NOT_MEASURED_KEY",
@@ -65,7 +67,7 @@ _PACKAGES = (  # (what, result column or None for the plots, module, install hin
     ("STOI", "stoi", "pystoi", "pip install pystoi"),
     ("plots", None, "matplotlib", "pip install matplotlib"),
 )
-_PEER_HINT = 'pip install "callaudio[peers]" in a checkout'
+_PEER_HINT = install_hint("peers")
 
 
 def not_measured(
@@ -136,7 +138,9 @@ def _median(v: list[float]) -> float:
 
 
 def _num(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 0.01 else f"{v:.2f}"
+    """Two decimals, or three significant digits below 0.1 (a real-time factor of 0.0123
+    read "0.01")."""
+    return f"{v:.3g}" if abs(v) < 0.1 else f"{v:.2f}"
 
 
 def write_summary(table: Any, out_dir: str, skipped: Sequence[Skipped] = ()) -> str:

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, install_hint
 from .items import natural_key
 
 __all__ = ["COLUMNS", "KEY", "VOLATILE", "ResultsStore", "pyarrow_modules"]
@@ -69,7 +69,9 @@ def pyarrow_modules() -> tuple[Any, Any]:
         pa = importlib.import_module("pyarrow")
         pq = importlib.import_module("pyarrow.parquet")
     except ImportError as exc:
-        raise ConfigError("batch", "results need pyarrow: pip install 'callaudio[batch]'") from exc
+        raise ConfigError(
+            "batch", f"results need pyarrow (the batch extra): {install_hint('batch')}"
+        ) from exc
     return pa, pq
 
 

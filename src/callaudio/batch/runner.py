@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from ..config import ProcessingConfig, check_flag
-from ..errors import ConfigError, ConfigTypeError
+from ..errors import ConfigError, ConfigTypeError, install_hint
 from .items import Item, has_control_characters, load_items
 from .processors import PROCESSORS, available
 from .report import not_measured, with_not_measured, write_plots, write_summary, write_text
-from .results import ResultsStore
+from .results import ResultsStore, pyarrow_modules
 from .worker import Job, process_item
 
 __all__ = ["Progress", "make_jobs", "run"]
@@ -52,7 +52,7 @@ def make_jobs(
         if name not in here:
             raise ConfigError(
                 "processors",
-                f"{name} is not installed here (pip install 'callaudio[peers]'; "
+                f"{name} is not installed here ({install_hint('peers')}; "
                 f"available: {', '.join(here)})",
             )
     if configs is not None and not isinstance(configs, Mapping):
@@ -163,18 +163,25 @@ MAX_WORKERS_PER_CORE = 4
 CONNECT_TIMEOUT = "10s"
 
 
+def _distributed() -> Any:
+    """The ``distributed`` module, or a ConfigError naming the extra to install."""
+    try:
+        return importlib.import_module("distributed")
+    except ImportError as exc:
+        raise ConfigError(
+            "batch",
+            "Dask runs need dask.distributed (the batch extra; --workers 0 runs without "
+            f"Dask): {install_hint('batch')}",
+        ) from exc
+
+
 def _dask_client(
     client: Any, scheduler: str | None, workers: int | None, dashboard: bool
 ) -> tuple[Any, list[Any]]:
     """The client to use and what to close afterwards."""
     if client is not None:
         return client, []
-    try:
-        distributed: Any = importlib.import_module("distributed")
-    except ImportError as exc:
-        raise ConfigError(
-            "batch", "Dask runs need dask.distributed: pip install 'callaudio[batch]'"
-        ) from exc
+    distributed = _distributed()
     if scheduler:
         try:
             c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -198,6 +205,7 @@ def _dask_client(
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:8787" if dashboard else None,
+            preload=["callaudio.batch.local_worker"],  # (workers leave Ctrl-C to the run)
         )
     except BaseException:  # Ctrl-C, SIGTERM (the CLI raises it here), a failed start
         for half in made:
@@ -212,8 +220,11 @@ def _abandon(cluster: Any) -> None:
     (the worker processes end with this process: they watch their parent), and Dask's
     exit hook leaves it alone (closing one half started failed an assertion there). Dask's
     warnings about the workers it loses on the way (an exit status "already read") are
-    silenced from here on: the run is being stopped, and its output ends with its one line."""
+    silenced from here on, and so is asyncio's report of a worker's start task that failed
+    unseen ("Task exception was never retrieved ... Nanny failed to start", printed when
+    the task is collected): the run is being stopped, and its output ends with its line."""
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     cluster.shutdown_on_close = False
     with contextlib.suppress(Exception):
         cluster.close(timeout=1)
@@ -302,6 +313,10 @@ def run(
         raise ConfigTypeError("scheduler", f"must be an address (str), got {scheduler!r}")
     if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
         raise ConfigError("out", "the output folder is empty; give a folder")
+    here = workers == 0 and client is None and scheduler is None
+    pyarrow_modules()  # every package the run needs, before anything is written or announced
+    if not here and client is None:
+        _distributed()
     items = load_items(input)
     names, absent = _processor_names(processors)
     jobs = make_jobs(names, configs)
@@ -311,7 +326,6 @@ def run(
     store = ResultsStore(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError("out", f"{out_dir} exists and is not a folder")
-    here = workers == 0 and client is None and scheduler is None
     owned: list[Any] = []
     try:
         with _exclusive(out_dir):
@@ -334,6 +348,10 @@ def run(
             write_summary(table, out_dir, skipped)
             if plots:
                 write_plots(table, out_dir)
+    except KeyboardInterrupt:
+        if owned:  # the local workers got the terminal's Ctrl-C too: Dask's warnings of them
+            logging.getLogger("distributed").setLevel(logging.ERROR)  # going would follow
+        raise
     finally:
         for obj in owned:
             obj.close()

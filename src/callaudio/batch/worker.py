@@ -113,7 +113,11 @@ def _load(item: Item) -> _Signals:
     file_rate = rates["mic"]
     if len(set(rates.values())) > 1:
         listed = ", ".join(f"{k} {v} Hz" for k, v in rates.items())
-        raise ConfigError("rates", f"the files' rates differ ({listed})")
+        raise ConfigError(
+            "rates",
+            f"the files' rates differ ({listed}): batch needs an item's files at one rate "
+            "(resample them first; callaudio process resamples a far file, batch does not)",
+        )
     rate = min(SAMPLE_RATES, key=lambda r: (abs(r - file_rate), -r))
     sig: dict[str, F32] = {}
     for what, (x, _) in got.items():

@@ -16,7 +16,9 @@ cannot be written, a missing device) is one ``callaudio: error: ...`` line on st
 non-zero exit status (1; 2 for usage errors), with no output file left behind. A closed
 stdout (``callaudio process ... | head -1``) ends the command quietly with status 141, as
 Unix tools killed by SIGPIPE do. Ctrl-C, SIGTERM and SIGHUP (unless ignored, as under
-``nohup``) stop the command the same way: no partial output left, status 128 + the signal.
+``nohup``) stop the command the same way: no partial output left, one line on stderr
+(``callaudio: process interrupted (SIGINT): nothing written``; a command says what it kept
+with :func:`.common.on_interrupt`), status 128 + the signal.
 Anything else is a bug and keeps its traceback.
 """
 
@@ -31,10 +33,13 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._version import __version__
 from ..errors import CallAudioError
+
+if TYPE_CHECKING:
+    from .common import Interruption
 
 __all__ = ["build_parser", "main"]
 
@@ -124,7 +129,7 @@ class _Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _termination_as_interrupt() -> Iterator[None]:
+def _termination_as_interrupt(interruption: Interruption | None = None) -> Iterator[None]:
     """While the command runs, SIGINT (while Python's default handler has it), SIGTERM and
     SIGHUP (while at their default) raise ``KeyboardInterrupt`` / :class:`_Terminated`,
     once: a later signal does not break the clean-up of the first. A handler the calling
@@ -170,7 +175,7 @@ def _termination_as_interrupt() -> Iterator[None]:
             else:
                 watcher = threading.Thread(
                     target=_exit_if_stuck,
-                    args=(socks[0], done, frozenset(old)),
+                    args=(socks[0], done, frozenset(old), interruption),
                     name="callaudio-signals",
                     daemon=True,
                 )
@@ -194,7 +199,12 @@ def _termination_as_interrupt() -> Iterator[None]:
 _STUCK_GRACE_S = 1.0  # how long a signal may wait for the main thread before the exit
 
 
-def _exit_if_stuck(rsock: socket.socket, done: threading.Event, watched: frozenset[int]) -> None:
+def _exit_if_stuck(
+    rsock: socket.socket,
+    done: threading.Event,
+    watched: frozenset[int],
+    interruption: Interruption | None = None,
+) -> None:
     """The signals' second path. Python runs a signal handler in the main thread only
     between bytecodes; a main thread blocked in C (libsndfile reading a pipe that stays
     open, and retrying the read the signal interrupted) never gets there. The signal
@@ -213,6 +223,8 @@ def _exit_if_stuck(rsock: socket.socket, done: threading.Event, watched: frozens
                 from .files import abandon_outputs
 
                 abandon_outputs()
+                if interruption is not None:
+                    interruption.say(signum)
                 os._exit(128 + signum)
 
 
@@ -222,6 +234,15 @@ def _abandon_outputs() -> None:
     from .files import abandon_outputs
 
     abandon_outputs()
+
+
+def _interrupted(exc: KeyboardInterrupt, interruption: Interruption) -> int:
+    """The end of a command a signal stopped: its temporary outputs removed, its one line
+    said; the exit status (128 + the signal)."""
+    signum = exc.signum if isinstance(exc, _Terminated) else int(signal.SIGINT)
+    _abandon_outputs()
+    interruption.say(signum)
+    return 128 + signum
 
 
 def _printable_names() -> None:
@@ -247,15 +268,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from .common import start_command
+
+    interruption = start_command(str(args.command))
     try:
-        with _termination_as_interrupt():
-            return int(args.func(args))
-    except _Terminated as exc:
-        _abandon_outputs()
-        return 128 + exc.signum
-    except KeyboardInterrupt:
-        _abandon_outputs()
-        return 128 + signal.SIGINT
+        with _termination_as_interrupt(interruption):
+            try:
+                return int(args.func(args))
+            except KeyboardInterrupt as exc:  # (the clean-up and the line, later signals held)
+                return _interrupted(exc, interruption)
+    except KeyboardInterrupt as exc:  # came as the command ended
+        return _interrupted(exc, interruption)
     except BrokenPipeError:
         _quiet_stdout()
         return _EXIT_SIGPIPE

@@ -10,11 +10,12 @@ import argparse
 import os
 import sys
 
-from ..batch import available
+from ..batch import ResultsStore, available
 from ..batch import run as run_batch
 from ..batch.report import skipped_in
 from ..config import ProcessingConfig
 from ..errors import ConfigError
+from .common import on_interrupt
 from .process import load_config
 
 __all__ = ["EXIT_ITEMS_FAILED", "add_arguments", "run"]
@@ -88,6 +89,15 @@ def _configs(specs: list[str]) -> dict[str, ProcessingConfig] | None:
     return out
 
 
+def _kept(out: str) -> str:
+    """What an interrupted run leaves in ``out``."""
+    if not os.path.isdir(out):
+        return "nothing written"
+    store = ResultsStore(out)
+    done = len({key[0] for key in store.keys()}) if store.exists() else 0
+    return f"{done} item{'' if done == 1 else 's'} done in {out}; --resume continues"
+
+
 def run(args: argparse.Namespace) -> int:
     """Process a corpus (a manifest or an AEC Challenge folder) through callaudio and its
     peers, on a local Dask cluster or an existing one; results in DIR/results.parquet."""
@@ -102,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
+    out = os.path.abspath(args.out)
+    on_interrupt(lambda: _kept(out))
     written: list[int] = []
     table = run_batch(
         args.input,
@@ -122,7 +134,6 @@ def run(args: argparse.Namespace) -> int:
     status = table.column("status").to_pylist()
     ids = table.column("id").to_pylist()
     bad = sorted({i for i, s in zip(ids, status, strict=True) if s != "ok"})
-    out = os.path.abspath(args.out)
     print(
         f"callaudio batch: {len(set(ids))} items, {len(table)} rows ({written[0]} new) "
         f"-> {out}/results.parquet"

@@ -1,15 +1,30 @@
-"""Helpers the ``callaudio`` subcommands share: progress bar, stage names, number format."""
+"""Helpers the ``callaudio`` subcommands share: progress bar, stage names, number format,
+the line an interrupted command prints."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from typing import TextIO
 
 from ..config import ProcessingConfig
 
-__all__ = ["STAGES", "Progress", "db", "fmt", "full_config", "stage_names", "stages_text"]
+__all__ = [
+    "STAGES",
+    "Interruption",
+    "Progress",
+    "db",
+    "fmt",
+    "full_config",
+    "on_interrupt",
+    "stage_names",
+    "stages_text",
+    "start_command",
+]
 
 STAGES = ("high_pass", "echo_canceller", "noise_suppressor", "gain_control")
 """The chain's stages in processing order (ProcessingConfig's fields)."""
@@ -85,3 +100,59 @@ def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
 def db(power: float) -> float:
     """10 log10 of a power, floored at -200 dB."""
     return 10.0 * math.log10(max(power, 1e-20))
+
+
+class Interruption:
+    """The one line a command stopped by a signal prints on stderr, once (from the main
+    thread's clean-up or from the signal watcher's thread, whichever comes first):
+    ``callaudio: <command> interrupted (SIGINT): <what was kept>``."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.kept: Callable[[], str] = lambda: "nothing written"
+        self._lock = threading.Lock()
+        self._said = False
+
+    def say(self, signum: int) -> None:
+        """Print the line (the first call only; later ones return at once)."""
+        if not self._lock.acquire(timeout=2.0):  # the other thread is printing it
+            return
+        try:
+            if self._said:
+                return
+            self._said = True
+            try:
+                kept = self.kept()
+            except Exception:  # (what was kept cannot be told: the line without it)
+                kept = "see the output"
+            try:
+                name = signal.Signals(signum).name
+            except ValueError:
+                name = f"signal {signum}"
+            if sys.stderr is not None:  # closed (2>&-): the exit status alone tells
+                try:
+                    print(
+                        f"callaudio: {self.command} interrupted ({name}): {kept}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                except (OSError, ValueError):
+                    pass
+        finally:
+            self._lock.release()
+
+
+_current: list[Interruption] = []  # the running command's (main() sets it)
+
+
+def on_interrupt(kept: Callable[[], str]) -> None:
+    """Say what a signal that stops the running command now leaves: ``kept()`` ends its
+    one line (default ``"nothing written"``); called from the clean-up after the signal."""
+    if _current:
+        _current[0].kept = kept
+
+
+def start_command(command: str) -> Interruption:
+    """The running command's :class:`Interruption`, new (for :func:`on_interrupt`)."""
+    _current[:] = [Interruption(command)]
+    return _current[0]

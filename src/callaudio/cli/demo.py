@@ -12,6 +12,7 @@ from pathlib import Path
 from ..config import SAMPLE_RATES
 from ..errors import ConfigError
 from . import report
+from .common import on_interrupt
 from .demo_call import (
     FIRST_INTERRUPTION_S,
     GRACE_PERIOD_S,
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = measure(demo)
     report.print_report(demo, metrics)
     written = report.write_folder(Path(args.out), demo, metrics, plots=not args.no_plots)
+    on_interrupt(lambda: f"the report in {args.out} is complete")
     print()
     print(f"report: {args.out}/ ({', '.join(written)})")
     return 0

@@ -25,7 +25,8 @@ Writing (:class:`OutputTarget`), decided before any processing:
   temporary file first;
 - ``-`` is standard output: a file the shell opened is written in place, a pipe gets the
   spooled file;
-- a directory, a block device or a socket is refused.
+- a directory, a block device or a socket is refused, and so is a new file directly in
+  ``/dev`` (a mistyped device name).
 
 Text inputs (``--config`` TOML, batch manifests) are read with :func:`text_lines`: regular
 files only, at most a given size (``/dev/zero`` or a FIFO is refused before any read).
@@ -50,7 +51,7 @@ import numpy.typing as npt
 
 from ..errors import ConfigError, SoundFileError
 from .source import InputSource, quiet_stderr
-from .writer import AudioWriter
+from .writer import AudioWriter, system_error
 
 __all__ = [
     "MAX_RATE",
@@ -217,7 +218,7 @@ class InputFile:
             raise ConfigError(
                 what,
                 f"{name}: sample rate {self.rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz, "
-                "the range callaudio process accepts",
+                "the range callaudio accepts",
             )
         if self.frames <= 0 and self.length_known:
             raise SoundFileError(name, "corrupt", "the file holds no audio frames")
@@ -355,7 +356,12 @@ def _plan(path: str) -> _Plan:
     except OSError as exc:
         raise SoundFileError(path, "unwritable", f"cannot write here ({exc.strerror})") from exc
     if st is None:  # a new file, or a dangling link's target
-        return _Plan("regular", os.path.realpath(path) if os.path.islink(path) else path)
+        target = os.path.realpath(path) if os.path.islink(path) else path
+        if os.path.realpath(os.path.dirname(os.path.abspath(target))) == "/dev":
+            raise SoundFileError(  # a mistyped device would become a regular file in /dev
+                path, "unwritable", "no such device (no new file is written in /dev)"
+            )
+        return _Plan("regular", target)
     mode = st.st_mode
     if stat.S_ISDIR(mode):
         raise SoundFileError(path, "unwritable", "is a directory; give a file name")
@@ -432,12 +438,21 @@ def check_folder(path: str | os.PathLike[str]) -> None:
         os.rmdir(tempfile.mkdtemp(prefix=".callaudio-check.", dir=probe))
         longest = os.pathconf(probe, "PC_NAME_MAX")
     except OSError as exc:
-        why = exc.strerror or str(exc)
+        why = _folder_error(exc, probe)
         raise SoundFileError(name, "unwritable", f"cannot write in {probe!r} ({why})") from exc
     rest = os.path.relpath(os.path.abspath(name), probe)
     for part in [] if rest == os.curdir else rest.split(os.sep):
         if len(os.fsencode(part)) > longest:
             raise SoundFileError(name, "unwritable", f"a name is longer than {longest} bytes")
+
+
+def _folder_error(exc: OSError, folder: str) -> str:
+    """Why no file can be made in ``folder``: the errno's text, except for a folder that
+    exists and still says "No such file or directory" (a virtual file system such as
+    /proc or /sys refuses new files that way)."""
+    if isinstance(exc, FileNotFoundError) and os.path.isdir(folder):
+        return "its file system does not allow new files"
+    return exc.strerror or str(exc)
 
 
 _PENDING: set[OutputTarget] = set()  # may have a temporary file now (commit/abort: out)
@@ -498,7 +513,7 @@ class OutputTarget:
             self._tmp = None
             self._remove_dirs()
             _PENDING.discard(self)
-            why = exc.strerror or str(exc)
+            why = _folder_error(exc, probe)  # (the deepest folder that exists)
             raise SoundFileError(
                 self.path, "unwritable", f"cannot write in the folder {folder!r} ({why})"
             ) from exc
@@ -533,11 +548,18 @@ class OutputTarget:
             )
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
             why = str(exc.error_string) if isinstance(exc, sf.LibsndfileError) else str(exc)
+            why = system_error(exc) or why
             raise SoundFileError(
                 self.path, "unwritable", f"cannot write {fmt} {subtype} ({why.strip()})"
             ) from exc
         self._writer = AudioWriter(writer, self.path, self._written_fd())
         return self._writer
+
+    @property
+    def written_through(self) -> bool:
+        """True when the audio goes straight to the target as it is processed (a device,
+        a file the shell opened as stdout): a stopped command leaves part of it there."""
+        return self.kind == "device" or (self.kind == "stdout" and _seekable(1))
 
     def _written_fd(self) -> Any:
         """What the writer writes to, for :func:`_write_error` (a path, an fd or a file)."""

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from ..config import SAMPLE_RATES, ProcessingConfig
 from ..errors import ConfigError
 from ..processing import VoiceProcessor
-from .common import Progress, fmt, stage_names
+from .common import Progress, fmt, on_interrupt, stage_names
 from .files import InputFile, OutputTarget, output_format, output_subtype, text_lines
 from .resample import StreamResampler
 from .summary import EchoFigures, SpeechLevel
@@ -396,6 +396,9 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
     level_in, level_out = SpeechLevel(rate), SpeechLevel(rate)
     echo = EchoFigures(0.01)
     with OutputTarget(args.output) as target:  # the path is checked before any processing
+        where = "stdout" if target.kind == "stdout" else args.output
+        if target.written_through:
+            on_interrupt(lambda: f"{where} got part of the audio")
         vp = VoiceProcessor(rate, channels=channels, config=cfg)
         skip = vp.latency_samples if args.align else 0
         src = _Resampled(mic, rate, mono=False)
@@ -433,7 +436,10 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
             "delay_ms": echo.delay_ms if track_echo else None,
             "cost_us_per_frame": 1e6 * elapsed / max(frames, 1),
         }
+        if target.kind in ("fifo", "stdout") and not target.written_through:
+            on_interrupt(lambda: f"{where} may have got part of the audio")  # (the copy)
         target.commit()
+        on_interrupt(lambda: f"{where} is complete")
     _print_summary(summary, mic, as_json=args.json, stream=summary_to)
     return 0
 

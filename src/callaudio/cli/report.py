@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import SoundFileError
-from .common import fmt
+from .common import fmt, on_interrupt
 from .demo_call import GRACE_PERIOD_S, DemoRun, aligned_output
 from .files import write_audio
 
@@ -172,6 +172,7 @@ def _commit(tmp: Path, outdir: Path) -> None:
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: the report whole, then the stop
         for name in sorted(os.listdir(tmp)):
             os.replace(tmp / name, outdir / name)
+        on_interrupt(lambda: f"the report in {outdir} is complete")
         raise
 
 

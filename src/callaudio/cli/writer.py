@@ -1,7 +1,8 @@
 """The audio file being written, whose failures are one error naming the output.
 
 libsndfile reports a failed write (a full disk, a file size limit) as "System error",
-the errno lost; :func:`write_error` finds the system's reason again.
+the errno lost; :func:`write_error` finds the system's reason again (for a device,
+:func:`system_error` reads the errno the failed call left).
 """
 
 from __future__ import annotations
@@ -15,7 +16,24 @@ import numpy.typing as npt
 
 from ..errors import SoundFileError
 
-__all__ = ["AudioWriter", "write_error"]
+__all__ = ["AudioWriter", "system_error", "write_error"]
+
+_SFE_SYSTEM = 2  # libsndfile's error code for a failed system call ("System error.")
+
+
+def system_error(exc: BaseException) -> str | None:
+    """The system's reason (``"No space left on device"``) for a libsndfile "System
+    error" ``exc``, from the errno its failed call left; None for another error or when
+    there is none."""
+    if getattr(exc, "code", None) != _SFE_SYSTEM:
+        return None
+    try:
+        import soundfile as sf  # type: ignore[import-untyped, unused-ignore]
+
+        errno = int(sf._ffi.errno)  # the errno right after soundfile's last C call
+    except Exception:  # (another soundfile, no cffi): libsndfile's own text then
+        return None
+    return os.strerror(errno) if errno > 0 else None
 
 
 def write_error(dest: str | int | None) -> str | None:
@@ -58,7 +76,7 @@ class AudioWriter:
         self._dest = dest
 
     def _failed(self, exc: Exception) -> SoundFileError:
-        why = write_error(self._dest)
+        why = system_error(exc) if self._dest is None else write_error(self._dest)
         if why is None:
             why = str(getattr(exc, "error_string", None) or exc).strip().rstrip(".")
         return SoundFileError(self._path, "unwritable", f"cannot write ({why})")

@@ -3,7 +3,7 @@
 - :mod:`.loop_clock`: :class:`LoopClock`, a session clock whose timers fire on an asyncio
   loop (no third-party import);
 - :mod:`.aiortc`: the audio device of an aiortc WebRTC call (:class:`CallAudioBridge`,
-  the extra ``callaudio[webrtc]``): the remote peer's track plays through the engine as the
+  the ``webrtc`` extra): the remote peer's track plays through the engine as the
   far end, the processed microphone goes back as a local track, and the peer connection's
   lifecycle drives a :class:`~callaudio.client.VoiceClient` call.
 

@@ -1,4 +1,4 @@
-"""callaudio as the audio device of an aiortc WebRTC call (``pip install callaudio[webrtc]``).
+"""callaudio as the audio device of an aiortc WebRTC call (the ``webrtc`` extra).
 
 aiortc carries the call (ICE, DTLS-SRTP, Opus) but has no echo canceller, noise suppressor,
 gain control or audio session. :class:`CallAudioBridge` gives it callaudio's:
@@ -56,21 +56,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import CallAudioError, ConfigError, install_hint
+
 try:
     import av
     from aiortc import MediaStreamTrack, RTCPeerConnection
     from aiortc.mediastreams import MediaStreamError
 except ImportError as exc:  # the optional extra is not installed
     raise ModuleNotFoundError(
-        f"callaudio.integrations.aiortc needs aiortc and PyAV ({exc}): "
-        "pip install 'callaudio[webrtc]'",
+        f"callaudio.integrations.aiortc needs aiortc and PyAV ({exc}): " + install_hint("webrtc"),
         name=exc.name,
     ) from exc
 
 from ..audio.service import EngineBackend
 from ..call import Call, CallDirection, CallState, EndCause
 from ..client import VoiceClient
-from ..errors import CallAudioError, ConfigError
 from .loop_clock import LoopClock
 
 __all__ = [

@@ -1,0 +1,140 @@
+"""A command stopped by Ctrl-C, SIGTERM or SIGHUP says so in one line on stderr, with
+what it kept (it printed nothing: the progress line just stopped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callaudio import cli
+
+from .conftest import Run, write
+
+
+def _stop(signum: int) -> KeyboardInterrupt:
+    """What the CLI raises where the command is on that signal."""
+    return KeyboardInterrupt() if signum == 2 else cli._Terminated(signum)
+
+
+@pytest.mark.parametrize(("signum", "name"), [(2, "SIGINT"), (15, "SIGTERM"), (1, "SIGHUP")])
+def test_process_says_it_was_interrupted_and_wrote_nothing(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, signum: int, name: str
+) -> None:
+    from callaudio.cli import process
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise _stop(signum)
+
+    monkeypatch.setattr(process, "_stream", stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    out = tmp_path / "o.wav"
+    code, stdout, err = run("process", str(src), "-o", str(out), "--quiet")
+    assert code == 128 + signum and stdout == ""
+    assert err.splitlines() == [f"callaudio: process interrupted ({name}): nothing written"]
+    assert not out.exists()
+
+
+def test_process_into_a_device_says_part_of_the_audio_went_there(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import process
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process, "_stream", stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    code, _, err = run("process", str(src), "-o", "/dev/null", "--quiet")
+    assert code == 130
+    assert err.splitlines() == [
+        "callaudio: process interrupted (SIGINT): /dev/null got part of the audio"
+    ]
+
+
+def test_demo_says_it_was_interrupted(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import demo
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise _stop(15)
+
+    monkeypatch.setattr(demo, "run_call", stopped)
+    code, _, err = run("demo", "--out", str(tmp_path / "rep"), "--quiet")
+    assert code == 143
+    assert err.splitlines() == ["callaudio: demo interrupted (SIGTERM): nothing written"]
+    assert not (tmp_path / "rep").exists()
+
+
+@pytest.mark.parametrize(("signum", "name"), [(2, "SIGINT"), (15, "SIGTERM")])
+def test_batch_says_how_many_items_are_done_and_how_to_go_on(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, signum: int, name: str
+) -> None:
+    pytest.importorskip("pyarrow")
+    from callaudio.batch import runner
+
+    real = runner.process_item
+    calls: list[str] = []
+
+    def second_stops(item, *args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(item.id)
+        if len(calls) == 2:
+            raise _stop(signum)
+        return real(item, *args, **kw)
+
+    monkeypatch.setattr(runner, "process_item", second_stops)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\na,nowhere.wav\nb,nowhere.wav\nc,nowhere.wav\n")
+    out = tmp_path / "o"
+    code, stdout, err = run(
+        "batch", str(manifest), "--out", str(out), "--workers", "0", "--quiet", "--no-plots"
+    )
+    assert code == 128 + signum and stdout == ""
+    assert err.splitlines() == [
+        f"callaudio: batch interrupted ({name}): 1 item done in {out}; --resume continues"
+    ]
+
+
+def test_process_stopped_after_its_output_is_in_place_says_it_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import process
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process, "_print_summary", stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    out = tmp_path / "o.wav"
+    code, _, err = run("process", str(src), "-o", str(out), "--quiet")
+    assert code == 130
+    assert err.splitlines() == [f"callaudio: process interrupted (SIGINT): {out} is complete"]
+    assert out.is_file()
+
+
+def test_demo_stopped_after_its_report_is_written_says_it_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callaudio.cli import demo, report
+
+    rep = tmp_path / "rep"
+
+    def written(outdir: Path, *_args: object, **_kw: object) -> list[str]:
+        outdir.mkdir()
+        return []
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "run_call", lambda *a, **k: None)
+    monkeypatch.setattr(demo, "measure", lambda call: {})
+    monkeypatch.setattr(report, "print_report", lambda *a: None)
+    monkeypatch.setattr(report, "write_folder", written)
+    monkeypatch.setattr(demo, "print", stopped, raising=False)  # the last lines
+    code, _, err = run("demo", "--out", str(rep), "--quiet")
+    assert code == 130
+    assert err.splitlines() == [
+        f"callaudio: demo interrupted (SIGINT): the report in {rep} is complete"
+    ]
