@@ -5,30 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _reference.aec_ref import EchoCancellerRef
-from callaudio._dsp.aec import EchoCanceller
+from _reference.lockstep import lockstep
 from callaudio.simulation import scenario as scn
 
 
 @pytest.mark.parametrize("rate", [16000, 48000], ids=["16k", "48k"])
 def test_compiled_matches_reference(rate):
     res = scn.double_talk(rate, duration_s=3.0, near_intervals=((1.6, 3.0),))
-    n = rate // 100
-    a = EchoCanceller(rate)
-    r = EchoCancellerRef(rate)
-    outs_a, outs_r = [], []
-    near = 0
-    for i in range(len(res.mic) // n):
-        s = slice(i * n, (i + 1) * n)
-        a.render(res.far[s])
-        r.render(res.far[s])
-        outs_a.append(a.capture(res.mic[s]))
-        outs_r.append(r.capture(res.mic[s]))
+    talk: list[bool] = []
+
+    def each(i, a, r):
         assert a.near_talk == (r.dt_hang > 0), i
-        near += a.near_talk
-    assert near >= 20  # the double-talk branches (no random walk, delay prior kept) ran
-    oa = np.concatenate(outs_a)
-    orf = np.concatenate(outs_r)
+        talk.append(a.near_talk)
+
+    a, r, oa, orf = lockstep(rate, res.far, res.mic, each)
+    assert sum(talk) >= 20  # the double-talk branches (no random walk, delay prior kept) ran
     scale = float(np.max(np.abs(res.mic)))
     # float32 kernel vs float64 model of the same adaptive system: close, not identical
     assert np.max(np.abs(oa - orf)) <= 1e-3 * scale
@@ -52,23 +43,19 @@ def test_compiled_matches_reference_through_an_echo_path_change():
     case = aec_sweep.draw(110, 16000, "change")
     case = dataclasses.replace(case, scenario=case.scenario.replace(duration_s=5.5))
     res = aec_sweep.build(case)
-    n = 160
-    a = EchoCanceller(16000)
-    r = EchoCancellerRef(16000)
-    outs_a, outs_r, armed, lags = [], [], 0, set()
-    last = 0
-    for i in range(len(res.mic) // n):
-        s = slice(i * n, (i + 1) * n)
-        a.render(res.far[s])
-        r.render(res.far[s])
-        outs_a.append(a.capture(res.mic[s]))
-        outs_r.append(r.capture(res.mic[s]))
-        armed += r.relock_n > last
-        last = r.relock_n
-        if armed:
+    seen = {"armed": 0, "last": 0}
+    lags = set()
+
+    def each(_i, _a, r):
+        seen["armed"] += r.relock_n > seen["last"]
+        seen["last"] = r.relock_n
+        if seen["armed"]:
             lags.add(r.lag)
+
+    a, r, oa, orf = lockstep(16000, res.far, res.mic, each)
+    armed = seen["armed"]
     assert armed >= 1 and 3 in lags  # the window opened and the new delay was taken in it
     scale = float(np.max(np.abs(res.mic)))
-    assert np.max(np.abs(np.concatenate(outs_a) - np.concatenate(outs_r))) <= 1e-3 * scale
+    assert np.max(np.abs(oa - orf)) <= 1e-3 * scale
     assert a.delay_ms == pytest.approx(r.delay_ms, abs=1e-6)
     assert abs(a.delay_ms - case.delay2_ms) < 5.0

@@ -13,6 +13,11 @@ from callaudio import cli
 from .conftest import Run, write
 
 
+def _ctrl_c(*_args: object, **_kw: object) -> None:
+    """A stand-in for a step of the command that Ctrl-C stops."""
+    raise KeyboardInterrupt
+
+
 def _stop(signum: int) -> KeyboardInterrupt:
     """What the CLI raises where the command is on that signal."""
     return KeyboardInterrupt() if signum == 2 else cli._Terminated(signum)
@@ -41,10 +46,7 @@ def test_process_into_a_device_says_part_of_the_audio_went_there(
 ) -> None:
     from callaudio.cli import process
 
-    def stopped(*_args: object, **_kw: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(process, "_stream", stopped)
+    monkeypatch.setattr(process, "_stream", _ctrl_c)
     src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
     code, _, err = run("process", str(src), "-o", "/dev/null", "--quiet")
     assert code == 130
@@ -102,10 +104,7 @@ def test_process_stopped_after_its_output_is_in_place_says_it_is_complete(
 ) -> None:
     from callaudio.cli import process
 
-    def stopped(*_args: object, **_kw: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(process, "_print_summary", stopped)
+    monkeypatch.setattr(process, "_print_summary", _ctrl_c)
     src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
     out = tmp_path / "o.wav"
     code, _, err = run("process", str(src), "-o", str(out), "--quiet")
@@ -125,14 +124,11 @@ def test_demo_stopped_after_its_report_is_written_says_it_is_complete(
         outdir.mkdir()
         return []
 
-    def stopped(*_args: object, **_kw: object) -> None:
-        raise KeyboardInterrupt
-
     monkeypatch.setattr(demo, "run_call", lambda *a, **k: None)
     monkeypatch.setattr(demo, "measure", lambda call: {})
     monkeypatch.setattr(report, "print_report", lambda *a: None)
     monkeypatch.setattr(report, "write_folder", written)
-    monkeypatch.setattr(demo, "print", stopped, raising=False)  # the last lines
+    monkeypatch.setattr(demo, "print", _ctrl_c, raising=False)  # the last lines
     code, _, err = run("demo", "--out", str(rep), "--quiet")
     assert code == 130
     assert err.splitlines() == [
