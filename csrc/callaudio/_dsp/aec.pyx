@@ -628,7 +628,7 @@ cdef class EchoCanceller:
         two-path test, near-talk and divergence tests, Kalman update, re-anchoring."""
         cdef int n = self.n
         cdef double fsum
-        cdef int tp, p, pk
+        cdef int tp, pk
         cdef const f32* q
         if lag >= 0:
             self._set_lag(lag)
