@@ -609,7 +609,7 @@ class EchoCancellerRef:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
         newd = max(0, lag - HEADROOM)
         shift = newd - self.d
-        unproven = self.provisional
+        unproven = self.provisional and self.lag < 0
         self.lag = lag
         self.cand = -1
         self.cand_n = 0
@@ -621,7 +621,7 @@ class EchoCancellerRef:
         if shift != 0:
             self._move(shift)
             self.d = newd
-        if unproven:  # no filter cancelled at the old lag: at least the prior (aec_filter.pyx)
+        if unproven:  # the first lag: no filter cancelled yet: at least the prior (aec.pyx)
             self.Psi = np.maximum(self.Psi, self.psi0[:, None])
 
     def _move(self, shift: int) -> None:

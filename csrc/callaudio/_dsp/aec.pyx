@@ -68,12 +68,16 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    is often wrong in reverberant rooms), and such a change raises the state error to
    the prior at once, as a provisional lag does (below).
    Within +-2 frames the filter re-anchors itself on its own dominant peak (clock
-   drift).  The filter starts 2 frames (20 ms) before the locked lag; a lag taken while
-   provisional raises the state error ``Psi`` to at least each partition's prior
-   ``Psi_0`` (the partitions moved to the head carried a tail partition's smaller prior,
-   and every partition's state error shrank while the far end played before its echo
-   reached the mic: the filter, and the suppressor reading ``Psi``, took the path as
-   known and the first 0.2-0.3 s cancelled 3-5 dB).
+   drift).  The filter starts 2 frames (20 ms) before the locked lag; the first lag
+   taken (no lag before it) raises the state error ``Psi`` to at least each partition's
+   prior ``Psi_0`` (the partitions moved to the head carried a tail partition's smaller
+   prior, and every partition's state error shrank while the far end played before its
+   echo reached the mic: the filter, and the suppressor reading ``Psi``, took the path
+   as known and the first 0.2-0.3 s cancelled 3-5 dB). Not at a provisional re-take
+   after it: raised there too, the filter of tests/reliability/test_regressions.py's
+   long loud double talk (seed 104, 16 kHz) misadjusted later in a gap of the
+   double-talk detector, the divergence test fired and the lag left the echo's delay
+   for 540-675 ms during 0.33 s (acquisition worst unchanged, 0.04 s).
 4. Echo estimate ``Y = sum_p W_p X_{t-d-p}`` over ``P = 2 + ceil(tail_ms / 10)``
    partitions, ``y`` = last n samples of ``IFFT(Y)``, error ``e = mic - y``.
    Two-path test against the kept copy ``W_f`` (its own start ``d_f`` and lag): with
@@ -995,7 +999,7 @@ cdef class EchoCanceller:
     cdef void _set_lag(self, int lag) noexcept nogil:
         """Take a new coarse lag; shift the filter partitions so the echo path is kept."""
         cdef int newd = lag - HEADROOM
-        cdef bint unproven = self.provisional
+        cdef bint unproven = self.provisional and self.delay.lag < 0
         if newd < 0:
             newd = 0
         self.delay.accept(lag)
