@@ -138,3 +138,58 @@ def test_demo_stopped_after_its_report_is_written_says_it_is_complete(
     assert err.splitlines() == [
         f"callaudio: demo interrupted (SIGINT): the report in {rep} is complete"
     ]
+
+
+@pytest.mark.parametrize("step", ["link", "replace"])
+def test_process_stopped_just_after_its_rename_says_the_output_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A signal between the rename (or link, for a new file) and the line that follows it
+    said 'nothing written' of an output that was in place, whole."""
+    import os
+
+    out = tmp_path / "o.wav"
+    if step == "replace":
+        out.write_bytes(b"previous result")
+    real = getattr(os, step)
+
+    def then_stopped(src: str, dst: str) -> None:
+        real(src, dst)
+        if os.fspath(dst) == str(out):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, step, then_stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    code, stdout, err = run("process", str(src), "-o", str(out), "--quiet")
+    assert code == 130 and stdout == ""
+    assert err.splitlines() == [f"callaudio: process interrupted (SIGINT): {out} is complete"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "o.wav"]
+    assert out.read_bytes()[:4] == b"RIFF"
+
+
+def test_demo_stopped_just_after_its_report_folder_is_renamed_says_it_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from callaudio.cli import demo, report
+
+    rep = tmp_path / "rep"
+    real = os.rename
+
+    def then_stopped(src: str, dst: str) -> None:
+        real(src, dst)
+        if os.fspath(dst) == str(rep):
+            raise _stop(1)
+
+    monkeypatch.setattr(demo, "run_call", lambda *a, **k: None)
+    monkeypatch.setattr(demo, "measure", lambda call: {})
+    monkeypatch.setattr(report, "print_report", lambda *a: None)
+    monkeypatch.setattr(report, "_write", lambda outdir, *a: [(outdir / "x.txt").write_text("")])
+    monkeypatch.setattr(os, "rename", then_stopped)
+    code, _, err = run("demo", "--out", str(rep), "--quiet")
+    assert code == 129
+    assert err.splitlines() == [
+        f"callaudio: demo interrupted (SIGHUP): the report in {rep} is complete"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]

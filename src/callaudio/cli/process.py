@@ -438,6 +438,8 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
         }
         if target.kind in ("fifo", "stdout") and not target.written_through:
             on_interrupt(lambda: f"{where} may have got part of the audio")  # (the copy)
+        elif target.kind == "regular":  # (a signal just after the rename or link)
+            on_interrupt(lambda: f"{where} is complete" if target.in_place() else "nothing written")
         target.commit()
         on_interrupt(lambda: f"{where} is complete")
     _print_summary(summary, mic, as_json=args.json, stream=summary_to)
