@@ -232,3 +232,23 @@ def test_a_stream_sounddevice_refuses_by_type_is_a_device_error(
         device.open_stream(
             sample_rate=48000, blocksize=-5, channels=1, mode="duplex", callback=print
         )
+
+
+@pytest.mark.parametrize("arg", ["device", "input_device", "output_device", "hostapi"])
+def test_an_empty_device_name_is_refused_not_matched_to_any_device(
+    arg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty or blank name (``--device "$DEV"`` with DEV unset) is a part of every
+    device's name: the only device, or the only host API, was chosen without a word."""
+    from callaudio.devices import sounddevice_backend as sdb
+    from callaudio.errors import ConfigError
+
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    monkeypatch.setattr(sdb, "list_devices", lambda: [info])
+    for bad in ("", "  ", "\t"):
+        with pytest.raises(ConfigError, match=f"{arg}: must be a name"):
+            make_backend("sounddevice", **{arg: bad})
+    for kw in ({"name": ""}, {"name": "loop", "hostapi": " "}):
+        with pytest.raises(ConfigError, match="must be a name"):
+            sdb.find_device(**kw)  # type: ignore[arg-type]
+    assert sdb.find_device("loop", hostapi="JACK") == info
