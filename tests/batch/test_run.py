@@ -414,3 +414,25 @@ def test_dnsmos_and_aecmos_when_asked(tmp_path: Path) -> None:
     assert plain["dnsmos_ovrl"] is None and plain["aecmos_echo"] is None
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "| AECMOS echo | 1 |" in summary
+
+
+def test_a_metric_whose_package_went_missing_before_a_resume_is_listed(monkeypatch) -> None:
+    """A --resume run without pesq (the earlier run had it) added rows with no PESQ, yet
+    PESQ was left out of 'Not measured' (and of the CLI's line): some rows had a value."""
+    import importlib.util
+
+    import pyarrow as pa
+
+    from callaudio.batch.report import not_measured
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pesq" else real(name, *a)
+    )
+    table = pa.table({"status": ["ok", "ok"], "pesq": [3.1, None], "stoi": [0.9, None]})
+    got = {s.what: s for s in not_measured(table, plots=False)}
+    assert got["PESQ"].installable and "pip install pesq" in got["PESQ"].reason
+    if real("pystoi") is not None:
+        assert "STOI" not in got  # installed: its missing values are items without near
+    whole = pa.table({"status": ["ok", "ok"], "pesq": [3.1, 2.0], "stoi": [0.9, 0.8]})
+    assert "PESQ" not in {s.what for s in not_measured(whole, plots=False)}

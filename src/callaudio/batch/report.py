@@ -84,9 +84,12 @@ def not_measured(
     ok = "status" in cols and "ok" in table.column("status").to_pylist()
     out: list[Skipped] = []
     for what, col, module, hint in _PACKAGES:
-        if (col is None and not plots) or (col is not None and measured(col)):
+        missing = importlib.util.find_spec(module) is None
+        if col is None and not plots:
             continue
-        if importlib.util.find_spec(module) is None:
+        if col is not None and measured(col) and not (missing and table.column(col).null_count):
+            continue  # (missing with some values: rows of an earlier run, or other workers)
+        if missing:
             out.append(Skipped(what, f"{module} is not installed: {hint}", True))
         elif col is not None:
             why = "it needs items with near-end speech (near)" if ok else "every item failed"
