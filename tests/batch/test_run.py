@@ -436,3 +436,19 @@ def test_a_metric_whose_package_went_missing_before_a_resume_is_listed(monkeypat
         assert "STOI" not in got  # installed: its missing values are items without near
     whole = pa.table({"status": ["ok", "ok"], "pesq": [3.1, 2.0], "stoi": [0.9, 0.8]})
     assert "PESQ" not in {s.what for s in not_measured(whole, plots=False)}
+
+
+def test_skipped_in_refuses_a_table_that_does_not_say() -> None:
+    """skipped_in(pq.read_table('out/results.parquet')) returned [] ("nothing was left
+    out"): the list is only in the table run() returns (and in summary.md)."""
+    import pyarrow as pa
+
+    from callaudio.batch.report import NOT_MEASURED_KEY, Skipped, skipped_in, with_not_measured
+
+    plain = pa.table({"status": ["ok"]})
+    for bad in (plain, plain.replace_schema_metadata({NOT_MEASURED_KEY: b"{"}), None, [1]):
+        with pytest.raises(ConfigError, match="not a table callaudio"):
+            skipped_in(bad)
+    listed = [Skipped("PESQ", "pesq is not installed", True)]
+    assert skipped_in(with_not_measured(plain, listed)) == listed
+    assert skipped_in(with_not_measured(plain, [])) == []
