@@ -193,3 +193,31 @@ def test_demo_stopped_just_after_its_report_folder_is_renamed_says_it_is_complet
         f"callaudio: demo interrupted (SIGHUP): the report in {rep} is complete"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_a_second_signal_after_the_first_keeps_the_first_ones_status(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGHUP, then SIGINT once the signal handlers came back (the command's clean-up
+    done): the line named SIGHUP and the status was 130 (SIGINT's)."""
+    import contextlib
+
+    from callaudio.cli import process
+
+    real = cli._termination_as_interrupt
+
+    @contextlib.contextmanager
+    def then_sigint(interruption: object = None):  # type: ignore[no-untyped-def]
+        with real(interruption):  # type: ignore[arg-type]
+            yield
+        raise KeyboardInterrupt  # the second signal, under the restored handlers
+
+    def stopped(*_args: object, **_kw: object) -> None:
+        raise _stop(1)
+
+    monkeypatch.setattr(cli, "_termination_as_interrupt", then_sigint)
+    monkeypatch.setattr(process, "_stream", stopped)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    code, stdout, err = run("process", str(src), "-o", str(tmp_path / "o.wav"), "--quiet")
+    assert code == 129 and stdout == ""
+    assert err.splitlines() == ["callaudio: process interrupted (SIGHUP): nothing written"]
