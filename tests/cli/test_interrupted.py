@@ -221,3 +221,24 @@ def test_a_second_signal_after_the_first_keeps_the_first_ones_status(
     code, stdout, err = run("process", str(src), "-o", str(tmp_path / "o.wav"), "--quiet")
     assert code == 129 and stdout == ""
     assert err.splitlines() == ["callaudio: process interrupted (SIGHUP): nothing written"]
+
+
+def test_a_summary_that_cannot_be_written_says_the_output_is_complete(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stdout on a full disk (``> /dev/full``): the output was in place, and the one line
+    said only ``[Errno 28] No space left on device``."""
+    from callaudio.cli import process
+
+    def full(*_args: object, **_kw: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(process, "_print_summary", full)
+    src = write(tmp_path / "in.wav", np.zeros(1600), 16000)
+    out = tmp_path / "o.wav"
+    code, _, err = run("process", str(src), "-o", str(out), "--quiet")
+    assert code == 1 and out.is_file()
+    assert err.splitlines() == [
+        f"callaudio: error: {out}: is complete; its summary could not be written to "
+        "standard output (No space left on device)"
+    ]
