@@ -4,6 +4,7 @@ configurations, both AEC Challenge layouts."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -452,3 +453,14 @@ def test_skipped_in_refuses_a_table_that_does_not_say() -> None:
     listed = [Skipped("PESQ", "pesq is not installed", True)]
     assert skipped_in(with_not_measured(plain, listed)) == listed
     assert skipped_in(with_not_measured(plain, [])) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="Linux /proc")
+def test_an_out_folder_in_proc_says_its_file_system_refuses_new_files(tmp_path: Path) -> None:
+    """--out /proc/x said 'No such file or directory' (the virtual file system's errno),
+    where process and demo say the file system does not allow new files."""
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\na,nowhere.wav\n")
+    with pytest.raises(ConfigError, match="/proc/x: cannot write in it") as err:
+        run(manifest, "/proc/x", workers=0, plots=False)
+    assert "its file system does not allow new files" in str(err.value)
