@@ -464,3 +464,26 @@ def test_an_out_folder_in_proc_says_its_file_system_refuses_new_files(tmp_path: 
     with pytest.raises(ConfigError, match="/proc/x: cannot write in it") as err:
         run(manifest, "/proc/x", workers=0, plots=False)
     assert "its file system does not allow new files" in str(err.value)
+
+
+def test_closing_lines_that_cannot_be_written_say_the_results_are_complete(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """stdout on a full disk: the results were written, and the one line said only
+    ``[Errno 28] No space left on device``."""
+    from callaudio.cli import batch as cli_batch
+
+    def full(*_args: object, **_kw: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli_batch, "print", full, raising=False)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\na,nowhere.wav\n")
+    out = tmp_path / "o"
+    argv = ["batch", str(manifest), "--out", str(out), "--workers", "0", "--quiet", "--no-plots"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"callaudio: error: {out}: the results are complete; their closing lines could not "
+        "be written to standard output (No space left on device)"
+    ]
+    assert (out / "summary.md").is_file()
