@@ -242,3 +242,31 @@ def test_a_summary_that_cannot_be_written_says_the_output_is_complete(
         f"callaudio: error: {out}: is complete; its summary could not be written to "
         "standard output (No space left on device)"
     ]
+
+
+def test_a_demo_whose_metrics_cannot_be_printed_still_writes_its_report(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stdout on a full disk: the metrics' print failed before the report folder was
+    written (the whole call lost), with only ``[Errno 28] No space left on device``."""
+    from callaudio.cli import demo, report
+
+    rep = tmp_path / "rep"
+
+    def full(*_args: object, **_kw: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    def written(outdir: Path, *_args: object, **_kw: object) -> list[str]:
+        outdir.mkdir()
+        return []
+
+    monkeypatch.setattr(demo, "run_call", lambda *a, **k: None)
+    monkeypatch.setattr(demo, "measure", lambda call: {})
+    monkeypatch.setattr(report, "print_report", full)
+    monkeypatch.setattr(report, "write_folder", written)
+    code, _, err = run("demo", "--out", str(rep), "--quiet")
+    assert code == 1 and rep.is_dir()
+    assert err.splitlines() == [
+        f"callaudio: error: {rep}: the report is complete; the metrics could not be written "
+        "to standard output (No space left on device)"
+    ]
