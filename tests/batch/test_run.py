@@ -4,6 +4,7 @@ configurations, both AEC Challenge layouts."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -414,3 +415,75 @@ def test_dnsmos_and_aecmos_when_asked(tmp_path: Path) -> None:
     assert plain["dnsmos_ovrl"] is None and plain["aecmos_echo"] is None
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "| AECMOS echo | 1 |" in summary
+
+
+def test_a_metric_whose_package_went_missing_before_a_resume_is_listed(monkeypatch) -> None:
+    """A --resume run without pesq (the earlier run had it) added rows with no PESQ, yet
+    PESQ was left out of 'Not measured' (and of the CLI's line): some rows had a value."""
+    import importlib.util
+
+    import pyarrow as pa
+
+    from callaudio.batch.report import not_measured
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pesq" else real(name, *a)
+    )
+    table = pa.table({"status": ["ok", "ok"], "pesq": [3.1, None], "stoi": [0.9, None]})
+    got = {s.what: s for s in not_measured(table, plots=False)}
+    assert got["PESQ"].installable and "pip install pesq" in got["PESQ"].reason
+    if real("pystoi") is not None:
+        assert "STOI" not in got  # installed: its missing values are items without near
+    whole = pa.table({"status": ["ok", "ok"], "pesq": [3.1, 2.0], "stoi": [0.9, 0.8]})
+    assert "PESQ" not in {s.what for s in not_measured(whole, plots=False)}
+
+
+def test_skipped_in_refuses_a_table_that_does_not_say() -> None:
+    """skipped_in(pq.read_table('out/results.parquet')) returned [] ("nothing was left
+    out"): the list is only in the table run() returns (and in summary.md)."""
+    import pyarrow as pa
+
+    from callaudio.batch.report import NOT_MEASURED_KEY, Skipped, skipped_in, with_not_measured
+
+    plain = pa.table({"status": ["ok"]})
+    for bad in (plain, plain.replace_schema_metadata({NOT_MEASURED_KEY: b"{"}), None, [1]):
+        with pytest.raises(ConfigError, match="not a table callaudio"):
+            skipped_in(bad)
+    listed = [Skipped("PESQ", "pesq is not installed", True)]
+    assert skipped_in(with_not_measured(plain, listed)) == listed
+    assert skipped_in(with_not_measured(plain, [])) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="Linux /proc")
+def test_an_out_folder_in_proc_says_its_file_system_refuses_new_files(tmp_path: Path) -> None:
+    """--out /proc/x said 'No such file or directory' (the virtual file system's errno),
+    where process and demo say the file system does not allow new files."""
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\na,nowhere.wav\n")
+    with pytest.raises(ConfigError, match="/proc/x: cannot write in it") as err:
+        run(manifest, "/proc/x", workers=0, plots=False)
+    assert "its file system does not allow new files" in str(err.value)
+
+
+def test_closing_lines_that_cannot_be_written_say_the_results_are_complete(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """stdout on a full disk: the results were written, and the one line said only
+    ``[Errno 28] No space left on device``."""
+    from callaudio.cli import batch as cli_batch
+
+    def full(*_args: object, **_kw: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli_batch, "print", full, raising=False)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,mic\na,nowhere.wav\n")
+    out = tmp_path / "o"
+    argv = ["batch", str(manifest), "--out", str(out), "--workers", "0", "--quiet", "--no-plots"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"callaudio: error: {out}: the results are complete; their closing lines could not "
+        "be written to standard output (No space left on device)"
+    ]
+    assert (out / "summary.md").is_file()

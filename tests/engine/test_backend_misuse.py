@@ -232,3 +232,90 @@ def test_a_stream_sounddevice_refuses_by_type_is_a_device_error(
         device.open_stream(
             sample_rate=48000, blocksize=-5, channels=1, mode="duplex", callback=print
         )
+
+
+@pytest.mark.parametrize("arg", ["device", "input_device", "output_device", "hostapi"])
+def test_an_empty_device_name_is_refused_not_matched_to_any_device(
+    arg: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty or blank name (``--device "$DEV"`` with DEV unset) is a part of every
+    device's name: the only device, or the only host API, was chosen without a word."""
+    from callaudio.devices import sounddevice_backend as sdb
+    from callaudio.errors import ConfigError
+
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    monkeypatch.setattr(sdb, "list_devices", lambda: [info])
+    for bad in ("", "  ", "\t"):
+        with pytest.raises(ConfigError, match=f"{arg}: must be a name"):
+            make_backend("sounddevice", **{arg: bad})
+    for kw in ({"name": ""}, {"name": "loop", "hostapi": " "}):
+        with pytest.raises(ConfigError, match="must be a name"):
+            sdb.find_device(**kw)  # type: ignore[arg-type]
+    assert sdb.find_device("loop", hostapi="JACK") == info
+
+
+def test_portaudio_is_not_reinitialised_under_a_stream_being_opened(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """reinitialize() looked for open streams, then terminated PortAudio: a stream another
+    thread was opening (inside PortAudio's open) was not in the list yet, and PortAudio
+    was terminated under it. Now the open and the check-and-terminate exclude each other:
+    reinitialize() waits for the open, then refuses."""
+    import threading
+    import types
+
+    from callaudio.devices import sounddevice_backend as sdb
+    from callaudio.errors import BackendError
+
+    calls: list[str] = []
+    opening, release = threading.Event(), threading.Event()
+
+    class SlowStream:
+        active = True
+
+        def __init__(self, **kwargs: object) -> None:
+            opening.set()
+            release.wait(10)
+            calls.append("opened")
+
+        def close(self) -> None:
+            calls.append("close")
+
+    fake = types.SimpleNamespace(
+        Stream=SlowStream,
+        PortAudioError=OSError,
+        _terminate=lambda: calls.append("terminate"),
+        _initialize=lambda: calls.append("initialize"),
+    )
+    monkeypatch.setattr(sdb, "_sd", lambda: fake)
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    device = sdb.SounddeviceBackend("loopback")
+    monkeypatch.setattr(device, "resolve", lambda mode: (info, info))
+    streams: list[object] = []
+    opener = threading.Thread(
+        target=lambda: streams.append(
+            device.open_stream(
+                sample_rate=48000, blocksize=480, channels=1, mode="duplex", callback=print
+            )
+        )
+    )
+    refused: list[BaseException] = []
+
+    def reinitialize() -> None:
+        try:
+            sdb.SounddeviceBackend.reinitialize()
+        except BackendError as exc:
+            refused.append(exc)
+
+    opener.start()
+    assert opening.wait(10)
+    other = threading.Thread(target=reinitialize)
+    other.start()
+    other.join(0.2)  # (old code: terminated PortAudio here, under the opening stream)
+    release.set()
+    opener.join(10)
+    other.join(10)
+    assert calls == ["opened"] and len(refused) == 1 and len(streams) == 1
+    streams[0].close()  # type: ignore[attr-defined]
+    sdb.SounddeviceBackend.reinitialize()
+    assert calls == ["opened", "close", "terminate", "initialize"]

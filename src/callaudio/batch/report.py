@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import install_hint
+from ..errors import ConfigError, install_hint
 
 __all__ = [
     "METRICS",
@@ -84,9 +84,12 @@ def not_measured(
     ok = "status" in cols and "ok" in table.column("status").to_pylist()
     out: list[Skipped] = []
     for what, col, module, hint in _PACKAGES:
-        if (col is None and not plots) or (col is not None and measured(col)):
+        missing = importlib.util.find_spec(module) is None
+        if col is None and not plots:
             continue
-        if importlib.util.find_spec(module) is None:
+        if col is not None and measured(col) and not (missing and table.column(col).null_count):
+            continue  # (missing with some values: rows of an earlier run, or other workers)
+        if missing:
             out.append(Skipped(what, f"{module} is not installed: {hint}", True))
         elif col is not None:
             why = "it needs items with near-end speech (near)" if ok else "every item failed"
@@ -111,9 +114,18 @@ def with_not_measured(table: Any, skipped: Sequence[Skipped]) -> Any:
 
 
 def skipped_in(table: Any) -> list[Skipped]:
-    """The :class:`Skipped` entries of a table :func:`callaudio.batch.run` returned."""
-    raw = (table.schema.metadata or {}).get(NOT_MEASURED_KEY)
-    return [Skipped(**entry) for entry in json.loads(raw)] if raw else []
+    """The :class:`Skipped` entries of a table :func:`callaudio.batch.run` returned;
+    ConfigError for another table (``results.parquet`` read back does not hold them,
+    ``summary.md`` does): an empty list said nothing was left out."""
+    try:
+        raw = (table.schema.metadata or {})[NOT_MEASURED_KEY]
+        return [Skipped(**entry) for entry in json.loads(raw)]
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            "table",
+            "not a table callaudio.batch.run returned: what was not measured is in its "
+            "schema metadata (and in summary.md), not in results.parquet",
+        ) from exc
 
 
 def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -456,6 +456,8 @@ def _exclusive(out_dir: str) -> Iterator[None]:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         why = exc.strerror or str(exc)
+        if isinstance(exc, FileNotFoundError) and os.path.isdir(os.path.dirname(out_dir)):
+            why = "its file system does not allow new files"  # (/proc, /sys: not ENOENT's)
         raise ConfigError("out", f"{out_dir}: cannot write in it ({why})") from exc
     try:
         try:

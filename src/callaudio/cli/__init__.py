@@ -238,11 +238,12 @@ def _abandon_outputs() -> None:
 
 def _interrupted(exc: KeyboardInterrupt, interruption: Interruption) -> int:
     """The end of a command a signal stopped: its temporary outputs removed, its one line
-    said; the exit status (128 + the signal)."""
+    said; the exit status (128 + the signal; the first one's when a second came after the
+    handlers were restored: the line names the first)."""
     signum = exc.signum if isinstance(exc, _Terminated) else int(signal.SIGINT)
     _abandon_outputs()
     interruption.say(signum)
-    return 128 + signum
+    return 128 + (interruption.signum or signum)
 
 
 def _printable_names() -> None:

@@ -14,7 +14,7 @@ from ..batch import ResultsStore, available
 from ..batch import run as run_batch
 from ..batch.report import skipped_in
 from ..config import ProcessingConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, SoundFileError
 from .common import on_interrupt
 from .process import load_config
 
@@ -134,18 +134,28 @@ def run(args: argparse.Namespace) -> int:
     status = table.column("status").to_pylist()
     ids = table.column("id").to_pylist()
     bad = sorted({i for i, s in zip(ids, status, strict=True) if s != "ok"})
-    print(
+    lines = [
         f"callaudio batch: {len(set(ids))} items, {len(table)} rows ({written[0]} new) "
-        f"-> {out}/results.parquet"
-    )
-    print(f"  summary: {out}/summary.md")
+        f"-> {out}/results.parquet",
+        f"  summary: {out}/summary.md",
+    ]
     skipped = [f"{s.what} ({s.reason})" for s in skipped_in(table) if s.installable]
     if skipped:
-        print(f"  not measured here: {'; '.join(skipped)}")
+        lines.append(f"  not measured here: {'; '.join(skipped)}")
     if bad:
-        print(
+        lines.append(
             f"  {len(bad)} item{'s' if len(bad) > 1 else ''} failed (status 'error'): "
             f"{', '.join(bad[:5])}" + (" ..." if len(bad) > 5 else "")
         )
-        return EXIT_ITEMS_FAILED
-    return 0
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # (stdout full or gone: "[Errno 28] ..." alone said nothing)
+        raise SoundFileError(
+            out,
+            "unwritable",
+            "the results are complete; their closing lines could not be written to "
+            f"standard output ({exc.strerror or exc})",
+        ) from exc
+    return EXIT_ITEMS_FAILED if bad else 0

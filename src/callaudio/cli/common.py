@@ -112,6 +112,8 @@ class Interruption:
         self.kept: Callable[[], str] = lambda: "nothing written"
         self._lock = threading.Lock()
         self._said = False
+        self.signum: int | None = None
+        """The signal the line was said for (the first: it gives the exit status)."""
 
     def say(self, signum: int) -> None:
         """Print the line (the first call only; later ones return at once)."""
@@ -120,7 +122,7 @@ class Interruption:
         try:
             if self._said:
                 return
-            self._said = True
+            self._said, self.signum = True, signum
             try:
                 kept = self.kept()
             except Exception:  # (what was kept cannot be told: the line without it)

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..config import SAMPLE_RATES
-from ..errors import ConfigError
+from ..errors import ConfigError, SoundFileError
 from . import report
 from .common import on_interrupt
 from .demo_call import (
@@ -64,9 +64,27 @@ def run(args: argparse.Namespace) -> int:
     check_folder(args.out)
     demo = run_call(int(args.rate), int(args.seed), quiet=args.quiet)
     metrics = measure(demo)
-    report.print_report(demo, metrics)
+    unprinted: OSError | None = None
+    try:
+        report.print_report(demo, metrics)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # (stdout full or gone: the report folder is still written)
+        unprinted = exc
     written = report.write_folder(Path(args.out), demo, metrics, plots=not args.no_plots)
     on_interrupt(lambda: f"the report in {args.out} is complete")
-    print()
-    print(f"report: {args.out}/ ({', '.join(written)})")
+    try:
+        if unprinted is not None:
+            raise unprinted
+        print()
+        print(f"report: {args.out}/ ({', '.join(written)})")
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # ("[Errno 28] ..." alone said nothing)
+        raise SoundFileError(
+            args.out,
+            "unwritable",
+            "the report is complete; the metrics could not be written to standard output "
+            f"({exc.strerror or exc})",
+        ) from exc
     return 0

@@ -324,8 +324,7 @@ def _seekable(fd: int) -> bool:
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
+    os.umask(mask := os.umask(0o022))
     return mask
 
 
@@ -484,6 +483,7 @@ class OutputTarget:
         self._spool: IO[bytes] | None = None
         self._writer: Any = None
         self._made_dirs: list[str] = []
+        self._finished = os.stat_result((0,) * 10)  # the complete temporary file's (none yet)
         if self.kind == "regular":
             _PENDING.add(self)  # first: a signal any time after leaves no temporary file
             self._create_temp()
@@ -584,6 +584,7 @@ class OutputTarget:
             os.chmod(self._tmp, mode)
             fd = os.open(self._tmp, os.O_RDONLY)
             try:
+                self._finished = os.fstat(fd)
                 os.fsync(fd)  # on disk before it replaces the old file
             finally:
                 os.close(fd)
@@ -604,6 +605,12 @@ class OutputTarget:
                 with open(self._target, "wb") as fifo:
                     shutil.copyfileobj(self._spool, fifo)
             self._spool.close()
+
+    def in_place(self) -> bool:
+        """True once :meth:`commit` has put the audio at the target (a signal may ask)."""
+        with contextlib.suppress(OSError):
+            return os.path.samestat(self._finished, os.stat(self._target))
+        return False
 
     def _put_in_place(self, new: bool) -> None:
         """Move the finished temporary file to the target, which was planned (and is

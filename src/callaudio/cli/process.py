@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import SAMPLE_RATES, ProcessingConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, SoundFileError
 from ..processing import VoiceProcessor
 from .common import Progress, fmt, on_interrupt, stage_names
 from .files import InputFile, OutputTarget, output_format, output_subtype, text_lines
@@ -438,9 +438,21 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
         }
         if target.kind in ("fifo", "stdout") and not target.written_through:
             on_interrupt(lambda: f"{where} may have got part of the audio")  # (the copy)
+        elif target.kind == "regular":  # (a signal just after the rename or link)
+            on_interrupt(lambda: f"{where} is complete" if target.in_place() else "nothing written")
         target.commit()
         on_interrupt(lambda: f"{where} is complete")
-    _print_summary(summary, mic, as_json=args.json, stream=summary_to)
+    try:
+        _print_summary(summary, mic, as_json=args.json, stream=summary_to)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # (stdout full or gone: "[Errno 28] ..." alone said nothing)
+        to = "standard error" if summary_to is sys.stderr else "standard output"
+        raise SoundFileError(
+            args.output,
+            "unwritable",
+            f"is complete; its summary could not be written to {to} ({exc.strerror or exc})",
+        ) from exc
     return 0
 
 

@@ -155,7 +155,9 @@ def _commit(tmp: Path, outdir: Path) -> None:
     """The report's files from ``tmp`` to ``outdir``: one rename when there is no ``outdir``
     yet, else file by file (finished even when the run's signal comes in between: the CLI
     raises one per run)."""
-    if not os.path.lexists(outdir):
+    if not os.path.lexists(outdir):  # (a signal just after the rename: the report is there)
+        done = f"the report in {outdir} is complete"
+        on_interrupt(lambda: done if outdir.exists() else "nothing written")
         os.rename(tmp, outdir)
         return
     for name in sorted(os.listdir(tmp)):  # checked before the first file is moved

@@ -39,9 +39,10 @@ StreamCallback = Callable[[Any, Any, int, Any, Any], None]
 
 def check_device_names(**names: object) -> None:
     """Device and host API names are str or None: ConfigError naming the argument (an int,
-    bytes or a list failed as a raw AttributeError only once devices were listed)."""
+    bytes or a list failed as a raw AttributeError only once devices were listed; an empty
+    or blank name, a part of every name, chose whichever device or host API there was)."""
     for what, value in names.items():
-        if value is not None and not isinstance(value, str):
+        if value is not None and not (isinstance(value, str) and value.strip()):
             raise ConfigError(what, f"must be a name (str) or None, got {value!r}")
 
 

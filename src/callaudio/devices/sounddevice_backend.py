@@ -2,8 +2,8 @@
 
 ``sounddevice`` is imported lazily, on the first call that needs it, so the offline API
 (``import callaudio``, ``VoiceProcessor``, the simulated backend) works on machines without
-PortAudio. When PortAudio or a device is missing, or PortAudio refuses a request, a
-:class:`DeviceError` carries PortAudio's own text (with the host API's error message).
+PortAudio. A missing PortAudio or device, or a refused request, raises :class:`DeviceError`
+with PortAudio's own text (and the host API's error message).
 
 Devices are chosen by name and host API, never by PortAudio's default index: once Debian's
 ``libasound2-plugins`` is installed the default device becomes ALSA's ``jack`` plug-in, and
@@ -20,10 +20,8 @@ input-only and output-only streams are adapted to it by passing ``None`` for the
 
 PortAudio scans host APIs when it initialises: a JACK server started after ``sounddevice``
 was imported is not seen until :meth:`SounddeviceBackend.reinitialize` (refused while a
-stream is open: PortAudio would close it under its owner, whose callbacks just stop).
-
-This module is ``callaudio.devices.sounddevice_backend`` (not ``...devices.sounddevice``)
-so that it never shadows the ``sounddevice`` package.
+stream is open or opening: PortAudio would close it under its owner, whose callbacks just
+stop). The module is not named ``...devices.sounddevice``: it never shadows ``sounddevice``.
 """
 
 from __future__ import annotations
@@ -315,10 +313,10 @@ def _default_device(devs: list[DeviceInfo], kind: str) -> DeviceInfo | None:
     return usable[0] if usable else None
 
 
-# Streams whose PortAudio calls hung after their device or sound server vanished. Kept
-# referenced so that no finaliser touches them again.
+# Streams whose PortAudio calls hung (device or server gone): kept from any finaliser.
 _ABANDONED: list[Any] = []
 _OPEN: weakref.WeakSet[SounddeviceStream] = weakref.WeakSet()  # opened, not closed yet
+_OPENING = threading.Lock()  # held from a stream's PortAudio open to _OPEN (reinitialize)
 _CLOSE_TIMEOUT_S = 1.0
 
 
@@ -549,14 +547,15 @@ class SounddeviceBackend:
     def reinitialize() -> None:
         """Terminate and initialise PortAudio again: re-scan host APIs and devices. Needed
         after a sound server (re)starts; refused (BackendError) while a stream is open."""
-        if any(not stream.abandoned for stream in list(_OPEN)):
-            raise BackendError("reinitialize", "a stream is open: close every stream first")
-        sd = _sd()
-        try:
-            sd._terminate()
-            sd._initialize()
-        except sd.PortAudioError as exc:
-            raise _wrap("reinitialize", exc) from exc
+        with _OPENING:  # (a stream another thread is opening is open)
+            if any(not stream.abandoned for stream in list(_OPEN)):
+                raise BackendError("reinitialize", "a stream is open: close every stream first")
+            sd = _sd()
+            try:
+                sd._terminate()
+                sd._initialize()
+            except sd.PortAudioError as exc:
+                raise _wrap("reinitialize", exc) from exc
 
     def callback_flags(self) -> Any:
         """An empty ``sounddevice.CallbackFlags`` to accumulate statuses into (``|=``)."""
@@ -638,6 +637,7 @@ class SounddeviceBackend:
             "latency": self._latency,
             "finished_callback": on_finished,
         }
+        _OPENING.acquire()
         try:
             if raw is not None:
                 self.memory_lock = lock_memory(self._lock_memory)
@@ -682,13 +682,15 @@ class SounddeviceBackend:
                 stream = sd.InputStream(
                     device=din.index, channels=channels, callback=in_cb, **common
                 )
+            wrapper = SounddeviceStream(stream, label, mode, raw)
+            finished.append(wrapper)
+            _OPEN.add(wrapper)
         except sd.PortAudioError as exc:
             raise _wrap("open", exc, label) from exc
         except (ValueError, TypeError, OverflowError) as exc:  # sounddevice's own checks
             raise DeviceError("open", f"{label}: {exc}", device=label, host_error=str(exc)) from exc
-        wrapper = SounddeviceStream(stream, label, mode, raw)
-        finished.append(wrapper)
-        _OPEN.add(wrapper)
+        finally:
+            _OPENING.release()
         return wrapper
 
     def __repr__(self) -> str:
