@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import types
+from typing import Any
+
 import pytest
 
 import callaudio as ca
@@ -170,8 +173,6 @@ def test_portaudio_is_not_reinitialised_under_an_open_stream(
 ) -> None:
     """reinitialize() with a stream open was accepted: PortAudio closed the stream under
     its engine, whose callbacks stopped for good (frames 31 -> 31 under JACK)."""
-    import types
-
     from callaudio.devices import sounddevice_backend as sdb
     from callaudio.errors import BackendError
 
@@ -186,16 +187,7 @@ def test_portaudio_is_not_reinitialised_under_an_open_stream(
         def close(self) -> None:
             calls.append("close")
 
-    fake = types.SimpleNamespace(
-        Stream=FakeStream,
-        PortAudioError=OSError,
-        _terminate=lambda: calls.append("terminate"),
-        _initialize=lambda: calls.append("initialize"),
-    )
-    monkeypatch.setattr(sdb, "_sd", lambda: fake)
-    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
-    device = sdb.SounddeviceBackend("loopback")
-    monkeypatch.setattr(device, "resolve", lambda mode: (info, info))
+    device = _fake_loopback(monkeypatch, FakeStream, calls)
     stream = device.open_stream(
         sample_rate=48000, blocksize=480, channels=1, mode="duplex", callback=print
     )
@@ -215,8 +207,6 @@ def test_a_stream_sounddevice_refuses_by_type_is_a_device_error(
 ) -> None:
     """open_stream(blocksize=-5), (channels="2"), (sample_rate="x") under JACK: raw
     OverflowError / TypeError from python-sounddevice; ValueError was already wrapped."""
-    import types
-
     from callaudio.devices import sounddevice_backend as sdb
     from callaudio.errors import DeviceError
 
@@ -262,7 +252,6 @@ def test_portaudio_is_not_reinitialised_under_a_stream_being_opened(
     was terminated under it. Now the open and the check-and-terminate exclude each other:
     reinitialize() waits for the open, then refuses."""
     import threading
-    import types
 
     from callaudio.devices import sounddevice_backend as sdb
     from callaudio.errors import BackendError
@@ -281,16 +270,7 @@ def test_portaudio_is_not_reinitialised_under_a_stream_being_opened(
         def close(self) -> None:
             calls.append("close")
 
-    fake = types.SimpleNamespace(
-        Stream=SlowStream,
-        PortAudioError=OSError,
-        _terminate=lambda: calls.append("terminate"),
-        _initialize=lambda: calls.append("initialize"),
-    )
-    monkeypatch.setattr(sdb, "_sd", lambda: fake)
-    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
-    device = sdb.SounddeviceBackend("loopback")
-    monkeypatch.setattr(device, "resolve", lambda mode: (info, info))
+    device = _fake_loopback(monkeypatch, SlowStream, calls)
     streams: list[object] = []
     opener = threading.Thread(
         target=lambda: streams.append(
@@ -319,3 +299,21 @@ def test_portaudio_is_not_reinitialised_under_a_stream_being_opened(
     streams[0].close()  # type: ignore[attr-defined]
     sdb.SounddeviceBackend.reinitialize()
     assert calls == ["opened", "close", "terminate", "initialize"]
+
+
+def _fake_loopback(monkeypatch: pytest.MonkeyPatch, stream: type, calls: list[str]) -> Any:
+    """A SounddeviceBackend on a fake sounddevice whose streams are ``stream`` and whose
+    PortAudio terminate/initialize are logged in ``calls``; its device a JACK loopback."""
+    from callaudio.devices import sounddevice_backend as sdb
+
+    fake = types.SimpleNamespace(
+        Stream=stream,
+        PortAudioError=OSError,
+        _terminate=lambda: calls.append("terminate"),
+        _initialize=lambda: calls.append("initialize"),
+    )
+    monkeypatch.setattr(sdb, "_sd", lambda: fake)
+    info = sdb.DeviceInfo(0, "loopback", "JACK Audio Connection Kit", 2, 2, 48000.0)
+    device = sdb.SounddeviceBackend("loopback")
+    monkeypatch.setattr(device, "resolve", lambda mode: (info, info))
+    return device
