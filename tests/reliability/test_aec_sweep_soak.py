@@ -1,11 +1,11 @@
 """The echo canceller's sweep floors (tests/test_aec_sweep.py) over a larger draw:
 24 seeds per kind and rate, make soak only (CALLAUDIO_SOAK=1).
 
-Asserted here: acquisition (``acq_s``). Not yet: the ERLE after double talk
-(``post_dt_db`` >= 30 dB, issue 15 item 2), which 3 of these 24 seeds miss at 16 and at
-48 kHz (worst 29.0 / 28.8 dB; 9 / 8 of 24, worst 11.2 / 18.1 dB, before the filter followed
-the clock drift in double talk, aec.pyx ``_drift``); tests/test_aec_sweep.py asserts it on
-the small draw.
+Asserted here: acquisition (``acq_s``) and the ERLE after double talk (``post_dt_db`` >=
+30 dB, issue 15 item 2). Three seeds per rate miss the latter by less than 1.3 dB and are
+listed in :data:`KNOWN` (strict: each must still miss, so a fix shows): 29.97 / 29.36 /
+29.03 dB at 16 kHz, 29.37 / 28.78 / 29.24 dB at 48 kHz (9 / 8 of 24 missed, worst 11.2 /
+18.1 dB, before the filter followed the clock drift in double talk, aec.pyx ``_drift``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,21 @@ from ._support import soak_only
 
 pytestmark = soak_only
 
+# (seed, rate) -> the quantities that case misses, with its value when listed
+KNOWN: dict[tuple[int, int], tuple[str, ...]] = {
+    (102, 16000): ("post_dt_db",),  # 29.97 dB (its DT loss 5.2 dB: a loud near end)
+    (112, 16000): ("post_dt_db",),  # 29.36 dB
+    (113, 16000): ("post_dt_db",),  # 29.03 dB
+    (102, 48000): ("post_dt_db",),  # 29.37 dB
+    (105, 48000): ("post_dt_db",),  # 28.78 dB
+    (112, 48000): ("post_dt_db",),  # 29.24 dB
+}
+
 
 @pytest.mark.parametrize("rate", [16000, 48000], ids=["16k", "48k"])
 @pytest.mark.parametrize("kind", ["acq", "dt"])
 @pytest.mark.parametrize("seed", range(100, 124))
 def test_sweep_floors(kind, seed, rate):
-    aec_sweep.check(kind, seed, rate, floors=("acq_s",))
+    floors = ("acq_s", "post_dt_db") if kind == "dt" else ("acq_s",)
+    known = KNOWN.get((seed, rate), ()) if kind == "dt" else ()
+    aec_sweep.check(kind, seed, rate, known=known, floors=floors)
