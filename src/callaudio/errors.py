@@ -3,9 +3,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CallAudioError(Exception):
-    """Base class of every error callaudio raises on purpose."""
+    """Base class of every error callaudio raises on purpose.
+
+    Every subclass pickles and copies (a process pool or a Dask worker sends it back to
+    the caller): it is rebuilt from its message and its attributes, not by calling the
+    subclass's ``__init__``, whose arguments are not the exception's ``args``.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args), self.__dict__ or None)
+
+
+def _rebuild(cls: type[CallAudioError], args: tuple[Any, ...]) -> CallAudioError:
+    """An exception of ``cls`` with ``args`` as it was raised (its fields come back with
+    ``__setstate__``); the subclass's ``__init__`` is not called."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigError(CallAudioError, ValueError):
