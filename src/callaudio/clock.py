@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from .errors import ConfigError
+from .errors import ConfigError, LiveObject
 
 __all__ = ["Clock", "ManualClock", "MonotonicClock", "TimerHandle"]
 
@@ -73,7 +73,7 @@ class _ManualTimer:
         self._callback()
 
 
-class ManualClock:
+class ManualClock(LiveObject):
     """A clock that only moves when told to; for tests.
 
     Parameters

@@ -84,7 +84,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import ConfigError, ConfigTypeError
+from .errors import ConfigError, ConfigTypeError, LiveObject
 
 if TYPE_CHECKING:
     import asyncio
@@ -284,7 +284,7 @@ class _EventThread:
                         self.idle.notify_all()
 
 
-class ThreadDispatcher:
+class ThreadDispatcher(LiveObject):
     """Deliver on one daemon event thread, started at the first event.
 
     The thread stops at :meth:`close`, when the dispatcher is replaced on its session
@@ -355,7 +355,7 @@ def check_dispatcher(dispatcher: Any) -> Dispatcher:
     return dispatcher  # type: ignore[no-any-return]
 
 
-class QueueDispatcher:
+class QueueDispatcher(LiveObject):
     """Put each delivery on the application's queue; the application calls them in order.
 
     Parameters
@@ -416,7 +416,7 @@ class QueueDispatcher:
             logger.error("event dropped: the QueueDispatcher's asyncio queue is full")
 
 
-class ExecutorDispatcher:
+class ExecutorDispatcher(LiveObject):
     """Run deliveries on an application executor, serially and in submission order.
 
     At most one task per dispatcher is on the executor at a time; it drains the

@@ -33,7 +33,14 @@ from ..engine import (
     in_audio_callback,
 )
 from ..engine.options import check_engine_options, check_seconds
-from ..errors import BackendError, CallAudioError, CallbackError, ConfigError, InvalidStateError
+from ..errors import (
+    BackendError,
+    CallAudioError,
+    CallbackError,
+    ConfigError,
+    InvalidStateError,
+    LiveObject,
+)
 from .base import (
     BackendFault,
     Dropout,
@@ -57,7 +64,7 @@ Float32Array = npt.NDArray[np.float32]
 DeviceT = TypeVar("DeviceT", bound=Device)
 
 
-class EngineBackend(Generic[DeviceT]):
+class EngineBackend(LiveObject, Generic[DeviceT]):
     """The :class:`~callaudio.audio.base.AudioBackend` the client drives, over real streams.
 
     It runs at most one :class:`AudioEngine` at a time on ``device`` (a

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import check_flag
-from ..errors import BackendError, ConfigError
+from ..errors import BackendError, ConfigError, LiveObject
 from ..simulation.room import Room
 from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamCallback, StreamFault
 
@@ -123,7 +123,7 @@ class StreamTime:
     outputBufferDacTime: float = 0.0
 
 
-class SimulatedBackend:
+class SimulatedBackend(LiveObject):
     """A simulated room as a device (see the module docstring).
 
     Parameters
@@ -373,7 +373,7 @@ class SimulatedBackend:
         )
 
 
-class SimulatedStream:
+class SimulatedStream(LiveObject):
     """One stream on a :class:`SimulatedBackend` (what ``open_stream`` returns)."""
 
     def __init__(

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import CallAudioError, ConfigError, install_hint
+from ..errors import CallAudioError, ConfigError, LiveObject, install_hint
 
 try:
     import av
@@ -321,7 +321,7 @@ class MicrophoneTrack(MediaStreamTrack):
         return out
 
 
-class CallAudioBridge:
+class CallAudioBridge(LiveObject):
     """One WebRTC call of an aiortc ``RTCPeerConnection`` on a callaudio client.
 
     Create it inside a coroutine, before the offer/answer exchange (it adds its track to

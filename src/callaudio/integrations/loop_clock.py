@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from ..errors import ConfigError
+from ..errors import ConfigError, LiveObject
 
 __all__ = ["LoopClock"]
 
@@ -46,7 +46,7 @@ class _LoopTimer:
         self._cancelled = True  # _fire checks it; the loop's handle may stay armed, harmless
 
 
-class LoopClock:
+class LoopClock(LiveObject):
     """A :class:`~callaudio.clock.Clock` (``time.monotonic``) whose timers fire on an asyncio
     loop's thread.
 
