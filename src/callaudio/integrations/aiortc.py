@@ -359,7 +359,8 @@ class CallAudioBridge(LiveObject):
     Raises
     ------
     ConfigError
-        Not an engine backend, not a new ``RTCPeerConnection``, or no running event loop.
+        Not an engine backend, not a new ``RTCPeerConnection`` (or one that already sends
+        an audio track: another bridge's), or no running event loop.
     """
 
     def __init__(
@@ -382,6 +383,10 @@ class CallAudioBridge(LiveObject):
             )
         if not isinstance(pc, RTCPeerConnection) or pc.connectionState != "new":
             raise ConfigError("pc", f"must be a new RTCPeerConnection, got {pc!r}")
+        if any(s.track is not None and s.track.kind == "audio" for s in pc.getSenders()):
+            # a second bridge (or the application's own audio track): two tracks would
+            # send, and two bridges would split the remote track's frames between them
+            raise ConfigError("pc", "already sends an audio track (one bridge per connection)")
         if not isinstance(direction, CallDirection):
             raise ConfigError("direction", f"must be a CallDirection, got {direction!r}")
         for name, value, low in (
