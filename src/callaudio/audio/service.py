@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import SAMPLE_RATES, ProcessingConfig, check_flag, check_sample_rate, frame_size
-from ..devices.base import Device, Stream
+from ..devices.base import Device, Stream, check_device
 from ..engine import (
     AudioEngine,
     EngineStats,
@@ -133,6 +133,7 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         dropout_interval: float = 1.0,
     ) -> None:
         # checked now, not when a call connects and its stream is built (nothing built)
+        check_device(device)
         check_engine_options(capture, far_buffer_ms, capture_buffer_ms, realtime_priority, monitor)
         dropout_interval = check_seconds("dropout_interval", dropout_interval, 0.0, 3600.0)
         if poll_interval is not None:  # (None: no thread)

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import check_flag, check_int, check_sample_rate, frame_size
-from ..devices.base import Device, Stream, StreamCallback
+from ..devices.base import Device, Stream, StreamCallback, check_device
 from ..errors import ConfigError, FrameError, InvalidStateError, LiveObject
 from ..processing import VoiceProcessor
 from .driver import (
@@ -143,6 +143,7 @@ class AudioEngine(LiveObject, RingSide):
         monitor: bool = False,
         compiled: bool | None = None,
     ) -> None:
+        check_device(device)
         self._rate = check_sample_rate(sample_rate)
         self._n = frame_size(self._rate)
         try:
