@@ -768,3 +768,25 @@ def test_rir_single_reflecting_wall(b: float) -> None:
     assert np.sum(h**2) == pytest.approx(
         (1 / (4 * np.pi * d0)) ** 2 + (b / (4 * np.pi * d1)) ** 2, rel=0.1
     )
+
+
+@pytest.mark.parametrize(
+    "track",
+    ["x", [[0.1], [0.2, 0.3]], np.zeros((100, 5)), np.zeros((4, 2, 2)), np.zeros(8, complex)],
+    ids=["str", "ragged", "5-channels", "3-D", "complex"],
+)
+def test_the_simulated_rooms_near_and_noise_tracks_refuse_what_is_no_mono_track(track) -> None:
+    # a string or a ragged list failed as a raw ValueError; an (n, 5) array was flattened
+    # into one track five times as long (its channels interleaved in time)
+    import callaudio as ca
+
+    room = ca.SimulatedBackend(16000)
+    for build in (
+        lambda: ca.make_backend("simulated", near=track),
+        lambda: ca.SimulatedBackend(16000, noise=track),
+        lambda: room.set_near(track),
+    ):
+        with pytest.raises(ca.ConfigError):
+            build()
+    room.set_near(np.full((1600, 1), 0.1))  # (n, 1) is a mono track
+    assert room.room.sample_rate == 16000

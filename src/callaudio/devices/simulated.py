@@ -109,8 +109,12 @@ class CallbackFlags:
 
 def _real(track: npt.ArrayLike | None, name: str) -> npt.ArrayLike | None:
     """``track`` unchanged when it holds real numbers (or is None); else ConfigError."""
-    if track is not None and np.asarray(track).dtype.kind not in "biuf":
-        raise ConfigError(name, f"must hold real samples, got {np.asarray(track).dtype}")
+    try:
+        dtype = None if track is None else np.asarray(track).dtype
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise ConfigError(name, f"must be an array of samples ({exc})") from None
+    if dtype is not None and dtype.kind not in "biuf":
+        raise ConfigError(name, f"must hold real samples, got {dtype}")
     return track
 
 

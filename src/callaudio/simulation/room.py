@@ -34,9 +34,20 @@ _DIRECT_MAX_TAPS = 32
 
 
 def _as_track(x: npt.ArrayLike | None, name: str) -> F32 | None:
+    """A mono track of real samples as float32 (None: none); else ConfigError (a string
+    failed as a raw ValueError, and an (n, channels) array was flattened: its channels
+    interleaved into one track ``channels`` times as long)."""
     if x is None:
         return None
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(-1))
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise ConfigError(name, f"must be an array of samples ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise ConfigError(name, f"must hold real samples, got dtype {arr.dtype}")
+    if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
+        raise ConfigError(name, f"must be a mono track, shape (n,) or (n, 1), got {arr.shape}")
+    a = np.ascontiguousarray(arr.reshape(-1), dtype=np.float32)
     if a.size == 0:
         return None
     if not np.all(np.isfinite(a)):
