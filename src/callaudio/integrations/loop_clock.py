@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from ..clock import check_callback, check_time
 from ..errors import ConfigError, LiveObject
 
 __all__ = ["LoopClock"]
@@ -76,4 +77,6 @@ class LoopClock(LiveObject):
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> _LoopTimer:
         """Run ``callback()`` on the loop's thread at ``deadline`` (seconds, monotonic)."""
-        return _LoopTimer(self.loop, float(deadline), callback)
+        deadline = check_time("deadline", deadline, finite=False)
+        check_callback(callback)  # it failed only when due, on the loop
+        return _LoopTimer(self.loop, deadline, callback)
