@@ -160,11 +160,18 @@ EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 
 def check_observer(observer: object) -> None:
-    """Raise ConfigError if one of ``observer``'s handlers cannot take its event.
+    """Raise ConfigError if ``observer`` has no handler, or one cannot take its event.
 
     ``on_<event>`` must accept the event's fields as keyword arguments; ``on_event`` must
     accept one positional argument.
     """
+    handlers = [m for m in ("on_event", *("on_" + e for e in EVENT_FIELDS)) if hasattr(observer, m)]
+    if not handlers:  # None, a function, a misspelt handler: it would never be called
+        raise ConfigError(
+            "observer",
+            f"{observer!r:.80} has no handler: give it on_event(event) or on_<event> "
+            "methods (on_call_ended(call, cause), ...; events.EVENT_FIELDS lists them)",
+        )
     for name, fields in EVENT_FIELDS.items():
         _check_handler(observer, "on_" + name, (), dict.fromkeys(fields))
     _check_handler(observer, "on_event", (None,), {})

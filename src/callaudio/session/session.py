@@ -208,7 +208,8 @@ class AudioSession(LiveObject):
         Raises
         ------
         ConfigError
-            When a handler cannot take its event's keyword arguments (nothing changed).
+            When it has no handler (None, a function), or a handler cannot take its
+            event's keyword arguments (nothing changed).
         """
         with self._lock:
             self._hub.add_observer(observer)
