@@ -116,7 +116,7 @@ def check_int(name: str, value: object, lo: int, hi: int) -> int:
 
 
 def _check_range(name: str, value: object, lo: float, hi: float, unit: str) -> int | float:
-    plain = _plain(value) if isinstance(value, (int, float)) else None
+    plain = _plain(value)  # numpy's numbers too (np.float32(12) read 'must be a finite number')
     try:
         finite = plain is not None and math.isfinite(plain)
     except OverflowError:  # an int beyond float range
