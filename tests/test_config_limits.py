@@ -171,3 +171,10 @@ def test_a_stage_setting_takes_numpys_numbers_and_keeps_a_plain_one() -> None:
     for bad in (np.float32("nan"), np.bool_(True), np.array(12.0), "12"):
         with pytest.raises(ConfigError, match="level_db"):
             NoiseSuppressorConfig(level_db=bad)
+
+
+def test_frame_size_takes_the_chains_rates_only() -> None:
+    assert [ca.frame_size(r) for r in ca.SAMPLE_RATES] == [80, 160, 320, 441, 480]
+    for bad in (22050, "16000", True, 0, -16000, 16000.5):
+        with pytest.raises(ConfigError, match="sample_rate"):
+            ca.frame_size(bad)  # type: ignore[arg-type]

@@ -63,8 +63,9 @@ CHOICES: dict[str, dict[str, tuple[int, ...]]] = {
 
 
 def frame_size(sample_rate: int) -> int:
-    """Samples in one 10 ms frame at ``sample_rate`` (``sample_rate // 100``)."""
-    return int(sample_rate) // 100
+    """Samples in one 10 ms frame at ``sample_rate`` (``sample_rate // 100``), a rate of
+    :data:`SAMPLE_RATES`; else ConfigError (22050 gave 220, '16000' 160 and True 0)."""
+    return check_sample_rate(sample_rate) // 100
 
 
 def _plain(value: object) -> int | float | None:
