@@ -790,3 +790,30 @@ def test_the_simulated_rooms_near_and_noise_tracks_refuse_what_is_no_mono_track(
             build()
     room.set_near(np.full((1600, 1), 0.1))  # (n, 1) is a mono track
     assert room.room.sample_rate == 16000
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"duration_s": "1"},
+        {"duration_s": 1e9},
+        {"erl_db": float("nan")},
+        {"far_level_dbfs": float("inf")},
+        {"near_intervals": "x"},
+        {"near_intervals": (("a", "b"),)},
+        {"seed": "x"},
+        {"seed": -1},
+        {"far_talker": 1.5},
+    ],
+    ids=lambda kw: next(iter(kw)),
+)
+def test_an_echo_scenario_refuses_a_bad_setting_when_made(bad) -> None:
+    # each failed as a raw TypeError/ValueError, some only in build() (a string seed, a
+    # NaN level), and duration_s=1e9 was taken (build() would allocate without end)
+    import callaudio as ca
+    from callaudio.simulation import EchoScenario
+
+    with pytest.raises(ca.ConfigError, match=next(iter(bad))):
+        EchoScenario(**{"sample_rate": 16000, "duration_s": 1.0, **bad})
+    sc = EchoScenario(sample_rate=np.int64(16000), duration_s=np.float32(1.0), seed=np.int64(3))
+    assert sc.build().mic.shape == (16000,)
