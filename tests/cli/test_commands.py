@@ -81,6 +81,7 @@ def test_a_dash_for_the_input_points_at_dev_stdin(run: Run, tmp_path, monkeypatc
 def test_bench_prints_each_stage(run: Run) -> None:
     code, out, err = run("bench", "--repeat", "1", "--rates", "16000")
     assert code == 0, err
+    assert "(one pass over a 16 s double-talk call" in out.splitlines()[0]  # not "best of 1"
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.startswith("  ")}
     for stage in ("high_pass", "echo_canceller", "noise_suppressor", "gain_control"):
         assert float(rows[stage].split()[-1]) > 0
