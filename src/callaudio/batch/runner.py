@@ -353,9 +353,25 @@ def run(
             logging.getLogger("distributed").setLevel(logging.ERROR)  # going would follow
         raise
     finally:
+        _close_owned(owned)
+    return with_not_measured(table, skipped)
+
+
+def _close_owned(owned: list[Any]) -> None:
+    """Close the client and the local cluster this run made. Every row is written by then:
+    a worker process slower than Dask's 4 s to exit (a loaded machine) is killed, and
+    Dask's "Worker process still alive after 4.0 seconds, killing" warning printed after
+    the run's last line, as if something had gone wrong. It is held back while they close
+    (the logger's level is put back after)."""
+    nanny = logging.getLogger("distributed.nanny")
+    level = nanny.level
+    if owned:
+        nanny.setLevel(max(level, logging.ERROR))
+    try:
         for obj in owned:
             obj.close()
-    return with_not_measured(table, skipped)
+    finally:
+        nanny.setLevel(level)
 
 
 def _todo(
