@@ -18,6 +18,8 @@ Units: rates in Hz, delays in ms (``delay_ms``) or samples (``delay_samples``), 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -31,6 +33,15 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
 _DIRECT_MAX_TAPS = 32
+
+
+@functools.lru_cache(maxsize=16)
+def _default_response(rate: int, rt60_s: float, distance_m: float, seed: int) -> F64:
+    """The default room's response (read-only): computed once per process and parameters
+    (the image-source model costs ~80 ms; tests and applications build many rooms)."""
+    h, _ = room_rir(rate, rt60_s, distance_m, seed=seed)
+    h.setflags(write=False)
+    return h
 
 
 def _as_track(x: npt.ArrayLike | None, name: str) -> F32 | None:
@@ -127,7 +138,7 @@ class Room:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError("seed", f"must be an int >= 0, got {seed!r}")
         if impulse_response is None:
-            h, _ = room_rir(self._rate, float(rt60_s), float(distance_m), seed=int(seed))
+            h = _default_response(self._rate, float(rt60_s), float(distance_m), int(seed))
             h = h * np.sqrt(10.0 ** (echo_gain_db / 10.0) / max(float(np.sum(h * h)), 1e-30))
         else:
             h = np.asarray(impulse_response, dtype=np.float64).reshape(-1)
