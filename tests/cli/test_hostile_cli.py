@@ -30,6 +30,23 @@ def src(tmp_path: Path) -> Path:
     return write(tmp_path / "in.wav", 0.1 * np.sin(np.arange(8000) / 5), 16000)
 
 
+# The command as a shell user starts it: SIGINT, SIGTERM and SIGHUP at their defaults. A
+# test run started in the background or under nohup hands its children those signals
+# ignored (an ignored signal at exec stays ignored), and the command rightly leaves an
+# ignored signal alone: the signal tests then hung for 30 s (SIGHUP, a CI run under nohup).
+_DEFAULT_SIGNALS = (
+    "import os, signal, sys\n"
+    "for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+    "    signal.signal(s, signal.SIG_DFL)\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
+)
+
+
+def _command(*args: str) -> list[str]:
+    """``python -m callaudio ARGS`` with the three signals at their defaults."""
+    return [sys.executable, "-c", _DEFAULT_SIGNALS, "-m", "callaudio", *args]
+
+
 def _cli(args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The command in a shell (for redirections such as ``2>&-``), with a timeout."""
     line = f"{shlex.quote(sys.executable)} -m callaudio {args}"
@@ -227,7 +244,7 @@ def test_a_terminated_process_leaves_no_temporary_output(tmp_path: Path, sig: in
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     p = subprocess.Popen(
-        [sys.executable, "-m", "callaudio", "process", "/dev/stdin", "-o", str(out_dir / "o.wav")],
+        _command("process", "/dev/stdin", "-o", str(out_dir / "o.wav")),
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=ENV,
@@ -293,7 +310,7 @@ def test_two_signals_at_once_still_clean_up(tmp_path: Path) -> None:
     second used to raise inside it and leave ``.out.wav.XXXX``)."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    cmd = [sys.executable, "-m", "callaudio", "process", "/dev/stdin", "-o", str(out_dir / "o.wav")]
+    cmd = _command("process", "/dev/stdin", "-o", str(out_dir / "o.wav"))
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     assert p.stdin is not None
     try:
