@@ -197,7 +197,7 @@ the same path.  The constants live in ``ns_impl.h``.
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport M_PI, cos, exp, log, log10, sqrt
+from libc.math cimport M_PI, ceil, cos, exp, log, log10, sqrt
 from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
@@ -227,7 +227,13 @@ cdef extern from "ns_impl.h":
     double CA_NS_ONSET_COH_HI
     double CA_NS_ONSET_TAU_S, CA_NS_ONSET_MAX_W, CA_NS_ONSET_OFF_DB
     double CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ, CA_NS_TRANS_ON_DB, CA_NS_TRANS_JUMP_DB
-    double CA_NS_TRANS_HL, CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S, CA_NS_TRANS_ENV_TAU_S
+    double CA_NS_TRANS_HL, CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S
+    double CA_NS_TRANS_FRAC_ON, CA_NS_TRANS_FRAC_OFF
+    double CA_NS_TRANS_DREF_FALL_S, CA_NS_TRANS_DREF_RISE_S
+    int ca_ns_transient_count(const float* P, const float* dref, int lo, int hi, float thr,
+                              float floor_) noexcept nogil
+    void ca_ns_transient_dref(const float* P, float* dref, int nb, float a_fall,
+                              float a_rise, float tiny) noexcept nogil
     double CA_NS_TRANS_REF_TAU_S, CA_NS_TRANS_RATE_TAU_S, CA_NS_TRANS_RATE_LO
     double CA_NS_TRANS_RATE_HI, CA_NS_TRANS_CONFIRM_S, CA_NS_TRANS_KEEP, CA_NS_TRANS_GMIN_DB
     void ca_ns_transient_limit(const float* P, const float* tref, float* gain, int nb,
@@ -326,7 +332,8 @@ TRANS_HL = CA_NS_TRANS_HL
 TRANS_OFF_DB = CA_NS_TRANS_OFF_DB
 TRANS_MAX_S = CA_NS_TRANS_MAX_S
 TRANS_CONFIRM_S = CA_NS_TRANS_CONFIRM_S
-TRANS_ENV_TAU_S = CA_NS_TRANS_ENV_TAU_S
+TRANS_DREF_TAU_S = (CA_NS_TRANS_DREF_FALL_S, CA_NS_TRANS_DREF_RISE_S)
+TRANS_FRAC = (CA_NS_TRANS_FRAC_ON, CA_NS_TRANS_FRAC_OFF)
 TRANS_REF_TAU_S = CA_NS_TRANS_REF_TAU_S
 TRANS_RATE_TAU_S = CA_NS_TRANS_RATE_TAU_S
 TRANS_RATE = (CA_NS_TRANS_RATE_LO, CA_NS_TRANS_RATE_HI)
@@ -528,7 +535,11 @@ cdef class NoiseSuppressor:
         self._t_lo = <int>(CA_NS_TRANS_LO_HZ * K / sample_rate + 0.5)
         self._t_hi = min(nb, <int>(CA_NS_TRANS_HI_HZ * K / sample_rate) + 1)
         self._a_tref = exp(-hop_s / CA_NS_TRANS_REF_TAU_S)
-        self._a_tenv = exp(-hop_s / CA_NS_TRANS_ENV_TAU_S)
+        self._dref = <f32*>PyMem_Malloc(nb * sizeof(f32))
+        self._a_dfall = exp(-hop_s / CA_NS_TRANS_DREF_FALL_S)
+        self._a_drise = exp(-hop_s / CA_NS_TRANS_DREF_RISE_S)
+        self._t_non = <int>ceil(CA_NS_TRANS_FRAC_ON * (self._t_hi - self._t_lo) - 1e-9)
+        self._t_noff = <int>ceil(CA_NS_TRANS_FRAC_OFF * (self._t_hi - self._t_lo) - 1e-9)
         self._a_trate = exp(-hop_s / CA_NS_TRANS_RATE_TAU_S)
         self._t_max = max(1, <int>(CA_NS_TRANS_MAX_S / hop_s + 0.5))
         self._t_conf = max(1, <int>(CA_NS_TRANS_CONFIRM_S / hop_s + 0.5))
@@ -539,7 +550,7 @@ cdef class NoiseSuppressor:
                 or self._tonal_pad == NULL or self._pbar == NULL or self._tonal_t == NULL
                 or self._tonal_fl == NULL or self._xprev == NULL or self._zlast == NULL
                 or self._coh == NULL or self._hold == NULL
-                or self._psm == NULL or self._tref == NULL):
+                or self._psm == NULL or self._tref == NULL or self._dref == NULL):
             raise MemoryError()
         if (self._xi == NULL or self._zeta == NULL or self._odds == NULL or self._zloc == NULL
                 or self._wloc == NULL or self._wglob == NULL):
@@ -596,6 +607,7 @@ cdef class NoiseSuppressor:
         PyMem_Free(self._psm)
         PyMem_Free(self._ehist)
         PyMem_Free(self._tref)
+        PyMem_Free(self._dref)
 
     cpdef void reset(self):
         """Forget the signal: empty buffers, noise PSD back to its floor, gains to 1."""
@@ -619,9 +631,9 @@ cdef class NoiseSuppressor:
         memset(self._hold, 0, nb * sizeof(f32))
         memset(self._psm, 0, nb * sizeof(f32))
         memset(self._tref, 0, nb * sizeof(f32))
+        memset(self._dref, 0, nb * sizeof(f32))
         self._t_left = 0
         self._t_refr = False
-        self._t_env = 0.0
         self._t_elprev = 0.0
         self._t_el0 = 0.0
         self._t_pend = 0
@@ -669,7 +681,7 @@ cdef class NoiseSuppressor:
             self._xi[k] = other._xi[k]
             self._zeta[k] = other._zeta[k]
             self._tref[k] = other._tref[k] * scale
-        self._t_env = other._t_env * scale
+            self._dref[k] = other._dref[k] * scale
         self._t_rate = other._t_rate
         self._count = other._count
         self._wbar = other._wbar
@@ -787,12 +799,13 @@ cdef class NoiseSuppressor:
         cdef f32* P = self._power
         cdef f64 eh = ca_ns_mean(P, self._t_lo, self._t_hi)
         cdef f64 el = ca_ns_mean(P, self._vad_lo, self._t_lo)
-        cdef f64 env = self._t_env, dl = el - self._t_elprev, e2 = self._t_e1, wt
+        cdef f64 dl = el - self._t_elprev, e2 = self._t_e1, wt
         self._t_elprev = el
         self._t_e1 = self._t_e2
         self._t_e2 = eh
         if self._t_left > 0:
-            if eh < self._t_off * env:
+            if ca_ns_transient_count(P, self._dref, self._t_lo, self._t_hi, <f32>self._t_off,
+                                     self._noise_floor) < self._t_noff:
                 self._t_left = 0
             else:
                 self._t_left -= 1
@@ -801,10 +814,13 @@ cdef class NoiseSuppressor:
             if self._t_refr:
                 self._t_voiced = True   # it lasted: not a click
         elif self._t_refr:
-            if eh < self._t_off * env:
+            if ca_ns_transient_count(P, self._dref, self._t_lo, self._t_hi, <f32>self._t_off,
+                                     self._noise_floor) < self._t_noff:
                 self._t_refr = False
-        elif (self._count >= self._n_init and eh > self._t_on * env
-              and eh - env > CA_NS_TRANS_HL * dl and eh > self._t_jump * e2):
+        elif (self._count >= self._n_init and eh > self._t_jump * e2
+              and eh - ca_ns_mean(self._tref, self._t_lo, self._t_hi) > CA_NS_TRANS_HL * dl
+              and ca_ns_transient_count(P, self._dref, self._t_lo, self._t_hi, <f32>self._t_on,
+                                        self._noise_floor) >= self._t_non):
             self._t_left = self._t_max
             self._t_el0 = el - dl
             self._t_pend = self._t_conf
@@ -829,7 +845,8 @@ cdef class NoiseSuppressor:
         else:
             ca_ns_transient(P, self._tref, self._noise_used, self._nbins, self._a_tref,
                             0.0, 0, CA_TINY)
-            self._t_env = eh if eh < env else self._a_tenv * env + (1.0 - self._a_tenv) * eh
+            ca_ns_transient_dref(P, self._dref, self._nbins, self._a_dfall, self._a_drise,
+                                 CA_TINY)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)

@@ -56,7 +56,8 @@ TRANS_HL: float
 TRANS_OFF_DB: float
 TRANS_MAX_S: float
 TRANS_CONFIRM_S: float
-TRANS_ENV_TAU_S: float
+TRANS_DREF_TAU_S: tuple[float, float]
+TRANS_FRAC: tuple[float, float]
 TRANS_REF_TAU_S: float
 TRANS_RATE_TAU_S: float
 TRANS_RATE: tuple[float, float]
