@@ -81,11 +81,11 @@ ONSET_OFF = 10.0 ** (3.0 / 10.0)
 TRANS_LO_HZ = 1000.0
 TRANS_HI_HZ = 8000.0
 TRANS_ON = 10.0 ** (10.0 / 10.0)
-TRANS_FRAC = (0.5, 0.3)
-TRANS_JUMP = 10.0 ** (6.0 / 10.0)
-TRANS_HL = 2.0
+TRANS_FRAC = (0.3, 0.3)
+TRANS_JUMP = 10.0 ** (4.0 / 10.0)
 TRANS_OFF = 10.0 ** (6.0 / 10.0)
 TRANS_MAX_S = 0.05
+TRANS_SUPPRESS_S = 0.015
 TRANS_CONFIRM_S = 0.06
 TRANS_DREF_TAU_S = (0.01, 0.05)
 TRANS_REF_TAU_S = 0.03
@@ -212,6 +212,7 @@ class NoiseSuppressorRef:
         self.t_hi = min(self.nbins, int(TRANS_HI_HZ * K / self.sample_rate) + 1)
         self.a_tref = math.exp(-hop_s / TRANS_REF_TAU_S)
         self.t_max = max(1, int(TRANS_MAX_S / hop_s + 0.5))
+        self.t_sup = min(self.t_max, max(1, int(TRANS_SUPPRESS_S / hop_s + 0.5)))
         self.t_conf = max(1, int(TRANS_CONFIRM_S / hop_s + 0.5))
         self.a_dref = tuple(math.exp(-hop_s / t) for t in TRANS_DREF_TAU_S)
         nt = self.t_hi - self.t_lo
@@ -445,7 +446,7 @@ class NoiseSuppressorRef:
         elif (
             self.count >= self.n_init
             and eh > TRANS_JUMP * e2
-            and eh - float(np.mean(self.tref[hf])) > TRANS_HL * dl
+            and eh > float(np.mean(self.tref[hf]))
             and count(TRANS_ON) >= self.t_nbins[0]
         ):
             self.t_left = self.t_max
@@ -463,9 +464,10 @@ class NoiseSuppressorRef:
                 self.t_rate += 1.0
         self.t_rate *= self.a_trate
         wt = min(max((self.t_rate - TRANS_RATE[0]) / (TRANS_RATE[1] - TRANS_RATE[0]), 0.0), 1.0)
-        self.t_wt = wt if self.t_left > 0 else 0.0
+        sup = self.t_left > self.t_max - self.t_sup  # the transient's first t_sup hops
+        self.t_wt = wt if sup else 0.0
         if self.t_left > 0:
-            if wt > 0.0:
+            if wt > 0.0 and sup:
                 self.noise = np.maximum(self.noise, np.float32(wt) * (P - self.tref))
         else:
             t = self.a_tref * self.tref + (1.0 - self.a_tref) * P

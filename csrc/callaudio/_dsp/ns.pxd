@@ -89,6 +89,7 @@ cdef class NoiseSuppressor:
     cdef f64 _t_on, _t_off, _t_jump  # linear TRANS_ON_DB, TRANS_OFF_DB, TRANS_JUMP_DB
     cdef int _t_non, _t_noff   # bins that must stand over D: TRANS_FRAC_ON, _OFF of the band
     cdef int _t_max            # TRANS_MAX_S in hops
+    cdef int _t_sup            # TRANS_SUPPRESS_S in hops (<= _t_max)
     cdef int _t_left           # hops left in a transient (0: none)
     cdef bint _t_refr          # a transient that lasted (not a click), until it ends
     cdef f64 _t_elprev, _t_e1, _t_e2  # last low-band mean, e_h history

@@ -227,7 +227,7 @@ cdef extern from "ns_impl.h":
     double CA_NS_ONSET_COH_HI
     double CA_NS_ONSET_TAU_S, CA_NS_ONSET_MAX_W, CA_NS_ONSET_OFF_DB
     double CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ, CA_NS_TRANS_ON_DB, CA_NS_TRANS_JUMP_DB
-    double CA_NS_TRANS_HL, CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S
+    double CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S, CA_NS_TRANS_SUPPRESS_S
     double CA_NS_TRANS_FRAC_ON, CA_NS_TRANS_FRAC_OFF
     double CA_NS_TRANS_DREF_FALL_S, CA_NS_TRANS_DREF_RISE_S
     int ca_ns_transient_count(const float* P, const float* dref, int lo, int hi, float thr,
@@ -328,9 +328,9 @@ ONSET_OFF_DB = CA_NS_ONSET_OFF_DB
 TRANS_BAND_HZ = (CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ)
 TRANS_ON_DB = CA_NS_TRANS_ON_DB
 TRANS_JUMP_DB = CA_NS_TRANS_JUMP_DB
-TRANS_HL = CA_NS_TRANS_HL
 TRANS_OFF_DB = CA_NS_TRANS_OFF_DB
 TRANS_MAX_S = CA_NS_TRANS_MAX_S
+TRANS_SUPPRESS_S = CA_NS_TRANS_SUPPRESS_S
 TRANS_CONFIRM_S = CA_NS_TRANS_CONFIRM_S
 TRANS_DREF_TAU_S = (CA_NS_TRANS_DREF_FALL_S, CA_NS_TRANS_DREF_RISE_S)
 TRANS_FRAC = (CA_NS_TRANS_FRAC_ON, CA_NS_TRANS_FRAC_OFF)
@@ -542,6 +542,7 @@ cdef class NoiseSuppressor:
         self._t_noff = <int>ceil(CA_NS_TRANS_FRAC_OFF * (self._t_hi - self._t_lo) - 1e-9)
         self._a_trate = exp(-hop_s / CA_NS_TRANS_RATE_TAU_S)
         self._t_max = max(1, <int>(CA_NS_TRANS_MAX_S / hop_s + 0.5))
+        self._t_sup = min(self._t_max, max(1, <int>(CA_NS_TRANS_SUPPRESS_S / hop_s + 0.5)))
         self._t_conf = max(1, <int>(CA_NS_TRANS_CONFIRM_S / hop_s + 0.5))
         self._t_on = 10.0 ** (CA_NS_TRANS_ON_DB / 10.0)
         self._t_off = 10.0 ** (CA_NS_TRANS_OFF_DB / 10.0)
@@ -800,6 +801,7 @@ cdef class NoiseSuppressor:
         cdef f64 eh = ca_ns_mean(P, self._t_lo, self._t_hi)
         cdef f64 el = ca_ns_mean(P, self._vad_lo, self._t_lo)
         cdef f64 dl = el - self._t_elprev, e2 = self._t_e1, wt
+        cdef bint sup
         self._t_elprev = el
         self._t_e1 = self._t_e2
         self._t_e2 = eh
@@ -818,7 +820,7 @@ cdef class NoiseSuppressor:
                                      self._noise_floor) < self._t_noff:
                 self._t_refr = False
         elif (self._count >= self._n_init and eh > self._t_jump * e2
-              and eh - ca_ns_mean(self._tref, self._t_lo, self._t_hi) > CA_NS_TRANS_HL * dl
+              and eh > ca_ns_mean(self._tref, self._t_lo, self._t_hi)
               and ca_ns_transient_count(P, self._dref, self._t_lo, self._t_hi, <f32>self._t_on,
                                         self._noise_floor) >= self._t_non):
             self._t_left = self._t_max
@@ -837,9 +839,11 @@ cdef class NoiseSuppressor:
         self._t_rate *= self._a_trate
         wt = (self._t_rate - CA_NS_TRANS_RATE_LO) / (CA_NS_TRANS_RATE_HI - CA_NS_TRANS_RATE_LO)
         wt = 0.0 if wt < 0.0 else (1.0 if wt > 1.0 else wt)
-        self._t_wt = wt if self._t_left > 0 else 0.0
+        # suppressed over the transient's first _t_sup hops only
+        sup = self._t_left > self._t_max - self._t_sup
+        self._t_wt = wt if sup else 0.0
         if self._t_left > 0:
-            if wt > 0.0:
+            if wt > 0.0 and sup:
                 ca_ns_transient(P, self._tref, self._noise_used, self._nbins, self._a_tref,
                                 <f32>wt, 1, CA_TINY)
         else:

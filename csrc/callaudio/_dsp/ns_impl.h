@@ -92,10 +92,9 @@
 /* Transient (keyboard click) suppression: a hop starts a transient when at least
  * TRANS_FRAC_ON of the bins in TRANS_LO..HI_HZ stand TRANS_ON_DB over their detection
  * reference D (each bin's periodogram tracked down fast, TRANS_DREF_FALL_S, up slowly,
- * TRANS_DREF_RISE_S; not updated during transients), the band mean e_h stands
- * TRANS_JUMP_DB over its value two hops before (abrupt), and e_h's rise over the band mean
- * of the reference T below exceeds TRANS_HL times the one-hop rise of the
- * 100..TRANS_LO_HZ mean (a voiced onset rises there); it ends when fewer than
+ * TRANS_DREF_RISE_S; not updated during transients) and the band mean e_h stands
+ * TRANS_JUMP_DB over its value two hops before (abrupt) and over the band mean of the
+ * reference T below; it ends when fewer than
  * TRANS_FRAC_OFF of the bins stand TRANS_OFF_DB over D, and is confirmed a click if that
  * happens within TRANS_MAX_S and, from its end to TRANS_CONFIRM_S after its onset, the
  * 100..TRANS_LO_HZ mean stays under TRANS_OFF_DB over its value before the transient (a
@@ -104,17 +103,19 @@
  * The confirmed clicks' count, decaying with TRANS_RATE_TAU_S, gives the weight (0 at
  * TRANS_RATE_LO, 1 from TRANS_RATE_HI) with which, during a transient, the gain's noise PSD
  * is lifted to the rise of each bin over its spectrum before (T: TRANS_REF_TAU_S mean, not
- * updated during transients).  Where no clicks recur (clean speech, plosives alone) the
+ * updated during transients), for the first TRANS_SUPPRESS_S of the transient only (a
+ * click has passed the output's last 10 ms by then; a talker's onset taken for one is
+ * kept after it).  Where no clicks recur (clean speech, plosives alone) the
  * weight stays 0. */
 #define CA_NS_TRANS_LO_HZ 1000.0
 #define CA_NS_TRANS_HI_HZ 8000.0
 #define CA_NS_TRANS_ON_DB 10.0
-#define CA_NS_TRANS_FRAC_ON 0.5
+#define CA_NS_TRANS_FRAC_ON 0.3
 #define CA_NS_TRANS_FRAC_OFF 0.3
-#define CA_NS_TRANS_JUMP_DB 6.0
-#define CA_NS_TRANS_HL 2.0
+#define CA_NS_TRANS_JUMP_DB 4.0
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
+#define CA_NS_TRANS_SUPPRESS_S 0.015
 #define CA_NS_TRANS_CONFIRM_S 0.06
 #define CA_NS_TRANS_DREF_FALL_S 0.01
 #define CA_NS_TRANS_DREF_RISE_S 0.05
