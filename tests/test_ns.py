@@ -335,6 +335,7 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.TRANS_OFF, db(c.TRANS_OFF_DB)),
         (r.TRANS_MAX_S, c.TRANS_MAX_S),
         (r.TRANS_SUPPRESS_S, c.TRANS_SUPPRESS_S),
+        (r.TRANS_RETRIG, db(-c.TRANS_RETRIG_DB)),
         (r.TRANS_CONFIRM_S, c.TRANS_CONFIRM_S),
         (r.TRANS_DREF_TAU_S[0], c.TRANS_DREF_TAU_S[0]),
         (r.TRANS_DREF_TAU_S[1], c.TRANS_DREF_TAU_S[1]),

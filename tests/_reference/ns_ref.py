@@ -86,6 +86,7 @@ TRANS_JUMP = 10.0 ** (4.0 / 10.0)
 TRANS_OFF = 10.0 ** (6.0 / 10.0)
 TRANS_MAX_S = 0.05
 TRANS_SUPPRESS_S = 0.015
+TRANS_RETRIG = 10.0 ** (-10.0 / 10.0)
 TRANS_CONFIRM_S = 0.06
 TRANS_DREF_TAU_S = (0.01, 0.05)
 TRANS_REF_TAU_S = 0.03
@@ -247,6 +248,7 @@ class NoiseSuppressorRef:
         self.t_left = 0  # hops left in a transient
         self.t_refr = False  # a transient that lasted: not a click, until it ends
         self.t_count = 0  # transients started
+        self.t_peak = 0.0  # the transient's highest e_h
         self.t_el0 = 0.0
         self.t_wt = 0.0
         self.t_pend = 0
@@ -434,8 +436,28 @@ class NoiseSuppressorRef:
             ref = (self.dref[hf] + self.noise_floor).astype(np.float32)
             return int(np.count_nonzero(P[hf].astype(np.float32) > np.float32(thr) * ref))
 
+        def onset() -> bool:
+            return (
+                self.count >= self.n_init
+                and eh > TRANS_JUMP * e2
+                and eh > float(np.mean(self.tref[hf]))
+                and count(TRANS_ON) >= self.t_nbins[0]
+            )
+
+        def begin() -> None:
+            self.t_left = self.t_max
+            self.t_peak = eh
+            self.t_el0 = el - dl  # the low band before the transient
+            self.t_pend = self.t_conf
+            self.t_voiced = False
+            self.t_count += 1
+
         if self.t_left > 0:
-            if count(TRANS_OFF) < self.t_nbins[1]:
+            pk = self.t_peak
+            self.t_peak = max(pk, eh)
+            if self.t_left < self.t_max and self.t_ehist[0] < TRANS_RETRIG * pk and onset():
+                begin()  # a new click in the last one's decay
+            elif count(TRANS_OFF) < self.t_nbins[1]:
                 self.t_left = 0
             else:
                 self.t_left -= 1
@@ -443,17 +465,8 @@ class NoiseSuppressorRef:
             self.t_voiced = self.t_voiced or self.t_refr  # it lasted: not a click
         elif self.t_refr:
             self.t_refr = not count(TRANS_OFF) < self.t_nbins[1]
-        elif (
-            self.count >= self.n_init
-            and eh > TRANS_JUMP * e2
-            and eh > float(np.mean(self.tref[hf]))
-            and count(TRANS_ON) >= self.t_nbins[0]
-        ):
-            self.t_left = self.t_max
-            self.t_el0 = el - dl  # the low band before the transient
-            self.t_pend = self.t_conf
-            self.t_voiced = False
-            self.t_count += 1
+        elif onset():
+            begin()
         if self.t_pend > 0:
             # confirmed a click TRANS_CONFIRM_S after its onset unless it lasted or voicing
             # followed it (a plosive)

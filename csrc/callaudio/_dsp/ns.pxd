@@ -99,7 +99,11 @@ cdef class NoiseSuppressor:
     cdef f64 _t_rate           # confirmed clicks, decaying with TRANS_RATE_TAU_S
     cdef f64 _t_wt             # this hop's click weight (0 outside a transient)
     cdef long _t_count         # transients started since reset
+    cdef f64 _t_peak           # the transient's highest e_h
+    cdef f64 _t_retrig         # linear -TRANS_RETRIG_DB
     cdef void _transient(self) noexcept nogil
+    cdef bint _t_onset(self, f64 eh, f64 e2) noexcept nogil
+    cdef void _t_begin(self, f64 eh, f64 el, f64 dl) noexcept nogil
     # Scalar state.
     cdef long _count           # hops since reset (saturates)
     cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability

@@ -99,7 +99,10 @@
  * happens within TRANS_MAX_S and, from its end to TRANS_CONFIRM_S after its onset, the
  * 100..TRANS_LO_HZ mean stays under TRANS_OFF_DB over its value before the transient (a
  * plosive's burst is followed by voicing); a transient that lasts TRANS_MAX_S is not a click
- * (no new one starts until fewer than TRANS_FRAC_OFF of the bins stand over D).
+ * (no new one starts until fewer than TRANS_FRAC_OFF of the bins stand over D).  During a
+ * transient, once e_h has fallen TRANS_RETRIG_DB under the transient's
+ * peak, an onset starts a new transient (the next key's click while the last one's decay is still in
+ * the analysis window).
  * The confirmed clicks' count, decaying with TRANS_RATE_TAU_S, gives the weight (0 at
  * TRANS_RATE_LO, 1 from TRANS_RATE_HI) with which, during a transient, the gain's noise PSD
  * is lifted to the rise of each bin over its spectrum before (T: TRANS_REF_TAU_S mean, not
@@ -116,6 +119,7 @@
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
 #define CA_NS_TRANS_SUPPRESS_S 0.015
+#define CA_NS_TRANS_RETRIG_DB 10.0
 #define CA_NS_TRANS_CONFIRM_S 0.06
 #define CA_NS_TRANS_DREF_FALL_S 0.01
 #define CA_NS_TRANS_DREF_RISE_S 0.05

@@ -55,6 +55,7 @@ TRANS_JUMP_DB: float
 TRANS_OFF_DB: float
 TRANS_MAX_S: float
 TRANS_SUPPRESS_S: float
+TRANS_RETRIG_DB: float
 TRANS_CONFIRM_S: float
 TRANS_DREF_TAU_S: tuple[float, float]
 TRANS_FRAC: tuple[float, float]
