@@ -133,12 +133,13 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    = 6 dB over D; one that lasts TRANS_MAX_S = 50 ms was not a click (no new onset until
    it ends).  Once e_h has fallen TRANS_RETRIG_DB = 10 dB under the transient's peak, an
    onset starts a new transient (the next key's click while the last one's decay is still
-   in the analysis window: else it passed at full gain).  It is confirmed a click TRANS_CONFIRM_S = 60 ms after its onset if it ended
-   and the 100 Hz..1 kHz mean did not rise TRANS_OFF_DB over its level before it
-   meanwhile (a plosive's burst is followed by voicing).  The count of confirmed clicks,
-   decaying with TRANS_RATE_TAU_S = 2 s, gives a weight wt (0 at TRANS_RATE = 1, 1 from
-   2): clicks that recur, as typing's do, are suppressed; a talker's lone bursts are not
-   (clean speech and the plosive test are unchanged).  Over the transient's first
+   in the analysis window: else it passed at full gain).  It is confirmed a click
+   TRANS_CONFIRM_S = 60 ms after its onset if it ended and the 100 Hz..1 kHz mean did not
+   rise TRANS_OFF_DB over its level before it meanwhile (a plosive's burst is followed by
+   voicing).  The count of confirmed clicks, decaying with TRANS_RATE_TAU_S = 2 s, gives
+   a weight wt (0 at TRANS_RATE = 1, 1 from 2): clicks that recur, as typing's do, are
+   suppressed; a talker's lone bursts are not (the plosive test is unchanged).  Over the
+   transient's first
    TRANS_SUPPRESS_S = 15 ms (3 hops of 5 ms: by then the click has left the last 10 ms
    that the synthesis window outputs, while the 20 ms analysis window still holds it)
    the gain's noise PSD is ``max(., wt (|Y|^2 - T))``, T the periodogram's

@@ -100,9 +100,9 @@
  * 100..TRANS_LO_HZ mean stays under TRANS_OFF_DB over its value before the transient (a
  * plosive's burst is followed by voicing); a transient that lasts TRANS_MAX_S is not a click
  * (no new one starts until fewer than TRANS_FRAC_OFF of the bins stand over D).  During a
- * transient, once e_h has fallen TRANS_RETRIG_DB under the transient's
- * peak, an onset starts a new transient (the next key's click while the last one's decay is still in
- * the analysis window).
+ * transient, once e_h has fallen TRANS_RETRIG_DB under the transient's peak, an onset
+ * starts a new transient (the next key's click while the last one's decay is still in the
+ * analysis window).
  * The confirmed clicks' count, decaying with TRANS_RATE_TAU_S, gives the weight (0 at
  * TRANS_RATE_LO, 1 from TRANS_RATE_HI) with which, during a transient, the gain's noise PSD
  * is lifted to the rise of each bin over its spectrum before (T: TRANS_REF_TAU_S mean, not
