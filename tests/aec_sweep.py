@@ -433,6 +433,22 @@ FLOORS: dict[str, tuple[float, str]] = {
 }
 
 
+@functools.cache
+def _measured(kind: str, seed: int, rate: int) -> tuple[Case, tuple[tuple[str, float], ...]]:
+    case = draw_sat3(seed, rate) if kind == "sat3" else draw(seed, rate, kind)
+    return case, tuple(measure(case).items())
+
+
+def measured(kind: str, seed: int, rate: int) -> tuple[Case, dict[str, float]]:
+    """The case of ``kind`` ("sat3": ``draw_sat3``) drawn from ``seed`` at ``rate`` and its
+    measurements (``measure``), run once per process: the canceller's floors
+    (tests/test_aec_sweep.py) and the suppressor's (tests/test_aec_suppressor_sweep.py)
+    assert on the same double-talk cases. Nothing outlives the process: every test
+    session measures the code it runs."""
+    case, items = _measured(kind, seed, rate)
+    return case, dict(items)
+
+
 def violations(m: dict[str, float], floors: tuple[str, ...] | None = None) -> list[str]:
     """The asserted floors (all, or those named in ``floors``) a case's measurements break."""
     bad = []
@@ -460,8 +476,7 @@ def check(
     ``known``: quantities this case is known to miss (a documented failure): they must
     still miss their floor (strict, so a fix shows), every other floor must hold.
     """
-    case = draw(seed, rate, kind)
-    m = measure(case)
+    case, m = measured(kind, seed, rate)
     bad = violations(m, floors)
     unexpected = [b for b in bad if b.split("=")[0] not in known]
     assert not unexpected, f"{case.label()}: {', '.join(unexpected)}; all: {m}"
@@ -589,8 +604,7 @@ def check_suppressor(
     floors: dict[int, dict[str, tuple[float, str]]] = SUPPRESSOR_FLOORS,
 ) -> None:
     """Assert the suppressor's floors on one case: kind "sat3" (``draw_sat3``) or "dt"."""
-    case = draw_sat3(seed, rate) if kind == "sat3" else draw(seed, rate, kind)
-    m = measure(case)
+    case, m = measured(kind, seed, rate)
     bad = []
     for k, (bound, how) in floors[rate].items():
         v = m.get(k)

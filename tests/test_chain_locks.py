@@ -111,6 +111,41 @@ def test_link_inside_locked_is_refused_instead_of_waiting_for_itself() -> None:
     assert _bounded(lambda: b.capture_linked(mic, mic.copy())) == 0
 
 
+@pytest.mark.parametrize("channels", [1, 2])
+def test_a_chain_or_processor_call_inside_locked_raises_instead_of_waiting_for_itself(
+    channels: int,
+) -> None:
+    """Inside ``Chain.locked`` (its thread holds the capture lock) the chain's ``capture``,
+    ``process_block``, ``reset``, ``reset_echo_path``, ``claim`` and ``release``, and the
+    processor's reset and frame calls that take that lock, waited for ever; the processor's
+    ``claim`` raised after recording its owner (the processor stayed IN USE for good). Each
+    now raises ChainLockHeld, an InvalidStateError, and changes nothing."""
+    vp = ca.VoiceProcessor(RATE, channels=channels, link_channels=False)
+    ch = vp.chains()[0]
+    n = RATE // 100
+    x = np.zeros(n if channels == 1 else (n, channels), np.float32)
+    strided = np.zeros((2 * n, channels), np.float32)[::2]  # the checked (copying) path
+    for call in (
+        lambda c: c.capture(x, x.copy(), 0, channels),
+        lambda c: c.process_block(x, x.copy(), None, 0, channels, 1),
+        lambda c: c.reset(),
+        lambda c: c.reset_echo_path(),
+        lambda c: c.claim("key"),
+        lambda c: c.release("key"),
+        lambda c: vp.reset(),
+        lambda c: vp.reset_echo_path(),
+        lambda c: vp.process_capture(x),
+        lambda c: vp.process_capture(strided if channels > 1 else strided[:, 0]),
+        lambda c: vp.claim(object()),
+    ):
+        with pytest.raises(ca.InvalidStateError, match=r"inside Chain\.locked"):
+            _bounded(lambda call=call: ch.locked(call))
+    assert not ch.claimed and vp.stats.capture_frames == 0
+    assert vp.process_capture(x).shape == x.shape
+    vp.reset()
+    vp.close()  # not IN USE: the refused claim recorded no owner
+
+
 def test_link_waits_for_another_threads_locked_section() -> None:
     """Only the thread inside ``locked`` is refused: another one waits its turn."""
     a, b = ca.VoiceProcessor(RATE, channels=2, link_channels=False).chains()

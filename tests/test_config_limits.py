@@ -150,3 +150,31 @@ def test_numbers_are_checked_and_kept_as_plain_numbers():
     assert config.check_int("n", _LyingInt(5), 1, 9) == 5
     with pytest.raises(ConfigError, match="n"):
         config.check_int("n", _LyingInt(50), 1, 9)
+
+
+def test_a_stage_setting_takes_numpys_numbers_and_keeps_a_plain_one() -> None:
+    # np.float32(12) and np.int64(12) (a level computed with NumPy) were refused with
+    # 'must be a finite number of dB', while rates and channel counts took numpy's ints
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    from callaudio import NoiseSuppressorConfig, ProcessingConfig
+
+    for value, plain in ((np.float32(12.0), 12.0), (np.int64(12), 12), (np.float64(12.5), 12.5)):
+        cfg = NoiseSuppressorConfig(level_db=value)
+        assert cfg.level_db == plain and type(cfg.level_db) is type(plain)
+    cfg = ProcessingConfig(noise_suppressor=NoiseSuppressorConfig(level_db=np.float32(12.0)))
+    assert cfg == ProcessingConfig()  # 12 dB is the default: equal, and JSON-serialisable
+    json.dumps(dataclasses.asdict(cfg))
+    for bad in (np.float32("nan"), np.bool_(True), np.array(12.0), "12"):
+        with pytest.raises(ConfigError, match="level_db"):
+            NoiseSuppressorConfig(level_db=bad)
+
+
+def test_frame_size_takes_the_chains_rates_only() -> None:
+    assert [ca.frame_size(r) for r in ca.SAMPLE_RATES] == [80, 160, 320, 441, 480]
+    for bad in (22050, "16000", True, 0, -16000, 16000.5):
+        with pytest.raises(ConfigError, match="sample_rate"):
+            ca.frame_size(bad)  # type: ignore[arg-type]

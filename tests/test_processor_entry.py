@@ -153,6 +153,33 @@ def test_chain_calls_refuse_overflowing_channel_counts() -> None:
     assert r.stdout.split() == ["refused"] * 6
 
 
+# A chain built with no stage took any rate (only the stages checked theirs): Chain(0)
+# divided by zero in process_block (SIGFPE), Chain(-48000) raised a bare MemoryError.
+_ODD_RATE_CHAINS = """
+import numpy as np, callaudio as ca
+Chain = type(ca.VoiceProcessor(16000).chains()[0])
+for rate in (0, -1, -48000, 12345, 22050, 96000, 2**31 - 1):
+    try:
+        ch = Chain(rate)
+        ch.process_block(np.zeros(10, np.float32), np.zeros(10, np.float32), None, 0, 1, 1)
+    except ca.ConfigError as e:
+        print("refused", e.field)
+"""
+
+
+def test_a_chain_refuses_a_rate_the_chain_does_not_take_even_with_no_stage() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-c", _ODD_RATE_CHAINS], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout.split() == ["refused", "sample_rate"] * 7
+    ch = type(ca.VoiceProcessor(16000).chains()[0])(44100)  # every rate the chain takes
+    assert ch.frame_size == 441 and ch.latency_samples == 0
+
+
 def test_link_refuses_a_chain_twice_and_changes_nothing() -> None:
     # the same follower twice: the linked capture took its lock twice (a deadlock)
     vp = ca.VoiceProcessor(16000, channels=2)

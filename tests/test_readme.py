@@ -49,3 +49,28 @@ def test_readme_corpus_recipe_writes_a_synthetic_layout(tmp_path, monkeypatch):
     for item in items:
         for path in (item.mic, item.far, item.near, item.echo):
             assert path is not None and (root / path).is_file()
+
+
+def test_readme_resume_commands_repeat_the_runs_configurations():
+    """`--resume` runs the configurations it is given (`default` when none): the README's
+    "continue an interrupted run" line, without the `--config` options of the run it
+    continued, ran a new `default` configuration instead of only the missing rows."""
+    import re
+    import shlex
+
+    commands = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", README.read_text(), re.S):
+        lines = block.replace("\\\n", " ").splitlines()
+        commands += [shlex.split(ln) for ln in lines if ln.startswith("callaudio batch")]
+    runs: dict[str, list[str]] = {}
+    resumed = 0
+    for argv in commands:
+        out = argv[argv.index("--out") + 1]
+        configs = [argv[i + 1] for i, a in enumerate(argv) if a == "--config"]
+        if "--resume" in argv:
+            assert out in runs, f"{shlex.join(argv)} resumes a run the README does not show"
+            assert configs == runs[out], shlex.join(argv)
+            resumed += 1
+        else:
+            runs[out] = configs
+    assert resumed >= 1

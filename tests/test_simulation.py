@@ -768,3 +768,52 @@ def test_rir_single_reflecting_wall(b: float) -> None:
     assert np.sum(h**2) == pytest.approx(
         (1 / (4 * np.pi * d0)) ** 2 + (b / (4 * np.pi * d1)) ** 2, rel=0.1
     )
+
+
+@pytest.mark.parametrize(
+    "track",
+    ["x", [[0.1], [0.2, 0.3]], np.zeros((100, 5)), np.zeros((4, 2, 2)), np.zeros(8, complex)],
+    ids=["str", "ragged", "5-channels", "3-D", "complex"],
+)
+def test_the_simulated_rooms_near_and_noise_tracks_refuse_what_is_no_mono_track(track) -> None:
+    # a string or a ragged list failed as a raw ValueError; an (n, 5) array was flattened
+    # into one track five times as long (its channels interleaved in time)
+    import callaudio as ca
+
+    room = ca.SimulatedBackend(16000)
+    for build in (
+        lambda: ca.make_backend("simulated", near=track),
+        lambda: ca.SimulatedBackend(16000, noise=track),
+        lambda: room.set_near(track),
+    ):
+        with pytest.raises(ca.ConfigError):
+            build()
+    room.set_near(np.full((1600, 1), 0.1))  # (n, 1) is a mono track
+    assert room.room.sample_rate == 16000
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"duration_s": "1"},
+        {"duration_s": 1e9},
+        {"erl_db": float("nan")},
+        {"far_level_dbfs": float("inf")},
+        {"near_intervals": "x"},
+        {"near_intervals": (("a", "b"),)},
+        {"seed": "x"},
+        {"seed": -1},
+        {"far_talker": 1.5},
+    ],
+    ids=lambda kw: next(iter(kw)),
+)
+def test_an_echo_scenario_refuses_a_bad_setting_when_made(bad) -> None:
+    # each failed as a raw TypeError/ValueError, some only in build() (a string seed, a
+    # NaN level), and duration_s=1e9 was taken (build() would allocate without end)
+    import callaudio as ca
+    from callaudio.simulation import EchoScenario
+
+    with pytest.raises(ca.ConfigError, match=next(iter(bad))):
+        EchoScenario(**{"sample_rate": 16000, "duration_s": 1.0, **bad})
+    sc = EchoScenario(sample_rate=np.int64(16000), duration_s=np.float32(1.0), seed=np.int64(3))
+    assert sc.build().mic.shape == (16000,)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .clock import Clock, MonotonicClock
-from .errors import ConfigError, InvalidStateError
+from .errors import ConfigError, InvalidStateError, LiveObject
 
 __all__ = [
     "TRANSITIONS",
@@ -162,7 +162,7 @@ class CallListener(Protocol):
 _ids = itertools.count(1)
 
 
-class Call:
+class Call(LiveObject):
     """One call: direction, state and details, with forward-only transitions.
 
     Parameters

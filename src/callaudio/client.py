@@ -26,7 +26,7 @@ from .audio.base import AudioBackend, Dropout, StreamConfig
 from .audio.recording import MemoryBackend
 from .call import Call, CallDirection
 from .controller import AudioController
-from .errors import ConfigError, InvalidStateError
+from .errors import ConfigError, InvalidStateError, LiveObject
 from .rules import SessionRules
 from .session import (
     AudioSession,
@@ -63,7 +63,7 @@ def _resolve_backend(backend: AudioBackend | str) -> AudioBackend:
     return backend
 
 
-class VoiceClient:
+class VoiceClient(LiveObject):
     """Calls plus the audio session rules.
 
     Parameters

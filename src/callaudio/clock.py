@@ -15,14 +15,36 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
-from .errors import ConfigError
+from .errors import ConfigError, LiveObject
 
 __all__ = ["Clock", "ManualClock", "MonotonicClock", "TimerHandle"]
+
+
+def check_time(name: str, value: object, *, finite: bool = True) -> float:
+    """``value`` as seconds: a real number, not NaN (nor infinite when ``finite``); else
+    ConfigError (a NaN deadline broke the timer heap's order: it fired at once)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(name, f"must be a number of seconds, got {value!r}")
+    v = float(value)
+    if math.isnan(v) or (finite and math.isinf(v)):
+        raise ConfigError(
+            name, f"must be a {'finite ' if finite else ''}number of seconds, got {v}"
+        )
+    return v
+
+
+def check_callback(callback: Any) -> None:
+    """ConfigError unless ``callback`` is callable."""
+    # Any, not object: mypy narrows an ``object`` with callable() to a synthetic type it
+    # files under this module's names, which stubtest then reports as missing at run time.
+    if not callable(callback):  # it failed only when due, in advance() or a timer thread
+        raise ConfigError("callback", f"must be callable, got {callback!r}")
 
 
 class TimerHandle(Protocol):
@@ -73,7 +95,7 @@ class _ManualTimer:
         self._callback()
 
 
-class ManualClock:
+class ManualClock(LiveObject):
     """A clock that only moves when told to; for tests.
 
     Parameters
@@ -91,7 +113,7 @@ class ManualClock:
     """
 
     def __init__(self, start: float = 0.0) -> None:
-        self._now = float(start)
+        self._now = check_time("start", start)
         self._lock = threading.RLock()
         self._heap: list[tuple[float, int, _ManualTimer]] = []
         self._order = itertools.count()
@@ -103,7 +125,8 @@ class ManualClock:
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> TimerHandle:
         """Schedule ``callback`` for ``deadline``; it runs inside a later :meth:`advance`."""
-        timer = _ManualTimer(float(deadline), callback)
+        check_callback(callback)
+        timer = _ManualTimer(check_time("deadline", deadline, finite=False), callback)
         with self._lock:
             heapq.heappush(self._heap, (timer.deadline, next(self._order), timer))
         return timer
@@ -122,7 +145,8 @@ class ManualClock:
         ConfigError
             If ``seconds`` is negative or not finite (a monotonic clock never goes back).
         """
-        if not math.isfinite(seconds) or seconds < 0:
+        seconds = check_time("seconds", seconds)
+        if seconds < 0:
             raise ConfigError("seconds", f"must be finite and >= 0, got {seconds!r}")
         with self._lock:
             target = self._now + seconds
@@ -130,6 +154,7 @@ class ManualClock:
 
     def advance_to(self, target: float) -> None:
         """Move the time forward to ``target`` seconds (not earlier than :meth:`now`)."""
+        target = check_time("target", target)
         with self._lock:
             if not math.isfinite(target) or target < self._now:
                 raise ConfigError(
@@ -186,8 +211,8 @@ class MonotonicClock:
         """Start a daemon timer thread that runs ``callback`` at ``deadline`` (any deadline
         but NaN: the thread waits in steps a lock's timeout takes; a ``threading.Timer``
         died with OverflowError beyond ``threading.TIMEOUT_MAX``, ~292 years)."""
-        if math.isnan(deadline):
-            raise ConfigError("deadline", "must be a number of seconds, got nan")
+        deadline = check_time("deadline", deadline, finite=False)
+        check_callback(callback)
         stop = threading.Event()
 
         def wait_then_run() -> None:

@@ -63,8 +63,9 @@ CHOICES: dict[str, dict[str, tuple[int, ...]]] = {
 
 
 def frame_size(sample_rate: int) -> int:
-    """Samples in one 10 ms frame at ``sample_rate`` (``sample_rate // 100``)."""
-    return int(sample_rate) // 100
+    """Samples in one 10 ms frame at ``sample_rate`` (``sample_rate // 100``), a rate of
+    :data:`SAMPLE_RATES`; else ConfigError (22050 gave 220, '16000' 160 and True 0)."""
+    return check_sample_rate(sample_rate) // 100
 
 
 def _plain(value: object) -> int | float | None:
@@ -116,7 +117,7 @@ def check_int(name: str, value: object, lo: int, hi: int) -> int:
 
 
 def _check_range(name: str, value: object, lo: float, hi: float, unit: str) -> int | float:
-    plain = _plain(value) if isinstance(value, (int, float)) else None
+    plain = _plain(value)  # numpy's numbers too (np.float32(12) read 'must be a finite number')
     try:
         finite = plain is not None and math.isfinite(plain)
     except OverflowError:  # an int beyond float range

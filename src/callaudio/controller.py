@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from .audio.base import ArraySource, AudioBackend, PlaybackSource
 from .config import SAMPLE_RATES
 from .engine.sound import can_resample
-from .errors import ConfigError, InvalidStateError, SoundFileError
+from .errors import ConfigError, InvalidStateError, LiveObject, SoundFileError
 from .session import AudioSession, Category, HoldKind, SessionConfiguration, SessionHold
 from .tones import TonePlan, ToneSource
 from .tones import tone_plan as tone_plan_of
@@ -72,7 +72,7 @@ class _Sound:
     playing: bool = False
 
 
-class AudioController:
+class AudioController(LiveObject):
     """Mute, speaker and the one sound being played, for one client.
 
     Parameters

@@ -1,11 +1,28 @@
 """callaudio's exceptions: one base class, subclasses with structured fields (and
-:func:`install_hint`, the text their messages give for a missing optional extra)."""
+:func:`install_hint`, the text their messages give for a missing optional extra; and
+:class:`LiveObject`, the base of the objects whose copying and pickling raise one)."""
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 
 class CallAudioError(Exception):
-    """Base class of every error callaudio raises on purpose."""
+    """Base class of every error callaudio raises on purpose.
+
+    Every subclass pickles and copies (a process pool or a Dask worker sends it back to
+    the caller): it is rebuilt from its message and its attributes, not by calling the
+    subclass's ``__init__``, whose arguments are not the exception's ``args``.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args), self.__dict__ or None)
+
+
+def _rebuild(cls: type[CallAudioError], args: tuple[Any, ...]) -> CallAudioError:
+    """An exception of ``cls`` with ``args`` as it was raised (its fields come back with
+    ``__setstate__``); the subclass's ``__init__`` is not called."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigError(CallAudioError, ValueError):
@@ -172,6 +189,33 @@ class AudioDropWarning(UserWarning):
 
     A warning, not an error: the stream goes on. The engine's stats count what was dropped.
     """
+
+
+class LiveObject:
+    """Base of the objects that hold live state: the session, its holds and calls, the
+    client and its controller, engines, backends, dispatchers and clocks with threads or
+    timers. Pickling or copying one raises InvalidStateError and changes nothing: a copy
+    shared half of its state and forked the rest (a copied call's hang-up released the
+    session under the original call, which stayed ESTABLISHED with no audio). Pass the
+    object itself, or build a new one."""
+
+    def _copy_refused(self, how: str) -> InvalidStateError:
+        name = type(self).__name__
+        return InvalidStateError(
+            f"{how} {'an' if name[0] in 'AEIOU' else 'a'} {name}",
+            "LIVE",
+            "it is live state shared with the session, its calls or the audio thread; a "
+            "copy would share or fork it: pass the object itself, or build a new one",
+        )
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise self._copy_refused("pickle")
+
+    def __copy__(self) -> NoReturn:
+        raise self._copy_refused("copy")
+
+    def __deepcopy__(self, memo: Any) -> NoReturn:
+        raise self._copy_refused("copy")
 
 
 def install_hint(extra: str) -> str:

@@ -84,7 +84,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import ConfigError, ConfigTypeError
+from .errors import ConfigError, ConfigTypeError, LiveObject
 
 if TYPE_CHECKING:
     import asyncio
@@ -160,11 +160,18 @@ EVENT_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 
 def check_observer(observer: object) -> None:
-    """Raise ConfigError if one of ``observer``'s handlers cannot take its event.
+    """Raise ConfigError if ``observer`` has no handler, or one cannot take its event.
 
     ``on_<event>`` must accept the event's fields as keyword arguments; ``on_event`` must
     accept one positional argument.
     """
+    handlers = [m for m in ("on_event", *("on_" + e for e in EVENT_FIELDS)) if hasattr(observer, m)]
+    if not handlers:  # None, a function, a misspelt handler: it would never be called
+        raise ConfigError(
+            "observer",
+            f"{observer!r:.80} has no handler: give it on_event(event) or on_<event> "
+            "methods (on_call_ended(call, cause), ...; events.EVENT_FIELDS lists them)",
+        )
     for name, fields in EVENT_FIELDS.items():
         _check_handler(observer, "on_" + name, (), dict.fromkeys(fields))
     _check_handler(observer, "on_event", (None,), {})
@@ -284,7 +291,7 @@ class _EventThread:
                         self.idle.notify_all()
 
 
-class ThreadDispatcher:
+class ThreadDispatcher(LiveObject):
     """Deliver on one daemon event thread, started at the first event.
 
     The thread stops at :meth:`close`, when the dispatcher is replaced on its session
@@ -355,7 +362,7 @@ def check_dispatcher(dispatcher: Any) -> Dispatcher:
     return dispatcher  # type: ignore[no-any-return]
 
 
-class QueueDispatcher:
+class QueueDispatcher(LiveObject):
     """Put each delivery on the application's queue; the application calls them in order.
 
     Parameters
@@ -416,7 +423,7 @@ class QueueDispatcher:
             logger.error("event dropped: the QueueDispatcher's asyncio queue is full")
 
 
-class ExecutorDispatcher:
+class ExecutorDispatcher(LiveObject):
     """Run deliveries on an application executor, serially and in submission order.
 
     At most one task per dispatcher is on the executor at a time; it drains the

@@ -22,11 +22,8 @@ Frames
 * NaN and +-Inf samples are replaced by silence at the input (counted in
   ``stats.nonfinite_frames``); the output is always finite and the state recovers.
 
-Threads
--------
-See :class:`VoiceProcessor`: the render path and the capture path may run on two threads
-at once; calls on one path from several threads are serialised; ``reset``,
-``reset_echo_path``, ``apply_config``, ``stats`` and ``close`` are safe from any thread.
+Threads: see :class:`VoiceProcessor` (render and capture on two threads at once; the
+other calls from any thread).
 """
 
 from __future__ import annotations
@@ -35,14 +32,14 @@ import math
 import threading
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ._dsp.pipeline import Chain, ChainClaimed, FrameEntry, PathState
+from ._dsp.pipeline import Chain, ChainClaimed, ChainLockHeld, FrameEntry, PathState
 from .config import ProcessingConfig, check_sample_rate, frame_size
-from .errors import ConfigError, FrameError, InvalidStateError
+from .errors import ConfigError, FrameError, InvalidStateError, LiveObject
 
 __all__ = ["ProcessingStats", "VoiceProcessor"]
 
@@ -106,7 +103,7 @@ class ProcessingStats:
     latency_ms: float
 
 
-class VoiceProcessor:
+class VoiceProcessor(LiveObject):
     """Voice processing for one call: high-pass, echo canceller, noise suppressor, gain control.
 
     Parameters
@@ -349,9 +346,16 @@ class VoiceProcessor:
                 if self._owner is owner:
                     return
                 raise self._in_use("claim")
-            self._owner = owner
-            for ch in chains:
-                ch.claim(self._claim_lock)
+            claimed: list[Chain] = []
+            try:
+                for ch in chains:
+                    ch.claim(self._claim_lock)
+                    claimed.append(ch)
+            except ChainLockHeld:  # inside Chain.locked (an InvalidStateError): nothing claimed
+                for ch in claimed:
+                    ch.release(self._claim_lock)
+                raise
+            self._owner = owner  # only once every chain is claimed: else nothing changed
 
     def release(self, owner: object) -> None:
         """End ``owner``'s :meth:`claim` (a no-op for anyone else)."""
@@ -662,24 +666,13 @@ class VoiceProcessor:
             self._entry = FrameEntry((), self._channels)  # takes nothing: the checked path raises
             self._chains = []
 
-    def __reduce_ex__(self, protocol: Any) -> NoReturn:
-        raise InvalidStateError(
-            "pickle",
+    def _copy_refused(self, how: str) -> InvalidStateError:  # pickle, copy, deepcopy
+        return InvalidStateError(
+            how,
             "a VoiceProcessor",
-            "it holds compiled adaptive state; build a new one from "
+            "a copy would share or fork its compiled adaptive state; build a new one from "
             "VoiceProcessor(vp.sample_rate, vp.channels, vp.config)",
         )
-
-    def __copy__(self) -> NoReturn:
-        raise InvalidStateError(
-            "copy",
-            "a VoiceProcessor",
-            "a copy would share or fork compiled state mid-call; build a new one from "
-            "VoiceProcessor(vp.sample_rate, vp.channels, vp.config)",
-        )
-
-    def __deepcopy__(self, memo: Any) -> NoReturn:
-        self.__copy__()
 
     def __enter__(self) -> VoiceProcessor:
         return self

@@ -9,11 +9,14 @@ Everything else raises :class:`~callaudio.errors.SoundFileError` with a ``reason
 ``missing`` (no such file, or a directory), ``not_wav`` (no RIFF/WAVE header),
 ``corrupt`` (chunks missing or inconsistent, no audio), ``truncated`` (the file ends
 before the data its header announces) or ``unsupported`` (float or compressed formats,
-WAVE_FORMAT_EXTENSIBLE on Python < 3.12, more than two channels, other sample widths).
+more than two channels, other sample widths). WAVE_FORMAT_EXTENSIBLE with integer PCM
+samples (what sox and ffmpeg write for 24- and 32-bit samples) is read too: Python <
+3.12's ``wave`` refuses its format tag, so it reads the file relabelled as plain PCM.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import wave
@@ -97,6 +100,36 @@ def _bits_per_sample(name: str) -> int | None:
         return None
 
 
+_PCM_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_PCM
+
+
+def _extensible_pcm(name: str) -> io.BytesIO | None:
+    """The file relabelled as plain PCM (format tag 1) when its fmt chunk is
+    WAVE_FORMAT_EXTENSIBLE with the integer PCM sub-format; else None. The samples of such
+    a file are plain PCM's (valid bits left-justified in their container)."""
+    data = Path(name).read_bytes()
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        if chunk == b"fmt ":
+            body = data[pos + 8 : pos + 8 + size]
+            if len(body) < 40 or body[24:26] != b"\x01\x00" or body[26:40] != _PCM_GUID_TAIL:
+                return None
+            return io.BytesIO(data[: pos + 8] + b"\x01\x00" + data[pos + 10 :])
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def _open_wave(name: str) -> wave.Wave_read:
+    """``wave.open(name)``, or of the file relabelled when it is extensible PCM."""
+    try:
+        return wave.open(name, "rb")
+    except wave.Error as exc:
+        if str(exc) != f"unknown format: {0xFFFE}" or (relabelled := _extensible_pcm(name)) is None:
+            raise
+        return wave.open(relabelled, "rb")
+
+
 def read_wav(path: str | os.PathLike[str]) -> WavAudio:
     """Read a PCM WAV file into float32.
 
@@ -123,7 +156,7 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
             why = "not a regular file (a FIFO or a device), not a sound file"
         raise SoundFileError(name, "missing", why)
     try:
-        with wave.open(name, "rb") as w:
+        with _open_wave(name) as w:
             channels = w.getnchannels()
             width = w.getsampwidth()
             rate = w.getframerate()

@@ -103,3 +103,32 @@ def test_the_local_cluster_runs_the_worker_setup(
     with pytest.raises(OSError, match="no cluster"):
         runner._dask_client(None, None, 1, False)
     assert got["preload"] == ["callaudio.batch.local_worker"]
+
+
+def test_closing_the_local_cluster_does_not_warn_of_a_slow_worker_exit(caplog) -> None:
+    """A clean run on a loaded machine ended with Dask's "distributed.nanny - WARNING -
+    Worker process still alive after 4.0 seconds, killing" after its summary lines (every
+    row was written by then); the run holds that back while it closes what it made, and
+    leaves the logger's level as it was."""
+    import logging
+
+    from callaudio.batch import runner
+
+    nanny = logging.getLogger("distributed.nanny")
+    closed: list[str] = []
+
+    class SlowToExit:
+        def close(self) -> None:
+            nanny.warning("Worker process still alive after 4.0 seconds, killing")
+            nanny.error("a real failure")
+            closed.append("cluster")
+
+    before = nanny.level
+    with caplog.at_level(logging.DEBUG):
+        nanny.setLevel(logging.NOTSET)
+        runner._close_owned([SlowToExit()])
+    assert closed == ["cluster"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "distributed.nanny"]
+    assert messages == ["a real failure"]
+    assert nanny.level == logging.NOTSET
+    nanny.setLevel(before)

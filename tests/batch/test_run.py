@@ -111,6 +111,29 @@ def test_resume_refuses_an_item_whose_mic_changed(tmp_path: Path) -> None:
         run(items, out, workers=0, plots=False)
 
 
+@pytest.mark.parametrize("kind", ["far", "near", "echo"])
+def test_resume_refuses_an_item_whose_other_files_changed(tmp_path: Path, kind: str) -> None:
+    """Only the microphone file was compared: an id whose far-end, near-end or echo file
+    changed (or was dropped) kept rows computed from the old one (ERLE, PESQ against it)."""
+    import csv
+
+    items = make_manifest(tmp_path / "c", 2)
+    out = tmp_path / "out"
+    run(items, out, workers=0, plots=False)
+    parts = sorted((out / "results.parquet").iterdir())
+    rows = list(csv.DictReader(items.read_text().splitlines()))
+    for new, match in ((rows[1][kind], f"now has {kind} "), ("", f"now has no {kind} file")):
+        changed = [dict(r) for r in rows]
+        changed[0][kind] = new  # item1's file given to item0, then none
+        with open(items, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(changed)
+        with pytest.raises(ConfigError, match=f"item 'item0' {match}"):
+            run(items, out, workers=0, plots=False)
+        assert sorted((out / "results.parquet").iterdir()) == parts
+
+
 def test_a_refused_resume_leaves_the_recorded_settings_as_they_were(tmp_path: Path) -> None:
     """The settings of a run refused for a changed microphone file were recorded in
     configs.json all the same (a refused run changed the folder)."""

@@ -66,9 +66,22 @@ def test_a_file_named_like_an_option_after_dashes_is_no_typo(run: Run) -> None:
     one_error_line(code, err, "required: -o/--output")
 
 
+def test_a_dash_for_the_input_points_at_dev_stdin(run: Run, tmp_path, monkeypatch) -> None:
+    """`-o -` writes to stdout, but a "-" input was "-: no such file": the line now says
+    that standard input is read as /dev/stdin (as the README documents)."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("process", "-", "-o", "x.wav")
+    assert (code, out) == (1, "")
+    one_error_line(code, err, "-: no such file; standard input is /dev/stdin")
+    assert not (tmp_path / "x.wav").exists()
+    code, _, err = run("process", "gone.wav", "-o", "x.wav")
+    assert one_error_line(code, err).endswith("gone.wav: no such file")
+
+
 def test_bench_prints_each_stage(run: Run) -> None:
     code, out, err = run("bench", "--repeat", "1", "--rates", "16000")
     assert code == 0, err
+    assert "(one pass over a 16 s double-talk call" in out.splitlines()[0]  # not "best of 1"
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.startswith("  ")}
     for stage in ("high_pass", "echo_canceller", "noise_suppressor", "gain_control"):
         assert float(rows[stage].split()[-1]) > 0

@@ -158,3 +158,21 @@ def test_flags_must_be_bools_and_a_refused_one_changes_nothing() -> None:
             PreparedSound(np.zeros(10), loop=bad)
     assert engine.speaker is True and engine.muted is False
     assert PreparedSound(np.zeros(10), loop=np.True_).loop is True
+
+
+@pytest.mark.parametrize(
+    "device", ["default", 5, None, object()], ids=["name", "int", "none", "object"]
+)
+def test_an_engine_or_backend_on_something_that_is_no_device_is_refused_at_construction(
+    device: object,
+) -> None:
+    """EngineBackend("default") (a device name where make_backend takes one) and
+    AudioEngine(object(), ...) were accepted; the first stream's open failed with a raw
+    AttributeError ('str' object has no attribute 'capabilities'), at a call's
+    establishment. Now ConfigError naming the device, before anything is built."""
+    from callaudio import AudioEngine, ConfigError, EngineBackend
+
+    with pytest.raises(ConfigError, match="must be a Device"):
+        EngineBackend(device)  # type: ignore[type-var]
+    with pytest.raises(ConfigError, match="must be a Device"):
+        AudioEngine(device, RATE)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import pytest
+from jack_watch import JackWatch
 
 from callaudio.devices.sounddevice_backend import (
     DeviceError,
@@ -206,12 +207,10 @@ def _near_signal(seed: int, seconds: float) -> np.ndarray:
     return (0.05 * rng.standard_normal(int(seconds * RATE))).astype(np.float32)
 
 
-def test_a_second_jack_client_is_summed_into_the_microphone(jack_server):
-    """A separate process talks into the loopback while the engine's own echo comes back.
-
-    JACK sums both clients' output into the loopback: the microphone minus the known echo
-    is exactly the other process's signal.
-    """
+def _talk_into_the_loopback() -> tuple[str, list[int], int, int, AudioEngine]:
+    """One run of the second client (see the test): (the talker's report, the order of its
+    periods found in the microphone minus the echo, spoiled cycles, near-end periods, the
+    engine)."""
     talker = subprocess.Popen(
         [sys.executable, "-c", _NEAR_TALKER, "7", "1.5"],
         env={**os.environ, "JACK_NO_START_SERVER": "1"},
@@ -234,7 +233,6 @@ def test_a_second_jack_client_is_summed_into_the_microphone(jack_server):
     finally:
         out, err = talker.communicate(timeout=30)  # closes stdin: the talker exits
     assert talker.returncode == 0, err
-    stats = engine.stats
     played, mic = engine.read_monitor()
     np.testing.assert_array_equal(mic, y)
     # The echo is what the engine played (the monitor's record, cycle by cycle), two
@@ -244,13 +242,11 @@ def test_a_second_jack_client_is_summed_into_the_microphone(jack_server):
     echo[LOOPBACK_DELAY : LOOPBACK_DELAY + k] = played[:k]
     residual = y - echo
     # Every 10 ms period of the residual is silence or exactly one period of the talker's
-    # signal (both streams are period-aligned), in order; a cycle an xrun spoiled is
-    # excused.
+    # signal (both streams are period-aligned); a period that is neither is spoiled.
     near_frames = _near_signal(7, 1.5).reshape(-1, N)
-    frames = _frames(residual)
     order = []
     spoiled = 0
-    for fr in frames:
+    for fr in _frames(residual):
         if np.max(np.abs(fr)) < 1e-6:
             continue
         match = np.nonzero(np.max(np.abs(near_frames - fr), axis=1) < 1e-6)[0]
@@ -258,23 +254,57 @@ def test_a_second_jack_client_is_summed_into_the_microphone(jack_server):
             spoiled += 1
             continue
         order.append(int(match[0]))
-    print(
-        f"\nsecond client ({out.strip()}): {len(set(order))}/{len(near_frames)} periods; "
-        f"xruns {stats.xruns}, spoiled cycles {spoiled}"
-    )
-    assert spoiled <= CYCLES_PER_XRUN * stats.xruns, (
-        "a period of the microphone is neither echo nor the talker",
-        spoiled,
-        stats.xrun_flags,
-    )
-    if out.strip() == "fifo" and stats.xruns == 0:
-        assert order == list(range(len(near_frames)))
-    else:
-        # Without real-time priority (or with, when its own stream reports a missed
-        # cycle) the talker, a Python process, misses cycles on a loaded machine and
-        # JACK replays its previous buffer: repeats, never other audio.
-        assert order == sorted(order)
-        assert len(set(order)) >= 0.75 * len(near_frames)
+    return out.strip(), order, spoiled, len(near_frames), engine
+
+
+def _talk_problems(
+    talker: str, order: list[int], spoiled: int, periods: int, xruns: int
+) -> list[str]:
+    """What is wrong with one run of the second client (empty: nothing)."""
+    problems = []
+    # a cycle an xrun spoiled is excused
+    if spoiled > CYCLES_PER_XRUN * xruns:
+        problems.append(f"{spoiled} periods of the microphone are neither echo nor the talker")
+    if talker == "fifo" and xruns == 0:
+        if order != list(range(periods)):
+            problems.append(f"the talker's periods not all there in order: {order}")
+    # Without real-time priority (or with, when its own stream reports a missed cycle) the
+    # talker, a Python process, misses cycles on a loaded machine and JACK replays its
+    # previous buffer: repeats, never other audio.
+    elif order != sorted(order) or len(set(order)) < 0.75 * periods:
+        problems.append(f"the talker's periods out of order or missing: {order}")
+    return problems
+
+
+def test_a_second_jack_client_is_summed_into_the_microphone(jack_server):
+    """A separate process talks into the loopback while the engine's own echo comes back.
+
+    JACK sums both clients' output into the loopback: the microphone minus the known echo
+    is exactly the other process's signal, in order.
+
+    A run spoiled while the JACK server itself stalled (its own cycles late: the whole
+    host, not a client; ``jack_watch``) says nothing about the clients: it is run a second
+    time and the second run is asserted. A client's fault leaves the server's cycles on
+    time, so it fails either way.
+    """
+    for attempt in (1, 2):
+        with JackWatch() as watch:
+            t0 = time.monotonic()
+            talker, order, spoiled, periods, engine = _talk_into_the_loopback()
+            t1 = time.monotonic()
+        stats = engine.stats
+        server = watch.report
+        problems = _talk_problems(talker, order, spoiled, periods, stats.xruns)
+        print(
+            f"\nsecond client, run {attempt} ({talker}): {len(set(order))}/{periods} periods; "
+            f"xruns {stats.xruns}, spoiled cycles {spoiled}; {server.summary()}"
+        )
+        if not problems or not server.stalled(t0, t1):
+            break
+        print(f"run {attempt} while the server itself stalled ({problems}): run again")
+    if problems and server.stalled(t0, t1):
+        pytest.skip(f"the JACK server itself stalled in both runs ({server.summary()}): {problems}")
+    assert not problems, (problems, stats.xrun_flags, server.summary())
 
 
 def test_a_stalled_callback_is_reported_as_an_xrun(jack_server):

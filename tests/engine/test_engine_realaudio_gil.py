@@ -15,12 +15,21 @@ applications do: on a shared machine a reclaim daemon otherwise drops cold pages
 Zero xruns is a property of the callback only on a machine that runs it when JACK asks: a
 machine already saturated by other work before the test starts (Linux PSI: CPU "some"
 pressure over the last 10 s above 80 %) delays JACK's own cycles by tens of ms whatever
-the client does, so there the compiled run's xruns are recorded and the test skips.
+the client does, so there the compiled run's xruns are recorded and the test skips. A
+host that stalls during the call (a fresh-clone run: JACK's own period interval 35.7 ms,
+8 xruns) shows in the server's own cycles, watched from another process
+(``jack_watch.JackWatch``): the xrun count is sampled through the call, and xruns
+reported during a server stall or within ``STALL_MARGIN_S`` after it are the server's,
+not the callback's; every other xrun fails the test. A callback that takes the GIL or
+allocates misses cycles all through the call, not only when the server stalls (the
+Python fallback under this load: 78-96 xruns spread over the 15 s, the server late
+twice at most), so it still fails.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import sys
 import threading
@@ -29,6 +38,7 @@ from types import TracebackType
 
 import numpy as np
 import pytest
+from jack_watch import JackWatch, WatchReport
 
 from callaudio.devices.sounddevice_backend import SounddeviceBackend
 from callaudio.engine import AudioEngine, EngineStats
@@ -39,6 +49,12 @@ pytestmark = pytest.mark.realaudio
 RATE = 48000
 SECONDS = 60.0 if os.environ.get("CALLAUDIO_SOAK") == "1" else 15.0
 RT_PRIORITY = 20
+# An xrun reported this long after a server stall ended is still the stall's: PortAudio
+# learns of it from JACK's notification thread and reports it at the next callback.
+STALL_MARGIN_S = 0.25
+# The test thread samples the xrun count this often (under the load it gets the GIL
+# less often: a collection holds it for up to ~0.7 s).
+SAMPLE_S = 0.05
 
 
 class HostLoad:
@@ -100,10 +116,16 @@ def _cpu_pressure() -> float | None:
         return None
 
 
-def _call_under_load(compiled: bool) -> tuple[int, EngineStats, EngineStats, HostLoad, int]:
+Samples = list[tuple[float, int]]
+
+
+def _call_under_load(
+    compiled: bool,
+) -> tuple[int, EngineStats, EngineStats, HostLoad, int, Samples]:
     """(xruns while the host load ran; stats at the end of the load, before the stream
-    stops; final stats; the load; captured samples). The stream starts, and settles for
-    0.5 s, before the load does; stopping it is no part of the call either."""
+    stops; final stats; the load; captured samples; the xrun count sampled through the
+    load, (time.monotonic, xruns)). The stream starts, and settles for 0.5 s, before the
+    load does; stopping it is no part of the call either."""
     engine = AudioEngine(
         SounddeviceBackend("loopback", hostapi="JACK", latency="high", lock_memory="all"),
         RATE,
@@ -121,12 +143,29 @@ def _call_under_load(compiled: bool) -> tuple[int, EngineStats, EngineStats, Hos
     engine.start()
     time.sleep(0.5)
     before = engine.stats.xruns
+    samples = [(time.monotonic(), before)]
     with HostLoad() as load:
-        time.sleep(SECONDS)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < SECONDS:
+            time.sleep(SAMPLE_S)
+            samples.append((time.monotonic(), engine.dropout_counts()[0]))
         during = engine.stats
+        samples.append((time.monotonic(), during.xruns))
     stats = engine.stop()
     captured = engine.read_capture().size
-    return during.xruns - before, during, stats, load, captured
+    return during.xruns - before, during, stats, load, captured, samples
+
+
+def _attributed(samples: Samples, server: WatchReport) -> tuple[int, int]:
+    """(xruns reported during or just after a server stall, the other xruns)."""
+    stalled = other = 0
+    for (ta, xa), (tb, xb) in itertools.pairwise(samples):
+        if xb > xa:
+            if server.stalled(ta - STALL_MARGIN_S, tb):
+                stalled += xb - xa
+            else:
+                other += xb - xa
+    return stalled, other
 
 
 def _report(
@@ -136,6 +175,7 @@ def _report(
     stats: EngineStats,
     final: EngineStats,
     load: HostLoad,
+    server: WatchReport | None = None,
 ) -> None:
     print(
         f"\n{kind} under GIL load ({SECONDS:.0f} s): xruns {loaded} under load, {stats.xruns} "
@@ -145,6 +185,7 @@ def _report(
         f"{load.collections} collections "
         f"(longest {1000 * load.longest_collection_s:.0f} ms), {load.loops} CPU loops; "
         f"xruns counting the stop: {final.xruns}"
+        + (f"; {server.summary()}" if server is not None else "")
     )
     record_property(f"{kind}_xruns_under_load", loaded)
     record_property(f"{kind}_xruns", stats.xruns)
@@ -156,27 +197,35 @@ def test_the_compiled_callback_has_no_xrun_while_the_host_holds_the_gil(
     jack_server: str, record_property: pytest.RecordProperty
 ) -> None:
     pressure = _cpu_pressure()  # the machine's own load, before ours starts
-    loaded, stats, final, load, captured = _call_under_load(compiled=True)
-    _report(record_property, "compiled", loaded, stats, final, load)
+    with JackWatch() as watch:
+        loaded, stats, final, load, captured, samples = _call_under_load(compiled=True)
+    server = watch.report
+    stalled, other = _attributed(samples, server)
+    _report(record_property, "compiled", loaded, stats, final, load, server)
+    print(f"xruns during or just after a server stall: {stalled}; others: {other}")
     record_property("cpu_pressure_before", pressure)
+    record_property("xruns_in_server_stalls", stalled)
     assert stats.callback_kind == "compiled"
     # the load was real: collections held the GIL for tens of ms, the CPU thread ran
     assert load.collections >= 5 and load.longest_collection_s > 0.02 and load.loops > 0
     assert stats.frames >= 0.9 * (SECONDS + 0.5) * 100
     assert stats.callback_errors == 0 and stats.overruns == 0
     assert captured == final.frames * (RATE // 100)
-    if loaded and pressure is not None and pressure > 80.0:
+    assert stalled + other == loaded
+    if other and pressure is not None and pressure > 80.0:
         pytest.skip(
             f"the machine was saturated before the test (CPU pressure {pressure:.0f} %): "
-            f"{loaded} xruns recorded at frames {stats.xrun_at_frames}, not attributable"
+            f"{other} xruns (and {stalled} in server stalls) recorded at frames "
+            f"{stats.xrun_at_frames}, not attributable"
         )
-    assert loaded == 0, (stats.xrun_flags, stats.xrun_at_frames)
+    # xruns that coincide with the server's own stalls are the host's, not the callback's
+    assert other == 0, (loaded, stats.xrun_flags, stats.xrun_at_frames, server.summary())
 
 
 def test_the_python_fallback_under_the_same_load_records_its_xruns(
     jack_server: str, record_property: pytest.RecordProperty
 ) -> None:
-    loaded, stats, final, load, _ = _call_under_load(compiled=False)
+    loaded, stats, final, load, _, _ = _call_under_load(compiled=False)
     _report(record_property, "python", loaded, stats, final, load)
     assert stats.callback_kind == "python"
     assert stats.frames > 0  # its xruns are measured, not asserted

@@ -211,6 +211,24 @@ def test_bridge_refuses_what_it_cannot_drive():
     assert client.calls == ()  # nothing refused left a call behind
 
 
+def test_a_second_bridge_on_one_peer_connection_is_refused_and_changes_nothing():
+    # it was accepted: a second call on the client, a second audio track sent on the
+    # connection, and the two bridges' far-end tasks each took every other remote frame
+    async def run():
+        client, other = _client(), _client()
+        pc = RTCPeerConnection()
+        first = CallAudioBridge(client, pc, remote="a")
+        for again in (client, other):
+            with pytest.raises(ConfigError, match="one bridge per connection"):
+                CallAudioBridge(again, pc, remote="b")
+        assert [c.remote for c in client.calls] == ["a"] and other.calls == ()
+        assert len(pc.getSenders()) == 1
+        await first.hangup()
+        assert first.closed and first.call.state is CallState.ENDED
+
+    asyncio.run(run())
+
+
 class BurstTrack(MediaStreamTrack):
     """A remote track whose ``count`` frames arrive all at once (a network burst)."""
 

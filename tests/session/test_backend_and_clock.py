@@ -143,3 +143,37 @@ def test_a_far_deadline_on_the_monotonic_clock_waits_and_cancels(
     assert not thread.is_alive() and died == []
     with pytest.raises(ConfigError, match="deadline"):
         clock.call_at(float("nan"), lambda: None)
+
+
+def test_the_clocks_refuse_a_bad_time_or_callback_when_asked_not_when_due() -> None:
+    """ManualClock took a NaN deadline (it broke the timer heap's order: the timer fired at
+    the next advance, whatever its time), a callback that is not callable (a TypeError out
+    of a later advance(); a MonotonicClock timer thread died of it), a NaN start, and
+    advance('1') failed as a raw TypeError. Each is a ConfigError now, nothing scheduled."""
+    import math
+
+    from callaudio.clock import MonotonicClock
+
+    clock = ManualClock()
+    fired: list[float] = []
+    for bad in (
+        lambda: clock.call_at(math.nan, lambda: fired.append(-1.0)),
+        lambda: clock.call_at("1", lambda: fired.append(-1.0)),
+        lambda: clock.call_at(1.0, 5),
+        lambda: clock.advance("1"),
+        lambda: clock.advance(math.nan),
+        lambda: clock.advance_to("2"),
+        lambda: ManualClock(math.nan),
+        lambda: ManualClock(math.inf),
+        lambda: MonotonicClock().call_at(1.0, 5),
+        lambda: MonotonicClock().call_at(math.nan, lambda: None),
+    ):
+        with pytest.raises(ConfigError):
+            bad()
+    assert clock.pending == 0 and clock.now() == 0.0
+    clock.call_at(5.0, lambda: fired.append(clock.now()))
+    clock.call_at(math.inf, lambda: fired.append(math.inf))  # never due: accepted
+    clock.advance(np.float64(2.0))
+    assert fired == [] and type(clock.now()) is float
+    clock.advance(3.0)
+    assert fired == [5.0] and clock.pending == 1

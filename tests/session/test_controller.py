@@ -303,6 +303,26 @@ def test_wav_widths_decode_exactly(
     assert audio.duration == pytest.approx(5 / 22050)
 
 
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32"])
+def test_wave_format_extensible_pcm_as_sox_and_ffmpeg_write_it_is_read(
+    tmp_path: Path, subtype: str, client: VoiceClient, backend: MemoryBackend
+) -> None:
+    # on Python < 3.12 wave refused the tag (SoundFileError 'only integer PCM WAV is
+    # supported (unknown format: 65534)'): sox's 24- and 32-bit WAVs could not be played
+    import soundfile
+
+    x = np.stack([np.linspace(-0.5, 0.5, 400), np.linspace(0.25, -0.25, 400)], 1)
+    path = tmp_path / "hold.wav"
+    soundfile.write(str(path), x, 16000, format="WAVEX", subtype=subtype)
+    assert path.read_bytes()[20:22] == b"\xfe\xff"  # WAVE_FORMAT_EXTENSIBLE
+    audio = read_wav(path)
+    ref, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+    assert (audio.sample_rate, audio.channels) == (16000, 2)
+    np.testing.assert_array_equal(audio.samples, ref)
+    client.audio_controller.start_playing_sound_file(path)
+    assert client.audio_controller.sound is SoundKind.FILE
+
+
 def _float_wav(path: Path) -> Path:
     data = np.zeros(8, dtype="<f4").tobytes()
     fmt = struct.pack("<HHIIHH", 3, 1, 8000, 32000, 4, 32)  # WAVE_FORMAT_IEEE_FLOAT
@@ -316,6 +336,13 @@ def _float_wav(path: Path) -> Path:
         + data
     )
     path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def _float_extensible_wav(path: Path) -> Path:
+    import soundfile
+
+    soundfile.write(str(path), np.zeros(80), 8000, format="WAVEX", subtype="FLOAT")
     return path
 
 
@@ -337,6 +364,7 @@ BAD_FILES = {
     "truncated_header": lambda d: _write(d / "head.wav", wav_bytes(np.arange(400))[:30]),
     "corrupt_no_data_chunk": lambda d: _write(d / "nodata.wav", wav_bytes(np.arange(4))[:36]),
     "float": lambda d: _float_wav(d / "float.wav"),
+    "float_extensible": lambda d: _float_extensible_wav(d / "floatx.wav"),
     "three_channels": lambda d: _three_channel_wav(d / "3ch.wav"),
     "empty_audio": lambda d: _write(d / "empty.wav", wav_bytes(np.zeros(0))),
 }
@@ -349,6 +377,7 @@ REASONS = {
     "truncated_header": "truncated",
     "corrupt_no_data_chunk": "corrupt",
     "float": "unsupported",
+    "float_extensible": "unsupported",
     "three_channels": "unsupported",
     "empty_audio": "corrupt",
 }

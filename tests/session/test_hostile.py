@@ -597,6 +597,29 @@ def test_observer_handler_signatures_are_checked_at_registration(session: AudioS
         session.emit("call_ended", call=None)  # cause missing
 
 
+def test_an_observer_with_no_handler_is_refused(session: AudioSession, client: VoiceClient) -> None:
+    # None, a number, a function (add_observer(print)) or an object whose only handler is
+    # misspelt were registered and never called: the application heard no event
+    class Misspelt:
+        def on_call_end(self, call: object, cause: object) -> None: ...
+
+    for bad in (None, 5, print, lambda event: None, Misspelt(), object()):
+        with pytest.raises(ConfigError, match="no handler"):
+            session.add_observer(bad)
+        with pytest.raises(ConfigError, match="no handler"):
+            client.add_observer(bad)
+    heard: list[str] = []
+
+    class Recorder:
+        def on_event(self, event: Event) -> None:
+            heard.append(event.name)
+
+    session.add_observer(Recorder())
+    with session.activate():
+        pass
+    assert heard[:2] == ["will_set_active", "did_set_active"]  # only the recorder heard them
+
+
 def test_the_session_state_table(session: AudioSession, client: VoiceClient) -> None:
     assert session.state is SessionState.INACTIVE
     session.begin_interruption("alarm")

@@ -92,6 +92,8 @@ from callaudio._dsp.ns cimport NoiseSuppressor
 from callaudio._dsp.resample cimport Resampler
 
 from callaudio._dsp.resample import min_delay
+from callaudio.config import check_sample_rate
+from callaudio.errors import InvalidStateError
 
 cnp.import_array()
 
@@ -253,14 +255,15 @@ class ChainClaimed(RuntimeError):
         super().__init__("the chain is claimed by a running audio callback")
 
 
-class ChainLockHeld(RuntimeError):
+class ChainLockHeld(InvalidStateError, RuntimeError):
     """A call needs a chain's capture lock that the calling thread holds itself, inside
-    ``Chain.locked(fn)``'s ``fn``: waiting would never end (the package's errors module is
-    out of this layer's reach: :mod:`callaudio._dsp` imports nothing else of callaudio)."""
+    ``Chain.locked(fn)``'s ``fn``: waiting would never end. An InvalidStateError, so that
+    a VoiceProcessor call made there (``vp.chains()[0].locked(lambda c: vp.reset())``,
+    which waited for ever) raises the package's error and changes nothing."""
 
     def __init__(self):
-        super().__init__("this thread holds the chain's capture lock (inside Chain.locked): "
-                         "link or process the chain after locked() returns")
+        super().__init__("use the chain", "LOCKED", "this thread holds the chain's capture "
+                         "lock inside Chain.locked: link or process the chain after it returns")
 
 
 cdef class PathState:
@@ -293,6 +296,15 @@ cdef class PathState:
             PyThread_free_lock(self.capture_lock)
         if self.render_lock != NULL:
             PyThread_free_lock(self.render_lock)
+
+
+cdef inline int _not_held_here(PathState st) except -1:
+    """ChainLockHeld when this thread holds ``st``'s capture lock (inside ``Chain.locked``'s
+    ``fn``): ``capture``, ``process_block``, ``reset``, ``reset_echo_path``, ``claim`` and
+    ``release`` would wait for it for ever (a hang of the caller's thread)."""
+    if st.holder != 0 and st.holder == ca_thread_ident():
+        raise ChainLockHeld()
+    return 0
 
 
 cdef class Chain:
@@ -380,6 +392,8 @@ cdef class Chain:
     def __cinit__(self, int sample_rate, high_pass=None, echo_canceller=None,
                   noise_suppressor=None, gain_control=None, PathState state=None,
                   bint split_bands=True, bint shared_analysis=True):
+        # a chain with no stage took any rate: Chain(0).process_block divided by zero
+        check_sample_rate(sample_rate)
         self.sample_rate = sample_rate
         self.frame_size = sample_rate // 100
         self.core_rate = RATE_44K1_INTERNAL if sample_rate == RATE_44K1 else sample_rate
@@ -525,6 +539,7 @@ cdef class Chain:
         capture path (see :class:`callaudio.VoiceProcessor`).
         """
         cdef bint busy
+        _not_held_here(self.state)
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             busy = self.state.claimed
@@ -558,6 +573,7 @@ cdef class Chain:
         canceller's filter and suppressor, keeping its delay estimate as a prior so it
         re-converges fast. The other stages keep their state. In place, like ``reset``."""
         cdef bint busy = False
+        _not_held_here(self.state)
         if self.echo_canceller is not None:
             with nogil:
                 PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
@@ -590,9 +606,10 @@ cdef class Chain:
 
     def locked(self, fn):
         """``fn(self)`` while no capture frame runs (a consistent reading of the stats).
-        ``fn`` holds the capture lock: ``locked``, ``link`` and the linked captures of a
+        ``fn`` holds the capture lock: ``locked``, ``link``, ``capture``, ``process_block``,
+        ``reset``, ``reset_echo_path``, ``claim``, ``release`` and the linked captures of a
         chain on this state called from it raise :class:`ChainLockHeld` (they would wait
-        for their own thread); ``capture``, ``reset``, ``claim`` on it would wait for ever."""
+        for their own thread for ever)."""
         cdef unsigned long me = ca_thread_ident()
         if self.state.holder == me:
             raise ChainLockHeld()
@@ -615,6 +632,7 @@ cdef class Chain:
         one); :meth:`link` and :meth:`release` act on a claimed state only with it. Returns
         False if it was claimed already (the first claim and its key stay)."""
         cdef bint was
+        _not_held_here(self.state)
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
@@ -629,6 +647,7 @@ cdef class Chain:
     def release(self, key=None):
         """End a :meth:`claim` made with ``key`` (after its user stopped running the chain;
         any other key changes nothing). Returns whether the state is unclaimed now."""
+        _not_held_here(self.state)
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
@@ -1330,6 +1349,7 @@ cdef class Chain:
         if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_INT16:
             raise TypeError("frames must be float32 or int16 in native byte order")
         cdef bint busy
+        _not_held_here(self.state)
         with nogil:
             busy = _capture_locked(self, src, dst, typ, channel, channels, &rc)
         if busy:
@@ -1359,6 +1379,7 @@ cdef class Chain:
         src = <f32*>cnp.PyArray_DATA(mic) + channel
         dst = <f32*>cnp.PyArray_DATA(out) + channel
         cdef bint busy
+        _not_held_here(self.state)
         with nogil:
             PyThread_acquire_lock(self.state.capture_lock, WAIT_LOCK)
             PyThread_acquire_lock(self.state.render_lock, WAIT_LOCK)
@@ -1568,6 +1589,7 @@ cdef class FrameEntry:
         cdef bint busy = False
         cdef int lk, rc
         if chans == 1:
+            _not_held_here(ch.state)
             with nogil:
                 busy = _capture_locked(ch, src, dst, typ, 0, 1, &rc)
         elif ch._nlink == chans:
@@ -1582,6 +1604,8 @@ cdef class FrameEntry:
                 return None
             _raise_unlocked(lk)
         else:
+            for c in range(chans):
+                _not_held_here((<Chain>self._chains[c]).state)
             for c in range(chans):
                 ch = <Chain>self._chains[c]
                 with nogil:

@@ -4,6 +4,7 @@ from typing import Any, TypeVar
 import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
+from ..errors import InvalidStateError
 from .aec import EchoCanceller
 from .agc import GainControl
 from .bands import FilterBank
@@ -15,7 +16,7 @@ _T = TypeVar("_T")
 class ChainClaimed(RuntimeError):
     def __init__(self) -> None: ...
 
-class ChainLockHeld(RuntimeError):
+class ChainLockHeld(InvalidStateError, RuntimeError):
     def __init__(self) -> None: ...
 
 @disjoint_base

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import BackendError
+from ..errors import BackendError, LiveObject
 from .base import BackendFault, FaultHandler, FaultKind, PlaybackSource, StreamConfig
 
 __all__ = ["MemoryBackend", "RecordingAudioService"]
 
 
-class MemoryBackend:
+class MemoryBackend(LiveObject):
     """An :class:`~callaudio.audio.base.AudioBackend` test double: a log instead of audio.
 
     Attributes

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import SAMPLE_RATES, ProcessingConfig, check_flag, check_sample_rate, frame_size
-from ..devices.base import Device, Stream
+from ..devices.base import Device, Stream, check_device
 from ..engine import (
     AudioEngine,
     EngineStats,
@@ -33,7 +33,14 @@ from ..engine import (
     in_audio_callback,
 )
 from ..engine.options import check_engine_options, check_seconds
-from ..errors import BackendError, CallAudioError, CallbackError, ConfigError, InvalidStateError
+from ..errors import (
+    BackendError,
+    CallAudioError,
+    CallbackError,
+    ConfigError,
+    InvalidStateError,
+    LiveObject,
+)
 from .base import (
     BackendFault,
     Dropout,
@@ -57,7 +64,7 @@ Float32Array = npt.NDArray[np.float32]
 DeviceT = TypeVar("DeviceT", bound=Device)
 
 
-class EngineBackend(Generic[DeviceT]):
+class EngineBackend(LiveObject, Generic[DeviceT]):
     """The :class:`~callaudio.audio.base.AudioBackend` the client drives, over real streams.
 
     It runs at most one :class:`AudioEngine` at a time on ``device`` (a
@@ -126,6 +133,7 @@ class EngineBackend(Generic[DeviceT]):
         dropout_interval: float = 1.0,
     ) -> None:
         # checked now, not when a call connects and its stream is built (nothing built)
+        check_device(device)
         check_engine_options(capture, far_buffer_ms, capture_buffer_ms, realtime_priority, monitor)
         dropout_interval = check_seconds("dropout_interval", dropout_interval, 0.0, 3600.0)
         if poll_interval is not None:  # (None: no thread)

@@ -29,6 +29,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "string"),  # "ok" or "error"
     ("error", "string"),  # one line, for status "error"
     ("mic", "string"),
+    ("far", "string"),  # the item's other files (None when not given)
+    ("near", "string"),
+    ("echo", "string"),
     ("rate", "int64"),  # processing rate, Hz
     ("duration_s", "float64"),
     ("frames", "int64"),

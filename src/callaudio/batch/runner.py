@@ -353,9 +353,25 @@ def run(
             logging.getLogger("distributed").setLevel(logging.ERROR)  # going would follow
         raise
     finally:
+        _close_owned(owned)
+    return with_not_measured(table, skipped)
+
+
+def _close_owned(owned: list[Any]) -> None:
+    """Close the client and the local cluster this run made. Every row is written by then:
+    a worker process slower than Dask's 4 s to exit (a loaded machine) is killed, and
+    Dask's "Worker process still alive after 4.0 seconds, killing" warning printed after
+    the run's last line, as if something had gone wrong. It is held back while they close
+    (the logger's level is put back after)."""
+    nanny = logging.getLogger("distributed.nanny")
+    level = nanny.level
+    if owned:
+        nanny.setLevel(max(level, logging.ERROR))
+    try:
         for obj in owned:
             obj.close()
-    return with_not_measured(table, skipped)
+    finally:
+        nanny.setLevel(level)
 
 
 def _todo(
@@ -370,16 +386,8 @@ def _todo(
         )
     settings = _check_settings(jobs, store, out_dir)
     done = store.keys() if resume else set()
-    if done:  # an id whose microphone file changed: its old rows would pass for it
-        mics = {(r["id"], r["mic"]) for r in store.read().select(["id", "mic"]).to_pylist()}
-        was = {i: m for i, m in mics if m is not None}
-        for item in items:
-            if item.id in was and was[item.id] != item.mic:
-                raise ConfigError(
-                    "input",
-                    f"item {item.id!r} now has mic {item.mic}, its results in {out_dir} were "
-                    f"computed from {was[item.id]}; give it a new id, or choose a new folder",
-                )
+    if done:  # an id whose files changed: its old rows would pass for the new recording
+        _check_files(items, store, out_dir)
     os.makedirs(out_dir, exist_ok=True)  # recorded once nothing is refused any more
     write_text(os.path.join(out_dir, SETTINGS_NAME), json.dumps(settings, indent=1, sort_keys=True))
     todo: list[tuple[Item, list[Job]]] = []
@@ -388,6 +396,29 @@ def _todo(
         if left:
             todo.append((item, left))
     return todo
+
+
+def _check_files(items: list[Item], store: ResultsStore, out_dir: str) -> None:
+    """Refuse to resume an item whose microphone, far-end, near-end or echo file is not
+    the one its rows were computed from: its old rows would pass for the new recording.
+    A file recorded as absent is not compared (rows of earlier releases recorded the
+    microphone's only, so an absent far, near or echo file may be an unrecorded one)."""
+    kinds = ("mic", "far", "near", "echo")
+    was: dict[tuple[str, str], str] = {}
+    for row in store.read().select(["id", *kinds]).to_pylist():
+        for kind in kinds:
+            if row[kind] is not None:
+                was[(row["id"], kind)] = row[kind]
+    for item in items:
+        for kind in kinds:
+            old, new = was.get((item.id, kind)), getattr(item, kind)
+            if old is not None and old != new:
+                now = f"{kind} {new}" if new is not None else f"no {kind} file"
+                raise ConfigError(
+                    "input",
+                    f"item {item.id!r} now has {now}, its results in {out_dir} were "
+                    f"computed from {old}; give it a new id, or choose a new folder",
+                )
 
 
 SETTINGS_NAME = "configs.json"

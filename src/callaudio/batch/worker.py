@@ -235,6 +235,9 @@ def _row(item: Item, job: Job) -> dict[str, Any]:
         "status": "error",
         "error": None,
         "mic": item.mic,
+        "far": item.far,
+        "near": item.near,
+        "echo": item.echo,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
 

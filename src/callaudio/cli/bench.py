@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     configs["whole chain"] = full
     configs["wrapper only"] = off
     print(
-        f"callaudio {__version__} bench: us per 10 ms frame (best of {args.repeat} passes "
-        "over a 16 s double-talk call; the real-time budget is 10000 us)"
+        f"callaudio {__version__} bench: us per 10 ms frame ("
+        + ("one pass" if args.repeat == 1 else f"best of {args.repeat} passes")
+        + " over a 16 s double-talk call; the real-time budget is 10000 us)"
     )
     rates = args.rates
     print(f"  {'stage':<18}" + "".join(f"{r // 1000:>9} kHz" for r in rates))

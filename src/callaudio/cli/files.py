@@ -149,16 +149,16 @@ class InputFile:
     length_known : bool
         False for a stream (a pipe): its length is known once it has been read.
     format, subtype : str
-        libsndfile's names (``"WAV"``, ``"WAVEX"``, ``"FLAC"`` ...; ``"PCM_24"``,
-        ``"FLOAT"`` ...).
+        libsndfile's names (``"WAV"``, ``"WAVEX"``, ``"FLAC"`` ...; ``"PCM_24"``, ``"FLOAT"`` ...).
     """
 
     def __init__(self, path: str | os.PathLike[str], what: str = "input") -> None:
         sf = soundfile()
         self.path = os.fspath(path)
         name = self.path
-        if not os.path.exists(name):
-            raise SoundFileError(name, "missing", "no such file")
+        if not os.path.exists(name):  # "-" is a name here (stdin: /dev/stdin, as documented)
+            why = "no such file" + ("; standard input is /dev/stdin" if name == "-" else "")
+            raise SoundFileError(name, "missing", why)
         if os.path.isdir(name):
             raise SoundFileError(name, "missing", "is a directory, not an audio file")
         self._source = InputSource(name)

@@ -187,3 +187,18 @@ class Device(Protocol):
 
 StreamBackend = Device
 """The device contract's former name."""
+
+
+def check_device(device: object) -> None:
+    """ConfigError unless ``device`` is a :class:`Device` (its ``capabilities`` and
+    ``open_stream``): a device name or any other object was taken, and failed as a raw
+    AttributeError only when a stream was opened (a call's establishment)."""
+    if not (
+        isinstance(getattr(device, "capabilities", None), DeviceCapabilities)
+        and callable(getattr(device, "open_stream", None))
+    ):
+        raise ConfigError(
+            "device",
+            "must be a Device (SimulatedBackend, SounddeviceBackend, ...; "
+            f"make_backend('sounddevice', device=NAME) opens one by name), got {device!r:.80}",
+        )

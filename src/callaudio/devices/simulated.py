@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import check_flag
-from ..errors import BackendError, ConfigError
+from ..errors import BackendError, ConfigError, LiveObject
 from ..simulation.room import Room
 from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamCallback, StreamFault
 
@@ -109,8 +109,12 @@ class CallbackFlags:
 
 def _real(track: npt.ArrayLike | None, name: str) -> npt.ArrayLike | None:
     """``track`` unchanged when it holds real numbers (or is None); else ConfigError."""
-    if track is not None and np.asarray(track).dtype.kind not in "biuf":
-        raise ConfigError(name, f"must hold real samples, got {np.asarray(track).dtype}")
+    try:
+        dtype = None if track is None else np.asarray(track).dtype
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise ConfigError(name, f"must be an array of samples ({exc})") from None
+    if dtype is not None and dtype.kind not in "biuf":
+        raise ConfigError(name, f"must hold real samples, got {dtype}")
     return track
 
 
@@ -123,7 +127,7 @@ class StreamTime:
     outputBufferDacTime: float = 0.0
 
 
-class SimulatedBackend:
+class SimulatedBackend(LiveObject):
     """A simulated room as a device (see the module docstring).
 
     Parameters
@@ -373,7 +377,7 @@ class SimulatedBackend:
         )
 
 
-class SimulatedStream:
+class SimulatedStream(LiveObject):
     """One stream on a :class:`SimulatedBackend` (what ``open_stream`` returns)."""
 
     def __init__(

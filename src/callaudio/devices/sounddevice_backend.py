@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, ConfigError, DeviceError
+from ..errors import BackendError, ConfigError, DeviceError, LiveObject
 from .base import MODES, DeviceCapabilities, FaultKind, RawCallback, StreamFault, check_device_names
 
 __all__ = [
@@ -472,7 +472,7 @@ class SounddeviceStream:
             raise _wrap("close", exc, self._device) from exc
 
 
-class SounddeviceBackend:
+class SounddeviceBackend(LiveObject):
     """PortAudio devices as an engine backend.
 
     Parameters

@@ -43,8 +43,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import check_flag, check_int, check_sample_rate, frame_size
-from ..devices.base import Device, Stream, StreamCallback
-from ..errors import ConfigError, FrameError, InvalidStateError
+from ..devices.base import Device, Stream, StreamCallback, check_device
+from ..errors import ConfigError, FrameError, InvalidStateError, LiveObject
 from ..processing import VoiceProcessor
 from .driver import (
     CALLBACK_MARK,
@@ -76,7 +76,7 @@ Float32Array = npt.NDArray[np.float32]
 _MAX_KEPT_ERRORS = 8
 
 
-class AudioEngine(RingSide):
+class AudioEngine(LiveObject, RingSide):
     """Runs one audio stream on a device with the VoiceProcessor in its callback.
 
     Parameters
@@ -143,6 +143,7 @@ class AudioEngine(RingSide):
         monitor: bool = False,
         compiled: bool | None = None,
     ) -> None:
+        check_device(device)
         self._rate = check_sample_rate(sample_rate)
         self._n = frame_size(self._rate)
         try:

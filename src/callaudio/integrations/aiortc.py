@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import CallAudioError, ConfigError, install_hint
+from ..errors import CallAudioError, ConfigError, LiveObject, install_hint
 
 try:
     import av
@@ -321,7 +321,7 @@ class MicrophoneTrack(MediaStreamTrack):
         return out
 
 
-class CallAudioBridge:
+class CallAudioBridge(LiveObject):
     """One WebRTC call of an aiortc ``RTCPeerConnection`` on a callaudio client.
 
     Create it inside a coroutine, before the offer/answer exchange (it adds its track to
@@ -359,7 +359,8 @@ class CallAudioBridge:
     Raises
     ------
     ConfigError
-        Not an engine backend, not a new ``RTCPeerConnection``, or no running event loop.
+        Not an engine backend, not a new ``RTCPeerConnection`` (or one that already sends
+        an audio track: another bridge's), or no running event loop.
     """
 
     def __init__(
@@ -382,6 +383,10 @@ class CallAudioBridge:
             )
         if not isinstance(pc, RTCPeerConnection) or pc.connectionState != "new":
             raise ConfigError("pc", f"must be a new RTCPeerConnection, got {pc!r}")
+        if any(s.track is not None and s.track.kind == "audio" for s in pc.getSenders()):
+            # a second bridge (or the application's own audio track): two tracks would
+            # send, and two bridges would split the remote track's frames between them
+            raise ConfigError("pc", "already sends an audio track (one bridge per connection)")
         if not isinstance(direction, CallDirection):
             raise ConfigError("direction", f"must be a CallDirection, got {direction!r}")
         for name, value, low in (

@@ -11,7 +11,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from ..errors import ConfigError
+from ..clock import check_callback, check_time
+from ..errors import ConfigError, LiveObject
 
 __all__ = ["LoopClock"]
 
@@ -46,7 +47,7 @@ class _LoopTimer:
         self._cancelled = True  # _fire checks it; the loop's handle may stay armed, harmless
 
 
-class LoopClock:
+class LoopClock(LiveObject):
     """A :class:`~callaudio.clock.Clock` (``time.monotonic``) whose timers fire on an asyncio
     loop's thread.
 
@@ -76,4 +77,6 @@ class LoopClock:
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> _LoopTimer:
         """Run ``callback()`` on the loop's thread at ``deadline`` (seconds, monotonic)."""
-        return _LoopTimer(self.loop, float(deadline), callback)
+        deadline = check_time("deadline", deadline, finite=False)
+        check_callback(callback)  # it failed only when due, on the loop
+        return _LoopTimer(self.loop, deadline, callback)

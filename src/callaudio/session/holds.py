@@ -7,6 +7,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from ..errors import LiveObject
+
 if TYPE_CHECKING:
     from .session import AudioSession
 
@@ -20,7 +22,7 @@ class HoldKind(enum.Enum):
     APPLICATION = "application"
 
 
-class SessionHold:
+class SessionHold(LiveObject):
     """One live activation of the session; release it exactly once.
 
     A context manager: ``with session.activate(): ...`` releases on exit.

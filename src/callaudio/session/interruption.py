@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from ..call import EndCause
 from ..clock import Clock, MonotonicClock, TimerHandle
@@ -126,6 +127,10 @@ class InterruptionPolicy:
                     f"{name}: must be an EndCause other than NONE, got {cause!r}",
                 )
         object.__setattr__(self, "causes", MappingProxyType(dict(self.causes)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the read-only view of causes does not pickle or deep-copy: a plain dict does
+        return (type(self), (self.grace_period, self.clock, self.default_cause, dict(self.causes)))
 
     def end_cause(self, interruption: Interruption) -> EndCause:
         """The end cause for a call that ``interruption`` held past the grace period."""

@@ -60,7 +60,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ..errors import ActivationError, ConfigError, InvalidStateError, SessionBusyError
+from ..errors import ActivationError, ConfigError, InvalidStateError, LiveObject, SessionBusyError
 from ..events import Dispatcher, EventHub, check_dispatcher
 from .categories import (
     Category,
@@ -92,7 +92,7 @@ logger = logging.getLogger("callaudio.session")
 _T = SessionState
 
 
-class AudioSession:
+class AudioSession(LiveObject):
     """The process's audio session.
 
     Parameters
@@ -208,7 +208,8 @@ class AudioSession:
         Raises
         ------
         ConfigError
-            When a handler cannot take its event's keyword arguments (nothing changed).
+            When it has no handler (None, a function), or a handler cannot take its
+            event's keyword arguments (nothing changed).
         """
         with self._lock:
             self._hub.add_observer(observer)

@@ -32,12 +32,14 @@ from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["kaiser_sinc", "resample", "resample_ratio"]
 
 F64 = npt.NDArray[np.float64]
 
-_CHUNK = 1 << 14
+#: Elements (output samples x taps) gathered per block: a few MB, so a block stays in cache.
+_BLOCK = 1 << 18
 #: Fractional phases tabulated by :func:`resample_ratio` (linear interpolation between).
 _PHASES = 512
 
@@ -56,6 +58,19 @@ def _check_params(zero_crossings: int, rolloff: float, beta: float) -> None:
         raise ValueError(f"rolloff must be in (0, 1], got {rolloff}")
     if beta < 0.0:
         raise ValueError(f"beta must be >= 0, got {beta}")
+
+
+def _windows(xp: F64, taps: int, first: npt.NDArray[np.int64], reverse: bool) -> F64:
+    """Rows ``xp[first[i] : first[i] + taps]`` (reversed with ``reverse``), contiguous; samples
+    outside ``xp`` read as 0 (``xp`` is zero at both ends, where an element-wise clip of the
+    indices to it would read)."""
+    lo = max(0, -int(first.min(initial=0)))
+    hi = max(0, int(first.max(initial=0)) + taps - xp.size)
+    if lo or hi:
+        xp = np.concatenate([np.zeros(lo), xp, np.zeros(hi)])
+    win = sliding_window_view(xp, taps)
+    rows = win[first + lo]
+    return np.ascontiguousarray(rows[:, ::-1] if reverse else rows)
 
 
 def kaiser_sinc(tau: F64, zero_crossings: int, rolloff: float, beta: float) -> F64:
@@ -121,15 +136,15 @@ def resample(
     pad_lo = n_k
     xp = np.concatenate([np.zeros(pad_lo), a, np.zeros(n_k + 2)])
     y = np.empty(n_out)
-    k = np.arange(n_k)
-    for s in range(0, n_out, _CHUNK):
-        n = np.arange(s, min(s + _CHUNK, n_out), dtype=np.int64)
+    chunk = max(256, _BLOCK // n_k)
+    for s in range(0, n_out, chunk):
+        n = np.arange(s, min(s + chunk, n_out), dtype=np.int64)
         pos = n * down + half
         p = pos % up
         q = pos // up
-        idx = (q[:, None] - k[None, :]) + pad_lo
-        np.clip(idx, 0, xp.size - 1, out=idx)
-        y[s : s + n.size] = np.einsum("ij,ij->i", bank[p], xp[idx])
+        # row i: xp[q_i + pad_lo - k] for k = 0 .. n_k - 1 (a reversed window of xp)
+        seg = _windows(xp, n_k, q + pad_lo - n_k + 1, reverse=True)
+        y[s : s + n.size] = np.einsum("ij,ij->i", bank[p], seg)
     return y
 
 
@@ -192,10 +207,10 @@ def resample_ratio(
     half = int(np.ceil(zero_crossings / scale))
     bank = _phase_bank(half, scale, zero_crossings, rolloff, beta)
     xp = np.concatenate([np.zeros(half + 1), a, np.zeros(half + 2)])
-    k = np.arange(-half + 1, half + 1)
     y = np.empty(n_out)
-    for s in range(0, n_out, _CHUNK):
-        n = np.arange(s, min(s + _CHUNK, n_out), dtype=np.float64)
+    chunk = max(256, _BLOCK // (2 * half))
+    for s in range(0, n_out, chunk):
+        n = np.arange(s, min(s + chunk, n_out), dtype=np.float64)
         t = offset + n / ratio
         base = np.floor(t)
         # The kernel at fractional position f is interpolated linearly between the two
@@ -203,9 +218,8 @@ def resample_ratio(
         pf = (t - base) * _PHASES
         p = np.minimum(pf.astype(np.int64), _PHASES - 1)
         w = pf - p
-        idx = base.astype(np.int64)[:, None] + k[None, :] + half + 1
-        np.clip(idx, 0, xp.size - 1, out=idx)
-        seg = xp[idx]
+        # row i: xp[base_i + k + half + 1] for k = -half + 1 .. half
+        seg = _windows(xp, 2 * half, base.astype(np.int64) + 2, reverse=False)
         y0 = np.einsum("ij,ij->i", bank[p], seg)
         y1 = np.einsum("ij,ij->i", bank[p + 1], seg)
         y[s : s + n.size] = y0 + w * (y1 - y0)

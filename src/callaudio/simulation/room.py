@@ -18,6 +18,8 @@ Units: rates in Hz, delays in ms (``delay_ms``) or samples (``delay_samples``), 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -33,10 +35,30 @@ F64 = npt.NDArray[np.float64]
 _DIRECT_MAX_TAPS = 32
 
 
+@functools.lru_cache(maxsize=16)
+def _default_response(rate: int, rt60_s: float, distance_m: float, seed: int) -> F64:
+    """The default room's response (read-only): computed once per process and parameters
+    (the image-source model costs ~80 ms; tests and applications build many rooms)."""
+    h, _ = room_rir(rate, rt60_s, distance_m, seed=seed)
+    h.setflags(write=False)
+    return h
+
+
 def _as_track(x: npt.ArrayLike | None, name: str) -> F32 | None:
+    """A mono track of real samples as float32 (None: none); else ConfigError (a string
+    failed as a raw ValueError, and an (n, channels) array was flattened: its channels
+    interleaved into one track ``channels`` times as long)."""
     if x is None:
         return None
-    a = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(-1))
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise ConfigError(name, f"must be an array of samples ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise ConfigError(name, f"must hold real samples, got dtype {arr.dtype}")
+    if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
+        raise ConfigError(name, f"must be a mono track, shape (n,) or (n, 1), got {arr.shape}")
+    a = np.ascontiguousarray(arr.reshape(-1), dtype=np.float32)
     if a.size == 0:
         return None
     if not np.all(np.isfinite(a)):
@@ -116,7 +138,7 @@ class Room:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError("seed", f"must be an int >= 0, got {seed!r}")
         if impulse_response is None:
-            h, _ = room_rir(self._rate, float(rt60_s), float(distance_m), seed=int(seed))
+            h = _default_response(self._rate, float(rt60_s), float(distance_m), int(seed))
             h = h * np.sqrt(10.0 ** (echo_gain_db / 10.0) / max(float(np.sum(h * h)), 1e-30))
         else:
             h = np.asarray(impulse_response, dtype=np.float64).reshape(-1)

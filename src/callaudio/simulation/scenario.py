@@ -43,12 +43,15 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import ConfigError
 from .metrics import active_level_dbfs, active_mask, level_dbfs
 from .noise import NOISE_KINDS, make_noise, mix_at_snr
 from .resample import resample_ratio
@@ -67,6 +70,15 @@ __all__ = [
     "path_change",
     "soft_clip",
 ]
+
+MAX_DURATION_S = 86400.0
+"""The longest scenario (a day of audio: 1.4e9 samples at 16 kHz)."""
+_NUMBERS = (
+    "duration_s", "bulk_delay_ms", "rt60_s", "speaker_mic_distance_m", "talker_mic_distance_m",
+    "erl_db", "far_level_dbfs", "near_level_dbfs", "noise_snr_db", "clip_drive", "drift_ppm",
+    "path_change_s", "path_change_distance_m",
+)  # fmt: skip
+_OPTIONAL = ("path_change_s", "path_change_distance_m")
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -170,12 +182,36 @@ class EchoScenario:
 
     def __post_init__(self) -> None:
         def bad(name: str, msg: str) -> None:
-            raise ValueError(f"{name}: {msg}")
+            raise ConfigError(name, msg)  # a ValueError too
 
+        # Numbers first (a str failed as a raw TypeError in a comparison, NaN levels and a
+        # string seed only when built, and a 1e9 s duration allocated without end).
+        for name in _NUMBERS:
+            v = getattr(self, name)
+            if v is not None or name not in _OPTIONAL:
+                if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                    bad(name, f"must be a finite number, got {v!r}")
+        for name in ("sample_rate", "far_talker", "near_talker", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                bad(name, f"must be an int >= 0, got {v!r}")
+        for name in ("far_intervals", "near_intervals"):
+            iv = getattr(self, name)
+            pairs = () if iv is None else iv
+            if not isinstance(pairs, (tuple, list)) or not all(
+                isinstance(p, (tuple, list))
+                and len(p) == 2
+                and all(isinstance(t, numbers.Real) and not isinstance(t, bool) for t in p)
+                for p in pairs
+            ):
+                bad(name, f"must be None or (start_s, end_s) pairs of seconds, got {iv!r:.80}")
         if not 8000 <= self.sample_rate <= 96000:
             bad("sample_rate", f"must be in [8000, 96000] Hz, got {self.sample_rate}")
-        if not self.duration_s > 0.5:
-            bad("duration_s", f"must be > 0.5 s, got {self.duration_s}")
+        if not 0.5 < self.duration_s <= MAX_DURATION_S:
+            bad(
+                "duration_s",
+                f"must be > 0.5 s and at most {MAX_DURATION_S:g} s, got {self.duration_s}",
+            )
         if not 0.0 <= self.bulk_delay_ms <= 2000.0:
             bad("bulk_delay_ms", f"must be in [0, 2000] ms, got {self.bulk_delay_ms}")
         if not 0.1 <= self.rt60_s <= 1.0:
@@ -397,7 +433,7 @@ class EchoResult:
         last frame is dropped.
         """
         if name not in ("far_active", "near_active", "far_only", "double_talk", "near_only"):
-            raise ValueError(f"unknown mask {name!r}")
+            raise ConfigError("name", f"unknown mask {name!r}")
         m = np.asarray(getattr(self, name), dtype=np.float64)
         k = max(1, round(frame_ms * self.sample_rate / 1000.0))
         nf = m.size // k
@@ -519,9 +555,9 @@ def noisy_speech(
     """
     n = round(duration_s * rate)
     if not 0.0 <= lead_s < duration_s - 0.5:
-        raise ValueError(f"lead_s must be in [0, duration_s - 0.5), got {lead_s}")
+        raise ConfigError("lead_s", f"must be in [0, duration_s - 0.5), got {lead_s}")
     if speech not in ("recorded", "synthetic"):
-        raise ValueError(f"speech must be 'recorded' or 'synthetic', got {speech!r}")
+        raise ConfigError("speech", f"must be 'recorded' or 'synthetic', got {speech!r}")
     rng = np.random.default_rng([int(seed), 0x0015E])
     s_seed, n_seed = (int(v) for v in rng.integers(2**31, size=2))
     i0 = round(lead_s * rate)
