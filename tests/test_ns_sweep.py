@@ -47,6 +47,27 @@ def test_pesq_floor_and_stoi_kept(rate: int, kind: str) -> None:
     assert worst_p[1]["pesq_gain"] >= S.PESQ_FLOOR[kind], (worst_p[0].label, worst_p[1])
 
 
+# Keyboard noise, DNSMOS OVRL gain, worst over the draw (10 and 20 dB; the sweep's seeds):
+# 16 kHz +0.102 -> +0.229 with the transient detector's count of rising bins (ns.pyx item
+# 2), 48 kHz +0.022 (seed 2 at 10 dB).  The PESQ floor is S.PESQ_FLOOR["keyboard"].
+KEYBOARD_OVRL_FLOOR = {16000: 0.2, 48000: 0.01}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rate", (16000, 48000), ids=("16k", "48k"))
+def test_keyboard_clicks_dnsmos_gain(rate: int) -> None:
+    pytest.importorskip("speechmos")
+    gains = []
+    for snr in SNRS:
+        for seed in SEEDS[rate]:
+            case = S.draw(seed, rate, "keyboard", snr)
+            s, x = S.build(case)
+            run, d = S.callaudio_ns(rate)
+            m = S.measure(s, x, run(x), rate, d, mos=True)
+            gains.append((m["dnsmos_gain"], case.label))
+    assert min(gains)[0] >= KEYBOARD_OVRL_FLOOR[rate], gains
+
+
 @pytest.mark.parametrize("kind", S.KINDS)
 def test_pesq_never_worse_than_input(kind: str) -> None:
     rows = _rows(16000, kind)

@@ -42,14 +42,15 @@ def _syllables(rate: int, seconds: float = 3.0, seed: int = 0) -> tuple[F32, lis
 
 
 # PESQ gain in keyboard noise, 16 kHz, seed 0: +0.002 / +0.003 (10 / 20 dB) before the
-# transient suppression, +0.067 / +0.027 with it (slow: the talker's synthesis and PESQ).
+# transient suppression, +0.067 / +0.027 with it, +0.137 / +0.239 with the count of rising
+# bins as the detector (slow: the talker's synthesis and PESQ).
 @pytest.mark.slow
 @pytest.mark.parametrize("snr", (10, 20), ids=lambda v: f"{v}dB")
 def test_keyboard_clicks_taken_down(snr: int) -> None:
     rate = 16000
     case = S.draw(0, rate, "keyboard", snr)
     m = S.measured(case)  # the sweep's keyboard case (tests/test_ns_sweep.py), measured once
-    assert m["pesq_gain"] >= 0.02, (case.label, m)
+    assert m["pesq_gain"] >= 0.13, (case.label, m)
 
 
 # Each burst's level gain: -0.03 dB worst at 16 and 48 kHz; -12 dB (the gain floor) from

@@ -80,13 +80,15 @@ ONSET_MAX_W = 0.05
 ONSET_OFF = 10.0 ** (3.0 / 10.0)
 TRANS_LO_HZ = 1000.0
 TRANS_HI_HZ = 8000.0
-TRANS_ON = 10.0 ** (15.0 / 10.0)
-TRANS_JUMP = 10.0 ** (10.0 / 10.0)
-TRANS_HL = 4.0
+TRANS_ON = 10.0 ** (10.0 / 10.0)
+TRANS_FRAC = (0.3, 0.3)
+TRANS_JUMP = 10.0 ** (4.0 / 10.0)
 TRANS_OFF = 10.0 ** (6.0 / 10.0)
 TRANS_MAX_S = 0.05
+TRANS_SUPPRESS_S = 0.015
+TRANS_RETRIG = 10.0 ** (-10.0 / 10.0)
 TRANS_CONFIRM_S = 0.06
-TRANS_ENV_TAU_S = 0.1
+TRANS_DREF_TAU_S = (0.01, 0.05)
 TRANS_REF_TAU_S = 0.03
 TRANS_RATE_TAU_S = 2.0
 TRANS_RATE = (1.0, 2.0)
@@ -211,8 +213,11 @@ class NoiseSuppressorRef:
         self.t_hi = min(self.nbins, int(TRANS_HI_HZ * K / self.sample_rate) + 1)
         self.a_tref = math.exp(-hop_s / TRANS_REF_TAU_S)
         self.t_max = max(1, int(TRANS_MAX_S / hop_s + 0.5))
+        self.t_sup = min(self.t_max, max(1, int(TRANS_SUPPRESS_S / hop_s + 0.5)))
         self.t_conf = max(1, int(TRANS_CONFIRM_S / hop_s + 0.5))
-        self.a_tenv = math.exp(-hop_s / TRANS_ENV_TAU_S)
+        self.a_dref = tuple(math.exp(-hop_s / t) for t in TRANS_DREF_TAU_S)
+        nt = self.t_hi - self.t_lo
+        self.t_nbins = tuple(math.ceil(f * nt - 1e-9) for f in TRANS_FRAC)
         self.a_trate = math.exp(-hop_s / TRANS_RATE_TAU_S)
         self.reset()
 
@@ -239,16 +244,17 @@ class NoiseSuppressorRef:
         self.psm = np.zeros(nb)  # the periodogram's ONSET_TAU_S average
         self.ehist: list[float] = []
         self.tref = np.zeros(nb)  # the spectrum before a transient (TRANS_REF_TAU_S mean)
+        self.dref = np.zeros(nb)  # the detection reference (TRANS_DREF_TAU_S: down, up)
         self.t_left = 0  # hops left in a transient
         self.t_refr = False  # a transient that lasted: not a click, until it ends
         self.t_count = 0  # transients started
+        self.t_peak = 0.0  # the transient's highest e_h
         self.t_el0 = 0.0
         self.t_wt = 0.0
         self.t_pend = 0
         self.t_voiced = False
         self.t_rate = 0.0
         self.t_ehist = [0.0, 0.0]
-        self.t_env = 0.0
         self.t_elprev = 0.0
         self.wbar = 0.0
         self.count = 0
@@ -404,6 +410,7 @@ class NoiseSuppressorRef:
             "tonal_t",
             "tonal_fl",
             "tref",
+            "dref",
         ):
             setattr(self, name, np.asarray(getattr(self, name), np.float32).astype(np.float64))
         for name in ("xprev", "zlast", "coh"):
@@ -418,31 +425,48 @@ class NoiseSuppressorRef:
         confirmed (decayed within TRANS_MAX_S) over the last TRANS_RATE_TAU_S."""
         hf, lf = slice(self.t_lo, self.t_hi), slice(self.vad_lo, self.t_lo)
         eh, el = float(np.mean(P[hf])), float(np.mean(P[lf]))
-        env = self.t_env
         dl = el - self.t_elprev
         self.t_elprev = el
         e2 = self.t_ehist[0]
         self.t_ehist = [self.t_ehist[1], eh]
+
+        def count(thr: float) -> int:
+            # bins of the band standing thr over the detection reference (float32, as
+            # the kernel compares)
+            ref = (self.dref[hf] + self.noise_floor).astype(np.float32)
+            return int(np.count_nonzero(P[hf].astype(np.float32) > np.float32(thr) * ref))
+
+        def onset() -> bool:
+            return (
+                self.count >= self.n_init
+                and eh > TRANS_JUMP * e2
+                and eh > float(np.mean(self.tref[hf]))
+                and count(TRANS_ON) >= self.t_nbins[0]
+            )
+
+        def begin() -> None:
+            self.t_left = self.t_max
+            self.t_peak = eh
+            self.t_el0 = el - dl  # the low band before the transient
+            self.t_pend = self.t_conf
+            self.t_voiced = False
+            self.t_count += 1
+
         if self.t_left > 0:
-            if eh < TRANS_OFF * env:
+            pk = self.t_peak
+            self.t_peak = max(pk, eh)
+            if self.t_left < self.t_max and self.t_ehist[0] < TRANS_RETRIG * pk and onset():
+                begin()  # a new click in the last one's decay
+            elif count(TRANS_OFF) < self.t_nbins[1]:
                 self.t_left = 0
             else:
                 self.t_left -= 1
                 self.t_refr = self.t_left == 0
             self.t_voiced = self.t_voiced or self.t_refr  # it lasted: not a click
         elif self.t_refr:
-            self.t_refr = not eh < TRANS_OFF * env
-        elif (
-            self.count >= self.n_init
-            and eh > TRANS_ON * env
-            and eh - env > TRANS_HL * dl
-            and eh > TRANS_JUMP * e2
-        ):
-            self.t_left = self.t_max
-            self.t_el0 = el - dl  # the low band before the transient
-            self.t_pend = self.t_conf
-            self.t_voiced = False
-            self.t_count += 1
+            self.t_refr = not count(TRANS_OFF) < self.t_nbins[1]
+        elif onset():
+            begin()
         if self.t_pend > 0:
             # confirmed a click TRANS_CONFIRM_S after its onset unless it lasted or voicing
             # followed it (a plosive)
@@ -453,14 +477,18 @@ class NoiseSuppressorRef:
                 self.t_rate += 1.0
         self.t_rate *= self.a_trate
         wt = min(max((self.t_rate - TRANS_RATE[0]) / (TRANS_RATE[1] - TRANS_RATE[0]), 0.0), 1.0)
-        self.t_wt = wt if self.t_left > 0 else 0.0
+        sup = self.t_left > self.t_max - self.t_sup  # the transient's first t_sup hops
+        self.t_wt = wt if sup else 0.0
         if self.t_left > 0:
-            if wt > 0.0:
+            if wt > 0.0 and sup:
                 self.noise = np.maximum(self.noise, np.float32(wt) * (P - self.tref))
         else:
             t = self.a_tref * self.tref + (1.0 - self.a_tref) * P
             self.tref = np.where(t < TINY, 0.0, t)
-            self.t_env = eh if eh < env else self.a_tenv * env + (1.0 - self.a_tenv) * eh
+            # the detection reference: down fast, up slowly
+            a = np.where(P < self.dref, *self.a_dref)
+            t = a * self.dref + (1.0 - a) * P
+            self.dref = np.where(t < TINY, 0.0, t)
 
     def _tonal_update(self, band: slice) -> None:
         """Tonal protection (ns.pyx item 2): in the band, where the mean periodogram stands

@@ -83,19 +83,27 @@ cdef class NoiseSuppressor:
     cdef f32* _tref            # the spectrum before a transient (TRANS_REF_TAU_S mean), nbins
     cdef int _t_lo, _t_hi      # bins of TRANS_LO_HZ .. TRANS_HI_HZ
     cdef f32 _a_tref
-    cdef f64 _a_tenv, _a_trate
+    cdef f32* _dref            # the detection reference (TRANS_DREF_*), nbins
+    cdef f32 _a_dfall, _a_drise
+    cdef f64 _a_trate
     cdef f64 _t_on, _t_off, _t_jump  # linear TRANS_ON_DB, TRANS_OFF_DB, TRANS_JUMP_DB
+    cdef int _t_non, _t_noff   # bins that must stand over D: TRANS_FRAC_ON, _OFF of the band
     cdef int _t_max            # TRANS_MAX_S in hops
+    cdef int _t_sup            # TRANS_SUPPRESS_S in hops (<= _t_max)
     cdef int _t_left           # hops left in a transient (0: none)
     cdef bint _t_refr          # a transient that lasted (not a click), until it ends
-    cdef f64 _t_env, _t_elprev, _t_e1, _t_e2  # e_h envelope, last low-band mean, e_h history
+    cdef f64 _t_elprev, _t_e1, _t_e2  # last low-band mean, e_h history
     cdef f64 _t_el0            # the low-band mean before the transient
     cdef int _t_conf, _t_pend  # TRANS_CONFIRM_S in hops; hops left until the confirmation
     cdef bint _t_voiced        # the pending transient lasted or voicing followed it
     cdef f64 _t_rate           # confirmed clicks, decaying with TRANS_RATE_TAU_S
     cdef f64 _t_wt             # this hop's click weight (0 outside a transient)
     cdef long _t_count         # transients started since reset
+    cdef f64 _t_peak           # the transient's highest e_h
+    cdef f64 _t_retrig         # linear -TRANS_RETRIG_DB
     cdef void _transient(self) noexcept nogil
+    cdef bint _t_onset(self, f64 eh, f64 e2) noexcept nogil
+    cdef void _t_begin(self, f64 eh, f64 el, f64 dl) noexcept nogil
     # Scalar state.
     cdef long _count           # hops since reset (saturates)
     cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability

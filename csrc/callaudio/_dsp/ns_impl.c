@@ -178,6 +178,24 @@ void ca_ns_transient(const float *restrict P, float *restrict tref, float *restr
     }
 }
 
+int ca_ns_transient_count(const float *restrict P, const float *restrict dref, int lo,
+                          int hi, float thr, float floor_) {
+    int c = 0;
+    for (ptrdiff_t k = lo; k < hi; k++)
+        c += P[k] > thr * (dref[k] + floor_);
+    return c;
+}
+
+void ca_ns_transient_dref(const float *restrict P, float *restrict dref, int nb,
+                          float a_fall, float a_rise, float tiny) {
+    const ptrdiff_t m = nb;
+    for (ptrdiff_t k = 0; k < m; k++) {
+        float a = P[k] < dref[k] ? a_fall : a_rise;
+        float t = a * dref[k] + (1.0f - a) * P[k];
+        dref[k] = t < tiny ? 0.0f : t;
+    }
+}
+
 void ca_ns_transient_limit(const float *restrict P, const float *restrict tref,
                            float *restrict gain, int nb, float keep, float gmin2, float w) {
     const ptrdiff_t m = nb;

@@ -89,29 +89,40 @@
 #define CA_NS_ONSET_TAU_S 0.02
 #define CA_NS_ONSET_OFF_DB 3.0
 #define CA_NS_ONSET_MAX_W 0.05
-/* Transient (keyboard click) suppression: a hop whose mean periodogram over TRANS_LO..HI_HZ
- * (e_h) rises TRANS_ON_DB over its envelope (falls at once, rises with TRANS_ENV_TAU_S),
- * TRANS_JUMP_DB over e_h two hops before (abrupt), and more than TRANS_HL times the rise of
- * the 100..TRANS_LO_HZ mean over one hop (a voiced onset rises there) starts a transient;
- * it ends when e_h falls under TRANS_OFF_DB over the envelope, and is confirmed a click if
- * that happens within TRANS_MAX_S and, from its end to TRANS_CONFIRM_S after its onset, the
+/* Transient (keyboard click) suppression: a hop starts a transient when at least
+ * TRANS_FRAC_ON of the bins in TRANS_LO..HI_HZ stand TRANS_ON_DB over their detection
+ * reference D (each bin's periodogram tracked down fast, TRANS_DREF_FALL_S, up slowly,
+ * TRANS_DREF_RISE_S; not updated during transients) and the band mean e_h stands
+ * TRANS_JUMP_DB over its value two hops before (abrupt) and over the band mean of the
+ * reference T below; it ends when fewer than
+ * TRANS_FRAC_OFF of the bins stand TRANS_OFF_DB over D, and is confirmed a click if that
+ * happens within TRANS_MAX_S and, from its end to TRANS_CONFIRM_S after its onset, the
  * 100..TRANS_LO_HZ mean stays under TRANS_OFF_DB over its value before the transient (a
  * plosive's burst is followed by voicing); a transient that lasts TRANS_MAX_S is not a click
- * (no new one starts until it ends).
+ * (no new one starts until fewer than TRANS_FRAC_OFF of the bins stand over D).  During a
+ * transient, once e_h has fallen TRANS_RETRIG_DB under the transient's peak, an onset
+ * starts a new transient (the next key's click while the last one's decay is still in the
+ * analysis window).
  * The confirmed clicks' count, decaying with TRANS_RATE_TAU_S, gives the weight (0 at
  * TRANS_RATE_LO, 1 from TRANS_RATE_HI) with which, during a transient, the gain's noise PSD
- * is lifted to the rise of each bin over its spectrum before (TRANS_REF_TAU_S mean, not
- * updated during transients).  Where no clicks recur (clean speech, plosives alone) the
+ * is lifted to the rise of each bin over its spectrum before (T: TRANS_REF_TAU_S mean, not
+ * updated during transients), for the first TRANS_SUPPRESS_S of the transient only (a
+ * click has passed the output's last 10 ms by then; a talker's onset taken for one is
+ * kept after it).  Where no clicks recur (clean speech, plosives alone) the
  * weight stays 0. */
 #define CA_NS_TRANS_LO_HZ 1000.0
 #define CA_NS_TRANS_HI_HZ 8000.0
-#define CA_NS_TRANS_ON_DB 15.0
-#define CA_NS_TRANS_JUMP_DB 10.0
-#define CA_NS_TRANS_HL 4.0
+#define CA_NS_TRANS_ON_DB 10.0
+#define CA_NS_TRANS_FRAC_ON 0.3
+#define CA_NS_TRANS_FRAC_OFF 0.3
+#define CA_NS_TRANS_JUMP_DB 4.0
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
+#define CA_NS_TRANS_SUPPRESS_S 0.015
+#define CA_NS_TRANS_RETRIG_DB 10.0
 #define CA_NS_TRANS_CONFIRM_S 0.06
-#define CA_NS_TRANS_ENV_TAU_S 0.1
+#define CA_NS_TRANS_DREF_FALL_S 0.01
+#define CA_NS_TRANS_DREF_RISE_S 0.05
 #define CA_NS_TRANS_REF_TAU_S 0.03
 #define CA_NS_TRANS_RATE_TAU_S 2.0
 #define CA_NS_TRANS_RATE_LO 1.0
@@ -182,6 +193,15 @@ void ca_ns_noise_update(const float *restrict P, float *restrict noise,
  * a tref + (1 - a) P (< tiny -> 0). */
 void ca_ns_transient(const float *restrict P, float *restrict tref, float *restrict used,
                      int nb, float a, float w, int active, float tiny);
+
+/* The number of bins k in lo..hi-1 with P[k] > thr (dref[k] + floor_). */
+int ca_ns_transient_count(const float *restrict P, const float *restrict dref, int lo,
+                          int hi, float thr, float floor_);
+
+/* The detection reference: dref <- a dref + (1 - a) P, a = a_fall where P < dref, else
+ * a_rise (< tiny -> 0). */
+void ca_ns_transient_dref(const float *restrict P, float *restrict dref, int nb,
+                          float a_fall, float a_rise, float tiny);
 
 /* The click limit: gain[k] *= (clamp(keep tref / max(P, 1e-30), gmin2, 1))^(w / 2). */
 void ca_ns_transient_limit(const float *restrict P, const float *restrict tref,

@@ -52,11 +52,13 @@ ONSET_MAX_W: float
 TRANS_BAND_HZ: tuple[float, float]
 TRANS_ON_DB: float
 TRANS_JUMP_DB: float
-TRANS_HL: float
 TRANS_OFF_DB: float
 TRANS_MAX_S: float
+TRANS_SUPPRESS_S: float
+TRANS_RETRIG_DB: float
 TRANS_CONFIRM_S: float
-TRANS_ENV_TAU_S: float
+TRANS_DREF_TAU_S: tuple[float, float]
+TRANS_FRAC: tuple[float, float]
 TRANS_REF_TAU_S: float
 TRANS_RATE_TAU_S: float
 TRANS_RATE: tuple[float, float]
