@@ -127,7 +127,8 @@ Per capture frame (units: n = sample_rate // 100 samples = 10 ms)
    ``x'`` = this frame's presence before the suppressor's hold, held by 0.7 per frame, and
    ``s = clip(x' / 0.3, 0, 1)``, the Kalman gain is scaled by ``1 - 0.5 s`` and ``q`` by
    ``1 - s`` (0, a talker, at ``s = 1``): a step-size control by a soft double-talk
-   measure (Mader, Puder & Schmidt 2000), ``_random_walk``.
+   measure (Mader, Puder & Schmidt 2000), ``_random_walk``; not while the error is, or
+   within 10 frames was, louder than the mic, nor after a lag change (the path moved).
    Clock drift: the filter and the kept copy are rotated every frame by the delay change
    per frame measured on the filter (its remaining rotation over the frames it adapts
    freely, fitted as a delay every 16 frames, half of it taken), so that neither loses the
@@ -963,13 +964,14 @@ cdef class EchoCanceller:
         ``filter.update``) and scales this ``q`` by ``1 - dt_s`` (``qzero`` at 1):
         ``dt_s = clip((x' - DT_MU_LO) / (DT_MU_HI - DT_MU_LO), 0, 1)`` with ``x'`` the
         suppressor's presence of the last frame before its hold (``near_now``; 0 while
-        the divergence test's smoothed error is louder than the mic, for DT_MU_CALM
-        frames after it declared an echo-path change and for the suppressor's ERLE_HOLD
-        frames after a lag change: without, change#7 at 16 kHz re-converged in 0.39 s
-        instead of 0.04), held by
-        DT_MU_HOLD per frame here (Mader, Puder & Schmidt 2000: step-size control by a
-        double-talk measure).  Measured on the dt sweep (tests/aec_dt_diagnosis.py and the
-        reference model, seeds 0, 2, 3 at 16 kHz): over the bursts the linear filter
+        the divergence test's smoothed error is louder than the mic, within DT_MU_CALM
+        frames of an error louder than 1.25 x the mic (the suppressor's test) or of an
+        echo-path change the divergence test declared, and in the suppressor's ERLE_HOLD
+        frames after a lag change: a talker does neither, and without this change#7 at
+        16 kHz re-converged in 0.39 s instead of 0.04), held by DT_MU_HOLD per frame here
+        (Mader, Puder & Schmidt 2000: step-size control by a double-talk measure).
+        Measured on the dt sweep (tests/aec_dt_diagnosis.py and the reference model,
+        seeds 0, 2, 3 at 16 kHz): over the bursts the linear filter
         removed 13.6 / 9.1 / 7.7 dB of echo against 25.7 / 18.7 / 16.8 dB with the near end
         removed from the mic; a suppressor of this form given the TRUE residual echo
         reached DT PESQ only 2.20 / 1.99 / 1.91 at 0.6-1.3 dB of near-end loss, so the
@@ -978,11 +980,11 @@ cdef class EchoCanceller:
         shipped suppressor 1.74 / 1.82 / 2.56 (from 1.33 / 1.33 / 1.70), the true-residual
         suppressor 3.7 / 3.6 / 3.2.  This measure (the presence, which covers > 99 % of the
         near end's energy in the bursts) gets part of it: worst DT PESQ of seeds 0-5
-        1.33 -> 1.38 / 1.34 -> 1.41 at 16 / 48 kHz, median of seeds 0-7 1.66 -> 1.94 /
-        1.70 -> 1.97.  The held presence (NEAR_HOLD 0.9) instead reached 1.49 / 1.51 but
+        1.33 -> 1.38 / 1.34 -> 1.41 at 16 / 48 kHz, median of seeds 0-7 1.66 -> 1.92 /
+        1.70 -> 1.94.  The held presence (NEAR_HOLD 0.9) instead reached 1.49 / 1.51 but
         slowed the re-convergence after a burst (soak dt seed 107 at 48 kHz: ERLE after
-        the burst 12 dB); the 0.7 hold keeps it (5 of the soak's 6 known misses of 30 dB
-        now pass)."""
+        the burst 12 dB); with the 0.7 hold two of the soak's six known misses of 30 dB
+        pass, none is added."""
         cdef f32 x
         cdef double s
         cdef f32* cdy = self.cdy
