@@ -589,7 +589,7 @@ SUPPRESSOR_FLOORS: dict[int, dict[str, tuple[float, str]]] = {
     rate: {
         "sat_db": (30.0, "min"),
         "dt_loss_db": (1.05, "max"),
-        "dt_pesq": (1.31, "min"),
+        "dt_pesq": (1.36, "min"),
         "post_dt_db": (30.0, "min"),
         "lead_db": (30.0, "min"),
     }

@@ -71,6 +71,11 @@ COH_SMOOTH = float(_C["COH_SMOOTH"])
 COH_LO = float(_C["COH_LO"])
 COH_HI = float(_C["COH_HI"])
 COH_LEAK = float(_C["COH_LEAK"])
+DT_MU_LO = float(_C["DT_MU_LO"])
+DT_MU_HI = float(_C["DT_MU_HI"])
+DT_MU_CUT = float(_C["DT_MU_CUT"])
+DT_MU_HOLD = float(_C["DT_MU_HOLD"])
+DT_MU_CALM = int(_C["DT_MU_CALM"])
 ANCHOR_ERLE = float(_C["ANCHOR_ERLE"])
 ANCHOR_DOM = float(_C["ANCHOR_DOM"])
 ANCHOR_FRAMES = int(_C["ANCHOR_FRAMES"])
@@ -250,6 +255,7 @@ class EchoCancellerRef:
         self.zbar = 0.0
         self.pzz = 0.0
         self.near = 0.0
+        self.near_now = 0.0
         self.keep_ctx = 0.0
         self.G = np.ones(k)
         self.p_far = self.p_y = self.p_mic = self.p_e = self.p_out = 0.0
@@ -262,6 +268,8 @@ class EchoCancellerRef:
         self.dt_hang = 0
         self.s_ee = self.s_yy = self.s_ey = 0.0
         self.talk_n = 0
+        self.dt_x = 0.0
+        self.dt_calm = 0
         self.Cdy = np.zeros(self.k, np.complex128)
         self.Cyy = np.zeros(self.k)
         self.Cdd = np.zeros(self.k)
@@ -365,9 +373,28 @@ class EchoCancellerRef:
         if self.g_echo <= 0.0 or self.leak >= COH_LEAK:
             qf[:] = 1.0
         qf = 1.0 - min(self.near, 1.0) * (1.0 - qf)
+        # the Kalman step and the random walk shrink with the suppressor's near-end presence
+        # (see aec.pyx, _random_walk): the step by DT_MU_CUT, the walk to 0 (a talker)
+        s_dt = 0.0
+        # not while the divergence test's error is louder than the mic, nor DT_MU_CALM
+        # frames after it declared an echo-path change, nor in the suppressor's hold after
+        # a lag change (aec.pyx, _random_walk)
+        calm = (
+            self.dt_calm == 0 and self.div_n == 0 and self.hold == 0
+            and self.since_louder >= DT_MU_CALM
+        )
+        self.dt_calm = max(self.dt_calm - 1, 0)
+        if self.g_echo > 0.0 and self.leak < COH_LEAK:
+            xnow = self.near_now if calm else 0.0
+            self.dt_x = max(xnow, DT_MU_HOLD * self.dt_x)
+            s_dt = min(max((min(self.dt_x, 1.0) - DT_MU_LO) / (DT_MU_HI - DT_MU_LO), 0.0), 1.0)
+        if s_dt >= 1.0:
+            talker = True
+        qf = qf * (1.0 - s_dt)
         self.Phi = KF_LAMBDA * self.Phi + (1.0 - KF_LAMBDA) * _power(E) + TINY
         # gain regularisation: an absolute floor plus KF_REG times the far power per bin
         inv = 1.0 / (0.5 * self.PX + self.Phi + 2.0 * n * (KF_DELTA + KF_REG * fsum / P))
+        inv = inv * (1.0 - DT_MU_CUT * s_dt)
         # measurement and time update per partition, in order: the random walk's power
         # includes the neighbours' (W[p-1] already updated this frame, W[p+1] not yet)
         pk0 = self.dr_pk
@@ -523,6 +550,7 @@ class EchoCancellerRef:
                     self.relock_n = DE_RELOCK_FRAMES
                     self.Psi = np.maximum(self.Psi, self.psi0[:, None])
             self.div_n = self.cp_n = 0
+            self.dt_calm = DT_MU_CALM
 
     # ------------------------------------------------------------------ delay
     def _features(self, s2: F64) -> F64:
@@ -726,6 +754,7 @@ class EchoCancellerRef:
             x = min(max((10.0 * math.log10(s_s / s_r) - ECHO_DB) / (NEAR_DB - ECHO_DB), 0.0), 1.0)
         else:
             x = 1.0
+        self.near_now = x
         x = max(x, NEAR_HOLD * self.near)
         self.near = x
         # behind a talker: the residual echo from the per-bin linear ERLE (error/echo power

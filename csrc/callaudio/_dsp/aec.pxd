@@ -103,6 +103,9 @@ cdef class EchoCanceller:
     cdef f32* qv                # k the Kalman random-walk factor per bin (_random_walk)
     cdef f32* qfull             # k KF_Q everywhere, and
     cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
+    cdef int dt_calm            # frames left without the step's shrinking (an echo-path change)
+    cdef double dt_x            # the suppressor's presence before its hold, held DT_MU_HOLD
+    cdef double dt_s            # _random_walk's share of the Kalman step taken off (x DT_MU_CUT)
     cdef f32* drc               # 2k clock-drift tracker: the filter's remaining rotation (_drift)
     cdef f32* wold              # 2k the peak partition before this frame's update
     cdef f32* drph              # 2k the rotation's phasors

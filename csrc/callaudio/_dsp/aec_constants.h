@@ -34,6 +34,11 @@
 #define AEC_COH_LO 0.6  /* coherence at or below which a bin's random walk stops in a talker */
 #define AEC_COH_HI 0.95  /* coherence at or above which it runs at the full rate */
 #define AEC_COH_LEAK 0.02  /* ... only behind a filter whose leakage is below (not saturating) */
+#define AEC_DT_MU_LO 0.0  /* suppressor's near-end presence above which the Kalman step shrinks */
+#define AEC_DT_MU_HI 0.3  /* ... where it is shrunk fully and the random walk stops */
+#define AEC_DT_MU_HOLD 0.7  /* per-frame decay of the presence the Kalman step reads (its own hold) */
+#define AEC_DT_MU_CALM 10  /* frames after an echo-path change or an error louder than the mic before it shrinks */
+#define AEC_DT_MU_CUT 0.5  /* share of the Kalman step taken off at full presence */
 #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
 #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
 #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */

@@ -28,7 +28,7 @@ cdef class PartitionedKalmanFilter:
     cdef void estimate_echo(self, const f32* Xr, long long t, const f32* mic, f32* y,
                             f32* e) noexcept nogil
     cdef bint update(self, const f32* Xr, const f32* X2r, long long t, const f32* e,
-                     double fsum, const f32* q) noexcept nogil
+                     double fsum, const f32* q, f32 mu) noexcept nogil
     cdef bint constrain(self, int r) noexcept nogil
     cdef void raise_uncertainty(self) noexcept nogil
     cdef void raise_prior(self) noexcept nogil

@@ -133,9 +133,9 @@ cdef class PartitionedKalmanFilter:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef bint update(self, const f32* Xr, const f32* X2r, long long t, const f32* e,
-                     double fsum, const f32* q) noexcept nogil:
+                     double fsum, const f32* q, f32 mu) noexcept nogil:
         """Measurement and time update with error ``e`` (random-walk factor ``q``, k
-        floats: one per bin), then
+        floats: one per bin; the Kalman gain times ``mu``, 1: the filter's own), then
         the gradient constraint. Returns True when a partition went non-finite: the filter
         has then restarted itself (``reset``) and the caller resets what depends on it."""
         cdef int n = self.n, k = self.k, P = self.P, H = self.H, p, idx, pk, r, r2
@@ -151,6 +151,9 @@ cdef class PartitionedKalmanFilter:
         # (bins the far end hardly excites must not adapt on rounding noise)
         delta = 2.0 * n * (KF_DELTA + KF_REG * fsum / P)
         ca_aec_gain_inv(k, self.Phi, self.inv, self.Espec, self.PX, KF_LAMBDA, delta, TINY)
+        if mu != 1.0:
+            for p in range(k):
+                self.inv[p] *= mu
         # measurement and time update per partition; tmp carries the previous partition's
         # updated |W|^2 to the next one
         for p in range(P):

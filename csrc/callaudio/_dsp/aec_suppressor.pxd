@@ -45,6 +45,7 @@ cdef class ResidualEchoSuppressor:
     cdef bint hold_jump
     cdef double gamma, Pey, Pyy, leak
     cdef double zbar, pzz, near
+    cdef double near_now        # this frame's presence before the hold (NEAR_HOLD)
     cdef double keep_ctx               # the talker's floor context (step 5)
     cdef unsigned int rng
     cdef unsigned int rng_jump[32]     # the comfort noise's state map over k bins

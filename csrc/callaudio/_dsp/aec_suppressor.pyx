@@ -302,6 +302,7 @@ cdef class ResidualEchoSuppressor:
         self.zbar = 0.0
         self.pzz = 0.0
         self.near = 0.0
+        self.near_now = 0.0
         self.keep_ctx = 0.0
 
     cdef void set_coherence(self, const f32* cdy, const f32* cyy, const f32* cdd) noexcept nogil:
@@ -483,6 +484,7 @@ cdef class ResidualEchoSuppressor:
             x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
         else:
             x = 1.0
+        self.near_now = x
         if x < NEAR_HOLD * self.near:
             x = NEAR_HOLD * self.near
         self.near = x
@@ -557,6 +559,7 @@ cdef class ResidualEchoSuppressor:
         memcpy(self.G, leader.G, k * sizeof(f32))
         memcpy(self.nf, leader.nf, k * sizeof(f32))
         self.near = leader.near
+        self.near_now = leader.near_now
         self.leak = leader.leak
         if not spectrum:
             return
