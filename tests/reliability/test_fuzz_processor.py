@@ -9,6 +9,7 @@ bit-identical output to a twin that saw only the accepted ones.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import hypothesis.strategies as st
@@ -216,8 +217,8 @@ def _documented_ok(name: str, value: Any, lo: float | None, hi: float | None) ->
     if name == "order":
         return not isinstance(value, bool) and value in (2, 4)
     assert lo is not None and hi is not None
-    return (
-        isinstance(value, (int, float))
+    return (  # a real number of any kind (NumPy's too: np.float32(12) is 12 dB), not a bool
+        isinstance(value, numbers.Real)
         and not isinstance(value, bool)
         and math.isfinite(value)
         and lo <= value <= hi
