@@ -86,8 +86,6 @@ TRANS_JUMP = 10.0 ** (4.0 / 10.0)
 TRANS_OFF = 10.0 ** (6.0 / 10.0)
 TRANS_MAX_S = 0.05
 TRANS_SUPPRESS_S = 0.015
-TRANS_FULL_GAIN = 0.55
-TRANS_FULL_TAU_S = 0.3
 TRANS_RETRIG = 10.0 ** (-10.0 / 10.0)
 TRANS_CONFIRM_S = 0.06
 TRANS_DREF_TAU_S = (0.01, 0.05)
@@ -216,7 +214,6 @@ class NoiseSuppressorRef:
         self.a_tref = math.exp(-hop_s / TRANS_REF_TAU_S)
         self.t_max = max(1, int(TRANS_MAX_S / hop_s + 0.5))
         self.t_sup = min(self.t_max, max(1, int(TRANS_SUPPRESS_S / hop_s + 0.5)))
-        self.a_tglo = math.exp(-hop_s / TRANS_FULL_TAU_S)
         self.t_conf = max(1, int(TRANS_CONFIRM_S / hop_s + 0.5))
         self.a_dref = tuple(math.exp(-hop_s / t) for t in TRANS_DREF_TAU_S)
         nt = self.t_hi - self.t_lo
@@ -250,7 +247,6 @@ class NoiseSuppressorRef:
         self.dref = np.zeros(nb)  # the detection reference (TRANS_DREF_TAU_S: down, up)
         self.t_left = 0  # hops left in a transient
         self.t_refr = False  # a transient that lasted: not a click, until it ends
-        self.t_glo = 0.0  # the mean gain under TRANS_LO_HZ, averaged over TRANS_FULL_TAU_S
         self.t_count = 0  # transients started
         self.t_peak = 0.0  # the transient's highest e_h
         self.t_el0 = 0.0
@@ -481,13 +477,7 @@ class NoiseSuppressorRef:
                 self.t_rate += 1.0
         self.t_rate *= self.a_trate
         wt = min(max((self.t_rate - TRANS_RATE[0]) / (TRANS_RATE[1] - TRANS_RATE[0]), 0.0), 1.0)
-        # the transient's first t_sup hops, or all of it while the gain under TRANS_LO_HZ,
-        # averaged, says no talker's voicing
-        glo = float(np.mean(self.gain[self.vad_lo : self.t_lo].astype(np.float32), dtype=float))
-        self.t_glo = self.a_tglo * self.t_glo + (1.0 - self.a_tglo) * glo
-        sup = self.t_left > self.t_max - self.t_sup or (
-            self.t_left > 0 and self.t_glo < TRANS_FULL_GAIN
-        )
+        sup = self.t_left > self.t_max - self.t_sup  # the transient's first t_sup hops
         self.t_wt = wt if sup else 0.0
         if self.t_left > 0:
             if wt > 0.0 and sup:

@@ -91,8 +91,6 @@ cdef class NoiseSuppressor:
     cdef int _t_max            # TRANS_MAX_S in hops
     cdef int _t_sup            # TRANS_SUPPRESS_S in hops (<= _t_max)
     cdef int _t_left           # hops left in a transient (0: none)
-    cdef f64 _t_glo            # mean gain under TRANS_LO_HZ, averaged over TRANS_FULL_TAU_S
-    cdef f64 _a_tglo           # its per-hop decay
     cdef bint _t_refr          # a transient that lasted (not a click), until it ends
     cdef f64 _t_elprev, _t_e1, _t_e2  # last low-band mean, e_h history
     cdef f64 _t_el0            # the low-band mean before the transient

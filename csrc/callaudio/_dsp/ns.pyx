@@ -141,12 +141,8 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    suppressed; a talker's lone bursts are not (the plosive test is unchanged).  Over the
    transient's first
    TRANS_SUPPRESS_S = 15 ms (3 hops of 5 ms: by then the click has left the last 10 ms
-   that the synthesis window outputs, while the 20 ms analysis window still holds it),
-   or over all of it while no talker is there (the mean gain over 100 Hz..1 kHz, averaged
-   over TRANS_FULL_TAU_S = 0.3 s, below TRANS_FULL_GAIN = 0.55: a talker's voicing opens
-   it, 5th percentile 0.66-0.68 in keyboard noise at 20 dB, typing alone 0.46-0.73 and
-   lower once its clicks are taken down), the gain's noise PSD is
-   ``max(., wt (|Y|^2 - T))``, T the periodogram's
+   that the synthesis window outputs, while the 20 ms analysis window still holds it)
+   the gain's noise PSD is ``max(., wt (|Y|^2 - T))``, T the periodogram's
    TRANS_REF_TAU_S = 30 ms average before the onset (not updated during transients), and
    above 1 kHz the gain is multiplied by ``clamp(TRANS_KEEP T / |Y|^2, TRANS_GMIN^2,
    1)^(wt / 2)`` (each bin at most TRANS_KEEP = 4 times, 6 dB, its power before; >= -30
@@ -168,12 +164,7 @@ frame_size (20 ms) analysis frame, for every bin k of Y = FFT(w_a * y):
    whole transient (50 ms) instead cost up to 0.025 STOI at 20 dB (a talker's onset taken
    for a click); 10 ms of it 0.02-0.05 PESQ.  A new transient at any onset during one
    (not only after its decay) cost 0.05 STOI at 20 dB; also after one that lasted, clean
-   speech PESQ 4.51 -> 4.40 (a talker's bursts confirmed as clicks).  The whole transient
-   where no talker is lifts the keyboard lead-in's attenuation (bench_ns_peers, 1.5 s
-   before the talker) 2.93 -> 22.2 dB (16 kHz seed 0) and 3.81 -> 23.5 dB (48 kHz seed
-   1); where the clicks are not confirmed (48 kHz seed 0: 0.01 dB) it cannot help.  Gated
-   on the frame's speech probability instead it never acted: the VAD stays at 1.0 in
-   typing; on the last hop's low-band gain alone (not averaged) it cost 0.07 STOI.
+   speech PESQ 4.51 -> 4.40 (a talker's bursts confirmed as clicks).
 3. **A priori SNR**: decision-directed, Y. Ephraim and D. Malah, "Speech enhancement using
    a minimum mean-square error short-time spectral amplitude estimator", IEEE TASSP 32(6),
    1984: ``xi = a G_prev^2 |Y_prev|^2 / s2 + (1 - a) max(gamma - 1, 0)`` with a = 0.98
@@ -261,7 +252,6 @@ cdef extern from "ns_impl.h":
     double CA_NS_ONSET_TAU_S, CA_NS_ONSET_MAX_W, CA_NS_ONSET_OFF_DB
     double CA_NS_TRANS_LO_HZ, CA_NS_TRANS_HI_HZ, CA_NS_TRANS_ON_DB, CA_NS_TRANS_JUMP_DB
     double CA_NS_TRANS_OFF_DB, CA_NS_TRANS_MAX_S, CA_NS_TRANS_SUPPRESS_S, CA_NS_TRANS_RETRIG_DB
-    double CA_NS_TRANS_FULL_GAIN, CA_NS_TRANS_FULL_TAU_S
     double CA_NS_TRANS_FRAC_ON, CA_NS_TRANS_FRAC_OFF
     double CA_NS_TRANS_DREF_FALL_S, CA_NS_TRANS_DREF_RISE_S
     int ca_ns_transient_count(const float* P, const float* dref, int lo, int hi, float thr,
@@ -365,8 +355,6 @@ TRANS_JUMP_DB = CA_NS_TRANS_JUMP_DB
 TRANS_OFF_DB = CA_NS_TRANS_OFF_DB
 TRANS_MAX_S = CA_NS_TRANS_MAX_S
 TRANS_SUPPRESS_S = CA_NS_TRANS_SUPPRESS_S
-TRANS_FULL_GAIN = CA_NS_TRANS_FULL_GAIN
-TRANS_FULL_TAU_S = CA_NS_TRANS_FULL_TAU_S
 TRANS_RETRIG_DB = CA_NS_TRANS_RETRIG_DB
 TRANS_CONFIRM_S = CA_NS_TRANS_CONFIRM_S
 TRANS_DREF_TAU_S = (CA_NS_TRANS_DREF_FALL_S, CA_NS_TRANS_DREF_RISE_S)
@@ -580,7 +568,6 @@ cdef class NoiseSuppressor:
         self._a_trate = exp(-hop_s / CA_NS_TRANS_RATE_TAU_S)
         self._t_max = max(1, <int>(CA_NS_TRANS_MAX_S / hop_s + 0.5))
         self._t_sup = min(self._t_max, max(1, <int>(CA_NS_TRANS_SUPPRESS_S / hop_s + 0.5)))
-        self._a_tglo = exp(-hop_s / CA_NS_TRANS_FULL_TAU_S)
         self._t_conf = max(1, <int>(CA_NS_TRANS_CONFIRM_S / hop_s + 0.5))
         self._t_on = 10.0 ** (CA_NS_TRANS_ON_DB / 10.0)
         self._t_off = 10.0 ** (CA_NS_TRANS_OFF_DB / 10.0)
@@ -674,7 +661,6 @@ cdef class NoiseSuppressor:
         memset(self._dref, 0, nb * sizeof(f32))
         self._t_left = 0
         self._t_refr = False
-        self._t_glo = 0.0
         self._t_elprev = 0.0
         self._t_el0 = 0.0
         self._t_pend = 0
@@ -725,7 +711,6 @@ cdef class NoiseSuppressor:
             self._tref[k] = other._tref[k] * scale
             self._dref[k] = other._dref[k] * scale
         self._t_rate = other._t_rate
-        self._t_glo = other._t_glo
         self._count = other._count
         self._wbar = other._wbar
         self._log_odds = other._log_odds
@@ -881,12 +866,8 @@ cdef class NoiseSuppressor:
         self._t_rate *= self._a_trate
         wt = (self._t_rate - CA_NS_TRANS_RATE_LO) / (CA_NS_TRANS_RATE_HI - CA_NS_TRANS_RATE_LO)
         wt = 0.0 if wt < 0.0 else (1.0 if wt > 1.0 else wt)
-        # suppressed over the transient's first _t_sup hops, or all of it while the gain
-        # under TRANS_LO_HZ, averaged, says no talker's voicing
-        self._t_glo = (self._a_tglo * self._t_glo + (1.0 - self._a_tglo)
-                       * ca_ns_mean(self._gprev, self._vad_lo, self._t_lo))
-        sup = (self._t_left > self._t_max - self._t_sup
-               or (self._t_left > 0 and self._t_glo < CA_NS_TRANS_FULL_GAIN))
+        # suppressed over the transient's first _t_sup hops only
+        sup = self._t_left > self._t_max - self._t_sup
         self._t_wt = wt if sup else 0.0
         if self._t_left > 0:
             if wt > 0.0 and sup:

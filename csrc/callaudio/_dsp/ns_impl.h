@@ -108,9 +108,7 @@
  * is lifted to the rise of each bin over its spectrum before (T: TRANS_REF_TAU_S mean, not
  * updated during transients), for the first TRANS_SUPPRESS_S of the transient only (a
  * click has passed the output's last 10 ms by then; a talker's onset taken for one is
- * kept after it), or over all of it while the mean gain over 100 Hz..TRANS_LO_HZ,
- * averaged over TRANS_FULL_TAU_S, is below TRANS_FULL_GAIN (no talker's voicing: the
- * click's decay goes too).  Where no clicks recur (clean speech, plosives alone) the
+ * kept after it).  Where no clicks recur (clean speech, plosives alone) the
  * weight stays 0. */
 #define CA_NS_TRANS_LO_HZ 1000.0
 #define CA_NS_TRANS_HI_HZ 8000.0
@@ -121,8 +119,6 @@
 #define CA_NS_TRANS_OFF_DB 6.0
 #define CA_NS_TRANS_MAX_S 0.05
 #define CA_NS_TRANS_SUPPRESS_S 0.015
-#define CA_NS_TRANS_FULL_GAIN 0.55
-#define CA_NS_TRANS_FULL_TAU_S 0.3
 #define CA_NS_TRANS_RETRIG_DB 10.0
 #define CA_NS_TRANS_CONFIRM_S 0.06
 #define CA_NS_TRANS_DREF_FALL_S 0.01

@@ -55,8 +55,6 @@ TRANS_JUMP_DB: float
 TRANS_OFF_DB: float
 TRANS_MAX_S: float
 TRANS_SUPPRESS_S: float
-TRANS_FULL_GAIN: float
-TRANS_FULL_TAU_S: float
 TRANS_RETRIG_DB: float
 TRANS_CONFIRM_S: float
 TRANS_DREF_TAU_S: tuple[float, float]
