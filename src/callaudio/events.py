@@ -431,6 +431,11 @@ class ExecutorDispatcher(LiveObject):
     """
 
     def __init__(self, executor: Executor) -> None:
+        if not callable(getattr(executor, "submit", None)):
+            raise ConfigTypeError(
+                "executor", f"ExecutorDispatcher needs an object with a submit() method, "
+                f"got {executor!r:.80}"
+            )
         self._executor = executor
         self._lock = threading.Lock()
         self._pending: collections.deque[Delivery] = collections.deque()
@@ -443,7 +448,15 @@ class ExecutorDispatcher(LiveObject):
             if self._draining:
                 return
             self._draining = True
-        self._executor.submit(self._drain)
+        try:
+            self._executor.submit(self._drain)
+        except Exception as exc:  # a shut-down executor: no drain will run, drop what waits
+            with self._lock:
+                dropped = len(self._pending)
+                self._pending.clear()
+                self._draining = False  # a later submit tries the executor again
+            logger.error("%d event(s) dropped: the ExecutorDispatcher's executor refused "
+                         "them (%r)", dropped, exc)
 
     def _drain(self) -> None:
         while True:
