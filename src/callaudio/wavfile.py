@@ -161,7 +161,10 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
             width = w.getsampwidth()
             rate = w.getframerate()
             frames = w.getnframes()
-            raw = w.readframes(frames)
+            # At most what the file holds: a header announcing 4 GB made wave allocate
+            # 4 GB for a file of a few bytes (MemoryError under a memory limit).
+            most = os.path.getsize(name) // max(1, channels * width) + 1
+            raw = w.readframes(min(frames, most))
     except wave.Error as exc:
         text = str(exc)
         if "RIFF" in text or "WAVE" in text:
