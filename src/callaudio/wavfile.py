@@ -141,9 +141,12 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise SoundFileError(repr(path), "missing", "not a file path (give a str or a Path)")
-    name = os.fspath(path)
+    try:
+        name = os.fspath(path)
+    except Exception:  # an os.PathLike whose __fspath__ raises
+        name = None
     if not isinstance(name, str):
-        raise SoundFileError(repr(name), "missing", "not a file path (give a str or a Path)")
+        raise SoundFileError(repr(path), "missing", "not a file path (give a str or a Path)")
     try:
         is_file = Path(name).is_file()
     except (OSError, ValueError) as exc:  # a name too long, an embedded NUL
