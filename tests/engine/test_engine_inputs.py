@@ -99,3 +99,35 @@ def test_numpy_integer_rates_are_taken_wherever_a_rate_is() -> None:
             session.set_preferred_sample_rate(bad)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="sample_rate"):
         ArraySource(np.zeros(10, np.float32), np.float64(RATE))
+
+
+class _RaisingInt(int):
+    def __int__(self) -> int:
+        raise RuntimeError("no int")
+
+    def __index__(self) -> int:
+        raise RuntimeError("no index")
+
+
+class _RaisingFloat(float):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+def test_odd_numbers_to_the_rings_are_library_errors() -> None:
+    """A max_frames whose __int__ raises and a sample whose __float__ raises came out as
+    that RuntimeError (max_frames is read as its plain int now)."""
+    from callaudio.errors import FrameError
+
+    engine = AudioEngine(SimulatedBackend(16000), 16000, monitor=True)
+    engine.start()
+    try:
+        # read as the plain int it is (its own __int__ is never asked)
+        assert engine.read_capture(_RaisingInt(160)).shape[0] <= 160
+        assert engine.read_monitor(_RaisingInt(160))[0].shape[0] <= 160
+        with pytest.raises(FrameError, match="far-end"):
+            engine.write_far([_RaisingFloat(0.1)] * 160)
+        assert engine.write_far(np.zeros(160, np.float32)) == 160
+        assert engine.read_capture(np.int64(0)).shape[0] == 0
+    finally:
+        engine.stop()
