@@ -323,3 +323,44 @@ def test_a_summary_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Pat
     assert os.listdir(tmp_path) == ["summary.md"]
     write_text(str(tmp_path / "ok.md"), "text\n")
     assert (tmp_path / "ok.md").read_text() == "text\n" and len(os.listdir(tmp_path)) == 2
+
+
+def test_a_symlink_loop_in_a_manifest_path_is_one_error(tmp_path: Path) -> None:
+    """Path.resolve raises RuntimeError for a loop on Python 3.11/3.12: a traceback."""
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "mic": "loop1"}) + "\n")
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: bad mic path"):
+        load_items(manifest)
+
+
+def test_a_fifo_or_a_device_in_a_manifest_is_an_error_row_not_a_stopped_run(
+    tmp_path: Path,
+) -> None:
+    """A FIFO with no writer blocked its worker, and so the run, for good."""
+    fifo = tmp_path / "corpus" / "fifo.wav"
+    manifest = make_manifest(
+        tmp_path / "corpus",
+        1,
+        extra=[{"id": "fifo", "mic": "fifo.wav"}, {"id": "zero", "mic": "/dev/zero"}],
+    )
+    os.mkfifo(fifo)
+    rows: list[dict] = []
+    worker = threading.Thread(
+        target=lambda: rows.extend(
+            run(manifest, tmp_path / "out", workers=0, plots=False).to_pylist()
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(120)
+    if worker.is_alive():  # let the blocked open go, so the thread ends
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("the run blocked on the FIFO")
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["item0"]["status"] == "ok"
+    for name in ("fifo", "zero"):
+        assert by_id[name]["status"] == "error"
+        assert "not a regular file" in by_id[name]["error"]

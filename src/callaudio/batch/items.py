@@ -255,7 +255,7 @@ def _from_row(manifest: Path, line: int, row: dict[str, Any]) -> Item:
             continue
         try:
             paths[key] = str((manifest.parent / str(v).strip()).resolve())
-        except (OSError, ValueError) as exc:  # a NUL in the name; a symlink loop
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL; a symlink loop (3.11-3.12)
             raise ConfigError("input", f"{where}: bad {key} path {str(v)!r} ({exc})") from exc
     settings = []
     for key in sorted(clean):
