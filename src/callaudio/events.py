@@ -76,6 +76,8 @@ import collections
 import functools
 import inspect
 import logging
+import math
+import numbers
 import queue
 import threading
 import weakref
@@ -331,6 +333,7 @@ class ThreadDispatcher(LiveObject):
         deliveries queued behind the running one: it returns at once, True only when
         nothing but the running delivery is unfinished.
         """
+        timeout = _check_timeout(timeout)
         sh = self._shared
         if threading.current_thread() is sh.thread:
             with sh.idle:
@@ -345,6 +348,7 @@ class ThreadDispatcher(LiveObject):
         A delivery submitted after ``close`` (even while the thread is still draining) is
         delivered too: by the same thread, which then stops, or by a new one.
         """
+        timeout = _check_timeout(timeout)
         sh = self._shared
         with sh.lock:
             thread = sh.thread
@@ -353,6 +357,25 @@ class ThreadDispatcher(LiveObject):
             sh.queue.put(None)
         if thread is not threading.current_thread():
             thread.join(timeout)
+
+
+def _check_timeout(timeout: object) -> float | None:
+    """``timeout`` as seconds for a wait: None, or a real number >= 0 (beyond
+    ``threading.TIMEOUT_MAX`` it waits that long); else ConfigError (NaN, 10**400 and an
+    array failed inside the wait as ValueError/OverflowError)."""
+    if timeout is None:
+        return None
+    seconds = math.nan
+    if not isinstance(timeout, bool) and isinstance(timeout, numbers.Real):
+        try:
+            seconds = float(timeout)
+        except OverflowError:
+            seconds = math.inf if timeout > 0 else -math.inf  # type: ignore[operator]
+        except Exception:  # a __float__ that raises
+            pass
+    if not seconds >= 0:  # NaN too
+        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
+    return min(seconds, threading.TIMEOUT_MAX)
 
 
 def check_dispatcher(dispatcher: Any) -> Dispatcher:

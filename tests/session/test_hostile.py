@@ -961,3 +961,29 @@ def test_an_executor_dispatcher_needs_an_executor(executor: object) -> None:
 
     with pytest.raises(ConfigTypeError, match="submit"):
         ExecutorDispatcher(executor)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0, 10**400, np.zeros(2), "1", True])
+def test_thread_dispatcher_waits_refuse_what_is_no_timeout(timeout: object) -> None:
+    """close(nan): ValueError, close(10**400): OverflowError from the join. 10**400
+    seconds is a wait of threading.TIMEOUT_MAX now (nothing is pending: no wait here)."""
+    dispatcher = ThreadDispatcher()
+    done = threading.Event()
+    dispatcher.submit(done.set)
+    assert done.wait(TIMEOUT)
+    if type(timeout) is int:  # 10**400
+        assert dispatcher.flush(timeout)  # type: ignore[arg-type]
+        dispatcher.close(timeout)  # type: ignore[arg-type]
+        return
+    with pytest.raises(ConfigError, match="timeout"):
+        dispatcher.flush(timeout)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="timeout"):
+        dispatcher.close(timeout)  # type: ignore[arg-type]
+    assert dispatcher.thread is not None and dispatcher.thread.is_alive()
+    dispatcher.close(TIMEOUT)
+
+
+def test_defer_takes_a_bool_wait(session: AudioSession) -> None:
+    with pytest.raises(ConfigError, match="wait"):
+        session.defer(lambda: None, wait=np.ones(2))  # type: ignore[arg-type]
+    assert session.lock  # nothing queued: the next release runs nothing of it
