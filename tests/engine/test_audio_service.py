@@ -564,3 +564,13 @@ def test_a_resume_the_device_refuses_keeps_the_chain_for_the_next_try():
     backend.start_duplex(_config(), resume=True)
     assert backend.engine.processor is first
     backend.close()
+
+
+def test_make_backend_takes_a_plain_name_and_a_bool_realtime():
+    """An array as the name or as realtime: ValueError (no truth value)."""
+    from callaudio import make_backend
+
+    with pytest.raises(ConfigError, match="backend"):
+        make_backend(np.array(["simulated", "x"]))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="realtime"):
+        make_backend("simulated", realtime=np.ones(2))

@@ -663,13 +663,14 @@ def make_backend(name: str, **options: Any) -> EngineBackend[Any]:
     """
     engine_opts = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}
     device_class: type[Any]
-    if name == "simulated":
+    kind = str.__str__(name) if isinstance(name, str) else None  # (an array: ValueError)
+    if kind == "simulated":
         from ..devices.simulated import SimulatedBackend as device_class
 
-        options.setdefault("realtime", True)
+        options["realtime"] = check_flag("realtime", options.get("realtime", True))
         if not options["realtime"]:
             engine_opts.setdefault("poll_interval", None)
-    elif name == "sounddevice":
+    elif kind == "sounddevice":
         from ..devices.sounddevice_backend import SounddeviceBackend as device_class
     else:
         raise ConfigError("backend", f"unknown backend {name!r} (simulated, sounddevice)")
