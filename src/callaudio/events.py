@@ -456,8 +456,8 @@ class ExecutorDispatcher(LiveObject):
     def __init__(self, executor: Executor) -> None:
         if not callable(getattr(executor, "submit", None)):
             raise ConfigTypeError(
-                "executor", f"ExecutorDispatcher needs an object with a submit() method, "
-                f"got {executor!r:.80}"
+                "executor",
+                f"ExecutorDispatcher needs an object with a submit() method, got {executor!r:.80}",
             )
         self._executor = executor
         self._lock = threading.Lock()
@@ -478,8 +478,11 @@ class ExecutorDispatcher(LiveObject):
                 dropped = len(self._pending)
                 self._pending.clear()
                 self._draining = False  # a later submit tries the executor again
-            logger.error("%d event(s) dropped: the ExecutorDispatcher's executor refused "
-                         "them (%r)", dropped, exc)
+            logger.error(
+                "%d event(s) dropped: the ExecutorDispatcher's executor refused them (%r)",
+                dropped,
+                exc,
+            )
 
     def _drain(self) -> None:
         while True:

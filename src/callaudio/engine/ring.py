@@ -32,7 +32,9 @@ def check_max_frames(max_frames: object) -> int | None:
     try:  # the plain value: a subclass's __int__/__index__ or comparisons may lie or raise
         plain = int.__index__(operator.index(max_frames))
     except Exception:
-        raise ConfigError("max_frames", f"must be None or an int >= 0, got {max_frames!r}") from None
+        raise ConfigError(
+            "max_frames", f"must be None or an int >= 0, got {max_frames!r}"
+        ) from None
     if not 0 <= plain <= 2**62:
         raise ConfigError("max_frames", f"must be None or an int >= 0, got {plain}")
     return plain
