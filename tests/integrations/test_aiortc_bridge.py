@@ -208,6 +208,11 @@ def test_bridge_refuses_what_it_cannot_drive():
     for bad in (0, 5000, float("nan"), "100"):
         with pytest.raises(ConfigError, match="max_far_queue_ms"):
             asyncio.run(build(client, RTCPeerConnection(), max_far_queue_ms=bad))
+    with pytest.raises(ConfigError, match="far_prime_ms"):  # True was taken as 1 ms
+        asyncio.run(build(client, RTCPeerConnection(), far_prime_ms=True))
+    for bad_client in (None, "client", client.backend):  # AttributeError on .backend
+        with pytest.raises(ConfigError, match="client"):
+            asyncio.run(build(bad_client, RTCPeerConnection()))
     assert client.calls == ()  # nothing refused left a call behind
 
 

@@ -374,6 +374,8 @@ class CallAudioBridge(LiveObject):
         max_far_queue_ms: float = 100.0,
         far_prime_ms: float = 20.0,
     ) -> None:
+        if not isinstance(client, VoiceClient):  # (None: AttributeError on .backend)
+            raise ConfigError("client", f"must be a VoiceClient, got {client!r:.80}")
         backend = client.backend
         if not isinstance(backend, EngineBackend):
             raise ConfigError(
@@ -394,7 +396,11 @@ class CallAudioBridge(LiveObject):
             ("max_far_queue_ms", max_far_queue_ms, 20.0),
             ("far_prime_ms", far_prime_ms, 0.0),
         ):
-            if not isinstance(value, (int, float)) or not low <= value <= 1000.0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not low <= value <= 1000.0
+            ):
                 raise ConfigError(name, f"must be {low:g}-1000 ms, got {value!r}")
         try:
             self._loop = asyncio.get_running_loop()
