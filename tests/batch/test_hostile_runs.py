@@ -364,3 +364,15 @@ def test_a_fifo_or_a_device_in_a_manifest_is_an_error_row_not_a_stopped_run(
     for name in ("fifo", "zero"):
         assert by_id[name]["status"] == "error"
         assert "not a regular file" in by_id[name]["error"]
+
+
+def test_a_configuration_name_longer_than_a_folder_name_is_refused(tmp_path: Path) -> None:
+    """Every item failed alone with 'File name too long' (one error row each)."""
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    with pytest.raises(ConfigError, match="bad configuration name"):
+        run(manifest, tmp_path / "out", workers=0, configs={"x" * 250: ProcessingConfig()})
+    assert not (tmp_path / "out").exists()
+    table = run(
+        manifest, tmp_path / "out", workers=0, plots=False, configs={"x" * 245: ProcessingConfig()}
+    )  # callaudio-xxx...: 255 bytes
+    assert table.column("status").to_pylist() == ["ok"]

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from ..config import ProcessingConfig, check_flag
 from ..errors import ConfigError, ConfigTypeError, install_hint
-from .items import Item, has_control_characters, load_items
+from .items import Item, fits_a_file_name, has_control_characters, load_items
 from .processors import PROCESSORS, available
 from .report import not_measured, with_not_measured, write_plots, write_summary, write_text
 from .results import ResultsStore, pyarrow_modules
@@ -67,11 +67,12 @@ def make_jobs(
             or "\\" in cname
             or cname.startswith(".")
             or has_control_characters(cname)
+            or not fits_a_file_name(f"callaudio-{cname}")
         ):
             raise ConfigError(
                 "config",
                 f"bad configuration name {cname!r} (it names a folder: no '/' or '\\', "
-                "no leading '.', no control characters)",
+                "no leading '.', no control characters, at most a file name's length)",
             )
         if not isinstance(cfg, ProcessingConfig):
             raise ConfigTypeError(
