@@ -376,3 +376,15 @@ def test_a_configuration_name_longer_than_a_folder_name_is_refused(tmp_path: Pat
         manifest, tmp_path / "out", workers=0, plots=False, configs={"x" * 245: ProcessingConfig()}
     )  # callaudio-xxx...: 255 bytes
     assert table.column("status").to_pylist() == ["ok"]
+
+
+@pytest.mark.parametrize("address", ["not a url", "tcp://", "foo://bar", "localhost:abc"])
+def test_a_scheduler_address_that_is_no_address_is_one_config_error(
+    tmp_path: Path, address: str
+) -> None:
+    """distributed raises ValueError for these (a traceback from the command)."""
+    pytest.importorskip("distributed")
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    with pytest.raises(ConfigError, match="not a scheduler address"):
+        run(manifest, tmp_path / "out", scheduler=address, plots=False)
+    assert not (tmp_path / "out").exists()

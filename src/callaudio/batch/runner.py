@@ -188,6 +188,11 @@ def _dask_client(
             c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
         except OSError as exc:  # unreachable, refused, timed out
             raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
+        except (ValueError, TypeError) as exc:  # not an address: a traceback before
+            raise ConfigError(
+                "scheduler",
+                f"{scheduler!r} is not a scheduler address such as tcp://host:8786 ({exc})",
+            ) from exc
         return c, [c]
     made: list[Any] = []
 
