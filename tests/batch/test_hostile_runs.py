@@ -59,6 +59,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
     assert len(run(manifest, out, workers=0, plots=False)) == 2  # free again: resumes
 
 
+class _RaisingPath:
+    def __fspath__(self) -> str:
+        raise RuntimeError("no path")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
@@ -81,6 +86,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
         ({"scheduler": 5}, ConfigTypeError),
         ({"resume": "no"}, ConfigError),  # a truthy str was taken as True
         ({"plots": "no"}, ConfigError),
+        # AttributeError/TypeError once the run had started (its folder made)
+        ({"client": "tcp://host:8786", "workers": None}, ConfigTypeError),
+        ({"on_start": 5}, ConfigTypeError),
+        ({"on_finish": "print"}, ConfigTypeError),
+        ({"out": _RaisingPath()}, ConfigTypeError),  # RuntimeError from __fspath__
     ],
 )
 def test_bad_python_arguments_are_config_errors_before_any_work(

@@ -313,10 +313,20 @@ def run(
     ):
         check_flag(name, flag)
     for name, path in (("input", input), ("out", out)):
-        if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        try:  # (a __fspath__ that raises)
+            plain = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+        except Exception:
+            plain = None
+        if not isinstance(plain, str):
             raise ConfigTypeError(name, f"must be a path (str or os.PathLike), got {path!r}")
     if scheduler is not None and not isinstance(scheduler, str):
         raise ConfigTypeError("scheduler", f"must be an address (str), got {scheduler!r}")
+    if client is not None and not callable(getattr(client, "submit", None)):
+        # (it failed with AttributeError once the run had started, its folder made)
+        raise ConfigTypeError("client", f"must be a distributed.Client, got {client!r:.80}")
+    for name, hook in (("on_start", on_start), ("on_finish", on_finish)):
+        if hook is not None and not callable(hook):
+            raise ConfigTypeError(name, f"must be callable or None, got {hook!r:.80}")
     if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
         raise ConfigError("out", "the output folder is empty; give a folder")
     here = workers == 0 and client is None and scheduler is None
