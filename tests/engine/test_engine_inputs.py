@@ -131,3 +131,75 @@ def test_odd_numbers_to_the_rings_are_library_errors() -> None:
         assert engine.read_capture(np.int64(0)).shape[0] == 0
     finally:
         engine.stop()
+
+
+class _Source:
+    """A PlaybackSource without samples: read() gives what ``block(frames)`` returns."""
+
+    sample_rate = 8000
+    channels = 1
+    loop = False
+    position = 0
+
+    def __init__(self, block: object) -> None:
+        self.block = block
+        self.reads = 0
+
+    def read(self, frames: int) -> object:
+        self.reads += 1
+        if self.reads > 2000:  # far past any limit: fail instead of eating the memory
+            raise RuntimeError("read on and on")
+        return self.block(frames) if callable(self.block) else self.block
+
+    def rewind(self) -> None:
+        pass
+
+
+def test_a_one_shot_source_that_never_ends_is_refused_not_read_forever() -> None:
+    """read() never gave an empty block: from_source read until memory ran out."""
+    from callaudio.engine.sound import MAX_SOURCE_SECONDS
+
+    source = _Source(lambda n: np.zeros((n, 1), np.float32))
+    with pytest.raises(ConfigError, match="without ending"):
+        PreparedSound.from_source(source, 16000)
+    assert source.reads == MAX_SOURCE_SECONDS + 1
+
+
+@pytest.mark.parametrize(
+    "block",
+    [np.float32(0.0), None, np.array(["a"] * 4), [object()] * 4, np.zeros((4, 1, 1))],
+    ids=["scalar", "none", "str", "object", "3-D"],
+)
+def test_what_a_source_reads_must_be_samples(block: object) -> None:
+    """IndexError (a scalar, None) or a read on and on (str, objects) before."""
+    from callaudio.errors import FrameError
+
+    with pytest.raises(FrameError, match="read"):
+        PreparedSound.from_source(_Source(block), 16000)
+
+
+def test_a_source_whose_attributes_or_read_raise_is_a_config_error() -> None:
+    def boom(frames: int) -> None:
+        raise OSError("stream gone")
+
+    with pytest.raises(ConfigError, match="read"):
+        PreparedSound.from_source(_Source(boom), 16000)
+
+    class Odd(_Source):
+        loop = np.ones(2)  # no truth value
+
+    with pytest.raises(ConfigError, match="unusable"):
+        PreparedSound.from_source(Odd(None), 16000)
+
+
+def test_start_playback_of_a_source_whose_rate_raises_is_a_config_error() -> None:
+    from callaudio.audio.service import make_backend
+
+    class NoRate(_Source):
+        @property
+        def sample_rate(self) -> int:  # type: ignore[override]
+            raise RuntimeError("no rate")
+
+    backend = make_backend("simulated", realtime=False, sample_rate=16000)
+    with pytest.raises(ConfigError, match="source"):
+        backend.start_playback(NoRate(None))  # type: ignore[arg-type]

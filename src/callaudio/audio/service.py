@@ -440,7 +440,11 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
     ) -> None:
         """Play ``source``: mixed into the running duplex stream, else on its own stream."""
-        if not isinstance(source, PlaybackSource):  # (ConfigError with a stream or without)
+        try:  # (the protocol check reads its attributes: a property may raise)
+            usable = isinstance(source, PlaybackSource)
+        except Exception:
+            usable = False
+        if not usable:  # (ConfigError with a stream or without)
             raise ConfigError("source", f"not a PlaybackSource: {type(source).__name__}")
         with self._starting("start_playback"):
             if self._kind == "record":
@@ -462,10 +466,14 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         # the stream's rate, else the device's, the last call's, the source's if supported, 48k
         if self._engine is not None:
             return self._engine.sample_rate
+        try:
+            own = source.sample_rate
+        except Exception:  # the application's property raised: from_source says so
+            own = None
         for rate in (
             self._device.capabilities.fixed_sample_rate,
             None if self._config is None else self._config.sample_rate,
-            source.sample_rate,
+            own,
         ):
             if isinstance(rate, int) and rate in SAMPLE_RATES:
                 return rate
