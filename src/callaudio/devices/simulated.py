@@ -177,6 +177,7 @@ class SimulatedBackend(LiveObject):
         self._realtime = check_flag("realtime", realtime)  # ("no" was paced)
         self._stream: SimulatedStream | None = None
         self._lock = threading.Lock()  # guards open/close, not the callback
+        self._driving = threading.local()  # .on: this thread is in run_frames (no re-entry)
         self.faults: list[str] = []
         """Failures of the room itself on the pacing thread (``Type: message``)."""
         self._frame_hooks: list[Callable[[], None]] = []
@@ -317,16 +318,24 @@ class SimulatedBackend(LiveObject):
             raise ConfigError("count", f"must be an int >= 0, got {count!r}")
         if self._realtime:
             raise BackendError("run_frames", "this backend is paced in real time")
+        if getattr(self._driving, "on", False):  # a callback or frame hook driving its device
+            raise BackendError(
+                "run_frames", "called from inside a frame (a callback or a frame hook)"
+            )
         stream = self._stream
         if stream is None or not stream.active:
             raise BackendError("run_frames", "no started stream")
         hooks = self._frame_hooks
-        for _ in range(int(count)):
-            if not stream.active:
-                break
-            stream.run_frame()
-            for hook in hooks:
-                hook()
+        self._driving.on = True
+        try:
+            for _ in range(int(count)):
+                if not stream.active:
+                    break
+                stream.run_frame()
+                for hook in hooks:
+                    hook()
+        finally:
+            self._driving.on = False
 
     def add_frame_hook(self, hook: Callable[[], None]) -> None:
         """Call ``hook()`` after every frame :meth:`run_frames` runs (on the caller's thread).
