@@ -268,6 +268,8 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
     # -- AudioBackend ------------------------------------------------------------------------
 
     def _rate_and_block(self, config: StreamConfig, operation: str) -> int:
+        if not isinstance(config, StreamConfig):  # (None: AttributeError)
+            raise ConfigError("config", f"must be a StreamConfig, got {config!r:.80}")
         rate = int(config.sample_rate)
         try:
             check_sample_rate(rate)
