@@ -987,3 +987,21 @@ def test_defer_takes_a_bool_wait(session: AudioSession) -> None:
     with pytest.raises(ConfigError, match="wait"):
         session.defer(lambda: None, wait=np.ones(2))  # type: ignore[arg-type]
     assert session.lock  # nothing queued: the next release runs nothing of it
+
+
+def test_category_options_from_an_int_subclass_are_read_as_its_value(
+    session: AudioSession,
+) -> None:
+    """int(options) ran a subclass's __int__: its RuntimeError came out of set_category."""
+    from callaudio.session import CategoryOptions
+
+    class RaisingInt(int):
+        def __int__(self) -> int:
+            raise RuntimeError("no int")
+
+    wanted = CategoryOptions.ALLOW_BLUETOOTH
+    session.set_category(Category.PLAY_AND_RECORD, options=RaisingInt(int(wanted)))
+    assert session.options is wanted
+    with pytest.raises(ConfigError, match="options"):
+        session.set_category(Category.PLAY_AND_RECORD, options=RaisingInt(1 << 20))
+    assert session.options is wanted
