@@ -202,3 +202,17 @@ def test_manual_clock_takes_huge_and_odd_numbers_as_library_errors() -> None:
     assert clock.now() == 0.0 and clock.pending == 1
     clock.advance(1e300)
     assert fired == []
+
+
+def test_the_memory_backend_checks_what_tests_hand_it() -> None:
+    """pull(None/-1/10**400): TypeError/ValueError; fail_next with an array: TypeError
+    (unhashable), with a non-exception error: a TypeError later, when it was raised."""
+    b = MemoryBackend()
+    for bad in (None, -1, 10**400, 2.5, np.zeros(2)):
+        with pytest.raises(ConfigError, match="frames"):
+            b.pull(bad)  # type: ignore[arg-type]
+    assert b.pull(np.int64(3)).shape == (3, 1)
+    with pytest.raises(ConfigError, match="operation"):
+        b.fail_next(np.array(["start_duplex"]))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="error"):
+        b.fail_next("start_duplex", "boom")  # type: ignore[arg-type]

@@ -178,10 +178,10 @@ class PlaybackSource(Protocol):
         """Go back to the start."""
 
 
-_MAX_READ = (1 << 31) - 1  # frames one read may ask for
+MAX_READ_FRAMES = (1 << 31) - 1  # frames one read may ask for
 
 
-def _plain_int(value: object) -> int | None:
+def plain_int(value: object) -> int | None:
     """``value`` as a plain int when it is an integer (Python's or numpy's, not a bool);
     None otherwise, or when its conversion raises (a subclass may lie or raise)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -221,7 +221,7 @@ class ArraySource:
             )
         if loop and data.shape[0] == 0:
             raise ConfigError("samples", "a looping source needs at least one frame")
-        rate = _plain_int(sample_rate)
+        rate = plain_int(sample_rate)
         if rate is None or rate <= 0:
             raise ConfigError("sample_rate", f"must be a positive int, got {sample_rate!r}")
         self._data = np.ascontiguousarray(data)
@@ -259,9 +259,9 @@ class ArraySource:
 
     def read(self, frames: int) -> npt.NDArray[np.float32]:
         """Up to ``frames`` frames, float32 (n, channels); fewer only at the end."""
-        n = _plain_int(frames)
-        if n is None or not 0 <= n <= _MAX_READ:
-            raise ConfigError("frames", f"must be an int in 0..{_MAX_READ}, got {frames!r}")
+        n = plain_int(frames)
+        if n is None or not 0 <= n <= MAX_READ_FRAMES:
+            raise ConfigError("frames", f"must be an int in 0..{MAX_READ_FRAMES}, got {frames!r}")
         frames = n
         with self._lock:
             total = self._data.shape[0]
