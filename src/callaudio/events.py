@@ -333,7 +333,7 @@ class ThreadDispatcher(LiveObject):
         deliveries queued behind the running one: it returns at once, True only when
         nothing but the running delivery is unfinished.
         """
-        timeout = _check_timeout(timeout)
+        timeout = check_timeout(timeout)
         sh = self._shared
         if threading.current_thread() is sh.thread:
             with sh.idle:
@@ -348,7 +348,7 @@ class ThreadDispatcher(LiveObject):
         A delivery submitted after ``close`` (even while the thread is still draining) is
         delivered too: by the same thread, which then stops, or by a new one.
         """
-        timeout = _check_timeout(timeout)
+        timeout = check_timeout(timeout)
         sh = self._shared
         with sh.lock:
             thread = sh.thread
@@ -359,7 +359,7 @@ class ThreadDispatcher(LiveObject):
             thread.join(timeout)
 
 
-def _check_timeout(timeout: object) -> float | None:
+def check_timeout(timeout: object) -> float | None:
     """``timeout`` as seconds for a wait: None, or a real number >= 0 (beyond
     ``threading.TIMEOUT_MAX`` it waits that long); else ConfigError (NaN, 10**400 and an
     array failed inside the wait as ValueError/OverflowError)."""

@@ -509,3 +509,22 @@ def test_only_the_integration_module_imports_aiortc_and_nothing_imports_integrat
             assert not third_party & {"aiortc", "av", "aioice"}, rel
         if not rel.startswith("integrations/"):
             assert not any("integrations" in n for n in names), rel
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0, "1", [1.0]])
+def test_wait_closed_refuses_what_is_no_timeout(timeout):
+    """NaN waited for ever, '1' and a list: TypeError from asyncio (10**400, which raised
+    OverflowError, now waits as long as a wait can)."""
+
+    async def scenario():
+        client = _client()
+        bridge = CallAudioBridge(client, RTCPeerConnection())
+        try:
+            with pytest.raises(ConfigError, match="timeout"):
+                await asyncio.wait_for(bridge.wait_closed(timeout), 30)
+            assert not bridge.closed
+        finally:
+            await bridge.hangup()
+        assert await bridge.wait_closed(10)
+
+    asyncio.run(scenario())

@@ -71,6 +71,7 @@ except ImportError as exc:  # the optional extra is not installed
 from ..audio.service import EngineBackend
 from ..call import Call, CallDirection, CallState, EndCause
 from ..client import VoiceClient
+from ..events import check_timeout
 from .loop_clock import LoopClock
 
 __all__ = [
@@ -455,8 +456,11 @@ class CallAudioBridge(LiveObject):
     async def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait until the call has ended and the peer connection is closed.
 
-        Returns False when ``timeout`` seconds passed first.
+        Returns False when ``timeout`` seconds passed first. ConfigError (before any
+        wait) unless ``timeout`` is None or seconds >= 0 (NaN waited for ever, 10**400
+        raised OverflowError).
         """
+        timeout = check_timeout(timeout)
         try:
             await asyncio.wait_for(self._done.wait(), timeout)
         except asyncio.TimeoutError:
