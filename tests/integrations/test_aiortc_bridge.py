@@ -433,6 +433,9 @@ def test_loop_clock_ends_the_interrupted_call_on_the_loop_thread():
     assert bridge.call.details.end_cause is EndCause.GSM_CALL_DETECTED
     with pytest.raises(ConfigError, match="coroutine"):
         LoopClock()
+    for bad in ("loop", object()):  # AttributeError at the first timer, on the session
+        with pytest.raises(ConfigError, match="event loop"):
+            LoopClock(bad)  # type: ignore[arg-type]
 
 
 def test_outgoing_lifecycle_failed_ends_with_error_and_closes():
