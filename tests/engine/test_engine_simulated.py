@@ -529,3 +529,22 @@ def test_run_frames_from_inside_a_frame_is_refused_not_recursed() -> None:
     device.run_frames(1)
     engine.stop()
     assert hook_seen == ["refused"] * 3
+
+
+def test_a_callback_exception_whose_str_raises_still_gives_a_callback_error() -> None:
+    """stop() raised the RuntimeError of the exception's own __str__ instead."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    def capture(frame: object) -> None:
+        raise Unprintable()
+
+    device = SimulatedBackend(16000)
+    engine = AudioEngine(device, 16000, capture=capture)
+    engine.start()
+    device.run_frames(2)
+    with pytest.raises(CallbackError, match="Unprintable: <str"):
+        engine.stop()
+    assert not engine.running
