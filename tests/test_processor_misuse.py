@@ -230,3 +230,13 @@ def test_numpy_integers_are_rates_and_channel_counts_like_ints() -> None:
             ca.VoiceProcessor(rate)
     with pytest.raises(ca.ConfigError, match="channels"):
         ca.VoiceProcessor(16000, channels=np.bool_(True))
+
+
+def test_channels_from_an_int_subclass_are_read_as_its_plain_value() -> None:
+    """int(channels) ran a subclass's __int__ (a RuntimeError came out of the constructor)."""
+
+    class RaisingInt(int):
+        def __int__(self) -> int:
+            raise RuntimeError("no int")
+
+    assert ca.VoiceProcessor(16000, channels=RaisingInt(2)).channels == 2

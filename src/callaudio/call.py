@@ -278,8 +278,8 @@ class Call(LiveObject):
                 self.end(EndCause.HUNG_UP)
 
     def _refusal(self, event: str) -> InvalidStateError | None:
-        row = TRANSITIONS.get(event)
-        if row is None:
+        row = TRANSITIONS.get(str.__str__(event)) if isinstance(event, str) else None
+        if row is None:  # (a list or an array as the event was a TypeError: unhashable)
             raise ConfigError(
                 "event", f"unknown call event {event!r} (known: {', '.join(TRANSITIONS)})"
             )

@@ -31,7 +31,12 @@ def check_time(name: str, value: object, *, finite: bool = True) -> float:
     ConfigError (a NaN deadline broke the timer heap's order: it fired at once)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(name, f"must be a number of seconds, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range: as far as time goes, infinite
+        v = math.inf if value > 0 else -math.inf  # type: ignore[operator]
+    except Exception:  # a __float__ that raises
+        raise ConfigError(name, f"must be a number of seconds, got {value!r}") from None
     if math.isnan(v) or (finite and math.isinf(v)):
         raise ConfigError(
             name, f"must be a {'finite ' if finite else ''}number of seconds, got {v}"

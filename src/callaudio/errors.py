@@ -153,6 +153,14 @@ class DeviceError(BackendError):
         self.host_error = host_error
 
 
+def _text(exc: object) -> str:
+    """``str(exc)``, or a placeholder when the application's ``__str__`` raises."""
+    try:
+        return str(exc)
+    except Exception:
+        return "<str() of the exception failed>"
+
+
 class CallbackError(BackendError):
     """Exceptions were raised inside the real-time audio callback while the engine ran.
 
@@ -176,7 +184,8 @@ class CallbackError(BackendError):
         first = errors[0] if errors else None
         super().__init__(
             "callback",
-            f"{count} audio callback(s) raised; first: {type(first).__name__}: {first}\n"
+            f"{count} audio callback(s) raised; first: {type(first).__name__}: "
+            f"{_text(first)}\n"
             + (tracebacks[0] if tracebacks else ""),
         )
         self.count = count

@@ -76,6 +76,8 @@ import collections
 import functools
 import inspect
 import logging
+import math
+import numbers
 import queue
 import threading
 import weakref
@@ -331,6 +333,7 @@ class ThreadDispatcher(LiveObject):
         deliveries queued behind the running one: it returns at once, True only when
         nothing but the running delivery is unfinished.
         """
+        timeout = check_timeout(timeout)
         sh = self._shared
         if threading.current_thread() is sh.thread:
             with sh.idle:
@@ -345,6 +348,7 @@ class ThreadDispatcher(LiveObject):
         A delivery submitted after ``close`` (even while the thread is still draining) is
         delivered too: by the same thread, which then stops, or by a new one.
         """
+        timeout = check_timeout(timeout)
         sh = self._shared
         with sh.lock:
             thread = sh.thread
@@ -353,6 +357,25 @@ class ThreadDispatcher(LiveObject):
             sh.queue.put(None)
         if thread is not threading.current_thread():
             thread.join(timeout)
+
+
+def check_timeout(timeout: object) -> float | None:
+    """``timeout`` as seconds for a wait: None, or a real number >= 0 (beyond
+    ``threading.TIMEOUT_MAX`` it waits that long); else ConfigError (NaN, 10**400 and an
+    array failed inside the wait as ValueError/OverflowError)."""
+    if timeout is None:
+        return None
+    seconds = math.nan
+    if not isinstance(timeout, bool) and isinstance(timeout, numbers.Real):
+        try:
+            seconds = float(timeout)
+        except OverflowError:
+            seconds = math.inf if timeout > 0 else -math.inf  # type: ignore[operator]
+        except Exception:  # a __float__ that raises
+            pass
+    if not seconds >= 0:  # NaN too
+        raise ConfigError("timeout", f"must be None or seconds >= 0, got {timeout!r}")
+    return min(seconds, threading.TIMEOUT_MAX)
 
 
 def check_dispatcher(dispatcher: Any) -> Dispatcher:
@@ -431,6 +454,11 @@ class ExecutorDispatcher(LiveObject):
     """
 
     def __init__(self, executor: Executor) -> None:
+        if not callable(getattr(executor, "submit", None)):
+            raise ConfigTypeError(
+                "executor",
+                f"ExecutorDispatcher needs an object with a submit() method, got {executor!r:.80}",
+            )
         self._executor = executor
         self._lock = threading.Lock()
         self._pending: collections.deque[Delivery] = collections.deque()
@@ -443,7 +471,18 @@ class ExecutorDispatcher(LiveObject):
             if self._draining:
                 return
             self._draining = True
-        self._executor.submit(self._drain)
+        try:
+            self._executor.submit(self._drain)
+        except Exception as exc:  # a shut-down executor: no drain will run, drop what waits
+            with self._lock:
+                dropped = len(self._pending)
+                self._pending.clear()
+                self._draining = False  # a later submit tries the executor again
+            logger.error(
+                "%d event(s) dropped: the ExecutorDispatcher's executor refused them (%r)",
+                dropped,
+                exc,
+            )
 
     def _drain(self) -> None:
         while True:

@@ -29,6 +29,7 @@ other calls from any thread).
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from dataclasses import dataclass
 from types import TracebackType
@@ -182,7 +183,11 @@ class VoiceProcessor(LiveObject):
         self._sample_rate = check_sample_rate(sample_rate)
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
             raise ConfigError("channels", f"must be an int, got {channels!r}")
-        if not 1 <= (channels := int(channels)) <= _MAX_CHANNELS:  # a plain int: no lying subclass
+        try:  # a plain int: no lying subclass (nor one whose __int__ raises)
+            plain = operator.index(channels)
+        except Exception:
+            raise ConfigError("channels", f"must be an int, got {channels!r}") from None
+        if not 1 <= (channels := int.__index__(plain)) <= _MAX_CHANNELS:
             raise ConfigError("channels", f"must be within [1, {_MAX_CHANNELS}], got {channels}")
         config = ProcessingConfig() if config is None else config
         if not isinstance(config, ProcessingConfig):

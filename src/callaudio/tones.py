@@ -57,6 +57,10 @@ __all__ = [
 DBM0_FULL_SCALE = 3.14
 #: Bounds of a :class:`ToneSpec`: frequencies summed, cadence segments, seconds per period.
 MAX_COMPONENTS, MAX_SEGMENTS, MAX_PERIOD = 16, 64, 60.0
+#: The longest tone :func:`render_tone` renders at once, in seconds (an hour).
+MAX_DURATION = 3600.0
+#: The highest sample rate a tone is rendered at, in Hz.
+MAX_RATE = 768000
 
 
 def _numbers(name: str, values: object, most: int) -> tuple[float, ...]:
@@ -175,15 +179,20 @@ def tone_plan(plan: str | TonePlan) -> TonePlan:
     """Look up a plan by name (case-insensitive) or pass a :class:`TonePlan` through."""
     if isinstance(plan, TonePlan):
         return plan
-    found = TONE_PLANS.get(str(plan).upper())
+    # str's own upper(): a str subclass's __str__/upper/__hash__ never run (they may raise)
+    found = TONE_PLANS.get(str.upper(plan)) if isinstance(plan, str) else None
     if found is None:
         raise ConfigError("plan", f"unknown tone plan {plan!r} (known: {', '.join(TONE_PLANS)})")
     return found
 
 
 def _check_rate(sample_rate: int, spec: ToneSpec) -> None:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise ConfigError("sample_rate", f"must be a positive int, got {sample_rate!r}")
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, int)
+        or not 0 < sample_rate <= MAX_RATE
+    ):
+        raise ConfigError("sample_rate", f"must be an int in 1..{MAX_RATE}, got {sample_rate!r}")
     if max(spec.frequencies) >= sample_rate / 2:
         raise ConfigError(
             "sample_rate", f"{sample_rate} Hz cannot carry {max(spec.frequencies)} Hz (Nyquist)"
@@ -212,6 +221,10 @@ def render_period(spec: ToneSpec, sample_rate: int) -> npt.NDArray[np.float32]:
     """One cadence period of ``spec`` at ``sample_rate``, mono float32."""
     _check_rate(sample_rate, spec)
     n = round(spec.period * sample_rate)
+    if n < 1:  # a looping source of it had nothing to loop, render_tone returned nothing
+        raise ConfigError(
+            "cadence", f"a period of {spec.period:g} s is shorter than a sample at {sample_rate} Hz"
+        )
     t = np.arange(n, dtype=np.float64) / sample_rate
     wave = np.zeros(n)
     for f in spec.frequencies:
@@ -221,10 +234,16 @@ def render_period(spec: ToneSpec, sample_rate: int) -> npt.NDArray[np.float32]:
 
 def render_tone(spec: ToneSpec, sample_rate: int, duration: float) -> npt.NDArray[np.float32]:
     """``duration`` seconds of ``spec`` from the start of its cadence, mono float32."""
-    if not math.isfinite(duration) or duration < 0:
-        raise ConfigError("duration", f"must be >= 0 seconds, got {duration}")
+    seconds: float | None = None
+    if not isinstance(duration, bool) and isinstance(duration, numbers.Real):
+        try:
+            seconds = float(duration)
+        except Exception:  # a Real whose __float__ raises or overflows
+            seconds = None
+    if seconds is None or not 0 <= seconds <= MAX_DURATION:
+        raise ConfigError("duration", f"must be 0..{MAX_DURATION:g} seconds, got {duration!r}")
     period = render_period(spec, sample_rate)
-    n = round(duration * sample_rate)
+    n = round(seconds * sample_rate)
     reps = -(-n // period.shape[0]) if n else 0
     return np.tile(period, reps)[:n]
 

@@ -141,9 +141,12 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise SoundFileError(repr(path), "missing", "not a file path (give a str or a Path)")
-    name = os.fspath(path)
+    try:
+        name = os.fspath(path)
+    except Exception:  # an os.PathLike whose __fspath__ raises
+        name = None
     if not isinstance(name, str):
-        raise SoundFileError(repr(name), "missing", "not a file path (give a str or a Path)")
+        raise SoundFileError(repr(path), "missing", "not a file path (give a str or a Path)")
     try:
         is_file = Path(name).is_file()
     except (OSError, ValueError) as exc:  # a name too long, an embedded NUL
@@ -161,7 +164,10 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
             width = w.getsampwidth()
             rate = w.getframerate()
             frames = w.getnframes()
-            raw = w.readframes(frames)
+            # At most what the file holds: a header announcing 4 GB made wave allocate
+            # 4 GB for a file of a few bytes (MemoryError under a memory limit).
+            most = os.path.getsize(name) // max(1, channels * width) + 1
+            raw = w.readframes(min(frames, most))
     except wave.Error as exc:
         text = str(exc)
         if "RIFF" in text or "WAVE" in text:

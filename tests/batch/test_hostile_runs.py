@@ -59,6 +59,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
     assert len(run(manifest, out, workers=0, plots=False)) == 2  # free again: resumes
 
 
+class _RaisingPath:
+    def __fspath__(self) -> str:
+        raise RuntimeError("no path")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
@@ -81,6 +86,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing(
         ({"scheduler": 5}, ConfigTypeError),
         ({"resume": "no"}, ConfigError),  # a truthy str was taken as True
         ({"plots": "no"}, ConfigError),
+        # AttributeError/TypeError once the run had started (its folder made)
+        ({"client": "tcp://host:8786", "workers": None}, ConfigTypeError),
+        ({"on_start": 5}, ConfigTypeError),
+        ({"on_finish": "print"}, ConfigTypeError),
+        ({"out": _RaisingPath()}, ConfigTypeError),  # RuntimeError from __fspath__
     ],
 )
 def test_bad_python_arguments_are_config_errors_before_any_work(
@@ -323,3 +333,68 @@ def test_a_summary_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Pat
     assert os.listdir(tmp_path) == ["summary.md"]
     write_text(str(tmp_path / "ok.md"), "text\n")
     assert (tmp_path / "ok.md").read_text() == "text\n" and len(os.listdir(tmp_path)) == 2
+
+
+def test_a_symlink_loop_in_a_manifest_path_is_one_error(tmp_path: Path) -> None:
+    """Path.resolve raises RuntimeError for a loop on Python 3.11/3.12: a traceback."""
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "mic": "loop1"}) + "\n")
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: bad mic path"):
+        load_items(manifest)
+
+
+def test_a_fifo_or_a_device_in_a_manifest_is_an_error_row_not_a_stopped_run(
+    tmp_path: Path,
+) -> None:
+    """A FIFO with no writer blocked its worker, and so the run, for good."""
+    fifo = tmp_path / "corpus" / "fifo.wav"
+    manifest = make_manifest(
+        tmp_path / "corpus",
+        1,
+        extra=[{"id": "fifo", "mic": "fifo.wav"}, {"id": "zero", "mic": "/dev/zero"}],
+    )
+    os.mkfifo(fifo)
+    rows: list[dict] = []
+    worker = threading.Thread(
+        target=lambda: rows.extend(
+            run(manifest, tmp_path / "out", workers=0, plots=False).to_pylist()
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(120)
+    if worker.is_alive():  # let the blocked open go, so the thread ends
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("the run blocked on the FIFO")
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["item0"]["status"] == "ok"
+    for name in ("fifo", "zero"):
+        assert by_id[name]["status"] == "error"
+        assert "not a regular file" in by_id[name]["error"]
+
+
+def test_a_configuration_name_longer_than_a_folder_name_is_refused(tmp_path: Path) -> None:
+    """Every item failed alone with 'File name too long' (one error row each)."""
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    with pytest.raises(ConfigError, match="bad configuration name"):
+        run(manifest, tmp_path / "out", workers=0, configs={"x" * 250: ProcessingConfig()})
+    assert not (tmp_path / "out").exists()
+    table = run(
+        manifest, tmp_path / "out", workers=0, plots=False, configs={"x" * 245: ProcessingConfig()}
+    )  # callaudio-xxx...: 255 bytes
+    assert table.column("status").to_pylist() == ["ok"]
+
+
+@pytest.mark.parametrize("address", ["not a url", "tcp://", "foo://bar", "localhost:abc"])
+def test_a_scheduler_address_that_is_no_address_is_one_config_error(
+    tmp_path: Path, address: str
+) -> None:
+    """distributed raises ValueError for these (a traceback from the command)."""
+    pytest.importorskip("distributed")
+    manifest = make_manifest(tmp_path / "corpus", 1)
+    with pytest.raises(ConfigError, match="not a scheduler address"):
+        run(manifest, tmp_path / "out", scheduler=address, plots=False)
+    assert not (tmp_path / "out").exists()

@@ -77,6 +77,9 @@ def test_stage_settings_columns(tmp_path: Path) -> None:
         ('id,mic\n"a\nb",a.wav\n', "no control characters"),
         ("id,mic\na\x00b,a.wav\n", "no control characters"),
         ("id,mic\na\tb,a.wav\n", "no control characters"),
+        # every item's audio failed alone with 'File name too long' (error rows)
+        ("id,mic\n" + "x" * 252 + ",a.wav\n", "longer than a file name holds"),
+        ("id,mic\nd/" + "\u00e9" * 126 + ",a.wav\n", "longer than a file name holds"),
     ],
 )
 def test_bad_manifests(tmp_path: Path, text: str, message: str) -> None:
@@ -184,3 +187,9 @@ def test_jsonl_values_the_parser_chokes_on_are_one_config_error(
     m.write_text('{"id": "a", "mic": "a.wav"}\n{"id": "b", "mic": "b.wav", "x": ' + value + "}\n")
     with pytest.raises(ConfigError, match=f"m.jsonl:2: not valid JSON .*{mention}"):
         load_items(m)
+
+
+def test_ids_as_long_as_a_file_name_holds_are_taken(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("id,mic\n" + "x" * 251 + ",a.wav\n" + ("d" * 255 + "/") * 3 + "y,a.wav\n")
+    assert sorted(len(it.id) for it in load_items(m)) == [251, 3 * 256 + 1]

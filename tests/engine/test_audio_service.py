@@ -564,3 +564,26 @@ def test_a_resume_the_device_refuses_keeps_the_chain_for_the_next_try():
     backend.start_duplex(_config(), resume=True)
     assert backend.engine.processor is first
     backend.close()
+
+
+def test_make_backend_takes_a_plain_name_and_a_bool_realtime():
+    """An array as the name or as realtime: ValueError (no truth value)."""
+    from callaudio import make_backend
+
+    with pytest.raises(ConfigError, match="backend"):
+        make_backend(np.array(["simulated", "x"]))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="realtime"):
+        make_backend("simulated", realtime=np.ones(2))
+
+
+@pytest.mark.parametrize("config", [None, 16000, "duplex"])
+def test_a_stream_config_that_is_no_stream_config_is_a_config_error(config):
+    """AttributeError ('NoneType' object has no attribute 'sample_rate') before."""
+    from callaudio import make_backend
+
+    backend = make_backend("simulated", realtime=False, sample_rate=16000)
+    with pytest.raises(ConfigError, match="StreamConfig"):
+        backend.start_duplex(config)
+    with pytest.raises(ConfigError, match="StreamConfig"):
+        backend.start_record(config)
+    assert backend.stream_kind is None

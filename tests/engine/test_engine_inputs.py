@@ -99,3 +99,107 @@ def test_numpy_integer_rates_are_taken_wherever_a_rate_is() -> None:
             session.set_preferred_sample_rate(bad)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="sample_rate"):
         ArraySource(np.zeros(10, np.float32), np.float64(RATE))
+
+
+class _RaisingInt(int):
+    def __int__(self) -> int:
+        raise RuntimeError("no int")
+
+    def __index__(self) -> int:
+        raise RuntimeError("no index")
+
+
+class _RaisingFloat(float):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+def test_odd_numbers_to_the_rings_are_library_errors() -> None:
+    """A max_frames whose __int__ raises and a sample whose __float__ raises came out as
+    that RuntimeError (max_frames is read as its plain int now)."""
+    from callaudio.errors import FrameError
+
+    engine = AudioEngine(SimulatedBackend(16000), 16000, monitor=True)
+    engine.start()
+    try:
+        # read as the plain int it is (its own __int__ is never asked)
+        assert engine.read_capture(_RaisingInt(160)).shape[0] <= 160
+        assert engine.read_monitor(_RaisingInt(160))[0].shape[0] <= 160
+        with pytest.raises(FrameError, match="far-end"):
+            engine.write_far([_RaisingFloat(0.1)] * 160)
+        assert engine.write_far(np.zeros(160, np.float32)) == 160
+        assert engine.read_capture(np.int64(0)).shape[0] == 0
+    finally:
+        engine.stop()
+
+
+class _Source:
+    """A PlaybackSource without samples: read() gives what ``block(frames)`` returns."""
+
+    sample_rate = 8000
+    channels = 1
+    loop = False
+    position = 0
+
+    def __init__(self, block: object) -> None:
+        self.block = block
+        self.reads = 0
+
+    def read(self, frames: int) -> object:
+        self.reads += 1
+        if self.reads > 2000:  # far past any limit: fail instead of eating the memory
+            raise RuntimeError("read on and on")
+        return self.block(frames) if callable(self.block) else self.block
+
+    def rewind(self) -> None:
+        pass
+
+
+def test_a_one_shot_source_that_never_ends_is_refused_not_read_forever() -> None:
+    """read() never gave an empty block: from_source read until memory ran out."""
+    from callaudio.engine.sound import MAX_SOURCE_SECONDS
+
+    source = _Source(lambda n: np.zeros((n, 1), np.float32))
+    with pytest.raises(ConfigError, match="without ending"):
+        PreparedSound.from_source(source, 16000)
+    assert source.reads == MAX_SOURCE_SECONDS + 1
+
+
+@pytest.mark.parametrize(
+    "block",
+    [np.float32(0.0), None, np.array(["a"] * 4), [object()] * 4, np.zeros((4, 1, 1))],
+    ids=["scalar", "none", "str", "object", "3-D"],
+)
+def test_what_a_source_reads_must_be_samples(block: object) -> None:
+    """IndexError (a scalar, None) or a read on and on (str, objects) before."""
+    from callaudio.errors import FrameError
+
+    with pytest.raises(FrameError, match="read"):
+        PreparedSound.from_source(_Source(block), 16000)
+
+
+def test_a_source_whose_attributes_or_read_raise_is_a_config_error() -> None:
+    def boom(frames: int) -> None:
+        raise OSError("stream gone")
+
+    with pytest.raises(ConfigError, match="read"):
+        PreparedSound.from_source(_Source(boom), 16000)
+
+    class Odd(_Source):
+        loop = np.ones(2)  # no truth value
+
+    with pytest.raises(ConfigError, match="unusable"):
+        PreparedSound.from_source(Odd(None), 16000)
+
+
+def test_start_playback_of_a_source_whose_rate_raises_is_a_config_error() -> None:
+    from callaudio.audio.service import make_backend
+
+    class NoRate(_Source):
+        @property
+        def sample_rate(self) -> int:  # type: ignore[override]
+            raise RuntimeError("no rate")
+
+    backend = make_backend("simulated", realtime=False, sample_rate=16000)
+    with pytest.raises(ConfigError, match="source"):
+        backend.start_playback(NoRate(None))  # type: ignore[arg-type]

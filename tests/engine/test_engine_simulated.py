@@ -495,3 +495,56 @@ def test_the_monitor_keeps_what_was_played_and_the_raw_microphone():
     assert y.size == mic.size and not np.array_equal(y, mic)
     with pytest.raises(ConfigError, match="monitor"):
         AudioEngine(room, rate).read_monitor()
+
+
+def test_run_frames_from_inside_a_frame_is_refused_not_recursed() -> None:
+    """A capture callback (or frame hook) driving its own simulated device recursed until
+    RecursionError, inside the callback."""
+    device = SimulatedBackend(16000)
+    seen: list[str] = []
+
+    def capture(frame: object) -> None:
+        try:
+            device.run_frames(1)
+            seen.append("ran")
+        except BackendError:
+            seen.append("refused")
+
+    engine = AudioEngine(device, 16000, capture=capture)
+    engine.start()
+    device.run_frames(3)
+    engine.stop()
+    assert seen == ["refused"] * 3
+    hook_seen: list[str] = []
+
+    def hook() -> None:
+        try:
+            device.run_seconds(0.01)
+        except BackendError:
+            hook_seen.append("refused")
+
+    device.add_frame_hook(hook)
+    engine.start()
+    device.run_frames(2)  # and the device runs on from the outside afterwards
+    device.run_frames(1)
+    engine.stop()
+    assert hook_seen == ["refused"] * 3
+
+
+def test_a_callback_exception_whose_str_raises_still_gives_a_callback_error() -> None:
+    """stop() raised the RuntimeError of the exception's own __str__ instead."""
+
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    def capture(frame: object) -> None:
+        raise Unprintable()
+
+    device = SimulatedBackend(16000)
+    engine = AudioEngine(device, 16000, capture=capture)
+    engine.start()
+    device.run_frames(2)
+    with pytest.raises(CallbackError, match="Unprintable: <str"):
+        engine.stop()
+    assert not engine.running

@@ -56,3 +56,51 @@ def test_the_earpiece_route_attenuates_the_echo_and_silence_drops_it():
 def test_bad_rooms_are_refused(field, kwargs):
     with pytest.raises(ConfigError, match=field):
         Room(16000, **kwargs)
+
+
+class _RaisingFloat(float):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+class _LyingInt(int):
+    def __ge__(self, other: object) -> bool:
+        return True
+
+    def __le__(self, other: object) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("delay_ms", {"delay_ms": 10**400}),  # OverflowError from float()
+        ("rt60_s", {"rt60_s": _RaisingFloat(0.3)}),  # RuntimeError
+        ("distance_m", {"distance_m": _LyingInt(500)}),  # its own comparisons let it in
+        ("impulse_response", {"impulse_response": [1j, 0.5]}),  # TypeError
+        ("impulse_response", {"impulse_response": ["a"]}),  # ValueError
+        ("impulse_response", {"impulse_response": [10**400]}),  # OverflowError
+        ("near", {"near": [_RaisingFloat(0.1)]}),  # RuntimeError
+        ("noise", {"noise": _RaisingFloat(0.1)}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_odd_numbers_for_a_room_are_config_errors(field: str, kwargs: dict) -> None:
+    with pytest.raises(ConfigError, match=field):
+        Room(16000, **kwargs)
+
+
+def test_the_simulated_backend_takes_odd_arguments_as_config_errors() -> None:
+    from callaudio.devices.simulated import SimulatedBackend
+
+    backend = SimulatedBackend(16000)
+    for seconds in (10**400, 1e308):  # OverflowError from round()
+        with pytest.raises(ConfigError, match="seconds"):
+            backend.run_seconds(seconds)
+    with pytest.raises(ConfigError, match="near"):
+        backend.set_near([_RaisingFloat(0.1)])  # RuntimeError
+    with pytest.raises(ConfigError, match="on"):
+        backend.set_speaker(np.ones(2))  # ValueError: no truth value
+    with pytest.raises(ConfigError, match="kind"):
+        backend.inject_fault(np.array(["stall", "stall"]))  # type: ignore[arg-type]
+    assert backend.room.speaker

@@ -208,6 +208,11 @@ def test_bridge_refuses_what_it_cannot_drive():
     for bad in (0, 5000, float("nan"), "100"):
         with pytest.raises(ConfigError, match="max_far_queue_ms"):
             asyncio.run(build(client, RTCPeerConnection(), max_far_queue_ms=bad))
+    with pytest.raises(ConfigError, match="far_prime_ms"):  # True was taken as 1 ms
+        asyncio.run(build(client, RTCPeerConnection(), far_prime_ms=True))
+    for bad_client in (None, "client", client.backend):  # AttributeError on .backend
+        with pytest.raises(ConfigError, match="client"):
+            asyncio.run(build(bad_client, RTCPeerConnection()))
     assert client.calls == ()  # nothing refused left a call behind
 
 
@@ -428,6 +433,9 @@ def test_loop_clock_ends_the_interrupted_call_on_the_loop_thread():
     assert bridge.call.details.end_cause is EndCause.GSM_CALL_DETECTED
     with pytest.raises(ConfigError, match="coroutine"):
         LoopClock()
+    for bad in ("loop", object()):  # AttributeError at the first timer, on the session
+        with pytest.raises(ConfigError, match="event loop"):
+            LoopClock(bad)  # type: ignore[arg-type]
 
 
 def test_outgoing_lifecycle_failed_ends_with_error_and_closes():
@@ -504,3 +512,22 @@ def test_only_the_integration_module_imports_aiortc_and_nothing_imports_integrat
             assert not third_party & {"aiortc", "av", "aioice"}, rel
         if not rel.startswith("integrations/"):
             assert not any("integrations" in n for n in names), rel
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0, "1", [1.0]])
+def test_wait_closed_refuses_what_is_no_timeout(timeout):
+    """NaN waited for ever, '1' and a list: TypeError from asyncio (10**400, which raised
+    OverflowError, now waits as long as a wait can)."""
+
+    async def scenario():
+        client = _client()
+        bridge = CallAudioBridge(client, RTCPeerConnection())
+        try:
+            with pytest.raises(ConfigError, match="timeout"):
+                await asyncio.wait_for(bridge.wait_closed(timeout), 30)
+            assert not bridge.closed
+        finally:
+            await bridge.hangup()
+        assert await bridge.wait_closed(10)
+
+    asyncio.run(scenario())

@@ -177,3 +177,42 @@ def test_the_clocks_refuse_a_bad_time_or_callback_when_asked_not_when_due() -> N
     assert fired == [] and type(clock.now()) is float
     clock.advance(3.0)
     assert fired == [5.0] and clock.pending == 1
+
+
+class _RaisingFloat(float):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+def test_manual_clock_takes_huge_and_odd_numbers_as_library_errors() -> None:
+    """10**400 raised OverflowError from float(); a float subclass's __float__ its own error."""
+    with pytest.raises(ConfigError, match="start"):
+        ManualClock(10**400)
+    with pytest.raises(ConfigError, match="start"):
+        ManualClock(_RaisingFloat(1.0))
+    clock = ManualClock()
+    fired: list[int] = []
+    timer = clock.call_at(10**400, lambda: fired.append(1))  # never due: an infinite deadline
+    assert timer.deadline == float("inf")
+    for bad in (10**400, -(10**400), _RaisingFloat(1.0)):
+        with pytest.raises(ConfigError):
+            clock.advance(bad)
+        with pytest.raises(ConfigError):
+            clock.advance_to(bad)
+    assert clock.now() == 0.0 and clock.pending == 1
+    clock.advance(1e300)
+    assert fired == []
+
+
+def test_the_memory_backend_checks_what_tests_hand_it() -> None:
+    """pull(None/-1/10**400): TypeError/ValueError; fail_next with an array: TypeError
+    (unhashable), with a non-exception error: a TypeError later, when it was raised."""
+    b = MemoryBackend()
+    for bad in (None, -1, 10**400, 2.5, np.zeros(2)):
+        with pytest.raises(ConfigError, match="frames"):
+            b.pull(bad)  # type: ignore[arg-type]
+    assert b.pull(np.int64(3)).shape == (3, 1)
+    with pytest.raises(ConfigError, match="operation"):
+        b.fail_next(np.array(["start_duplex"]))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="error"):
+        b.fail_next("start_duplex", "boom")  # type: ignore[arg-type]

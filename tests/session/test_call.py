@@ -163,6 +163,9 @@ def test_can_reports_without_side_effects() -> None:
     assert call.state is S.RINGING
     with pytest.raises(ValueError, match="unknown call event"):
         call.can("teleport")
+    for bad in (["answer"], {}, b"answer"):  # unhashable ones were a TypeError
+        with pytest.raises(ConfigError, match="unknown call event"):
+            call.can(bad)  # type: ignore[arg-type]
 
 
 def test_listener_sees_each_transition_after_the_change() -> None:

@@ -435,3 +435,59 @@ def test_sound_file_during_interruption_waits(
     )
     session.end_interruption("pstn")
     assert client.audio_controller.is_playing and call.state is CallState.ESTABLISHED
+
+
+def test_a_header_announcing_gigabytes_reads_no_more_than_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 300-byte WAV whose data chunk claims 4 GB: wave was asked for all of it (one
+    4 GB allocation, a MemoryError under a memory limit instead of a SoundFileError)."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", 0xFFFFFFF0) + bytes(256)
+    path = _write(tmp_path / "huge.wav", b"RIFF" + struct.pack("<I", 0xFFFFFFF8) + body)
+    asked: list[int] = []
+    real = wave.Wave_read.readframes
+
+    def readframes(self: wave.Wave_read, n: int) -> bytes:
+        asked.append(n)
+        return real(self, n)
+
+    monkeypatch.setattr(wave.Wave_read, "readframes", readframes)
+    with pytest.raises(SoundFileError) as info:
+        read_wav(path)
+    assert info.value.reason == "truncated" and "holds 128" in str(info.value)
+    assert asked and max(asked) * 2 <= path.stat().st_size + 2
+
+
+class _RaisingInt(int):
+    def __int__(self) -> int:
+        raise RuntimeError("no int")
+
+    def __index__(self) -> int:
+        raise RuntimeError("no index")
+
+
+@pytest.mark.parametrize("samples", [[1j], ["a"], [10**400], [object()]])
+def test_array_source_refuses_samples_that_are_not_real_numbers(samples: object) -> None:
+    with pytest.raises(ConfigError, match="samples"):  # TypeError/ValueError/OverflowError
+        ArraySource(samples, 8000)  # type: ignore[arg-type]
+
+
+def test_array_source_reads_a_rate_and_a_count_as_plain_ints() -> None:
+    assert ArraySource(np.zeros(4), _RaisingInt(8000)).sample_rate == 8000  # RuntimeError
+    src = ArraySource(np.arange(4), 8000, loop=True)
+    for bad in (None, 1.5, True, "3", np.zeros(2), 10**400, np.int64(2**62), -1):
+        with pytest.raises(ConfigError, match="frames"):
+            src.read(bad)  # type: ignore[arg-type]
+    assert src.position == 0 and src.read(np.int16(6)).shape == (6, 1)
+
+
+def test_a_path_like_whose_fspath_raises_is_a_sound_file_error(client: VoiceClient) -> None:
+    class BrokenPath:
+        def __fspath__(self) -> str:
+            raise RuntimeError("no path")
+
+    with pytest.raises(SoundFileError, match="not a file path"):  # RuntimeError before
+        client.audio_controller.start_playing_sound_file(BrokenPath())  # type: ignore[arg-type]
+    assert client.audio_controller.sound is None

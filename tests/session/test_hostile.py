@@ -890,3 +890,118 @@ def test_flags_and_numbers_that_lie_change_nothing(
     assert call.is_interrupted and session.is_interrupted
     assert session.end_interruption(_RaisingHashStr("pstn"), should_resume=False) is True
     assert not call.is_interrupted and client.is_duplex_running
+
+
+# -- dispatchers whose hand-over fails ---------------------------------------------------------
+
+
+class _RefusingDispatcher:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def submit(self, delivery: Callable[[], None]) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "dispatcher",
+    [
+        _RefusingDispatcher(ValueError("closed")),
+        QueueDispatcher(type("FullQueue", (), {"put": lambda self, item: _raise(queue.Full())})()),
+    ],
+    ids=["custom", "queue-full"],
+)
+def test_a_dispatcher_that_refuses_an_event_does_not_fail_the_change(
+    dispatcher: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The change is made before its events are handed over: a raising submit() used to
+    come out of activate() as that raw exception, with the session active and the hold
+    never returned (nothing could release it)."""
+    session = AudioSession(dispatcher=dispatcher)
+    with caplog.at_level(logging.ERROR):
+        hold = session.activate()
+        assert session.is_active
+        session.release(hold)
+    assert not session.is_active
+    assert "dispatcher failed" in caplog.text
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
+def test_an_executor_dispatcher_on_a_shut_down_executor_drops_and_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from callaudio.events import ExecutorDispatcher
+
+    pool = ThreadPoolExecutor(1)
+    dispatcher = ExecutorDispatcher(pool)
+    pool.shutdown()
+    session = AudioSession(dispatcher=dispatcher)
+    with caplog.at_level(logging.ERROR):
+        hold = session.activate()  # raised RuntimeError('cannot schedule new futures ...')
+    assert session.is_active and "executor refused" in caplog.text
+    session.release(hold)
+    # A working executor afterwards gets the later events (the dispatcher is not stuck).
+    seen: list[str] = []
+    with ThreadPoolExecutor(1) as pool2:
+        dispatcher._executor = pool2
+        session.add_observer(type("O", (), {"on_event": lambda self, e: seen.append(e.name)})())
+        session.release(session.activate())
+    assert "did_set_active" in seen
+
+
+@pytest.mark.parametrize("executor", [None, 5, "pool", object()])
+def test_an_executor_dispatcher_needs_an_executor(executor: object) -> None:
+    from callaudio.errors import ConfigTypeError
+    from callaudio.events import ExecutorDispatcher
+
+    with pytest.raises(ConfigTypeError, match="submit"):
+        ExecutorDispatcher(executor)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0, 10**400, np.zeros(2), "1", True])
+def test_thread_dispatcher_waits_refuse_what_is_no_timeout(timeout: object) -> None:
+    """close(nan): ValueError, close(10**400): OverflowError from the join. 10**400
+    seconds is a wait of threading.TIMEOUT_MAX now (nothing is pending: no wait here)."""
+    dispatcher = ThreadDispatcher()
+    done = threading.Event()
+    dispatcher.submit(done.set)
+    assert done.wait(TIMEOUT)
+    if type(timeout) is int:  # 10**400
+        assert dispatcher.flush(timeout)  # type: ignore[arg-type]
+        dispatcher.close(timeout)  # type: ignore[arg-type]
+        return
+    with pytest.raises(ConfigError, match="timeout"):
+        dispatcher.flush(timeout)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="timeout"):
+        dispatcher.close(timeout)  # type: ignore[arg-type]
+    assert dispatcher.thread is not None and dispatcher.thread.is_alive()
+    dispatcher.close(TIMEOUT)
+
+
+def test_defer_takes_a_bool_wait(session: AudioSession) -> None:
+    with pytest.raises(ConfigError, match="wait"):
+        session.defer(lambda: None, wait=np.ones(2))  # type: ignore[arg-type]
+    assert session.lock  # nothing queued: the next release runs nothing of it
+
+
+def test_category_options_from_an_int_subclass_are_read_as_its_value(
+    session: AudioSession,
+) -> None:
+    """int(options) ran a subclass's __int__: its RuntimeError came out of set_category."""
+    from callaudio.session import CategoryOptions
+
+    class RaisingInt(int):
+        def __int__(self) -> int:
+            raise RuntimeError("no int")
+
+    wanted = CategoryOptions.ALLOW_BLUETOOTH
+    session.set_category(Category.PLAY_AND_RECORD, options=RaisingInt(int(wanted)))
+    assert session.options is wanted
+    with pytest.raises(ConfigError, match="options"):
+        session.set_category(Category.PLAY_AND_RECORD, options=RaisingInt(1 << 20))
+    assert session.options is wanted

@@ -482,3 +482,15 @@ def test_a_grace_timer_that_cannot_start_ends_the_interrupted_calls(
     clock.fail = False
     session.end_interruption("pstn")
     assert not session.is_active and session.activation_count == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("grace_period", 10**400), ("causes", [("pstn", EndCause.HUNG_UP)]), ("causes", "pstn")],
+)
+def test_an_interruption_policy_with_odd_values_is_a_config_error(
+    field: str, value: object
+) -> None:
+    """10**400: OverflowError from math.isfinite; a non-mapping causes: AttributeError."""
+    with pytest.raises(ConfigError, match=field):
+        InterruptionPolicy(**{field: value})  # type: ignore[arg-type]

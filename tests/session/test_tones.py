@@ -184,3 +184,47 @@ def test_plans_take_specs_only() -> None:
         TonePlan("x", spec, None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="name"):
         TonePlan(None, spec, spec)  # type: ignore[arg-type]
+
+
+class _RaisingFloat(float):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+class _RaisingStr(str):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def upper(self) -> str:
+        raise RuntimeError("no upper")
+
+
+@pytest.mark.parametrize(
+    "duration", [None, "1", 1j, np.zeros(2), 10**400, 1e308, -1.0, math.nan, _RaisingFloat(1.0)]
+)
+def test_render_tone_refuses_a_duration_it_cannot_render(duration: object) -> None:
+    """None/'1'/an array: TypeError; 10**400 and 1e308: OverflowError (before)."""
+    spec = TONE_PLANS["US"].ringback
+    with pytest.raises(ConfigError, match="duration"):
+        render_tone(spec, 8000, duration)  # type: ignore[arg-type]
+
+
+def test_render_tone_refuses_a_rate_beyond_any_sound_card() -> None:
+    with pytest.raises(ConfigError, match="sample_rate"):  # OverflowError before
+        render_tone(TONE_PLANS["US"].ringback, 10**400, 1.0)
+
+
+def test_a_period_shorter_than_a_sample_is_refused_where_it_is_rendered() -> None:
+    """A 20 us cadence rounds to no sample: render_tone returned 0 samples for 1 s and a
+    ToneSource failed with 'samples: a looping source needs at least one frame'."""
+    spec = ToneSpec((440.0,), (1e-5, 1e-5), ramp=0.0)
+    with pytest.raises(ConfigError, match="cadence"):
+        render_tone(spec, 8000, 1.0)
+    with pytest.raises(ConfigError, match="cadence"):
+        ToneSource(spec, 8000)
+
+
+def test_a_tone_plan_name_is_read_as_a_plain_str() -> None:
+    assert tone_plan(_RaisingStr("uk")) is TONE_PLANS["UK"]  # RuntimeError before
+    with pytest.raises(ConfigError, match="plan"):
+        tone_plan(5)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ Contract for implementations:
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -177,6 +178,20 @@ class PlaybackSource(Protocol):
         """Go back to the start."""
 
 
+MAX_READ_FRAMES = (1 << 31) - 1  # frames one read may ask for
+
+
+def plain_int(value: object) -> int | None:
+    """``value`` as a plain int when it is an integer (Python's or numpy's, not a bool);
+    None otherwise, or when its conversion raises (a subclass may lie or raise)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        return None
+    try:
+        return int.__index__(operator.index(value))
+    except Exception:
+        return None
+
+
 class ArraySource:
     """A :class:`PlaybackSource` over samples held in memory.
 
@@ -192,7 +207,12 @@ class ArraySource:
 
     def __init__(self, samples: npt.ArrayLike, sample_rate: int, loop: bool = False) -> None:
         loop = check_flag("loop", loop)  # (loop="no" looped)
-        data = np.asarray(samples, dtype=np.float32)
+        try:
+            data = np.asarray(samples, dtype=np.float32)
+        except Exception as exc:  # complex, str, objects, ints beyond float range
+            raise ConfigError(
+                "samples", f"must be real numbers convertible to float32 ({exc})"
+            ) from None
         if data.ndim == 1:
             data = data[:, np.newaxis]
         if data.ndim != 2 or data.shape[1] not in (1, 2):
@@ -201,14 +221,11 @@ class ArraySource:
             )
         if loop and data.shape[0] == 0:
             raise ConfigError("samples", "a looping source needs at least one frame")
-        if (
-            isinstance(sample_rate, bool)
-            or not isinstance(sample_rate, (int, np.integer))
-            or sample_rate <= 0
-        ):
+        rate = plain_int(sample_rate)
+        if rate is None or rate <= 0:
             raise ConfigError("sample_rate", f"must be a positive int, got {sample_rate!r}")
         self._data = np.ascontiguousarray(data)
-        self._rate = int(sample_rate)
+        self._rate = rate
         self._loop = loop
         self._pos = 0
         self._lock = threading.Lock()
@@ -242,8 +259,10 @@ class ArraySource:
 
     def read(self, frames: int) -> npt.NDArray[np.float32]:
         """Up to ``frames`` frames, float32 (n, channels); fewer only at the end."""
-        if frames < 0:
-            raise ConfigError("frames", f"must be >= 0, got {frames}")
+        n = plain_int(frames)
+        if n is None or not 0 <= n <= MAX_READ_FRAMES:
+            raise ConfigError("frames", f"must be an int in 0..{MAX_READ_FRAMES}, got {frames!r}")
+        frames = n
         with self._lock:
             total = self._data.shape[0]
             if not self._loop:

@@ -16,8 +16,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import BackendError, LiveObject
-from .base import BackendFault, FaultHandler, FaultKind, PlaybackSource, StreamConfig
+from ..errors import BackendError, ConfigError, LiveObject
+from .base import (
+    MAX_READ_FRAMES,
+    BackendFault,
+    FaultHandler,
+    FaultKind,
+    PlaybackSource,
+    StreamConfig,
+    plain_int,
+)
 
 __all__ = ["MemoryBackend", "RecordingAudioService"]
 
@@ -103,8 +111,14 @@ class MemoryBackend(LiveObject):
 
     def fail_next(self, operation: str, error: BaseException | None = None) -> None:
         """Make the next call of ``operation`` raise ``error`` (a BackendError by default)."""
+        if not isinstance(operation, str):  # (an array: unhashable)
+            raise ConfigError("operation", f"must be a method name (str), got {operation!r:.60}")
+        if error is not None and not isinstance(error, BaseException):
+            raise ConfigError("error", f"must be an exception or None, got {error!r:.60}")
         with self._lock:
-            self._failures[operation] = error or BackendError(operation, "simulated failure")
+            self._failures[operation] = (
+                error if error is not None else BackendError(operation, "simulated failure")
+            )
 
     def inject_fault(self, kind: FaultKind, detail: str = "", device: str | None = None) -> None:
         """Report a fault to the registered handler, on the calling thread."""
@@ -117,6 +131,10 @@ class MemoryBackend(LiveObject):
 
         Returns a (frames, channels) float32 array, zero-padded after a source's end.
         """
+        count = plain_int(frames)  # (None/NaN: TypeError, -1: ValueError before)
+        if count is None or not 0 <= count <= MAX_READ_FRAMES:
+            raise ConfigError("frames", f"must be an int in 0..{MAX_READ_FRAMES}, got {frames!r}")
+        frames = count
         source = self.playback_source
         if source is None:
             return np.zeros((frames, 1), dtype=np.float32)

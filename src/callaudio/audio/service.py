@@ -268,6 +268,8 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
     # -- AudioBackend ------------------------------------------------------------------------
 
     def _rate_and_block(self, config: StreamConfig, operation: str) -> int:
+        if not isinstance(config, StreamConfig):  # (None: AttributeError)
+            raise ConfigError("config", f"must be a StreamConfig, got {config!r:.80}")
         rate = int(config.sample_rate)
         try:
             check_sample_rate(rate)
@@ -440,7 +442,11 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         self, source: PlaybackSource, on_finished: Callable[[], None] | None = None
     ) -> None:
         """Play ``source``: mixed into the running duplex stream, else on its own stream."""
-        if not isinstance(source, PlaybackSource):  # (ConfigError with a stream or without)
+        try:  # (the protocol check reads its attributes: a property may raise)
+            usable = isinstance(source, PlaybackSource)
+        except Exception:
+            usable = False
+        if not usable:  # (ConfigError with a stream or without)
             raise ConfigError("source", f"not a PlaybackSource: {type(source).__name__}")
         with self._starting("start_playback"):
             if self._kind == "record":
@@ -462,10 +468,14 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         # the stream's rate, else the device's, the last call's, the source's if supported, 48k
         if self._engine is not None:
             return self._engine.sample_rate
+        try:
+            own = source.sample_rate
+        except Exception:  # the application's property raised: from_source says so
+            own = None
         for rate in (
             self._device.capabilities.fixed_sample_rate,
             None if self._config is None else self._config.sample_rate,
-            source.sample_rate,
+            own,
         ):
             if isinstance(rate, int) and rate in SAMPLE_RATES:
                 return rate
@@ -663,13 +673,14 @@ def make_backend(name: str, **options: Any) -> EngineBackend[Any]:
     """
     engine_opts = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}
     device_class: type[Any]
-    if name == "simulated":
+    kind = str.__str__(name) if isinstance(name, str) else None  # (an array: ValueError)
+    if kind == "simulated":
         from ..devices.simulated import SimulatedBackend as device_class
 
-        options.setdefault("realtime", True)
+        options["realtime"] = check_flag("realtime", options.get("realtime", True))
         if not options["realtime"]:
             engine_opts.setdefault("poll_interval", None)
-    elif name == "sounddevice":
+    elif kind == "sounddevice":
         from ..devices.sounddevice_backend import SounddeviceBackend as device_class
     else:
         raise ConfigError("backend", f"unknown backend {name!r} (simulated, sounddevice)")

@@ -77,6 +77,15 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in text)
 
 
+NAME_MAX = 255
+"""Bytes of one file name on the usual file systems (ext4, xfs, btrfs, tmpfs)."""
+
+
+def fits_a_file_name(*names: str) -> bool:
+    """Whether each of ``names`` fits in one file name (at most :data:`NAME_MAX` bytes)."""
+    return all(len(n.encode("utf-8", "surrogateescape")) <= NAME_MAX for n in names)
+
+
 def detect_layout(path: str | os.PathLike[str]) -> str:
     """``"csv"``, ``"jsonl"``, ``"aec-synthetic"`` or ``"aec-real"`` for ``path``."""
     p = Path(path)
@@ -121,6 +130,12 @@ def load_items(path: str | os.PathLike[str]) -> list[Item]:
                 "input",
                 f"{path}: id {it.id!r} cannot name an output file (a relative name, "
                 "'/' between folders, no '.' or '..', no control characters)",
+            )
+        if not fits_a_file_name(*parts[:-1], parts[-1] + ".wav"):  # its audio's path
+            raise ConfigError(
+                "input",
+                f"{path}: id {it.id[:60]!r}... cannot name an output file (a part of it is "
+                f"longer than a file name holds, {NAME_MAX} bytes with '.wav')",
             )
         if it.id in seen:
             raise ConfigError("input", f"{path}: id {it.id!r} appears more than once")
@@ -255,7 +270,7 @@ def _from_row(manifest: Path, line: int, row: dict[str, Any]) -> Item:
             continue
         try:
             paths[key] = str((manifest.parent / str(v).strip()).resolve())
-        except (OSError, ValueError) as exc:  # a NUL in the name; a symlink loop
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL; a symlink loop (3.11-3.12)
             raise ConfigError("input", f"{where}: bad {key} path {str(v)!r} ({exc})") from exc
     settings = []
     for key in sorted(clean):

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from ..config import ProcessingConfig, check_flag
 from ..errors import ConfigError, ConfigTypeError, install_hint
-from .items import Item, has_control_characters, load_items
+from .items import Item, fits_a_file_name, has_control_characters, load_items
 from .processors import PROCESSORS, available
 from .report import not_measured, with_not_measured, write_plots, write_summary, write_text
 from .results import ResultsStore, pyarrow_modules
@@ -67,11 +67,12 @@ def make_jobs(
             or "\\" in cname
             or cname.startswith(".")
             or has_control_characters(cname)
+            or not fits_a_file_name(f"callaudio-{cname}")
         ):
             raise ConfigError(
                 "config",
                 f"bad configuration name {cname!r} (it names a folder: no '/' or '\\', "
-                "no leading '.', no control characters)",
+                "no leading '.', no control characters, at most a file name's length)",
             )
         if not isinstance(cfg, ProcessingConfig):
             raise ConfigTypeError(
@@ -187,6 +188,11 @@ def _dask_client(
             c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
         except OSError as exc:  # unreachable, refused, timed out
             raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
+        except (ValueError, TypeError) as exc:  # not an address: a traceback before
+            raise ConfigError(
+                "scheduler",
+                f"{scheduler!r} is not a scheduler address such as tcp://host:8786 ({exc})",
+            ) from exc
         return c, [c]
     made: list[Any] = []
 
@@ -307,10 +313,20 @@ def run(
     ):
         check_flag(name, flag)
     for name, path in (("input", input), ("out", out)):
-        if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        try:  # (a __fspath__ that raises)
+            plain = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+        except Exception:
+            plain = None
+        if not isinstance(plain, str):
             raise ConfigTypeError(name, f"must be a path (str or os.PathLike), got {path!r}")
     if scheduler is not None and not isinstance(scheduler, str):
         raise ConfigTypeError("scheduler", f"must be an address (str), got {scheduler!r}")
+    if client is not None and not callable(getattr(client, "submit", None)):
+        # (it failed with AttributeError once the run had started, its folder made)
+        raise ConfigTypeError("client", f"must be a distributed.Client, got {client!r:.80}")
+    for name, hook in (("on_start", on_start), ("on_finish", on_finish)):
+        if hook is not None and not callable(hook):
+            raise ConfigTypeError(name, f"must be callable or None, got {hook!r:.80}")
     if os.fspath(out) == "":  # abspath("") is the working folder: results among its files
         raise ConfigError("out", "the output folder is empty; give a folder")
     here = workers == 0 and client is None and scheduler is None

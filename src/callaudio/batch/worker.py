@@ -30,6 +30,7 @@ import importlib
 import math
 import os
 import socket
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ import numpy.typing as npt
 
 from ..cli.files import InputFile, write_audio
 from ..config import SAMPLE_RATES, ProcessingConfig
-from ..errors import CallAudioError, ConfigError
+from ..errors import CallAudioError, ConfigError, SoundFileError
 from ..simulation import metrics
 from ..simulation.resample import resample
 from .items import Item
@@ -78,6 +79,14 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _read(path: str, what: str) -> tuple[F32, int]:
+    # A corpus holds files: a FIFO in a manifest blocked its worker (and the run) for good
+    # waiting for a writer, a device read to no end; `callaudio process` takes pipes.
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        mode = None  # missing or unusable: InputFile says which
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise SoundFileError(path, "missing", "not a regular file (a FIFO or a device)")
     with InputFile(path, what) as f:
         blocks = list(f.blocks(f.rate * 10))
         rate = f.rate

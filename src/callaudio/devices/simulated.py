@@ -111,7 +111,7 @@ def _real(track: npt.ArrayLike | None, name: str) -> npt.ArrayLike | None:
     """``track`` unchanged when it holds real numbers (or is None); else ConfigError."""
     try:
         dtype = None if track is None else np.asarray(track).dtype
-    except (TypeError, ValueError) as exc:  # a ragged list
+    except Exception as exc:  # a ragged list; a number whose __float__/__int__ raises
         raise ConfigError(name, f"must be an array of samples ({exc})") from None
     if dtype is not None and dtype.kind not in "biuf":
         raise ConfigError(name, f"must hold real samples, got {dtype}")
@@ -177,6 +177,7 @@ class SimulatedBackend(LiveObject):
         self._realtime = check_flag("realtime", realtime)  # ("no" was paced)
         self._stream: SimulatedStream | None = None
         self._lock = threading.Lock()  # guards open/close, not the callback
+        self._driving = threading.local()  # .on: this thread is in run_frames (no re-entry)
         self.faults: list[str] = []
         """Failures of the room itself on the pacing thread (``Type: message``)."""
         self._frame_hooks: list[Callable[[], None]] = []
@@ -238,7 +239,7 @@ class SimulatedBackend(LiveObject):
 
     def set_speaker(self, on: bool) -> None:
         """Loudspeaker (True: full echo path) or earpiece (False: ``earpiece_loss_db`` less)."""
-        self._room.speaker = bool(on)
+        self._room.speaker = check_flag("on", on)  # (an array had no truth value)
 
     def route(self, input_port: str, output_port: str) -> SimulatedBackend:
         """Itself: the room has one microphone and one loudspeaker."""
@@ -317,16 +318,24 @@ class SimulatedBackend(LiveObject):
             raise ConfigError("count", f"must be an int >= 0, got {count!r}")
         if self._realtime:
             raise BackendError("run_frames", "this backend is paced in real time")
+        if getattr(self._driving, "on", False):  # a callback or frame hook driving its device
+            raise BackendError(
+                "run_frames", "called from inside a frame (a callback or a frame hook)"
+            )
         stream = self._stream
         if stream is None or not stream.active:
             raise BackendError("run_frames", "no started stream")
         hooks = self._frame_hooks
-        for _ in range(int(count)):
-            if not stream.active:
-                break
-            stream.run_frame()
-            for hook in hooks:
-                hook()
+        self._driving.on = True
+        try:
+            for _ in range(int(count)):
+                if not stream.active:
+                    break
+                stream.run_frame()
+                for hook in hooks:
+                    hook()
+        finally:
+            self._driving.on = False
 
     def add_frame_hook(self, hook: Callable[[], None]) -> None:
         """Call ``hook()`` after every frame :meth:`run_frames` runs (on the caller's thread).
@@ -344,7 +353,11 @@ class SimulatedBackend(LiveObject):
         ``"stall"``: the callbacks just stop, with no fault set (what a stream on a JACK
         server that died does); only a watchdog notices.
         """
-        if kind not in ("device_lost", "media_services_reset", "stall"):
+        if not isinstance(kind, str) or str.__str__(kind) not in (
+            "device_lost",
+            "media_services_reset",
+            "stall",
+        ):
             raise ConfigError(
                 "kind", f"must be device_lost, media_services_reset or stall, got {kind!r}"
             )
@@ -368,7 +381,11 @@ class SimulatedBackend(LiveObject):
             or not 0 <= seconds < math.inf
         ):
             raise ConfigError("seconds", f"must be a finite number >= 0, got {seconds!r}")
-        self.run_frames(round(seconds * 100.0))
+        try:
+            frames = round(float(seconds) * 100.0)
+        except (OverflowError, ValueError):  # 10**400 or 1e308 s: no whole number of frames
+            raise ConfigError("seconds", f"must be a finite number >= 0, got {seconds!r}") from None
+        self.run_frames(frames)
 
     def __repr__(self) -> str:
         return (

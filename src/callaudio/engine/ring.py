@@ -10,6 +10,7 @@ side may be the real-time thread.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,15 @@ def check_max_frames(max_frames: object) -> int | None:
         return None
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
         raise ConfigError("max_frames", f"must be None or an int >= 0, got {max_frames!r}")
-    if not 0 <= max_frames <= 2**62:
-        raise ConfigError("max_frames", f"must be None or an int >= 0, got {max_frames}")
-    return int(max_frames)
+    try:  # the plain value: a subclass's __int__/__index__ or comparisons may lie or raise
+        plain = int.__index__(operator.index(max_frames))
+    except Exception:
+        raise ConfigError(
+            "max_frames", f"must be None or an int >= 0, got {max_frames!r}"
+        ) from None
+    if not 0 <= plain <= 2**62:
+        raise ConfigError("max_frames", f"must be None or an int >= 0, got {plain}")
+    return plain
 
 
 class FrameRing:

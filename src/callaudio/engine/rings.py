@@ -258,7 +258,7 @@ def check_far_audio(samples: npt.ArrayLike, timeout: object = 0.0) -> Float32Arr
     _deadline(timeout)
     try:
         x = np.asarray(samples)
-    except (TypeError, ValueError) as e:  # ragged lists, objects numpy cannot take
+    except Exception as e:  # ragged lists, objects numpy cannot take, a raising __float__
         raise FrameError(f"far-end audio must be an array of samples: {e}") from None
     if x.ndim == 2 and x.shape[1] == 1:
         x = x[:, 0]

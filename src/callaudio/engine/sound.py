@@ -44,6 +44,45 @@ def playable(samples: npt.ArrayLike, what: str = "samples") -> Float32Array:
     return out
 
 
+#: The longest one-shot source without ``samples`` that is read whole (seconds): a
+#: source whose ``read()`` never returned an empty block was read until memory ran out.
+MAX_SOURCE_SECONDS = 600
+
+
+def _read_whole(source: Any, rate: int) -> npt.NDArray[Any]:
+    """Everything ``source.read()`` gives until an empty block, at most
+    :data:`MAX_SOURCE_SECONDS`; ConfigError/FrameError for what is no audio."""
+    chunks: list[npt.NDArray[Any]] = []
+    total, limit = 0, MAX_SOURCE_SECONDS * rate
+    while True:
+        try:
+            chunk = np.asarray(source.read(max(rate, 1)))
+        except Exception as exc:  # the application's read() failed
+            raise ConfigError("source", f"the source's read() failed ({exc!r})") from exc
+        if chunk.ndim not in (1, 2) or chunk.dtype.kind not in "biuf":
+            raise FrameError(
+                f"a playback source's read() must give (frames,) or (frames, channels) real "
+                f"samples, got {chunk.dtype} {chunk.shape}"
+            )
+        if chunk.shape[0] == 0:
+            break
+        total += chunk.shape[0]
+        if total > limit:
+            raise ConfigError(
+                "source",
+                f"a one-shot source gave more than {MAX_SOURCE_SECONDS} s without ending "
+                "(read() never gave an empty block): give an ArraySource, or loop=True "
+                "with its samples",
+            )
+        chunks.append(chunk)
+    if not chunks:
+        raise ConfigError("source", "the source holds no audio")
+    try:
+        return np.concatenate(chunks)
+    except ValueError as exc:  # blocks of different channel counts
+        raise FrameError(f"a playback source's blocks do not fit together ({exc})") from exc
+
+
 def can_resample(rate_in: object, rate_out: int) -> bool:
     """Whether :meth:`PreparedSound.from_source` converts a ``rate_in`` Hz source to
     ``rate_out`` Hz (a positive int rate, ratio within (0.01, 100))."""
@@ -185,38 +224,40 @@ class PreparedSound:
         ------
         ConfigError
             A looping source that does not expose its ``samples`` (its loop length is
-            unknown), an empty one, or a rate the resampler cannot convert
-            (``sample_rate / source.sample_rate`` outside (0.01, 100); checked first).
+            unknown), an empty one, a rate the resampler cannot convert
+            (``sample_rate / source.sample_rate`` outside (0.01, 100); checked first), a
+            one-shot source read for more than :data:`MAX_SOURCE_SECONDS` without ending,
+            attributes or a ``read()`` that raise.
+        FrameError
+            What ``read()`` gives is not (frames,) or (frames, channels) real samples.
         """
-        rate_in = getattr(source, "sample_rate", None)
+        try:  # the source is the application's object: its attributes may raise or lie
+            rate_in = getattr(source, "sample_rate", None)
+            loop = bool(getattr(source, "loop", False))
+            samples = getattr(source, "samples", None)
+            start = int(getattr(source, "position", 0))
+        except Exception as exc:
+            raise ConfigError("source", f"unusable playback source ({exc!r})") from exc
         if not can_resample(rate_in, sample_rate):
             raise ConfigError(
                 "sample_rate",
                 f"cannot resample a {rate_in!r} Hz source to {sample_rate} Hz "
                 "(the ratio must be within (0.01, 100))",
             )
-        loop = bool(getattr(source, "loop", False))
-        samples = getattr(source, "samples", None)
-        start = int(getattr(source, "position", 0))
+        rate_in = int(rate_in)  # type: ignore[arg-type]
         if samples is None:
             if loop:
                 raise ConfigError(
                     "source", "a looping source must expose its samples (like ArraySource)"
                 )
-            chunks = []
-            while True:
-                chunk = np.asarray(source.read(max(int(source.sample_rate), 1)))
-                if chunk.shape[0] == 0:
-                    break
-                chunks.append(chunk)
-            if not chunks:
-                raise ConfigError("source", "the source holds no audio")
-            samples = np.concatenate(chunks)
+            samples = _read_whole(source, rate_in)
             start = 0
-        x = np.asarray(samples, dtype=np.float64)
+        try:
+            x = np.asarray(samples, dtype=np.float64)
+        except Exception as exc:  # complex, str, objects
+            raise FrameError(f"a playback source must hold real samples ({exc})") from exc
         if x.ndim == 2:
             x = x.mean(axis=1)
-        rate_in = int(source.sample_rate)
         if rate_in != sample_rate:
             x = _resample(x, rate_in, sample_rate)
             start = round(start * sample_rate / rate_in)

@@ -71,6 +71,7 @@ except ImportError as exc:  # the optional extra is not installed
 from ..audio.service import EngineBackend
 from ..call import Call, CallDirection, CallState, EndCause
 from ..client import VoiceClient
+from ..events import check_timeout
 from .loop_clock import LoopClock
 
 __all__ = [
@@ -374,6 +375,8 @@ class CallAudioBridge(LiveObject):
         max_far_queue_ms: float = 100.0,
         far_prime_ms: float = 20.0,
     ) -> None:
+        if not isinstance(client, VoiceClient):  # (None: AttributeError on .backend)
+            raise ConfigError("client", f"must be a VoiceClient, got {client!r:.80}")
         backend = client.backend
         if not isinstance(backend, EngineBackend):
             raise ConfigError(
@@ -394,7 +397,11 @@ class CallAudioBridge(LiveObject):
             ("max_far_queue_ms", max_far_queue_ms, 20.0),
             ("far_prime_ms", far_prime_ms, 0.0),
         ):
-            if not isinstance(value, (int, float)) or not low <= value <= 1000.0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not low <= value <= 1000.0
+            ):
                 raise ConfigError(name, f"must be {low:g}-1000 ms, got {value!r}")
         try:
             self._loop = asyncio.get_running_loop()
@@ -449,8 +456,11 @@ class CallAudioBridge(LiveObject):
     async def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait until the call has ended and the peer connection is closed.
 
-        Returns False when ``timeout`` seconds passed first.
+        Returns False when ``timeout`` seconds passed first. ConfigError (before any
+        wait) unless ``timeout`` is None or seconds >= 0 (NaN waited for ever, 10**400
+        raised OverflowError).
         """
+        timeout = check_timeout(timeout)
         try:
             await asyncio.wait_for(self._done.wait(), timeout)
         except asyncio.TimeoutError:

@@ -69,6 +69,8 @@ class LoopClock(LiveObject):
                 raise ConfigError(
                     "loop", "pass the loop, or create the clock inside a coroutine"
                 ) from None
+        elif not isinstance(loop, asyncio.AbstractEventLoop):  # failed at the first timer
+            raise ConfigError("loop", f"must be an asyncio event loop, got {loop!r:.80}")
         self.loop = loop
 
     def now(self) -> float:

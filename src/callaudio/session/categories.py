@@ -148,9 +148,11 @@ def validate_configuration(
     if not isinstance(mode, Mode):
         raise ConfigError("mode", f"must be a Mode, got {mode!r}")
     known = sum(CategoryOptions)
-    if isinstance(options, bool) or not isinstance(options, int) or int(options) & ~known:
+    # int's own value: a subclass's __int__ may raise (a RuntimeError came out of it)
+    value = int.__index__(options) if isinstance(options, int) else None
+    if isinstance(options, bool) or value is None or value & ~known:
         raise ConfigError("options", f"not CategoryOptions: {options!r}")
-    options = CategoryOptions(options)
+    options = CategoryOptions(value)
     invalid = options & ~ALLOWED_OPTIONS[category]
     if invalid:
         names = flag_names(invalid)

@@ -107,10 +107,14 @@ class InterruptionPolicy:
     causes: Mapping[str, EndCause] = field(default_factory=_empty_causes)
 
     def __post_init__(self) -> None:
+        try:  # an int beyond float range overflows, a float subclass may raise
+            grace = float(self.grace_period)
+        except Exception:
+            grace = math.nan
         if (
             isinstance(self.grace_period, bool)
             or not isinstance(self.grace_period, (int, float))
-            or not (math.isfinite(self.grace_period) and self.grace_period > 0)
+            or not (math.isfinite(grace) and grace > 0)
         ):
             raise ConfigError(
                 "grace_period", f"must be a finite number of seconds > 0, got {self.grace_period!r}"
@@ -120,6 +124,10 @@ class InterruptionPolicy:
             and callable(getattr(self.clock, "call_at", None))
         ):
             raise ConfigError("clock", f"must be a Clock (now, call_at), got {self.clock!r}")
+        if not isinstance(self.causes, Mapping):
+            raise ConfigError(
+                "causes", f"must be a mapping of source -> EndCause, got {self.causes!r:.80}"
+            )
         for name, cause in (("default_cause", self.default_cause), *self.causes.items()):
             if not isinstance(cause, EndCause) or cause is EndCause.NONE:
                 raise ConfigError(

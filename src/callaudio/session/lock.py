@@ -186,7 +186,9 @@ class Outbox:
                 delivery = self._events.popleft()
             try:
                 delivery()
-            except BaseException as exc:  # only SystemExit & co. get here (see deliver())
+            except Exception as exc:  # a dispatcher's submit() failed: the change stands
+                logger.error("event hand-over to the dispatcher failed: %r", exc, exc_info=exc)
+            except BaseException as exc:  # SystemExit & co. (see events.deliver())
                 if first is None:
                     first = exc
 

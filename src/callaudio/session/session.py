@@ -189,6 +189,7 @@ class AudioSession(LiveObject):
         audio thread (a delegate's ``session_on_audio_thread()``) never runs or waits for
         actions, ``wait=True`` or not: another thread runs them (see :mod:`.lock`).
         """
+        wait = check_flag("wait", wait)  # (an array had no truth value)
         with self._lock:
             self._outbox.post_action(action, wait=wait)
 

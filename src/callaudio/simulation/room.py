@@ -23,7 +23,7 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-from ..config import check_flag, check_sample_rate, frame_size
+from ..config import _plain, check_flag, check_sample_rate, frame_size
 from ..errors import ConfigError
 from .rir import room_rir
 
@@ -52,13 +52,15 @@ def _as_track(x: npt.ArrayLike | None, name: str) -> F32 | None:
         return None
     try:
         arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:  # a ragged list
+        kind = arr.dtype.kind
+        if kind in "biuf" and arr.ndim <= 2 and (arr.ndim < 2 or arr.shape[1] == 1):
+            a = np.ascontiguousarray(arr.reshape(-1), dtype=np.float32)
+    except Exception as exc:  # a ragged list; a number whose __int__/__float__ raises
         raise ConfigError(name, f"must be an array of samples ({exc})") from None
-    if arr.dtype.kind not in "biuf":
+    if kind not in "biuf":
         raise ConfigError(name, f"must hold real samples, got dtype {arr.dtype}")
     if arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
         raise ConfigError(name, f"must be a mono track, shape (n,) or (n, 1), got {arr.shape}")
-    a = np.ascontiguousarray(arr.reshape(-1), dtype=np.float32)
     if a.size == 0:
         return None
     if not np.all(np.isfinite(a)):
@@ -116,32 +118,41 @@ class Room:
         self._rate = check_sample_rate(sample_rate)
         self._n = frame_size(self._rate)
         self._loop = check_flag("loop", loop)  # (loop="no" looped)
-        if (
-            isinstance(delay_ms, bool)
-            or not isinstance(delay_ms, (int, float))
-            or not 10.0 <= float(delay_ms) <= 1000.0
-        ):
+        delay = _plain(delay_ms) if isinstance(delay_ms, (int, float)) else None
+        if delay is None or not 10.0 <= delay <= 1000.0:  # (10**400 overflowed in float())
             raise ConfigError(
                 "delay_ms",
                 f"must be within [10, 1000] ms (a duplex device delays at least one frame), "
                 f"got {delay_ms!r}",
             )
-        self._delay = max(round(float(delay_ms) * self._rate / 1000.0), self._n)
+        self._delay = max(round(float(delay) * self._rate / 1000.0), self._n)
+        plain: dict[str, float] = {}
         for fname, v, lo, hi in (
             ("echo_gain_db", echo_gain_db, -40.0, 20.0),
             ("rt60_s", rt60_s, 0.05, 1.0),
             ("distance_m", distance_m, 0.05, 3.0),
             ("earpiece_loss_db", earpiece_loss_db, 0.0, 60.0),
         ):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            x = _plain(v) if isinstance(v, (int, float)) else None  # the number, not the object
+            if x is None or not lo <= x <= hi:
                 raise ConfigError(fname, f"must be within [{lo}, {hi}], got {v!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            plain[fname] = float(x)
+        echo_gain_db, rt60_s = plain["echo_gain_db"], plain["rt60_s"]
+        distance_m, earpiece_loss_db = plain["distance_m"], plain["earpiece_loss_db"]
+        seed_int = _plain(seed) if isinstance(seed, (int, np.integer)) else None
+        if not isinstance(seed_int, int) or seed_int < 0:
             raise ConfigError("seed", f"must be an int >= 0, got {seed!r}")
+        seed = seed_int
         if impulse_response is None:
             h = _default_response(self._rate, float(rt60_s), float(distance_m), int(seed))
             h = h * np.sqrt(10.0 ** (echo_gain_db / 10.0) / max(float(np.sum(h * h)), 1e-30))
         else:
-            h = np.asarray(impulse_response, dtype=np.float64).reshape(-1)
+            try:
+                h = np.asarray(impulse_response, dtype=np.float64).reshape(-1)
+            except Exception as exc:  # complex, str, objects, ints beyond float range
+                raise ConfigError(
+                    "impulse_response", f"must be an array of real numbers ({exc})"
+                ) from None
             if h.size == 0 or not np.all(np.isfinite(h)):
                 raise ConfigError("impulse_response", "must be a non-empty finite array")
         self._h = h
