@@ -984,7 +984,32 @@ cdef class EchoCanceller:
         1.70 -> 1.94.  The held presence (NEAR_HOLD 0.9) instead reached 1.49 / 1.51 but
         slowed the re-convergence after a burst (soak dt seed 107 at 48 kHz: ERLE after
         the burst 12 dB); with the 0.7 hold two of the soak's six known misses of 30 dB
-        pass, none is added."""
+        pass, none is added.
+        Not shipped (measured, dt sweep and soak draw 100-123): the leakage for the guard
+        latched in frames where the suppressor's presence is < 0.1, the control still off
+        above a leakage of 0.2.  DT PESQ worst (seeds 0-5) 1.378 -> 1.384 / 1.407 -> 1.422
+        at 16 / 48 kHz, median (0-7) 1.92 -> 2.00 / 1.94 -> 2.02, loss worst 0.88 -> 0.63 /
+        0.79 -> 0.57 dB, seed 7 1.17 -> 0.94 / 1.24 -> 1.00 dB; soak 16 kHz: seed 102 passes
+        (29.96 -> 32.0 dB), none added; 48 kHz: three new misses of post-DT ERLE, seeds 100
+        (44.6 -> 8.9 dB), 113 (31.8 -> 26.7), 119 (34.5 -> 14.8).  The clock drift: with the
+        same draws at 0 ppm (they have +41 / +81 / +99) every burst keeps >= 33 dB (100:
+        54.0 / 51.1 / 49.8, 119: 52.5 / 59.0 / 60.0), as without the latch.  The drift
+        tracker (``_drift``) measures only where the random walk runs: at dt#119@48k it had
+        reached 35 % of the drift (0.017 of 0.048 samples per frame) at the first burst,
+        and a filter the control holds for a burst is then misaligned by ~3 samples at
+        48 kHz (16 kHz: the same time, a third of the samples, and no miss).  Guards that
+        did not remove the misses: the latch trusted 100 frames (48 kHz misses 105 22.3,
+        113 26.4, 119 24.1 dB); the control off where the mic is explained by the far end
+        (Geigel's test off, mic < 0.5 or 2 x the echo the loudest far frame explains) and
+        the smoothed mic/error ratio fell 6 dB under the latched one (it fires in bursts:
+        loss worst 1.06-1.38 dB; 113 21.0 dB), and adding there the random walk the control
+        held back (seed 7 loss 2.1 dB); the full random walk in the frames only the latch
+        keeps the control on (seed 7 1.32 / 1.25 dB; 105, 113 miss), or the control share
+        capped at 0.7 there (seed 7 1.24 / 1.22 dB; 100, 113, 119 miss); the latch only
+        while the drift estimate is under 20 ppm (seeds 0-7 back to as shipped, seed 100
+        8.9 dB); DR_GAIN 1.0 (the tracker overshoots: 16 kHz seeds 105, 113 at 11.5, 8.1
+        dB).  A drift estimate that does not need the walk (or converges within the
+        lead-in) comes first."""
         cdef f32 x
         cdef double s
         cdef f32* cdy = self.cdy
