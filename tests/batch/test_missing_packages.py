@@ -82,3 +82,44 @@ def test_no_install_hint_in_the_sources_points_at_pypi() -> None:
         if "callaudio[" in p.read_text(encoding="utf-8")
     ]
     assert bad == []
+
+
+@pytest.mark.parametrize("absent", ["speechmos", "librosa", "onnxruntime"])
+def test_mos_names_the_extra_and_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, absent: str
+) -> None:
+    """``--mos`` with speechmos but not librosa (which speechmos imports and does not
+    declare) passed the check and failed every item, each row telling the user to install
+    speechmos, which was installed: the check names the ``mos`` extra and what is missing."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == absent else real(name, *a)
+    )
+    out = tmp_path / "o"
+    argv = ["batch", str(_manifest(tmp_path)), "--out", str(out), "--workers", "0", "--mos"]
+    assert main(argv) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("callaudio: error: mos: ")
+    assert install_hint("mos") in line and f"missing: {absent}" in line
+    assert not out.exists()
+
+
+def test_a_dashboard_without_bokeh_is_refused_before_the_cluster_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--dashboard`` without bokeh ran with no dashboard and no word (Dask served a page
+    saying it needs bokeh)."""
+    import importlib.util
+
+    pytest.importorskip("distributed")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bokeh" else real(name, *a)
+    )
+    out = tmp_path / "o"
+    assert main(["batch", str(_manifest(tmp_path)), "--out", str(out), "--dashboard"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("callaudio: error: dashboard: ") and "bokeh" in line
+    assert not out.exists()

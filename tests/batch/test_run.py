@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import os
+import socket
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,21 @@ def _audio(out: Path) -> dict[str, bytes]:
 
 def test_in_process_and_local_cluster_give_identical_results(corpus: Path, tmp_path: Path) -> None:
     here = run(corpus, tmp_path / "here", workers=0)
-    dask = run(corpus, tmp_path / "dask", workers=2, plots=False)
+    # 8787 held by another program: a local cluster with no dashboard asked for binds no
+    # fixed port (its scheduler's /health and /metrics took 8787 and warned when it was taken)
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:  # taken already: the warning would show all the same
+        pass
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            dask = run(corpus, tmp_path / "dask", workers=2, plots=False)
+    finally:
+        holder.close()
+    assert not [w for w in seen if "8787" in str(w.message)], [str(w.message) for w in seen]
     rows = here.to_pylist()
     assert [r["id"] for r in rows] == [f"item{k}" for k in range(6)]
     assert {r["status"] for r in rows} == {"ok"}

@@ -31,7 +31,7 @@ from .items import Item, fits_a_file_name, has_control_characters, load_items
 from .processors import PROCESSORS, available
 from .report import not_measured, with_not_measured, write_plots, write_summary, write_text
 from .results import ResultsStore, pyarrow_modules
-from .worker import Job, process_item
+from .worker import MOS_HINT, MOS_MODULES, Job, process_item
 
 __all__ = ["Progress", "make_jobs", "run"]
 
@@ -211,6 +211,9 @@ def _dask_client(
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:8787" if dashboard else None,
+            # without a dashboard the scheduler still serves /health and /metrics, on
+            # 8787 by default (a second run warned that the port was taken): any free port
+            scheduler_kwargs=None if dashboard else {"dashboard_address": "127.0.0.1:0"},
             preload=["callaudio.batch.local_worker"],  # (workers leave Ctrl-C to the run)
         )
     except BaseException:  # Ctrl-C, SIGTERM (the CLI raises it here), a failed start
@@ -336,8 +339,13 @@ def run(
     items = load_items(input)
     names, absent = _processor_names(processors)
     jobs = make_jobs(names, configs)
-    if mos and importlib.util.find_spec("speechmos") is None:
-        raise ConfigError("mos", "DNSMOS/AECMOS need speechmos: pip install speechmos")
+    if mos:
+        missing = [m for m in MOS_MODULES if importlib.util.find_spec(m) is None]
+        if missing:  # (speechmos declares none of the packages its modules import)
+            raise ConfigError("mos", f"{MOS_HINT} (missing: {', '.join(missing)})")
+    if dashboard and client is None and scheduler is None and not here:
+        if importlib.util.find_spec("bokeh") is None:  # (Dask serves a page saying so)
+            raise ConfigError("dashboard", "Dask's dashboard needs bokeh: pip install 'bokeh>=3.1'")
     out_dir = os.path.abspath(os.fspath(out))
     store = ResultsStore(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):

@@ -39,11 +39,15 @@ import numpy.typing as npt
 
 from ..cli.files import InputFile, write_audio
 from ..config import SAMPLE_RATES, ProcessingConfig
-from ..errors import CallAudioError, ConfigError, SoundFileError
+from ..errors import CallAudioError, ConfigError, SoundFileError, install_hint
 from ..simulation import metrics
 from ..simulation.resample import resample
 from .items import Item
 from .processors import run_processor
+
+#: the modules DNSMOS/AECMOS import (speechmos declares none of them): the ``mos`` extra
+MOS_MODULES = ("speechmos", "onnxruntime", "librosa", "requests")
+MOS_HINT = f"DNSMOS/AECMOS need the mos extra: {install_hint('mos')}"
 
 __all__ = ["Job", "audio_path", "process_item"]
 
@@ -213,9 +217,7 @@ def _mos(s: _Signals, y: F32) -> dict[str, float | None]:
         dnsmos = importlib.import_module("speechmos.dnsmos")
         aecmos = importlib.import_module("speechmos.aecmos")
     except ImportError as exc:
-        raise ConfigError(
-            "mos", f"DNSMOS/AECMOS need speechmos: pip install speechmos ({exc})"
-        ) from exc
+        raise ConfigError("mos", f"{MOS_HINT} ({exc})") from exc
 
     def at16(x: F32) -> F32:
         z = x if s.rate == 16000 else resample(x, s.rate, 16000)
