@@ -181,3 +181,19 @@ def test_the_sound_file_reader_refuses_pcm_narrower_than_its_container(
     with pytest.raises(SoundFileError, match=f"{bits}-bit") as info:
         read_wav(bad)
     assert info.value.reason == "unsupported"
+
+
+@pytest.mark.parametrize(("rate", "subtype"), [(16000, "OPUS"), (48000, "OPUS"), (44100, "VORBIS")])
+def test_an_opus_extension_writes_opus_where_opus_takes_the_rate(
+    tmp_path: Path, run: Run, rate: int, subtype: str
+) -> None:
+    """``-o x.opus`` wrote Ogg Vorbis (the extension only chose the container); Opus takes
+    8/12/16/24/48 kHz, so a 44.1 kHz file stays Vorbis, the summary naming it."""
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype(np.float32)
+    src = write(tmp_path / "in.wav", x, rate, "PCM_16")
+    out = tmp_path / "out.opus"
+    code, text, err = run("process", str(src), "-o", str(out), *BYPASS)
+    assert code == 0, err
+    info = soundfile.info(str(out))
+    assert (info.format, info.subtype, info.samplerate) == ("OGG", subtype, rate)
+    assert f"OGG {subtype}" in text

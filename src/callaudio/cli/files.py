@@ -283,10 +283,24 @@ def output_format(path: str, input_format: str) -> str:
     return fmt
 
 
-def output_subtype(fmt: str, requested: str | None, input_subtype: str) -> str:
+#: the rates libsndfile's Opus encoder takes
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+
+def output_subtype(
+    fmt: str, requested: str | None, input_subtype: str, path: str = "", rate: int = 0
+) -> str:
     """The subtype to write: ``requested`` (checked), else the input's when ``fmt`` can
-    hold it, else the format's default (24-bit for float input to FLAC)."""
+    hold it, else the format's default (24-bit for float input to FLAC); a ``.opus``
+    ``path`` is Opus in Ogg when ``rate`` is one Opus takes (else Ogg's default, Vorbis)."""
     sf = soundfile()
+    if (
+        requested is None
+        and path.lower().endswith(".opus")
+        and rate in _OPUS_RATES
+        and sf.check_format(fmt, "OPUS")
+    ):
+        return "OPUS"
     if requested is not None:
         sub = requested.upper()
         if sub not in sf.available_subtypes(fmt) or not sf.check_format(fmt, sub):

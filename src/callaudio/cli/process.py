@@ -391,7 +391,7 @@ def _run(args: argparse.Namespace, mic: InputFile, far: InputFile | None) -> int
     cfg = processing_config(args, have_far=far is not None)
     rate = args.rate or nearest_rate(mic.rate)
     fmt = output_format(args.output, mic.format)
-    subtype = output_subtype(fmt, args.subtype, mic.subtype)
+    subtype = output_subtype(fmt, args.subtype, mic.subtype, args.output, mic.rate)
     channels = mic.channels
     level_in, level_out = SpeechLevel(rate), SpeechLevel(rate)
     echo = EchoFigures(0.01)
