@@ -1,6 +1,7 @@
 # callaudio: every target installs what it needs (a virtual environment in .venv).
 #   make demo    a demo through the simulated room (report in ./callaudio-demo/)
-#   make test    the whole test suite (lint, types, stubs, quality, session, real audio)
+#   make test    the whole test suite (lint, types, stubs, quality incl. DNSMOS/AECMOS,
+#                session, real audio)
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 #   make soak    the long reliability variants (about 35 minutes)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
@@ -29,10 +30,10 @@ $(VENV)/.tools:
 	$(PIP) install -U pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
 	touch $@
 
-# The package (editable) with the dependencies of one extra: demo or test. The editable
-# install compiles nothing (CALLAUDIO_BUILD_ONLY=none selects no module); the extension
-# modules are built once, by the rule below, so that changing the dependencies never
-# rebuilds them.
+# The package (editable) with the dependencies of one extra: demo or test (which includes
+# the batch and mos extras). The editable install compiles nothing (CALLAUDIO_BUILD_ONLY=none
+# selects no module); the extension modules are built once, by the rule below, so that
+# changing the dependencies never rebuilds them.
 $(VENV)/.deps-%: pyproject.toml | $(VENV)/.tools
 	CALLAUDIO_BUILD_ONLY=none $(PIP) install --no-build-isolation -e ".[$*]"
 	touch $@
@@ -76,12 +77,12 @@ $(VENV)/.peers: $(VENV)/.deps-test
 	touch $@
 
 # The side-by-side benches (bench/bench_*_peers.py) score with AECMOS/DNSMOS (the `mos`
-# extra) and draw talkers from espeak-ng voices, as the AEC sweep does. Their tables:
-# bench/README.md.
+# extra, part of the `test` extra that `install` puts in) and draw talkers from espeak-ng
+# voices, as the AEC sweep does. Their tables: bench/README.md.
 BENCH_ESPEAK := command -v espeak-ng >/dev/null 2>&1 || ($(APT) update -qq && \
 	$(APT) install -y -qq --no-install-recommends \
 	espeak-ng >/dev/null) || echo "bench: no espeak-ng; the shipped talkers only"
-bench: install $(VENV)/.peers $(VENV)/.deps-mos
+bench: install $(VENV)/.peers
 	$(BENCH_ESPEAK)
 	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name
@@ -89,7 +90,7 @@ bench: install $(VENV)/.peers $(VENV)/.deps-mos
 # The side-by-side tables of bench/README.md (about 15 minutes on 2 cores); more draws with
 # BENCH_ARGS, e.g. BENCH_ARGS="--seeds 8".
 BENCH_ARGS ?=
-bench-tables: install $(VENV)/.peers $(VENV)/.deps-mos
+bench-tables: install $(VENV)/.peers
 	$(BENCH_ESPEAK)
 	$(PY) bench/bench_aec_peers.py --seeds 3 $(BENCH_ARGS)
 	$(PY) bench/bench_ns_peers.py --seeds 2 $(BENCH_ARGS)
