@@ -1,6 +1,7 @@
 # callaudio: every target installs what it needs (a virtual environment in .venv).
 #   make demo    a demo through the simulated room (report in ./callaudio-demo/)
-#   make test    the whole test suite (lint, types, stubs, quality, session, real audio)
+#   make test    the whole test suite (lint, types, stubs, quality incl. DNSMOS/AECMOS,
+#                session, real audio)
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 #   make soak    the long reliability variants (about 35 minutes)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
@@ -10,7 +11,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# --no-compile: pip writes no bytecode for the ~100 packages at install (about 35 s of a
+# 60 s install of the test extra on 2 cores); Python writes it for the modules a run
+# imports, when it first imports them.
 PIP := $(PY) -m pip --disable-pip-version-check -q
+PIP_INSTALL := $(PIP) install --no-compile
 CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 # pytest arguments of `make test` (default: the whole suite), e.g. TESTS=tests/test_fft.py
 TESTS ?=
@@ -26,15 +31,15 @@ all: test
 # The interpreter and the build tools ([build-system] requires of pyproject.toml).
 $(VENV)/.tools:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -U pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
+	$(PIP_INSTALL) -U pip "setuptools>=77" wheel "Cython>=3.0" "numpy>=2.0"
 	touch $@
 
-# The package (editable) with the dependencies of one extra: demo or test. The editable
-# install compiles nothing (CALLAUDIO_BUILD_ONLY=none selects no module); the extension
-# modules are built once, by the rule below, so that changing the dependencies never
-# rebuilds them.
+# The package (editable) with the dependencies of one extra: demo or test (which includes
+# the batch and mos extras). The editable install compiles nothing (CALLAUDIO_BUILD_ONLY=none
+# selects no module); the extension modules are built once, by the rule below, so that
+# changing the dependencies never rebuilds them.
 $(VENV)/.deps-%: pyproject.toml | $(VENV)/.tools
-	CALLAUDIO_BUILD_ONLY=none $(PIP) install --no-build-isolation -e ".[$*]"
+	CALLAUDIO_BUILD_ONLY=none $(PIP_INSTALL) --no-build-isolation -e ".[$*]"
 	touch $@
 
 # The extension modules, in place: built on the first run, then again only when csrc/ or
@@ -72,16 +77,16 @@ $(VENV)/.peers: $(VENV)/.deps-test
 	dpkg -s libspeexdsp-dev swig >/dev/null 2>&1 || \
 		($(APT) update -qq && $(APT) install -y -qq \
 		--no-install-recommends libspeexdsp-dev swig) || echo "bench: no libspeexdsp-dev"
-	for p in $(PEERS); do $(PIP) install $$p || echo "bench: peer $$p did not install"; done
+	for p in $(PEERS); do $(PIP_INSTALL) $$p || echo "bench: peer $$p did not install"; done
 	touch $@
 
 # The side-by-side benches (bench/bench_*_peers.py) score with AECMOS/DNSMOS (the `mos`
-# extra) and draw talkers from espeak-ng voices, as the AEC sweep does. Their tables:
-# bench/README.md.
+# extra, part of the `test` extra that `install` puts in) and draw talkers from espeak-ng
+# voices, as the AEC sweep does. Their tables: bench/README.md.
 BENCH_ESPEAK := command -v espeak-ng >/dev/null 2>&1 || ($(APT) update -qq && \
 	$(APT) install -y -qq --no-install-recommends \
 	espeak-ng >/dev/null) || echo "bench: no espeak-ng; the shipped talkers only"
-bench: install $(VENV)/.peers $(VENV)/.deps-mos
+bench: install $(VENV)/.peers
 	$(BENCH_ESPEAK)
 	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,stddev,rounds \
 		--benchmark-sort=name
@@ -89,7 +94,7 @@ bench: install $(VENV)/.peers $(VENV)/.deps-mos
 # The side-by-side tables of bench/README.md (about 15 minutes on 2 cores); more draws with
 # BENCH_ARGS, e.g. BENCH_ARGS="--seeds 8".
 BENCH_ARGS ?=
-bench-tables: install $(VENV)/.peers $(VENV)/.deps-mos
+bench-tables: install $(VENV)/.peers
 	$(BENCH_ESPEAK)
 	$(PY) bench/bench_aec_peers.py --seeds 3 $(BENCH_ARGS)
 	$(PY) bench/bench_ns_peers.py --seeds 2 $(BENCH_ARGS)

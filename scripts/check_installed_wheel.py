@@ -153,6 +153,7 @@ def check_in_fresh_env(
             py,
             "install",
             "-q",
+            "--no-compile",  # a throwaway environment: bytecode only for what is imported
             "--only-binary",
             ":all:",
             "--no-warn-script-location",

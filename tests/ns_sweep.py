@@ -281,6 +281,17 @@ def dnsmos_ovrl(x: F64) -> float | None:
     return float(dnsmos.run(x.astype(np.float32), 16000)["ovrl_mos"])
 
 
+def dnsmos_gain(noisy: F32, out: F32, rate: int, delay: int) -> dict[str, float]:
+    """DNSMOS OVRL of input and output (16 kHz, aligned as ``measure`` aligns them) and its
+    gain; empty when speechmos is missing."""
+    n = out.size - delay
+    a = dnsmos_ovrl(to16k(noisy[:n].astype(np.float64), rate))
+    b = dnsmos_ovrl(to16k(out[delay:].astype(np.float64), rate))
+    if a is None or b is None:
+        return {}
+    return {"dnsmos_in": a, "dnsmos_out": b, "dnsmos_gain": b - a}
+
+
 def measure(
     clean: F32, noisy: F32, out: F32, rate: int, delay: int | None = None, mos: bool = False
 ) -> dict[str, float]:
@@ -304,9 +315,7 @@ def measure(
         xs, ys = noisy[:n][quiet], out[d:][quiet]
         m["atten_db"] = level_dbfs(xs) - level_dbfs(ys)
     if mos:
-        a, b = dnsmos_ovrl(x), dnsmos_ovrl(y)
-        if a is not None and b is not None:
-            m["dnsmos_in"], m["dnsmos_out"], m["dnsmos_gain"] = a, b, b - a
+        m.update(dnsmos_gain(noisy, out, rate, d))
     return m
 
 

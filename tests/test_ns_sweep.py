@@ -15,6 +15,7 @@ measured level keeps the present behaviour from regressing.
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -53,17 +54,24 @@ def test_pesq_floor_and_stoi_kept(rate: int, kind: str) -> None:
 KEYBOARD_OVRL_FLOOR = {16000: 0.2, 48000: 0.01}
 
 
+def _speechmos() -> None:
+    """Skip without speechmos, except in CI: `make test` installs it (the test extra)."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        import speechmos  # noqa: F401  (an ImportError fails the test)
+    pytest.importorskip("speechmos")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("rate", (16000, 48000), ids=("16k", "48k"))
 def test_keyboard_clicks_dnsmos_gain(rate: int) -> None:
-    pytest.importorskip("speechmos")
+    _speechmos()
     gains = []
     for snr in SNRS:
         for seed in SEEDS[rate]:
             case = S.draw(seed, rate, "keyboard", snr)
-            s, x = S.build(case)
+            _, x = S.build(case)
             run, d = S.callaudio_ns(rate)
-            m = S.measure(s, x, run(x), rate, d, mos=True)
+            m = S.dnsmos_gain(x, run(x), rate, d)  # its PESQ/STOI: test_pesq_floor_and_...
             gains.append((m["dnsmos_gain"], case.label))
     assert min(gains)[0] >= KEYBOARD_OVRL_FLOOR[rate], gains
 
