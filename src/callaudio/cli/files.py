@@ -75,20 +75,9 @@ MAX_RATE = 192000
 MAX_CHANNELS = 2
 
 _EXTENSIONS = {
-    ".wav": "WAV",
-    ".wave": "WAV",
-    ".flac": "FLAC",
-    ".ogg": "OGG",
-    ".oga": "OGG",
-    ".aif": "AIFF",
-    ".aiff": "AIFF",
-    ".aifc": "AIFF",
-    ".caf": "CAF",
-    ".au": "AU",
-    ".w64": "W64",
-    ".rf64": "RF64",
-    ".mp3": "MP3",
-    ".opus": "OGG",
+    **dict.fromkeys((".wav", ".wave"), "WAV"), **dict.fromkeys((".ogg", ".oga", ".opus"), "OGG"),
+    **dict.fromkeys((".aif", ".aiff", ".aifc"), "AIFF"), ".flac": "FLAC", ".caf": "CAF",
+    ".au": "AU", ".w64": "W64", ".rf64": "RF64", ".mp3": "MP3",
 }
 # Announced data sizes that mean "unknown, read to the end" (streaming writers).
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
@@ -283,8 +272,7 @@ def output_format(path: str, input_format: str) -> str:
     return fmt
 
 
-#: the rates libsndfile's Opus encoder takes
-_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)  # the rates libsndfile's Opus encoder takes
 
 
 def output_subtype(
@@ -294,19 +282,14 @@ def output_subtype(
     hold it, else the format's default (24-bit for float input to FLAC); a ``.opus``
     ``path`` is Opus in Ogg when ``rate`` is one Opus takes (else Ogg's default, Vorbis)."""
     sf = soundfile()
-    if (
-        requested is None
-        and path.lower().endswith(".opus")
-        and rate in _OPUS_RATES
-        and sf.check_format(fmt, "OPUS")
-    ):
-        return "OPUS"
     if requested is not None:
         sub = requested.upper()
         if sub not in sf.available_subtypes(fmt) or not sf.check_format(fmt, sub):
             choices = ", ".join(sorted(s for s in sf.available_subtypes(fmt)))
             raise ConfigError("--subtype", f"{fmt} files cannot hold {sub} (choose {choices})")
         return sub
+    if path.lower().endswith(".opus") and rate in _OPUS_RATES and sf.check_format(fmt, "OPUS"):
+        return "OPUS"
     # libsndfile decodes MP3 but its WAV (and other) writers cannot encode it
     same_codec = not input_subtype.startswith("MPEG") or fmt == "MP3"
     if same_codec and sf.check_format(fmt, input_subtype):
