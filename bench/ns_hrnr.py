@@ -77,6 +77,9 @@ class HrnrModel(ns_ref.NoiseSuppressorRef):
         if not self.hr_on:
             return
         g1 = self.gain
+        if o.comb > 0.0:
+            self._comb(g1, P, gam, gmin, odds)
+            return
         s = np.fft.irfft(g1 * X, self.fft_size)
         sh = np.maximum(s, 0.0) if o.nl == "max" else np.abs(s)
         Sh = np.fft.rfft(sh)
@@ -97,6 +100,39 @@ class HrnrModel(ns_ref.NoiseSuppressorRef):
             g = np.maximum(g, g1)
         self.g1 = np.asarray(g1, np.float32).astype(np.float64)
         self.gain = g
+
+
+    def _comb(self, g1: F64, P: F64, gam: F64, gmin: float, odds: F64) -> None:
+        """Frequency-domain variant: the pitch from the enhanced frame's autocorrelation
+        (IFFT of |G1 Y|^2, parabolic peak over 70..400 Hz); in a hop whose normalised peak
+        is at least ``--comb``, the bins nearest the harmonics get the larger of the
+        decision-directed and the maximum-likelihood a priori SNR (gamma - 1)."""
+        K, sr = self.fft_size, self.sample_rate
+        r = np.fft.irfft(g1**2 * P, K)
+        lo, hi = int(sr / 400), int(sr / 70)
+        if r[0] <= 0.0:
+            return
+        t = lo + int(np.argmax(r[lo:hi]))
+        if r[t] / r[0] < self.opts.comb:
+            return
+        a, b, c = r[t - 1], r[t], r[t + 1]
+        den = a - 2 * b + c
+        tf = t + (0.5 * (a - c) / den if den < 0 else 0.0)
+        f0 = K / tf  # bins
+        k = np.rint(f0 * np.arange(1, int((self.nbins - 1) / f0) + 1)).astype(int)
+        k = k[(k > 0) & (k < self.nbins)]
+        xi = self.xi.copy()
+        xi[k] = np.maximum(xi[k], np.maximum(gam[k] - 1.0, 0.0))
+        xi = np.clip(xi, ns_ref.XI_MIN, ns_ref.XI_MAX)
+        rr = xi / (1.0 + xi)
+        v = rr * gam
+        gh1 = np.clip(rr * ns_ref.exp_half_e1(v), gmin, 1.0)
+        vq = np.minimum(v / ns_ref.SPP_MARGIN, 50.0)
+        q = 1.0 / (1.0 + odds * (1.0 + xi / ns_ref.SPP_MARGIN) * np.exp(-vq))
+        g = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
+        g[0], g[-1] = g[1], g[-2]
+        self.g1 = np.asarray(g1, np.float32).astype(np.float64)
+        self.gain = np.maximum(g, g1)
 
 
 def _install(opts: argparse.Namespace) -> None:
@@ -152,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-babble", action="store_true")
     ap.add_argument("--nl", choices=("max", "abs"), default="max")
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--comb", type=float, default=0.0, help="comb variant: voicing threshold")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--rates", type=int, nargs="+", default=[16000])
     ap.add_argument("--snrs", type=float, nargs="+", default=[20.0])
