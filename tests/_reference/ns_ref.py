@@ -370,7 +370,7 @@ class NoiseSuppressorRef:
         self._transient(P)
         self.count += 1
         gam = np.minimum(P / self.noise, GAMMA_MAX)
-        xi = self.a_dd * self.gain**2 * self.pprev / self.noise
+        xi = self.a_dd * self._dd_gain() ** 2 * self.pprev / self.noise
         xi = xi + (1.0 - self.a_dd) * np.maximum(gam - 1.0, 0.0)
         xi = np.clip(xi, XI_MIN, XI_MAX)
         r = xi / (1.0 + xi)
@@ -390,6 +390,7 @@ class NoiseSuppressorRef:
         self.gain = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
         self.gain[0] = self.gain[1]
         self.gain[-1] = self.gain[-2]
+        self._final_gain(X, P, gam, gmin, odds, q)
         if self.t_wt > 0.0 and self.sample_rate >= 16000:
             # In a click, each bin above TRANS_LO_HZ at most TRANS_KEEP times its power
             # before it (not at 8 kHz, where 1-4 kHz carries most of the talker's cues).
@@ -417,6 +418,17 @@ class NoiseSuppressorRef:
             v = np.asarray(getattr(self, name), np.complex64).astype(np.complex128)
             setattr(self, name, v)
         return float(np.mean(q[self.vad_lo : self.vad_hi]))
+
+    def _dd_gain(self) -> F64:
+        """The previous hop's gain in the decision-directed recursion (a hook for the
+        experiments of bench/ns_hrnr.py; here the gain applied)."""
+        return self.gain
+
+    def _final_gain(
+        self, X: npt.NDArray[np.complex128], P: F64, gam: F64, gmin: float, odds: F64, q: F64
+    ) -> None:
+        """A hook for the experiments of bench/ns_hrnr.py (a second gain after this hop's
+        ``self.gain``, before the click clamp); nothing here."""
 
     def _transient(self, P: F64) -> None:
         """Transient (keyboard click) suppression (ns.pyx item 2): during a transient that
