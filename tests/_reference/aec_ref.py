@@ -111,6 +111,10 @@ DR_GAIN = float(_C["DR_GAIN"])
 DR_EVAL = int(_C["DR_EVAL"])
 DR_MAX = float(_C["DR_MAX"])
 DR_STEP = float(_C["DR_STEP"])
+DR_SD_PRIOR = float(_C["DR_SD_PRIOR"])
+DR_SD_MEAS = float(_C["DR_SD_MEAS"])
+DR_SD_WALK = float(_C["DR_SD_WALK"])
+DR_GATE = float(_C["DR_GATE"])
 # the residual-echo suppressor's own constants (aec_suppressor.h)
 _S = read_constants(HEADER.with_name("aec_suppressor.h"), "AEC_SUP_")
 NL_BETA = float(_S["NL_BETA"])
@@ -289,6 +293,7 @@ class EchoCancellerRef:
         self.dr_n = 0
         self.dr_pk = HEADROOM
         self.dr_delta = 0.0
+        self.dr_p = DR_SD_PRIOR * DR_SD_PRIOR
         self.w_ph = self.fg_ph = 0.0
 
     def reset(self) -> None:
@@ -446,20 +451,28 @@ class EchoCancellerRef:
     def _drift(self, free: bool, pk: int, w_old: C128) -> None:
         """Clock drift (aec.pyx, _drift): the filter and the kept copy rotated by the drift
         every frame; the filter's remaining rotation on its peak partition, summed over
-        its free frames and fitted as a delay every DR_EVAL frames, corrects the drift; the
+        its free frames (each bin weighted by the mic/echo-estimate coherence of the last
+        frame) and fitted as a delay every DR_EVAL frames, corrects the drift; the
         partition tracked is the most energetic one at the last DR_EVAL boundary."""
         if free:
-            self.dr_C = self.dr_C + self.W[pk] * np.conj(w_old)
+            coh = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
+            self.dr_C = self.dr_C + coh * self.W[pk] * np.conj(w_old)
             self.dr_n += 1
         if self.t % DR_EVAL == 0 and self.dr_n >= DR_EVAL // 2:
             w = np.pi * np.arange(1, self.k - 1) / self.n
             c = self.dr_C[1 : self.k - 1]
             a = np.abs(c)
             den = float(np.sum(w * w * a))
-            if den > 0.0:
-                dl = self.dr_delta - DR_GAIN * float(np.sum(w * a * np.angle(c))) / den
-                lim = DR_MAX * 1e-6 * self.n
-                self.dr_delta = min(max(dl, -lim), lim)
+            u = 1e-6 * self.n  # samples per frame per ppm
+            x = -float(np.sum(w * a * np.angle(c))) / den / u if den > 0.0 else 0.0
+            r = DR_SD_MEAS * DR_SD_MEAS
+            g = min(self.dr_p / (self.dr_p + r), DR_GAIN)  # scalar Kalman gain, capped
+            if x * x <= DR_GATE * DR_GATE * (self.dr_p + r):  # else an outlier: skipped
+                dl = self.dr_delta + g * x * u
+                if abs(dl) <= DR_MAX * 1e-6 * self.n:  # else the filter re-fitting the path
+                    self.dr_delta = dl
+                    self.dr_p *= 1.0 - g
+            self.dr_p += DR_SD_WALK * DR_SD_WALK
             self.dr_C[:] = 0.0
             self.dr_n = 0
         if self.t % DR_EVAL == 0:  # the next window's partition: the most energetic

@@ -110,6 +110,7 @@ cdef class EchoCanceller:
     cdef f32* wold              # 2k the peak partition before this frame's update
     cdef f32* drph              # 2k the rotation's phasors
     cdef double dr_delta        # the drift: delay change per frame (samples)
+    cdef double dr_p            # ... its error variance (ppm^2, _drift)
     cdef double w_ph, fg_ph     # rotation (samples) pending on the filter / the kept copy
     cdef int dr_n               # free frames tracked since the last estimate
     cdef int dr_pk              # the partition tracked (the filter's most energetic one)

@@ -67,8 +67,12 @@
 #define AEC_DIV_FG_ADD 2.0  /* the kept copy's error above 2 x the mic's power: it adds echo, the path changed */
 #define AEC_DIV_FG_FRAMES 4  /* consecutive far-active frames of that without near talk */
 #define AEC_DIV_SE 0.5  /* ... while the adaptive filter's error is above 0.5 x the mic's (it removes < 3 dB) */
-#define AEC_DR_GAIN 0.5  /* clock-drift tracker: share of the filter's remaining rotation taken per estimate */
+#define AEC_DR_GAIN 0.5  /* clock-drift tracker: largest share of the filter's remaining rotation taken per estimate (its Kalman gain's cap) */
 #define AEC_DR_EVAL 16  /* ... frames between its estimates (atan2 per bin) */
+#define AEC_DR_SD_PRIOR 100.0  /* ... the drift's standard deviation before any estimate (ppm) */
+#define AEC_DR_SD_MEAS 30.0  /* ... one estimate's (ppm) */
+#define AEC_DR_SD_WALK 3.0  /* ... the drift's change per estimate (ppm) */
+#define AEC_DR_GATE 3.0  /* ... estimates beyond this many standard deviations are skipped */
 #define AEC_DR_MAX 200.0  /* ... largest drift it applies (ppm) */
 #define AEC_DR_STEP 0.05  /* ... pending rotation (samples) applied at once */
 #define AEC_STAT_ALPHA 0.95  /* statistics smoothing per far-active frame */

@@ -68,4 +68,8 @@ cdef extern from "aec_constants.h":
     const double DR_GAIN "AEC_DR_GAIN"
     const int DR_EVAL "AEC_DR_EVAL"
     const double DR_MAX "AEC_DR_MAX"
+    const double DR_SD_PRIOR "AEC_DR_SD_PRIOR"
+    const double DR_SD_MEAS "AEC_DR_SD_MEAS"
+    const double DR_SD_WALK "AEC_DR_SD_WALK"
+    const double DR_GATE "AEC_DR_GATE"
     const double DR_STEP "AEC_DR_STEP"

@@ -156,13 +156,17 @@ CA_MULTIVERSION void ca_aec_coherence_q(int k, float *restrict q, const float *r
 #endif
 
 CA_MULTIVERSION void ca_aec_drift_acc(int k, float *restrict c, const float *restrict w,
-                                      const float *restrict wold)
+                                      const float *restrict wold, const float *restrict cdy,
+                                      const float *restrict cyy, const float *restrict cdd)
 {
     const ptrdiff_t m = k;
     for (ptrdiff_t i = 0; i < m; i++) {
         float wr = w[2 * i], wi = w[2 * i + 1], or_ = wold[2 * i], oi = wold[2 * i + 1];
-        c[2 * i] += wr * or_ + wi * oi;
-        c[2 * i + 1] += wi * or_ - wr * oi;
+        /* each bin weighted by its mic/echo-estimate coherence (as ca_aec_coherence_q) */
+        float c2 = cdy[2 * i] * cdy[2 * i] + cdy[2 * i + 1] * cdy[2 * i + 1];
+        float g = c2 / (cyy[i] * cdd[i] + 1e-30f);
+        c[2 * i] += g * (wr * or_ + wi * oi);
+        c[2 * i + 1] += g * (wi * or_ - wr * oi);
     }
 }
 

@@ -133,7 +133,8 @@ void ca_aec_link_mean(int k, float inv, float *restrict see, float *restrict syy
  * of bins i < k (a delay of theta samples, |theta| <= 0.15); P partitions of k bins rotated
  * by them. */
 void ca_aec_drift_acc(int k, float *restrict c, const float *restrict w,
-                      const float *restrict wold);
+                      const float *restrict wold, const float *restrict cdy,
+                      const float *restrict cyy, const float *restrict cdd);
 double ca_aec_drift_delta(int k, int n, const float *restrict c);
 void ca_aec_phasor(int k, float *restrict ph, int n, double theta);
 void ca_aec_rotate(int k, int P, float *restrict w, const float *restrict ph);
