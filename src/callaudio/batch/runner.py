@@ -176,6 +176,24 @@ def _distributed() -> Any:
         ) from exc
 
 
+def _not_an_address(address: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        "scheduler", f"{address!r} is not a scheduler address such as tcp://host:8786 ({exc})"
+    )
+
+
+def _check_address(address: str) -> None:
+    """ConfigError unless ``address`` parses as Dask's (scheme, known backend, host:port)."""
+    comm = importlib.import_module("distributed.comm")
+    try:
+        scheme, loc = comm.parse_address(address)
+        comm.registry.get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            comm.parse_host_port(loc)
+    except (ValueError, TypeError) as exc:
+        raise _not_an_address(address, exc) from exc
+
+
 def _dask_client(
     client: Any, scheduler: str | None, workers: int | None, dashboard: bool
 ) -> tuple[Any, list[Any]]:
@@ -184,15 +202,29 @@ def _dask_client(
         return client, []
     distributed = _distributed()
     if scheduler:
+        _check_address(scheduler)
+        half: list[Any] = []
+
+        def known_before_connected(self: Any, *args: Any, **kwargs: Any) -> None:
+            half.append(self)
+            distributed.Client.__init__(self, *args, **kwargs)
+
+        # A client whose connection failed is closed here: left to the garbage collector,
+        # its __del__ closed it wherever a collection ran, once inside the next client's
+        # start, which holds the class-wide lock that close takes (a hang).
         try:
-            c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
-        except OSError as exc:  # unreachable, refused, timed out
-            raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
-        except (ValueError, TypeError) as exc:  # not an address: a traceback before
-            raise ConfigError(
-                "scheduler",
-                f"{scheduler!r} is not a scheduler address such as tcp://host:8786 ({exc})",
-            ) from exc
+            c = type("Client", (distributed.Client,), {"__init__": known_before_connected})(
+                scheduler, timeout=CONNECT_TIMEOUT
+            )
+        except BaseException as exc:
+            for made in half:
+                with contextlib.suppress(Exception):
+                    made.close()
+            if isinstance(exc, OSError):  # unreachable, refused, timed out
+                raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
+            if isinstance(exc, (ValueError, TypeError)):
+                raise _not_an_address(scheduler, exc) from exc
+            raise
         return c, [c]
     made: list[Any] = []
 
