@@ -217,9 +217,9 @@ def _dask_client(
                 scheduler, timeout=CONNECT_TIMEOUT
             )
         except BaseException as exc:
-            for made in half:
+            for failed in half:
                 with contextlib.suppress(Exception):
-                    made.close()
+                    failed.close()
             if isinstance(exc, OSError):  # unreachable, refused, timed out
                 raise ConfigError("scheduler", f"{scheduler}: {exc}") from exc
             if isinstance(exc, (ValueError, TypeError)):
