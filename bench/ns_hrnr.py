@@ -89,13 +89,7 @@ class HrnrModel(ns_ref.NoiseSuppressorRef):
         if o.cap_ml:
             xi = np.minimum(xi, np.maximum(gam - 1.0, 0.0))
         xi = np.clip(xi, ns_ref.XI_MIN, ns_ref.XI_MAX)
-        r = xi / (1.0 + xi)
-        v = r * gam
-        gh1 = np.clip(r * ns_ref.exp_half_e1(v), gmin, 1.0)
-        vq = np.minimum(v / ns_ref.SPP_MARGIN, 50.0)
-        q = 1.0 / (1.0 + odds * (1.0 + xi / ns_ref.SPP_MARGIN) * np.exp(-vq))
-        g = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
-        g[0], g[-1] = g[1], g[-2]
+        g, _ = ns_ref.presence_gain(xi, gam, gmin, odds)
         if o.only_up:
             g = np.maximum(g, g1)
         self.g1 = np.asarray(g1, np.float32).astype(np.float64)
@@ -124,13 +118,7 @@ class HrnrModel(ns_ref.NoiseSuppressorRef):
         xi = self.xi.copy()
         xi[k] = np.maximum(xi[k], np.maximum(gam[k] - 1.0, 0.0))
         xi = np.clip(xi, ns_ref.XI_MIN, ns_ref.XI_MAX)
-        rr = xi / (1.0 + xi)
-        v = rr * gam
-        gh1 = np.clip(rr * ns_ref.exp_half_e1(v), gmin, 1.0)
-        vq = np.minimum(v / ns_ref.SPP_MARGIN, 50.0)
-        q = 1.0 / (1.0 + odds * (1.0 + xi / ns_ref.SPP_MARGIN) * np.exp(-vq))
-        g = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
-        g[0], g[-1] = g[1], g[-2]
+        g, _ = ns_ref.presence_gain(xi, gam, gmin, odds)
         self.g1 = np.asarray(g1, np.float32).astype(np.float64)
         self.gain = np.maximum(g, g1)
 

@@ -111,6 +111,21 @@ def exp_half_e1(v: npt.ArrayLike) -> F64:
     return np.asarray(np.exp(0.5 * np.where(v < 1.0, small, large)), dtype=np.float64)
 
 
+def presence_gain(xi: F64, gam: F64, gmin: float, odds: F64) -> tuple[F64, F64]:
+    """The log-spectral amplitude gain (floored at ``gmin``) under speech-presence
+    uncertainty from the a priori SNR ``xi``, the a posteriori ``gam`` and the a priori
+    absence ``odds``: ``(gain, presence)``, the gain's edge bins copied from their
+    neighbours.  Presence is judged against a noise power SPP_MARGIN times the estimate."""
+    r = xi / (1.0 + xi)
+    v = r * gam
+    gh1 = np.clip(r * exp_half_e1(v), gmin, 1.0)
+    vq = np.minimum(v / SPP_MARGIN, 50.0)
+    q = 1.0 / (1.0 + odds * (1.0 + xi / SPP_MARGIN) * np.exp(-vq))
+    g = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
+    g[0], g[-1] = g[1], g[-2]
+    return g, q
+
+
 def mauler_martin_windows(K: int, R: int) -> tuple[F64, F64]:
     """Analysis and synthesis windows of length ``K`` for hop ``R``, delay ``R``
     (Mauler & Martin 2007, M = R, d = 0): the stage's windows without ``low_delay``."""
@@ -373,9 +388,6 @@ class NoiseSuppressorRef:
         xi = self.a_dd * self._dd_gain() ** 2 * self.pprev / self.noise
         xi = xi + (1.0 - self.a_dd) * np.maximum(gam - 1.0, 0.0)
         xi = np.clip(xi, XI_MIN, XI_MAX)
-        r = xi / (1.0 + xi)
-        v = r * gam
-        gh1 = np.clip(r * exp_half_e1(v), gmin, 1.0)
         # A priori speech-absence odds (Cohen & Berdugo 2001) from the previous hop's xi.
         a = math.exp(-self.hop_size / self.sample_rate / SAP_TAU_S)
         self.zeta = a * self.zeta + (1.0 - a) * self.xi
@@ -384,12 +396,7 @@ class NoiseSuppressorRef:
         qa = np.minimum(1.0 - pl * pg, SAP_QMAX)
         odds = qa / (1.0 - qa)
         self.xi = xi
-        # Presence probability judged against a noise power SPP_MARGIN times the estimate.
-        vq = np.minimum(v / SPP_MARGIN, 50.0)
-        q = 1.0 / (1.0 + odds * (1.0 + xi / SPP_MARGIN) * np.exp(-vq))
-        self.gain = np.exp(q * np.log(gh1) + (1.0 - q) * np.log(gmin))
-        self.gain[0] = self.gain[1]
-        self.gain[-1] = self.gain[-2]
+        self.gain, q = presence_gain(xi, gam, gmin, odds)
         self._final_gain(X, P, gam, gmin, odds, q)
         if self.t_wt > 0.0 and self.sample_rate >= 16000:
             # In a click, each bin above TRANS_LO_HZ at most TRANS_KEEP times its power
