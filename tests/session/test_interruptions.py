@@ -319,6 +319,57 @@ def test_app_deactivation_past_the_deadline_ends_the_call_as_inactive(
     assert call.details.end_cause is EndCause.INACTIVE
 
 
+@pytest.mark.parametrize("how", ["hangup", "deadline"])
+def test_app_deactivation_ends_with_the_last_call(
+    session: AudioSession,
+    client: VoiceClient,
+    backend: MemoryBackend,
+    clock: ManualClock,
+    log: EventLog,
+    how: str,
+) -> None:
+    # Adversarial round 13: the 'application' interruption outlived the call it
+    # interrupted, so the next call came up interrupted (no audio) and ended INACTIVE.
+    call = established(client)
+    with pytest.raises(SessionBusyError):
+        session.deactivate()
+    log.take()
+    if how == "hangup":
+        call.hangup()
+    else:
+        clock.advance(30.0)
+    assert "interruption_ended(source='application', should_resume=False)" in log.take()
+    assert not session.is_interrupted and client.grace_deadline is None
+    check_invariants(session, client)
+    backend.clear()
+    second = established(client)
+    assert not second.is_interrupted and session.is_active and backend.duplex_running
+    clock.advance(31.0)
+    assert second.state is CallState.ESTABLISHED
+    check_invariants(session, client)
+
+
+def test_app_deactivation_with_a_second_call_still_up_stays_open(
+    session: AudioSession, client: VoiceClient
+) -> None:
+    first, second = established(client), established(client)
+    with pytest.raises(SessionBusyError):
+        session.deactivate()
+    first.hangup()  # the second call still holds the session: it stays interrupted
+    assert second.is_interrupted and [i.source for i in session.open_interruptions] == [
+        "application"
+    ]
+
+
+def test_an_application_source_interruption_of_another_reason_stays_open(
+    session: AudioSession, client: VoiceClient
+) -> None:
+    call = established(client)
+    session.begin_interruption("application")  # the application's own begin, not deactivate()
+    call.hangup()
+    assert [i.source for i in session.open_interruptions] == ["application"]
+
+
 def test_app_deactivation_while_already_interrupted_raises_nothing(
     session: AudioSession, client: VoiceClient
 ) -> None:

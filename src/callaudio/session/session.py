@@ -35,7 +35,8 @@ Activation model (the choices made, written down):
   not interrupted".
 - :meth:`AudioSession.deactivate` by the application while a call holds the session opens
   an interruption from source ``"application"`` with reason ``APP_DEACTIVATED``; its
-  :meth:`AudioSession.activate` ends that interruption again. If audio I/O was running,
+  :meth:`AudioSession.activate` ends that interruption again, as does the end of the last
+  call (it interrupted the calls only). If audio I/O was running,
   ``deactivate`` still deactivates and then raises :class:`~callaudio.errors.SessionBusyError`.
 
 Lock order (the rule every module of the session layer follows):
@@ -487,9 +488,17 @@ class AudioSession(LiveObject):
                 return
             self._holds = tuple(h for h in self._holds if h is not hold)
             hold.released = True
-            if hold.kind is HoldKind.CALL and not any(h.kind is HoldKind.CALL for h in self._holds):
+            calls_over = hold.kind is HoldKind.CALL and not any(
+                h.kind is HoldKind.CALL for h in self._holds
+            )
+            if calls_over:
                 self._revoke_all()
             self._sync_state()
+            own = self._interruptions.get(APPLICATION_SOURCE)
+            if calls_over and own is not None and own.reason is InterruptionReason.APP_DEACTIVATED:
+                # deactivate() interrupted the calls, and they are over: left open, it
+                # interrupted the next call from its start (ended INACTIVE 30 s later)
+                self.end_interruption(APPLICATION_SOURCE, should_resume=False)
 
     def _revoke_all(self) -> None:
         revoked, self._holds = self._holds, ()
@@ -502,7 +511,8 @@ class AudioSession(LiveObject):
         """Deactivate the session now, as the application (iOS ``setActive(false)``).
 
         During a call this is an interruption (source ``"application"``, reason
-        ``APP_DEACTIVATED``) under the 30-second rule, until :meth:`activate`. Otherwise
+        ``APP_DEACTIVATED``) under the 30-second rule, until :meth:`activate` or the end
+        of the last call (``interruption_ended``, ``should_resume=False``). Otherwise
         every hold is revoked and the session goes inactive.
 
         Raises
