@@ -531,3 +531,30 @@ def test_wait_closed_refuses_what_is_no_timeout(timeout):
         assert await bridge.wait_closed(10)
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_a_cancelled_hangup_still_closes_the_connection(steps):
+    """Adversarial round 13: cancelling ``hangup()`` (a timeout around it) cancelled the
+    bridge's own closing task: the peer connection stayed open, ``wait_closed()`` never
+    returned and every later ``hangup()`` raised CancelledError."""
+
+    async def scenario():
+        client = _client()
+        pc = RTCPeerConnection()
+        bridge = CallAudioBridge(client, pc)
+        await pc.setLocalDescription(await pc.createOffer())
+        waiting = asyncio.ensure_future(bridge.hangup())
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert await bridge.wait_closed(10)
+        await asyncio.wait_for(bridge.hangup(), 10)  # returns: nothing left to close
+        client.close()
+        return bridge, pc
+
+    bridge, pc = asyncio.run(scenario())
+    assert bridge.closed and pc.signalingState == "closed"
+    assert bridge.call.details.end_cause is EndCause.HUNG_UP

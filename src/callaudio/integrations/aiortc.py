@@ -446,12 +446,14 @@ class CallAudioBridge(LiveObject):
     # -- what the application calls -------------------------------------------------------
 
     async def hangup(self) -> None:
-        """End the call (HUNG_UP) and close the peer connection; returns when closed."""
+        """End the call (HUNG_UP) and close the peer connection; returns when closed.
+
+        Cancelling the wait (a timeout around it) does not cancel the closing."""
         if self.call.is_live:
             self.call.hangup()
         self._close_soon()
         assert self._closing is not None
-        await self._closing
+        await asyncio.shield(self._closing)
 
     async def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait until the call has ended and the peer connection is closed.
@@ -611,7 +613,8 @@ class CallAudioBridge(LiveObject):
             self._close_soon()
 
     def _close_soon(self) -> None:
-        if self._closing is None:
+        closing = self._closing  # one cancelled before it ran never closed: start again
+        if closing is None or (closing.cancelled() and not self._done.is_set()):
             self._closing = self._loop.create_task(self._shutdown())
 
     async def _shutdown(self) -> None:
