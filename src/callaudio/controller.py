@@ -375,6 +375,13 @@ class AudioController(LiveObject):
             self._speaker = False
             self._session.emit("speaker_disabled")
 
+    def forget_call_wishes(self) -> None:
+        """The client's last call ended without being established: the speaker wish and
+        the mute set for it go, as an established call's do (:meth:`clear_call_state`)."""
+        self.forget_speaker_wish()
+        if self._muted:
+            self._set_muted(False)
+
     def clear_call_state(self) -> None:
         """The last call ended: drop the speaker override and the mute."""
         self._session.override_output_to_speaker(False)

@@ -21,7 +21,9 @@ README's "Audio session" section, one method per row (:data:`ROWS`):
                                                (call_established)
 3   a call ends (any cause)                    stop this client's audio when it was its
     :meth:`call_ended`                         last established call, release the hold
-                                               (call_ended(cause))
+                                               (call_ended(cause)); the client's last call
+                                               never established: forget its speaker wish
+                                               and mute ([speaker_disabled, unmuted])
 4   last call hold released (1->0)             stop every sound, deactivate (revoking
     :meth:`last_call_hold_released`            application holds); restore the snapshot
                                                while inactive; clear the speaker override
@@ -273,7 +275,7 @@ class SessionRules:
         session.emit("call_ended", call=call, cause=call.details.end_cause)
         if hold is None:
             if not any(c.is_live for c in self.calls):
-                self.controller.forget_speaker_wish()
+                self.controller.forget_call_wishes()  # a mute kept went on into the next call
             return
         if not self._holds:  # this client's last established call: its audio stops
             self._stop_duplex()

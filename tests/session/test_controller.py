@@ -86,6 +86,33 @@ def test_speaker_wish_is_forgotten_when_the_call_never_established(
     assert not client.audio_controller.is_speaker_enabled
 
 
+@pytest.mark.parametrize("cause", [EndCause.NO_ANSWER, EndCause.DENIED, EndCause.HUNG_UP])
+def test_a_mute_is_dropped_when_the_call_never_established(
+    client: VoiceClient, backend: MemoryBackend, log: EventLog, cause: EndCause
+) -> None:
+    # Adversarial round 13: a mute set while the call rang outlived it (the speaker wish
+    # did not), so the next call started muted, where an established call's mute is
+    # cleared at its end (row 4).
+    ctrl = client.audio_controller
+    call = client.start_call()
+    call.progress()
+    ctrl.mute()
+    call.end(cause)
+    assert log.take()[-2:] == [f"call_ended(call=call-1, cause={cause.name})", "unmuted()"]
+    assert not ctrl.is_muted and not backend.muted
+    established(client)
+    assert not ctrl.is_muted and not backend.muted
+
+
+def test_a_mute_stays_while_another_call_of_the_client_is_live(client: VoiceClient) -> None:
+    ctrl = client.audio_controller
+    first = established(client)
+    second = client.start_call()
+    ctrl.mute()
+    second.end(EndCause.NO_ANSWER)  # the established call goes on, muted
+    assert ctrl.is_muted and first.state is CallState.ESTABLISHED
+
+
 def test_disable_speaker_before_a_call_only_changes_the_wish(
     session: AudioSession, client: VoiceClient, backend: MemoryBackend, log: EventLog
 ) -> None:
