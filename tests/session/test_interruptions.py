@@ -485,12 +485,14 @@ def test_monotonic_clock_runs_the_rule_on_a_timer_thread() -> None:
 def test_monotonic_clock_cancel_prevents_the_callback() -> None:
     clock = MonotonicClock()
     fired = threading.Event()
-    handle = clock.call_at(clock.now() + 0.01, fired.set)
+    # the cancelled deadline is 0.5 s out: at 10 ms a busy machine (load 9) sometimes let
+    # it pass before cancel() ran, and the callback fired as it should have
+    handle = clock.call_at(clock.now() + 0.5, fired.set)
     handle.cancel()
     assert handle.deadline > 0
     late = threading.Event()
-    clock.call_at(clock.now() + 0.02, late.set)
-    assert late.wait(5.0) and not fired.is_set()
+    clock.call_at(clock.now() + 0.6, late.set)
+    assert late.wait(10.0) and not fired.is_set()
 
 
 class _FailingClock(ManualClock):
