@@ -185,6 +185,19 @@ def test_process_render_fast_refuses_what_is_not_a_frame_array(far) -> None:
     vp.process_render_fast(np.zeros(N, np.float32))  # still usable
 
 
+class _ArrayRaises:
+    def __array__(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("no samples here")
+
+
+def test_process_arrays_refuses_an_object_whose_array_conversion_raises() -> None:
+    # Adversarial round 13: a RuntimeError from __array__ came out as itself
+    with pytest.raises(FrameError, match="mic must be an array of samples: RuntimeError"):
+        ca.process_arrays(_ArrayRaises(), sample_rate=RATE)
+    with pytest.raises(FrameError, match="far must be an array of samples: RuntimeError"):
+        ca.process_arrays(np.zeros(480, np.float32), _ArrayRaises(), sample_rate=RATE)
+
+
 def test_process_arrays_cuts_a_long_far_before_converting_it() -> None:
     mic = np.zeros(1600, np.float32)
     far = np.broadcast_to(np.int16(100), (10**10,))  # 20 GB once converted to float32

@@ -81,6 +81,8 @@ def _signal(a: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
         arr = np.asarray(a)
     except (TypeError, ValueError) as e:
         raise FrameError(f"{what} must be an array of samples: {e}") from None
+    except Exception as e:  # the object's own __array__/__len__/__getitem__ raised
+        raise FrameError(f"{what} must be an array of samples: {type(e).__name__}: {e}") from e
     if arr.dtype.kind not in "iuf":
         raise FrameError(f"{what} must hold integer or float samples, got dtype {arr.dtype}")
     if arr.ndim not in (1, 2):
