@@ -79,7 +79,13 @@ def _decode(raw: bytes, width: int, channels: int) -> npt.NDArray[np.float32]:
 
 
 def _bits_per_sample(name: str) -> int | None:
-    """The fmt chunk's bits per sample (``wave`` rounds 1..7 up to one byte silently).
+    """The fmt chunk's bits per sample (``wave`` rounds 1..7 up to one byte silently)."""
+    body = _chunk(name, b"fmt ", 16)
+    return int(struct.unpack_from("<H", body[1], 14)[0]) if body and len(body[1]) == 16 else None
+
+
+def _chunk(name: str, wanted: bytes, head: int) -> tuple[int, bytes] | None:
+    """The size field and first ``head`` bytes of the first ``wanted`` chunk, or None.
 
     Walks the chunk headers wherever they are in the file (a large JUNK or LIST chunk may
     come before ``fmt ``), seeking over each chunk's body.
@@ -92,12 +98,16 @@ def _bits_per_sample(name: str) -> int | None:
                 if len(header) < 8:
                     return None
                 chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
-                if chunk == b"fmt ":
-                    body = fh.read(16)
-                    return int(struct.unpack_from("<H", body, 14)[0]) if len(body) == 16 else None
+                if chunk == wanted:
+                    return size, fh.read(head)
                 fh.seek(size + (size & 1), os.SEEK_CUR)
     except OSError:
         return None
+
+
+# data sizes a streaming writer puts in a header it cannot go back to (ffmpeg, sox's
+# 0x7FFFF000): the audio is what the file holds, not a truncated file
+_UNKNOWN_SIZES = (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
 
 
 _PCM_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_PCM
@@ -203,6 +213,10 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
     if frames == 0:
         raise SoundFileError(name, "corrupt", "the file holds no audio frames")
     frame_bytes = channels * width
+    data = _chunk(name, b"data", 0)
+    if data is not None and data[0] in _UNKNOWN_SIZES and len(raw) >= frame_bytes:
+        raw = raw[: len(raw) - len(raw) % frame_bytes]  # what the stream held
+        frames = len(raw) // frame_bytes
     if len(raw) < frames * frame_bytes:
         got = len(raw) // frame_bytes
         raise SoundFileError(

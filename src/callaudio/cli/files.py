@@ -79,8 +79,9 @@ _EXTENSIONS = {
     **dict.fromkeys((".aif", ".aiff", ".aifc"), "AIFF"), ".flac": "FLAC", ".caf": "CAF",
     ".au": "AU", ".w64": "W64", ".rf64": "RF64", ".mp3": "MP3",
 }
-# Announced data sizes that mean "unknown, read to the end" (streaming writers).
-_UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
+# Announced data sizes that mean "unknown, read to the end" (streaming writers; sox's
+# is 0x7FFFF000, its WAV written to a pipe and saved).
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
 
 
 def soundfile() -> Any:
