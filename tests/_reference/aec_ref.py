@@ -76,6 +76,9 @@ DT_MU_HI = float(_C["DT_MU_HI"])
 DT_MU_CUT = float(_C["DT_MU_CUT"])
 DT_MU_HOLD = float(_C["DT_MU_HOLD"])
 DT_MU_CALM = int(_C["DT_MU_CALM"])
+DT_MU_QUIET = float(_C["DT_MU_QUIET"])
+DT_MU_LEAK = float(_C["DT_MU_LEAK"])
+DT_MU_AGE = int(_C["DT_MU_AGE"])
 ANCHOR_ERLE = float(_C["ANCHOR_ERLE"])
 ANCHOR_DOM = float(_C["ANCHOR_DOM"])
 ANCHOR_FRAMES = int(_C["ANCHOR_FRAMES"])
@@ -274,6 +277,9 @@ class EchoCancellerRef:
         self.talk_n = 0
         self.dt_x = 0.0
         self.dt_calm = 0
+        self.leak_q = 1.0
+        self.leak_n = 0
+        self.dt_hold = False
         self.Cdy = np.zeros(self.k, np.complex128)
         self.Cyy = np.zeros(self.k)
         self.Cdd = np.zeros(self.k)
@@ -375,7 +381,17 @@ class EchoCancellerRef:
         # suppressor's near-end presence (see aec.pyx, _random_walk)
         coh = _power(self.Cdy) / (self.Cyy * self.Cdd + 1e-30)
         qf = np.clip((coh - COH_LO) / (COH_HI - COH_LO), 0.0, 1.0)
-        if self.g_echo <= 0.0 or self.leak >= COH_LEAK:
+        # the leakage the control reads: latched where the suppressor's presence is
+        # < DT_MU_QUIET, for DT_MU_AGE frames of presence; off above DT_MU_LEAK whatever
+        # (aec.pyx, _random_walk)
+        xn = self.near_now
+        if xn < DT_MU_QUIET or self.leak >= DT_MU_LEAK:
+            self.leak_q, self.leak_n = self.leak, 0
+        else:
+            self.leak_n = min(self.leak_n + 1, DT_MU_AGE)
+        lq = self.leak_q if self.leak_n < DT_MU_AGE else self.leak
+        on = self.g_echo > 0.0 and self.leak < DT_MU_LEAK and lq < COH_LEAK
+        if not on:
             qf[:] = 1.0
         qf = 1.0 - min(self.near, 1.0) * (1.0 - qf)
         # the Kalman step and the random walk shrink with the suppressor's near-end presence
@@ -389,8 +405,17 @@ class EchoCancellerRef:
             and self.since_louder >= DT_MU_CALM
         )
         self.dt_calm = max(self.dt_calm - 1, 0)
-        if self.g_echo > 0.0 and self.leak < COH_LEAK:
-            xnow = self.near_now if calm else 0.0
+        # near-end dominated: the next frame's delay update holds the lag (aec.pyx)
+        self.dt_hold = (
+            xn >= DT_MU_QUIET
+            and (lq < COH_LEAK or self.leak < COH_LEAK)
+            and self.fg_lag >= 0
+            and self.relock_n == 0
+            and self.dt_calm == 0
+            and self.since_louder >= DT_MU_CALM
+        )
+        if on:
+            xnow = xn if calm else 0.0
             self.dt_x = max(xnow, DT_MU_HOLD * self.dt_x)
             s_dt = min(max((min(self.dt_x, 1.0) - DT_MU_LO) / (DT_MU_HI - DT_MU_LO), 0.0), 1.0)
         if s_dt >= 1.0:
@@ -597,8 +622,10 @@ class EchoCancellerRef:
         best = int(np.argmax(rho))
         if rho[best] < DE_RHO_MIN:
             return
-        if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
-            self.cand_n = 0  # within the filter's headroom: _anchor follows it
+        if self.lag >= 0 and (self.dt_hold or abs(best - self.lag) <= HEADROOM):
+            # within the filter's headroom (_anchor follows it), or a frame the double-talk
+            # control judged near-end dominated (aec_delay.pyx)
+            self.cand_n = 0
             return
         # neighbouring lags (10 ms apart) count as the same candidate (see aec.pyx)
         if self.cand >= 0 and abs(best - self.cand) <= 1:
@@ -700,8 +727,10 @@ class EchoCancellerRef:
             self.anchor_n = 0
             return
         self.anchor_n += 1
-        if self.anchor_n >= ANCHOR_FRAMES:
+        if self.anchor_n >= ANCHOR_FRAMES:  # the path stays measured (aec.pyx _anchor)
+            g, prov, hang = self.g_echo, self.provisional, self.dt_hang
             self._set_lag(newd + HEADROOM)
+            self.g_echo, self.provisional, self.dt_hang = g, prov, hang
 
     # ------------------------------------------------------------------ suppressor
     def _suppress(self, mic: F64, y: F64, e: F64, D: C128) -> F64:

@@ -105,6 +105,9 @@ cdef class EchoCanceller:
     cdef f32* qzero             # k 0 everywhere (constant: _random_walk's other answers)
     cdef int dt_calm            # frames left without the step's shrinking (an echo-path change)
     cdef double dt_x            # the suppressor's presence before its hold, held DT_MU_HOLD
+    cdef double leak_q          # the suppressor's leakage latched where its presence < DT_MU_QUIET
+    cdef int leak_n             # frames the presence stayed >= DT_MU_QUIET since leak_q was latched
+    cdef bint dt_hold           # the control judged the frame near-end dominated (the lag holds)
     cdef double dt_s            # _random_walk's share of the Kalman step taken off (x DT_MU_CUT)
     cdef f32* drc               # 2k clock-drift tracker: the filter's remaining rotation (_drift)
     cdef f32* wold              # 2k the peak partition before this frame's update

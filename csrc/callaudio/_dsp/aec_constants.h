@@ -39,6 +39,9 @@
 #define AEC_DT_MU_HOLD 0.7  /* per-frame decay of the presence the Kalman step reads (its own hold) */
 #define AEC_DT_MU_CALM 10  /* frames after an echo-path change or an error louder than the mic before it shrinks */
 #define AEC_DT_MU_CUT 0.5  /* share of the Kalman step taken off at full presence */
+#define AEC_DT_MU_QUIET 0.1  /* presence below which the leakage the control reads is latched */
+#define AEC_DT_MU_LEAK 0.2  /* leakage above which the control is off whatever the latched one */
+#define AEC_DT_MU_AGE 100  /* frames of presence the latched leakage is trusted; then the current one */
 #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
 #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
 #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */

@@ -23,4 +23,4 @@ cdef class DelayEstimator:
     cdef void accept(self, int lag) noexcept nogil
     cdef void weaken_prior(self, double factor) noexcept nogil
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin, bint provisional, bint aged) noexcept nogil
+                    double conv_lin, bint provisional, bint aged, bint hold) noexcept nogil

@@ -119,11 +119,15 @@ cdef class DelayEstimator:
     @cython.boundscheck(False)   # raw pointer loops
     @cython.wraparound(False)
     cdef int update(self, int slot, long long t, const f32* X2, const f32* D2,
-                    double conv_lin, bint provisional, bint aged) noexcept nogil:
+                    double conv_lin, bint provisional, bint aged, bint hold) noexcept nogil:
         """One frame: far power spectrum ``X2`` (stored in ring slot ``slot``), mic power
         spectrum ``D2``, the filter's linear ERLE; ``provisional``: no filter has cancelled
         at the current lag yet; ``aged``: it was held DE_PROVE_FRAMES (before that only a
-        lag DE_MARGIN_FAST better replaces it). Returns the lag to take, or -1."""
+        lag DE_MARGIN_FAST better replaces it); ``hold``: the canceller's double-talk
+        control judged the last frame near-end dominated (``aec.pyx`` ``_random_walk``):
+        the correlation is updated, but a locked lag is not moved and no candidate counts
+        (a change needs its confirmation frames outside such frames). Returns the lag to
+        take, or -1."""
         cdef int b, i, lo, hi, valid, best, L = self.L
         cdef double sf, sm, fl, am, a, xm, rbest, rlag
         cdef f32* ff = self.ffr + <Py_ssize_t>slot * NB
@@ -163,7 +167,11 @@ cdef class DelayEstimator:
                                  self.C, self.F, valid, self.lag, TINY, &rbest, &rlag)
         if rbest < DE_RHO_MIN:
             return -1
-        if self.lag >= 0 and abs(best - self.lag) <= HEADROOM:
+        if self.lag >= 0 and (hold or abs(best - self.lag) <= HEADROOM):
+            # within the filter's headroom (_anchor follows it), or near speech: its chance
+            # correlation with some far lag reached DE_RHO_JUMP in loud double talk, and a
+            # lag made provisional by a divergence or an anchor move there jumped to it
+            # (long loud double talk at 48 kHz: 120 -> 380 ms; soak dt#113@48k)
             self.cand_n = 0
             return -1
         # A candidate that moves by one lag (10 ms) between frames is the same echo: the
