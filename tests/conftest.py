@@ -15,6 +15,15 @@ one worker each (``xdist_group``, scheduled with ``--dist loadgroup``):
   no JACK server (``JACK_NO_START_SERVER=1``: none is started either).
 * ``static``: ruff, mypy and stubtest (tests/test_static.py) share the checkout's
   ``.mypy_cache``.
+* ``aec-sweep``: the canceller's and the suppressor's sweeps assert on the same drawn
+  cases, measured once per process (``aec_sweep.measured``); ``ns-sweep``: the noise
+  suppressor's sweep and its transient test share ``ns_sweep.measured`` the same way.
+* every other test stays with its file: module-scoped fixtures (the long runs of
+  reliability/test_long_run.py, the demo's call, ...) and module-level caches are computed
+  once, in one worker, as they are in a serial run.
+
+The espeak-ng talkers cached on disk (``aec_sweep._espeak_utterances``) are written to a
+temporary name and renamed: two workers drawing the same voice at once are safe.
 """
 
 from __future__ import annotations
@@ -33,14 +42,45 @@ if _WORKER and _JACK:
 _JACK_FIXTURES = {"jack_server", "jack_loopback"}
 
 
-def _group(item: pytest.Item) -> str | None:
+# Files whose tests share a per-process cache with another file's (see the module).
+_SHARED = {
+    "test_aec_sweep.py": "aec-sweep",
+    "test_aec_suppressor_sweep.py": "aec-sweep",
+    "test_ns_sweep.py": "ns-sweep",
+    "test_ns_transient.py": "ns-sweep",
+    "test_static.py": "static",
+}
+
+
+# The longest groups of a serial run (seconds per group), handed out first so that no
+# long group starts last while the other worker idles (make test passes
+# --no-loadscope-reorder: xdist's own order is by number of tests, and test_fresh_clone is
+# one test of 50 s). Only the order: a group missing here runs after these, in file order.
+_LONG_FIRST = (
+    "ns-sweep",
+    "tests/test_ns.py",
+    "aec-sweep",
+    "tests/test_fresh_clone.py",
+    "tests/engine/test_engine_races.py",
+    "tests/test_wheel.py",
+    "tests/batch/test_cluster.py",
+    "jack",
+    "tests/batch/test_run.py",
+    "tests/cli/test_memory.py",
+    "tests/reliability/test_long_run.py",
+    "tests/integrations/test_aiortc_call.py",
+)
+
+
+def _group(item: pytest.Item) -> str:
+    """The xdist group of ``item``: a shared resource's, else its file's."""
     if item.get_closest_marker("realaudio") or _JACK_FIXTURES & set(
         getattr(item, "fixturenames", ())
     ):
         return "jack"
-    if item.path.name == "test_static.py":
-        return "static"
-    return None
+    if item.path.parent.name == "tests" and item.path.name in _SHARED:
+        return _SHARED[item.path.name]
+    return item.nodeid.split("::", 1)[0]
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker hook turns the marks into groups
@@ -48,9 +88,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not config.pluginmanager.hasplugin("xdist"):
         return  # (the marker is xdist's: unknown without it, under --strict-markers)
     for item in items:
-        group = _group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    if _WORKER and config.getvalue("loadgroup"):
+        rank = {g: i for i, g in enumerate(_LONG_FIRST)}
+        items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # (stable)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker sends the ids to the scheduler
@@ -64,7 +105,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     for item in session.items:
         group = _group(item)
-        if group is None or item.nodeid.endswith(f"@{group}"):
+        if item.nodeid.endswith(f"@{group}"):
             continue
         grouped = f"{item.nodeid}@{group}"
         ident = getattr(item, "_id", None)
