@@ -21,7 +21,7 @@ import callaudio as ca
 from callaudio.audio import make_backend
 from callaudio.audio.base import ArraySource
 from callaudio.engine import PreparedSound
-from callaudio.engine.streamed import StreamedSound
+from callaudio.engine.streamed import StreamedSound, prepare_sound
 from callaudio.errors import SoundFileError
 from callaudio.wavfile import WavFileSource, read_wav
 
@@ -43,6 +43,20 @@ def _write(path: Path, seconds: float, rate: int, channels: int, seed: int = 0) 
             )
             f.write(x)
     return path
+
+
+def _open_handles(path: Path) -> int:
+    """This process's open file descriptors on ``path`` (Linux's /proc)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += os.readlink(fd) == str(path)
+        except OSError:
+            continue
+    return count
 
 
 def _whole(path: Path, rate_out: int) -> np.ndarray:
@@ -235,6 +249,7 @@ def test_stop_and_close_from_another_thread_mid_play_join_everything(
         stopper.join(WAIT)
         assert not stopper.is_alive(), f"{how} hung"
         assert sound.stopped and client.audio_controller.sound is None
+        assert _open_handles(path) == 0
         client.close()
         backend.close()
         assert backend.stream is None
@@ -250,13 +265,66 @@ def test_should_resume_false_drops_the_streamed_sound_and_closes_its_file(tmp_pa
     sound = backend.engine.source if backend.engine is not None else None
     assert isinstance(sound, StreamedSound)
     backend.device.run_frames(10)
+    assert _open_handles(path) == 1
     session.begin_interruption("pstn")
-    assert sound.stopped and backend.engine is None
+    assert sound.stopped and backend.engine is None and _open_handles(path) == 0
     decoded = sound.frames_decoded
     session.end_interruption("pstn", should_resume=False)
     assert client.audio_controller.sound is None and backend.engine is None
     sound.pump()  # a stopped sound reads nothing more
     assert sound.frames_decoded == decoded
+    client.close()
+
+
+def test_a_file_removed_during_an_interruption_ends_the_sound_when_it_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callaudio.audio.service as service
+
+    made: list[PreparedSound] = []
+
+    def prepare(*args: object, **kw: bool) -> PreparedSound:
+        made.append(prepare_sound(*args, **kw))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(service, "prepare_sound", prepare)
+    path = _write(tmp_path / "f.wav", 5.0, 16000, 1)
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    session = ca.AudioSession()
+    client = ca.VoiceClient(backend, session=session)
+    client.audio_controller.start_playing_sound_file(path)
+    backend.device.run_frames(5)
+    session.begin_interruption("pstn")
+    os.remove(path)
+    session.end_interruption("pstn", should_resume=True)  # (it raised SoundFileError)
+    assert len(made) == 2
+    sound = made[-1]
+    assert isinstance(sound, StreamedSound) and sound.ran_out
+    assert isinstance(sound.error, SoundFileError) and sound.error.reason == "missing"
+    _play_until_over(backend, client, 10)
+    assert not session.is_active and backend.engine is None
+    client.close()
+
+
+def test_ending_the_call_stops_the_file_it_played_and_closes_it(tmp_path: Path) -> None:
+    path = _write(tmp_path / "f.wav", 30.0, 22050, 2)
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    session = ca.AudioSession()
+    client = ca.VoiceClient(backend, session=session)
+    call = client.start_call("alice")
+    call.progress()
+    call.answer()
+    call.establish()
+    client.audio_controller.start_playing_sound_file(path)  # mixed into the call
+    sound = backend.engine.source if backend.engine is not None else None
+    assert isinstance(sound, StreamedSound) and backend.stream_kind == "duplex"
+    backend.device.run_frames(50)
+    assert sound.position == 50 * 160 and sound.underruns == 0
+    assert _open_handles(path) == 1
+    call.hangup()
+    assert sound.stopped and client.audio_controller.sound is None
+    assert backend.engine is None and not session.is_active
+    assert _open_handles(path) == 0
     client.close()
 
 

@@ -283,9 +283,10 @@ class EngineBackend(StreamIO, LiveObject, Generic[DeviceT]):
         sound = old = self._sound
         if sound is not None and not sound.done and engine.mode.has_output:
             if self._sound_rate != rate and self._source is not None:
-                try:  # (a file that went away since: the sound ends, the stream starts)
+                try:  # (a source that cannot be prepared again: it ends, the stream starts)
                     sound = self._prepare(self._source, rate)
                 except CallAudioError:
+                    sound.stop()
                     self._orphan, sound = sound, None
             engine.play(sound)
         started = False
@@ -297,8 +298,6 @@ class EngineBackend(StreamIO, LiveObject, Generic[DeviceT]):
                 (old if started else sound).stop()
                 if started:  # (only once started: a refused start keeps the old)
                     self._sound, self._sound_rate = sound, rate
-        if old is not None and old is self._orphan:
-            old.stop()
         self._engine = engine
         self._kind = kind
         self._ensure_watcher()

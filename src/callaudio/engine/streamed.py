@@ -256,19 +256,41 @@ class StreamedSound(PreparedSound):
 def prepare_sound(source: Any, rate: int, *, caller_driven: bool) -> PreparedSound:
     """What the backend plays for ``source`` at ``rate``: a :class:`StreamedSound` for a
     :class:`~callaudio.wavfile.WavFileSource`, else :meth:`PreparedSound.from_source` (its
-    errors for a rate it cannot convert). A streamed sound measures stalls of its pumping
-    thread by the clock unless the device is caller-driven (pumped after each frame, which
-    may run faster or slower than real time)."""
+    errors for a rate it cannot convert). A file that cannot be opened again (removed
+    during an interruption) gives a sound that ends at once, its ``error`` set: the
+    backend's ``on_finished`` ends it as any sound. A streamed sound measures stalls of its
+    pumping thread by the clock unless the device is caller-driven (pumped after each
+    frame, which may run faster or slower than real time)."""
     if not isinstance(source, WavFileSource) or not can_resample(source.sample_rate, rate):
         return PreparedSound.from_source(source, rate)
+    try:
+        reader: BlockReader = source.open_reader()
+    except CallAudioError as exc:  # gone since it was checked (an interruption, a new rate)
+        reader = _Unreadable(exc)  # the sound ends at once, through on_finished
     return StreamedSound(
-        source.open_reader(),
+        reader,
         source.sample_rate,
         rate,
         loop=source.loop,
         name=source.path,
         lap_clock=not caller_driven,
     )
+
+
+class _Unreadable:
+    """A file that could not be opened again: reading raises why."""
+
+    def __init__(self, error: CallAudioError) -> None:
+        self._error = error
+
+    def read(self, frames: int) -> npt.NDArray[np.float32]:
+        raise self._error
+
+    def rewind(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _spans(start: int, stop: int, ring: int) -> list[tuple[int, int]]:
