@@ -112,6 +112,29 @@ def test_streamed_output_equals_the_whole_file_conversion(
     assert sound.frames_decoded == read_wav(path).samples.shape[0]
 
 
+def test_the_compiled_callback_plays_the_streamed_file_as_the_whole_file(tmp_path: Path) -> None:
+    # end to end: the engine's compiled callback mixes the ring, the backend's poll pumps it
+    path = _write(tmp_path / "f.wav", 6.0, 44100, 2)  # longer than the 4 s ring
+    backend = make_backend("simulated", sample_rate=48000, realtime=False, monitor=True)
+    client = ca.VoiceClient(backend, session=ca.AudioSession())
+    client.audio_controller.start_playing_sound_file(path)
+    assert backend.engine is not None and backend.engine.callback_kind == "compiled"
+    played = []
+    for _ in range(800):
+        if client.audio_controller.sound is None:
+            break
+        backend.device.run_frames(1)
+        played.append(backend.read_monitor()[0])
+    assert client.audio_controller.sound is None, "the sound did not end"
+    out = np.concatenate(played)
+    whole = _whole(path, 48000)
+    # the frame after which the sound ran out stops the stream before it can be read
+    assert whole.size - 480 <= out.size <= whole.size + 480
+    n = min(out.size, whole.size)
+    np.testing.assert_allclose(out[:n], whole[:n], rtol=0, atol=2e-7)
+    client.close()
+
+
 def test_a_looping_file_runs_on_across_its_seam(tmp_path: Path) -> None:
     path = _write(tmp_path / "loop.wav", 0.5, 44100, 1)
     sound = StreamedSound(
