@@ -68,7 +68,10 @@ class StreamedSound(PreparedSound):
         measured by the clock); False for a caller-driven device pumped after each frame.
 
     The first ``prefill_seconds`` are decoded here, on the caller's thread; the rest by
-    :meth:`pump`.
+    :meth:`pump`. :attr:`samples` and ``len()`` are the ring's; :attr:`position` counts
+    what was played. A pumping thread that stalls for longer than the whole ring (4 s) may
+    let the callback play the ring's older audio once more before the next pump zeroes it
+    (such a stall is counted in :attr:`underruns`, from the clock).
     """
 
     def __init__(
