@@ -464,9 +464,7 @@ def test_sound_file_during_interruption_waits(
     assert client.audio_controller.is_playing and call.state is CallState.ESTABLISHED
 
 
-def test_a_header_announcing_gigabytes_reads_no_more_than_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_header_announcing_gigabytes_reads_no_more_than_the_file(tmp_path: Path) -> None:
     """A 300-byte WAV whose data chunk claims 4 GB: wave was asked for all of it (one
     4 GB allocation, a MemoryError under a memory limit instead of a SoundFileError)."""
     fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
