@@ -42,14 +42,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .audio.base import ArraySource, AudioBackend, PlaybackSource
+from .audio.base import AudioBackend, PlaybackSource
 from .config import SAMPLE_RATES
 from .engine.sound import can_resample
 from .errors import ConfigError, InvalidStateError, LiveObject, SoundFileError
 from .session import AudioSession, Category, HoldKind, SessionConfiguration, SessionHold
 from .tones import TonePlan, ToneSource
 from .tones import tone_plan as tone_plan_of
-from .wavfile import read_wav
+from .wavfile import WavFileSource
 
 __all__ = ["AudioController", "SoundKind"]
 
@@ -229,7 +229,14 @@ class AudioController(LiveObject):
     def start_playing_sound_file(self, path: str | os.PathLike[str], loop: bool = False) -> None:
         """Play a WAV file (PCM 8/16/24/32-bit, mono or stereo), once or looping.
 
-        The file is read and checked before anything changes.
+        The file's header and size are checked here, on the caller's thread, before
+        anything changes; its samples are not read here. The backend streams it: it
+        decodes and resamples it in blocks as it plays, a few seconds ahead of the audio
+        thread (:class:`~callaudio.engine.streamed.StreamedSound`), so the call returns at
+        once and memory stays bounded whatever the file's length. A file that becomes
+        unreadable while playing (it shrank, an I/O error) ends the sound after what was
+        decoded, as if it had run out; a file removed while playing plays to its end (its
+        open handle keeps it).
 
         The samples keep the file's own sample rate (``source.sample_rate``); the backend
         converts. While the session is interrupted the sound waits and starts when the
@@ -249,16 +256,15 @@ class AudioController(LiveObject):
         self._check_open("play a sound file")
         if not isinstance(loop, int):  # bool, or 0/1
             raise ConfigError("loop", f"must be True or False, got {loop!r}")
-        audio = read_wav(path)
-        if not all(can_resample(audio.sample_rate, rate) for rate in SAMPLE_RATES):
+        source = WavFileSource(path, loop=bool(loop))  # the header checked, no samples read
+        if not all(can_resample(source.sample_rate, rate) for rate in SAMPLE_RATES):
             raise SoundFileError(
-                os.fspath(path),
+                source.path,
                 "unsupported",
-                f"a sample rate of {audio.sample_rate} Hz cannot be converted to "
+                f"a sample rate of {source.sample_rate} Hz cannot be converted to "
                 f"{min(SAMPLE_RATES)}..{max(SAMPLE_RATES)} Hz",
             )
-        source = ArraySource(audio.samples, audio.sample_rate, loop=loop)
-        self._start(_Sound(SoundKind.FILE, source, path=os.fspath(path)))
+        self._start(_Sound(SoundKind.FILE, source, path=source.path))
 
     def stop_playing_sound_file(self) -> None:
         """Stop the sound file being played (a tone keeps playing)."""

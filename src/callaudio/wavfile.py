@@ -22,13 +22,22 @@ import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import SoundFileError
 
-__all__ = ["WavAudio", "read_wav"]
+__all__ = [
+    "WavAudio",
+    "WavFileSource",
+    "WavInfo",
+    "WavReader",
+    "decode_pcm",
+    "probe_wav",
+    "read_wav",
+]
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,9 @@ def _bits_per_sample(name: str) -> int | None:
     return int(struct.unpack_from("<H", body[1], 14)[0]) if body and len(body[1]) == 16 else None
 
 
-def _chunk(name: str, wanted: bytes, head: int) -> tuple[int, bytes] | None:
-    """The size field and first ``head`` bytes of the first ``wanted`` chunk, or None.
+def _chunk(name: str, wanted: bytes, head: int) -> tuple[int, bytes, int] | None:
+    """The size field, first ``head`` bytes and body offset of the first ``wanted`` chunk,
+    or None.
 
     Walks the chunk headers wherever they are in the file (a large JUNK or LIST chunk may
     come before ``fmt ``), seeking over each chunk's body.
@@ -99,7 +109,8 @@ def _chunk(name: str, wanted: bytes, head: int) -> tuple[int, bytes] | None:
                     return None
                 chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
                 if chunk == wanted:
-                    return size, fh.read(head)
+                    at = fh.tell()
+                    return size, fh.read(head), at
                 fh.seek(size + (size & 1), os.SEEK_CUR)
     except OSError:
         return None
@@ -113,21 +124,54 @@ _UNKNOWN_SIZES = (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
 _PCM_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")  # KSDATAFORMAT_SUBTYPE_PCM
 
 
-def _extensible_pcm(name: str) -> io.BytesIO | None:
+class _Relabelled(io.RawIOBase):
+    """The file read through with its format tag (2 bytes at ``tag_at``) read as 1 (plain
+    PCM): what ``wave`` needs to parse a WAVE_FORMAT_EXTENSIBLE PCM header, without
+    reading the file into memory."""
+
+    def __init__(self, name: str, tag_at: int) -> None:
+        self._fh = open(name, "rb")
+        self._tag_at = tag_at
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        return self._fh.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def readinto(self, buf: Any) -> int:
+        at = self._fh.tell()
+        data = self._fh.read(len(buf))
+        lo, hi = max(at, self._tag_at), min(at + len(data), self._tag_at + 2)
+        if lo < hi:
+            patched = bytearray(data)
+            patched[lo - at : hi - at] = b"\x01\x00"[lo - self._tag_at : hi - self._tag_at]
+            data = bytes(patched)
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _extensible_pcm(name: str) -> _Relabelled | None:
     """The file relabelled as plain PCM (format tag 1) when its fmt chunk is
     WAVE_FORMAT_EXTENSIBLE with the integer PCM sub-format; else None. The samples of such
     a file are plain PCM's (valid bits left-justified in their container)."""
-    data = Path(name).read_bytes()
-    pos = 12
-    while pos + 8 <= len(data):
-        chunk, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        if chunk == b"fmt ":
-            body = data[pos + 8 : pos + 8 + size]
-            if len(body) < 40 or body[24:26] != b"\x01\x00" or body[26:40] != _PCM_GUID_TAIL:
-                return None
-            return io.BytesIO(data[: pos + 8] + b"\x01\x00" + data[pos + 10 :])
-        pos += 8 + size + (size & 1)
-    return None
+    found = _chunk(name, b"fmt ", 40)
+    if found is None:
+        return None
+    body = found[1]
+    if len(body) < 40 or body[24:26] != b"\x01\x00" or body[26:40] != _PCM_GUID_TAIL:
+        return None
+    return _Relabelled(name, found[2])
 
 
 def _open_wave(name: str) -> wave.Wave_read:
@@ -137,18 +181,24 @@ def _open_wave(name: str) -> wave.Wave_read:
     except wave.Error as exc:
         if str(exc) != f"unknown format: {0xFFFE}" or (relabelled := _extensible_pcm(name)) is None:
             raise
-        return wave.open(relabelled, "rb")
+        with io.BufferedReader(relabelled) as fh:  # (wave reads only the header here)
+            return wave.open(fh, "rb")
 
 
-def read_wav(path: str | os.PathLike[str]) -> WavAudio:
-    """Read a PCM WAV file into float32.
+@dataclass(frozen=True)
+class WavInfo:
+    """A checked WAV file's format and where its samples are (what :func:`probe_wav`
+    found): ``frames`` frames of ``channels * sample_width`` bytes from byte ``offset``."""
 
-    Raises
-    ------
-    SoundFileError
-        For a missing, non-WAV, corrupt, truncated or unsupported file (see the module
-        docstring); the message names the file and the problem.
-    """
+    name: str
+    channels: int
+    sample_width: int
+    sample_rate: int
+    frames: int
+    offset: int
+
+
+def _path_name(path: object) -> str:
     if not isinstance(path, (str, os.PathLike)):
         raise SoundFileError(repr(path), "missing", "not a file path (give a str or a Path)")
     try:
@@ -168,16 +218,25 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         if os.path.exists(name) and not os.path.isdir(name):  # a FIFO, a device, a socket
             why = "not a regular file (a FIFO or a device), not a sound file"
         raise SoundFileError(name, "missing", why)
+    return name
+
+
+def probe_wav(path: str | os.PathLike[str]) -> WavInfo:
+    """Check a PCM WAV file's header and size without reading its samples.
+
+    Raises
+    ------
+    SoundFileError
+        For a missing, non-WAV, corrupt, truncated or unsupported file (see the module
+        docstring), as :func:`read_wav`.
+    """
+    name = _path_name(path)
     try:
         with _open_wave(name) as w:
             channels = w.getnchannels()
             width = w.getsampwidth()
             rate = w.getframerate()
             frames = w.getnframes()
-            # At most what the file holds: a header announcing 4 GB made wave allocate
-            # 4 GB for a file of a few bytes (MemoryError under a memory limit).
-            most = os.path.getsize(name) // max(1, channels * width) + 1
-            raw = w.readframes(min(frames, most))
     except wave.Error as exc:
         text = str(exc)
         if "RIFF" in text or "WAVE" in text:
@@ -214,12 +273,186 @@ def read_wav(path: str | os.PathLike[str]) -> WavAudio:
         raise SoundFileError(name, "corrupt", "the file holds no audio frames")
     frame_bytes = channels * width
     data = _chunk(name, b"data", 0)
-    if data is not None and data[0] in _UNKNOWN_SIZES and len(raw) >= frame_bytes:
-        raw = raw[: len(raw) - len(raw) % frame_bytes]  # what the stream held
-        frames = len(raw) // frame_bytes
-    if len(raw) < frames * frame_bytes:
-        got = len(raw) // frame_bytes
+    if data is None:  # (wave found one: the file changed under us)
+        raise SoundFileError(name, "corrupt", "no data chunk")
+    try:
+        held = max(0, os.path.getsize(name) - data[2])
+    except OSError as exc:
+        raise SoundFileError(name, "missing", f"cannot read the sound file ({exc})") from exc
+    if data[0] in _UNKNOWN_SIZES and held >= frame_bytes:
+        frames = held // frame_bytes  # what the stream held
+    if held < frames * frame_bytes:
+        got = held // frame_bytes
         raise SoundFileError(
             name, "truncated", f"the header announces {frames} frames but the file holds {got}"
         )
-    return WavAudio(_decode(raw, width, channels), rate, width)
+    return WavInfo(name, channels, width, rate, frames, data[2])
+
+
+def decode_pcm(raw: bytes, info: WavInfo) -> npt.NDArray[np.float32]:
+    """Whole frames of ``info``'s PCM bytes as float32 ``(frames, channels)``."""
+    return _decode(raw, info.sample_width, info.channels)
+
+
+def read_wav(path: str | os.PathLike[str]) -> WavAudio:
+    """Read a PCM WAV file into float32 (whole: :class:`WavFileSource` streams one).
+
+    Raises
+    ------
+    SoundFileError
+        For a missing, non-WAV, corrupt, truncated or unsupported file (see the module
+        docstring); the message names the file and the problem.
+    """
+    info = probe_wav(path)
+    size = info.frames * info.channels * info.sample_width
+    try:
+        with open(info.name, "rb") as fh:
+            fh.seek(info.offset)
+            raw = fh.read(size)
+    except OSError as exc:
+        raise SoundFileError(info.name, "missing", f"cannot read the sound file ({exc})") from exc
+    if len(raw) < size:
+        raise SoundFileError(info.name, "truncated", "the file shrank while it was read")
+    return WavAudio(decode_pcm(raw, info), info.sample_rate, info.sample_width)
+
+
+class WavReader:
+    """Reads a checked WAV file's samples block by block (one open file, bounded memory).
+
+    :meth:`read` gives up to ``frames`` frames as float32 ``(n, channels)``, an empty block
+    at the end; a file that shrinks or cannot be read any more raises SoundFileError
+    (``truncated``/``missing``). A file removed while open is still read to its end (the
+    open handle keeps it). :meth:`close` is idempotent.
+    """
+
+    def __init__(self, info: WavInfo) -> None:
+        self.info = info
+        self._frame_bytes = info.channels * info.sample_width
+        try:
+            self._fh: Any = open(info.name, "rb")
+        except OSError as exc:
+            raise SoundFileError(
+                info.name, "missing", f"cannot open the sound file ({exc})"
+            ) from exc
+        self._next = 0  # frames read so far
+
+    @property
+    def position(self) -> int:
+        """Frames read so far."""
+        return self._next
+
+    def read(self, frames: int) -> npt.NDArray[np.float32]:
+        """Up to ``frames`` frames; an empty block at the end of the file's audio."""
+        info, fh = self.info, self._fh
+        if fh is None:
+            raise SoundFileError(info.name, "missing", "the sound file was closed")
+        n = max(0, min(int(frames), info.frames - self._next))
+        want = n * self._frame_bytes
+        try:
+            fh.seek(info.offset + self._next * self._frame_bytes)
+            raw = fh.read(want)
+        except (OSError, ValueError) as exc:
+            raise SoundFileError(
+                info.name, "missing", f"cannot read the sound file ({exc})"
+            ) from exc
+        if len(raw) < want:
+            got = self._next + len(raw) // self._frame_bytes
+            raise SoundFileError(
+                info.name,
+                "truncated",
+                f"the file shrank while playing: {got} of {info.frames} frames",
+            )
+        self._next += n
+        return decode_pcm(raw, info)
+
+    def rewind(self) -> None:
+        """Back to the first frame."""
+        self._next = 0
+
+    def close(self) -> None:
+        """Close the file (reading again raises SoundFileError)."""
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            fh.close()
+
+
+class WavFileSource:
+    """A :class:`~callaudio.audio.base.PlaybackSource` over a WAV file, streamed.
+
+    Construction checks the file (:func:`probe_wav`: the same SoundFileError as
+    :func:`read_wav`) without reading its samples. Each playback opens its own
+    :class:`WavReader` (:meth:`open_reader`); the engine decodes and resamples it in
+    blocks ahead of the audio thread (:class:`~callaudio.engine.streamed.StreamedSound`),
+    so memory stays bounded whatever the file's length. :meth:`read` and :meth:`rewind`
+    (the protocol's pull interface) read through a reader of its own.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], loop: bool = False) -> None:
+        self._info = probe_wav(path)
+        self._loop = bool(loop)
+        self._reader: WavReader | None = None
+
+    @property
+    def path(self) -> str:
+        """The file."""
+        return self._info.name
+
+    @property
+    def info(self) -> WavInfo:
+        """What :func:`probe_wav` found."""
+        return self._info
+
+    @property
+    def sample_rate(self) -> int:
+        """Hz."""
+        return self._info.sample_rate
+
+    @property
+    def channels(self) -> int:
+        """1 or 2."""
+        return self._info.channels
+
+    @property
+    def loop(self) -> bool:
+        """Whether the file starts again at its end."""
+        return self._loop
+
+    @property
+    def frames(self) -> int:
+        """Frames in one pass of the file."""
+        return self._info.frames
+
+    def open_reader(self) -> WavReader:
+        """A new reader at the first frame (the caller closes it)."""
+        return WavReader(self._info)
+
+    def read(self, frames: int) -> npt.NDArray[np.float32]:
+        """Up to ``frames`` frames (wrapping around when looping); SoundFileError when the
+        file became unreadable."""
+        if self._reader is None:
+            self._reader = self.open_reader()
+        parts = [self._reader.read(frames)]
+        got = parts[0].shape[0]
+        while self._loop and got < int(frames):
+            self._reader.rewind()
+            parts.append(self._reader.read(int(frames) - got))
+            got += parts[-1].shape[0]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def rewind(self) -> None:
+        """Back to the first frame."""
+        if self._reader is not None:
+            self._reader.rewind()
+
+    def close(self) -> None:
+        """Close the pull interface's reader (each playback closes its own)."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def __repr__(self) -> str:
+        info = self._info
+        return (
+            f"WavFileSource({info.name!r}, {info.sample_rate} Hz, {info.channels} ch, "
+            f"{info.frames} frames, loop={self._loop})"
+        )

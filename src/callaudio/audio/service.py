@@ -29,10 +29,10 @@ from ..engine import (
     AudioEngine,
     EngineStats,
     PreparedSound,
-    check_far_audio,
     in_audio_callback,
 )
 from ..engine.options import check_engine_options, check_seconds
+from ..engine.streamed import prepare_sound
 from ..errors import (
     BackendError,
     CallAudioError,
@@ -51,6 +51,7 @@ from .base import (
     StreamConfig,
     in_session_request,
 )
+from .stream_io import StreamIO
 from .watch import StreamWatch
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ Float32Array = npt.NDArray[np.float32]
 DeviceT = TypeVar("DeviceT", bound=Device)
 
 
-class EngineBackend(LiveObject, Generic[DeviceT]):
+class EngineBackend(StreamIO, LiveObject, Generic[DeviceT]):
     """The :class:`~callaudio.audio.base.AudioBackend` the client drives, over real streams.
 
     It runs at most one :class:`AudioEngine` at a time on ``device`` (a
@@ -72,8 +73,9 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
     input-only stream (category RECORD) or, when only a sound plays, an output-only stream.
     A sound (progress tone, sound file) is mixed into the duplex output while the call's
     stream runs, so it is part of the echo canceller's reference; when the duplex stream
-    stops under a sound still playing, the sound continues on an output-only stream from
-    where it was.
+    stops under a sound still playing, it continues on an output-only stream from where it
+    was. A sound file streams (:class:`~callaudio.engine.streamed.StreamedSound`): each
+    :meth:`poll` decodes its next blocks, off the audio thread.
 
     The chain of the last stopped duplex stream is kept: ``start_duplex(config,
     resume=True)`` reuses it (same rate and channels) with its echo path reset, so a call
@@ -83,8 +85,8 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
     Stopping a stream waits for its callback, which may call in: ``stop_*`` wait without
     holding this object's lock. Inside its own callback a stream only halts (its engine's
     helper thread closes it once the callback returns); the next ``start_*`` waits for it
-    (that callback cannot: BackendError), so no new stream meets the old one on the device
-    or its chain. The session starts it from another thread (:meth:`on_audio_thread`).
+    (that callback cannot: BackendError), so no new stream meets the old one on the device or
+    its chain. The session starts it from another thread (:meth:`on_audio_thread`).
 
     A helper thread (``poll_interval`` seconds, default 20 ms) calls ``on_finished`` when a
     one-shot sound runs out, reports a stream that died (device lost) to the fault
@@ -228,43 +230,6 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         sound = self._sound
         return sound is not None and not sound.done
 
-    def write_far(self, samples: npt.ArrayLike, timeout: float | None = 0.0) -> int:
-        """Queue far-end audio on the duplex stream; returns the samples taken.
-
-        See :meth:`AudioEngine.write_far` (guarded to full scale; ``timeout`` 0: never
-        block, seconds: wait for room, None: until all is queued; what a full ring refuses
-        counts in ``stats.far_rejected``). With no duplex stream (an interruption) nothing
-        is taken: 0 at once, and the samples count in :attr:`far_discarded`; bad input
-        raises the same FrameError/ConfigError with or without a stream.
-        """
-        engine = self._engine
-        if engine is None or self._kind != "duplex":
-            y = check_far_audio(samples, timeout)  # bad input: the same error as in a call
-            self.far_discarded += int(y.shape[0])
-            return 0
-        return engine.write_far(samples, timeout)
-
-    def read_capture(
-        self, max_frames: int | None = None, timeout: float | None = 0.0
-    ) -> Float32Array:
-        """Processed microphone audio from the running stream (empty at once when none);
-        shapes and ``timeout`` as :meth:`AudioEngine.read_capture`."""
-        engine = self._engine
-        if engine is None or not engine.mode.has_input:
-            from ..engine.ring import check_max_frames
-
-            check_max_frames(max_frames)
-            return np.zeros(0, dtype=np.float32)
-        return engine.read_capture(max_frames, timeout)
-
-    def read_monitor(self) -> tuple[Float32Array, Float32Array]:
-        """(played, raw microphone) of the running stream (``monitor=True``); empty if none."""
-        engine = self._engine
-        if engine is None:
-            empty = np.zeros(0, dtype=np.float32)
-            return empty, empty
-        return engine.read_monitor()
-
     # -- AudioBackend ------------------------------------------------------------------------
 
     def _rate_and_block(self, config: StreamConfig, operation: str) -> int:
@@ -315,14 +280,24 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         )
         engine.muted = self._muted
         engine.speaker = self._speaker
-        sound = self._sound
+        sound = old = self._sound
         if sound is not None and not sound.done and engine.mode.has_output:
             if self._sound_rate != rate and self._source is not None:
-                sound = PreparedSound.from_source(self._source, rate)
+                try:  # (a source that cannot be prepared again: it ends, the stream starts)
+                    sound = self._prepare(self._source, rate)
+                except CallAudioError:
+                    sound.stop()
+                    self._orphan, sound = sound, None
             engine.play(sound)
-        engine.start()
-        if sound is not self._sound:  # (only once started: a refused start keeps the old)
-            self._sound, self._sound_rate = sound, rate
+        started = False
+        try:
+            engine.start()
+            started = True
+        finally:  # the sound not kept is stopped (a streamed one's file closed)
+            if sound is not old and sound is not None and old is not None:
+                (old if started else sound).stop()
+                if started:  # (only once started: a refused start keeps the old)
+                    self._sound, self._sound_rate = sound, rate
         self._engine = engine
         self._kind = kind
         self._ensure_watcher()
@@ -454,7 +429,7 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
                     "start_playback", "an input-only stream runs (category RECORD): no output"
                 )
             rate = self._playback_rate(source)
-            sound = PreparedSound.from_source(source, rate)
+            sound = self._prepare(source, rate)
             if self._sound is not None:
                 self._sound.stop()
             self._sound, self._source, self._sound_rate = sound, source, rate
@@ -463,6 +438,9 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
                 self._engine.play(sound)
             else:
                 self._start_engine("playback", rate, None, 1)
+
+    def _prepare(self, source: PlaybackSource, rate: int) -> PreparedSound:
+        return prepare_sound(source, rate, caller_driven=self._device.capabilities.caller_driven)
 
     def _playback_rate(self, source: PlaybackSource) -> int:
         # the stream's rate, else the device's, the last call's, the source's if supported, 48k
@@ -568,6 +546,9 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
             self._stop(stopping)
             with self._lock:
                 self._resume_sound_alone()
+        pumped = self._sound
+        if pumped is not None:
+            pumped.pump()  # a sound file: the next blocks decoded ahead of the callback
         finished: Callable[[], None] | None = None
         taken = None
         fault: BackendFault | None = None
@@ -637,6 +618,8 @@ class EngineBackend(LiveObject, Generic[DeviceT]):
         with self._lock:  # again: a call's stream may have started meanwhile
             self._refuse_under_call("close the backend")
             self._watch_stop.set()
+            if self._sound is not None:
+                self._sound.stop()  # (closes a streamed sound's file)
             self._sound, self._on_finished = None, None
             taken = self._take_engine()
             self._kept_vp = None

@@ -218,7 +218,8 @@ class PreparedSound:
         has them, else ``read()`` until it ends), downmixes to mono and resamples it to
         ``sample_rate`` (windowed-sinc: :func:`callaudio.simulation.resample.resample`, or
         ``resample_ratio`` when the ratio is too fine for its polyphase bank, 7919 Hz ->
-        48 kHz). Playing starts at the source's ``position`` when it has one.
+        48 kHz). Playing starts at the source's ``position`` when it has one. (A sound
+        file streams instead: :func:`callaudio.engine.streamed.prepare_sound`.)
 
         Raises
         ------
@@ -322,6 +323,9 @@ class PreparedSound:
     def stop(self) -> None:
         """Stop playing (the callback sees it at its next frame)."""
         self._state[1] = 1
+
+    def pump(self) -> None:
+        """Nothing to do: every sample is prepared (a streamed sound decodes more here)."""
 
     def mix_into(self, buf: Float32Array) -> None:
         """Add the next ``len(buf)`` samples into ``buf``."""
