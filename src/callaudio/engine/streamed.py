@@ -213,9 +213,17 @@ class StreamedSound(PreparedSound):
         assert reader is not None
         try:
             block = reader.read(self._block)
-            if block.shape[0] == 0 and self._file_loop and self.frames_decoded:
-                reader.rewind()
-                block = reader.read(self._block)
+            if self._file_loop and block.shape[0] < self._block:
+                # a whole block across the seam (a file of a few frames: one pass a block
+                # made a pump of the 4 s ring thousands of reads and resampler calls)
+                parts, got = [block], int(block.shape[0])
+                while got < self._block and (got or self.frames_decoded):
+                    reader.rewind()
+                    parts.append(reader.read(self._block - got))
+                    if parts[-1].shape[0] == 0:
+                        break
+                    got += int(parts[-1].shape[0])
+                block = np.concatenate(parts) if len(parts) > 1 else block
         except CallAudioError as exc:
             self.error = exc
             block = np.zeros((0, 1), dtype=np.float32)
