@@ -478,3 +478,42 @@ def test_a_file_replaced_in_another_format_during_an_interruption_is_not_decoded
     _play_until_over(backend, client, 10)
     assert _open_handles(path) == 0
     client.close()
+
+
+def test_a_stream_slow_to_start_does_not_skip_the_decoded_start_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sound is prepared (its first 0.5 s decoded) before the stream opens; a device that
+    # took 2 s or more to start was read as a pumping thread stalled for a lap of the ring:
+    # the decoded start was zeroed and 4 s of position counted as played
+    import callaudio.engine.streamed as streamed
+
+    now = [100.0]
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return now[0]
+
+    monkeypatch.setattr(streamed, "time", Clock)
+    path = _write(tmp_path / "f.wav", 10.0, 16000, 1)  # longer than the 4 s ring
+    whole = read_wav(path).samples[:, 0]
+    sound = StreamedSound(WavFileSource(path).open_reader(), 16000, 16000)
+    assert sound.lap_clock
+    now[0] += 3.0  # opening the device
+    buf = np.zeros((160, 1), dtype=np.float32)
+    played = []
+    for _ in range(3):
+        buf.fill(0.0)
+        sound.mix_into(buf)
+        played.append(buf[:, 0].copy())
+        now[0] += 0.01
+        sound.pump()
+    assert sound.position == 480 and sound.underruns == 0
+    np.testing.assert_array_equal(np.concatenate(played), whole[:480])
+    # a stall of the pumping thread once playing is still measured by the clock
+    now[0] += 4.5
+    sound.mix_into(buf)
+    sound.pump()
+    assert sound.position > 480 + 4 * 16000 and sound.underruns > 0
+    sound.stop()

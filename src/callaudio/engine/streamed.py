@@ -164,8 +164,10 @@ class StreamedSound(PreparedSound):
         old = self._played
         moved = (int(self._state[0]) - old) % ring
         now = time.monotonic()
-        if self.lap_clock and moved:
+        if self.lap_clock and moved and old:
             # a stall longer than the ring: the clock says how many whole laps were played
+            # (not before the callback's first move: the time until then went on opening
+            # the stream -- a device that took 2 s skipped the decoded start of the file)
             laps = round(((now - self._seen_at) * self._rate - moved) / ring)
             moved += max(0, laps) * ring
         self._seen_at = now
