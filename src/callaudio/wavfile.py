@@ -423,8 +423,18 @@ class WavFileSource:
         return self._info.frames
 
     def open_reader(self) -> WavReader:
-        """A new reader at the first frame (the caller closes it)."""
-        return WavReader(self._info)
+        """A new reader at the first frame (the caller closes it).
+
+        The header is checked again: a file put at the path since (removed and written
+        anew, renamed over it) in another format raises SoundFileError rather than having
+        its bytes decoded as the checked format (loud noise)."""
+        info, now = self._info, probe_wav(self._info.name)
+        shape = (now.channels, now.sample_width, now.sample_rate, now.offset)
+        if shape != (info.channels, info.sample_width, info.sample_rate, info.offset):
+            raise SoundFileError(
+                info.name, "missing", "the file was replaced by one in another format"
+            )
+        return WavReader(info)
 
     def read(self, frames: int) -> npt.NDArray[np.float32]:
         """Up to ``frames`` frames (wrapping around when looping); SoundFileError when the

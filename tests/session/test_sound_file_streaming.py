@@ -411,3 +411,109 @@ def test_a_bad_file_still_raises_synchronously_with_nothing_changed(tmp_path: Pa
     assert client.audio_controller.sound is None and not session.is_active
     assert backend.engine is None
     client.close()
+
+
+def test_a_looping_file_of_a_few_frames_is_decoded_a_block_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a 3-frame file looped: one pass per decode made the 4 s ring's fill ~21000 reads and
+    # resampler calls at 8 kHz -> 48 kHz (a pumping thread that could not keep up at 44.1 kHz)
+    path = tmp_path / "tick.wav"
+    soundfile.write(str(path), np.array([0.5, -0.25, 0.125]), 8000, subtype="PCM_16")
+    decodes = []
+    real = StreamedSound._decode
+
+    def counting(self: StreamedSound) -> None:
+        decodes.append(1)
+        real(self)
+
+    monkeypatch.setattr(StreamedSound, "_decode", counting)
+    for rate_out in (8000, 48000):
+        decodes.clear()
+        sound = StreamedSound(
+            WavFileSource(path).open_reader(), 8000, rate_out, loop=True, lap_clock=False
+        )
+        sound.pump()  # the whole ring: 4 s
+        assert sound.buffered > 3 * rate_out and sound.error is None
+        # 4.5 s of input in 50 ms blocks: about 90 decodes (it was one per 3 frames)
+        assert len(decodes) <= 100, len(decodes)
+        if rate_out == 8000:  # no resampler: the ring is the file over and over
+            ring = sound.samples[: sound.buffered, 0]
+            want = np.tile(read_wav(path).samples[:, 0], ring.size // 3 + 1)[: ring.size]
+            np.testing.assert_array_equal(ring, want)
+        sound.stop()
+
+
+def test_a_file_replaced_in_another_format_during_an_interruption_is_not_decoded_as_the_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callaudio.audio.service as service
+
+    made: list[PreparedSound] = []
+
+    def prepare(*args: object, **kw: bool) -> PreparedSound:
+        made.append(prepare_sound(*args, **kw))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(service, "prepare_sound", prepare)
+    path = tmp_path / "f.wav"
+    quiet = 0.01 * np.sin(2 * np.pi * 440 * np.arange(80000) / 16000)
+    soundfile.write(str(path), quiet, 16000, subtype="PCM_16")
+    backend = make_backend("simulated", sample_rate=16000, realtime=False)
+    session = ca.AudioSession()
+    client = ca.VoiceClient(backend, session=session)
+    client.audio_controller.start_playing_sound_file(path)
+    backend.device.run_frames(5)
+    session.begin_interruption("pstn")
+    os.remove(path)  # a new file at the path (its inode number may well be the old one's)
+    other = tmp_path / "other.wav"
+    soundfile.write(str(other), np.tile(quiet[:40000, None], (1, 2)), 8000, subtype="PCM_24")
+    os.replace(other, path)
+    session.end_interruption("pstn", should_resume=True)
+    sound = made[-1]
+    assert len(made) == 2 and isinstance(sound, StreamedSound)
+    # its 24-bit stereo bytes read as 16-bit mono were noise near full scale (0.98)
+    assert np.abs(sound.samples).max() <= 0.011
+    assert sound.ran_out and isinstance(sound.error, SoundFileError)
+    _play_until_over(backend, client, 10)
+    assert _open_handles(path) == 0
+    client.close()
+
+
+def test_a_stream_slow_to_start_does_not_skip_the_decoded_start_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sound is prepared (its first 0.5 s decoded) before the stream opens; a device that
+    # took 2 s or more to start was read as a pumping thread stalled for a lap of the ring:
+    # the decoded start was zeroed and 4 s of position counted as played
+    import callaudio.engine.streamed as streamed
+
+    now = [100.0]
+
+    class Clock:
+        @staticmethod
+        def monotonic() -> float:
+            return now[0]
+
+    monkeypatch.setattr(streamed, "time", Clock)
+    path = _write(tmp_path / "f.wav", 10.0, 16000, 1)  # longer than the 4 s ring
+    whole = read_wav(path).samples[:, 0]
+    sound = StreamedSound(WavFileSource(path).open_reader(), 16000, 16000)
+    assert sound.lap_clock
+    now[0] += 3.0  # opening the device
+    buf = np.zeros((160, 1), dtype=np.float32)
+    played = []
+    for _ in range(3):
+        buf.fill(0.0)
+        sound.mix_into(buf)
+        played.append(buf[:, 0].copy())
+        now[0] += 0.01
+        sound.pump()
+    assert sound.position == 480 and sound.underruns == 0
+    np.testing.assert_array_equal(np.concatenate(played), whole[:480])
+    # a stall of the pumping thread once playing is still measured by the clock
+    now[0] += 4.5
+    sound.mix_into(buf)
+    sound.pump()
+    assert sound.position > 480 + 4 * 16000 and sound.underruns > 0
+    sound.stop()

@@ -164,8 +164,10 @@ class StreamedSound(PreparedSound):
         old = self._played
         moved = (int(self._state[0]) - old) % ring
         now = time.monotonic()
-        if self.lap_clock and moved:
+        if self.lap_clock and moved and old:
             # a stall longer than the ring: the clock says how many whole laps were played
+            # (not before the callback's first move: the time until then went on opening
+            # the stream -- a device that took 2 s skipped the decoded start of the file)
             laps = round(((now - self._seen_at) * self._rate - moved) / ring)
             moved += max(0, laps) * ring
         self._seen_at = now
@@ -213,9 +215,17 @@ class StreamedSound(PreparedSound):
         assert reader is not None
         try:
             block = reader.read(self._block)
-            if block.shape[0] == 0 and self._file_loop and self.frames_decoded:
-                reader.rewind()
-                block = reader.read(self._block)
+            if self._file_loop and block.shape[0] < self._block:
+                # a whole block across the seam (a file of a few frames: one pass a block
+                # made a pump of the 4 s ring thousands of reads and resampler calls)
+                parts, got = [block], int(block.shape[0])
+                while got < self._block and (got or self.frames_decoded):
+                    reader.rewind()
+                    parts.append(reader.read(self._block - got))
+                    if parts[-1].shape[0] == 0:
+                        break
+                    got += int(parts[-1].shape[0])
+                block = np.concatenate(parts) if len(parts) > 1 else block
         except CallAudioError as exc:
             self.error = exc
             block = np.zeros((0, 1), dtype=np.float32)
