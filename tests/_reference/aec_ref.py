@@ -78,7 +78,6 @@ DT_MU_HOLD = float(_C["DT_MU_HOLD"])
 DT_MU_CALM = int(_C["DT_MU_CALM"])
 DT_MU_QUIET = float(_C["DT_MU_QUIET"])
 DT_MU_LEAK = float(_C["DT_MU_LEAK"])
-DT_MU_LATCH = int(_C["DT_MU_LATCH"])
 DT_MU_AGE = int(_C["DT_MU_AGE"])
 ANCHOR_ERLE = float(_C["ANCHOR_ERLE"])
 ANCHOR_DOM = float(_C["ANCHOR_DOM"])
@@ -280,8 +279,6 @@ class EchoCancellerRef:
         self.dt_calm = 0
         self.leak_q = 1.0
         self.leak_n = 0
-        self.leak_h = np.ones(DT_MU_LATCH)  # the leakage of the last DT_MU_LATCH frames (ring)
-        self.leak_i = 0
         self.dt_hold = False
         self.Cdy = np.zeros(self.k, np.complex128)
         self.Cyy = np.zeros(self.k)
@@ -388,14 +385,8 @@ class EchoCancellerRef:
         # < DT_MU_QUIET, for DT_MU_AGE frames of presence; off above DT_MU_LEAK whatever
         # (aec.pyx, _random_walk)
         xn = self.near_now
-        # the smallest leakage of the last DT_MU_LATCH frames is the one latched: a talker's
-        # first frames, before the presence rises, already raise it
-        self.leak_h[self.leak_i] = self.leak
-        self.leak_i = (self.leak_i + 1) % DT_MU_LATCH
-        if self.leak >= DT_MU_LEAK:
+        if xn < DT_MU_QUIET or self.leak >= DT_MU_LEAK:
             self.leak_q, self.leak_n = self.leak, 0
-        elif xn < DT_MU_QUIET:
-            self.leak_q, self.leak_n = float(np.min(self.leak_h)), 0
         else:
             self.leak_n = min(self.leak_n + 1, DT_MU_AGE)
         lq = self.leak_q if self.leak_n < DT_MU_AGE else self.leak

@@ -1,6 +1,5 @@
 # Acoustic echo canceller stage (see aec.pyx for the algorithm, papers and units).
 from callaudio._dsp._typedefs cimport f32, f64
-from callaudio._dsp.aec_constants cimport DT_MU_LATCH
 from callaudio._dsp.aec_delay cimport DelayEstimator
 from callaudio._dsp.aec_filter cimport PartitionedKalmanFilter
 from callaudio._dsp.aec_suppressor cimport ResidualEchoSuppressor
@@ -108,8 +107,6 @@ cdef class EchoCanceller:
     cdef double dt_x            # the suppressor's presence before its hold, held DT_MU_HOLD
     cdef double leak_q          # the suppressor's leakage latched where its presence < DT_MU_QUIET
     cdef int leak_n             # frames the presence stayed >= DT_MU_QUIET since leak_q was latched
-    cdef double leak_h[DT_MU_LATCH]  # the leakage of the last DT_MU_LATCH frames (a ring)
-    cdef int leak_i             # leak_h's next slot
     cdef bint dt_hold           # the control judged the frame near-end dominated (the lag holds)
     cdef double dt_s            # _random_walk's share of the Kalman step taken off (x DT_MU_CUT)
     cdef f32* drc               # 2k clock-drift tracker: the filter's remaining rotation (_drift)

@@ -422,7 +422,6 @@ cdef class EchoCanceller:
 
     cdef void _reset_estimates(self) noexcept nogil:
         """What depends on the filter: the anchor count, the suppressor, the statistics."""
-        cdef int i
         self.anchor_n = 0
         self.suppressor.reset_path()
         self.p_far = 0.0
@@ -444,9 +443,6 @@ cdef class EchoCanceller:
         self.dt_calm = 0
         self.leak_q = 1.0
         self.leak_n = 0
-        for i in range(DT_MU_LATCH):
-            self.leak_h[i] = 1.0
-        self.leak_i = 0
         self.dt_hold = False
         memset(self.cdy, 0, 2 * self.k * sizeof(f32))
         memset(self.cyy, 0, self.k * sizeof(f32))
@@ -1038,15 +1034,8 @@ cdef class EchoCanceller:
         The leakage the guard reads is latched in frames where the suppressor's presence is
         < DT_MU_QUIET (``leak_q``), for DT_MU_AGE frames of presence (then the current one),
         and the control is off above DT_MU_LEAK whatever the latched one (a leakage that
-        high also re-latches).  The value latched is the smallest of the last DT_MU_LATCH
-        frames (``leak_h``): the presence rises some frames after a talker starts, and in
-        those the Valin regression already takes the talker for leakage (dt#7@48k, second
-        burst: 0.005 -> 0.025 in 5 frames, latched over COH_LEAK, the control off for the
-        whole burst, the filter fitted the talker: 1.04 -> 0.88 dB near-end loss, and 0.96
-        -> 0.79 at 16 kHz; 20 frames latched a saturating loudspeaker's dips: soak sat3
-        #104 / #122 at 48 kHz 25.4 / 22.2 dB).  The latch was not shipped at first
-        (measured, dt sweep and soak draw 100-123, presence < 0.1, off above 0.2, no age,
-        no DT_MU_LATCH):  DT PESQ worst (seeds 0-5)
+        high also re-latches).  It was not shipped at first (measured, dt sweep and soak
+        draw 100-123, presence < 0.1, off above 0.2, no age):  DT PESQ worst (seeds 0-5)
         1.378 -> 1.384 / 1.407 -> 1.422 at 16 / 48 kHz, median (0-7) 1.92 -> 2.00 / 1.94 ->
         2.02, loss worst 0.88 -> 0.63 / 0.79 -> 0.57 dB, seed 7 1.17 -> 0.94 / 1.24 -> 1.00
         dB; soak 16 kHz: seed 102 passes (29.96 -> 32.0 dB), none added; 48 kHz: three new
@@ -1101,8 +1090,7 @@ cdef class EchoCanceller:
         2.00, worst (0-5) 1.383 -> 1.389 / 1.409 -> 1.425; near-end loss worst (0-5) 0.88 ->
         0.60 / 0.79 -> 0.57 dB, seed 7 1.18 -> 0.96 / 1.23 -> 1.04 dB."""
         cdef f32 x
-        cdef double s, lq, lmin
-        cdef int i
+        cdef double s, lq
         cdef f32* cdy = self.cdy
         cdef f32* cyy = self.cyy
         cdef f32* cdd = self.cdd
@@ -1113,19 +1101,8 @@ cdef class EchoCanceller:
         if self.dt_calm > 0:
             self.dt_calm -= 1
         self.dt_s = 0.0
-        # the smallest leakage of the last DT_MU_LATCH frames is the one latched: a talker's
-        # first frames, before the presence rises, already raise it
-        self.leak_h[self.leak_i] = self.suppressor.leak
-        self.leak_i = (self.leak_i + 1) % DT_MU_LATCH
-        lmin = self.leak_h[0]
-        for i in range(1, DT_MU_LATCH):
-            if self.leak_h[i] < lmin:
-                lmin = self.leak_h[i]
-        if self.suppressor.leak >= DT_MU_LEAK:
+        if xn < DT_MU_QUIET or self.suppressor.leak >= DT_MU_LEAK:
             self.leak_q = self.suppressor.leak
-            self.leak_n = 0
-        elif xn < DT_MU_QUIET:
-            self.leak_q = lmin
             self.leak_n = 0
         elif self.leak_n < DT_MU_AGE:
             self.leak_n += 1

@@ -42,7 +42,6 @@
 #define AEC_DT_MU_QUIET 0.1  /* presence below which the leakage the control reads is latched */
 #define AEC_DT_MU_LEAK 0.2  /* leakage above which the control is off whatever the latched one */
 #define AEC_DT_MU_AGE 100  /* frames of presence the latched leakage is trusted; then the current one */
-#define AEC_DT_MU_LATCH 10  /* frames of leakage whose smallest is latched (the presence's onset lag) */
 #define AEC_ANCHOR_ERLE 10.0  /* linear ERLE (dB) above which the peak re-anchors */
 #define AEC_ANCHOR_DOM 2.0  /* re-anchoring peak over any other partition's */
 #define AEC_ANCHOR_FRAMES 50  /* frames the peak must stay off-centre before re-anchoring */

@@ -35,7 +35,6 @@ cdef extern from "aec_constants.h":
     const double DT_MU_QUIET "AEC_DT_MU_QUIET"
     const double DT_MU_LEAK "AEC_DT_MU_LEAK"
     const int DT_MU_AGE "AEC_DT_MU_AGE"
-    enum: DT_MU_LATCH "AEC_DT_MU_LATCH"
     const double ANCHOR_ERLE "AEC_ANCHOR_ERLE"
     const double ANCHOR_DOM "AEC_ANCHOR_DOM"
     const int ANCHOR_FRAMES "AEC_ANCHOR_FRAMES"
