@@ -1,9 +1,9 @@
 # callaudio: every target installs what it needs (a virtual environment in .venv).
 #   make demo    a demo through the simulated room (report in ./callaudio-demo/)
 #   make test    the whole test suite (lint, types, stubs, quality incl. DNSMOS/AECMOS,
-#                session, real audio), on one pytest-xdist worker per core (41 minutes from a
-#                fresh clone on 2 cores under a load average of 8-10, 31 in pytest; serially
-#                15-17 on the idle machine)
+#                session, real audio), on one pytest-xdist worker per core (about 10 minutes
+#                from a fresh clone on an idle 2-core machine, 41 under a load average of 8-10;
+#                serially 15-17 on the idle machine)
 #   make wheel   sdist + manylinux wheel in dist/, checked by installing it with no compiler
 #   make soak    the long reliability variants (about 35 minutes)
 #   make bench   pytest-benchmark: us per 10 ms frame, peers side by side
