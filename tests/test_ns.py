@@ -315,6 +315,13 @@ def test_reference_uses_the_compiled_constants() -> None:
         (r.FLOOR_HOLD_TAU_S, c.FLOOR_HOLD_TAU_S),
         (r.FLOOR_BIAS, c.FLOOR_BIAS),
         (r.FLOOR_GMIN_SHARE, c.FLOOR_GMIN_SHARE),
+        (r.ABSENT_ON_DB[0], c.ABSENT_ON_DB[0]),
+        (r.ABSENT_ON_DB[1], c.ABSENT_ON_DB[1]),
+        (r.ABSENT_MARGIN_DB, c.ABSENT_MARGIN_DB),
+        (r.ABSENT_LEVEL_TAU_S, c.ABSENT_LEVEL_TAU_S),
+        (r.ABSENT_HANG_S, c.ABSENT_HANG_S),
+        (r.ABSENT_TAU_S, c.ABSENT_TAU_S),
+        (r.ABSENT_DEPTH, c.ABSENT_DEPTH),
         (r.TONAL_BINS, c.TONAL_BINS),
         (r.TONAL_ON, db(c.TONAL_DB[0])),
         (r.TONAL_FULL, db(c.TONAL_DB[1])),
@@ -401,6 +408,23 @@ def test_compiled_matches_numpy_reference_in_babble() -> None:
     assert float(np.min(b.gain)) > b.gmin * 1.2  # and the gain floor rose with it
     np.testing.assert_allclose(a.noise_psd, b.noise, rtol=1e-4)
     np.testing.assert_allclose(a.gain, b.gain, atol=1e-5)
+
+
+def test_compiled_matches_numpy_reference_in_babble_pauses() -> None:
+    """The speech-absence floor in babble (ns.pyx item 4b): the talker's pauses take the
+    gain down by level_db * ABSENT_DEPTH; the compiled stage against the model."""
+    rate = 16000
+    s = clean_speech(rate)[: 5 * rate]
+    x, _ = mix_at_snr(s, make_noise("babble", 5.0, rate, seed=7)[: s.size], 10, rate)
+    a, b = NoiseSuppressor(rate), NoiseSuppressorRef(rate)
+    n = frames_of(rate)
+    u = []
+    for i in range(0, x.size, n):
+        np.testing.assert_allclose(a.process(x[i : i + n]), b.process(x[i : i + n]), atol=2e-6)
+        u.append(b.abs_u)
+    assert max(u) > 0.9 and min(u[rate // n :]) == 0.0  # engaged in pauses, off in speech
+    # (5 s of float32 recursion: the gains part by up to 7e-5 relative at the end)
+    np.testing.assert_allclose(a.gain, b.gain, rtol=1e-4, atol=1e-5)
 
 
 # -- quality --------------------------------------------------------------------------

@@ -66,6 +66,12 @@ FLOOR_FLAT_HI = 0.05
 FLOOR_HOLD_TAU_S = 3.0
 FLOOR_BIAS = 8.0
 FLOOR_GMIN_SHARE = 0.75
+ABSENT_ON_DB = (5.0, 8.0)
+ABSENT_MARGIN_DB = 6.0
+ABSENT_LEVEL_TAU_S = 2.0
+ABSENT_HANG_S = 0.15
+ABSENT_TAU_S = 0.05
+ABSENT_DEPTH = 5.0 / 3.0
 TONAL_BINS = 8
 TONAL_ON = 10.0 ** (20.0 / 10.0)
 TONAL_FULL = 10.0 ** (25.0 / 10.0)
@@ -234,6 +240,9 @@ class NoiseSuppressorRef:
         nt = self.t_hi - self.t_lo
         self.t_nbins = tuple(math.ceil(f * nt - 1e-9) for f in TRANS_FRAC)
         self.a_trate = math.exp(-hop_s / TRANS_RATE_TAU_S)
+        self.abs_hang = max(1, int(ABSENT_HANG_S / hop_s + 0.5))
+        self.a_abs = math.exp(-hop_s / ABSENT_TAU_S)
+        self.a_alev = math.exp(-hop_s / ABSENT_LEVEL_TAU_S)
         self.reset()
 
     def reset(self) -> None:
@@ -272,6 +281,9 @@ class NoiseSuppressorRef:
         self.t_ehist = [0.0, 0.0]
         self.t_elprev = 0.0
         self.wbar = 0.0
+        self.abs_run = 0  # hops since the last one that stood ABSENT_ON over the pauses
+        self.abs_u = 0.0  # the speech-absence weight
+        self.abs_lev = ABSENT_ON_DB[0] + ABSENT_MARGIN_DB  # the talker's level over F, dB
         self.count = 0
         self.log_odds = 0.0
         self.speech_prob = 0.0
@@ -404,6 +416,7 @@ class NoiseSuppressorRef:
             hi = slice(self.t_lo, None)  # above the voiced band only
             cl = np.clip(TRANS_KEEP * self.tref[hi] / np.maximum(P[hi], 1e-30), TRANS_GMIN**2, 1)
             self.gain[hi] = self.gain[hi] * np.exp(0.5 * self.t_wt * np.log(cl))
+        self._absence(e, f_mean, gmin)
         self.pprev = P
         for name in (
             "noise_gh",
@@ -425,6 +438,29 @@ class NoiseSuppressorRef:
             v = np.asarray(getattr(self, name), np.complex64).astype(np.complex128)
             setattr(self, name, v)
         return float(np.mean(q[self.vad_lo : self.vad_hi]))
+
+    def _absence(self, e: float, f_mean: float, gmin: float) -> None:
+        """Speech absence in babble (ns.pyx item 4b): a hop whose band energy ``e`` stands
+        ABSENT_ON over the pause spectrum's band mean ``f_mean`` is the talker's; after
+        ABSENT_HANG_S without one the absence weight rises to 1 (ABSENT_TAU_S), at the
+        next one it is 0; in the babble state the gain is multiplied by
+        (gmin ** ABSENT_DEPTH / gmin_used) ** u."""
+        r_db = 10.0 * math.log10(max(e, 1e-30) / f_mean)
+        on = min(max(self.abs_lev - ABSENT_MARGIN_DB, ABSENT_ON_DB[0]), ABSENT_ON_DB[1])
+        if r_db > ABSENT_ON_DB[0]:
+            self.abs_lev = self.a_alev * self.abs_lev + (1.0 - self.a_alev) * r_db
+        if r_db > on:
+            self.abs_run = 0
+        elif self.abs_run < self.abs_hang:
+            self.abs_run += 1
+        if self.abs_run >= self.abs_hang:
+            self.abs_u = self.a_abs * self.abs_u + (1.0 - self.a_abs)
+        else:
+            self.abs_u = 0.0
+        if self.wbar >= ONSET_MAX_W and self.abs_u > 0.0:
+            lg = math.log(np.float32(gmin))  # the kernel's float32 gain floor
+            f = np.float32(math.exp(self.abs_u * (ABSENT_DEPTH * math.log(self.gmin) - lg)))
+            self.gain = self.gain * f
 
     def _dd_gain(self) -> F64:
         """The previous hop's gain in the decision-directed recursion (a hook for the

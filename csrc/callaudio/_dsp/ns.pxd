@@ -104,6 +104,14 @@ cdef class NoiseSuppressor:
     cdef void _transient(self) noexcept nogil
     cdef bint _t_onset(self, f64 eh, f64 e2) noexcept nogil
     cdef void _t_begin(self, f64 eh, f64 el, f64 dl) noexcept nogil
+    # Speech absence in babble (ns.pyx item 4b; ns_impl.h ABSENT_*).
+    cdef int _abs_hang         # ABSENT_HANG_S in hops
+    cdef int _abs_run          # hops since the last one over ABSENT_ON (saturates at _abs_hang)
+    cdef f64 _a_abs            # the absence weight's smoothing factor per hop
+    cdef f64 _abs_u            # the absence weight (0..1)
+    cdef f64 _abs_lev          # the talker's level over the pause spectrum (dB)
+    cdef f64 _a_alev           # its smoothing factor per hop (ABSENT_LEVEL_TAU_S)
+    cdef void _absence(self, f64 e, f32 log_gmin) noexcept nogil
     # Scalar state.
     cdef long _count           # hops since reset (saturates)
     cdef f64 _presence_acc          # sum over this frame's hops of the mean presence probability

@@ -45,6 +45,21 @@
 #define CA_NS_FLOOR_HOLD_TAU_S 3.0
 #define CA_NS_FLOOR_BIAS 8.0
 #define CA_NS_FLOOR_GMIN_SHARE 0.75
+/* Speech absence in babble (ns.pyx item 4b): a hop whose mean |Y|^2 over the VAD band
+ * stands more than ON dB over the pause spectrum's band mean is the talker's, ON = the
+ * talker's level L less ABSENT_MARGIN_DB, within ABSENT_ON_LO_DB .. ABSENT_ON_HI_DB (L: the
+ * average, ABSENT_LEVEL_TAU_S, of that ratio in dB over the hops above ABSENT_ON_LO_DB);
+ * ABSENT_HANG_S after the last such hop the absence weight u rises to 1 with ABSENT_TAU_S
+ * (0 again at the next one), and in the babble state (held pause-floor weight >=
+ * ONSET_MAX_W) the gain is multiplied by (G_min^ABSENT_DEPTH / G_floor)^u (20 dB under the
+ * input at the default 12 dB level, where the babble floor alone leaves 3 dB). */
+#define CA_NS_ABSENT_ON_LO_DB 5.0
+#define CA_NS_ABSENT_ON_HI_DB 8.0
+#define CA_NS_ABSENT_MARGIN_DB 6.0
+#define CA_NS_ABSENT_LEVEL_TAU_S 2.0
+#define CA_NS_ABSENT_HANG_S 0.15
+#define CA_NS_ABSENT_TAU_S 0.05
+#define CA_NS_ABSENT_DEPTH (5.0 / 3.0)
 /* Tonal protection (music, dial and ring tones): a bin whose mean periodogram (time
  * constant TONAL_TAU_S) stands more than TONAL_ON_DB above the mean periodogram on both
  * sides (the minimum over the TONAL_BINS bins left of it, and right of it; 400 Hz, the

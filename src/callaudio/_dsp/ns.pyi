@@ -39,6 +39,12 @@ FLOOR_FLAT: tuple[float, float]
 FLOOR_HOLD_TAU_S: float
 FLOOR_BIAS: float
 FLOOR_GMIN_SHARE: float
+ABSENT_ON_DB: tuple[float, float]
+ABSENT_MARGIN_DB: float
+ABSENT_LEVEL_TAU_S: float
+ABSENT_HANG_S: float
+ABSENT_TAU_S: float
+ABSENT_DEPTH: float
 TONAL_BINS: int
 TONAL_DB: tuple[float, float]
 TONAL_TAU_S: float
