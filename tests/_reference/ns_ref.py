@@ -72,6 +72,7 @@ ABSENT_LEVEL_TAU_S = 2.0
 ABSENT_HANG_S = 0.15
 ABSENT_TAU_S = 0.05
 ABSENT_DEPTH = 5.0 / 3.0
+ABSENT_MAX_LEV_DB = 25.0
 TONAL_BINS = 8
 TONAL_ON = 10.0 ** (20.0 / 10.0)
 TONAL_FULL = 10.0 ** (25.0 / 10.0)
@@ -457,7 +458,7 @@ class NoiseSuppressorRef:
             self.abs_u = self.a_abs * self.abs_u + (1.0 - self.a_abs)
         else:
             self.abs_u = 0.0
-        if self.wbar >= ONSET_MAX_W and self.abs_u > 0.0:
+        if self.wbar >= ONSET_MAX_W and self.abs_u > 0.0 and self.abs_lev < ABSENT_MAX_LEV_DB:
             lg = math.log(np.float32(gmin))  # the kernel's float32 gain floor
             f = np.float32(math.exp(self.abs_u * (ABSENT_DEPTH * math.log(self.gmin) - lg)))
             self.gain = self.gain * f

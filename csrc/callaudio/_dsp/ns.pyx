@@ -269,6 +269,7 @@ cdef extern from "ns_impl.h":
     double CA_NS_FLOOR_HOLD_TAU_S, CA_NS_FLOOR_BIAS, CA_NS_FLOOR_GMIN_SHARE
     double CA_NS_ABSENT_ON_LO_DB, CA_NS_ABSENT_ON_HI_DB, CA_NS_ABSENT_MARGIN_DB
     double CA_NS_ABSENT_LEVEL_TAU_S, CA_NS_ABSENT_HANG_S, CA_NS_ABSENT_TAU_S, CA_NS_ABSENT_DEPTH
+    double CA_NS_ABSENT_MAX_LEV_DB
     int CA_NS_TONAL_BINS
     double CA_NS_TONAL_ON_DB, CA_NS_TONAL_FULL_DB, CA_NS_TONAL_TAU_S, CA_NS_TONAL_EVERY_S
     double CA_NS_TONAL_COH_TAU_S, CA_NS_ONSET_DB, CA_NS_ONSET_HOLD_S, CA_NS_ONSET_COH_LO
@@ -883,7 +884,8 @@ cdef class NoiseSuppressor:
             self._abs_u = self._a_abs * self._abs_u + (1.0 - self._a_abs)
         else:
             self._abs_u = 0.0
-        if self._wbar >= CA_NS_ONSET_MAX_W and self._abs_u > 0.0:
+        if (self._wbar >= CA_NS_ONSET_MAX_W and self._abs_u > 0.0
+                and self._abs_lev < CA_NS_ABSENT_MAX_LEV_DB):
             f = <f32>exp(self._abs_u * (CA_NS_ABSENT_DEPTH * <f64>self._log_gmin
                                         - <f64>log_gmin))
             for k in range(self._nbins):

@@ -60,6 +60,10 @@
 #define CA_NS_ABSENT_HANG_S 0.15
 #define CA_NS_ABSENT_TAU_S 0.05
 #define CA_NS_ABSENT_DEPTH (5.0 / 3.0)
+/* ... and only while the talker stands under ABSENT_MAX_LEV_DB over the pause spectrum (a
+ * babble that loud matters; the babble state engaging on a clean talker 40 dB over its noise
+ * must not deepen the floor there). */
+#define CA_NS_ABSENT_MAX_LEV_DB 25.0
 /* Tonal protection (music, dial and ring tones): a bin whose mean periodogram (time
  * constant TONAL_TAU_S) stands more than TONAL_ON_DB above the mean periodogram on both
  * sides (the minimum over the TONAL_BINS bins left of it, and right of it; 400 Hz, the
