@@ -36,6 +36,7 @@ __all__ = [
     "WavReader",
     "decode_pcm",
     "probe_wav",
+    "read_looping",
     "read_wav",
 ]
 
@@ -376,6 +377,23 @@ class WavReader:
             fh.close()
 
 
+def read_looping(reader: Any, frames: int) -> npt.NDArray[np.float32]:
+    """Up to ``frames`` frames from ``reader`` (``read(n)``/``rewind()``, as
+    :class:`WavReader`), starting the file again at its end: a whole block across the seam
+    (a file of a few frames is not one read per pass). Shorter only where a pass after a
+    rewind reads nothing (a file with no audio)."""
+    parts = [reader.read(frames)]
+    got = int(parts[0].shape[0])
+    while got < frames:
+        reader.rewind()
+        part = reader.read(frames - got)
+        if part.shape[0] == 0:
+            break
+        parts.append(part)
+        got += int(part.shape[0])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 class WavFileSource:
     """A :class:`~callaudio.audio.base.PlaybackSource` over a WAV file, streamed.
 
@@ -441,13 +459,9 @@ class WavFileSource:
         file became unreadable."""
         if self._reader is None:
             self._reader = self.open_reader()
-        parts = [self._reader.read(frames)]
-        got = parts[0].shape[0]
-        while self._loop and got < int(frames):
-            self._reader.rewind()
-            parts.append(self._reader.read(int(frames) - got))
-            got += parts[-1].shape[0]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if self._loop:
+            return read_looping(self._reader, int(frames))
+        return self._reader.read(frames)
 
     def rewind(self) -> None:
         """Back to the first frame."""

@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import CallAudioError, SoundFileError
-from ..wavfile import WavFileSource
-from .sound import PreparedSound, can_resample
+from ..wavfile import WavFileSource, read_looping
+from .sound import PreparedSound, can_resample, playable
 
 __all__ = ["BlockReader", "StreamedSound", "prepare_sound"]
 
@@ -214,18 +214,12 @@ class StreamedSound(PreparedSound):
         reader = self._reader
         assert reader is not None
         try:
-            block = reader.read(self._block)
-            if self._file_loop and block.shape[0] < self._block:
-                # a whole block across the seam (a file of a few frames: one pass a block
-                # made a pump of the 4 s ring thousands of reads and resampler calls)
-                parts, got = [block], int(block.shape[0])
-                while got < self._block and (got or self.frames_decoded):
-                    reader.rewind()
-                    parts.append(reader.read(self._block - got))
-                    if parts[-1].shape[0] == 0:
-                        break
-                    got += int(parts[-1].shape[0])
-                block = np.concatenate(parts) if len(parts) > 1 else block
+            # looping: a whole block across the seam (a file of a few frames read one pass
+            # a block made a pump of the 4 s ring thousands of reads and resampler calls)
+            if self._file_loop:
+                block = read_looping(reader, self._block)
+            else:
+                block = reader.read(self._block)
         except CallAudioError as exc:
             self.error = exc
             block = np.zeros((0, 1), dtype=np.float32)
@@ -235,14 +229,14 @@ class StreamedSound(PreparedSound):
         self.frames_decoded += int(block.shape[0])
         if block.shape[0] == 0:
             tail = self._rs.flush()[:, 0] if self._rs is not None else np.zeros(0)
-            self._pending = _guarded(tail)
+            self._pending = playable(tail)
             self._eof = True
             self._close_reader()
             return
         x = np.asarray(block, dtype=np.float64)
         mono = x.mean(axis=1) if x.ndim == 2 else x
         y = self._rs.process(mono)[:, 0] if self._rs is not None else mono
-        self._pending = _guarded(y)
+        self._pending = playable(y)
 
     def _close_reader(self) -> None:
         reader, self._reader = self._reader, None
@@ -319,11 +313,3 @@ def _spans(start: int, stop: int, ring: int) -> list[tuple[int, int]]:
 def _offset(start: int, lo: int, ring: int) -> int:
     """Where ring index ``lo`` falls in a chunk written from absolute sample ``start``."""
     return (lo - start) % ring
-
-
-def _guarded(y: Any) -> npt.NDArray[np.float32]:
-    """As PreparedSound guards its samples: finite, within full scale, float32."""
-    out = np.asarray(y, dtype=np.float64)
-    if not np.all(np.isfinite(out)):
-        out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
